@@ -1,0 +1,378 @@
+/*
+ * algo.c — the registry of algorithms and hyperparameter resolution.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "algo/algo.h"
+
+/* Every algorithm galaxy ships, in the order galaxy.algorithms lists them. */
+static const AlgorithmDef *const registry[] = {
+	&galaxy_algo_linear_regression,
+	&galaxy_algo_logistic_regression,
+	&galaxy_algo_decision_tree,
+	&galaxy_algo_random_forest,
+	&galaxy_algo_gradient_boosting,
+};
+
+#define N_ALGOS ((int) lengthof(registry))
+
+/* Name of a task. */
+const char *
+galaxy_task_name(GalaxyTask task)
+{
+	switch (task)
+	{
+		case TASK_REGRESSION:
+			return "regression";
+		case TASK_CLASSIFICATION:
+			return "classification";
+		case TASK_CLUSTERING:
+			return "clustering";
+	}
+	return "unknown";
+}
+
+/* Task from its name; ERROR if unknown. */
+GalaxyTask
+galaxy_task_from_name(const char *name)
+{
+	if (strcmp(name, "regression") == 0)
+		return TASK_REGRESSION;
+	if (strcmp(name, "classification") == 0)
+		return TASK_CLASSIFICATION;
+	if (strcmp(name, "clustering") == 0)
+		return TASK_CLUSTERING;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown task \"%s\"", name),
+			 errhint("Valid tasks: regression, classification, clustering.")));
+	pg_unreachable();
+}
+
+int
+algo_count(void)
+{
+	return N_ALGOS;
+}
+
+const AlgorithmDef *
+algo_at(int i)
+{
+	Assert(i >= 0 && i < N_ALGOS);
+	return registry[i];
+}
+
+/* Algorithm by stable id, NULL if unknown. */
+const AlgorithmDef *
+algo_by_id(uint16 id)
+{
+	for (int i = 0; i < N_ALGOS; i++)
+		if (registry[i]->id == id)
+			return registry[i];
+	return NULL;
+}
+
+/* Algorithm by name; ERROR listing the valid names. */
+const AlgorithmDef *
+algo_by_name(const char *name)
+{
+	StringInfoData names;
+
+	for (int i = 0; i < N_ALGOS; i++)
+		if (strcmp(registry[i]->name, name) == 0)
+			return registry[i];
+
+	initStringInfo(&names);
+	for (int i = 0; i < N_ALGOS; i++)
+		appendStringInfo(&names, "%s%s", i ? ", " : "", registry[i]->name);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown algorithm \"%s\"", name),
+			 errhint("Valid algorithms: %s.", names.data)));
+	pg_unreachable();
+}
+
+/* Index of 'choice' in a comma-separated list, -1 if absent. */
+static int
+choice_index(const char *choices, const char *choice)
+{
+	const char *p = choices;
+	int			idx = 0;
+	size_t		len = strlen(choice);
+
+	while (*p)
+	{
+		const char *end = strchr(p, ',');
+		size_t		n = end ? (size_t) (end - p) : strlen(p);
+
+		if (n == len && strncmp(p, choice, n) == 0)
+			return idx;
+		if (!end)
+			break;
+		p = end + 1;
+		idx++;
+	}
+	return -1;
+}
+
+/* Text of choice 'idx' into buf. */
+static const char *
+choice_text(const char *choices, int idx, char *buf, Size buflen)
+{
+	const char *p = choices;
+
+	for (int i = 0; i < idx && p; i++)
+	{
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return "";
+	{
+		const char *end = strchr(p, ',');
+		Size		n = end ? (Size) (end - p) : strlen(p);
+
+		if (n >= buflen)
+			n = buflen - 1;
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+	}
+	return buf;
+}
+
+const char *
+algo_hp_choice(const AlgorithmDef *algo, const HyperParams *hp, int index, char *buf, Size buflen)
+{
+	Assert(index >= 0 && index < algo->n_params);
+	return choice_text(algo->params[index].choices, (int) hp->values[index], buf, buflen);
+}
+
+/* List of the algorithm's hyperparameter names, for hints. */
+static char *
+param_names(const AlgorithmDef *algo)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	for (int i = 0; i < algo->n_params; i++)
+		appendStringInfo(&s, "%s%s", i ? ", " : "", algo->params[i].name);
+	if (algo->n_params == 0)
+		appendStringInfoString(&s, "(none)");
+	return s.data;
+}
+
+/* Check one numeric value against its spec. */
+static double
+check_number(const AlgorithmDef *algo, const HyperParamSpec *spec, double v)
+{
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"%s\" of %s must be a finite number", spec->name, algo->name)));
+	if (spec->type == HP_INT && v != floor(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"%s\" of %s must be an integer, got %g", spec->name, algo->name, v)));
+	if (v < spec->min || v > spec->max || (spec->min_exclusive && v <= spec->min))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"%s\" = %g is out of range for %s", spec->name, v, algo->name),
+				 errdetail("Allowed range: %s%g, %g].", spec->min_exclusive ? "(" : "[", spec->min, spec->max)));
+	return v;
+}
+
+/* Resolve a jsonb object of hyperparameters against the algorithm's spec. */
+void
+algo_resolve_hyperparams(const AlgorithmDef *algo, Jsonb *given, HyperParams *out)
+{
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	Assert(algo->n_params <= GALAXY_MAX_HP);
+	memset(out, 0, sizeof(*out));
+	out->n = algo->n_params;
+	for (int i = 0; i < algo->n_params; i++)
+		out->values[i] = algo->params[i].def;
+
+	if (given == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(given) || JB_ROOT_IS_SCALAR(given))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparams must be a JSON object, e.g. '{\"alpha\": 0.5}'")));
+
+	it = JsonbIteratorInit(&given->root);
+	while ((tok = JsonbIteratorNext(&it, &k, false)) != WJB_DONE)
+	{
+		char	   *name;
+		const HyperParamSpec *spec = NULL;
+		int			idx = -1;
+
+		if (tok != WJB_KEY)
+			continue;
+		name = pnstrdup(k.val.string.val, k.val.string.len);
+		for (int i = 0; i < algo->n_params; i++)
+			if (strcmp(algo->params[i].name, name) == 0)
+			{
+				spec = &algo->params[i];
+				idx = i;
+			}
+		if (spec == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown hyperparameter \"%s\" for algorithm %s", name, algo->name),
+					 errhint("Valid hyperparameters: %s.", param_names(algo))));
+
+		tok = JsonbIteratorNext(&it, &v, true);
+		Assert(tok == WJB_VALUE);
+		switch (spec->type)
+		{
+			case HP_INT:
+			case HP_FLOAT:
+				if (v.type != jbvNumeric)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("hyperparameter \"%s\" of %s must be a number", name, algo->name),
+							 errdetail("Allowed range: %s%g, %g].", spec->min_exclusive ? "(" : "[", spec->min, spec->max)));
+				out->values[idx] = check_number(algo, spec,
+												DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+																				   NumericGetDatum(v.val.numeric))));
+				break;
+			case HP_BOOL:
+				if (v.type != jbvBool)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("hyperparameter \"%s\" of %s must be true or false", name, algo->name)));
+				out->values[idx] = v.val.boolean ? 1.0 : 0.0;
+				break;
+			case HP_ENUM:
+				{
+					char	   *s;
+					int			ci;
+
+					if (v.type != jbvString)
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("hyperparameter \"%s\" of %s must be one of: %s", name, algo->name, spec->choices)));
+					s = pnstrdup(v.val.string.val, v.val.string.len);
+					ci = choice_index(spec->choices, s);
+					if (ci < 0)
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("hyperparameter \"%s\" of %s has no choice \"%s\"", name, algo->name, s),
+								 errhint("Valid choices: %s.", spec->choices)));
+					out->values[idx] = ci;
+				}
+				break;
+		}
+		out->given[idx] = true;
+	}
+}
+
+/* Effective (or only user-given) hyperparameters as a jsonb object. */
+Jsonb *
+algo_hyperparams_jsonb(const AlgorithmDef *algo, const HyperParams *hp, bool only_given)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < algo->n_params; i++)
+	{
+		const HyperParamSpec *spec = &algo->params[i];
+		JsonbValue	k,
+					v;
+		char		buf[64];
+
+		if (only_given && !hp->given[i])
+			continue;
+		k.type = jbvString;
+		k.val.string.val = (char *) spec->name;
+		k.val.string.len = strlen(spec->name);
+		pushJsonbValue(&state, WJB_KEY, &k);
+		switch (spec->type)
+		{
+			case HP_BOOL:
+				v.type = jbvBool;
+				v.val.boolean = hp->values[i] != 0;
+				break;
+			case HP_ENUM:
+				v.type = jbvString;
+				v.val.string.val = pstrdup(choice_text(spec->choices, (int) hp->values[i], buf, sizeof(buf)));
+				v.val.string.len = strlen(v.val.string.val);
+				break;
+			case HP_INT:
+				v.type = jbvNumeric;
+				v.val.numeric = int64_to_numeric((int64) hp->values[i]);
+				break;
+			case HP_FLOAT:
+			default:
+				v.type = jbvNumeric;
+				v.val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric,
+																	Float8GetDatum(hp->values[i])));
+				break;
+		}
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/* Store resolved hyperparameters in a model value. */
+void
+algo_write_hyperparams(const AlgorithmDef *algo, const HyperParams *hp, ModelWriter *w)
+{
+	mw_u32(w, (uint32) algo->n_params);
+	for (int i = 0; i < algo->n_params; i++)
+	{
+		mw_f64(w, hp->values[i]);
+		mw_u8(w, hp->given[i] ? 1 : 0);
+	}
+}
+
+/* Read and validate hyperparameters stored in a model value. */
+void
+algo_read_hyperparams(const AlgorithmDef *algo, ModelReader *r, HyperParams *out)
+{
+	uint32		n = mr_count(r, GALAXY_MAX_HP, 9, "hyperparameter");
+
+	if ((int) n != algo->n_params)
+		mr_corrupt("%u hyperparameters stored, %s has %d", n, algo->name, algo->n_params);
+	memset(out, 0, sizeof(*out));
+	out->n = (int) n;
+	for (uint32 i = 0; i < n; i++)
+	{
+		const HyperParamSpec *spec = &algo->params[i];
+		double		v = mr_f64_finite(r, "hyperparameter");
+
+		if (spec->type == HP_INT || spec->type == HP_FLOAT)
+		{
+			if (v < spec->min || v > spec->max)
+				mr_corrupt("hyperparameter %s out of range", spec->name);
+		}
+		else if (spec->type == HP_BOOL)
+		{
+			if (v != 0 && v != 1)
+				mr_corrupt("hyperparameter %s is not a boolean", spec->name);
+		}
+		else
+		{
+			char		buf[64];
+
+			if (v < 0 || v != floor(v) || choice_text(spec->choices, (int) v, buf, sizeof(buf))[0] == '\0')
+				mr_corrupt("hyperparameter %s has an invalid choice", spec->name);
+		}
+		out->values[i] = v;
+		out->given[i] = mr_u8(r) != 0;
+	}
+}

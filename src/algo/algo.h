@@ -1,0 +1,166 @@
+/*
+ * algo.h — the one algorithm interface.
+ *
+ * An algorithm sees only preprocessed numeric data: a dense row-major
+ * float64 matrix X (n_rows x n_features) and a target vector y (the value for
+ * regression, the class index 0..n_classes-1 for classification, unused for
+ * clustering).  It never touches the catalog, SPI or relations.
+ *
+ * Rules every implementation follows:
+ *   - allocate with palloc in CurrentMemoryContext (the caller owns it);
+ *   - call CHECK_FOR_INTERRUPTS() in every loop that can run long, and report
+ *     progress through ctx->progress once per iteration/round/epoch;
+ *   - use only ctx->seed through util/rng.h for random choices (deterministic);
+ *   - threads (bounded by ctx->threads) may run pure numeric kernels only:
+ *     no palloc/ereport/CHECK_FOR_INTERRUPTS from a thread, and results must
+ *     not depend on the thread count;
+ *   - deserialize validates every count/index/enum it reads (modelio.h) so a
+ *     hostile value raises ERROR, never crashes; predict must then be safe on
+ *     any state deserialize accepted.
+ */
+#ifndef GALAXY_ALGO_H
+#define GALAXY_ALGO_H
+
+#include "postgres.h"
+
+#include "model/modelio.h"
+#include "utils/jsonb.h"
+
+typedef enum GalaxyTask
+{
+	TASK_REGRESSION = 1,
+	TASK_CLASSIFICATION = 2,
+	TASK_CLUSTERING = 3
+} GalaxyTask;
+
+#define TASK_BIT(t) (1u << (t))
+
+extern const char *galaxy_task_name(GalaxyTask task);
+extern GalaxyTask galaxy_task_from_name(const char *name);	/* ERROR if unknown */
+
+/* Hyperparameter types. */
+typedef enum HpType
+{
+	HP_INT = 1,
+	HP_FLOAT,
+	HP_BOOL,
+	HP_ENUM						/* value = index into the comma-separated choices */
+} HpType;
+
+typedef struct HyperParamSpec
+{
+	const char *name;
+	HpType		type;
+	double		def;			/* default (enum: index of the default choice) */
+	double		min;			/* inclusive bounds (ignored for bool/enum) */
+	double		max;
+	bool		min_exclusive;	/* true: value must be > min */
+	const char *choices;		/* HP_ENUM: "a,b,c" */
+	const char *description;
+} HyperParamSpec;
+
+#define GALAXY_MAX_HP 32
+
+/* Resolved hyperparameters: values[i] belongs to spec[i]. */
+typedef struct HyperParams
+{
+	int			n;
+	double		values[GALAXY_MAX_HP];
+	bool		given[GALAXY_MAX_HP];
+} HyperParams;
+
+/* Progress of one iteration/round/epoch, reported by fit. NaN = not known. */
+typedef struct ProgressInfo
+{
+	const char *phase;			/* "fit", "evaluate", ... */
+	int			iteration;		/* 1-based */
+	int			total;			/* planned iterations, 0 if unknown */
+	int64		rows;			/* rows processed in this iteration */
+	double		loss;
+	double		val_loss;
+	double		metric;
+	double		learning_rate;
+} ProgressInfo;
+
+typedef void (*ProgressFn) (const ProgressInfo *info, void *arg);
+
+typedef struct FitContext
+{
+	ProgressFn	progress;		/* may be NULL */
+	void	   *progress_arg;
+	uint64		seed;
+	int			threads;		/* galaxy.threads */
+} FitContext;
+
+/* Report progress if a callback is set. */
+static inline void
+fit_report(const FitContext *ctx, const ProgressInfo *info)
+{
+	if (ctx && ctx->progress)
+		ctx->progress(info, ctx->progress_arg);
+}
+
+/* Training data handed to fit (already preprocessed). */
+typedef struct TrainData
+{
+	int64		n_rows;
+	int			n_features;
+	const double *X;			/* n_rows x n_features, row-major */
+	const double *y;			/* n_rows; class index for classification */
+	const double *weight;		/* n_rows sample weights, or NULL */
+	int			n_classes;		/* classification: >= 2; else 0 */
+	GalaxyTask	task;
+	/* optional validation split (early stopping, validation loss) */
+	int64		n_val;
+	const double *X_val;
+	const double *y_val;
+} TrainData;
+
+typedef struct AlgorithmDef
+{
+	const char *name;
+	uint16		id;				/* stable id stored in model values; never reuse */
+	uint32		tasks;			/* TASK_BIT(...) mask */
+	const HyperParamSpec *params;
+	int			n_params;
+	bool		default_scaling;	/* standard-scale features unless told otherwise */
+	const char *description;
+
+	/* Fit on d; returns the algorithm state (palloc'd). */
+	void	   *(*fit) (const TrainData *d, const HyperParams *hp, const FitContext *ctx);
+	/* n predictions: value, class index or cluster index. */
+	void		(*predict) (const void *state, const double *X, int64 n, double *out);
+	/* n x n_classes probabilities (classification only; NULL otherwise). */
+	void		(*predict_proba) (const void *state, const double *X, int64 n, double *out);
+	void		(*serialize) (const void *state, ModelWriter *w);
+	/* Read and validate; n_features/n_classes come from the validated header. */
+	void	   *(*deserialize) (ModelReader *r, int n_features, int n_classes, GalaxyTask task);
+	/* n_features importances (may be NULL: importance not available). */
+	void		(*feature_importance) (const void *state, double *out);
+} AlgorithmDef;
+
+/* Registry (algo.c). */
+extern const AlgorithmDef *algo_by_name(const char *name);	/* ERROR listing valid names */
+extern const AlgorithmDef *algo_by_id(uint16 id);	/* NULL if unknown */
+extern int	algo_count(void);
+extern const AlgorithmDef *algo_at(int i);
+
+/* Hyperparameters (algo.c): resolve jsonb against the spec, ERROR on unknown/out of range. */
+
+extern void algo_resolve_hyperparams(const AlgorithmDef *algo, Jsonb *given, HyperParams *out);
+/* Effective hyperparameters as jsonb {"name": value, ...}. */
+extern Jsonb *algo_hyperparams_jsonb(const AlgorithmDef *algo, const HyperParams *hp, bool only_given);
+/* Serialise / read the resolved values (stored in the model for describe()). */
+extern void algo_write_hyperparams(const AlgorithmDef *algo, const HyperParams *hp, ModelWriter *w);
+extern void algo_read_hyperparams(const AlgorithmDef *algo, ModelReader *r, HyperParams *out);
+/* Text of an enum hyperparameter's current choice. */
+extern const char *algo_hp_choice(const AlgorithmDef *algo, const HyperParams *hp, int index, char *buf, Size buflen);
+
+/* Every algorithm registers here (defined in its own file). */
+extern const AlgorithmDef galaxy_algo_linear_regression;
+extern const AlgorithmDef galaxy_algo_logistic_regression;
+extern const AlgorithmDef galaxy_algo_decision_tree;
+extern const AlgorithmDef galaxy_algo_random_forest;
+extern const AlgorithmDef galaxy_algo_gradient_boosting;
+
+#endif							/* GALAXY_ALGO_H */

@@ -1,0 +1,136 @@
+/*
+ * dataset.h — relation → Dataset loading, column profiles, splits and the
+ * preprocessor that is fitted on the training split and stored in the model.
+ *
+ * Raw rows: every input column maps to 'width' consecutive raw slots
+ * (numeric/boolean: 1; fixed-length float4[]/float8[]: the array length;
+ * categorical: 1 slot holding the category code, an index into the column's
+ * dictionary).  NULL is stored as NaN in the raw row.  The preprocessor turns a
+ * raw row into the n_features doubles an algorithm sees (imputation, scaling,
+ * one-hot / hashing).
+ */
+#ifndef GALAXY_DATASET_H
+#define GALAXY_DATASET_H
+
+#include "postgres.h"
+
+#include "algo/algo.h"
+#include "model/modelio.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+typedef enum InputKind
+{
+	INPUT_NUMERIC = 1,			/* int2/4/8, float4/8, numeric */
+	INPUT_BOOLEAN = 2,			/* bool → 0/1 */
+	INPUT_CATEGORICAL = 3,		/* text, varchar, bpchar, name, enum */
+	INPUT_ARRAY = 4				/* float4[]/float8[] of one fixed length */
+} InputKind;
+
+typedef struct InputColumn
+{
+	char	   *name;
+	InputKind	kind;
+	Oid			typid;			/* type at load time (not serialised) */
+	char	   *typname;		/* format_type of the column, serialised */
+	int			width;			/* raw slots: 1, or the array length */
+	int			raw_offset;		/* first raw slot of this column */
+	/* categorical dictionary (built while loading; index = code) */
+	int			n_categories;
+	char	  **categories;
+	int64	   *category_counts;
+} InputColumn;
+
+typedef struct Dataset
+{
+	Oid			relid;
+	int			n_inputs;
+	InputColumn *inputs;
+	int			n_raw;			/* width of a raw row */
+	int64		n_rows;
+	double	   *raw;			/* n_rows x n_raw, row-major; NaN = NULL */
+
+	/* target (absent for clustering: target == NULL, y == NULL) */
+	char	   *target;
+	Oid			target_type;
+	char	   *target_typname;
+	GalaxyTask	task;
+	double	   *y;				/* value, or class index 0..n_classes-1 */
+	int			n_classes;
+	char	  **class_labels;	/* text form of each class, in sorted order */
+	int64		skipped_null_labels;
+	char	   *schema_fingerprint; /* hex digest of input names/types/order */
+	char	   *data_fingerprint;	/* hex digest of the loaded values */
+} Dataset;
+
+typedef struct LoadOptions
+{
+	Oid			relid;
+	const char *target;			/* NULL: no target (clustering) */
+	List	   *features;		/* List of String nodes; NIL = every column but the target */
+	GalaxyTask	task;			/* 0 = infer from the target column */
+	bool		impute_error;	/* NULL feature → ERROR instead of imputing */
+} LoadOptions;
+
+/*
+ * Load a relation (table, view, matview, partitioned table) as the calling
+ * role into a Dataset.  Checks SELECT privilege, column types, memory against
+ * galaxy.max_training_memory before allocating; NaN/Inf feature → ERROR
+ * naming the column; NULL label → row skipped (NOTICE with the count);
+ * empty relation / one class only → ERROR.
+ */
+extern Dataset *dataset_load(const LoadOptions *opts);
+
+/* Infer the task from the target's type and values. */
+extern GalaxyTask dataset_infer_task(Oid target_type, int64 n_distinct, int64 n_rows);
+
+/* Splits (deterministic by seed).  Index arrays are palloc'd. */
+extern void split_holdout(const Dataset *ds, double test_size, uint64 seed,
+						  int64 **train_idx, int64 *n_train,
+						  int64 **test_idx, int64 *n_test);
+/* fold_of[i] in 0..k-1 for every row; stratified for classification. */
+extern int *split_kfold(const Dataset *ds, int k, uint64 seed);
+
+/* Column profiles (create_dataset, galaxy.profile, drift baseline). */
+extern Jsonb *dataset_profile_jsonb(Oid relid, List *columns);
+
+/* ----- preprocessor ----- */
+
+typedef struct Preprocessor Preprocessor;
+
+/*
+ * Fit on the given training rows.  'config' is the user's preprocess jsonb
+ * (may be NULL): {"scale": "standard|minmax|none", "impute": "mean|median|
+ * most_frequent|zero|error", "max_categories": N, "hash_buckets": N,
+ * "columns": {"col": {...same keys...}}}.  default_scale is the algorithm's
+ * preference when "scale" is not given.
+ */
+extern Preprocessor *preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
+									Jsonb *config, bool default_scale);
+extern int	preprocess_n_features(const Preprocessor *p);
+extern int	preprocess_n_inputs(const Preprocessor *p);
+extern int	preprocess_n_raw(const Preprocessor *p);
+/* Input column i (name, kind, width, typname) of the fitted schema. */
+extern const InputColumn *preprocess_input(const Preprocessor *p, int i);
+/* Name of output feature j (e.g. "color=red", "pixels[3]"). */
+extern const char *preprocess_feature_name(const Preprocessor *p, int j);
+/* Transform rows of a Dataset into an n x n_features row-major matrix. */
+extern void preprocess_transform(const Preprocessor *p, const Dataset *ds,
+								 const int64 *rows, int64 n, double *out);
+/* Transform one raw row (NaN = missing, categorical slot = code or -1 unseen). */
+extern void preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out);
+/*
+ * Fill a raw row from Datums aligned with the model's inputs (values[i] for
+ * input i).  Used by predict for whole-row input; categorical values are looked
+ * up in the stored dictionary (unseen → -1).  ERROR on NaN/Inf or an array of
+ * the wrong length, naming the column.
+ */
+extern void preprocess_datums_to_raw(const Preprocessor *p, const Datum *values,
+									 const bool *isnull, const Oid *types, double *raw);
+/* Serialise / read (validating every count and index). */
+extern void preprocess_write(const Preprocessor *p, ModelWriter *w);
+extern Preprocessor *preprocess_read(ModelReader *r);
+/* Description for galaxy.describe(). */
+extern Jsonb *preprocess_describe(const Preprocessor *p);
+
+#endif							/* GALAXY_DATASET_H */

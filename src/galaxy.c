@@ -1,0 +1,126 @@
+/*
+ * galaxy.c — module start-up: GUCs, shared-memory hooks, background workers.
+ *
+ * Each subsystem exposes a *_init() that _PG_init calls; those that need
+ * shared memory or background workers only do that part when the library is
+ * loaded through shared_preload_libraries.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "galaxy.h"
+
+PG_MODULE_MAGIC;
+
+int			galaxy_max_workers = 2;
+int			galaxy_max_training_memory_mb = 4096;
+int			galaxy_blas_threads = 1;
+int			galaxy_threads = 1;
+bool		galaxy_progress_notices = false;
+bool		galaxy_preloaded = false;
+
+extern void openblas_set_num_threads(int num_threads);
+
+void		_PG_init(void);
+
+/* Define GUCs and call each subsystem's init. */
+void
+_PG_init(void)
+{
+	galaxy_preloaded = process_shared_preload_libraries_in_progress;
+
+	DefineCustomIntVariable("galaxy.max_workers",
+							"Maximum number of training jobs run at once by background workers.",
+							NULL,
+							&galaxy_max_workers,
+							2, 0, 64,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("galaxy.max_training_memory",
+							"Largest training matrix galaxy will allocate.",
+							"Checked before loading; training fails with an error saying how much is needed.",
+							&galaxy_max_training_memory_mb,
+							4096, 1, INT_MAX / 2,
+							PGC_SUSET,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("galaxy.blas_threads",
+							"Number of OpenBLAS threads used by linear algebra during training.",
+							NULL,
+							&galaxy_blas_threads,
+							1, 1, 64,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("galaxy.threads",
+							"Number of threads for numeric kernels (tree histograms, batch prediction).",
+							"Results do not depend on this setting.",
+							&galaxy_threads,
+							1, 1, 64,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("galaxy.progress_notices",
+							 "Emit at most one progress NOTICE per second during synchronous training.",
+							 NULL,
+							 &galaxy_progress_notices,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("galaxy");
+
+	/* OpenBLAS must not spawn a thread per core inside every backend. */
+	openblas_set_num_threads(1);
+}
+
+/* Raise a clear error when a feature needs shared_preload_libraries. */
+void
+galaxy_require_preload(const char *feature)
+{
+	if (!galaxy_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s requires galaxy to be loaded through shared_preload_libraries", feature),
+				 errhint("Add 'galaxy' to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/* Apply galaxy.blas_threads to OpenBLAS. */
+void
+galaxy_apply_blas_threads(void)
+{
+	openblas_set_num_threads(galaxy_blas_threads);
+}
+
+/* Bytes allowed for one training matrix. */
+Size
+galaxy_training_memory_limit(void)
+{
+	return (Size) galaxy_max_training_memory_mb * 1024 * 1024;
+}
+
+/* Error out, naming the need, when 'bytes' exceeds galaxy.max_training_memory. */
+void
+galaxy_check_training_memory(Size bytes, const char *what)
+{
+	Size		limit = galaxy_training_memory_limit();
+
+	if (bytes > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s needs %zu MB, more than galaxy.max_training_memory (%d MB)",
+						what, (bytes + 1024 * 1024 - 1) / (1024 * 1024),
+						galaxy_max_training_memory_mb),
+				 errhint("Raise galaxy.max_training_memory, or train on fewer rows or features.")));
+}

@@ -1,0 +1,77 @@
+/*
+ * modelio.h — ModelWriter / ModelReader: the one byte format every part of a
+ * model (schema, preprocessor, labels, algorithm state) serialises through.
+ *
+ * All values are little-endian, fixed width.  Every read is bounds-checked:
+ * a short, corrupted or hostile buffer raises
+ * ERRCODE_DATA_CORRUPTED ("corrupted galaxy.model: ..."), never reads out of
+ * bounds.  Counts read from the buffer must be validated with
+ * mr_count(), which rejects counts that cannot fit in the bytes left.
+ */
+#ifndef GALAXY_MODELIO_H
+#define GALAXY_MODELIO_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+typedef struct ModelWriter
+{
+	StringInfoData buf;
+} ModelWriter;
+
+typedef struct ModelReader
+{
+	const char *data;
+	Size		len;
+	Size		pos;
+} ModelReader;
+
+extern void mw_init(ModelWriter *w);
+extern void mw_u8(ModelWriter *w, uint8 v);
+extern void mw_u16(ModelWriter *w, uint16 v);
+extern void mw_u32(ModelWriter *w, uint32 v);
+extern void mw_i32(ModelWriter *w, int32 v);
+extern void mw_u64(ModelWriter *w, uint64 v);
+extern void mw_i64(ModelWriter *w, int64 v);
+extern void mw_f64(ModelWriter *w, double v);
+extern void mw_f64s(ModelWriter *w, const double *v, Size n);	/* raw, no count */
+extern void mw_f32s(ModelWriter *w, const float *v, Size n);	/* raw, no count */
+extern void mw_i32s(ModelWriter *w, const int32 *v, Size n); /* raw, no count */
+extern void mw_bytes(ModelWriter *w, const void *v, Size n); /* raw, no count */
+extern void mw_str(ModelWriter *w, const char *s);	/* u32 length + bytes, NULL allowed */
+/* Section tag: a 4-byte marker the reader checks, to catch misaligned readers early. */
+extern void mw_tag(ModelWriter *w, const char tag[4]);
+
+extern void mr_init(ModelReader *r, const char *data, Size len);
+extern void mr_corrupt(const char *fmt,...) pg_attribute_printf(1, 2) pg_attribute_noreturn();
+extern uint8 mr_u8(ModelReader *r);
+extern uint16 mr_u16(ModelReader *r);
+extern uint32 mr_u32(ModelReader *r);
+extern int32 mr_i32(ModelReader *r);
+extern uint64 mr_u64(ModelReader *r);
+extern int64 mr_i64(ModelReader *r);
+extern double mr_f64(ModelReader *r);
+/* A finite double (rejects NaN/Inf). */
+extern double mr_f64_finite(ModelReader *r, const char *what);
+/* Read a count, check 0 <= count <= max and that count*elem_size bytes remain. */
+extern uint32 mr_count(ModelReader *r, uint32 max, Size elem_size, const char *what);
+/* An int32 that must lie in [lo, hi]. */
+extern int32 mr_i32_range(ModelReader *r, int32 lo, int32 hi, const char *what);
+extern void mr_f64s(ModelReader *r, double *dst, Size n);
+extern void mr_f32s(ModelReader *r, float *dst, Size n);
+extern void mr_i32s(ModelReader *r, int32 *dst, Size n);
+extern void mr_bytes(ModelReader *r, void *dst, Size n);
+/* palloc'd NUL-terminated string (NULL if written as NULL); max bytes enforced. */
+extern char *mr_str(ModelReader *r, Size max_len);
+extern void mr_tag(ModelReader *r, const char tag[4]);
+/* Bytes not yet read. */
+static inline Size
+mr_remaining(const ModelReader *r)
+{
+	return r->len - r->pos;
+}
+/* Require that the whole buffer was consumed. */
+extern void mr_finish(ModelReader *r);
+
+#endif							/* GALAXY_MODELIO_H */
