@@ -1,0 +1,88 @@
+/*
+ * catalog.c — switching to the extension owner for catalog reads and writes.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "util/catalog.h"
+
+/* The role that owns the galaxy extension in this database. */
+Oid
+galaxy_extension_owner(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			owner = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("galaxy"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"galaxy\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION galaxy.")));
+	return owner;
+}
+
+/* OID of the galaxy schema. */
+Oid
+galaxy_namespace_oid(void)
+{
+	return get_namespace_oid("galaxy", false);
+}
+
+/* OID of a relation in the galaxy schema. */
+Oid
+galaxy_relation_oid(const char *relname)
+{
+	Oid			relid = get_relname_relid(relname, galaxy_namespace_oid());
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("galaxy catalog table \"%s\" is missing", relname)));
+	return relid;
+}
+
+/* Act as the extension owner until catalog_access_end. */
+void
+catalog_access_begin(CatalogAccess *ca)
+{
+	Oid			owner = galaxy_extension_owner();
+
+	GetUserIdAndSecContext(&ca->saved_userid, &ca->saved_sec_context);
+	SetUserIdAndSecContext(owner, ca->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	ca->active = true;
+}
+
+/* Return to the caller's identity. */
+void
+catalog_access_end(CatalogAccess *ca)
+{
+	if (ca->active)
+	{
+		SetUserIdAndSecContext(ca->saved_userid, ca->saved_sec_context);
+		ca->active = false;
+	}
+}

@@ -1,0 +1,32 @@
+/*
+ * catalog.h — access to galaxy's catalog tables from C.
+ *
+ * galaxy's SQL-callable C functions run as the calling role (so relations
+ * are read with the caller's privileges).  The catalog tables are closed to
+ * PUBLIC; C code that must read or write them brackets that work with
+ * catalog_access_begin/end, which switches to the extension's owner with
+ * SECURITY_LOCAL_USERID_CHANGE (restored automatically on error).  Capture the
+ * caller's identity (GetUserId()) before switching.
+ */
+#ifndef GALAXY_CATALOG_H
+#define GALAXY_CATALOG_H
+
+#include "postgres.h"
+
+typedef struct CatalogAccess
+{
+	Oid			saved_userid;
+	int			saved_sec_context;
+	bool		active;
+} CatalogAccess;
+
+/* The role that owns the galaxy extension in this database. */
+extern Oid	galaxy_extension_owner(void);
+/* OID of the galaxy schema / a catalog table in it (ERROR if missing). */
+extern Oid	galaxy_namespace_oid(void);
+extern Oid	galaxy_relation_oid(const char *relname);
+
+extern void catalog_access_begin(CatalogAccess *ca);
+extern void catalog_access_end(CatalogAccess *ca);
+
+#endif							/* GALAXY_CATALOG_H */
