@@ -9,11 +9,13 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "util/catalog.h"
 
@@ -63,6 +65,21 @@ galaxy_relation_oid(const char *relname)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("galaxy catalog table \"%s\" is missing", relname)));
 	return relid;
+}
+
+/* OID of a type in the galaxy schema. */
+Oid
+galaxy_type_oid(const char *typname)
+{
+	Oid			typid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										CStringGetDatum(typname),
+										ObjectIdGetDatum(galaxy_namespace_oid()));
+
+	if (!OidIsValid(typid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("galaxy type \"%s\" is missing", typname)));
+	return typid;
 }
 
 /* Act as the extension owner until catalog_access_end. */

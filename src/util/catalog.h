@@ -25,6 +25,8 @@ extern Oid	galaxy_extension_owner(void);
 /* OID of the galaxy schema / a catalog table in it (ERROR if missing). */
 extern Oid	galaxy_namespace_oid(void);
 extern Oid	galaxy_relation_oid(const char *relname);
+/* OID of a type in the galaxy schema (ERROR if missing). */
+extern Oid	galaxy_type_oid(const char *typname);
 
 extern void catalog_access_begin(CatalogAccess *ca);
 extern void catalog_access_end(CatalogAccess *ca);
