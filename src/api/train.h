@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
@@ -29,7 +30,38 @@ typedef struct TrainRequest
 	char	   *deploy;			/* "if_better", "always", "never" */
 	int			seed;
 	int64		job_id;			/* 0 for synchronous train() */
+	int64		dataset_id;		/* resolved registered dataset, 0 if none */
 } TrainRequest;
+
+/*
+ * Argument positions of galaxy.train(); galaxy.submit() takes the same
+ * arguments first and its own (priority, retries, timeout) after them.
+ */
+typedef enum TrainArg
+{
+	TA_PROJECT = 0,
+	TA_RELATION,
+	TA_TARGET,
+	TA_ALGORITHM,
+	TA_HYPERPARAMS,
+	TA_TEST_SIZE,
+	TA_SEARCH,
+	TA_SEARCH_SPACE,
+	TA_FOLDS,
+	TA_DEPLOY,
+	TA_SEED,
+	TA_FEATURES,
+	TA_PREPROCESS,
+	TA_TASK,
+	TA_DATASET,
+	TA_NARGS
+} TrainArg;
+
+/* Build a request from galaxy.train()'s arguments (or submit()'s leading ones). */
+extern TrainRequest *train_request_from_args(FunctionCallInfo fcinfo);
+
+/* The galaxy.models row of a model, as a composite datum for a function result. */
+extern Datum galaxy_model_row(int64 model_id);
 
 /* Validate a request up front (names, ranges, relation access, algorithm, hyperparameters). */
 extern void train_request_validate(TrainRequest *req);
