@@ -1,0 +1,71 @@
+/*
+ * data_internal.h — helpers shared by the loader, the profiler and the
+ * preprocessor (src/data only): which column types galaxy accepts as model
+ * inputs and how one value of such a type becomes a double.
+ */
+#ifndef GALAXY_DATA_INTERNAL_H
+#define GALAXY_DATA_INTERNAL_H
+
+#include "postgres.h"
+
+#include "data/dataset.h"
+
+/* How a scalar Datum is turned into a double (precomputed per column). */
+typedef enum ScalarConv
+{
+	CONV_NONE = 0,
+	CONV_INT2,
+	CONV_INT4,
+	CONV_INT8,
+	CONV_FLOAT4,
+	CONV_FLOAT8,
+	CONV_NUMERIC,
+	CONV_BOOL
+} ScalarConv;
+
+/* How a categorical Datum is turned into bytes. */
+typedef enum CategoryConv
+{
+	CAT_NONE = 0,
+	CAT_TEXT,					/* text, varchar, bpchar (bytes as stored) */
+	CAT_NAME,
+	CAT_ENUM
+} CategoryConv;
+
+/* Result of data_array_fill(). */
+typedef enum ArrayFillResult
+{
+	ARRAYFILL_OK = 0,
+	ARRAYFILL_BAD_LENGTH,		/* element count differs from width */
+	ARRAYFILL_MULTIDIM,			/* more than one dimension */
+	ARRAYFILL_NONFINITE			/* a NaN or infinite element */
+} ArrayFillResult;
+
+/*
+ * Classify a column type (domains are resolved to their base type).
+ * Returns 0 when the type is not a supported input; otherwise the kind, and
+ * the scalar conversion (numeric/boolean kinds, and the element conversion
+ * for arrays) and the category conversion (categorical kind).
+ */
+extern int	data_classify_type(Oid typid, ScalarConv *conv, CategoryConv *cat);
+
+/* A scalar of the given conversion as a double (may be NaN/Inf for floats). */
+extern double data_scalar_to_double(Datum d, ScalarConv conv);
+
+/*
+ * Bytes of a categorical value; 'buf' (NAMEDATALEN bytes) holds enum labels.
+ * The result is not NUL-terminated; *len receives its length.
+ */
+extern const char *data_category_bytes(Datum d, CategoryConv cat, char *buf, int *len);
+
+/*
+ * Fill dst[0..width) from a one-dimensional numeric array; NULL elements
+ * become NaN.  *nitems receives the element count.  dst is written only when
+ * the result is ARRAYFILL_OK (or NONFINITE, partially).
+ */
+extern ArrayFillResult data_array_fill(Datum d, double *dst, int width, int *nitems);
+
+/* Element count of a one-dimensional array datum (-1 if multidimensional). */
+extern int	data_array_length(Datum d);
+
+#endif							/* GALAXY_DATA_INTERNAL_H */

@@ -1,0 +1,1506 @@
+/*
+ * preprocess.c — the preprocessor: imputation, scaling, one-hot encoding and
+ * feature hashing, fitted on the training rows only and stored in the model.
+ *
+ * Raw rows (see dataset.h) hold one slot per numeric/boolean column, 'width'
+ * slots per array column and one slot per categorical column.  In a Dataset
+ * the categorical slot is a code into that Dataset's dictionary; in the raw
+ * rows given to preprocess_apply_raw() (built by preprocess_datums_to_raw())
+ * it is a code into the preprocessor's own dictionary: the category index for
+ * one-hot columns (-1 = unseen), the bucket for hashed columns.
+ *
+ * Output features, in input order: numeric/boolean → 1, array → width,
+ * one-hot categorical → one per training category (sorted by bytes),
+ * hashed categorical → hash_buckets.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "data/data_internal.h"
+#include "data/dataset.h"
+#include "model/model.h"
+
+#define PREP_FORMAT_VERSION		1
+#define PREP_MAX_NAME			1024
+#define PREP_MAX_CATEGORY		(1024 * 1024)
+#define PREP_DEFAULT_MAX_CATEGORIES 32
+#define PREP_DEFAULT_HASH_BUCKETS	32
+#define PREP_MAX_MAX_CATEGORIES		100000
+#define PREP_MAX_HASH_BUCKETS		(1 << 20)
+#define PREP_HASH_SEED			UINT64CONST(0x67616C6178790001)
+
+typedef enum ScaleMode
+{
+	SCALE_NONE = 0,
+	SCALE_STANDARD = 1,
+	SCALE_MINMAX = 2
+} ScaleMode;
+
+typedef enum ImputeMode
+{
+	IMPUTE_MEAN = 0,
+	IMPUTE_MEDIAN = 1,
+	IMPUTE_MOST_FREQUENT = 2,
+	IMPUTE_ZERO = 3,
+	IMPUTE_ERROR = 4
+} ImputeMode;
+
+typedef enum Encoding
+{
+	ENC_NONE = 0,
+	ENC_ONEHOT = 1,
+	ENC_HASH = 2
+} Encoding;
+
+static const char *const scale_names[] = {"none", "standard", "minmax"};
+static const char *const impute_names[] = {"mean", "median", "most_frequent", "zero", "error"};
+static const char *const encoding_names[] = {"none", "one_hot", "hashing"};
+
+/* Fitted transform of one input column. */
+typedef struct PrepColumn
+{
+	ScaleMode	scale;
+	ImputeMode	impute;
+	Encoding	enc;			/* categorical only */
+	int			out_offset;		/* first output feature */
+	int			n_out;			/* output features */
+	int			missing_code;	/* categorical: code used for NULL, -1 = none */
+	char	   *mode;			/* categorical: most frequent category or NULL */
+	int		   *cat_len;		/* one-hot: byte length of each category */
+} PrepColumn;
+
+struct Preprocessor
+{
+	int			n_inputs;
+	InputColumn *inputs;		/* fitted schema; categories sorted (one-hot) */
+	PrepColumn *cols;
+	int			n_raw;
+	int			n_features;
+	double	   *fill;			/* per raw slot: raw value used for NULL */
+	double	   *center;			/* per raw slot */
+	double	   *scale;			/* per raw slot (never 0) */
+
+	/* derived tables for the per-row paths */
+	int			n_num;			/* numeric/boolean/array raw slots */
+	int		   *num_raw;		/* raw slot */
+	int		   *num_out;		/* output feature */
+	int		   *num_input;		/* input column */
+	double	   *num_inv;		/* 1 / scale */
+	double	   *num_missing;	/* transformed value for NULL */
+	bool	   *num_error;		/* NULL is an error */
+	int			n_cat;
+	int		   *cat_input;		/* input column of each categorical */
+
+	char	  **feature_names;	/* built on first use */
+	MemoryContext mcxt;			/* where this preprocessor lives */
+};
+
+/* User options for one column (or the defaults for all of them). */
+typedef struct PrepOptions
+{
+	bool		has_scale;
+	ScaleMode	scale;
+	bool		has_impute;
+	ImputeMode	impute;
+	bool		has_max_categories;
+	int			max_categories;
+	bool		has_hash_buckets;
+	int			hash_buckets;
+} PrepOptions;
+
+/* ---------------------------------------------------------------------
+ * option parsing
+ * --------------------------------------------------------------------- */
+
+/* NUL-terminated copy of a jsonb string. */
+static char *
+jbv_cstring(const JsonbValue *v)
+{
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* Index of a string value among the names, or ERROR listing them. */
+static int
+option_choice(const char *option, const char *where, const JsonbValue *v,
+			  const char *const *names, int n, const char *valid)
+{
+	char	   *s;
+
+	if (v->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be a string", option, where),
+				 errhint("Valid values are: %s.", valid)));
+	s = jbv_cstring(v);
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value \"%s\" for preprocess option \"%s\"%s", s, option, where),
+			 errhint("Valid values are: %s.", valid)));
+	return -1;					/* keep compiler quiet */
+}
+
+/* An integer option within [lo, hi]. */
+static int
+option_int(const char *option, const char *where, const JsonbValue *v, int lo, int hi)
+{
+	double		d;
+
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be an integer", option, where)));
+	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+										   NumericGetDatum(v->val.numeric)));
+	if (!isfinite(d) || d != floor(d) || d < lo || d > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be an integer between %d and %d", option, where, lo, hi),
+				 errdetail("The value given is %s.",
+						   DatumGetCString(DirectFunctionCall1(numeric_out,
+															   NumericGetDatum(v->val.numeric))))));
+	return (int) d;
+}
+
+/*
+ * Parse one options object.  With 'columns' non-NULL the "columns" key is
+ * accepted and its container returned there (top level only).
+ */
+static void
+parse_options(JsonbContainer *c, PrepOptions *o, const char *where,
+			  JsonbContainer **columns)
+{
+	JsonbIterator *it = JsonbIteratorInit(c);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			key = jbv_cstring(&v);
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+		Assert(key != NULL);
+		if (strcmp(key, "scale") == 0)
+		{
+			o->has_scale = true;
+			o->scale = (ScaleMode) option_choice(key, where, &v, scale_names, 3,
+												 "standard, minmax, none");
+		}
+		else if (strcmp(key, "impute") == 0)
+		{
+			o->has_impute = true;
+			o->impute = (ImputeMode) option_choice(key, where, &v, impute_names, 5,
+												   "mean, median, most_frequent, zero, error");
+		}
+		else if (strcmp(key, "max_categories") == 0)
+		{
+			o->has_max_categories = true;
+			o->max_categories = option_int(key, where, &v, 1, PREP_MAX_MAX_CATEGORIES);
+		}
+		else if (strcmp(key, "hash_buckets") == 0)
+		{
+			o->has_hash_buckets = true;
+			o->hash_buckets = option_int(key, where, &v, 1, PREP_MAX_HASH_BUCKETS);
+		}
+		else if (columns != NULL && strcmp(key, "columns") == 0)
+		{
+			if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("preprocess option \"columns\" must be an object mapping column names to options")));
+			*columns = v.val.binary.data;
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown preprocess option \"%s\"%s", key, where),
+					 errhint("Valid options are: scale, impute, max_categories, hash_buckets%s.",
+							 columns != NULL ? ", columns" : "")));
+	}
+}
+
+/* Parse the whole preprocess config into global and per-input options. */
+static void
+parse_config(Jsonb *config, const Dataset *ds, PrepOptions *global, PrepOptions *per_col)
+{
+	JsonbContainer *columns = NULL;
+
+	memset(global, 0, sizeof(PrepOptions));
+	memset(per_col, 0, sizeof(PrepOptions) * ds->n_inputs);
+	if (config == NULL)
+		return;
+	if (JB_ROOT_IS_SCALAR(config) || !JB_ROOT_IS_OBJECT(config))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess must be a jsonb object"),
+				 errhint("For example '{\"scale\": \"minmax\", \"columns\": {\"color\": {\"impute\": \"most_frequent\"}}}'.")));
+	parse_options(&config->root, global, "", &columns);
+
+	if (columns != NULL)
+	{
+		JsonbIterator *it = JsonbIteratorInit(columns);
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+		int			target = -1;
+		char	   *colname = NULL;
+
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+			{
+				colname = jbv_cstring(&v);
+				target = -1;
+				for (int i = 0; i < ds->n_inputs; i++)
+					if (strcmp(ds->inputs[i].name, colname) == 0)
+						target = i;
+				if (target < 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("preprocess names column \"%s\", which is not a feature of this training run",
+									colname)));
+			}
+			else if (tok == WJB_VALUE)
+			{
+				char	   *where = psprintf(" for column \"%s\"", colname);
+
+				if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("preprocess options%s must be an object", where)));
+				parse_options(v.val.binary.data, &per_col[target], where, NULL);
+			}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * small helpers
+ * --------------------------------------------------------------------- */
+
+/* qsort comparator for doubles. */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* qsort comparator for C strings by bytes. */
+static int
+cmp_cstring(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Compare bytes (s, len) with a category string of length clen (strcmp order). */
+static inline int
+cmp_bytes(const char *s, int len, const char *c, int clen)
+{
+	int			r = memcmp(s, c, Min(len, clen));
+
+	if (r != 0)
+		return r;
+	return (len > clen) - (len < clen);
+}
+
+/* Index of a category in a one-hot column's sorted list, or -1. */
+static int
+category_lookup(const InputColumn *in, const PrepColumn *pc, const char *s, int len)
+{
+	int			lo = 0,
+				hi = in->n_categories - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			r = cmp_bytes(s, len, in->categories[mid], pc->cat_len[mid]);
+
+		if (r == 0)
+			return mid;
+		if (r < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/* Hash bucket of a category. */
+static inline int
+category_bucket(const char *s, int len, int buckets)
+{
+	return (int) (hash_bytes_extended((const unsigned char *) s, len, PREP_HASH_SEED) % (uint64) buckets);
+}
+
+/* Code of a category in a fitted categorical column (bucket, index or -1). */
+static int
+category_code(const Preprocessor *p, int i, const char *s, int len)
+{
+	const PrepColumn *pc = &p->cols[i];
+
+	if (pc->enc == ENC_HASH)
+		return category_bucket(s, len, pc->n_out);
+	return category_lookup(&p->inputs[i], pc, s, len);
+}
+
+/* Human-readable kind of an input. */
+static const char *
+kind_name(InputKind k)
+{
+	switch (k)
+	{
+		case INPUT_NUMERIC:
+			return "numeric";
+		case INPUT_BOOLEAN:
+			return "boolean";
+		case INPUT_CATEGORICAL:
+			return "categorical";
+		case INPUT_ARRAY:
+			return "array";
+	}
+	return "unknown";
+}
+
+/*
+ * Build the derived per-row tables from inputs/cols/fill/center/scale.
+ * Also recomputes offsets and n_features; returns false if the feature count
+ * would exceed MODEL_MAX_FEATURES.
+ */
+static bool
+build_tables(Preprocessor *p)
+{
+	int64		nf = 0;
+	int			k = 0;
+
+	p->n_num = 0;
+	p->n_cat = 0;
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		if (p->inputs[i].kind == INPUT_CATEGORICAL)
+			p->n_cat++;
+		else
+			p->n_num += p->inputs[i].width;
+	}
+	p->num_raw = palloc(sizeof(int) * Max(p->n_num, 1));
+	p->num_out = palloc(sizeof(int) * Max(p->n_num, 1));
+	p->num_input = palloc(sizeof(int) * Max(p->n_num, 1));
+	p->num_inv = palloc(sizeof(double) * Max(p->n_num, 1));
+	p->num_missing = palloc(sizeof(double) * Max(p->n_num, 1));
+	p->num_error = palloc(sizeof(bool) * Max(p->n_num, 1));
+	p->cat_input = palloc(sizeof(int) * Max(p->n_cat, 1));
+
+	p->n_cat = 0;
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		InputColumn *in = &p->inputs[i];
+		PrepColumn *pc = &p->cols[i];
+
+		pc->out_offset = (int) nf;
+		if (in->kind == INPUT_CATEGORICAL)
+		{
+			p->cat_input[p->n_cat++] = i;
+			nf += pc->n_out;
+		}
+		else
+		{
+			pc->n_out = in->width;
+			for (int j = 0; j < in->width; j++)
+			{
+				int			s = in->raw_offset + j;
+
+				p->num_raw[k] = s;
+				p->num_out[k] = (int) nf + j;
+				p->num_input[k] = i;
+				p->num_inv[k] = 1.0 / p->scale[s];
+				p->num_missing[k] = (p->fill[s] - p->center[s]) / p->scale[s];
+				p->num_error[k] = (pc->impute == IMPUTE_ERROR);
+				k++;
+			}
+			nf += in->width;
+		}
+		if (nf > MODEL_MAX_FEATURES)
+			return false;
+	}
+	p->n_features = (int) nf;
+	return true;
+}
+
+/* ERROR for a NULL value in a column whose impute option is "error". */
+static void
+null_is_error(const char *colname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("column \"%s\" is NULL and its preprocess option \"impute\" is \"error\"", colname),
+			 errhint("Use another \"impute\" strategy, or remove the rows with NULLs.")));
+}
+
+/* ---------------------------------------------------------------------
+ * fitting
+ * --------------------------------------------------------------------- */
+
+/* Resolve the scale/impute modes of input i from the options. */
+static void
+resolve_options(const InputColumn *in, const PrepOptions *g, const PrepOptions *c,
+				bool default_scale, PrepColumn *pc, int *max_categories, int *hash_buckets)
+{
+	bool		cat = (in->kind == INPUT_CATEGORICAL);
+
+	/* scale */
+	if (c->has_scale)
+	{
+		if (cat && c->scale != SCALE_NONE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("preprocess option \"scale\" does not apply to categorical column \"%s\"", in->name)));
+		pc->scale = c->scale;
+	}
+	else if (cat || in->kind == INPUT_BOOLEAN)
+		pc->scale = SCALE_NONE;
+	else if (g->has_scale)
+		pc->scale = g->scale;
+	else
+		pc->scale = default_scale ? SCALE_STANDARD : SCALE_NONE;
+
+	/* impute */
+	if (c->has_impute)
+	{
+		if (cat && (c->impute == IMPUTE_MEAN || c->impute == IMPUTE_MEDIAN))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("preprocess option \"impute\" = \"%s\" does not apply to categorical column \"%s\"",
+							impute_names[c->impute], in->name),
+					 errhint("Categorical columns accept most_frequent, zero or error.")));
+		pc->impute = c->impute;
+	}
+	else if (g->has_impute &&
+			 !((cat || in->kind == INPUT_BOOLEAN) &&
+			   (g->impute == IMPUTE_MEAN || g->impute == IMPUTE_MEDIAN)))
+		pc->impute = g->impute;
+	else if (cat || in->kind == INPUT_BOOLEAN)
+		pc->impute = IMPUTE_MOST_FREQUENT;
+	else
+		pc->impute = IMPUTE_MEAN;
+
+	/* categorical encoding limits */
+	if (!cat && (c->has_max_categories || c->has_hash_buckets))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess options \"max_categories\" and \"hash_buckets\" apply only to categorical columns, not to \"%s\"",
+						in->name)));
+	*max_categories = c->has_max_categories ? c->max_categories :
+		g->has_max_categories ? g->max_categories : PREP_DEFAULT_MAX_CATEGORIES;
+	*hash_buckets = c->has_hash_buckets ? c->hash_buckets :
+		g->has_hash_buckets ? g->hash_buckets : PREP_DEFAULT_HASH_BUCKETS;
+}
+
+/* Median or most frequent value of the sorted non-missing values. */
+static double
+sorted_stat(const double *v, int64 n, ImputeMode mode)
+{
+	if (n == 0)
+		return 0.0;
+	if (mode == IMPUTE_MEDIAN)
+		return (n % 2) ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+	else
+	{
+		double		best = v[0];
+		int64		best_run = 0;
+		int64		i = 0;
+
+		while (i < n)
+		{
+			int64		j = i;
+
+			while (j < n && v[j] == v[i])
+				j++;
+			if (j - i > best_run)
+			{
+				best_run = j - i;
+				best = v[i];
+			}
+			i = j;
+		}
+		return best;
+	}
+}
+
+/* Fit the numeric/boolean/array raw slots. */
+static void
+fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
+{
+	int			n_slots = 0;
+	int		   *slot;			/* raw slot */
+	int		   *slot_in;		/* input of the slot */
+	int64	   *count;
+	double	   *sum,
+			   *mn,
+			   *mx,
+			   *ss;
+	double	   *buf = NULL;
+
+	for (int i = 0; i < p->n_inputs; i++)
+		if (p->inputs[i].kind != INPUT_CATEGORICAL)
+			n_slots += p->inputs[i].width;
+	if (n_slots == 0)
+		return;
+
+	slot = palloc(sizeof(int) * n_slots);
+	slot_in = palloc(sizeof(int) * n_slots);
+	count = palloc0(sizeof(int64) * n_slots);
+	sum = palloc0(sizeof(double) * n_slots);
+	ss = palloc0(sizeof(double) * n_slots);
+	mn = palloc(sizeof(double) * n_slots);
+	mx = palloc(sizeof(double) * n_slots);
+	n_slots = 0;
+	for (int i = 0; i < p->n_inputs; i++)
+		if (p->inputs[i].kind != INPUT_CATEGORICAL)
+			for (int j = 0; j < p->inputs[i].width; j++)
+			{
+				slot[n_slots] = p->inputs[i].raw_offset + j;
+				slot_in[n_slots] = i;
+				mn[n_slots] = get_float8_infinity();
+				mx[n_slots] = -get_float8_infinity();
+				n_slots++;
+			}
+
+	/* pass 1: count, sum, min, max */
+	for (int64 r = 0; r < n_rows; r++)
+	{
+		const double *row = ds->raw + rows[r] * (int64) ds->n_raw;
+
+		if ((r & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int k = 0; k < n_slots; k++)
+		{
+			double		x = row[slot[k]];
+
+			if (isnan(x))
+				continue;
+			count[k]++;
+			sum[k] += x;
+			if (x < mn[k])
+				mn[k] = x;
+			if (x > mx[k])
+				mx[k] = x;
+		}
+	}
+	/* pass 2: sum of squared deviations (two-pass for accuracy) */
+	for (int k = 0; k < n_slots; k++)
+		if (count[k] > 0)
+			sum[k] /= (double) count[k];
+	for (int64 r = 0; r < n_rows; r++)
+	{
+		const double *row = ds->raw + rows[r] * (int64) ds->n_raw;
+
+		if ((r & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int k = 0; k < n_slots; k++)
+		{
+			double		x = row[slot[k]];
+
+			if (!isnan(x))
+				ss[k] += (x - sum[k]) * (x - sum[k]);
+		}
+	}
+
+	for (int k = 0; k < n_slots; k++)
+	{
+		int			s = slot[k];
+		const InputColumn *in = &p->inputs[slot_in[k]];
+		const PrepColumn *pc = &p->cols[slot_in[k]];
+		double		mean = sum[k];
+		double		sd = count[k] > 0 ? sqrt(ss[k] / (double) count[k]) : 0.0;
+
+		if (count[k] < n_rows && pc->impute == IMPUTE_ERROR)
+			null_is_error(in->name);
+
+		/* imputation value */
+		switch (pc->impute)
+		{
+			case IMPUTE_MEAN:
+				p->fill[s] = count[k] > 0 ? mean : 0.0;
+				break;
+			case IMPUTE_MEDIAN:
+			case IMPUTE_MOST_FREQUENT:
+				{
+					int64		m = 0;
+
+					if (buf == NULL)
+						buf = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n_rows);
+					for (int64 r = 0; r < n_rows; r++)
+					{
+						double		x = ds->raw[rows[r] * (int64) ds->n_raw + s];
+
+						if (!isnan(x))
+							buf[m++] = x;
+					}
+					CHECK_FOR_INTERRUPTS();
+					qsort(buf, m, sizeof(double), cmp_double);
+					p->fill[s] = sorted_stat(buf, m, pc->impute);
+					break;
+				}
+			case IMPUTE_ZERO:
+			case IMPUTE_ERROR:
+				p->fill[s] = 0.0;
+				break;
+		}
+
+		/* scaling */
+		p->center[s] = 0.0;
+		p->scale[s] = 1.0;
+		if (count[k] > 0)
+		{
+			if (pc->scale == SCALE_STANDARD)
+			{
+				p->center[s] = mean;
+				if (sd > 0.0 && isfinite(sd))
+					p->scale[s] = sd;
+			}
+			else if (pc->scale == SCALE_MINMAX)
+			{
+				p->center[s] = mn[k];
+				if (mx[k] > mn[k] && isfinite(mx[k] - mn[k]))
+					p->scale[s] = mx[k] - mn[k];
+			}
+		}
+	}
+	if (buf)
+		pfree(buf);
+	pfree(slot);
+	pfree(slot_in);
+	pfree(count);
+	pfree(sum);
+	pfree(ss);
+	pfree(mn);
+	pfree(mx);
+}
+
+/* Fit one categorical input: its training categories, mode and encoding. */
+static void
+fit_categorical(Preprocessor *p, int i, const Dataset *ds, const InputColumn *dsin,
+				const int64 *rows, int64 n_rows, int max_categories, int hash_buckets)
+{
+	InputColumn *in = &p->inputs[i];
+	PrepColumn *pc = &p->cols[i];
+	int			ncat = dsin->n_categories;
+	int64	   *counts = palloc0(sizeof(int64) * Max(ncat, 1));
+	int64		nulls = 0;
+	int			n_seen = 0;
+	char	  **seen;
+	int			mode = -1;
+	int			s = dsin->raw_offset;
+
+	for (int64 r = 0; r < n_rows; r++)
+	{
+		double		x = ds->raw[rows[r] * (int64) ds->n_raw + s];
+
+		if ((r & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (isnan(x))
+		{
+			nulls++;
+			continue;
+		}
+		if (x < 0 || x >= ncat)
+			elog(ERROR, "galaxy: category code %g of column \"%s\" is outside its dictionary of %d",
+				 x, dsin->name, ncat);
+		counts[(int) x]++;
+	}
+	if (nulls > 0 && pc->impute == IMPUTE_ERROR)
+		null_is_error(in->name);
+
+	/* most frequent category; ties go to the smallest string */
+	for (int c = 0; c < ncat; c++)
+	{
+		if (counts[c] == 0)
+			continue;
+		n_seen++;
+		if (mode < 0 || counts[c] > counts[mode] ||
+			(counts[c] == counts[mode] && strcmp(dsin->categories[c], dsin->categories[mode]) < 0))
+			mode = c;
+	}
+	pc->mode = mode >= 0 ? pstrdup(dsin->categories[mode]) : NULL;
+
+	if (n_seen <= max_categories)
+	{
+		int			k = 0;
+
+		seen = palloc(sizeof(char *) * Max(n_seen, 1));
+		for (int c = 0; c < ncat; c++)
+			if (counts[c] > 0)
+				seen[k++] = pstrdup(dsin->categories[c]);
+		qsort(seen, n_seen, sizeof(char *), cmp_cstring);
+		pc->enc = ENC_ONEHOT;
+		pc->n_out = n_seen;
+		in->n_categories = n_seen;
+		in->categories = seen;
+		in->category_counts = palloc(sizeof(int64) * Max(n_seen, 1));
+		pc->cat_len = palloc(sizeof(int) * Max(n_seen, 1));
+		for (int j = 0; j < n_seen; j++)
+			pc->cat_len[j] = strlen(seen[j]);
+		/* counts in sorted order */
+		for (int c = 0; c < ncat; c++)
+			if (counts[c] > 0)
+			{
+				int			j = category_lookup(in, pc, dsin->categories[c],
+												strlen(dsin->categories[c]));
+
+				in->category_counts[j] = counts[c];
+			}
+	}
+	else
+	{
+		pc->enc = ENC_HASH;
+		pc->n_out = hash_buckets;
+		in->n_categories = 0;
+		in->categories = NULL;
+		in->category_counts = NULL;
+		pc->cat_len = NULL;
+	}
+
+	pc->missing_code = -1;
+	if (pc->impute == IMPUTE_MOST_FREQUENT && pc->mode != NULL)
+		pc->missing_code = category_code(p, i, pc->mode, strlen(pc->mode));
+	pfree(counts);
+}
+
+/* Fit the preprocessor on the given training rows of a Dataset. */
+Preprocessor *
+preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
+			   Jsonb *config, bool default_scale)
+{
+	Preprocessor *p;
+	PrepOptions global;
+	PrepOptions *per_col;
+
+	if (ds->n_inputs <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no feature columns to train on")));
+	if (n_rows <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no training rows to fit the preprocessor on")));
+
+	per_col = palloc(sizeof(PrepOptions) * ds->n_inputs);
+	parse_config(config, ds, &global, per_col);
+
+	p = palloc0(sizeof(Preprocessor));
+	p->mcxt = CurrentMemoryContext;
+	p->n_inputs = ds->n_inputs;
+	p->inputs = palloc0(sizeof(InputColumn) * ds->n_inputs);
+	p->cols = palloc0(sizeof(PrepColumn) * ds->n_inputs);
+	p->n_raw = ds->n_raw;
+	p->fill = palloc0(sizeof(double) * Max(ds->n_raw, 1));
+	p->center = palloc0(sizeof(double) * Max(ds->n_raw, 1));
+	p->scale = palloc(sizeof(double) * Max(ds->n_raw, 1));
+	for (int s = 0; s < ds->n_raw; s++)
+		p->scale[s] = 1.0;
+
+	for (int i = 0; i < ds->n_inputs; i++)
+	{
+		const InputColumn *src = &ds->inputs[i];
+		InputColumn *in = &p->inputs[i];
+
+		in->name = pstrdup(src->name);
+		in->kind = src->kind;
+		in->typid = src->typid;
+		in->typname = pstrdup(src->typname ? src->typname : "unknown");
+		in->width = src->width;
+		in->raw_offset = src->raw_offset;
+		if (src->width < 1 || (src->kind != INPUT_ARRAY && src->width != 1) ||
+			src->raw_offset < 0 || src->raw_offset + src->width > ds->n_raw)
+			elog(ERROR, "galaxy: inconsistent raw layout for column \"%s\"", src->name);
+	}
+
+	for (int i = 0; i < ds->n_inputs; i++)
+	{
+		int			max_categories,
+					hash_buckets;
+
+		resolve_options(&p->inputs[i], &global, &per_col[i], default_scale,
+						&p->cols[i], &max_categories, &hash_buckets);
+		if (p->inputs[i].kind == INPUT_CATEGORICAL)
+			fit_categorical(p, i, ds, &ds->inputs[i], rows, n_rows, max_categories, hash_buckets);
+	}
+	fit_numeric(p, ds, rows, n_rows);
+
+	if (!build_tables(p))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("preprocessing yields more than %d features", MODEL_MAX_FEATURES),
+				 errhint("Lower \"max_categories\" or \"hash_buckets\" in preprocess.")));
+	if (p->n_features == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocessing yields no features"),
+				 errdetail("Every feature column is categorical with no non-NULL value in the training rows.")));
+	pfree(per_col);
+	return p;
+}
+
+/* ---------------------------------------------------------------------
+ * accessors
+ * --------------------------------------------------------------------- */
+
+int
+preprocess_n_features(const Preprocessor *p)
+{
+	return p->n_features;
+}
+
+int
+preprocess_n_inputs(const Preprocessor *p)
+{
+	return p->n_inputs;
+}
+
+int
+preprocess_n_raw(const Preprocessor *p)
+{
+	return p->n_raw;
+}
+
+/* Input column i of the fitted schema. */
+const InputColumn *
+preprocess_input(const Preprocessor *p, int i)
+{
+	if (i < 0 || i >= p->n_inputs)
+		elog(ERROR, "galaxy: input index %d out of range", i);
+	return &p->inputs[i];
+}
+
+/* Build every output feature name (once, in the preprocessor's context). */
+static void
+build_feature_names(Preprocessor *p)
+{
+	MemoryContext old = MemoryContextSwitchTo(p->mcxt);
+	char	  **names = palloc(sizeof(char *) * p->n_features);
+
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		const InputColumn *in = &p->inputs[i];
+		const PrepColumn *pc = &p->cols[i];
+
+		switch (in->kind)
+		{
+			case INPUT_NUMERIC:
+			case INPUT_BOOLEAN:
+				names[pc->out_offset] = pstrdup(in->name);
+				break;
+			case INPUT_ARRAY:
+				for (int j = 0; j < in->width; j++)
+					names[pc->out_offset + j] = psprintf("%s[%d]", in->name, j + 1);
+				break;
+			case INPUT_CATEGORICAL:
+				for (int j = 0; j < pc->n_out; j++)
+					names[pc->out_offset + j] = pc->enc == ENC_HASH ?
+						psprintf("%s#h%d", in->name, j) :
+						psprintf("%s=%s", in->name, in->categories[j]);
+				break;
+		}
+	}
+	p->feature_names = names;
+	MemoryContextSwitchTo(old);
+}
+
+/* Name of output feature j. */
+const char *
+preprocess_feature_name(const Preprocessor *p, int j)
+{
+	if (j < 0 || j >= p->n_features)
+		elog(ERROR, "galaxy: feature index %d out of range", j);
+	if (p->feature_names == NULL)
+		build_feature_names((Preprocessor *) p);
+	return p->feature_names[j];
+}
+
+/* ---------------------------------------------------------------------
+ * applying
+ * --------------------------------------------------------------------- */
+
+/* Transform one raw row (preprocessor codes for categoricals). */
+void
+preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out)
+{
+	for (int k = 0; k < p->n_num; k++)
+	{
+		double		x = raw[p->num_raw[k]];
+
+		if (isnan(x))
+		{
+			if (unlikely(p->num_error[k]))
+				null_is_error(p->inputs[p->num_input[k]].name);
+			out[p->num_out[k]] = p->num_missing[k];
+		}
+		else
+			out[p->num_out[k]] = (x - p->center[p->num_raw[k]]) * p->num_inv[k];
+	}
+	for (int c = 0; c < p->n_cat; c++)
+	{
+		int			i = p->cat_input[c];
+		const PrepColumn *pc = &p->cols[i];
+		double		x = raw[p->inputs[i].raw_offset];
+		double	   *o = out + pc->out_offset;
+		int			code;
+
+		for (int j = 0; j < pc->n_out; j++)
+			o[j] = 0.0;
+		if (isnan(x))
+		{
+			if (unlikely(pc->impute == IMPUTE_ERROR))
+				null_is_error(p->inputs[i].name);
+			code = pc->missing_code;
+		}
+		else if (x >= 0 && x < pc->n_out)
+			code = (int) x;
+		else
+			code = -1;			/* unseen */
+		if (code >= 0)
+			o[code] = 1.0;
+	}
+}
+
+/* Index of the Dataset input matching fitted input i (by name), checked. */
+static int
+match_dataset_input(const Preprocessor *p, int i, const Dataset *ds)
+{
+	const InputColumn *in = &p->inputs[i];
+	int			j = -1;
+
+	if (i < ds->n_inputs && strcmp(ds->inputs[i].name, in->name) == 0)
+		j = i;
+	else
+		for (int k = 0; k < ds->n_inputs; k++)
+			if (strcmp(ds->inputs[k].name, in->name) == 0)
+			{
+				j = k;
+				break;
+			}
+	if (j < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" required by the model is missing", in->name)));
+
+	{
+		const InputColumn *d = &ds->inputs[j];
+		bool		ok;
+
+		if (in->kind == INPUT_CATEGORICAL)
+			ok = d->kind == INPUT_CATEGORICAL;
+		else if (in->kind == INPUT_ARRAY)
+			ok = d->kind == INPUT_ARRAY && d->width == in->width;
+		else
+			ok = d->kind == INPUT_NUMERIC || d->kind == INPUT_BOOLEAN;
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" is of type %s (%s, width %d), but the model was trained on %s (%s, width %d)",
+							in->name, d->typname, kind_name(d->kind), d->width,
+							in->typname, kind_name(in->kind), in->width)));
+	}
+	return j;
+}
+
+/* Transform rows of a Dataset into an n x n_features row-major matrix. */
+void
+preprocess_transform(const Preprocessor *p, const Dataset *ds,
+					 const int64 *rows, int64 n, double *out)
+{
+	int		   *num_src = palloc(sizeof(int) * Max(p->n_num, 1));
+	int		   *cat_src = palloc(sizeof(int) * Max(p->n_cat, 1));
+	int		  **cat_map = palloc(sizeof(int *) * Max(p->n_cat, 1));
+	int		   *cat_ncodes = palloc(sizeof(int) * Max(p->n_cat, 1));
+	int			nf = p->n_features;
+	int			ds_raw = ds->n_raw;
+
+	/* map fitted inputs onto the Dataset's raw slots and dictionaries */
+	for (int k = 0; k < p->n_num; k++)
+	{
+		int			i = p->num_input[k];
+		int			j = match_dataset_input(p, i, ds);
+
+		num_src[k] = ds->inputs[j].raw_offset + (p->num_raw[k] - p->inputs[i].raw_offset);
+	}
+	for (int c = 0; c < p->n_cat; c++)
+	{
+		int			i = p->cat_input[c];
+		int			j = match_dataset_input(p, i, ds);
+		const InputColumn *d = &ds->inputs[j];
+
+		cat_src[c] = d->raw_offset;
+		cat_ncodes[c] = d->n_categories;
+		cat_map[c] = palloc(sizeof(int) * Max(d->n_categories, 1));
+		for (int code = 0; code < d->n_categories; code++)
+			cat_map[c][code] = category_code(p, i, d->categories[code], strlen(d->categories[code]));
+	}
+
+	for (int64 r = 0; r < n; r++)
+	{
+		const double *row = ds->raw + (rows ? rows[r] : r) * (int64) ds_raw;
+		double	   *o = out + r * (int64) nf;
+
+		if ((r & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int k = 0; k < p->n_num; k++)
+		{
+			double		x = row[num_src[k]];
+
+			if (isnan(x))
+			{
+				if (unlikely(p->num_error[k]))
+					null_is_error(p->inputs[p->num_input[k]].name);
+				o[p->num_out[k]] = p->num_missing[k];
+			}
+			else
+				o[p->num_out[k]] = (x - p->center[p->num_raw[k]]) * p->num_inv[k];
+		}
+		for (int c = 0; c < p->n_cat; c++)
+		{
+			int			i = p->cat_input[c];
+			const PrepColumn *pc = &p->cols[i];
+			double	   *oc = o + pc->out_offset;
+			double		x = row[cat_src[c]];
+			int			code;
+
+			for (int j = 0; j < pc->n_out; j++)
+				oc[j] = 0.0;
+			if (isnan(x))
+			{
+				if (unlikely(pc->impute == IMPUTE_ERROR))
+					null_is_error(p->inputs[i].name);
+				code = pc->missing_code;
+			}
+			else if (x >= 0 && x < cat_ncodes[c])
+				code = cat_map[c][(int) x];
+			else
+				code = -1;
+			if (code >= 0)
+				oc[code] = 1.0;
+		}
+	}
+
+	for (int c = 0; c < p->n_cat; c++)
+		pfree(cat_map[c]);
+	pfree(cat_map);
+	pfree(cat_ncodes);
+	pfree(cat_src);
+	pfree(num_src);
+}
+
+/* ERROR: a value of the wrong type for input i. */
+static void
+type_mismatch(const InputColumn *in, Oid typid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" is of type %s, which cannot be used for the model's %s input of type %s",
+					in->name, format_type_be(typid), kind_name(in->kind), in->typname)));
+}
+
+/* ERROR: a NaN or infinite feature value. */
+static void
+nonfinite_value(const InputColumn *in, double v)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("column \"%s\" contains %s, which is not a valid feature value",
+					in->name, isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")),
+			 errhint("Replace it with NULL to have it imputed, or with a finite value.")));
+}
+
+/* Fill a raw row from Datums aligned with the model's inputs. */
+void
+preprocess_datums_to_raw(const Preprocessor *p, const Datum *values,
+						 const bool *isnull, const Oid *types, double *raw)
+{
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		const InputColumn *in = &p->inputs[i];
+		double	   *dst = raw + in->raw_offset;
+		ScalarConv	conv;
+		CategoryConv cat;
+		int			kind;
+
+		if (isnull[i])
+		{
+			for (int j = 0; j < in->width; j++)
+				dst[j] = get_float8_nan();
+			continue;
+		}
+		kind = data_classify_type(types[i], &conv, &cat);
+		switch (in->kind)
+		{
+			case INPUT_NUMERIC:
+			case INPUT_BOOLEAN:
+				if (kind != INPUT_NUMERIC && kind != INPUT_BOOLEAN)
+					type_mismatch(in, types[i]);
+				dst[0] = data_scalar_to_double(values[i], conv);
+				if (!isfinite(dst[0]))
+					nonfinite_value(in, dst[0]);
+				break;
+			case INPUT_ARRAY:
+				{
+					int			nitems;
+					ArrayFillResult res;
+
+					if (kind != INPUT_ARRAY)
+						type_mismatch(in, types[i]);
+					res = data_array_fill(values[i], dst, in->width, &nitems);
+					if (res == ARRAYFILL_MULTIDIM)
+						ereport(ERROR,
+								(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+								 errmsg("column \"%s\" must be a one-dimensional array", in->name)));
+					if (res == ARRAYFILL_BAD_LENGTH)
+						ereport(ERROR,
+								(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+								 errmsg("column \"%s\" has %d elements, but the model expects %d",
+										in->name, nitems, in->width)));
+					if (res == ARRAYFILL_NONFINITE)
+					{
+						/* an infinite element, else a NaN element that is not NULL */
+						for (int j = 0; j < in->width; j++)
+							if (isinf(dst[j]))
+								nonfinite_value(in, dst[j]);
+						nonfinite_value(in, get_float8_nan());
+					}
+					break;
+				}
+			case INPUT_CATEGORICAL:
+				{
+					char		buf[NAMEDATALEN];
+					const char *s;
+					int			len;
+
+					if (kind != INPUT_CATEGORICAL)
+						type_mismatch(in, types[i]);
+					s = data_category_bytes(values[i], cat, buf, &len);
+					dst[0] = (double) category_code(p, i, s, len);
+					break;
+				}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * serialisation
+ * --------------------------------------------------------------------- */
+
+/* Serialise the fitted preprocessor. */
+void
+preprocess_write(const Preprocessor *p, ModelWriter *w)
+{
+	mw_u8(w, PREP_FORMAT_VERSION);
+	mw_u32(w, (uint32) p->n_inputs);
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		const InputColumn *in = &p->inputs[i];
+		const PrepColumn *pc = &p->cols[i];
+
+		mw_str(w, in->name);
+		mw_u8(w, (uint8) in->kind);
+		mw_str(w, in->typname);
+		mw_i32(w, in->width);
+		mw_u8(w, (uint8) pc->scale);
+		mw_u8(w, (uint8) pc->impute);
+		if (in->kind == INPUT_CATEGORICAL)
+		{
+			mw_u8(w, (uint8) pc->enc);
+			mw_i32(w, pc->n_out);
+			mw_i32(w, pc->missing_code);
+			mw_str(w, pc->mode);
+			mw_u32(w, (uint32) in->n_categories);
+			for (int j = 0; j < in->n_categories; j++)
+				mw_str(w, in->categories[j]);
+		}
+	}
+	mw_u32(w, (uint32) p->n_raw);
+	for (int s = 0; s < p->n_raw; s++)
+	{
+		mw_f64(w, p->fill[s]);
+		mw_f64(w, p->center[s]);
+		mw_f64(w, p->scale[s]);
+	}
+	mw_u32(w, (uint32) p->n_features);
+}
+
+/* Read and validate a serialised preprocessor. */
+Preprocessor *
+preprocess_read(ModelReader *r)
+{
+	Preprocessor *p = palloc0(sizeof(Preprocessor));
+	uint8		version = mr_u8(r);
+	int64		n_raw = 0;
+	uint32		stored_raw;
+	uint32		stored_features;
+
+	if (version != PREP_FORMAT_VERSION)
+		mr_corrupt("preprocessor format %u is unknown", version);
+	p->mcxt = CurrentMemoryContext;
+	/* an input takes at least 4+1+4+4+1+1 bytes */
+	p->n_inputs = (int) mr_count(r, MODEL_MAX_FEATURES, 15, "input");
+	if (p->n_inputs == 0)
+		mr_corrupt("preprocessor has no inputs");
+	p->inputs = palloc0(sizeof(InputColumn) * p->n_inputs);
+	p->cols = palloc0(sizeof(PrepColumn) * p->n_inputs);
+
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		InputColumn *in = &p->inputs[i];
+		PrepColumn *pc = &p->cols[i];
+		uint8		kind,
+					scale,
+					impute;
+
+		in->name = mr_str(r, PREP_MAX_NAME);
+		if (in->name == NULL || in->name[0] == '\0')
+			mr_corrupt("input %d has no name", i);
+		for (int k = 0; k < i; k++)
+			if (strcmp(p->inputs[k].name, in->name) == 0)
+				mr_corrupt("input \"%s\" appears twice", in->name);
+		kind = mr_u8(r);
+		if (kind < INPUT_NUMERIC || kind > INPUT_ARRAY)
+			mr_corrupt("input \"%s\" has unknown kind %u", in->name, kind);
+		in->kind = (InputKind) kind;
+		in->typid = InvalidOid;
+		in->typname = mr_str(r, PREP_MAX_NAME);
+		if (in->typname == NULL)
+			mr_corrupt("input \"%s\" has no type name", in->name);
+		in->width = mr_i32_range(r, 1, in->kind == INPUT_ARRAY ? MODEL_MAX_FEATURES : 1, "input width");
+		in->raw_offset = (int) n_raw;
+		n_raw += in->width;
+		if (n_raw > MODEL_MAX_FEATURES)
+			mr_corrupt("raw width exceeds %d", MODEL_MAX_FEATURES);
+		scale = mr_u8(r);
+		impute = mr_u8(r);
+		if (scale > SCALE_MINMAX)
+			mr_corrupt("input \"%s\" has unknown scaling %u", in->name, scale);
+		if (impute > IMPUTE_ERROR)
+			mr_corrupt("input \"%s\" has unknown imputation %u", in->name, impute);
+		pc->scale = (ScaleMode) scale;
+		pc->impute = (ImputeMode) impute;
+
+		if (in->kind == INPUT_CATEGORICAL)
+		{
+			uint8		enc = mr_u8(r);
+			uint32		ncat;
+
+			if (enc != ENC_ONEHOT && enc != ENC_HASH)
+				mr_corrupt("input \"%s\" has unknown encoding %u", in->name, enc);
+			pc->enc = (Encoding) enc;
+			pc->n_out = mr_i32_range(r, enc == ENC_HASH ? 1 : 0, MODEL_MAX_FEATURES, "category count");
+			pc->missing_code = mr_i32_range(r, -1, pc->n_out - 1, "missing-value code");
+			pc->mode = mr_str(r, PREP_MAX_CATEGORY);
+			ncat = mr_count(r, MODEL_MAX_FEATURES, 4, "category");
+			if (enc == ENC_ONEHOT && (int) ncat != pc->n_out)
+				mr_corrupt("input \"%s\" stores %u categories for %d one-hot features",
+						   in->name, ncat, pc->n_out);
+			if (enc == ENC_HASH && ncat != 0)
+				mr_corrupt("hashed input \"%s\" stores categories", in->name);
+			in->n_categories = (int) ncat;
+			in->categories = palloc(sizeof(char *) * Max(ncat, 1));
+			pc->cat_len = palloc(sizeof(int) * Max(ncat, 1));
+			for (uint32 j = 0; j < ncat; j++)
+			{
+				char	   *c = mr_str(r, PREP_MAX_CATEGORY);
+
+				if (c == NULL)
+					mr_corrupt("category %u of input \"%s\" is missing", j, in->name);
+				if (j > 0 && strcmp(in->categories[j - 1], c) >= 0)
+					mr_corrupt("categories of input \"%s\" are not sorted", in->name);
+				in->categories[j] = c;
+				pc->cat_len[j] = strlen(c);
+			}
+		}
+		else
+		{
+			pc->enc = ENC_NONE;
+			pc->missing_code = -1;
+		}
+	}
+
+	stored_raw = mr_count(r, MODEL_MAX_FEATURES, 24, "raw slot");
+	if ((int64) stored_raw != n_raw)
+		mr_corrupt("preprocessor stores %u raw slots for inputs of total width " INT64_FORMAT,
+				   stored_raw, n_raw);
+	p->n_raw = (int) n_raw;
+	p->fill = palloc(sizeof(double) * p->n_raw);
+	p->center = palloc(sizeof(double) * p->n_raw);
+	p->scale = palloc(sizeof(double) * p->n_raw);
+	for (int s = 0; s < p->n_raw; s++)
+	{
+		p->fill[s] = mr_f64_finite(r, "imputation value");
+		p->center[s] = mr_f64_finite(r, "scaling center");
+		p->scale[s] = mr_f64_finite(r, "scaling factor");
+		if (!(fabs(p->scale[s]) >= 1e-300))
+			mr_corrupt("scaling factor of raw slot %d is zero", s);
+	}
+	if (!build_tables(p))
+		mr_corrupt("preprocessor yields more than %d features", MODEL_MAX_FEATURES);
+	stored_features = mr_u32(r);
+	if (stored_features != (uint32) p->n_features || p->n_features == 0)
+		mr_corrupt("preprocessor stores %u features, its inputs yield %d",
+				   stored_features, p->n_features);
+	/* derived values must be finite too */
+	for (int k = 0; k < p->n_num; k++)
+		if (!isfinite(p->num_inv[k]) || !isfinite(p->num_missing[k]))
+			mr_corrupt("scaling of raw slot %d is not finite", p->num_raw[k]);
+	return p;
+}
+
+/* ---------------------------------------------------------------------
+ * description
+ * --------------------------------------------------------------------- */
+
+/* Push a key. */
+static void
+jb_key(JsonbParseState **st, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+}
+
+/* Push a string value (NULL → json null). */
+static void
+jb_str(JsonbParseState **st, JsonbIteratorToken tok, const char *s)
+{
+	JsonbValue	v;
+
+	if (s == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) s;
+		v.val.string.len = strlen(s);
+	}
+	pushJsonbValue(st, tok, &v);
+}
+
+/* Push a number value. */
+static void
+jb_num(JsonbParseState **st, JsonbIteratorToken tok, double d)
+{
+	JsonbValue	v;
+
+	v.type = jbvNumeric;
+	v.val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric, Float8GetDatum(d)));
+	pushJsonbValue(st, tok, &v);
+}
+
+/* Push key: string. */
+static void
+jb_kv_str(JsonbParseState **st, const char *key, const char *s)
+{
+	jb_key(st, key);
+	jb_str(st, WJB_VALUE, s);
+}
+
+/* Push key: number. */
+static void
+jb_kv_num(JsonbParseState **st, const char *key, double d)
+{
+	jb_key(st, key);
+	jb_num(st, WJB_VALUE, d);
+}
+
+#define DESCRIBE_MAX_CATEGORIES 100
+#define DESCRIBE_MAX_SLOTS		16
+
+/* jsonb description of the preprocessor for galaxy.describe(). */
+Jsonb *
+preprocess_describe(const Preprocessor *p)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	jb_kv_num(&st, "n_inputs", p->n_inputs);
+	jb_kv_num(&st, "n_raw", p->n_raw);
+	jb_kv_num(&st, "n_features", p->n_features);
+	jb_key(&st, "inputs");
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		const InputColumn *in = &p->inputs[i];
+		const PrepColumn *pc = &p->cols[i];
+
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		jb_kv_str(&st, "name", in->name);
+		jb_kv_str(&st, "type", in->typname);
+		jb_kv_str(&st, "kind", kind_name(in->kind));
+		jb_kv_num(&st, "width", in->width);
+		jb_kv_num(&st, "first_feature", pc->out_offset);
+		jb_kv_num(&st, "n_features", pc->n_out);
+		jb_kv_str(&st, "impute", impute_names[pc->impute]);
+		if (in->kind == INPUT_CATEGORICAL)
+		{
+			jb_kv_str(&st, "encoding", encoding_names[pc->enc]);
+			jb_kv_str(&st, "most_frequent", pc->mode);
+			if (pc->enc == ENC_HASH)
+				jb_kv_num(&st, "hash_buckets", pc->n_out);
+			else
+			{
+				jb_kv_num(&st, "n_categories", in->n_categories);
+				jb_key(&st, "categories");
+				pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+				for (int j = 0; j < Min(in->n_categories, DESCRIBE_MAX_CATEGORIES); j++)
+					jb_str(&st, WJB_ELEM, in->categories[j]);
+				pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+			}
+		}
+		else
+		{
+			int			n = Min(in->width, DESCRIBE_MAX_SLOTS);
+
+			jb_kv_str(&st, "scale", scale_names[pc->scale]);
+			if (in->width == 1)
+			{
+				jb_kv_num(&st, "fill", p->fill[in->raw_offset]);
+				jb_kv_num(&st, "center", p->center[in->raw_offset]);
+				jb_kv_num(&st, "scale_factor", p->scale[in->raw_offset]);
+			}
+			else
+			{
+				const char *keys[3] = {"fill", "center", "scale_factor"};
+				const double *arrs[3] = {p->fill, p->center, p->scale};
+
+				for (int a = 0; a < 3; a++)
+				{
+					jb_key(&st, keys[a]);
+					pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+					for (int j = 0; j < n; j++)
+						jb_num(&st, WJB_ELEM, arrs[a][in->raw_offset + j]);
+					pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+				}
+			}
+		}
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
