@@ -17,6 +17,7 @@
  * An algorithm's file adds its line here; the NULL ends the list.
  */
 static const AlgorithmDef *const registry[] = {
+	&galaxy_algo_linear_regression,
 	NULL
 };
 
