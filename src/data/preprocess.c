@@ -94,6 +94,7 @@ struct Preprocessor
 	int		   *num_raw;		/* raw slot */
 	int		   *num_out;		/* output feature */
 	int		   *num_input;		/* input column */
+	double	   *num_center;		/* center of the slot */
 	double	   *num_inv;		/* 1 / scale */
 	double	   *num_missing;	/* transformed value for NULL */
 	bool	   *num_error;		/* NULL is an error */
@@ -402,6 +403,7 @@ build_tables(Preprocessor *p)
 	p->num_raw = palloc(sizeof(int) * Max(p->n_num, 1));
 	p->num_out = palloc(sizeof(int) * Max(p->n_num, 1));
 	p->num_input = palloc(sizeof(int) * Max(p->n_num, 1));
+	p->num_center = palloc(sizeof(double) * Max(p->n_num, 1));
 	p->num_inv = palloc(sizeof(double) * Max(p->n_num, 1));
 	p->num_missing = palloc(sizeof(double) * Max(p->n_num, 1));
 	p->num_error = palloc(sizeof(bool) * Max(p->n_num, 1));
@@ -429,6 +431,7 @@ build_tables(Preprocessor *p)
 				p->num_raw[k] = s;
 				p->num_out[k] = (int) nf + j;
 				p->num_input[k] = i;
+				p->num_center[k] = p->center[s];
 				p->num_inv[k] = 1.0 / p->scale[s];
 				p->num_missing[k] = (p->fill[s] - p->center[s]) / p->scale[s];
 				p->num_error[k] = (pc->impute == IMPUTE_ERROR);
@@ -953,7 +956,7 @@ preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out)
 			out[p->num_out[k]] = p->num_missing[k];
 		}
 		else
-			out[p->num_out[k]] = (x - p->center[p->num_raw[k]]) * p->num_inv[k];
+			out[p->num_out[k]] = (x - p->num_center[k]) * p->num_inv[k];
 	}
 	for (int c = 0; c < p->n_cat; c++)
 	{
@@ -1032,6 +1035,7 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 	int		   *cat_ncodes = palloc(sizeof(int) * Max(p->n_cat, 1));
 	int			nf = p->n_features;
 	int			ds_raw = ds->n_raw;
+	bool		dense;
 
 	/* map fitted inputs onto the Dataset's raw slots and dictionaries */
 	for (int k = 0; k < p->n_num; k++)
@@ -1054,6 +1058,35 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 			cat_map[c][code] = category_code(p, i, d->categories[code], strlen(d->categories[code]));
 	}
 
+	/* fast path: only numeric slots, contiguous and in order, no NULL errors */
+	dense = (p->n_cat == 0);
+	for (int k = 0; dense && k < p->n_num; k++)
+		if (p->num_out[k] != k || num_src[k] != num_src[0] + k || p->num_error[k])
+			dense = false;
+	if (dense)
+	{
+		const double *center = p->num_center;
+		const double *inv = p->num_inv;
+		const double *miss = p->num_missing;
+		int			off = num_src[0];
+
+		for (int64 r = 0; r < n; r++)
+		{
+			const double *row = ds->raw + (rows ? rows[r] : r) * (int64) ds_raw + off;
+			double	   *o = out + r * (int64) nf;
+
+			if ((r & 0x3FFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			for (int k = 0; k < nf; k++)
+			{
+				double		x = row[k];
+
+				o[k] = isnan(x) ? miss[k] : (x - center[k]) * inv[k];
+			}
+		}
+		n = 0;					/* done */
+	}
+
 	for (int64 r = 0; r < n; r++)
 	{
 		const double *row = ds->raw + (rows ? rows[r] : r) * (int64) ds_raw;
@@ -1072,7 +1105,7 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 				o[p->num_out[k]] = p->num_missing[k];
 			}
 			else
-				o[p->num_out[k]] = (x - p->center[p->num_raw[k]]) * p->num_inv[k];
+				o[p->num_out[k]] = (x - p->num_center[k]) * p->num_inv[k];
 		}
 		for (int c = 0; c < p->n_cat; c++)
 		{

@@ -1,0 +1,1144 @@
+/*
+ * loader.c — read a relation, as the calling role, into a Dataset: a dense
+ * row-major float64 matrix of raw input slots plus a label vector.
+ *
+ * Plain tables and materialised views without row-level security are read
+ * with a direct table scan (no executor, no SPI); views, partitioned tables,
+ * foreign tables and tables with RLS go through SPI with a cursor, so the
+ * planner applies policies, security barriers and partition pruning.  Both
+ * paths feed the same per-row code.  Memory is checked against
+ * galaxy.max_training_memory before every allocation of the matrix.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "common/cryptohash.h"
+#include "common/hashfn.h"
+#include "common/sha2.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "port/pg_crc32c.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+
+#include "galaxy.h"
+#include "data/data_internal.h"
+#include "data/dataset.h"
+#include "model/model.h"
+
+#define LOADER_SPI_BATCH	10000
+#define LOADER_ROWCXT_RESET 1024	/* rows between resets of the per-row context */
+#define LOADER_MIN_ROWS		1024
+#define INFER_MAX_CLASSES	20		/* integer targets with more values → regression */
+
+/* ---------------------------------------------------------------------
+ * a small string → code dictionary (open addressing, grows by doubling)
+ * --------------------------------------------------------------------- */
+
+typedef struct Dict
+{
+	int			n;				/* entries */
+	int			cap;			/* allocated entries */
+	char	  **keys;			/* NUL-terminated copies */
+	int		   *lens;
+	uint32	   *hashes;
+	int64	   *counts;
+	Datum	   *datums;			/* representative value (labels only) */
+	int		   *slots;			/* -1 = empty, else entry */
+	int			nslots;			/* power of two */
+	MemoryContext cxt;
+} Dict;
+
+/* Create an empty dictionary in cxt. */
+static Dict *
+dict_create(MemoryContext cxt, bool with_datums)
+{
+	Dict	   *d = MemoryContextAllocZero(cxt, sizeof(Dict));
+
+	d->cxt = cxt;
+	d->cap = 16;
+	d->keys = MemoryContextAlloc(cxt, sizeof(char *) * d->cap);
+	d->lens = MemoryContextAlloc(cxt, sizeof(int) * d->cap);
+	d->hashes = MemoryContextAlloc(cxt, sizeof(uint32) * d->cap);
+	d->counts = MemoryContextAlloc(cxt, sizeof(int64) * d->cap);
+	d->datums = with_datums ? MemoryContextAlloc(cxt, sizeof(Datum) * d->cap) : NULL;
+	d->nslots = 64;
+	d->slots = MemoryContextAlloc(cxt, sizeof(int) * d->nslots);
+	memset(d->slots, -1, sizeof(int) * d->nslots);
+	return d;
+}
+
+/* Rebuild the slot table at twice the size. */
+static void
+dict_rehash(Dict *d)
+{
+	int			nslots = d->nslots * 2;
+	int		   *slots = MemoryContextAllocHuge(d->cxt, sizeof(int) * nslots);
+
+	memset(slots, -1, sizeof(int) * nslots);
+	for (int e = 0; e < d->n; e++)
+	{
+		uint32		h = d->hashes[e] & (nslots - 1);
+
+		while (slots[h] >= 0)
+			h = (h + 1) & (nslots - 1);
+		slots[h] = e;
+	}
+	pfree(d->slots);
+	d->slots = slots;
+	d->nslots = nslots;
+}
+
+/*
+ * Code of key (s, len), adding it if new; *added tells whether it was new.
+ * A new entry stores a copy of the key (and no datum; the caller sets it).
+ */
+static int
+dict_lookup(Dict *d, const char *s, int len, bool *added)
+{
+	uint32		hash = hash_bytes((const unsigned char *) s, len);
+	uint32		h = hash & (d->nslots - 1);
+	int			e;
+
+	while ((e = d->slots[h]) >= 0)
+	{
+		if (d->hashes[e] == hash && d->lens[e] == len && memcmp(d->keys[e], s, len) == 0)
+		{
+			d->counts[e]++;
+			*added = false;
+			return e;
+		}
+		h = (h + 1) & (d->nslots - 1);
+	}
+
+	if (d->n >= MODEL_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("more than %d distinct values in one column", MODEL_MAX_FEATURES)));
+	if (d->n == d->cap)
+	{
+		d->cap *= 2;
+		d->keys = repalloc_huge(d->keys, sizeof(char *) * d->cap);
+		d->lens = repalloc_huge(d->lens, sizeof(int) * d->cap);
+		d->hashes = repalloc_huge(d->hashes, sizeof(uint32) * d->cap);
+		d->counts = repalloc_huge(d->counts, sizeof(int64) * d->cap);
+		if (d->datums)
+			d->datums = repalloc_huge(d->datums, sizeof(Datum) * d->cap);
+	}
+	e = d->n++;
+	d->keys[e] = MemoryContextAlloc(d->cxt, len + 1);
+	memcpy(d->keys[e], s, len);
+	d->keys[e][len] = '\0';
+	d->lens[e] = len;
+	d->hashes[e] = hash;
+	d->counts[e] = 1;
+	d->slots[h] = e;
+	if (d->n * 2 > d->nslots)
+		dict_rehash(d);
+	*added = true;
+	return e;
+}
+
+/* ---------------------------------------------------------------------
+ * load state
+ * --------------------------------------------------------------------- */
+
+typedef enum TargetMode
+{
+	TARGET_NONE = 0,
+	TARGET_NUMBER,				/* int/float/numeric: the value as a double */
+	TARGET_DICT					/* any other scalar: a class code via a Dict */
+} TargetMode;
+
+typedef struct LoadCol
+{
+	char	   *name;
+	AttrNumber	attnum;
+	Oid			typid;
+	InputKind	kind;
+	ScalarConv	conv;
+	CategoryConv cat;
+	int			raw_offset;
+	int			width;
+	int			pos;			/* index into the values array of the scan */
+	Dict	   *dict;			/* categorical */
+} LoadCol;
+
+typedef struct LoadState
+{
+	const char *relname;
+	int			ncols;
+	LoadCol    *cols;
+	int			n_raw;
+	bool		impute_error;
+
+	/* target */
+	TargetMode	tmode;
+	char	   *tname;
+	AttrNumber	tattnum;
+	Oid			ttypid;
+	int			tpos;
+	ScalarConv	tconv;
+	CategoryConv tcat;			/* text-like labels: key = bytes */
+	int16		ttyplen;
+	bool		ttypbyval;
+	Oid			toutfunc;
+	Dict	   *labels;
+	bool		track_distinct;
+	int			n_small;
+	double		small[INFER_MAX_CLASSES + 1];
+
+	/* storage */
+	int64		n_rows;
+	int64		cap;
+	double	   *raw;
+	double	   *y;
+	Size		row_bytes;
+	int64		skipped;
+
+	MemoryContext cxt;			/* where the result lives */
+	MemoryContext rowcxt;		/* reset every LOADER_ROWCXT_RESET rows */
+	int			since_reset;
+} LoadState;
+
+/* Bytes of the matrix and label vector for 'rows' rows. */
+static Size
+load_bytes(const LoadState *ls, int64 rows)
+{
+	return (Size) rows * ls->row_bytes;
+}
+
+/* Make room for one more row, checking galaxy.max_training_memory. */
+static void
+load_grow(LoadState *ls)
+{
+	Size		limit = galaxy_training_memory_limit();
+	int64		limit_rows = ls->row_bytes > 0 ? (int64) (limit / ls->row_bytes) : PG_INT64_MAX;
+	int64		newcap = Max(ls->cap + ls->cap / 2, ls->cap + LOADER_MIN_ROWS);
+	char	   *what;
+
+	if (newcap > limit_rows)
+		newcap = limit_rows;
+	what = psprintf("loading relation \"%s\" (at least " INT64_FORMAT " rows of %d values)",
+					ls->relname, ls->n_rows + 1, ls->n_raw + (ls->y ? 1 : 0));
+	if (newcap <= ls->n_rows)
+		galaxy_check_training_memory(load_bytes(ls, ls->n_rows + 1), what);
+	galaxy_check_training_memory(load_bytes(ls, newcap), what);
+	pfree(what);
+	ls->raw = repalloc_huge(ls->raw, sizeof(double) * Max(ls->n_raw, 1) * newcap);
+	if (ls->y)
+		ls->y = repalloc_huge(ls->y, sizeof(double) * newcap);
+	ls->cap = newcap;
+}
+
+/* ERROR: a non-finite value in a column. */
+static void
+load_nonfinite(const char *col, double v)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("column \"%s\" contains %s", col,
+					isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")),
+			 errhint("Replace NaN/Infinity with NULL (imputed) or a finite value, or filter those rows out with a view.")));
+}
+
+/* Class code of a label value (TARGET_DICT). */
+static int
+load_label_code(LoadState *ls, Datum d)
+{
+	const char *s;
+	int			len;
+	char		buf[NAMEDATALEN];
+	bool		added;
+	int			code;
+
+	if (ls->ttypbyval)
+	{
+		s = (const char *) &d;
+		len = sizeof(Datum);
+	}
+	else if (ls->tcat != CAT_NONE)
+		s = data_category_bytes(d, ls->tcat, buf, &len);
+	else
+	{
+		s = OidOutputFunctionCall(ls->toutfunc, d);
+		len = strlen(s);
+	}
+	code = dict_lookup(ls->labels, s, len, &added);
+	if (added)
+	{
+		if (ls->labels->n > MODEL_MAX_CLASSES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("target column \"%s\" has more than %d classes", ls->tname, MODEL_MAX_CLASSES)));
+		if (ls->ttypbyval)
+			ls->labels->datums[code] = d;
+		else
+		{
+			MemoryContext old = MemoryContextSwitchTo(ls->labels->cxt);
+
+			ls->labels->datums[code] = datumCopy(d, false, ls->ttyplen);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	return code;
+}
+
+/* Process one row: values/isnull are indexed by each column's pos. */
+static void
+load_row(LoadState *ls, const Datum *values, const bool *isnull)
+{
+	double	   *raw;
+	double		yv = 0.0;
+
+	/* the label first: rows with a NULL label are skipped */
+	if (ls->tmode != TARGET_NONE)
+	{
+		if (isnull[ls->tpos])
+		{
+			ls->skipped++;
+			return;
+		}
+		if (ls->tmode == TARGET_NUMBER)
+		{
+			yv = data_scalar_to_double(values[ls->tpos], ls->tconv);
+			if (!isfinite(yv))
+				load_nonfinite(ls->tname, yv);
+			if (ls->track_distinct)
+			{
+				int			k;
+
+				for (k = 0; k < ls->n_small; k++)
+					if (ls->small[k] == yv)
+						break;
+				if (k == ls->n_small)
+				{
+					if (ls->n_small < INFER_MAX_CLASSES + 1)
+						ls->small[ls->n_small++] = yv;
+					if (ls->n_small > INFER_MAX_CLASSES)
+						ls->track_distinct = false;
+				}
+			}
+		}
+		else
+			yv = (double) load_label_code(ls, values[ls->tpos]);
+	}
+
+	if (ls->n_rows >= ls->cap)
+		load_grow(ls);
+	raw = ls->raw + ls->n_rows * (int64) ls->n_raw;
+
+	for (int c = 0; c < ls->ncols; c++)
+	{
+		LoadCol    *col = &ls->cols[c];
+		double	   *dst = raw + col->raw_offset;
+
+		if (isnull[col->pos])
+		{
+			if (ls->impute_error)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("column \"%s\" contains NULL and preprocess option \"impute\" is \"error\"",
+								col->name)));
+			for (int j = 0; j < col->width; j++)
+				dst[j] = get_float8_nan();
+			continue;
+		}
+		switch (col->kind)
+		{
+			case INPUT_NUMERIC:
+			case INPUT_BOOLEAN:
+				{
+					Datum		d = values[col->pos];
+					double		v;
+
+					switch (col->conv)
+					{
+						case CONV_FLOAT8:
+							v = DatumGetFloat8(d);
+							break;
+						case CONV_INT4:
+							v = (double) DatumGetInt32(d);
+							break;
+						case CONV_FLOAT4:
+							v = (double) DatumGetFloat4(d);
+							break;
+						case CONV_INT8:
+							v = (double) DatumGetInt64(d);
+							break;
+						case CONV_INT2:
+							v = (double) DatumGetInt16(d);
+							break;
+						case CONV_BOOL:
+							v = DatumGetBool(d) ? 1.0 : 0.0;
+							break;
+						default:
+							v = data_scalar_to_double(d, col->conv);
+							break;
+					}
+					if (unlikely(!isfinite(v)))
+						load_nonfinite(col->name, v);
+					dst[0] = v;
+					break;
+				}
+			case INPUT_ARRAY:
+				{
+					int			nitems;
+					ArrayFillResult res = data_array_fill(values[col->pos], dst, col->width, &nitems);
+
+					if (res == ARRAYFILL_OK)
+						break;
+					if (res == ARRAYFILL_MULTIDIM)
+						ereport(ERROR,
+								(errcode(ERRCODE_DATA_EXCEPTION),
+								 errmsg("column \"%s\" contains a multidimensional array", col->name),
+								 errhint("Array features must be one-dimensional.")));
+					if (res == ARRAYFILL_BAD_LENGTH)
+						ereport(ERROR,
+								(errcode(ERRCODE_DATA_EXCEPTION),
+								 errmsg("column \"%s\" contains arrays of differing lengths (%d and %d)",
+										col->name, col->width, nitems),
+								 errhint("Every array of a feature column must have the same length.")));
+					for (int j = 0; j < col->width; j++)
+						if (isinf(dst[j]))
+							load_nonfinite(col->name, dst[j]);
+					load_nonfinite(col->name, get_float8_nan());
+					break;
+				}
+			case INPUT_CATEGORICAL:
+				{
+					char		buf[NAMEDATALEN];
+					const char *s;
+					int			len;
+					bool		added;
+
+					s = data_category_bytes(values[col->pos], col->cat, buf, &len);
+					dst[0] = (double) dict_lookup(col->dict, s, len, &added);
+					break;
+				}
+		}
+	}
+	if (ls->y)
+		ls->y[ls->n_rows] = yv;
+	ls->n_rows++;
+
+	if (++ls->since_reset >= LOADER_ROWCXT_RESET)
+	{
+		MemoryContextReset(ls->rowcxt);
+		ls->since_reset = 0;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * scans
+ * --------------------------------------------------------------------- */
+
+/* Read a plain table or materialised view with a direct table scan. */
+static void
+scan_direct(LoadState *ls, Relation rel)
+{
+	Snapshot	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	int			maxatt = 0;
+	MemoryContext old;
+
+	for (int c = 0; c < ls->ncols; c++)
+	{
+		ls->cols[c].pos = ls->cols[c].attnum - 1;
+		maxatt = Max(maxatt, ls->cols[c].attnum);
+	}
+	if (ls->tmode != TARGET_NONE)
+	{
+		ls->tpos = ls->tattnum - 1;
+		maxatt = Max(maxatt, ls->tattnum);
+	}
+
+	scan = table_beginscan(rel, snap, 0, NULL);
+	slot = table_slot_create(rel, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		slot_getsomeattrs(slot, maxatt);
+		old = MemoryContextSwitchTo(ls->rowcxt);
+		load_row(ls, slot->tts_values, slot->tts_isnull);
+		MemoryContextSwitchTo(old);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+}
+
+/* The SELECT list for the SPI path (names from the catalog, quoted). */
+static char *
+select_query(LoadState *ls, Relation rel)
+{
+	StringInfoData q;
+	int			pos = 0;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	for (int c = 0; c < ls->ncols; c++)
+	{
+		appendStringInfo(&q, "%s%s", pos > 0 ? ", " : "", quote_identifier(ls->cols[c].name));
+		ls->cols[c].pos = pos++;
+	}
+	if (ls->tmode != TARGET_NONE)
+	{
+		appendStringInfo(&q, "%s%s", pos > 0 ? ", " : "", quote_identifier(ls->tname));
+		ls->tpos = pos++;
+	}
+	appendStringInfo(&q, " FROM %s",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+	return q.data;
+}
+
+/* Read any relation through SPI with a cursor, in batches. */
+static void
+scan_spi(LoadState *ls, Relation rel)
+{
+	char	   *query = select_query(ls, rel);
+	int			natts = ls->ncols + (ls->tmode != TARGET_NONE ? 1 : 0);
+	Datum	   *values = palloc(sizeof(Datum) * natts);
+	bool	   *isnull = palloc(sizeof(bool) * natts);
+	SPIPlanPtr	plan;
+	Portal		portal;
+	MemoryContext old;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "galaxy: SPI_connect failed");
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "galaxy: SPI_prepare failed for \"%s\": %s", query, SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, LOADER_SPI_BATCH);
+		if (SPI_processed == 0)
+			break;
+		old = MemoryContextSwitchTo(ls->rowcxt);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, isnull);
+			load_row(ls, values, isnull);
+		}
+		MemoryContextSwitchTo(old);
+		SPI_freetuptable(SPI_tuptable);
+		MemoryContextReset(ls->rowcxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	pfree(values);
+	pfree(isnull);
+	pfree(query);
+}
+
+/* Length of the first non-NULL array of each array column (via SPI). */
+static void
+array_widths(LoadState *ls, Relation rel)
+{
+	bool		any = false;
+	char	   *relq;
+
+	for (int c = 0; c < ls->ncols; c++)
+		if (ls->cols[c].kind == INPUT_ARRAY)
+			any = true;
+	if (!any)
+		return;
+
+	relq = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+									  RelationGetRelationName(rel));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "galaxy: SPI_connect failed");
+	for (int c = 0; c < ls->ncols; c++)
+	{
+		LoadCol    *col = &ls->cols[c];
+		const char *qc;
+		char	   *q;
+		int			rc;
+
+		if (col->kind != INPUT_ARRAY)
+			continue;
+		qc = quote_identifier(col->name);
+		q = psprintf("SELECT pg_catalog.cardinality(%s) FROM %s WHERE %s IS NOT NULL LIMIT 1",
+					 qc, relq, qc);
+		rc = SPI_execute(q, true, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "galaxy: query for the array length of \"%s\" failed: %s",
+				 col->name, SPI_result_code_string(rc));
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("array column \"%s\" has no non-NULL value, so its length is unknown", col->name)));
+		{
+			bool		n;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n);
+			int32		w = n ? 0 : DatumGetInt32(d);
+
+			if (w < 1 || w > MODEL_MAX_FEATURES)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("array column \"%s\" has arrays of length %d; lengths from 1 to %d are supported",
+								col->name, w, MODEL_MAX_FEATURES)));
+			col->width = w;
+		}
+		pfree(q);
+	}
+	SPI_finish();
+}
+
+/* ---------------------------------------------------------------------
+ * setup: relation, privileges, columns
+ * --------------------------------------------------------------------- */
+
+/* Check that the caller may SELECT the columns (table or column privilege). */
+static void
+check_select_privilege(Relation rel, const AttrNumber *attnums, int n)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			user = GetUserId();
+
+	if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
+		return;
+	for (int i = 0; i < n; i++)
+		if (pg_attribute_aclcheck(relid, attnums[i], user, ACL_SELECT) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
+						   RelationGetRelationName(rel));
+}
+
+/* attnum of a named column, ERROR if it does not exist or is a system column. */
+static AttrNumber
+column_attnum(Relation rel, const char *name, const char *role)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
+
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s column \"%s\" of relation \"%s\" does not exist",
+						role, name, RelationGetRelationName(rel))));
+	if (att < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("system column \"%s\" cannot be used as a %s", name, role)));
+	return att;
+}
+
+/* ERROR for a column of a type galaxy cannot use. */
+static void
+unsupported_type(const char *col, Oid typid, const char *relname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" of relation \"%s\" has unsupported type %s",
+					col, relname, format_type_be(typid)),
+			 errhint("Features may be smallint, integer, bigint, real, double precision, numeric, boolean, "
+					 "text, varchar, char, name, an enum, or a one-dimensional array of numbers; "
+					 "cast other columns in a view, or list the features explicitly.")));
+}
+
+/* Estimate the rows of a relation with storage (current size × density). */
+static int64
+estimate_rows(Relation rel)
+{
+	BlockNumber blocks;
+	double		density;
+
+	if (!RELKIND_HAS_STORAGE(rel->rd_rel->relkind))
+		return LOADER_MIN_ROWS;
+	blocks = RelationGetNumberOfBlocks(rel);
+	if (rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples >= 0)
+		density = rel->rd_rel->reltuples / rel->rd_rel->relpages;
+	else
+	{
+		int			width = 32;
+
+		for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
+		{
+			Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), i);
+
+			if (!a->attisdropped)
+				width += a->attlen > 0 ? a->attlen : 32;
+		}
+		density = (double) (BLCKSZ - 24) / width;
+	}
+	return Max((int64) ceil(density * blocks), LOADER_MIN_ROWS);
+}
+
+/* ---------------------------------------------------------------------
+ * post-processing
+ * --------------------------------------------------------------------- */
+
+typedef struct LabelSortCtx
+{
+	FmgrInfo   *cmp;
+	Oid			collation;
+	Datum	   *datums;
+	char	  **texts;
+} LabelSortCtx;
+
+/* Compare two label codes in the type's order (text order without one). */
+static int
+cmp_label(const void *a, const void *b, void *arg)
+{
+	LabelSortCtx *ctx = (LabelSortCtx *) arg;
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	if (ctx->cmp)
+		return DatumGetInt32(FunctionCall2Coll(ctx->cmp, ctx->collation,
+											   ctx->datums[x], ctx->datums[y]));
+	return strcmp(ctx->texts[x], ctx->texts[y]);
+}
+
+/* Sort the label dictionary in the type's order and renumber y. */
+static void
+finish_dict_labels(LoadState *ls, Dataset *ds)
+{
+	Dict	   *d = ls->labels;
+	int			n = d->n;
+	int		   *order = palloc(sizeof(int) * n);
+	int		   *rank = palloc(sizeof(int) * n);
+	char	  **texts = palloc(sizeof(char *) * n);
+	TypeCacheEntry *tce = lookup_type_cache(ls->ttypid, TYPECACHE_CMP_PROC_FINFO);
+	LabelSortCtx ctx;
+
+	for (int i = 0; i < n; i++)
+	{
+		order[i] = i;
+		texts[i] = OidOutputFunctionCall(ls->toutfunc, d->datums[i]);
+	}
+	ctx.cmp = OidIsValid(tce->cmp_proc_finfo.fn_oid) ? &tce->cmp_proc_finfo : NULL;
+	ctx.collation = type_is_collatable(ls->ttypid) ? DEFAULT_COLLATION_OID : InvalidOid;
+	ctx.datums = d->datums;
+	ctx.texts = texts;
+	qsort_arg(order, n, sizeof(int), cmp_label, &ctx);
+
+	ds->n_classes = n;
+	ds->class_labels = palloc(sizeof(char *) * n);
+	for (int i = 0; i < n; i++)
+	{
+		rank[order[i]] = i;
+		ds->class_labels[i] = texts[order[i]];
+	}
+	for (int64 r = 0; r < ds->n_rows; r++)
+		ds->y[r] = (double) rank[(int) ds->y[r]];
+	pfree(order);
+	pfree(rank);
+	pfree(texts);
+}
+
+/* qsort comparator for doubles. */
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Turn numeric target values into class indexes (sorted by value). */
+static void
+finish_number_labels(LoadState *ls, Dataset *ds)
+{
+	int64		n = ds->n_rows;
+	double	   *v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+	int64		k = 0;
+	bool		integral = true;
+
+	memcpy(v, ds->y, sizeof(double) * n);
+	qsort(v, n, sizeof(double), cmp_dbl);
+	for (int64 i = 0; i < n; i++)
+		if (k == 0 || v[i] != v[k - 1])
+		{
+			v[k++] = v[i];
+			if (k > MODEL_MAX_CLASSES)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("target column \"%s\" has more than %d classes", ls->tname, MODEL_MAX_CLASSES),
+						 errhint("Use task => 'regression' for a continuous target.")));
+		}
+	for (int64 i = 0; i < k; i++)
+		if (v[i] != floor(v[i]) || fabs(v[i]) > 9e15)
+			integral = false;
+
+	ds->n_classes = (int) k;
+	ds->class_labels = palloc(sizeof(char *) * Max(k, 1));
+	for (int64 i = 0; i < k; i++)
+		ds->class_labels[i] = integral ? psprintf(INT64_FORMAT, (int64) v[i]) : float8out_internal(v[i]);
+	for (int64 r = 0; r < n; r++)
+	{
+		double		x = ds->y[r];
+		int64		lo = 0,
+					hi = k - 1;
+
+		while (lo < hi)
+		{
+			int64		mid = (lo + hi) / 2;
+
+			if (v[mid] < x)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		ds->y[r] = (double) lo;
+	}
+	pfree(v);
+}
+
+/* Hex SHA-256 of the input schema ("name:type:width;" in input order). */
+static char *
+schema_fingerprint(const Dataset *ds)
+{
+	StringInfoData s;
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
+
+	initStringInfo(&s);
+	for (int i = 0; i < ds->n_inputs; i++)
+		appendStringInfo(&s, "%s:%s:%d;", ds->inputs[i].name, ds->inputs[i].typname, ds->inputs[i].width);
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (uint8 *) s.data, s.len) < 0 ||
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "galaxy: could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+		sprintf(hex + 2 * i, "%02x", digest[i]);
+	pfree(s.data);
+	return hex;
+}
+
+/* Fast fingerprint of the values: CRC-32C of the matrix, labels and dictionaries. */
+static char *
+data_fingerprint(const Dataset *ds)
+{
+	pg_crc32c	crc_x,
+				crc_y;
+
+	INIT_CRC32C(crc_x);
+	COMP_CRC32C(crc_x, ds->raw, sizeof(double) * ds->n_raw * ds->n_rows);
+	for (int i = 0; i < ds->n_inputs; i++)
+		for (int c = 0; c < ds->inputs[i].n_categories; c++)
+			COMP_CRC32C(crc_x, ds->inputs[i].categories[c], strlen(ds->inputs[i].categories[c]) + 1);
+	FIN_CRC32C(crc_x);
+	INIT_CRC32C(crc_y);
+	if (ds->y)
+		COMP_CRC32C(crc_y, ds->y, sizeof(double) * ds->n_rows);
+	for (int c = 0; c < ds->n_classes; c++)
+		COMP_CRC32C(crc_y, ds->class_labels[c], strlen(ds->class_labels[c]) + 1);
+	FIN_CRC32C(crc_y);
+	return psprintf("%08x%08x-" INT64_FORMAT, crc_x, crc_y, ds->n_rows);
+}
+
+/* ---------------------------------------------------------------------
+ * entry points
+ * --------------------------------------------------------------------- */
+
+/* Infer the task from the target's type and number of distinct values. */
+GalaxyTask
+dataset_infer_task(Oid target_type, int64 n_distinct, int64 n_rows)
+{
+	switch (getBaseType(target_type))
+	{
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			return TASK_REGRESSION;
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			return n_distinct <= INFER_MAX_CLASSES ? TASK_CLASSIFICATION : TASK_REGRESSION;
+		default:
+			return TASK_CLASSIFICATION;
+	}
+}
+
+/* Load a relation into a Dataset as the calling role. */
+Dataset *
+dataset_load(const LoadOptions *opts)
+{
+	Relation	rel;
+	TupleDesc	desc;
+	LoadState	ls;
+	Dataset    *ds;
+	AttrNumber *attnums;
+	int			n_att = 0;
+	char		relkind;
+	bool		direct;
+	GalaxyTask	task = opts->task;
+	int64		est;
+
+	memset(&ls, 0, sizeof(ls));
+	ls.cxt = CurrentMemoryContext;
+	ls.impute_error = opts->impute_error;
+
+	rel = relation_open(opts->relid, AccessShareLock);
+	relkind = rel->rd_rel->relkind;
+	ls.relname = pstrdup(RelationGetRelationName(rel));
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_VIEW &&
+		relkind != RELKIND_MATVIEW && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_FOREIGN_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table, view, materialized view or foreign table", ls.relname)));
+	desc = RelationGetDescr(rel);
+
+	/* target */
+	if (opts->target != NULL && task != TASK_CLUSTERING)
+	{
+		ScalarConv	conv;
+		CategoryConv cat;
+		int			kind;
+
+		ls.tname = pstrdup(opts->target);
+		ls.tattnum = column_attnum(rel, opts->target, "target");
+		ls.ttypid = TupleDescAttr(desc, ls.tattnum - 1)->atttypid;
+		kind = data_classify_type(ls.ttypid, &conv, &cat);
+		if (kind == INPUT_NUMERIC)
+		{
+			/* numbers: the value (regression) or classes by value */
+			ls.tmode = TARGET_NUMBER;
+			ls.tconv = conv;
+			ls.track_distinct = (task == 0 &&
+								 (conv == CONV_INT2 || conv == CONV_INT4 || conv == CONV_INT8));
+		}
+		else
+		{
+			Oid			base = getBaseType(ls.ttypid);
+			bool		isvarlena;
+			char		typtype = get_typtype(base);
+
+			if (task == TASK_REGRESSION)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("regression needs a numeric target, but column \"%s\" is of type %s",
+								ls.tname, format_type_be(ls.ttypid)),
+						 errhint("Use task => 'classification', or cast the target to a number in a view.")));
+			if (kind == INPUT_ARRAY || OidIsValid(get_element_type(base)) ||
+				typtype == TYPTYPE_COMPOSITE || typtype == TYPTYPE_PSEUDO)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("target column \"%s\" has unsupported type %s",
+								ls.tname, format_type_be(ls.ttypid)),
+						 errhint("The target must be a scalar: a number, boolean, text or enum.")));
+			ls.tmode = TARGET_DICT;
+			ls.tcat = cat;
+			get_typlenbyval(ls.ttypid, &ls.ttyplen, &ls.ttypbyval);
+			getTypeOutputInfo(ls.ttypid, &ls.toutfunc, &isvarlena);
+			task = TASK_CLASSIFICATION;
+		}
+	}
+	else if (task == TASK_REGRESSION || task == TASK_CLASSIFICATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs a target column", galaxy_task_name(task))));
+	else
+		task = TASK_CLUSTERING;
+
+	/* features */
+	attnums = palloc(sizeof(AttrNumber) * (desc->natts + 1));
+	if (opts->features != NIL)
+	{
+		ListCell   *lc;
+
+		ls.cols = palloc0(sizeof(LoadCol) * list_length(opts->features));
+		foreach(lc, opts->features)
+		{
+			char	   *name = strVal(lfirst(lc));
+			AttrNumber	att = column_attnum(rel, name, "feature");
+
+			if (ls.tmode != TARGET_NONE && att == ls.tattnum)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("target column \"%s\" is also listed as a feature", name)));
+			for (int c = 0; c < ls.ncols; c++)
+				if (ls.cols[c].attnum == att)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("feature column \"%s\" is listed twice", name)));
+			ls.cols[ls.ncols].attnum = att;
+			ls.cols[ls.ncols].name = pstrdup(NameStr(TupleDescAttr(desc, att - 1)->attname));
+			ls.ncols++;
+		}
+	}
+	else
+	{
+		ls.cols = palloc0(sizeof(LoadCol) * Max(desc->natts, 1));
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute a = TupleDescAttr(desc, i);
+
+			if (a->attisdropped || (opts->target != NULL &&
+									strcmp(NameStr(a->attname), opts->target) == 0))
+				continue;
+			ls.cols[ls.ncols].attnum = a->attnum;
+			ls.cols[ls.ncols].name = pstrdup(NameStr(a->attname));
+			ls.ncols++;
+		}
+	}
+	if (ls.ncols == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("relation \"%s\" has no feature columns besides the target", ls.relname)));
+
+	for (int c = 0; c < ls.ncols; c++)
+	{
+		LoadCol    *col = &ls.cols[c];
+		int			kind;
+
+		col->typid = TupleDescAttr(desc, col->attnum - 1)->atttypid;
+		kind = data_classify_type(col->typid, &col->conv, &col->cat);
+		if (kind == 0)
+			unsupported_type(col->name, col->typid, ls.relname);
+		col->kind = (InputKind) kind;
+		col->width = 1;
+		attnums[n_att++] = col->attnum;
+	}
+	if (ls.tmode != TARGET_NONE)
+		attnums[n_att++] = ls.tattnum;
+	check_select_privilege(rel, attnums, n_att);
+
+	/* dictionaries live with the result; per-row garbage in its own context */
+	for (int c = 0; c < ls.ncols; c++)
+		if (ls.cols[c].kind == INPUT_CATEGORICAL)
+			ls.cols[c].dict = dict_create(ls.cxt, false);
+	if (ls.tmode == TARGET_DICT)
+		ls.labels = dict_create(ls.cxt, true);
+	ls.rowcxt = AllocSetContextCreate(ls.cxt, "galaxy loader rows", ALLOCSET_DEFAULT_SIZES);
+
+	if (relkind == RELKIND_MATVIEW && !RelationIsPopulated(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("materialized view \"%s\" has not been populated", ls.relname),
+				 errhint("Use the REFRESH MATERIALIZED VIEW command.")));
+
+	/* raw layout (array widths come from the data) */
+	array_widths(&ls, rel);
+	for (int c = 0; c < ls.ncols; c++)
+	{
+		if ((int64) ls.n_raw + ls.cols[c].width > MODEL_MAX_FEATURES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the feature columns expand to more than %d values per row", MODEL_MAX_FEATURES)));
+		ls.cols[c].raw_offset = ls.n_raw;
+		ls.n_raw += ls.cols[c].width;
+	}
+
+	/* initial allocation from the size estimate, checked before allocating */
+	ls.row_bytes = sizeof(double) * (ls.n_raw + (ls.tmode != TARGET_NONE ? 1 : 0));
+	est = estimate_rows(rel);
+	{
+		char	   *what = psprintf("loading relation \"%s\" (about " INT64_FORMAT " rows of %d values)",
+									ls.relname, est, ls.n_raw + (ls.tmode != TARGET_NONE ? 1 : 0));
+
+		galaxy_check_training_memory(load_bytes(&ls, est), what);
+		pfree(what);
+	}
+	ls.cap = est;
+	ls.raw = MemoryContextAllocHuge(ls.cxt, sizeof(double) * Max(ls.n_raw, 1) * ls.cap);
+	if (ls.tmode != TARGET_NONE)
+		ls.y = MemoryContextAllocHuge(ls.cxt, sizeof(double) * ls.cap);
+
+	/* scan */
+	direct = (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW) &&
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_NONE;
+	if (direct)
+		scan_direct(&ls, rel);
+	else
+		scan_spi(&ls, rel);
+	MemoryContextDelete(ls.rowcxt);
+
+	if (ls.skipped > 0)
+		ereport(NOTICE,
+				(errmsg("skipped " INT64_FORMAT " rows with NULL target \"%s\"", ls.skipped, ls.tname)));
+	if (ls.n_rows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 ls.skipped > 0 ?
+				 errmsg("relation \"%s\" has no rows with a non-NULL target \"%s\"", ls.relname, ls.tname) :
+				 errmsg("relation \"%s\" has no rows", ls.relname)));
+
+	/* build the Dataset */
+	ds = palloc0(sizeof(Dataset));
+	ds->relid = RelationGetRelid(rel);
+	ds->n_inputs = ls.ncols;
+	ds->inputs = palloc0(sizeof(InputColumn) * ls.ncols);
+	ds->n_raw = ls.n_raw;
+	ds->n_rows = ls.n_rows;
+	ds->raw = ls.raw;
+	ds->skipped_null_labels = ls.skipped;
+	for (int c = 0; c < ls.ncols; c++)
+	{
+		LoadCol    *col = &ls.cols[c];
+		InputColumn *in = &ds->inputs[c];
+
+		in->name = col->name;
+		in->kind = col->kind;
+		in->typid = col->typid;
+		in->typname = format_type_be(col->typid);
+		in->width = col->width;
+		in->raw_offset = col->raw_offset;
+		if (col->dict)
+		{
+			in->n_categories = col->dict->n;
+			in->categories = col->dict->keys;
+			in->category_counts = col->dict->counts;
+		}
+	}
+
+	if (ls.tmode != TARGET_NONE)
+	{
+		ds->target = ls.tname;
+		ds->target_type = ls.ttypid;
+		ds->target_typname = format_type_be(ls.ttypid);
+		ds->y = ls.y;
+		if (task == 0)
+			task = dataset_infer_task(ls.ttypid, ls.track_distinct ? ls.n_small : INFER_MAX_CLASSES + 1,
+									  ls.n_rows);
+		if (task == TASK_CLASSIFICATION)
+		{
+			if (ls.tmode == TARGET_DICT)
+				finish_dict_labels(&ls, ds);
+			else
+				finish_number_labels(&ls, ds);
+			if (ds->n_classes < 2)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("target column \"%s\" has only one class (\"%s\")",
+								ls.tname, ds->class_labels[0]),
+						 errhint("Classification needs at least two distinct target values.")));
+		}
+	}
+	ds->task = task;
+	ds->schema_fingerprint = schema_fingerprint(ds);
+	ds->data_fingerprint = data_fingerprint(ds);
+
+	relation_close(rel, AccessShareLock);
+	pfree(attnums);
+	return ds;
+}
