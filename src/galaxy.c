@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 
 #include "galaxy.h"
+#include "registry/registry.h"
 
 PG_MODULE_MAGIC;
 
@@ -79,6 +80,7 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	galaxy_registry_init();
 	MarkGUCPrefixReserved("galaxy");
 
 	/* OpenBLAS must not spawn a thread per core inside every backend. */

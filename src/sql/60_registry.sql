@@ -57,3 +57,105 @@ COMMENT ON FUNCTION galaxy.audit_head() IS 'Id and hash of the newest audit row:
 CREATE FUNCTION galaxy.purge_audit(before timestamptz) RETURNS bigint
     AS 'MODULE_PATHNAME', 'galaxy_purge_audit' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION galaxy.purge_audit(timestamptz) IS 'Superuser retention: delete audit rows older than "before", keeping the chain verifiable through an anchor in galaxy.audit_purges; audited';
+
+-- ---------------------------------------------------------------------------
+-- Project privileges.  A project's owner (and members of the owning role)
+-- and galaxy_admin hold everything; others need a grant.  Levels, weakest
+-- first: read (see, predict) < train (train, submit, cancel, export,
+-- import) < deploy (deploy, rollback, request_deployment) < all (grant).
+-- ---------------------------------------------------------------------------
+CREATE TABLE galaxy.project_grants (
+    project_id bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
+    grantee    name NOT NULL,      -- a role name, or 'public'
+    privilege  text NOT NULL CHECK (privilege IN ('read', 'train', 'deploy', 'all')),
+    granted_by name NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (project_id, grantee)
+);
+COMMENT ON TABLE galaxy.project_grants IS 'Who besides the owner may read, train, deploy or manage a project';
+SELECT pg_catalog.pg_extension_config_dump('galaxy.project_grants', '');
+
+CREATE FUNCTION galaxy.grant_project(project text, role text, privilege text DEFAULT 'read')
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'galaxy_grant_project' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.grant_project(text, text, text) IS 'Give a role (or PUBLIC) read, train, deploy or all on a project; needs "all" on it; audited';
+
+CREATE FUNCTION galaxy.revoke_project(project text, role text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'galaxy_revoke_project' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION galaxy.revoke_project(text, text) IS 'Remove a role''s grant on a project (true if there was one); needs "all" on it; audited';
+
+CREATE FUNCTION galaxy.project_visible(project_id bigint) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'galaxy_project_visible' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION galaxy.project_visible(bigint) IS 'Whether the calling role may see a project''s rows (owner, grantee, galaxy_approver, galaxy_admin); used by row-level security';
+
+CREATE FUNCTION galaxy.has_project_privilege(project text, privilege text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'galaxy_has_project_privilege' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION galaxy.has_project_privilege(text, text) IS 'Whether the calling role holds read, train, deploy or all on a project';
+
+-- ---------------------------------------------------------------------------
+-- Approvals (four eyes).
+-- ---------------------------------------------------------------------------
+CREATE TABLE galaxy.approvals (
+    id                     bigserial PRIMARY KEY,
+    project_id             bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
+    model_id               bigint NOT NULL REFERENCES galaxy.models (id) ON DELETE CASCADE,
+    requested_by           name NOT NULL,
+    requested_session_user name NOT NULL,
+    requested_at           timestamptz NOT NULL DEFAULT now(),
+    note                   text,
+    state                  text NOT NULL DEFAULT 'pending'
+                           CHECK (state IN ('pending', 'approved', 'rejected', 'expired', 'used')),
+    decided_by             name,
+    decided_at             timestamptz,
+    decision_note          text,
+    expires_at             timestamptz NOT NULL,
+    used_at                timestamptz,
+    used_by                name,
+    deployment_id          bigint REFERENCES galaxy.deployments (id) ON DELETE SET NULL,
+    CHECK (state IN ('pending', 'expired') OR decided_by IS NOT NULL),
+    CHECK (decided_by IS NULL OR decided_by <> requested_by)
+);
+CREATE INDEX approvals_model_idx ON galaxy.approvals (model_id, state);
+COMMENT ON TABLE galaxy.approvals IS 'Deployment requests and their four-eyes decisions';
+SELECT pg_catalog.pg_extension_config_dump('galaxy.approvals', '');
+SELECT pg_catalog.pg_extension_config_dump('galaxy.approvals_id_seq', '');
+
+CREATE FUNCTION galaxy.request_deployment(model bigint, note text DEFAULT NULL) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'galaxy_request_deployment' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.request_deployment(bigint, text) IS 'Ask for approval to deploy a model (needs deploy on its project); returns the request id; audited';
+
+CREATE FUNCTION galaxy.approve(request bigint, note text DEFAULT NULL) RETURNS galaxy.approvals
+    AS 'MODULE_PATHNAME', 'galaxy_approve' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.approve(bigint, text) IS 'Approve a pending deployment request; the caller must be a galaxy_approver other than the requester; audited';
+
+CREATE FUNCTION galaxy.reject(request bigint, note text DEFAULT NULL) RETURNS galaxy.approvals
+    AS 'MODULE_PATHNAME', 'galaxy_reject' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.reject(bigint, text) IS 'Reject a pending deployment request; the caller must be a galaxy_approver other than the requester; audited';
+
+CREATE FUNCTION galaxy.set_require_approval(project text, required boolean DEFAULT true) RETURNS void
+    AS 'MODULE_PATHNAME', 'galaxy_set_require_approval' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.set_require_approval(text, boolean) IS 'galaxy_admin only: make a project require (true), not require (false) or follow galaxy.require_approval (NULL); audited';
+
+CREATE VIEW galaxy.approval_requests AS
+SELECT a.id, p.name AS project, a.model_id AS model, m.version,
+       CASE WHEN a.state IN ('pending', 'approved') AND a.expires_at <= now()
+            THEN 'expired' ELSE a.state END AS state,
+       a.requested_by, a.requested_at, a.note,
+       a.decided_by, a.decided_at, a.decision_note, a.expires_at,
+       a.used_by, a.used_at, a.deployment_id
+FROM galaxy.approvals a
+JOIN galaxy.projects p ON p.id = a.project_id
+JOIN galaxy.models m ON m.id = a.model_id;
+COMMENT ON VIEW galaxy.approval_requests IS 'Deployment requests with their effective state (expired once past expires_at)';
+
+-- ---------------------------------------------------------------------------
+-- Model immutability: after 'training' only status changes, along
+-- ready → deployed → archived (deployed → ready on retire, archived →
+-- deployed on rollback).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION galaxy.model_immutable() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'galaxy_model_immutable' LANGUAGE C;
+COMMENT ON FUNCTION galaxy.model_immutable() IS 'Trigger: a trained model row never changes except its status';
+
+CREATE TRIGGER models_immutable BEFORE UPDATE ON galaxy.models
+    FOR EACH ROW EXECUTE FUNCTION galaxy.model_immutable();

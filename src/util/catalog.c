@@ -13,6 +13,7 @@
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -91,6 +92,11 @@ catalog_access_begin(CatalogAccess *ca)
 	GetUserIdAndSecContext(&ca->saved_userid, &ca->saved_sec_context);
 	SetUserIdAndSecContext(owner, ca->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	ca->active = true;
+	/* like a SECURITY DEFINER function's SET search_path */
+	ca->guc_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, galaxy, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 }
 
 /* Return to the caller's identity. */
@@ -99,6 +105,7 @@ catalog_access_end(CatalogAccess *ca)
 {
 	if (ca->active)
 	{
+		AtEOXact_GUC(true, ca->guc_nestlevel);
 		SetUserIdAndSecContext(ca->saved_userid, ca->saved_sec_context);
 		ca->active = false;
 	}

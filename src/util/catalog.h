@@ -5,7 +5,9 @@
  * are read with the caller's privileges).  The catalog tables are closed to
  * PUBLIC; C code that must read or write them brackets that work with
  * catalog_access_begin/end, which switches to the extension's owner with
- * SECURITY_LOCAL_USERID_CHANGE (restored automatically on error).  Capture the
+ * SECURITY_LOCAL_USERID_CHANGE (restored automatically on error), and pins
+ * search_path to pg_catalog, galaxy, pg_temp so SQL run meanwhile cannot
+ * pick up a caller's look-alike functions or operators.  Capture the
  * caller's identity (GetUserId()) before switching.
  */
 #ifndef GALAXY_CATALOG_H
@@ -18,6 +20,7 @@ typedef struct CatalogAccess
 	Oid			saved_userid;
 	int			saved_sec_context;
 	bool		active;
+	int			guc_nestlevel;	/* search_path pinned while active */
 } CatalogAccess;
 
 /* The role that owns the galaxy extension in this database. */
