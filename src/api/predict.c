@@ -1,0 +1,1074 @@
+/*
+ * predict.c — inference: a per-backend model cache, project routing
+ * (primary + canaries) invalidated when deployments change, and
+ * galaxy.predict / predict_proba / predict_label / evaluate.
+ *
+ * A model value is parsed once per backend.  Deployments are cached per
+ * project and dropped when any session commits a deployment change: the
+ * deploy primitive invalidates galaxy.deployments' relcache entry, which
+ * every backend processes before its next statement.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+
+#include "galaxy.h"
+#include "api/predict.h"
+#include "eval/metrics.h"
+#include "model/model.h"
+#include "registry/deploy.h"
+#include "util/catalog.h"
+#include "util/rng.h"
+
+PG_FUNCTION_INFO_V1(galaxy_predict_project);
+PG_FUNCTION_INFO_V1(galaxy_predict_model);
+PG_FUNCTION_INFO_V1(galaxy_predict_proba_project);
+PG_FUNCTION_INFO_V1(galaxy_predict_proba_model);
+PG_FUNCTION_INFO_V1(galaxy_predict_label_project);
+PG_FUNCTION_INFO_V1(galaxy_predict_label_model);
+PG_FUNCTION_INFO_V1(galaxy_route_fallbacks);
+PG_FUNCTION_INFO_V1(galaxy_evaluate_model);
+PG_FUNCTION_INFO_V1(galaxy_evaluate_project);
+PG_FUNCTION_INFO_V1(galaxy_feature_importance);
+
+#define MAX_ROUTES 8
+
+/* A parsed model with scratch space for one row. */
+typedef struct CachedModel
+{
+	int64		id;				/* hash key */
+	GalaxyModel *m;
+	double	   *raw;			/* n_raw scratch */
+	double	   *feat;			/* n_features scratch */
+	double	   *proba;			/* n_classes scratch */
+	double	   *label_value;	/* numeric value of each label, NaN if not numeric */
+	bool		has_categorical;
+} CachedModel;
+
+/* Active deployments of a project. */
+typedef struct ProjectRoutes
+{
+	char		name[NAMEDATALEN];	/* hash key */
+	int64		project_id;
+	int			n;
+	int64		model_id[MAX_ROUTES];
+	double		cum_weight[MAX_ROUTES];	/* canaries first, primary last (1.0) */
+	bool		failed[MAX_ROUTES];
+} ProjectRoutes;
+
+static MemoryContext PredictCacheContext = NULL;
+static HTAB *model_cache = NULL;
+static HTAB *route_cache = NULL;
+static uint64 cache_generation = 1;
+static Oid	deployments_relid = InvalidOid;
+static Oid	models_relid = InvalidOid;
+static bool callback_registered = false;
+static int64 route_fallbacks = 0;
+static GalaxyRng route_rng;
+static bool route_rng_ready = false;
+static bool routes_stale = false;
+static bool models_stale = false;
+
+/*
+ * Relcache callback: mark cached routes (and models) stale when the catalog
+ * changes.  It can fire in the middle of loading (any lock acquisition
+ * processes invalidations), so it only sets flags; ensure_caches() drops the
+ * stale entries before the next lookup.
+ */
+static void
+predict_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == deployments_relid || relid == models_relid)
+	{
+		routes_stale = true;
+		/* models are immutable, but a deleted or re-created catalog drops them */
+		if (relid != deployments_relid)
+			models_stale = true;
+		cache_generation++;
+	}
+}
+
+/* Make sure caches and the invalidation callback exist; drop stale entries. */
+static void
+ensure_caches(void)
+{
+	if (routes_stale || models_stale)
+	{
+		if (route_cache)
+			hash_destroy(route_cache);
+		route_cache = NULL;
+		if (models_stale)
+		{
+			if (model_cache)
+				hash_destroy(model_cache);
+			model_cache = NULL;
+			if (PredictCacheContext)
+				MemoryContextReset(PredictCacheContext);
+			deployments_relid = InvalidOid;
+			models_relid = InvalidOid;
+		}
+		routes_stale = models_stale = false;
+	}
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(predict_relcache_callback, (Datum) 0);
+		callback_registered = true;
+	}
+	if (PredictCacheContext == NULL)
+		PredictCacheContext = AllocSetContextCreate(CacheMemoryContext, "galaxy model cache",
+													ALLOCSET_DEFAULT_SIZES);
+	if (!OidIsValid(deployments_relid))
+	{
+		deployments_relid = galaxy_relation_oid("deployments");
+		models_relid = galaxy_relation_oid("models");
+	}
+	if (model_cache == NULL)
+	{
+		HASHCTL		ctl = {0};
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(CachedModel);
+		ctl.hcxt = PredictCacheContext;
+		model_cache = hash_create("galaxy models", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	if (route_cache == NULL)
+	{
+		HASHCTL		ctl = {0};
+
+		ctl.keysize = NAMEDATALEN;
+		ctl.entrysize = sizeof(ProjectRoutes);
+		ctl.hcxt = PredictCacheContext;
+		route_cache = hash_create("galaxy routes", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+}
+
+/* Parse a model value into the cache entry. */
+static void
+load_model_into(CachedModel *cm, int64 model_id)
+{
+	CatalogAccess ca = {0};
+	int			rc;
+	bool		isnull;
+	Datum		d;
+	MemoryContext old;
+	GalaxyModel *m;
+
+	SPI_connect();
+	catalog_access_begin(&ca);
+	rc = SPI_execute_with_args("SELECT model FROM galaxy.models WHERE id = $1",
+							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+							   NULL, true, 1);
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read galaxy.models: %s", SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model " INT64_FORMAT " does not exist", model_id)));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model " INT64_FORMAT " has no trained value yet", model_id)));
+
+	old = MemoryContextSwitchTo(PredictCacheContext);
+	m = model_from_datum(d);
+	cm->m = m;
+	cm->raw = palloc0(sizeof(double) * Max(preprocess_n_raw(m->prep), 1));
+	cm->feat = palloc0(sizeof(double) * Max(m->n_features, 1));
+	cm->proba = palloc0(sizeof(double) * Max(m->n_classes, 1));
+	cm->label_value = palloc(sizeof(double) * Max(m->n_classes, 1));
+	cm->has_categorical = false;
+	for (int i = 0; i < preprocess_n_inputs(m->prep); i++)
+		if (preprocess_input(m->prep, i)->kind == INPUT_CATEGORICAL)
+			cm->has_categorical = true;
+	for (int k = 0; k < m->n_classes; k++)
+	{
+		const char *lab = m->labels[k];
+		char	   *end;
+		double		v;
+
+		if (strcmp(lab, "t") == 0 || strcmp(lab, "true") == 0)
+			v = 1;
+		else if (strcmp(lab, "f") == 0 || strcmp(lab, "false") == 0)
+			v = 0;
+		else
+		{
+			v = strtod(lab, &end);
+			if (end == lab || *end != '\0' || !isfinite(v))
+				v = NAN;
+		}
+		cm->label_value[k] = v;
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+}
+
+/* A cached model by id, loading it on first use. */
+static CachedModel *
+get_model(int64 model_id)
+{
+	CachedModel *cm;
+	bool		found;
+
+	if (model_cache == NULL)
+		ensure_caches();
+	cm = hash_search(model_cache, &model_id, HASH_ENTER, &found);
+	if (!found || cm->m == NULL)
+	{
+		cm->m = NULL;
+		PG_TRY();
+		{
+			load_model_into(cm, model_id);
+		}
+		PG_CATCH();
+		{
+			hash_search(model_cache, &model_id, HASH_REMOVE, NULL);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return cm;
+}
+
+/* Read a project's active deployments into a routes entry. */
+static void
+load_routes(ProjectRoutes *pr, const char *project)
+{
+	CatalogAccess ca = {0};
+	int			rc;
+	int			n;
+	double		canary_total = 0;
+
+	pr->project_id = registry_project_id(project, false);
+	SPI_connect();
+	catalog_access_begin(&ca);
+	rc = SPI_execute_with_args("SELECT model_id, traffic FROM galaxy.deployments "
+							   "WHERE project_id = $1 AND retired_at IS NULL "
+							   "ORDER BY traffic ASC, deployed_at DESC, id DESC",
+							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(pr->project_id)},
+							   NULL, true, MAX_ROUTES);
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read galaxy.deployments: %s", SPI_result_code_string(rc));
+	n = (int) SPI_processed;
+	pr->n = 0;
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		int64		mid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		double		w = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+
+		pr->model_id[pr->n] = mid;
+		pr->failed[pr->n] = false;
+		if (w < 1.0)
+		{
+			canary_total += w;
+			pr->cum_weight[pr->n] = Min(canary_total, 1.0);
+		}
+		else
+			pr->cum_weight[pr->n] = 1.0;
+		pr->n++;
+	}
+	SPI_finish();
+	if (pr->n == 0 || pr->cum_weight[pr->n - 1] < 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("project \"%s\" has no deployed model", project),
+				 errhint("Deploy one with galaxy.deploy('%s', model_id), or train with deploy => 'always'.", project)));
+}
+
+/* The routes of a project, cached until deployments change. */
+static ProjectRoutes *
+get_routes(const char *project)
+{
+	ProjectRoutes *pr;
+	bool		found;
+	char		key[NAMEDATALEN];
+
+	if (strlen(project) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("project \"%s\" does not exist", project)));
+	if (route_cache == NULL)
+		ensure_caches();
+	memset(key, 0, sizeof(key));
+	strlcpy(key, project, sizeof(key));
+	pr = hash_search(route_cache, key, HASH_ENTER, &found);
+	if (!found)
+	{
+		pr->n = 0;
+		PG_TRY();
+		{
+			load_routes(pr, project);
+		}
+		PG_CATCH();
+		{
+			if (route_cache)
+				hash_search(route_cache, key, HASH_REMOVE, NULL);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return pr;
+}
+
+/*
+ * Load a canary model, falling back to the primary if it cannot be loaded
+ * (counted, and remembered until deployments change).
+ */
+static CachedModel *
+get_route_model(ProjectRoutes *pr, int idx)
+{
+	int			primary = pr->n - 1;
+	int64		primary_id = pr->model_id[primary];
+	int64		route_id = pr->model_id[idx];
+	volatile bool ok = true;
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	CachedModel *volatile cm = NULL;
+
+	if (idx == primary || pr->failed[idx] || IsInParallelMode())
+		return get_model(pr->failed[idx] ? primary_id : route_id);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		cm = get_model(route_id);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		ereport(WARNING,
+				(errmsg("galaxy: canary model " INT64_FORMAT " could not be loaded; serving the primary",
+						route_id),
+				 errdetail("%s", edata->message)));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	if (!ok)
+	{
+		pr->failed[idx] = true;
+		route_fallbacks++;
+		return get_model(primary_id);
+	}
+	return cm;
+}
+
+/* Pick a route: stable by key when given, else per call. */
+static int
+choose_route(const ProjectRoutes *pr, const text *key)
+{
+	double		u;
+
+	if (pr->n == 1)
+		return 0;
+	if (key)
+	{
+		uint32		h = hash_bytes((const unsigned char *) VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key));
+
+		u = (double) h / 4294967296.0;
+	}
+	else
+	{
+		if (!route_rng_ready)
+		{
+			galaxy_rng_seed(&route_rng, (uint64) MyProcPid ^ (uint64) GetCurrentTimestamp(), 7);
+			route_rng_ready = true;
+		}
+		u = galaxy_rng_uniform(&route_rng);
+	}
+	for (int i = 0; i < pr->n; i++)
+		if (u < pr->cum_weight[i])
+			return i;
+	return pr->n - 1;
+}
+
+/* Per-call-site cache kept in fn_extra. */
+typedef struct PredictCall
+{
+	uint64		generation;
+	char		project[NAMEDATALEN];
+	ProjectRoutes *routes;
+	int64		model_id;
+	CachedModel *model;
+	/* whole-row input mapping */
+	Oid			row_type;
+	int32		row_typmod;
+	CachedModel *row_model;
+	uint64		row_generation;
+	int			n_inputs;
+	Datum	   *in_values;		/* per model input */
+	bool	   *in_nulls;
+	int		   *attnum;			/* model input i ← row attribute attnum[i] (0-based) */
+	Oid		   *atttype;
+	Datum	   *values;
+	bool	   *nulls;
+} PredictCall;
+
+/* fn_extra state of this call site. */
+static PredictCall *
+call_state(FunctionCallInfo fcinfo)
+{
+	PredictCall *pc = (PredictCall *) fcinfo->flinfo->fn_extra;
+
+	if (pc == NULL)
+	{
+		pc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PredictCall));
+		fcinfo->flinfo->fn_extra = pc;
+	}
+	return pc;
+}
+
+/* Resolve the model serving this call: by project (routed) or by id. */
+static CachedModel *
+resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
+{
+	PredictCall *pc = call_state(fcinfo);
+
+	/*
+	 * Invalidations from deploys committed elsewhere were processed when
+	 * this statement started; drop what they made stale.
+	 */
+	if (routes_stale || models_stale || model_cache == NULL || route_cache == NULL)
+		ensure_caches();
+	if (how == PREDICT_BY_MODEL)
+	{
+		int64		id = PG_GETARG_INT64(0);
+
+		if (pc->generation == cache_generation && pc->model && pc->model_id == id)
+			return pc->model;
+		pc->model = get_model(id);
+		pc->model_id = id;
+		pc->generation = cache_generation;
+		return pc->model;
+	}
+	else
+	{
+		text	   *proj = PG_GETARG_TEXT_PP(0);
+		int			len = VARSIZE_ANY_EXHDR(proj);
+		int			idx;
+
+		if (len >= NAMEDATALEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("project \"%s\" does not exist", text_to_cstring(proj))));
+		if (pc->generation != cache_generation || pc->routes == NULL ||
+			strncmp(pc->project, VARDATA_ANY(proj), len) != 0 || pc->project[len] != '\0')
+		{
+			memset(pc->project, 0, sizeof(pc->project));
+			memcpy(pc->project, VARDATA_ANY(proj), len);
+			pc->routes = get_routes(pc->project);
+			pc->model = NULL;
+			pc->generation = cache_generation;
+		}
+		if (pc->routes->n == 1)
+		{
+			if (pc->model == NULL)
+			{
+				int64		only = pc->routes->model_id[0];
+
+				pc->model = get_model(only);
+			}
+			return pc->model;
+		}
+		idx = choose_route(pc->routes, key);
+		return get_route_model(pc->routes, idx);
+	}
+}
+
+/* Convert an int/float4/numeric array to float8[] (NULLs kept). */
+static ArrayType *
+to_float8_array(ArrayType *arr)
+{
+	Oid			et = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	if (et != FLOAT4OID && et != INT2OID && et != INT4OID && et != INT8OID && et != NUMERICOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("features must be a numeric array, got %s[]", format_type_be(et))));
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("features must be a one-dimensional array")));
+	get_typlenbyvalalign(et, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, et, typlen, typbyval, typalign, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			continue;
+		switch (et)
+		{
+			case FLOAT4OID:
+				elems[i] = Float8GetDatum((double) DatumGetFloat4(elems[i]));
+				break;
+			case INT2OID:
+				elems[i] = Float8GetDatum((double) DatumGetInt16(elems[i]));
+				break;
+			case INT4OID:
+				elems[i] = Float8GetDatum((double) DatumGetInt32(elems[i]));
+				break;
+			case INT8OID:
+				elems[i] = Float8GetDatum((double) DatumGetInt64(elems[i]));
+				break;
+			default:
+				elems[i] = DirectFunctionCall1(numeric_float8, elems[i]);
+				break;
+		}
+	}
+	dims[0] = n;
+	return construct_md_array(elems, nulls, n > 0 ? 1 : 0, dims, lbs, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+/* Fill the model's raw row from a float8[] (numeric inputs only). */
+static void
+raw_from_array(CachedModel *cm, ArrayType *arr)
+{
+	int			n_raw = preprocess_n_raw(cm->m->prep);
+	int			n;
+
+	if (cm->has_categorical)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("this model has categorical inputs and cannot take a float8[]"),
+				 errhint("Pass the whole row instead: galaxy.predict('project', t) FROM t.")));
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("features must be a one-dimensional array")));
+	n = ARR_NDIM(arr) == 0 ? 0 : ARR_DIMS(arr)[0];
+	if (n != n_raw)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("the model expects %d features, got %d", n_raw, n)));
+	if (ARR_ELEMTYPE(arr) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("features must be float8[]")));
+	if (!ARR_HASNULL(arr))
+	{
+		const double *src = (const double *) ARR_DATA_PTR(arr);
+
+		for (int i = 0; i < n; i++)
+		{
+			if (!isfinite(src[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("feature %d is %s", i + 1, isnan(src[i]) ? "NaN" : "infinite"),
+						 errhint("Features must be finite numbers; use NULL for a missing value.")));
+			cm->raw[i] = src[i];
+		}
+	}
+	else
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			cnt;
+
+		deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &cnt);
+		for (int i = 0; i < cnt; i++)
+		{
+			double		v = nulls[i] ? NAN : DatumGetFloat8(elems[i]);
+
+			if (!nulls[i] && !isfinite(v))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("feature %d is %s", i + 1, isnan(v) ? "NaN" : "infinite")));
+			cm->raw[i] = v;		/* NaN = missing: imputed by the preprocessor */
+		}
+	}
+}
+
+/* Fill the model's raw row from a composite (columns matched by name). */
+static void
+raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
+{
+	PredictCall *pc = call_state(fcinfo);
+	Oid			tupType = HeapTupleHeaderGetTypeId(rec);
+	int32		tupTypmod = HeapTupleHeaderGetTypMod(rec);
+	int			n_in = preprocess_n_inputs(cm->m->prep);
+	TupleDesc	td = lookup_rowtype_tupdesc(tupType, tupTypmod);
+	HeapTupleData tuple;
+
+	if (pc->attnum == NULL || pc->row_type != tupType || pc->row_typmod != tupTypmod ||
+		pc->row_model != cm || pc->row_generation != cache_generation)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		StringInfoData missing;
+
+		initStringInfo(&missing);
+		if (pc->attnum)
+		{
+			pfree(pc->attnum);
+			pfree(pc->atttype);
+			pfree(pc->values);
+			pfree(pc->nulls);
+			pfree(pc->in_values);
+			pfree(pc->in_nulls);
+		}
+		pc->in_values = palloc(sizeof(Datum) * n_in);
+		pc->in_nulls = palloc(sizeof(bool) * n_in);
+		pc->attnum = palloc(sizeof(int) * n_in);
+		pc->atttype = palloc(sizeof(Oid) * n_in);
+		pc->values = palloc(sizeof(Datum) * Max(td->natts, 1));
+		pc->nulls = palloc(sizeof(bool) * Max(td->natts, 1));
+		pc->n_inputs = n_in;
+		for (int i = 0; i < n_in; i++)
+		{
+			const char *name = preprocess_input(cm->m->prep, i)->name;
+
+			pc->attnum[i] = -1;
+			for (int a = 0; a < td->natts; a++)
+			{
+				Form_pg_attribute att = TupleDescAttr(td, a);
+
+				if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+				{
+					pc->attnum[i] = a;
+					pc->atttype[i] = att->atttypid;
+					break;
+				}
+			}
+			if (pc->attnum[i] < 0)
+				appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", name);
+		}
+		MemoryContextSwitchTo(old);
+		if (missing.len > 0)
+		{
+			pfree(pc->attnum);
+			pc->attnum = NULL;
+			ReleaseTupleDesc(td);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("the row lacks input columns of the model: %s", missing.data)));
+		}
+		pc->row_type = tupType;
+		pc->row_typmod = tupTypmod;
+		pc->row_model = cm;
+		pc->row_generation = cache_generation;
+	}
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	heap_deform_tuple(&tuple, td, pc->values, pc->nulls);
+	for (int i = 0; i < n_in; i++)
+	{
+		pc->in_values[i] = pc->values[pc->attnum[i]];
+		pc->in_nulls[i] = pc->nulls[pc->attnum[i]];
+	}
+	preprocess_datums_to_raw(cm->m->prep, pc->in_values, pc->in_nulls, pc->atttype, cm->raw);
+	ReleaseTupleDesc(td);
+}
+
+/* Prepare the model's features for the call's input (array or row). */
+static CachedModel *
+prepare_features(FunctionCallInfo fcinfo, PredictTarget how)
+{
+	text	   *key = (PG_NARGS() > 2 && !PG_ARGISNULL(2)) ? PG_GETARG_TEXT_PP(2) : NULL;
+	CachedModel *cm;
+	Oid			argtype;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		return NULL;
+	cm = resolve_model(fcinfo, how, key);
+	argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	if (argtype == FLOAT8ARRAYOID || (OidIsValid(argtype) && type_is_array(argtype) && !type_is_rowtype(argtype)))
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+
+		if (ARR_ELEMTYPE(arr) != FLOAT8OID)
+			arr = to_float8_array(arr);
+		raw_from_array(cm, arr);
+	}
+	else if (OidIsValid(argtype) && type_is_rowtype(argtype))
+		raw_from_row(fcinfo, cm, PG_GETARG_HEAPTUPLEHEADER(1));
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("galaxy.predict takes a float8[] or a row, got %s",
+						OidIsValid(argtype) ? format_type_be(argtype) : "an unknown type")));
+	preprocess_apply_raw(cm->m->prep, cm->raw, cm->feat);
+	return cm;
+}
+
+/* The float8 answer for one prepared row. */
+static double
+predict_value(CachedModel *cm)
+{
+	double		out;
+
+	cm->m->algo->predict(cm->m->state, cm->feat, 1, &out);
+	if (cm->m->task == TASK_CLASSIFICATION)
+	{
+		int			k = (int) out;
+
+		if (k >= 0 && k < cm->m->n_classes && !isnan(cm->label_value[k]))
+			return cm->label_value[k];
+	}
+	return out;
+}
+
+/* galaxy.predict(project|model, float8[]|row [, key]) → float8 */
+Datum
+galaxy_predict_project(PG_FUNCTION_ARGS)
+{
+	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_PROJECT);
+
+	if (cm == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(predict_value(cm));
+}
+
+Datum
+galaxy_predict_model(PG_FUNCTION_ARGS)
+{
+	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_MODEL);
+
+	if (cm == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(predict_value(cm));
+}
+
+/* Probabilities of one prepared row as float8[]. */
+static Datum
+proba_datum(CachedModel *cm)
+{
+	Datum	   *d;
+
+	if (cm->m->task != TASK_CLASSIFICATION || cm->m->algo->predict_proba == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("predict_proba needs a classification model; this one is %s (%s)",
+						galaxy_task_name(cm->m->task), cm->m->algo->name)));
+	cm->m->algo->predict_proba(cm->m->state, cm->feat, 1, cm->proba);
+	d = palloc(sizeof(Datum) * cm->m->n_classes);
+	for (int k = 0; k < cm->m->n_classes; k++)
+		d[k] = Float8GetDatum(cm->proba[k]);
+	return PointerGetDatum(construct_array(d, cm->m->n_classes, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+Datum
+galaxy_predict_proba_project(PG_FUNCTION_ARGS)
+{
+	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_PROJECT);
+
+	if (cm == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(proba_datum(cm));
+}
+
+Datum
+galaxy_predict_proba_model(PG_FUNCTION_ARGS)
+{
+	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_MODEL);
+
+	if (cm == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(proba_datum(cm));
+}
+
+/* The label text of one prepared row. */
+static text *
+label_text(CachedModel *cm)
+{
+	double		out;
+
+	cm->m->algo->predict(cm->m->state, cm->feat, 1, &out);
+	if (cm->m->task == TASK_CLASSIFICATION)
+	{
+		int			k = (int) out;
+
+		if (k < 0 || k >= cm->m->n_classes)
+			elog(ERROR, "class index %d out of range", k);
+		return cstring_to_text(cm->m->labels[k]);
+	}
+	if (cm->m->task == TASK_CLUSTERING)
+		return cstring_to_text(psprintf("%d", (int) out));
+	return cstring_to_text(float8out_internal(out));
+}
+
+Datum
+galaxy_predict_label_project(PG_FUNCTION_ARGS)
+{
+	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_PROJECT);
+
+	if (cm == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(label_text(cm));
+}
+
+Datum
+galaxy_predict_label_model(PG_FUNCTION_ARGS)
+{
+	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_MODEL);
+
+	if (cm == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(label_text(cm));
+}
+
+/* Number of canary loads that fell back to the primary in this backend. */
+Datum
+galaxy_route_fallbacks(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(route_fallbacks);
+}
+
+/* ---------- evaluation ---------- */
+
+/* Id of the model a project serves as primary. */
+static int64
+project_primary(const char *project)
+{
+	int64		pid = registry_project_id(project, false);
+	int64		mid = registry_primary_model(pid);
+
+	if (mid == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("project \"%s\" has no deployed model", project)));
+	return mid;
+}
+
+/* Metrics of a model on a relation (inputs matched by name, target by the model's target). */
+static Jsonb *
+evaluate_model(int64 model_id, Oid relid)
+{
+	CachedModel *cm;
+	GalaxyModel *m;
+	int			n_in;
+	char	   *target = NULL;
+	StringInfoData sql;
+	Portal		portal;
+	int64		n = 0,
+				cap = 1024,
+				unknown = 0;
+	double	   *y,
+			   *pred,
+			   *proba = NULL;
+	Datum	   *vals;
+	bool	   *nulls;
+	Oid		   *types;
+	MetricSet	ms;
+	CatalogAccess ca = {0};
+	int			rc;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(relid))));
+	ensure_caches();
+	cm = get_model(model_id);
+	m = cm->m;
+	n_in = preprocess_n_inputs(m->prep);
+	vals = palloc(sizeof(Datum) * n_in);
+	nulls = palloc(sizeof(bool) * n_in);
+	types = palloc(sizeof(Oid) * n_in);
+
+	SPI_connect();
+	catalog_access_begin(&ca);
+	rc = SPI_execute_with_args("SELECT target FROM galaxy.models WHERE id = $1", 1, (Oid[]) {INT8OID},
+							   (Datum[]) {Int64GetDatum(model_id)}, NULL, true, 1);
+	catalog_access_end(&ca);
+	if (rc == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		char	   *t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (t)
+			target = MemoryContextStrdup(caller, t);
+	}
+	if (target == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model " INT64_FORMAT " has no target column to evaluate against", model_id)));
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int i = 0; i < n_in; i++)
+		appendStringInfo(&sql, "%s, ", quote_identifier(preprocess_input(m->prep, i)->name));
+	appendStringInfo(&sql, "%s FROM %s", quote_identifier(target),
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
+
+	y = palloc(sizeof(double) * cap);
+	pred = palloc(sizeof(double) * cap);
+	if (m->task == TASK_CLASSIFICATION)
+		proba = palloc(sizeof(double) * cap * m->n_classes);
+
+	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	td = SPI_tuptable->tupdesc;
+			bool		ynull;
+			Datum		yd = SPI_getbinval(tup, td, n_in + 1, &ynull);
+			double		yv;
+
+			if (ynull)
+				continue;
+			if (m->task == TASK_CLASSIFICATION)
+			{
+				char	   *lab = SPI_getvalue(tup, td, n_in + 1);
+				int			k;
+
+				for (k = 0; k < m->n_classes; k++)
+					if (strcmp(m->labels[k], lab) == 0)
+						break;
+				if (k == m->n_classes)
+				{
+					unknown++;
+					continue;
+				}
+				yv = k;
+			}
+			else
+			{
+				Oid			yt = SPI_gettypeid(td, n_in + 1);
+
+				if (yt == FLOAT8OID)
+					yv = DatumGetFloat8(yd);
+				else
+					yv = float8in_internal(SPI_getvalue(tup, td, n_in + 1), NULL, "double precision",
+										   SPI_getvalue(tup, td, n_in + 1));
+			}
+			for (int i = 0; i < n_in; i++)
+			{
+				vals[i] = SPI_getbinval(tup, td, i + 1, &nulls[i]);
+				types[i] = SPI_gettypeid(td, i + 1);
+			}
+			if (n == cap)
+			{
+				cap *= 2;
+				y = repalloc_huge(y, sizeof(double) * cap);
+				pred = repalloc_huge(pred, sizeof(double) * cap);
+				if (proba)
+					proba = repalloc_huge(proba, sizeof(double) * cap * m->n_classes);
+			}
+			preprocess_datums_to_raw(m->prep, vals, nulls, types, cm->raw);
+			preprocess_apply_raw(m->prep, cm->raw, cm->feat);
+			m->algo->predict(m->state, cm->feat, 1, &pred[n]);
+			if (proba && m->algo->predict_proba)
+				m->algo->predict_proba(m->state, cm->feat, 1, proba + n * m->n_classes);
+			y[n] = yv;
+			n++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("relation %s has no rows with a known target to evaluate", get_rel_name(relid))));
+	metrics_init(&ms);
+	if (m->task == TASK_REGRESSION)
+		metrics_regression(y, pred, n, &ms);
+	else if (m->task == TASK_CLASSIFICATION)
+		metrics_classification(y, pred, m->algo->predict_proba ? proba : NULL, n, m->n_classes, &ms);
+	{
+		StringInfoData extra;
+
+		initStringInfo(&extra);
+		appendStringInfo(&extra, "{\"rows\": " INT64_FORMAT ", \"model_id\": " INT64_FORMAT, n, model_id);
+		if (unknown > 0)
+			appendStringInfo(&extra, ", \"rows_with_unknown_label\": " INT64_FORMAT, unknown);
+		appendStringInfoChar(&extra, '}');
+		return metrics_to_jsonb(&ms, DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(extra.data))));
+	}
+}
+
+/* galaxy.evaluate(model bigint, relation regclass) → jsonb */
+Datum
+galaxy_evaluate_model(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_JSONB_P(evaluate_model(PG_GETARG_INT64(0), PG_GETARG_OID(1)));
+}
+
+/* galaxy.evaluate(project text, relation regclass) → jsonb */
+Datum
+galaxy_evaluate_project(PG_FUNCTION_ARGS)
+{
+	char	   *project = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_JSONB_P(evaluate_model(project_primary(project), PG_GETARG_OID(1)));
+}
+
+/* galaxy.feature_importance(model bigint) → (feature, importance) */
+Datum
+galaxy_feature_importance(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	CachedModel *cm;
+	GalaxyModel *m;
+	double	   *imp;
+
+	ensure_caches();
+	cm = get_model(PG_GETARG_INT64(0));
+	m = cm->m;
+	InitMaterializedSRF(fcinfo, 0);
+	if (m->algo->feature_importance == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("algorithm %s does not report feature importance", m->algo->name)));
+	imp = palloc0(sizeof(double) * m->n_features);
+	m->algo->feature_importance(m->state, imp);
+	for (int j = 0; j < m->n_features; j++)
+	{
+		Datum		v[2];
+		bool		nl[2] = {false, false};
+
+		v[0] = CStringGetTextDatum(preprocess_feature_name(m->prep, j));
+		v[1] = Float8GetDatum(imp[j]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nl);
+	}
+	return (Datum) 0;
+}
+

@@ -1,0 +1,1037 @@
+/*
+ * train.c — the one training pipeline (load → preprocess → fit → evaluate →
+ * register → deploy) and galaxy.train().  Background workers call
+ * train_run() on a request rebuilt from the job queue.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "galaxy.h"
+#include "algo/algo.h"
+#include "api/train.h"
+#include "data/dataset.h"
+#include "eval/metrics.h"
+#include "jobs/progress.h"
+#include "model/model.h"
+#include "registry/audit.h"
+#include "registry/deploy.h"
+#include "util/catalog.h"
+
+PG_FUNCTION_INFO_V1(galaxy_train);
+
+/* ---------- requests ---------- */
+
+/* Text argument or NULL. */
+static char *
+arg_text(FunctionCallInfo fcinfo, int i)
+{
+	if (PG_NARGS() <= i || PG_ARGISNULL(i))
+		return NULL;
+	return text_to_cstring(PG_GETARG_TEXT_PP(i));
+}
+
+/* Jsonb argument or NULL. */
+static Jsonb *
+arg_jsonb(FunctionCallInfo fcinfo, int i)
+{
+	if (PG_NARGS() <= i || PG_ARGISNULL(i))
+		return NULL;
+	return PG_GETARG_JSONB_P_COPY(i);
+}
+
+/* List of String nodes from a text[] argument (NULL elements rejected). */
+static List *
+arg_text_list(FunctionCallInfo fcinfo, int i, const char *what)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *result = NIL;
+
+	if (PG_NARGS() <= i || PG_ARGISNULL(i))
+		return NIL;
+	arr = PG_GETARG_ARRAYTYPE_P(i);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional text array", what)));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int k = 0; k < n; k++)
+	{
+		if (nulls[k])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL", what)));
+		result = lappend(result, makeString(TextDatumGetCString(elems[k])));
+	}
+	return result;
+}
+
+/* Build a request from galaxy.train()'s (or galaxy.submit()'s leading) arguments. */
+TrainRequest *
+train_request_from_args(FunctionCallInfo fcinfo)
+{
+	TrainRequest *req = palloc0(sizeof(TrainRequest));
+
+	req->project = arg_text(fcinfo, TA_PROJECT);
+	req->relid = (PG_NARGS() > TA_RELATION && !PG_ARGISNULL(TA_RELATION)) ? PG_GETARG_OID(TA_RELATION) : InvalidOid;
+	req->target = arg_text(fcinfo, TA_TARGET);
+	req->algorithm = arg_text(fcinfo, TA_ALGORITHM);
+	req->hyperparams = arg_jsonb(fcinfo, TA_HYPERPARAMS);
+	req->test_size = (PG_NARGS() > TA_TEST_SIZE && !PG_ARGISNULL(TA_TEST_SIZE)) ? PG_GETARG_FLOAT8(TA_TEST_SIZE) : 0.2;
+	req->search = arg_text(fcinfo, TA_SEARCH);
+	req->search_space = arg_jsonb(fcinfo, TA_SEARCH_SPACE);
+	req->folds = (PG_NARGS() > TA_FOLDS && !PG_ARGISNULL(TA_FOLDS)) ? PG_GETARG_INT32(TA_FOLDS) : 0;
+	req->deploy = arg_text(fcinfo, TA_DEPLOY);
+	req->seed = (PG_NARGS() > TA_SEED && !PG_ARGISNULL(TA_SEED)) ? PG_GETARG_INT32(TA_SEED) : 42;
+	req->features = arg_text_list(fcinfo, TA_FEATURES, "features");
+	req->preprocess = arg_jsonb(fcinfo, TA_PREPROCESS);
+	req->task = arg_text(fcinfo, TA_TASK);
+	req->dataset = arg_text(fcinfo, TA_DATASET);
+	if (req->algorithm == NULL)
+		req->algorithm = pstrdup("auto");
+	if (req->deploy == NULL)
+		req->deploy = pstrdup("if_better");
+	return req;
+}
+
+/* Fill relation/target/features from a registered dataset. */
+static void
+resolve_dataset(TrainRequest *req)
+{
+	CatalogAccess ca = {0};
+	int			rc;
+	int64		id;
+	MemoryContext caller = CurrentMemoryContext;
+
+	SPI_connect();
+	catalog_access_begin(&ca);
+	rc = SPI_execute_with_args("SELECT id, relation::oid, target, features FROM galaxy.datasets WHERE name = $1",
+							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(req->dataset)},
+							   NULL, true, 1);
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read galaxy.datasets: %s", SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("dataset \"%s\" does not exist", req->dataset),
+				 errhint("Register it with galaxy.create_dataset().")));
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+
+		id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+		if (!OidIsValid(req->relid))
+			req->relid = DatumGetObjectId(SPI_getbinval(tup, td, 2, &isnull));
+		if (req->target == NULL)
+		{
+			char	   *t = SPI_getvalue(tup, td, 3);
+
+			if (t)
+				req->target = MemoryContextStrdup(caller, t);
+		}
+		d = SPI_getbinval(tup, td, 4, &isnull);
+		if (req->features == NIL && !isnull)
+		{
+			ArrayType  *arr = DatumGetArrayTypeP(d);
+			Datum	   *elems;
+			bool	   *nulls;
+			int			n;
+			MemoryContext old = MemoryContextSwitchTo(caller);
+
+			deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+			for (int k = 0; k < n; k++)
+				if (!nulls[k])
+					req->features = lappend(req->features, makeString(TextDatumGetCString(elems[k])));
+			MemoryContextSwitchTo(old);
+		}
+	}
+	SPI_finish();
+	req->dataset_id = id;
+}
+
+/* true if name is a valid project name. */
+static bool
+valid_project_name(const char *s)
+{
+	size_t		n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return false;
+	if (!(isalpha((unsigned char) s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char) s[i]) || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Validate a request up front. */
+void
+train_request_validate(TrainRequest *req)
+{
+	if (req->project == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("project must not be NULL")));
+	if (!valid_project_name(req->project))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid project name \"%s\"", req->project),
+				 errdetail("A project name starts with a letter or underscore and has at most 63 letters, digits, '_', '.' or '-'.")));
+	if (req->dataset && req->dataset_id == 0)
+		resolve_dataset(req);
+	if (!OidIsValid(req->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a relation or a dataset is required"),
+				 errhint("Call galaxy.train('project', relation => 'table', target => 'column').")));
+	if (get_rel_name(req->relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", req->relid)));
+	if (pg_class_aclcheck(req->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(req->relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(req->relid))));
+	if (req->task)
+		(void) galaxy_task_from_name(req->task);
+	if (req->target == NULL && !(req->task && strcmp(req->task, "clustering") == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target must be given"),
+				 errhint("Name the column to predict: target => 'column'.")));
+	if (strcmp(req->algorithm, "auto") != 0)
+	{
+		const AlgorithmDef *algo = algo_by_name(req->algorithm);
+		HyperParams hp;
+
+		if (req->task && !(algo->tasks & TASK_BIT(galaxy_task_from_name(req->task))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("algorithm %s does not support %s", algo->name, req->task)));
+		algo_resolve_hyperparams(algo, req->hyperparams, &hp);
+	}
+	else if (req->hyperparams && JB_ROOT_COUNT(req->hyperparams) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparams need an explicit algorithm"),
+				 errhint("Pass algorithm => 'name' with hyperparams; SELECT * FROM galaxy.algorithms lists them.")));
+	if (isnan(req->test_size) || req->test_size < 0 || req->test_size >= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("test_size must be in [0, 1), got %g", req->test_size)));
+	if (req->search != NULL || req->search_space != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hyperparameter search is not available in this version of galaxy"),
+				 errhint("Train with explicit hyperparams, and use folds => k to compare them by cross-validation.")));
+	if (req->folds != 0 && (req->folds < 2 || req->folds > 100))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("folds must be between 2 and 100, got %d", req->folds)));
+	if (strcmp(req->deploy, "if_better") != 0 && strcmp(req->deploy, "always") != 0 &&
+		strcmp(req->deploy, "never") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown deploy policy \"%s\"", req->deploy),
+				 errhint("Valid policies: if_better, always, never.")));
+	if (req->preprocess && (!JB_ROOT_IS_OBJECT(req->preprocess) || JB_ROOT_IS_SCALAR(req->preprocess)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess must be a JSON object, e.g. '{\"scale\": \"minmax\"}'")));
+}
+
+/* Append "key": string to a JSON object under construction. */
+static void
+json_kv_str(StringInfo s, const char *key, const char *val)
+{
+	if (s->len > 1)
+		appendStringInfoString(s, ", ");
+	escape_json(s, key);
+	appendStringInfoString(s, ": ");
+	if (val)
+		escape_json(s, val);
+	else
+		appendStringInfoString(s, "null");
+}
+
+/* Append "key": number (NaN/Inf → null). */
+static void
+json_kv_num(StringInfo s, const char *key, double val)
+{
+	if (s->len > 1)
+		appendStringInfoString(s, ", ");
+	escape_json(s, key);
+	if (isfinite(val))
+		appendStringInfo(s, ": %.17g", val);
+	else
+		appendStringInfoString(s, ": null");
+}
+
+/* Parse a JSON text built here. */
+static Jsonb *
+json_finish(StringInfo s)
+{
+	appendStringInfoChar(s, '}');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s->data)));
+}
+
+/* Request as jsonb for the job queue. */
+Jsonb *
+train_request_to_jsonb(const TrainRequest *req)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	appendStringInfoChar(&s, '{');
+	json_kv_str(&s, "project", req->project);
+	json_kv_num(&s, "relid", (double) req->relid);
+	json_kv_str(&s, "relation", OidIsValid(req->relid) ? get_rel_name(req->relid) : NULL);
+	json_kv_str(&s, "dataset", req->dataset);
+	json_kv_str(&s, "target", req->target);
+	json_kv_str(&s, "algorithm", req->algorithm);
+	json_kv_str(&s, "task", req->task);
+	json_kv_num(&s, "test_size", req->test_size);
+	json_kv_num(&s, "folds", req->folds);
+	json_kv_str(&s, "deploy", req->deploy);
+	json_kv_num(&s, "seed", req->seed);
+	appendStringInfoString(&s, ", \"features\": ");
+	if (req->features == NIL)
+		appendStringInfoString(&s, "null");
+	else
+	{
+		appendStringInfoChar(&s, '[');
+		foreach(lc, req->features)
+		{
+			if (lc != list_head(req->features))
+				appendStringInfoString(&s, ", ");
+			escape_json(&s, strVal(lfirst(lc)));
+		}
+		appendStringInfoChar(&s, ']');
+	}
+	appendStringInfoString(&s, ", \"hyperparams\": ");
+	appendStringInfoString(&s, req->hyperparams ? JsonbToCString(NULL, &req->hyperparams->root, 0) : "null");
+	appendStringInfoString(&s, ", \"preprocess\": ");
+	appendStringInfoString(&s, req->preprocess ? JsonbToCString(NULL, &req->preprocess->root, 0) : "null");
+	return json_finish(&s);
+}
+
+/* Look up a key of a jsonb object. */
+static JsonbValue *
+jget(Jsonb *j, const char *key)
+{
+	JsonbValue	k;
+	JsonbValue *v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	v = findJsonbValueFromContainer(&j->root, JB_FOBJECT, &k);
+	if (v && v->type == jbvNull)
+		return NULL;
+	return v;
+}
+
+/* String member or NULL. */
+static char *
+jget_str(Jsonb *j, const char *key)
+{
+	JsonbValue *v = jget(j, key);
+
+	if (v == NULL || v->type != jbvString)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* Numeric member or a default. */
+static double
+jget_num(Jsonb *j, const char *key, double def)
+{
+	JsonbValue *v = jget(j, key);
+
+	if (v == NULL || v->type != jbvNumeric)
+		return def;
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+/* Object/array member as its own jsonb, or NULL. */
+static Jsonb *
+jget_jsonb(Jsonb *j, const char *key)
+{
+	JsonbValue *v = jget(j, key);
+
+	if (v == NULL || v->type != jbvBinary)
+		return NULL;
+	return JsonbValueToJsonb(v);
+}
+
+/* Rebuild a request stored by train_request_to_jsonb. */
+TrainRequest *
+train_request_from_jsonb(Jsonb *j)
+{
+	TrainRequest *req = palloc0(sizeof(TrainRequest));
+	Jsonb	   *features;
+
+	req->project = jget_str(j, "project");
+	req->relid = (Oid) jget_num(j, "relid", 0);
+	req->dataset = jget_str(j, "dataset");
+	req->target = jget_str(j, "target");
+	req->algorithm = jget_str(j, "algorithm");
+	req->task = jget_str(j, "task");
+	req->test_size = jget_num(j, "test_size", 0.2);
+	req->folds = (int) jget_num(j, "folds", 0);
+	req->deploy = jget_str(j, "deploy");
+	req->seed = (int) jget_num(j, "seed", 42);
+	req->hyperparams = jget_jsonb(j, "hyperparams");
+	req->preprocess = jget_jsonb(j, "preprocess");
+	features = jget_jsonb(j, "features");
+	if (features)
+	{
+		JsonbIterator *it = JsonbIteratorInit(&features->root);
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+			if (tok == WJB_ELEM && v.type == jbvString)
+				req->features = lappend(req->features,
+										makeString(pnstrdup(v.val.string.val, v.val.string.len)));
+	}
+	if (req->algorithm == NULL)
+		req->algorithm = pstrdup("auto");
+	if (req->deploy == NULL)
+		req->deploy = pstrdup("if_better");
+	if (req->project == NULL || !OidIsValid(req->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored training request is incomplete")));
+	return req;
+}
+
+/* ---------- the pipeline ---------- */
+
+/* Seconds since 'start'. */
+static double
+seconds_since(instr_time start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	return INSTR_TIME_GET_DOUBLE(now);
+}
+
+/* The algorithm for a task when the user said 'auto'. */
+static const AlgorithmDef *
+choose_algorithm(const char *name, GalaxyTask task)
+{
+	const AlgorithmDef *algo;
+
+	if (strcmp(name, "auto") == 0)
+	{
+		switch (task)
+		{
+			case TASK_REGRESSION:
+				return algo_by_name("linear_regression");
+			case TASK_CLASSIFICATION:
+				return algo_by_name("logistic_regression");
+			default:
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("no algorithm for task %s is available", galaxy_task_name(task))));
+		}
+	}
+	algo = algo_by_name(name);
+	if (!(algo->tasks & TASK_BIT(task)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm %s does not support %s", algo->name, galaxy_task_name(task)),
+				 errhint("SELECT name, tasks FROM galaxy.algorithms lists what each algorithm supports.")));
+	return algo;
+}
+
+/* Matrices of one split, in training layout. */
+typedef struct SplitData
+{
+	int64		n_train;
+	int64		n_test;
+	double	   *X_train;
+	double	   *y_train;
+	double	   *X_test;
+	double	   *y_test;
+} SplitData;
+
+/*
+ * Turn the dataset's raw rows into preprocessed train/test matrices.  When
+ * preprocessing keeps the width (no one-hot), the training rows are
+ * compacted and transformed in place in ds->raw, so peak memory stays near
+ * one copy of the data (+ the test split).
+ */
+static void
+build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 n_test, SplitData *out)
+{
+	int			p = preprocess_n_features(prep);
+	int			r = ds->n_raw;
+	int64		n = ds->n_rows;
+	bool	   *is_test = palloc0(sizeof(bool) * Max(n, 1));
+	double	   *scratch = palloc(sizeof(double) * Max(p, r));
+	int64		dst = 0;
+	int64		ti = 0;
+
+	for (int64 i = 0; i < n_test; i++)
+		is_test[test_idx[i]] = true;
+
+	out->n_test = n_test;
+	out->n_train = n - n_test;
+	galaxy_check_training_memory((Size) n_test * p * sizeof(double) +
+								 (p != r ? (Size) out->n_train * p * sizeof(double) : 0) +
+								 (Size) n * r * sizeof(double),
+								 "preprocessed training data");
+	out->X_test = n_test > 0 ? MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * p * sizeof(double)) : NULL;
+	out->y_test = n_test > 0 && ds->y ? MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * sizeof(double)) : NULL;
+	out->X_train = (p == r) ? ds->raw : MemoryContextAllocHuge(CurrentMemoryContext, (Size) Max(out->n_train, 1) * p * sizeof(double));
+	out->y_train = ds->y;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		const double *row = ds->raw + i * r;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (is_test[i])
+		{
+			preprocess_apply_raw(prep, row, out->X_test + ti * p);
+			if (out->y_test)
+				out->y_test[ti] = ds->y[i];
+			ti++;
+		}
+		else
+		{
+			preprocess_apply_raw(prep, row, scratch);
+			memcpy(out->X_train + dst * p, scratch, sizeof(double) * p);
+			if (ds->y)
+				ds->y[dst] = ds->y[i];	/* dst <= i: compaction is safe */
+			dst++;
+		}
+	}
+	Assert(dst == out->n_train && ti == n_test);
+	if (p != r)
+	{
+		pfree(ds->raw);
+		ds->raw = NULL;
+	}
+	pfree(is_test);
+	pfree(scratch);
+}
+
+/* Evaluate a fitted state on X/y into metrics. */
+static void
+evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_classes,
+			   const double *X, const double *y, int64 n, int p, uint64 seed, MetricSet *ms)
+{
+	double	   *pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+
+	metrics_init(ms);
+	algo->predict(state, X, n, pred);
+	if (task == TASK_REGRESSION)
+		metrics_regression(y, pred, n, ms);
+	else if (task == TASK_CLASSIFICATION)
+	{
+		double	   *proba = NULL;
+
+		if (algo->predict_proba)
+		{
+			proba = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1) * n_classes);
+			algo->predict_proba(state, X, n, proba);
+		}
+		metrics_classification(y, pred, proba, n, n_classes, ms);
+		if (proba)
+			pfree(proba);
+	}
+	else
+		metrics_clustering(X, n, p, pred, n_classes, seed, ms);
+	pfree(pred);
+}
+
+/* k-fold cross-validation of the same algorithm/hyperparameters: mean and std of every metric. */
+static void
+cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const HyperParams *hp,
+			   const FitContext *fctx, StringInfo extra)
+{
+	int		   *fold_of = split_kfold(ds, req->folds, (uint64) req->seed);
+	const char *names[GALAXY_MAX_METRICS];
+	double		sum[GALAXY_MAX_METRICS] = {0};
+	double		sumsq[GALAXY_MAX_METRICS] = {0};
+	int			n_names = 0;
+
+	for (int f = 0; f < req->folds; f++)
+	{
+		MemoryContext foldctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy cv fold", ALLOCSET_DEFAULT_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(foldctx);
+		int64		n_tr = 0,
+					n_te = 0;
+		int64	   *tr = palloc(sizeof(int64) * ds->n_rows);
+		int64	   *te = palloc(sizeof(int64) * ds->n_rows);
+		Preprocessor *prep;
+		int			p;
+		double	   *Xtr,
+				   *Xte,
+				   *ytr = NULL,
+				   *yte = NULL;
+		TrainData	td = {0};
+		void	   *state;
+		MetricSet	ms;
+
+		for (int64 i = 0; i < ds->n_rows; i++)
+		{
+			if (fold_of[i] == f)
+				te[n_te++] = i;
+			else
+				tr[n_tr++] = i;
+		}
+		prep = preprocess_fit(ds, tr, n_tr, req->preprocess, algo->default_scaling);
+		p = preprocess_n_features(prep);
+		galaxy_check_training_memory((Size) ds->n_rows * p * sizeof(double), "cross-validation fold");
+		Xtr = MemoryContextAllocHuge(foldctx, (Size) Max(n_tr, 1) * p * sizeof(double));
+		Xte = MemoryContextAllocHuge(foldctx, (Size) Max(n_te, 1) * p * sizeof(double));
+		preprocess_transform(prep, ds, tr, n_tr, Xtr);
+		preprocess_transform(prep, ds, te, n_te, Xte);
+		if (ds->y)
+		{
+			ytr = palloc(sizeof(double) * Max(n_tr, 1));
+			yte = palloc(sizeof(double) * Max(n_te, 1));
+			for (int64 i = 0; i < n_tr; i++)
+				ytr[i] = ds->y[tr[i]];
+			for (int64 i = 0; i < n_te; i++)
+				yte[i] = ds->y[te[i]];
+		}
+		td.n_rows = n_tr;
+		td.n_features = p;
+		td.X = Xtr;
+		td.y = ytr;
+		td.n_classes = ds->n_classes;
+		td.task = ds->task;
+		state = algo->fit(&td, hp, fctx);
+		evaluate_state(algo, state, ds->task, ds->n_classes, Xte, yte, n_te, p, (uint64) req->seed, &ms);
+		for (int m = 0; m < ms.n; m++)
+		{
+			int			k;
+
+			for (k = 0; k < n_names; k++)
+				if (strcmp(names[k], ms.names[m]) == 0)
+					break;
+			if (k == n_names && n_names < GALAXY_MAX_METRICS)
+				names[n_names++] = ms.names[m];
+			if (k < GALAXY_MAX_METRICS)
+			{
+				sum[k] += ms.values[m];
+				sumsq[k] += ms.values[m] * ms.values[m];
+			}
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(foldctx);
+		CHECK_FOR_INTERRUPTS();
+	}
+	for (int k = 0; k < n_names; k++)
+	{
+		char		key[80];
+		double		mean = sum[k] / req->folds;
+		double		var = sumsq[k] / req->folds - mean * mean;
+
+		snprintf(key, sizeof(key), "cv_%s_mean", names[k]);
+		json_kv_num(extra, key, mean);
+		snprintf(key, sizeof(key), "cv_%s_std", names[k]);
+		json_kv_num(extra, key, sqrt(Max(var, 0)));
+	}
+	json_kv_num(extra, "cv_folds", req->folds);
+}
+
+/* Key metric of a stored model's metrics, NaN if absent. */
+static double
+stored_metric(int64 model_id, const char *key)
+{
+	CatalogAccess ca = {0};
+	double		v = NAN;
+	int			rc;
+
+	SPI_connect();
+	catalog_access_begin(&ca);
+	rc = SPI_execute_with_args("SELECT (metrics ->> $2)::float8 FROM galaxy.models WHERE id = $1",
+							   2, (Oid[]) {INT8OID, TEXTOID},
+							   (Datum[]) {Int64GetDatum(model_id), CStringGetTextDatum(key)},
+							   NULL, false, 1);
+	catalog_access_end(&ca);
+	if (rc == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			v = DatumGetFloat8(d);
+	}
+	SPI_finish();
+	return v;
+}
+
+/* text[] datum from C strings. */
+static Datum
+cstring_array(char **items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Insert the model row; returns its id. */
+static int64
+insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const GalaxyModel *gm,
+			 struct varlena *value, Jsonb *metrics, const HyperParams *hp,
+			 int64 n_train, int64 n_test)
+{
+	int			n_in = preprocess_n_inputs(gm->prep);
+	char	  **names = palloc(sizeof(char *) * n_in);
+	char	  **types = palloc(sizeof(char *) * n_in);
+	int			major,
+				minor,
+				patch;
+	int64		parent_id;
+	char		version[64];
+	CatalogAccess ca = {0};
+	int			rc;
+	int64		id;
+	bool		isnull;
+	const char *relname;
+	Datum		v[27];
+	char		nulls[27];
+	Oid			t[27] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, TEXTOID, TEXTOID,
+		galaxy_type_oid("model"), JSONBOID, JSONBOID, JSONBOID, JSONBOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
+		TEXTOID, TEXTOID, INT4OID, INT4OID, NAMEOID, INT8OID, INT8OID};
+
+	for (int i = 0; i < n_in; i++)
+	{
+		names[i] = preprocess_input(gm->prep, i)->name;
+		types[i] = preprocess_input(gm->prep, i)->typname;
+	}
+	registry_next_version(project_id, ds->schema_fingerprint, &major, &minor, &patch, &parent_id);
+	snprintf(version, sizeof(version), "%d.%d.%d", major, minor, patch);
+	relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(req->relid)),
+										 get_rel_name(req->relid));
+
+	memset(v, 0, sizeof(v));
+	memset(nulls, ' ', sizeof(nulls));
+	v[0] = Int64GetDatum(project_id);
+	v[1] = CStringGetTextDatum(version);
+	v[2] = Int32GetDatum(major);
+	v[3] = Int32GetDatum(minor);
+	v[4] = Int32GetDatum(patch);
+	v[5] = CStringGetTextDatum(gm->algo->name);
+	v[6] = CStringGetTextDatum(galaxy_task_name(gm->task));
+	v[7] = PointerGetDatum(value);
+	v[8] = JsonbPGetDatum(algo_hyperparams_jsonb(gm->algo, hp, false));
+	v[9] = JsonbPGetDatum(algo_hyperparams_jsonb(gm->algo, hp, true));
+	if (req->preprocess)
+		v[10] = JsonbPGetDatum(req->preprocess);
+	else
+		nulls[10] = 'n';
+	v[11] = JsonbPGetDatum(metrics);
+	v[12] = cstring_array(names, n_in);
+	v[13] = cstring_array(types, n_in);
+	if (ds->target)
+		v[14] = CStringGetTextDatum(ds->target);
+	else
+		nulls[14] = 'n';
+	if (ds->target_typname)
+		v[15] = CStringGetTextDatum(ds->target_typname);
+	else
+		nulls[15] = 'n';
+	v[16] = CStringGetTextDatum(relname);
+	if (req->dataset_id)
+		v[17] = Int64GetDatum(req->dataset_id);
+	else
+		nulls[17] = 'n';
+	v[18] = Int64GetDatum(n_train);
+	v[19] = Int64GetDatum(n_test);
+	v[20] = CStringGetTextDatum(ds->schema_fingerprint);
+	if (ds->data_fingerprint)
+		v[21] = CStringGetTextDatum(ds->data_fingerprint);
+	else
+		nulls[21] = 'n';
+	v[22] = Int32GetDatum(req->seed);
+	v[23] = Int32GetDatum(VARSIZE(value));
+	v[24] = CStringGetDatum(GetUserNameFromId(GetUserId(), false));
+	if (req->job_id)
+		v[25] = Int64GetDatum(req->job_id);
+	else
+		nulls[25] = 'n';
+	if (parent_id)
+		v[26] = Int64GetDatum(parent_id);
+	else
+		nulls[26] = 'n';
+
+	SPI_connect();
+	catalog_access_begin(&ca);
+	rc = SPI_execute_with_args("INSERT INTO galaxy.models (project_id, version, version_major, version_minor, "
+							   "version_patch, algorithm, task, model, hyperparams, hyperparams_given, "
+							   "preprocess, metrics, features, feature_types, target, label_type, relation, "
+							   "dataset_id, training_rows, test_rows, schema_fingerprint, data_fingerprint, "
+							   "seed, size_bytes, trained_by, job_id, parent_id, status) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+							   "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 'ready') RETURNING id",
+							   27, t, v, nulls, false, 1);
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not register the model: %s", SPI_result_code_string(rc));
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return id;
+}
+
+/* Run the pipeline in the current transaction; returns the new model's id. */
+int64
+train_run(TrainRequest *req)
+{
+	MemoryContext trainctx;
+	MemoryContext oldctx;
+	ProgressRun *volatile run = NULL;
+	volatile int64 model_id = 0;
+
+	trainctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy training", ALLOCSET_DEFAULT_SIZES);
+	oldctx = MemoryContextSwitchTo(trainctx);
+
+	train_request_validate(req);
+	run = progress_begin(req->job_id, req->project, req->algorithm, 0);
+
+	PG_TRY();
+	{
+		instr_time	t_start,
+					t_fit;
+		LoadOptions lo = {0};
+		Dataset    *ds;
+		const AlgorithmDef *algo;
+		HyperParams hp;
+		int64	   *train_idx,
+				   *test_idx;
+		int64		n_train,
+					n_test;
+		Preprocessor *prep;
+		SplitData	sd;
+		TrainData	td = {0};
+		FitContext	fctx = {0};
+		void	   *state;
+		double		fit_seconds,
+					load_seconds,
+					score_seconds;
+		MetricSet	ms;
+		StringInfoData extra;
+		Jsonb	   *metrics;
+		GalaxyModel gm = {0};
+		struct varlena *value;
+		int64		project_id;
+		bool		higher_better;
+		const char *key;
+		double		new_score;
+		bool		deployed = false;
+		int64		current = 0;
+		double		current_score = NAN;
+		char		idbuf[32];
+		int			p;
+
+		INSTR_TIME_SET_CURRENT(t_start);
+
+		/* load */
+		progress_phase(run, "load");
+		lo.relid = req->relid;
+		lo.target = req->target;
+		lo.features = req->features;
+		lo.task = req->task ? galaxy_task_from_name(req->task) : 0;
+		if (req->preprocess)
+		{
+			char	   *imp = jget_str(req->preprocess, "impute");
+
+			lo.impute_error = imp && strcmp(imp, "error") == 0;
+		}
+		ds = dataset_load(&lo);
+		load_seconds = seconds_since(t_start);
+
+		algo = choose_algorithm(req->algorithm, ds->task);
+		algo_resolve_hyperparams(algo, req->hyperparams, &hp);
+
+		/* split + preprocess (fitted on the training rows only) */
+		progress_phase(run, "preprocess");
+		split_holdout(ds, req->test_size, (uint64) req->seed, &train_idx, &n_train, &test_idx, &n_test);
+		if (n_train == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("no training rows left after holding out test_size = %g", req->test_size)));
+		prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo->default_scaling);
+		p = preprocess_n_features(prep);
+
+		initStringInfo(&extra);
+		appendStringInfoChar(&extra, '{');
+
+		/* optional cross-validation before the final fit reuses the raw rows */
+		fctx.progress = progress_callback;
+		fctx.progress_arg = run;
+		fctx.seed = (uint64) req->seed;
+		fctx.threads = galaxy_threads;
+		if (req->folds >= 2)
+		{
+			progress_phase(run, "cross-validate");
+			cross_validate(req, ds, algo, &hp, &fctx, &extra);
+		}
+
+		build_split(ds, prep, test_idx, n_test, &sd);
+
+		/* fit */
+		progress_phase(run, "fit");
+		td.n_rows = sd.n_train;
+		td.n_features = p;
+		td.X = sd.X_train;
+		td.y = sd.y_train;
+		td.n_classes = ds->n_classes;
+		td.task = ds->task;
+		td.n_val = sd.n_test;
+		td.X_val = sd.X_test;
+		td.y_val = sd.y_test;
+		INSTR_TIME_SET_CURRENT(t_fit);
+		state = algo->fit(&td, &hp, &fctx);
+		fit_seconds = seconds_since(t_fit);
+
+		/* evaluate on the held-out rows (or the training rows when test_size = 0) */
+		progress_phase(run, "evaluate");
+		INSTR_TIME_SET_CURRENT(t_fit);
+		if (sd.n_test > 0)
+			evaluate_state(algo, state, ds->task, ds->n_classes, sd.X_test, sd.y_test, sd.n_test, p,
+						   (uint64) req->seed, &ms);
+		else
+			evaluate_state(algo, state, ds->task, ds->n_classes, sd.X_train, sd.y_train, sd.n_train, p,
+						   (uint64) req->seed, &ms);
+		score_seconds = seconds_since(t_fit);
+		json_kv_str(&extra, "evaluated_on", sd.n_test > 0 ? "test" : "training");
+		json_kv_num(&extra, "training_rows", (double) sd.n_train);
+		json_kv_num(&extra, "test_rows", (double) sd.n_test);
+		json_kv_num(&extra, "load_seconds", load_seconds);
+		json_kv_num(&extra, "fit_seconds", fit_seconds);
+		json_kv_num(&extra, "score_seconds", score_seconds);
+		if (ds->skipped_null_labels > 0)
+			json_kv_num(&extra, "skipped_null_labels", (double) ds->skipped_null_labels);
+		metrics = metrics_to_jsonb(&ms, json_finish(&extra));
+
+		/* register */
+		progress_phase(run, "register");
+		gm.algo = algo;
+		gm.task = ds->task;
+		gm.n_features = p;
+		gm.n_classes = ds->task == TASK_CLASSIFICATION ? ds->n_classes : 0;
+		gm.label_typname = ds->target_typname;
+		gm.labels = ds->class_labels;
+		gm.prep = prep;
+		gm.hp = hp;
+		gm.state = state;
+		value = model_serialize(&gm);
+
+		project_id = registry_project_ensure(req->project, ds->task);
+		model_id = insert_model(req, project_id, ds, &gm, value, metrics, &hp, sd.n_train, sd.n_test);
+
+		snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, model_id);
+		{
+			StringInfoData d;
+
+			initStringInfo(&d);
+			appendStringInfoChar(&d, '{');
+			json_kv_str(&d, "project", req->project);
+			json_kv_str(&d, "algorithm", algo->name);
+			json_kv_str(&d, "relation", get_rel_name(req->relid));
+			json_kv_num(&d, "rows", (double) ds->n_rows);
+			json_kv_num(&d, "job_id", (double) req->job_id);
+			galaxy_audit("train", "model", idbuf, json_finish(&d));
+		}
+
+		/* deploy policy */
+		key = metrics_key(ds->task, &higher_better);
+		new_score = metrics_get(&ms, key);
+		current = registry_primary_model(project_id);
+		if (current)
+			current_score = stored_metric(current, key);
+		if (strcmp(req->deploy, "always") == 0 || current == 0)
+			deployed = strcmp(req->deploy, "never") != 0;
+		else if (strcmp(req->deploy, "if_better") == 0 && isfinite(new_score))
+			deployed = !isfinite(current_score) ||
+				(higher_better ? new_score > current_score : new_score < current_score);
+		if (deployed)
+			registry_deploy_model(project_id, model_id, 1.0, req->deploy, "galaxy.train deploy policy");
+
+		ereport(NOTICE,
+				(errmsg("galaxy: project \"%s\" model " INT64_FORMAT " (%s, %s): %s = %.4f on " INT64_FORMAT " %s rows, fit %.3f s, %s",
+						req->project, model_id, algo->name, galaxy_task_name(ds->task), key, new_score,
+						sd.n_test > 0 ? sd.n_test : sd.n_train, sd.n_test > 0 ? "held-out" : "training",
+						fit_seconds,
+						deployed ? "deployed" :
+						(current && isfinite(current_score) ? psprintf("not deployed (deployed model " INT64_FORMAT " has %s = %.4f)", current, key, current_score) :
+						 "not deployed"))));
+	}
+	PG_FINALLY();
+	{
+		progress_end(run);
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(oldctx);
+	MemoryContextDelete(trainctx);
+	return model_id;
+}
+
+/* Return the galaxy.models row of a model. */
+Datum
+galaxy_model_row(int64 model_id)
+{
+	CatalogAccess ca = {0};
+	int			rc;
+	Datum		result;
+
+	SPI_connect();
+	catalog_access_begin(&ca);
+	rc = SPI_execute_with_args("SELECT * FROM galaxy.models WHERE id = $1",
+							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+							   NULL, false, 1);
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "model " INT64_FORMAT " vanished", model_id);
+	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+	SPI_finish();
+	return result;
+}
+
+/* galaxy.train(): train synchronously and return the model row. */
+Datum
+galaxy_train(PG_FUNCTION_ARGS)
+{
+	TrainRequest *req = train_request_from_args(fcinfo);
+	int64		model_id = train_run(req);
+
+	PG_RETURN_DATUM(galaxy_model_row(model_id));
+}

@@ -1,0 +1,40 @@
+/*
+ * deploy.h — projects, semantic versions and the deployment primitive.
+ */
+#ifndef GALAXY_DEPLOY_H
+#define GALAXY_DEPLOY_H
+
+#include "postgres.h"
+
+#include "algo/algo.h"
+
+/* Find a project by name (0 if absent). */
+extern int64 registry_project_id(const char *name, bool missing_ok);
+/* Find or create a project; checks a known task matches. */
+extern int64 registry_project_ensure(const char *name, GalaxyTask task);
+
+/*
+ * Assign the next semantic version of a project for a model with the given
+ * schema fingerprint: 1.0.0 first; minor bump for the same schema; major bump
+ * when the schema changes.  Locks the project row until commit so concurrent
+ * registrations cannot collide.  *parent_id = the latest model (0 if none).
+ */
+extern void registry_next_version(int64 project_id, const char *schema_fingerprint,
+								  int *major, int *minor, int *patch, int64 *parent_id);
+
+/*
+ * Deploy a model of a project.  traffic 1.0 makes it the primary (retiring
+ * every active deployment); traffic < 1 adds it as a canary beside the
+ * primary.  Updates model statuses, audits, and invalidates every backend's
+ * predict cache at commit.
+ */
+extern void registry_deploy_model(int64 project_id, int64 model_id, double traffic,
+								  const char *strategy, const char *reason);
+
+/* The primary deployed model of a project (0 if none). */
+extern int64 registry_primary_model(int64 project_id);
+
+/* Tell every backend (at commit) that deployments changed. */
+extern void registry_deployments_changed(void);
+
+#endif							/* GALAXY_DEPLOY_H */
