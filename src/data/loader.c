@@ -52,114 +52,6 @@
 #define INFER_MAX_CLASSES	20		/* integer targets with more values → regression */
 
 /* ---------------------------------------------------------------------
- * a small string → code dictionary (open addressing, grows by doubling)
- * --------------------------------------------------------------------- */
-
-typedef struct Dict
-{
-	int			n;				/* entries */
-	int			cap;			/* allocated entries */
-	char	  **keys;			/* NUL-terminated copies */
-	int		   *lens;
-	uint32	   *hashes;
-	int64	   *counts;
-	Datum	   *datums;			/* representative value (labels only) */
-	int		   *slots;			/* -1 = empty, else entry */
-	int			nslots;			/* power of two */
-	MemoryContext cxt;
-} Dict;
-
-/* Create an empty dictionary in cxt. */
-static Dict *
-dict_create(MemoryContext cxt, bool with_datums)
-{
-	Dict	   *d = MemoryContextAllocZero(cxt, sizeof(Dict));
-
-	d->cxt = cxt;
-	d->cap = 16;
-	d->keys = MemoryContextAlloc(cxt, sizeof(char *) * d->cap);
-	d->lens = MemoryContextAlloc(cxt, sizeof(int) * d->cap);
-	d->hashes = MemoryContextAlloc(cxt, sizeof(uint32) * d->cap);
-	d->counts = MemoryContextAlloc(cxt, sizeof(int64) * d->cap);
-	d->datums = with_datums ? MemoryContextAlloc(cxt, sizeof(Datum) * d->cap) : NULL;
-	d->nslots = 64;
-	d->slots = MemoryContextAlloc(cxt, sizeof(int) * d->nslots);
-	memset(d->slots, -1, sizeof(int) * d->nslots);
-	return d;
-}
-
-/* Rebuild the slot table at twice the size. */
-static void
-dict_rehash(Dict *d)
-{
-	int			nslots = d->nslots * 2;
-	int		   *slots = MemoryContextAllocHuge(d->cxt, sizeof(int) * nslots);
-
-	memset(slots, -1, sizeof(int) * nslots);
-	for (int e = 0; e < d->n; e++)
-	{
-		uint32		h = d->hashes[e] & (nslots - 1);
-
-		while (slots[h] >= 0)
-			h = (h + 1) & (nslots - 1);
-		slots[h] = e;
-	}
-	pfree(d->slots);
-	d->slots = slots;
-	d->nslots = nslots;
-}
-
-/*
- * Code of key (s, len), adding it if new; *added tells whether it was new.
- * A new entry stores a copy of the key (and no datum; the caller sets it).
- */
-static int
-dict_lookup(Dict *d, const char *s, int len, bool *added)
-{
-	uint32		hash = hash_bytes((const unsigned char *) s, len);
-	uint32		h = hash & (d->nslots - 1);
-	int			e;
-
-	while ((e = d->slots[h]) >= 0)
-	{
-		if (d->hashes[e] == hash && d->lens[e] == len && memcmp(d->keys[e], s, len) == 0)
-		{
-			d->counts[e]++;
-			*added = false;
-			return e;
-		}
-		h = (h + 1) & (d->nslots - 1);
-	}
-
-	if (d->n >= MODEL_MAX_FEATURES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("more than %d distinct values in one column", MODEL_MAX_FEATURES)));
-	if (d->n == d->cap)
-	{
-		d->cap *= 2;
-		d->keys = repalloc_huge(d->keys, sizeof(char *) * d->cap);
-		d->lens = repalloc_huge(d->lens, sizeof(int) * d->cap);
-		d->hashes = repalloc_huge(d->hashes, sizeof(uint32) * d->cap);
-		d->counts = repalloc_huge(d->counts, sizeof(int64) * d->cap);
-		if (d->datums)
-			d->datums = repalloc_huge(d->datums, sizeof(Datum) * d->cap);
-	}
-	e = d->n++;
-	d->keys[e] = MemoryContextAlloc(d->cxt, len + 1);
-	memcpy(d->keys[e], s, len);
-	d->keys[e][len] = '\0';
-	d->lens[e] = len;
-	d->hashes[e] = hash;
-	d->counts[e] = 1;
-	d->slots[h] = e;
-	if (d->n * 2 > d->nslots)
-		dict_rehash(d);
-	*added = true;
-	return e;
-}
-
-/* ---------------------------------------------------------------------
  * load state
  * --------------------------------------------------------------------- */
 
@@ -810,27 +702,21 @@ finish_number_labels(LoadState *ls, Dataset *ds)
 	pfree(v);
 }
 
-/* Hex SHA-256 of the input schema ("name:type:width;" in input order). */
+/* Hex SHA-256 of the input schema. */
 static char *
 schema_fingerprint(const Dataset *ds)
 {
-	StringInfoData s;
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
+	const char **names = palloc(sizeof(char *) * ds->n_inputs);
+	const char **types = palloc(sizeof(char *) * ds->n_inputs);
+	int		   *widths = palloc(sizeof(int) * ds->n_inputs);
 
-	initStringInfo(&s);
 	for (int i = 0; i < ds->n_inputs; i++)
-		appendStringInfo(&s, "%s:%s:%d;", ds->inputs[i].name, ds->inputs[i].typname, ds->inputs[i].width);
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (uint8 *) s.data, s.len) < 0 ||
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "galaxy: could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-		sprintf(hex + 2 * i, "%02x", digest[i]);
-	pfree(s.data);
-	return hex;
+	{
+		names[i] = ds->inputs[i].name;
+		types[i] = ds->inputs[i].typname;
+		widths[i] = ds->inputs[i].width;
+	}
+	return data_schema_fingerprint(ds->n_inputs, names, types, widths);
 }
 
 /* Fast fingerprint of the values: CRC-32C of the matrix, labels and dictionaries. */

@@ -1,0 +1,366 @@
+/*
+ * dataset_api.c — galaxy.create_dataset(): register a relation as a dataset
+ * after validating it as the calling role, with its column profile (the
+ * baseline for data-quality checks and drift) and schema fingerprint.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "data/data_internal.h"
+#include "data/dataset.h"
+#include "data/profile.h"
+#include "registry/audit.h"
+#include "util/catalog.h"
+
+PG_FUNCTION_INFO_V1(galaxy_create_dataset);
+
+/* attnum of a user column, or ERROR naming it. */
+static AttrNumber
+dataset_column(Relation rel, const char *name, const char *role)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
+
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s column \"%s\" of relation \"%s\" does not exist",
+						role, name, RelationGetRelationName(rel))));
+	if (att < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("system column \"%s\" cannot be used as a %s", name, role)));
+	return att;
+}
+
+/* Append a JSON string member to a details object being built as text. */
+static void
+details_str(StringInfo s, const char *key, const char *val)
+{
+	if (s->len > 1)
+		appendStringInfoString(s, ", ");
+	escape_json(s, key);
+	appendStringInfoString(s, ": ");
+	if (val)
+		escape_json(s, val);
+	else
+		appendStringInfoString(s, "null");
+}
+
+/*
+ * galaxy.create_dataset(name, relation, target, features, description)
+ * → galaxy.datasets
+ */
+Datum
+galaxy_create_dataset(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			relid;
+	char	   *target = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *description = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	Relation	rel;
+	TupleDesc	desc;
+	AttrNumber	target_att = InvalidAttrNumber;
+	AttrNumber *atts;
+	char	  **feat;
+	int			nfeat = 0;
+	List	   *profile_cols = NIL;
+	ProfileState *prof;
+	Jsonb	   *profile;
+	const char **typnames;
+	int		   *widths;
+	char	   *fingerprint;
+	char	   *relname;
+	Oid			user = GetUserId();
+	char	   *owner = GetUserNameFromId(user, false);
+	TupleDesc	result_desc;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	Datum	   *feat_datums;
+	CatalogAccess ca = {0};
+	Oid			argtypes[9] = {TEXTOID, REGCLASSOID, TEXTOID, TEXTARRAYOID, TEXTOID,
+	INT8OID, JSONBOID, TEXTOID, NAMEOID};
+	Datum		args[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	NameData	ownername;
+	int			rc;
+	HeapTuple	result;
+	int64		id;
+	StringInfoData details;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("dataset name must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	relid = PG_GETARG_OID(1);
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dataset name must not be empty")));
+	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "galaxy.create_dataset must return a composite type");
+
+	/* the relation */
+	rel = relation_open(relid, AccessShareLock);
+	relname = pstrdup(RelationGetRelationName(rel));
+	desc = RelationGetDescr(rel);
+	if (rel->rd_rel->relkind != RELKIND_RELATION && rel->rd_rel->relkind != RELKIND_VIEW &&
+		rel->rd_rel->relkind != RELKIND_MATVIEW && rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE &&
+		rel->rd_rel->relkind != RELKIND_FOREIGN_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table, view, materialized view or foreign table", relname)));
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot register temporary relation \"%s\" as a dataset", relname),
+				 errdetail("A dataset outlives the session; a temporary relation does not.")));
+
+	/* target */
+	atts = palloc(sizeof(AttrNumber) * (desc->natts + 1));
+	feat = palloc(sizeof(char *) * (desc->natts + 1));
+	if (target != NULL)
+	{
+		Oid			ttyp;
+		ScalarConv	conv;
+		CategoryConv cat;
+		int			kind;
+		char		typtype;
+
+		target_att = dataset_column(rel, target, "target");
+		ttyp = TupleDescAttr(desc, target_att - 1)->atttypid;
+		kind = data_classify_type(ttyp, &conv, &cat);
+		typtype = get_typtype(getBaseType(ttyp));
+		if (kind == INPUT_ARRAY || OidIsValid(get_element_type(getBaseType(ttyp))) ||
+			typtype == TYPTYPE_COMPOSITE || typtype == TYPTYPE_PSEUDO)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target column \"%s\" has unsupported type %s", target, format_type_be(ttyp)),
+					 errhint("The target must be a scalar: a number, boolean, text or enum.")));
+	}
+
+	/* features */
+	if (!PG_ARGISNULL(3))
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(3);
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n;
+
+		if (ARR_NDIM(arr) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("features must be a one-dimensional text array")));
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+		if (n == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("features must not be empty"),
+					 errhint("Pass NULL (the default) to use every column but the target.")));
+		atts = repalloc(atts, sizeof(AttrNumber) * (n + 1));
+		feat = repalloc(feat, sizeof(char *) * (n + 1));
+		for (int i = 0; i < n; i++)
+		{
+			char	   *f;
+			AttrNumber	att;
+
+			if (enulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("features must not contain NULL")));
+			f = TextDatumGetCString(elems[i]);
+			att = dataset_column(rel, f, "feature");
+			if (att == target_att)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("target column \"%s\" is also listed as a feature", f)));
+			for (int j = 0; j < nfeat; j++)
+				if (atts[j] == att)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("feature column \"%s\" is listed twice", f)));
+			atts[nfeat] = att;
+			feat[nfeat++] = pstrdup(NameStr(TupleDescAttr(desc, att - 1)->attname));
+		}
+	}
+	else
+	{
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute a = TupleDescAttr(desc, i);
+
+			if (a->attisdropped || a->attnum == target_att)
+				continue;
+			atts[nfeat] = a->attnum;
+			feat[nfeat++] = pstrdup(NameStr(a->attname));
+		}
+		if (nfeat == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("relation \"%s\" has no feature columns besides the target", relname)));
+	}
+
+	/* supported feature types */
+	for (int i = 0; i < nfeat; i++)
+	{
+		Oid			typ = TupleDescAttr(desc, atts[i] - 1)->atttypid;
+		ScalarConv	conv;
+		CategoryConv cat;
+
+		if (data_classify_type(typ, &conv, &cat) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of relation \"%s\" has unsupported type %s",
+							feat[i], relname, format_type_be(typ)),
+					 errhint("Features may be smallint, integer, bigint, real, double precision, numeric, boolean, "
+							 "text, varchar, char, name, an enum, or a one-dimensional array of numbers; "
+							 "cast other columns in a view, or list the features explicitly.")));
+	}
+
+	/* the caller must be able to read every column */
+	if (pg_class_aclcheck(relid, user, ACL_SELECT) != ACLCHECK_OK)
+	{
+		for (int i = 0; i < nfeat; i++)
+			if (pg_attribute_aclcheck(relid, atts[i], user, ACL_SELECT) != ACLCHECK_OK)
+				aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind), relname);
+		if (target_att != InvalidAttrNumber &&
+			pg_attribute_aclcheck(relid, target_att, user, ACL_SELECT) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind), relname);
+	}
+
+	/* profile (read as the caller) */
+	for (int i = 0; i < nfeat; i++)
+		profile_cols = lappend(profile_cols, makeString(feat[i]));
+	if (target)
+		profile_cols = lappend(profile_cols, makeString(target));
+	prof = profile_compute(relid, profile_cols);
+	if (prof->rows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation \"%s\" has no rows", relname),
+				 errdetail("A dataset's profile is the baseline for drift checks; register the relation once it holds data.")));
+
+	/* array widths, for the schema */
+	typnames = palloc(sizeof(char *) * nfeat);
+	widths = palloc(sizeof(int) * nfeat);
+	for (int i = 0; i < nfeat; i++)
+	{
+		const ColumnProfile *c = &prof->cols[i];
+
+		typnames[i] = c->typname;
+		widths[i] = 1;
+		if (c->kind == INPUT_ARRAY)
+		{
+			if (c->ragged)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("column \"%s\" contains arrays of differing lengths", c->name),
+						 errhint("Every array of a feature column must have the same length and one dimension.")));
+			if (c->width < 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("array column \"%s\" has no non-empty value, so its length is unknown", c->name)));
+			widths[i] = c->width;
+		}
+	}
+	fingerprint = data_schema_fingerprint(nfeat, (const char *const *) feat, typnames, widths);
+	profile = profile_to_jsonb(prof);
+	relation_close(rel, AccessShareLock);
+
+	/* the catalog row, written as the extension owner */
+	feat_datums = palloc(sizeof(Datum) * nfeat);
+	for (int i = 0; i < nfeat; i++)
+		feat_datums[i] = CStringGetTextDatum(feat[i]);
+	namestrcpy(&ownername, owner);
+	args[0] = CStringGetTextDatum(name);
+	args[1] = ObjectIdGetDatum(relid);
+	args[2] = target ? CStringGetTextDatum(target) : (Datum) 0;
+	nulls[2] = target ? ' ' : 'n';
+	args[3] = PointerGetDatum(construct_array(feat_datums, nfeat, TEXTOID, -1, false, TYPALIGN_INT));
+	args[4] = description ? CStringGetTextDatum(description) : (Datum) 0;
+	nulls[4] = description ? ' ' : 'n';
+	args[5] = Int64GetDatum(prof->rows);
+	args[6] = JsonbPGetDatum(profile);
+	args[7] = CStringGetTextDatum(fingerprint);
+	args[8] = NameGetDatum(&ownername);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "galaxy: SPI_connect failed");
+	catalog_access_begin(&ca);
+	rc = SPI_execute_with_args("SELECT 1 FROM galaxy.datasets WHERE name = $1",
+							   1, argtypes, args, nulls, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read galaxy.datasets: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("dataset \"%s\" already exists", name)));
+	rc = SPI_execute_with_args("INSERT INTO galaxy.datasets"
+							   " (name, relation, target, features, description, row_count, profile,"
+							   "  schema_fingerprint, owner)"
+							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+							   " RETURNING *",
+							   9, argtypes, args, nulls, false, 0);
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not write galaxy.datasets: %s", SPI_result_code_string(rc));
+	{
+		TupleDesc	sd = SPI_tuptable->tupdesc;
+		Datum	   *vals = palloc(sizeof(Datum) * result_desc->natts);
+		bool	   *isnull = palloc(sizeof(bool) * result_desc->natts);
+		MemoryContext old;
+
+		if (sd->natts != result_desc->natts)
+			elog(ERROR, "galaxy.datasets has %d columns, its row type %d", sd->natts, result_desc->natts);
+		heap_deform_tuple(SPI_tuptable->vals[0], sd, vals, isnull);
+		id = DatumGetInt64(vals[0]);
+		old = MemoryContextSwitchTo(caller_cxt);
+		for (int i = 0; i < result_desc->natts; i++)
+			if (!isnull[i])
+				vals[i] = datumCopy(vals[i], TupleDescAttr(result_desc, i)->attbyval,
+									TupleDescAttr(result_desc, i)->attlen);
+		result_desc = BlessTupleDesc(result_desc);
+		result = heap_form_tuple(result_desc, vals, isnull);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+
+	initStringInfo(&details);
+	appendStringInfoChar(&details, '{');
+	details_str(&details, "name", name);
+	details_str(&details, "relation", quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+																  relname));
+	details_str(&details, "target", target);
+	details_str(&details, "schema_fingerprint", fingerprint);
+	appendStringInfo(&details, ", \"row_count\": " INT64_FORMAT ", \"features\": [", prof->rows);
+	for (int i = 0; i < nfeat; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&details, ", ");
+		escape_json(&details, feat[i]);
+	}
+	appendStringInfoString(&details, "]}");
+	galaxy_audit("create_dataset", "dataset", psprintf(INT64_FORMAT, id),
+				 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(details.data))));
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(result));
+}
