@@ -40,6 +40,7 @@ PG_FUNCTION_INFO_V1(galaxy_grant_project);
 PG_FUNCTION_INFO_V1(galaxy_revoke_project);
 PG_FUNCTION_INFO_V1(galaxy_project_visible);
 PG_FUNCTION_INFO_V1(galaxy_has_project_privilege);
+PG_FUNCTION_INFO_V1(galaxy_owner_visible);
 PG_FUNCTION_INFO_V1(galaxy_set_require_approval);
 PG_FUNCTION_INFO_V1(galaxy_request_deployment);
 PG_FUNCTION_INFO_V1(galaxy_approve);
@@ -367,6 +368,22 @@ galaxy_project_visible(PG_FUNCTION_ARGS)
 	if (registry_is_approver(roleid))
 		PG_RETURN_BOOL(true);
 	PG_RETURN_BOOL(project_privilege_level(roleid, project_id, NULL) >= PROJECT_PRIV_READ);
+}
+
+/*
+ * galaxy.owner_visible(owner name): whether the calling role acts for the
+ * owner role (is it, or a member with its privileges), or is an admin.  Used
+ * by row-level security on rows owned by a role (datasets, jobs).
+ */
+Datum
+galaxy_owner_visible(PG_FUNCTION_ARGS)
+{
+	Oid			roleid = GetUserId();
+	Name		owner = PG_GETARG_NAME(0);
+
+	if (registry_is_admin(roleid))
+		PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(has_privs_of_role_name(roleid, NameStr(*owner)));
 }
 
 /* galaxy.has_project_privilege(project text, privilege text): for the calling role. */

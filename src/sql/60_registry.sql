@@ -159,3 +159,56 @@ COMMENT ON FUNCTION galaxy.model_immutable() IS 'Trigger: a trained model row ne
 
 CREATE TRIGGER models_immutable BEFORE UPDATE ON galaxy.models
     FOR EACH ROW EXECUTE FUNCTION galaxy.model_immutable();
+
+-- ---------------------------------------------------------------------------
+-- Deployments (src/registry/deployments.c on the primitive in deploy.c).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION galaxy.deployment_gate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'galaxy_deployment_gate' LANGUAGE C;
+COMMENT ON FUNCTION galaxy.deployment_gate() IS 'Trigger: when approval is required, only deployments cleared by galaxy.deploy() with an approved request, or galaxy.rollback(), are recorded';
+
+CREATE TRIGGER deployments_gate BEFORE INSERT ON galaxy.deployments
+    FOR EACH ROW EXECUTE FUNCTION galaxy.deployment_gate();
+
+CREATE FUNCTION galaxy.deploy(project text, model bigint, traffic float8 DEFAULT 1.0, reason text DEFAULT NULL)
+    RETURNS galaxy.deployments
+    AS 'MODULE_PATHNAME', 'galaxy_deploy_model' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.deploy(text, bigint, float8, text) IS 'Deploy a specific model: traffic 1.0 makes it the primary, less adds it as a canary; needs deploy on the project and, when required, an approved request; audited';
+
+CREATE FUNCTION galaxy.deploy(project text, strategy text, reason text DEFAULT NULL)
+    RETURNS galaxy.deployments
+    AS 'MODULE_PATHNAME', 'galaxy_deploy_strategy' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.deploy(text, text, text) IS 'Deploy by strategy: best (key metric), latest, rollback (the previous primary); audited';
+
+CREATE FUNCTION galaxy.rollback(project text, reason text DEFAULT NULL)
+    RETURNS galaxy.deployments
+    AS 'MODULE_PATHNAME', 'galaxy_rollback' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.rollback(text, text) IS 'Make the previous primary model primary again (needs no new approval: it was in production before); audited';
+
+CREATE FUNCTION galaxy.deployed_model(project text, at timestamptz DEFAULT now()) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'galaxy_deployed_model' LANGUAGE C STABLE;
+COMMENT ON FUNCTION galaxy.deployed_model(text, timestamptz) IS 'The primary model that served the project at a point in time (NULL if none)';
+
+CREATE VIEW galaxy.deployed_models AS
+SELECT p.name AS project, d.project_id, d.model_id AS model, m.version, m.algorithm, m.task,
+       d.traffic, d.traffic >= 1.0 AS is_primary, d.strategy, d.reason,
+       d.deployed_at, d.deployed_by, m.trained_by, m.created_at AS trained_at, d.id AS deployment_id
+FROM galaxy.deployments d
+JOIN galaxy.models m ON m.id = d.model_id
+JOIN galaxy.projects p ON p.id = d.project_id
+WHERE d.retired_at IS NULL;
+COMMENT ON VIEW galaxy.deployed_models IS 'Models serving now: one primary per project and its canaries';
+
+CREATE VIEW galaxy.inference_routes AS
+SELECT p.name AS project, d.model_id AS model, m.version,
+       CASE WHEN d.traffic >= 1.0 THEN 'primary' ELSE 'canary' END AS route,
+       CASE WHEN d.traffic >= 1.0
+            THEN 1.0 - coalesce((SELECT sum(c.traffic) FROM galaxy.deployments c
+                                  WHERE c.project_id = d.project_id AND c.retired_at IS NULL
+                                    AND c.traffic < 1.0), 0)
+            ELSE d.traffic END AS traffic_share
+FROM galaxy.deployments d
+JOIN galaxy.models m ON m.id = d.model_id
+JOIN galaxy.projects p ON p.id = d.project_id
+WHERE d.retired_at IS NULL;
+COMMENT ON VIEW galaxy.inference_routes IS 'How galaxy.predict splits a project''s traffic: the primary takes what its canaries leave';
