@@ -87,6 +87,7 @@ static GalaxyRng route_rng;
 static bool route_rng_ready = false;
 static bool routes_stale = false;
 static bool models_stale = false;
+static TimestampTz last_statement_start = 0;
 
 /*
  * Relcache callback: mark cached routes (and models) stale when the catalog
@@ -456,11 +457,19 @@ static CachedModel *
 resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 {
 	PredictCall *pc = call_state(fcinfo);
+	TimestampTz stmt_start = GetCurrentStatementStartTimestamp();
 
 	/*
-	 * Invalidations from deploys committed elsewhere were processed when
-	 * this statement started; drop what they made stale.
+	 * Once per statement, take in deployments committed elsewhere (a
+	 * statement inside an explicit transaction may lock no relation, so
+	 * nothing else would), then drop what they made stale.  Never within a
+	 * statement: one statement predicts with one set of deployments.
 	 */
+	if (stmt_start != last_statement_start)
+	{
+		last_statement_start = stmt_start;
+		AcceptInvalidationMessages();
+	}
 	if (routes_stale || models_stale || model_cache == NULL || route_cache == NULL)
 		ensure_caches();
 	if (how == PREDICT_BY_MODEL)
