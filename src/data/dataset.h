@@ -117,7 +117,12 @@ extern const char *preprocess_feature_name(const Preprocessor *p, int j);
 /* Transform rows of a Dataset into an n x n_features row-major matrix. */
 extern void preprocess_transform(const Preprocessor *p, const Dataset *ds,
 								 const int64 *rows, int64 n, double *out);
-/* Transform one raw row (NaN = missing, categorical slot = code or -1 unseen). */
+/*
+ * Transform one raw row: a row of the Dataset the preprocessor was fitted on,
+ * or one filled by preprocess_datums_to_raw() (NaN = missing; categorical
+ * slot = that Dataset's code, -1 unseen, or the preprocessor's own code as
+ * -(code + 2); see preprocess.c).  Allocation-free.
+ */
 extern void preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out);
 /*
  * Fill a raw row from Datums aligned with the model's inputs (values[i] for

@@ -3,11 +3,17 @@
  * feature hashing, fitted on the training rows only and stored in the model.
  *
  * Raw rows (see dataset.h) hold one slot per numeric/boolean column, 'width'
- * slots per array column and one slot per categorical column.  In a Dataset
- * the categorical slot is a code into that Dataset's dictionary; in the raw
- * rows given to preprocess_apply_raw() (built by preprocess_datums_to_raw())
- * it is a code into the preprocessor's own dictionary: the category index for
- * one-hot columns (-1 = unseen), the bucket for hashed columns.
+ * slots per array column and one slot per categorical column.  The
+ * categorical slot holds one of:
+ *   code >= 0   a code into the dictionary of the Dataset the preprocessor
+ *               was fitted on (mapped through a table kept from fit time,
+ *               not serialised);
+ *   -1          an unseen category (all-zero one-hot);
+ *   -(k + 2)    the preprocessor's own code k: the category index of a
+ *               one-hot column, the bucket of a hashed one; this is what
+ *               preprocess_datums_to_raw() produces (predict).
+ * So preprocess_apply_raw() accepts rows of the fitted Dataset and rows built
+ * from Datums alike; preprocess_transform() maps any Dataset by category name.
  *
  * Output features, in input order: numeric/boolean → 1, array → width,
  * one-hot categorical → one per training category (sorted by bytes),
@@ -100,6 +106,8 @@ struct Preprocessor
 	bool	   *num_error;		/* NULL is an error */
 	int			n_cat;
 	int		   *cat_input;		/* input column of each categorical */
+	int		  **fit_map;		/* per input: fitted Dataset code → own code */
+	int		   *fit_ncodes;		/* per input: size of fit_map[i] */
 
 	char	  **feature_names;	/* built on first use */
 	MemoryContext mcxt;			/* where this preprocessor lives */
@@ -783,6 +791,12 @@ fit_categorical(Preprocessor *p, int i, const Dataset *ds, const InputColumn *ds
 	pc->missing_code = -1;
 	if (pc->impute == IMPUTE_MOST_FREQUENT && pc->mode != NULL)
 		pc->missing_code = category_code(p, i, pc->mode, strlen(pc->mode));
+
+	/* the fitted Dataset's codes → own codes, for preprocess_apply_raw() */
+	p->fit_ncodes[i] = ncat;
+	p->fit_map[i] = palloc(sizeof(int) * Max(ncat, 1));
+	for (int c = 0; c < ncat; c++)
+		p->fit_map[i][c] = category_code(p, i, dsin->categories[c], strlen(dsin->categories[c]));
 	pfree(counts);
 }
 
@@ -812,6 +826,8 @@ preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 	p->n_inputs = ds->n_inputs;
 	p->inputs = palloc0(sizeof(InputColumn) * ds->n_inputs);
 	p->cols = palloc0(sizeof(PrepColumn) * ds->n_inputs);
+	p->fit_map = palloc0(sizeof(int *) * ds->n_inputs);
+	p->fit_ncodes = palloc0(sizeof(int) * ds->n_inputs);
 	p->n_raw = ds->n_raw;
 	p->fill = palloc0(sizeof(double) * Max(ds->n_raw, 1));
 	p->center = palloc0(sizeof(double) * Max(ds->n_raw, 1));
@@ -974,8 +990,15 @@ preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out)
 				null_is_error(p->inputs[i].name);
 			code = pc->missing_code;
 		}
-		else if (x >= 0 && x < pc->n_out)
-			code = (int) x;
+		else if (x >= 0)
+		{
+			/* a code of the Dataset this preprocessor was fitted on */
+			if (unlikely(p->fit_map == NULL || p->fit_map[i] == NULL))
+				elog(ERROR, "galaxy: dataset category codes need the preprocessor fitted on that dataset");
+			code = x < p->fit_ncodes[i] ? p->fit_map[i][(int) x] : -1;
+		}
+		else if (x <= -2 && x > -2.0 - pc->n_out)
+			code = (int) (-x) - 2;	/* own code */
 		else
 			code = -1;			/* unseen */
 		if (code >= 0)
@@ -1223,11 +1246,13 @@ preprocess_datums_to_raw(const Preprocessor *p, const Datum *values,
 					char		buf[NAMEDATALEN];
 					const char *s;
 					int			len;
+					int			code;
 
 					if (kind != INPUT_CATEGORICAL)
 						type_mismatch(in, types[i]);
 					s = data_category_bytes(values[i], cat, buf, &len);
-					dst[0] = (double) category_code(p, i, s, len);
+					code = category_code(p, i, s, len);
+					dst[0] = code >= 0 ? -(double) code - 2.0 : -1.0;
 					break;
 				}
 		}
