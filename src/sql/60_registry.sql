@@ -153,6 +153,9 @@ COMMENT ON VIEW galaxy.approval_requests IS 'Deployment requests with their effe
 -- ready → deployed → archived (deployed → ready on retire, archived →
 -- deployed on rollback).
 -- ---------------------------------------------------------------------------
+ALTER TABLE galaxy.models ADD COLUMN imported_from jsonb;
+COMMENT ON COLUMN galaxy.models.imported_from IS 'For galaxy.import_model(): the exporting database''s project, model, version and trainer, and the export''s SHA-256';
+
 CREATE FUNCTION galaxy.model_immutable() RETURNS trigger
     AS 'MODULE_PATHNAME', 'galaxy_model_immutable' LANGUAGE C;
 COMMENT ON FUNCTION galaxy.model_immutable() IS 'Trigger: a trained model row never changes except its status';
@@ -212,3 +215,14 @@ JOIN galaxy.models m ON m.id = d.model_id
 JOIN galaxy.projects p ON p.id = d.project_id
 WHERE d.retired_at IS NULL;
 COMMENT ON VIEW galaxy.inference_routes IS 'How galaxy.predict splits a project''s traffic: the primary takes what its canaries leave';
+
+-- ---------------------------------------------------------------------------
+-- Export / import (src/registry/export.c).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION galaxy.export_model(model bigint) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'galaxy_export_model' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION galaxy.export_model(bigint) IS 'A self-checking copy of a model: format version, metadata to re-register it, the model value, SHA-256; needs train on its project; audited';
+
+CREATE FUNCTION galaxy.import_model(project text, data bytea) RETURNS galaxy.models
+    AS 'MODULE_PATHNAME', 'galaxy_import_model' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.import_model(text, bytea) IS 'Validate an export (checksum, model value, metadata) and register it as a new version of the project; audited';
