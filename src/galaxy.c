@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 
 #include "galaxy.h"
+#include "jobs/jobs.h"
 #include "registry/registry.h"
 
 PG_MODULE_MAGIC;
@@ -81,6 +82,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	galaxy_registry_init();
+	galaxy_jobs_init();
 	MarkGUCPrefixReserved("galaxy");
 
 	/* OpenBLAS must not spawn a thread per core inside every backend. */

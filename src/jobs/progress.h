@@ -22,9 +22,23 @@ extern ProgressRun *progress_begin(int64 job_id, const char *project, const char
 								   int64 rows);
 /* Set the current phase ("load", "preprocess", "fit", "evaluate", "register"). */
 extern void progress_phase(ProgressRun *run, const char *phase);
+/* Set the number of training rows once known (0 when progress_begin ran before loading). */
+extern void progress_set_rows(ProgressRun *run, int64 rows);
 /* The ProgressFn algorithms call (arg = the ProgressRun). */
 extern void progress_callback(const ProgressInfo *info, void *arg);
 /* Release the slot. */
 extern void progress_end(ProgressRun *run);
+
+/*
+ * Per-iteration history of a background job (kept in memory by the worker,
+ * at most about 1000 rows: later iterations are thinned out evenly).
+ * progress_save_history() writes it to galaxy.job_progress in the current
+ * transaction (as the extension owner) and forgets it.
+ */
+extern void progress_save_history(int64 job_id, int attempt);
+extern void progress_discard_history(void);
+
+/* true if the calling role acts for 'roleid' or is a galaxy administrator. */
+extern bool progress_role_visible(Oid roleid);
 
 #endif							/* GALAXY_PROGRESS_H */

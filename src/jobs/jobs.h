@@ -1,0 +1,147 @@
+/*
+ * jobs.h — background training: shared state of the job subsystem.
+ *
+ * One shared-memory segment (requested when galaxy is preloaded) holds
+ *   - a progress slot per backend (indexed by MyBackendId), read by
+ *     galaxy.progress_slots() behind galaxy.training_progress;
+ *   - the training-worker table: one entry per running job, at most
+ *     galaxy.max_workers in use, owned by the launcher;
+ *   - the launcher's latch and a list of databases with fresh submissions;
+ *   - the scanner mailbox through which a short-lived per-database scanner
+ *     hands queued jobs to the launcher.
+ * All of it is protected by one LWLock; a progress slot's values are also
+ * guarded by the slot's spinlock so the per-iteration update stays cheap.
+ */
+#ifndef GALAXY_JOBS_H
+#define GALAXY_JOBS_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+
+/* Upper bound of galaxy.max_workers (its GUC maximum). */
+#define GALAXY_MAX_JOB_WORKERS	64
+/* Databases with unprocessed submissions remembered at once. */
+#define GALAXY_PENDING_DBS		32
+
+#define GALAXY_PHASE_LEN		32
+
+/* Live progress of one training run (one per backend). */
+typedef struct ProgressSlot
+{
+	slock_t		mutex;			/* guards the values below in_use */
+	bool		in_use;
+	int			pid;
+	Oid			dboid;
+	Oid			roleid;
+	int64		job_id;			/* 0 for synchronous galaxy.train() */
+	char		project[NAMEDATALEN];
+	char		algorithm[NAMEDATALEN];
+	char		phase[GALAXY_PHASE_LEN];
+	int			iteration;
+	int			total;
+	int64		rows;
+	double		loss;
+	double		val_loss;
+	double		metric;
+	double		learning_rate;
+	TimestampTz started_at;
+	TimestampTz updated_at;
+	TimestampTz loop_started_at;	/* start of the current iteration loop (ETA) */
+
+	/* galaxy.wait(): the job this backend waits for, and its latch */
+	Oid			wait_dboid;
+	int64		wait_job_id;
+	int			pgprocno;
+} ProgressSlot;
+
+/* One running (or starting) training worker. */
+typedef struct JobWorkerSlot
+{
+	bool		in_use;
+	uint64		generation;		/* changes whenever the entry is reused */
+	int64		job_id;
+	Oid			dboid;
+	Oid			owner;
+	int			pid;			/* set by the worker when it starts */
+	bool		started;		/* the worker reached its first transaction */
+	bool		exited;			/* the worker process is exiting */
+	bool		cancel_requested;	/* galaxy.cancel() asked it to stop */
+	Oid			cancel_role;	/* ... on behalf of this role */
+} JobWorkerSlot;
+
+/* A queued job the scanner found. */
+typedef struct JobPick
+{
+	int64		job_id;
+	Oid			owner;
+} JobPick;
+
+/* Scanner → launcher hand-over. */
+typedef struct ScanMailbox
+{
+	bool		active;
+	uint64		generation;
+	Oid			dboid;
+	int			capacity;		/* how many jobs the launcher can start */
+	bool		done;			/* the scanner finished and filled the result */
+	bool		installed;		/* galaxy is installed in dboid */
+	bool		more;			/* more queued jobs than capacity */
+	int			npicks;
+	JobPick		picks[GALAXY_MAX_JOB_WORKERS];
+} ScanMailbox;
+
+typedef struct GalaxyJobsShared
+{
+	LWLock	   *lock;
+	int			launcher_pid;	/* 0 when not running */
+	int			launcher_procno;	/* for its latch; -1 when not running */
+	uint64		next_generation;
+	int			npending;
+	bool		pending_overflow;	/* more databases than fit: rescan all */
+	Oid			pending[GALAXY_PENDING_DBS];
+	JobWorkerSlot workers[GALAXY_MAX_JOB_WORKERS];
+	ScanMailbox scan;
+	int			nslots;
+	ProgressSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} GalaxyJobsShared;
+
+/* NULL unless galaxy is preloaded (and after shmem start-up). */
+extern GalaxyJobsShared *galaxy_jobs_shared;
+
+/* GUC: default time limit of a background job in milliseconds (0 = none). */
+extern int	galaxy_job_timeout_ms;
+
+/* Called at the end of _PG_init: GUCs, shmem hooks, the launcher. */
+extern void galaxy_jobs_init(void);
+
+/* shmem.c */
+extern void jobs_shmem_register_hooks(void);
+extern ProgressSlot *jobs_my_slot(void);
+extern void jobs_wake_launcher(void);
+extern void jobs_note_pending_db(Oid dboid);
+extern void jobs_wake_waiters(Oid dboid, int64 job_id);
+extern int	jobs_running_workers(void);
+extern bool jobs_request_cancel(Oid dboid, int64 job_id, Oid role);
+extern bool jobs_worker_active(Oid dboid, int64 job_id);
+
+/* progress.c: make sure this process frees its slot at exit */
+extern void jobs_progress_register_cleanup(void);
+
+/* launcher.c (background worker entry points) */
+extern PGDLLEXPORT void galaxy_launcher_main(Datum arg);
+extern PGDLLEXPORT void galaxy_scanner_main(Datum arg);
+extern void jobs_register_launcher(void);
+
+/* worker.c */
+extern PGDLLEXPORT void galaxy_job_worker_main(Datum arg);
+
+/* shmem.c: run at commit of the current transaction */
+extern void jobs_wake_at_commit(bool launcher, bool waiters);
+
+/* shmem.c: NOTIFY galaxy_jobs '<id>:<state>'. */
+extern void jobs_notify(int64 job_id, const char *state);
+
+#endif							/* GALAXY_JOBS_H */

@@ -1,0 +1,500 @@
+/*
+ * jobs_api.c — SQL functions of background training: galaxy.submit(),
+ * galaxy.cancel(), galaxy.wait().
+ *
+ * They run as the calling role; the job queue (galaxy.jobs) is read and
+ * written as the extension owner (util/catalog.h) after explicit checks:
+ * a job's owner (or a member of the owning role) and galaxy admins may
+ * cancel it; whoever may see it (progress_role_visible) may wait for it.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <math.h>
+
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "api/train.h"
+#include "galaxy.h"
+#include "jobs/jobs.h"
+#include "jobs/progress.h"
+#include "registry/audit.h"
+#include "registry/deploy.h"
+#include "registry/registry.h"
+#include "util/catalog.h"
+
+PG_FUNCTION_INFO_V1(galaxy_submit);
+PG_FUNCTION_INFO_V1(galaxy_cancel);
+PG_FUNCTION_INFO_V1(galaxy_wait);
+
+/* Positions of submit()'s own arguments, after train()'s. */
+#define SA_PRIORITY		(TA_NARGS + 0)
+#define SA_RETRIES		(TA_NARGS + 1)
+#define SA_TIMEOUT		(TA_NARGS + 2)
+
+/* How long galaxy.cancel() waits for a running job's worker to stop. */
+#define CANCEL_WAIT_MS	10000
+
+/* A job as galaxy.cancel()/wait() need it. */
+typedef struct JobState
+{
+	bool		found;
+	char		state[16];
+	Oid			owner_oid;
+	char		owner[NAMEDATALEN];
+	int64		project_id;		/* 0 if the project did not exist at submit */
+	bool		inserted_here;	/* row created by the current transaction */
+	Datum		row;			/* the whole galaxy.jobs row (caller's context) */
+} JobState;
+
+/* Milliseconds of an interval (months as 30 days), for limits. */
+static double
+IntervalMs(const Interval *iv)
+{
+	return (double) iv->time / 1000.0 +
+		((double) iv->day + (double) iv->month * DAYS_PER_MONTH) * SECS_PER_DAY * 1000.0;
+}
+
+/* One-value jsonb object for audit details. */
+static Jsonb *
+Details1(const char *key, const char *value)
+{
+	JsonbParseState *ps = NULL;
+	JsonbValue	k,
+				v;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(&ps, WJB_KEY, &k);
+	v.type = jbvString;
+	v.val.string.val = (char *) value;
+	v.val.string.len = strlen(value);
+	pushJsonbValue(&ps, WJB_VALUE, &v);
+	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * Read a job with a fresh snapshot (READ COMMITTED: a new one per query),
+ * as the extension owner.  The row datum is copied into 'cxt'.
+ */
+static void
+ReadJob(int64 job_id, JobState *js, MemoryContext cxt)
+{
+	CatalogAccess ca = {0};
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	int			rc;
+
+	memset(js, 0, sizeof(*js));
+	SPI_connect();
+	catalog_access_begin(&ca);
+	values[0] = Int64GetDatum(job_id);
+	rc = SPI_execute_with_args("SELECT j.state, j.owner_oid, j.owner, j.xmin::text, j, j.project_id "
+							   "FROM galaxy.jobs j WHERE j.id = $1",
+							   1, types, values, NULL, false, 0);
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read galaxy.jobs: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *xmin;
+		MemoryContext old;
+		Datum		row;
+		Datum		d;
+
+		js->found = true;
+		strlcpy(js->state, SPI_getvalue(tup, desc, 1), sizeof(js->state));
+		js->owner_oid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		strlcpy(js->owner, SPI_getvalue(tup, desc, 3), sizeof(js->owner));
+		xmin = SPI_getvalue(tup, desc, 4);
+		js->inserted_here = TransactionIdIsCurrentTransactionId((TransactionId) strtoul(xmin, NULL, 10));
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		js->project_id = isnull ? 0 : DatumGetInt64(d);
+		row = SPI_getbinval(tup, desc, 5, &isnull);
+		old = MemoryContextSwitchTo(cxt);
+		js->row = datumCopy(row, false, -1);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	if (!js->found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("galaxy job " INT64_FORMAT " does not exist", job_id),
+				 errhint("galaxy.jobs_overview lists the jobs you can see.")));
+}
+
+/* The job is finished (no further state change will happen). */
+static bool
+JobFinished(const JobState *js)
+{
+	return strcmp(js->state, "succeeded") == 0 ||
+		strcmp(js->state, "failed") == 0 ||
+		strcmp(js->state, "cancelled") == 0;
+}
+
+/* registry/governance.c: the row-level security test of a project */
+extern Datum galaxy_project_visible(PG_FUNCTION_ARGS);
+
+/*
+ * ERROR unless the caller may see the job: as row-level security on
+ * galaxy.jobs, it acts for the owner, is an admin, or may read the project.
+ */
+static void
+CheckCanSee(int64 job_id, const JobState *js)
+{
+	if (!progress_role_visible(js->owner_oid) &&
+		!(js->project_id != 0 &&
+		  DatumGetBool(DirectFunctionCall1(galaxy_project_visible, Int64GetDatum(js->project_id)))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for galaxy job " INT64_FORMAT, job_id),
+				 errdetail("The job belongs to role \"%s\".", js->owner)));
+}
+
+/*
+ * Ask the worker of a running job to stop and wait (bounded) until it is
+ * gone; false if no worker owns the job (any more).
+ */
+static bool
+CancelRunningJob(int64 job_id, Oid me)
+{
+	TimestampTz deadline;
+
+	if (!jobs_request_cancel(MyDatabaseId, job_id, me))
+		return false;
+	/* the worker stops within a second; wait for it, bounded */
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CANCEL_WAIT_MS);
+	while (jobs_worker_active(MyDatabaseId, job_id) && GetCurrentTimestamp() < deadline)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return true;
+}
+
+/*
+ * Cancel a job no worker owns (queued, or running but left over from a
+ * crash) if it is still in 'state'; true if it was.
+ */
+static bool
+CancelIdleJob(int64 job_id, const char *state, const char *myname)
+{
+	CatalogAccess ca = {0};
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	int			rc;
+	bool		done;
+
+	SPI_connect();
+	catalog_access_begin(&ca);
+	values[0] = Int64GetDatum(job_id);
+	values[1] = CStringGetTextDatum(psprintf("cancelled by role %s with galaxy.cancel()", myname));
+	values[2] = CStringGetTextDatum(state);
+	rc = SPI_execute_with_args("UPDATE galaxy.jobs SET state = 'cancelled',"
+							   " error_message = $2, error_sqlstate = '57014',"
+							   " finished_at = greatest(now(), started_at) "
+							   "WHERE id = $1 AND state = $3",
+							   3, types, values, NULL, false, 0);
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not cancel galaxy job: %s", SPI_result_code_string(rc));
+	done = SPI_processed == 1;
+	SPI_finish();
+	return done;
+}
+
+/* galaxy.cancel(job bigint) → galaxy.jobs */
+Datum
+galaxy_cancel(PG_FUNCTION_ARGS)
+{
+	int64		job_id = PG_GETARG_INT64(0);
+	Oid			me = GetUserId();
+	char	   *myname = GetUserNameFromId(me, false);
+	char		idbuf[32];
+	JobState	js;
+
+	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job_id);
+	for (;;)
+	{
+		ReadJob(job_id, &js, CurrentMemoryContext);
+		CheckCanSee(job_id, &js);
+		if (!progress_role_visible(js.owner_oid) &&
+			!(js.project_id != 0 &&
+			  registry_has_project_privilege(me, js.project_id, registry_action_privilege("cancel"))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to cancel galaxy job " INT64_FORMAT, job_id),
+					 errdetail("The job belongs to role \"%s\"; its owner, roles with train privilege on its project and galaxy_admin may cancel it.",
+							   js.owner)));
+
+		if (JobFinished(&js))
+		{
+			ereport(NOTICE,
+					(errmsg("galaxy job " INT64_FORMAT " already %s", job_id, js.state)));
+			break;
+		}
+		if (strcmp(js.state, "running") == 0 && jobs_worker_active(MyDatabaseId, job_id))
+		{
+			/* the worker records 'cancelled' (audited) and registers no model */
+			galaxy_audit("cancel", "job", idbuf, Details1("previous_state", js.state));
+			if (CancelRunningJob(job_id, me))
+			{
+				ReadJob(job_id, &js, CurrentMemoryContext);
+				break;
+			}
+			continue;
+		}
+		if (CancelIdleJob(job_id, js.state, myname))
+		{
+			galaxy_audit("cancel", "job", idbuf, Details1("previous_state", js.state));
+			jobs_notify(job_id, "cancelled");
+			jobs_wake_at_commit(false, true);
+			ReadJob(job_id, &js, CurrentMemoryContext);
+			break;
+		}
+		/* its state changed meanwhile (a worker took it): look again */
+		CHECK_FOR_INTERRUPTS();
+	}
+	PG_RETURN_DATUM(js.row);
+}
+
+/* Stop being a registered waiter. */
+static void
+WaitUnregister(void)
+{
+	ProgressSlot *slot = jobs_my_slot();
+
+	if (slot == NULL)
+		return;
+	LWLockAcquire(galaxy_jobs_shared->lock, LW_EXCLUSIVE);
+	slot->wait_job_id = 0;
+	slot->wait_dboid = InvalidOid;
+	LWLockRelease(galaxy_jobs_shared->lock);
+}
+
+/*
+ * The waiting loop of galaxy.wait(): read the job with a fresh snapshot,
+ * sleep on the latch (set by the worker or a canceller at commit; at most
+ * 1 s), repeat until it has finished or the deadline passed.
+ */
+static Datum
+WaitLoop(int64 job_id, bool has_timeout, TimestampTz deadline)
+{
+	MemoryContext result_cxt = CurrentMemoryContext;
+	MemoryContext loop_cxt = AllocSetContextCreate(CurrentMemoryContext, "galaxy wait",
+												   ALLOCSET_SMALL_SIZES);
+	ProgressSlot *slot = jobs_my_slot();
+	bool		first = true;
+	JobState	js;
+
+	for (;;)
+	{
+		long		sleep_ms = 1000;
+
+		MemoryContextReset(loop_cxt);
+		MemoryContextSwitchTo(loop_cxt);
+		ReadJob(job_id, &js, result_cxt);
+		MemoryContextSwitchTo(result_cxt);
+		if (first)
+		{
+			CheckCanSee(job_id, &js);
+			if (!JobFinished(&js) && js.inserted_here)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("galaxy job " INT64_FORMAT " was submitted in this transaction and cannot start before it commits",
+								job_id),
+						 errhint("COMMIT first, then call galaxy.wait().")));
+			if (!JobFinished(&js))
+				galaxy_require_preload("galaxy.wait");
+			if (slot != NULL)
+			{
+				LWLockAcquire(galaxy_jobs_shared->lock, LW_EXCLUSIVE);
+				slot->wait_dboid = MyDatabaseId;
+				slot->wait_job_id = job_id;
+				slot->pgprocno = MyProc->pgprocno;
+				LWLockRelease(galaxy_jobs_shared->lock);
+			}
+			first = false;
+		}
+		if (JobFinished(&js))
+			break;
+		if (has_timeout)
+		{
+			TimestampTz now = GetCurrentTimestamp();
+
+			if (now >= deadline)
+				break;
+			sleep_ms = Min(sleep_ms, (long) ((deadline - now) / 1000) + 1);
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 sleep_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		pfree(DatumGetPointer(js.row));
+	}
+	MemoryContextDelete(loop_cxt);
+	return js.row;
+}
+
+/* galaxy.wait(job bigint, timeout interval DEFAULT NULL) → galaxy.jobs */
+Datum
+galaxy_wait(PG_FUNCTION_ARGS)
+{
+	int64		job_id;
+	bool		has_timeout = !PG_ARGISNULL(1);
+	volatile TimestampTz deadline = 0;
+	volatile Datum result = (Datum) 0;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("job must not be NULL")));
+	job_id = PG_GETARG_INT64(0);
+	if (has_timeout)
+	{
+		double		ms = IntervalMs(PG_GETARG_INTERVAL_P(1));
+
+		if (ms < 0 || isnan(ms))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("timeout must not be negative")));
+		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) Min(ms, 1e15));
+	}
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("galaxy.wait() cannot see a job's progress in a REPEATABLE READ or SERIALIZABLE transaction"),
+				 errhint("Call it in READ COMMITTED (the default) or outside an explicit transaction.")));
+
+	jobs_progress_register_cleanup();
+	PG_TRY();
+	{
+		result = WaitLoop(job_id, has_timeout, deadline);
+	}
+	PG_FINALLY();
+	{
+		WaitUnregister();
+	}
+	PG_END_TRY();
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * galaxy.submit(<galaxy.train()'s arguments>, priority int, retries int,
+ * timeout interval) → bigint: validate like train() does, queue the job as
+ * the calling role, and wake the launcher when the transaction commits.
+ */
+Datum
+galaxy_submit(PG_FUNCTION_ARGS)
+{
+	TrainRequest *req;
+	int			priority = PG_ARGISNULL(SA_PRIORITY) ? 0 : PG_GETARG_INT32(SA_PRIORITY);
+	int			retries = PG_ARGISNULL(SA_RETRIES) ? 0 : PG_GETARG_INT32(SA_RETRIES);
+	Interval   *timeout = PG_ARGISNULL(SA_TIMEOUT) ? NULL : PG_GETARG_INTERVAL_P(SA_TIMEOUT);
+	Oid			owner = GetUserId();
+	char	   *owner_name = GetUserNameFromId(owner, false);
+	HeapTuple	roletup;
+	bool		canlogin;
+	int64		project_id;
+	Jsonb	   *request;
+	CatalogAccess ca = {0};
+	Oid			types[8] = {INT8OID, TEXTOID, NAMEOID, OIDOID, INT4OID, INT4OID,
+	INTERVALOID, JSONBOID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	int			rc;
+	bool		isnull;
+	int64		job_id;
+	char		idbuf[32];
+
+	galaxy_require_preload("galaxy.submit");
+
+	if (retries < 0 || retries > 100)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retries must be between 0 and 100, got %d", retries)));
+	if (timeout != NULL && IntervalMs(timeout) < 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must be positive"),
+				 errhint("Pass NULL for no limit beyond galaxy.job_timeout.")));
+	if (timeout != NULL && IntervalMs(timeout) > (double) INT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must be at most %d ms (about 24 days)", INT_MAX)));
+
+	/* the same request and checks as galaxy.train(): typos fail here */
+	req = train_request_from_args(fcinfo);
+	train_request_validate(req);
+
+	/* the worker connects as this role, so it must be able to log in */
+	roletup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
+	if (!HeapTupleIsValid(roletup))
+		elog(ERROR, "cache lookup failed for role %u", owner);
+	canlogin = ((Form_pg_authid) GETSTRUCT(roletup))->rolcanlogin;
+	ReleaseSysCache(roletup);
+	if (!canlogin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("role \"%s\" cannot log in, so a background worker cannot run a job as it",
+						owner_name),
+				 errhint("Submit as a role with LOGIN (RESET ROLE), or train synchronously with galaxy.train().")));
+
+	project_id = registry_project_id(req->project, true);
+	if (project_id != 0)
+		registry_check_project_access(project_id, "submit");
+
+	request = train_request_to_jsonb(req);
+
+	SPI_connect();
+	catalog_access_begin(&ca);
+	values[0] = Int64GetDatum(project_id);
+	nulls[0] = project_id != 0 ? ' ' : 'n';
+	values[1] = CStringGetTextDatum(req->project);
+	values[2] = CStringGetDatum(owner_name);
+	values[3] = ObjectIdGetDatum(owner);
+	values[4] = Int32GetDatum(priority);
+	values[5] = Int32GetDatum(retries);
+	values[6] = timeout ? IntervalPGetDatum(timeout) : (Datum) 0;
+	nulls[6] = timeout ? ' ' : 'n';
+	values[7] = JsonbPGetDatum(request);
+	rc = SPI_execute_with_args("INSERT INTO galaxy.jobs (project_id, project, owner, owner_oid,"
+							   " priority, retries, timeout, request) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+							   8, types, values, nulls, false, 0);
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not queue the job: %s", SPI_result_code_string(rc));
+	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+
+	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job_id);
+	galaxy_audit("submit", "job", idbuf, request);
+	jobs_notify(job_id, "queued");
+	jobs_wake_at_commit(true, false);
+	PG_RETURN_INT64(job_id);
+}

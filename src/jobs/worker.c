@@ -1,0 +1,520 @@
+/*
+ * worker.c — the training worker: one dynamic background worker per job.
+ *
+ * It connects to the job's database as the role that submitted the job
+ * (BackgroundWorkerInitializeConnectionByOid), so it reads only what that
+ * role can read, and runs the one training pipeline (train_run).  Every
+ * state change is its own committed transaction, audited and announced
+ * with NOTIFY galaxy_jobs '<id>:<state>':
+ *   1. queued → running (attempts + 1);
+ *   2. train_run() and, in the same transaction, running → succeeded with
+ *      the model id and the job's progress history;
+ *   or, when step 2 fails, a new transaction running → failed (message,
+ *      SQLSTATE, context stored on the job), → queued again while
+ *      attempts <= retries, or → cancelled after galaxy.cancel() or
+ *      pg_cancel_backend().
+ * The time limit (the job's timeout, else galaxy.job_timeout) is a timer
+ * that cancels the run; SIGTERM (shutdown, pg_terminate_backend) also
+ * stops training at the next CHECK_FOR_INTERRUPTS and is recorded.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <signal.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
+#include "api/train.h"
+#include "galaxy.h"
+#include "jobs/jobs.h"
+#include "jobs/progress.h"
+#include "registry/audit.h"
+#include "util/catalog.h"
+
+/* What the launcher passes in bgw_extra (must match launcher.c). */
+typedef struct WorkerExtra
+{
+	uint64		generation;
+	int64		job_id;
+	Oid			dboid;
+	Oid			owner;
+} WorkerExtra;
+
+/* The job as read when it was marked running. */
+typedef struct WorkerJob
+{
+	int64		id;
+	int			attempts;
+	int			retries;
+	int64		timeout_ms;		/* 0 = none */
+	char	   *project;
+	Jsonb	   *request;
+} WorkerJob;
+
+static volatile sig_atomic_t got_sigterm = false;
+static volatile sig_atomic_t job_timed_out = false;
+static int	my_worker_idx = -1;
+static uint64 my_generation = 0;
+static MemoryContext job_context = NULL;
+
+/* SIGTERM: stop training at the next CHECK_FOR_INTERRUPTS, like a cancel. */
+static void
+WorkerSigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	got_sigterm = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+/* Timer of the job's time limit: cancel the run. */
+static void
+JobTimeoutHandler(void)
+{
+	job_timed_out = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+}
+
+/* on_shmem_exit: tell the launcher this worker is gone. */
+static void
+WorkerShmemExit(int code, Datum arg)
+{
+	GalaxyJobsShared *shared = galaxy_jobs_shared;
+	JobWorkerSlot *w;
+
+	if (shared == NULL || my_worker_idx < 0)
+		return;
+	w = &shared->workers[my_worker_idx];
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (w->in_use && w->generation == my_generation)
+		w->exited = true;
+	LWLockRelease(shared->lock);
+}
+
+/* Our worker entry's cancel flag, and the role that asked. */
+static bool
+WorkerCancelRequested(Oid *role)
+{
+	GalaxyJobsShared *shared = galaxy_jobs_shared;
+	JobWorkerSlot *w = &shared->workers[my_worker_idx];
+	bool		result;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	result = w->cancel_requested;
+	if (role)
+		*role = w->cancel_role;
+	LWLockRelease(shared->lock);
+	return result;
+}
+
+/* Start a transaction with a snapshot and SPI, as every step here does. */
+static void
+WorkerBeginXact(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+/* Commit what WorkerBeginXact started. */
+static void
+WorkerCommitXact(void)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* A one-key-per-value jsonb object for audit details. */
+static Jsonb *
+AuditDetails(int n, const char **keys, const char **values)
+{
+	JsonbParseState *ps = NULL;
+	int			i;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue	k,
+					v;
+
+		if (values[i] == NULL)
+			continue;
+		k.type = jbvString;
+		k.val.string.val = (char *) keys[i];
+		k.val.string.len = strlen(keys[i]);
+		pushJsonbValue(&ps, WJB_KEY, &k);
+		v.type = jbvString;
+		v.val.string.val = (char *) values[i];
+		v.val.string.len = strlen(values[i]);
+		pushJsonbValue(&ps, WJB_VALUE, &v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * Transaction 1: queued → running.  false if the job is no longer queued
+ * (cancelled, or picked twice): then there is nothing to do.
+ */
+static bool
+WorkerStartJob(WorkerJob *job)
+{
+	CatalogAccess ca = {0};
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	int			rc;
+	bool		ok = false;
+	char		idbuf[32];
+
+	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
+	HOLD_CANCEL_INTERRUPTS();
+	WorkerBeginXact("galaxy: starting a training job");
+	SPI_connect();
+	catalog_access_begin(&ca);
+	values[0] = Int64GetDatum(job->id);
+	rc = SPI_execute_with_args("UPDATE galaxy.jobs SET state = 'running', started_at = now(),"
+							   " finished_at = NULL, worker_pid = pg_catalog.pg_backend_pid(),"
+							   " attempts = attempts + 1 "
+							   "WHERE id = $1 AND state = 'queued' "
+							   "RETURNING request, attempts, retries,"
+							   " (extract(epoch FROM timeout) * 1000)::float8, project",
+							   1, types, values, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not mark galaxy job %s running: %s", idbuf,
+			 SPI_result_code_string(rc));
+	catalog_access_end(&ca);
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+		MemoryContext old;
+		char		attempt[16];
+		const char *keys[2] = {"attempt", "worker_pid"};
+		const char *vals[2];
+		char		pidbuf[16];
+
+		old = MemoryContextSwitchTo(job_context);
+		d = SPI_getbinval(tup, desc, 1, &isnull);
+		job->request = DatumGetJsonbPCopy(d);
+		job->attempts = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		job->retries = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		if (isnull)
+			job->timeout_ms = galaxy_job_timeout_ms;
+		else
+			job->timeout_ms = (int64) Min(Max(DatumGetFloat8(d), 1.0), (double) INT_MAX);
+		job->project = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
+		MemoryContextSwitchTo(old);
+
+		snprintf(attempt, sizeof(attempt), "%d", job->attempts);
+		snprintf(pidbuf, sizeof(pidbuf), "%d", MyProcPid);
+		vals[0] = attempt;
+		vals[1] = pidbuf;
+		galaxy_audit("job_running", "job", idbuf, AuditDetails(2, keys, vals));
+		jobs_notify(job->id, "running");
+		ok = true;
+	}
+	SPI_finish();
+	WorkerCommitXact();
+	RESUME_CANCEL_INTERRUPTS();
+	return ok;
+}
+
+/*
+ * Record the end of an unsuccessful run in a new transaction: state is
+ * 'failed', 'cancelled' or 'queued' (another attempt follows).
+ */
+static void
+WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
+				const char *sqlstate, const char *context)
+{
+	CatalogAccess ca = {0};
+	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int			rc;
+	char		idbuf[32];
+
+	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
+	HOLD_CANCEL_INTERRUPTS();
+	WorkerBeginXact("galaxy: recording the end of a training job");
+	SPI_connect();
+	catalog_access_begin(&ca);
+	values[0] = Int64GetDatum(job->id);
+	values[1] = CStringGetTextDatum(state);
+	values[2] = message ? CStringGetTextDatum(message) : (Datum) 0;
+	nulls[2] = message ? ' ' : 'n';
+	values[3] = sqlstate ? CStringGetTextDatum(sqlstate) : (Datum) 0;
+	nulls[3] = sqlstate ? ' ' : 'n';
+	values[4] = context ? CStringGetTextDatum(context) : (Datum) 0;
+	nulls[4] = context ? ' ' : 'n';
+	rc = SPI_execute_with_args("UPDATE galaxy.jobs SET state = $2, error_message = $3,"
+							   " error_sqlstate = $4, error_context = $5,"
+							   " finished_at = CASE WHEN $2 = 'queued' THEN NULL"
+							   "               ELSE greatest(clock_timestamp(), started_at) END "
+							   "WHERE id = $1 AND state = 'running'",
+							   5, types, values, nulls, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the end of galaxy job %s: %s", idbuf,
+			 SPI_result_code_string(rc));
+	catalog_access_end(&ca);
+	if (SPI_processed == 1)
+	{
+		const char *keys[4] = {"attempt", "sqlstate", "message", "state"};
+		const char *vals[4];
+		char		attempt[16];
+		const char *action;
+
+		snprintf(attempt, sizeof(attempt), "%d", job->attempts);
+		vals[0] = attempt;
+		vals[1] = sqlstate;
+		vals[2] = message;
+		vals[3] = state;
+		progress_save_history(job->id, job->attempts);
+		if (strcmp(state, "cancelled") == 0)
+			action = "job_cancelled";
+		else if (strcmp(state, "queued") == 0)
+			action = "job_requeued";
+		else
+			action = "job_failed";
+		galaxy_audit(action, "job", idbuf, AuditDetails(4, keys, vals));
+		jobs_notify(job->id, state);
+		if (strcmp(state, "queued") == 0)
+			jobs_wake_at_commit(true, false);
+	}
+	else
+		progress_discard_history();
+	SPI_finish();
+	WorkerCommitXact();
+	RESUME_CANCEL_INTERRUPTS();
+	jobs_wake_waiters(MyDatabaseId, job->id);
+}
+
+/* Transaction 2: train and, on success, record the model in the same transaction. */
+static void
+WorkerRunJob(WorkerJob *job, int timeout_id)
+{
+	CatalogAccess ca = {0};
+	TrainRequest *req;
+	int64		model_id;
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		values[2];
+	int			rc;
+	char		idbuf[32];
+	char		activity[NAMEDATALEN + 64];
+	char		modelbuf[32];
+	char		attempt[16];
+	const char *keys[2] = {"model_id", "attempt"};
+	const char *vals[2];
+
+	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
+	snprintf(activity, sizeof(activity), "galaxy: training job %s (project %s)",
+			 idbuf, job->project);
+	WorkerBeginXact(activity);
+	if (job->timeout_ms > 0)
+		enable_timeout_after(timeout_id, (int) job->timeout_ms);
+
+	req = train_request_from_jsonb(job->request);
+	req->job_id = job->id;
+	model_id = train_run(req);
+
+	disable_timeout(timeout_id, false);
+	HOLD_CANCEL_INTERRUPTS();
+
+	SPI_connect();
+	catalog_access_begin(&ca);
+	values[0] = Int64GetDatum(job->id);
+	values[1] = Int64GetDatum(model_id);
+	rc = SPI_execute_with_args("UPDATE galaxy.jobs SET state = 'succeeded', model_id = $2,"
+							   " error_message = NULL, error_sqlstate = NULL, error_context = NULL,"
+							   " finished_at = greatest(clock_timestamp(), started_at) "
+							   "WHERE id = $1 AND state = 'running'",
+							   2, types, values, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the success of galaxy job %s: %s", idbuf,
+			 SPI_result_code_string(rc));
+	catalog_access_end(&ca);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("galaxy job %s stopped being 'running' while it trained", idbuf)));
+
+	progress_save_history(job->id, job->attempts);
+	snprintf(modelbuf, sizeof(modelbuf), INT64_FORMAT, model_id);
+	snprintf(attempt, sizeof(attempt), "%d", job->attempts);
+	vals[0] = modelbuf;
+	vals[1] = attempt;
+	galaxy_audit("job_succeeded", "job", idbuf, AuditDetails(2, keys, vals));
+	jobs_notify(job->id, "succeeded");
+	SPI_finish();
+	WorkerCommitXact();
+	RESUME_CANCEL_INTERRUPTS();
+	jobs_wake_waiters(MyDatabaseId, job->id);
+	ereport(LOG, (errmsg("galaxy job %s succeeded: model %s", idbuf, modelbuf)));
+}
+
+/* DETAIL, HINT and CONTEXT of an error as one text (NULL if none). */
+static char *
+ErrorContextText(ErrorData *edata)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (edata->detail)
+		appendStringInfo(&buf, "DETAIL: %s\n", edata->detail);
+	if (edata->hint)
+		appendStringInfo(&buf, "HINT: %s\n", edata->hint);
+	if (edata->context)
+		appendStringInfoString(&buf, edata->context);
+	while (buf.len > 0 && buf.data[buf.len - 1] == '\n')
+		buf.data[--buf.len] = '\0';
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/* Decide and record the outcome of a run that raised an error. */
+static void
+WorkerHandleError(WorkerJob *job, ErrorData *edata)
+{
+	Oid			cancel_role = InvalidOid;
+	bool		cancelled = WorkerCancelRequested(&cancel_role);
+	bool		retry = job->attempts <= job->retries;
+	char	   *context = ErrorContextText(edata);
+	const char *sqlstate = unpack_sql_state(edata->sqlerrcode);
+	char	   *message;
+
+	if (job_timed_out)
+	{
+		message = psprintf("job exceeded its time limit of %lld ms (the job's timeout, else galaxy.job_timeout)",
+						   (long long) job->timeout_ms);
+		WorkerFinishJob(job, retry ? "queued" : "failed", message, "57014", context);
+	}
+	else if (got_sigterm && !cancelled)
+	{
+		message = "training worker was terminated (server shutdown or pg_terminate_backend)";
+		WorkerFinishJob(job, retry ? "queued" : "failed", message, "57P01", context);
+	}
+	else if (cancelled || edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+	{
+		if (OidIsValid(cancel_role))
+			message = psprintf("cancelled by role %s with galaxy.cancel()",
+							   GetUserNameFromId(cancel_role, true) ?
+							   GetUserNameFromId(cancel_role, true) : "(dropped)");
+		else
+			message = "cancelled (pg_cancel_backend)";
+		WorkerFinishJob(job, "cancelled", message, "57014", NULL);
+	}
+	else
+		WorkerFinishJob(job, retry ? "queued" : "failed", edata->message, sqlstate, context);
+
+	ereport(LOG,
+			(errmsg("galaxy job " INT64_FORMAT " ended without a model: %s", job->id,
+					edata->message ? edata->message : "(no message)")));
+}
+
+/* Entry point of a training worker (bgw_main_arg = its worker entry). */
+void
+galaxy_job_worker_main(Datum arg)
+{
+	GalaxyJobsShared *shared = galaxy_jobs_shared;
+	WorkerExtra extra;
+	WorkerJob	job;
+	JobWorkerSlot *w;
+	int			timeout_id;
+	bool		mine;
+
+	memcpy(&extra, MyBgworkerEntry->bgw_extra, sizeof(extra));
+	my_worker_idx = DatumGetInt32(arg);
+	pqsignal(SIGTERM, WorkerSigterm);
+	BackgroundWorkerUnblockSignals();
+
+	if (shared == NULL || my_worker_idx < 0 || my_worker_idx >= GALAXY_MAX_JOB_WORKERS)
+		proc_exit(0);
+
+	/* claim our entry; a launcher restart may have voided it meanwhile */
+	w = &shared->workers[my_worker_idx];
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	mine = w->in_use && w->generation == extra.generation && w->job_id == extra.job_id;
+	if (mine)
+		w->pid = MyProcPid;
+	LWLockRelease(shared->lock);
+	if (!mine)
+		proc_exit(0);
+	my_generation = extra.generation;
+	on_shmem_exit(WorkerShmemExit, (Datum) 0);
+
+	BackgroundWorkerInitializeConnectionByOid(extra.dboid, extra.owner, 0);
+	pgstat_report_appname("galaxy training worker");
+	timeout_id = RegisterTimeout(USER_TIMEOUT, JobTimeoutHandler);
+	job_context = AllocSetContextCreate(TopMemoryContext, "galaxy job",
+										ALLOCSET_DEFAULT_SIZES);
+
+	memset(&job, 0, sizeof(job));
+	job.id = extra.job_id;
+	if (!WorkerStartJob(&job))
+		proc_exit(0);
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	w->started = true;
+	LWLockRelease(shared->lock);
+
+	/* cancelled while starting: no training at all */
+	if (WorkerCancelRequested(NULL) || got_sigterm)
+	{
+		ErrorData	edata;
+
+		memset(&edata, 0, sizeof(edata));
+		edata.sqlerrcode = ERRCODE_QUERY_CANCELED;
+		edata.message = "cancelled before training started";
+		QueryCancelPending = false;
+		WorkerHandleError(&job, &edata);
+		proc_exit(0);
+	}
+
+	PG_TRY();
+	{
+		WorkerRunJob(&job, timeout_id);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		HOLD_INTERRUPTS();
+		disable_all_timeouts(false);
+		QueryCancelPending = false;
+		MemoryContextSwitchTo(job_context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		RESUME_INTERRUPTS();
+		/* a late cancel signal must not abort the recording transaction */
+		QueryCancelPending = false;
+		WorkerHandleError(&job, edata);
+	}
+	PG_END_TRY();
+
+	proc_exit(0);
+}
