@@ -1,0 +1,624 @@
+#!/usr/bin/python3
+"""galaxy's speed benchmark: every row of shared BENCHMARKS.md, galaxy and its peer in the same run.
+
+Runs against a server that already has galaxy installed and preloaded; connection parameters come
+from PGHOST/PGPORT/PGUSER/PGDATABASE.  bench/run builds galaxy, starts a throwaway cluster and calls
+this script; run it directly to measure an existing server:
+
+    PGHOST=/tmp/sock PGPORT=5432 PGUSER=me bench/bench.py --quick
+
+Results: bench/results/latest.json (+ a timestamped copy), docs/benchmarks.md (the section between
+the bench:begin/end markers) and plots under docs/img/.  Nothing here is a pass/fail test: targets
+that are missed are reported, not asserted.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+# OpenMP threads (XGBoost, parts of scikit-learn) that spin while waiting lose badly when another process
+# shares the cores; a passive wait costs little on an idle machine.  Must be set before they load.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import data  # noqa: E402
+import report  # noqa: E402
+from common import Galaxy, connect, execute, first_line, median, q1, ratio, timed  # noqa: E402
+
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+SCHEMA = "galaxy_bench"
+NCPU = os.cpu_count() or 1
+
+MODES = {
+    "full": dict(reps=3, clf_rows=1_000_000, rf_rows=200_000, reg_rows=10_000_000,
+                 scaling=[10_000, 100_000, 1_000_000], rf_scaling=[10_000, 100_000, 200_000],
+                 pgbench_seconds=10, clients=[1, 8, 32], id_rows=100_000, timeout_s=900),
+    "quick": dict(reps=1, clf_rows=100_000, rf_rows=20_000, reg_rows=1_000_000,
+                  scaling=[1_000, 10_000, 100_000], rf_scaling=[1_000, 5_000, 20_000],
+                  pgbench_seconds=3, clients=[1, 8, 32], id_rows=10_000, timeout_s=180),
+}
+
+# BENCHMARKS.md figures quoted for reference (2-core Debian 12 machine, not measured here).
+QUOTED = {
+    "scan_serial": 0.23, "scan_parallel": 0.12, "fetch": 10.3, "linreg": 1.38, "logreg": 1.29,
+    "gbdt": 5.5, "rf": 58.8, "kmeans": 2.1, "predict_logreg": 0.02, "predict_gbdt": 0.72,
+    "linreg_10m_madlib": 4.45,
+}
+
+FEATURES_SQL = ", ".join(data.CLF_FEATURES)
+FEATURE_ARRAY = "ARRAY[" + FEATURES_SQL + "]"
+
+
+def log(msg):
+    """Progress line on stderr (the report goes to files)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- peers ---------------------------------------------------------------------------------------------
+
+def fetch_table(conn, table, cols):
+    """What a Python user pays to leave the database: psycopg2 fetchall + a NumPy float64 array."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(cols)} FROM {table}")
+        rows = cur.fetchall()
+    return np.array(rows, dtype=np.float64)
+
+
+def split(X, y, classification):
+    """The peer's holdout split: 80/20, stratified for classification, random_state 0."""
+    from sklearn.model_selection import train_test_split
+    return train_test_split(X, y, test_size=0.2, random_state=0, stratify=y if classification else None)
+
+
+def peer_model(kind):
+    """The scikit-learn / XGBoost estimator that is galaxy's peer for one benchmark row."""
+    from sklearn.cluster import KMeans
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    if kind in ("linreg", "linreg_10m"):
+        return LinearRegression()
+    if kind == "logreg":
+        return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=100, tol=1e-4))
+    if kind == "gbdt":
+        import xgboost
+        return xgboost.XGBClassifier(n_estimators=100, max_depth=6, learning_rate=0.3, tree_method="hist",
+                                     max_bin=256, n_jobs=NCPU, random_state=0)
+    if kind == "rf":
+        return RandomForestClassifier(n_estimators=100, n_jobs=NCPU, random_state=0)
+    if kind == "kmeans":
+        return KMeans(n_clusters=8, n_init=1, random_state=0)
+    raise ValueError(kind)
+
+
+def peer_quality(kind, model, X_test, y_test):
+    """Held-out quality of a fitted peer, with the metric names galaxy uses."""
+    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+    if kind in ("linreg", "linreg_10m"):
+        return {"r2": float(r2_score(y_test, model.predict(X_test)))}
+    if kind == "kmeans":
+        return {"inertia": float(model.inertia_ / len(X_test))}
+    proba = model.predict_proba(X_test)[:, 1]
+    return {"accuracy": float(accuracy_score(y_test, (proba >= 0.5).astype(int))),
+            "roc_auc": float(roc_auc_score(y_test, proba))}
+
+
+def peer_fit(kind, X, y, use_split=True):
+    """Split (when asked), fit and score a peer; returns (fit seconds, total seconds, model, quality)."""
+    t0 = time.perf_counter()
+    classification = kind in ("logreg", "gbdt", "rf")
+    if kind == "kmeans":
+        Xtr, Xte, ytr, yte = X, X, None, None
+    elif use_split:
+        Xtr, Xte, ytr, yte = split(X, y, classification)
+    else:
+        Xtr, Xte, ytr, yte = X, X, y, y
+    model = peer_model(kind)
+    t1 = time.perf_counter()
+    if kind == "kmeans":
+        model.fit(Xtr)
+    else:
+        model.fit(Xtr, ytr.astype(int) if classification else ytr)
+    fit_s = time.perf_counter() - t1
+    quality = peer_quality(kind, model, Xte, yte)
+    return fit_s, time.perf_counter() - t0, model, quality
+
+
+# --- galaxy --------------------------------------------------------------------------------------------
+
+GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "logreg": "logistic_regression",
+               "gbdt": "gradient_boosting", "rf": "random_forest", "kmeans": "kmeans"}
+GALAXY_HP = {
+    "linreg": {}, "linreg_10m": {},
+    "logreg": {"C": 1.0, "max_iter": 100, "tol": 1e-4},
+    "gbdt": {"n_estimators": 100, "max_depth": 6, "learning_rate": 0.3},
+    "rf": {"n_estimators": 100},
+    "kmeans": {"k": 8, "n_clusters": 8},
+}
+
+
+def hp_names(gx, algo):
+    """Hyperparameter names galaxy advertises for ALGO (None when it does not say)."""
+    rec = gx.algorithms.get(algo)
+    if not rec:
+        return None
+    for key in ("hyperparams", "hyperparameters", "parameters", "params"):
+        val = rec.get(key)
+        if val is None:
+            continue
+        if isinstance(val, str):
+            try:
+                val = json.loads(val)
+            except ValueError:
+                continue
+        if isinstance(val, dict):
+            return set(val)
+        if isinstance(val, list):
+            return {v.get("name") if isinstance(v, dict) else str(v) for v in val}
+    return None
+
+
+def galaxy_hyperparams(gx, kind):
+    """The row's hyperparameters, restricted to the names galaxy advertises."""
+    want = dict(GALAXY_HP[kind])
+    names = hp_names(gx, GALAXY_ALGO[kind])
+    if names is not None:
+        want = {k: v for k, v in want.items() if k in names}
+    elif kind == "kmeans":
+        want.pop("n_clusters")
+    return want
+
+
+def galaxy_train(gx, project, table, kind, test_size, timeout_s):
+    """One galaxy.train() from a fresh connection: (seconds, metrics dict, model id, memory dict)."""
+    c = connect()
+    try:
+        execute(c, f"SET statement_timeout = '{int(timeout_s)}s'")
+        pid = q1(c, "SELECT pg_backend_pid()")
+        before = common.backend_memory(pid)
+        args = {"p": project, "r": table, "a": GALAXY_ALGO[kind],
+                "h": json.dumps(galaxy_hyperparams(gx, kind)), "ts": test_size}
+        extra = ""
+        if kind in ("linreg", "linreg_10m"):
+            extra = ", task => 'regression'"  # y is an int 0/1 column in the classification table
+        if kind == "kmeans":
+            target = "NULL"
+            extra += ", features => %(f)s::text[], task => 'clustering'"
+            args["f"] = data.CLF_FEATURES
+        else:
+            target = "'y'"
+        sql = (f"SELECT m.id, m.metrics::text FROM galaxy.train(project => %(p)s, relation => %(r)s::regclass, "
+               f"target => {target}, algorithm => %(a)s, hyperparams => %(h)s::jsonb, test_size => %(ts)s, "
+               f"deploy => 'always', seed => 42{extra}) m")
+        with c.cursor() as cur:
+            t0 = time.perf_counter()
+            cur.execute(sql, args)
+            model_id, metrics = cur.fetchone()
+            secs = time.perf_counter() - t0
+        after = common.backend_memory(pid)
+        mem = None
+        if before and after:
+            mem = {"vmhwm": after["VmHWM"], "shmem": after.get("RssShmem", 0),
+                   "private_peak": after["VmHWM"] - after.get("RssShmem", 0),
+                   "baseline_private": before["VmHWM"] - before.get("RssShmem", 0)}
+        return secs, json.loads(metrics) if metrics else {}, model_id, mem
+    finally:
+        c.close()
+
+
+def pick_quality(metrics, kind):
+    """The metrics of a galaxy model that the report compares with the peer."""
+    keys = {"linreg": ["r2"], "linreg_10m": ["r2"], "logreg": ["accuracy", "roc_auc"],
+            "gbdt": ["accuracy", "roc_auc"], "rf": ["accuracy", "roc_auc"], "kmeans": ["inertia"]}[kind]
+    out = {}
+    for k in keys:
+        v = metrics.get(k)
+        if isinstance(v, (int, float)):
+            out[k] = float(v)
+    return out
+
+
+def pick_phases(metrics):
+    """galaxy's own breakdown of a train() call (load, fit, score seconds), when it reports one."""
+    return {k: float(metrics[k]) for k in ("load_seconds", "fit_seconds", "score_seconds")
+            if isinstance(metrics.get(k), (int, float))}
+
+
+# --- the benchmark ----------------------------------------------------------------------------------------
+
+class Bench:
+    """Holds the configuration, the connection and everything measured."""
+
+    def __init__(self, args):
+        self.args = args
+        self.mode = "quick" if args.quick else "full"
+        self.cfg = dict(MODES[self.mode])
+        if args.reps:
+            self.cfg["reps"] = args.reps
+        self.conn = connect()
+        self.gx = Galaxy(self.conn)
+        self.results = {
+            "meta": {"date": common.now_iso(), "mode": self.mode, "machine": common.machine_info(),
+                     "versions": common.versions(self.conn), "config": self.cfg,
+                     "settings": self.server_settings(),
+                     "galaxy_algorithms": sorted(self.gx.algorithms)},
+            "speed": [], "latency": [], "memory": [], "scaling": [], "notes": [],
+        }
+        self.results["meta"]["loadavg_start"] = os.getloadavg()[0]
+        self.results["meta"]["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY")
+        self.peer_models = {}
+        self.galaxy_models = {}
+        self.arrays = {}
+
+    def server_settings(self):
+        """Server settings that shape the numbers."""
+        out = {}
+        for name in ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "jit",
+                     "galaxy.threads", "galaxy.blas_threads", "shared_preload_libraries"):
+            try:
+                out[name] = q1(self.conn, "SELECT current_setting(%s, true)", (name,))
+            except Exception:  # noqa: BLE001
+                out[name] = None
+        return out
+
+    def table(self, name):
+        """Qualified name of a bench table."""
+        return f"{SCHEMA}.{name}"
+
+    # -- data --
+    def setup_data(self):
+        """Create every table the benchmark reads; deterministic, so reruns measure the same rows."""
+        t0 = time.perf_counter()
+        execute(self.conn, f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        log("generating the 1M x 20 classification data (make_classification, random_state=0)")
+        X, y = data.make_clf(1_000_000)
+        n = self.cfg["clf_rows"]
+        self.arrays["clf"] = (X[:n], y[:n])
+        sizes = sorted(set(self.cfg["scaling"] + self.cfg["rf_scaling"] + [self.cfg["rf_rows"]]) - {n})
+        log(f"COPY {n:,} rows into {self.table('clf')}")
+        data.load_clf_table(self.conn, self.table("clf"), X[:n], y[:n])
+        for m in sizes:
+            data.load_clf_table(self.conn, self.table(f"clf_{m}"), X[:m], y[:m])
+        ids = min(n, self.cfg["id_rows"])
+        data.load_clf_table(self.conn, self.table("clf_ids"), X[:ids], y[:ids], with_id=True)
+        r = self.cfg["reg_rows"]
+        log(f"generating the {r:,} x 10 regression table in SQL")
+        data.create_reg_table(connect, self.table("reg"), r, sessions=max(1, min(NCPU, 4)))
+        log("VACUUM (FREEZE, ANALYZE)")
+        for t in [self.table("clf"), self.table("clf_ids"), self.table("reg")] + \
+                [self.table(f"clf_{m}") for m in sizes]:
+            execute(self.conn, f"ALTER TABLE {t} SET (parallel_workers = 2)")
+            execute(self.conn, f"VACUUM (FREEZE, ANALYZE) {t}")
+        self.results["meta"]["setup_seconds"] = time.perf_counter() - t0
+        self.results["meta"]["clf_heap_mb"] = q1(self.conn, "SELECT pg_table_size(%s::regclass) / 1048576.0",
+                                                 (self.table("clf"),))
+        self.results["meta"]["reg_heap_mb"] = q1(self.conn, "SELECT pg_table_size(%s::regclass) / 1048576.0",
+                                                 (self.table("reg"),))
+
+    def table_for_rows(self, m):
+        """The bench table holding the first m rows of the classification data."""
+        return self.table("clf") if m == self.cfg["clf_rows"] else self.table(f"clf_{m}")
+
+    # -- speed rows --
+    def time_sql(self, sql, parallel):
+        """Seconds for one statement on a fresh connection, with or without parallel workers."""
+        c = connect()
+        try:
+            execute(c, f"SET max_parallel_workers_per_gather = {2 if parallel else 0}")
+            execute(c, f"SET statement_timeout = '{int(self.cfg['timeout_s'])}s'")
+            secs, val = timed(q1, c, sql)
+            return secs, val
+        finally:
+            c.close()
+
+    def run_scan_and_training(self):
+        """Scan floor, fetch, and the training rows on the main table, alternating galaxy and peer."""
+        reps, n = self.cfg["reps"], self.cfg["clf_rows"]
+        clf = self.table("clf")
+        scan_sql = f"SELECT sum({'+'.join(data.CLF_FEATURES)}) FROM {clf}"
+        kinds = ["linreg", "logreg", "gbdt", "kmeans"]
+        rows = {k: self.new_row(k, n) for k in kinds}
+        scan = {"serial": [], "parallel": []}
+        fetch = []
+        for rep in range(reps):
+            log(f"rep {rep + 1}/{reps}: plain scan, fetch, training rows on {n:,} rows")
+            for par in ((False, True) if rep % 2 == 0 else (True, False)):
+                scan["parallel" if par else "serial"].append(self.time_sql(scan_sql, par)[0])
+            fsecs, arr = timed(fetch_table, self.conn, clf, data.CLF_FEATURES + ["y"])
+            fetch.append(fsecs)
+            X, y = arr[:, :-1], arr[:, -1]
+            for kind in kinds:
+                self.measure_training(rows[kind], kind, clf, X, y, fsecs, rep)
+            del arr, X, y
+        self.results["speed"].append({
+            "id": "scan", "work": "plain scan `SELECT sum(x1+…+x20)`", "rows": n,
+            "serial_s": scan["serial"], "parallel_s": scan["parallel"],
+            "serial_median_s": median(scan["serial"]), "parallel_median_s": median(scan["parallel"])})
+        self.results["speed"].append({"id": "fetch", "work": "psycopg2 fetch + NumPy array", "rows": n,
+                                      "seconds": fetch, "median_s": median(fetch)})
+        self.scan = {k: median(v) for k, v in scan.items()}
+        self.fetch_median = median(fetch)
+        for kind in kinds:
+            self.finish_row(rows[kind])
+
+    def new_row(self, kind, n, features=20):
+        """An empty speed row for one training benchmark."""
+        algo = GALAXY_ALGO[kind]
+        implemented = self.gx.can_train() and self.gx.has_algorithm(algo)
+        return {"id": kind, "algorithm": algo, "rows": n, "features": features,
+                "implemented": implemented, "galaxy_s": [], "peer_fit_s": [], "peer_e2e_s": [],
+                "galaxy_quality": {}, "peer_quality": {}, "galaxy_memory": [], "error": None,
+                "hyperparams": galaxy_hyperparams(self.gx, kind) if implemented else GALAXY_HP[kind]}
+
+    def measure_training(self, row, kind, table, X, y, fetch_s, rep, test_size=0.2, use_split=True):
+        """One repetition of one training row: galaxy and peer in alternating order."""
+        order = ("galaxy", "peer") if rep % 2 == 0 else ("peer", "galaxy")
+        for side in order:
+            if side == "galaxy":
+                if not row["implemented"] or row["error"]:
+                    continue
+                try:
+                    secs, metrics, model_id, mem = galaxy_train(self.gx, f"bench_{kind}", table, kind, test_size,
+                                                                self.cfg["timeout_s"])
+                    row["galaxy_s"].append(secs)
+                    row["galaxy_quality"] = pick_quality(metrics, kind)
+                    row["galaxy_metrics"] = {k: v for k, v in metrics.items() if k != "confusion_matrix"}
+                    row.setdefault("galaxy_phases", []).append(pick_phases(metrics))
+                    row["model_id"] = model_id
+                    if mem:
+                        row["galaxy_memory"].append(mem)
+                    self.galaxy_models[kind] = model_id
+                except Exception as e:  # noqa: BLE001 - the report says what failed
+                    row["error"] = first_line(e)
+                    log(f"galaxy {kind} failed: {row['error']}")
+            else:
+                if kind == "kmeans" and not row["implemented"]:
+                    continue
+                fit_s, tot_s, model, quality = peer_fit(kind, X, y, use_split=use_split)
+                row["peer_fit_s"].append(fit_s)
+                row["peer_e2e_s"].append(None if fetch_s is None else fetch_s + tot_s)
+                row["peer_quality"] = quality
+                self.peer_models[kind] = model
+
+    def finish_row(self, row):
+        """Medians and ratios of a training row, appended to the results."""
+        row["galaxy_median_s"] = median(row["galaxy_s"])
+        row["peer_fit_median_s"] = median(row["peer_fit_s"])
+        row["peer_e2e_median_s"] = median(row["peer_e2e_s"])
+        row["ratio_fit"] = ratio(row["galaxy_median_s"], row["peer_fit_median_s"])
+        row["ratio_e2e"] = ratio(row["galaxy_median_s"], row["peer_e2e_median_s"])
+        phases = row.get("galaxy_phases") or []
+        row["galaxy_phases_median"] = {k: median([p.get(k) for p in phases])
+                                       for k in ("load_seconds", "fit_seconds", "score_seconds")
+                                       if any(k in p for p in phases)}
+        self.results["speed"].append(row)
+        if row["galaxy_memory"]:
+            mem = max(row["galaxy_memory"], key=lambda m: m["private_peak"])
+            matrix = row["rows"] * row["features"] * 8
+            self.results["memory"].append({
+                "algorithm": row["algorithm"], "row": row["id"], "rows": row["rows"], "features": row["features"],
+                "matrix_bytes": matrix, "vmhwm_bytes": mem["vmhwm"], "shmem_bytes": mem["shmem"],
+                "private_peak_bytes": mem["private_peak"], "baseline_bytes": mem["baseline_private"],
+                "ratio": ratio(mem["private_peak"] - mem["baseline_private"], matrix),
+                "target_bytes": 1.5 * matrix + 64 * 1048576})
+
+    def run_rf(self):
+        """Random forest, 100 trees, on the 200k-row table (quick: smaller)."""
+        n, reps = self.cfg["rf_rows"], self.cfg["reps"]
+        t = self.table_for_rows(n)
+        row = self.new_row("rf", n)
+        for rep in range(reps):
+            log(f"rep {rep + 1}/{reps}: random forest on {n:,} rows")
+            fsecs, arr = timed(fetch_table, self.conn, t, data.CLF_FEATURES + ["y"])
+            self.measure_training(row, "rf", t, arr[:, :-1], arr[:, -1], fsecs, rep)
+        self.finish_row(row)
+
+    def run_linreg_10m(self):
+        """Linear regression on the large regression table: all rows (test_size 0) on both sides."""
+        n, reps = self.cfg["reg_rows"], self.cfg["reps"]
+        row = self.new_row("linreg_10m", n, features=10)
+        row["note"] = "both sides fit on all rows (test_size 0); the peer fits an in-memory array (fetch not measured)"
+        X, y = data.reg_numpy(n)
+        for rep in range(reps):
+            log(f"rep {rep + 1}/{reps}: linear regression on {n:,} x 10")
+            self.measure_training(row, "linreg_10m", self.table("reg"), X, y, None, rep, test_size=0.0,
+                                  use_split=False)
+        del X, y
+        self.finish_row(row)
+
+    def run_predict(self):
+        """Batch predict over the main table vs the plain scan and the peers' in-memory predict."""
+        n, reps = self.cfg["clf_rows"], self.cfg["reps"]
+        clf = self.table("clf")
+        X = self.arrays["clf"][0]
+        cases = [("predict_logreg", "logreg", f"SELECT sum(galaxy.predict('bench_logreg', {FEATURE_ARRAY})) FROM {clf}"),
+                 ("predict_gbdt", "gbdt", f"SELECT sum(galaxy.predict('bench_gbdt', {FEATURE_ARRAY})) FROM {clf}")]
+        if self.gx.whole_row_predict():
+            cases.append(("predict_logreg_row", "logreg", f"SELECT sum(galaxy.predict('bench_logreg', t)) FROM {clf} t"))
+        scan_sql = f"SELECT sum({'+'.join(data.CLF_FEATURES)}) FROM {clf}"
+        for cid, kind, sql in cases:
+            row = {"id": cid, "model": kind, "rows": n, "sql": sql, "galaxy_serial_s": [], "galaxy_parallel_s": [],
+                   "scan_serial_s": [], "scan_parallel_s": [], "peer_s": [], "error": None,
+                   "implemented": kind in self.galaxy_models and self.gx.has_function("predict")}
+            if cid == "predict_logreg_row" and not row["implemented"]:
+                continue
+            for rep in range(reps):
+                log(f"rep {rep + 1}/{reps}: {cid}")
+                for par in ((False, True) if rep % 2 == 0 else (True, False)):
+                    key = "parallel" if par else "serial"
+                    row[f"scan_{key}_s"].append(self.time_sql(scan_sql, par)[0])
+                    if row["implemented"] and not row["error"]:
+                        try:
+                            secs, val = self.time_sql(sql, par)
+                            row[f"galaxy_{key}_s"].append(secs)
+                            row["galaxy_sum"] = val
+                        except Exception as e:  # noqa: BLE001
+                            row["error"] = first_line(e)
+                            log(f"{cid} failed: {row['error']}")
+                if cid != "predict_logreg_row" and kind in self.peer_models:
+                    model = self.peer_models[kind]
+                    secs, pred = timed(model.predict, X)
+                    row["peer_s"].append(secs)
+                    row["peer_sum"] = float(np.sum(pred))
+            for k in ("galaxy_serial_s", "galaxy_parallel_s", "scan_serial_s", "scan_parallel_s", "peer_s"):
+                row[k[:-2] + "_median_s"] = median(row[k])
+            row["ratio_scan_serial"] = ratio(row["galaxy_serial_median_s"], row["scan_serial_median_s"])
+            row["ratio_scan_parallel"] = ratio(row["galaxy_parallel_median_s"], row["scan_parallel_median_s"])
+            times = [v for v in (row["galaxy_serial_median_s"], row["galaxy_parallel_median_s"]) if v is not None]
+            best = min(times) if times else None
+            row["galaxy_best_s"] = best
+            row["ratio_peer"] = ratio(best, row["peer_median_s"])
+            row["rows_per_s"] = None if not best else n / best
+            self.results["speed"].append(row)
+
+    # -- latency --
+    def run_latency(self):
+        """Single-row predict by project under pgbench (prepared), against the same fetch without predict."""
+        pgbench = self.args.pgbench or shutil.which("pgbench")
+        if not pgbench:
+            self.results["notes"].append("pgbench not found: latency section skipped")
+            return
+        ids = min(self.cfg["clf_rows"], self.cfg["id_rows"])
+        t = self.table("clf_ids")
+        queries = [("baseline", f"SELECT ({FEATURE_ARRAY})[1] FROM {t} WHERE id = :id;")]
+        for kind, project in (("linreg", "bench_linreg"), ("gbdt", "bench_gbdt")):
+            if kind in self.galaxy_models:
+                queries.append((f"predict_{kind}", f"SELECT galaxy.predict('{project}', {FEATURE_ARRAY}) "
+                                                   f"FROM {t} WHERE id = :id;"))
+            else:
+                self.results["notes"].append(f"single-row predict for {kind}: no galaxy model (training missing or failed)")
+        work = tempfile.mkdtemp(prefix="galaxy-pgbench-")
+        try:
+            for name, sql in queries:
+                with open(os.path.join(work, name + ".sql"), "w") as f:
+                    f.write(f"\\set id random(1, {ids})\n{sql}\n")
+            for ci, clients in enumerate(self.cfg["clients"]):
+                order = queries[ci % len(queries):] + queries[:ci % len(queries)]
+                for name, _ in order:
+                    log(f"pgbench {name}, {clients} clients, {self.cfg['pgbench_seconds']} s")
+                    self.results["latency"].append(self.pgbench_once(pgbench, work, name, clients))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        base = {r["clients"]: r for r in self.results["latency"] if r["query"] == "baseline"}
+        for r in self.results["latency"]:
+            b = base.get(r["clients"])
+            r["tps_vs_baseline"] = ratio(r.get("tps"), b.get("tps")) if b else None
+
+    def pgbench_once(self, pgbench, work, name, clients):
+        """One pgbench run; TPS from its summary, percentiles from its per-transaction log."""
+        prefix = os.path.join(work, f"{name}_{clients}")
+        cmd = [pgbench, "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, NCPU)),
+               "-T", str(self.cfg["pgbench_seconds"]), "-f", os.path.join(work, name + ".sql"),
+               "--log", f"--log-prefix={prefix}"]
+        res = {"query": name, "clients": clients, "seconds": self.cfg["pgbench_seconds"]}
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", p.stdout)
+        res["tps"] = float(m.group(1)) if m else None
+        lat = []
+        failed = 0
+        for fn in glob.glob(prefix + ".*"):
+            with open(fn) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) >= 3 and parts[2].isdigit():
+                        lat.append(int(parts[2]))
+                    elif len(parts) >= 3:
+                        failed += 1
+        if p.returncode != 0 or not lat:
+            err = (p.stderr or p.stdout).strip().splitlines()
+            res["error"] = next((ln for ln in err if "ERROR" in ln or "error" in ln), err[-1] if err else "failed")
+        if lat:
+            a = np.array(lat, dtype=np.float64) / 1000.0
+            res.update({"transactions": len(lat), "failed": failed, "p50_ms": float(np.percentile(a, 50)),
+                        "p95_ms": float(np.percentile(a, 95)), "p99_ms": float(np.percentile(a, 99)),
+                        "max_ms": float(a.max()), "mean_ms": float(a.mean())})
+        return res
+
+    # -- scaling --
+    def run_scaling(self):
+        """Training time vs rows per algorithm (one repetition per size; the main size reuses its median)."""
+        main = {r["id"]: r for r in self.results["speed"] if "peer_fit_s" in r}
+        for kind, sizes in (("linreg", self.cfg["scaling"]), ("logreg", self.cfg["scaling"]),
+                            ("gbdt", self.cfg["scaling"]), ("rf", self.cfg["rf_scaling"])):
+            row = main.get(kind)
+            for m in sizes:
+                if row and row["rows"] == m:
+                    self.results["scaling"].append({
+                        "id": kind, "algorithm": GALAXY_ALGO[kind], "rows": m, "galaxy_s": row["galaxy_median_s"],
+                        "peer_fit_s": row["peer_fit_median_s"], "peer_e2e_s": row["peer_e2e_median_s"]})
+                    continue
+                log(f"scaling: {kind} on {m:,} rows")
+                t = self.table_for_rows(m)
+                r = self.new_row(kind, m)
+                fsecs, arr = timed(fetch_table, self.conn, t, data.CLF_FEATURES + ["y"])
+                self.measure_training(r, kind, t, arr[:, :-1], arr[:, -1], fsecs, 0)
+                self.results["scaling"].append({
+                    "id": kind, "algorithm": GALAXY_ALGO[kind], "rows": m, "galaxy_s": median(r["galaxy_s"]),
+                    "peer_fit_s": median(r["peer_fit_s"]), "peer_e2e_s": median(r["peer_e2e_s"]),
+                    "error": r["error"]})
+
+    def run(self):
+        """Everything, in the order of BENCHMARKS.md."""
+        t0 = time.perf_counter()
+        only = set(self.args.only.split(",")) if self.args.only else None
+        if not self.gx.installed:
+            raise SystemExit("galaxy is not installed in this database (CREATE EXTENSION galaxy)")
+        self.setup_data()
+        if only is None or "speed" in only:
+            self.run_scan_and_training()
+            self.run_rf()
+            self.run_predict()
+            self.run_linreg_10m()
+        if only is None or "latency" in only:
+            self.run_latency()
+        if only is None or "scaling" in only:
+            self.run_scaling()
+        self.results["meta"]["bench_seconds"] = time.perf_counter() - t0
+        self.results["meta"]["loadavg_end"] = os.getloadavg()[0]
+        if self.args.accuracy_json and os.path.exists(self.args.accuracy_json):
+            with open(self.args.accuracy_json) as f:
+                self.results["accuracy"] = json.load(f)
+        return self.results
+
+
+def main():
+    """Parse arguments, run, write the JSON, plots and page."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, one repetition (< 2 minutes)")
+    ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
+    ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
+    ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")
+    ap.add_argument("--accuracy-json", help="accuracy results (from bench/accuracy --json) to include")
+    ap.add_argument("--json", help="write the results here instead of bench/results/latest.json")
+    ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md or docs/img")
+    args = ap.parse_args()
+    b = Bench(args)
+    res = b.run()
+    if args.json:
+        common.write_json(args.json, res)
+    else:
+        common.write_json(os.path.join(common.RESULTS_DIR, "latest.json"), res)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        common.write_json(os.path.join(common.RESULTS_DIR, f"{stamp}-{res['meta']['mode']}.json"), res)
+    text = report.markdown(res)
+    print(text)
+    if not args.no_doc:
+        report.write_doc(res)
+    log(f"done in {res['meta']['bench_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,357 @@
+"""Turns bench results (the dict written to bench/results/latest.json) into Markdown and plots."""
+
+import os
+
+import common
+from common import fmt, md_table
+
+MB = 1048576.0
+
+# Targets of shared BENCHMARKS.md and the tree-model issue, per training row.
+TRAIN_TARGETS = {
+    "linreg": [("abs", 0.5, "≤ 0.5 s end to end")],
+    "logreg": [("abs", 1.5, "≤ 1.5 s end to end")],
+    "gbdt": [("abs", 5.5, "≤ 5.5 s end to end"), ("ratio_fit", 1.0, "≤ 1.0 × XGBoost fit"),
+             ("auc", 0.005, "test AUC within 0.005")],
+    "rf": [("abs", 30.0, "≤ 30 s"), ("ratio_fit", 0.5, "≤ 0.5 × scikit-learn fit")],
+    "kmeans": [("abs", 2.0, "≤ 2.0 s end to end")],
+    "linreg_10m": [("abs", 3.0, "≤ 3 s (MADlib: 4.45 s on 6 segments, quoted)")],
+}
+TITLES = {
+    "linreg": "linear regression", "logreg": "logistic regression (lbfgs, L2, standardised)",
+    "gbdt": "gradient boosting, 100 trees, depth 6, hist", "rf": "random forest, 100 trees",
+    "kmeans": "k-means, k = 8", "linreg_10m": "linear regression, 10 features",
+}
+PEERS = {
+    "linreg": "sklearn LinearRegression", "logreg": "sklearn StandardScaler + LogisticRegression",
+    "gbdt": "XGBoost XGBClassifier (hist)", "rf": "sklearn RandomForestClassifier", "kmeans": "sklearn KMeans",
+    "linreg_10m": "sklearn LinearRegression",
+}
+
+
+SHORT = {"linreg": "linear regression", "logreg": "logistic regression", "gbdt": "gradient boosting (100 trees)",
+         "rf": "random forest (100 trees)"}
+QCOLORS = {"baseline": "tab:grey", "predict_linreg": "tab:blue", "predict_gbdt": "tab:orange"}
+
+
+def verdict(ok):
+    """Cell text of a target check."""
+    if ok is None:
+        return "n/a"
+    return "yes" if ok else "**NO**"
+
+
+def check_training(row, mode):
+    """[(label, ok or None)] for a training row's targets."""
+    out = []
+    for kind, val, label in TRAIN_TARGETS.get(row["id"], []):
+        ok = None
+        if kind == "abs":
+            if mode != "full":
+                out.append((label + " (full run only)", None))
+                continue
+            if row.get("galaxy_median_s") is not None:
+                ok = row["galaxy_median_s"] <= val
+        elif kind == "ratio_fit":
+            if row.get("ratio_fit") is not None:
+                ok = row["ratio_fit"] <= val
+        elif kind == "auc":
+            g, p = row.get("galaxy_quality", {}).get("roc_auc"), row.get("peer_quality", {}).get("roc_auc")
+            if g is not None and p is not None:
+                ok = g >= p - val
+        out.append((label, ok))
+    return out
+
+
+def quality_cell(row):
+    """'metric galaxy / peer' for the metrics both sides report."""
+    g, p = row.get("galaxy_quality", {}), row.get("peer_quality", {})
+    parts = []
+    for k in ("r2", "accuracy", "roc_auc", "inertia"):
+        if k in g or k in p:
+            gv = f"{g[k]:.4f}" if k in g else "—"
+            pv = f"{p[k]:.4f}" if k in p else "—"
+            parts.append(f"{k} {gv} / {pv}")
+    return "; ".join(parts) or "—"
+
+
+def galaxy_cell(row):
+    """galaxy's median time, or why there is none."""
+    if not row.get("implemented", True):
+        return "not implemented"
+    if row.get("error"):
+        return "error: " + row["error"].replace("|", "\\|")
+    return fmt(row.get("galaxy_median_s"))
+
+
+def phases_cell(row):
+    """galaxy's own load / fit / score breakdown (from models.metrics)."""
+    ph = row.get("galaxy_phases_median") or {}
+    if not ph:
+        return "—"
+    return " / ".join(fmt(ph.get(k)) for k in ("load_seconds", "fit_seconds", "score_seconds"))
+
+
+def machine_block(res):
+    """Machine, versions, settings and mode."""
+    meta = res["meta"]
+    m, v, s = meta["machine"], meta["versions"], meta.get("settings", {})
+    lines = [
+        f"- **Run:** {meta['date']}, mode **{meta['mode']}** "
+        f"({meta['config']['reps']} repetition(s) per measurement; galaxy and peer alternate within each), "
+        f"bench time {fmt(meta.get('bench_seconds'))} s after {fmt(meta.get('setup_seconds'))} s of data setup.",
+        f"- **Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, {m['os']}, kernel {m['kernel']}.",
+        f"- **Versions:** PostgreSQL {v.get('postgresql')}, galaxy {v.get('galaxy')} (commit {v.get('galaxy_commit')}), "
+        f"scikit-learn {v.get('scikit-learn')}, XGBoost {v.get('xgboost')}, NumPy {v.get('numpy')}, "
+        f"psycopg2 {v.get('psycopg2')}, Python {v.get('python')}.",
+        "- **Server:** " + ", ".join(f"{k} = {val}" for k, val in s.items() if val is not None) + ".",
+        f"- **Data:** classification table {meta['config']['clf_rows']:,} × 20 "
+        f"({fmt(meta.get('clf_heap_mb'))} MB heap), regression table {meta['config']['reg_rows']:,} × 10 "
+        f"({fmt(meta.get('reg_heap_mb'))} MB heap).",
+        "- **galaxy algorithms available:** " + (", ".join(meta.get("galaxy_algorithms") or []) or "none") + ".",
+    ]
+    la = [meta.get("loadavg_start"), meta.get("loadavg_end")]
+    if all(x is not None for x in la):
+        busy = max(la) > 0.5 * m["nproc"]
+        lines.append(f"- **Load average** (1 min) at start / end: {la[0]:.1f} / {la[1]:.1f}"
+                     + (" — **the machine was busy with other work: absolute times are inflated and noisy; "
+                        "compare ratios.**" if busy else "."))
+    if meta["mode"] != "full":
+        lines.append("- **Quick mode:** small tables and one repetition, for developers. Absolute-time targets are "
+                     "defined for the full sizes and are not judged here; ratios are.")
+    return "\n".join(lines)
+
+
+def floor_table(res):
+    """Plain scan and fetch rows."""
+    rows = []
+    for r in res["speed"]:
+        if r["id"] == "scan":
+            rows.append([r["work"] + ", serial", f"{r['rows']:,}", fmt(r["serial_median_s"]), "0.23 s"])
+            rows.append([r["work"] + ", 2 parallel workers", f"{r['rows']:,}", fmt(r["parallel_median_s"]), "0.12 s"])
+        elif r["id"] == "fetch":
+            rows.append([r["work"] + " (what a Python user pays before fitting)", f"{r['rows']:,}",
+                         fmt(r["median_s"]), "10.3 s"])
+    return md_table(["work", "rows", "median (s)", "BENCHMARKS.md (1M rows)"], rows)
+
+
+def training_table(res):
+    """One line per training benchmark."""
+    mode = res["meta"]["mode"]
+    rows = []
+    for r in res["speed"]:
+        if r["id"] not in TRAIN_TARGETS:
+            continue
+        checks = check_training(r, mode) if r.get("implemented") and not r.get("error") else []
+        target = "; ".join(c[0] for c in checks) or "; ".join(t[2] for t in TRAIN_TARGETS[r["id"]])
+        met = "; ".join(verdict(c[1]) for c in checks) or ("not implemented" if not r.get("implemented") else "**NO**")
+        rows.append([TITLES[r["id"]], f"{r['rows']:,} × {r['features']}", PEERS[r["id"]],
+                     fmt(r.get("peer_fit_median_s")), fmt(r.get("peer_e2e_median_s")), galaxy_cell(r),
+                     phases_cell(r),
+                     fmt(r.get("ratio_fit"), 2), fmt(r.get("ratio_e2e"), 2), target, met, quality_cell(r)])
+    return md_table(["work", "rows × features", "peer", "peer fit (s)", "peer end to end (s)",
+                     "galaxy end to end (s)", "galaxy load / fit / score (s)", "galaxy / peer fit", "galaxy / peer end to end", "target",
+                     "target met?", "held-out quality galaxy / peer"], rows)
+
+
+def predict_table(res):
+    """Batch predict over the main table."""
+    mode = res["meta"]["mode"]
+    rows = []
+    for r in res["speed"]:
+        if not r["id"].startswith("predict_"):
+            continue
+        if r["id"] == "predict_gbdt":
+            target = "≤ 1.0 s in SQL"
+            ok = None if mode != "full" or r.get("galaxy_best_s") is None else r["galaxy_best_s"] <= 1.0
+            if mode != "full":
+                target += " (full run only)"
+        else:
+            target = "≤ 1.5 × plain scan (same settings)"
+            oks = [x <= 1.5 for x in (r.get("ratio_scan_serial"), r.get("ratio_scan_parallel")) if x is not None]
+            ok = all(oks) if oks else None
+        what = {"predict_logreg": "logistic, `galaxy.predict(project, float8[])`",
+                "predict_gbdt": "100-tree GBDT, `galaxy.predict(project, float8[])`",
+                "predict_logreg_row": "logistic, whole row `galaxy.predict(project, t)`"}[r["id"]]
+        gs = "not implemented" if not r.get("implemented") else (
+            "error: " + r["error"] if r.get("error") else fmt(r.get("galaxy_serial_median_s")))
+        gp = "—" if not r.get("implemented") or r.get("error") else fmt(r.get("galaxy_parallel_median_s"))
+        rows.append([what, f"{r['rows']:,}", gs, gp, fmt(r.get("scan_serial_median_s")),
+                     fmt(r.get("scan_parallel_median_s")),
+                     f"{fmt(r.get('ratio_scan_serial'), 2)} / {fmt(r.get('ratio_scan_parallel'), 2)}",
+                     fmt(r.get("peer_median_s")), fmt(r.get("ratio_peer"), 1),
+                     fmt(r.get("rows_per_s")), target,
+                     verdict(ok) if r.get("implemented") and not r.get("error") else "not implemented"])
+    return md_table(["predict", "rows", "galaxy serial (s)", "galaxy 2 workers (s)", "scan serial (s)",
+                     "scan 2 workers (s)", "galaxy / scan (serial / parallel)", "peer in memory (s)",
+                     "galaxy / peer", "galaxy rows/s", "target", "target met?"], rows)
+
+
+def latency_table(res):
+    """pgbench percentiles."""
+    rows = []
+    names = {"baseline": "same row fetch, no predict (baseline)", "predict_linreg": "predict, linear regression",
+             "predict_gbdt": "predict, 100-tree GBDT"}
+    for r in res["latency"]:
+        checks = []
+        if r["query"] != "baseline" and r.get("tps_vs_baseline") is not None:
+            checks.append(f"TPS ≥ 80 %: {verdict(r['tps_vs_baseline'] >= 0.8)}")
+        if r["query"] != "baseline" and r["clients"] == 8 and r.get("p99_ms") is not None:
+            checks.append(f"p99 ≤ 1 ms: {verdict(r['p99_ms'] <= 1.0)}")
+        rows.append([names.get(r["query"], r["query"]), r["clients"], fmt(r.get("tps")),
+                     "—" if r.get("tps_vs_baseline") is None else f"{100 * r['tps_vs_baseline']:.0f} %",
+                     fmt(r.get("p50_ms")), fmt(r.get("p95_ms")), fmt(r.get("p99_ms")), fmt(r.get("max_ms")),
+                     r.get("transactions"), "; ".join(checks) or ("error: " + r["error"] if r.get("error") else "—")])
+    return md_table(["query", "clients", "TPS", "TPS vs baseline", "p50 (ms)", "p95 (ms)", "p99 (ms)", "max (ms)",
+                     "transactions", "target met?"], rows)
+
+
+def memory_table(res):
+    """Peak RSS of the training backend against the float64 matrix."""
+    rows = []
+    for m in res["memory"]:
+        extra = m["private_peak_bytes"] - m["baseline_bytes"]
+        ok = m["private_peak_bytes"] <= m["target_bytes"] + m["baseline_bytes"]
+        rows.append([m["algorithm"], f"{m['rows']:,} × {m['features']}", fmt(m["matrix_bytes"] / MB),
+                     fmt(m["vmhwm_bytes"] / MB), fmt(m["shmem_bytes"] / MB), fmt(m["private_peak_bytes"] / MB),
+                     fmt(m["baseline_bytes"] / MB), fmt(extra / m["matrix_bytes"], 2),
+                     fmt(m["target_bytes"] / MB), verdict(ok)])
+    return md_table(["algorithm", "rows × features", "float64 matrix (MB)", "backend VmHWM (MB)",
+                     "shared memory mapped (MB)", "private peak (MB)", "fresh backend (MB)",
+                     "(private peak − fresh) / matrix", "target: 1.5 × matrix + 64 MB", "target met?"], rows)
+
+
+def scaling_table(res):
+    """Training time vs rows."""
+    rows = []
+    for s in res["scaling"]:
+        g = "error: " + s["error"] if s.get("error") else fmt(s.get("galaxy_s"))
+        rows.append([s["algorithm"], f"{s['rows']:,}", g, fmt(s.get("peer_fit_s")), fmt(s.get("peer_e2e_s")),
+                     fmt(common.ratio(s.get("galaxy_s"), s.get("peer_fit_s")), 2)])
+    return md_table(["algorithm", "rows", "galaxy end to end (s)", "peer fit (s)", "peer end to end (s)",
+                     "galaxy / peer fit"], rows)
+
+
+def accuracy_markdown(acc):
+    """The accuracy table (bench/accuracy's results)."""
+    rows = []
+    for r in acc.get("results", []):
+        diff = r.get("diff")
+        ok = None if diff is None else diff >= -0.01
+        rows.append([r["dataset"], r["metric"], r["galaxy_algorithm"], r["peer"],
+                     "not implemented" if not r.get("implemented") else (
+                         "error: " + r["error"] if r.get("error") else fmt(r.get("galaxy"), 4)),
+                     fmt(r.get("peer_score"), 4), fmt(r.get("reference"), 4),
+                     "—" if diff is None else f"{diff:+.4f}", verdict(ok) if r.get("implemented") and not r.get("error")
+                     else "n/a"])
+    head = (f"5-fold CV (StratifiedKFold for classification, KFold for diabetes; shuffle, random_state 0): "
+            f"galaxy is trained on four folds with `test_size => 0` and scored on the fifth; the peer runs in the "
+            f"same script on the same folds. Run {acc.get('date', '')}.\n\n")
+    return head + md_table(["dataset", "metric", "galaxy algorithm", "peer", "galaxy", "peer (same folds)",
+                            "BENCHMARKS.md", "galaxy − peer", "within 0.01 (or better)?"], rows)
+
+
+def markdown(res, img_rel="img"):
+    """The generated part of docs/benchmarks.md."""
+    out = ["## Latest results", "", machine_block(res), ""]
+    out += ["### The floor: reading the table", "", floor_table(res), ""]
+    out += ["### Training, end to end from the table", "",
+            "galaxy: wall time of one `SELECT galaxy.train(...)` (load, split 80/20, preprocess, fit, evaluate, "
+            "register). Peer fit: `fit()` on an in-memory NumPy array; peer end to end: psycopg2 fetch + NumPy + "
+            "split + fit + score, measured in the same repetition. Ratios below 1 mean galaxy is faster.", "",
+            training_table(res), ""]
+    out += ["### Batch predict", "", predict_table(res), ""]
+    out += ["### Single-row predict under load (pgbench, prepared protocol)", "",
+            "Each transaction fetches one random row by primary key; the baseline runs the identical query without "
+            "`galaxy.predict`. Percentiles come from pgbench's per-transaction log; each pgbench connection loads "
+            "the model once (included).", "", latency_table(res), ""]
+    if os.path.exists(os.path.join(common.IMG_DIR, "bench-latency.svg")):
+        out += [f"![latency percentiles per client count]({img_rel}/bench-latency.svg)", ""]
+    out += ["### Memory of the training backend", "",
+            "Read from `/proc/PID/status` of the backend right after `galaxy.train` on a fresh connection. "
+            "VmHWM counts the shared buffers the backend mapped (the scanned table), so the private peak is "
+            "VmHWM − RssShmem; parallel workers, if any, are not included.", "", memory_table(res), ""]
+    out += ["### Training time vs rows", "", scaling_table(res), ""]
+    if os.path.exists(os.path.join(common.IMG_DIR, "bench-scaling.svg")):
+        out += [f"![training time vs rows]({img_rel}/bench-scaling.svg)", ""]
+    if res.get("notes"):
+        out += ["### Notes", ""] + [f"- {n}" for n in res["notes"]] + [""]
+    return "\n".join(out)
+
+
+def plots(res, outdir=None, ext="svg"):
+    """docs/img/bench-latency.svg and docs/img/bench-scaling.svg (matplotlib, text kept as text)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    outdir = outdir or common.IMG_DIR
+    os.makedirs(outdir, exist_ok=True)
+    written = []
+    lat = [r for r in res["latency"] if r.get("p50_ms") is not None]
+    if lat:
+        clients = sorted({r["clients"] for r in lat})
+        queries = [q for q in ("baseline", "predict_linreg", "predict_gbdt") if any(r["query"] == q for r in lat)]
+        fig, axes = plt.subplots(1, len(clients), figsize=(4 * len(clients), 3.6), sharey=True)
+        axes = axes if len(clients) > 1 else [axes]
+        width = 0.8 / len(queries)
+        allv = [r[k] for r in lat for k in ("p50_ms", "p95_ms", "p99_ms") if r.get(k)]
+        lo, hi = min(allv), max(allv)
+        for ax, c in zip(axes, clients):
+            for qi, q in enumerate(queries):
+                r = next((x for x in lat if x["clients"] == c and x["query"] == q), None)
+                if r is None:
+                    continue
+                vals = [r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+                ax.bar([i + qi * width for i in range(3)], vals, width, label=q, color=QCOLORS.get(q))
+            ax.set_xticks([i + width * (len(queries) - 1) / 2 for i in range(3)])
+            ax.set_xticklabels(["p50", "p95", "p99"])
+            ax.set_title(f"{c} client{'s' if c > 1 else ''}")
+            ax.set_yscale("log")
+            ax.set_ylim(lo / 2, hi * 2)
+            ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
+        axes[0].set_ylabel("latency (ms)")
+        axes[-1].legend(fontsize=8)
+        fig.suptitle(f"single-row predict latency, pgbench -M prepared ({res['meta']['mode']} run)")
+        fig.tight_layout()
+        path = os.path.join(outdir, "bench-latency." + ext)
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    sc = res["scaling"]
+    if sc:
+        algos = []
+        for s in sc:
+            if s["id"] not in algos:
+                algos.append(s["id"])
+        fig, axes = plt.subplots(1, len(algos), figsize=(3.6 * len(algos), 3.4))
+        axes = axes if len(algos) > 1 else [axes]
+        for ax, a in zip(axes, algos):
+            pts = sorted((s for s in sc if s["id"] == a), key=lambda s: s["rows"])
+            for key, label, style, color in (("galaxy_s", "galaxy (end to end)", "o-", "tab:blue"),
+                                             ("peer_fit_s", "peer fit (in memory)", "s--", "tab:orange"),
+                                             ("peer_e2e_s", "peer end to end (fetch + fit)", "^:", "tab:green")):
+                xs = [s["rows"] for s in pts if s.get(key)]
+                ys = [s[key] for s in pts if s.get(key)]
+                ax.plot(xs, ys, style, label=label, color=color)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(SHORT.get(a, a))
+            ax.set_xlabel("rows")
+        axes[0].set_ylabel("seconds")
+        axes[0].legend(fontsize=8)
+        fig.suptitle(f"training time vs rows ({res['meta']['mode']} run)")
+        fig.tight_layout()
+        path = os.path.join(outdir, "bench-scaling." + ext)
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def write_doc(res):
+    """Plots, then the generated sections of docs/benchmarks.md (the hand-written intro is kept)."""
+    plots(res)
+    common.replace_section(common.DOC_PATH, "bench", markdown(res))
+    if res.get("accuracy"):
+        common.replace_section(common.DOC_PATH, "accuracy", "## Accuracy\n\n" + accuracy_markdown(res["accuracy"]))
