@@ -96,6 +96,12 @@ SELECT action, object_type, details->>'name' AS name, details->>'relation' AS re
        details->'features' AS features, details->'row_count' AS row_count
 FROM galaxy.audit_log WHERE action = 'create_dataset' AND details->>'name' LIKE 'ds\_%' ORDER BY id;
 
+-- drop_dataset: by its owner, audited
+SELECT galaxy.drop_dataset('ds_untargeted');
+SELECT count(*) AS left_after_drop FROM galaxy.datasets WHERE name = 'ds_untargeted';
+SELECT action, object_type, details->>'name' AS name FROM galaxy.audit_log WHERE action = 'drop_dataset' AND details->>'name' LIKE 'ds\_%';
+SELECT galaxy.drop_dataset('ds_untargeted');
+
 -- errors name the culprit
 SELECT * FROM galaxy.create_dataset('ds_items', 'items', 'label', ARRAY['x']);
 SELECT * FROM galaxy.create_dataset('ds_bad', 'items', 'nope');
@@ -132,6 +138,7 @@ SELECT * FROM galaxy.profile('items');
 -- column privileges are enough for the columns used; the row belongs to the caller
 SELECT name, features, row_count, owner FROM galaxy.create_dataset('ds_columns', 'items', 'label', ARRAY['x']);
 SELECT name FROM galaxy.datasets WHERE name LIKE 'ds\_%' ORDER BY name;
+SELECT galaxy.drop_dataset('ds_items');
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
@@ -189,7 +196,11 @@ UNION ALL
 SELECT 'partitioned', training_rows, test_rows, (metrics->>'r2')::float8 > 0.9
 FROM galaxy.train('ds_sales_part', 'sales_part', 'y');
 
+-- a registered dataset trains by name; a dataset with models cannot be dropped
+SELECT name, row_count FROM galaxy.create_dataset('ds_sales', 'sales', 'y');
+SELECT version, training_rows FROM galaxy.train('ds_sales_by_name', dataset => 'ds_sales', deploy => 'never');
 RESET client_min_messages;
+SELECT galaxy.drop_dataset('ds_sales');
 
 -- loader errors (a NULL label is reported before the preprocess errors)
 CREATE TABLE nan_feature (x double precision, y double precision);

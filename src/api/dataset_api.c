@@ -26,9 +26,11 @@
 #include "data/dataset.h"
 #include "data/profile.h"
 #include "registry/audit.h"
+#include "registry/registry.h"
 #include "util/catalog.h"
 
 PG_FUNCTION_INFO_V1(galaxy_create_dataset);
+PG_FUNCTION_INFO_V1(galaxy_drop_dataset);
 
 /* attnum of a user column, or ERROR naming it. */
 static AttrNumber
@@ -46,20 +48,6 @@ dataset_column(Relation rel, const char *name, const char *role)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("system column \"%s\" cannot be used as a %s", name, role)));
 	return att;
-}
-
-/* Append a JSON string member to a details object being built as text. */
-static void
-details_str(StringInfo s, const char *key, const char *val)
-{
-	if (s->len > 1)
-		appendStringInfoString(s, ", ");
-	escape_json(s, key);
-	appendStringInfoString(s, ": ");
-	if (val)
-		escape_json(s, val);
-	else
-		appendStringInfoString(s, "null");
 }
 
 /*
@@ -344,23 +332,120 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 
-	initStringInfo(&details);
-	appendStringInfoChar(&details, '{');
-	details_str(&details, "name", name);
-	details_str(&details, "relation", quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-																  relname));
-	details_str(&details, "target", target);
-	details_str(&details, "schema_fingerprint", fingerprint);
-	appendStringInfo(&details, ", \"row_count\": " INT64_FORMAT ", \"features\": [", prof->rows);
-	for (int i = 0; i < nfeat; i++)
 	{
-		if (i > 0)
-			appendStringInfoString(&details, ", ");
-		escape_json(&details, feat[i]);
+		StringInfoData fj;
+
+		initStringInfo(&fj);
+		appendStringInfoChar(&fj, '[');
+		for (int i = 0; i < nfeat; i++)
+		{
+			if (i > 0)
+				appendStringInfoString(&fj, ", ");
+			escape_json(&fj, feat[i]);
+		}
+		appendStringInfoChar(&fj, ']');
+		initStringInfo(&details);
+		details_begin(&details);
+		details_str(&details, "name", name);
+		details_str(&details, "relation",
+					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname));
+		details_str(&details, "target", target);
+		details_json(&details, "features", fj.data);
+		details_int(&details, "row_count", prof->rows);
+		details_str(&details, "schema_fingerprint", fingerprint);
 	}
-	appendStringInfoString(&details, "]}");
-	galaxy_audit("create_dataset", "dataset", psprintf(INT64_FORMAT, id),
-				 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(details.data))));
+	galaxy_audit("create_dataset", "dataset", psprintf(INT64_FORMAT, id), details_end(&details));
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(result));
+}
+
+/* galaxy.drop_dataset(name): remove a dataset no model was trained on. */
+Datum
+galaxy_drop_dataset(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			user = GetUserId();
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	CatalogAccess ca = {0};
+	int			rc;
+	bool		isnull;
+	int64		id;
+	char	   *owner;
+	Oid			relid;
+	int64		n_models;
+	char	   *model_ids;
+	Oid			owner_oid;
+	StringInfoData details;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("dataset name must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	args[0] = CStringGetTextDatum(name);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "galaxy: SPI_connect failed");
+	catalog_access_begin(&ca);
+	rc = SPI_execute_with_args("SELECT d.id, d.owner::text, d.relation::oid,"
+							   " (SELECT count(*) FROM galaxy.models m WHERE m.dataset_id = d.id),"
+							   " (SELECT string_agg(s.id::text, ', ' ORDER BY s.id) FROM"
+							   "   (SELECT m.id FROM galaxy.models m WHERE m.dataset_id = d.id"
+							   "    ORDER BY m.id LIMIT 10) s)"
+							   " FROM galaxy.datasets d WHERE d.name = $1 FOR UPDATE",
+							   1, argtypes, args, NULL, false, 1);
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read galaxy.datasets: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("dataset \"%s\" does not exist", name)));
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+
+		id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		owner = SPI_getvalue(t, d, 2);
+		relid = DatumGetObjectId(SPI_getbinval(t, d, 3, &isnull));
+		n_models = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
+		model_ids = SPI_getvalue(t, d, 5);
+	}
+
+	owner_oid = get_role_oid(owner, true);
+	if (!registry_is_admin(user) &&
+		!(OidIsValid(owner_oid) && has_privs_of_role(user, owner_oid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be the owner of dataset \"%s\" to drop it", name),
+				 errdetail("The dataset belongs to role \"%s\".", owner)));
+	if (n_models > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop dataset \"%s\" because " INT64_FORMAT " model%s trained on it",
+						name, n_models, n_models == 1 ? " was" : "s were"),
+				 errdetail("Model ids: %s%s.", model_ids ? model_ids : "", n_models > 10 ? ", ..." : ""),
+				 errhint("A model keeps the dataset it was trained on as its provenance.")));
+
+	catalog_access_begin(&ca);
+	{
+		Oid			idtype[1] = {INT8OID};
+		Datum		idarg[1] = {Int64GetDatum(id)};
+
+		rc = SPI_execute_with_args("DELETE FROM galaxy.datasets WHERE id = $1",
+								   1, idtype, idarg, NULL, false, 0);
+	}
+	catalog_access_end(&ca);
+	if (rc != SPI_OK_DELETE || SPI_processed != 1)
+		elog(ERROR, "could not delete from galaxy.datasets: %s", SPI_result_code_string(rc));
+	SPI_finish();
+
+	initStringInfo(&details);
+	details_begin(&details);
+	details_str(&details, "name", name);
+	details_int(&details, "relation_oid", (int64) relid);
+	details_str(&details, "owner", owner);
+	galaxy_audit("drop_dataset", "dataset", psprintf(INT64_FORMAT, id), details_end(&details));
+	PG_RETURN_VOID();
 }

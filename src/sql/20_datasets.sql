@@ -35,3 +35,8 @@ CREATE FUNCTION galaxy.profile(relation regclass)
     AS 'MODULE_PATHNAME', 'galaxy_profile' LANGUAGE C STABLE;
 COMMENT ON FUNCTION galaxy.profile(regclass) IS
 'Column profile of a relation, one row per column: counts, NULLs, distinct values, min/max/mean/stddev, quantiles p5/p25/p50/p75/p95 and a 10-bin equal-frequency histogram for numbers, top values for the rest';
+
+CREATE FUNCTION galaxy.drop_dataset(name text) RETURNS void
+    AS 'MODULE_PATHNAME', 'galaxy_drop_dataset' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.drop_dataset(text) IS
+'Remove a registered dataset (its owner or a galaxy_admin); refused while models trained on it exist, since a model keeps its dataset as provenance; audited';

@@ -2,7 +2,7 @@
 -- and the loader behind galaxy.train(): results, audit, privileges and the SQLSTATE
 -- of every bad input.  Runs in a fresh database with pgtap and galaxy created.
 BEGIN;
-SELECT plan(63);
+SELECT plan(69);
 
 CREATE SCHEMA tap_ds;
 SET LOCAL search_path = tap_ds, public;
@@ -116,6 +116,25 @@ SELECT is((SELECT count(*) FROM galaxy.audit_log WHERE action = 'create_dataset'
           0::bigint, 'failed registrations leave no audit row');
 
 -- ---------------------------------------------------------------------------
+-- drop_dataset
+-- ---------------------------------------------------------------------------
+SELECT lives_ok($$SELECT galaxy.drop_dataset('tap_untargeted')$$, 'the owner drops a dataset');
+SELECT is((SELECT count(*) FROM galaxy.audit_log WHERE action = 'drop_dataset' AND details->>'name' = 'tap_untargeted'),
+          1::bigint, 'dropping is audited');
+SELECT throws_ok($$SELECT galaxy.drop_dataset('tap_untargeted')$$, '42704', 'dataset "tap_untargeted" does not exist',
+                 'dropping a dataset that does not exist (42704)');
+SELECT throws_ok($$SELECT galaxy.drop_dataset(NULL)$$, '22004', NULL, 'drop_dataset(NULL) (22004)');
+SET LOCAL client_min_messages = warning;
+DO $$
+BEGIN
+    PERFORM galaxy.create_dataset('tap_trained', 'tap_ds.null_items', 'y');
+    PERFORM galaxy.train('tap_trained', dataset => 'tap_trained', deploy => 'never');
+END
+$$;
+SELECT throws_ok($$SELECT galaxy.drop_dataset('tap_trained')$$, '2BP01', NULL,
+                 'a dataset a model was trained on cannot be dropped (2BP01)');
+
+-- ---------------------------------------------------------------------------
 -- profile
 -- ---------------------------------------------------------------------------
 SELECT is((SELECT count(*) FROM galaxy.profile('tap_ds.items')), 9::bigint, 'profile returns one row per column');
@@ -148,6 +167,8 @@ SELECT lives_ok($$SELECT galaxy.create_dataset('tap_columns', 'tap_ds.items', 'l
                 'column privileges suffice for the columns used');
 SELECT is((SELECT array_agg(name ORDER BY name) FROM galaxy.datasets), ARRAY['tap_columns'],
           'a role sees only its own datasets');
+SELECT throws_ok($$SELECT galaxy.drop_dataset('tap_items')$$, '42501', 'must be the owner of dataset "tap_items" to drop it',
+                 'only the owner drops a dataset (42501)');
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
