@@ -259,6 +259,7 @@ class Bench:
         }
         self.results["meta"]["loadavg_start"] = os.getloadavg()[0]
         self.results["meta"]["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY")
+        self.rows_filter = set(args.rows.split(",")) if args.rows else None
         self.peer_models = {}
         self.galaxy_models = {}
         self.arrays = {}
@@ -274,13 +275,48 @@ class Bench:
                 out[name] = None
         return out
 
+    def want(self, row_id):
+        """True when --rows selects this row (all rows by default)."""
+        return self.rows_filter is None or row_id in self.rows_filter
+
+    def model_available(self, kind):
+        """galaxy has a deployed model for project bench_KIND (trained now or by an earlier run)."""
+        if kind in self.galaxy_models:
+            return True
+        if not self.gx.has_function("predict"):
+            return False
+        try:
+            q1(self.conn, f"SELECT galaxy.predict('bench_{kind}', {FEATURE_ARRAY}) FROM {self.table('clf_ids')} "
+                          "LIMIT 1")
+            self.galaxy_models[kind] = None
+            return True
+        except Exception:  # noqa: BLE001 - no such project or model
+            return False
+
+    def ensure_peer(self, kind):
+        """The fitted peer of KIND for predict timings (fitted untimed when its row did not run)."""
+        if kind not in self.peer_models:
+            X, y = self.arrays["clf"]
+            self.peer_models[kind] = peer_fit(kind, X, y.astype(np.float64))[2]
+        return self.peer_models[kind]
+
     def table(self, name):
         """Qualified name of a bench table."""
         return f"{SCHEMA}.{name}"
 
     # -- data --
+    def fresh(self, table, tag):
+        """True when TABLE already holds the data TAG describes (the data are deterministic)."""
+        return q1(self.conn, "SELECT obj_description(to_regclass(%s), 'pg_class')", (table,)) == tag
+
+    def mark(self, table, tag):
+        """Record what TABLE holds, prepare it for reading (frozen, analysed, 2 parallel workers)."""
+        execute(self.conn, f"ALTER TABLE {table} SET (parallel_workers = 2)")
+        execute(self.conn, f"VACUUM (FREEZE, ANALYZE) {table}")
+        execute(self.conn, f"COMMENT ON TABLE {table} IS %s", (tag,))
+
     def setup_data(self):
-        """Create every table the benchmark reads; deterministic, so reruns measure the same rows."""
+        """Create every table the benchmark reads (kept when an earlier run left exactly the same data)."""
         t0 = time.perf_counter()
         execute(self.conn, f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         log("generating the 1M x 20 classification data (make_classification, random_state=0)")
@@ -288,20 +324,22 @@ class Bench:
         n = self.cfg["clf_rows"]
         self.arrays["clf"] = (X[:n], y[:n])
         sizes = sorted(set(self.cfg["scaling"] + self.cfg["rf_scaling"] + [self.cfg["rf_rows"]]) - {n})
-        log(f"COPY {n:,} rows into {self.table('clf')}")
-        data.load_clf_table(self.conn, self.table("clf"), X[:n], y[:n])
-        for m in sizes:
-            data.load_clf_table(self.conn, self.table(f"clf_{m}"), X[:m], y[:m])
         ids = min(n, self.cfg["id_rows"])
-        data.load_clf_table(self.conn, self.table("clf_ids"), X[:ids], y[:ids], with_id=True)
+        wanted = [(self.table("clf"), n, False)] + [(self.table(f"clf_{m}"), m, False) for m in sizes] + \
+            [(self.table("clf_ids"), ids, True)]
+        for table, m, with_id in wanted:
+            tag = f"galaxy bench data v1: make_classification rows={m} id={with_id}"
+            if self.fresh(table, tag):
+                continue
+            log(f"COPY {m:,} rows into {table}")
+            data.load_clf_table(self.conn, table, X[:m], y[:m], with_id=with_id)
+            self.mark(table, tag)
         r = self.cfg["reg_rows"]
-        log(f"generating the {r:,} x 10 regression table in SQL")
-        data.create_reg_table(connect, self.table("reg"), r, sessions=max(1, min(NCPU, 4)))
-        log("VACUUM (FREEZE, ANALYZE)")
-        for t in [self.table("clf"), self.table("clf_ids"), self.table("reg")] + \
-                [self.table(f"clf_{m}") for m in sizes]:
-            execute(self.conn, f"ALTER TABLE {t} SET (parallel_workers = 2)")
-            execute(self.conn, f"VACUUM (FREEZE, ANALYZE) {t}")
+        tag = f"galaxy bench data v1: hash32 regression rows={r}"
+        if not self.fresh(self.table("reg"), tag):
+            log(f"generating the {r:,} x 10 regression table in SQL")
+            data.create_reg_table(connect, self.table("reg"), r, sessions=max(1, min(NCPU, 4)))
+            self.mark(self.table("reg"), tag)
         self.results["meta"]["setup_seconds"] = time.perf_counter() - t0
         self.results["meta"]["clf_heap_mb"] = q1(self.conn, "SELECT pg_table_size(%s::regclass) / 1048576.0",
                                                  (self.table("clf"),))
@@ -329,7 +367,7 @@ class Bench:
         reps, n = self.cfg["reps"], self.cfg["clf_rows"]
         clf = self.table("clf")
         scan_sql = f"SELECT sum({'+'.join(data.CLF_FEATURES)}) FROM {clf}"
-        kinds = ["linreg", "logreg", "gbdt", "kmeans"]
+        kinds = [k for k in ("linreg", "logreg", "gbdt", "kmeans") if self.want(k)]
         rows = {k: self.new_row(k, n) for k in kinds}
         scan = {"serial": [], "parallel": []}
         fetch = []
@@ -337,6 +375,8 @@ class Bench:
             log(f"rep {rep + 1}/{reps}: plain scan, fetch, training rows on {n:,} rows")
             for par in ((False, True) if rep % 2 == 0 else (True, False)):
                 scan["parallel" if par else "serial"].append(self.time_sql(scan_sql, par)[0])
+            if not kinds:
+                continue
             fsecs, arr = timed(fetch_table, self.conn, clf, data.CLF_FEATURES + ["y"])
             fetch.append(fsecs)
             X, y = arr[:, :-1], arr[:, -1]
@@ -347,8 +387,9 @@ class Bench:
             "id": "scan", "work": "plain scan `SELECT sum(x1+…+x20)`", "rows": n,
             "serial_s": scan["serial"], "parallel_s": scan["parallel"],
             "serial_median_s": median(scan["serial"]), "parallel_median_s": median(scan["parallel"])})
-        self.results["speed"].append({"id": "fetch", "work": "psycopg2 fetch + NumPy array", "rows": n,
-                                      "seconds": fetch, "median_s": median(fetch)})
+        if fetch:
+            self.results["speed"].append({"id": "fetch", "work": "psycopg2 fetch + NumPy array", "rows": n,
+                                          "seconds": fetch, "median_s": median(fetch)})
         self.scan = {k: median(v) for k, v in scan.items()}
         self.fetch_median = median(fetch)
         for kind in kinds:
@@ -452,7 +493,7 @@ class Bench:
         for cid, kind, sql in cases:
             row = {"id": cid, "model": kind, "rows": n, "sql": sql, "galaxy_serial_s": [], "galaxy_parallel_s": [],
                    "scan_serial_s": [], "scan_parallel_s": [], "peer_s": [], "error": None,
-                   "implemented": kind in self.galaxy_models and self.gx.has_function("predict")}
+                   "implemented": self.model_available(kind)}
             if cid == "predict_logreg_row" and not row["implemented"]:
                 continue
             for rep in range(reps):
@@ -468,8 +509,8 @@ class Bench:
                         except Exception as e:  # noqa: BLE001
                             row["error"] = first_line(e)
                             log(f"{cid} failed: {row['error']}")
-                if cid != "predict_logreg_row" and kind in self.peer_models:
-                    model = self.peer_models[kind]
+                if cid != "predict_logreg_row":
+                    model = self.ensure_peer(kind)
                     secs, pred = timed(model.predict, X)
                     row["peer_s"].append(secs)
                     row["peer_sum"] = float(np.sum(pred))
@@ -495,7 +536,7 @@ class Bench:
         t = self.table("clf_ids")
         queries = [("baseline", f"SELECT ({FEATURE_ARRAY})[1] FROM {t} WHERE id = :id;")]
         for kind, project in (("linreg", "bench_linreg"), ("gbdt", "bench_gbdt")):
-            if kind in self.galaxy_models:
+            if self.model_available(kind):
                 queries.append((f"predict_{kind}", f"SELECT galaxy.predict('{project}', {FEATURE_ARRAY}) "
                                                    f"FROM {t} WHERE id = :id;"))
             else:
@@ -553,6 +594,8 @@ class Bench:
         main = {r["id"]: r for r in self.results["speed"] if "peer_fit_s" in r}
         for kind, sizes in (("linreg", self.cfg["scaling"]), ("logreg", self.cfg["scaling"]),
                             ("gbdt", self.cfg["scaling"]), ("rf", self.cfg["rf_scaling"])):
+            if not self.want(kind):
+                continue
             row = main.get(kind)
             for m in sizes:
                 if row and row["rows"] == m:
@@ -579,9 +622,12 @@ class Bench:
         self.setup_data()
         if only is None or "speed" in only:
             self.run_scan_and_training()
-            self.run_rf()
-            self.run_predict()
-            self.run_linreg_10m()
+            if self.want("rf"):
+                self.run_rf()
+            if self.want("predict"):
+                self.run_predict()
+            if self.want("linreg_10m"):
+                self.run_linreg_10m()
         if only is None or "latency" in only:
             self.run_latency()
         if only is None or "scaling" in only:
@@ -600,6 +646,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small sizes, one repetition (< 2 minutes)")
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
+    ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m "
+                                   "(default: all; predict and latency reuse models of earlier runs)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")
     ap.add_argument("--accuracy-json", help="accuracy results (from bench/accuracy --json) to include")
     ap.add_argument("--json", help="write the results here instead of bench/results/latest.json")
