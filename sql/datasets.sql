@@ -196,6 +196,12 @@ UNION ALL
 SELECT 'partitioned', training_rows, test_rows, (metrics->>'r2')::float8 > 0.9
 FROM galaxy.train('ds_sales_part', 'sales_part', 'y');
 
+-- inheritance children are read too
+CREATE TABLE inh_parent (x double precision, y double precision);
+CREATE TABLE inh_child () INHERITS (inh_parent);
+INSERT INTO inh_parent SELECT i, 2 * i FROM generate_series(1, 10) i;
+INSERT INTO inh_child SELECT i, 2 * i FROM generate_series(11, 30) i;
+SELECT training_rows + test_rows AS rows_used FROM galaxy.train('ds_inherit', 'inh_parent', 'y');
 -- a registered dataset trains by name; a dataset with models cannot be dropped
 SELECT name, row_count FROM galaxy.create_dataset('ds_sales', 'sales', 'y');
 SELECT version, training_rows FROM galaxy.train('ds_sales_by_name', dataset => 'ds_sales', deploy => 'never');

@@ -951,7 +951,9 @@ dataset_load(const LoadOptions *opts)
 		ls.y = MemoryContextAllocHuge(ls.cxt, sizeof(double) * ls.cap);
 
 	/* scan */
+	/* inheritance children and RLS need the executor; the rest is scanned directly */
 	direct = (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW) &&
+		!rel->rd_rel->relhassubclass &&
 		check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_NONE;
 	if (direct)
 		scan_direct(&ls, rel);
