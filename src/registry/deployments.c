@@ -25,7 +25,6 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -44,46 +43,34 @@ PG_FUNCTION_INFO_V1(galaxy_deployed_model);
 PG_FUNCTION_INFO_V1(galaxy_deployment_gate);
 
 /*
- * Deployments this transaction has cleared through the approval rules; the
- * gate trigger on galaxy.deployments lets exactly these through when
- * approval is required.
+ * The model galaxy.deploy/rollback is deploying right now, after applying
+ * the approval rules; the gate trigger on galaxy.deployments lets exactly
+ * that deployment through when approval is required.
  */
-#define MAX_CLEARED 8
+static int64 deploying_model = 0;
 
-static struct
-{
-	LocalTransactionId lxid;
-	int			n;
-	int64		model_id[MAX_CLEARED];
-}			cleared;
-
-/* Remember that the approval rules allowed deploying model_id now. */
-static void
-clear_for_deployment(int64 model_id)
-{
-	if (cleared.lxid != MyProc->lxid)
-	{
-		cleared.lxid = MyProc->lxid;
-		cleared.n = 0;
-	}
-	if (cleared.n == MAX_CLEARED)
-	{
-		memmove(&cleared.model_id[0], &cleared.model_id[1], sizeof(int64) * (MAX_CLEARED - 1));
-		cleared.n--;
-	}
-	cleared.model_id[cleared.n++] = model_id;
-}
-
-/* Whether model_id was cleared in this transaction. */
+/* Whether model_id is being deployed through the approval rules now. */
 static bool
 is_cleared(int64 model_id)
 {
-	if (cleared.lxid != MyProc->lxid)
-		return false;
-	for (int i = 0; i < cleared.n; i++)
-		if (cleared.model_id[i] == model_id)
-			return true;
-	return false;
+	return deploying_model != 0 && deploying_model == model_id;
+}
+
+/* Call the deployment primitive with the gate open for this model only. */
+static void
+deploy_cleared(int64 project_id, int64 model_id, double traffic,
+			   const char *strategy, const char *reason)
+{
+	PG_TRY();
+	{
+		deploying_model = model_id;
+		registry_deploy_model(project_id, model_id, traffic, strategy, reason);
+	}
+	PG_FINALLY();
+	{
+		deploying_model = 0;
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -346,9 +333,7 @@ do_deploy(const char *project, int64 project_id, int64 model_id, double traffic,
 
 	if (strcmp(strategy, "rollback") != 0)
 		approval_id = registry_consume_approval(project_id, model_id);
-	clear_for_deployment(model_id);
-
-	registry_deploy_model(project_id, model_id, traffic, strategy, reason);
+	deploy_cleared(project_id, model_id, traffic, strategy, reason);
 
 	row = deployment_row(project_id, model_id, &deployment_id);
 	registry_link_approval(approval_id, deployment_id);
