@@ -23,8 +23,8 @@ SELECT has_pk('galaxy', t, 'galaxy.' || t || ' has a primary key')
   FROM unnest(ARRAY['projects', 'datasets', 'jobs', 'job_progress', 'models', 'deployments', 'audit_log']) t;
 SELECT col_is_pk('galaxy', t, 'id', 'galaxy.' || t || '.id is the primary key')
   FROM unnest(ARRAY['projects', 'datasets', 'jobs', 'models', 'deployments', 'audit_log']) t;
-SELECT col_is_pk('galaxy', 'job_progress', ARRAY['job_id', 'iteration'],
-                 'galaxy.job_progress is keyed by (job_id, iteration)');
+SELECT col_is_pk('galaxy', 'job_progress', ARRAY['job_id', 'attempt', 'step'],
+                 'galaxy.job_progress is keyed by (job_id, attempt, step)');
 SELECT col_is_unique('galaxy', 'projects', ARRAY['name'], 'project names are unique');
 SELECT col_is_unique('galaxy', 'datasets', ARRAY['name'], 'dataset names are unique');
 SELECT col_is_unique('galaxy', 'models', ARRAY['project_id', 'version'],
@@ -81,7 +81,7 @@ SELECT throws_ok($$INSERT INTO galaxy.jobs (project, owner_oid, request, started
 SELECT throws_ok($$INSERT INTO galaxy.jobs (project, owner_oid, request, retries)
                    VALUES ('tap_project', 10, '{}', -1)$$,
                  '23514', NULL, 'negative retries are refused');
-SELECT throws_ok($$INSERT INTO galaxy.job_progress (job_id, iteration, phase) VALUES (-42, 1, 'fit')$$,
+SELECT throws_ok($$INSERT INTO galaxy.job_progress (job_id, step, iteration, phase) VALUES (-42, 1, 1, 'fit')$$,
                  '23503', NULL, 'progress for a job that does not exist is refused');
 SELECT throws_ok($$INSERT INTO galaxy.models (project_id, version, version_major, version_minor,
                      version_patch, algorithm, task, features, feature_types, schema_fingerprint, status)
