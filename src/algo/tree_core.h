@@ -1,0 +1,247 @@
+/*
+ * tree_core.h — machinery shared by the tree models (decision_tree,
+ * random_forest, gradient_boosting).
+ *
+ *   - binning: every feature is cut into at most 256 bins by quantiles of the
+ *     training rows; the codes are stored column-major as uint8 so histogram
+ *     building walks one byte column per feature.  NaN gets its own bin when
+ *     the feature had NaN in training, and every split learns the direction
+ *     missing values take.
+ *   - the model: a flat array of 16-byte nodes per tree (threshold on the raw
+ *     value, feature with a default-left bit, left child; the right child is
+ *     left + 1 and every child index is greater than its parent's), leaf values
+ *     in one array, gain and split-count importances, the bin edges.
+ *   - prediction: trees of depth <= TREE_FAST_MAX_DEPTH are also laid out as
+ *     perfect binary trees so that several trees are walked at once without
+ *     branches; deeper trees are walked node by node.
+ *   - threads: pure numeric kernels run on up to galaxy.threads threads
+ *     (signals blocked, no PostgreSQL calls); work is always divided so that
+ *     results do not depend on the number of threads.
+ */
+#ifndef GALAXY_TREE_CORE_H
+#define GALAXY_TREE_CORE_H
+
+#include "postgres.h"
+
+#include "algo/algo.h"
+#include "util/rng.h"
+
+/* Stable algorithm ids (stored in model values). */
+#define TREE_ALGO_DECISION_TREE		10
+#define TREE_ALGO_RANDOM_FOREST		11
+#define TREE_ALGO_GRADIENT_BOOSTING	12
+
+#define TREE_MAX_BINS			256
+#define TREE_MAX_THREADS		64
+#define TREE_DEFAULT_LEFT		0x80000000u
+#define TREE_FEATURE_MASK		0x7FFFFFFFu
+#define TREE_FAST_MAX_DEPTH		8
+#define TREE_MAX_TREES			(1 << 24)
+
+/* ---------------------------------------------------------------------
+ * Binned training matrix
+ * --------------------------------------------------------------------- */
+typedef struct TreeBins
+{
+	int64		n_rows;
+	int			n_features;
+	int			max_bins;
+	uint8	   *codes;			/* n_features x n_rows, column-major */
+	int		   *n_bins;			/* value bins of each feature (>= 1) */
+	int		   *missing_bin;	/* code of NaN (== n_bins[f]), or -1 if none */
+	int		   *offset;			/* first histogram slot of each feature; [n_features] = total */
+	int			total_bins;		/* histogram slots of all features */
+	double	   *edges;			/* edges[offset[f] + b], b < n_bins[f] - 1: upper edge of bin b */
+	double	   *bin_lo;			/* smallest training value in each slot */
+	double	   *bin_hi;			/* largest training value in each slot */
+} TreeBins;
+
+/* Fit bin edges on the rows of X (row-major n x p) and code every row. */
+extern TreeBins *tree_bins_fit(const double *X, int64 n, int p, int max_bins,
+							   uint64 seed, int threads);
+
+/* Threshold of a split "codes <= b go left" whose next non-empty bin is b2. */
+extern double tree_bins_threshold(const TreeBins *tb, int f, int b, int b2);
+
+/* ---------------------------------------------------------------------
+ * Trees while they are built
+ * --------------------------------------------------------------------- */
+typedef struct TreeBuildNode
+{
+	int32		feature;		/* split feature, or -1 for a leaf */
+	int32		bin;			/* split: codes <= bin go left */
+	int32		left;			/* build-node indices of the children */
+	int32		right;
+	int32		start;			/* rows[start, end) reached this node */
+	int32		end;
+	int32		depth;
+	bool		default_left;	/* where missing values go */
+	double		threshold;		/* raw-value threshold of the split */
+	double		gain;			/* loss reduction of the split */
+	double		value;			/* leaf value (gradient boosting) */
+} TreeBuildNode;
+
+/* Leaf (build-node index) a training row reaches, walking on bin codes. */
+static inline int
+tree_build_leaf(const TreeBuildNode *bn, const TreeBins *tb, int64 row)
+{
+	int			i = 0;
+
+	while (bn[i].feature >= 0)
+	{
+		int			f = bn[i].feature;
+		int			code = tb->codes[(int64) f * tb->n_rows + row];
+		bool		left;
+
+		if (code == tb->missing_bin[f])
+			left = bn[i].default_left;
+		else
+			left = code <= bn[i].bin;
+		i = left ? bn[i].left : bn[i].right;
+	}
+	return i;
+}
+
+/* Gradient/hessian pair: one histogram slot of gradient boosting. */
+typedef struct GHPair
+{
+	double		g;
+	double		h;
+} GHPair;
+
+/* ---------------------------------------------------------------------
+ * The model
+ * --------------------------------------------------------------------- */
+typedef struct TreeNode
+{
+	double		threshold;		/* split: x <= threshold goes left */
+	uint32		feature;		/* split: feature | TREE_DEFAULT_LEFT; leaf: leaf index */
+	int32		left;			/* split: left child (right = left + 1), within the tree; leaf: 0 */
+} TreeNode;
+
+typedef struct TreeFastNode
+{
+	double		threshold;
+	uint32		feature;
+	uint32		pad;
+} TreeFastNode;
+
+typedef struct TreeModel
+{
+	uint16		kind;			/* TREE_ALGO_* */
+	GalaxyTask	task;
+	int			n_features;
+	int			n_classes;
+	int			n_outputs;		/* values per leaf */
+	int			n_groups;		/* gradient boosting: trees per round; else 1 */
+	int			n_trees;
+	int			n_nodes;
+	int			n_leaves;
+	int32	   *tree_start;		/* n_trees + 1 node offsets */
+	TreeNode   *nodes;
+	double	   *leaf_values;	/* n_leaves x n_outputs */
+	double	   *base_score;		/* n_groups (gradient boosting margins) */
+	double	   *importance_gain;	/* n_features */
+	double	   *importance_split;	/* n_features */
+	double		oob_score;		/* NaN when not computed */
+	int			max_bins;
+	int32	   *edge_start;		/* n_features + 1 */
+	double	   *edges;			/* bin edges of the training data */
+
+	/* building: capacities of the growing arrays */
+	int			cap_trees;
+	int			cap_nodes;
+	int			cap_leaves;
+
+	/* prediction layout, derived (not stored) */
+	int			fast_depth;		/* 0: walk node by node */
+	TreeFastNode *fast_nodes;	/* n_trees x (2^D - 1), heap order */
+	double	   *fast_value;		/* n_trees x 2^D leaf values (n_outputs == 1) */
+	int32	   *fast_leaf;		/* n_trees x 2^D leaf indices (n_outputs > 1) */
+} TreeModel;
+
+/* A new empty model; the caller appends trees. */
+extern TreeModel *tree_model_new(uint16 kind, GalaxyTask task, int n_features,
+								 int n_classes, int n_outputs, int n_groups);
+/* Store the bin edges of the training data. */
+extern void tree_model_set_bins(TreeModel *m, const TreeBins *tb);
+
+/*
+ * Append a built tree.  leaf_out[i * n_outputs ...] holds the value(s) of
+ * build node i when it is a leaf.  Nodes are renumbered breadth-first so
+ * children follow their parent and the right child is left + 1.
+ */
+extern void tree_model_append(TreeModel *m, const TreeBuildNode *bn, int n_bn,
+							  const double *leaf_out);
+/* Keep only the first n_trees trees. */
+extern void tree_model_truncate(TreeModel *m, int n_trees);
+/* Build the prediction layout; call once the model is complete. */
+extern void tree_model_finish(TreeModel *m);
+/* Bytes the model will take when serialised. */
+extern Size tree_model_bytes(const TreeModel *m);
+
+/* AlgorithmDef callbacks shared by the three algorithms. */
+extern void tree_predict(const void *state, const double *X, int64 n, double *out);
+extern void tree_predict_proba(const void *state, const double *X, int64 n, double *out);
+extern void tree_serialize(const void *state, ModelWriter *w);
+extern void *tree_deserialize_kind(uint16 kind, ModelReader *r, int n_features,
+								   int n_classes, GalaxyTask task);
+extern void tree_feature_importance(const void *state, double *out);
+
+/* Normalised split counts per feature (the second importance). */
+extern void tree_split_importance(const void *state, double *out);
+
+/* Out-of-bag score of a random forest (accuracy or R²), NaN if unavailable. */
+extern double tree_oob_score(const void *state);
+
+/* Raw margins of the ensemble: n x n_groups (gradient boosting) / n x n_outputs sums. */
+extern void tree_model_raw(const TreeModel *m, const double *X, int64 n, double *out);
+
+/* ---------------------------------------------------------------------
+ * Threads
+ * --------------------------------------------------------------------- */
+
+/* A kernel run by worker 'w' of 'nw'; it must not call PostgreSQL. */
+typedef void (*TreeKernel) (void *arg, int w, int nw);
+
+/*
+ * Run kernel(arg, w, nw) for w = 0..nw-1, worker 0 on the calling thread,
+ * the others on threads with every signal blocked; returns when all are done.
+ */
+extern void tree_parallel(int nw, TreeKernel kernel, void *arg);
+
+/* Threads to use for 'work' units of work (1 when the work is small). */
+extern int	tree_threads_for(int threads, double work);
+
+/* ---------------------------------------------------------------------
+ * CART trees (decision_tree and random_forest)
+ * --------------------------------------------------------------------- */
+typedef enum CartCriterion
+{
+	CART_GINI = 0,
+	CART_ENTROPY = 1,
+	CART_SQUARED_ERROR = 2
+} CartCriterion;
+
+typedef struct CartParams
+{
+	CartCriterion criterion;
+	int			max_depth;		/* 0 = unlimited */
+	int			min_samples_split;
+	int			min_samples_leaf;
+	int			max_leaf_nodes; /* 0 = unlimited (depth first), else best first */
+	int			max_features;	/* features tried per split */
+	int			n_estimators;
+	bool		bootstrap;
+	bool		oob_score;
+	int			max_bins;
+} CartParams;
+
+/* Fit a forest of CART trees (one tree without bootstrap = a decision tree). */
+extern TreeModel *cart_fit(uint16 kind, const TrainData *d, const CartParams *cp,
+						   const FitContext *ctx);
+
+/* Parse a criterion choice against the task (ERROR when it does not fit). */
+extern CartCriterion cart_criterion(const char *choice, GalaxyTask task);
+
+#endif							/* GALAXY_TREE_CORE_H */
