@@ -18,6 +18,7 @@
  */
 static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_linear_regression,
+	&galaxy_algo_logistic_regression,
 	&galaxy_algo_decision_tree,
 	&galaxy_algo_random_forest,
 	&galaxy_algo_gradient_boosting,

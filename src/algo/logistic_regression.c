@@ -1,0 +1,791 @@
+/*
+ * logistic_regression.c — L2-regularised logistic regression: a sigmoid
+ * model for two classes, multinomial softmax for more.
+ *
+ * Like scikit-learn's lbfgs solver it minimises
+ *
+ *     sum_i s_i * logloss_i(W, b)  +  ||W||^2 / (2 C)
+ *
+ * (s_i = sample weight times class weight; the intercept b is not
+ * penalised), with a limited-memory BFGS of our own (memory 10) and a line
+ * search that enforces the Armijo condition and extrapolates while the slope
+ * is still steep (weak Wolfe).  It stops when the largest gradient component
+ * is at most tol, when the objective stops decreasing (relative change below
+ * scipy's default factr * eps), or after max_iter iterations.
+ *
+ * Every evaluation of the loss and gradient is one pass over the training
+ * matrix in row blocks: the scores of a block come from dgemv/dgemm, and
+ * the gradient is accumulated with the transposed product while the block is
+ * still in cache.  Memory beyond the data is O(block * classes).
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include <cblas.h>
+
+#include "miscadmin.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+
+#include "algo/algo.h"
+#include "galaxy.h"
+#include "model/model.h"
+
+/* Rows per block, and the bound on block-buffer doubles. */
+#define LOGREG_BLOCK_ROWS	2048
+#define LOGREG_BLOCK_DOUBLES (1 << 19)
+
+/* L-BFGS settings. */
+#define LBFGS_MEMORY		10
+#define LBFGS_MAX_LINESEARCH 20
+#define LBFGS_ARMIJO		1e-4
+#define LBFGS_WOLFE			0.9
+/* scipy's L-BFGS-B default relative reduction threshold (factr 1e7 * eps) */
+#define LBFGS_FTOL			(1e7 * DBL_EPSILON)
+
+/* Hyperparameter indexes. */
+enum
+{
+	HP_C = 0,
+	HP_MAX_ITER,
+	HP_TOL,
+	HP_CLASS_WEIGHT,
+	HP_FIT_INTERCEPT
+};
+
+/* Choices of class_weight. */
+enum
+{
+	CLASS_WEIGHT_NONE = 0,
+	CLASS_WEIGHT_BALANCED = 1
+};
+
+static const HyperParamSpec logreg_params[] = {
+	{"C", HP_FLOAT, 1.0, 0.0, 1e10, true, NULL,
+	"inverse of the L2 regularisation strength (smaller = stronger)"},
+	{"max_iter", HP_INT, 100, 1, 100000, false, NULL,
+	"maximum number of L-BFGS iterations"},
+	{"tol", HP_FLOAT, 1e-4, 0.0, 1.0, true, NULL,
+	"stop when the largest gradient component is at most tol"},
+	{"class_weight", HP_ENUM, CLASS_WEIGHT_NONE, 0, 0, false, "none,balanced",
+	"balanced: weight classes by n / (n_classes * class count)"},
+	{"fit_intercept", HP_BOOL, 1.0, 0.0, 1.0, false, NULL,
+	"fit an unpenalised intercept per class"},
+};
+
+typedef struct LogRegState
+{
+	int			n_features;
+	int			n_classes;
+	int			n_outputs;		/* 1 for binary (sigmoid), else n_classes */
+	double	   *coef;			/* n_outputs x n_features, row-major */
+	double	   *intercept;		/* n_outputs */
+} LogRegState;
+
+/* The optimisation problem: data, weights and scratch space. */
+typedef struct LogRegProblem
+{
+	const TrainData *d;
+	int			p;
+	int			k;				/* classes */
+	int			kk;				/* outputs: 1 or k */
+	bool		fit_intercept;
+	double		inv_c;			/* 1 / C */
+	const double *class_w;		/* k class weights, or NULL */
+	int			block;
+	double	   *Z;				/* block x kk scores */
+	double		wsum;			/* sum of the row weights */
+	Size		n_params;
+} LogRegProblem;
+
+/* Allocate a possibly large zeroed array of doubles. */
+static double *
+alloc_doubles(Size n)
+{
+	return (double *) MemoryContextAllocExtended(CurrentMemoryContext,
+												 sizeof(double) * Max(n, 1),
+												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+/* Logistic function without overflow. */
+static inline double
+sigmoid(double z)
+{
+	if (z >= 0.0)
+		return 1.0 / (1.0 + exp(-z));
+	else
+	{
+		double		e = exp(z);
+
+		return e / (1.0 + e);
+	}
+}
+
+/*
+ * Scores of rows X[0..b) into Z (b x kk): Z = X W' + intercept.
+ */
+static void
+block_scores(const LogRegProblem *pr, const double *W, const double *icpt,
+			 const double *X, int b, double *Z)
+{
+	int			p = pr->p;
+	int			kk = pr->kk;
+
+	if (p > 0)
+	{
+		if (kk == 1)
+			cblas_dgemv(CblasRowMajor, CblasNoTrans, b, p, 1.0, X, p, W, 1, 0.0, Z, 1);
+		else
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, kk, p,
+						1.0, X, p, W, p, 0.0, Z, kk);
+	}
+	else
+		memset(Z, 0, sizeof(double) * b * kk);
+	if (icpt)
+		for (int i = 0; i < b; i++)
+			for (int c = 0; c < kk; c++)
+				Z[(Size) i * kk + c] += icpt[c];
+}
+
+/*
+ * Log loss of one row from its scores; with 'resid' set, also store
+ * d loss / d score (probabilities minus the one-hot target) there.
+ */
+static inline double
+row_loss(const double *z, int kk, int cls, double *resid)
+{
+	if (kk == 1)
+	{
+		/* one exp serves both the loss and the probability */
+		double		zz = z[0];
+		double		e = exp(-fabs(zz));
+		double		margin = (cls == 1) ? -zz : zz;
+		double		loss = Max(margin, 0.0) + log1p(e);
+
+		if (resid)
+		{
+			double		prob = (zz >= 0.0) ? 1.0 / (1.0 + e) : e / (1.0 + e);
+
+			resid[0] = prob - (cls == 1 ? 1.0 : 0.0);
+		}
+		return loss;
+	}
+	else
+	{
+		double		m = z[0];
+		double		s = 0.0;
+		double		lse;
+		double		loss;
+
+		for (int c = 1; c < kk; c++)
+			m = Max(m, z[c]);
+		for (int c = 0; c < kk; c++)
+			s += exp(z[c] - m);
+		lse = m + log(s);
+		loss = lse - z[cls];
+		/* resid may alias z: compute the loss first */
+		if (resid)
+		{
+			for (int c = 0; c < kk; c++)
+				resid[c] = exp(z[c] - lse);
+			resid[cls] -= 1.0;
+		}
+		return loss;
+	}
+}
+
+/* Weight of training row i. */
+static inline double
+row_weight(const LogRegProblem *pr, int64 i, int cls)
+{
+	double		w = pr->d->weight ? pr->d->weight[i] : 1.0;
+
+	if (pr->class_w)
+		w *= pr->class_w[cls];
+	return w;
+}
+
+/*
+ * Objective and gradient at theta (W then intercepts).  Returns the
+ * objective; *data_loss gets the weighted log-loss sum.
+ */
+static double
+logreg_eval(LogRegProblem *pr, const double *theta, double *grad, double *data_loss)
+{
+	const TrainData *d = pr->d;
+	int			p = pr->p;
+	int			kk = pr->kk;
+	const double *W = theta;
+	const double *icpt = pr->fit_intercept ? theta + (Size) kk * p : NULL;
+	double	   *gW = grad;
+	double	   *gb = pr->fit_intercept ? grad + (Size) kk * p : NULL;
+	double		loss = 0.0;
+	double		pen = 0.0;
+
+	memset(grad, 0, sizeof(double) * pr->n_params);
+	for (int64 start = 0; start < d->n_rows; start += pr->block)
+	{
+		int			b = (int) Min((int64) pr->block, d->n_rows - start);
+		const double *X = d->X + start * p;
+		double	   *Z = pr->Z;
+
+		CHECK_FOR_INTERRUPTS();
+		block_scores(pr, W, icpt, X, b, Z);
+		for (int i = 0; i < b; i++)
+		{
+			int			cls = (int) d->y[start + i];
+			double		w = row_weight(pr, start + i, cls);
+			double	   *z = Z + (Size) i * kk;
+
+			loss += w * row_loss(z, kk, cls, z);
+			for (int c = 0; c < kk; c++)
+				z[c] *= w;
+			if (gb)
+				for (int c = 0; c < kk; c++)
+					gb[c] += z[c];
+		}
+		if (p > 0)
+		{
+			if (kk == 1)
+				cblas_dgemv(CblasRowMajor, CblasTrans, b, p, 1.0, X, p, Z, 1, 1.0, gW, 1);
+			else
+				cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, p, b,
+							1.0, Z, kk, X, p, 1.0, gW, p);
+		}
+	}
+	for (Size j = 0; j < (Size) kk * p; j++)
+	{
+		pen += W[j] * W[j];
+		gW[j] += pr->inv_c * W[j];
+	}
+	*data_loss = loss;
+	return loss + 0.5 * pr->inv_c * pen;
+}
+
+/* Mean (unweighted) log loss of theta on other rows, e.g. the validation split. */
+static double
+logreg_mean_loss(LogRegProblem *pr, const double *theta, const double *Xv,
+				 const double *yv, int64 n)
+{
+	int			p = pr->p;
+	int			kk = pr->kk;
+	const double *icpt = pr->fit_intercept ? theta + (Size) kk * p : NULL;
+	double		loss = 0.0;
+
+	for (int64 start = 0; start < n; start += pr->block)
+	{
+		int			b = (int) Min((int64) pr->block, n - start);
+
+		CHECK_FOR_INTERRUPTS();
+		block_scores(pr, theta, icpt, Xv + start * p, b, pr->Z);
+		for (int i = 0; i < b; i++)
+		{
+			double		v = yv[start + i];
+
+			/* a class the model does not know cannot be scored */
+			if (!(v >= 0.0 && v < pr->k))
+				return get_float8_nan();
+			loss += row_loss(pr->Z + (Size) i * kk, kk, (int) v, NULL);
+		}
+	}
+	return n > 0 ? loss / n : get_float8_nan();
+}
+
+/* Largest absolute component of a vector. */
+static double
+max_abs(const double *v, Size n)
+{
+	double		m = 0.0;
+
+	for (Size i = 0; i < n; i++)
+		m = Max(m, fabs(v[i]));
+	return m;
+}
+
+/*
+ * Minimise the objective with L-BFGS from theta (updated in place).
+ * Returns the number of iterations run.
+ */
+static int
+lbfgs_minimize(LogRegProblem *pr, double *theta, int max_iter, double tol,
+			   const FitContext *ctx)
+{
+	Size		n = pr->n_params;
+	int			m = LBFGS_MEMORY;
+	double	   *S = alloc_doubles(n * m);
+	double	   *Y = alloc_doubles(n * m);
+	double	   *rho = palloc0(sizeof(double) * m);
+	double	   *alpha = palloc0(sizeof(double) * m);
+	double	   *g = alloc_doubles(n);
+	double	   *dir = alloc_doubles(n);
+	double	   *x_new = alloc_doubles(n);
+	double	   *g_new = alloc_doubles(n);
+	double	   *x_best = alloc_doubles(n);
+	double	   *g_best = alloc_doubles(n);
+	int			n_pairs = 0;
+	int			head = 0;		/* next memory slot to overwrite */
+	int			iter;
+	double		data_loss;
+	double		f;
+
+	f = logreg_eval(pr, theta, g, &data_loss);
+
+	for (iter = 1; iter <= max_iter; iter++)
+	{
+		double		gd;
+		double		step;
+		double		lo = 0.0,
+					hi = 0.0;
+		double		f_new = f,
+					data_new = data_loss;
+		double		f_best = f,
+					data_best = data_loss,
+					step_best = 0.0;
+		bool		accepted = false;
+		bool		have_best = false;
+		double		f_old;
+		ProgressInfo info;
+
+		CHECK_FOR_INTERRUPTS();
+		if (max_abs(g, n) <= tol)
+			break;
+
+		/* two-loop recursion: dir = -H g */
+		for (Size j = 0; j < n; j++)
+			dir[j] = -g[j];
+		for (int t = 0; t < n_pairs; t++)
+		{
+			int			s = (head - 1 - t + m) % m;
+
+			alpha[s] = rho[s] * cblas_ddot(n, S + (Size) s * n, 1, dir, 1);
+			cblas_daxpy(n, -alpha[s], Y + (Size) s * n, 1, dir, 1);
+		}
+		if (n_pairs > 0)
+		{
+			int			s = (head - 1 + m) % m;
+			double		yy = cblas_ddot(n, Y + (Size) s * n, 1, Y + (Size) s * n, 1);
+
+			cblas_dscal(n, 1.0 / (rho[s] * yy), dir, 1);
+		}
+		for (int t = n_pairs - 1; t >= 0; t--)
+		{
+			int			s = (head - 1 - t + m) % m;
+			double		beta = rho[s] * cblas_ddot(n, Y + (Size) s * n, 1, dir, 1);
+
+			cblas_daxpy(n, alpha[s] - beta, S + (Size) s * n, 1, dir, 1);
+		}
+
+		gd = cblas_ddot(n, g, 1, dir, 1);
+		if (!(gd < 0.0) || !isfinite(gd))
+		{
+			/* not a descent direction: forget the history, go downhill */
+			n_pairs = 0;
+			for (Size j = 0; j < n; j++)
+				dir[j] = -g[j];
+			gd = -cblas_ddot(n, g, 1, g, 1);
+		}
+		/* first step (or after a reset): unit length, as L-BFGS-B does */
+		step = (n_pairs == 0) ? Min(1.0, 1.0 / sqrt(-gd)) : 1.0;
+
+		/* line search: Armijo, extrapolating while the slope stays steep */
+		for (int ls = 0; ls < LBFGS_MAX_LINESEARCH; ls++)
+		{
+			double		gd_new;
+
+			for (Size j = 0; j < n; j++)
+				x_new[j] = theta[j] + step * dir[j];
+			f_new = logreg_eval(pr, x_new, g_new, &data_new);
+
+			if (!isfinite(f_new) || f_new > f + LBFGS_ARMIJO * step * gd)
+			{
+				/* too far: shrink (quadratic interpolation, safeguarded) */
+				hi = step;
+				if (lo == 0.0)
+				{
+					double		q = -gd * step * step / (2.0 * (f_new - f - gd * step));
+
+					if (!isfinite(q))
+						q = 0.5 * hi;
+					step = Min(Max(q, 0.1 * hi), 0.5 * hi);
+				}
+				else
+					step = 0.5 * (lo + hi);
+				continue;
+			}
+			gd_new = cblas_ddot(n, g_new, 1, dir, 1);
+			if (gd_new >= LBFGS_WOLFE * gd)
+			{
+				accepted = true;
+				break;
+			}
+
+			/* sufficient decrease but still steep: remember it, go further */
+			if (!have_best || f_new < f_best)
+			{
+				memcpy(x_best, x_new, sizeof(double) * n);
+				memcpy(g_best, g_new, sizeof(double) * n);
+				f_best = f_new;
+				data_best = data_new;
+				step_best = step;
+				have_best = true;
+			}
+			lo = step;
+			step = (hi > 0.0) ? 0.5 * (lo + hi) : 4.0 * step;
+		}
+		if (!accepted && have_best)
+		{
+			memcpy(x_new, x_best, sizeof(double) * n);
+			memcpy(g_new, g_best, sizeof(double) * n);
+			f_new = f_best;
+			data_new = data_best;
+			step = step_best;
+			accepted = true;
+		}
+		if (!accepted)
+			break;				/* no step decreases the objective: done */
+
+		/* update the memory with s = x_new - x, y = g_new - g */
+		{
+			double	   *s = S + (Size) head * n;
+			double	   *y = Y + (Size) head * n;
+			double		sy;
+
+			for (Size j = 0; j < n; j++)
+			{
+				s[j] = x_new[j] - theta[j];
+				y[j] = g_new[j] - g[j];
+			}
+			sy = cblas_ddot(n, s, 1, y, 1);
+			if (sy > DBL_EPSILON * cblas_ddot(n, y, 1, y, 1))
+			{
+				rho[head] = 1.0 / sy;
+				head = (head + 1) % m;
+				n_pairs = Min(n_pairs + 1, m);
+			}
+		}
+
+		f_old = f;
+		memcpy(theta, x_new, sizeof(double) * n);
+		memcpy(g, g_new, sizeof(double) * n);
+		f = f_new;
+		data_loss = data_new;
+
+		memset(&info, 0, sizeof(info));
+		info.phase = "fit";
+		info.iteration = iter;
+		info.total = max_iter;
+		info.rows = pr->d->n_rows;
+		info.loss = data_loss / pr->wsum;
+		info.val_loss = pr->d->n_val > 0 ?
+			logreg_mean_loss(pr, theta, pr->d->X_val, pr->d->y_val, pr->d->n_val) :
+			get_float8_nan();
+		info.metric = get_float8_nan();
+		info.learning_rate = step;
+		fit_report(ctx, &info);
+
+		/* the objective no longer moves (scipy's factr test) */
+		if (f_old - f <= LBFGS_FTOL * Max(Max(fabs(f_old), fabs(f)), 1.0))
+			break;
+	}
+
+	pfree(S);
+	pfree(Y);
+	pfree(rho);
+	pfree(alpha);
+	pfree(g);
+	pfree(dir);
+	pfree(x_new);
+	pfree(g_new);
+	pfree(x_best);
+	pfree(g_best);
+	return Min(iter, max_iter);
+}
+
+/* Fit binary or multinomial logistic regression. */
+static void *
+logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	LogRegProblem pr;
+	LogRegState *st;
+	int			p = d->n_features;
+	int			k = d->n_classes;
+	int			kk;
+	double		C = hp->values[HP_C];
+	int			max_iter = (int) hp->values[HP_MAX_ITER];
+	double		tol = hp->values[HP_TOL];
+	bool		balanced = (int) hp->values[HP_CLASS_WEIGHT] == CLASS_WEIGHT_BALANCED;
+	int64	   *counts;
+	double	   *class_w = NULL;
+	double	   *theta;
+	double		wsum = 0.0;
+	Size		work;
+
+	if (d->task != TASK_CLASSIFICATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("logistic_regression supports only the classification task, not %s",
+						galaxy_task_name(d->task))));
+	if (k < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("logistic_regression needs at least two classes, got %d", k)));
+	if (d->n_rows < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("logistic_regression needs at least one training row")));
+	kk = (k == 2) ? 1 : k;
+
+	/* check labels and weights; count classes */
+	counts = palloc0(sizeof(int64) * k);
+	for (int64 i = 0; i < d->n_rows; i++)
+	{
+		double		v = d->y[i];
+		double		w = d->weight ? d->weight[i] : 1.0;
+
+		if (!(v >= 0.0 && v < k) || v != floor(v))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("class index %g of training row " INT64_FORMAT " is not in 0..%d",
+							v, i + 1, k - 1)));
+		if (!(w >= 0.0) || !isfinite(w))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("sample weight %g of row " INT64_FORMAT " is not a finite non-negative number",
+							w, i + 1)));
+		counts[(int) v]++;
+	}
+	if (balanced)
+	{
+		int			present = 0;
+
+		for (int c = 0; c < k; c++)
+			if (counts[c] > 0)
+				present++;
+		class_w = palloc0(sizeof(double) * k);
+		for (int c = 0; c < k; c++)
+			class_w[c] = counts[c] > 0 ? (double) d->n_rows / ((double) present * counts[c]) : 0.0;
+	}
+
+	memset(&pr, 0, sizeof(pr));
+	pr.d = d;
+	pr.p = p;
+	pr.k = k;
+	pr.kk = kk;
+	pr.fit_intercept = hp->values[HP_FIT_INTERCEPT] != 0.0;
+	pr.inv_c = 1.0 / C;
+	pr.class_w = class_w;
+	pr.n_params = (Size) kk * p + (pr.fit_intercept ? kk : 0);
+	pr.block = LOGREG_BLOCK_ROWS;
+	if (pr.block > LOGREG_BLOCK_DOUBLES / kk)
+		pr.block = Max(LOGREG_BLOCK_DOUBLES / kk, 1);
+
+	for (int64 i = 0; i < d->n_rows; i++)
+		wsum += row_weight(&pr, i, (int) d->y[i]);
+	if (!(wsum > 0.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("logistic_regression: the sample weights sum to zero")));
+	pr.wsum = wsum;
+
+	/* L-BFGS memory (2 x 10 vectors), six work vectors, the score block */
+	work = sizeof(double) * (pr.n_params * (2 * LBFGS_MEMORY + 7) + (Size) pr.block * kk);
+	galaxy_check_training_memory(work, "the L-BFGS state of logistic_regression");
+	pr.Z = alloc_doubles((Size) pr.block * kk);
+
+	galaxy_apply_blas_threads();
+	theta = alloc_doubles(pr.n_params);
+	lbfgs_minimize(&pr, theta, max_iter, tol, ctx);
+
+	for (Size j = 0; j < pr.n_params; j++)
+		if (!isfinite(theta[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("logistic_regression diverged (non-finite coefficient)"),
+					 errhint("Scale the features or lower \"C\".")));
+
+	st = palloc0(sizeof(LogRegState));
+	st->n_features = p;
+	st->n_classes = k;
+	st->n_outputs = kk;
+	st->coef = theta;
+	st->intercept = alloc_doubles(kk);
+	if (pr.fit_intercept)
+		memcpy(st->intercept, theta + (Size) kk * p, sizeof(double) * kk);
+
+	pfree(pr.Z);
+	pfree(counts);
+	if (class_w)
+		pfree(class_w);
+	return st;
+}
+
+/* Scores of one row: z = W x + b. */
+static inline void
+row_scores(const LogRegState *st, const double *x, double *z)
+{
+	int			p = st->n_features;
+
+	for (int c = 0; c < st->n_outputs; c++)
+	{
+		const double *w = st->coef + (Size) c * p;
+		double		v = st->intercept[c];
+
+		for (int j = 0; j < p; j++)
+			v += w[j] * x[j];
+		z[c] = v;
+	}
+}
+
+/* Predicted class indexes. */
+static void
+logreg_predict(const void *state, const double *X, int64 n, double *out)
+{
+	const LogRegState *st = state;
+	int			p = st->n_features;
+	int			kk = st->n_outputs;
+	double	   *z = palloc(sizeof(double) * kk);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		row_scores(st, X + i * p, z);
+		if (kk == 1)
+			out[i] = z[0] > 0.0 ? 1.0 : 0.0;
+		else
+		{
+			int			best = 0;
+
+			for (int c = 1; c < kk; c++)
+				if (z[c] > z[best])
+					best = c;
+			out[i] = best;
+		}
+	}
+	pfree(z);
+}
+
+/* Class probabilities, n x n_classes. */
+static void
+logreg_predict_proba(const void *state, const double *X, int64 n, double *out)
+{
+	const LogRegState *st = state;
+	int			p = st->n_features;
+	int			k = st->n_classes;
+	int			kk = st->n_outputs;
+	double	   *z = palloc(sizeof(double) * kk);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		double	   *o = out + i * k;
+
+		row_scores(st, X + i * p, z);
+		if (kk == 1)
+		{
+			o[1] = sigmoid(z[0]);
+			o[0] = sigmoid(-z[0]);
+		}
+		else
+		{
+			double		m = z[0],
+						s = 0.0;
+
+			for (int c = 1; c < kk; c++)
+				m = Max(m, z[c]);
+			for (int c = 0; c < kk; c++)
+			{
+				o[c] = exp(z[c] - m);
+				s += o[c];
+			}
+			for (int c = 0; c < kk; c++)
+				o[c] /= s;
+		}
+	}
+	pfree(z);
+}
+
+/* Write the coefficients. */
+static void
+logreg_serialize(const void *state, ModelWriter *w)
+{
+	const LogRegState *st = state;
+
+	mw_tag(w, "LOGR");
+	mw_u32(w, (uint32) st->n_classes);
+	mw_u32(w, (uint32) st->n_features);
+	mw_f64s(w, st->intercept, st->n_outputs);
+	mw_f64s(w, st->coef, (Size) st->n_outputs * st->n_features);
+}
+
+/* Read and validate the coefficients. */
+static void *
+logreg_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
+{
+	LogRegState *st;
+	uint32		k,
+				p;
+	int			kk;
+	uint64		total;
+
+	if (task != TASK_CLASSIFICATION)
+		mr_corrupt("logistic_regression model with task %d", (int) task);
+	if (n_classes < 2 || n_classes > MODEL_MAX_CLASSES)
+		mr_corrupt("logistic_regression class count %d out of range", n_classes);
+	if (n_features < 0 || n_features > MODEL_MAX_FEATURES)
+		mr_corrupt("logistic_regression feature count %d out of range", n_features);
+	mr_tag(r, "LOGR");
+	k = mr_count(r, MODEL_MAX_CLASSES, 0, "logistic_regression class");
+	p = mr_count(r, MODEL_MAX_FEATURES, 0, "logistic_regression feature");
+	if ((int) k != n_classes || (int) p != n_features)
+		mr_corrupt("logistic_regression state for %u classes x %u features, header says %d x %d",
+				   k, p, n_classes, n_features);
+	kk = (k == 2) ? 1 : (int) k;
+	total = (uint64) kk * ((uint64) p + 1);
+	if (total > mr_remaining(r) / sizeof(double))
+		mr_corrupt("logistic_regression coefficients truncated");
+
+	st = palloc0(sizeof(LogRegState));
+	st->n_features = (int) p;
+	st->n_classes = (int) k;
+	st->n_outputs = kk;
+	st->intercept = alloc_doubles(kk);
+	st->coef = alloc_doubles((Size) kk * p);
+	for (int c = 0; c < kk; c++)
+		st->intercept[c] = mr_f64_finite(r, "logistic_regression intercept");
+	for (Size j = 0; j < (Size) kk * p; j++)
+		st->coef[j] = mr_f64_finite(r, "logistic_regression coefficient");
+	return st;
+}
+
+/* Importance of a feature: its mean absolute coefficient over the outputs. */
+static void
+logreg_feature_importance(const void *state, double *out)
+{
+	const LogRegState *st = state;
+	int			p = st->n_features;
+
+	for (int j = 0; j < p; j++)
+	{
+		double		s = 0.0;
+
+		for (int c = 0; c < st->n_outputs; c++)
+			s += fabs(st->coef[(Size) c * p + j]);
+		out[j] = s / st->n_outputs;
+	}
+}
+
+const AlgorithmDef galaxy_algo_logistic_regression = {
+	.name = "logistic_regression",
+	.id = 2,
+	.tasks = TASK_BIT(TASK_CLASSIFICATION),
+	.params = logreg_params,
+	.n_params = lengthof(logreg_params),
+	.default_scaling = true,
+	.description = "L2-regularised logistic regression (sigmoid for two classes, multinomial softmax for more), L-BFGS",
+	.fit = logreg_fit,
+	.predict = logreg_predict,
+	.predict_proba = logreg_predict_proba,
+	.serialize = logreg_serialize,
+	.deserialize = logreg_deserialize,
+	.feature_importance = logreg_feature_importance,
+};
