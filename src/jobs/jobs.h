@@ -126,6 +126,7 @@ extern void jobs_wake_waiters(Oid dboid, int64 job_id);
 extern int	jobs_running_workers(void);
 extern bool jobs_request_cancel(Oid dboid, int64 job_id, Oid role);
 extern bool jobs_worker_active(Oid dboid, int64 job_id);
+extern int	jobs_worker_pid(Oid dboid, int64 job_id);
 
 /* progress.c: make sure this process frees its slot at exit */
 extern void jobs_progress_register_cleanup(void);

@@ -24,7 +24,9 @@
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/array.h"
 #include "utils/datum.h"
+#include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -50,7 +52,7 @@ PG_FUNCTION_INFO_V1(galaxy_wait);
 #define SA_TIMEOUT		(TA_NARGS + 2)
 
 /* How long galaxy.cancel() waits for a running job's worker to stop. */
-#define CANCEL_WAIT_MS	10000
+#define CANCEL_WAIT_MS	5000
 
 /* A job as galaxy.cancel()/wait() need it. */
 typedef struct JobState
@@ -174,6 +176,31 @@ CheckCanSee(int64 job_id, const JobState *js)
 }
 
 /*
+ * true if the worker of the job waits for a lock this backend holds (for
+ * instance the audit chain's lock, taken by any audited change of this
+ * still open transaction): waiting for it would never end.
+ */
+static bool
+WorkerBlockedByMe(int64 job_id)
+{
+	int			pid = jobs_worker_pid(MyDatabaseId, job_id);
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+
+	if (pid == 0)
+		return false;
+	arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids, Int32GetDatum(pid)));
+	deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+		if (!nulls[i] && DatumGetInt32(elems[i]) == MyProcPid)
+			return true;
+	return false;
+}
+
+/*
  * Ask the worker of a running job to stop and wait (bounded) until it is
  * gone; false if no worker owns the job (any more).
  */
@@ -186,7 +213,8 @@ CancelRunningJob(int64 job_id, Oid me)
 		return false;
 	/* the worker stops within a second; wait for it, bounded */
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CANCEL_WAIT_MS);
-	while (jobs_worker_active(MyDatabaseId, job_id) && GetCurrentTimestamp() < deadline)
+	while (jobs_worker_active(MyDatabaseId, job_id) && GetCurrentTimestamp() < deadline &&
+		   !WorkerBlockedByMe(job_id))
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 10L, PG_WAIT_EXTENSION);
@@ -259,10 +287,15 @@ galaxy_cancel(PG_FUNCTION_ARGS)
 		}
 		if (strcmp(js.state, "running") == 0 && jobs_worker_active(MyDatabaseId, job_id))
 		{
-			/* the worker records 'cancelled' (audited) and registers no model */
-			galaxy_audit("cancel", "job", idbuf, Details1("previous_state", js.state));
+			/*
+			 * The worker records 'cancelled' (audited) and registers no
+			 * model.  Our own audit row comes after the wait: writing it
+			 * takes the audit chain's lock until we commit, which the
+			 * worker's audit row would then wait for.
+			 */
 			if (CancelRunningJob(job_id, me))
 			{
+				galaxy_audit("cancel", "job", idbuf, Details1("previous_state", js.state));
 				ReadJob(job_id, &js, CurrentMemoryContext);
 				break;
 			}
@@ -355,6 +388,12 @@ WaitLoop(int64 job_id, bool has_timeout, TimestampTz deadline)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		pfree(DatumGetPointer(js.row));
+		if (WorkerBlockedByMe(job_id))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
+					 errmsg("galaxy job " INT64_FORMAT " waits for a lock held by this transaction", job_id),
+					 errdetail("An audited galaxy call earlier in this transaction holds the audit log's lock until it ends."),
+					 errhint("COMMIT or ROLLBACK before calling galaxy.wait().")));
 	}
 	MemoryContextDelete(loop_cxt);
 	return js.row;

@@ -328,3 +328,25 @@ jobs_worker_active(Oid dboid, int64 job_id)
 	LWLockRelease(shared->lock);
 	return found;
 }
+
+/* Process id of the worker running job_id in dboid (0 if none or not started). */
+int
+jobs_worker_pid(Oid dboid, int64 job_id)
+{
+	GalaxyJobsShared *shared = galaxy_jobs_shared;
+	int			i;
+	int			pid = 0;
+
+	if (shared == NULL)
+		return 0;
+	LWLockAcquire(shared->lock, LW_SHARED);
+	for (i = 0; i < GALAXY_MAX_JOB_WORKERS; i++)
+	{
+		JobWorkerSlot *w = &shared->workers[i];
+
+		if (w->in_use && w->dboid == dboid && w->job_id == job_id && !w->exited)
+			pid = w->pid;
+	}
+	LWLockRelease(shared->lock);
+	return pid;
+}

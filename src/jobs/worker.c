@@ -250,7 +250,7 @@ WorkerStartJob(WorkerJob *job)
  */
 static void
 WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
-				const char *sqlstate, const char *context)
+				const char *sqlstate, const char *context, Oid cancel_role)
 {
 	CatalogAccess ca = {0};
 	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
@@ -262,6 +262,14 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
 	HOLD_CANCEL_INTERRUPTS();
 	WorkerBeginXact("galaxy: recording the end of a training job");
+	if (OidIsValid(cancel_role))
+	{
+		/* a role name needs the catalog, hence a transaction */
+		char	   *name = GetUserNameFromId(cancel_role, true);
+
+		message = psprintf("cancelled by role %s with galaxy.cancel()",
+						   name ? name : "(dropped)");
+	}
 	SPI_connect();
 	catalog_access_begin(&ca);
 	values[0] = Int64GetDatum(job->id);
@@ -410,25 +418,19 @@ WorkerHandleError(WorkerJob *job, ErrorData *edata)
 	{
 		message = psprintf("job exceeded its time limit of %lld ms (the job's timeout, else galaxy.job_timeout)",
 						   (long long) job->timeout_ms);
-		WorkerFinishJob(job, retry ? "queued" : "failed", message, "57014", context);
+		WorkerFinishJob(job, retry ? "queued" : "failed", message, "57014", context, InvalidOid);
 	}
 	else if (got_sigterm && !cancelled)
 	{
 		message = "training worker was terminated (server shutdown or pg_terminate_backend)";
-		WorkerFinishJob(job, retry ? "queued" : "failed", message, "57P01", context);
+		WorkerFinishJob(job, retry ? "queued" : "failed", message, "57P01", context, InvalidOid);
 	}
 	else if (cancelled || edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-	{
-		if (OidIsValid(cancel_role))
-			message = psprintf("cancelled by role %s with galaxy.cancel()",
-							   GetUserNameFromId(cancel_role, true) ?
-							   GetUserNameFromId(cancel_role, true) : "(dropped)");
-		else
-			message = "cancelled (pg_cancel_backend)";
-		WorkerFinishJob(job, "cancelled", message, "57014", NULL);
-	}
+		WorkerFinishJob(job, "cancelled", "cancelled (pg_cancel_backend)", "57014", NULL,
+						cancelled ? cancel_role : InvalidOid);
 	else
-		WorkerFinishJob(job, retry ? "queued" : "failed", edata->message, sqlstate, context);
+		WorkerFinishJob(job, retry ? "queued" : "failed", edata->message, sqlstate, context,
+						InvalidOid);
 
 	ereport(LOG,
 			(errmsg("galaxy job " INT64_FORMAT " ended without a model: %s", job->id,
