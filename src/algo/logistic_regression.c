@@ -109,6 +109,18 @@ alloc_doubles(Size n)
 												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
+/*
+ * log(1 + e) for e in [0, 1]: glibc's log1p is several times slower than
+ * log, which is exact enough here except for tiny e (series instead).
+ */
+static inline double
+log1p_unit(double e)
+{
+	if (e < 1e-5)
+		return e * (1.0 - e * (0.5 - e / 3.0));
+	return log(1.0 + e);
+}
+
 /* Logistic function without overflow. */
 static inline double
 sigmoid(double z)
@@ -162,7 +174,7 @@ row_loss(const double *z, int kk, int cls, double *resid)
 		double		zz = z[0];
 		double		e = exp(-fabs(zz));
 		double		margin = (cls == 1) ? -zz : zz;
-		double		loss = Max(margin, 0.0) + log1p(e);
+		double		loss = Max(margin, 0.0) + log1p_unit(e);
 
 		if (resid)
 		{
@@ -327,6 +339,8 @@ lbfgs_minimize(LogRegProblem *pr, double *theta, int max_iter, double tol,
 	int			n_pairs = 0;
 	int			head = 0;		/* next memory slot to overwrite */
 	int			iter;
+	int			n_evals = 1;
+	const char *reason = "max_iter reached";
 	double		data_loss;
 	double		f;
 
@@ -350,7 +364,10 @@ lbfgs_minimize(LogRegProblem *pr, double *theta, int max_iter, double tol,
 
 		CHECK_FOR_INTERRUPTS();
 		if (max_abs(g, n) <= tol)
+		{
+			reason = "gradient below tol";
 			break;
+		}
 
 		/* two-loop recursion: dir = -H g */
 		for (Size j = 0; j < n; j++)
@@ -397,6 +414,7 @@ lbfgs_minimize(LogRegProblem *pr, double *theta, int max_iter, double tol,
 			for (Size j = 0; j < n; j++)
 				x_new[j] = theta[j] + step * dir[j];
 			f_new = logreg_eval(pr, x_new, g_new, &data_new);
+			n_evals++;
 
 			if (!isfinite(f_new) || f_new > f + LBFGS_ARMIJO * step * gd)
 			{
@@ -444,7 +462,10 @@ lbfgs_minimize(LogRegProblem *pr, double *theta, int max_iter, double tol,
 			accepted = true;
 		}
 		if (!accepted)
-			break;				/* no step decreases the objective: done */
+		{
+			reason = "line search found no decrease";
+			break;
+		}
 
 		/* update the memory with s = x_new - x, y = g_new - g */
 		{
@@ -487,8 +508,14 @@ lbfgs_minimize(LogRegProblem *pr, double *theta, int max_iter, double tol,
 
 		/* the objective no longer moves (scipy's factr test) */
 		if (f_old - f <= LBFGS_FTOL * Max(Max(fabs(f_old), fabs(f)), 1.0))
+		{
+			reason = "objective converged";
 			break;
+		}
 	}
+	ereport(DEBUG1,
+			(errmsg("logistic_regression: L-BFGS stopped after %d iterations and %d loss evaluations: %s",
+					Min(iter, max_iter), n_evals, reason)));
 
 	pfree(S);
 	pfree(Y);
