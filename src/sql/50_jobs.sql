@@ -85,7 +85,7 @@ SELECT l.job_id, l.project, l.algorithm,
 UNION ALL
 SELECT j.id, j.project, j.request ->> 'algorithm',
        j.state, j.owner, NULL::integer,
-       CASE j.state WHEN 'queued' THEN 'queued' WHEN 'running' THEN 'starting' ELSE h.phase END,
+       CASE j.state WHEN 'running' THEN 'starting' ELSE j.state END,
        h.iteration, h.total,
        CASE WHEN j.state = 'succeeded' THEN 100.0
             WHEN h.total > 0 THEN round(100.0 * h.iteration / h.total, 1) END,
