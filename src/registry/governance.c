@@ -933,9 +933,18 @@ status_transition_allowed(const char *from, const char *to)
 	return false;
 }
 
+/* Foreign keys of galaxy.models declared ON DELETE SET NULL. */
+static bool
+is_provenance_link(const char *column)
+{
+	return strcmp(column, "parent_id") == 0 || strcmp(column, "dataset_id") == 0 ||
+		strcmp(column, "job_id") == 0;
+}
+
 /*
  * BEFORE UPDATE trigger on galaxy.models: once a model has left 'training',
- * only its status may change, and only along the allowed transitions.
+ * only its status may change, and only along the allowed transitions (and
+ * its provenance links may become NULL when what they point to is deleted).
  */
 Datum
 galaxy_model_immutable(PG_FUNCTION_ARGS)
@@ -991,6 +1000,9 @@ galaxy_model_immutable(PG_FUNCTION_ARGS)
 			continue;
 		d1 = heap_getattr(oldtup, i + 1, desc, &n1);
 		d2 = heap_getattr(newtup, i + 1, desc, &n2);
+		/* provenance links are cut when what they point to is deleted */
+		if (n2 && is_provenance_link(NameStr(att->attname)))
+			continue;
 		if (n1 != n2 ||
 			(!n1 && !datum_image_eq(d1, d2, att->attbyval, att->attlen)))
 			ereport(ERROR,

@@ -3,7 +3,7 @@
 -- approvals (four eyes), export/import, search_path hijacking.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(127);
+SELECT plan(129);
 
 -- ---------------------------------------------------------------------------
 -- Fixtures: data, people
@@ -431,6 +431,12 @@ RESET SESSION AUTHORIZATION;
 SELECT is((SELECT count(*)::int FROM galaxy.audit_log WHERE current_user_name = 'gov_bob'
             AND action IN ('train', 'deploy', 'request_deployment', 'grant_project')), 7,
           'and records what bob really did');
+
+-- deleting a project cuts provenance links (ON DELETE SET NULL) past the immutability trigger
+SELECT is((SELECT count(*)::int FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id
+            WHERE p.name = 'alice_copy' AND m.parent_id IS NOT NULL), 1, 'an imported model has a parent');
+SELECT lives_ok($$DELETE FROM galaxy.projects WHERE name = 'alice_copy'$$,
+                'a project with model lineage can be deleted');
 
 -- predict and train check project access themselves (C paths bypass RLS)
 SELECT todo('galaxy.predict/train must call registry_check_project_access (src/api, lead)', 2);
