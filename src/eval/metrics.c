@@ -13,11 +13,14 @@
 
 #include <math.h>
 
+#include <cblas.h>
+
 #include "miscadmin.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "algo/algo.h"
@@ -545,9 +548,25 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 	}
 	else
 	{
+		/*
+		 * Pairwise distances of the sample from its Gram matrix (dsyrk),
+		 * d(s,t)^2 = |s|^2 + |t|^2 - 2 s.t, as scikit-learn computes them.
+		 */
+		double	   *S = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * m * p);
+		double	   *G = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * m * m);
+
+		for (int64 s = 0; s < m; s++)
+			memcpy(S + s * p, X + sample[s] * p, sizeof(double) * p);
+		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int) m, p,
+					1.0, S, p, 0.0, G, (int) m);
+		for (int64 s = 0; s < m; s++)
+			for (int64 t = 0; t < s; t++)
+				G[s * m + t] = G[t * m + s];
+
 		for (int64 s = 0; s < m; s++)
 		{
-			const double *xs = X + sample[s] * p;
+			const double *gs = G + s * m;
+			double		ns = gs[s];
 			int			cs = sample_cluster[s];
 			double		a,
 						b = INFINITY;
@@ -555,8 +574,14 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 			CHECK_FOR_INTERRUPTS();
 			memset(dist_sum, 0, sizeof(double) * k);
 			for (int64 t = 0; t < m; t++)
-				if (t != s)
-					dist_sum[sample_cluster[t]] += sqrt(sqdist(xs, X + sample[t] * p, p));
+			{
+				double		d2;
+
+				if (t == s)
+					continue;
+				d2 = ns + G[t * m + t] - 2.0 * gs[t];
+				dist_sum[sample_cluster[t]] += d2 > 0.0 ? sqrt(d2) : 0.0;
+			}
 			if (sample_count[cs] <= 1)
 				continue;		/* singleton cluster: s = 0 */
 			a = dist_sum[cs] / (sample_count[cs] - 1);
@@ -567,6 +592,8 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 				sil_sum += (b - a) / Max(a, b);
 		}
 		metrics_add(out, "silhouette", sil_sum / m);
+		pfree(S);
+		pfree(G);
 	}
 
 	pfree(centroid);
