@@ -392,7 +392,7 @@ WaitLoop(int64 job_id, bool has_timeout, TimestampTz deadline)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
 					 errmsg("galaxy job " INT64_FORMAT " waits for a lock held by this transaction", job_id),
-					 errdetail("An audited galaxy call earlier in this transaction holds the audit log's lock until it ends."),
+					 errdetail("Its worker waits for a lock this transaction holds; an audited galaxy call, for instance, holds the audit log's lock until the transaction ends."),
 					 errhint("COMMIT or ROLLBACK before calling galaxy.wait().")));
 	}
 	MemoryContextDelete(loop_cxt);

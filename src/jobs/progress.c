@@ -196,7 +196,9 @@ HistoryAppend(const ProgressRun *run, const ProgressInfo *info, TimestampTz now)
 	row.step = ++history_seen;
 	row.iteration = Max(info->iteration, 0);
 	row.total = info->total;
-	strlcpy(row.phase, info->phase ? info->phase : run->phase, sizeof(row.phase));
+	/* the pipeline's phase: "fit" inside cross-validation is "cross-validate" */
+	strlcpy(row.phase, run->phase[0] ? run->phase : (info->phase ? info->phase : ""),
+			sizeof(row.phase));
 	row.rows = info->rows;
 	row.loss = info->loss;
 	row.val_loss = info->val_loss;
@@ -343,11 +345,6 @@ progress_callback(const ProgressInfo *info, void *arg)
 	if (slot != NULL && slot_held && slot_run == run)
 	{
 		SpinLockAcquire(&slot->mutex);
-		if (info->phase && info->phase[0] && strcmp(info->phase, slot->phase) != 0)
-		{
-			strlcpy(slot->phase, info->phase, sizeof(slot->phase));
-			new_loop = true;
-		}
 		if (new_loop)
 			slot->loop_started_at = slot->updated_at;
 		slot->iteration = info->iteration;

@@ -267,8 +267,10 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 		/* a role name needs the catalog, hence a transaction */
 		char	   *name = GetUserNameFromId(cancel_role, true);
 
-		message = psprintf("cancelled by role %s with galaxy.cancel()",
-						   name ? name : "(dropped)");
+		/* in job_context: still logged after the commit */
+		message = MemoryContextStrdup(job_context,
+									  psprintf("cancelled by role %s with galaxy.cancel()",
+											   name ? name : "(dropped)"));
 	}
 	SPI_connect();
 	catalog_access_begin(&ca);
@@ -320,6 +322,10 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 	WorkerCommitXact();
 	RESUME_CANCEL_INTERRUPTS();
 	jobs_wake_waiters(MyDatabaseId, job->id);
+	ereport(LOG,
+			(errmsg("galaxy job %s %s: %s", idbuf,
+					strcmp(state, "queued") == 0 ? "re-queued" : state,
+					message ? message : "(no message)")));
 }
 
 /* Transaction 2: train and, on success, record the model in the same transaction. */
@@ -412,7 +418,7 @@ WorkerHandleError(WorkerJob *job, ErrorData *edata)
 	bool		retry = job->attempts <= job->retries;
 	char	   *context = ErrorContextText(edata);
 	const char *sqlstate = unpack_sql_state(edata->sqlerrcode);
-	char	   *message;
+	const char *message;
 
 	if (job_timed_out)
 	{
@@ -432,9 +438,6 @@ WorkerHandleError(WorkerJob *job, ErrorData *edata)
 		WorkerFinishJob(job, retry ? "queued" : "failed", edata->message, sqlstate, context,
 						InvalidOid);
 
-	ereport(LOG,
-			(errmsg("galaxy job " INT64_FORMAT " ended without a model: %s", job->id,
-					edata->message ? edata->message : "(no message)")));
 }
 
 /* Entry point of a training worker (bgw_main_arg = its worker entry). */
@@ -470,6 +473,11 @@ galaxy_job_worker_main(Datum arg)
 
 	BackgroundWorkerInitializeConnectionByOid(extra.dboid, extra.owner, 0);
 	pgstat_report_appname("galaxy training worker");
+
+	/* connected: from here on the launcher need not suspect a start-up failure */
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	w->started = true;
+	LWLockRelease(shared->lock);
 	timeout_id = RegisterTimeout(USER_TIMEOUT, JobTimeoutHandler);
 	job_context = AllocSetContextCreate(TopMemoryContext, "galaxy job",
 										ALLOCSET_DEFAULT_SIZES);
@@ -478,10 +486,6 @@ galaxy_job_worker_main(Datum arg)
 	job.id = extra.job_id;
 	if (!WorkerStartJob(&job))
 		proc_exit(0);
-
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	w->started = true;
-	LWLockRelease(shared->lock);
 
 	/* cancelled while starting: no training at all */
 	if (WorkerCancelRequested(NULL) || got_sigterm)
