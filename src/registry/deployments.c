@@ -75,9 +75,9 @@ deploy_cleared(int64 project_id, int64 model_id, double traffic,
 
 /*
  * BEFORE INSERT trigger on galaxy.deployments: when the project requires
- * approval, only deployments cleared by galaxy.deploy/rollback (after an
- * approved request, or a rollback) may be recorded.  This closes every other
- * path, e.g. an automatic deployment after training.
+ * approval, galaxy's code may only record deployments cleared by
+ * galaxy.deploy/rollback (after an approved request, or a rollback).  This
+ * closes every other path, e.g. an automatic deployment after training.
  */
 Datum
 galaxy_deployment_gate(PG_FUNCTION_ARGS)
@@ -104,7 +104,13 @@ galaxy_deployment_gate(PG_FUNCTION_ARGS)
 	project_id = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple, pattno, desc, &isnull));
 	model_id = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple, mattno, desc, &isnull));
 
-	if (!is_cleared(model_id) && registry_approval_required(project_id))
+	/*
+	 * Only galaxy's own code records deployments on behalf of a caller; it
+	 * does so as the extension owner (SECURITY_LOCAL_USERID_CHANGE).  Rows
+	 * written directly by the table's owner, e.g. a pg_dump restore, pass.
+	 */
+	if (InLocalUserIdChange() && !is_cleared(model_id) &&
+		registry_approval_required(project_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("deploying galaxy model %lld needs an approved deployment request",

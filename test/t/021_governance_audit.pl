@@ -125,6 +125,24 @@ $node->safe_psql('postgres', qq{
 });
 is($node->safe_psql('postgres', 'SELECT ok FROM galaxy.verify_audit()'), 't', 'undoing the change restores the chain');
 
+# pg_dump / pg_restore keep the chain, approvals, grants and deployments, also
+# for a project that requires approval (restored rows are not re-chained or gated).
+$node->safe_psql('postgres', "SELECT galaxy.set_require_approval('carl_p', true)");
+my $dump = $PostgreSQL::Test::Utils::tmp_check . '/governance.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('postgres') ], 'pg_dump');
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('restored'), $dump ],
+	'pg_restore into a new database');
+my $summary = q{SELECT (SELECT count(*) FROM galaxy.audit_log) || '/' || (SELECT encode(hash, 'hex') FROM galaxy.audit_head())
+	|| '/' || (SELECT count(*) FROM galaxy.approvals) || '/' || (SELECT count(*) FROM galaxy.deployments)
+	|| '/' || (SELECT count(*) FROM galaxy.project_grants)};
+is($node->safe_psql('restored', $summary), $node->safe_psql('postgres', $summary),
+	'the restored audit log, approvals, deployments and grants are identical');
+is($node->safe_psql('restored', 'SELECT ok FROM galaxy.verify_audit()'), 't', 'the restored chain verifies');
+$node->safe_psql('restored', "SELECT galaxy.grant_project('bench', 'public', 'all')");
+is($node->safe_psql('restored', 'SELECT ok FROM galaxy.verify_audit()'), 't', 'and new rows chain on after a restore');
+$node->safe_psql('postgres', "SELECT galaxy.set_require_approval('carl_p', NULL)");
+
 # Retention: only a superuser, and the chain stays verifiable.
 ($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT galaxy.purge_audit(now())', extra_params => [ '-U', 'dora' ]);
 like($stderr, qr/permission denied/, 'an approver cannot purge');
