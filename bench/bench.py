@@ -45,8 +45,8 @@ MODES = {
     "full": dict(reps=3, clf_rows=1_000_000, rf_rows=200_000, reg_rows=10_000_000,
                  scaling=[10_000, 100_000, 1_000_000], rf_scaling=[10_000, 100_000, 200_000],
                  pgbench_seconds=10, clients=[1, 8, 32], id_rows=100_000, timeout_s=900),
-    "quick": dict(reps=1, clf_rows=100_000, rf_rows=20_000, reg_rows=1_000_000,
-                  scaling=[1_000, 10_000, 100_000], rf_scaling=[1_000, 5_000, 20_000],
+    "quick": dict(reps=1, clf_rows=100_000, rf_rows=10_000, reg_rows=1_000_000,
+                  scaling=[1_000, 10_000, 100_000], rf_scaling=[1_000, 3_000, 10_000],
                   pgbench_seconds=3, clients=[1, 8, 32], id_rows=10_000, timeout_s=180),
 }
 

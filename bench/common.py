@@ -68,6 +68,9 @@ def backend_memory(pid):
     """VmHWM, VmRSS and RssShmem (bytes) of a server process, read from /proc (same machine)."""
     out = {}
     try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"postgres" not in f.read():
+                return None  # the server runs elsewhere: this pid is some other local process
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 key, _, val = line.partition(":")
