@@ -110,8 +110,8 @@ alloc_doubles(Size n)
 }
 
 /*
- * log(1 + e) for e in [0, 1]: glibc's log1p is several times slower than
- * log, which is exact enough here except for tiny e (series instead).
+ * log(1 + e) for e in [0, 1]: glibc's log1p is markedly slower than log,
+ * and log(1 + e) is exact enough here except for tiny e (series instead).
  */
 static inline double
 log1p_unit(double e)
@@ -648,6 +648,9 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	return st;
 }
 
+/* Scores of up to this many outputs live on the stack while predicting. */
+#define SCORE_STACK 64
+
 /* Scores of one row: z = W x + b. */
 static inline void
 row_scores(const LogRegState *st, const double *x, double *z)
@@ -672,7 +675,8 @@ logreg_predict(const void *state, const double *X, int64 n, double *out)
 	const LogRegState *st = state;
 	int			p = st->n_features;
 	int			kk = st->n_outputs;
-	double	   *z = palloc(sizeof(double) * kk);
+	double		zbuf[SCORE_STACK];
+	double	   *z = kk <= SCORE_STACK ? zbuf : palloc(sizeof(double) * kk);
 
 	for (int64 i = 0; i < n; i++)
 	{
@@ -689,7 +693,8 @@ logreg_predict(const void *state, const double *X, int64 n, double *out)
 			out[i] = best;
 		}
 	}
-	pfree(z);
+	if (z != zbuf)
+		pfree(z);
 }
 
 /* Class probabilities, n x n_classes. */
@@ -700,7 +705,8 @@ logreg_predict_proba(const void *state, const double *X, int64 n, double *out)
 	int			p = st->n_features;
 	int			k = st->n_classes;
 	int			kk = st->n_outputs;
-	double	   *z = palloc(sizeof(double) * kk);
+	double		zbuf[SCORE_STACK];
+	double	   *z = kk <= SCORE_STACK ? zbuf : palloc(sizeof(double) * kk);
 
 	for (int64 i = 0; i < n; i++)
 	{
@@ -728,7 +734,8 @@ logreg_predict_proba(const void *state, const double *X, int64 n, double *out)
 				o[c] /= s;
 		}
 	}
-	pfree(z);
+	if (z != zbuf)
+		pfree(z);
 }
 
 /* Write the coefficients. */
