@@ -248,13 +248,20 @@ def accuracy_markdown(acc):
                      "not implemented" if not r.get("implemented") else (
                          "error: " + r["error"] if r.get("error") else fmt(r.get("galaxy"), 4)),
                      fmt(r.get("peer_score"), 4), fmt(r.get("reference"), 4),
-                     "—" if diff is None else f"{diff:+.4f}", verdict(ok) if r.get("implemented") and not r.get("error")
-                     else "n/a"])
+                     "—" if diff is None else f"{0.0 if abs(diff) < 5e-5 else diff:+.4f}", verdict(ok) if r.get("implemented") and not r.get("error")
+                     else "n/a",
+                     f"{fmt(r.get('galaxy_seconds') if r.get('galaxy') is not None else None)} / "
+                     f"{fmt(r.get('peer_seconds'))}"])
+    res = acc.get("results", [])
+    judged = [r for r in res if r.get("within_0.01") is not None]
+    summary = (f"{sum(1 for r in judged if r['within_0.01'])} of {len(judged)} configurations within 0.01 of the "
+               f"peer or better; {sum(1 for r in res if not r.get('implemented'))} not implemented.\n\n")
     head = (f"5-fold CV (StratifiedKFold for classification, KFold for diabetes; shuffle, random_state 0): "
             f"galaxy is trained on four folds with `test_size => 0` and scored on the fifth; the peer runs in the "
             f"same script on the same folds. Run {acc.get('date', '')}.\n\n")
-    return head + md_table(["dataset", "metric", "galaxy algorithm", "peer", "galaxy", "peer (same folds)",
-                            "BENCHMARKS.md", "galaxy − peer", "within 0.01 (or better)?"], rows)
+    return head + summary + md_table(["dataset", "metric", "galaxy algorithm", "peer", "galaxy", "peer (same folds)",
+                            "BENCHMARKS.md", "galaxy − peer", "within 0.01 (or better)?",
+                            "5 fits + scoring, galaxy / peer (s)"], rows)
 
 
 def markdown(res, img_rel="img"):
