@@ -156,11 +156,13 @@ DECLARE
     public_fns text[] := ARRAY['describe', 'project_visible', 'owner_visible', 'has_project_privilege'];
     reader_fns text[] := ARRAY['predict', 'predict_proba', 'predict_label', 'predict_batch',
                                'deployed_model', 'evaluate', 'confusion_matrix', 'roc_curve',
-                               'feature_importance', 'drift', 'health', 'algorithms',
-                               'metrics_key', 'audit_canonical'];
+                               'feature_importance', 'drift', 'health', 'prometheus', 'algorithms',
+                               'metrics_key', 'audit_canonical', 'route_fallbacks',
+                               'inference_stats', 'model_metrics'];
     trainer_fns text[] := ARRAY['create_dataset', 'drop_dataset', 'profile', 'train', 'submit', 'cancel', 'wait',
                                 'deploy', 'rollback', 'request_deployment', 'export_model', 'import_model',
-                                'grant_project', 'revoke_project', 'schedule_evaluation', 'unschedule_evaluation'];
+                                'grant_project', 'revoke_project', 'schedule_evaluation', 'unschedule_evaluation',
+                                'drop_project', 'delete_model', 'archive_model', 'compress_model'];
     approver_fns text[] := ARRAY['approve', 'reject', 'verify_audit', 'audit_head'];
     superuser_fns text[] := ARRAY['purge_audit'];
     io_fns oid[];
