@@ -145,8 +145,9 @@ $views$;
 -- ---------------------------------------------------------------------------
 -- Functions: REVOKE EXECUTE from PUBLIC, then grant by role.  PUBLIC keeps
 -- the type I/O functions (pg_dump, COPY, casts), describe() and the
--- visibility helpers row-level security calls.  Functions a view uses go to
--- galaxy_reader with the view.  Anything not listed is galaxy_admin's only.
+-- visibility helpers row-level security calls.  Functions a view uses, and
+-- aggregates (their support functions run with the aggregate owner's
+-- rights), go to galaxy_reader.  Anything not listed is galaxy_admin's only.
 -- ---------------------------------------------------------------------------
 REVOKE ALL ON ALL ROUTINES IN SCHEMA galaxy FROM PUBLIC;
 
@@ -184,7 +185,7 @@ BEGIN
       JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid AND p.pronamespace = 'galaxy'::regnamespace;
 
     FOR f IN
-        SELECT p.oid, p.oid::regprocedure AS sig, p.proname, p.prorettype = 'trigger'::regtype AS is_trigger
+        SELECT p.oid, p.oid::regprocedure AS sig, p.proname, p.prokind
           FROM pg_catalog.pg_proc p
          WHERE p.pronamespace = 'galaxy'::regnamespace
     LOOP
@@ -194,7 +195,7 @@ BEGIN
         EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO galaxy_admin', f.sig);
         IF f.oid = ANY (coalesce(io_fns, '{}')) OR f.proname = ANY (public_fns) THEN
             EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO PUBLIC', f.sig);
-        ELSIF f.proname = ANY (reader_fns) OR f.oid = ANY (coalesce(view_fns, '{}')) THEN
+        ELSIF f.proname = ANY (reader_fns) OR f.oid = ANY (coalesce(view_fns, '{}')) OR f.prokind = 'a' THEN
             EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO galaxy_reader', f.sig);
         ELSIF f.proname = ANY (trainer_fns) THEN
             EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO galaxy_trainer', f.sig);
