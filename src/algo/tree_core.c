@@ -580,13 +580,19 @@ grow_array(void *p, int *cap, int need, Size elem)
 	return repalloc_huge(p, elem * (Size) c);
 }
 
-/* Append a built tree, renumbering its nodes breadth first. */
+/*
+ * Append a built tree.  Nodes are renumbered depth first over sibling pairs:
+ * a node's two children take the next two free indices when the node is
+ * visited, so children follow their parent, siblings are adjacent and a path
+ * down the tree stays close in memory.
+ */
 void
 tree_model_append(TreeModel *m, const TreeBuildNode *bn, int n_bn, const double *leaf_out)
 {
-	int32	   *order = palloc(sizeof(int32) * n_bn);
-	int			head = 0,
-				tail = 0;
+	int32	   *stack_b = palloc(sizeof(int32) * (n_bn + 1));
+	int32	   *stack_i = palloc(sizeof(int32) * (n_bn + 1));
+	int			sp = 0;
+	int			next = 1;
 	int			base = m->n_nodes;
 	int			n_leaves = 0;
 
@@ -615,20 +621,26 @@ tree_model_append(TreeModel *m, const TreeBuildNode *bn, int n_bn, const double 
 		m->tree_start = repalloc(m->tree_start, sizeof(int32) * (m->cap_trees + 1));
 	}
 
-	/* breadth-first: the node at queue position q gets index q */
-	order[tail++] = 0;
-	while (head < tail)
+	stack_b[sp] = 0;
+	stack_i[sp++] = 0;
+	while (sp > 0)
 	{
-		const TreeBuildNode *b = &bn[order[head]];
-		TreeNode   *out = &m->nodes[base + head];
+		int32		b_id = stack_b[--sp];
+		int32		idx = stack_i[sp];
+		const TreeBuildNode *b = &bn[b_id];
+		TreeNode   *out = &m->nodes[base + idx];
 
 		if (b->feature >= 0)
 		{
 			out->threshold = b->threshold;
 			out->feature = (uint32) b->feature | (b->default_left ? TREE_DEFAULT_LEFT : 0);
-			out->left = tail;
-			order[tail++] = b->left;
-			order[tail++] = b->right;
+			out->left = next;
+			/* right first on the stack: the left subtree is laid out first */
+			stack_b[sp] = b->right;
+			stack_i[sp++] = next + 1;
+			stack_b[sp] = b->left;
+			stack_i[sp++] = next;
+			next += 2;
 		}
 		else
 		{
@@ -636,16 +648,16 @@ tree_model_append(TreeModel *m, const TreeBuildNode *bn, int n_bn, const double 
 			out->feature = (uint32) m->n_leaves;
 			out->left = 0;
 			memcpy(m->leaf_values + (Size) m->n_leaves * m->n_outputs,
-				   leaf_out + (Size) order[head] * m->n_outputs,
+				   leaf_out + (Size) b_id * m->n_outputs,
 				   sizeof(double) * m->n_outputs);
 			m->n_leaves++;
 		}
-		head++;
 	}
-	m->n_nodes += head;
+	m->n_nodes += next;
 	m->n_trees++;
 	m->tree_start[m->n_trees] = m->n_nodes;
-	pfree(order);
+	pfree(stack_b);
+	pfree(stack_i);
 }
 
 /* Keep the first n_trees trees (early stopping). */
@@ -709,16 +721,16 @@ fast_fill(const TreeModel *m, const TreeNode *nd, int i, int k, int D,
 	if (nd[i].left != 0)
 	{
 		fn[k].threshold = nd[i].threshold;
-		fn[k].feature = nd[i].feature;
+		fn[k].feature = nd[i].feature & TREE_FEATURE_MASK;	/* rows with NaN walk the nodes */
 		fn[k].pad = 0;
 		fast_fill(m, nd, nd[i].left, 2 * k + 1, D, fn, fv, fl);
 		fast_fill(m, nd, nd[i].left + 1, 2 * k + 2, D, fn, fv, fl);
 	}
 	else
 	{
-		/* a leaf above the last level: always go left, missing too */
+		/* a leaf above the last level: always go left (no value exceeds +inf) */
 		fn[k].threshold = INFINITY;
-		fn[k].feature = TREE_DEFAULT_LEFT;
+		fn[k].feature = 0;
 		fn[k].pad = 0;
 		fast_fill(m, nd, i, 2 * k + 1, D, fn, fv, fl);
 		fast_fill(m, nd, i, 2 * k + 2, D, fn, fv, fl);
@@ -813,7 +825,7 @@ tree_walk(const TreeModel *m, int t, const double *row)
 
 /* One step down a perfect tree for a row without NaN: x > threshold goes right. */
 #define FAST_STEP(nodes, k, row) \
-	(2 * (k) + 1 + (uint32) ((row)[(nodes)[k].feature & TREE_FEATURE_MASK] > (nodes)[k].threshold))
+	(2 * (k) + 1 + (uint32) ((row)[(nodes)[k].feature] > (nodes)[k].threshold))
 
 /* Accumulate a row without NaN over perfect trees, eight at a time. */
 static void
@@ -837,14 +849,43 @@ fast_accumulate(const TreeModel *m, const double *row, double *acc)
 		for (; t + 8 <= T; t += 8)
 		{
 			const TreeFastNode *n0 = fn + (Size) t * ni;
+			const TreeFastNode *n1 = n0 + ni;
+			const TreeFastNode *n2 = n1 + ni;
+			const TreeFastNode *n3 = n2 + ni;
+			const TreeFastNode *n4 = n3 + ni;
+			const TreeFastNode *n5 = n4 + ni;
+			const TreeFastNode *n6 = n5 + ni;
+			const TreeFastNode *n7 = n6 + ni;
 			const double *l0 = fv + (Size) t * nl - ni;
-			uint32		k[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+			uint32		k0 = 0,
+						k1 = 0,
+						k2 = 0,
+						k3 = 0,
+						k4 = 0,
+						k5 = 0,
+						k6 = 0,
+						k7 = 0;
 
+			/* eight independent walks in registers */
 			for (int d = 0; d < D; d++)
-				for (int j = 0; j < 8; j++)
-					k[j] = FAST_STEP(n0 + j * ni, k[j], row);
-			for (int j = 0; j < 8; j++)
-				s[j] += l0[j * nl + k[j]];
+			{
+				k0 = FAST_STEP(n0, k0, row);
+				k1 = FAST_STEP(n1, k1, row);
+				k2 = FAST_STEP(n2, k2, row);
+				k3 = FAST_STEP(n3, k3, row);
+				k4 = FAST_STEP(n4, k4, row);
+				k5 = FAST_STEP(n5, k5, row);
+				k6 = FAST_STEP(n6, k6, row);
+				k7 = FAST_STEP(n7, k7, row);
+			}
+			s[0] += l0[k0];
+			s[1] += l0[nl + k1];
+			s[2] += l0[2 * nl + k2];
+			s[3] += l0[3 * nl + k3];
+			s[4] += l0[4 * nl + k4];
+			s[5] += l0[5 * nl + k5];
+			s[6] += l0[6 * nl + k6];
+			s[7] += l0[7 * nl + k7];
 		}
 		for (; t < T; t++)
 		{
@@ -867,11 +908,26 @@ fast_accumulate(const TreeModel *m, const double *row, double *acc)
 		{
 			const TreeFastNode *n0 = fn + (Size) t * ni;
 			const double *l0 = fv + (Size) t * nl - ni;
-			uint32		k[4] = {0, 0, 0, 0};
+			const TreeFastNode *n1 = n0 + ni;
+			const TreeFastNode *n2 = n1 + ni;
+			const TreeFastNode *n3 = n2 + ni;
+			uint32		k[4];
+			uint32		k0 = 0,
+						k1 = 0,
+						k2 = 0,
+						k3 = 0;
 
 			for (int d = 0; d < D; d++)
-				for (int j = 0; j < 4; j++)
-					k[j] = FAST_STEP(n0 + j * ni, k[j], row);
+			{
+				k0 = FAST_STEP(n0, k0, row);
+				k1 = FAST_STEP(n1, k1, row);
+				k2 = FAST_STEP(n2, k2, row);
+				k3 = FAST_STEP(n3, k3, row);
+			}
+			k[0] = k0;
+			k[1] = k1;
+			k[2] = k2;
+			k[3] = k3;
 			for (int j = 0; j < 4; j++)
 			{
 				acc[g] += l0[j * nl + k[j]];
@@ -974,8 +1030,9 @@ typedef struct PredictArg
 	int64		n;
 	double	   *out;
 	PredictMode mode;
-	double	   *scratch;		/* nw x n_acc */
+	double	   *scratch;		/* nw x block x n_acc */
 	int			n_acc;
+	int			block;			/* rows accumulated together (1: row by row) */
 } PredictArg;
 
 /* Turn one row's accumulators into the requested output. */
@@ -1057,7 +1114,49 @@ predict_finish_row(const TreeModel *m, double *acc, PredictMode mode, double *ou
 		out[k] = acc[k] / m->n_trees;
 }
 
-/* Kernel: predict a contiguous block of rows per worker. */
+#define PREDICT_BLOCK 64
+
+/*
+ * Accumulate a block of rows tree by tree (deep trees: a tree's upper nodes
+ * stay in cache across the block).  acc holds nb x n_acc values.
+ */
+static void
+tree_accumulate_block(const TreeModel *m, const double *X, int nb, double *acc, int n_acc)
+{
+	int			G = m->n_groups;
+	int			O = m->n_outputs;
+	int			g = 0;
+
+	for (int r = 0; r < nb; r++)
+	{
+		double	   *ar = acc + (Size) r * n_acc;
+
+		if (O == 1)
+			for (int k = 0; k < G; k++)
+				ar[k] = m->base_score[k];
+		else
+			memset(ar, 0, sizeof(double) * O);
+	}
+	for (int t = 0; t < m->n_trees; t++)
+	{
+		for (int r = 0; r < nb; r++)
+		{
+			int32		leaf = tree_walk(m, t, X + (Size) r * m->n_features);
+			const double *lv = m->leaf_values + (Size) leaf * O;
+			double	   *ar = acc + (Size) r * n_acc;
+
+			if (O == 1)
+				ar[g] += lv[0];
+			else
+				for (int o = 0; o < O; o++)
+					ar[o] += lv[o];
+		}
+		if (O == 1 && ++g == G)
+			g = 0;
+	}
+}
+
+/* Kernel: predict a contiguous range of rows per worker. */
 static void
 predict_kernel(void *argp, int w, int nw)
 {
@@ -1066,7 +1165,7 @@ predict_kernel(void *argp, int w, int nw)
 	int64		per = (a->n + nw - 1) / nw;
 	int64		r0 = (int64) w * per;
 	int64		r1 = Min(a->n, r0 + per);
-	double	   *acc = a->scratch + (Size) w * a->n_acc;
+	double	   *acc = a->scratch + (Size) w * a->n_acc * a->block;
 	int			width;
 
 	if (a->mode == PRED_VALUE)
@@ -1076,6 +1175,18 @@ predict_kernel(void *argp, int w, int nw)
 	else
 		width = a->n_acc;
 
+	if (a->block > 1)
+	{
+		for (int64 i = r0; i < r1; i += a->block)
+		{
+			int			nb = (int) Min((int64) a->block, r1 - i);
+
+			tree_accumulate_block(m, a->X + i * m->n_features, nb, acc, a->n_acc);
+			for (int r = 0; r < nb; r++)
+				predict_finish_row(m, acc + (Size) r * a->n_acc, a->mode, a->out + (i + r) * width);
+		}
+		return;
+	}
 	for (int64 i = r0; i < r1; i++)
 	{
 		tree_accumulate(m, a->X + i * m->n_features, acc);
@@ -1097,11 +1208,13 @@ tree_predict_mode(const TreeModel *m, const double *X, int64 n, double *out, Pre
 	a.out = out;
 	a.mode = mode;
 	a.n_acc = Max(m->n_groups, m->n_outputs);
+	/* deep trees, many rows: tree by tree over blocks of rows */
+	a.block = (m->fast_depth == 0 && n >= 16) ? PREDICT_BLOCK : 1;
 	nw = (n >= 4096) ? tree_threads_for(galaxy_threads, (double) n * m->n_trees * 8.0) : 1;
-	if ((Size) a.n_acc * nw <= lengthof(local))
+	if ((Size) a.n_acc * nw * a.block <= lengthof(local))
 		a.scratch = local;
 	else
-		a.scratch = palloc(sizeof(double) * a.n_acc * nw);
+		a.scratch = palloc(sizeof(double) * a.n_acc * nw * a.block);
 	tree_parallel(nw, predict_kernel, &a);
 	if (a.scratch != local)
 		pfree(a.scratch);

@@ -168,8 +168,8 @@ extern void tree_model_set_bins(TreeModel *m, const TreeBins *tb);
 
 /*
  * Append a built tree.  leaf_out[i * n_outputs ...] holds the value(s) of
- * build node i when it is a leaf.  Nodes are renumbered breadth-first so
- * children follow their parent and the right child is left + 1.
+ * build node i when it is a leaf.  Nodes are renumbered depth first over
+ * sibling pairs: children follow their parent, the right child is left + 1.
  */
 extern void tree_model_append(TreeModel *m, const TreeBuildNode *bn, int n_bn,
 							  const double *leaf_out);
