@@ -47,10 +47,15 @@ PG_FUNCTION_INFO_V1(galaxy_approve);
 PG_FUNCTION_INFO_V1(galaxy_reject);
 PG_FUNCTION_INFO_V1(galaxy_model_immutable);
 
+static void access_cache_subxact(SubXactEvent event, SubTransactionId mySubid,
+								 SubTransactionId parentSubid, void *arg);
+
 /* Define the registry's GUCs; called once from _PG_init. */
 void
 galaxy_registry_init(void)
 {
+	RegisterSubXactCallback(access_cache_subxact, NULL);
+
 	DefineCustomBoolVariable("galaxy.require_approval",
 							 "Deploying a model needs an approved galaxy.request_deployment() request.",
 							 "A project's require_approval setting, when not NULL, overrides this.",
@@ -188,6 +193,15 @@ access_cache_reset(void)
 {
 	access_cache_used = 0;
 	access_cache_next = 0;
+}
+
+/* A rolled-back subtransaction may have changed grants: forget decisions. */
+static void
+access_cache_subxact(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		access_cache_reset();
 }
 
 /*
