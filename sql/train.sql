@@ -1,0 +1,97 @@
+-- Training pipeline end to end: train, version, deploy policy, predict, evaluate.
+\set VERBOSITY terse
+-- the NOTICE summary carries timings: keep it out of the expected output
+SET client_min_messages = warning;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set iris_csv :abs_srcdir '/test/data/iris.csv'
+\set cancer_csv :abs_srcdir '/test/data/breast_cancer.csv'
+\set diabetes_csv :abs_srcdir '/test/data/diabetes.csv'
+
+CREATE TABLE iris (sepal_length float8, sepal_width float8, petal_length float8, petal_width float8, species text);
+COPY iris FROM :'iris_csv' WITH (FORMAT csv, HEADER true);
+CREATE TABLE diabetes (age float8, sex float8, bmi float8, bp float8, s1 float8, s2 float8, s3 float8,
+                       s4 float8, s5 float8, s6 float8, progression float8);
+COPY diabetes FROM :'diabetes_csv' WITH (FORMAT csv, HEADER true);
+
+-- the algorithm registry
+SELECT name, tasks, default_scaling FROM galaxy.algorithms WHERE name IN ('linear_regression', 'logistic_regression') ORDER BY name;
+SELECT algorithm, name, type, default_value, min_value, max_value, choices
+FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'linear_regression' ORDER BY name;
+
+-- regression: first model is 1.0.0 and deployed (no model deployed yet)
+SELECT id, version, algorithm, task, status, training_rows, test_rows,
+       round((metrics->>'r2')::numeric, 2) AS r2, metrics->>'evaluated_on' AS evaluated_on,
+       hyperparams, hyperparams_given, features[1:3] AS first_features, target
+FROM galaxy.train('diabetes', 'diabetes', 'progression');
+
+-- same schema, ridge: minor bump; deployed only if better
+SELECT version, hyperparams_given, parent_id IS NOT NULL AS has_parent
+FROM galaxy.train('diabetes', 'diabetes', 'progression', algorithm => 'linear_regression',
+                  hyperparams => '{"alpha": 1000}', deploy => 'if_better');
+-- fewer inputs: major bump
+SELECT version FROM galaxy.train('diabetes', 'diabetes', 'progression', features => ARRAY['bmi', 's5'], deploy => 'never');
+SELECT m.version, d.traffic, d.strategy, d.retired_at IS NULL AS active
+FROM galaxy.deployments d JOIN galaxy.models m ON m.id = d.model_id ORDER BY d.id;
+
+-- predict by project (array and row), by model id
+SELECT round(galaxy.predict('diabetes', ARRAY[59, 2, 32.1, 101, 157, 93.2, 38, 4, 4.8598, 87]::float8[])::numeric, 1) AS by_array;
+SELECT round(galaxy.predict('diabetes', d)::numeric, 1) AS by_row FROM diabetes d LIMIT 1;
+SELECT round(galaxy.predict(m.id, ARRAY[32.1, 4.8598])::numeric, 1) AS by_model
+FROM galaxy.models m WHERE version = '2.0.0';
+SELECT round((galaxy.evaluate('diabetes', 'diabetes')->>'r2')::numeric, 2) AS r2_all_rows;
+
+-- classification with text labels; labels come back as text
+SELECT version, round((metrics->>'accuracy')::numeric, 2) AS accuracy, metrics ? 'roc_auc' AS has_auc,
+       jsonb_array_length(metrics->'confusion_matrix') AS classes, label_type
+FROM galaxy.train('iris', 'iris', 'species', algorithm => 'logistic_regression', test_size => 0.3);
+SELECT galaxy.predict_label('iris', ARRAY[5.1, 3.5, 1.4, 0.2]) AS setosa,
+       galaxy.predict_label('iris', ARRAY[6.7, 3.0, 5.2, 2.3]) AS virginica;
+SELECT array_length(galaxy.predict_proba('iris', ARRAY[6.7, 3.0, 5.2, 2.3]), 1) AS n_proba,
+       round((SELECT sum(p) FROM unnest(galaxy.predict_proba('iris', ARRAY[6.7, 3.0, 5.2, 2.3])) p)::numeric, 6) AS proba_sum;
+SELECT species, galaxy.predict_label('iris', i) = species AS correct, count(*)
+FROM iris i GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT galaxy.describe(model)->'labels' AS labels FROM galaxy.models WHERE project_id = (SELECT id FROM galaxy.projects WHERE name = 'iris');
+
+-- determinism: same call, same bytes
+SELECT a.model::text = b.model::text AS identical
+FROM galaxy.train('det', 'iris', 'species', algorithm => 'logistic_regression', deploy => 'never') a,
+     galaxy.train('det', 'iris', 'species', algorithm => 'logistic_regression', deploy => 'never') b;
+
+-- cross-validation
+SELECT round((metrics->>'cv_accuracy_mean')::numeric, 2) AS cv_accuracy, metrics->>'cv_folds' AS folds
+FROM galaxy.train('iris_cv', 'iris', 'species', algorithm => 'logistic_regression', folds => 5);
+
+-- integer labels predict as themselves
+CREATE TABLE tiny AS SELECT g AS x, (g > 50)::int AS y FROM generate_series(1, 100) g;
+SELECT label_type FROM galaxy.train('tiny', 'tiny', 'y', test_size => 0);
+SELECT galaxy.predict('tiny', ARRAY[3.0]) AS low, galaxy.predict('tiny', ARRAY[97.0]) AS high;
+
+-- feature importance
+SELECT feature, importance > 0 AS nonzero FROM galaxy.feature_importance(
+    (SELECT id FROM galaxy.models WHERE version = '2.0.0' AND project_id = (SELECT id FROM galaxy.projects WHERE name = 'diabetes')))
+ORDER BY feature;
+
+-- a deploy rolled back changes nothing
+BEGIN;
+SELECT (galaxy.train('tiny', 'tiny', 'y', test_size => 0, deploy => 'always')).id IS NOT NULL AS trained;
+ROLLBACK;
+SELECT count(*) AS tiny_models FROM galaxy.models WHERE project_id = (SELECT id FROM galaxy.projects WHERE name = 'tiny');
+
+-- the audit log has one row per training
+SELECT action, count(*) FROM galaxy.audit_log WHERE action IN ('train', 'deploy', 'create_project') GROUP BY 1 ORDER BY 1;
+
+-- errors
+SELECT galaxy.train('bad name!', 'iris', 'species');
+SELECT galaxy.train('p', 'iris', 'species', test_size => 1);
+SELECT galaxy.train('p', 'iris', 'species', algorithm => 'nope');
+SELECT galaxy.train('p', 'iris', 'species', algorithm => 'linear_regression');
+SELECT galaxy.train('p', 'iris', 'species', algorithm => 'logistic_regression', hyperparams => '{"lambda": 1}');
+SELECT galaxy.train('p', 'iris', 'species', hyperparams => '{"C": 1}');
+SELECT galaxy.train('p', 'iris', 'species', deploy => 'sometimes');
+SELECT galaxy.train('p', 'iris', 'species', folds => 1);
+SELECT galaxy.train('p', 'iris');
+SELECT galaxy.predict('nope', ARRAY[1.0]);
+SELECT galaxy.predict('iris', ARRAY[1.0, 2.0]);
+SELECT galaxy.predict('iris', ARRAY[1.0, 2.0, 'NaN', 4.0]::float8[]);
+SELECT galaxy.predict_proba('diabetes', ARRAY[59, 2, 32.1, 101, 157, 93.2, 38, 4, 4.8598, 87]::float8[]);
+SELECT galaxy.predict('iris', r) FROM (SELECT 1.0::float8 AS sepal_length) r;
