@@ -1205,10 +1205,13 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 		double		est = (double) n * p		/* codes */
 			+ (double) n * G * (sizeof(GHPair) + sizeof(double))	/* pairs, margins */
 			+ (double) n * (sizeof(GHPair) + 3 * sizeof(int32))	/* ordered, rows */
-			+ 2.0 * GB_POOL_BYTES
+			+ 2.0 * Min((double) GB_POOL_BYTES,
+						ldexp(1.0, gp.max_depth - 1) * p * (TREE_MAX_BINS + 1) * sizeof(GHPair))
 			+ (double) gp.n_estimators * G * nodes_per_tree * (sizeof(TreeNode) + sizeof(double));
 
-		galaxy_check_training_memory((Size) Min(est, (double) PG_INT64_MAX / 2), "gradient boosting");
+		galaxy_check_training_memory((Size) Min(est, (double) PG_INT64_MAX / 2),
+									 psprintf("gradient_boosting with n_estimators = %d, max_depth = %d on " INT64_FORMAT " rows",
+											  gp.n_estimators, gp.max_depth, n));
 	}
 
 	tb = tree_bins_fit(d->X, n, p, gp.max_bins, seed, threads);

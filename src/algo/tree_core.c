@@ -2149,7 +2149,10 @@ cart_fit(uint16 kind, const TrainData *d, const CartParams *cp, const FitContext
 		est = (double) n * p + (double) nw * n * 24.0 +
 			(double) cp->n_estimators * max_nodes * (sizeof(TreeNode) + 4.0 * O);
 		galaxy_check_training_memory((Size) Min(est, (double) PG_INT64_MAX / 2),
-									 kind == TREE_ALGO_DECISION_TREE ? "decision tree" : "random forest");
+									 kind == TREE_ALGO_DECISION_TREE ?
+									 psprintf("decision_tree on " INT64_FORMAT " rows", n) :
+									 psprintf("random_forest with n_estimators = %d on " INT64_FORMAT " rows",
+											  cp->n_estimators, n));
 	}
 
 	tb = tree_bins_fit(d->X, n, p, cp->max_bins, ctx ? ctx->seed : 0, threads);
