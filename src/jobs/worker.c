@@ -69,20 +69,32 @@ typedef struct WorkerJob
 
 static volatile sig_atomic_t got_sigterm = false;
 static volatile sig_atomic_t job_timed_out = false;
+static volatile sig_atomic_t recording = false;
 static int	my_worker_idx = -1;
 static uint64 my_generation = 0;
 static MemoryContext job_context = NULL;
 
-/* SIGTERM: stop training at the next CHECK_FOR_INTERRUPTS, like a cancel. */
+/*
+ * SIGTERM: stop training at the next CHECK_FOR_INTERRUPTS, like a cancel,
+ * so that the worker can still record why the job ended.  A second SIGTERM,
+ * or one that arrives while a state change is being recorded (which holds
+ * off cancels), terminates the process at once: the job is then recovered
+ * as interrupted.
+ */
 static void
 WorkerSigterm(SIGNAL_ARGS)
 {
 	int			save_errno = errno;
 
-	got_sigterm = true;
-	InterruptPending = true;
-	QueryCancelPending = true;
-	SetLatch(MyLatch);
+	if (got_sigterm || recording)
+		die(postgres_signal_arg);
+	else
+	{
+		got_sigterm = true;
+		InterruptPending = true;
+		QueryCancelPending = true;
+		SetLatch(MyLatch);
+	}
 	errno = save_errno;
 }
 
@@ -190,6 +202,7 @@ WorkerStartJob(WorkerJob *job)
 
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
 	HOLD_CANCEL_INTERRUPTS();
+	recording = true;
 	WorkerBeginXact("galaxy: starting a training job");
 	SPI_connect();
 	catalog_access_begin(&ca);
@@ -240,6 +253,7 @@ WorkerStartJob(WorkerJob *job)
 	}
 	SPI_finish();
 	WorkerCommitXact();
+	recording = false;
 	RESUME_CANCEL_INTERRUPTS();
 	return ok;
 }
@@ -261,6 +275,7 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
 	HOLD_CANCEL_INTERRUPTS();
+	recording = true;
 	WorkerBeginXact("galaxy: recording the end of a training job");
 	if (OidIsValid(cancel_role))
 	{
@@ -320,6 +335,7 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 		progress_discard_history();
 	SPI_finish();
 	WorkerCommitXact();
+	recording = false;
 	RESUME_CANCEL_INTERRUPTS();
 	jobs_wake_waiters(MyDatabaseId, job->id);
 	ereport(LOG,
@@ -358,6 +374,7 @@ WorkerRunJob(WorkerJob *job, int timeout_id)
 
 	disable_timeout(timeout_id, false);
 	HOLD_CANCEL_INTERRUPTS();
+	recording = true;
 
 	SPI_connect();
 	catalog_access_begin(&ca);
@@ -386,6 +403,7 @@ WorkerRunJob(WorkerJob *job, int timeout_id)
 	jobs_notify(job->id, "succeeded");
 	SPI_finish();
 	WorkerCommitXact();
+	recording = false;
 	RESUME_CANCEL_INTERRUPTS();
 	jobs_wake_waiters(MyDatabaseId, job->id);
 	ereport(LOG, (errmsg("galaxy job %s succeeded: model %s", idbuf, modelbuf)));
@@ -509,6 +527,7 @@ galaxy_job_worker_main(Datum arg)
 		ErrorData  *edata;
 
 		HOLD_INTERRUPTS();
+		recording = false;
 		disable_all_timeouts(false);
 		QueryCancelPending = false;
 		MemoryContextSwitchTo(job_context);

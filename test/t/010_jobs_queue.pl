@@ -188,6 +188,20 @@ my ($ret, $out, $err) = $node->psql('postgres', q{
 like($err, qr/submitted in this transaction and cannot start before it commits/,
 	'galaxy.wait on a job of the same transaction refuses instead of hanging');
 
+# A transaction that made an audited change holds the audit chain's lock:
+# galaxy.wait() in it must not wait forever for a worker that needs it.
+set_max_workers(0);
+my $blocked = submit('postgres', "'blocked', 'public.pts', 'y', algorithm => 'linear_regression'");
+my $holder = $node->background_psql('postgres', on_error_stop => 0);
+$holder->query_safe(q{BEGIN; SELECT galaxy.submit('holder', 'public.pts', 'y', algorithm => 'linear_regression')});
+set_max_workers(2);
+$holder->query("SELECT galaxy.wait($blocked, '20s')");
+like($holder->{stderr}, qr/galaxy job $blocked waits for a lock held by this transaction/,
+	'galaxy.wait refuses to wait for a worker blocked by the waiting transaction');
+$holder->query('ROLLBACK');
+$holder->quit;
+like(wait_job('postgres', $blocked), qr/^succeeded/, 'the blocked job ran once the transaction ended');
+
 # ---------------------------------------------------------------------------
 # The worker runs as the submitting role
 # ---------------------------------------------------------------------------
