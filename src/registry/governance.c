@@ -21,6 +21,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -46,15 +48,21 @@ PG_FUNCTION_INFO_V1(galaxy_request_deployment);
 PG_FUNCTION_INFO_V1(galaxy_approve);
 PG_FUNCTION_INFO_V1(galaxy_reject);
 PG_FUNCTION_INFO_V1(galaxy_model_immutable);
+PG_FUNCTION_INFO_V1(galaxy_access_changed);
 
 static void access_cache_subxact(SubXactEvent event, SubTransactionId mySubid,
 								 SubTransactionId parentSubid, void *arg);
+static void access_cache_relcache(Datum arg, Oid relid);
+static void access_cache_syscache(Datum arg, int cacheid, uint32 hashvalue);
 
 /* Define the registry's GUCs; called once from _PG_init. */
 void
 galaxy_registry_init(void)
 {
 	RegisterSubXactCallback(access_cache_subxact, NULL);
+	CacheRegisterRelcacheCallback(access_cache_relcache, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, access_cache_syscache, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, access_cache_syscache, (Datum) 0);
 
 	DefineCustomBoolVariable("galaxy.require_approval",
 							 "Deploying a model needs an approved galaxy.request_deployment() request.",
@@ -169,23 +177,29 @@ registry_action_privilege(const char *action)
 }
 
 /*
- * A per-transaction cache of (role, project) → level, so predict() over many
- * rows checks the catalog once.  Cleared when grants change.
+ * A per-backend cache of (role, project) → privilege level, so that
+ * predict() does not read the catalog on every call.  Entries stay valid
+ * across transactions until something they depend on changes: a relcache
+ * invalidation of galaxy.projects or galaxy.project_grants (sent by the
+ * access_changed trigger on any write to them, and when they are dropped),
+ * a change of role memberships or roles (syscache callbacks), or a rolled
+ * back subtransaction.
  */
-#define ACCESS_CACHE_SIZE 16
+#define ACCESS_CACHE_SIZE 32
 
 typedef struct AccessCacheEntry
 {
 	Oid			roleid;
 	int64		project_id;
 	int			level;			/* -1: no such project */
-	char	   *project_name;	/* in TopTransactionContext */
+	char		project_name[NAMEDATALEN];
 } AccessCacheEntry;
 
 static AccessCacheEntry access_cache[ACCESS_CACHE_SIZE];
 static int	access_cache_used = 0;
 static int	access_cache_next = 0;
-static LocalTransactionId access_cache_lxid = InvalidLocalTransactionId;
+static Oid	access_projects_relid = InvalidOid;
+static Oid	access_grants_relid = InvalidOid;
 
 /* Forget every cached decision. */
 static void
@@ -204,9 +218,41 @@ access_cache_subxact(SubXactEvent event, SubTransactionId mySubid,
 		access_cache_reset();
 }
 
+/* Relcache callback: projects or grants changed (InvalidOid: everything). */
+static void
+access_cache_relcache(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == access_projects_relid || relid == access_grants_relid)
+		access_cache_reset();
+}
+
+/* Syscache callback: roles or role memberships changed. */
+static void
+access_cache_syscache(Datum arg, int cacheid, uint32 hashvalue)
+{
+	access_cache_reset();
+}
+
+/* Look up a cached decision by project id (or, with id 0, by name). */
+static AccessCacheEntry *
+access_cache_find(Oid roleid, int64 project_id, const char *name)
+{
+	for (int i = 0; i < access_cache_used; i++)
+	{
+		AccessCacheEntry *e = &access_cache[i];
+
+		if (e->roleid != roleid)
+			continue;
+		if (project_id != 0 ? e->project_id == project_id :
+			(name != NULL && e->level >= 0 && strcmp(e->project_name, name) == 0))
+			return e;
+	}
+	return NULL;
+}
+
 /*
  * The highest privilege level roleid holds on a project (0: none, -1: no such
- * project), and the project's name (palloc'd in TopTransactionContext).
+ * project), and the project's name (valid until the cache changes).
  */
 static int
 project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
@@ -216,22 +262,22 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 	int			rc;
 	int			level = 0;
 	CatalogAccess ca = {0};
-	char	   *name = NULL;
+	AccessCacheEntry *e = access_cache_find(roleid, project_id, NULL);
 
-	if (access_cache_lxid != MyProc->lxid)
+	if (e)
 	{
-		access_cache_reset();
-		access_cache_lxid = MyProc->lxid;
+		if (name_out)
+			*name_out = e->project_name;
+		return e->level;
 	}
-	for (int i = 0; i < access_cache_used; i++)
-	{
-		if (access_cache[i].roleid == roleid && access_cache[i].project_id == project_id)
-		{
-			if (name_out)
-				*name_out = access_cache[i].project_name;
-			return access_cache[i].level;
-		}
-	}
+
+	/* remember which relations invalidate what we are about to read */
+	access_projects_relid = galaxy_relation_oid("projects");
+	access_grants_relid = galaxy_relation_oid("project_grants");
+
+	e = &access_cache[access_cache_next];
+	e->roleid = InvalidOid;		/* not valid until filled */
+	e->project_name[0] = '\0';
 
 	args[0] = Int64GetDatum(project_id);
 	SPI_connect();
@@ -252,8 +298,7 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		char	   *owner = SPI_getvalue(SPI_tuptable->vals[0], desc, 2);
 
-		name = MemoryContextStrdup(TopTransactionContext,
-								   SPI_getvalue(SPI_tuptable->vals[0], desc, 1));
+		strlcpy(e->project_name, SPI_getvalue(SPI_tuptable->vals[0], desc, 1), NAMEDATALEN);
 		if (registry_is_admin(roleid) ||
 			(owner && has_privs_of_role_name(roleid, owner)))
 			level = PROJECT_PRIV_ALL;
@@ -277,19 +322,15 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 	}
 	SPI_finish();
 
-	{
-		AccessCacheEntry *e = &access_cache[access_cache_next];
-
-		e->roleid = roleid;
-		e->project_id = project_id;
-		e->level = level;
-		e->project_name = name;
-		access_cache_next = (access_cache_next + 1) % ACCESS_CACHE_SIZE;
-		if (access_cache_used < ACCESS_CACHE_SIZE)
-			access_cache_used++;
-	}
+	/* an invalidation may have arrived meanwhile; the entry is still correct */
+	e->roleid = roleid;
+	e->project_id = project_id;
+	e->level = level;
+	access_cache_next = (access_cache_next + 1) % ACCESS_CACHE_SIZE;
+	if (access_cache_used < ACCESS_CACHE_SIZE)
+		access_cache_used++;
 	if (name_out)
-		*name_out = name;
+		*name_out = e->project_name;
 	return level;
 }
 
@@ -362,7 +403,12 @@ project_id_by_name(const char *project)
 int64
 registry_check_project_access_by_name(const char *project, const char *action)
 {
-	int64		id = project_id_by_name(project);
+	AccessCacheEntry *e = access_cache_find(GetUserId(), 0, project);
+	int64		id;
+
+	if (e && e->level >= (int) registry_action_privilege(action))
+		return e->project_id;
+	id = project_id_by_name(project);
 
 	registry_check_project_access(id, action);
 	return id;
@@ -414,8 +460,30 @@ galaxy_has_project_privilege(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown galaxy project privilege \"%s\"", priv),
 				 errhint("Use one of read, train, deploy, all.")));
+	{
+		AccessCacheEntry *e = access_cache_find(GetUserId(), 0, project);
+
+		if (e)
+			PG_RETURN_BOOL(e->level >= need);
+	}
 	id = project_id_by_name(project);
 	PG_RETURN_BOOL(project_privilege_level(GetUserId(), id, NULL) >= need);
+}
+
+/*
+ * AFTER statement trigger on galaxy.projects and galaxy.project_grants: tell
+ * every backend (at commit) to forget cached access decisions.
+ */
+Datum
+galaxy_access_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "galaxy_access_changed must be called as a trigger");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	access_cache_reset();
+	return PointerGetDatum(NULL);
 }
 
 /* Validate a grantee: an existing role name or PUBLIC; returns the stored form. */

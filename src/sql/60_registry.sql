@@ -75,6 +75,14 @@ CREATE TABLE galaxy.project_grants (
 COMMENT ON TABLE galaxy.project_grants IS 'Who besides the owner may read, train, deploy or manage a project';
 SELECT pg_catalog.pg_extension_config_dump('galaxy.project_grants', '');
 
+CREATE FUNCTION galaxy.access_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'galaxy_access_changed' LANGUAGE C;
+COMMENT ON FUNCTION galaxy.access_changed() IS 'Trigger: projects or grants changed; every backend forgets its cached project access decisions';
+CREATE TRIGGER project_grants_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON galaxy.project_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION galaxy.access_changed();
+CREATE TRIGGER projects_changed AFTER UPDATE OR DELETE OR TRUNCATE ON galaxy.projects
+    FOR EACH STATEMENT EXECUTE FUNCTION galaxy.access_changed();
+
 CREATE FUNCTION galaxy.grant_project(project text, role text, privilege text DEFAULT 'read')
     RETURNS void
     AS 'MODULE_PATHNAME', 'galaxy_grant_project' LANGUAGE C VOLATILE;

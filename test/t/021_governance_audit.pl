@@ -109,6 +109,29 @@ is($node->safe_psql('postgres', q{
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET galaxy.require_approval');
 $node->reload;
 
+# Access decisions are cached per backend; grants and role memberships
+# changed in another session take effect at the reader's next statement.
+$node->safe_psql('postgres', q{
+	CREATE ROLE rita LOGIN IN ROLE galaxy_reader;
+	CREATE ROLE carl_team NOLOGIN;
+});
+my $rita = $node->background_psql('postgres', extra_params => [ '-U', 'rita' ]);
+my $probe = "SELECT galaxy.has_project_privilege('carl_p', 'read')";
+is($rita->query_safe($probe), 'f', 'rita cannot read carl_p');
+$node->safe_psql('postgres', "SELECT galaxy.grant_project('carl_p', 'rita', 'read')", extra_params => [ '-U', 'carl' ]);
+is($rita->query_safe($probe), 't', 'a grant in another session is seen at the next statement');
+is($rita->query_safe("SELECT galaxy.deployed_model('carl_p')"), $model, 'and lets her ask which model serves');
+$node->safe_psql('postgres', "SELECT galaxy.revoke_project('carl_p', 'rita')", extra_params => [ '-U', 'carl' ]);
+is($rita->query_safe($probe), 'f', 'a revoke in another session is seen at the next statement');
+$node->safe_psql('postgres', "SELECT galaxy.grant_project('carl_p', 'carl_team', 'deploy')", extra_params => [ '-U', 'carl' ]);
+is($rita->query_safe("SELECT galaxy.has_project_privilege('carl_p', 'deploy')"), 'f', 'rita is not in carl_team');
+$node->safe_psql('postgres', 'GRANT carl_team TO rita');
+is($rita->query_safe("SELECT galaxy.has_project_privilege('carl_p', 'deploy')"), 't',
+	'joining a role that holds a grant takes effect at once');
+$node->safe_psql('postgres', 'REVOKE carl_team FROM rita');
+is($rita->query_safe("SELECT galaxy.has_project_privilege('carl_p', 'deploy')"), 'f', 'and leaving it too');
+$rita->quit;
+
 # Tampering in one session, caught in another.
 my $victim = $node->safe_psql('postgres', "SELECT id FROM galaxy.audit_log WHERE action = 'approve'");
 $node->safe_psql('postgres', qq{
