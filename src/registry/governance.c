@@ -425,9 +425,10 @@ galaxy_project_visible(PG_FUNCTION_ARGS)
 	Oid			roleid = GetUserId();
 	int64		project_id = PG_GETARG_INT64(0);
 
-	if (registry_is_approver(roleid))
+	/* the cached decision first: this runs for every row under RLS */
+	if (project_privilege_level(roleid, project_id, NULL) >= PROJECT_PRIV_READ)
 		PG_RETURN_BOOL(true);
-	PG_RETURN_BOOL(project_privilege_level(roleid, project_id, NULL) >= PROJECT_PRIV_READ);
+	PG_RETURN_BOOL(has_privs_of_role_name(roleid, "galaxy_approver"));
 }
 
 /*
@@ -441,9 +442,9 @@ galaxy_owner_visible(PG_FUNCTION_ARGS)
 	Oid			roleid = GetUserId();
 	Name		owner = PG_GETARG_NAME(0);
 
-	if (registry_is_admin(roleid))
+	if (has_privs_of_role_name(roleid, NameStr(*owner)))
 		PG_RETURN_BOOL(true);
-	PG_RETURN_BOOL(has_privs_of_role_name(roleid, NameStr(*owner)));
+	PG_RETURN_BOOL(registry_is_admin(roleid));
 }
 
 /* galaxy.has_project_privilege(project text, privilege text): for the calling role. */
