@@ -701,39 +701,43 @@ tree_depth(const TreeModel *m, int t, int32 *depth)
 	return maxd;
 }
 
-/* Fill heap position k (of a perfect tree of depth D) from node i. */
+/* Fill heap position k of perfect tree t (depth D) from node i. */
 static void
-fast_fill(const TreeModel *m, const TreeNode *nd, int i, int k, int D,
+fast_fill(const TreeModel *m, const TreeNode *nd, int i, int t, int k, int D,
 		  TreeFastNode *fn, double *fv, int32 *fl)
 {
 	int			n_inner = (1 << D) - 1;
+	int			n_leaf = 1 << D;
+	int			c = 2 * k + 1;
 
 	if (k >= n_inner)
 	{
 		int32		leaf = (int32) nd[i].feature;	/* depth <= D: a leaf */
+		Size		at = (Size) t * n_leaf + (k - n_inner);
 
 		if (fv)
-			fv[k - n_inner] = m->leaf_values[(Size) leaf * m->n_outputs];
+			fv[at] = m->leaf_values[(Size) leaf * m->n_outputs];
 		else
-			fl[k - n_inner] = leaf;
+			fl[at] = leaf;
 		return;
 	}
+	fn[(Size) t * n_inner + k].child = (c < n_inner) ? (uint32) ((Size) t * n_inner + c)
+		: (uint32) ((Size) t * n_leaf + (c - n_inner));
 	if (nd[i].left != 0)
 	{
-		fn[k].threshold = nd[i].threshold;
-		fn[k].feature = nd[i].feature & TREE_FEATURE_MASK;	/* rows with NaN walk the nodes */
-		fn[k].pad = 0;
-		fast_fill(m, nd, nd[i].left, 2 * k + 1, D, fn, fv, fl);
-		fast_fill(m, nd, nd[i].left + 1, 2 * k + 2, D, fn, fv, fl);
+		fn[(Size) t * n_inner + k].threshold = nd[i].threshold;
+		/* rows with NaN walk the nodes instead, so the default bit is not needed */
+		fn[(Size) t * n_inner + k].feature = nd[i].feature & TREE_FEATURE_MASK;
+		fast_fill(m, nd, nd[i].left, t, c, D, fn, fv, fl);
+		fast_fill(m, nd, nd[i].left + 1, t, c + 1, D, fn, fv, fl);
 	}
 	else
 	{
 		/* a leaf above the last level: always go left (no value exceeds +inf) */
-		fn[k].threshold = INFINITY;
-		fn[k].feature = 0;
-		fn[k].pad = 0;
-		fast_fill(m, nd, i, 2 * k + 1, D, fn, fv, fl);
-		fast_fill(m, nd, i, 2 * k + 2, D, fn, fv, fl);
+		fn[(Size) t * n_inner + k].threshold = INFINITY;
+		fn[(Size) t * n_inner + k].feature = 0;
+		fast_fill(m, nd, i, t, c, D, fn, fv, fl);
+		fast_fill(m, nd, i, t, c + 1, D, fn, fv, fl);
 	}
 }
 
@@ -781,11 +785,11 @@ tree_model_finish(TreeModel *m)
 			m->fast_value = palloc_extended(sizeof(double) * (Size) n_leaf * m->n_trees, MCXT_ALLOC_HUGE);
 		else
 			m->fast_leaf = palloc_extended(sizeof(int32) * (Size) n_leaf * m->n_trees, MCXT_ALLOC_HUGE);
+		if ((Size) m->n_trees * n_leaf >= PG_UINT32_MAX)
+			return;
 		for (int t = 0; t < m->n_trees; t++)
-			fast_fill(m, m->nodes + m->tree_start[t], 0, 0, D,
-					  m->fast_nodes + (Size) t * n_inner,
-					  m->fast_value ? m->fast_value + (Size) t * n_leaf : NULL,
-					  m->fast_leaf ? m->fast_leaf + (Size) t * n_leaf : NULL);
+			fast_fill(m, m->nodes + m->tree_start[t], 0, t, 0, D,
+					  m->fast_nodes, m->fast_value, m->fast_leaf);
 		m->fast_depth = D;
 	}
 }
@@ -823,11 +827,11 @@ tree_walk(const TreeModel *m, int t, const double *row)
 	return (int32) nd->feature;
 }
 
-/* One step down a perfect tree for a row without NaN: x > threshold goes right. */
-#define FAST_STEP(nodes, k, row) \
-	(2 * (k) + 1 + (uint32) ((row)[(nodes)[k].feature] > (nodes)[k].threshold))
+/* One step down the perfect trees for a row without NaN: x > threshold goes right. */
+#define FAST_NEXT(fn, k, row) \
+	((fn)[k].child + (uint32) ((row)[(fn)[k].feature] > (fn)[k].threshold))
 
-/* Accumulate a row without NaN over perfect trees, eight at a time. */
+/* Accumulate a row without NaN over perfect trees, eight walks at a time. */
 static void
 fast_accumulate(const TreeModel *m, const double *row, double *acc)
 {
@@ -835,130 +839,92 @@ fast_accumulate(const TreeModel *m, const double *row, double *acc)
 	const int	G = m->n_groups;
 	const int	O = m->n_outputs;
 	const int	D = m->fast_depth;
-	const int	ni = (1 << D) - 1;
-	const int	nl = 1 << D;
+	const uint32 ni = ((uint32) 1 << D) - 1;
 	const TreeFastNode *fn = m->fast_nodes;
 	int			t = 0;
 
 	if (O == 1 && G == 1)
 	{
 		const double *fv = m->fast_value;
-		double		s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+		double		s0 = 0,
+					s1 = 0,
+					s2 = 0,
+					s3 = 0,
+					s4 = 0,
+					s5 = 0,
+					s6 = 0,
+					s7 = 0;
 
-		/* independent trees side by side keep the CPU busy */
-		for (; t + 8 <= T; t += 8)
+		/* eight independent walks in registers keep the CPU busy */
+		for (; D > 0 && t + 8 <= T; t += 8)
 		{
-			const TreeFastNode *n0 = fn + (Size) t * ni;
-			const TreeFastNode *n1 = n0 + ni;
-			const TreeFastNode *n2 = n1 + ni;
-			const TreeFastNode *n3 = n2 + ni;
-			const TreeFastNode *n4 = n3 + ni;
-			const TreeFastNode *n5 = n4 + ni;
-			const TreeFastNode *n6 = n5 + ni;
-			const TreeFastNode *n7 = n6 + ni;
-			const double *l0 = fv + (Size) t * nl - ni;
-			uint32		k0 = 0,
-						k1 = 0,
-						k2 = 0,
-						k3 = 0,
-						k4 = 0,
-						k5 = 0,
-						k6 = 0,
-						k7 = 0;
+			uint32		k0 = (uint32) t * ni,
+						k1 = k0 + ni,
+						k2 = k1 + ni,
+						k3 = k2 + ni,
+						k4 = k3 + ni,
+						k5 = k4 + ni,
+						k6 = k5 + ni,
+						k7 = k6 + ni;
 
-			/* eight independent walks in registers */
 			for (int d = 0; d < D; d++)
 			{
-				k0 = FAST_STEP(n0, k0, row);
-				k1 = FAST_STEP(n1, k1, row);
-				k2 = FAST_STEP(n2, k2, row);
-				k3 = FAST_STEP(n3, k3, row);
-				k4 = FAST_STEP(n4, k4, row);
-				k5 = FAST_STEP(n5, k5, row);
-				k6 = FAST_STEP(n6, k6, row);
-				k7 = FAST_STEP(n7, k7, row);
+				k0 = FAST_NEXT(fn, k0, row);
+				k1 = FAST_NEXT(fn, k1, row);
+				k2 = FAST_NEXT(fn, k2, row);
+				k3 = FAST_NEXT(fn, k3, row);
+				k4 = FAST_NEXT(fn, k4, row);
+				k5 = FAST_NEXT(fn, k5, row);
+				k6 = FAST_NEXT(fn, k6, row);
+				k7 = FAST_NEXT(fn, k7, row);
 			}
-			s[0] += l0[k0];
-			s[1] += l0[nl + k1];
-			s[2] += l0[2 * nl + k2];
-			s[3] += l0[3 * nl + k3];
-			s[4] += l0[4 * nl + k4];
-			s[5] += l0[5 * nl + k5];
-			s[6] += l0[6 * nl + k6];
-			s[7] += l0[7 * nl + k7];
+			s0 += fv[k0];
+			s1 += fv[k1];
+			s2 += fv[k2];
+			s3 += fv[k3];
+			s4 += fv[k4];
+			s5 += fv[k5];
+			s6 += fv[k6];
+			s7 += fv[k7];
 		}
 		for (; t < T; t++)
 		{
-			const TreeFastNode *n0 = fn + (Size) t * ni;
-			uint32		k0 = 0;
+			uint32		k0 = (uint32) t * ni;
 
 			for (int d = 0; d < D; d++)
-				k0 = FAST_STEP(n0, k0, row);
-			s[0] += fv[(Size) t * nl + k0 - ni];
+				k0 = FAST_NEXT(fn, k0, row);
+			s0 += fv[D > 0 ? k0 : (uint32) t];
 		}
-		acc[0] += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+		acc[0] += ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 		return;
 	}
-	if (O == 1)
+
+	/* several groups (softmax) or vector leaves: one tree at a time */
 	{
-		const double *fv = m->fast_value;
 		int			g = 0;
 
-		for (; t + 4 <= T; t += 4)
+		for (; t < T; t++)
 		{
-			const TreeFastNode *n0 = fn + (Size) t * ni;
-			const double *l0 = fv + (Size) t * nl - ni;
-			const TreeFastNode *n1 = n0 + ni;
-			const TreeFastNode *n2 = n1 + ni;
-			const TreeFastNode *n3 = n2 + ni;
-			uint32		k[4];
-			uint32		k0 = 0,
-						k1 = 0,
-						k2 = 0,
-						k3 = 0;
+			uint32		k0 = (uint32) t * ni;
 
 			for (int d = 0; d < D; d++)
+				k0 = FAST_NEXT(fn, k0, row);
+			if (D == 0)
+				k0 = (uint32) t;
+			if (O == 1)
 			{
-				k0 = FAST_STEP(n0, k0, row);
-				k1 = FAST_STEP(n1, k1, row);
-				k2 = FAST_STEP(n2, k2, row);
-				k3 = FAST_STEP(n3, k3, row);
-			}
-			k[0] = k0;
-			k[1] = k1;
-			k[2] = k2;
-			k[3] = k3;
-			for (int j = 0; j < 4; j++)
-			{
-				acc[g] += l0[j * nl + k[j]];
+				acc[g] += m->fast_value[k0];
 				if (++g == G)
 					g = 0;
 			}
-		}
-		for (; t < T; t++)
-		{
-			const TreeFastNode *n0 = fn + (Size) t * ni;
-			uint32		k0 = 0;
+			else
+			{
+				const double *lv = m->leaf_values + (Size) m->fast_leaf[k0] * O;
 
-			for (int d = 0; d < D; d++)
-				k0 = FAST_STEP(n0, k0, row);
-			acc[g] += fv[(Size) t * nl + k0 - ni];
-			if (++g == G)
-				g = 0;
+				for (int o = 0; o < O; o++)
+					acc[o] += lv[o];
+			}
 		}
-		return;
-	}
-	for (; t < T; t++)
-	{
-		const TreeFastNode *n0 = fn + (Size) t * ni;
-		uint32		k0 = 0;
-		const double *lv;
-
-		for (int d = 0; d < D; d++)
-			k0 = FAST_STEP(n0, k0, row);
-		lv = m->leaf_values + (Size) m->fast_leaf[(Size) t * nl + k0 - ni] * O;
-		for (int o = 0; o < O; o++)
-			acc[o] += lv[o];
 	}
 }
 

@@ -119,11 +119,16 @@ typedef struct TreeNode
 	int32		left;			/* split: left child (right = left + 1), within the tree; leaf: 0 */
 } TreeNode;
 
+/*
+ * A node of the perfect-tree layout: x > threshold goes to child + 1, else to
+ * child.  child is an absolute index into fast_nodes, or into fast_value /
+ * fast_leaf for the last level.
+ */
 typedef struct TreeFastNode
 {
 	double		threshold;
 	uint32		feature;
-	uint32		pad;
+	uint32		child;
 } TreeFastNode;
 
 typedef struct TreeModel
