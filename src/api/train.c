@@ -876,6 +876,7 @@ train_run(TrainRequest *req)
 		}
 		ds = dataset_load(&lo);
 		load_seconds = seconds_since(t_start);
+		progress_set_rows(run, ds->n_rows);
 
 		algo = choose_algorithm(req->algorithm, ds->task);
 		algo_resolve_hyperparams(algo, req->hyperparams, &hp);
