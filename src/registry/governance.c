@@ -192,6 +192,7 @@ typedef struct AccessCacheEntry
 	Oid			roleid;
 	int64		project_id;
 	int			level;			/* -1: no such project */
+	LocalTransactionId only_in;	/* valid in this transaction only, or Invalid */
 	char		project_name[NAMEDATALEN];
 } AccessCacheEntry;
 
@@ -200,6 +201,7 @@ static int	access_cache_used = 0;
 static int	access_cache_next = 0;
 static Oid	access_projects_relid = InvalidOid;
 static Oid	access_grants_relid = InvalidOid;
+static uint64 access_cache_resets = 0;
 
 /* Forget every cached decision. */
 static void
@@ -207,6 +209,7 @@ access_cache_reset(void)
 {
 	access_cache_used = 0;
 	access_cache_next = 0;
+	access_cache_resets++;
 }
 
 /* A rolled-back subtransaction may have changed grants: forget decisions. */
@@ -243,6 +246,8 @@ access_cache_find(Oid roleid, int64 project_id, const char *name)
 
 		if (e->roleid != roleid)
 			continue;
+		if (e->only_in != InvalidLocalTransactionId && e->only_in != MyProc->lxid)
+			continue;
 		if (project_id != 0 ? e->project_id == project_id :
 			(name != NULL && e->level >= 0 && strcmp(e->project_name, name) == 0))
 			return e;
@@ -252,7 +257,7 @@ access_cache_find(Oid roleid, int64 project_id, const char *name)
 
 /*
  * The highest privilege level roleid holds on a project (0: none, -1: no such
- * project), and the project's name (valid until the cache changes).
+ * project), and the project's name (valid until the next call).
  */
 static int
 project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
@@ -263,6 +268,9 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 	int			level = 0;
 	CatalogAccess ca = {0};
 	AccessCacheEntry *e = access_cache_find(roleid, project_id, NULL);
+	static AccessCacheEntry scratch;
+	char		name[NAMEDATALEN] = "";
+	uint64		resets_before;
 
 	if (e)
 	{
@@ -274,10 +282,7 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 	/* remember which relations invalidate what we are about to read */
 	access_projects_relid = galaxy_relation_oid("projects");
 	access_grants_relid = galaxy_relation_oid("project_grants");
-
-	e = &access_cache[access_cache_next];
-	e->roleid = InvalidOid;		/* not valid until filled */
-	e->project_name[0] = '\0';
+	resets_before = access_cache_resets;
 
 	args[0] = Int64GetDatum(project_id);
 	SPI_connect();
@@ -298,7 +303,7 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		char	   *owner = SPI_getvalue(SPI_tuptable->vals[0], desc, 2);
 
-		strlcpy(e->project_name, SPI_getvalue(SPI_tuptable->vals[0], desc, 1), NAMEDATALEN);
+		strlcpy(name, SPI_getvalue(SPI_tuptable->vals[0], desc, 1), NAMEDATALEN);
 		if (registry_is_admin(roleid) ||
 			(owner && has_privs_of_role_name(roleid, owner)))
 			level = PROJECT_PRIV_ALL;
@@ -322,13 +327,24 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 	}
 	SPI_finish();
 
-	/* an invalidation may have arrived meanwhile; the entry is still correct */
+	/*
+	 * Keep the decision only if nothing was invalidated while we read.  Under
+	 * REPEATABLE READ the transaction's snapshot may predate a change whose
+	 * invalidation was already processed: keep it for this transaction only.
+	 */
+	e = &scratch;
+	if (access_cache_resets == resets_before)
+	{
+		e = &access_cache[access_cache_next];
+		access_cache_next = (access_cache_next + 1) % ACCESS_CACHE_SIZE;
+		if (access_cache_used < ACCESS_CACHE_SIZE)
+			access_cache_used++;
+	}
+	e->only_in = IsolationUsesXactSnapshot() ? MyProc->lxid : InvalidLocalTransactionId;
 	e->roleid = roleid;
 	e->project_id = project_id;
 	e->level = level;
-	access_cache_next = (access_cache_next + 1) % ACCESS_CACHE_SIZE;
-	if (access_cache_used < ACCESS_CACHE_SIZE)
-		access_cache_used++;
+	strlcpy(e->project_name, name, NAMEDATALEN);
 	if (name_out)
 		*name_out = e->project_name;
 	return level;
