@@ -1011,12 +1011,10 @@ gb_objective(GbObjective obj, int G, int64 n, const double *margin, const double
 /* Row-parallel margin update after a tree. */
 typedef struct GbMarginArg
 {
-	const TreeModel *m;
-	int			tree;
-	const double *X;			/* raw rows (validation), or NULL */
-	const TreeBuildNode *bn;	/* build nodes (training rows on codes) */
-	const TreeBins *tb;
-	const int32 *rows;			/* training rows to walk (NULL: 0..n-1) */
+	const TreeBuildNode *bn;	/* the tree just grown */
+	const double *X;			/* raw rows */
+	int			p;
+	const int32 *rows;			/* rows of X to walk (NULL: 0..n-1) */
 	int64		n;
 	double	   *margin;
 	int			G;
@@ -1037,30 +1035,10 @@ gb_margin_kernel(void *argp, int w, int nw)
 
 		for (int64 i = s; i < e; i++)
 		{
-			if (a->X)
-			{
-				const TreeModel *m = a->m;
-				const TreeNode *base = m->nodes + m->tree_start[a->tree];
-				const TreeNode *nd = base;
-				const double *row = a->X + i * m->n_features;
+			int64		r = a->rows ? a->rows[i] : i;
+			int			leaf = tree_build_leaf_raw(a->bn, a->X + r * a->p);
 
-				while (nd->left != 0)
-				{
-					uint32		f = nd->feature;
-					double		x = row[f & TREE_FEATURE_MASK];
-					int			right = !((x <= nd->threshold) | ((x != x) & (f >> 31)));
-
-					nd = base + nd->left + right;
-				}
-				a->margin[i * a->G + a->k] += m->leaf_values[nd->feature];
-			}
-			else
-			{
-				int64		r = a->rows ? a->rows[i] : i;
-				int			leaf = tree_build_leaf(a->bn, a->tb, r);
-
-				a->margin[r * a->G + a->k] += a->bn[leaf].value;
-			}
+			a->margin[r * a->G + a->k] += a->bn[leaf].value;
 		}
 	}
 }
@@ -1340,21 +1318,33 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			gg.gh = gh + (Size) k * n;
 			gb_grow_tree(&gg, pool_a, pool_b, pool_nodes);
 
-			/* training margins: leaves' segments, then the rows left out */
+			/* training margins: the leaves' row segments, then the rows left out */
 			memset(&ma, 0, sizeof(ma));
 			ma.bn = gg.nodes;
-			ma.tb = tb;
 			ma.rows = gg.rows;
 			ma.n = gg.n_nodes;
 			ma.margin = margin;
 			ma.G = G;
 			ma.k = k;
 			tree_parallel(tree_threads_for(threads, (double) n_sel * 2), gb_leaf_margin_kernel, &ma);
+			ma.X = d->X;
+			ma.p = p;
 			if (n_uns > 0)
 			{
 				ma.rows = unsampled;
 				ma.n = n_uns;
 				tree_parallel(tree_threads_for(threads, (double) n_uns * gp.max_depth * 4),
+							  gb_margin_kernel, &ma);
+			}
+
+			/* validation margins */
+			if (has_val)
+			{
+				ma.X = d->X_val;
+				ma.rows = NULL;
+				ma.n = d->n_val;
+				ma.margin = val_margin;
+				tree_parallel(tree_threads_for(threads, (double) d->n_val * gp.max_depth * 4),
 							  gb_margin_kernel, &ma);
 			}
 
@@ -1373,21 +1363,6 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				}
 				tree_model_append(m, gg.nodes, gg.n_nodes, leaf_out);
 				pfree(leaf_out);
-			}
-
-			/* validation margins */
-			if (has_val)
-			{
-				memset(&ma, 0, sizeof(ma));
-				ma.m = m;
-				ma.tree = m->n_trees - 1;
-				ma.X = d->X_val;
-				ma.n = d->n_val;
-				ma.margin = val_margin;
-				ma.G = G;
-				ma.k = k;
-				tree_parallel(tree_threads_for(threads, (double) d->n_val * gp.max_depth * 4),
-							  gb_margin_kernel, &ma);
 			}
 		}
 		rounds_done = round + 1;
@@ -1408,6 +1383,19 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			break;
 	}
 
+#ifdef TREE_DEBUG
+	{
+		double	   *raw = palloc(sizeof(double) * (Size) n * G);
+		double		mx = 0;
+
+		tree_model_finish(m);
+		tree_model_raw(m, d->X, n, raw);
+		for (int64 i = 0; i < n * G; i++)
+			mx = Max(mx, fabs(raw[i] - margin[i]));
+		fprintf(stderr, "TREE_DEBUG max |margin - predicted| = %g\n", mx);
+		pfree(raw);
+	}
+#endif
 	/* the last round's report needs the loss at the final margins */
 	{
 		double		loss = gb_objective(obj, G, n, margin, d->y, d->weight, NULL, threads);

@@ -506,6 +506,8 @@ tree_bins_threshold(const TreeBins *tb, int f, int b, int b2)
 		t = lo;
 	if (t > hi)
 		t = hi;
+	if (!isfinite(t))
+		t = lo;					/* b < b2 <= last value bin: edge b is finite */
 	return t;
 }
 
@@ -1492,6 +1494,7 @@ typedef struct CartShared
 	int			p;
 	const int32 *cls;			/* class of each row (classification) */
 	const double *y;			/* target (regression) */
+	const double *X;			/* raw rows (out-of-bag walks) */
 	const double *weight;		/* sample weights or NULL */
 	uint64		seed;
 	int			first_tree;		/* tree built by worker 0 in this batch */
@@ -1690,6 +1693,11 @@ cart_feature_hist(const CartShared *sh, CartWork *wk, int f, int32 s, int32 e,
 			h[3] += w * y * y;
 		}
 	}
+	/* narrow to the first and last bins this node's rows fall in */
+	while (bmin <= bmax && hist[(Size) bmin * S] <= 0)
+		bmin++;
+	while (bmax >= bmin && hist[(Size) bmax * S] <= 0)
+		bmax--;
 	for (int b = bmin; b <= bmax && nonempty < 2; b++)
 		if (hist[(Size) b * S] > 0)
 			nonempty++;
@@ -2032,7 +2040,7 @@ cart_grow(CartShared *sh, int w)
 
 	/* out-of-bag rows: the leaf each one reaches */
 	for (int64 j = 0; j < wk->n_oob; j++)
-		wk->oob_leaf[j] = tree_build_leaf(wk->nodes, sh->tb, wk->oob_rows[j]);
+		wk->oob_leaf[j] = tree_build_leaf_raw(wk->nodes, sh->X + (int64) wk->oob_rows[j] * sh->p);
 }
 
 /* Kernel: worker w grows tree first_tree + w of the batch. */
@@ -2156,6 +2164,7 @@ cart_fit(uint16 kind, const TrainData *d, const CartParams *cp, const FitContext
 	sh.p = p;
 	sh.cls = cls;
 	sh.y = d->y;
+	sh.X = d->X;
 	sh.weight = d->weight;
 	sh.seed = ctx ? ctx->seed : 0;
 	sh.work = palloc0(sizeof(CartWork) * nw);

@@ -23,6 +23,8 @@
 
 #include "postgres.h"
 
+#include <math.h>
+
 #include "algo/algo.h"
 #include "util/rng.h"
 
@@ -81,22 +83,20 @@ typedef struct TreeBuildNode
 	double		value;			/* leaf value (gradient boosting) */
 } TreeBuildNode;
 
-/* Leaf (build-node index) a training row reaches, walking on bin codes. */
+/*
+ * Leaf (build-node index) a row of raw values reaches: the same walk as the
+ * finished model's, so out-of-sample rows agree with prediction.
+ */
 static inline int
-tree_build_leaf(const TreeBuildNode *bn, const TreeBins *tb, int64 row)
+tree_build_leaf_raw(const TreeBuildNode *bn, const double *row)
 {
 	int			i = 0;
 
 	while (bn[i].feature >= 0)
 	{
-		int			f = bn[i].feature;
-		int			code = tb->codes[(int64) f * tb->n_rows + row];
-		bool		left;
+		double		x = row[bn[i].feature];
+		bool		left = isnan(x) ? bn[i].default_left : (x <= bn[i].threshold);
 
-		if (code == tb->missing_bin[f])
-			left = bn[i].default_left;
-		else
-			left = code <= bn[i].bin;
 		i = left ? bn[i].left : bn[i].right;
 	}
 	return i;
