@@ -111,6 +111,8 @@ typedef struct GbPartTask
 	int32		dst_l;			/* where they go (phase 2) */
 	int32		dst_r;
 	int8		gather;			/* 1: left, 2: right, 3: both children get ordered pairs */
+	double		vl;				/* last level: leaf values of the children */
+	double		vr;
 } GbPartTask;
 
 typedef struct GbParams
@@ -158,6 +160,11 @@ typedef struct GbGrow
 	GbPartTask *tasks;
 	int			n_tasks;
 	const GbSplit *splits;		/* chosen split of each level node */
+
+	/* margins of this group: the last level adds its leaves directly */
+	double	   *margin;
+	int			G;
+	int			k;
 
 	/* output */
 	TreeBuildNode *nodes;
@@ -479,6 +486,30 @@ gb_part2_kernel(void *argp, int w, int nw)
 	}
 }
 
+/*
+ * Kernel, last level: no child grows further, so instead of copying rows into
+ * place add each child's leaf value to its rows' margins.
+ */
+static void
+gb_part_margin_kernel(void *argp, int w, int nw)
+{
+	GbGrow	   *gg = (GbGrow *) argp;
+	int			G = gg->G;
+	int			k = gg->k;
+
+	for (int t = w; t < gg->n_tasks; t += nw)
+	{
+		GbPartTask *task = &gg->tasks[t];
+		int32		nl = task->nl;
+		int32		nr = (task->e - task->s) - nl;
+
+		for (int32 i = 0; i < nl; i++)
+			gg->margin[(int64) gg->tmp_l[task->s + i] * G + k] += task->vl;
+		for (int32 i = 0; i < nr; i++)
+			gg->margin[(int64) gg->tmp_r[task->s + i] * G + k] += task->vr;
+	}
+}
+
 /* A new build node of the tree being grown. */
 static int32
 gb_new_node(GbGrow *gg, int32 start, int32 end, int32 depth)
@@ -568,6 +599,7 @@ gb_grow_tree(GbGrow *gg, GHPair *pool_a, GHPair *pool_b, int pool_nodes)
 		int			n_next = 0;
 		int			n_split = 0;
 		bool		retain_next;
+		bool		final;			/* no child grows: margins instead of a partition */
 
 		/* histograms and split candidates, in batches that fit the pool */
 		gg->level = level;
@@ -634,6 +666,7 @@ gb_grow_tree(GbGrow *gg, GHPair *pool_a, GHPair *pool_b, int pool_nodes)
 			}
 			/* subtraction needs this level in one batch and the next one too */
 			retain_next = n_level <= pool_nodes && n_grow <= pool_nodes;
+			final = (n_grow == 0);
 		}
 
 		/* partition tasks: chunks of every splitting node */
@@ -722,6 +755,17 @@ gb_grow_tree(GbGrow *gg, GHPair *pool_a, GHPair *pool_b, int pool_nodes)
 				gg->nodes[lid].value = gb_leaf(chosen[i].GL, chosen[i].HL, gp);
 				gg->nodes[rid].value = gb_leaf(level[i].G - chosen[i].GL,
 											   level[i].H - chosen[i].HL, gp);
+				if (final)
+				{
+					/* the margins are updated here: the leaves keep no rows */
+					for (int v = t; v < u; v++)
+					{
+						gg->tasks[v].vl = gg->nodes[lid].value;
+						gg->tasks[v].vr = gg->nodes[rid].value;
+					}
+					gg->nodes[lid].start = gg->nodes[lid].end = 0;
+					gg->nodes[rid].start = gg->nodes[rid].end = 0;
+				}
 
 				if (grow_l)
 				{
@@ -766,7 +810,10 @@ gb_grow_tree(GbGrow *gg, GHPair *pool_a, GHPair *pool_b, int pool_nodes)
 				}
 				t = u;
 			}
-			tree_parallel(tree_threads_for(nw, (double) gg->n_sel * 2), gb_part2_kernel, gg);
+			if (final)
+				tree_parallel(tree_threads_for(nw, (double) gg->n_sel * 2), gb_part_margin_kernel, gg);
+			else
+				tree_parallel(tree_threads_for(nw, (double) gg->n_sel * 2), gb_part2_kernel, gg);
 			pfree(gg->tasks);
 			gg->tasks = NULL;
 		}
@@ -1316,6 +1363,9 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			memcpy(gg.rows, all_rows, sizeof(int32) * n_sel);
 			gg.n_sel = (int32) n_sel;
 			gg.gh = gh + (Size) k * n;
+			gg.margin = margin;
+			gg.G = G;
+			gg.k = k;
 			gb_grow_tree(&gg, pool_a, pool_b, pool_nodes);
 
 			/* training margins: the leaves' row segments, then the rows left out */
