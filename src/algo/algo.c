@@ -373,7 +373,9 @@ algo_read_hyperparams(const AlgorithmDef *algo, ModelReader *r, HyperParams *out
 		{
 			char		buf[64];
 
-			if (v < 0 || v != floor(v) || choice_text(spec->choices, (int) v, buf, sizeof(buf))[0] == '\0')
+			/* bound before the cast: (int) of a huge double is undefined */
+			if (v < 0 || v > 1000 || v != floor(v) ||
+				choice_text(spec->choices, (int) v, buf, sizeof(buf))[0] == '\0')
 				mr_corrupt("hyperparameter %s has an invalid choice", spec->name);
 		}
 		out->values[i] = v;

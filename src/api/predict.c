@@ -28,6 +28,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
@@ -36,6 +37,7 @@
 #include "eval/metrics.h"
 #include "model/model.h"
 #include "registry/deploy.h"
+#include "registry/registry.h"
 #include "util/catalog.h"
 #include "util/rng.h"
 
@@ -56,6 +58,7 @@ PG_FUNCTION_INFO_V1(galaxy_feature_importance);
 typedef struct CachedModel
 {
 	int64		id;				/* hash key */
+	int64		project_id;
 	GalaxyModel *m;
 	double	   *raw;			/* n_raw scratch */
 	double	   *feat;			/* n_features scratch */
@@ -175,7 +178,7 @@ load_model_into(CachedModel *cm, int64 model_id)
 
 	SPI_connect();
 	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT model FROM galaxy.models WHERE id = $1",
+	rc = SPI_execute_with_args("SELECT model, project_id FROM galaxy.models WHERE id = $1",
 							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
 							   NULL, true, 1);
 	catalog_access_end(&ca);
@@ -191,6 +194,7 @@ load_model_into(CachedModel *cm, int64 model_id)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model " INT64_FORMAT " has no trained value yet", model_id)));
 
+	cm->project_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	old = MemoryContextSwitchTo(PredictCacheContext);
 	m = model_from_datum(d);
 	cm->m = m;
@@ -259,8 +263,22 @@ load_routes(ProjectRoutes *pr, const char *project)
 	int			rc;
 	int			n;
 	double		canary_total = 0;
+	bool		pushed = false;
 
 	pr->project_id = registry_project_id(project, false);
+
+	/*
+	 * Read with the latest snapshot, taken after the invalidations this
+	 * backend has accepted (as PostgreSQL's catalog caches do): a cache
+	 * filled from an older statement snapshot could outlive the
+	 * invalidation that should have replaced it.  Parallel workers cannot
+	 * take a new snapshot and use the statement's.
+	 */
+	if (!IsInParallelMode())
+	{
+		PushActiveSnapshot(GetLatestSnapshot());
+		pushed = true;
+	}
 	SPI_connect();
 	catalog_access_begin(&ca);
 	rc = SPI_execute_with_args("SELECT model_id, traffic FROM galaxy.deployments "
@@ -291,6 +309,8 @@ load_routes(ProjectRoutes *pr, const char *project)
 		pr->n++;
 	}
 	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
 	if (pr->n == 0 || pr->cum_weight[pr->n - 1] < 1.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -420,6 +440,10 @@ choose_route(const ProjectRoutes *pr, const text *key)
 typedef struct PredictCall
 {
 	uint64		generation;
+	TimestampTz synced_at;		/* statement whose deployments were synced */
+	int64		synced_project;
+	TimestampTz checked_at;		/* statement whose access was checked */
+	int64		checked_project;
 	char		project[NAMEDATALEN];
 	ProjectRoutes *routes;
 	int64		model_id;
@@ -452,6 +476,20 @@ call_state(FunctionCallInfo fcinfo)
 	return pc;
 }
 
+/*
+ * The caller must hold the predict privilege on the project: checked once
+ * per statement and call site (a revoked grant applies from the next statement).
+ */
+static void
+check_predict_access(PredictCall *pc, int64 project_id, TimestampTz stmt_start)
+{
+	if (pc->checked_at == stmt_start && pc->checked_project == project_id)
+		return;
+	registry_check_project_access(project_id, "predict");
+	pc->checked_at = stmt_start;
+	pc->checked_project = project_id;
+}
+
 /* Resolve the model serving this call: by project (routed) or by id. */
 static CachedModel *
 resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
@@ -476,11 +514,13 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 	{
 		int64		id = PG_GETARG_INT64(0);
 
-		if (pc->generation == cache_generation && pc->model && pc->model_id == id)
-			return pc->model;
-		pc->model = get_model(id);
-		pc->model_id = id;
-		pc->generation = cache_generation;
+		if (!(pc->generation == cache_generation && pc->model && pc->model_id == id))
+		{
+			pc->model = get_model(id);
+			pc->model_id = id;
+			pc->generation = cache_generation;
+		}
+		check_predict_access(pc, pc->model->project_id, stmt_start);
 		return pc->model;
 	}
 	else
@@ -502,6 +542,28 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 			pc->model = NULL;
 			pc->generation = cache_generation;
 		}
+
+		/*
+		 * Once per statement and project: wait out a deploy of the project
+		 * that is committing and take in its invalidations, so the routes are
+		 * never older than this statement's snapshot.
+		 */
+		if (pc->synced_at != stmt_start || pc->synced_project != pc->routes->project_id)
+		{
+			int64		pid = pc->routes->project_id;
+
+			registry_deployments_sync(pid);
+			pc->synced_at = stmt_start;
+			pc->synced_project = pid;
+			if (routes_stale || models_stale)
+			{
+				ensure_caches();
+				pc->routes = get_routes(pc->project);
+				pc->model = NULL;
+				pc->generation = cache_generation;
+			}
+		}
+		check_predict_access(pc, pc->routes->project_id, stmt_start);
 		if (pc->routes->n == 1)
 		{
 			if (pc->model == NULL)
@@ -910,6 +972,7 @@ evaluate_model(int64 model_id, Oid relid)
 				 errmsg("permission denied for table %s", get_rel_name(relid))));
 	ensure_caches();
 	cm = get_model(model_id);
+	registry_check_project_access(cm->project_id, "evaluate");
 	m = cm->m;
 	n_in = preprocess_n_inputs(m->prep);
 	vals = palloc(sizeof(Datum) * n_in);
@@ -1061,6 +1124,7 @@ galaxy_feature_importance(PG_FUNCTION_ARGS)
 
 	ensure_caches();
 	cm = get_model(PG_GETARG_INT64(0));
+	registry_check_project_access(cm->project_id, "read");
 	m = cm->m;
 	InitMaterializedSRF(fcinfo, 0);
 	if (m->algo->feature_importance == NULL)

@@ -30,6 +30,7 @@
 #include "model/model.h"
 #include "registry/audit.h"
 #include "registry/deploy.h"
+#include "registry/registry.h"
 #include "util/catalog.h"
 
 PG_FUNCTION_INFO_V1(galaxy_train);
@@ -198,6 +199,13 @@ train_request_validate(TrainRequest *req)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid project name \"%s\"", req->project),
 				 errdetail("A project name starts with a letter or underscore and has at most 63 letters, digits, '_', '.' or '-'.")));
+	/* an existing project: the caller needs the train privilege on it */
+	{
+		int64		pid = registry_project_id(req->project, true);
+
+		if (pid != 0)
+			registry_check_project_access(pid, "train");
+	}
 	if (req->dataset && req->dataset_id == 0)
 		resolve_dataset(req);
 	if (!OidIsValid(req->relid))
@@ -262,41 +270,6 @@ train_request_validate(TrainRequest *req)
 				 errmsg("preprocess must be a JSON object, e.g. '{\"scale\": \"minmax\"}'")));
 }
 
-/* Append "key": string to a JSON object under construction. */
-static void
-json_kv_str(StringInfo s, const char *key, const char *val)
-{
-	if (s->len > 1)
-		appendStringInfoString(s, ", ");
-	escape_json(s, key);
-	appendStringInfoString(s, ": ");
-	if (val)
-		escape_json(s, val);
-	else
-		appendStringInfoString(s, "null");
-}
-
-/* Append "key": number (NaN/Inf → null). */
-static void
-json_kv_num(StringInfo s, const char *key, double val)
-{
-	if (s->len > 1)
-		appendStringInfoString(s, ", ");
-	escape_json(s, key);
-	if (isfinite(val))
-		appendStringInfo(s, ": %.17g", val);
-	else
-		appendStringInfoString(s, ": null");
-}
-
-/* Parse a JSON text built here. */
-static Jsonb *
-json_finish(StringInfo s)
-{
-	appendStringInfoChar(s, '}');
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s->data)));
-}
-
 /* Request as jsonb for the job queue. */
 Jsonb *
 train_request_to_jsonb(const TrainRequest *req)
@@ -305,37 +278,38 @@ train_request_to_jsonb(const TrainRequest *req)
 	ListCell   *lc;
 
 	initStringInfo(&s);
-	appendStringInfoChar(&s, '{');
-	json_kv_str(&s, "project", req->project);
-	json_kv_num(&s, "relid", (double) req->relid);
-	json_kv_str(&s, "relation", OidIsValid(req->relid) ? get_rel_name(req->relid) : NULL);
-	json_kv_str(&s, "dataset", req->dataset);
-	json_kv_str(&s, "target", req->target);
-	json_kv_str(&s, "algorithm", req->algorithm);
-	json_kv_str(&s, "task", req->task);
-	json_kv_num(&s, "test_size", req->test_size);
-	json_kv_num(&s, "folds", req->folds);
-	json_kv_str(&s, "deploy", req->deploy);
-	json_kv_num(&s, "seed", req->seed);
-	appendStringInfoString(&s, ", \"features\": ");
+	details_begin(&s);
+	details_str(&s, "project", req->project);
+	details_float(&s, "relid", (double) req->relid);
+	details_str(&s, "relation", OidIsValid(req->relid) ? get_rel_name(req->relid) : NULL);
+	details_str(&s, "dataset", req->dataset);
+	details_str(&s, "target", req->target);
+	details_str(&s, "algorithm", req->algorithm);
+	details_str(&s, "task", req->task);
+	details_float(&s, "test_size", req->test_size);
+	details_float(&s, "folds", req->folds);
+	details_str(&s, "deploy", req->deploy);
+	details_float(&s, "seed", req->seed);
 	if (req->features == NIL)
-		appendStringInfoString(&s, "null");
+		details_json(&s, "features", "null");
 	else
 	{
-		appendStringInfoChar(&s, '[');
+		StringInfoData arr;
+
+		initStringInfo(&arr);
+		appendStringInfoChar(&arr, '[');
 		foreach(lc, req->features)
 		{
 			if (lc != list_head(req->features))
-				appendStringInfoString(&s, ", ");
-			escape_json(&s, strVal(lfirst(lc)));
+				appendStringInfoString(&arr, ", ");
+			escape_json(&arr, strVal(lfirst(lc)));
 		}
-		appendStringInfoChar(&s, ']');
+		appendStringInfoChar(&arr, ']');
+		details_json(&s, "features", arr.data);
 	}
-	appendStringInfoString(&s, ", \"hyperparams\": ");
-	appendStringInfoString(&s, req->hyperparams ? JsonbToCString(NULL, &req->hyperparams->root, 0) : "null");
-	appendStringInfoString(&s, ", \"preprocess\": ");
-	appendStringInfoString(&s, req->preprocess ? JsonbToCString(NULL, &req->preprocess->root, 0) : "null");
-	return json_finish(&s);
+	details_json(&s, "hyperparams", req->hyperparams ? JsonbToCString(NULL, &req->hyperparams->root, 0) : "null");
+	details_json(&s, "preprocess", req->preprocess ? JsonbToCString(NULL, &req->preprocess->root, 0) : "null");
+	return details_end(&s);
 }
 
 /* Look up a key of a jsonb object. */
@@ -660,11 +634,11 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 		double		var = sumsq[k] / req->folds - mean * mean;
 
 		snprintf(key, sizeof(key), "cv_%s_mean", names[k]);
-		json_kv_num(extra, key, mean);
+		details_float(extra, key, mean);
 		snprintf(key, sizeof(key), "cv_%s_std", names[k]);
-		json_kv_num(extra, key, sqrt(Max(var, 0)));
+		details_float(extra, key, sqrt(Max(var, 0)));
 	}
-	json_kv_num(extra, "cv_folds", req->folds);
+	details_float(extra, "cv_folds", req->folds);
 }
 
 /* Key metric of a stored model's metrics, NaN if absent. */
@@ -855,6 +829,7 @@ train_run(TrainRequest *req)
 		const char *key;
 		double		new_score;
 		bool		deployed = false;
+		bool		needs_approval = false;
 		int64		current = 0;
 		double		current_score = NAN;
 		char		idbuf[32];
@@ -892,7 +867,7 @@ train_run(TrainRequest *req)
 		p = preprocess_n_features(prep);
 
 		initStringInfo(&extra);
-		appendStringInfoChar(&extra, '{');
+		details_begin(&extra);
 
 		/* optional cross-validation before the final fit reuses the raw rows */
 		fctx.progress = progress_callback;
@@ -932,15 +907,15 @@ train_run(TrainRequest *req)
 			evaluate_state(algo, state, ds->task, ds->n_classes, sd.X_train, sd.y_train, sd.n_train, p,
 						   (uint64) req->seed, &ms);
 		score_seconds = seconds_since(t_fit);
-		json_kv_str(&extra, "evaluated_on", sd.n_test > 0 ? "test" : "training");
-		json_kv_num(&extra, "training_rows", (double) sd.n_train);
-		json_kv_num(&extra, "test_rows", (double) sd.n_test);
-		json_kv_num(&extra, "load_seconds", load_seconds);
-		json_kv_num(&extra, "fit_seconds", fit_seconds);
-		json_kv_num(&extra, "score_seconds", score_seconds);
+		details_str(&extra, "evaluated_on", sd.n_test > 0 ? "test" : "training");
+		details_float(&extra, "training_rows", (double) sd.n_train);
+		details_float(&extra, "test_rows", (double) sd.n_test);
+		details_float(&extra, "load_seconds", load_seconds);
+		details_float(&extra, "fit_seconds", fit_seconds);
+		details_float(&extra, "score_seconds", score_seconds);
 		if (ds->skipped_null_labels > 0)
-			json_kv_num(&extra, "skipped_null_labels", (double) ds->skipped_null_labels);
-		metrics = metrics_to_jsonb(&ms, json_finish(&extra));
+			details_float(&extra, "skipped_null_labels", (double) ds->skipped_null_labels);
+		metrics = metrics_to_jsonb(&ms, details_end(&extra));
 
 		/* register */
 		progress_phase(run, "register");
@@ -963,13 +938,13 @@ train_run(TrainRequest *req)
 			StringInfoData d;
 
 			initStringInfo(&d);
-			appendStringInfoChar(&d, '{');
-			json_kv_str(&d, "project", req->project);
-			json_kv_str(&d, "algorithm", algo->name);
-			json_kv_str(&d, "relation", get_rel_name(req->relid));
-			json_kv_num(&d, "rows", (double) ds->n_rows);
-			json_kv_num(&d, "job_id", (double) req->job_id);
-			galaxy_audit("train", "model", idbuf, json_finish(&d));
+			details_begin(&d);
+			details_str(&d, "project", req->project);
+			details_str(&d, "algorithm", algo->name);
+			details_str(&d, "relation", get_rel_name(req->relid));
+			details_float(&d, "rows", (double) ds->n_rows);
+			details_float(&d, "job_id", (double) req->job_id);
+			galaxy_audit("train", "model", idbuf, details_end(&d));
 		}
 
 		/* deploy policy */
@@ -983,6 +958,12 @@ train_run(TrainRequest *req)
 		else if (strcmp(req->deploy, "if_better") == 0 && isfinite(new_score))
 			deployed = !isfinite(current_score) ||
 				(higher_better ? new_score > current_score : new_score < current_score);
+		/* four eyes: a project that needs approval is never deployed by training */
+		if (deployed && registry_approval_required(project_id))
+		{
+			deployed = false;
+			needs_approval = true;
+		}
 		if (deployed)
 			registry_deploy_model(project_id, model_id, 1.0, req->deploy, "galaxy.train deploy policy");
 
@@ -992,6 +973,7 @@ train_run(TrainRequest *req)
 						sd.n_test > 0 ? sd.n_test : sd.n_train, sd.n_test > 0 ? "held-out" : "training",
 						fit_seconds,
 						deployed ? "deployed" :
+						needs_approval ? psprintf("not deployed: the project requires approval (SELECT galaxy.request_deployment(" INT64_FORMAT "))", model_id) :
 						(current && isfinite(current_score) ? psprintf("not deployed (deployed model " INT64_FORMAT " has %s = %.4f)", current, key, current_score) :
 						 "not deployed"))));
 	}

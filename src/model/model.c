@@ -177,7 +177,9 @@ model_parse(const char *data, Size len, bool verify_checksum)
 		Size		clen = len - MODEL_HEADER_SIZE;
 		int			got;
 
-		if (clen == 0 || clen > (Size) LZ4_compressBound((int) h.raw_size))
+		/* LZ4 expands at most ~255:1: reject before allocating raw_size */
+		if (clen == 0 || clen > (Size) LZ4_compressBound((int) h.raw_size) ||
+			(Size) h.raw_size > clen * 255 + 16)
 			mr_corrupt("compressed payload of %zu bytes is invalid for %u bytes", clen, h.raw_size);
 		decompressed = palloc(h.raw_size);
 		got = LZ4_decompress_safe(data + MODEL_HEADER_SIZE, decompressed, (int) clen, (int) h.raw_size);

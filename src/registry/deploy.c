@@ -8,13 +8,17 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
 #include "registry/audit.h"
 #include "registry/deploy.h"
+#include "registry/registry.h"
 #include "util/catalog.h"
 
 /* Run one catalog statement as the extension owner (caller is SPI-connected). */
@@ -36,6 +40,39 @@ void
 registry_deployments_changed(void)
 {
 	CacheInvalidateRelcacheByRelid(galaxy_relation_oid("deployments"));
+}
+
+/* Lock tag of a project's deployments (an advisory tag galaxy alone uses). */
+static void
+deployments_locktag(LOCKTAG *tag, int64 project_id)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) ((uint64) project_id >> 32),
+						 (uint32) project_id, 0x4758);	/* "GX": not 1 or 2 as SQL advisory locks */
+}
+
+/* Hold the project's deployment lock until the end of the transaction. */
+void
+registry_deployments_lock(int64 project_id)
+{
+	LOCKTAG		tag;
+
+	deployments_locktag(&tag, project_id);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
+ * Wait for any deploy of the project that is committing, then take in its
+ * invalidations.  Called once per statement by predict.
+ */
+void
+registry_deployments_sync(int64 project_id)
+{
+	LOCKTAG		tag;
+
+	deployments_locktag(&tag, project_id);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+	AcceptInvalidationMessages();
+	LockRelease(&tag, ShareLock, false);
 }
 
 /* The primary deployed model of a project (0 if none). */
@@ -75,6 +112,11 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 	Datum		vals3[3];
 	Oid			types1[1] = {INT8OID};
 	Datum		vals1[1];
+	Oid			types_r[2] = {INT8OID, NAMEOID};
+	Datum		vals_r[2];
+	Oid			types_m[3] = {INT8OID, INT8OID, NAMEOID};
+	Datum		vals_m[3];
+	char	   *caller = GetUserNameFromId(GetUserId(), false);
 	CatalogAccess ca = {0};
 	int			rc;
 	bool		isnull;
@@ -86,10 +128,17 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("traffic must be in (0, 1], got %g", traffic)));
 
+	registry_deployments_lock(project_id);
+
 	vals3[0] = Int64GetDatum(project_id);
 	vals3[1] = Int64GetDatum(model_id);
 	vals3[2] = Float8GetDatum(traffic);
 	vals1[0] = Int64GetDatum(project_id);
+	vals_r[0] = vals1[0];
+	vals_r[1] = CStringGetDatum(caller);
+	vals_m[0] = vals1[0];
+	vals_m[1] = Int64GetDatum(model_id);
+	vals_m[2] = CStringGetDatum(caller);
 
 	SPI_connect();
 
@@ -119,8 +168,8 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 	if (traffic >= 1.0)
 	{
 		/* a new primary retires every active deployment */
-		exec_owner("UPDATE galaxy.deployments SET retired_at = now(), retired_by = current_user "
-				   "WHERE project_id = $1 AND retired_at IS NULL", 1, types1, vals1, SPI_OK_UPDATE);
+		exec_owner("UPDATE galaxy.deployments SET retired_at = now(), retired_by = $2 "
+				   "WHERE project_id = $1 AND retired_at IS NULL", 2, types_r, vals_r, SPI_OK_UPDATE);
 	}
 	else
 	{
@@ -132,9 +181,9 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 					 errmsg("project has no primary deployment to split traffic with"),
 					 errhint("Deploy a model with traffic 1.0 first.")));
 		/* replace an earlier canary of the same model */
-		exec_owner("UPDATE galaxy.deployments SET retired_at = now(), retired_by = current_user "
+		exec_owner("UPDATE galaxy.deployments SET retired_at = now(), retired_by = $3 "
 				   "WHERE project_id = $1 AND model_id = $2 AND retired_at IS NULL",
-				   2, types3, vals3, SPI_OK_UPDATE);
+				   3, types_m, vals_m, SPI_OK_UPDATE);
 		catalog_access_begin(&ca);
 		rc = SPI_execute_with_args("SELECT coalesce(sum(traffic), 0) FROM galaxy.deployments "
 								   "WHERE project_id = $1 AND retired_at IS NULL AND traffic < 1.0",
@@ -150,9 +199,9 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 	}
 
 	{
-		Oid			types[5] = {INT8OID, INT8OID, FLOAT8OID, TEXTOID, TEXTOID};
-		Datum		vals[5];
-		char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+		Oid			types[6] = {INT8OID, INT8OID, FLOAT8OID, TEXTOID, TEXTOID, NAMEOID};
+		Datum		vals[6];
+		char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 
 		vals[0] = vals3[0];
 		vals[1] = vals3[1];
@@ -162,11 +211,12 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 			vals[4] = CStringGetTextDatum(reason);
 		else
 			nulls[4] = 'n';
+		vals[5] = CStringGetDatum(caller);
 		catalog_access_begin(&ca);
 		rc = SPI_execute_with_args("INSERT INTO galaxy.deployments "
 								   "(project_id, model_id, traffic, strategy, reason, deployed_by) "
-								   "VALUES ($1, $2, $3, $4, $5, current_user)",
-								   5, types, vals, nulls, false, 0);
+								   "VALUES ($1, $2, $3, $4, $5, $6)",
+								   6, types, vals, nulls, false, 0);
 		catalog_access_end(&ca);
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "could not record deployment: %s", SPI_result_code_string(rc));
@@ -187,15 +237,10 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, model_id);
 	initStringInfo(&detail);
-	appendStringInfo(&detail, "{\"project_id\": " INT64_FORMAT ", \"traffic\": %.17g, \"strategy\": ",
-					 project_id, traffic);
-	escape_json(&detail, strategy ? strategy : "specific");
-	appendStringInfoString(&detail, ", \"reason\": ");
-	if (reason)
-		escape_json(&detail, reason);
-	else
-		appendStringInfoString(&detail, "null");
-	appendStringInfoChar(&detail, '}');
-	galaxy_audit("deploy", "model", idbuf,
-				 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(detail.data))));
+	details_begin(&detail);
+	details_int(&detail, "project_id", project_id);
+	details_float(&detail, "traffic", traffic);
+	details_str(&detail, "strategy", strategy ? strategy : "specific");
+	details_str(&detail, "reason", reason);
+	galaxy_audit("deploy", "model", idbuf, details_end(&detail));
 }

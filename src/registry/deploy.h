@@ -37,4 +37,14 @@ extern int64 registry_primary_model(int64 project_id);
 /* Tell every backend (at commit) that deployments changed. */
 extern void registry_deployments_changed(void);
 
+/*
+ * The per-project deployment lock.  A deploy holds it exclusively until its
+ * transaction ends; PostgreSQL releases locks only after a committing
+ * transaction has sent its invalidation messages.  A reader that takes it
+ * in share mode (registry_deployments_sync) and then accepts invalidations
+ * therefore never serves routes older than its snapshot.
+ */
+extern void registry_deployments_lock(int64 project_id);
+extern void registry_deployments_sync(int64 project_id);
+
 #endif							/* GALAXY_DEPLOY_H */
