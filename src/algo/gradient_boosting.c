@@ -1227,7 +1227,7 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	/* memory: codes, per-row state, histogram pools and the largest possible model */
 	{
 		double		nodes_per_tree = Min(ldexp(1.0, gp.max_depth + 1), 2.0 * n);
-		double		est = (double) n * p		/* codes */
+		double		est = tree_bins_memory(n, p)
 			+ (double) n * G * (sizeof(GHPair) + sizeof(double))	/* pairs, margins */
 			+ (double) n * (sizeof(GHPair) + 3 * sizeof(int32))	/* ordered, rows */
 			+ 2.0 * Min((double) GB_POOL_BYTES,

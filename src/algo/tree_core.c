@@ -351,6 +351,16 @@ bins_code_kernel(void *argp, int w, int nw)
 	}
 }
 
+/* Bytes tree_bins_fit needs for n rows x p features (codes, sample, edge tables). */
+double
+tree_bins_memory(int64 n, int p)
+{
+	double		cap = Min((double) TREE_BIN_SAMPLE, Max(20000.0, 16000000.0 / Max(p, 1)));
+
+	return (double) n * p + Min((double) n, cap) * p * sizeof(double) +
+		(double) p * TREE_MAX_BINS * sizeof(double) * 2;
+}
+
 /* Fit bin edges on X and code every row. */
 TreeBins *
 tree_bins_fit(const double *X, int64 n, int p, int max_bins, uint64 seed, int threads)
@@ -781,14 +791,14 @@ tree_model_finish(TreeModel *m)
 		int			n_inner = (1 << D) - 1;
 		int			n_leaf = 1 << D;
 
+		if ((Size) m->n_trees * n_leaf >= PG_UINT32_MAX)
+			return;				/* indices would not fit: walk node by node */
 		m->fast_nodes = palloc_extended(sizeof(TreeFastNode) * (Size) Max(n_inner, 1) * m->n_trees,
 										MCXT_ALLOC_HUGE);
 		if (m->n_outputs == 1)
 			m->fast_value = palloc_extended(sizeof(double) * (Size) n_leaf * m->n_trees, MCXT_ALLOC_HUGE);
 		else
 			m->fast_leaf = palloc_extended(sizeof(int32) * (Size) n_leaf * m->n_trees, MCXT_ALLOC_HUGE);
-		if ((Size) m->n_trees * n_leaf >= PG_UINT32_MAX)
-			return;
 		for (int t = 0; t < m->n_trees; t++)
 			fast_fill(m, m->nodes + m->tree_start[t], 0, t, 0, D,
 					  m->fast_nodes, m->fast_value, m->fast_leaf);
@@ -2120,7 +2130,7 @@ cart_fit(uint16 kind, const TrainData *d, const CartParams *cp, const FitContext
 			max_nodes = Min(max_nodes, ldexp(1.0, cp->max_depth + 1));
 		if (cp->max_leaf_nodes > 0)
 			max_nodes = Min(max_nodes, 2.0 * cp->max_leaf_nodes);
-		est = (double) n * p + (double) nw * n * 24.0 +
+		est = tree_bins_memory(n, p) + (double) nw * n * 24.0 +
 			(double) cp->n_estimators * max_nodes * (sizeof(TreeNode) + 4.0 * O);
 		galaxy_check_training_memory((Size) Min(est, (double) PG_INT64_MAX / 2),
 									 kind == TREE_ALGO_DECISION_TREE ?
@@ -2218,6 +2228,9 @@ cart_fit(uint16 kind, const TrainData *d, const CartParams *cp, const FitContext
 			while (wk->overflow)
 			{
 				int64		cap = Min((int64) 2 * n + 1, (int64) wk->node_cap * 2);
+
+				if (cap <= wk->node_cap)
+					elog(ERROR, "random forest tree %d outgrew %d nodes", wk->tree, wk->node_cap);
 
 				cart_work_nodes(wk, S, (int) cap);
 				sh.abort_flag = 0;

@@ -62,6 +62,9 @@ typedef struct TreeBins
 extern TreeBins *tree_bins_fit(const double *X, int64 n, int p, int max_bins,
 							   uint64 seed, int threads);
 
+/* Bytes tree_bins_fit needs (for memory checks before fitting). */
+extern double tree_bins_memory(int64 n, int p);
+
 /* Threshold of a split "codes <= b go left" whose next non-empty bin is b2. */
 extern double tree_bins_threshold(const TreeBins *tb, int f, int b, int b2);
 
