@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include "algo/tree_core.h"
 #include "galaxy.h"
@@ -1279,6 +1280,8 @@ tree_serialize(const void *state, ModelWriter *w)
 	const TreeModel *m = (const TreeModel *) state;
 	int			p = m->n_features;
 
+	/* one allocation of the right size instead of repeated doubling (large forests) */
+	enlargeStringInfo(&w->buf, (int) Min(tree_model_bytes(m) + 64, (Size) MaxAllocSize - w->buf.len - 1));
 	mw_tag(w, "TREE");
 	mw_u16(w, m->kind);
 	mw_u32(w, (uint32) m->n_outputs);
