@@ -448,6 +448,8 @@ typedef struct PredictCall
 	ProjectRoutes *routes;
 	int64		model_id;
 	CachedModel *model;
+	/* kind of the features argument, resolved once per call site */
+	int			input_kind;		/* 0 unknown, INPUT_IS_ARRAY, INPUT_IS_ROW */
 	/* whole-row input mapping */
 	Oid			row_type;
 	int32		row_typmod;
@@ -461,6 +463,9 @@ typedef struct PredictCall
 	Datum	   *values;
 	bool	   *nulls;
 } PredictCall;
+
+#define INPUT_IS_ARRAY 1
+#define INPUT_IS_ROW 2
 
 /* fn_extra state of this call site. */
 static PredictCall *
@@ -778,13 +783,27 @@ prepare_features(FunctionCallInfo fcinfo, PredictTarget how)
 {
 	text	   *key = (PG_NARGS() > 2 && !PG_ARGISNULL(2)) ? PG_GETARG_TEXT_PP(2) : NULL;
 	CachedModel *cm;
+	PredictCall *pc;
 	Oid			argtype;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		return NULL;
 	cm = resolve_model(fcinfo, how, key);
-	argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
-	if (argtype == FLOAT8ARRAYOID || (OidIsValid(argtype) && type_is_array(argtype) && !type_is_rowtype(argtype)))
+	pc = call_state(fcinfo);
+	if (pc->input_kind == 0)
+	{
+		argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+		if (argtype == FLOAT8ARRAYOID || (OidIsValid(argtype) && type_is_array(argtype)))
+			pc->input_kind = INPUT_IS_ARRAY;
+		else if (OidIsValid(argtype) && type_is_rowtype(argtype))
+			pc->input_kind = INPUT_IS_ROW;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("galaxy.predict takes a float8[] or a row, got %s",
+							OidIsValid(argtype) ? format_type_be(argtype) : "an unknown type")));
+	}
+	if (pc->input_kind == INPUT_IS_ARRAY)
 	{
 		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
 
@@ -792,13 +811,8 @@ prepare_features(FunctionCallInfo fcinfo, PredictTarget how)
 			arr = to_float8_array(arr);
 		raw_from_array(cm, arr);
 	}
-	else if (OidIsValid(argtype) && type_is_rowtype(argtype))
-		raw_from_row(fcinfo, cm, PG_GETARG_HEAPTUPLEHEADER(1));
 	else
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("galaxy.predict takes a float8[] or a row, got %s",
-						OidIsValid(argtype) ? format_type_be(argtype) : "an unknown type")));
+		raw_from_row(fcinfo, cm, PG_GETARG_HEAPTUPLEHEADER(1));
 	preprocess_apply_raw(cm->m->prep, cm->raw, cm->feat);
 	return cm;
 }
