@@ -1433,19 +1433,6 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			break;
 	}
 
-#ifdef TREE_DEBUG
-	{
-		double	   *raw = palloc(sizeof(double) * (Size) n * G);
-		double		mx = 0;
-
-		tree_model_finish(m);
-		tree_model_raw(m, d->X, n, raw);
-		for (int64 i = 0; i < n * G; i++)
-			mx = Max(mx, fabs(raw[i] - margin[i]));
-		fprintf(stderr, "TREE_DEBUG max |margin - predicted| = %g\n", mx);
-		pfree(raw);
-	}
-#endif
 	/* the last round's report needs the loss at the final margins */
 	{
 		double		loss = gb_objective(obj, G, n, margin, d->y, d->weight, NULL, threads);
