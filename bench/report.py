@@ -203,7 +203,10 @@ def latency_table(res):
         if r["query"] != "baseline" and r.get("tps_vs_baseline") is not None:
             checks.append(f"TPS ≥ 80 %: {verdict(r['tps_vs_baseline'] >= 0.8)}")
         if r["query"] != "baseline" and r["clients"] == 8 and r.get("p99_ms") is not None:
-            checks.append(f"p99 ≤ 1 ms: {verdict(r['p99_ms'] <= 1.0)}")
+            note = ""
+            if r["p99_ms"] > 1.0 and b.get("p99_ms") is not None and b["p99_ms"] > 1.0:
+                note = f" (the baseline's own p99 is {b['p99_ms']:.2f} ms: the machine, not predict, sets it)"
+            checks.append(f"p99 ≤ 1 ms: {verdict(r['p99_ms'] <= 1.0)}{note}")
         rows.append([names.get(r["query"], r["query"]), r["clients"], fmt(r.get("tps")),
                      "—" if r.get("tps_vs_baseline") is None else f"{100 * r['tps_vs_baseline']:.0f} %",
                      fmt(r.get("p50_ms")), fmt(r.get("p95_ms")), fmt(r.get("p99_ms")), fmt(r.get("max_ms")),
