@@ -1059,36 +1059,12 @@ gb_objective(GbObjective obj, int G, int64 n, const double *margin, const double
 typedef struct GbMarginArg
 {
 	const TreeBuildNode *bn;	/* the tree just grown */
-	const double *X;			/* raw rows */
-	int			p;
-	const int32 *rows;			/* rows of X to walk (NULL: 0..n-1) */
-	int64		n;
+	const int32 *rows;			/* rows, partitioned by leaf */
+	int64		n;				/* build nodes */
 	double	   *margin;
 	int			G;
 	int			k;
 } GbMarginArg;
-
-/* Kernel: add the tree's leaf value to each row's margin, rows in fixed chunks. */
-static void
-gb_margin_kernel(void *argp, int w, int nw)
-{
-	GbMarginArg *a = (GbMarginArg *) argp;
-	int64		nchunks = (a->n + GB_CHUNK - 1) / GB_CHUNK;
-
-	for (int64 c = w; c < nchunks; c += nw)
-	{
-		int64		s = c * GB_CHUNK;
-		int64		e = Min(a->n, s + GB_CHUNK);
-
-		for (int64 i = s; i < e; i++)
-		{
-			int64		r = a->rows ? a->rows[i] : i;
-			int			leaf = tree_build_leaf_raw(a->bn, a->X + r * a->p);
-
-			a->margin[r * a->G + a->k] += a->bn[leaf].value;
-		}
-	}
-}
 
 /* Kernel: margins of the sampled rows from the leaves' row segments. */
 static void
@@ -1368,7 +1344,7 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			gg.k = k;
 			gb_grow_tree(&gg, pool_a, pool_b, pool_nodes);
 
-			/* training margins: the leaves' row segments, then the rows left out */
+			/* training margins of the rows in the sample: the leaves' row segments */
 			memset(&ma, 0, sizeof(ma));
 			ma.bn = gg.nodes;
 			ma.rows = gg.rows;
@@ -1377,26 +1353,6 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			ma.G = G;
 			ma.k = k;
 			tree_parallel(tree_threads_for(threads, (double) n_sel * 2), gb_leaf_margin_kernel, &ma);
-			ma.X = d->X;
-			ma.p = p;
-			if (n_uns > 0)
-			{
-				ma.rows = unsampled;
-				ma.n = n_uns;
-				tree_parallel(tree_threads_for(threads, (double) n_uns * gp.max_depth * 4),
-							  gb_margin_kernel, &ma);
-			}
-
-			/* validation margins */
-			if (has_val)
-			{
-				ma.X = d->X_val;
-				ma.rows = NULL;
-				ma.n = d->n_val;
-				ma.margin = val_margin;
-				tree_parallel(tree_threads_for(threads, (double) d->n_val * gp.max_depth * 4),
-							  gb_margin_kernel, &ma);
-			}
 
 			/* into the model (leaf values: the build nodes' values) */
 			{
@@ -1414,6 +1370,12 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				tree_model_append(m, gg.nodes, gg.n_nodes, leaf_out);
 				pfree(leaf_out);
 			}
+
+			/* rows left out of the sample, and the validation rows: walk the new tree */
+			if (n_uns > 0)
+				tree_model_add_tree(m, m->n_trees - 1, d->X, unsampled, n_uns, margin, G, k, threads);
+			if (has_val)
+				tree_model_add_tree(m, m->n_trees - 1, d->X_val, NULL, d->n_val, val_margin, G, k, threads);
 		}
 		rounds_done = round + 1;
 

@@ -1253,6 +1253,106 @@ tree_model_raw(const TreeModel *m, const double *X, int64 n, double *out)
 	tree_predict_mode(m, X, n, out, PRED_RAW);
 }
 
+typedef struct AddTreeArg
+{
+	const TreeModel *m;
+	int			t;
+	int			D;				/* depth of the perfect layout, -1: walk the nodes */
+	const TreeFastNode *fn;
+	const double *fv;
+	const double *X;
+	const int32 *rows;
+	int64		n;
+	double	   *margin;
+	int			stride;
+	int			offset;
+} AddTreeArg;
+
+#define ADD_TREE_CHUNK 16384
+
+/* Kernel: add one tree's leaf values to the margins of fixed chunks of rows. */
+static void
+add_tree_kernel(void *argp, int w, int nw)
+{
+	AddTreeArg *a = (AddTreeArg *) argp;
+	const TreeModel *m = a->m;
+	int			p = m->n_features;
+	int64		nchunks = (a->n + ADD_TREE_CHUNK - 1) / ADD_TREE_CHUNK;
+
+	for (int64 c = w; c < nchunks; c += nw)
+	{
+		int64		s = c * ADD_TREE_CHUNK;
+		int64		e = Min(a->n, s + ADD_TREE_CHUNK);
+
+		for (int64 i = s; i < e; i++)
+		{
+			int64		r = a->rows ? a->rows[i] : i;
+			const double *row = a->X + r * p;
+			double		v;
+			bool		has_nan = false;
+
+			if (a->D >= 0)
+				for (int f = 0; f < p; f++)
+					has_nan |= isnan(row[f]);
+			if (a->D >= 0 && !has_nan)
+			{
+				uint32		k = 0;
+
+				for (int d = 0; d < a->D; d++)
+					k = FAST_NEXT(a->fn, k, row);
+				v = a->fv[k];
+			}
+			else
+				v = m->leaf_values[tree_walk(m, a->t, row)];
+			a->margin[r * a->stride + a->offset] += v;
+		}
+	}
+}
+
+/*
+ * margin[r * stride + offset] += value of tree t for the rows r of X (all n
+ * rows, or rows[0..n)); scalar-leaf models only.  Shallow trees are walked
+ * without branches.
+ */
+void
+tree_model_add_tree(const TreeModel *m, int t, const double *X, const int32 *rows, int64 n,
+					double *margin, int stride, int offset, int threads)
+{
+	AddTreeArg	a;
+	int			sz = m->tree_start[t + 1] - m->tree_start[t];
+	int32	   *depth = palloc(sizeof(int32) * sz);
+	int			D = tree_depth(m, t, depth);
+	TreeFastNode *fn = NULL;
+	double	   *fv = NULL;
+
+	Assert(m->n_outputs == 1);
+	pfree(depth);
+	a.D = -1;
+	if (D <= 12)
+	{
+		fn = palloc(sizeof(TreeFastNode) * Max((1 << D) - 1, 1));
+		fv = palloc(sizeof(double) * (1 << D));
+		fast_fill(m, m->nodes + m->tree_start[t], 0, 0, 0, D, fn, fv, NULL);
+		a.D = D;
+	}
+	a.m = m;
+	a.t = t;
+	a.fn = fn;
+	a.fv = fv;
+	a.X = X;
+	a.rows = rows;
+	a.n = n;
+	a.margin = margin;
+	a.stride = stride;
+	a.offset = offset;
+	tree_parallel(tree_threads_for(threads, (double) n * (D + m->n_features)), add_tree_kernel, &a);
+	if (fn)
+	{
+		pfree(fn);
+		pfree(fv);
+	}
+}
+
 /* ======================================================================
  * Importance and out-of-bag score
  * ====================================================================== */
