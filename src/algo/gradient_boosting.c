@@ -75,6 +75,7 @@ static const HyperParamSpec gb_params[GB_N_PARAMS] = {
 };
 
 typedef double v2df __attribute__((vector_size(16), aligned(8)));
+typedef long long v2di __attribute__((vector_size(16), aligned(8)));
 
 /* Best split of one (node, feature). */
 typedef struct GbSplit
@@ -922,29 +923,71 @@ gb_logistic_chunk(GbObjArg *a, int64 s, int64 e, double *loss_out, double *w_out
 
 		for (int j = 0; j < nb; j++)
 			ez[j] = exp(-fabs(a->margin[b + j]));
-		for (int j = 0; j < nb; j++)
+
+		/* two rows at a time (even rows in lane 0, odd rows in lane 1) */
+		for (int j = 0; j + 2 <= nb; j += 2)
 		{
 			int64		i = b + j;
+			const v2df	one = {1.0, 1.0};
+			const v2df	two = {2.0, 2.0};
+			const v2df	zero = {0.0, 0.0};
+			const v2df	tiny = {1e-16, 1e-16};
+			v2df		x = {ez[j], ez[j + 1]};
+			v2df		z = {a->margin[i], a->margin[i + 1]};
+			v2df		y = {a->y[i], a->y[i + 1]};
+			v2df		wt = {a->weight ? a->weight[i] : 1.0, a->weight ? a->weight[i + 1] : 1.0};
+			v2df		q = one / ((one + x) * (two + x));
+			v2df		r = (two + x) * q;
+			v2df		xr = x * r;
+			v2di		nonneg = (z >= zero);
+			v2df		p = (v2df) (((v2di) r & nonneg) | ((v2di) xr & ~nonneg));
+			v2df		t = x * (one + x) * q;
+			v2df		t2 = t * t;
+			v2df		c3 = {1.0 / 3, 1.0 / 3},
+						c5 = {1.0 / 5, 1.0 / 5},
+						c7 = {1.0 / 7, 1.0 / 7},
+						c9 = {1.0 / 9, 1.0 / 9},
+						c11 = {1.0 / 11, 1.0 / 11},
+						c13 = {1.0 / 13, 1.0 / 13},
+						c15 = {1.0 / 15, 1.0 / 15};
+
+			/* log(1 + x) = 2 atanh(t), t in (0, 1/3]: series to t^15 */
+			v2df		l1p = two * t * (one + t2 * (c3 + t2 * (c5 + t2 * (c7 + t2 * (c9 + t2 * (c11 + t2 * (c13 + t2 * c15)))))));
+			v2df		zpos = (v2df) ((v2di) z & (z > zero));
+			v2df		li = wt * (l1p + zpos - y * z);
+
+			l0 += li[0];
+			l1 += li[1];
+			wsum += wt[0];
+			wsum += wt[1];
+			if (a->gh)
+			{
+				v2df		hh = p * (one - p);
+				v2di		big = (hh > tiny);
+				v2df		g = wt * (p - y);
+
+				hh = wt * (v2df) (((v2di) hh & big) | ((v2di) tiny & ~big));
+				a->gh[i].g = g[0];
+				a->gh[i].h = hh[0];
+				a->gh[i + 1].g = g[1];
+				a->gh[i + 1].h = hh[1];
+			}
+		}
+		if (nb & 1)
+		{
+			int64		i = b + nb - 1;
 			double		wt = a->weight ? a->weight[i] : 1.0;
 			double		z = a->margin[i];
 			double		y = a->y[i];
-			double		x = ez[j];
-
-			/* one division gives both 1/(1+x) and x/(2+x) */
+			double		x = ez[nb - 1];
 			double		q = 1.0 / ((1.0 + x) * (2.0 + x));
 			double		r = (2.0 + x) * q;
 			double		p = (z >= 0) ? r : x * r;
 			double		t = x * (1.0 + x) * q;
 			double		t2 = t * t;
-
-			/* log(1 + x) = 2 atanh(t), t in (0, 1/3]: series to t^15 */
 			double		l1p = 2.0 * t * (1.0 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 + t2 * (1.0 / 11 + t2 * (1.0 / 13 + t2 * (1.0 / 15))))))));
-			double		li = wt * (l1p + (z > 0 ? z : 0) - y * z);
 
-			if (j & 1)
-				l1 += li;
-			else
-				l0 += li;
+			l0 += wt * (l1p + (z > 0 ? z : 0) - y * z);
 			wsum += wt;
 			if (a->gh)
 			{
