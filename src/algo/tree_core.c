@@ -168,6 +168,87 @@ sort_doubles(double *a, int64 n)
 	}
 }
 
+/* Order-preserving map of a (non-NaN) double onto an unsigned key. */
+static inline uint64
+double_key(double v)
+{
+	uint64		u;
+
+	memcpy(&u, &v, sizeof(u));
+	return (u >> 63) ? ~u : (u | (UINT64CONST(1) << 63));
+}
+
+/* Inverse of double_key. */
+static inline double
+key_double(uint64 u)
+{
+	double		v;
+
+	u = (u >> 63) ? (u & ~(UINT64CONST(1) << 63)) : ~u;
+	memcpy(&v, &u, sizeof(v));
+	return v;
+}
+
+/*
+ * Sort n doubles (no NaN) ascending: LSD radix sort on 8-bit digits, skipping
+ * the digits all keys share; 'tmp' holds 2 x n keys.  Small inputs use the
+ * quicksort.
+ */
+static void
+radix_sort_doubles(double *a, int64 n, uint64 *tmp)
+{
+	uint64	   *k = tmp;
+	uint64	   *k2 = tmp + n;
+	int64		count[8][256];
+
+	if (n < 2048)
+	{
+		sort_doubles(a, n);
+		return;
+	}
+	memset(count, 0, sizeof(count));
+	for (int64 i = 0; i < n; i++)
+	{
+		uint64		u = double_key(a[i]);
+
+		k[i] = u;
+		for (int d = 0; d < 8; d++)
+			count[d][(u >> (8 * d)) & 0xFF]++;
+	}
+	for (int d = 0; d < 8; d++)
+	{
+		int64		pos = 0;
+		bool		one_bucket = false;
+
+		for (int b = 0; b < 256; b++)
+			if (count[d][b] == n)
+				one_bucket = true;
+		if (one_bucket)
+			continue;
+		for (int b = 0; b < 256; b++)
+		{
+			int64		c = count[d][b];
+
+			count[d][b] = pos;
+			pos += c;
+		}
+		for (int64 i = 0; i < n; i++)
+		{
+			uint64		u = k[i];
+
+			k2[count[d][(u >> (8 * d)) & 0xFF]++] = u;
+		}
+		{
+			uint64	   *t = k;
+
+			k = k2;
+			k2 = t;
+		}
+	}
+	for (int64 i = 0; i < n; i++)
+		a[i] = key_double(k[i]);
+}
+
 /* A cut between a < b: their midpoint, kept in [a, b). */
 static inline double
 midpoint(double a, double b)
@@ -189,6 +270,7 @@ typedef struct BinFitArg
 	int			max_bins;
 	/* edge placement */
 	double	   *sample;			/* p x m column-major sample */
+	uint64	   *sort_tmp;		/* nw x 2m radix keys */
 	int64		m;
 	int		   *n_edges;		/* p */
 	double	   *edge_tab;		/* p x 256 padded edge tables */
@@ -240,7 +322,7 @@ bins_edges_kernel(void *argp, int w, int nw)
 		for (int64 i = 0; i < a->m; i++)
 			if (!isnan(v[i]))
 				v[m++] = v[i];
-		sort_doubles(v, m);
+		radix_sort_doubles(v, m, a->sort_tmp + (Size) w * 2 * a->m);
 
 		if (a->has_nan[f] && B > TREE_MAX_BINS - 1)
 			B = TREE_MAX_BINS - 1;	/* one code stays free for NaN */
@@ -424,8 +506,10 @@ tree_bins_fit(const double *X, int64 n, int p, int max_bins, uint64 seed, int th
 
 	a.n_edges = palloc(sizeof(int) * p);
 	a.edge_tab = palloc(sizeof(double) * (Size) p * TREE_MAX_BINS);
-	nw = tree_threads_for(threads, (double) m * p * 20.0);
-	tree_parallel(Min(nw, p), bins_edges_kernel, &a);
+	nw = Min(tree_threads_for(threads, (double) m * p * 20.0), p);
+	a.sort_tmp = palloc_extended(sizeof(uint64) * 2 * (Size) m * nw, MCXT_ALLOC_HUGE);
+	tree_parallel(nw, bins_edges_kernel, &a);
+	pfree(a.sort_tmp);
 	pfree(a.sample);
 	CHECK_FOR_INTERRUPTS();
 
