@@ -137,6 +137,12 @@ typedef struct AlgorithmDef
 	void	   *(*deserialize) (ModelReader *r, int n_features, int n_classes, GalaxyTask task);
 	/* n_features importances (may be NULL: importance not available). */
 	void		(*feature_importance) (const void *state, double *out);
+	/*
+	 * Metrics only the fit itself can know (e.g. the out-of-bag score), added
+	 * to the model's metrics: call add(name, value, arg) for each (may be NULL).
+	 */
+	void		(*fit_metrics) (const void *state,
+								void (*add) (const char *name, double value, void *arg), void *arg);
 } AlgorithmDef;
 
 /* Registry (algo.c). */

@@ -114,6 +114,16 @@ rf_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
 	return tree_deserialize_kind(TREE_ALGO_RANDOM_FOREST, r, n_features, n_classes, task);
 }
 
+/* The out-of-bag score, when the forest computed one. */
+static void
+rf_fit_metrics(const void *state, void (*add) (const char *name, double value, void *arg), void *arg)
+{
+	double		oob = tree_oob_score(state);
+
+	if (!isnan(oob))
+		add("oob_score", oob, arg);
+}
+
 const AlgorithmDef galaxy_algo_random_forest = {
 	.name = "random_forest",
 	.id = TREE_ALGO_RANDOM_FOREST,
@@ -128,4 +138,5 @@ const AlgorithmDef galaxy_algo_random_forest = {
 	.serialize = tree_serialize,
 	.deserialize = rf_deserialize,
 	.feature_importance = tree_feature_importance,
+	.fit_metrics = rf_fit_metrics,
 };

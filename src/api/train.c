@@ -519,6 +519,13 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 	pfree(scratch);
 }
 
+/* Callback for AlgorithmDef.fit_metrics: add to a MetricSet. */
+static void
+add_fit_metric(const char *name, double value, void *arg)
+{
+	metrics_add((MetricSet *) arg, name, value);
+}
+
 /* Evaluate a fitted state on X/y into metrics. */
 static void
 evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_classes,
@@ -907,6 +914,8 @@ train_run(TrainRequest *req)
 			evaluate_state(algo, state, ds->task, ds->n_classes, sd.X_train, sd.y_train, sd.n_train, p,
 						   (uint64) req->seed, &ms);
 		score_seconds = seconds_since(t_fit);
+		if (algo->fit_metrics)
+			algo->fit_metrics(state, add_fit_metric, &ms);
 		details_str(&extra, "evaluated_on", sd.n_test > 0 ? "test" : "training");
 		details_float(&extra, "training_rows", (double) sd.n_train);
 		details_float(&extra, "test_rows", (double) sd.n_test);
