@@ -112,7 +112,10 @@ CREATE TABLE galaxy.models (
 CREATE INDEX models_project_idx ON galaxy.models (project_id, created_at DESC);
 COMMENT ON TABLE galaxy.models IS 'Every trained model: a semantic version of its project, with metrics and provenance';
 
-ALTER TABLE galaxy.jobs ADD FOREIGN KEY (model_id) REFERENCES galaxy.models (id) ON DELETE SET NULL;
+-- jobs.model_id deliberately has no foreign key: with models.job_id it would
+-- close a cycle that pg_restore cannot load (each table's data needs the
+-- other's first).  models.job_id is the provenance link; jobs is history.
+COMMENT ON COLUMN galaxy.jobs.model_id IS 'The model a succeeded job registered (history: kept if the model is deleted)';
 
 CREATE TABLE galaxy.deployments (
     id           bigserial PRIMARY KEY,

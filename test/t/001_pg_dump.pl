@@ -75,6 +75,13 @@ for my $algo ('logistic_regression', 'decision_tree', 'gradient_boosting')
 	});
 }
 
+# a model trained by a background job: jobs and models reference each other
+my $job = $node->safe_psql('src', q{
+	SELECT galaxy.submit('price_job', relation => 'houses', target => 'price',
+	                     algorithm => 'linear_regression', features => ARRAY['rooms', 'age'])});
+is($node->safe_psql('src', "SELECT state FROM galaxy.wait($job, '60s')"), 'succeeded',
+	'a job-trained model is part of the dump');
+
 my $n_models = $node->safe_psql('src', 'SELECT count(*) FROM galaxy.models');
 cmp_ok($n_models, '>=', 3, "trained $n_models models");
 is( $node->safe_psql('src', q{
@@ -100,6 +107,9 @@ my %queries = (
 		SELECT md5(coalesce(string_agg(d::text, '|' ORDER BY id), '')) FROM galaxy.deployments d},
 	audit_log => q{
 		SELECT md5(coalesce(string_agg(a::text, '|' ORDER BY id), '')) FROM galaxy.audit_log a},
+	jobs => q{
+		SELECT md5(coalesce(string_agg(id || ':' || state || ':' || coalesce(model_id::text, '-'), '|' ORDER BY id), ''))
+		  FROM galaxy.jobs},
 	predictions => q{
 		SELECT string_agg(m.id || ':' || round(galaxy.predict(m.id, ARRAY[h.rooms, h.age])::numeric, 9),
 		                  ',' ORDER BY m.id, h.id)
@@ -170,7 +180,12 @@ my $damaged = $sql;
 my $flipped = ($damaged =~ s/(\tgalaxy:[A-Za-z0-9+\/]{60})([A-Za-z0-9])/$1 . ($2 eq 'A' ? 'B' : 'A')/e);
 ok($flipped, 'damaged one model value in the plain dump');
 $node->safe_psql('postgres', 'CREATE DATABASE dst_damaged');
-my ($ret, $out, $err) = $node->psql('dst_damaged', $damaged, on_error_stop => 1);
+# from a file, not stdin: psql stops at the first error, and a writer still
+# feeding its stdin would die of a broken pipe
+my $damaged_file = $node->basedir . '/damaged.sql';
+PostgreSQL::Test::Utils::append_to_file($damaged_file, $damaged);
+my ($ret, $out, $err) = $node->psql('dst_damaged', '', on_error_stop => 1,
+	extra_params => [ '-f', $damaged_file ]);
 isnt($ret, 0, 'restoring a damaged model value fails');
 like($err, qr/corrupted galaxy\.model/, 'and says the model value is corrupted');
 
