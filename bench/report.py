@@ -112,10 +112,11 @@ def machine_block(res):
     ]
     la = [meta.get("loadavg_start"), meta.get("loadavg_end")]
     if all(x is not None for x in la):
-        busy = max(la) > 0.5 * m["nproc"]
-        lines.append(f"- **Load average** (1 min) at start / end: {la[0]:.1f} / {la[1]:.1f}"
-                     + (" — **the machine was busy with other work: absolute times are inflated and noisy; "
-                        "compare ratios.**" if busy else "."))
+        busy = la[0] > 0.5 * m["nproc"]
+        lines.append(f"- **Load average** (1 min) before the measurements: {la[0]:.1f}; at the end: {la[1]:.1f} "
+                     f"(includes the benchmark's own last minute)"
+                     + (" — **the machine was busy with other work when the run started: absolute times are "
+                        "inflated and noisy; compare ratios.**" if busy else "."))
     if meta["mode"] != "full":
         lines.append("- **Quick mode:** small tables and one repetition, for developers. Absolute-time targets are "
                      "defined for the full sizes and are not judged here; ratios are.")
