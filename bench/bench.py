@@ -30,6 +30,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import data  # noqa: E402
@@ -650,21 +651,28 @@ def main():
                                    "(default: all; predict and latency reuse models of earlier runs)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")
     ap.add_argument("--accuracy-json", help="accuracy results (from bench/accuracy --json) to include")
-    ap.add_argument("--json", help="write the results here instead of bench/results/latest.json")
-    ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md or docs/img")
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--publish", dest="publish", action="store_true", default=None,
+                    help="write docs/benchmarks.md, docs/img and bench/results/latest.json (default: full runs only)")
+    ap.add_argument("--no-publish", dest="publish", action="store_false",
+                    help="leave docs/ and bench/results/latest.json alone")
     args = ap.parse_args()
+    publish = (not args.quick) if args.publish is None else args.publish
     b = Bench(args)
     res = b.run()
+    res["meta"]["published"] = publish
     if args.json:
         common.write_json(args.json, res)
-    else:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    common.write_json(os.path.join(common.RESULTS_DIR, f"{stamp}-{res['meta']['mode']}.json"), res)
+    if publish:
         common.write_json(os.path.join(common.RESULTS_DIR, "latest.json"), res)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        common.write_json(os.path.join(common.RESULTS_DIR, f"{stamp}-{res['meta']['mode']}.json"), res)
-    text = report.markdown(res)
-    print(text)
-    if not args.no_doc:
+    print(report.markdown(res))
+    if publish:
         report.write_doc(res)
+        log("published: docs/benchmarks.md, docs/img/bench-*.svg, bench/results/latest.json")
+    else:
+        log(f"results: bench/results/{stamp}-{res['meta']['mode']}.json (docs/ untouched; --publish writes them)")
     log(f"done in {res['meta']['bench_seconds']:.0f} s")
 
 
