@@ -8,10 +8,12 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <sys/mman.h>
 
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "galaxy.h"
 #include "jobs/jobs.h"
@@ -127,4 +129,29 @@ galaxy_check_training_memory(Size bytes, const char *what)
 						what, (bytes + 1024 * 1024 - 1) / (1024 * 1024),
 						galaxy_max_training_memory_mb),
 				 errhint("Raise galaxy.max_training_memory, or train on fewer rows or features.")));
+}
+
+/* Ask for transparent huge pages on the whole 2 MB pages inside [ptr, ptr + bytes). */
+void
+galaxy_advise_hugepages(void *ptr, Size bytes)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = (uintptr_t) 2 * 1024 * 1024;
+	uintptr_t	start = ((uintptr_t) ptr + huge - 1) & ~(huge - 1);
+	uintptr_t	end = ((uintptr_t) ptr + bytes) & ~(huge - 1);
+
+	/* advice only: failure (e.g. THP disabled) changes nothing but speed */
+	if (bytes >= 4 * huge && end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
+/* Allocate a large matrix with huge-page advice. */
+void *
+galaxy_alloc_matrix(MemoryContext cxt, Size bytes)
+{
+	void	   *p = MemoryContextAllocHuge(cxt, bytes);
+
+	galaxy_advise_hugepages(p, bytes);
+	return p;
 }

@@ -445,6 +445,27 @@ choose_algorithm(const char *name, GalaxyTask task)
 	return algo;
 }
 
+/*
+ * Put the training rows in ascending order (the complement of the test rows):
+ * which rows train matters, their order does not, and scanning the raw
+ * matrix in order is several times faster than through a shuffled index.
+ */
+static void
+ascending_rows(int64 n_rows, const int64 *test_idx, int64 n_test, int64 *train_idx, int64 n_train)
+{
+	bool	   *is_test = palloc0(sizeof(bool) * Max(n_rows, 1));
+	int64		k = 0;
+
+	for (int64 i = 0; i < n_test; i++)
+		is_test[test_idx[i]] = true;
+	for (int64 i = 0; i < n_rows; i++)
+		if (!is_test[i])
+			train_idx[k++] = i;
+	if (k != n_train)
+		elog(ERROR, "galaxy: split has %lld training rows, expected %lld", (long long) k, (long long) n_train);
+	pfree(is_test);
+}
+
 /* Matrices of one split, in training layout. */
 typedef struct SplitData
 {
@@ -482,9 +503,9 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 								 (p != r ? (Size) out->n_train * p * sizeof(double) : 0) +
 								 (Size) n * r * sizeof(double),
 								 "preprocessed training data");
-	out->X_test = n_test > 0 ? MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * p * sizeof(double)) : NULL;
+	out->X_test = n_test > 0 ? galaxy_alloc_matrix(CurrentMemoryContext, (Size) n_test * p * sizeof(double)) : NULL;
 	out->y_test = n_test > 0 && ds->y ? MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * sizeof(double)) : NULL;
-	out->X_train = (p == r) ? ds->raw : MemoryContextAllocHuge(CurrentMemoryContext, (Size) Max(out->n_train, 1) * p * sizeof(double));
+	out->X_train = (p == r) ? ds->raw : galaxy_alloc_matrix(CurrentMemoryContext, (Size) Max(out->n_train, 1) * p * sizeof(double));
 	out->y_train = ds->y;
 
 	for (int64 i = 0; i < n; i++)
@@ -866,6 +887,7 @@ train_run(TrainRequest *req)
 		/* split + preprocess (fitted on the training rows only) */
 		progress_phase(run, "preprocess");
 		split_holdout(ds, req->test_size, (uint64) req->seed, &train_idx, &n_train, &test_idx, &n_test);
+		ascending_rows(ds->n_rows, test_idx, n_test, train_idx, n_train);
 		if (n_train == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -138,6 +138,7 @@ load_grow(LoadState *ls)
 	galaxy_check_training_memory(load_bytes(ls, newcap), what);
 	pfree(what);
 	ls->raw = repalloc_huge(ls->raw, sizeof(double) * Max(ls->n_raw, 1) * newcap);
+	galaxy_advise_hugepages(ls->raw, sizeof(double) * Max(ls->n_raw, 1) * newcap);
 	if (ls->y)
 		ls->y = repalloc_huge(ls->y, sizeof(double) * newcap);
 	ls->cap = newcap;
@@ -946,7 +947,7 @@ dataset_load(const LoadOptions *opts)
 		pfree(what);
 	}
 	ls.cap = est;
-	ls.raw = MemoryContextAllocHuge(ls.cxt, sizeof(double) * Max(ls.n_raw, 1) * ls.cap);
+	ls.raw = galaxy_alloc_matrix(ls.cxt, sizeof(double) * Max(ls.n_raw, 1) * ls.cap);
 	if (ls.tmode != TARGET_NONE)
 		ls.y = MemoryContextAllocHuge(ls.cxt, sizeof(double) * ls.cap);
 
