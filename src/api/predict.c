@@ -458,6 +458,7 @@ typedef struct PredictCall
 	int			n_inputs;
 	Datum	   *in_values;		/* per model input */
 	bool	   *in_nulls;
+	TupleDesc	row_desc;		/* copy of the row's descriptor */
 	int		   *attnum;			/* model input i ← row attribute attnum[i] (0-based) */
 	Oid		   *atttype;
 	Datum	   *values;
@@ -702,15 +703,21 @@ raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
 	Oid			tupType = HeapTupleHeaderGetTypeId(rec);
 	int32		tupTypmod = HeapTupleHeaderGetTypMod(rec);
 	int			n_in = preprocess_n_inputs(cm->m->prep);
-	TupleDesc	td = lookup_rowtype_tupdesc(tupType, tupTypmod);
 	HeapTupleData tuple;
 
+	/*
+	 * Map the model's inputs to the row's attributes once per call site (and
+	 * row type, model), keeping a copy of the row descriptor so rows need no
+	 * type-cache lookup.
+	 */
 	if (pc->attnum == NULL || pc->row_type != tupType || pc->row_typmod != tupTypmod ||
 		pc->row_model != cm || pc->row_generation != cache_generation)
 	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		MemoryContext old;
 		StringInfoData missing;
+		TupleDesc	td = lookup_rowtype_tupdesc(tupType, tupTypmod);
 
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 		initStringInfo(&missing);
 		if (pc->attnum)
 		{
@@ -720,13 +727,12 @@ raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
 			pfree(pc->nulls);
 			pfree(pc->in_values);
 			pfree(pc->in_nulls);
+			FreeTupleDesc(pc->row_desc);
 		}
 		pc->in_values = palloc(sizeof(Datum) * n_in);
 		pc->in_nulls = palloc(sizeof(bool) * n_in);
 		pc->attnum = palloc(sizeof(int) * n_in);
 		pc->atttype = palloc(sizeof(Oid) * n_in);
-		pc->values = palloc(sizeof(Datum) * Max(td->natts, 1));
-		pc->nulls = palloc(sizeof(bool) * Max(td->natts, 1));
 		pc->n_inputs = n_in;
 		for (int i = 0; i < n_in; i++)
 		{
@@ -747,12 +753,17 @@ raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
 			if (pc->attnum[i] < 0)
 				appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", name);
 		}
+		pc->row_desc = CreateTupleDescCopy(td);
+		pc->values = palloc(sizeof(Datum) * pc->row_desc->natts);
+		pc->nulls = palloc(sizeof(bool) * pc->row_desc->natts);
 		MemoryContextSwitchTo(old);
+		ReleaseTupleDesc(td);
 		if (missing.len > 0)
 		{
 			pfree(pc->attnum);
 			pc->attnum = NULL;
-			ReleaseTupleDesc(td);
+			FreeTupleDesc(pc->row_desc);
+			pc->row_desc = NULL;
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("the row lacks input columns of the model: %s", missing.data)));
@@ -767,14 +778,13 @@ raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = rec;
-	heap_deform_tuple(&tuple, td, pc->values, pc->nulls);
+	heap_deform_tuple(&tuple, pc->row_desc, pc->values, pc->nulls);
 	for (int i = 0; i < n_in; i++)
 	{
 		pc->in_values[i] = pc->values[pc->attnum[i]];
 		pc->in_nulls[i] = pc->nulls[pc->attnum[i]];
 	}
 	preprocess_datums_to_raw(cm->m->prep, pc->in_values, pc->in_nulls, pc->atttype, cm->raw);
-	ReleaseTupleDesc(td);
 }
 
 /* Prepare the model's features for the call's input (array or row). */
