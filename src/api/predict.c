@@ -41,12 +41,9 @@
 #include "util/catalog.h"
 #include "util/rng.h"
 
-PG_FUNCTION_INFO_V1(galaxy_predict_project);
-PG_FUNCTION_INFO_V1(galaxy_predict_model);
-PG_FUNCTION_INFO_V1(galaxy_predict_proba_project);
-PG_FUNCTION_INFO_V1(galaxy_predict_proba_model);
-PG_FUNCTION_INFO_V1(galaxy_predict_label_project);
-PG_FUNCTION_INFO_V1(galaxy_predict_label_model);
+PG_FUNCTION_INFO_V1(galaxy_predict);
+PG_FUNCTION_INFO_V1(galaxy_predict_proba);
+PG_FUNCTION_INFO_V1(galaxy_predict_label);
 PG_FUNCTION_INFO_V1(galaxy_route_fallbacks);
 PG_FUNCTION_INFO_V1(galaxy_evaluate_model);
 PG_FUNCTION_INFO_V1(galaxy_evaluate_project);
@@ -448,7 +445,8 @@ typedef struct PredictCall
 	ProjectRoutes *routes;
 	int64		model_id;
 	CachedModel *model;
-	/* kind of the features argument, resolved once per call site */
+	/* by project or by model id, and the kind of the features argument */
+	int			target;			/* 0 unknown, else a PredictTarget */
 	int			input_kind;		/* 0 unknown, INPUT_IS_ARRAY, INPUT_IS_ROW */
 	/* whole-row input mapping */
 	Oid			row_type;
@@ -787,9 +785,13 @@ raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
 	preprocess_datums_to_raw(cm->m->prep, pc->in_values, pc->in_nulls, pc->atttype, cm->raw);
 }
 
-/* Prepare the model's features for the call's input (array or row). */
+/*
+ * Prepare the model's features for the call's input (array or row).  The
+ * same C function serves predict by project (text) and by model id
+ * (bigint): the first argument's type decides, once per call site.
+ */
 static CachedModel *
-prepare_features(FunctionCallInfo fcinfo, PredictTarget how)
+prepare_features(FunctionCallInfo fcinfo)
 {
 	text	   *key = (PG_NARGS() > 2 && !PG_ARGISNULL(2)) ? PG_GETARG_TEXT_PP(2) : NULL;
 	CachedModel *cm;
@@ -798,8 +800,11 @@ prepare_features(FunctionCallInfo fcinfo, PredictTarget how)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		return NULL;
-	cm = resolve_model(fcinfo, how, key);
 	pc = call_state(fcinfo);
+	if (pc->target == 0)
+		pc->target = get_fn_expr_argtype(fcinfo->flinfo, 0) == INT8OID ?
+			PREDICT_BY_MODEL : PREDICT_BY_PROJECT;
+	cm = resolve_model(fcinfo, (PredictTarget) pc->target, key);
 	if (pc->input_kind == 0)
 	{
 		argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
@@ -844,21 +849,11 @@ predict_value(CachedModel *cm)
 	return out;
 }
 
-/* galaxy.predict(project|model, float8[]|row [, key]) → float8 */
+/* galaxy.predict(project text | model bigint, float8[] | row [, key]) → float8 */
 Datum
-galaxy_predict_project(PG_FUNCTION_ARGS)
+galaxy_predict(PG_FUNCTION_ARGS)
 {
-	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_PROJECT);
-
-	if (cm == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(predict_value(cm));
-}
-
-Datum
-galaxy_predict_model(PG_FUNCTION_ARGS)
-{
-	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_MODEL);
+	CachedModel *cm = prepare_features(fcinfo);
 
 	if (cm == NULL)
 		PG_RETURN_NULL();
@@ -883,20 +878,11 @@ proba_datum(CachedModel *cm)
 	return PointerGetDatum(construct_array(d, cm->m->n_classes, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/* galaxy.predict_proba(...) → float8[] class probabilities */
 Datum
-galaxy_predict_proba_project(PG_FUNCTION_ARGS)
+galaxy_predict_proba(PG_FUNCTION_ARGS)
 {
-	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_PROJECT);
-
-	if (cm == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(proba_datum(cm));
-}
-
-Datum
-galaxy_predict_proba_model(PG_FUNCTION_ARGS)
-{
-	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_MODEL);
+	CachedModel *cm = prepare_features(fcinfo);
 
 	if (cm == NULL)
 		PG_RETURN_NULL();
@@ -923,20 +909,11 @@ label_text(CachedModel *cm)
 	return cstring_to_text(float8out_internal(out));
 }
 
+/* galaxy.predict_label(...) → text label */
 Datum
-galaxy_predict_label_project(PG_FUNCTION_ARGS)
+galaxy_predict_label(PG_FUNCTION_ARGS)
 {
-	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_PROJECT);
-
-	if (cm == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(label_text(cm));
-}
-
-Datum
-galaxy_predict_label_model(PG_FUNCTION_ARGS)
-{
-	CachedModel *cm = prepare_features(fcinfo, PREDICT_BY_MODEL);
+	CachedModel *cm = prepare_features(fcinfo);
 
 	if (cm == NULL)
 		PG_RETURN_NULL();

@@ -8,7 +8,7 @@
 
 typedef enum PredictTarget
 {
-	PREDICT_BY_PROJECT,
+	PREDICT_BY_PROJECT = 1,
 	PREDICT_BY_MODEL
 } PredictTarget;
 

@@ -4,13 +4,13 @@
 
 -- By project: STABLE, because the deployed model can change between statements.
 CREATE FUNCTION galaxy.predict(project text, features float8[], key text DEFAULT NULL) RETURNS float8
-    AS 'MODULE_PATHNAME', 'galaxy_predict_project' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict(project text, "row" record, key text DEFAULT NULL) RETURNS float8
-    AS 'MODULE_PATHNAME', 'galaxy_predict_project' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict(model bigint, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'galaxy_predict_model' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict(model bigint, "row" record) RETURNS float8
-    AS 'MODULE_PATHNAME', 'galaxy_predict_model' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy.predict(text, float8[], text) IS
     'Predict with the project''s deployed model (routed by key among canaries): value for regression, label (numeric labels) or class index for classification, cluster for clustering';
 COMMENT ON FUNCTION galaxy.predict(text, record, text) IS
@@ -19,26 +19,26 @@ COMMENT ON FUNCTION galaxy.predict(bigint, float8[]) IS 'Predict with a specific
 COMMENT ON FUNCTION galaxy.predict(bigint, record) IS 'Predict from a whole row with a specific model';
 
 CREATE FUNCTION galaxy.predict_proba(project text, features float8[], key text DEFAULT NULL) RETURNS float8[]
-    AS 'MODULE_PATHNAME', 'galaxy_predict_proba_project' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict_proba(project text, "row" record, key text DEFAULT NULL) RETURNS float8[]
-    AS 'MODULE_PATHNAME', 'galaxy_predict_proba_project' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict_proba(model bigint, features float8[]) RETURNS float8[]
-    AS 'MODULE_PATHNAME', 'galaxy_predict_proba_model' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict_proba(model bigint, "row" record) RETURNS float8[]
-    AS 'MODULE_PATHNAME', 'galaxy_predict_proba_model' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy.predict_proba(text, float8[], text) IS 'Class probabilities (in the order of the model''s labels) from the project''s deployed model';
 COMMENT ON FUNCTION galaxy.predict_proba(text, record, text) IS 'Class probabilities for a whole row from the project''s deployed model';
 COMMENT ON FUNCTION galaxy.predict_proba(bigint, float8[]) IS 'Class probabilities from a specific model';
 COMMENT ON FUNCTION galaxy.predict_proba(bigint, record) IS 'Class probabilities for a whole row from a specific model';
 
 CREATE FUNCTION galaxy.predict_label(project text, features float8[], key text DEFAULT NULL) RETURNS text
-    AS 'MODULE_PATHNAME', 'galaxy_predict_label_project' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict_label(project text, "row" record, key text DEFAULT NULL) RETURNS text
-    AS 'MODULE_PATHNAME', 'galaxy_predict_label_project' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict_label(model bigint, features float8[]) RETURNS text
-    AS 'MODULE_PATHNAME', 'galaxy_predict_label_model' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict_label(model bigint, "row" record) RETURNS text
-    AS 'MODULE_PATHNAME', 'galaxy_predict_label_model' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy.predict_label(text, float8[], text) IS 'The predicted label as text (the target column''s own values) from the project''s deployed model';
 COMMENT ON FUNCTION galaxy.predict_label(text, record, text) IS 'The predicted label for a whole row from the project''s deployed model';
 COMMENT ON FUNCTION galaxy.predict_label(bigint, float8[]) IS 'The predicted label from a specific model';
