@@ -30,6 +30,7 @@
 #include "utils/memutils.h"
 
 #include "algo/algo.h"
+#include "algo/linalg.h"
 #include "galaxy.h"
 #include "model/model.h"
 
@@ -648,27 +649,6 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	return st;
 }
 
-/* Dot product with four partial sums (shorter dependency chains). */
-static inline double
-dot_product(const double *a, const double *b, int n)
-{
-	double		s0 = 0.0,
-				s1 = 0.0,
-				s2 = 0.0,
-				s3 = 0.0;
-	int			j = 0;
-
-	for (; j + 4 <= n; j += 4)
-	{
-		s0 += a[j] * b[j];
-		s1 += a[j + 1] * b[j + 1];
-		s2 += a[j + 2] * b[j + 2];
-		s3 += a[j + 3] * b[j + 3];
-	}
-	for (; j < n; j++)
-		s0 += a[j] * b[j];
-	return (s0 + s1) + (s2 + s3);
-}
 
 /* Scores of up to this many outputs live on the stack while predicting. */
 #define SCORE_STACK 64

@@ -33,6 +33,7 @@
 
 #include "data/data_internal.h"
 #include "data/dataset.h"
+#include "util/jsonb_build.h"
 #include "model/model.h"
 
 #define PREP_FORMAT_VERSION		1
@@ -1428,62 +1429,6 @@ preprocess_read(ModelReader *r)
 /* ---------------------------------------------------------------------
  * description
  * --------------------------------------------------------------------- */
-
-/* Push a key. */
-static void
-jb_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-}
-
-/* Push a string value (NULL → json null). */
-static void
-jb_str(JsonbParseState **st, JsonbIteratorToken tok, const char *s)
-{
-	JsonbValue	v;
-
-	if (s == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) s;
-		v.val.string.len = strlen(s);
-	}
-	pushJsonbValue(st, tok, &v);
-}
-
-/* Push a number value. */
-static void
-jb_num(JsonbParseState **st, JsonbIteratorToken tok, double d)
-{
-	JsonbValue	v;
-
-	v.type = jbvNumeric;
-	v.val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric, Float8GetDatum(d)));
-	pushJsonbValue(st, tok, &v);
-}
-
-/* Push key: string. */
-static void
-jb_kv_str(JsonbParseState **st, const char *key, const char *s)
-{
-	jb_key(st, key);
-	jb_str(st, WJB_VALUE, s);
-}
-
-/* Push key: number. */
-static void
-jb_kv_num(JsonbParseState **st, const char *key, double d)
-{
-	jb_key(st, key);
-	jb_num(st, WJB_VALUE, d);
-}
 
 #define DESCRIBE_MAX_CATEGORIES 100
 #define DESCRIBE_MAX_SLOTS		16

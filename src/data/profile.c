@@ -31,6 +31,7 @@
 #include "data/data_internal.h"
 #include "data/dataset.h"
 #include "data/profile.h"
+#include "util/jsonb_build.h"
 
 #define PROFILE_BATCH		10000
 #define PROFILE_TOP_VALUES	PROFILE_MAX_TOP
@@ -404,57 +405,6 @@ profile_compute(Oid relid, List *columns)
  * jsonb form
  * --------------------------------------------------------------------- */
 
-/* Push a key. */
-static void
-pj_key(JsonbParseState **ps, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(ps, WJB_KEY, &k);
-}
-
-/* Push a number (NaN → null). */
-static void
-pj_num(JsonbParseState **ps, JsonbIteratorToken tok, double d)
-{
-	JsonbValue	v;
-
-	if (isnan(d) || isinf(d))
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvNumeric;
-		v.val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric, Float8GetDatum(d)));
-	}
-	pushJsonbValue(ps, tok, &v);
-}
-
-/* Push an integer. */
-static void
-pj_int(JsonbParseState **ps, JsonbIteratorToken tok, int64 i)
-{
-	JsonbValue	v;
-
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(i);
-	pushJsonbValue(ps, tok, &v);
-}
-
-/* Push a string. */
-static void
-pj_str(JsonbParseState **ps, JsonbIteratorToken tok, const char *s)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) s;
-	v.val.string.len = strlen(s);
-	pushJsonbValue(ps, tok, &v);
-}
-
 /* Push the top values as a jsonb array of {"value", "count"}. */
 static JsonbValue *
 push_top_values(JsonbParseState **ps, const ColumnProfile *c)
@@ -463,10 +413,10 @@ push_top_values(JsonbParseState **ps, const ColumnProfile *c)
 	for (int i = 0; i < c->n_top; i++)
 	{
 		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-		pj_key(ps, "value");
-		pj_str(ps, WJB_VALUE, c->top_values[i]);
-		pj_key(ps, "count");
-		pj_int(ps, WJB_VALUE, c->top_counts[i]);
+		jb_key(ps, "value");
+		jb_str(ps, WJB_VALUE, c->top_values[i]);
+		jb_key(ps, "count");
+		jb_int(ps, WJB_VALUE, c->top_counts[i]);
 		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 	}
 	return pushJsonbValue(ps, WJB_END_ARRAY, NULL);
@@ -477,26 +427,26 @@ static void
 push_column(JsonbParseState **ps, const ColumnProfile *c)
 {
 	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	pj_key(ps, "type");
-	pj_str(ps, WJB_VALUE, c->typname);
-	pj_key(ps, "kind");
-	pj_str(ps, WJB_VALUE, profile_kind_name(c->kind));
-	pj_key(ps, "count");
-	pj_int(ps, WJB_VALUE, c->count);
-	pj_key(ps, "nulls");
-	pj_int(ps, WJB_VALUE, c->nulls);
-	pj_key(ps, "n_distinct");
-	pj_int(ps, WJB_VALUE, c->n_distinct);
+	jb_key(ps, "type");
+	jb_str(ps, WJB_VALUE, c->typname);
+	jb_key(ps, "kind");
+	jb_str(ps, WJB_VALUE, profile_kind_name(c->kind));
+	jb_key(ps, "count");
+	jb_int(ps, WJB_VALUE, c->count);
+	jb_key(ps, "nulls");
+	jb_int(ps, WJB_VALUE, c->nulls);
+	jb_key(ps, "n_distinct");
+	jb_int(ps, WJB_VALUE, c->n_distinct);
 	if (c->non_finite > 0)
 	{
-		pj_key(ps, "non_finite");
-		pj_int(ps, WJB_VALUE, c->non_finite);
+		jb_key(ps, "non_finite");
+		jb_int(ps, WJB_VALUE, c->non_finite);
 	}
 	if (c->kind == INPUT_ARRAY)
 	{
-		pj_key(ps, "width");
-		pj_int(ps, WJB_VALUE, c->width);
-		pj_key(ps, "ragged");
+		jb_key(ps, "width");
+		jb_int(ps, WJB_VALUE, c->width);
+		jb_key(ps, "ragged");
 		{
 			JsonbValue	b;
 
@@ -507,39 +457,39 @@ push_column(JsonbParseState **ps, const ColumnProfile *c)
 	}
 	if (c->has_numbers)
 	{
-		pj_key(ps, "min");
-		pj_num(ps, WJB_VALUE, c->min);
-		pj_key(ps, "max");
-		pj_num(ps, WJB_VALUE, c->max);
-		pj_key(ps, "mean");
-		pj_num(ps, WJB_VALUE, c->mean);
-		pj_key(ps, "stddev");
-		pj_num(ps, WJB_VALUE, c->stddev);
+		jb_key(ps, "min");
+		jb_num(ps, WJB_VALUE, c->min);
+		jb_key(ps, "max");
+		jb_num(ps, WJB_VALUE, c->max);
+		jb_key(ps, "mean");
+		jb_num(ps, WJB_VALUE, c->mean);
+		jb_key(ps, "stddev");
+		jb_num(ps, WJB_VALUE, c->stddev);
 	}
 	if (c->has_quantiles)
 	{
-		pj_key(ps, "quantiles");
+		jb_key(ps, "quantiles");
 		pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
 		for (int q = 0; q < PROFILE_QUANTILES; q++)
-			pj_num(ps, WJB_ELEM, c->quantiles[q]);
+			jb_num(ps, WJB_ELEM, c->quantiles[q]);
 		pushJsonbValue(ps, WJB_END_ARRAY, NULL);
-		pj_key(ps, "histogram");
+		jb_key(ps, "histogram");
 		pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-		pj_key(ps, "edges");
+		jb_key(ps, "edges");
 		pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
 		for (int b = 0; b <= c->n_bins; b++)
-			pj_num(ps, WJB_ELEM, c->hist_edges[b]);
+			jb_num(ps, WJB_ELEM, c->hist_edges[b]);
 		pushJsonbValue(ps, WJB_END_ARRAY, NULL);
-		pj_key(ps, "counts");
+		jb_key(ps, "counts");
 		pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
 		for (int b = 0; b < c->n_bins; b++)
-			pj_int(ps, WJB_ELEM, c->hist_counts[b]);
+			jb_int(ps, WJB_ELEM, c->hist_counts[b]);
 		pushJsonbValue(ps, WJB_END_ARRAY, NULL);
 		pushJsonbValue(ps, WJB_END_OBJECT, NULL);
 	}
 	if (c->dict)
 	{
-		pj_key(ps, "top_values");
+		jb_key(ps, "top_values");
 		(void) push_top_values(ps, c);
 	}
 	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
@@ -553,13 +503,13 @@ profile_to_jsonb(const ProfileState *st)
 	JsonbValue *res;
 
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	pj_key(&ps, "row_count");
-	pj_int(&ps, WJB_VALUE, st->rows);
-	pj_key(&ps, "columns");
+	jb_key(&ps, "row_count");
+	jb_int(&ps, WJB_VALUE, st->rows);
+	jb_key(&ps, "columns");
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < st->ncols; i++)
 	{
-		pj_key(&ps, st->cols[i].name);
+		jb_key(&ps, st->cols[i].name);
 		push_column(&ps, &st->cols[i]);
 	}
 	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);

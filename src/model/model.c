@@ -12,6 +12,7 @@
 #include "utils/jsonb.h"
 
 #include "model/model.h"
+#include "util/jsonb_build.h"
 
 /* Write the header fields little-endian into dst (MODEL_HEADER_SIZE bytes). */
 static void
@@ -266,61 +267,6 @@ model_predict_features(const GalaxyModel *m, const double *X, int64 n, double *o
 	m->algo->predict(m->state, X, n, out);
 }
 
-/* Push a key with a string value. */
-static void
-push_kv_str(JsonbParseState **st, const char *key, const char *val)
-{
-	JsonbValue	k,
-				v;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-	if (val == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) val;
-		v.val.string.len = strlen(val);
-	}
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-/* Push a key with a numeric value. */
-static void
-push_kv_int(JsonbParseState **st, const char *key, int64 val)
-{
-	JsonbValue	k,
-				v;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(val);
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-/* Push a key with a jsonb value. */
-static void
-push_kv_jsonb(JsonbParseState **st, const char *key, Jsonb *val)
-{
-	JsonbValue	k,
-				v;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-	v.type = jbvBinary;
-	v.val.binary.data = &val->root;
-	v.val.binary.len = VARSIZE(val) - VARHDRSZ;
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
 /* jsonb summary of a model. */
 Jsonb *
 model_describe(const GalaxyModel *m, const GalaxyModelHeader *h)
@@ -330,16 +276,16 @@ model_describe(const GalaxyModel *m, const GalaxyModelHeader *h)
 	JsonbValue	k;
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	push_kv_str(&st, "algorithm", m->algo->name);
-	push_kv_str(&st, "task", galaxy_task_name(m->task));
-	push_kv_int(&st, "format_version", h->format_version);
-	push_kv_int(&st, "n_inputs", preprocess_n_inputs(m->prep));
-	push_kv_int(&st, "n_features", m->n_features);
-	push_kv_int(&st, "n_classes", m->n_classes);
-	push_kv_int(&st, "stored_bytes", (int64) m->stored_size);
-	push_kv_int(&st, "payload_bytes", h->raw_size);
-	push_kv_str(&st, "compression", m->compressed ? "lz4" : "none");
-	push_kv_str(&st, "label_type", m->label_typname);
+	jb_kv_str(&st, "algorithm", m->algo->name);
+	jb_kv_str(&st, "task", galaxy_task_name(m->task));
+	jb_kv_int(&st, "format_version", h->format_version);
+	jb_kv_int(&st, "n_inputs", preprocess_n_inputs(m->prep));
+	jb_kv_int(&st, "n_features", m->n_features);
+	jb_kv_int(&st, "n_classes", m->n_classes);
+	jb_kv_int(&st, "stored_bytes", (int64) m->stored_size);
+	jb_kv_int(&st, "payload_bytes", h->raw_size);
+	jb_kv_str(&st, "compression", m->compressed ? "lz4" : "none");
+	jb_kv_str(&st, "label_type", m->label_typname);
 
 	k.type = jbvString;
 	k.val.string.val = "labels";
@@ -357,8 +303,8 @@ model_describe(const GalaxyModel *m, const GalaxyModelHeader *h)
 	}
 	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 
-	push_kv_jsonb(&st, "hyperparams", algo_hyperparams_jsonb(m->algo, &m->hp, false));
-	push_kv_jsonb(&st, "preprocess", preprocess_describe(m->prep));
+	jb_kv_jsonb(&st, "hyperparams", algo_hyperparams_jsonb(m->algo, &m->hp, false));
+	jb_kv_jsonb(&st, "preprocess", preprocess_describe(m->prep));
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }

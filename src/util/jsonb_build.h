@@ -1,0 +1,26 @@
+/*
+ * jsonb_build.h — small helpers for building jsonb values with
+ * pushJsonbValue (describe(), profiles, preprocessing summaries).
+ */
+#ifndef GALAXY_JSONB_BUILD_H
+#define GALAXY_JSONB_BUILD_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+/* Push an object key. */
+extern void jb_key(JsonbParseState **st, const char *key);
+/* Push a string (NULL → JSON null) as WJB_VALUE or WJB_ELEM. */
+extern void jb_str(JsonbParseState **st, JsonbIteratorToken tok, const char *s);
+/* Push a double (NaN/Infinity → JSON null). */
+extern void jb_num(JsonbParseState **st, JsonbIteratorToken tok, double d);
+/* Push an integer. */
+extern void jb_int(JsonbParseState **st, JsonbIteratorToken tok, int64 i);
+/* Push key: value pairs. */
+extern void jb_kv_str(JsonbParseState **st, const char *key, const char *s);
+extern void jb_kv_num(JsonbParseState **st, const char *key, double d);
+extern void jb_kv_int(JsonbParseState **st, const char *key, int64 i);
+extern void jb_kv_jsonb(JsonbParseState **st, const char *key, Jsonb *val);
+
+#endif							/* GALAXY_JSONB_BUILD_H */
