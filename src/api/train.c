@@ -948,6 +948,16 @@ train_run(TrainRequest *req)
 			details_float(&extra, "skipped_null_labels", (double) ds->skipped_null_labels);
 		metrics = metrics_to_jsonb(&ms, details_end(&extra));
 
+		/* the data is no longer needed: free it before the model is serialised */
+		if (sd.X_test)
+			pfree(sd.X_test);
+		if (sd.y_test)
+			pfree(sd.y_test);
+		pfree(sd.X_train);
+		if (ds->raw == sd.X_train)
+			ds->raw = NULL;
+		sd.X_train = sd.X_test = NULL;
+
 		/* register */
 		progress_phase(run, "register");
 		gm.algo = algo;

@@ -86,11 +86,8 @@ struct varlena *
 model_serialize(const GalaxyModel *m)
 {
 	ModelWriter payload;
-	ModelWriter out;
 	GalaxyModelHeader h;
-	const char *body;
 	int			body_len;
-	char	   *compressed = NULL;
 	struct varlena *result;
 	pg_crc32c	crc;
 
@@ -128,36 +125,45 @@ model_serialize(const GalaxyModel *m)
 	h.raw_size = (uint32) payload.buf.len;
 	h.checksum = crc;
 
-	body = payload.buf.data;
-	body_len = payload.buf.len;
-	if (payload.buf.len > MODEL_COMPRESS_THRESHOLD)
+	/*
+	 * Build the value in place: header, then the payload compressed straight
+	 * into the result (or copied, if compression does not pay), so a large
+	 * model exists at most twice in memory while it is serialised.
+	 */
 	{
-		int			bound = LZ4_compressBound(payload.buf.len);
-		int			clen;
+		int			bound = payload.buf.len > MODEL_COMPRESS_THRESHOLD ?
+			LZ4_compressBound(payload.buf.len) : 0;
+		Size		room = (Size) Max(bound, payload.buf.len);
+		ModelWriter hdr;
+		int			clen = 0;
 
-		compressed = palloc(bound);
-		clen = LZ4_compress_default(payload.buf.data, compressed, payload.buf.len, bound);
+		result = (struct varlena *) MemoryContextAllocHuge(CurrentMemoryContext,
+														  VARHDRSZ + MODEL_HEADER_SIZE + room);
+		if (bound > 0)
+			clen = LZ4_compress_default(payload.buf.data, VARDATA(result) + MODEL_HEADER_SIZE,
+										payload.buf.len, bound);
 		if (clen > 0 && clen < payload.buf.len)
 		{
 			h.flags |= MODEL_FLAG_LZ4;
-			body = compressed;
 			body_len = clen;
 		}
+		else
+		{
+			memcpy(VARDATA(result) + MODEL_HEADER_SIZE, payload.buf.data, payload.buf.len);
+			body_len = payload.buf.len;
+		}
+		pfree(payload.buf.data);
+
+		mw_init(&hdr);
+		header_write(&h, &hdr);
+		Assert(hdr.buf.len == MODEL_HEADER_SIZE);
+		memcpy(VARDATA(result), hdr.buf.data, MODEL_HEADER_SIZE);
+		pfree(hdr.buf.data);
+		SET_VARSIZE(result, VARHDRSZ + MODEL_HEADER_SIZE + body_len);
+		/* give back what compression saved */
+		if (room > (Size) body_len + 64 * 1024)
+			result = repalloc_huge(result, VARHDRSZ + MODEL_HEADER_SIZE + body_len);
 	}
-
-	mw_init(&out);
-	header_write(&h, &out);
-	Assert(out.buf.len == MODEL_HEADER_SIZE);
-	mw_bytes(&out, body, body_len);
-
-	result = (struct varlena *) palloc(VARHDRSZ + out.buf.len);
-	SET_VARSIZE(result, VARHDRSZ + out.buf.len);
-	memcpy(VARDATA(result), out.buf.data, out.buf.len);
-
-	pfree(payload.buf.data);
-	pfree(out.buf.data);
-	if (compressed)
-		pfree(compressed);
 	return result;
 }
 
