@@ -32,24 +32,6 @@
 PG_FUNCTION_INFO_V1(galaxy_create_dataset);
 PG_FUNCTION_INFO_V1(galaxy_drop_dataset);
 
-/* attnum of a user column, or ERROR naming it. */
-static AttrNumber
-dataset_column(Relation rel, const char *name, const char *role)
-{
-	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
-
-	if (att == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("%s column \"%s\" of relation \"%s\" does not exist",
-						role, name, RelationGetRelationName(rel))));
-	if (att < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("system column \"%s\" cannot be used as a %s", name, role)));
-	return att;
-}
-
 /*
  * galaxy.create_dataset(name, relation, target, features, description)
  * → galaxy.datasets
@@ -134,7 +116,7 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 		int			kind;
 		char		typtype;
 
-		target_att = dataset_column(rel, target, "target");
+		target_att = data_column_attnum(rel, target, "target");
 		ttyp = TupleDescAttr(desc, target_att - 1)->atttypid;
 		kind = data_classify_type(ttyp, &conv, &cat);
 		typtype = get_typtype(getBaseType(ttyp));
@@ -176,7 +158,7 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						 errmsg("features must not contain NULL")));
 			f = TextDatumGetCString(elems[i]);
-			att = dataset_column(rel, f, "feature");
+			att = data_column_attnum(rel, f, "feature");
 			if (att == target_att)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

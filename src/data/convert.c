@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "data/data_internal.h"
@@ -389,4 +390,22 @@ data_schema_fingerprint(int n, const char *const *names, const char *const *type
 		sprintf(hex + 2 * i, "%02x", digest[i]);
 	pfree(s.data);
 	return hex;
+}
+
+/* attnum of a named column, ERROR if it does not exist or is a system column. */
+AttrNumber
+data_column_attnum(Relation rel, const char *name, const char *role)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
+
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s column \"%s\" of relation \"%s\" does not exist",
+						role, name, RelationGetRelationName(rel))));
+	if (att < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("system column \"%s\" cannot be used as a %s", name, role)));
+	return att;
 }

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "data/dataset.h"
+#include "utils/relcache.h"
 
 /* How a scalar Datum is turned into a double (precomputed per column). */
 typedef enum ScalarConv
@@ -48,6 +49,9 @@ typedef enum ArrayFillResult
  * for arrays) and the category conversion (categorical kind).
  */
 extern int	data_classify_type(Oid typid, ScalarConv *conv, CategoryConv *cat);
+
+/* attnum of a named column; ERROR if it does not exist or is a system column. */
+extern AttrNumber data_column_attnum(Relation rel, const char *name, const char *role);
 
 /* A scalar of the given conversion as a double (may be NaN/Inf for floats). */
 extern double data_scalar_to_double(Datum d, ScalarConv conv);

@@ -522,24 +522,6 @@ check_select_privilege(Relation rel, const AttrNumber *attnums, int n)
 						   RelationGetRelationName(rel));
 }
 
-/* attnum of a named column, ERROR if it does not exist or is a system column. */
-static AttrNumber
-column_attnum(Relation rel, const char *name, const char *role)
-{
-	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
-
-	if (att == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("%s column \"%s\" of relation \"%s\" does not exist",
-						role, name, RelationGetRelationName(rel))));
-	if (att < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("system column \"%s\" cannot be used as a %s", name, role)));
-	return att;
-}
-
 /* ERROR for a column of a type galaxy cannot use. */
 static void
 unsupported_type(const char *col, Oid typid, const char *relname)
@@ -803,7 +785,7 @@ dataset_load(const LoadOptions *opts)
 		int			kind;
 
 		ls.tname = pstrdup(opts->target);
-		ls.tattnum = column_attnum(rel, opts->target, "target");
+		ls.tattnum = data_column_attnum(rel, opts->target, "target");
 		ls.ttypid = TupleDescAttr(desc, ls.tattnum - 1)->atttypid;
 		kind = data_classify_type(ls.ttypid, &conv, &cat);
 		if (kind == INPUT_NUMERIC)
@@ -857,7 +839,7 @@ dataset_load(const LoadOptions *opts)
 		foreach(lc, opts->features)
 		{
 			char	   *name = strVal(lfirst(lc));
-			AttrNumber	att = column_attnum(rel, name, "feature");
+			AttrNumber	att = data_column_attnum(rel, name, "feature");
 
 			if (ls.tmode != TARGET_NONE && att == ls.tattnum)
 				ereport(ERROR,

@@ -958,13 +958,16 @@ preprocess_feature_name(const Preprocessor *p, int j)
  * applying
  * --------------------------------------------------------------------- */
 
-/* Transform one raw row (preprocessor codes for categoricals). */
-void
-preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out)
+/*
+ * Impute and scale the numeric slots of one row: slot k is read at
+ * row[src[k]] and written at out[num_out[k]].
+ */
+static inline void
+apply_numeric(const Preprocessor *p, const double *row, const int *src, double *out)
 {
 	for (int k = 0; k < p->n_num; k++)
 	{
-		double		x = raw[p->num_raw[k]];
+		double		x = row[src[k]];
 
 		if (isnan(x))
 		{
@@ -975,6 +978,13 @@ preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out)
 		else
 			out[p->num_out[k]] = (x - p->num_center[k]) * p->num_inv[k];
 	}
+}
+
+/* Transform one raw row (preprocessor codes for categoricals). */
+void
+preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out)
+{
+	apply_numeric(p, raw, p->num_raw, out);
 	for (int c = 0; c < p->n_cat; c++)
 	{
 		int			i = p->cat_input[c];
@@ -1118,19 +1128,7 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 
 		if ((r & 0x3FFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		for (int k = 0; k < p->n_num; k++)
-		{
-			double		x = row[num_src[k]];
-
-			if (isnan(x))
-			{
-				if (unlikely(p->num_error[k]))
-					null_is_error(p->inputs[p->num_input[k]].name);
-				o[p->num_out[k]] = p->num_missing[k];
-			}
-			else
-				o[p->num_out[k]] = (x - p->num_center[k]) * p->num_inv[k];
-		}
+		apply_numeric(p, row, num_src, o);
 		for (int c = 0; c < p->n_cat; c++)
 		{
 			int			i = p->cat_input[c];
