@@ -71,8 +71,13 @@ SELECT try_model(model_text(model_header(task => '02', n_classes => '01000000') 
 SELECT try_model(model_text(model_header(raw_size => 'ffffffff') || sha256('payload')));
 SELECT try_model(model_text(model_header(raw_size => '00000000') || sha256('payload')));
 SELECT try_model(model_text(model_header(raw_size => '21000000') || sha256('payload')));
--- An LZ4 flag over bytes that are not LZ4, and an impossible ratio.
+-- An LZ4 flag over bytes that are not LZ4 blocks: a block length past the
+-- end; a block of junk; a good one-byte block (token 0x10, literal 'A') then a
+-- block header cut short; blocks that end before raw_size; an impossible ratio.
 SELECT try_model(model_text(model_header(flags => '01', raw_size => '00010000') || sha256('payload')));
+SELECT try_model(model_text(model_header(flags => '01', raw_size => '00010000') || '\x20000000'::bytea || sha256('payload')));
+SELECT try_model(model_text(model_header(flags => '01', raw_size => '00010000') || '\x020000001041'::bytea || '\x0100'::bytea));
+SELECT try_model(model_text(model_header(flags => '01', raw_size => '00010000') || '\x020000001041'::bytea));
 SELECT try_model(model_text(model_header(flags => '01', raw_size => '00000020') || sha256('payload')));
 -- A well-formed header over a payload whose checksum does not match.
 SELECT try_model(model_text(model_header(raw_size => '20000000') || sha256('payload')));

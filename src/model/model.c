@@ -81,38 +81,134 @@ model_read_header(const char *data, Size len, GalaxyModelHeader *h)
 				   h->raw_size, len - MODEL_HEADER_SIZE);
 }
 
-/* Serialise a model into a new varlena. */
+/* Write the payload sections of a model. */
+static void
+payload_write(const GalaxyModel *m, ModelWriter *w)
+{
+	mw_tag(w, "PREP");
+	preprocess_write(m->prep, w);
+	mw_tag(w, "LABL");
+	mw_str(w, m->label_typname);
+	mw_u32(w, (uint32) m->n_classes);
+	for (int i = 0; i < m->n_classes; i++)
+		mw_str(w, m->labels[i]);
+	mw_tag(w, "HPAR");
+	algo_write_hyperparams(m->algo, &m->hp, w);
+	mw_tag(w, "ALGO");
+	m->algo->serialize(m->state, w);
+	mw_flush(w);
+}
+
+/* First pass: the payload's size and checksum, without keeping its bytes. */
+typedef struct CountSink
+{
+	uint64		size;
+	pg_crc32c	crc;
+} CountSink;
+
+static void
+count_sink(void *arg, const char *data, Size len)
+{
+	CountSink  *cs = (CountSink *) arg;
+
+	cs->size += len;
+	if (cs->size > MODEL_MAX_PAYLOAD)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model exceeds the galaxy.model limit of %zu bytes", MODEL_MAX_PAYLOAD),
+				 errhint("Train a smaller model (fewer or shallower trees).")));
+	COMP_CRC32C(cs->crc, data, len);
+}
+
+/* Second pass: the payload into its place in the value, stored or compressed. */
+typedef struct BodySink
+{
+	char	   *out;			/* body of the value */
+	Size		cap;			/* bytes available at out */
+	Size		used;
+	LZ4_stream_t *lz4;			/* NULL: store the bytes as they are */
+	char	   *dict;			/* the last MODEL_LZ4_DICT bytes compressed */
+} BodySink;
+
+static void
+body_sink(void *arg, const char *data, Size len)
+{
+	BodySink   *bs = (BodySink *) arg;
+
+	if (bs->lz4 == NULL)
+	{
+		if (len > bs->cap - bs->used)
+			elog(ERROR, "galaxy.model payload outgrew its first pass");
+		memcpy(bs->out + bs->used, data, len);
+		bs->used += len;
+	}
+	else
+	{
+		int			clen;
+
+		if (len > MODEL_LZ4_BLOCK || bs->cap - bs->used < 4 + (Size) LZ4_COMPRESSBOUND(len))
+			elog(ERROR, "galaxy.model payload outgrew its first pass");
+		clen = LZ4_compress_fast_continue(bs->lz4, data, bs->out + bs->used + 4, (int) len,
+										  LZ4_COMPRESSBOUND(len), 1);
+		if (clen <= 0)
+			elog(ERROR, "LZ4 compression of a galaxy.model block failed");
+		for (int i = 0; i < 4; i++)
+			bs->out[bs->used + i] = (char) (((uint32) clen >> (8 * i)) & 0xFF);
+		bs->used += 4 + (Size) clen;
+		/* the next block may refer back to this one: keep its tail */
+		LZ4_saveDict(bs->lz4, bs->dict, MODEL_LZ4_DICT);
+	}
+}
+
+/* Largest body a payload of raw bytes compresses to, framing included. */
+static Size
+lz4_body_bound(Size raw)
+{
+	Size		full = raw / MODEL_LZ4_BLOCK;
+	Size		rest = raw % MODEL_LZ4_BLOCK;
+
+	return full * (4 + (Size) LZ4_COMPRESSBOUND(MODEL_LZ4_BLOCK)) +
+		(rest > 0 ? 4 + (Size) LZ4_COMPRESSBOUND(rest) : 0);
+}
+
+/* Write the payload once more into bs (stored or compressed). */
+static void
+body_write(const GalaxyModel *m, BodySink *bs)
+{
+	ModelWriter w;
+
+	bs->used = 0;
+	mw_init_sink(&w, MODEL_LZ4_BLOCK, body_sink, bs);
+	payload_write(m, &w);
+	pfree(w.buf.data);
+}
+
+/*
+ * Serialise a model into a new varlena.
+ *
+ * The payload is written twice through streaming writers: once to learn its
+ * size and checksum, once straight into the value (compressed block by block
+ * when it is large).  Nothing but the finished value and a block-sized buffer
+ * is allocated, so a large model exists only in its in-memory form and its
+ * stored form while it is serialised.
+ */
 struct varlena *
 model_serialize(const GalaxyModel *m)
 {
-	ModelWriter payload;
+	ModelWriter w;
+	CountSink	cs;
+	BodySink	bs;
 	GalaxyModelHeader h;
-	int			body_len;
 	struct varlena *result;
-	pg_crc32c	crc;
+	ModelWriter hdr;
+	Size		room;
 
-	mw_init(&payload);
-	mw_tag(&payload, "PREP");
-	preprocess_write(m->prep, &payload);
-	mw_tag(&payload, "LABL");
-	mw_str(&payload, m->label_typname);
-	mw_u32(&payload, (uint32) m->n_classes);
-	for (int i = 0; i < m->n_classes; i++)
-		mw_str(&payload, m->labels[i]);
-	mw_tag(&payload, "HPAR");
-	algo_write_hyperparams(m->algo, &m->hp, &payload);
-	mw_tag(&payload, "ALGO");
-	m->algo->serialize(m->state, &payload);
-
-	if ((Size) payload.buf.len > MODEL_MAX_PAYLOAD)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("model of %d bytes exceeds the galaxy.model limit of %zu bytes",
-						payload.buf.len, MODEL_MAX_PAYLOAD)));
-
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, payload.buf.data, payload.buf.len);
-	FIN_CRC32C(crc);
+	cs.size = 0;
+	INIT_CRC32C(cs.crc);
+	mw_init_sink(&w, MODEL_LZ4_BLOCK, count_sink, &cs);
+	payload_write(m, &w);
+	pfree(w.buf.data);
+	FIN_CRC32C(cs.crc);
 
 	memset(&h, 0, sizeof(h));
 	h.magic = MODEL_MAGIC;
@@ -122,49 +218,91 @@ model_serialize(const GalaxyModel *m)
 	h.n_features = (uint32) m->n_features;
 	h.n_inputs = (uint32) preprocess_n_inputs(m->prep);
 	h.n_classes = (uint32) m->n_classes;
-	h.raw_size = (uint32) payload.buf.len;
-	h.checksum = crc;
+	h.raw_size = (uint32) cs.size;
+	h.checksum = cs.crc;
 
-	/*
-	 * Build the value in place: header, then the payload compressed straight
-	 * into the result (or copied, if compression does not pay), so a large
-	 * model exists at most twice in memory while it is serialised.
-	 */
+	memset(&bs, 0, sizeof(bs));
+	room = cs.size > MODEL_COMPRESS_THRESHOLD ? lz4_body_bound(cs.size) : cs.size;
+	result = (struct varlena *) MemoryContextAllocHuge(CurrentMemoryContext,
+													  VARHDRSZ + MODEL_HEADER_SIZE + room);
+	bs.out = VARDATA(result) + MODEL_HEADER_SIZE;
+	bs.cap = room;
+	if (cs.size > MODEL_COMPRESS_THRESHOLD)
 	{
-		int			bound = payload.buf.len > MODEL_COMPRESS_THRESHOLD ?
-			LZ4_compressBound(payload.buf.len) : 0;
-		Size		room = (Size) Max(bound, payload.buf.len);
-		ModelWriter hdr;
-		int			clen = 0;
-
-		result = (struct varlena *) MemoryContextAllocHuge(CurrentMemoryContext,
-														  VARHDRSZ + MODEL_HEADER_SIZE + room);
-		if (bound > 0)
-			clen = LZ4_compress_default(payload.buf.data, VARDATA(result) + MODEL_HEADER_SIZE,
-										payload.buf.len, bound);
-		if (clen > 0 && clen < payload.buf.len)
-		{
+		bs.lz4 = LZ4_initStream(palloc(sizeof(LZ4_stream_t)), sizeof(LZ4_stream_t));
+		bs.dict = palloc(MODEL_LZ4_DICT);
+		if (bs.lz4 == NULL)
+			elog(ERROR, "could not initialise an LZ4 stream");
+		body_write(m, &bs);
+		pfree(bs.lz4);
+		pfree(bs.dict);
+		bs.lz4 = NULL;
+		if (bs.used < cs.size)
 			h.flags |= MODEL_FLAG_LZ4;
-			body_len = clen;
-		}
 		else
-		{
-			memcpy(VARDATA(result) + MODEL_HEADER_SIZE, payload.buf.data, payload.buf.len);
-			body_len = payload.buf.len;
-		}
-		pfree(payload.buf.data);
-
-		mw_init(&hdr);
-		header_write(&h, &hdr);
-		Assert(hdr.buf.len == MODEL_HEADER_SIZE);
-		memcpy(VARDATA(result), hdr.buf.data, MODEL_HEADER_SIZE);
-		pfree(hdr.buf.data);
-		SET_VARSIZE(result, VARHDRSZ + MODEL_HEADER_SIZE + body_len);
-		/* give back what compression saved */
-		if (room > (Size) body_len + 64 * 1024)
-			result = repalloc_huge(result, VARHDRSZ + MODEL_HEADER_SIZE + body_len);
+			body_write(m, &bs); /* compression did not pay: store as is */
 	}
+	else
+		body_write(m, &bs);
+	if (!(h.flags & MODEL_FLAG_LZ4) && bs.used != cs.size)
+		elog(ERROR, "galaxy.model payload changed between passes");
+
+	mw_init(&hdr);
+	header_write(&h, &hdr);
+	Assert(hdr.buf.len == MODEL_HEADER_SIZE);
+	memcpy(VARDATA(result), hdr.buf.data, MODEL_HEADER_SIZE);
+	pfree(hdr.buf.data);
+	SET_VARSIZE(result, VARHDRSZ + MODEL_HEADER_SIZE + bs.used);
+	/* give back what compression saved */
+	if (room > bs.used + 64 * 1024)
+		result = repalloc_huge(result, VARHDRSZ + MODEL_HEADER_SIZE + bs.used);
 	return result;
+}
+
+/*
+ * Decompress a body of LZ4 blocks (u32 compressed length, then the block;
+ * each block may refer back into the bytes before it) into raw_size bytes.
+ */
+static char *
+lz4_body_read(const char *body, Size len, uint32 raw_size)
+{
+	char	   *raw;
+	Size		pos = 0;
+	Size		produced = 0;
+
+	/* LZ4 expands at most ~255:1: reject before allocating raw_size */
+	if (len < 5 || len > lz4_body_bound(raw_size) || (Size) raw_size > len * 255 + 16)
+		mr_corrupt("compressed payload of %zu bytes is invalid for %u bytes", len, raw_size);
+	raw = palloc(raw_size);
+	while (pos < len)
+	{
+		uint32		clen;
+		Size		back;
+		int			got;
+
+		if (len - pos < 4)
+			mr_corrupt("LZ4 block header truncated at byte %zu", pos);
+		clen = (uint32) (uint8) body[pos] |
+			((uint32) (uint8) body[pos + 1] << 8) |
+			((uint32) (uint8) body[pos + 2] << 16) |
+			((uint32) (uint8) body[pos + 3] << 24);
+		pos += 4;
+		if (clen == 0 || clen > len - pos || clen > (uint32) LZ4_COMPRESSBOUND(MODEL_LZ4_BLOCK))
+			mr_corrupt("LZ4 block of %u bytes at byte %zu is invalid", clen, pos - 4);
+		if (produced == raw_size)
+			mr_corrupt("LZ4 blocks continue past %u bytes", raw_size);
+		back = Min(produced, (Size) MODEL_LZ4_DICT);
+		got = LZ4_decompress_safe_usingDict(body + pos, raw + produced, (int) clen,
+											(int) Min((Size) (raw_size - produced), (Size) MODEL_LZ4_BLOCK),
+											raw + produced - back, (int) back);
+		if (got <= 0)
+			mr_corrupt("LZ4 block at byte %zu does not decompress", pos - 4);
+		produced += (Size) got;
+		pos += clen;
+	}
+	if (produced != raw_size)
+		mr_corrupt("LZ4 payload decompresses to %zu bytes, header says %u", produced, raw_size);
+	return raw;
 }
 
 /* Parse and fully validate a model value. */
@@ -181,17 +319,7 @@ model_parse(const char *data, Size len, bool verify_checksum)
 
 	if (h.flags & MODEL_FLAG_LZ4)
 	{
-		Size		clen = len - MODEL_HEADER_SIZE;
-		int			got;
-
-		/* LZ4 expands at most ~255:1: reject before allocating raw_size */
-		if (clen == 0 || clen > (Size) LZ4_compressBound((int) h.raw_size) ||
-			(Size) h.raw_size > clen * 255 + 16)
-			mr_corrupt("compressed payload of %zu bytes is invalid for %u bytes", clen, h.raw_size);
-		decompressed = palloc(h.raw_size);
-		got = LZ4_decompress_safe(data + MODEL_HEADER_SIZE, decompressed, (int) clen, (int) h.raw_size);
-		if (got != (int) h.raw_size)
-			mr_corrupt("LZ4 payload does not decompress to %u bytes", h.raw_size);
+		decompressed = lz4_body_read(data + MODEL_HEADER_SIZE, len - MODEL_HEADER_SIZE, h.raw_size);
 		payload = decompressed;
 	}
 	else

@@ -4,7 +4,10 @@
  * Varlena layout (all little-endian):
  *   varlena header
  *   GalaxyModelHeader (fixed 32 bytes, below)
- *   payload: raw_size bytes, LZ4-compressed when flags & MODEL_FLAG_LZ4
+ *   payload: raw_size bytes, stored as is, or when flags & MODEL_FLAG_LZ4 as
+ *     LZ4 blocks of at most MODEL_LZ4_BLOCK raw bytes, each a little-endian
+ *     u32 compressed length then the block; a block may refer back up to
+ *     MODEL_LZ4_DICT bytes into the raw bytes before it (LZ4 streaming)
  *     "PREP" preprocessor (input schema + transforms)
  *     "LABL" label type name + n_classes label strings
  *     "HPAR" resolved hyperparameters
@@ -26,6 +29,8 @@
 #define MODEL_FLAG_LZ4		0x01
 #define MODEL_KNOWN_FLAGS	(MODEL_FLAG_LZ4)
 #define MODEL_COMPRESS_THRESHOLD 4096	/* payloads above this are LZ4-compressed */
+#define MODEL_LZ4_BLOCK		((Size) 1 << 20)	/* raw bytes per LZ4 block */
+#define MODEL_LZ4_DICT		(64 * 1024)	/* LZ4's window */
 #define MODEL_MAX_PAYLOAD	((Size) 1 << 29)	/* 512 MB */
 #define MODEL_MAX_FEATURES	1000000
 #define MODEL_MAX_CLASSES	100000

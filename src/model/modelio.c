@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "utils/memutils.h"
+
 #include "model/modelio.h"
 
 /* Start an empty writer in the current memory context. */
@@ -12,14 +14,64 @@ void
 mw_init(ModelWriter *w)
 {
 	initStringInfo(&w->buf);
+	w->sink = NULL;
+	w->sink_arg = NULL;
+	w->chunk = 0;
+	w->flushed = 0;
+}
+
+/* Start a streaming writer (see modelio.h). */
+void
+mw_init_sink(ModelWriter *w, Size chunk, ModelSinkFn sink, void *arg)
+{
+	Assert(sink != NULL && chunk > 0 && chunk < MaxAllocSize);
+	mw_init(w);
+	enlargeStringInfo(&w->buf, (int) chunk);
+	w->sink = sink;
+	w->sink_arg = arg;
+	w->chunk = chunk;
+}
+
+/* Hand the buffered bytes of a streaming writer to its sink. */
+void
+mw_flush(ModelWriter *w)
+{
+	if (w->sink == NULL || w->buf.len == 0)
+		return;
+	w->sink(w->sink_arg, w->buf.data, (Size) w->buf.len);
+	w->flushed += (uint64) w->buf.len;
+	w->buf.len = 0;
 }
 
 /* Append raw bytes. */
 void
 mw_bytes(ModelWriter *w, const void *v, Size n)
 {
-	if (n > 0)
-		appendBinaryStringInfo(&w->buf, v, (int) n);
+	const char *src = (const char *) v;
+
+	if (n == 0)
+		return;
+	if (w->sink == NULL)
+	{
+		if (n >= (Size) (MaxAllocSize - w->buf.len))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("model value does not fit in %zu bytes", (Size) MaxAllocSize)));
+		appendBinaryStringInfo(&w->buf, src, (int) n);
+		return;
+	}
+	/* streaming: fill the chunk buffer, hand it over each time it is full */
+	while (n > 0)
+	{
+		Size		take = Min(n, w->chunk - (Size) w->buf.len);
+
+		memcpy(w->buf.data + w->buf.len, src, take);
+		w->buf.len += (int) take;
+		src += take;
+		n -= take;
+		if ((Size) w->buf.len == w->chunk)
+			mw_flush(w);
+	}
 }
 
 void

@@ -15,9 +15,19 @@
 
 #include "lib/stringinfo.h"
 
+/*
+ * Where a streaming writer hands its bytes: called with every full chunk, in
+ * order, and with the last partial chunk by mw_flush().
+ */
+typedef void (*ModelSinkFn) (void *arg, const char *data, Size len);
+
 typedef struct ModelWriter
 {
-	StringInfoData buf;
+	StringInfoData buf;			/* every byte; with a sink, the unflushed ones */
+	ModelSinkFn sink;			/* NULL: keep everything in buf */
+	void	   *sink_arg;
+	Size		chunk;			/* with a sink: bytes handed over at a time */
+	uint64		flushed;		/* bytes already handed to the sink */
 } ModelWriter;
 
 typedef struct ModelReader
@@ -28,6 +38,20 @@ typedef struct ModelReader
 } ModelReader;
 
 extern void mw_init(ModelWriter *w);
+
+/*
+ * A streaming writer: bytes are collected in a buffer of 'chunk' bytes and
+ * handed to 'sink' whenever it fills, so a large model is never held twice.
+ * Call mw_flush() after the last write.
+ */
+extern void mw_init_sink(ModelWriter *w, Size chunk, ModelSinkFn sink, void *arg);
+extern void mw_flush(ModelWriter *w);
+/* Bytes written so far (flushed or not). */
+static inline uint64
+mw_size(const ModelWriter *w)
+{
+	return w->flushed + (uint64) w->buf.len;
+}
 extern void mw_u8(ModelWriter *w, uint8 v);
 extern void mw_u16(ModelWriter *w, uint16 v);
 extern void mw_u32(ModelWriter *w, uint32 v);

@@ -75,6 +75,26 @@ for my $algo ('logistic_regression', 'decision_tree', 'gradient_boosting')
 	});
 }
 
+# a forest whose payload spans several 1 MB LZ4 blocks (each may refer back
+# into the one before it): its bytes and predictions must survive the dump too
+if ($have{random_forest})
+{
+	$node->safe_psql('src', q{
+		SELECT galaxy.train('price_forest', relation => 'houses', target => 'price',
+		                    algorithm => 'random_forest', hyperparams => '{"n_estimators": 100}',
+		                    features => ARRAY['rooms', 'age']);
+	});
+	is( $node->safe_psql('src', q{
+			SELECT (d->>'payload_bytes')::bigint > 2 * 1048576, d->>'compression',
+			       (d->>'stored_bytes')::bigint < (d->>'payload_bytes')::bigint
+			  FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id,
+			       galaxy.describe(m.model) d
+			 WHERE p.name = 'price_forest'
+		}),
+		't|lz4|t',
+		'the forest is larger than two LZ4 blocks and stored compressed');
+}
+
 # a model trained by a background job: jobs and models reference each other
 my $job = $node->safe_psql('src', q{
 	SELECT galaxy.submit('price_job', relation => 'houses', target => 'price',
