@@ -678,6 +678,26 @@ grow_array(void *p, int *cap, int need, Size elem)
 }
 
 /*
+ * Make room for at least 'nodes' nodes and 'leaves' leaves in one step.  A
+ * forest whose size is known early reserves once instead of doubling: each
+ * doubling of a large array may copy it, and for a moment hold both copies.
+ */
+static void
+tree_model_reserve(TreeModel *m, int64 nodes, int64 leaves)
+{
+	if (nodes > m->cap_nodes && nodes <= INT32_MAX / 2)
+	{
+		m->nodes = repalloc_huge(m->nodes, sizeof(TreeNode) * (Size) nodes);
+		m->cap_nodes = (int) nodes;
+	}
+	if (leaves > m->cap_leaves && leaves <= INT32_MAX / 2)
+	{
+		m->leaf_values = repalloc_huge(m->leaf_values, sizeof(double) * m->n_outputs * (Size) leaves);
+		m->cap_leaves = (int) leaves;
+	}
+}
+
+/*
  * Append a built tree.  Nodes are renumbered depth first over sibling pairs:
  * a node's two children take the next two free indices when the node is
  * visited, so children follow their parent, siblings are adjacent and a path
@@ -1491,8 +1511,6 @@ tree_serialize(const void *state, ModelWriter *w)
 	const TreeModel *m = (const TreeModel *) state;
 	int			p = m->n_features;
 
-	/* one allocation of the right size instead of repeated doubling (large forests) */
-	enlargeStringInfo(&w->buf, (int) Min(tree_model_bytes(m) + 64, (Size) MaxAllocSize - w->buf.len - 1));
 	mw_tag(w, "TREE");
 	mw_u16(w, m->kind);
 	mw_u32(w, (uint32) m->n_outputs);
@@ -2517,6 +2535,17 @@ cart_fit(uint16 kind, const TrainData *d, const CartParams *cp, const FitContext
 				}
 		}
 		first += batch;
+
+		/*
+		 * After the first batch the trees' size is known: reserve the whole
+		 * forest (with 1/8 to spare) while the arrays are still small.
+		 */
+		if (first == batch && first < cp->n_estimators)
+		{
+			double		scale = (double) cp->n_estimators / first * 1.125;
+
+			tree_model_reserve(m, (int64) (m->n_nodes * scale) + 1, (int64) (m->n_leaves * scale) + 1);
+		}
 
 		if (tree_model_bytes(m) > MODEL_MAX_PAYLOAD)
 			ereport(ERROR,

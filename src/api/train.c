@@ -473,15 +473,17 @@ typedef struct SplitData
 	int64		n_test;
 	double	   *X_train;
 	double	   *y_train;
-	double	   *X_test;
+	double	   *X_test;			/* the rows after the training rows in X_train's buffer */
 	double	   *y_test;
 } SplitData;
 
 /*
- * Turn the dataset's raw rows into preprocessed train/test matrices.  When
- * preprocessing keeps the width (no one-hot), the training rows are
- * compacted and transformed in place in ds->raw, so peak memory stays near
- * one copy of the data (+ the test split).
+ * Turn the dataset's raw rows into preprocessed train/test matrices: one
+ * buffer of n rows, the training rows first and the test rows after them
+ * (X_test points into X_train's buffer; free only X_train).  When
+ * preprocessing keeps the width (no one-hot), that buffer is ds->raw itself,
+ * compacted and transformed in place, so peak memory stays near one copy of
+ * the data.
  */
 static void
 build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 n_test, SplitData *out)
@@ -489,8 +491,11 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 	int			p = preprocess_n_features(prep);
 	int			r = ds->n_raw;
 	int64		n = ds->n_rows;
+	bool		in_place = (p == r);
 	bool	   *is_test = palloc0(sizeof(bool) * Max(n, 1));
 	double	   *scratch = palloc(sizeof(double) * Max(p, r));
+	double	   *X;
+	double	   *test_rows;
 	int64		dst = 0;
 	int64		ti = 0;
 
@@ -499,13 +504,15 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 
 	out->n_test = n_test;
 	out->n_train = n - n_test;
-	galaxy_check_training_memory((Size) n_test * p * sizeof(double) +
-								 (p != r ? (Size) out->n_train * p * sizeof(double) : 0) +
+	galaxy_check_training_memory((Size) (in_place ? n_test : n) * p * sizeof(double) +
 								 (Size) n * r * sizeof(double),
 								 "preprocessed training data");
-	out->X_test = n_test > 0 ? galaxy_alloc_matrix(CurrentMemoryContext, (Size) n_test * p * sizeof(double)) : NULL;
+	X = in_place ? ds->raw : galaxy_alloc_matrix(CurrentMemoryContext, (Size) Max(n, 1) * p * sizeof(double));
+	/* in place, the test rows wait aside until the training rows are compacted */
+	test_rows = n_test == 0 ? NULL : in_place ?
+		MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * p * sizeof(double)) :
+		X + out->n_train * p;
 	out->y_test = n_test > 0 && ds->y ? MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * sizeof(double)) : NULL;
-	out->X_train = (p == r) ? ds->raw : galaxy_alloc_matrix(CurrentMemoryContext, (Size) Max(out->n_train, 1) * p * sizeof(double));
 	out->y_train = ds->y;
 
 	for (int64 i = 0; i < n; i++)
@@ -516,7 +523,7 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 			CHECK_FOR_INTERRUPTS();
 		if (is_test[i])
 		{
-			preprocess_apply_raw(prep, row, out->X_test + ti * p);
+			preprocess_apply_raw(prep, row, test_rows + ti * p);
 			if (out->y_test)
 				out->y_test[ti] = ds->y[i];
 			ti++;
@@ -524,18 +531,25 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 		else
 		{
 			preprocess_apply_raw(prep, row, scratch);
-			memcpy(out->X_train + dst * p, scratch, sizeof(double) * p);
+			memcpy(X + dst * p, scratch, sizeof(double) * p);
 			if (ds->y)
 				ds->y[dst] = ds->y[i];	/* dst <= i: compaction is safe */
 			dst++;
 		}
 	}
 	Assert(dst == out->n_train && ti == n_test);
-	if (p != r)
+	if (in_place && n_test > 0)
+	{
+		memcpy(X + out->n_train * p, test_rows, (Size) n_test * p * sizeof(double));
+		pfree(test_rows);
+	}
+	if (!in_place)
 	{
 		pfree(ds->raw);
 		ds->raw = NULL;
 	}
+	out->X_train = X;
+	out->X_test = n_test > 0 ? X + out->n_train * p : NULL;
 	pfree(is_test);
 	pfree(scratch);
 }
@@ -844,6 +858,7 @@ train_run(TrainRequest *req)
 		TrainData	td = {0};
 		FitContext	fctx = {0};
 		void	   *state;
+		MemoryContext modelctx;
 		double		fit_seconds,
 					load_seconds,
 					score_seconds;
@@ -922,8 +937,12 @@ train_run(TrainRequest *req)
 		td.n_val = sd.n_test;
 		td.X_val = sd.X_test;
 		td.y_val = sd.y_test;
+		/* the model lives in its own context, freed as soon as it is serialised */
+		modelctx = AllocSetContextCreate(trainctx, "galaxy model", ALLOCSET_DEFAULT_SIZES);
 		INSTR_TIME_SET_CURRENT(t_fit);
+		MemoryContextSwitchTo(modelctx);
 		state = algo->fit(&td, &hp, &fctx);
+		MemoryContextSwitchTo(trainctx);
 		fit_seconds = seconds_since(t_fit);
 
 		/* evaluate on the held-out rows (or the training rows when test_size = 0) */
@@ -949,8 +968,6 @@ train_run(TrainRequest *req)
 		metrics = metrics_to_jsonb(&ms, details_end(&extra));
 
 		/* the data is no longer needed: free it before the model is serialised */
-		if (sd.X_test)
-			pfree(sd.X_test);
 		if (sd.y_test)
 			pfree(sd.y_test);
 		pfree(sd.X_train);
@@ -970,6 +987,8 @@ train_run(TrainRequest *req)
 		gm.hp = hp;
 		gm.state = state;
 		value = model_serialize(&gm);
+		gm.state = state = NULL;
+		MemoryContextDelete(modelctx);
 
 		project_id = registry_project_ensure(req->project, ds->task);
 		model_id = insert_model(req, project_id, ds, &gm, value, metrics, &hp, sd.n_train, sd.n_test);
