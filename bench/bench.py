@@ -204,7 +204,7 @@ def galaxy_train(gx, project, table, kind, test_size, timeout_s):
         sql = (f"SELECT m.id, m.metrics::text FROM galaxy.train(project => %(p)s, relation => %(r)s::regclass, "
                f"target => {target}, algorithm => %(a)s, hyperparams => %(h)s::jsonb, test_size => %(ts)s, "
                f"deploy => 'always', seed => 42{extra}) m")
-        with c.cursor() as cur:
+        with c.cursor() as cur, common.MemorySampler(pid) as sampler:
             t0 = time.perf_counter()
             cur.execute(sql, args)
             model_id, metrics = cur.fetchone()
@@ -212,8 +212,12 @@ def galaxy_train(gx, project, table, kind, test_size, timeout_s):
         after = common.backend_memory(pid)
         mem = None
         if before and after:
+            # the larger of two lower bounds of the private peak: VmHWM less the final shared memory,
+            # and the largest private RSS sampled while the statement ran
+            hwm_private = after["VmHWM"] - after.get("RssShmem", 0)
             mem = {"vmhwm": after["VmHWM"], "shmem": after.get("RssShmem", 0),
-                   "private_peak": after["VmHWM"] - after.get("RssShmem", 0),
+                   "hwm_private": hwm_private, "sampled_private": sampler.peak,
+                   "private_peak": max(hwm_private, sampler.peak),
                    "baseline_private": before["VmHWM"] - before.get("RssShmem", 0)}
         return secs, json.loads(metrics) if metrics else {}, model_id, mem
     finally:
@@ -454,6 +458,7 @@ class Bench:
                 "algorithm": row["algorithm"], "row": row["id"], "rows": row["rows"], "features": row["features"],
                 "matrix_bytes": matrix, "vmhwm_bytes": mem["vmhwm"], "shmem_bytes": mem["shmem"],
                 "private_peak_bytes": mem["private_peak"], "baseline_bytes": mem["baseline_private"],
+                "hwm_private_bytes": mem.get("hwm_private"), "sampled_private_bytes": mem.get("sampled_private"),
                 "ratio": ratio(mem["private_peak"] - mem["baseline_private"], matrix),
                 "target_bytes": 1.5 * matrix + 64 * 1048576})
 

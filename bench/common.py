@@ -81,6 +81,45 @@ def backend_memory(pid):
     return out
 
 
+class MemorySampler:
+    """Largest private resident set (RssAnon + RssFile) of a server process, polled every millisecond
+    from a thread while a statement runs.  VmHWM alone cannot say it: it also counts the shared buffers
+    the process mapped, which grow after the peak (the new model's TOAST pages), so VmHWM minus the
+    final RssShmem can understate the private peak."""
+
+    def __init__(self, pid, interval=0.001):
+        import threading
+        self.pid, self.interval, self.peak, self.samples = pid, interval, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        path = f"/proc/{self.pid}/status"
+        while not self._stop.is_set():
+            try:
+                anon = file = 0
+                with open(path) as f:
+                    for line in f:
+                        if line.startswith("RssAnon:"):
+                            anon = int(line.split()[1]) * 1024
+                        elif line.startswith("RssFile:"):
+                            file = int(line.split()[1]) * 1024
+                self.peak = max(self.peak, anon + file)
+                self.samples += 1
+            except (OSError, ValueError, IndexError):
+                return
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
+
+
 def git_describe():
     """Short commit of the source tree, with '+dirty' when it has uncommitted changes."""
     try:
