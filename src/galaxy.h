@@ -30,13 +30,7 @@ extern Size galaxy_training_memory_limit(void);
 /* Error out, naming the need, when 'bytes' exceeds galaxy.max_training_memory. */
 extern void galaxy_check_training_memory(Size bytes, const char *what);
 
-/*
- * Allocate a large numeric matrix (MemoryContextAllocHuge) and ask the kernel
- * for transparent huge pages on it before it is touched: filling a fresh
- * 160 MB matrix otherwise costs ~40,000 page faults.
- */
+/* Allocate a large numeric matrix (MemoryContextAllocHuge). */
 extern void *galaxy_alloc_matrix(MemoryContext cxt, Size bytes);
-/* The same advice for memory obtained otherwise (e.g. after repalloc_huge). */
-extern void galaxy_advise_hugepages(void *ptr, Size bytes);
 
 #endif							/* GALAXY_H */

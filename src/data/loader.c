@@ -138,7 +138,6 @@ load_grow(LoadState *ls)
 	galaxy_check_training_memory(load_bytes(ls, newcap), what);
 	pfree(what);
 	ls->raw = repalloc_huge(ls->raw, sizeof(double) * Max(ls->n_raw, 1) * newcap);
-	galaxy_advise_hugepages(ls->raw, sizeof(double) * Max(ls->n_raw, 1) * newcap);
 	if (ls->y)
 		ls->y = repalloc_huge(ls->y, sizeof(double) * newcap);
 	ls->cap = newcap;
