@@ -61,13 +61,11 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 	TupleDesc	result_desc;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	Datum	   *feat_datums;
-	CatalogAccess ca = {0};
 	Oid			argtypes[9] = {TEXTOID, REGCLASSOID, TEXTOID, TEXTARRAYOID, TEXTOID,
 	INT8OID, JSONBOID, TEXTOID, NAMEOID};
 	Datum		args[9];
 	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	NameData	ownername;
-	int			rc;
 	HeapTuple	result;
 	int64		id;
 	StringInfoData details;
@@ -275,24 +273,20 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "galaxy: SPI_connect failed");
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT 1 FROM galaxy.datasets WHERE name = $1",
-							   1, argtypes, args, nulls, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.datasets: %s", SPI_result_code_string(rc));
-	if (SPI_processed > 0)
+	if (catalog_execute("SELECT 1 FROM galaxy.datasets WHERE name = $1",
+						1, argtypes, args, nulls, false, 1,
+						SPI_OK_SELECT, "read galaxy.datasets") > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("dataset \"%s\" already exists", name)));
-	rc = SPI_execute_with_args("INSERT INTO galaxy.datasets"
-							   " (name, relation, target, features, description, row_count, profile,"
-							   "  schema_fingerprint, owner)"
-							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-							   " RETURNING *",
-							   9, argtypes, args, nulls, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not write galaxy.datasets: %s", SPI_result_code_string(rc));
+	if (catalog_execute("INSERT INTO galaxy.datasets"
+						" (name, relation, target, features, description, row_count, profile,"
+						"  schema_fingerprint, owner)"
+						" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+						" RETURNING *",
+						9, argtypes, args, nulls, false, 0,
+						SPI_OK_INSERT_RETURNING, "write galaxy.datasets") != 1)
+		elog(ERROR, "could not write galaxy.datasets: no row returned");
 	{
 		TupleDesc	sd = SPI_tuptable->tupdesc;
 		Datum	   *vals = palloc(sizeof(Datum) * result_desc->natts);
@@ -349,8 +343,6 @@ galaxy_drop_dataset(PG_FUNCTION_ARGS)
 	Oid			user = GetUserId();
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
-	CatalogAccess ca = {0};
-	int			rc;
 	bool		isnull;
 	int64		id;
 	char	   *owner;
@@ -369,18 +361,14 @@ galaxy_drop_dataset(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "galaxy: SPI_connect failed");
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT d.id, d.owner::text, d.relation::oid,"
-							   " (SELECT count(*) FROM galaxy.models m WHERE m.dataset_id = d.id),"
-							   " (SELECT string_agg(s.id::text, ', ' ORDER BY s.id) FROM"
-							   "   (SELECT m.id FROM galaxy.models m WHERE m.dataset_id = d.id"
-							   "    ORDER BY m.id LIMIT 10) s)"
-							   " FROM galaxy.datasets d WHERE d.name = $1 FOR UPDATE",
-							   1, argtypes, args, NULL, false, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.datasets: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 0)
+	if (catalog_execute("SELECT d.id, d.owner::text, d.relation::oid,"
+						" (SELECT count(*) FROM galaxy.models m WHERE m.dataset_id = d.id),"
+						" (SELECT string_agg(s.id::text, ', ' ORDER BY s.id) FROM"
+						"   (SELECT m.id FROM galaxy.models m WHERE m.dataset_id = d.id"
+						"    ORDER BY m.id LIMIT 10) s)"
+						" FROM galaxy.datasets d WHERE d.name = $1 FOR UPDATE",
+						1, argtypes, args, NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.datasets") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("dataset \"%s\" does not exist", name)));
@@ -410,17 +398,11 @@ galaxy_drop_dataset(PG_FUNCTION_ARGS)
 				 errdetail("Model ids: %s%s.", model_ids ? model_ids : "", n_models > 10 ? ", ..." : ""),
 				 errhint("A model keeps the dataset it was trained on as its provenance.")));
 
-	catalog_access_begin(&ca);
-	{
-		Oid			idtype[1] = {INT8OID};
-		Datum		idarg[1] = {Int64GetDatum(id)};
-
-		rc = SPI_execute_with_args("DELETE FROM galaxy.datasets WHERE id = $1",
-								   1, idtype, idarg, NULL, false, 0);
-	}
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_DELETE || SPI_processed != 1)
-		elog(ERROR, "could not delete from galaxy.datasets: %s", SPI_result_code_string(rc));
+	if (catalog_execute("DELETE FROM galaxy.datasets WHERE id = $1",
+						1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)},
+						NULL, false, 0,
+						SPI_OK_DELETE, "delete from galaxy.datasets") != 1)
+		elog(ERROR, "could not delete from galaxy.datasets: no row deleted");
 	SPI_finish();
 
 	initStringInfo(&details);

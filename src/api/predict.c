@@ -166,22 +166,16 @@ ensure_caches(void)
 static void
 load_model_into(CachedModel *cm, int64 model_id)
 {
-	CatalogAccess ca = {0};
-	int			rc;
 	bool		isnull;
 	Datum		d;
 	MemoryContext old;
 	GalaxyModel *m;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT model, project_id FROM galaxy.models WHERE id = $1",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
-							   NULL, true, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.models: %s", SPI_result_code_string(rc));
-	if (SPI_processed != 1)
+	if (catalog_execute("SELECT model, project_id FROM galaxy.models WHERE id = $1",
+						1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+						NULL, true, 1,
+						SPI_OK_SELECT, "read galaxy.models") != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model " INT64_FORMAT " does not exist", model_id)));
@@ -256,8 +250,6 @@ get_model(int64 model_id)
 static void
 load_routes(ProjectRoutes *pr, const char *project)
 {
-	CatalogAccess ca = {0};
-	int			rc;
 	int			n;
 	double		canary_total = 0;
 	bool		pushed = false;
@@ -277,16 +269,12 @@ load_routes(ProjectRoutes *pr, const char *project)
 		pushed = true;
 	}
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT model_id, traffic FROM galaxy.deployments "
-							   "WHERE project_id = $1 AND retired_at IS NULL "
-							   "ORDER BY traffic ASC, deployed_at DESC, id DESC",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(pr->project_id)},
-							   NULL, true, MAX_ROUTES);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.deployments: %s", SPI_result_code_string(rc));
-	n = (int) SPI_processed;
+	n = (int) catalog_execute("SELECT model_id, traffic FROM galaxy.deployments "
+							  "WHERE project_id = $1 AND retired_at IS NULL "
+							  "ORDER BY traffic ASC, deployed_at DESC, id DESC",
+							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(pr->project_id)},
+							  NULL, true, MAX_ROUTES,
+							  SPI_OK_SELECT, "read galaxy.deployments");
 	pr->n = 0;
 	for (int i = 0; i < n; i++)
 	{
@@ -963,8 +951,6 @@ evaluate_model(int64 model_id, Oid relid)
 	bool	   *nulls;
 	Oid		   *types;
 	MetricSet	ms;
-	CatalogAccess ca = {0};
-	int			rc;
 	MemoryContext caller = CurrentMemoryContext;
 
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
@@ -981,11 +967,9 @@ evaluate_model(int64 model_id, Oid relid)
 	types = palloc(sizeof(Oid) * n_in);
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT target FROM galaxy.models WHERE id = $1", 1, (Oid[]) {INT8OID},
-							   (Datum[]) {Int64GetDatum(model_id)}, NULL, true, 1);
-	catalog_access_end(&ca);
-	if (rc == SPI_OK_SELECT && SPI_processed == 1)
+	if (catalog_execute("SELECT target FROM galaxy.models WHERE id = $1", 1, (Oid[]) {INT8OID},
+						(Datum[]) {Int64GetDatum(model_id)}, NULL, true, 1,
+						SPI_OK_SELECT, "read galaxy.models") == 1)
 	{
 		char	   *t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 

@@ -116,20 +116,14 @@ train_request_from_args(FunctionCallInfo fcinfo)
 static void
 resolve_dataset(TrainRequest *req)
 {
-	CatalogAccess ca = {0};
-	int			rc;
 	int64		id;
 	MemoryContext caller = CurrentMemoryContext;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT id, relation::oid, target, features FROM galaxy.datasets WHERE name = $1",
-							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(req->dataset)},
-							   NULL, true, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.datasets: %s", SPI_result_code_string(rc));
-	if (SPI_processed != 1)
+	if (catalog_execute("SELECT id, relation::oid, target, features FROM galaxy.datasets WHERE name = $1",
+						1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(req->dataset)},
+						NULL, true, 1,
+						SPI_OK_SELECT, "read galaxy.datasets") != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("dataset \"%s\" does not exist", req->dataset),
@@ -687,18 +681,14 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 static double
 stored_metric(int64 model_id, const char *key)
 {
-	CatalogAccess ca = {0};
 	double		v = NAN;
-	int			rc;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT (metrics ->> $2)::float8 FROM galaxy.models WHERE id = $1",
-							   2, (Oid[]) {INT8OID, TEXTOID},
-							   (Datum[]) {Int64GetDatum(model_id), CStringGetTextDatum(key)},
-							   NULL, false, 1);
-	catalog_access_end(&ca);
-	if (rc == SPI_OK_SELECT && SPI_processed == 1)
+	if (catalog_execute("SELECT (metrics ->> $2)::float8 FROM galaxy.models WHERE id = $1",
+						2, (Oid[]) {INT8OID, TEXTOID},
+						(Datum[]) {Int64GetDatum(model_id), CStringGetTextDatum(key)},
+						NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.models") == 1)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -735,8 +725,6 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 				patch;
 	int64		parent_id;
 	char		version[64];
-	CatalogAccess ca = {0};
-	int			rc;
 	int64		id;
 	bool		isnull;
 	const char *relname;
@@ -809,18 +797,16 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 		nulls[26] = 'n';
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("INSERT INTO galaxy.models (project_id, version, version_major, version_minor, "
-							   "version_patch, algorithm, task, model, hyperparams, hyperparams_given, "
-							   "preprocess, metrics, features, feature_types, target, label_type, relation, "
-							   "dataset_id, training_rows, test_rows, schema_fingerprint, data_fingerprint, "
-							   "seed, size_bytes, trained_by, job_id, parent_id, status) "
-							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-							   "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 'ready') RETURNING id",
-							   27, t, v, nulls, false, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not register the model: %s", SPI_result_code_string(rc));
+	if (catalog_execute("INSERT INTO galaxy.models (project_id, version, version_major, version_minor, "
+						"version_patch, algorithm, task, model, hyperparams, hyperparams_given, "
+						"preprocess, metrics, features, feature_types, target, label_type, relation, "
+						"dataset_id, training_rows, test_rows, schema_fingerprint, data_fingerprint, "
+						"seed, size_bytes, trained_by, job_id, parent_id, status) "
+						"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+						"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 'ready') RETURNING id",
+						27, t, v, nulls, false, 1,
+						SPI_OK_INSERT_RETURNING, "register the model") != 1)
+		elog(ERROR, "could not register the model: no row returned");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	return id;
@@ -1052,17 +1038,13 @@ train_run(TrainRequest *req)
 Datum
 galaxy_model_row(int64 model_id)
 {
-	CatalogAccess ca = {0};
-	int			rc;
 	Datum		result;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT * FROM galaxy.models WHERE id = $1",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
-							   NULL, false, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	if (catalog_execute("SELECT * FROM galaxy.models WHERE id = $1",
+						1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+						NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.models") != 1)
 		elog(ERROR, "model " INT64_FORMAT " vanished", model_id);
 	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
 	SPI_finish();

@@ -101,22 +101,16 @@ Details1(const char *key, const char *value)
 static void
 ReadJob(int64 job_id, JobState *js, MemoryContext cxt)
 {
-	CatalogAccess ca = {0};
 	Oid			types[1] = {INT8OID};
 	Datum		values[1];
-	int			rc;
 
 	memset(js, 0, sizeof(*js));
 	SPI_connect();
-	catalog_access_begin(&ca);
 	values[0] = Int64GetDatum(job_id);
-	rc = SPI_execute_with_args("SELECT j.state, j.owner_oid, j.owner, j.xmin::text, j, j.project_id "
-							   "FROM galaxy.jobs j WHERE j.id = $1",
-							   1, types, values, NULL, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.jobs: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
+	if (catalog_execute("SELECT j.state, j.owner_oid, j.owner, j.xmin::text, j, j.project_id "
+						"FROM galaxy.jobs j WHERE j.id = $1",
+						1, types, values, NULL, false, 0,
+						SPI_OK_SELECT, "read galaxy.jobs") == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -231,26 +225,20 @@ CancelRunningJob(int64 job_id, Oid me)
 static bool
 CancelIdleJob(int64 job_id, const char *state, const char *myname)
 {
-	CatalogAccess ca = {0};
 	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
 	Datum		values[3];
-	int			rc;
 	bool		done;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
 	values[0] = Int64GetDatum(job_id);
 	values[1] = CStringGetTextDatum(psprintf("cancelled by role %s with galaxy.cancel()", myname));
 	values[2] = CStringGetTextDatum(state);
-	rc = SPI_execute_with_args("UPDATE galaxy.jobs SET state = 'cancelled',"
-							   " error_message = $2, error_sqlstate = '57014',"
-							   " finished_at = greatest(now(), started_at) "
-							   "WHERE id = $1 AND state = $3",
-							   3, types, values, NULL, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "could not cancel galaxy job: %s", SPI_result_code_string(rc));
-	done = SPI_processed == 1;
+	done = catalog_execute("UPDATE galaxy.jobs SET state = 'cancelled',"
+						   " error_message = $2, error_sqlstate = '57014',"
+						   " finished_at = greatest(now(), started_at) "
+						   "WHERE id = $1 AND state = $3",
+						   3, types, values, NULL, false, 0,
+						   SPI_OK_UPDATE, "cancel galaxy job") == 1;
 	SPI_finish();
 	return done;
 }
@@ -460,12 +448,10 @@ galaxy_submit(PG_FUNCTION_ARGS)
 	bool		canlogin;
 	int64		project_id;
 	Jsonb	   *request;
-	CatalogAccess ca = {0};
 	Oid			types[8] = {INT8OID, TEXTOID, NAMEOID, OIDOID, INT4OID, INT4OID,
 	INTERVALOID, JSONBOID};
 	Datum		values[8];
 	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	int			rc;
 	bool		isnull;
 	int64		job_id;
 	char		idbuf[32];
@@ -510,7 +496,6 @@ galaxy_submit(PG_FUNCTION_ARGS)
 	request = train_request_to_jsonb(req);
 
 	SPI_connect();
-	catalog_access_begin(&ca);
 	values[0] = Int64GetDatum(project_id);
 	nulls[0] = project_id != 0 ? ' ' : 'n';
 	values[1] = CStringGetTextDatum(req->project);
@@ -521,13 +506,12 @@ galaxy_submit(PG_FUNCTION_ARGS)
 	values[6] = timeout ? IntervalPGetDatum(timeout) : (Datum) 0;
 	nulls[6] = timeout ? ' ' : 'n';
 	values[7] = JsonbPGetDatum(request);
-	rc = SPI_execute_with_args("INSERT INTO galaxy.jobs (project_id, project, owner, owner_oid,"
-							   " priority, retries, timeout, request) "
-							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-							   8, types, values, nulls, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not queue the job: %s", SPI_result_code_string(rc));
+	if (catalog_execute("INSERT INTO galaxy.jobs (project_id, project, owner, owner_oid,"
+						" priority, retries, timeout, request) "
+						"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+						8, types, values, nulls, false, 0,
+						SPI_OK_INSERT_RETURNING, "queue the job") != 1)
+		elog(ERROR, "could not queue the job: no row returned");
 	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 

@@ -193,10 +193,8 @@ AuditDetails(int n, const char **keys, const char **values)
 static bool
 WorkerStartJob(WorkerJob *job)
 {
-	CatalogAccess ca = {0};
 	Oid			types[1] = {INT8OID};
 	Datum		values[1];
-	int			rc;
 	bool		ok = false;
 	char		idbuf[32];
 
@@ -205,20 +203,16 @@ WorkerStartJob(WorkerJob *job)
 	recording = true;
 	WorkerBeginXact("galaxy: starting a training job");
 	SPI_connect();
-	catalog_access_begin(&ca);
 	values[0] = Int64GetDatum(job->id);
-	rc = SPI_execute_with_args("UPDATE galaxy.jobs SET state = 'running', started_at = now(),"
-							   " finished_at = NULL, worker_pid = pg_catalog.pg_backend_pid(),"
-							   " attempts = attempts + 1 "
-							   "WHERE id = $1 AND state = 'queued' "
-							   "RETURNING request, attempts, retries,"
-							   " (extract(epoch FROM timeout) * 1000)::float8, project",
-							   1, types, values, NULL, false, 0);
-	if (rc != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not mark galaxy job %s running: %s", idbuf,
-			 SPI_result_code_string(rc));
-	catalog_access_end(&ca);
-	if (SPI_processed == 1)
+	if (catalog_execute("UPDATE galaxy.jobs SET state = 'running', started_at = now(),"
+						" finished_at = NULL, worker_pid = pg_catalog.pg_backend_pid(),"
+						" attempts = attempts + 1 "
+						"WHERE id = $1 AND state = 'queued' "
+						"RETURNING request, attempts, retries,"
+						" (extract(epoch FROM timeout) * 1000)::float8, project",
+						1, types, values, NULL, false, 0,
+						SPI_OK_UPDATE_RETURNING,
+						psprintf("mark galaxy job %s running", idbuf)) == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -266,11 +260,9 @@ static void
 WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 				const char *sqlstate, const char *context, Oid cancel_role)
 {
-	CatalogAccess ca = {0};
 	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	int			rc;
 	char		idbuf[32];
 
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
@@ -288,7 +280,6 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 											   name ? name : "(dropped)"));
 	}
 	SPI_connect();
-	catalog_access_begin(&ca);
 	values[0] = Int64GetDatum(job->id);
 	values[1] = CStringGetTextDatum(state);
 	values[2] = message ? CStringGetTextDatum(message) : (Datum) 0;
@@ -297,17 +288,14 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 	nulls[3] = sqlstate ? ' ' : 'n';
 	values[4] = context ? CStringGetTextDatum(context) : (Datum) 0;
 	nulls[4] = context ? ' ' : 'n';
-	rc = SPI_execute_with_args("UPDATE galaxy.jobs SET state = $2, error_message = $3,"
-							   " error_sqlstate = $4, error_context = $5,"
-							   " finished_at = CASE WHEN $2 = 'queued' THEN NULL"
-							   "               ELSE greatest(clock_timestamp(), started_at) END "
-							   "WHERE id = $1 AND state = 'running'",
-							   5, types, values, nulls, false, 0);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the end of galaxy job %s: %s", idbuf,
-			 SPI_result_code_string(rc));
-	catalog_access_end(&ca);
-	if (SPI_processed == 1)
+	if (catalog_execute("UPDATE galaxy.jobs SET state = $2, error_message = $3,"
+						" error_sqlstate = $4, error_context = $5,"
+						" finished_at = CASE WHEN $2 = 'queued' THEN NULL"
+						"               ELSE greatest(clock_timestamp(), started_at) END "
+						"WHERE id = $1 AND state = 'running'",
+						5, types, values, nulls, false, 0,
+						SPI_OK_UPDATE,
+						psprintf("record the end of galaxy job %s", idbuf)) == 1)
 	{
 		const char *keys[4] = {"attempt", "sqlstate", "message", "state"};
 		const char *vals[4];
@@ -348,12 +336,10 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 static void
 WorkerRunJob(WorkerJob *job, int timeout_id)
 {
-	CatalogAccess ca = {0};
 	TrainRequest *req;
 	int64		model_id;
 	Oid			types[2] = {INT8OID, INT8OID};
 	Datum		values[2];
-	int			rc;
 	char		idbuf[32];
 	char		activity[NAMEDATALEN + 64];
 	char		modelbuf[32];
@@ -377,19 +363,15 @@ WorkerRunJob(WorkerJob *job, int timeout_id)
 	recording = true;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
 	values[0] = Int64GetDatum(job->id);
 	values[1] = Int64GetDatum(model_id);
-	rc = SPI_execute_with_args("UPDATE galaxy.jobs SET state = 'succeeded', model_id = $2,"
-							   " error_message = NULL, error_sqlstate = NULL, error_context = NULL,"
-							   " finished_at = greatest(clock_timestamp(), started_at) "
-							   "WHERE id = $1 AND state = 'running'",
-							   2, types, values, NULL, false, 0);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the success of galaxy job %s: %s", idbuf,
-			 SPI_result_code_string(rc));
-	catalog_access_end(&ca);
-	if (SPI_processed != 1)
+	if (catalog_execute("UPDATE galaxy.jobs SET state = 'succeeded', model_id = $2,"
+						" error_message = NULL, error_sqlstate = NULL, error_context = NULL,"
+						" finished_at = greatest(clock_timestamp(), started_at) "
+						"WHERE id = $1 AND state = 'running'",
+						2, types, values, NULL, false, 0,
+						SPI_OK_UPDATE,
+						psprintf("record the success of galaxy job %s", idbuf)) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("galaxy job %s stopped being 'running' while it trained", idbuf)));

@@ -42,8 +42,6 @@ galaxy_audit(const char *action, const char *object_type,
 	Oid			argtypes[5] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, NAMEOID};
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	int			rc;
-	CatalogAccess ca = {0};
 	char	   *actor = GetUserNameFromId(GetUserId(), false);
 	NameData	actorname;
 
@@ -61,14 +59,11 @@ galaxy_audit(const char *action, const char *object_type,
 	values[4] = NameGetDatum(&actorname);
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("INSERT INTO galaxy.audit_log "
-							   "(action, object_type, object_id, details, current_user_name) "
-							   "VALUES ($1, $2, $3, coalesce($4, '{}'::jsonb), $5)",
-							   5, argtypes, values, nulls, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "could not write galaxy.audit_log: %s", SPI_result_code_string(rc));
+	catalog_execute("INSERT INTO galaxy.audit_log "
+					"(action, object_type, object_id, details, current_user_name) "
+					"VALUES ($1, $2, $3, coalesce($4, '{}'::jsonb), $5)",
+					5, argtypes, values, nulls, false, 0,
+					SPI_OK_INSERT, "write galaxy.audit_log");
 	SPI_finish();
 }
 

@@ -526,14 +526,10 @@ purge_delete_through(int64 last_id)
 	args[0] = Int64GetDatum(last_id);
 	PG_TRY();
 	{
-		int			rc;
-
 		audit_purge_active = true;
-		rc = SPI_execute_with_args("DELETE FROM galaxy.audit_log WHERE id <= $1",
-								   1, argtypes, args, NULL, false, 0);
-		if (rc != SPI_OK_DELETE)
-			elog(ERROR, "could not purge galaxy.audit_log");
-		deleted = (int64) SPI_processed;
+		deleted = (int64) catalog_execute("DELETE FROM galaxy.audit_log WHERE id <= $1",
+										  1, argtypes, args, NULL, false, 0,
+										  SPI_OK_DELETE, "purge galaxy.audit_log");
 	}
 	PG_FINALLY();
 	{
@@ -560,8 +556,6 @@ galaxy_purge_audit(PG_FUNCTION_ARGS)
 	Datum		last_hash = (Datum) 0;
 	int64		deleted = 0;
 	bool		isnull;
-	int			rc;
-	CatalogAccess ca = {0};
 	char	   *purger = GetUserNameFromId(GetUserId(), false);
 	StringInfoData js;
 	Jsonb	   *details;
@@ -578,23 +572,20 @@ galaxy_purge_audit(PG_FUNCTION_ARGS)
 	args[0] = TimestampTzGetDatum(before);
 
 	SPI_connect();
-	catalog_access_begin(&ca);
 
 	/* rows strictly before the first row at or after 'before' */
-	rc = SPI_execute_with_args("SELECT coalesce((SELECT min(id) FROM galaxy.audit_log WHERE at >= $1),"
-							   " (SELECT max(id) + 1 FROM galaxy.audit_log), 0)",
-							   1, argtypes, args, NULL, false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	if (catalog_execute("SELECT coalesce((SELECT min(id) FROM galaxy.audit_log WHERE at >= $1),"
+						" (SELECT max(id) + 1 FROM galaxy.audit_log), 0)",
+						1, argtypes, args, NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.audit_log") != 1)
 		elog(ERROR, "could not find the purge cut-off");
 	cutoff = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	argtypes[0] = INT8OID;
 	args[0] = Int64GetDatum(cutoff);
-	rc = SPI_execute_with_args("SELECT id, hash FROM galaxy.audit_log WHERE id < $1 ORDER BY id DESC LIMIT 1",
-							   1, argtypes, args, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.audit_log");
-	if (SPI_processed == 1)
+	if (catalog_execute("SELECT id, hash FROM galaxy.audit_log WHERE id < $1 ORDER BY id DESC LIMIT 1",
+						1, argtypes, args, NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.audit_log") == 1)
 	{
 		bool		hnull;
 
@@ -629,14 +620,12 @@ galaxy_purge_audit(PG_FUNCTION_ARGS)
 			a5[2] = Int64GetDatum(last_id);
 			a5[3] = last_hash;
 			a5[4] = CStringGetTextDatum(purger);
-			rc = SPI_execute_with_args("INSERT INTO galaxy.audit_purges (before, deleted_rows, anchor_id, anchor_hash, purged_by)"
-									   " VALUES ($1, $2, $3, $4, $5::name)",
-									   5, t5, a5, NULL, false, 0);
-			if (rc != SPI_OK_INSERT)
-				elog(ERROR, "could not record the audit purge anchor");
+			catalog_execute("INSERT INTO galaxy.audit_purges (before, deleted_rows, anchor_id, anchor_hash, purged_by)"
+							" VALUES ($1, $2, $3, $4, $5::name)",
+							5, t5, a5, NULL, false, 0,
+							SPI_OK_INSERT, "record the audit purge anchor");
 		}
 	}
-	catalog_access_end(&ca);
 	SPI_finish();
 
 	initStringInfo(&js);

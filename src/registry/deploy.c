@@ -21,20 +21,6 @@
 #include "registry/registry.h"
 #include "util/catalog.h"
 
-/* Run one catalog statement as the extension owner (caller is SPI-connected). */
-static void
-exec_owner(const char *sql, int nargs, Oid *types, Datum *values, int expected)
-{
-	CatalogAccess ca = {0};
-	int			rc;
-
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
-	catalog_access_end(&ca);
-	if (rc != expected)
-		elog(ERROR, "galaxy catalog statement failed: %s", SPI_result_code_string(rc));
-}
-
 /* Tell every backend (at commit) that deployments changed. */
 void
 registry_deployments_changed(void)
@@ -80,20 +66,14 @@ int64
 registry_primary_model(int64 project_id)
 {
 	int64		model_id = 0;
-	CatalogAccess ca = {0};
-	int			rc;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT model_id FROM galaxy.deployments "
-							   "WHERE project_id = $1 AND retired_at IS NULL AND traffic = 1.0 "
-							   "ORDER BY deployed_at DESC, id DESC LIMIT 1",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
-							   NULL, false, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read deployments: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
+	if (catalog_execute("SELECT model_id FROM galaxy.deployments "
+						"WHERE project_id = $1 AND retired_at IS NULL AND traffic = 1.0 "
+						"ORDER BY deployed_at DESC, id DESC LIMIT 1",
+						1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
+						NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.deployments") == 1)
 	{
 		bool		isnull;
 
@@ -117,8 +97,6 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 	Oid			types_m[3] = {INT8OID, INT8OID, NAMEOID};
 	Datum		vals_m[3];
 	char	   *caller = GetUserNameFromId(GetUserId(), false);
-	CatalogAccess ca = {0};
-	int			rc;
 	bool		isnull;
 	char		idbuf[32];
 	StringInfoData detail;
@@ -143,13 +121,9 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 	SPI_connect();
 
 	/* the model must belong to the project and be ready or deployed */
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT status FROM galaxy.models WHERE id = $2 AND project_id = $1 FOR UPDATE",
-							   2, types3, vals3, NULL, false, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read model: %s", SPI_result_code_string(rc));
-	if (SPI_processed != 1)
+	if (catalog_execute("SELECT status FROM galaxy.models WHERE id = $2 AND project_id = $1 FOR UPDATE",
+						2, types3, vals3, NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.models") != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model " INT64_FORMAT " does not belong to this project", model_id)));
@@ -163,13 +137,17 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 	}
 
 	/* serialise deployments of one project */
-	exec_owner("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE", 1, types1, vals1, SPI_OK_SELECT);
+	catalog_execute("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE",
+					1, types1, vals1, NULL, false, 0,
+					SPI_OK_SELECT, "lock galaxy.projects");
 
 	if (traffic >= 1.0)
 	{
 		/* a new primary retires every active deployment */
-		exec_owner("UPDATE galaxy.deployments SET retired_at = now(), retired_by = $2 "
-				   "WHERE project_id = $1 AND retired_at IS NULL", 2, types_r, vals_r, SPI_OK_UPDATE);
+		catalog_execute("UPDATE galaxy.deployments SET retired_at = now(), retired_by = $2 "
+						"WHERE project_id = $1 AND retired_at IS NULL",
+						2, types_r, vals_r, NULL, false, 0,
+						SPI_OK_UPDATE, "update galaxy.deployments");
 	}
 	else
 	{
@@ -181,16 +159,14 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 					 errmsg("project has no primary deployment to split traffic with"),
 					 errhint("Deploy a model with traffic 1.0 first.")));
 		/* replace an earlier canary of the same model */
-		exec_owner("UPDATE galaxy.deployments SET retired_at = now(), retired_by = $3 "
-				   "WHERE project_id = $1 AND model_id = $2 AND retired_at IS NULL",
-				   3, types_m, vals_m, SPI_OK_UPDATE);
-		catalog_access_begin(&ca);
-		rc = SPI_execute_with_args("SELECT coalesce(sum(traffic), 0) FROM galaxy.deployments "
-								   "WHERE project_id = $1 AND retired_at IS NULL AND traffic < 1.0",
-								   1, types1, vals1, NULL, false, 1);
-		catalog_access_end(&ca);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "could not read deployments");
+		catalog_execute("UPDATE galaxy.deployments SET retired_at = now(), retired_by = $3 "
+						"WHERE project_id = $1 AND model_id = $2 AND retired_at IS NULL",
+						3, types_m, vals_m, NULL, false, 0,
+						SPI_OK_UPDATE, "update galaxy.deployments");
+		catalog_execute("SELECT coalesce(sum(traffic), 0) FROM galaxy.deployments "
+						"WHERE project_id = $1 AND retired_at IS NULL AND traffic < 1.0",
+						1, types1, vals1, NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.deployments");
 		canary_sum = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (canary_sum + traffic >= 1.0)
 			ereport(ERROR,
@@ -212,25 +188,23 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 		else
 			nulls[4] = 'n';
 		vals[5] = CStringGetDatum(caller);
-		catalog_access_begin(&ca);
-		rc = SPI_execute_with_args("INSERT INTO galaxy.deployments "
-								   "(project_id, model_id, traffic, strategy, reason, deployed_by) "
-								   "VALUES ($1, $2, $3, $4, $5, $6)",
-								   6, types, vals, nulls, false, 0);
-		catalog_access_end(&ca);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "could not record deployment: %s", SPI_result_code_string(rc));
+		catalog_execute("INSERT INTO galaxy.deployments "
+						"(project_id, model_id, traffic, strategy, reason, deployed_by) "
+						"VALUES ($1, $2, $3, $4, $5, $6)",
+						6, types, vals, nulls, false, 0,
+						SPI_OK_INSERT, "write galaxy.deployments");
 	}
 
 	/* statuses follow the active deployments */
-	exec_owner("UPDATE galaxy.models m SET status = CASE WHEN EXISTS "
-			   "  (SELECT 1 FROM galaxy.deployments d WHERE d.model_id = m.id AND d.retired_at IS NULL) "
-			   "  THEN 'deployed' ELSE 'ready' END "
-			   "WHERE m.project_id = $1 AND m.status IN ('ready', 'deployed') "
-			   "AND m.status IS DISTINCT FROM CASE WHEN EXISTS "
-			   "  (SELECT 1 FROM galaxy.deployments d WHERE d.model_id = m.id AND d.retired_at IS NULL) "
-			   "  THEN 'deployed' ELSE 'ready' END",
-			   1, types1, vals1, SPI_OK_UPDATE);
+	catalog_execute("UPDATE galaxy.models m SET status = CASE WHEN EXISTS "
+					"  (SELECT 1 FROM galaxy.deployments d WHERE d.model_id = m.id AND d.retired_at IS NULL) "
+					"  THEN 'deployed' ELSE 'ready' END "
+					"WHERE m.project_id = $1 AND m.status IN ('ready', 'deployed') "
+					"AND m.status IS DISTINCT FROM CASE WHEN EXISTS "
+					"  (SELECT 1 FROM galaxy.deployments d WHERE d.model_id = m.id AND d.retired_at IS NULL) "
+					"  THEN 'deployed' ELSE 'ready' END",
+					1, types1, vals1, NULL, false, 0,
+					SPI_OK_UPDATE, "update galaxy.models");
 	SPI_finish();
 
 	registry_deployments_changed();

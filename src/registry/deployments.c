@@ -125,20 +125,14 @@ galaxy_deployment_gate(PG_FUNCTION_ARGS)
 static int64
 project_info(const char *project, char **task, char **key_metric)
 {
-	CatalogAccess ca = {0};
-	int			rc;
 	int64		id = 0;
 	MemoryContext outer = CurrentMemoryContext;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT id, task, key_metric FROM galaxy.projects WHERE name = $1",
-							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(project)},
-							   NULL, true, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.projects: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
+	if (catalog_execute("SELECT id, task, key_metric FROM galaxy.projects WHERE name = $1",
+						1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(project)},
+						NULL, true, 1,
+						SPI_OK_SELECT, "read galaxy.projects") == 1)
 	{
 		bool		isnull;
 		HeapTuple	t = SPI_tuptable->vals[0];
@@ -163,17 +157,11 @@ project_info(const char *project, char **task, char **key_metric)
 static int64
 query_bigint(const char *sql, int nargs, Oid *types, Datum *values)
 {
-	CatalogAccess ca = {0};
-	int			rc;
 	int64		result = 0;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args(sql, nargs, types, values, NULL, true, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read the galaxy catalog: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
+	if (catalog_execute(sql, nargs, types, values, NULL, true, 1,
+						SPI_OK_SELECT, "read the galaxy catalog") == 1)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -290,20 +278,16 @@ strategy_model(int64 project_id, const char *project, const char *strategy,
 static Datum
 deployment_row(int64 project_id, int64 model_id, int64 *deployment_id)
 {
-	CatalogAccess ca = {0};
-	int			rc;
 	Datum		result;
 	bool		isnull;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT * FROM galaxy.deployments WHERE project_id = $1 AND model_id = $2"
-							   " AND retired_at IS NULL ORDER BY id DESC LIMIT 1",
-							   2, (Oid[]) {INT8OID, INT8OID},
-							   (Datum[]) {Int64GetDatum(project_id), Int64GetDatum(model_id)},
-							   NULL, false, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	if (catalog_execute("SELECT * FROM galaxy.deployments WHERE project_id = $1 AND model_id = $2"
+						" AND retired_at IS NULL ORDER BY id DESC LIMIT 1",
+						2, (Oid[]) {INT8OID, INT8OID},
+						(Datum[]) {Int64GetDatum(project_id), Int64GetDatum(model_id)},
+						NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.deployments") != 1)
 		elog(ERROR, "the deployment of model %lld was not recorded", (long long) model_id);
 	*deployment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 												 SPI_fnumber(SPI_tuptable->tupdesc, "id"), &isnull));

@@ -107,8 +107,6 @@ galaxy_export_model(PG_FUNCTION_ARGS)
 {
 	int64		model_id = PG_GETARG_INT64(0);
 	char	   *actor = GetUserNameFromId(GetUserId(), false);
-	CatalogAccess ca = {0};
-	int			rc;
 	bool		isnull;
 	char	   *metadata;
 	struct varlena *value;
@@ -121,28 +119,24 @@ galaxy_export_model(PG_FUNCTION_ARGS)
 	StringInfoData js;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT jsonb_build_object("
-							   " 'algorithm', m.algorithm, 'task', m.task,"
-							   " 'features', to_jsonb(m.features), 'feature_types', to_jsonb(m.feature_types),"
-							   " 'target', m.target, 'label_type', m.label_type,"
-							   " 'hyperparams', m.hyperparams, 'hyperparams_given', m.hyperparams_given,"
-							   " 'preprocess', m.preprocess, 'metrics', m.metrics,"
-							   " 'schema_fingerprint', m.schema_fingerprint, 'data_fingerprint', m.data_fingerprint,"
-							   " 'training_rows', m.training_rows, 'test_rows', m.test_rows, 'seed', m.seed,"
-							   " 'source', jsonb_build_object('project', p.name, 'model', m.id, 'version', m.version,"
-							   "   'database', current_database(), 'trained_by', m.trained_by,"
-							   "   'trained_at', m.created_at, 'exported_by', $2::text, 'exported_at', now()))::text,"
-							   " m.model, m.project_id, m.status"
-							   " FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id"
-							   " WHERE m.id = $1",
-							   2, (Oid[]) {INT8OID, TEXTOID},
-							   (Datum[]) {Int64GetDatum(model_id), CStringGetTextDatum(actor)},
-							   NULL, true, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.models: %s", SPI_result_code_string(rc));
-	if (SPI_processed != 1)
+	if (catalog_execute("SELECT jsonb_build_object("
+						" 'algorithm', m.algorithm, 'task', m.task,"
+						" 'features', to_jsonb(m.features), 'feature_types', to_jsonb(m.feature_types),"
+						" 'target', m.target, 'label_type', m.label_type,"
+						" 'hyperparams', m.hyperparams, 'hyperparams_given', m.hyperparams_given,"
+						" 'preprocess', m.preprocess, 'metrics', m.metrics,"
+						" 'schema_fingerprint', m.schema_fingerprint, 'data_fingerprint', m.data_fingerprint,"
+						" 'training_rows', m.training_rows, 'test_rows', m.test_rows, 'seed', m.seed,"
+						" 'source', jsonb_build_object('project', p.name, 'model', m.id, 'version', m.version,"
+						"   'database', current_database(), 'trained_by', m.trained_by,"
+						"   'trained_at', m.created_at, 'exported_by', $2::text, 'exported_at', now()))::text,"
+						" m.model, m.project_id, m.status"
+						" FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id"
+						" WHERE m.id = $1",
+						2, (Oid[]) {INT8OID, TEXTOID},
+						(Datum[]) {Int64GetDatum(model_id), CStringGetTextDatum(actor)},
+						NULL, true, 1,
+						SPI_OK_SELECT, "read galaxy.models") != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("galaxy model %lld does not exist", (long long) model_id)));
@@ -314,8 +308,6 @@ galaxy_import_model(PG_FUNCTION_ARGS)
 	int64		parent_id;
 	struct varlena *value;
 	int64		model_id;
-	CatalogAccess ca = {0};
-	int			rc;
 	bool		isnull;
 	StringInfoData js;
 	char	   *actor = GetUserNameFromId(GetUserId(), false);
@@ -414,35 +406,33 @@ galaxy_import_model(PG_FUNCTION_ARGS)
 	memcpy(VARDATA(value), vbytes, vlen);
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("INSERT INTO galaxy.models (project_id, version, version_major, version_minor,"
-							   " version_patch, status, algorithm, task, model, hyperparams, hyperparams_given,"
-							   " preprocess, metrics, features, feature_types, target, label_type,"
-							   " training_rows, test_rows, schema_fingerprint, data_fingerprint, seed,"
-							   " size_bytes, trained_by, parent_id, imported_from)"
-							   " SELECT $1, $2 || '.' || $3 || '.' || $4, $2, $3, $4, 'ready', $6->>'algorithm',"
-							   "  $6->>'task', $5, $6->'hyperparams', $6->'hyperparams_given',"
-							   "  nullif($6->'preprocess', 'null'), $6->'metrics',"
-							   "  ARRAY(SELECT jsonb_array_elements_text($6->'features')),"
-							   "  ARRAY(SELECT jsonb_array_elements_text($6->'feature_types')),"
-							   "  $6->>'target', $6->>'label_type',"
-							   "  ($6->>'training_rows')::bigint, ($6->>'test_rows')::bigint, $7,"
-							   "  $6->>'data_fingerprint', ($6->>'seed')::integer, $8, $9::name, $10,"
-							   "  jsonb_build_object('source', $6->'source', 'sha256', $11::text,"
-							   "                     'imported_by', $9::text, 'imported_at', now())"
-							   " RETURNING id",
-							   11,
-							   (Oid[]) {INT8OID, INT4OID, INT4OID, INT4OID, galaxy_type_oid("model"), JSONBOID,
-								   TEXTOID, INT4OID, TEXTOID, INT8OID, TEXTOID},
-							   (Datum[]) {Int64GetDatum(project_id), Int32GetDatum(major), Int32GetDatum(minor),
-								   Int32GetDatum(patch), PointerGetDatum(value), JsonbPGetDatum(meta),
-								   CStringGetTextDatum(fingerprint), Int32GetDatum((int32) VARSIZE(value)),
-								   CStringGetTextDatum(actor), Int64GetDatum(parent_id),
-							   CStringGetTextDatum(digest_hex(digest))},
-							   parent_id ? NULL : "         n ", false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not register the imported model: %s", SPI_result_code_string(rc));
+	if (catalog_execute("INSERT INTO galaxy.models (project_id, version, version_major, version_minor,"
+						" version_patch, status, algorithm, task, model, hyperparams, hyperparams_given,"
+						" preprocess, metrics, features, feature_types, target, label_type,"
+						" training_rows, test_rows, schema_fingerprint, data_fingerprint, seed,"
+						" size_bytes, trained_by, parent_id, imported_from)"
+						" SELECT $1, $2 || '.' || $3 || '.' || $4, $2, $3, $4, 'ready', $6->>'algorithm',"
+						"  $6->>'task', $5, $6->'hyperparams', $6->'hyperparams_given',"
+						"  nullif($6->'preprocess', 'null'), $6->'metrics',"
+						"  ARRAY(SELECT jsonb_array_elements_text($6->'features')),"
+						"  ARRAY(SELECT jsonb_array_elements_text($6->'feature_types')),"
+						"  $6->>'target', $6->>'label_type',"
+						"  ($6->>'training_rows')::bigint, ($6->>'test_rows')::bigint, $7,"
+						"  $6->>'data_fingerprint', ($6->>'seed')::integer, $8, $9::name, $10,"
+						"  jsonb_build_object('source', $6->'source', 'sha256', $11::text,"
+						"                     'imported_by', $9::text, 'imported_at', now())"
+						" RETURNING id",
+						11,
+						(Oid[]) {INT8OID, INT4OID, INT4OID, INT4OID, galaxy_type_oid("model"), JSONBOID,
+							TEXTOID, INT4OID, TEXTOID, INT8OID, TEXTOID},
+						(Datum[]) {Int64GetDatum(project_id), Int32GetDatum(major), Int32GetDatum(minor),
+							Int32GetDatum(patch), PointerGetDatum(value), JsonbPGetDatum(meta),
+							CStringGetTextDatum(fingerprint), Int32GetDatum((int32) VARSIZE(value)),
+							CStringGetTextDatum(actor), Int64GetDatum(parent_id),
+						CStringGetTextDatum(digest_hex(digest))},
+						parent_id ? NULL : "         n ", false, 0,
+						SPI_OK_INSERT_RETURNING, "write galaxy.models") != 1)
+		elog(ERROR, "could not register the imported model: no row returned");
 	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 

@@ -264,9 +264,7 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1];
-	int			rc;
 	int			level = 0;
-	CatalogAccess ca = {0};
 	AccessCacheEntry *e = access_cache_find(roleid, project_id, NULL);
 	static AccessCacheEntry scratch;
 	char		name[NAMEDATALEN] = "";
@@ -286,15 +284,12 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 
 	args[0] = Int64GetDatum(project_id);
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT p.name, p.owner, g.grantee, g.privilege"
-							   " FROM galaxy.projects p"
-							   " LEFT JOIN galaxy.project_grants g ON g.project_id = p.id"
-							   " WHERE p.id = $1",
-							   1, argtypes, args, NULL, true, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.projects: %s", SPI_result_code_string(rc));
+	catalog_execute("SELECT p.name, p.owner, g.grantee, g.privilege"
+					" FROM galaxy.projects p"
+					" LEFT JOIN galaxy.project_grants g ON g.project_id = p.id"
+					" WHERE p.id = $1",
+					1, argtypes, args, NULL, true, 0,
+					SPI_OK_SELECT, "read galaxy.projects");
 
 	if (SPI_processed == 0)
 		level = -1;
@@ -388,19 +383,13 @@ project_id_by_name(const char *project)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
-	int			rc;
 	int64		id = 0;
-	CatalogAccess ca = {0};
 
 	args[0] = CStringGetTextDatum(project);
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT id FROM galaxy.projects WHERE name = $1",
-							   1, argtypes, args, NULL, true, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.projects: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
+	if (catalog_execute("SELECT id FROM galaxy.projects WHERE name = $1",
+						1, argtypes, args, NULL, true, 1,
+						SPI_OK_SELECT, "read galaxy.projects") == 1)
 	{
 		bool		isnull;
 
@@ -530,8 +519,6 @@ galaxy_grant_project(PG_FUNCTION_ARGS)
 	int			level;
 	Oid			argtypes[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		args[4];
-	int			rc;
-	CatalogAccess ca = {0};
 	char	   *actor = GetUserNameFromId(GetUserId(), false);
 	StringInfoData js;
 
@@ -557,16 +544,13 @@ galaxy_grant_project(PG_FUNCTION_ARGS)
 	args[2] = CStringGetTextDatum(priv);
 	args[3] = CStringGetTextDatum(actor);
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("INSERT INTO galaxy.project_grants (project_id, grantee, privilege, granted_by)"
-							   " VALUES ($1, $2::name, $3, $4::name)"
-							   " ON CONFLICT (project_id, grantee) DO UPDATE"
-							   " SET privilege = EXCLUDED.privilege, granted_by = EXCLUDED.granted_by,"
-							   " granted_at = now()",
-							   4, argtypes, args, NULL, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "could not write galaxy.project_grants: %s", SPI_result_code_string(rc));
+	catalog_execute("INSERT INTO galaxy.project_grants (project_id, grantee, privilege, granted_by)"
+					" VALUES ($1, $2::name, $3, $4::name)"
+					" ON CONFLICT (project_id, grantee) DO UPDATE"
+					" SET privilege = EXCLUDED.privilege, granted_by = EXCLUDED.granted_by,"
+					" granted_at = now()",
+					4, argtypes, args, NULL, false, 0,
+					SPI_OK_INSERT, "write galaxy.project_grants");
 	SPI_finish();
 	access_cache_reset();
 
@@ -588,9 +572,7 @@ galaxy_revoke_project(PG_FUNCTION_ARGS)
 	int64		id;
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
 	Datum		args[2];
-	int			rc;
 	uint64		n;
-	CatalogAccess ca = {0};
 	StringInfoData js;
 
 	id = registry_check_project_access_by_name(project, "grant");
@@ -599,13 +581,9 @@ galaxy_revoke_project(PG_FUNCTION_ARGS)
 	args[0] = Int64GetDatum(id);
 	args[1] = CStringGetTextDatum(role);
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("DELETE FROM galaxy.project_grants WHERE project_id = $1 AND grantee = $2::name",
-							   2, argtypes, args, NULL, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_DELETE)
-		elog(ERROR, "could not write galaxy.project_grants: %s", SPI_result_code_string(rc));
-	n = SPI_processed;
+	n = catalog_execute("DELETE FROM galaxy.project_grants WHERE project_id = $1 AND grantee = $2::name",
+						2, argtypes, args, NULL, false, 0,
+						SPI_OK_DELETE, "write galaxy.project_grants");
 	SPI_finish();
 	access_cache_reset();
 
@@ -629,19 +607,13 @@ registry_approval_required(int64 project_id)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1];
-	int			rc;
 	bool		required = galaxy_require_approval;
-	CatalogAccess ca = {0};
 
 	args[0] = Int64GetDatum(project_id);
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT require_approval FROM galaxy.projects WHERE id = $1",
-							   1, argtypes, args, NULL, true, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.projects: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
+	if (catalog_execute("SELECT require_approval FROM galaxy.projects WHERE id = $1",
+						1, argtypes, args, NULL, true, 1,
+						SPI_OK_SELECT, "read galaxy.projects") == 1)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -665,8 +637,6 @@ galaxy_set_require_approval(PG_FUNCTION_ARGS)
 	Oid			argtypes[2] = {INT8OID, BOOLOID};
 	Datum		args[2];
 	char		nulls[2] = {' ', ' '};
-	int			rc;
-	CatalogAccess ca = {0};
 	StringInfoData js;
 
 	if (!registry_is_admin(GetUserId()))
@@ -681,12 +651,9 @@ galaxy_set_require_approval(PG_FUNCTION_ARGS)
 	else
 		args[1] = PG_GETARG_DATUM(1);
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("UPDATE galaxy.projects SET require_approval = $2 WHERE id = $1",
-							   2, argtypes, args, nulls, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "could not update galaxy.projects: %s", SPI_result_code_string(rc));
+	catalog_execute("UPDATE galaxy.projects SET require_approval = $2 WHERE id = $1",
+					2, argtypes, args, nulls, false, 0,
+					SPI_OK_UPDATE, "update galaxy.projects");
 	SPI_finish();
 
 	initStringInfo(&js);
@@ -706,20 +673,14 @@ model_project(int64 model_id, char **version, char **status)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1];
-	int			rc;
 	int64		project_id = 0;
-	CatalogAccess ca = {0};
 	MemoryContext outer = CurrentMemoryContext;
 
 	args[0] = Int64GetDatum(model_id);
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT project_id, version, status FROM galaxy.models WHERE id = $1",
-							   1, argtypes, args, NULL, true, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.models: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
+	if (catalog_execute("SELECT project_id, version, status FROM galaxy.models WHERE id = $1",
+						1, argtypes, args, NULL, true, 1,
+						SPI_OK_SELECT, "read galaxy.models") == 1)
 	{
 		bool		isnull;
 		HeapTuple	t = SPI_tuptable->vals[0];
@@ -758,9 +719,7 @@ galaxy_request_deployment(PG_FUNCTION_ARGS)
 	Oid			argtypes[6] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
 	Datum		args[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-	int			rc;
 	bool		isnull;
-	CatalogAccess ca = {0};
 	StringInfoData js;
 
 	if (PG_ARGISNULL(0))
@@ -786,15 +745,13 @@ galaxy_request_deployment(PG_FUNCTION_ARGS)
 	args[5] = Int32GetDatum(galaxy_approval_ttl_min);
 
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("INSERT INTO galaxy.approvals"
-							   " (project_id, model_id, requested_by, requested_session_user, note, expires_at)"
-							   " VALUES ($1, $2, $3::name, $4::name, $5, now() + $6 * interval '1 minute')"
-							   " RETURNING id",
-							   6, argtypes, args, nulls, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not write galaxy.approvals: %s", SPI_result_code_string(rc));
+	if (catalog_execute("INSERT INTO galaxy.approvals"
+						" (project_id, model_id, requested_by, requested_session_user, note, expires_at)"
+						" VALUES ($1, $2, $3::name, $4::name, $5, now() + $6 * interval '1 minute')"
+						" RETURNING id",
+						6, argtypes, args, nulls, false, 0,
+						SPI_OK_INSERT_RETURNING, "write galaxy.approvals") != 1)
+		elog(ERROR, "could not write galaxy.approvals: no row returned");
 	request_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 
@@ -825,9 +782,7 @@ decide_request(FunctionCallInfo fcinfo, bool approve)
 	Oid			argtypes[5] = {INT8OID, TEXTOID, TEXTOID, INT4OID, TEXTOID};
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	int			rc;
 	bool		isnull;
-	CatalogAccess ca = {0};
 	HeapTuple	t;
 	TupleDesc	d;
 	char	   *state;
@@ -854,15 +809,12 @@ decide_request(FunctionCallInfo fcinfo, bool approve)
 				 errhint("An administrator can run GRANT galaxy_approver TO %s.", quote_identifier(curname))));
 
 	SPI_connect();
-	catalog_access_begin(&ca);
 	args[0] = Int64GetDatum(request_id);
-	rc = SPI_execute_with_args("SELECT state, requested_by, requested_session_user,"
-							   " expires_at <= now(), model_id, project_id"
-							   " FROM galaxy.approvals WHERE id = $1 FOR UPDATE",
-							   1, argtypes, args, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read galaxy.approvals: %s", SPI_result_code_string(rc));
-	if (SPI_processed != 1)
+	if (catalog_execute("SELECT state, requested_by, requested_session_user,"
+						" expires_at <= now(), model_id, project_id"
+						" FROM galaxy.approvals WHERE id = $1 FOR UPDATE",
+						1, argtypes, args, NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.approvals") != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("deployment request %lld does not exist", (long long) request_id)));
@@ -902,15 +854,14 @@ decide_request(FunctionCallInfo fcinfo, bool approve)
 		args[4] = CStringGetTextDatum(note);
 	else
 		nulls[4] = 'n';
-	rc = SPI_execute_with_args("UPDATE galaxy.approvals SET state = $2, decided_by = $3::name,"
-							   " decided_at = now(), decision_note = $5,"
-							   " expires_at = CASE WHEN $2 = 'approved'"
-							   "   THEN now() + $4 * interval '1 minute' ELSE expires_at END"
-							   " WHERE id = $1 RETURNING *",
-							   5, argtypes, args, nulls, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not update galaxy.approvals: %s", SPI_result_code_string(rc));
+	if (catalog_execute("UPDATE galaxy.approvals SET state = $2, decided_by = $3::name,"
+						" decided_at = now(), decision_note = $5,"
+						" expires_at = CASE WHEN $2 = 'approved'"
+						"   THEN now() + $4 * interval '1 minute' ELSE expires_at END"
+						" WHERE id = $1 RETURNING *",
+						5, argtypes, args, nulls, false, 0,
+						SPI_OK_UPDATE_RETURNING, "update galaxy.approvals") != 1)
+		elog(ERROR, "could not update galaxy.approvals: no row returned");
 	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
 	SPI_finish();
 
@@ -949,10 +900,8 @@ registry_consume_approval(int64 project_id, int64 model_id)
 {
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
 	Datum		args[2];
-	int			rc;
 	int64		approval_id = 0;
 	bool		isnull;
-	CatalogAccess ca = {0};
 
 	if (!registry_approval_required(project_id))
 		return 0;
@@ -960,17 +909,13 @@ registry_consume_approval(int64 project_id, int64 model_id)
 	args[0] = Int64GetDatum(model_id);
 	args[1] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("UPDATE galaxy.approvals SET state = 'used', used_at = now(), used_by = $2::name"
-							   " WHERE id = (SELECT id FROM galaxy.approvals"
-							   "   WHERE model_id = $1 AND state = 'approved' AND expires_at > now()"
-							   "   ORDER BY decided_at DESC, id DESC LIMIT 1 FOR UPDATE)"
-							   " RETURNING id",
-							   2, argtypes, args, NULL, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not update galaxy.approvals: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
+	if (catalog_execute("UPDATE galaxy.approvals SET state = 'used', used_at = now(), used_by = $2::name"
+						" WHERE id = (SELECT id FROM galaxy.approvals"
+						"   WHERE model_id = $1 AND state = 'approved' AND expires_at > now()"
+						"   ORDER BY decided_at DESC, id DESC LIMIT 1 FOR UPDATE)"
+						" RETURNING id",
+						2, argtypes, args, NULL, false, 0,
+						SPI_OK_UPDATE_RETURNING, "update galaxy.approvals") == 1)
 		approval_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 
@@ -990,20 +935,15 @@ registry_link_approval(int64 approval_id, int64 deployment_id)
 {
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2];
-	int			rc;
-	CatalogAccess ca = {0};
 
 	if (approval_id == 0)
 		return;
 	args[0] = Int64GetDatum(approval_id);
 	args[1] = Int64GetDatum(deployment_id);
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("UPDATE galaxy.approvals SET deployment_id = $2 WHERE id = $1",
-							   2, argtypes, args, NULL, false, 0);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "could not update galaxy.approvals: %s", SPI_result_code_string(rc));
+	catalog_execute("UPDATE galaxy.approvals SET deployment_id = $2 WHERE id = $1",
+					2, argtypes, args, NULL, false, 0,
+					SPI_OK_UPDATE, "update galaxy.approvals");
 	SPI_finish();
 }
 

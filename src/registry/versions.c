@@ -18,19 +18,13 @@ registry_project_id(const char *name, bool missing_ok)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
-	CatalogAccess ca = {0};
 	int64		id = 0;
-	int			rc;
 
 	values[0] = CStringGetTextDatum(name);
 	SPI_connect();
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args("SELECT id FROM galaxy.projects WHERE name = $1",
-							   1, argtypes, values, NULL, true, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not look up project: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
+	if (catalog_execute("SELECT id FROM galaxy.projects WHERE name = $1",
+						1, argtypes, values, NULL, true, 1,
+						SPI_OK_SELECT, "read galaxy.projects") == 1)
 	{
 		bool		isnull;
 
@@ -52,10 +46,8 @@ registry_project_ensure(const char *name, GalaxyTask task)
 {
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
-	CatalogAccess ca = {0};
 	int64		id;
 	char	   *existing_task = NULL;
-	int			rc;
 	bool		isnull;
 	bool		created = false;
 	char	   *owner = GetUserNameFromId(GetUserId(), false);
@@ -64,20 +56,16 @@ registry_project_ensure(const char *name, GalaxyTask task)
 	values[1] = CStringGetTextDatum(galaxy_task_name(task));
 
 	SPI_connect();
-	catalog_access_begin(&ca);
 	/* insert-if-absent, race-free through the unique name */
-	rc = SPI_execute_with_args("INSERT INTO galaxy.projects (name, task, owner) VALUES ($1, $2, $3) "
-							   "ON CONFLICT (name) DO NOTHING RETURNING id",
-							   3, (Oid[]) {TEXTOID, TEXTOID, NAMEOID},
-							   (Datum[]) {values[0], values[1], CStringGetDatum(owner)},
-							   NULL, false, 0);
-	if (rc != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not create project: %s", SPI_result_code_string(rc));
-	created = (SPI_processed == 1);
-	rc = SPI_execute_with_args("SELECT id, task FROM galaxy.projects WHERE name = $1",
-							   1, argtypes, values, NULL, false, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	created = catalog_execute("INSERT INTO galaxy.projects (name, task, owner) VALUES ($1, $2, $3) "
+							  "ON CONFLICT (name) DO NOTHING RETURNING id",
+							  3, (Oid[]) {TEXTOID, TEXTOID, NAMEOID},
+							  (Datum[]) {values[0], values[1], CStringGetDatum(owner)},
+							  NULL, false, 0,
+							  SPI_OK_INSERT_RETURNING, "write galaxy.projects") == 1;
+	if (catalog_execute("SELECT id, task FROM galaxy.projects WHERE name = $1",
+						1, argtypes, values, NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.projects") != 1)
 		elog(ERROR, "could not read project \"%s\"", name);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	existing_task = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
@@ -106,35 +94,27 @@ void
 registry_next_version(int64 project_id, const char *schema_fingerprint,
 					  int *major, int *minor, int *patch, int64 *parent_id)
 {
-	CatalogAccess ca = {0};
-	int			rc;
-
 	*major = 1;
 	*minor = 0;
 	*patch = 0;
 	*parent_id = 0;
 
 	SPI_connect();
-	catalog_access_begin(&ca);
 	/* serialise version assignment per project until commit */
-	rc = SPI_execute_with_args("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
-							   NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not lock project: %s", SPI_result_code_string(rc));
-	rc = SPI_execute_with_args("SELECT id, version_major, version_minor, schema_fingerprint = $2, "
-							   "  (SELECT max(version_major) FROM galaxy.models WHERE project_id = $1), "
-							   "  (SELECT max(m2.version_minor) FROM galaxy.models m2 "
-							   "    WHERE m2.project_id = $1 AND m2.version_major = m.version_major) "
-							   "FROM galaxy.models m WHERE project_id = $1 AND version_patch = 0 "
-							   "ORDER BY created_at DESC, id DESC LIMIT 1",
-							   2, (Oid[]) {INT8OID, TEXTOID},
-							   (Datum[]) {Int64GetDatum(project_id), CStringGetTextDatum(schema_fingerprint)},
-							   NULL, false, 1);
-	catalog_access_end(&ca);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read model versions: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 1)
+	catalog_execute("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE",
+					1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
+					NULL, false, 0,
+					SPI_OK_SELECT, "lock galaxy.projects");
+	if (catalog_execute("SELECT id, version_major, version_minor, schema_fingerprint = $2, "
+						"  (SELECT max(version_major) FROM galaxy.models WHERE project_id = $1), "
+						"  (SELECT max(m2.version_minor) FROM galaxy.models m2 "
+						"    WHERE m2.project_id = $1 AND m2.version_major = m.version_major) "
+						"FROM galaxy.models m WHERE project_id = $1 AND version_patch = 0 "
+						"ORDER BY created_at DESC, id DESC LIMIT 1",
+						2, (Oid[]) {INT8OID, TEXTOID},
+						(Datum[]) {Int64GetDatum(project_id), CStringGetTextDatum(schema_fingerprint)},
+						NULL, false, 1,
+						SPI_OK_SELECT, "read galaxy.models") == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	td = SPI_tuptable->tupdesc;

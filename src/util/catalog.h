@@ -34,4 +34,15 @@ extern Oid	galaxy_type_oid(const char *typname);
 extern void catalog_access_begin(CatalogAccess *ca);
 extern void catalog_access_end(CatalogAccess *ca);
 
+/*
+ * Run one statement on galaxy's catalog as the extension owner, inside the
+ * caller's SPI connection; the switch covers the execution alone, so the
+ * caller reads SPI_tuptable and raises its own errors as itself.  ERROR
+ * "could not <what>: <SPI result>" unless SPI returns 'expected'.  Returns
+ * SPI_processed.
+ */
+extern uint64 catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+							  const char *nulls, bool read_only, long count,
+							  int expected, const char *what);
+
 #endif							/* GALAXY_CATALOG_H */
