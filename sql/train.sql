@@ -95,3 +95,35 @@ SELECT galaxy.predict('iris', ARRAY[1.0, 2.0]);
 SELECT galaxy.predict('iris', ARRAY[1.0, 2.0, 'NaN', 4.0]::float8[]);
 SELECT galaxy.predict_proba('diabetes', ARRAY[59, 2, 32.1, 101, 157, 93.2, 38, 4, 4.8598, 87]::float8[]);
 SELECT galaxy.predict('iris', r) FROM (SELECT 1.0::float8 AS sepal_length) r;
+
+-- whole-row predict on a table is rewritten at plan time into the *_columns
+-- form (columns by name, no composite value per row); it must agree with the
+-- composite path (a subquery's row) whatever the column order, an extra or a
+-- dropped column, and give NULL for an outer join's null-extended row
+CREATE TABLE iris_wide AS
+SELECT row_number() OVER () AS id, 'x'::text AS note, species, petal_width, petal_length, sepal_width, sepal_length
+FROM iris;
+ALTER TABLE iris_wide DROP COLUMN note;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT galaxy.predict_label('iris', w) FROM iris_wide w;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE galaxy.predict_label('iris', w) = galaxy.predict_label('iris', s)) AS same_label,
+       count(*) FILTER (WHERE galaxy.predict_proba('iris', w) = galaxy.predict_proba('iris', s)) AS same_proba,
+       count(*) FILTER (WHERE galaxy.predict('iris', w) = galaxy.predict('iris', s)) AS same_value
+FROM iris_wide w JOIN (SELECT * FROM iris_wide OFFSET 0) s USING (id);
+SELECT count(*) FILTER (WHERE galaxy.predict(m.id, w) = galaxy.predict(m.id, s)) AS same_by_model
+FROM galaxy.models m, iris_wide w JOIN (SELECT * FROM iris_wide OFFSET 0) s USING (id)
+WHERE m.id = (SELECT max(id) FROM galaxy.models WHERE project_id = (SELECT id FROM galaxy.projects WHERE name = 'iris'));
+SELECT o.k, galaxy.predict_label('iris', w) AS label
+FROM (VALUES (1), (1000)) o(k) LEFT JOIN iris_wide w ON w.id = o.k ORDER BY o.k;
+-- the columns form called directly: names must be a constant of one name per column
+SELECT galaxy.predict_label_columns('iris', '(0,1)'::tid, NULL,
+       ARRAY['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], 6.7::float8, 3.0::float8, 5.2::float8, 2.3::float8)
+       = galaxy.predict_label('iris', ARRAY[6.7, 3.0, 5.2, 2.3]) AS direct_call_agrees,
+       galaxy.predict_label_columns('iris', NULL, NULL,
+       ARRAY['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], 6.7::float8, 3.0::float8, 5.2::float8, 2.3::float8)
+       IS NULL AS null_row_id_is_null;
+SELECT galaxy.predict_columns('iris', '(0,1)'::tid, NULL, ARRAY['sepal_length', 'sepal_width'], 1.0::float8);
+SELECT galaxy.predict_columns('iris', '(0,1)'::tid, NULL, n.names, 1.0::float8)
+FROM (SELECT * FROM (VALUES (ARRAY['sepal_length'])) v(names) OFFSET 0) n;
+CREATE TABLE one_col AS SELECT 1.0::float8 AS sepal_length;
+SELECT galaxy.predict('iris', o) FROM one_col o;

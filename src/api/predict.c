@@ -435,8 +435,8 @@ typedef struct PredictCall
 	CachedModel *model;
 	/* by project or by model id, and the kind of the features argument */
 	int			target;			/* 0 unknown, else a PredictTarget */
-	int			input_kind;		/* 0 unknown, INPUT_IS_ARRAY, INPUT_IS_ROW */
-	/* whole-row input mapping */
+	int			input_kind;		/* 0 unknown, INPUT_IS_ARRAY / _ROW / _COLUMNS */
+	/* whole-row and columns input mapping */
 	Oid			row_type;
 	int32		row_typmod;
 	CachedModel *row_model;
@@ -445,14 +445,16 @@ typedef struct PredictCall
 	Datum	   *in_values;		/* per model input */
 	bool	   *in_nulls;
 	TupleDesc	row_desc;		/* copy of the row's descriptor */
-	int		   *attnum;			/* model input i ← row attribute attnum[i] (0-based) */
+	int		   *attnum;			/* model input i ← row attribute / column attnum[i] (0-based) */
 	Oid		   *atttype;
+	PrepDatumConv *conv;		/* how the inputs' Datums convert */
 	Datum	   *values;
 	bool	   *nulls;
 } PredictCall;
 
 #define INPUT_IS_ARRAY 1
 #define INPUT_IS_ROW 2
+#define INPUT_IS_COLUMNS 3		/* predict_columns(target, row_id, key, names, columns...) */
 
 /* fn_extra state of this call site. */
 static PredictCall *
@@ -681,6 +683,71 @@ raw_from_array(CachedModel *cm, ArrayType *arr)
 	}
 }
 
+/*
+ * Map the model's inputs to the call's named columns (names[j] of type
+ * types[j]; a NULL name is a dropped column): pc->attnum[i] is the column of
+ * model input i.  Done once per call site (and model); ERROR naming the
+ * inputs no column provides.
+ */
+static void
+map_inputs(FunctionCallInfo fcinfo, PredictCall *pc, CachedModel *cm, int ncols,
+		   char *const *names, const Oid *types)
+{
+	int			n_in = preprocess_n_inputs(cm->m->prep);
+	MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	StringInfoData missing;
+
+	if (pc->attnum)
+	{
+		pfree(pc->attnum);
+		pfree(pc->atttype);
+		pfree(pc->in_values);
+		pfree(pc->in_nulls);
+		pc->attnum = NULL;
+	}
+	if (pc->conv)
+	{
+		preprocess_datum_conv_free(pc->conv);
+		pc->conv = NULL;
+	}
+	pc->in_values = palloc(sizeof(Datum) * n_in);
+	pc->in_nulls = palloc(sizeof(bool) * n_in);
+	pc->atttype = palloc(sizeof(Oid) * n_in);
+	pc->n_inputs = n_in;
+	MemoryContextSwitchTo(old);
+
+	initStringInfo(&missing);
+	pc->attnum = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(int) * n_in);
+	for (int i = 0; i < n_in; i++)
+	{
+		const char *name = preprocess_input(cm->m->prep, i)->name;
+
+		pc->attnum[i] = -1;
+		for (int j = 0; j < ncols; j++)
+			if (names[j] && strcmp(names[j], name) == 0)
+			{
+				pc->attnum[i] = j;
+				pc->atttype[i] = types[j];
+				break;
+			}
+		if (pc->attnum[i] < 0)
+			appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", name);
+	}
+	if (missing.len > 0)
+	{
+		pfree(pc->attnum);
+		pc->attnum = NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the row lacks input columns of the model: %s", missing.data)));
+	}
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	pc->conv = preprocess_datum_conv(cm->m->prep, pc->atttype);
+	MemoryContextSwitchTo(old);
+	pc->row_model = cm;
+	pc->row_generation = cache_generation;
+}
+
 /* Fill the model's raw row from a composite (columns matched by name). */
 static void
 raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
@@ -688,7 +755,6 @@ raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
 	PredictCall *pc = call_state(fcinfo);
 	Oid			tupType = HeapTupleHeaderGetTypeId(rec);
 	int32		tupTypmod = HeapTupleHeaderGetTypMod(rec);
-	int			n_in = preprocess_n_inputs(cm->m->prep);
 	HeapTupleData tuple;
 
 	/*
@@ -699,65 +765,35 @@ raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
 	if (pc->attnum == NULL || pc->row_type != tupType || pc->row_typmod != tupTypmod ||
 		pc->row_model != cm || pc->row_generation != cache_generation)
 	{
-		MemoryContext old;
-		StringInfoData missing;
 		TupleDesc	td = lookup_rowtype_tupdesc(tupType, tupTypmod);
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		char	  **names;
+		Oid		   *types;
 
-		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		initStringInfo(&missing);
-		if (pc->attnum)
+		if (pc->row_desc)
 		{
-			pfree(pc->attnum);
-			pfree(pc->atttype);
 			pfree(pc->values);
 			pfree(pc->nulls);
-			pfree(pc->in_values);
-			pfree(pc->in_nulls);
 			FreeTupleDesc(pc->row_desc);
-		}
-		pc->in_values = palloc(sizeof(Datum) * n_in);
-		pc->in_nulls = palloc(sizeof(bool) * n_in);
-		pc->attnum = palloc(sizeof(int) * n_in);
-		pc->atttype = palloc(sizeof(Oid) * n_in);
-		pc->n_inputs = n_in;
-		for (int i = 0; i < n_in; i++)
-		{
-			const char *name = preprocess_input(cm->m->prep, i)->name;
-
-			pc->attnum[i] = -1;
-			for (int a = 0; a < td->natts; a++)
-			{
-				Form_pg_attribute att = TupleDescAttr(td, a);
-
-				if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-				{
-					pc->attnum[i] = a;
-					pc->atttype[i] = att->atttypid;
-					break;
-				}
-			}
-			if (pc->attnum[i] < 0)
-				appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", name);
 		}
 		pc->row_desc = CreateTupleDescCopy(td);
-		pc->values = palloc(sizeof(Datum) * pc->row_desc->natts);
-		pc->nulls = palloc(sizeof(bool) * pc->row_desc->natts);
+		pc->values = palloc(sizeof(Datum) * Max(pc->row_desc->natts, 1));
+		pc->nulls = palloc(sizeof(bool) * Max(pc->row_desc->natts, 1));
 		MemoryContextSwitchTo(old);
 		ReleaseTupleDesc(td);
-		if (missing.len > 0)
+
+		names = palloc(sizeof(char *) * Max(pc->row_desc->natts, 1));
+		types = palloc(sizeof(Oid) * Max(pc->row_desc->natts, 1));
+		for (int a = 0; a < pc->row_desc->natts; a++)
 		{
-			pfree(pc->attnum);
-			pc->attnum = NULL;
-			FreeTupleDesc(pc->row_desc);
-			pc->row_desc = NULL;
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("the row lacks input columns of the model: %s", missing.data)));
+			Form_pg_attribute att = TupleDescAttr(pc->row_desc, a);
+
+			names[a] = att->attisdropped ? NULL : NameStr(att->attname);
+			types[a] = att->atttypid;
 		}
+		map_inputs(fcinfo, pc, cm, pc->row_desc->natts, names, types);
 		pc->row_type = tupType;
 		pc->row_typmod = tupTypmod;
-		pc->row_model = cm;
-		pc->row_generation = cache_generation;
 	}
 
 	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
@@ -765,12 +801,70 @@ raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = rec;
 	heap_deform_tuple(&tuple, pc->row_desc, pc->values, pc->nulls);
-	for (int i = 0; i < n_in; i++)
+	for (int i = 0; i < pc->n_inputs; i++)
 	{
 		pc->in_values[i] = pc->values[pc->attnum[i]];
 		pc->in_nulls[i] = pc->nulls[pc->attnum[i]];
 	}
-	preprocess_datums_to_raw(cm->m->prep, pc->in_values, pc->in_nulls, pc->atttype, cm->raw);
+	preprocess_datums_to_raw_conv(cm->m->prep, pc->conv, pc->in_values, pc->in_nulls, cm->raw);
+}
+
+/*
+ * Fill the model's raw row from the columns form (target, row_id, key,
+ * names, columns...): what whole-row predict on a table is rewritten to
+ * (predict_support.c).  The names array must be the same for every row of
+ * the call site, so it must be a constant or a parameter.
+ */
+static void
+raw_from_columns(FunctionCallInfo fcinfo, CachedModel *cm)
+{
+	PredictCall *pc = call_state(fcinfo);
+	int			ncols = PG_NARGS() - PREDICT_COLUMNS_FIXED_ARGS;
+
+	if (pc->attnum == NULL || pc->row_model != cm || pc->row_generation != cache_generation)
+	{
+		ArrayType  *arr;
+		Datum	   *elems;
+		bool	   *enulls;
+		int			nelems;
+		char	  **names;
+		Oid		   *types;
+
+		if (PG_ARGISNULL(3) || !get_fn_expr_arg_stable(fcinfo->flinfo, 3))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the column names of galaxy.predict_columns must be a non-NULL constant")));
+		arr = PG_GETARG_ARRAYTYPE_P(3);
+		if (ARR_NDIM(arr) > 1 || ARR_ELEMTYPE(arr) != TEXTOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("the column names must be a one-dimensional text array")));
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &nelems);
+		if (nelems != ncols)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%d column names given for %d columns", nelems, ncols)));
+		names = palloc(sizeof(char *) * Max(ncols, 1));
+		types = palloc(sizeof(Oid) * Max(ncols, 1));
+		for (int j = 0; j < ncols; j++)
+		{
+			names[j] = enulls[j] ? NULL : TextDatumGetCString(elems[j]);
+			types[j] = get_fn_expr_argtype(fcinfo->flinfo, PREDICT_COLUMNS_FIXED_ARGS + j);
+			if (!OidIsValid(types[j]))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("could not determine the type of column \"%s\"", names[j] ? names[j] : "?")));
+		}
+		map_inputs(fcinfo, pc, cm, ncols, names, types);
+	}
+	for (int i = 0; i < pc->n_inputs; i++)
+	{
+		int			a = PREDICT_COLUMNS_FIXED_ARGS + pc->attnum[i];
+
+		pc->in_nulls[i] = PG_ARGISNULL(a);
+		pc->in_values[i] = pc->in_nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(a);
+	}
+	preprocess_datums_to_raw_conv(cm->m->prep, pc->conv, pc->in_values, pc->in_nulls, cm->raw);
 }
 
 /*
@@ -800,6 +894,8 @@ prepare_features(FunctionCallInfo fcinfo)
 			pc->input_kind = INPUT_IS_ARRAY;
 		else if (OidIsValid(argtype) && type_is_rowtype(argtype))
 			pc->input_kind = INPUT_IS_ROW;
+		else if (argtype == TIDOID && PG_NARGS() > PREDICT_COLUMNS_FIXED_ARGS)
+			pc->input_kind = INPUT_IS_COLUMNS;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -814,6 +910,8 @@ prepare_features(FunctionCallInfo fcinfo)
 			arr = to_float8_array(arr);
 		raw_from_array(cm, arr);
 	}
+	else if (pc->input_kind == INPUT_IS_COLUMNS)
+		raw_from_columns(fcinfo, cm);
 	else
 		raw_from_row(fcinfo, cm, PG_GETARG_HEAPTUPLEHEADER(1));
 	preprocess_apply_raw(cm->m->prep, cm->raw, cm->feat);

@@ -12,4 +12,10 @@ typedef enum PredictTarget
 	PREDICT_BY_MODEL
 } PredictTarget;
 
+/*
+ * Arguments of galaxy.predict*_columns before the columns: target, row_id,
+ * key, names (see predict_support.c).
+ */
+#define PREDICT_COLUMNS_FIXED_ARGS 4
+
 #endif							/* GALAXY_PREDICT_H */

@@ -132,6 +132,16 @@ extern void preprocess_apply_raw(const Preprocessor *p, const double *raw, doubl
  */
 extern void preprocess_datums_to_raw(const Preprocessor *p, const Datum *values,
 									 const bool *isnull, const Oid *types, double *raw);
+/*
+ * The same split in two for a call site that converts many rows of one
+ * shape: classify the inputs' types once (palloc'd in the current context),
+ * then convert each row.
+ */
+typedef struct PrepDatumConv PrepDatumConv;
+extern PrepDatumConv *preprocess_datum_conv(const Preprocessor *p, const Oid *types);
+extern void preprocess_datum_conv_free(PrepDatumConv *dc);
+extern void preprocess_datums_to_raw_conv(const Preprocessor *p, const PrepDatumConv *dc,
+										  const Datum *values, const bool *isnull, double *raw);
 /* Serialise / read (validating every count and index). */
 extern void preprocess_write(const Preprocessor *p, ModelWriter *w);
 extern Preprocessor *preprocess_read(ModelReader *r);

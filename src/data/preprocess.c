@@ -1183,18 +1183,91 @@ nonfinite_value(const InputColumn *in, double v)
 			 errhint("Replace it with NULL to have it imputed, or with a finite value.")));
 }
 
+/*
+ * How each input's Datums become raw values: the type classification of
+ * every input, done once for a call site instead of once per row.
+ */
+struct PrepDatumConv
+{
+	bool		all_float8;		/* every input a float8 column for a numeric input */
+	int		   *kind;			/* data_classify_type() of each input's type */
+	ScalarConv *conv;
+	CategoryConv *cat;
+	Oid		   *types;
+};
+
+/* Classify the types of the inputs' Datums (types[i] for input i). */
+PrepDatumConv *
+preprocess_datum_conv(const Preprocessor *p, const Oid *types)
+{
+	PrepDatumConv *dc = palloc(sizeof(PrepDatumConv));
+	int			n = Max(p->n_inputs, 1);
+
+	dc->kind = palloc(sizeof(int) * n);
+	dc->conv = palloc(sizeof(ScalarConv) * n);
+	dc->cat = palloc(sizeof(CategoryConv) * n);
+	dc->types = palloc(sizeof(Oid) * n);
+	dc->all_float8 = true;
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		dc->types[i] = types[i];
+		dc->kind[i] = data_classify_type(types[i], &dc->conv[i], &dc->cat[i]);
+		if (p->inputs[i].kind != INPUT_NUMERIC || dc->kind[i] != INPUT_NUMERIC ||
+			dc->conv[i] != CONV_FLOAT8)
+			dc->all_float8 = false;
+	}
+	return dc;
+}
+
+/* Free what preprocess_datum_conv() allocated. */
+void
+preprocess_datum_conv_free(PrepDatumConv *dc)
+{
+	pfree(dc->kind);
+	pfree(dc->conv);
+	pfree(dc->cat);
+	pfree(dc->types);
+	pfree(dc);
+}
+
 /* Fill a raw row from Datums aligned with the model's inputs. */
 void
 preprocess_datums_to_raw(const Preprocessor *p, const Datum *values,
 						 const bool *isnull, const Oid *types, double *raw)
 {
+	PrepDatumConv *dc = preprocess_datum_conv(p, types);
+
+	preprocess_datums_to_raw_conv(p, dc, values, isnull, raw);
+	preprocess_datum_conv_free(dc);
+}
+
+/* The same with the inputs' types classified beforehand. */
+void
+preprocess_datums_to_raw_conv(const Preprocessor *p, const PrepDatumConv *dc,
+							  const Datum *values, const bool *isnull, double *raw)
+{
+	/* the common case: float8 columns for numeric inputs */
+	if (dc->all_float8)
+	{
+		for (int i = 0; i < p->n_inputs; i++)
+		{
+			double		v = isnull[i] ? get_float8_nan() : DatumGetFloat8(values[i]);
+
+			if (unlikely(!isnull[i] && !isfinite(v)))
+				nonfinite_value(&p->inputs[i], v);
+			raw[p->inputs[i].raw_offset] = v;
+		}
+		return;
+	}
+
 	for (int i = 0; i < p->n_inputs; i++)
 	{
 		const InputColumn *in = &p->inputs[i];
 		double	   *dst = raw + in->raw_offset;
-		ScalarConv	conv;
-		CategoryConv cat;
-		int			kind;
+		ScalarConv	conv = dc->conv[i];
+		CategoryConv cat = dc->cat[i];
+		int			kind = dc->kind[i];
+		const Oid  *types = dc->types;
 
 		if (isnull[i])
 		{
@@ -1202,7 +1275,6 @@ preprocess_datums_to_raw(const Preprocessor *p, const Datum *values,
 				dst[j] = get_float8_nan();
 			continue;
 		}
-		kind = data_classify_type(types[i], &conv, &cat);
 		switch (in->kind)
 		{
 			case INPUT_NUMERIC:

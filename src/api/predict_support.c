@@ -1,0 +1,144 @@
+/*
+ * predict_support.c — planner support for whole-row predict.
+ *
+ * galaxy.predict(project, t) hands the function a whole-row value: for every
+ * row the executor builds a composite datum of all columns (forming a new
+ * tuple), and predict takes it apart again.  That costs about as much as
+ * the scan itself.  When the row is a plain table's whole-row Var, this
+ * support function rewrites the call at plan time into
+ *
+ *     galaxy.predict_columns(project, t.ctid, key, '{col1,col2,...}', t.col1, t.col2, ...)
+ *
+ * which receives the columns as ordinary arguments (the scan has them
+ * deformed already) and matches them to the model's inputs by the names in
+ * the array, exactly as the whole-row form does.  The ctid tells a real row
+ * from the NULL row of an outer join's null-extended side: it is NULL only
+ * there, and then the result is NULL as the whole-row form's would be.
+ *
+ * Privileges are unchanged: the permission check uses the columns the query
+ * named when it was parsed (all of them, for a whole-row reference).
+ */
+#include "postgres.h"
+
+#include "access/sysattr.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "nodes/supportnodes.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "api/predict.h"
+
+PG_FUNCTION_INFO_V1(galaxy_predict_support);
+
+/*
+ * The columns-form function of the same family and target type as funcid
+ * (predict → predict_columns, ...), or InvalidOid.
+ */
+static Oid
+columns_function(Oid funcid, Oid target_type)
+{
+	char	   *name = get_func_name(funcid);
+	Oid			nsp = get_func_namespace(funcid);
+	Oid			argtypes[PREDICT_COLUMNS_FIXED_ARGS + 1] = {target_type, TIDOID, TEXTOID, TEXTARRAYOID, ANYOID};
+	List	   *qname;
+
+	if (name == NULL || !OidIsValid(nsp))
+		return InvalidOid;
+	qname = list_make2(makeString(get_namespace_name(nsp)), makeString(psprintf("%s_columns", name)));
+	return LookupFuncName(qname, PREDICT_COLUMNS_FIXED_ARGS + 1, argtypes, true);
+}
+
+/* SupportRequestSimplify: rewrite predict*(target, t [, key]) for a table's whole-row t. */
+Datum
+galaxy_predict_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestSimplify *req;
+	FuncExpr   *fe;
+	Node	   *target;
+	Var		   *row;
+	RangeTblEntry *rte;
+	Relation	rel;
+	TupleDesc	td;
+	Oid			fn;
+	List	   *cols = NIL;
+	List	   *names = NIL;
+	Datum	   *name_datums;
+	int			n = 0;
+	ListCell   *lc;
+	List	   *args;
+	FuncExpr   *out;
+
+	if (!IsA(rawreq, SupportRequestSimplify))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestSimplify *) rawreq;
+	fe = req->fcall;
+	if (req->root == NULL || req->root->parse == NULL || list_length(fe->args) < 2)
+		PG_RETURN_POINTER(NULL);
+	target = (Node *) linitial(fe->args);
+	row = (Var *) lsecond(fe->args);
+
+	/* only a whole-row Var of this query level's plain table or matview */
+	if (!IsA(row, Var) || row->varattno != 0 || row->varlevelsup != 0 ||
+		row->varno < 1 || row->varno > list_length(req->root->parse->rtable))
+		PG_RETURN_POINTER(NULL);
+	rte = rt_fetch(row->varno, req->root->parse->rtable);
+	if (rte->rtekind != RTE_RELATION ||
+		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW))
+		PG_RETURN_POINTER(NULL);
+
+	fn = columns_function(fe->funcid, exprType(target));
+	if (!OidIsValid(fn))
+		PG_RETURN_POINTER(NULL);
+
+	/* the planner holds a lock on the relation already */
+	rel = table_open(rte->relid, NoLock);
+	td = RelationGetDescr(rel);
+	for (int a = 0; a < td->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(td, a);
+
+		if (att->attisdropped)
+			continue;
+		cols = lappend(cols, makeVar(row->varno, att->attnum, att->atttypid, att->atttypmod,
+									 att->attcollation, 0));
+		names = lappend(names, pstrdup(NameStr(att->attname)));
+		n++;
+	}
+	table_close(rel, NoLock);
+
+	/* a function takes at most FUNC_MAX_ARGS arguments: keep the whole row */
+	if (n == 0 || n + PREDICT_COLUMNS_FIXED_ARGS > FUNC_MAX_ARGS)
+		PG_RETURN_POINTER(NULL);
+
+	name_datums = palloc(sizeof(Datum) * n);
+	n = 0;
+	foreach(lc, names)
+		name_datums[n++] = CStringGetTextDatum((char *) lfirst(lc));
+
+	args = list_make4(target,
+					  makeVar(row->varno, SelfItemPointerAttributeNumber, TIDOID, -1, InvalidOid, 0),
+					  list_length(fe->args) >= 3 ? lthird(fe->args) :
+					  (Node *) makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID),
+					  makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
+								PointerGetDatum(construct_array(name_datums, n, TEXTOID, -1, false,
+																TYPALIGN_INT)),
+								false, false));
+	args = list_concat(args, cols);
+
+	out = makeFuncExpr(fn, fe->funcresulttype, args, fe->funccollid, fe->inputcollid,
+					   COERCE_EXPLICIT_CALL);
+	out->location = fe->location;
+	PG_RETURN_POINTER(out);
+}
