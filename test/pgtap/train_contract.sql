@@ -1,7 +1,7 @@
 -- galaxy.train / predict error contract: every bad input is an ERROR with a
 -- specific SQLSTATE and a message naming the culprit; the server never restarts.
 BEGIN;
-SELECT plan(34);
+SELECT plan(38);
 
 CREATE TABLE t_ok (a float8, b float8, c int, label text);
 INSERT INTO t_ok SELECT g, g % 7, g % 3, CASE WHEN g % 2 = 0 THEN 'even' ELSE 'odd' END FROM generate_series(1, 60) g;
@@ -66,6 +66,28 @@ SELECT throws_ok($$SELECT galaxy.predict('no_such_project', ARRAY[1.0])$$, '4270
 SELECT lives_ok($$SELECT galaxy.train('contract', 't_ok', 'a', features => ARRAY['b', 'c'], algorithm => 'linear_regression')$$, 'a valid training works');
 SELECT throws_ok($$SELECT galaxy.predict('contract', ARRAY[1.0])$$, '2202E', 'the model expects 2 features, got 1', 'wrong array length');
 SELECT throws_ok($$SELECT galaxy.predict('contract', ARRAY[1.0, 'NaN']::float8[])$$, '22023', NULL, 'NaN feature at predict');
+
+-- whole-row predict on a table runs as predict_columns (planner rewrite): a
+-- reader may use it, and it still needs SELECT on every column of the row
+CREATE ROLE galaxy_contract_reader NOLOGIN IN ROLE galaxy_reader;
+CREATE ROLE galaxy_contract_cols NOLOGIN IN ROLE galaxy_reader;
+GRANT USAGE ON SCHEMA public TO galaxy_contract_reader, galaxy_contract_cols;
+GRANT SELECT ON t_ok TO galaxy_contract_reader;
+GRANT SELECT (b, c) ON t_ok TO galaxy_contract_cols;
+SELECT galaxy.grant_project('contract', 'galaxy_contract_reader');
+SELECT galaxy.grant_project('contract', 'galaxy_contract_cols');
+SET ROLE galaxy_contract_reader;
+SELECT results_eq($$SELECT count(galaxy.predict('contract', t)) FROM t_ok t$$, ARRAY[60::bigint],
+                  'a reader predicts from whole rows of a table');
+RESET ROLE;
+SET ROLE galaxy_contract_cols;
+SELECT throws_ok($$SELECT galaxy.predict('contract', t) FROM t_ok t$$, '42501', NULL,
+                 'whole-row predict needs SELECT on every column, as any whole-row reference');
+SELECT results_eq($$SELECT count(galaxy.predict('contract', ARRAY[b, c])) FROM t_ok$$, ARRAY[60::bigint],
+                  'the granted columns still predict as an array');
+RESET ROLE;
+SELECT results_eq($$SELECT count(*) FROM t_ok t WHERE galaxy.predict('contract', t) = galaxy.predict('contract', ARRAY[t.b, t.c])$$,
+                  ARRAY[60::bigint], 'whole-row and array predictions agree');
 
 SELECT * FROM finish();
 ROLLBACK;
