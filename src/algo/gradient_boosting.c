@@ -1165,6 +1165,8 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	TreeModel  *m;
 	double	   *margin;
 	double	   *val_margin = NULL;
+	bool	   *val_nan = NULL;		/* rows of X_val with a NaN, found once */
+	bool	   *x_nan = NULL;		/* the same for X (rows left out of a subsample) */
 	GHPair	   *gh;
 	GbGrow		gg;
 	GHPair	   *pool_a,
@@ -1300,7 +1302,12 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	for (int64 i = 0; i < n; i++)
 		all_rows[i] = (int32) i;
 	if (gp.subsample < 1.0)
+	{
 		unsampled = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+		x_nan = tree_rows_with_nan(d->X, n, p);
+	}
+	if (has_val)
+		val_nan = tree_rows_with_nan(d->X_val, d->n_val, p);
 
 	/* histogram pools: as many nodes as a level can have, within GB_POOL_BYTES */
 	{
@@ -1416,9 +1423,9 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 
 			/* rows left out of the sample, and the validation rows: walk the new tree */
 			if (n_uns > 0)
-				tree_model_add_tree(m, m->n_trees - 1, d->X, unsampled, n_uns, margin, G, k, threads);
+				tree_model_add_tree(m, m->n_trees - 1, d->X, unsampled, n_uns, x_nan, margin, G, k, threads);
 			if (has_val)
-				tree_model_add_tree(m, m->n_trees - 1, d->X_val, NULL, d->n_val, val_margin, G, k, threads);
+				tree_model_add_tree(m, m->n_trees - 1, d->X_val, NULL, d->n_val, val_nan, val_margin, G, k, threads);
 		}
 		rounds_done = round + 1;
 
@@ -1468,6 +1475,10 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	pfree(all_rows);
 	if (unsampled)
 		pfree(unsampled);
+	if (x_nan)
+		pfree(x_nan);
+	if (val_nan)
+		pfree(val_nan);
 	pfree(tb->codes);
 
 	tree_model_finish(m);

@@ -1367,6 +1367,7 @@ typedef struct AddTreeArg
 	const double *X;
 	const int32 *rows;
 	int64		n;
+	const bool *nan_rows;		/* by row of X, or NULL */
 	double	   *margin;
 	int			stride;
 	int			offset;
@@ -1395,7 +1396,9 @@ add_tree_kernel(void *argp, int w, int nw)
 			double		v;
 			bool		has_nan = false;
 
-			if (a->D >= 0)
+			if (a->D >= 0 && a->nan_rows)
+				has_nan = a->nan_rows[r];
+			else if (a->D >= 0)
 				for (int f = 0; f < p; f++)
 					has_nan |= isnan(row[f]);
 			if (a->D >= 0 && !has_nan)
@@ -1413,6 +1416,24 @@ add_tree_kernel(void *argp, int w, int nw)
 	}
 }
 
+/* Which of the n rows of X hold a NaN. */
+bool *
+tree_rows_with_nan(const double *X, int64 n, int p)
+{
+	bool	   *out = palloc_extended(sizeof(bool) * Max(n, 1), MCXT_ALLOC_HUGE);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		const double *row = X + i * p;
+		bool		has_nan = false;
+
+		for (int f = 0; f < p; f++)
+			has_nan |= isnan(row[f]);
+		out[i] = has_nan;
+	}
+	return out;
+}
+
 /*
  * margin[r * stride + offset] += value of tree t for the rows r of X (all n
  * rows, or rows[0..n)); scalar-leaf models only.  Shallow trees are walked
@@ -1420,7 +1441,7 @@ add_tree_kernel(void *argp, int w, int nw)
  */
 void
 tree_model_add_tree(const TreeModel *m, int t, const double *X, const int32 *rows, int64 n,
-					double *margin, int stride, int offset, int threads)
+					const bool *nan_rows, double *margin, int stride, int offset, int threads)
 {
 	AddTreeArg	a;
 	int			sz = m->tree_start[t + 1] - m->tree_start[t];
@@ -1446,6 +1467,7 @@ tree_model_add_tree(const TreeModel *m, int t, const double *X, const int32 *row
 	a.X = X;
 	a.rows = rows;
 	a.n = n;
+	a.nan_rows = nan_rows;
 	a.margin = margin;
 	a.stride = stride;
 	a.offset = offset;

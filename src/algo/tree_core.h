@@ -202,9 +202,17 @@ extern void tree_split_importance(const void *state, double *out);
 /* Out-of-bag score of a random forest (accuracy or R²), NaN if unavailable. */
 extern double tree_oob_score(const void *state);
 
-/* margin[r * stride + offset] += tree t's value for rows r of X (rows == NULL: 0..n-1). */
+/*
+ * margin[r * stride + offset] += tree t's value for rows r of X (rows == NULL:
+ * 0..n-1).  nan_rows, when given, says which rows of X hold a NaN (from
+ * tree_rows_with_nan(), for an X walked once per round); else each row is
+ * scanned.
+ */
 extern void tree_model_add_tree(const TreeModel *m, int t, const double *X, const int32 *rows,
-								int64 n, double *margin, int stride, int offset, int threads);
+								int64 n, const bool *nan_rows, double *margin, int stride,
+								int offset, int threads);
+/* Which of the n rows of X (row-major, p features) hold a NaN (palloc'd). */
+extern bool *tree_rows_with_nan(const double *X, int64 n, int p);
 
 /* Raw margins of the ensemble: n x n_groups (gradient boosting) / n x n_outputs sums. */
 extern void tree_model_raw(const TreeModel *m, const double *X, int64 n, double *out);
