@@ -127,3 +127,22 @@ SELECT galaxy.predict_columns('iris', '(0,1)'::tid, NULL, n.names, 1.0::float8)
 FROM (SELECT * FROM (VALUES (ARRAY['sepal_length'])) v(names) OFFSET 0) n;
 CREATE TABLE one_col AS SELECT 1.0::float8 AS sepal_length;
 SELECT galaxy.predict('iris', o) FROM one_col o;
+
+-- predict on an ARRAY[...] of numbers is rewritten into the *_values form (no
+-- array built per row): same answers as the array path (COALESCE keeps a
+-- call on it), NULL elements imputed, the same errors
+EXPLAIN (COSTS OFF, VERBOSE)
+SELECT galaxy.predict('iris', ARRAY[sepal_length, sepal_width, petal_length, petal_width]) FROM iris;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE galaxy.predict_label('iris', ARRAY[sepal_length, sepal_width, petal_length, petal_width])
+                            = galaxy.predict_label('iris', COALESCE(ARRAY[sepal_length, sepal_width, petal_length, petal_width]))) AS same_label,
+       count(*) FILTER (WHERE galaxy.predict_proba('iris', ARRAY[sepal_length, sepal_width, petal_length, petal_width])
+                            = galaxy.predict_proba('iris', COALESCE(ARRAY[sepal_length, sepal_width, petal_length, petal_width]))) AS same_proba,
+       count(*) FILTER (WHERE galaxy.predict('iris', ARRAY[sepal_length, NULL, petal_length, petal_width])
+                            = galaxy.predict('iris', COALESCE(ARRAY[sepal_length, NULL, petal_length, petal_width]))) AS same_with_null,
+       count(*) FILTER (WHERE galaxy.predict('iris', ARRAY[round(sepal_length)::int, 3, 1, 0])
+                            = galaxy.predict('iris', COALESCE(ARRAY[round(sepal_length)::int, 3, 1, 0]))) AS same_ints
+FROM iris;
+SELECT galaxy.predict('iris', ARRAY[sepal_length, sepal_width]) FROM iris LIMIT 1;
+SELECT galaxy.predict('iris', ARRAY[sepal_length, sepal_width, petal_length, 'NaN'::float8]) FROM iris LIMIT 1;
+SELECT galaxy.predict_values('iris', NULL, 5.1::float8, 3.5::float8, 'x'::text, 0.2::float8);

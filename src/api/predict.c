@@ -435,7 +435,7 @@ typedef struct PredictCall
 	CachedModel *model;
 	/* by project or by model id, and the kind of the features argument */
 	int			target;			/* 0 unknown, else a PredictTarget */
-	int			input_kind;		/* 0 unknown, INPUT_IS_ARRAY / _ROW / _COLUMNS */
+	int			input_kind;		/* 0 unknown, else INPUT_IS_* */
 	/* whole-row and columns input mapping */
 	Oid			row_type;
 	int32		row_typmod;
@@ -448,6 +448,7 @@ typedef struct PredictCall
 	int		   *attnum;			/* model input i ← row attribute / column attnum[i] (0-based) */
 	Oid		   *atttype;
 	PrepDatumConv *conv;		/* how the inputs' Datums convert */
+	Oid		   *value_types;	/* values form: the type of each value */
 	Datum	   *values;
 	bool	   *nulls;
 } PredictCall;
@@ -455,6 +456,7 @@ typedef struct PredictCall
 #define INPUT_IS_ARRAY 1
 #define INPUT_IS_ROW 2
 #define INPUT_IS_COLUMNS 3		/* predict_columns(target, row_id, key, names, columns...) */
+#define INPUT_IS_VALUES 4		/* predict_values(target, key, values...) */
 
 /* fn_extra state of this call site. */
 static PredictCall *
@@ -624,27 +626,43 @@ to_float8_array(ArrayType *arr)
 	return construct_md_array(elems, nulls, n > 0 ? 1 : 0, dims, lbs, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
-/* Fill the model's raw row from a float8[] (numeric inputs only). */
+/* A positional feature list must fit the model: numeric inputs only, n of them. */
 static void
-raw_from_array(CachedModel *cm, ArrayType *arr)
+check_positional(CachedModel *cm, int n)
 {
 	int			n_raw = preprocess_n_raw(cm->m->prep);
-	int			n;
 
 	if (cm->has_categorical)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("this model has categorical inputs and cannot take a float8[]"),
 				 errhint("Pass the whole row instead: galaxy.predict('project', t) FROM t.")));
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("features must be a one-dimensional array")));
-	n = ARR_NDIM(arr) == 0 ? 0 : ARR_DIMS(arr)[0];
 	if (n != n_raw)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("the model expects %d features, got %d", n_raw, n)));
+}
+
+/* Positional feature i (0-based) with value v: ERROR unless finite. */
+static inline void
+check_feature(int i, double v)
+{
+	if (unlikely(!isfinite(v)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("feature %d is %s", i + 1, isnan(v) ? "NaN" : "infinite"),
+				 errhint("Features must be finite numbers; use NULL for a missing value.")));
+}
+
+/* Fill the model's raw row from a float8[] (numeric inputs only). */
+static void
+raw_from_array(CachedModel *cm, ArrayType *arr)
+{
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("features must be a one-dimensional array")));
+	check_positional(cm, ARR_NDIM(arr) == 0 ? 0 : ARR_DIMS(arr)[0]);
 	if (ARR_ELEMTYPE(arr) != FLOAT8OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -652,14 +670,11 @@ raw_from_array(CachedModel *cm, ArrayType *arr)
 	if (!ARR_HASNULL(arr))
 	{
 		const double *src = (const double *) ARR_DATA_PTR(arr);
+		int			n = ARR_DIMS(arr)[0];
 
 		for (int i = 0; i < n; i++)
 		{
-			if (!isfinite(src[i]))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("feature %d is %s", i + 1, isnan(src[i]) ? "NaN" : "infinite"),
-						 errhint("Features must be finite numbers; use NULL for a missing value.")));
+			check_feature(i, src[i]);
 			cm->raw[i] = src[i];
 		}
 	}
@@ -672,14 +687,76 @@ raw_from_array(CachedModel *cm, ArrayType *arr)
 		deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &cnt);
 		for (int i = 0; i < cnt; i++)
 		{
-			double		v = nulls[i] ? NAN : DatumGetFloat8(elems[i]);
-
-			if (!nulls[i] && !isfinite(v))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("feature %d is %s", i + 1, isnan(v) ? "NaN" : "infinite")));
-			cm->raw[i] = v;		/* NaN = missing: imputed by the preprocessor */
+			if (!nulls[i])
+				check_feature(i, DatumGetFloat8(elems[i]));
+			cm->raw[i] = nulls[i] ? NAN : DatumGetFloat8(elems[i]);	/* NaN = missing: imputed */
 		}
+	}
+}
+
+/*
+ * Fill the model's raw row from the values form (target, key, values...):
+ * what predict(target, ARRAY[x1, ...]) is rewritten to (predict_support.c),
+ * with the array form's meaning and errors.
+ */
+static void
+raw_from_values(FunctionCallInfo fcinfo, CachedModel *cm)
+{
+	PredictCall *pc = call_state(fcinfo);
+	int			n = PG_NARGS() - PREDICT_VALUES_FIXED_ARGS;
+
+	check_positional(cm, n);
+	if (pc->value_types == NULL)
+	{
+		Oid		   *types = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid) * Max(n, 1));
+
+		for (int i = 0; i < n; i++)
+		{
+			types[i] = get_fn_expr_argtype(fcinfo->flinfo, PREDICT_VALUES_FIXED_ARGS + i);
+			if (types[i] != FLOAT8OID && types[i] != FLOAT4OID && types[i] != INT2OID &&
+				types[i] != INT4OID && types[i] != INT8OID && types[i] != NUMERICOID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("feature %d must be a number, got %s", i + 1,
+								OidIsValid(types[i]) ? format_type_be(types[i]) : "an unknown type")));
+		}
+		pc->value_types = types;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		int			a = PREDICT_VALUES_FIXED_ARGS + i;
+		Datum		d;
+		double		v;
+
+		if (PG_ARGISNULL(a))
+		{
+			cm->raw[i] = NAN;	/* missing: imputed */
+			continue;
+		}
+		d = PG_GETARG_DATUM(a);
+		switch (pc->value_types[i])
+		{
+			case FLOAT8OID:
+				v = DatumGetFloat8(d);
+				break;
+			case FLOAT4OID:
+				v = (double) DatumGetFloat4(d);
+				break;
+			case INT2OID:
+				v = (double) DatumGetInt16(d);
+				break;
+			case INT4OID:
+				v = (double) DatumGetInt32(d);
+				break;
+			case INT8OID:
+				v = (double) DatumGetInt64(d);
+				break;
+			default:
+				v = DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+				break;
+		}
+		check_feature(i, v);
+		cm->raw[i] = v;
 	}
 }
 
@@ -875,22 +952,24 @@ raw_from_columns(FunctionCallInfo fcinfo, CachedModel *cm)
 static CachedModel *
 prepare_features(FunctionCallInfo fcinfo)
 {
-	text	   *key = (PG_NARGS() > 2 && !PG_ARGISNULL(2)) ? PG_GETARG_TEXT_PP(2) : NULL;
+	text	   *key;
+	int			key_arg;
 	CachedModel *cm;
 	PredictCall *pc;
-	Oid			argtype;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (PG_ARGISNULL(0))
 		return NULL;
 	pc = call_state(fcinfo);
 	if (pc->target == 0)
 		pc->target = get_fn_expr_argtype(fcinfo->flinfo, 0) == INT8OID ?
 			PREDICT_BY_MODEL : PREDICT_BY_PROJECT;
-	cm = resolve_model(fcinfo, (PredictTarget) pc->target, key);
 	if (pc->input_kind == 0)
 	{
-		argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
-		if (argtype == FLOAT8ARRAYOID || (OidIsValid(argtype) && type_is_array(argtype)))
+		Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+
+		if (argtype == TEXTOID && PG_NARGS() > PREDICT_VALUES_FIXED_ARGS)
+			pc->input_kind = INPUT_IS_VALUES;
+		else if (argtype == FLOAT8ARRAYOID || (OidIsValid(argtype) && type_is_array(argtype)))
 			pc->input_kind = INPUT_IS_ARRAY;
 		else if (OidIsValid(argtype) && type_is_rowtype(argtype))
 			pc->input_kind = INPUT_IS_ROW;
@@ -902,18 +981,33 @@ prepare_features(FunctionCallInfo fcinfo)
 					 errmsg("galaxy.predict takes a float8[] or a row, got %s",
 							OidIsValid(argtype) ? format_type_be(argtype) : "an unknown type")));
 	}
-	if (pc->input_kind == INPUT_IS_ARRAY)
+	/* a NULL array or row, or the NULL row_id of an outer join's missing row */
+	if (pc->input_kind != INPUT_IS_VALUES && PG_ARGISNULL(1))
+		return NULL;
+	key_arg = pc->input_kind == INPUT_IS_VALUES ? 1 : 2;
+	key = (PG_NARGS() > key_arg && !PG_ARGISNULL(key_arg)) ? PG_GETARG_TEXT_PP(key_arg) : NULL;
+	cm = resolve_model(fcinfo, (PredictTarget) pc->target, key);
+	switch (pc->input_kind)
 	{
-		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+		case INPUT_IS_ARRAY:
+			{
+				ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
 
-		if (ARR_ELEMTYPE(arr) != FLOAT8OID)
-			arr = to_float8_array(arr);
-		raw_from_array(cm, arr);
+				if (ARR_ELEMTYPE(arr) != FLOAT8OID)
+					arr = to_float8_array(arr);
+				raw_from_array(cm, arr);
+				break;
+			}
+		case INPUT_IS_VALUES:
+			raw_from_values(fcinfo, cm);
+			break;
+		case INPUT_IS_COLUMNS:
+			raw_from_columns(fcinfo, cm);
+			break;
+		default:
+			raw_from_row(fcinfo, cm, PG_GETARG_HEAPTUPLEHEADER(1));
+			break;
 	}
-	else if (pc->input_kind == INPUT_IS_COLUMNS)
-		raw_from_columns(fcinfo, cm);
-	else
-		raw_from_row(fcinfo, cm, PG_GETARG_HEAPTUPLEHEADER(1));
 	preprocess_apply_raw(cm->m->prep, cm->raw, cm->feat);
 	return cm;
 }

@@ -17,5 +17,7 @@ typedef enum PredictTarget
  * key, names (see predict_support.c).
  */
 #define PREDICT_COLUMNS_FIXED_ARGS 4
+/* Arguments of galaxy.predict*_values before the values: target, key. */
+#define PREDICT_VALUES_FIXED_ARGS 2
 
 #endif							/* GALAXY_PREDICT_H */

@@ -17,6 +17,14 @@
  *
  * Privileges are unchanged: the permission check uses the columns the query
  * named when it was parsed (all of them, for a whole-row reference).
+ *
+ * The array form gets the same treatment: galaxy.predict(project,
+ * ARRAY[x1, x2, ...]) would build a float8[] for every row only for predict
+ * to read it back, so an ARRAY[...] constructor of numbers becomes
+ *
+ *     galaxy.predict_values(project, key, x1, x2, ...)
+ *
+ * with the same positional meaning, NULL handling and errors.
  */
 #include "postgres.h"
 
@@ -42,24 +50,67 @@
 PG_FUNCTION_INFO_V1(galaxy_predict_support);
 
 /*
- * The columns-form function of the same family and target type as funcid
- * (predict → predict_columns, ...), or InvalidOid.
+ * The function of the same family as funcid with the given suffix and
+ * argument types (predict → predict_columns, ...), or InvalidOid.
  */
 static Oid
-columns_function(Oid funcid, Oid target_type)
+family_function(Oid funcid, const char *suffix, int nargs, Oid *argtypes)
 {
 	char	   *name = get_func_name(funcid);
 	Oid			nsp = get_func_namespace(funcid);
-	Oid			argtypes[PREDICT_COLUMNS_FIXED_ARGS + 1] = {target_type, TIDOID, TEXTOID, TEXTARRAYOID, ANYOID};
 	List	   *qname;
 
 	if (name == NULL || !OidIsValid(nsp))
 		return InvalidOid;
-	qname = list_make2(makeString(get_namespace_name(nsp)), makeString(psprintf("%s_columns", name)));
-	return LookupFuncName(qname, PREDICT_COLUMNS_FIXED_ARGS + 1, argtypes, true);
+	qname = list_make2(makeString(get_namespace_name(nsp)), makeString(psprintf("%s_%s", name, suffix)));
+	return LookupFuncName(qname, nargs, argtypes, true);
 }
 
-/* SupportRequestSimplify: rewrite predict*(target, t [, key]) for a table's whole-row t. */
+/* The key argument of the call, or a NULL text constant (predict by model has none). */
+static Node *
+call_key(FuncExpr *fe)
+{
+	return list_length(fe->args) >= 3 ? (Node *) lthird(fe->args) :
+		(Node *) makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID);
+}
+
+/* predict*(target, ARRAY[x1, ...] [, key]) → predict*_values(target, key, x1, ...), or NULL. */
+static Node *
+rewrite_array(FuncExpr *fe, Node *target, ArrayExpr *arr)
+{
+	Oid			argtypes[PREDICT_VALUES_FIXED_ARGS + 1] = {exprType(target), TEXTOID, ANYOID};
+	Oid			fn;
+	FuncExpr   *out;
+
+	if (arr->multidims || arr->elements == NIL ||
+		list_length(arr->elements) + PREDICT_VALUES_FIXED_ARGS > FUNC_MAX_ARGS)
+		return NULL;
+	switch (arr->element_typeid)
+	{
+		case FLOAT8OID:
+		case FLOAT4OID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+			break;
+		default:
+			return NULL;
+	}
+	fn = family_function(fe->funcid, "values", PREDICT_VALUES_FIXED_ARGS + 1, argtypes);
+	if (!OidIsValid(fn))
+		return NULL;
+	out = makeFuncExpr(fn, fe->funcresulttype,
+					   list_concat(list_make2(target, call_key(fe)), list_copy(arr->elements)),
+					   fe->funccollid, fe->inputcollid, COERCE_EXPLICIT_CALL);
+	out->location = fe->location;
+	return (Node *) out;
+}
+
+/*
+ * SupportRequestSimplify: rewrite predict*(target, t [, key]) for a table's
+ * whole-row t, and predict*(target, ARRAY[...] [, key]).
+ */
 Datum
 galaxy_predict_support(PG_FUNCTION_ARGS)
 {
@@ -68,6 +119,7 @@ galaxy_predict_support(PG_FUNCTION_ARGS)
 	FuncExpr   *fe;
 	Node	   *target;
 	Var		   *row;
+	Oid			argtypes[PREDICT_COLUMNS_FIXED_ARGS + 1] = {InvalidOid, TIDOID, TEXTOID, TEXTARRAYOID, ANYOID};
 	RangeTblEntry *rte;
 	Relation	rel;
 	TupleDesc	td;
@@ -88,6 +140,8 @@ galaxy_predict_support(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(NULL);
 	target = (Node *) linitial(fe->args);
 	row = (Var *) lsecond(fe->args);
+	if (IsA(row, ArrayExpr))
+		PG_RETURN_POINTER(rewrite_array(fe, target, (ArrayExpr *) row));
 
 	/* only a whole-row Var of this query level's plain table or matview */
 	if (!IsA(row, Var) || row->varattno != 0 || row->varlevelsup != 0 ||
@@ -98,7 +152,8 @@ galaxy_predict_support(PG_FUNCTION_ARGS)
 		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW))
 		PG_RETURN_POINTER(NULL);
 
-	fn = columns_function(fe->funcid, exprType(target));
+	argtypes[0] = exprType(target);
+	fn = family_function(fe->funcid, "columns", PREDICT_COLUMNS_FIXED_ARGS + 1, argtypes);
 	if (!OidIsValid(fn))
 		PG_RETURN_POINTER(NULL);
 
@@ -129,8 +184,7 @@ galaxy_predict_support(PG_FUNCTION_ARGS)
 
 	args = list_make4(target,
 					  makeVar(row->varno, SelfItemPointerAttributeNumber, TIDOID, -1, InvalidOid, 0),
-					  list_length(fe->args) >= 3 ? lthird(fe->args) :
-					  (Node *) makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID),
+					  call_key(fe),
 					  makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
 								PointerGetDatum(construct_array(name_datums, n, TEXTOID, -1, false,
 																TYPALIGN_INT)),

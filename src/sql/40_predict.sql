@@ -3,10 +3,11 @@
 -- ---------------------------------------------------------------------------
 
 -- Whole-row predict on a plain table is rewritten at plan time into the
--- *_columns form (src/api/predict_support.c): the columns arrive as arguments
--- instead of a composite value built for every row.  The *_columns functions
--- are what EXPLAIN shows; they can be called directly, but the whole-row form
--- is the interface.
+-- *_columns form, and predict on an ARRAY[...] of numbers into the *_values
+-- form (src/api/predict_support.c): the columns or values arrive as arguments
+-- instead of a composite or an array built for every row.  These functions
+-- are what EXPLAIN shows; they can be called directly, but the whole-row and
+-- array forms are the interface.
 CREATE FUNCTION galaxy.predict_support(internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'galaxy_predict_support' LANGUAGE C STRICT;
 COMMENT ON FUNCTION galaxy.predict_support(internal) IS
@@ -39,14 +40,43 @@ COMMENT ON FUNCTION galaxy.predict_label_columns(text, tid, text, text[], "any")
 COMMENT ON FUNCTION galaxy.predict_label_columns(bigint, tid, text, text[], "any") IS
     'What galaxy.predict_label(model, t) becomes for a table t: the row''s columns by name (NULL row_id: NULL result)';
 
+CREATE FUNCTION galaxy.predict_values(project text, key text, VARIADIC "values" "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_values(model bigint, key text, VARIADIC "values" "any") RETURNS float8
+    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy.predict_values(text, text, "any") IS
+    'What galaxy.predict(project, ARRAY[x1, ...]) becomes: the features as arguments, in order';
+COMMENT ON FUNCTION galaxy.predict_values(bigint, text, "any") IS
+    'What galaxy.predict(model, ARRAY[x1, ...]) becomes: the features as arguments, in order';
+
+CREATE FUNCTION galaxy.predict_proba_values(project text, key text, VARIADIC "values" "any") RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_proba_values(model bigint, key text, VARIADIC "values" "any") RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy.predict_proba_values(text, text, "any") IS
+    'What galaxy.predict_proba(project, ARRAY[x1, ...]) becomes: the features as arguments, in order';
+COMMENT ON FUNCTION galaxy.predict_proba_values(bigint, text, "any") IS
+    'What galaxy.predict_proba(model, ARRAY[x1, ...]) becomes: the features as arguments, in order';
+
+CREATE FUNCTION galaxy.predict_label_values(project text, key text, VARIADIC "values" "any") RETURNS text
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_label_values(model bigint, key text, VARIADIC "values" "any") RETURNS text
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy.predict_label_values(text, text, "any") IS
+    'What galaxy.predict_label(project, ARRAY[x1, ...]) becomes: the features as arguments, in order';
+COMMENT ON FUNCTION galaxy.predict_label_values(bigint, text, "any") IS
+    'What galaxy.predict_label(model, ARRAY[x1, ...]) becomes: the features as arguments, in order';
+
 -- By project: STABLE, because the deployed model can change between statements.
 CREATE FUNCTION galaxy.predict(project text, features float8[], key text DEFAULT NULL) RETURNS float8
-    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT galaxy.predict_support;
 CREATE FUNCTION galaxy.predict(project text, "row" record, key text DEFAULT NULL) RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE
     SUPPORT galaxy.predict_support;
 CREATE FUNCTION galaxy.predict(model bigint, features float8[]) RETURNS float8
-    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT galaxy.predict_support;
 CREATE FUNCTION galaxy.predict(model bigint, "row" record) RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE
     SUPPORT galaxy.predict_support;
@@ -58,12 +88,14 @@ COMMENT ON FUNCTION galaxy.predict(bigint, float8[]) IS 'Predict with a specific
 COMMENT ON FUNCTION galaxy.predict(bigint, record) IS 'Predict from a whole row with a specific model';
 
 CREATE FUNCTION galaxy.predict_proba(project text, features float8[], key text DEFAULT NULL) RETURNS float8[]
-    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT galaxy.predict_support;
 CREATE FUNCTION galaxy.predict_proba(project text, "row" record, key text DEFAULT NULL) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE
     SUPPORT galaxy.predict_support;
 CREATE FUNCTION galaxy.predict_proba(model bigint, features float8[]) RETURNS float8[]
-    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT galaxy.predict_support;
 CREATE FUNCTION galaxy.predict_proba(model bigint, "row" record) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE
     SUPPORT galaxy.predict_support;
@@ -73,12 +105,14 @@ COMMENT ON FUNCTION galaxy.predict_proba(bigint, float8[]) IS 'Class probabiliti
 COMMENT ON FUNCTION galaxy.predict_proba(bigint, record) IS 'Class probabilities for a whole row from a specific model';
 
 CREATE FUNCTION galaxy.predict_label(project text, features float8[], key text DEFAULT NULL) RETURNS text
-    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT galaxy.predict_support;
 CREATE FUNCTION galaxy.predict_label(project text, "row" record, key text DEFAULT NULL) RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE
     SUPPORT galaxy.predict_support;
 CREATE FUNCTION galaxy.predict_label(model bigint, features float8[]) RETURNS text
-    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE
+    SUPPORT galaxy.predict_support;
 CREATE FUNCTION galaxy.predict_label(model bigint, "row" record) RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE
     SUPPORT galaxy.predict_support;

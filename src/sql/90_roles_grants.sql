@@ -157,6 +157,7 @@ DECLARE
     public_fns text[] := ARRAY['describe', 'project_visible', 'owner_visible', 'has_project_privilege'];
     reader_fns text[] := ARRAY['predict', 'predict_proba', 'predict_label', 'predict_batch',
                                'predict_columns', 'predict_proba_columns', 'predict_label_columns',
+                               'predict_values', 'predict_proba_values', 'predict_label_values',
                                'deployed_model', 'evaluate', 'confusion_matrix', 'roc_curve',
                                'feature_importance', 'drift', 'health', 'prometheus', 'algorithms',
                                'metrics_key', 'audit_canonical', 'route_fallbacks',
