@@ -115,6 +115,9 @@ FROM galaxy.models m, iris_wide w JOIN (SELECT * FROM iris_wide OFFSET 0) s USIN
 WHERE m.id = (SELECT max(id) FROM galaxy.models WHERE project_id = (SELECT id FROM galaxy.projects WHERE name = 'iris'));
 SELECT o.k, galaxy.predict_label('iris', w) AS label
 FROM (VALUES (1), (1000)) o(k) LEFT JOIN iris_wide w ON w.id = o.k ORDER BY o.k;
+-- (only there, on the nullable side of an outer join, is the ctid passed as the row id)
+EXPLAIN (COSTS OFF, VERBOSE)
+SELECT galaxy.predict_label('iris', w) FROM (VALUES (1), (1000)) o(k) LEFT JOIN iris_wide w ON w.id = o.k;
 -- the columns form called directly: names must be a constant of one name per column
 SELECT galaxy.predict_label_columns('iris', '(0,1)'::tid, NULL,
        ARRAY['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], 6.7::float8, 3.0::float8, 5.2::float8, 2.3::float8)

@@ -934,12 +934,19 @@ raw_from_columns(FunctionCallInfo fcinfo, CachedModel *cm)
 		}
 		map_inputs(fcinfo, pc, cm, ncols, names, types);
 	}
-	for (int i = 0; i < pc->n_inputs; i++)
 	{
-		int			a = PREDICT_COLUMNS_FIXED_ARGS + pc->attnum[i];
+		/* locals: stores into the arrays must not make the compiler reload pc */
+		const NullableDatum *cols = &fcinfo->args[PREDICT_COLUMNS_FIXED_ARGS];
+		const int  *attnum = pc->attnum;
+		Datum	   *vals = pc->in_values;
+		bool	   *nulls = pc->in_nulls;
+		int			n_in = pc->n_inputs;
 
-		pc->in_nulls[i] = PG_ARGISNULL(a);
-		pc->in_values[i] = pc->in_nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(a);
+		for (int i = 0; i < n_in; i++)
+		{
+			nulls[i] = cols[attnum[i]].isnull;
+			vals[i] = cols[attnum[i]].value;
+		}
 	}
 	preprocess_datums_to_raw_conv(cm->m->prep, pc->conv, pc->in_values, pc->in_nulls, cm->raw);
 }

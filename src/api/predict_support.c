@@ -11,9 +11,11 @@
  *
  * which receives the columns as ordinary arguments (the scan has them
  * deformed already) and matches them to the model's inputs by the names in
- * the array, exactly as the whole-row form does.  The ctid tells a real row
- * from the NULL row of an outer join's null-extended side: it is NULL only
- * there, and then the result is NULL as the whole-row form's would be.
+ * the array, exactly as the whole-row form does.  The row id tells a real
+ * row from the NULL row of an outer join's null-extended side: when the
+ * table sits on the nullable side of an outer join it is the ctid, NULL only
+ * for such a row (and then the result is NULL, as the whole-row form's would
+ * be); otherwise it is the constant '(0,0)', which costs nothing per row.
  *
  * Privileges are unchanged: the permission check uses the columns the query
  * named when it was parsed (all of them, for a whole-row reference).
@@ -108,6 +110,39 @@ rewrite_array(FuncExpr *fe, Node *target, ArrayExpr *arr)
 }
 
 /*
+ * Can relation varno of this query level be on the nullable side of an outer
+ * join?  A conservative look at the join tree as written (a join the planner
+ * later reduces to an inner one still counts).
+ */
+static bool
+rel_maybe_nulled(Node *jtnode, int varno, bool nullable)
+{
+	if (jtnode == NULL)
+		return false;
+	if (IsA(jtnode, RangeTblRef))
+		return nullable && ((RangeTblRef *) jtnode)->rtindex == varno;
+	if (IsA(jtnode, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) jtnode)->fromlist)
+			if (rel_maybe_nulled((Node *) lfirst(lc), varno, nullable))
+				return true;
+		return false;
+	}
+	if (IsA(jtnode, JoinExpr))
+	{
+		JoinExpr   *j = (JoinExpr *) jtnode;
+		bool		left_nulled = nullable || j->jointype == JOIN_RIGHT || j->jointype == JOIN_FULL;
+		bool		right_nulled = nullable || j->jointype == JOIN_LEFT || j->jointype == JOIN_FULL;
+
+		return rel_maybe_nulled(j->larg, varno, left_nulled) ||
+			rel_maybe_nulled(j->rarg, varno, right_nulled);
+	}
+	return true;				/* unknown node: assume it may */
+}
+
+/*
  * SupportRequestSimplify: rewrite predict*(target, t [, key]) for a table's
  * whole-row t, and predict*(target, ARRAY[...] [, key]).
  */
@@ -130,6 +165,7 @@ galaxy_predict_support(PG_FUNCTION_ARGS)
 	int			n = 0;
 	ListCell   *lc;
 	List	   *args;
+	Node	   *row_id;
 	FuncExpr   *out;
 
 	if (!IsA(rawreq, SupportRequestSimplify))
@@ -177,13 +213,27 @@ galaxy_predict_support(PG_FUNCTION_ARGS)
 	if (n == 0 || n + PREDICT_COLUMNS_FIXED_ARGS > FUNC_MAX_ARGS)
 		PG_RETURN_POINTER(NULL);
 
+	/*
+	 * The row id only has to tell a real row from an outer join's
+	 * null-extended one: a rel no outer join can null gets a constant.
+	 */
+	if (rel_maybe_nulled((Node *) req->root->parse->jointree, row->varno, false))
+		row_id = (Node *) makeVar(row->varno, SelfItemPointerAttributeNumber, TIDOID, -1, InvalidOid, 0);
+	else
+	{
+		ItemPointer ip = palloc0(sizeof(ItemPointerData));
+
+		row_id = (Node *) makeConst(TIDOID, -1, InvalidOid, sizeof(ItemPointerData),
+									PointerGetDatum(ip), false, false);
+	}
+
 	name_datums = palloc(sizeof(Datum) * n);
 	n = 0;
 	foreach(lc, names)
 		name_datums[n++] = CStringGetTextDatum((char *) lfirst(lc));
 
 	args = list_make4(target,
-					  makeVar(row->varno, SelfItemPointerAttributeNumber, TIDOID, -1, InvalidOid, 0),
+					  row_id,
 					  call_key(fe),
 					  makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
 								PointerGetDatum(construct_array(name_datums, n, TEXTOID, -1, false,

@@ -1249,13 +1249,16 @@ preprocess_datums_to_raw_conv(const Preprocessor *p, const PrepDatumConv *dc,
 	/* the common case: float8 columns for numeric inputs */
 	if (dc->all_float8)
 	{
-		for (int i = 0; i < p->n_inputs; i++)
+		const InputColumn *inputs = p->inputs;
+		int			n_in = p->n_inputs;
+
+		for (int i = 0; i < n_in; i++)
 		{
 			double		v = isnull[i] ? get_float8_nan() : DatumGetFloat8(values[i]);
 
 			if (unlikely(!isnull[i] && !isfinite(v)))
-				nonfinite_value(&p->inputs[i], v);
-			raw[p->inputs[i].raw_offset] = v;
+				nonfinite_value(&inputs[i], v);
+			raw[inputs[i].raw_offset] = v;
 		}
 		return;
 	}
