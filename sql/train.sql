@@ -118,6 +118,19 @@ FROM (VALUES (1), (1000)) o(k) LEFT JOIN iris_wide w ON w.id = o.k ORDER BY o.k;
 -- (only there, on the nullable side of an outer join, is the ctid passed as the row id)
 EXPLAIN (COSTS OFF, VERBOSE)
 SELECT galaxy.predict_label('iris', w) FROM (VALUES (1), (1000)) o(k) LEFT JOIN iris_wide w ON w.id = o.k;
+-- a partitioned table: partitions with their own column order and a dropped column
+CREATE TABLE iris_parts (id bigint, sepal_length float8, sepal_width float8, petal_length float8,
+                         petal_width float8, species text) PARTITION BY RANGE (id);
+CREATE TABLE iris_parts_1 PARTITION OF iris_parts FOR VALUES FROM (0) TO (76);
+CREATE TABLE iris_parts_2 (species text, junk int, petal_width float8, petal_length float8,
+                           sepal_width float8, sepal_length float8, id bigint);
+ALTER TABLE iris_parts_2 DROP COLUMN junk;
+ALTER TABLE iris_parts ATTACH PARTITION iris_parts_2 FOR VALUES FROM (76) TO (1000);
+INSERT INTO iris_parts SELECT id, sepal_length, sepal_width, petal_length, petal_width, species FROM iris_wide;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT galaxy.predict_label('iris', p) FROM iris_parts p;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE galaxy.predict_label('iris', p) = galaxy.predict_label('iris', s)) AS same_label
+FROM iris_parts p JOIN (SELECT * FROM iris_parts OFFSET 0) s USING (id);
 -- the columns form called directly: names must be a constant of one name per column
 SELECT galaxy.predict_label_columns('iris', '(0,1)'::tid, NULL,
        ARRAY['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], 6.7::float8, 3.0::float8, 5.2::float8, 2.3::float8)

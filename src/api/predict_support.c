@@ -4,7 +4,8 @@
  * galaxy.predict(project, t) hands the function a whole-row value: for every
  * row the executor builds a composite datum of all columns (forming a new
  * tuple), and predict takes it apart again.  That costs about as much as
- * the scan itself.  When the row is a plain table's whole-row Var, this
+ * the scan itself.  When the row is the whole-row Var of a table (plain,
+ * partitioned, or a materialized view), this
  * support function rewrites the call at plan time into
  *
  *     galaxy.predict_columns(project, t.ctid, key, '{col1,col2,...}', t.col1, t.col2, ...)
@@ -179,13 +180,14 @@ galaxy_predict_support(PG_FUNCTION_ARGS)
 	if (IsA(row, ArrayExpr))
 		PG_RETURN_POINTER(rewrite_array(fe, target, (ArrayExpr *) row));
 
-	/* only a whole-row Var of this query level's plain table or matview */
+	/* only a whole-row Var of this query level's table, partitioned table or matview */
 	if (!IsA(row, Var) || row->varattno != 0 || row->varlevelsup != 0 ||
 		row->varno < 1 || row->varno > list_length(req->root->parse->rtable))
 		PG_RETURN_POINTER(NULL);
 	rte = rt_fetch(row->varno, req->root->parse->rtable);
 	if (rte->rtekind != RTE_RELATION ||
-		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW))
+		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_MATVIEW &&
+		 rte->relkind != RELKIND_PARTITIONED_TABLE))
 		PG_RETURN_POINTER(NULL);
 
 	argtypes[0] = exprType(target);
