@@ -5,10 +5,10 @@
  * row the executor builds a composite datum of all columns (forming a new
  * tuple), and predict takes it apart again.  That costs about as much as
  * the scan itself.  When the row is the whole-row Var of a table (plain,
- * partitioned, or a materialized view), this
- * support function rewrites the call at plan time into
+ * partitioned, or a materialized view), this support function rewrites the
+ * call at plan time into
  *
- *     galaxy.predict_columns(project, t.ctid, key, '{col1,col2,...}', t.col1, t.col2, ...)
+ *     galaxy.predict_columns(project, row_id, key, '{col1,col2,...}', t.col1, t.col2, ...)
  *
  * which receives the columns as ordinary arguments (the scan has them
  * deformed already) and matches them to the model's inputs by the names in
