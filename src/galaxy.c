@@ -129,15 +129,3 @@ galaxy_check_training_memory(Size bytes, const char *what)
 						galaxy_max_training_memory_mb),
 				 errhint("Raise galaxy.max_training_memory, or train on fewer rows or features.")));
 }
-
-/*
- * Allocate a large matrix.  No transparent-huge-page advice: with the usual
- * "defrag = madvise" setting, faults in an advised region compact memory
- * synchronously, and loading 1M x 20 rows took 0.21 to 0.84 s instead of a
- * steady 0.28 s without advice (measured on a 2-core Debian 12 machine).
- */
-void *
-galaxy_alloc_matrix(MemoryContext cxt, Size bytes)
-{
-	return MemoryContextAllocHuge(cxt, bytes);
-}

@@ -30,7 +30,5 @@ extern Size galaxy_training_memory_limit(void);
 /* Error out, naming the need, when 'bytes' exceeds galaxy.max_training_memory. */
 extern void galaxy_check_training_memory(Size bytes, const char *what);
 
-/* Allocate a large numeric matrix (MemoryContextAllocHuge). */
-extern void *galaxy_alloc_matrix(MemoryContext cxt, Size bytes);
 
 #endif							/* GALAXY_H */

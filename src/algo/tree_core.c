@@ -1375,6 +1375,17 @@ typedef struct AddTreeArg
 
 #define ADD_TREE_CHUNK 16384
 
+/* Whether a row of p raw values holds a NaN (it then takes the node-by-node walk). */
+static inline bool
+row_has_nan(const double *row, int p)
+{
+	bool		has_nan = false;
+
+	for (int f = 0; f < p; f++)
+		has_nan |= isnan(row[f]);
+	return has_nan;
+}
+
 /* Kernel: add one tree's leaf values to the margins of fixed chunks of rows. */
 static void
 add_tree_kernel(void *argp, int w, int nw)
@@ -1394,14 +1405,8 @@ add_tree_kernel(void *argp, int w, int nw)
 			int64		r = a->rows ? a->rows[i] : i;
 			const double *row = a->X + r * p;
 			double		v;
-			bool		has_nan = false;
 
-			if (a->D >= 0 && a->nan_rows)
-				has_nan = a->nan_rows[r];
-			else if (a->D >= 0)
-				for (int f = 0; f < p; f++)
-					has_nan |= isnan(row[f]);
-			if (a->D >= 0 && !has_nan)
+			if (a->D >= 0 && !(a->nan_rows ? a->nan_rows[r] : row_has_nan(row, p)))
 			{
 				uint32		k = 0;
 
@@ -1423,14 +1428,7 @@ tree_rows_with_nan(const double *X, int64 n, int p)
 	bool	   *out = palloc_extended(sizeof(bool) * Max(n, 1), MCXT_ALLOC_HUGE);
 
 	for (int64 i = 0; i < n; i++)
-	{
-		const double *row = X + i * p;
-		bool		has_nan = false;
-
-		for (int f = 0; f < p; f++)
-			has_nan |= isnan(row[f]);
-		out[i] = has_nan;
-	}
+		out[i] = row_has_nan(X + i * p, p);
 	return out;
 }
 

@@ -575,6 +575,27 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 	}
 }
 
+/* A positional feature of a predict_positional_type() as a double. */
+static inline double
+positional_to_double(Datum d, Oid type)
+{
+	switch (type)
+	{
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(d);
+		case INT2OID:
+			return (double) DatumGetInt16(d);
+		case INT4OID:
+			return (double) DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		default:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+	}
+}
+
 /* Convert an int/float4/numeric array to float8[] (NULLs kept). */
 static ArrayType *
 to_float8_array(ArrayType *arr)
@@ -589,7 +610,7 @@ to_float8_array(ArrayType *arr)
 	int			dims[1];
 	int			lbs[1] = {1};
 
-	if (et != FLOAT4OID && et != INT2OID && et != INT4OID && et != INT8OID && et != NUMERICOID)
+	if (!predict_positional_type(et))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("features must be a numeric array, got %s[]", format_type_be(et))));
@@ -600,28 +621,8 @@ to_float8_array(ArrayType *arr)
 	get_typlenbyvalalign(et, &typlen, &typbyval, &typalign);
 	deconstruct_array(arr, et, typlen, typbyval, typalign, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			continue;
-		switch (et)
-		{
-			case FLOAT4OID:
-				elems[i] = Float8GetDatum((double) DatumGetFloat4(elems[i]));
-				break;
-			case INT2OID:
-				elems[i] = Float8GetDatum((double) DatumGetInt16(elems[i]));
-				break;
-			case INT4OID:
-				elems[i] = Float8GetDatum((double) DatumGetInt32(elems[i]));
-				break;
-			case INT8OID:
-				elems[i] = Float8GetDatum((double) DatumGetInt64(elems[i]));
-				break;
-			default:
-				elems[i] = DirectFunctionCall1(numeric_float8, elems[i]);
-				break;
-		}
-	}
+		if (!nulls[i])
+			elems[i] = Float8GetDatum(positional_to_double(elems[i], et));
 	dims[0] = n;
 	return construct_md_array(elems, nulls, n > 0 ? 1 : 0, dims, lbs, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
@@ -713,8 +714,7 @@ raw_from_values(FunctionCallInfo fcinfo, CachedModel *cm)
 		for (int i = 0; i < n; i++)
 		{
 			types[i] = get_fn_expr_argtype(fcinfo->flinfo, PREDICT_VALUES_FIXED_ARGS + i);
-			if (types[i] != FLOAT8OID && types[i] != FLOAT4OID && types[i] != INT2OID &&
-				types[i] != INT4OID && types[i] != INT8OID && types[i] != NUMERICOID)
+			if (!predict_positional_type(types[i]))
 				ereport(ERROR,
 						(errcode(ERRCODE_DATATYPE_MISMATCH),
 						 errmsg("feature %d must be a number, got %s", i + 1,
@@ -725,7 +725,6 @@ raw_from_values(FunctionCallInfo fcinfo, CachedModel *cm)
 	for (int i = 0; i < n; i++)
 	{
 		int			a = PREDICT_VALUES_FIXED_ARGS + i;
-		Datum		d;
 		double		v;
 
 		if (PG_ARGISNULL(a))
@@ -733,28 +732,7 @@ raw_from_values(FunctionCallInfo fcinfo, CachedModel *cm)
 			cm->raw[i] = NAN;	/* missing: imputed */
 			continue;
 		}
-		d = PG_GETARG_DATUM(a);
-		switch (pc->value_types[i])
-		{
-			case FLOAT8OID:
-				v = DatumGetFloat8(d);
-				break;
-			case FLOAT4OID:
-				v = (double) DatumGetFloat4(d);
-				break;
-			case INT2OID:
-				v = (double) DatumGetInt16(d);
-				break;
-			case INT4OID:
-				v = (double) DatumGetInt32(d);
-				break;
-			case INT8OID:
-				v = (double) DatumGetInt64(d);
-				break;
-			default:
-				v = DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
-				break;
-		}
+		v = positional_to_double(PG_GETARG_DATUM(a), pc->value_types[i]);
 		check_feature(i, v);
 		cm->raw[i] = v;
 	}
@@ -1149,6 +1127,7 @@ evaluate_model(int64 model_id, Oid relid)
 	Datum	   *vals;
 	bool	   *nulls;
 	Oid		   *types;
+	PrepDatumConv *conv;
 	MetricSet	ms;
 	MemoryContext caller = CurrentMemoryContext;
 
@@ -1193,6 +1172,10 @@ evaluate_model(int64 model_id, Oid relid)
 		proba = palloc(sizeof(double) * cap * m->n_classes);
 
 	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, true, 0);
+	/* the inputs' types are the cursor's: classify them once */
+	for (int i = 0; i < n_in; i++)
+		types[i] = SPI_gettypeid(portal->tupDesc, i + 1);
+	conv = preprocess_datum_conv(m->prep, types);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 10000);
@@ -1234,10 +1217,7 @@ evaluate_model(int64 model_id, Oid relid)
 										   SPI_getvalue(tup, td, n_in + 1));
 			}
 			for (int i = 0; i < n_in; i++)
-			{
 				vals[i] = SPI_getbinval(tup, td, i + 1, &nulls[i]);
-				types[i] = SPI_gettypeid(td, i + 1);
-			}
 			if (n == cap)
 			{
 				cap *= 2;
@@ -1246,7 +1226,7 @@ evaluate_model(int64 model_id, Oid relid)
 				if (proba)
 					proba = repalloc_huge(proba, sizeof(double) * cap * m->n_classes);
 			}
-			preprocess_datums_to_raw(m->prep, vals, nulls, types, cm->raw);
+			preprocess_datums_to_raw_conv(m->prep, conv, vals, nulls, cm->raw);
 			preprocess_apply_raw(m->prep, cm->raw, cm->feat);
 			m->algo->predict(m->state, cm->feat, 1, &pred[n]);
 			if (proba && m->algo->predict_proba)

@@ -6,6 +6,8 @@
 
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+
 typedef enum PredictTarget
 {
 	PREDICT_BY_PROJECT = 1,
@@ -19,5 +21,13 @@ typedef enum PredictTarget
 #define PREDICT_COLUMNS_FIXED_ARGS 4
 /* Arguments of galaxy.predict*_values before the values: target, key. */
 #define PREDICT_VALUES_FIXED_ARGS 2
+
+/* The number types a positional feature (array element or value) may have. */
+static inline bool
+predict_positional_type(Oid type)
+{
+	return type == FLOAT8OID || type == FLOAT4OID || type == INT2OID ||
+		type == INT4OID || type == INT8OID || type == NUMERICOID;
+}
 
 #endif							/* GALAXY_PREDICT_H */

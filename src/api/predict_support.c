@@ -88,18 +88,8 @@ rewrite_array(FuncExpr *fe, Node *target, ArrayExpr *arr)
 	if (arr->multidims || arr->elements == NIL ||
 		list_length(arr->elements) + PREDICT_VALUES_FIXED_ARGS > FUNC_MAX_ARGS)
 		return NULL;
-	switch (arr->element_typeid)
-	{
-		case FLOAT8OID:
-		case FLOAT4OID:
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case NUMERICOID:
-			break;
-		default:
-			return NULL;
-	}
+	if (!predict_positional_type(arr->element_typeid))
+		return NULL;
 	fn = family_function(fe->funcid, "values", PREDICT_VALUES_FIXED_ARGS + 1, argtypes);
 	if (!OidIsValid(fn))
 		return NULL;

@@ -501,7 +501,7 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 	galaxy_check_training_memory((Size) (in_place ? n_test : n) * p * sizeof(double) +
 								 (Size) n * r * sizeof(double),
 								 "preprocessed training data");
-	X = in_place ? ds->raw : galaxy_alloc_matrix(CurrentMemoryContext, (Size) Max(n, 1) * p * sizeof(double));
+	X = in_place ? ds->raw : MemoryContextAllocHuge(CurrentMemoryContext, (Size) Max(n, 1) * p * sizeof(double));
 	/* in place, the test rows wait aside until the training rows are compacted */
 	test_rows = n_test == 0 ? NULL : in_place ?
 		MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * p * sizeof(double)) :

@@ -119,23 +119,18 @@ extern void preprocess_transform(const Preprocessor *p, const Dataset *ds,
 								 const int64 *rows, int64 n, double *out);
 /*
  * Transform one raw row: a row of the Dataset the preprocessor was fitted on,
- * or one filled by preprocess_datums_to_raw() (NaN = missing; categorical
+ * or one filled by preprocess_datums_to_raw_conv() (NaN = missing; categorical
  * slot = that Dataset's code, -1 unseen, or the preprocessor's own code as
  * -(code + 2); see preprocess.c).  Allocation-free.
  */
 extern void preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out);
 /*
  * Fill a raw row from Datums aligned with the model's inputs (values[i] for
- * input i).  Used by predict for whole-row input; categorical values are looked
- * up in the stored dictionary (unseen → -1).  ERROR on NaN/Inf or an array of
- * the wrong length, naming the column.
- */
-extern void preprocess_datums_to_raw(const Preprocessor *p, const Datum *values,
-									 const bool *isnull, const Oid *types, double *raw);
-/*
- * The same split in two for a call site that converts many rows of one
- * shape: classify the inputs' types once (palloc'd in the current context),
- * then convert each row.
+ * input i), for predict's whole-row and columns input and for evaluate.
+ * Categorical values are looked up in the stored dictionary (unseen → -1).
+ * ERROR on NaN/Inf or an array of the wrong length, naming the column.  The
+ * inputs' types are classified once per call site (preprocess_datum_conv,
+ * palloc'd in the current context), then each row is converted.
  */
 typedef struct PrepDatumConv PrepDatumConv;
 extern PrepDatumConv *preprocess_datum_conv(const Preprocessor *p, const Oid *types);

@@ -928,7 +928,13 @@ dataset_load(const LoadOptions *opts)
 		pfree(what);
 	}
 	ls.cap = est;
-	ls.raw = galaxy_alloc_matrix(ls.cxt, sizeof(double) * Max(ls.n_raw, 1) * ls.cap);
+	/*
+	 * No transparent-huge-page advice on the matrix: with the usual "defrag =
+	 * madvise" setting, faults in an advised region compact memory
+	 * synchronously, and loading 1M x 20 rows took 0.21 to 0.84 s instead of
+	 * a steady 0.28 s without advice (2-core Debian 12 machine).
+	 */
+	ls.raw = MemoryContextAllocHuge(ls.cxt, sizeof(double) * Max(ls.n_raw, 1) * ls.cap);
 	if (ls.tmode != TARGET_NONE)
 		ls.y = MemoryContextAllocHuge(ls.cxt, sizeof(double) * ls.cap);
 

@@ -11,7 +11,7 @@
  *   -1          an unseen category (all-zero one-hot);
  *   -(k + 2)    the preprocessor's own code k: the category index of a
  *               one-hot column, the bucket of a hashed one; this is what
- *               preprocess_datums_to_raw() produces (predict).
+ *               preprocess_datums_to_raw_conv() produces (predict).
  * So preprocess_apply_raw() accepts rows of the fitted Dataset and rows built
  * from Datums alike; preprocess_transform() maps any Dataset by category name.
  *
@@ -1230,18 +1230,7 @@ preprocess_datum_conv_free(PrepDatumConv *dc)
 	pfree(dc);
 }
 
-/* Fill a raw row from Datums aligned with the model's inputs. */
-void
-preprocess_datums_to_raw(const Preprocessor *p, const Datum *values,
-						 const bool *isnull, const Oid *types, double *raw)
-{
-	PrepDatumConv *dc = preprocess_datum_conv(p, types);
-
-	preprocess_datums_to_raw_conv(p, dc, values, isnull, raw);
-	preprocess_datum_conv_free(dc);
-}
-
-/* The same with the inputs' types classified beforehand. */
+/* Fill a raw row from Datums aligned with the model's inputs, their types classified by dc. */
 void
 preprocess_datums_to_raw_conv(const Preprocessor *p, const PrepDatumConv *dc,
 							  const Datum *values, const bool *isnull, double *raw)
