@@ -9,7 +9,11 @@
  *            siglongjmp to PG_exception_stack, like the backend's PG_TRY;
  *            FATAL and PANIC abort (a reader must never raise them).
  *   misc:    CurrentMemoryContext, interrupts (never pending), detoasting
- *            (values are never toasted here), pq_getmsgbytes.
+ *            (values are never toasted here), pq_getmsgbytes,
+ *            DirectFunctionCallN.
+ *
+ * jsonb and numeric (jsonb_in, iterators, numeric_float8...) are in
+ * jsonb_shim.c.
  *
  * CRC-32C, base64, StringInfo and snprintf come from PostgreSQL's own
  * libpgport.a / libpgcommon.a.  Every other backend function the compiled
@@ -512,6 +516,21 @@ errhidecontext(bool hide_ctx)
 	return 0;
 }
 
+/* Five-character text of a SQLSTATE (the backend's, in elog.c). */
+char *
+unpack_sql_state(int sql_state)
+{
+	static char buf[12];
+
+	for (int i = 0; i < 5; i++)
+	{
+		buf[i] = PGUNSIXBIT(sql_state);
+		sql_state >>= 6;
+	}
+	buf[5] = '\0';
+	return buf;
+}
+
 /* SQLSTATE of the last ERROR. */
 int
 shim_last_sqlstate(void)
@@ -574,6 +593,44 @@ pq_getmsgbytes(StringInfo msg, int datalen)
 	result = &msg->data[msg->cursor];
 	msg->cursor += datalen;
 	return result;
+}
+
+/* Direct calls of fmgr functions (numeric and jsonb I/O in jsonb_shim.c). */
+static Datum
+shim_direct_call(PGFunction func, Oid collation, int nargs, Datum a1, Datum a2, Datum a3)
+{
+	LOCAL_FCINFO(fcinfo, 3);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, nargs, collation, NULL, NULL);
+	fcinfo->args[0].value = a1;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = a2;
+	fcinfo->args[1].isnull = false;
+	fcinfo->args[2].value = a3;
+	fcinfo->args[2].isnull = false;
+	result = (*func) (fcinfo);
+	if (fcinfo->isnull)
+		elog(ERROR, "function %p returned NULL", (void *) func);
+	return result;
+}
+
+Datum
+DirectFunctionCall1Coll(PGFunction func, Oid collation, Datum arg1)
+{
+	return shim_direct_call(func, collation, 1, arg1, (Datum) 0, (Datum) 0);
+}
+
+Datum
+DirectFunctionCall2Coll(PGFunction func, Oid collation, Datum arg1, Datum arg2)
+{
+	return shim_direct_call(func, collation, 2, arg1, arg2, (Datum) 0);
+}
+
+Datum
+DirectFunctionCall3Coll(PGFunction func, Oid collation, Datum arg1, Datum arg2, Datum arg3)
+{
+	return shim_direct_call(func, collation, 3, arg1, arg2, arg3);
 }
 
 /* Called by the generated stubs: a backend function was reached. */
