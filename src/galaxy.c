@@ -26,6 +26,7 @@ int			galaxy_blas_threads = 1;
 int			galaxy_threads = 1;
 bool		galaxy_progress_notices = false;
 bool		galaxy_preloaded = false;
+bool		galaxy_allow_drop_with_data = false;
 
 extern void openblas_set_num_threads(int num_threads);
 
@@ -79,6 +80,15 @@ _PG_init(void)
 							 &galaxy_progress_notices,
 							 false,
 							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("galaxy.allow_drop_with_data",
+							 "Let DROP EXTENSION galaxy delete models and the audit trail.",
+							 "Off: dropping galaxy while it holds models or audit rows is refused.",
+							 &galaxy_allow_drop_with_data,
+							 false,
+							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
 

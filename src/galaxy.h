@@ -14,6 +14,7 @@ extern int	galaxy_max_training_memory_mb;
 extern int	galaxy_blas_threads;
 extern int	galaxy_threads;
 extern bool galaxy_progress_notices;
+extern bool galaxy_allow_drop_with_data;
 
 /* true when loaded through shared_preload_libraries */
 extern bool galaxy_preloaded;

@@ -248,8 +248,9 @@ algo_resolve_hyperparams(const AlgorithmDef *algo, Jsonb *given, HyperParams *ou
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("hyperparameter \"%s\" of %s must be a number", name, algo->name),
 							 errdetail("Allowed range: %s%g, %g].", spec->min_exclusive ? "(" : "[", spec->min, spec->max)));
+				/* beyond float8 becomes ±Infinity, which check_number refuses by name */
 				out->values[idx] = check_number(algo, spec,
-												DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+												DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 																				   NumericGetDatum(v.val.numeric))));
 				break;
 			case HP_BOOL:

@@ -28,6 +28,7 @@
 #include "registry/audit.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
 PG_FUNCTION_INFO_V1(galaxy_create_dataset);
 PG_FUNCTION_INFO_V1(galaxy_drop_dataset);
@@ -59,7 +60,6 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 	Oid			user = GetUserId();
 	char	   *owner = GetUserNameFromId(user, false);
 	TupleDesc	result_desc;
-	MemoryContext caller_cxt = CurrentMemoryContext;
 	Datum	   *feat_datums;
 	Oid			argtypes[9] = {TEXTOID, REGCLASSOID, TEXTOID, TEXTARRAYOID, TEXTOID,
 	INT8OID, JSONBOID, TEXTOID, NAMEOID};
@@ -68,6 +68,7 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 	NameData	ownername;
 	HeapTuple	result;
 	int64		id;
+	QueryResult *r;
 	StringInfoData details;
 
 	if (PG_ARGISNULL(0))
@@ -84,11 +85,20 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("dataset name must not be empty")));
+	if (strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dataset name is %zu bytes long; at most %d are allowed", strlen(name), NAMEDATALEN - 1)));
+	for (const char *c = name; *c; c++)
+		if ((unsigned char) *c < 0x20 || *c == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("dataset name must not contain control characters such as newlines")));
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "galaxy.create_dataset must return a composite type");
 
 	/* the relation */
-	rel = relation_open(relid, AccessShareLock);
+	rel = data_open_relation(relid);
 	relname = pstrdup(RelationGetRelationName(rel));
 	desc = RelationGetDescr(rel);
 	if (rel->rd_rel->relkind != RELKIND_RELATION && rel->rd_rel->relkind != RELKIND_VIEW &&
@@ -271,42 +281,33 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 	args[7] = CStringGetTextDatum(fingerprint);
 	args[8] = NameGetDatum(&ownername);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "galaxy: SPI_connect failed");
-	if (catalog_execute("SELECT 1 FROM galaxy.datasets WHERE name = $1",
-						1, argtypes, args, nulls, false, 1,
-						SPI_OK_SELECT, "read galaxy.datasets") > 0)
+	if (catalog_query("SELECT 1 FROM galaxy.datasets WHERE name = $1",
+					  1, argtypes, args, nulls, false, 1,
+					  SPI_OK_SELECT, "read galaxy.datasets")->nrows > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("dataset \"%s\" already exists", name)));
-	if (catalog_execute("INSERT INTO galaxy.datasets"
-						" (name, relation, target, features, description, row_count, profile,"
-						"  schema_fingerprint, owner)"
-						" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-						" RETURNING *",
-						9, argtypes, args, nulls, false, 0,
-						SPI_OK_INSERT_RETURNING, "write galaxy.datasets") != 1)
+	r = catalog_query("INSERT INTO galaxy.datasets"
+					  " (name, relation, target, features, description, row_count, profile,"
+					  "  schema_fingerprint, owner)"
+					  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+					  " RETURNING *",
+					  9, argtypes, args, nulls, false, 0,
+					  SPI_OK_INSERT_RETURNING, "write galaxy.datasets");
+	if (r->nrows != 1)
 		elog(ERROR, "could not write galaxy.datasets: no row returned");
 	{
-		TupleDesc	sd = SPI_tuptable->tupdesc;
 		Datum	   *vals = palloc(sizeof(Datum) * result_desc->natts);
 		bool	   *isnull = palloc(sizeof(bool) * result_desc->natts);
-		MemoryContext old;
 
-		if (sd->natts != result_desc->natts)
-			elog(ERROR, "galaxy.datasets has %d columns, its row type %d", sd->natts, result_desc->natts);
-		heap_deform_tuple(SPI_tuptable->vals[0], sd, vals, isnull);
+		if (r->tupdesc->natts != result_desc->natts)
+			elog(ERROR, "galaxy.datasets has %d columns, its row type %d",
+				 r->tupdesc->natts, result_desc->natts);
+		heap_deform_tuple(r->rows[0], r->tupdesc, vals, isnull);
 		id = DatumGetInt64(vals[0]);
-		old = MemoryContextSwitchTo(caller_cxt);
-		for (int i = 0; i < result_desc->natts; i++)
-			if (!isnull[i])
-				vals[i] = datumCopy(vals[i], TupleDescAttr(result_desc, i)->attbyval,
-									TupleDescAttr(result_desc, i)->attlen);
 		result_desc = BlessTupleDesc(result_desc);
 		result = heap_form_tuple(result_desc, vals, isnull);
-		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
 
 	{
 		StringInfoData fj;
@@ -350,6 +351,7 @@ galaxy_drop_dataset(PG_FUNCTION_ARGS)
 	int64		n_models;
 	char	   *model_ids;
 	Oid			owner_oid;
+	QueryResult *r;
 	StringInfoData details;
 
 	if (PG_ARGISNULL(0))
@@ -359,29 +361,23 @@ galaxy_drop_dataset(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	args[0] = CStringGetTextDatum(name);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "galaxy: SPI_connect failed");
-	if (catalog_execute("SELECT d.id, d.owner::text, d.relation::oid,"
-						" (SELECT count(*) FROM galaxy.models m WHERE m.dataset_id = d.id),"
-						" (SELECT string_agg(s.id::text, ', ' ORDER BY s.id) FROM"
-						"   (SELECT m.id FROM galaxy.models m WHERE m.dataset_id = d.id"
-						"    ORDER BY m.id LIMIT 10) s)"
-						" FROM galaxy.datasets d WHERE d.name = $1 FOR UPDATE",
-						1, argtypes, args, NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.datasets") == 0)
+	r = catalog_query("SELECT d.id, d.owner::text, d.relation::oid,"
+					  " (SELECT count(*) FROM galaxy.models m WHERE m.dataset_id = d.id),"
+					  " (SELECT string_agg(s.id::text, ', ' ORDER BY s.id) FROM"
+					  "   (SELECT m.id FROM galaxy.models m WHERE m.dataset_id = d.id"
+					  "    ORDER BY m.id LIMIT 10) s)"
+					  " FROM galaxy.datasets d WHERE d.name = $1 FOR UPDATE",
+					  1, argtypes, args, NULL, false, 1,
+					  SPI_OK_SELECT, "read galaxy.datasets");
+	if (r->nrows == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("dataset \"%s\" does not exist", name)));
-	{
-		HeapTuple	t = SPI_tuptable->vals[0];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-
-		id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-		owner = SPI_getvalue(t, d, 2);
-		relid = DatumGetObjectId(SPI_getbinval(t, d, 3, &isnull));
-		n_models = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
-		model_ids = SPI_getvalue(t, d, 5);
-	}
+	id = query_int64(r, 0, 1, 0);
+	owner = query_text(r, 0, 2);
+	relid = DatumGetObjectId(query_datum(r, 0, 3, &isnull));
+	n_models = query_int64(r, 0, 4, 0);
+	model_ids = query_text(r, 0, 5);
 
 	owner_oid = get_role_oid(owner, true);
 	if (!registry_is_admin(user) &&
@@ -398,12 +394,10 @@ galaxy_drop_dataset(PG_FUNCTION_ARGS)
 				 errdetail("Model ids: %s%s.", model_ids ? model_ids : "", n_models > 10 ? ", ..." : ""),
 				 errhint("A model keeps the dataset it was trained on as its provenance.")));
 
-	if (catalog_execute("DELETE FROM galaxy.datasets WHERE id = $1",
+	if (catalog_command("DELETE FROM galaxy.datasets WHERE id = $1",
 						1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)},
-						NULL, false, 0,
-						SPI_OK_DELETE, "delete from galaxy.datasets") != 1)
+						NULL, SPI_OK_DELETE, "delete from galaxy.datasets") != 1)
 		elog(ERROR, "could not delete from galaxy.datasets: no row deleted");
-	SPI_finish();
 
 	initStringInfo(&details);
 	details_begin(&details);

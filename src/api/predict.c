@@ -14,6 +14,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -39,6 +40,7 @@
 #include "registry/deploy.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
 #include "util/rng.h"
 
 PG_FUNCTION_INFO_V1(galaxy_predict);
@@ -170,22 +172,22 @@ load_model_into(CachedModel *cm, int64 model_id)
 	Datum		d;
 	MemoryContext old;
 	GalaxyModel *m;
+	QueryResult *r;
 
-	SPI_connect();
-	if (catalog_execute("SELECT model, project_id FROM galaxy.models WHERE id = $1",
-						1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
-						NULL, true, 1,
-						SPI_OK_SELECT, "read galaxy.models") != 1)
+	r = catalog_query("SELECT model, project_id FROM galaxy.models WHERE id = $1",
+					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model " INT64_FORMAT " does not exist", model_id)));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	d = query_datum(r, 0, 1, &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model " INT64_FORMAT " has no trained value yet", model_id)));
 
-	cm->project_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	cm->project_id = query_int64(r, 0, 2, 0);
 	old = MemoryContextSwitchTo(PredictCacheContext);
 	m = model_from_datum(d);
 	cm->m = m;
@@ -216,7 +218,6 @@ load_model_into(CachedModel *cm, int64 model_id)
 		cm->label_value[k] = v;
 	}
 	MemoryContextSwitchTo(old);
-	SPI_finish();
 }
 
 /* A cached model by id, loading it on first use. */
@@ -246,14 +247,20 @@ get_model(int64 model_id)
 	return cm;
 }
 
-/* Read a project's active deployments into a routes entry. */
+/*
+ * Read a project's active deployments into a routes entry: the primary and
+ * at most MAX_ROUTES - 1 canaries (deploy refuses more), canaries first in
+ * the cumulative weights and the primary last with weight 1.
+ */
 static void
 load_routes(ProjectRoutes *pr, const char *project)
 {
-	int			n;
+	QueryResult *r;
 	double		canary_total = 0;
 	bool		pushed = false;
+	int			n;
 
+	StaticAssertStmt(REGISTRY_MAX_CANARIES < MAX_ROUTES, "routes must hold the primary and every canary");
 	pr->project_id = registry_project_id(project, false);
 
 	/*
@@ -268,39 +275,38 @@ load_routes(ProjectRoutes *pr, const char *project)
 		PushActiveSnapshot(GetLatestSnapshot());
 		pushed = true;
 	}
-	SPI_connect();
-	n = (int) catalog_execute("SELECT model_id, traffic FROM galaxy.deployments "
-							  "WHERE project_id = $1 AND retired_at IS NULL "
-							  "ORDER BY traffic ASC, deployed_at DESC, id DESC",
-							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(pr->project_id)},
-							  NULL, true, MAX_ROUTES,
-							  SPI_OK_SELECT, "read galaxy.deployments");
-	pr->n = 0;
-	for (int i = 0; i < n; i++)
-	{
-		bool		isnull;
-		int64		mid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		double		w = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-
-		pr->model_id[pr->n] = mid;
-		pr->failed[pr->n] = false;
-		if (w < 1.0)
-		{
-			canary_total += w;
-			pr->cum_weight[pr->n] = Min(canary_total, 1.0);
-		}
-		else
-			pr->cum_weight[pr->n] = 1.0;
-		pr->n++;
-	}
-	SPI_finish();
+	r = catalog_query("SELECT model_id, traffic FROM galaxy.deployments "
+					  "WHERE project_id = $1 AND retired_at IS NULL "
+					  "ORDER BY traffic = 1.0 DESC, traffic ASC, deployed_at DESC, id DESC",
+					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(pr->project_id)},
+					  NULL, true, MAX_ROUTES, SPI_OK_SELECT, "read galaxy.deployments");
 	if (pushed)
 		PopActiveSnapshot();
-	if (pr->n == 0 || pr->cum_weight[pr->n - 1] < 1.0)
+
+	n = (int) r->nrows;
+	pr->n = 0;
+	if (n == 0 || query_float8(r, 0, 2, 0) < 1.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("project \"%s\" has no deployed model", project),
 				 errhint("Deploy one with galaxy.deploy('%s', model_id), or train with deploy => 'always'.", project)));
+	/* canaries (rows 1..n-1), then the primary (row 0) */
+	for (int i = 1; i < n; i++)
+	{
+		double		w = query_float8(r, i, 2, 0);
+
+		Assert(w < 1.0);
+		canary_total += w;
+		pr->model_id[pr->n] = query_int64(r, i, 1, 0);
+		pr->cum_weight[pr->n] = Min(canary_total, 1.0);
+		pr->failed[pr->n] = false;
+		pr->n++;
+	}
+	pr->model_id[pr->n] = query_int64(r, 0, 1, 0);
+	pr->cum_weight[pr->n] = 1.0;
+	pr->failed[pr->n] = false;
+	pr->n++;
+	Assert(pr->n >= 1 && pr->n <= MAX_ROUTES);
 }
 
 /* The routes of a project, cached until deployments change. */
@@ -421,16 +427,74 @@ choose_route(const ProjectRoutes *pr, const text *key)
 	return pr->n - 1;
 }
 
+/*
+ * The identity of the active snapshot.  A cursor's FETCHes are new
+ * statements but run under the portal's one snapshot, so a call site that
+ * sees the same snapshot again is still in the same query.
+ */
+typedef struct SnapshotIdentity
+{
+	Snapshot	snap;
+	TransactionId xmin;
+	TransactionId xmax;
+	CommandId	curcid;
+} SnapshotIdentity;
+
+/* The active snapshot's identity (all zero when none is active). */
+static SnapshotIdentity
+active_snapshot_identity(void)
+{
+	SnapshotIdentity id = {0};
+
+	if (ActiveSnapshotSet())
+	{
+		Snapshot	s = GetActiveSnapshot();
+
+		id.snap = s;
+		id.xmin = s->xmin;
+		id.xmax = s->xmax;
+		id.curcid = s->curcid;
+	}
+	return id;
+}
+
+/* Whether two snapshot identities are the same snapshot. */
+static bool
+same_snapshot(const SnapshotIdentity *a, const SnapshotIdentity *b)
+{
+	return a->snap != NULL && a->snap == b->snap && a->xmin == b->xmin &&
+		a->xmax == b->xmax && a->curcid == b->curcid;
+}
+
+/*
+ * Deployment snapshots of the current statement, one per project: every
+ * call site of a statement routes with the routes the first one read, so a
+ * deploy that commits while the statement runs is never mixed in.
+ */
+typedef struct StatementPin
+{
+	char		project[NAMEDATALEN];
+	ProjectRoutes routes;
+} StatementPin;
+
+static StatementPin *stmt_pins = NULL;
+static int	n_stmt_pins = 0;
+static int	max_stmt_pins = 0;
+static TimestampTz stmt_pins_at = 0;
+static uint64 stmt_pins_local = 0;
+
 /* Per-call-site cache kept in fn_extra. */
 typedef struct PredictCall
 {
 	uint64		generation;
-	TimestampTz synced_at;		/* statement whose deployments were synced */
-	int64		synced_project;
 	TimestampTz checked_at;		/* statement whose access was checked */
 	int64		checked_project;
 	char		project[NAMEDATALEN];
-	ProjectRoutes *routes;
+	bool		pinned;			/* routes holds this call site's pinned routes */
+	TimestampTz pin_stmt;		/* statement that pinned them */
+	uint64		pin_local;		/* this backend's deploy count then */
+	SnapshotIdentity pin_snap;	/* and its active snapshot */
+	ProjectRoutes routes;		/* a copy: never changes under the call site */
 	int64		model_id;
 	CachedModel *model;
 	/* by project or by model id, and the kind of the features argument */
@@ -486,6 +550,53 @@ check_predict_access(PredictCall *pc, int64 project_id, TimestampTz stmt_start)
 	pc->checked_project = project_id;
 }
 
+/*
+ * The routes the current statement uses for a project: read (after waiting
+ * out a deploy of the project that is committing, so they are never older
+ * than the statement's snapshot) by the statement's first call site that
+ * asks, then shared by every other call site of the statement.
+ */
+static const ProjectRoutes *
+statement_routes(const char *project, TimestampTz stmt_start)
+{
+	ProjectRoutes *pr;
+	StatementPin *sp;
+
+	/* a deploy by this very statement is seen by its later calls */
+	if (stmt_pins_at != stmt_start || stmt_pins_local != registry_deployments_local_changes())
+	{
+		n_stmt_pins = 0;
+		stmt_pins_at = stmt_start;
+		stmt_pins_local = registry_deployments_local_changes();
+	}
+	for (int i = 0; i < n_stmt_pins; i++)
+		if (strcmp(stmt_pins[i].project, project) == 0)
+			return &stmt_pins[i].routes;
+
+	pr = get_routes(project);
+	registry_deployments_sync(pr->project_id);
+	if (routes_stale || models_stale)
+	{
+		ensure_caches();
+		pr = get_routes(project);
+	}
+
+	if (n_stmt_pins == max_stmt_pins)
+	{
+		int			newmax = Max(8, max_stmt_pins * 2);
+
+		if (stmt_pins == NULL)
+			stmt_pins = MemoryContextAlloc(TopMemoryContext, sizeof(StatementPin) * newmax);
+		else
+			stmt_pins = repalloc(stmt_pins, sizeof(StatementPin) * newmax);
+		max_stmt_pins = newmax;
+	}
+	sp = &stmt_pins[n_stmt_pins++];
+	strlcpy(sp->project, project, NAMEDATALEN);
+	sp->routes = *pr;
+	return &sp->routes;
+}
+
 /* Resolve the model serving this call: by project (routed) or by id. */
 static CachedModel *
 resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
@@ -529,49 +640,54 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("project \"%s\" does not exist", text_to_cstring(proj))));
-		if (pc->generation != cache_generation || pc->routes == NULL ||
-			strncmp(pc->project, VARDATA_ANY(proj), len) != 0 || pc->project[len] != '\0')
+		if (strncmp(pc->project, VARDATA_ANY(proj), len) != 0 || pc->project[len] != '\0')
 		{
 			memset(pc->project, 0, sizeof(pc->project));
 			memcpy(pc->project, VARDATA_ANY(proj), len);
-			pc->routes = get_routes(pc->project);
-			pc->model = NULL;
-			pc->generation = cache_generation;
+			pc->pinned = false;
 		}
 
 		/*
-		 * Once per statement and project: wait out a deploy of the project
-		 * that is committing and take in its invalidations, so the routes are
-		 * never older than this statement's snapshot.
+		 * One deployment snapshot per statement and per cursor: a call site
+		 * keeps the routes it pinned for the rest of its statement, and for
+		 * the FETCHes of its cursor (same active snapshot); otherwise it
+		 * takes the statement's routes for the project.
 		 */
-		if (pc->synced_at != stmt_start || pc->synced_project != pc->routes->project_id)
+		if (pc->pinned && pc->pin_local != registry_deployments_local_changes())
+			pc->pinned = false;
+		if (pc->pinned && pc->pin_stmt != stmt_start)
 		{
-			int64		pid = pc->routes->project_id;
+			SnapshotIdentity now = active_snapshot_identity();
 
-			registry_deployments_sync(pid);
-			pc->synced_at = stmt_start;
-			pc->synced_project = pid;
-			if (routes_stale || models_stale)
-			{
-				ensure_caches();
-				pc->routes = get_routes(pc->project);
-				pc->model = NULL;
-				pc->generation = cache_generation;
-			}
+			if (same_snapshot(&pc->pin_snap, &now))
+				pc->pin_stmt = stmt_start;
+			else
+				pc->pinned = false;
 		}
-		check_predict_access(pc, pc->routes->project_id, stmt_start);
-		if (pc->routes->n == 1)
+		if (!pc->pinned)
+		{
+			pc->routes = *statement_routes(pc->project, stmt_start);
+			pc->pinned = true;
+			pc->pin_stmt = stmt_start;
+			pc->pin_local = registry_deployments_local_changes();
+			pc->pin_snap = active_snapshot_identity();
+			pc->model = NULL;
+		}
+		if (pc->generation != cache_generation)
+		{
+			/* cached models may have been dropped: look them up again */
+			pc->model = NULL;
+			pc->generation = cache_generation;
+		}
+		check_predict_access(pc, pc->routes.project_id, stmt_start);
+		if (pc->routes.n == 1)
 		{
 			if (pc->model == NULL)
-			{
-				int64		only = pc->routes->model_id[0];
-
-				pc->model = get_model(only);
-			}
+				pc->model = get_model(pc->routes.model_id[0]);
 			return pc->model;
 		}
-		idx = choose_route(pc->routes, key);
-		return get_route_model(pc->routes, idx);
+		idx = choose_route(&pc->routes, key);
+		return get_route_model(&pc->routes, idx);
 	}
 }
 
@@ -997,6 +1113,17 @@ prepare_features(FunctionCallInfo fcinfo)
 	return cm;
 }
 
+/* ERROR for a row whose inputs overflow the model's arithmetic. */
+static void
+prediction_not_finite(CachedModel *cm)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("galaxy model " INT64_FORMAT " gives no finite prediction for this row", cm->id),
+			 errdetail("An input value is too large in magnitude for the model's arithmetic."),
+			 errhint("Check the row's values against the ranges the model was trained on.")));
+}
+
 /* The float8 answer for one prepared row. */
 static double
 predict_value(CachedModel *cm)
@@ -1004,6 +1131,8 @@ predict_value(CachedModel *cm)
 	double		out;
 
 	cm->m->algo->predict(cm->m->state, cm->feat, 1, &out);
+	if (!isfinite(out))
+		prediction_not_finite(cm);
 	if (cm->m->task == TASK_CLASSIFICATION)
 	{
 		int			k = (int) out;
@@ -1039,7 +1168,11 @@ proba_datum(CachedModel *cm)
 	cm->m->algo->predict_proba(cm->m->state, cm->feat, 1, cm->proba);
 	d = palloc(sizeof(Datum) * cm->m->n_classes);
 	for (int k = 0; k < cm->m->n_classes; k++)
+	{
+		if (!isfinite(cm->proba[k]))
+			prediction_not_finite(cm);
 		d[k] = Float8GetDatum(cm->proba[k]);
+	}
 	return PointerGetDatum(construct_array(d, cm->m->n_classes, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
@@ -1061,6 +1194,8 @@ label_text(CachedModel *cm)
 	double		out;
 
 	cm->m->algo->predict(cm->m->state, cm->feat, 1, &out);
+	if (!isfinite(out))
+		prediction_not_finite(cm);
 	if (cm->m->task == TASK_CLASSIFICATION)
 	{
 		int			k = (int) out;
@@ -1108,157 +1243,242 @@ project_primary(const char *project)
 	return mid;
 }
 
-/* Metrics of a model on a relation (inputs matched by name, target by the model's target). */
-static Jsonb *
-evaluate_model(int64 model_id, Oid relid)
+/* What evaluate accumulates while it scans the relation. */
+typedef struct EvalScan
 {
 	CachedModel *cm;
 	GalaxyModel *m;
 	int			n_in;
-	char	   *target = NULL;
-	StringInfoData sql;
-	Portal		portal;
-	int64		n = 0,
-				cap = 1024,
-				unknown = 0;
-	double	   *y,
-			   *pred,
-			   *proba = NULL;
+	Oid			target_type;
+	Oid			target_out;		/* output function of the target (classification) */
+	PrepDatumConv *conv;
 	Datum	   *vals;
 	bool	   *nulls;
-	Oid		   *types;
-	PrepDatumConv *conv;
-	MetricSet	ms;
-	MemoryContext caller = CurrentMemoryContext;
+	/* grown across batches with repalloc: allocated before the scan */
+	int64		n;
+	int64		cap;
+	double	   *y;
+	double	   *pred;
+	double	   *proba;
+	int64		unknown;		/* rows whose label the model does not know */
+	int64		non_finite;		/* rows whose numeric target is NaN or infinite */
+} EvalScan;
 
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+/* evaluate: classify the inputs' types once, from the cursor's row type. */
+static void
+eval_scan_start(void *arg, TupleDesc td)
+{
+	EvalScan   *es = (EvalScan *) arg;
+	Oid		   *types = palloc(sizeof(Oid) * es->n_in);
+	bool		isvarlena;
+
+	for (int i = 0; i < es->n_in; i++)
+		types[i] = TupleDescAttr(td, i)->atttypid;
+	es->conv = preprocess_datum_conv(es->m->prep, types);
+	es->target_type = TupleDescAttr(td, es->n_in)->atttypid;
+	getTypeOutputInfo(es->target_type, &es->target_out, &isvarlena);
+	if (es->m->task == TASK_REGRESSION)
+	{
+		switch (getBaseType(es->target_type))
+		{
+			case INT2OID:
+			case INT4OID:
+			case INT8OID:
+			case FLOAT4OID:
+			case FLOAT8OID:
+			case NUMERICOID:
+				break;
+			default:
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("regression model needs a numeric target, but column \"%s\" is of type %s",
+								NameStr(TupleDescAttr(td, es->n_in)->attname),
+								format_type_be(es->target_type))));
+		}
+	}
+}
+
+/* evaluate: score one batch of rows. */
+static void
+eval_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
+{
+	EvalScan   *es = (EvalScan *) arg;
+	GalaxyModel *m = es->m;
+	CachedModel *cm = es->cm;
+
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		bool		ynull;
+		Datum		yd = heap_getattr(rows[r], es->n_in + 1, td, &ynull);
+		double		yv;
+
+		if (ynull)
+			continue;
+		if (m->task == TASK_CLASSIFICATION)
+		{
+			char	   *lab = OidOutputFunctionCall(es->target_out, yd);
+			int			k;
+
+			for (k = 0; k < m->n_classes; k++)
+				if (strcmp(m->labels[k], lab) == 0)
+					break;
+			pfree(lab);
+			if (k == m->n_classes)
+			{
+				es->unknown++;
+				continue;
+			}
+			yv = k;
+		}
+		else
+		{
+			if (es->target_type == FLOAT8OID)
+				yv = DatumGetFloat8(yd);
+			else
+			{
+				char	   *txt = OidOutputFunctionCall(es->target_out, yd);
+
+				yv = float8in_internal(txt, NULL, "double precision", txt);
+				pfree(txt);
+			}
+			if (!isfinite(yv))
+			{
+				es->non_finite++;
+				continue;
+			}
+		}
+		for (int i = 0; i < es->n_in; i++)
+			es->vals[i] = heap_getattr(rows[r], i + 1, td, &es->nulls[i]);
+		if (es->n == es->cap)
+		{
+			es->cap *= 2;
+			es->y = repalloc_huge(es->y, sizeof(double) * es->cap);
+			es->pred = repalloc_huge(es->pred, sizeof(double) * es->cap);
+			if (es->proba)
+				es->proba = repalloc_huge(es->proba, sizeof(double) * es->cap * m->n_classes);
+		}
+		preprocess_datums_to_raw_conv(m->prep, es->conv, es->vals, es->nulls, cm->raw);
+		preprocess_apply_raw(m->prep, cm->raw, cm->feat);
+		m->algo->predict(m->state, cm->feat, 1, &es->pred[es->n]);
+		if (es->proba && m->algo->predict_proba)
+			m->algo->predict_proba(m->state, cm->feat, 1, es->proba + es->n * m->n_classes);
+		es->y[es->n] = yv;
+		es->n++;
+	}
+}
+
+/*
+ * The column of relid a model needs, by name; ERROR 42703 when it is missing
+ * and 42501 when the caller may not read it (table or column privilege).
+ */
+static void
+evaluate_check_column(Oid relid, const char *column, int64 model_id, const char *what)
+{
+	AttrNumber	att = get_attnum(relid, column);
+
+	if (att == InvalidAttrNumber || att < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("relation \"%s\" has no column \"%s\"", get_rel_name(relid), column),
+				 errdetail("Model " INT64_FORMAT " needs it as its %s.", model_id, what)));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck(relid, att, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", get_rel_name(relid))));
-	ensure_caches();
-	cm = get_model(model_id);
-	registry_check_project_access(cm->project_id, "evaluate");
-	m = cm->m;
-	n_in = preprocess_n_inputs(m->prep);
-	vals = palloc(sizeof(Datum) * n_in);
-	nulls = palloc(sizeof(bool) * n_in);
-	types = palloc(sizeof(Oid) * n_in);
+				 errmsg("permission denied for column \"%s\" of relation \"%s\"",
+						column, get_rel_name(relid))));
+}
 
-	SPI_connect();
-	if (catalog_execute("SELECT target FROM galaxy.models WHERE id = $1", 1, (Oid[]) {INT8OID},
-						(Datum[]) {Int64GetDatum(model_id)}, NULL, true, 1,
-						SPI_OK_SELECT, "read galaxy.models") == 1)
+/* Metrics of a model on a relation (inputs matched by name, target by the model's target). */
+static Jsonb *
+evaluate_model(int64 model_id, Oid relid)
+{
+	EvalScan	es = {0};
+	GalaxyModel *m;
+	char	   *target;
+	StringInfoData sql;
+	QueryResult *r;
+	MetricSet	ms;
+	StringInfoData extra;
+
+	if (!OidIsValid(relid) || get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	switch (get_rel_relkind(relid))
 	{
-		char	   *t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		if (t)
-			target = MemoryContextStrdup(caller, t);
+		case RELKIND_RELATION:
+		case RELKIND_VIEW:
+		case RELKIND_MATVIEW:
+		case RELKIND_PARTITIONED_TABLE:
+		case RELKIND_FOREIGN_TABLE:
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("\"%s\" is not a table, view, materialized view or foreign table",
+							get_rel_name(relid))));
 	}
+	ensure_caches();
+	es.cm = get_model(model_id);
+	registry_check_project_access(es.cm->project_id, "evaluate");
+	m = es.m = es.cm->m;
+	es.n_in = preprocess_n_inputs(m->prep);
+
+	r = catalog_query("SELECT target FROM galaxy.models WHERE id = $1", 1, (Oid[]) {INT8OID},
+					  (Datum[]) {Int64GetDatum(model_id)}, NULL, true, 1,
+					  SPI_OK_SELECT, "read galaxy.models");
+	target = r->nrows == 1 ? query_text(r, 0, 1) : NULL;
 	if (target == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("model " INT64_FORMAT " has no target column to evaluate against", model_id)));
 
+	/* resolve every column first: clear errors instead of the query's */
+	for (int i = 0; i < es.n_in; i++)
+		evaluate_check_column(relid, preprocess_input(m->prep, i)->name, model_id, "input");
+	evaluate_check_column(relid, target, model_id, "target");
+
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
-	for (int i = 0; i < n_in; i++)
+	for (int i = 0; i < es.n_in; i++)
 		appendStringInfo(&sql, "%s, ", quote_identifier(preprocess_input(m->prep, i)->name));
 	appendStringInfo(&sql, "%s FROM %s", quote_identifier(target),
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)));
 
-	y = palloc(sizeof(double) * cap);
-	pred = palloc(sizeof(double) * cap);
+	/* everything the scan fills lives here, in the caller's context */
+	es.vals = palloc(sizeof(Datum) * Max(es.n_in, 1));
+	es.nulls = palloc(sizeof(bool) * Max(es.n_in, 1));
+	es.cap = 1024;
+	es.y = palloc(sizeof(double) * es.cap);
+	es.pred = palloc(sizeof(double) * es.cap);
 	if (m->task == TASK_CLASSIFICATION)
-		proba = palloc(sizeof(double) * cap * m->n_classes);
+		es.proba = palloc(sizeof(double) * es.cap * m->n_classes);
 
-	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, true, 0);
-	/* the inputs' types are the cursor's: classify them once */
-	for (int i = 0; i < n_in; i++)
-		types[i] = SPI_gettypeid(portal->tupDesc, i + 1);
-	conv = preprocess_datum_conv(m->prep, types);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			bool		ynull;
-			Datum		yd = SPI_getbinval(tup, td, n_in + 1, &ynull);
-			double		yv;
+	query_scan(sql.data, 0, NULL, NULL, NULL, 10000, eval_scan_start, eval_scan_batch, &es);
 
-			if (ynull)
-				continue;
-			if (m->task == TASK_CLASSIFICATION)
-			{
-				char	   *lab = SPI_getvalue(tup, td, n_in + 1);
-				int			k;
-
-				for (k = 0; k < m->n_classes; k++)
-					if (strcmp(m->labels[k], lab) == 0)
-						break;
-				if (k == m->n_classes)
-				{
-					unknown++;
-					continue;
-				}
-				yv = k;
-			}
-			else
-			{
-				Oid			yt = SPI_gettypeid(td, n_in + 1);
-
-				if (yt == FLOAT8OID)
-					yv = DatumGetFloat8(yd);
-				else
-					yv = float8in_internal(SPI_getvalue(tup, td, n_in + 1), NULL, "double precision",
-										   SPI_getvalue(tup, td, n_in + 1));
-			}
-			for (int i = 0; i < n_in; i++)
-				vals[i] = SPI_getbinval(tup, td, i + 1, &nulls[i]);
-			if (n == cap)
-			{
-				cap *= 2;
-				y = repalloc_huge(y, sizeof(double) * cap);
-				pred = repalloc_huge(pred, sizeof(double) * cap);
-				if (proba)
-					proba = repalloc_huge(proba, sizeof(double) * cap * m->n_classes);
-			}
-			preprocess_datums_to_raw_conv(m->prep, conv, vals, nulls, cm->raw);
-			preprocess_apply_raw(m->prep, cm->raw, cm->feat);
-			m->algo->predict(m->state, cm->feat, 1, &pred[n]);
-			if (proba && m->algo->predict_proba)
-				m->algo->predict_proba(m->state, cm->feat, 1, proba + n * m->n_classes);
-			y[n] = yv;
-			n++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	SPI_finish();
-
-	if (n == 0)
+	if (es.n == 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("relation %s has no rows with a known target to evaluate", get_rel_name(relid))));
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation %s has no rows with a known target to evaluate", get_rel_name(relid)),
+				 (es.unknown + es.non_finite) > 0 ?
+				 errdetail("Skipped " INT64_FORMAT " rows with a label the model does not know and "
+						   INT64_FORMAT " rows with a NaN or infinite target.", es.unknown, es.non_finite) : 0));
 	metrics_init(&ms);
 	if (m->task == TASK_REGRESSION)
-		metrics_regression(y, pred, n, &ms);
+		metrics_regression(es.y, es.pred, es.n, &ms);
 	else if (m->task == TASK_CLASSIFICATION)
-		metrics_classification(y, pred, m->algo->predict_proba ? proba : NULL, n, m->n_classes, &ms);
-	{
-		StringInfoData extra;
+		metrics_classification(es.y, es.pred, m->algo->predict_proba ? es.proba : NULL, es.n,
+							   m->n_classes, &ms);
 
-		initStringInfo(&extra);
-		appendStringInfo(&extra, "{\"rows\": " INT64_FORMAT ", \"model_id\": " INT64_FORMAT, n, model_id);
-		if (unknown > 0)
-			appendStringInfo(&extra, ", \"rows_with_unknown_label\": " INT64_FORMAT, unknown);
-		appendStringInfoChar(&extra, '}');
-		return metrics_to_jsonb(&ms, DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(extra.data))));
-	}
+	initStringInfo(&extra);
+	appendStringInfo(&extra, "{\"rows\": " INT64_FORMAT ", \"model_id\": " INT64_FORMAT, es.n, model_id);
+	if (es.unknown > 0)
+		appendStringInfo(&extra, ", \"rows_with_unknown_label\": " INT64_FORMAT, es.unknown);
+	if (es.non_finite > 0)
+		appendStringInfo(&extra, ", \"rows_with_non_finite_target\": " INT64_FORMAT, es.non_finite);
+	appendStringInfoChar(&extra, '}');
+	return metrics_to_jsonb(&ms, DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(extra.data))));
 }
 
 /* galaxy.evaluate(model bigint, relation regclass) → jsonb */

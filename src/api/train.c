@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -32,6 +33,7 @@
 #include "registry/deploy.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
 PG_FUNCTION_INFO_V1(galaxy_train);
 
@@ -73,6 +75,11 @@ arg_text_list(FunctionCallInfo fcinfo, int i, const char *what)
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("%s must be a one-dimensional text array", what)));
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", what),
+				 errhint("Pass NULL (or leave it out) to use every column but the target.")));
 	for (int k = 0; k < n; k++)
 	{
 		if (nulls[k])
@@ -99,6 +106,12 @@ train_request_from_args(FunctionCallInfo fcinfo)
 	req->search = arg_text(fcinfo, TA_SEARCH);
 	req->search_space = arg_jsonb(fcinfo, TA_SEARCH_SPACE);
 	req->folds = (PG_NARGS() > TA_FOLDS && !PG_ARGISNULL(TA_FOLDS)) ? PG_GETARG_INT32(TA_FOLDS) : 0;
+	/* 0 means "no cross-validation" inside; a caller's 0 is out of range */
+	if (PG_NARGS() > TA_FOLDS && !PG_ARGISNULL(TA_FOLDS) && (req->folds < 2 || req->folds > 100))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("folds must be between 2 and 100, got %d", req->folds),
+				 errhint("Pass NULL (or leave it out) for no cross-validation.")));
 	req->deploy = arg_text(fcinfo, TA_DEPLOY);
 	req->seed = (PG_NARGS() > TA_SEED && !PG_ARGISNULL(TA_SEED)) ? PG_GETARG_INT32(TA_SEED) : 42;
 	req->features = arg_text_list(fcinfo, TA_FEATURES, "features");
@@ -116,52 +129,35 @@ train_request_from_args(FunctionCallInfo fcinfo)
 static void
 resolve_dataset(TrainRequest *req)
 {
-	int64		id;
-	MemoryContext caller = CurrentMemoryContext;
+	QueryResult *r;
+	bool		isnull;
+	Datum		d;
 
-	SPI_connect();
-	if (catalog_execute("SELECT id, relation::oid, target, features FROM galaxy.datasets WHERE name = $1",
-						1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(req->dataset)},
-						NULL, true, 1,
-						SPI_OK_SELECT, "read galaxy.datasets") != 1)
+	r = catalog_query("SELECT id, relation::oid, target, features FROM galaxy.datasets WHERE name = $1",
+					  1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(req->dataset)},
+					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.datasets");
+	if (r->nrows != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("dataset \"%s\" does not exist", req->dataset),
 				 errhint("Register it with galaxy.create_dataset().")));
+	if (!OidIsValid(req->relid))
+		req->relid = DatumGetObjectId(query_datum(r, 0, 2, &isnull));
+	if (req->target == NULL)
+		req->target = query_text(r, 0, 3);
+	d = query_datum(r, 0, 4, &isnull);
+	if (req->features == NIL && !isnull)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Datum		d;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
 
-		id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
-		if (!OidIsValid(req->relid))
-			req->relid = DatumGetObjectId(SPI_getbinval(tup, td, 2, &isnull));
-		if (req->target == NULL)
-		{
-			char	   *t = SPI_getvalue(tup, td, 3);
-
-			if (t)
-				req->target = MemoryContextStrdup(caller, t);
-		}
-		d = SPI_getbinval(tup, td, 4, &isnull);
-		if (req->features == NIL && !isnull)
-		{
-			ArrayType  *arr = DatumGetArrayTypeP(d);
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-			MemoryContext old = MemoryContextSwitchTo(caller);
-
-			deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-			for (int k = 0; k < n; k++)
-				if (!nulls[k])
-					req->features = lappend(req->features, makeString(TextDatumGetCString(elems[k])));
-			MemoryContextSwitchTo(old);
-		}
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		for (int k = 0; k < n; k++)
+			if (!nulls[k])
+				req->features = lappend(req->features, makeString(TextDatumGetCString(elems[k])));
 	}
-	SPI_finish();
-	req->dataset_id = id;
+	req->dataset_id = query_int64(r, 0, 1, 0);
 }
 
 /* true if name is a valid project name. */
@@ -262,6 +258,30 @@ train_request_validate(TrainRequest *req)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("preprocess must be a JSON object, e.g. '{\"scale\": \"minmax\"}'")));
+}
+
+/*
+ * What galaxy.submit() checks beyond train_request_validate: the relation,
+ * its columns, their types and the caller's privileges on them, as the
+ * worker will find them, without reading a row.
+ */
+void
+train_request_check_inputs(const TrainRequest *req)
+{
+	LoadOptions lo = {0};
+
+	if (get_rel_persistence(req->relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a background job cannot read the temporary table \"%s\"", get_rel_name(req->relid)),
+				 errdetail("Temporary tables are visible only to the session that created them."),
+				 errhint("Train synchronously with galaxy.train(), or copy the rows into a regular table.")));
+	lo.relid = req->relid;
+	lo.target = req->target;
+	lo.features = req->features;
+	lo.task = req->task ? galaxy_task_from_name(req->task) : 0;
+	lo.check_only = true;
+	(void) dataset_load(&lo);
 }
 
 /* Request as jsonb for the job queue. */
@@ -681,23 +701,13 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 static double
 stored_metric(int64 model_id, const char *key)
 {
-	double		v = NAN;
+	QueryResult *r;
 
-	SPI_connect();
-	if (catalog_execute("SELECT (metrics ->> $2)::float8 FROM galaxy.models WHERE id = $1",
-						2, (Oid[]) {INT8OID, TEXTOID},
-						(Datum[]) {Int64GetDatum(model_id), CStringGetTextDatum(key)},
-						NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.models") == 1)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			v = DatumGetFloat8(d);
-	}
-	SPI_finish();
-	return v;
+	r = catalog_query("SELECT (metrics ->> $2)::float8 FROM galaxy.models WHERE id = $1",
+					  2, (Oid[]) {INT8OID, TEXTOID},
+					  (Datum[]) {Int64GetDatum(model_id), CStringGetTextDatum(key)},
+					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.models");
+	return r->nrows == 1 ? query_float8(r, 0, 1, NAN) : NAN;
 }
 
 /* text[] datum from C strings. */
@@ -725,8 +735,7 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 				patch;
 	int64		parent_id;
 	char		version[64];
-	int64		id;
-	bool		isnull;
+	QueryResult *r;
 	const char *relname;
 	Datum		v[27];
 	char		nulls[27];
@@ -796,20 +805,18 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 	else
 		nulls[26] = 'n';
 
-	SPI_connect();
-	if (catalog_execute("INSERT INTO galaxy.models (project_id, version, version_major, version_minor, "
-						"version_patch, algorithm, task, model, hyperparams, hyperparams_given, "
-						"preprocess, metrics, features, feature_types, target, label_type, relation, "
-						"dataset_id, training_rows, test_rows, schema_fingerprint, data_fingerprint, "
-						"seed, size_bytes, trained_by, job_id, parent_id, status) "
-						"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-						"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 'ready') RETURNING id",
-						27, t, v, nulls, false, 1,
-						SPI_OK_INSERT_RETURNING, "register the model") != 1)
+	r = catalog_query("INSERT INTO galaxy.models (project_id, version, version_major, version_minor, "
+					  "version_patch, algorithm, task, model, hyperparams, hyperparams_given, "
+					  "preprocess, metrics, features, feature_types, target, label_type, relation, "
+					  "dataset_id, training_rows, test_rows, schema_fingerprint, data_fingerprint, "
+					  "seed, size_bytes, trained_by, job_id, parent_id, status) "
+					  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+					  "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 'ready') RETURNING id",
+					  27, t, v, nulls, false, 1,
+					  SPI_OK_INSERT_RETURNING, "register the model");
+	if (r->nrows != 1)
 		elog(ERROR, "could not register the model: no row returned");
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	return id;
+	return query_int64(r, 0, 1, 0);
 }
 
 /* Run the pipeline in the current transaction; returns the new model's id. */
@@ -859,6 +866,7 @@ train_run(TrainRequest *req)
 		double		new_score;
 		bool		deployed = false;
 		bool		needs_approval = false;
+		bool		no_deploy_privilege = false;
 		int64		current = 0;
 		double		current_score = NAN;
 		char		idbuf[32];
@@ -893,6 +901,12 @@ train_run(TrainRequest *req)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("no training rows left after holding out test_size = %g", req->test_size)));
+		if (n_train < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("only " INT64_FORMAT " training row%s left (of " INT64_FORMAT " usable rows); at least 2 are needed",
+							(int64) n_train, n_train == 1 ? "" : "s", (int64) ds->n_rows),
+					 errhint("Train on more rows, or lower test_size.")));
 		prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo->default_scaling);
 		p = preprocess_n_features(prep);
 
@@ -979,6 +993,13 @@ train_run(TrainRequest *req)
 		project_id = registry_project_ensure(req->project, ds->task);
 		model_id = insert_model(req, project_id, ds, &gm, value, metrics, &hp, sd.n_train, sd.n_test);
 
+		/*
+		 * The project may have been created by another role while this one
+		 * trained: check the train privilege now, with the project row
+		 * locked (insert_model took the lock), not only at the start.
+		 */
+		registry_check_project_access(project_id, "train");
+
 		snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, model_id);
 		{
 			StringInfoData d;
@@ -1010,6 +1031,13 @@ train_run(TrainRequest *req)
 			deployed = false;
 			needs_approval = true;
 		}
+		/* training needs train; making the model serve needs deploy */
+		if (deployed && !registry_has_project_privilege(GetUserId(), project_id,
+														registry_action_privilege("deploy")))
+		{
+			deployed = false;
+			no_deploy_privilege = true;
+		}
 		if (deployed)
 			registry_deploy_model(project_id, model_id, 1.0, req->deploy, "galaxy.train deploy policy");
 
@@ -1020,6 +1048,7 @@ train_run(TrainRequest *req)
 						fit_seconds,
 						deployed ? "deployed" :
 						needs_approval ? psprintf("not deployed: the project requires approval (SELECT galaxy.request_deployment(" INT64_FORMAT "))", model_id) :
+						no_deploy_privilege ? psprintf("not deployed: role \"%s\" lacks the deploy privilege on the project", GetUserNameFromId(GetUserId(), false)) :
 						(current && isfinite(current_score) ? psprintf("not deployed (deployed model " INT64_FORMAT " has %s = %.4f)", current, key, current_score) :
 						 "not deployed"))));
 	}
@@ -1038,17 +1067,14 @@ train_run(TrainRequest *req)
 Datum
 galaxy_model_row(int64 model_id)
 {
-	Datum		result;
+	QueryResult *r;
 
-	SPI_connect();
-	if (catalog_execute("SELECT * FROM galaxy.models WHERE id = $1",
-						1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
-						NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.models") != 1)
+	r = catalog_query("SELECT * FROM galaxy.models WHERE id = $1",
+					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows != 1)
 		elog(ERROR, "model " INT64_FORMAT " vanished", model_id);
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
-	SPI_finish();
-	return result;
+	return query_row_datum(r, 0);
 }
 
 /* galaxy.train(): train synchronously and return the model row. */

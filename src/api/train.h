@@ -65,6 +65,8 @@ extern Datum galaxy_model_row(int64 model_id);
 
 /* Validate a request up front (names, ranges, relation access, algorithm, hyperparameters). */
 extern void train_request_validate(TrainRequest *req);
+/* Resolve the request's relation, columns, types and privileges without reading rows. */
+extern void train_request_check_inputs(const TrainRequest *req);
 
 /* Serialise a request for the job queue, and back. */
 extern Jsonb *train_request_to_jsonb(const TrainRequest *req);

@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/tupmacs.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
@@ -408,4 +409,17 @@ data_column_attnum(Relation rel, const char *name, const char *role)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("system column \"%s\" cannot be used as a %s", name, role)));
 	return att;
+}
+
+/* Open a relation by OID with AccessShareLock; ERROR 42P01 if it does not exist. */
+Relation
+data_open_relation(Oid relid)
+{
+	Relation	rel = OidIsValid(relid) ? try_relation_open(relid, AccessShareLock) : NULL;
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return rel;
 }

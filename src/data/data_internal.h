@@ -52,6 +52,8 @@ extern int	data_classify_type(Oid typid, ScalarConv *conv, CategoryConv *cat);
 
 /* attnum of a named column; ERROR if it does not exist or is a system column. */
 extern AttrNumber data_column_attnum(Relation rel, const char *name, const char *role);
+/* Open a relation by OID with AccessShareLock; ERROR 42P01 if it does not exist. */
+extern Relation data_open_relation(Oid relid);
 
 /* A scalar of the given conversion as a double (may be NaN/Inf for floats). */
 extern double data_scalar_to_double(Datum d, ScalarConv conv);

@@ -70,6 +70,7 @@ typedef struct LoadOptions
 	List	   *features;		/* List of String nodes; NIL = every column but the target */
 	GalaxyTask	task;			/* 0 = infer from the target column */
 	bool		impute_error;	/* NULL feature → ERROR instead of imputing */
+	bool		check_only;		/* resolve columns, types, privileges; read no row; return NULL */
 } LoadOptions;
 
 /*

@@ -45,6 +45,7 @@
 #include "data/data_internal.h"
 #include "data/dataset.h"
 #include "model/model.h"
+#include "util/query.h"
 
 #define LOADER_SPI_BATCH	10000
 #define LOADER_ROWCXT_RESET 1024	/* rows between resets of the per-row context */
@@ -406,100 +407,79 @@ select_query(LoadState *ls, Relation rel)
 	return q.data;
 }
 
-/* Read any relation through SPI with a cursor, in batches. */
+/* What scan_spi's batches need. */
+typedef struct LoaderScan
+{
+	LoadState  *ls;
+	Datum	   *values;
+	bool	   *isnull;
+} LoaderScan;
+
+/* One batch of the SPI path: every row into the matrix. */
+static void
+loader_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
+{
+	LoaderScan *sc = (LoaderScan *) arg;
+
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		heap_deform_tuple(rows[i], td, sc->values, sc->isnull);
+		load_row(sc->ls, sc->values, sc->isnull);
+	}
+}
+
+/* Read any relation through a cursor, in batches (query_scan owns SPI). */
 static void
 scan_spi(LoadState *ls, Relation rel)
 {
 	char	   *query = select_query(ls, rel);
 	int			natts = ls->ncols + (ls->tmode != TARGET_NONE ? 1 : 0);
-	Datum	   *values = palloc(sizeof(Datum) * natts);
-	bool	   *isnull = palloc(sizeof(bool) * natts);
-	SPIPlanPtr	plan;
-	Portal		portal;
-	MemoryContext old;
+	LoaderScan	sc;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "galaxy: SPI_connect failed");
-	plan = SPI_prepare(query, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "galaxy: SPI_prepare failed for \"%s\": %s", query, SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, LOADER_SPI_BATCH);
-		if (SPI_processed == 0)
-			break;
-		old = MemoryContextSwitchTo(ls->rowcxt);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, isnull);
-			load_row(ls, values, isnull);
-		}
-		MemoryContextSwitchTo(old);
-		SPI_freetuptable(SPI_tuptable);
-		MemoryContextReset(ls->rowcxt);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	SPI_finish();
-	pfree(values);
-	pfree(isnull);
+	sc.ls = ls;
+	sc.values = palloc(sizeof(Datum) * natts);
+	sc.isnull = palloc(sizeof(bool) * natts);
+	query_scan(query, 0, NULL, NULL, NULL, LOADER_SPI_BATCH, NULL, loader_scan_batch, &sc);
+	pfree(sc.values);
+	pfree(sc.isnull);
 	pfree(query);
 }
 
-/* Length of the first non-NULL array of each array column (via SPI). */
+/* Length of the first non-NULL array of each array column. */
 static void
 array_widths(LoadState *ls, Relation rel)
 {
-	bool		any = false;
-	char	   *relq;
+	char	   *relq = NULL;
 
-	for (int c = 0; c < ls->ncols; c++)
-		if (ls->cols[c].kind == INPUT_ARRAY)
-			any = true;
-	if (!any)
-		return;
-
-	relq = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-									  RelationGetRelationName(rel));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "galaxy: SPI_connect failed");
 	for (int c = 0; c < ls->ncols; c++)
 	{
 		LoadCol    *col = &ls->cols[c];
 		const char *qc;
-		char	   *q;
-		int			rc;
+		QueryResult *r;
+		int32		w;
 
 		if (col->kind != INPUT_ARRAY)
 			continue;
+		if (relq == NULL)
+			relq = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+											  RelationGetRelationName(rel));
 		qc = quote_identifier(col->name);
-		q = psprintf("SELECT pg_catalog.cardinality(%s) FROM %s WHERE %s IS NOT NULL LIMIT 1",
-					 qc, relq, qc);
-		rc = SPI_execute(q, true, 1);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "galaxy: query for the array length of \"%s\" failed: %s",
-				 col->name, SPI_result_code_string(rc));
-		if (SPI_processed == 0)
+		r = user_query(psprintf("SELECT pg_catalog.cardinality(%s) FROM %s WHERE %s IS NOT NULL LIMIT 1",
+								qc, relq, qc),
+					   0, NULL, NULL, NULL, true, 1, SPI_OK_SELECT,
+					   psprintf("read the array length of \"%s\"", col->name));
+		if (r->nrows == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("array column \"%s\" has no non-NULL value, so its length is unknown", col->name)));
-		{
-			bool		n;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n);
-			int32		w = n ? 0 : DatumGetInt32(d);
-
-			if (w < 1 || w > MODEL_MAX_FEATURES)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("array column \"%s\" has arrays of length %d; lengths from 1 to %d are supported",
-								col->name, w, MODEL_MAX_FEATURES)));
-			col->width = w;
-		}
-		pfree(q);
+		w = query_int32(r, 0, 1, 0);
+		if (w < 1 || w > MODEL_MAX_FEATURES)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("array column \"%s\" has arrays of length %d; lengths from 1 to %d are supported",
+							col->name, w, MODEL_MAX_FEATURES)));
+		col->width = w;
 	}
-	SPI_finish();
 }
 
 /* ---------------------------------------------------------------------
@@ -765,7 +745,7 @@ dataset_load(const LoadOptions *opts)
 	ls.cxt = CurrentMemoryContext;
 	ls.impute_error = opts->impute_error;
 
-	rel = relation_open(opts->relid, AccessShareLock);
+	rel = data_open_relation(opts->relid);
 	relkind = rel->rd_rel->relkind;
 	ls.relname = pstrdup(RelationGetRelationName(rel));
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_VIEW &&
@@ -904,6 +884,11 @@ dataset_load(const LoadOptions *opts)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("materialized view \"%s\" has not been populated", ls.relname),
 				 errhint("Use the REFRESH MATERIALIZED VIEW command.")));
+	if (opts->check_only)
+	{
+		relation_close(rel, AccessShareLock);
+		return NULL;
+	}
 
 	/* raw layout (array widths come from the data) */
 	array_widths(&ls, rel);

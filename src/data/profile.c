@@ -32,6 +32,7 @@
 #include "data/dataset.h"
 #include "data/profile.h"
 #include "util/jsonb_build.h"
+#include "util/query.h"
 
 #define PROFILE_BATCH		10000
 #define PROFILE_TOP_VALUES	PROFILE_MAX_TOP
@@ -282,6 +283,35 @@ finish_column(ColumnProfile *c)
 	}
 }
 
+/* What the profile scan's batches need. */
+typedef struct ProfileScan
+{
+	ProfileState *st;
+	Datum	   *values;
+	bool	   *isnull;
+} ProfileScan;
+
+/* One batch of the profile scan: every value into its column's profile. */
+static void
+profile_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
+{
+	ProfileScan *sc = (ProfileScan *) arg;
+	ProfileState *st = sc->st;
+
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		heap_deform_tuple(rows[r], td, sc->values, sc->isnull);
+		st->rows++;
+		for (int i = 0; i < st->ncols; i++)
+		{
+			if (sc->isnull[i])
+				st->cols[i].nulls++;
+			else
+				profile_value(st, &st->cols[i], sc->values[i]);
+		}
+	}
+}
+
 /* Compute the profile of the named columns (NIL = every column) of a relation. */
 ProfileState *
 profile_compute(Oid relid, List *columns)
@@ -290,14 +320,10 @@ profile_compute(Oid relid, List *columns)
 	Relation	rel;
 	TupleDesc	desc;
 	StringInfoData q;
-	SPIPlanPtr	plan;
-	Portal		portal;
-	Datum	   *values;
-	bool	   *isnull;
-	MemoryContext rowcxt;
+	ProfileScan sc;
 
 	st->cxt = CurrentMemoryContext;
-	rel = relation_open(relid, AccessShareLock);
+	rel = data_open_relation(relid);
 	st->relname = pstrdup(RelationGetRelationName(rel));
 	desc = RelationGetDescr(rel);
 	if (rel->rd_rel->relkind != RELKIND_RELATION && rel->rd_rel->relkind != RELKIND_VIEW &&
@@ -356,44 +382,10 @@ profile_compute(Oid relid, List *columns)
 	appendStringInfo(&q, " FROM %s",
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), st->relname));
 
-	values = palloc(sizeof(Datum) * st->ncols);
-	isnull = palloc(sizeof(bool) * st->ncols);
-	rowcxt = AllocSetContextCreate(st->cxt, "galaxy profile rows", ALLOCSET_DEFAULT_SIZES);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "galaxy: SPI_connect failed");
-	plan = SPI_prepare(q.data, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "galaxy: SPI_prepare failed for \"%s\": %s", q.data, SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
-	{
-		MemoryContext old;
-
-		SPI_cursor_fetch(portal, true, PROFILE_BATCH);
-		if (SPI_processed == 0)
-			break;
-		old = MemoryContextSwitchTo(rowcxt);
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, isnull);
-			st->rows++;
-			for (int i = 0; i < st->ncols; i++)
-			{
-				if (isnull[i])
-					st->cols[i].nulls++;
-				else
-					profile_value(st, &st->cols[i], values[i]);
-			}
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(rowcxt);
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	SPI_finish();
-	MemoryContextDelete(rowcxt);
+	sc.st = st;
+	sc.values = palloc(sizeof(Datum) * st->ncols);
+	sc.isnull = palloc(sizeof(bool) * st->ncols);
+	query_scan(q.data, 0, NULL, NULL, NULL, PROFILE_BATCH, NULL, profile_scan_batch, &sc);
 
 	for (int i = 0; i < st->ncols; i++)
 		finish_column(&st->cols[i]);

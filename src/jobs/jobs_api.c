@@ -41,6 +41,7 @@
 #include "registry/deploy.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
 PG_FUNCTION_INFO_V1(galaxy_submit);
 PG_FUNCTION_INFO_V1(galaxy_cancel);
@@ -101,39 +102,30 @@ Details1(const char *key, const char *value)
 static void
 ReadJob(int64 job_id, JobState *js, MemoryContext cxt)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		values[1];
+	QueryResult *r;
 
 	memset(js, 0, sizeof(*js));
-	SPI_connect();
-	values[0] = Int64GetDatum(job_id);
-	if (catalog_execute("SELECT j.state, j.owner_oid, j.owner, j.xmin::text, j, j.project_id "
-						"FROM galaxy.jobs j WHERE j.id = $1",
-						1, types, values, NULL, false, 0,
-						SPI_OK_SELECT, "read galaxy.jobs") == 1)
+	r = catalog_query("SELECT j.state, j.owner_oid, j.owner, j.xmin::text, j, j.project_id "
+					  "FROM galaxy.jobs j WHERE j.id = $1",
+					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(job_id)}, NULL, false, 0,
+					  SPI_OK_SELECT, "read galaxy.jobs");
+	if (r->nrows == 1)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		char	   *xmin;
+		char	   *xmin = query_text(r, 0, 4);
 		MemoryContext old;
-		Datum		row;
-		Datum		d;
 
 		js->found = true;
-		strlcpy(js->state, SPI_getvalue(tup, desc, 1), sizeof(js->state));
-		js->owner_oid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-		strlcpy(js->owner, SPI_getvalue(tup, desc, 3), sizeof(js->owner));
-		xmin = SPI_getvalue(tup, desc, 4);
+		strlcpy(js->state, query_text(r, 0, 1), sizeof(js->state));
+		js->owner_oid = DatumGetObjectId(query_datum(r, 0, 2, &isnull));
+		strlcpy(js->owner, query_text(r, 0, 3), sizeof(js->owner));
 		js->inserted_here = TransactionIdIsCurrentTransactionId((TransactionId) strtoul(xmin, NULL, 10));
-		d = SPI_getbinval(tup, desc, 6, &isnull);
-		js->project_id = isnull ? 0 : DatumGetInt64(d);
-		row = SPI_getbinval(tup, desc, 5, &isnull);
+		js->project_id = query_int64(r, 0, 6, 0);
+		/* a row of its own in cxt (callers pfree it) */
 		old = MemoryContextSwitchTo(cxt);
-		js->row = datumCopy(row, false, -1);
+		js->row = datumCopy(query_datum(r, 0, 5, &isnull), false, -1);
 		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
 	if (!js->found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -227,20 +219,16 @@ CancelIdleJob(int64 job_id, const char *state, const char *myname)
 {
 	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
 	Datum		values[3];
-	bool		done;
 
-	SPI_connect();
 	values[0] = Int64GetDatum(job_id);
 	values[1] = CStringGetTextDatum(psprintf("cancelled by role %s with galaxy.cancel()", myname));
 	values[2] = CStringGetTextDatum(state);
-	done = catalog_execute("UPDATE galaxy.jobs SET state = 'cancelled',"
+	return catalog_command("UPDATE galaxy.jobs SET state = 'cancelled',"
 						   " error_message = $2, error_sqlstate = '57014',"
 						   " finished_at = greatest(now(), started_at) "
 						   "WHERE id = $1 AND state = $3",
-						   3, types, values, NULL, false, 0,
+						   3, types, values, NULL,
 						   SPI_OK_UPDATE, "cancel galaxy job") == 1;
-	SPI_finish();
-	return done;
 }
 
 /* galaxy.cancel(job bigint) → galaxy.jobs */
@@ -452,7 +440,7 @@ galaxy_submit(PG_FUNCTION_ARGS)
 	INTERVALOID, JSONBOID};
 	Datum		values[8];
 	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	bool		isnull;
+	QueryResult *r;
 	int64		job_id;
 	char		idbuf[32];
 
@@ -475,6 +463,7 @@ galaxy_submit(PG_FUNCTION_ARGS)
 	/* the same request and checks as galaxy.train(): typos fail here */
 	req = train_request_from_args(fcinfo);
 	train_request_validate(req);
+	train_request_check_inputs(req);
 
 	/* the worker connects as this role, so it must be able to log in */
 	roletup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
@@ -495,7 +484,6 @@ galaxy_submit(PG_FUNCTION_ARGS)
 
 	request = train_request_to_jsonb(req);
 
-	SPI_connect();
 	values[0] = Int64GetDatum(project_id);
 	nulls[0] = project_id != 0 ? ' ' : 'n';
 	values[1] = CStringGetTextDatum(req->project);
@@ -506,14 +494,14 @@ galaxy_submit(PG_FUNCTION_ARGS)
 	values[6] = timeout ? IntervalPGetDatum(timeout) : (Datum) 0;
 	nulls[6] = timeout ? ' ' : 'n';
 	values[7] = JsonbPGetDatum(request);
-	if (catalog_execute("INSERT INTO galaxy.jobs (project_id, project, owner, owner_oid,"
-						" priority, retries, timeout, request) "
-						"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-						8, types, values, nulls, false, 0,
-						SPI_OK_INSERT_RETURNING, "queue the job") != 1)
+	r = catalog_query("INSERT INTO galaxy.jobs (project_id, project, owner, owner_oid,"
+					  " priority, retries, timeout, request) "
+					  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+					  8, types, values, nulls, false, 0,
+					  SPI_OK_INSERT_RETURNING, "queue the job");
+	if (r->nrows != 1)
 		elog(ERROR, "could not queue the job: no row returned");
-	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
+	job_id = query_int64(r, 0, 1, 0);
 
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job_id);
 	galaxy_audit("submit", "job", idbuf, request);

@@ -29,6 +29,7 @@
 #include "access/xact.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -49,6 +50,7 @@
 #include "galaxy.h"
 #include "jobs/jobs.h"
 #include "registry/audit.h"
+#include "util/query.h"
 
 /* Seconds between safety-net visits of databases where galaxy is installed. */
 #define LAUNCHER_RESCAN_SECS	30
@@ -586,43 +588,23 @@ galaxy_launcher_main(Datum arg)
 	}
 }
 
-/* Run a query through SPI, ERROR unless it returns 'expected'. */
-static void
+/* Run a scanner query (the scanner is the bootstrap superuser). */
+static QueryResult *
 ScanExec(const char *sql, int nargs, Oid *types, Datum *values, int expected)
 {
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
-
-	if (rc != expected)
-		elog(ERROR, "galaxy job scanner query failed: %s", SPI_result_code_string(rc));
+	return user_query(sql, nargs, types, values, NULL, false, 0, expected,
+					  "run a galaxy job scanner query");
 }
 
-/* Audit and notify the rows (id, state, reason) returned by the last query. */
+/* Audit and notify the rows (id, state, reason) of a scanner query. */
 static void
-ScanAuditResult(const char *action_failed, const char *action_queued)
+ScanAuditResult(QueryResult *r, const char *action_failed, const char *action_queued)
 {
-	SPITupleTable *tt = SPI_tuptable;
-	uint64		n = SPI_processed;
-	uint64		i;
-	int64	   *ids;
-	char	  **states;
-	char	  **reasons;
-
-	if (n == 0)
-		return;
-	/* copy out: auditing runs more SPI queries */
-	ids = palloc(sizeof(int64) * n);
-	states = palloc(sizeof(char *) * n);
-	reasons = palloc(sizeof(char *) * n);
-	for (i = 0; i < n; i++)
+	for (uint64 i = 0; i < r->nrows; i++)
 	{
-		bool		isnull;
-
-		ids[i] = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
-		states[i] = SPI_getvalue(tt->vals[i], tt->tupdesc, 2);
-		reasons[i] = SPI_getvalue(tt->vals[i], tt->tupdesc, 3);
-	}
-	for (i = 0; i < n; i++)
-	{
+		int64		id = query_int64(r, i, 1, 0);
+		char	   *state = query_text(r, i, 2);
+		char	   *reason = query_text(r, i, 3);
 		char		idbuf[32];
 		JsonbParseState *ps = NULL;
 		JsonbValue	k,
@@ -635,19 +617,19 @@ ScanAuditResult(const char *action_failed, const char *action_queued)
 		k.val.string.len = strlen("reason");
 		pushJsonbValue(&ps, WJB_KEY, &k);
 		v.type = jbvString;
-		v.val.string.val = reasons[i] ? reasons[i] : "";
+		v.val.string.val = reason ? reason : "";
 		v.val.string.len = strlen(v.val.string.val);
 		pushJsonbValue(&ps, WJB_VALUE, &v);
 		details = JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL));
 
-		snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, ids[i]);
-		galaxy_audit(strcmp(states[i], "queued") == 0 ? action_queued : action_failed,
+		snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, id);
+		galaxy_audit(strcmp(state, "queued") == 0 ? action_queued : action_failed,
 					 "job", idbuf, details);
-		jobs_notify(ids[i], states[i]);
+		jobs_notify(id, state);
 		ereport(LOG,
-				(errmsg("galaxy job %lld %s: %s", (long long) ids[i],
-						strcmp(states[i], "queued") == 0 ? "re-queued" : "failed",
-						reasons[i] ? reasons[i] : "")));
+				(errmsg("galaxy job %lld %s: %s", (long long) id,
+						strcmp(state, "queued") == 0 ? "re-queued" : "failed",
+						reason ? reason : "")));
 	}
 }
 
@@ -663,6 +645,7 @@ galaxy_scanner_main(Datum arg)
 	int			capacity;
 	bool		installed = false;
 	bool		more = false;
+	QueryResult *r;
 	bool		changed = false;
 	JobPick		picks[GALAXY_MAX_JOB_WORKERS];
 	int			npicks = 0;
@@ -687,13 +670,10 @@ galaxy_scanner_main(Datum arg)
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "galaxy: scanning the job queue");
 
-	ScanExec("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'galaxy'",
-			 0, NULL, NULL, SPI_OK_SELECT);
-	installed = SPI_processed > 0;
+	installed = OidIsValid(get_extension_oid("galaxy", true));
 
 	if (installed)
 	{
@@ -712,7 +692,7 @@ galaxy_scanner_main(Datum arg)
 		values[1] = Int32GetDatum(capacity + 1);
 
 		/* recovery: running without a worker → failed, or queued while retries remain */
-		ScanExec("UPDATE galaxy.jobs j SET "
+		r = ScanExec("UPDATE galaxy.jobs j SET "
 				 " state = CASE WHEN j.attempts <= j.retries THEN 'queued' ELSE 'failed' END,"
 				 " error_message = 'training worker terminated unexpectedly (server crash, restart or pg_terminate_backend)'"
 				 "   || CASE WHEN j.attempts <= j.retries"
@@ -726,11 +706,11 @@ galaxy_scanner_main(Datum arg)
 				 "WHERE j.state = 'running' AND NOT (j.id = ANY ($1)) "
 				 "RETURNING j.id, j.state, j.error_message",
 				 1, types, values, SPI_OK_UPDATE_RETURNING);
-		changed |= SPI_processed > 0;
-		ScanAuditResult("job_failed", "job_requeued");
+		changed |= r->nrows > 0;
+		ScanAuditResult(r, "job_failed", "job_requeued");
 
 		/* queued jobs whose owner can no longer connect can never run */
-		ScanExec("UPDATE galaxy.jobs j SET state = 'failed', finished_at = now(),"
+		r = ScanExec("UPDATE galaxy.jobs j SET state = 'failed', finished_at = now(),"
 				 " error_sqlstate = '28000',"
 				 " error_message = format('role %s cannot connect to this database (dropped, NOLOGIN or no CONNECT privilege), so the job cannot run as it', j.owner) "
 				 "WHERE j.state = 'queued' AND NOT (j.id = ANY ($1)) AND NOT EXISTS ("
@@ -738,17 +718,17 @@ galaxy_scanner_main(Datum arg)
 				 "  AND (a.rolsuper OR pg_catalog.has_database_privilege(a.oid, pg_catalog.current_database(), 'CONNECT'))) "
 				 "RETURNING j.id, j.state, j.error_message",
 				 1, types, values, SPI_OK_UPDATE_RETURNING);
-		changed |= SPI_processed > 0;
-		ScanAuditResult("job_failed", "job_requeued");
+		changed |= r->nrows > 0;
+		ScanAuditResult(r, "job_failed", "job_requeued");
 
 		/* the next jobs to run */
 		if (capacity > 0)
 		{
-			ScanExec("SELECT j.id, j.owner_oid FROM galaxy.jobs j "
-					 "WHERE j.state = 'queued' AND NOT (j.id = ANY ($1)) "
-					 "ORDER BY j.priority DESC, j.submitted_at, j.id LIMIT $2",
-					 2, types, values, SPI_OK_SELECT);
-			for (i = 0; i < (int) SPI_processed; i++)
+			r = ScanExec("SELECT j.id, j.owner_oid FROM galaxy.jobs j "
+						 "WHERE j.state = 'queued' AND NOT (j.id = ANY ($1)) "
+						 "ORDER BY j.priority DESC, j.submitted_at, j.id LIMIT $2",
+						 2, types, values, SPI_OK_SELECT);
+			for (i = 0; i < (int) r->nrows; i++)
 			{
 				bool		isnull;
 
@@ -757,17 +737,14 @@ galaxy_scanner_main(Datum arg)
 					more = true;
 					break;
 				}
-				picks[npicks].job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-																   SPI_tuptable->tupdesc, 1, &isnull));
-				picks[npicks].owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	 SPI_tuptable->tupdesc, 2, &isnull));
+				picks[npicks].job_id = query_int64(r, i, 1, 0);
+				picks[npicks].owner = DatumGetObjectId(query_datum(r, i, 2, &isnull));
 				npicks++;
 			}
 		}
 	}
 
 	PopActiveSnapshot();
-	SPI_finish();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 

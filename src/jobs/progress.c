@@ -24,7 +24,9 @@
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -34,9 +36,11 @@
 #include "registry/deploy.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
 /* Rows of job history kept in memory; beyond this, keep every 2nd, 4th, ... */
 #define HISTORY_MAX_ROWS	1000
+#define HISTORY_COLS		10	/* step .. learning_rate */
 
 struct ProgressRun
 {
@@ -398,16 +402,35 @@ SetDouble(Datum *values, bool *nulls, int i, double v)
 		values[i] = Float8GetDatum(v);
 }
 
-/* Write the buffered history of job_id to galaxy.job_progress and forget it. */
+/* One column of the history as an array Datum (NULL elements where nulls[i]). */
+static Datum
+HistoryColumn(Datum *values, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
+/*
+ * Write the buffered history of job_id to galaxy.job_progress (one
+ * statement over column arrays) and forget it.
+ */
 void
 progress_save_history(int64 job_id, int attempt)
 {
-	CatalogAccess ca = {0};
-	SPIPlanPtr	plan;
-	Oid			argtypes[12] = {INT8OID, INT4OID, INT4OID, INT4OID, TIMESTAMPTZOID, TEXTOID,
+	static const Oid coltypes[HISTORY_COLS] = {INT4OID, INT4OID, TIMESTAMPTZOID, TEXTOID,
 	INT4OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
-	int			i,
-				n;
+	Datum	   *values[HISTORY_COLS];
+	bool	   *nulls[HISTORY_COLS];
+	Datum		args[HISTORY_COLS + 2];
+	Oid			argtypes[HISTORY_COLS + 2];
+	int			n;
 
 	if (history_job != job_id || history_seen == 0)
 	{
@@ -423,46 +446,43 @@ progress_save_history(int64 job_id, int attempt)
 		history[n++] = history_last;
 	}
 
-	SPI_connect();
-	catalog_access_begin(&ca);
-	plan = SPI_prepare("INSERT INTO galaxy.job_progress (job_id, attempt, step, iteration, at, phase, "
-					   "total, rows_processed, loss, val_loss, metric, learning_rate) "
-					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-					   "ON CONFLICT DO NOTHING",
-					   12, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare galaxy.job_progress insert: %s",
-			 SPI_result_code_string(SPI_result));
-	for (i = 0; i < n; i++)
+	for (int c = 0; c < HISTORY_COLS; c++)
+	{
+		values[c] = palloc(sizeof(Datum) * n);
+		nulls[c] = palloc0(sizeof(bool) * n);
+	}
+	for (int i = 0; i < n; i++)
 	{
 		HistoryRow *h = &history[i];
-		Datum		values[12];
-		bool		isnull[12];
-		char		nulls[12];
-		int			k;
 
-		memset(isnull, 0, sizeof(isnull));
-		values[0] = Int64GetDatum(job_id);
-		values[1] = Int32GetDatum(attempt);
-		values[2] = Int32GetDatum(h->step);
-		values[3] = Int32GetDatum(h->iteration);
-		values[4] = TimestampTzGetDatum(h->at);
-		values[5] = CStringGetTextDatum(h->phase);
-		values[6] = Int32GetDatum(h->total);
-		isnull[6] = h->total <= 0;
-		values[7] = Int64GetDatum(h->rows);
-		isnull[7] = h->rows <= 0;
-		SetDouble(values, isnull, 8, h->loss);
-		SetDouble(values, isnull, 9, h->val_loss);
-		SetDouble(values, isnull, 10, h->metric);
-		SetDouble(values, isnull, 11, h->learning_rate);
-		for (k = 0; k < 12; k++)
-			nulls[k] = isnull[k] ? 'n' : ' ';
-		if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not write galaxy.job_progress");
+		values[0][i] = Int32GetDatum(h->step);
+		values[1][i] = Int32GetDatum(h->iteration);
+		values[2][i] = TimestampTzGetDatum(h->at);
+		values[3][i] = CStringGetTextDatum(h->phase);
+		values[4][i] = Int32GetDatum(h->total);
+		nulls[4][i] = h->total <= 0;
+		values[5][i] = Int64GetDatum(h->rows);
+		nulls[5][i] = h->rows <= 0;
+		SetDouble(values[6], nulls[6], i, h->loss);
+		SetDouble(values[7], nulls[7], i, h->val_loss);
+		SetDouble(values[8], nulls[8], i, h->metric);
+		SetDouble(values[9], nulls[9], i, h->learning_rate);
 	}
-	catalog_access_end(&ca);
-	SPI_finish();
+	args[0] = Int64GetDatum(job_id);
+	argtypes[0] = INT8OID;
+	args[1] = Int32GetDatum(attempt);
+	argtypes[1] = INT4OID;
+	for (int c = 0; c < HISTORY_COLS; c++)
+	{
+		args[c + 2] = HistoryColumn(values[c], nulls[c], n, coltypes[c]);
+		argtypes[c + 2] = get_array_type(coltypes[c]);
+	}
+	catalog_command("INSERT INTO galaxy.job_progress (job_id, attempt, step, iteration, at, phase, "
+					"total, rows_processed, loss, val_loss, metric, learning_rate) "
+					"SELECT $1, $2, u.* FROM unnest($3, $4, $5, $6, $7, $8, $9, $10, $11, $12) u "
+					"ON CONFLICT DO NOTHING",
+					HISTORY_COLS + 2, argtypes, args, NULL,
+					SPI_OK_INSERT, "write galaxy.job_progress");
 	progress_discard_history();
 }
 

@@ -14,6 +14,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/backendid.h"
@@ -192,18 +193,9 @@ void
 jobs_notify(int64 job_id, const char *state)
 {
 	char		payload[64];
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
-	int			rc;
 
 	snprintf(payload, sizeof(payload), INT64_FORMAT ":%s", job_id, state);
-	values[0] = CStringGetTextDatum(payload);
-	SPI_connect();
-	rc = SPI_execute_with_args("SELECT pg_catalog.pg_notify('galaxy_jobs', $1)",
-							   1, types, values, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not notify galaxy_jobs: %s", SPI_result_code_string(rc));
-	SPI_finish();
+	Async_Notify("galaxy_jobs", payload);
 }
 
 static bool wake_launcher_at_commit = false;

@@ -46,6 +46,7 @@
 #include "jobs/progress.h"
 #include "registry/audit.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
 /* What the launcher passes in bgw_extra (must match launcher.c). */
 typedef struct WorkerExtra
@@ -197,25 +198,24 @@ WorkerStartJob(WorkerJob *job)
 	Datum		values[1];
 	bool		ok = false;
 	char		idbuf[32];
+	QueryResult *r;
 
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
 	HOLD_CANCEL_INTERRUPTS();
 	recording = true;
 	WorkerBeginXact("galaxy: starting a training job");
-	SPI_connect();
 	values[0] = Int64GetDatum(job->id);
-	if (catalog_execute("UPDATE galaxy.jobs SET state = 'running', started_at = now(),"
-						" finished_at = NULL, worker_pid = pg_catalog.pg_backend_pid(),"
-						" attempts = attempts + 1 "
-						"WHERE id = $1 AND state = 'queued' "
-						"RETURNING request, attempts, retries,"
-						" (extract(epoch FROM timeout) * 1000)::float8, project",
-						1, types, values, NULL, false, 0,
-						SPI_OK_UPDATE_RETURNING,
-						psprintf("mark galaxy job %s running", idbuf)) == 1)
+	r = catalog_query("UPDATE galaxy.jobs SET state = 'running', started_at = now(),"
+					  " finished_at = NULL, worker_pid = pg_catalog.pg_backend_pid(),"
+					  " attempts = attempts + 1 "
+					  "WHERE id = $1 AND state = 'queued' "
+					  "RETURNING request, attempts, retries,"
+					  " (extract(epoch FROM timeout) * 1000)::float8, project",
+					  1, types, values, NULL, false, 0,
+					  SPI_OK_UPDATE_RETURNING,
+					  psprintf("mark galaxy job %s running", idbuf));
+	if (r->nrows == 1)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		Datum		d;
 		MemoryContext old;
@@ -224,17 +224,18 @@ WorkerStartJob(WorkerJob *job)
 		const char *vals[2];
 		char		pidbuf[16];
 
+		/* what the job needs after this transaction: copied to job_context */
 		old = MemoryContextSwitchTo(job_context);
-		d = SPI_getbinval(tup, desc, 1, &isnull);
+		d = query_datum(r, 0, 1, &isnull);
 		job->request = DatumGetJsonbPCopy(d);
-		job->attempts = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-		job->retries = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
-		d = SPI_getbinval(tup, desc, 4, &isnull);
+		job->attempts = query_int32(r, 0, 2, 0);
+		job->retries = query_int32(r, 0, 3, 0);
+		d = query_datum(r, 0, 4, &isnull);
 		if (isnull)
 			job->timeout_ms = galaxy_job_timeout_ms;
 		else
 			job->timeout_ms = (int64) Min(Max(DatumGetFloat8(d), 1.0), (double) INT_MAX);
-		job->project = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
+		job->project = query_text(r, 0, 5);
 		MemoryContextSwitchTo(old);
 
 		snprintf(attempt, sizeof(attempt), "%d", job->attempts);
@@ -245,7 +246,6 @@ WorkerStartJob(WorkerJob *job)
 		jobs_notify(job->id, "running");
 		ok = true;
 	}
-	SPI_finish();
 	WorkerCommitXact();
 	recording = false;
 	RESUME_CANCEL_INTERRUPTS();
@@ -279,7 +279,6 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 									  psprintf("cancelled by role %s with galaxy.cancel()",
 											   name ? name : "(dropped)"));
 	}
-	SPI_connect();
 	values[0] = Int64GetDatum(job->id);
 	values[1] = CStringGetTextDatum(state);
 	values[2] = message ? CStringGetTextDatum(message) : (Datum) 0;
@@ -288,12 +287,12 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 	nulls[3] = sqlstate ? ' ' : 'n';
 	values[4] = context ? CStringGetTextDatum(context) : (Datum) 0;
 	nulls[4] = context ? ' ' : 'n';
-	if (catalog_execute("UPDATE galaxy.jobs SET state = $2, error_message = $3,"
+	if (catalog_command("UPDATE galaxy.jobs SET state = $2, error_message = $3,"
 						" error_sqlstate = $4, error_context = $5,"
 						" finished_at = CASE WHEN $2 = 'queued' THEN NULL"
 						"               ELSE greatest(clock_timestamp(), started_at) END "
 						"WHERE id = $1 AND state = 'running'",
-						5, types, values, nulls, false, 0,
+						5, types, values, nulls,
 						SPI_OK_UPDATE,
 						psprintf("record the end of galaxy job %s", idbuf)) == 1)
 	{
@@ -321,7 +320,6 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 	}
 	else
 		progress_discard_history();
-	SPI_finish();
 	WorkerCommitXact();
 	recording = false;
 	RESUME_CANCEL_INTERRUPTS();
@@ -362,14 +360,13 @@ WorkerRunJob(WorkerJob *job, int timeout_id)
 	HOLD_CANCEL_INTERRUPTS();
 	recording = true;
 
-	SPI_connect();
 	values[0] = Int64GetDatum(job->id);
 	values[1] = Int64GetDatum(model_id);
-	if (catalog_execute("UPDATE galaxy.jobs SET state = 'succeeded', model_id = $2,"
+	if (catalog_command("UPDATE galaxy.jobs SET state = 'succeeded', model_id = $2,"
 						" error_message = NULL, error_sqlstate = NULL, error_context = NULL,"
 						" finished_at = greatest(clock_timestamp(), started_at) "
 						"WHERE id = $1 AND state = 'running'",
-						2, types, values, NULL, false, 0,
+						2, types, values, NULL,
 						SPI_OK_UPDATE,
 						psprintf("record the success of galaxy job %s", idbuf)) != 1)
 		ereport(ERROR,
@@ -383,7 +380,6 @@ WorkerRunJob(WorkerJob *job, int timeout_id)
 	vals[1] = attempt;
 	galaxy_audit("job_succeeded", "job", idbuf, AuditDetails(2, keys, vals));
 	jobs_notify(job->id, "succeeded");
-	SPI_finish();
 	WorkerCommitXact();
 	recording = false;
 	RESUME_CANCEL_INTERRUPTS();

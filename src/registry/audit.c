@@ -26,6 +26,7 @@
 #include "registry/audit.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
 PG_FUNCTION_INFO_V1(galaxy_audit_log_chain);
 PG_FUNCTION_INFO_V1(galaxy_append_only_guard);
@@ -58,13 +59,11 @@ galaxy_audit(const char *action, const char *object_type,
 		nulls[3] = 'n';
 	values[4] = NameGetDatum(&actorname);
 
-	SPI_connect();
-	catalog_execute("INSERT INTO galaxy.audit_log "
+	catalog_command("INSERT INTO galaxy.audit_log "
 					"(action, object_type, object_id, details, current_user_name) "
 					"VALUES ($1, $2, $3, coalesce($4, '{}'::jsonb), $5)",
-					5, argtypes, values, nulls, false, 0,
+					5, argtypes, values, nulls,
 					SPI_OK_INSERT, "write galaxy.audit_log");
-	SPI_finish();
 }
 
 /* Attribute index (0-based) of a column, or ERROR. */

@@ -18,9 +18,11 @@
  *
  * The first row chains to 32 zero bytes, or after galaxy.purge_audit() to the
  * hash of the last purged row, kept in galaxy.audit_purges.anchor_hash.
- * Writers serialise on a transaction-level advisory lock (key
- * AUDIT_CHAIN_LOCK_KEY) and read the previous hash under it, so concurrent
- * transactions cannot fork the chain.
+ * Writers serialise on a transaction-level lock (audit_chain_lock) and read
+ * the previous hash under it, so concurrent transactions cannot fork the
+ * chain.  The lock's tag is in the advisory lock space but with a field SQL's
+ * pg_advisory_* functions never set, so no role can take it from SQL and
+ * stall every audited call.
  */
 #include "postgres.h"
 
@@ -36,6 +38,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
@@ -49,9 +52,15 @@
 #include "registry/audit.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
-/* "galaxy" + 0x0001: the advisory lock key of the audit chain. */
-#define AUDIT_CHAIN_LOCK_KEY INT64CONST(0x67616c6178790001)
+/*
+ * The audit chain's lock tag: "gala" / "xy" + 1 in the advisory space, with
+ * field4 0x4741 ("GA"); pg_advisory_* use field4 1 and 2 only.
+ */
+#define AUDIT_CHAIN_LOCK_FIELD1 0x67616c61
+#define AUDIT_CHAIN_LOCK_FIELD2 0x78790001
+#define AUDIT_CHAIN_LOCK_FIELD4 0x4741
 
 #define AUDIT_CANONICAL_PREFIX "galaxy-audit-v1"
 
@@ -189,12 +198,15 @@ audit_chain_hash(const uint8 *prev, const char *canonical, Size len, uint8 *out)
 	pg_cryptohash_free(ctx);
 }
 
-/* Take the chain lock: pg_advisory_xact_lock(AUDIT_CHAIN_LOCK_KEY). */
+/* Take the chain lock until the end of the transaction. */
 void
 audit_chain_lock(void)
 {
-	DirectFunctionCall1(pg_advisory_xact_lock_int8,
-						Int64GetDatum(AUDIT_CHAIN_LOCK_KEY));
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, AUDIT_CHAIN_LOCK_FIELD1,
+						 AUDIT_CHAIN_LOCK_FIELD2, AUDIT_CHAIN_LOCK_FIELD4);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
 /* Copy a bytea hash into out; false if it is not AUDIT_HASH_LEN bytes. */
@@ -527,8 +539,8 @@ purge_delete_through(int64 last_id)
 	PG_TRY();
 	{
 		audit_purge_active = true;
-		deleted = (int64) catalog_execute("DELETE FROM galaxy.audit_log WHERE id <= $1",
-										  1, argtypes, args, NULL, false, 0,
+		deleted = (int64) catalog_command("DELETE FROM galaxy.audit_log WHERE id <= $1",
+										  1, argtypes, args, NULL,
 										  SPI_OK_DELETE, "purge galaxy.audit_log");
 	}
 	PG_FINALLY();
@@ -555,12 +567,11 @@ galaxy_purge_audit(PG_FUNCTION_ARGS)
 	int64		last_id = 0;
 	Datum		last_hash = (Datum) 0;
 	int64		deleted = 0;
-	bool		isnull;
 	char	   *purger = GetUserNameFromId(GetUserId(), false);
 	StringInfoData js;
 	Jsonb	   *details;
 	char	   *anchor_hex = NULL;
-	MemoryContext outer = CurrentMemoryContext;
+	QueryResult *r;
 
 	if (!superuser())
 		ereport(ERROR,
@@ -571,39 +582,34 @@ galaxy_purge_audit(PG_FUNCTION_ARGS)
 	audit_chain_lock();
 	args[0] = TimestampTzGetDatum(before);
 
-	SPI_connect();
-
 	/* rows strictly before the first row at or after 'before' */
-	if (catalog_execute("SELECT coalesce((SELECT min(id) FROM galaxy.audit_log WHERE at >= $1),"
-						" (SELECT max(id) + 1 FROM galaxy.audit_log), 0)",
-						1, argtypes, args, NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.audit_log") != 1)
+	r = catalog_query("SELECT coalesce((SELECT min(id) FROM galaxy.audit_log WHERE at >= $1),"
+					  " (SELECT max(id) + 1 FROM galaxy.audit_log), 0)",
+					  1, argtypes, args, NULL, false, 1,
+					  SPI_OK_SELECT, "read galaxy.audit_log");
+	if (r->nrows != 1)
 		elog(ERROR, "could not find the purge cut-off");
-	cutoff = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	cutoff = query_int64(r, 0, 1, 0);
 
 	argtypes[0] = INT8OID;
 	args[0] = Int64GetDatum(cutoff);
-	if (catalog_execute("SELECT id, hash FROM galaxy.audit_log WHERE id < $1 ORDER BY id DESC LIMIT 1",
-						1, argtypes, args, NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.audit_log") == 1)
+	r = catalog_query("SELECT id, hash FROM galaxy.audit_log WHERE id < $1 ORDER BY id DESC LIMIT 1",
+					  1, argtypes, args, NULL, false, 1,
+					  SPI_OK_SELECT, "read galaxy.audit_log");
+	if (r->nrows == 1)
 	{
 		bool		hnull;
 
-		last_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		last_hash = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &hnull);
+		last_id = query_int64(r, 0, 1, 0);
+		last_hash = query_datum(r, 0, 2, &hnull);
 		if (hnull || VARSIZE_ANY_EXHDR(DatumGetByteaPP(last_hash)) != AUDIT_HASH_LEN)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("audit row %lld has no valid hash; refusing to purge a broken chain",
 							(long long) last_id),
 					 errhint("Run SELECT * FROM galaxy.verify_audit().")));
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(outer);
-
-			last_hash = PointerGetDatum(DatumGetByteaPCopy(last_hash));
-			anchor_hex = hash_hex((const uint8 *) VARDATA_ANY(DatumGetByteaPP(last_hash)));
-			MemoryContextSwitchTo(spicxt);
-		}
+		last_hash = PointerGetDatum(DatumGetByteaPCopy(last_hash));
+		anchor_hex = hash_hex((const uint8 *) VARDATA_ANY(DatumGetByteaPP(last_hash)));
 	}
 
 	if (last_id > 0)
@@ -611,22 +617,13 @@ galaxy_purge_audit(PG_FUNCTION_ARGS)
 		deleted = purge_delete_through(last_id);
 
 		/* the new anchor: the hash of the last purged row */
-		{
-			Oid			t5[5] = {TIMESTAMPTZOID, INT8OID, INT8OID, BYTEAOID, TEXTOID};
-			Datum		a5[5];
-
-			a5[0] = PG_GETARG_DATUM(0);
-			a5[1] = Int64GetDatum(deleted);
-			a5[2] = Int64GetDatum(last_id);
-			a5[3] = last_hash;
-			a5[4] = CStringGetTextDatum(purger);
-			catalog_execute("INSERT INTO galaxy.audit_purges (before, deleted_rows, anchor_id, anchor_hash, purged_by)"
-							" VALUES ($1, $2, $3, $4, $5::name)",
-							5, t5, a5, NULL, false, 0,
-							SPI_OK_INSERT, "record the audit purge anchor");
-		}
+		catalog_command("INSERT INTO galaxy.audit_purges (before, deleted_rows, anchor_id, anchor_hash, purged_by)"
+						" VALUES ($1, $2, $3, $4, $5::name)",
+						5, (Oid[]) {TIMESTAMPTZOID, INT8OID, INT8OID, BYTEAOID, TEXTOID},
+						(Datum[]) {PG_GETARG_DATUM(0), Int64GetDatum(deleted), Int64GetDatum(last_id),
+								   last_hash, CStringGetTextDatum(purger)},
+						NULL, SPI_OK_INSERT, "record the audit purge anchor");
 	}
-	SPI_finish();
 
 	initStringInfo(&js);
 	details_begin(&js);

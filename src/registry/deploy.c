@@ -20,12 +20,24 @@
 #include "registry/deploy.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
+
+/* Deployment changes made by this backend (see registry_deployments_local_changes). */
+static uint64 local_deploy_changes = 0;
 
 /* Tell every backend (at commit) that deployments changed. */
 void
 registry_deployments_changed(void)
 {
+	local_deploy_changes++;
 	CacheInvalidateRelcacheByRelid(galaxy_relation_oid("deployments"));
+}
+
+/* How many deployment changes this backend has made. */
+uint64
+registry_deployments_local_changes(void)
+{
+	return local_deploy_changes;
 }
 
 /* Lock tag of a project's deployments (an advisory tag galaxy alone uses). */
@@ -65,22 +77,14 @@ registry_deployments_sync(int64 project_id)
 int64
 registry_primary_model(int64 project_id)
 {
-	int64		model_id = 0;
+	QueryResult *r;
 
-	SPI_connect();
-	if (catalog_execute("SELECT model_id FROM galaxy.deployments "
-						"WHERE project_id = $1 AND retired_at IS NULL AND traffic = 1.0 "
-						"ORDER BY deployed_at DESC, id DESC LIMIT 1",
-						1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
-						NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.deployments") == 1)
-	{
-		bool		isnull;
-
-		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
-	return model_id;
+	r = catalog_query("SELECT model_id FROM galaxy.deployments "
+					  "WHERE project_id = $1 AND retired_at IS NULL AND traffic = 1.0 "
+					  "ORDER BY deployed_at DESC, id DESC LIMIT 1",
+					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
+					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.deployments");
+	return r->nrows == 1 ? query_int64(r, 0, 1, 0) : 0;
 }
 
 /* Deploy a model as primary (traffic 1) or canary (traffic < 1). */
@@ -88,16 +92,11 @@ void
 registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 					  const char *strategy, const char *reason)
 {
-	Oid			types3[3] = {INT8OID, INT8OID, FLOAT8OID};
-	Datum		vals3[3];
-	Oid			types1[1] = {INT8OID};
-	Datum		vals1[1];
-	Oid			types_r[2] = {INT8OID, NAMEOID};
-	Datum		vals_r[2];
-	Oid			types_m[3] = {INT8OID, INT8OID, NAMEOID};
-	Datum		vals_m[3];
+	Datum		vproject = Int64GetDatum(project_id);
+	Datum		vmodel = Int64GetDatum(model_id);
 	char	   *caller = GetUserNameFromId(GetUserId(), false);
-	bool		isnull;
+	QueryResult *r;
+	char	   *status;
 	char		idbuf[32];
 	StringInfoData detail;
 
@@ -108,104 +107,100 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 
 	registry_deployments_lock(project_id);
 
-	vals3[0] = Int64GetDatum(project_id);
-	vals3[1] = Int64GetDatum(model_id);
-	vals3[2] = Float8GetDatum(traffic);
-	vals1[0] = Int64GetDatum(project_id);
-	vals_r[0] = vals1[0];
-	vals_r[1] = CStringGetDatum(caller);
-	vals_m[0] = vals1[0];
-	vals_m[1] = Int64GetDatum(model_id);
-	vals_m[2] = CStringGetDatum(caller);
-
-	SPI_connect();
-
 	/* the model must belong to the project and be ready or deployed */
-	if (catalog_execute("SELECT status FROM galaxy.models WHERE id = $2 AND project_id = $1 FOR UPDATE",
-						2, types3, vals3, NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.models") != 1)
+	r = catalog_query("SELECT status FROM galaxy.models WHERE id = $2 AND project_id = $1 FOR UPDATE",
+					  2, (Oid[]) {INT8OID, INT8OID}, (Datum[]) {vproject, vmodel},
+					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model " INT64_FORMAT " does not belong to this project", model_id)));
-	{
-		char	   *status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		if (strcmp(status, "ready") != 0 && strcmp(status, "deployed") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("model " INT64_FORMAT " is %s and cannot be deployed", model_id, status)));
-	}
+	status = query_text(r, 0, 1);
+	if (strcmp(status, "ready") != 0 && strcmp(status, "deployed") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model " INT64_FORMAT " is %s and cannot be deployed", model_id, status)));
 
 	/* serialise deployments of one project */
-	catalog_execute("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE",
-					1, types1, vals1, NULL, false, 0,
+	catalog_command("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE",
+					1, (Oid[]) {INT8OID}, (Datum[]) {vproject}, NULL,
 					SPI_OK_SELECT, "lock galaxy.projects");
 
+	/*
+	 * Times are taken now, under the project's lock: a concurrent deploy
+	 * that committed while this one waited has a deployed_at later than this
+	 * transaction's start, and retiring it at now() would precede it.
+	 */
 	if (traffic >= 1.0)
 	{
 		/* a new primary retires every active deployment */
-		catalog_execute("UPDATE galaxy.deployments SET retired_at = now(), retired_by = $2 "
+		catalog_command("UPDATE galaxy.deployments SET retired_at = clock_timestamp(), retired_by = $2 "
 						"WHERE project_id = $1 AND retired_at IS NULL",
-						2, types_r, vals_r, NULL, false, 0,
-						SPI_OK_UPDATE, "update galaxy.deployments");
+						2, (Oid[]) {INT8OID, NAMEOID}, (Datum[]) {vproject, CStringGetDatum(caller)},
+						NULL, SPI_OK_UPDATE, "update galaxy.deployments");
 	}
 	else
 	{
+		int64		primary = registry_primary_model(project_id);
 		double		canary_sum;
+		int64		canaries;
 
-		if (registry_primary_model(project_id) == 0)
+		if (primary == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("project has no primary deployment to split traffic with"),
 					 errhint("Deploy a model with traffic 1.0 first.")));
+		if (primary == model_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model " INT64_FORMAT " is the project's primary and cannot also be its canary",
+							model_id),
+					 errhint("Deploy another model as the primary first, or deploy a different model as the canary.")));
 		/* replace an earlier canary of the same model */
-		catalog_execute("UPDATE galaxy.deployments SET retired_at = now(), retired_by = $3 "
+		catalog_command("UPDATE galaxy.deployments SET retired_at = clock_timestamp(), retired_by = $3 "
 						"WHERE project_id = $1 AND model_id = $2 AND retired_at IS NULL",
-						3, types_m, vals_m, NULL, false, 0,
-						SPI_OK_UPDATE, "update galaxy.deployments");
-		catalog_execute("SELECT coalesce(sum(traffic), 0) FROM galaxy.deployments "
-						"WHERE project_id = $1 AND retired_at IS NULL AND traffic < 1.0",
-						1, types1, vals1, NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.deployments");
-		canary_sum = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+						3, (Oid[]) {INT8OID, INT8OID, NAMEOID},
+						(Datum[]) {vproject, vmodel, CStringGetDatum(caller)},
+						NULL, SPI_OK_UPDATE, "update galaxy.deployments");
+		r = catalog_query("SELECT coalesce(sum(traffic), 0), count(*) FROM galaxy.deployments "
+						  "WHERE project_id = $1 AND retired_at IS NULL AND traffic < 1.0",
+						  1, (Oid[]) {INT8OID}, (Datum[]) {vproject}, NULL, false, 1,
+						  SPI_OK_SELECT, "read galaxy.deployments");
+		canary_sum = query_float8(r, 0, 1, 0);
+		canaries = query_int64(r, 0, 2, 0);
 		if (canary_sum + traffic >= 1.0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("canary traffic would total %g; it must stay below 1", canary_sum + traffic)));
+		if (canaries >= REGISTRY_MAX_CANARIES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("project already has %d canary deployments, the most it can have",
+							REGISTRY_MAX_CANARIES),
+					 errhint("Retire a canary by deploying a primary, or redeploy an existing canary with new traffic.")));
 	}
 
-	{
-		Oid			types[6] = {INT8OID, INT8OID, FLOAT8OID, TEXTOID, TEXTOID, NAMEOID};
-		Datum		vals[6];
-		char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-
-		vals[0] = vals3[0];
-		vals[1] = vals3[1];
-		vals[2] = vals3[2];
-		vals[3] = CStringGetTextDatum(strategy ? strategy : "specific");
-		if (reason)
-			vals[4] = CStringGetTextDatum(reason);
-		else
-			nulls[4] = 'n';
-		vals[5] = CStringGetDatum(caller);
-		catalog_execute("INSERT INTO galaxy.deployments "
-						"(project_id, model_id, traffic, strategy, reason, deployed_by) "
-						"VALUES ($1, $2, $3, $4, $5, $6)",
-						6, types, vals, nulls, false, 0,
-						SPI_OK_INSERT, "write galaxy.deployments");
-	}
+	catalog_command("INSERT INTO galaxy.deployments "
+					"(project_id, model_id, traffic, strategy, reason, deployed_by, deployed_at) "
+					"VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp())",
+					6, (Oid[]) {INT8OID, INT8OID, FLOAT8OID, TEXTOID, TEXTOID, NAMEOID},
+					(Datum[]) {vproject, vmodel, Float8GetDatum(traffic),
+							   CStringGetTextDatum(strategy ? strategy : "specific"),
+							   reason ? CStringGetTextDatum(reason) : (Datum) 0,
+							   CStringGetDatum(caller)},
+					reason ? NULL : "    n ",
+					SPI_OK_INSERT, "write galaxy.deployments");
 
 	/* statuses follow the active deployments */
-	catalog_execute("UPDATE galaxy.models m SET status = CASE WHEN EXISTS "
+	catalog_command("UPDATE galaxy.models m SET status = CASE WHEN EXISTS "
 					"  (SELECT 1 FROM galaxy.deployments d WHERE d.model_id = m.id AND d.retired_at IS NULL) "
 					"  THEN 'deployed' ELSE 'ready' END "
 					"WHERE m.project_id = $1 AND m.status IN ('ready', 'deployed') "
 					"AND m.status IS DISTINCT FROM CASE WHEN EXISTS "
 					"  (SELECT 1 FROM galaxy.deployments d WHERE d.model_id = m.id AND d.retired_at IS NULL) "
 					"  THEN 'deployed' ELSE 'ready' END",
-					1, types1, vals1, NULL, false, 0,
+					1, (Oid[]) {INT8OID}, (Datum[]) {vproject}, NULL,
 					SPI_OK_UPDATE, "update galaxy.models");
-	SPI_finish();
 
 	registry_deployments_changed();
 

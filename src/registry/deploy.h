@@ -31,11 +31,23 @@ extern void registry_next_version(int64 project_id, const char *schema_fingerpri
 extern void registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 								  const char *strategy, const char *reason);
 
+/*
+ * At most this many canaries serve beside a project's primary; predict reads
+ * the primary and up to this many canaries, so nothing can hide the primary.
+ */
+#define REGISTRY_MAX_CANARIES 7
+
 /* The primary deployed model of a project (0 if none). */
 extern int64 registry_primary_model(int64 project_id);
 
 /* Tell every backend (at commit) that deployments changed. */
 extern void registry_deployments_changed(void);
+
+/*
+ * How many deployment changes this backend has made: predict pins one
+ * deployment snapshot per statement but lets a statement see its own deploys.
+ */
+extern uint64 registry_deployments_local_changes(void);
 
 /*
  * The per-project deployment lock.  A deploy holds it exclusively until its

@@ -23,6 +23,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "access/htup_details.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -35,6 +36,7 @@
 #include "registry/deploy.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
 PG_FUNCTION_INFO_V1(galaxy_deploy_model);
 PG_FUNCTION_INFO_V1(galaxy_deploy_strategy);
@@ -121,56 +123,32 @@ galaxy_deployment_gate(PG_FUNCTION_ARGS)
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }
 
-/* A project's id and task; ERROR if it does not exist. */
+/* A project's id, task and key metric; ERROR if it does not exist. */
 static int64
 project_info(const char *project, char **task, char **key_metric)
 {
-	int64		id = 0;
-	MemoryContext outer = CurrentMemoryContext;
+	QueryResult *r;
 
-	SPI_connect();
-	if (catalog_execute("SELECT id, task, key_metric FROM galaxy.projects WHERE name = $1",
-						1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(project)},
-						NULL, true, 1,
-						SPI_OK_SELECT, "read galaxy.projects") == 1)
-	{
-		bool		isnull;
-		HeapTuple	t = SPI_tuptable->vals[0];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		MemoryContext spicxt;
-
-		id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-		spicxt = MemoryContextSwitchTo(outer);
-		*task = SPI_getvalue(t, d, 2);
-		*key_metric = SPI_getvalue(t, d, 3);
-		MemoryContextSwitchTo(spicxt);
-	}
-	SPI_finish();
-	if (id == 0)
+	r = catalog_query("SELECT id, task, key_metric FROM galaxy.projects WHERE name = $1",
+					  1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(project)},
+					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.projects");
+	if (r->nrows != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("galaxy project \"%s\" does not exist", project)));
-	return id;
+	*task = query_text(r, 0, 2);
+	*key_metric = query_text(r, 0, 3);
+	return query_int64(r, 0, 1, 0);
 }
 
 /* Run a one-column bigint query as the owner; 0 if it returns no row or NULL. */
 static int64
 query_bigint(const char *sql, int nargs, Oid *types, Datum *values)
 {
-	int64		result = 0;
+	QueryResult *r = catalog_query(sql, nargs, types, values, NULL, true, 1,
+								   SPI_OK_SELECT, "read the galaxy catalog");
 
-	SPI_connect();
-	if (catalog_execute(sql, nargs, types, values, NULL, true, 1,
-						SPI_OK_SELECT, "read the galaxy catalog") == 1)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			result = DatumGetInt64(d);
-	}
-	SPI_finish();
-	return result;
+	return r->nrows == 1 ? query_int64(r, 0, 1, 0) : 0;
 }
 
 /* Whether a smaller value of the metric is better. */
@@ -278,22 +256,18 @@ strategy_model(int64 project_id, const char *project, const char *strategy,
 static Datum
 deployment_row(int64 project_id, int64 model_id, int64 *deployment_id)
 {
-	Datum		result;
-	bool		isnull;
+	QueryResult *r;
 
-	SPI_connect();
-	if (catalog_execute("SELECT * FROM galaxy.deployments WHERE project_id = $1 AND model_id = $2"
-						" AND retired_at IS NULL ORDER BY id DESC LIMIT 1",
-						2, (Oid[]) {INT8OID, INT8OID},
-						(Datum[]) {Int64GetDatum(project_id), Int64GetDatum(model_id)},
-						NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.deployments") != 1)
+	r = catalog_query("SELECT * FROM galaxy.deployments WHERE project_id = $1 AND model_id = $2"
+					  " AND retired_at IS NULL ORDER BY id DESC LIMIT 1",
+					  2, (Oid[]) {INT8OID, INT8OID},
+					  (Datum[]) {Int64GetDatum(project_id), Int64GetDatum(model_id)},
+					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.deployments");
+	if (r->nrows != 1)
 		elog(ERROR, "the deployment of model %lld was not recorded", (long long) model_id);
-	*deployment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-												 SPI_fnumber(SPI_tuptable->tupdesc, "id"), &isnull));
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
-	SPI_finish();
-	return result;
+	Assert(strcmp(NameStr(TupleDescAttr(r->tupdesc, 0)->attname), "id") == 0);
+	*deployment_id = query_int64(r, 0, 1, 0);
+	return query_row_datum(r, 0);
 }
 
 /*
@@ -416,7 +390,7 @@ galaxy_deployed_model(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	project = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	at = PG_ARGISNULL(1) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(1);
+	at = PG_ARGISNULL(1) ? GetCurrentTimestamp() : PG_GETARG_TIMESTAMPTZ(1);
 	project_id = registry_check_project_access_by_name(project, "read");
 
 	model_id = query_bigint("SELECT model_id FROM galaxy.deployments"

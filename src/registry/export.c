@@ -25,6 +25,7 @@
 #include "registry/export_format.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
 PG_FUNCTION_INFO_V1(galaxy_export_model);
 PG_FUNCTION_INFO_V1(galaxy_import_model);
@@ -45,11 +46,10 @@ galaxy_export_model(PG_FUNCTION_ARGS)
 	char	   *status;
 	uint8		digest[EXPORT_HASH_LEN];
 	bytea	   *result;
-	MemoryContext outer = CurrentMemoryContext;
+	QueryResult *r;
 	StringInfoData js;
 
-	SPI_connect();
-	if (catalog_execute("SELECT jsonb_build_object("
+	r = catalog_query("SELECT jsonb_build_object("
 						" 'algorithm', m.algorithm, 'task', m.task,"
 						" 'features', to_jsonb(m.features), 'feature_types', to_jsonb(m.feature_types),"
 						" 'target', m.target, 'label_type', m.label_type,"
@@ -66,24 +66,20 @@ galaxy_export_model(PG_FUNCTION_ARGS)
 						2, (Oid[]) {INT8OID, TEXTOID},
 						(Datum[]) {Int64GetDatum(model_id), CStringGetTextDatum(actor)},
 						NULL, true, 1,
-						SPI_OK_SELECT, "read galaxy.models") != 1)
+						SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("galaxy model %lld does not exist", (long long) model_id)));
 	{
-		HeapTuple	t = SPI_tuptable->vals[0];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		MemoryContext spicxt = MemoryContextSwitchTo(outer);
 		Datum		mv;
 
-		metadata = SPI_getvalue(t, d, 1);
-		mv = SPI_getbinval(t, d, 2, &isnull);
-		value = isnull ? NULL : PG_DETOAST_DATUM_COPY(mv);
-		project_id = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
-		status = SPI_getvalue(t, d, 4);
-		MemoryContextSwitchTo(spicxt);
+		metadata = query_text(r, 0, 1);
+		mv = query_datum(r, 0, 2, &isnull);
+		value = isnull ? NULL : PG_DETOAST_DATUM(mv);
+		project_id = query_int64(r, 0, 3, 0);
+		status = query_text(r, 0, 4);
 	}
-	SPI_finish();
 
 	registry_check_project_access(project_id, "export");
 	if (value == NULL || strcmp(status, "training") == 0)
@@ -127,7 +123,7 @@ galaxy_import_model(PG_FUNCTION_ARGS)
 	int64		parent_id;
 	struct varlena *value;
 	int64		model_id;
-	bool		isnull;
+	QueryResult *r;
 	StringInfoData js;
 	char	   *actor = GetUserNameFromId(GetUserId(), false);
 
@@ -160,8 +156,7 @@ galaxy_import_model(PG_FUNCTION_ARGS)
 	SET_VARSIZE(value, VARHDRSZ + vlen);
 	memcpy(VARDATA(value), vbytes, vlen);
 
-	SPI_connect();
-	if (catalog_execute("INSERT INTO galaxy.models (project_id, version, version_major, version_minor,"
+	r = catalog_query("INSERT INTO galaxy.models (project_id, version, version_major, version_minor,"
 						" version_patch, status, algorithm, task, model, hyperparams, hyperparams_given,"
 						" preprocess, metrics, features, feature_types, target, label_type,"
 						" training_rows, test_rows, schema_fingerprint, data_fingerprint, seed,"
@@ -186,10 +181,10 @@ galaxy_import_model(PG_FUNCTION_ARGS)
 							CStringGetTextDatum(actor), Int64GetDatum(parent_id),
 						CStringGetTextDatum(export_digest_hex(ex.digest))},
 						parent_id ? NULL : "         n ", false, 0,
-						SPI_OK_INSERT_RETURNING, "write galaxy.models") != 1)
+						SPI_OK_INSERT_RETURNING, "write galaxy.models");
+	if (r->nrows != 1)
 		elog(ERROR, "could not register the imported model: no row returned");
-	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
+	model_id = query_int64(r, 0, 1, 0);
 
 	initStringInfo(&js);
 	details_begin(&js);

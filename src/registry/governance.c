@@ -32,8 +32,10 @@
 #include "utils/timestamp.h"
 
 #include "registry/audit.h"
+#include "registry/deploy.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
 bool		galaxy_require_approval = false;
 int			galaxy_approval_ttl_min = 7 * 24 * 60;
@@ -95,6 +97,27 @@ has_privs_of_role_name(Oid roleid, const char *rolename)
 	Oid			r = get_role_oid(rolename, true);
 
 	return OidIsValid(r) && has_privs_of_role(roleid, r);
+}
+
+/*
+ * true if roleid and the named role are one person for the four-eyes rule:
+ * the same role, or either one a member of the other (so it can SET ROLE to
+ * it).  Superusers' power to become any role is not counted; they are
+ * trusted.  A role that no longer exists is nobody.
+ */
+static bool
+same_person(Oid roleid, const char *rolename)
+{
+	Oid			other;
+
+	if (rolename == NULL)
+		return false;
+	other = get_role_oid(rolename, true);
+	if (!OidIsValid(other))
+		return false;
+	return roleid == other ||
+		is_member_of_role_nosuper(roleid, other) ||
+		is_member_of_role_nosuper(other, roleid);
 }
 
 /* true for superusers, members of galaxy_admin and the extension's owner. */
@@ -269,6 +292,7 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 	static AccessCacheEntry scratch;
 	char		name[NAMEDATALEN] = "";
 	uint64		resets_before;
+	QueryResult *res;
 
 	if (e)
 	{
@@ -277,37 +301,39 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 		return e->level;
 	}
 
+	/*
+	 * Read with a fresh snapshot (read_only = false), so a project created
+	 * earlier in this transaction, e.g. by this very training, is seen.
+	 */
 	/* remember which relations invalidate what we are about to read */
 	access_projects_relid = galaxy_relation_oid("projects");
 	access_grants_relid = galaxy_relation_oid("project_grants");
 	resets_before = access_cache_resets;
 
 	args[0] = Int64GetDatum(project_id);
-	SPI_connect();
-	catalog_execute("SELECT p.name, p.owner, g.grantee, g.privilege"
-					" FROM galaxy.projects p"
-					" LEFT JOIN galaxy.project_grants g ON g.project_id = p.id"
-					" WHERE p.id = $1",
-					1, argtypes, args, NULL, true, 0,
-					SPI_OK_SELECT, "read galaxy.projects");
+	res = catalog_query("SELECT p.name, p.owner, g.grantee, g.privilege"
+						" FROM galaxy.projects p"
+						" LEFT JOIN galaxy.project_grants g ON g.project_id = p.id"
+						" WHERE p.id = $1",
+						1, argtypes, args, NULL, false, 0,
+						SPI_OK_SELECT, "read galaxy.projects");
 
-	if (SPI_processed == 0)
+	if (res->nrows == 0)
 		level = -1;
 	else
 	{
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *owner = SPI_getvalue(SPI_tuptable->vals[0], desc, 2);
+		char	   *owner = query_text(res, 0, 2);
 
-		strlcpy(name, SPI_getvalue(SPI_tuptable->vals[0], desc, 1), NAMEDATALEN);
+		strlcpy(name, query_text(res, 0, 1), NAMEDATALEN);
 		if (registry_is_admin(roleid) ||
 			(owner && has_privs_of_role_name(roleid, owner)))
 			level = PROJECT_PRIV_ALL;
 		else
 		{
-			for (uint64 r = 0; r < SPI_processed; r++)
+			for (uint64 r = 0; r < res->nrows; r++)
 			{
-				char	   *grantee = SPI_getvalue(SPI_tuptable->vals[r], desc, 3);
-				char	   *priv = SPI_getvalue(SPI_tuptable->vals[r], desc, 4);
+				char	   *grantee = query_text(res, r, 3);
+				char	   *priv = query_text(res, r, 4);
 				int			l;
 
 				if (grantee == NULL || priv == NULL)
@@ -320,7 +346,6 @@ project_privilege_level(Oid roleid, int64 project_id, const char **name_out)
 			}
 		}
 	}
-	SPI_finish();
 
 	/*
 	 * Keep the decision only if nothing was invalidated while we read.  Under
@@ -384,18 +409,14 @@ project_id_by_name(const char *project)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	int64		id = 0;
+	QueryResult *r;
 
 	args[0] = CStringGetTextDatum(project);
-	SPI_connect();
-	if (catalog_execute("SELECT id FROM galaxy.projects WHERE name = $1",
-						1, argtypes, args, NULL, true, 1,
-						SPI_OK_SELECT, "read galaxy.projects") == 1)
-	{
-		bool		isnull;
-
-		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
+	r = catalog_query("SELECT id FROM galaxy.projects WHERE name = $1",
+					  1, argtypes, args, NULL, true, 1,
+					  SPI_OK_SELECT, "read galaxy.projects");
+	if (r->nrows == 1)
+		id = query_int64(r, 0, 1, 0);
 	if (id == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -472,7 +493,14 @@ galaxy_has_project_privilege(PG_FUNCTION_ARGS)
 		if (e)
 			PG_RETURN_BOOL(e->level >= need);
 	}
-	id = project_id_by_name(project);
+
+	/*
+	 * A project that does not exist is one the caller holds nothing on:
+	 * answering false for both keeps project names from being probed.
+	 */
+	id = registry_project_id(project, true);
+	if (id == 0)
+		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(project_privilege_level(GetUserId(), id, NULL) >= need);
 }
 
@@ -543,15 +571,13 @@ galaxy_grant_project(PG_FUNCTION_ARGS)
 	args[1] = CStringGetTextDatum(role);
 	args[2] = CStringGetTextDatum(priv);
 	args[3] = CStringGetTextDatum(actor);
-	SPI_connect();
-	catalog_execute("INSERT INTO galaxy.project_grants (project_id, grantee, privilege, granted_by)"
+	catalog_command("INSERT INTO galaxy.project_grants (project_id, grantee, privilege, granted_by)"
 					" VALUES ($1, $2::name, $3, $4::name)"
 					" ON CONFLICT (project_id, grantee) DO UPDATE"
 					" SET privilege = EXCLUDED.privilege, granted_by = EXCLUDED.granted_by,"
 					" granted_at = now()",
-					4, argtypes, args, NULL, false, 0,
+					4, argtypes, args, NULL,
 					SPI_OK_INSERT, "write galaxy.project_grants");
-	SPI_finish();
 	access_cache_reset();
 
 	initStringInfo(&js);
@@ -580,11 +606,9 @@ galaxy_revoke_project(PG_FUNCTION_ARGS)
 		role = "public";
 	args[0] = Int64GetDatum(id);
 	args[1] = CStringGetTextDatum(role);
-	SPI_connect();
-	n = catalog_execute("DELETE FROM galaxy.project_grants WHERE project_id = $1 AND grantee = $2::name",
-						2, argtypes, args, NULL, false, 0,
+	n = catalog_command("DELETE FROM galaxy.project_grants WHERE project_id = $1 AND grantee = $2::name",
+						2, argtypes, args, NULL,
 						SPI_OK_DELETE, "write galaxy.project_grants");
-	SPI_finish();
 	access_cache_reset();
 
 	initStringInfo(&js);
@@ -608,20 +632,14 @@ registry_approval_required(int64 project_id)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1];
 	bool		required = galaxy_require_approval;
+	QueryResult *r;
 
 	args[0] = Int64GetDatum(project_id);
-	SPI_connect();
-	if (catalog_execute("SELECT require_approval FROM galaxy.projects WHERE id = $1",
-						1, argtypes, args, NULL, true, 1,
-						SPI_OK_SELECT, "read galaxy.projects") == 1)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			required = DatumGetBool(d);
-	}
-	SPI_finish();
+	r = catalog_query("SELECT require_approval FROM galaxy.projects WHERE id = $1",
+					  1, argtypes, args, NULL, true, 1,
+					  SPI_OK_SELECT, "read galaxy.projects");
+	if (r->nrows == 1)
+		required = query_bool(r, 0, 1, required);
 	return required;
 }
 
@@ -632,13 +650,18 @@ registry_approval_required(int64 project_id)
 Datum
 galaxy_set_require_approval(PG_FUNCTION_ARGS)
 {
-	char	   *project = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *project;
 	int64		id;
 	Oid			argtypes[2] = {INT8OID, BOOLOID};
 	Datum		args[2];
 	char		nulls[2] = {' ', ' '};
 	StringInfoData js;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("project must not be NULL")));
+	project = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (!registry_is_admin(GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -650,11 +673,9 @@ galaxy_set_require_approval(PG_FUNCTION_ARGS)
 		nulls[1] = 'n';
 	else
 		args[1] = PG_GETARG_DATUM(1);
-	SPI_connect();
-	catalog_execute("UPDATE galaxy.projects SET require_approval = $2 WHERE id = $1",
-					2, argtypes, args, nulls, false, 0,
+	catalog_command("UPDATE galaxy.projects SET require_approval = $2 WHERE id = $1",
+					2, argtypes, args, nulls,
 					SPI_OK_UPDATE, "update galaxy.projects");
-	SPI_finish();
 
 	initStringInfo(&js);
 	details_begin(&js);
@@ -674,28 +695,20 @@ model_project(int64 model_id, char **version, char **status)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1];
 	int64		project_id = 0;
-	MemoryContext outer = CurrentMemoryContext;
+	QueryResult *r;
 
 	args[0] = Int64GetDatum(model_id);
-	SPI_connect();
-	if (catalog_execute("SELECT project_id, version, status FROM galaxy.models WHERE id = $1",
-						1, argtypes, args, NULL, true, 1,
-						SPI_OK_SELECT, "read galaxy.models") == 1)
+	r = catalog_query("SELECT project_id, version, status FROM galaxy.models WHERE id = $1",
+					  1, argtypes, args, NULL, true, 1,
+					  SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows == 1)
 	{
-		bool		isnull;
-		HeapTuple	t = SPI_tuptable->vals[0];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		MemoryContext spicxt;
-
-		project_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-		spicxt = MemoryContextSwitchTo(outer);
+		project_id = query_int64(r, 0, 1, 0);
 		if (version)
-			*version = SPI_getvalue(t, d, 2);
+			*version = query_text(r, 0, 2);
 		if (status)
-			*status = SPI_getvalue(t, d, 3);
-		MemoryContextSwitchTo(spicxt);
+			*status = query_text(r, 0, 3);
 	}
-	SPI_finish();
 	if (project_id == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -719,7 +732,7 @@ galaxy_request_deployment(PG_FUNCTION_ARGS)
 	Oid			argtypes[6] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
 	Datum		args[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-	bool		isnull;
+	QueryResult *r;
 	StringInfoData js;
 
 	if (PG_ARGISNULL(0))
@@ -744,16 +757,15 @@ galaxy_request_deployment(PG_FUNCTION_ARGS)
 		nulls[4] = 'n';
 	args[5] = Int32GetDatum(galaxy_approval_ttl_min);
 
-	SPI_connect();
-	if (catalog_execute("INSERT INTO galaxy.approvals"
-						" (project_id, model_id, requested_by, requested_session_user, note, expires_at)"
-						" VALUES ($1, $2, $3::name, $4::name, $5, now() + $6 * interval '1 minute')"
-						" RETURNING id",
-						6, argtypes, args, nulls, false, 0,
-						SPI_OK_INSERT_RETURNING, "write galaxy.approvals") != 1)
+	r = catalog_query("INSERT INTO galaxy.approvals"
+					  " (project_id, model_id, requested_by, requested_session_user, note, expires_at)"
+					  " VALUES ($1, $2, $3::name, $4::name, $5, now() + $6 * interval '1 minute')"
+					  " RETURNING id",
+					  6, argtypes, args, nulls, false, 0,
+					  SPI_OK_INSERT_RETURNING, "write galaxy.approvals");
+	if (r->nrows != 1)
 		elog(ERROR, "could not write galaxy.approvals: no row returned");
-	request_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
+	request_id = query_int64(r, 0, 1, 0);
 
 	initStringInfo(&js);
 	details_begin(&js);
@@ -778,13 +790,10 @@ decide_request(FunctionCallInfo fcinfo, bool approve)
 	char	   *note = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	Oid			roleid = GetUserId();
 	char	   *curname = GetUserNameFromId(roleid, false);
-	char	   *sessname = GetUserNameFromId(GetSessionUserId(), false);
 	Oid			argtypes[5] = {INT8OID, TEXTOID, TEXTOID, INT4OID, TEXTOID};
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	bool		isnull;
-	HeapTuple	t;
-	TupleDesc	d;
+	QueryResult *r;
 	char	   *state;
 	char	   *requested_by;
 	char	   *requested_session;
@@ -793,7 +802,6 @@ decide_request(FunctionCallInfo fcinfo, bool approve)
 	int64		project_id;
 	Datum		result;
 	StringInfoData js;
-	MemoryContext outer = CurrentMemoryContext;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -808,33 +816,37 @@ decide_request(FunctionCallInfo fcinfo, bool approve)
 				 errdetail("Role \"%s\" is not a member of galaxy_approver.", curname),
 				 errhint("An administrator can run GRANT galaxy_approver TO %s.", quote_identifier(curname))));
 
-	SPI_connect();
 	args[0] = Int64GetDatum(request_id);
-	if (catalog_execute("SELECT state, requested_by, requested_session_user,"
-						" expires_at <= now(), model_id, project_id"
-						" FROM galaxy.approvals WHERE id = $1 FOR UPDATE",
-						1, argtypes, args, NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.approvals") != 1)
+	r = catalog_query("SELECT state, requested_by, requested_session_user,"
+					  " expires_at <= now(), model_id, project_id"
+					  " FROM galaxy.approvals WHERE id = $1 FOR UPDATE",
+					  1, argtypes, args, NULL, false, 1,
+					  SPI_OK_SELECT, "read galaxy.approvals");
+	if (r->nrows != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("deployment request %lld does not exist", (long long) request_id)));
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	state = SPI_getvalue(t, d, 1);
-	requested_by = MemoryContextStrdup(outer, SPI_getvalue(t, d, 2));
-	requested_session = SPI_getvalue(t, d, 3);
-	expired = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
-	model_id = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
-	project_id = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
+	state = query_text(r, 0, 1);
+	requested_by = query_text(r, 0, 2);
+	requested_session = query_text(r, 0, 3);
+	expired = query_bool(r, 0, 4, false);
+	model_id = query_int64(r, 0, 5, 0);
+	project_id = query_int64(r, 0, 6, 0);
 
-	if (strcmp(curname, requested_by) == 0 || strcmp(sessname, requested_by) == 0 ||
-		strcmp(curname, requested_session) == 0 || strcmp(sessname, requested_session) == 0)
+	/*
+	 * Four eyes: the decider must be another person.  Names are compared,
+	 * and so is role membership either way: a role that can SET ROLE to the
+	 * requester (or that the requester can become) is the same person.
+	 */
+	if (same_person(roleid, requested_by) || same_person(GetSessionUserId(), requested_by) ||
+		same_person(roleid, requested_session) || same_person(GetSessionUserId(), requested_session))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("role \"%s\" cannot %s its own deployment request %lld",
 						curname, verb, (long long) request_id),
-				 errdetail("Four-eyes rule: the request was made by \"%s\" (session user \"%s\"); another galaxy_approver must decide it.",
-						   requested_by, requested_session)));
+				 errdetail("Four-eyes rule: the request was made by \"%s\" (session user \"%s\"); a role that is, or is a member of, or has as a member, either of them cannot decide it.",
+						   requested_by, requested_session),
+				 errhint("Another galaxy_approver, unrelated to the requester by role membership, must decide it.")));
 
 	if (strcmp(state, "pending") != 0)
 		ereport(ERROR,
@@ -854,16 +866,16 @@ decide_request(FunctionCallInfo fcinfo, bool approve)
 		args[4] = CStringGetTextDatum(note);
 	else
 		nulls[4] = 'n';
-	if (catalog_execute("UPDATE galaxy.approvals SET state = $2, decided_by = $3::name,"
-						" decided_at = now(), decision_note = $5,"
-						" expires_at = CASE WHEN $2 = 'approved'"
-						"   THEN now() + $4 * interval '1 minute' ELSE expires_at END"
-						" WHERE id = $1 RETURNING *",
-						5, argtypes, args, nulls, false, 0,
-						SPI_OK_UPDATE_RETURNING, "update galaxy.approvals") != 1)
+	r = catalog_query("UPDATE galaxy.approvals SET state = $2, decided_by = $3::name,"
+					  " decided_at = now(), decision_note = $5,"
+					  " expires_at = CASE WHEN $2 = 'approved'"
+					  "   THEN now() + $4 * interval '1 minute' ELSE expires_at END"
+					  " WHERE id = $1 RETURNING *",
+					  5, argtypes, args, nulls, false, 0,
+					  SPI_OK_UPDATE_RETURNING, "update galaxy.approvals");
+	if (r->nrows != 1)
 		elog(ERROR, "could not update galaxy.approvals: no row returned");
-	result = PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
-	SPI_finish();
+	result = query_row_datum(r, 0);
 
 	initStringInfo(&js);
 	details_begin(&js);
@@ -901,23 +913,22 @@ registry_consume_approval(int64 project_id, int64 model_id)
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
 	Datum		args[2];
 	int64		approval_id = 0;
-	bool		isnull;
+	QueryResult *r;
 
 	if (!registry_approval_required(project_id))
 		return 0;
 
 	args[0] = Int64GetDatum(model_id);
 	args[1] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
-	SPI_connect();
-	if (catalog_execute("UPDATE galaxy.approvals SET state = 'used', used_at = now(), used_by = $2::name"
+	r = catalog_query("UPDATE galaxy.approvals SET state = 'used', used_at = now(), used_by = $2::name"
 						" WHERE id = (SELECT id FROM galaxy.approvals"
 						"   WHERE model_id = $1 AND state = 'approved' AND expires_at > now()"
 						"   ORDER BY decided_at DESC, id DESC LIMIT 1 FOR UPDATE)"
 						" RETURNING id",
 						2, argtypes, args, NULL, false, 0,
-						SPI_OK_UPDATE_RETURNING, "update galaxy.approvals") == 1)
-		approval_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
+						SPI_OK_UPDATE_RETURNING, "update galaxy.approvals");
+	if (r->nrows == 1)
+		approval_id = query_int64(r, 0, 1, 0);
 
 	if (approval_id == 0)
 		ereport(ERROR,
@@ -940,11 +951,9 @@ registry_link_approval(int64 approval_id, int64 deployment_id)
 		return;
 	args[0] = Int64GetDatum(approval_id);
 	args[1] = Int64GetDatum(deployment_id);
-	SPI_connect();
-	catalog_execute("UPDATE galaxy.approvals SET deployment_id = $2 WHERE id = $1",
-					2, argtypes, args, NULL, false, 0,
+	catalog_command("UPDATE galaxy.approvals SET deployment_id = $2 WHERE id = $1",
+					2, argtypes, args, NULL,
 					SPI_OK_UPDATE, "update galaxy.approvals");
-	SPI_finish();
 }
 
 /* ------------------------------------------------------------------------

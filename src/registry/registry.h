@@ -92,7 +92,7 @@ extern void audit_canonical_row(TupleDesc tupdesc, Datum *values, bool *nulls,
 extern void audit_chain_hash(const uint8 *prev, const char *canonical,
 							 Size len, uint8 *out);
 
-/* Take the chain lock (transaction-level advisory lock). */
+/* Take the chain lock (transaction-level; not reachable from SQL). */
 extern void audit_chain_lock(void);
 
 /*

@@ -11,26 +11,20 @@
 #include "registry/deploy.h"
 #include "registry/audit.h"
 #include "util/catalog.h"
+#include "util/query.h"
 
 /* Find a project by name (0 if absent and missing_ok). */
 int64
 registry_project_id(const char *name, bool missing_ok)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
+	QueryResult *r;
 	int64		id = 0;
 
-	values[0] = CStringGetTextDatum(name);
-	SPI_connect();
-	if (catalog_execute("SELECT id FROM galaxy.projects WHERE name = $1",
-						1, argtypes, values, NULL, true, 1,
-						SPI_OK_SELECT, "read galaxy.projects") == 1)
-	{
-		bool		isnull;
-
-		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
+	r = catalog_query("SELECT id FROM galaxy.projects WHERE name = $1",
+					  1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(name)},
+					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.projects");
+	if (r->nrows == 1)
+		id = query_int64(r, 0, 1, 0);
 
 	if (id == 0 && !missing_ok)
 		ereport(ERROR,
@@ -44,34 +38,28 @@ registry_project_id(const char *name, bool missing_ok)
 int64
 registry_project_ensure(const char *name, GalaxyTask task)
 {
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	int64		id;
-	char	   *existing_task = NULL;
-	bool		isnull;
-	bool		created = false;
+	Datum		vname = CStringGetTextDatum(name);
+	Datum		vtask = CStringGetTextDatum(galaxy_task_name(task));
 	char	   *owner = GetUserNameFromId(GetUserId(), false);
+	QueryResult *r;
+	int64		id;
+	char	   *existing_task;
+	bool		created;
 
-	values[0] = CStringGetTextDatum(name);
-	values[1] = CStringGetTextDatum(galaxy_task_name(task));
-
-	SPI_connect();
 	/* insert-if-absent, race-free through the unique name */
-	created = catalog_execute("INSERT INTO galaxy.projects (name, task, owner) VALUES ($1, $2, $3) "
+	created = catalog_command("INSERT INTO galaxy.projects (name, task, owner) VALUES ($1, $2, $3) "
 							  "ON CONFLICT (name) DO NOTHING RETURNING id",
 							  3, (Oid[]) {TEXTOID, TEXTOID, NAMEOID},
-							  (Datum[]) {values[0], values[1], CStringGetDatum(owner)},
-							  NULL, false, 0,
-							  SPI_OK_INSERT_RETURNING, "write galaxy.projects") == 1;
-	if (catalog_execute("SELECT id, task FROM galaxy.projects WHERE name = $1",
-						1, argtypes, values, NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.projects") != 1)
+							  (Datum[]) {vname, vtask, CStringGetDatum(owner)},
+							  NULL, SPI_OK_INSERT_RETURNING, "write galaxy.projects") == 1;
+	r = catalog_query("SELECT id, task FROM galaxy.projects WHERE name = $1",
+					  1, (Oid[]) {TEXTOID}, (Datum[]) {vname}, NULL, false, 1,
+					  SPI_OK_SELECT, "read galaxy.projects");
+	if (r->nrows != 1)
 		elog(ERROR, "could not read project \"%s\"", name);
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	existing_task = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	if (existing_task)
-		existing_task = pstrdup(existing_task);
-	SPI_finish();
+	id = query_int64(r, 0, 1, 0);
+	existing_task = query_text(r, 0, 2);
+	Assert(id > 0 && existing_task != NULL);
 
 	if (existing_task && strcmp(existing_task, galaxy_task_name(task)) != 0)
 		ereport(ERROR,
@@ -94,41 +82,34 @@ void
 registry_next_version(int64 project_id, const char *schema_fingerprint,
 					  int *major, int *minor, int *patch, int64 *parent_id)
 {
+	QueryResult *r;
+
 	*major = 1;
 	*minor = 0;
 	*patch = 0;
 	*parent_id = 0;
 
-	SPI_connect();
 	/* serialise version assignment per project until commit */
-	catalog_execute("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE",
+	catalog_command("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE",
 					1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
-					NULL, false, 0,
-					SPI_OK_SELECT, "lock galaxy.projects");
-	if (catalog_execute("SELECT id, version_major, version_minor, schema_fingerprint = $2, "
-						"  (SELECT max(version_major) FROM galaxy.models WHERE project_id = $1), "
-						"  (SELECT max(m2.version_minor) FROM galaxy.models m2 "
-						"    WHERE m2.project_id = $1 AND m2.version_major = m.version_major) "
-						"FROM galaxy.models m WHERE project_id = $1 AND version_patch = 0 "
-						"ORDER BY created_at DESC, id DESC LIMIT 1",
-						2, (Oid[]) {INT8OID, TEXTOID},
-						(Datum[]) {Int64GetDatum(project_id), CStringGetTextDatum(schema_fingerprint)},
-						NULL, false, 1,
-						SPI_OK_SELECT, "read galaxy.models") == 1)
+					NULL, SPI_OK_SELECT, "lock galaxy.projects");
+	r = catalog_query("SELECT id, version_major, version_minor, schema_fingerprint = $2, "
+					  "  (SELECT max(version_major) FROM galaxy.models WHERE project_id = $1), "
+					  "  (SELECT max(m2.version_minor) FROM galaxy.models m2 "
+					  "    WHERE m2.project_id = $1 AND m2.version_major = m.version_major) "
+					  "FROM galaxy.models m WHERE project_id = $1 AND version_patch = 0 "
+					  "ORDER BY created_at DESC, id DESC LIMIT 1",
+					  2, (Oid[]) {INT8OID, TEXTOID},
+					  (Datum[]) {Int64GetDatum(project_id), CStringGetTextDatum(schema_fingerprint)},
+					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows == 1)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		bool		isnull;
-		bool		same_schema;
-		int			last_major;
-		int			max_major;
-		int			max_minor;
+		int			last_major = query_int32(r, 0, 2, 1);
+		bool		same_schema = query_bool(r, 0, 4, false);
+		int			max_major = query_int32(r, 0, 5, 1);
+		int			max_minor = query_int32(r, 0, 6, 0);
 
-		*parent_id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
-		last_major = DatumGetInt32(SPI_getbinval(tup, td, 2, &isnull));
-		same_schema = DatumGetBool(SPI_getbinval(tup, td, 4, &isnull));
-		max_major = DatumGetInt32(SPI_getbinval(tup, td, 5, &isnull));
-		max_minor = DatumGetInt32(SPI_getbinval(tup, td, 6, &isnull));
+		*parent_id = query_int64(r, 0, 1, 0);
 		if (same_schema)
 		{
 			*major = last_major;
@@ -140,5 +121,4 @@ registry_next_version(int64 project_id, const char *schema_fingerprint,
 			*minor = 0;
 		}
 	}
-	SPI_finish();
 }

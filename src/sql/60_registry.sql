@@ -41,6 +41,13 @@ CREATE TRIGGER audit_purges_append_only BEFORE UPDATE OR DELETE ON galaxy.audit_
 CREATE TRIGGER audit_purges_no_truncate BEFORE TRUNCATE ON galaxy.audit_purges
     FOR EACH STATEMENT EXECUTE FUNCTION galaxy.append_only_guard();
 
+CREATE FUNCTION galaxy.drop_guard() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'galaxy_drop_guard' LANGUAGE C;
+COMMENT ON FUNCTION galaxy.drop_guard() IS 'Event trigger: refuses DROP EXTENSION galaxy (or DROP SCHEMA galaxy) while galaxy holds models or audit rows, unless galaxy.allow_drop_with_data is on';
+CREATE EVENT TRIGGER galaxy_drop_guard ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
+    EXECUTE FUNCTION galaxy.drop_guard();
+
 CREATE FUNCTION galaxy.verify_audit(
     OUT ok boolean, OUT checked bigint, OUT first_broken_id bigint, OUT detail text)
     AS 'MODULE_PATHNAME', 'galaxy_verify_audit' LANGUAGE C STABLE;
@@ -196,7 +203,7 @@ CREATE FUNCTION galaxy.rollback(project text, reason text DEFAULT NULL)
     AS 'MODULE_PATHNAME', 'galaxy_rollback' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION galaxy.rollback(text, text) IS 'Make the previous primary model primary again (needs no new approval: it was in production before); audited';
 
-CREATE FUNCTION galaxy.deployed_model(project text, at timestamptz DEFAULT now()) RETURNS bigint
+CREATE FUNCTION galaxy.deployed_model(project text, at timestamptz DEFAULT clock_timestamp()) RETURNS bigint
     AS 'MODULE_PATHNAME', 'galaxy_deployed_model' LANGUAGE C STABLE;
 COMMENT ON FUNCTION galaxy.deployed_model(text, timestamptz) IS 'The primary model that served the project at a point in time (NULL if none)';
 

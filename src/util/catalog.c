@@ -11,7 +11,6 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -110,21 +109,4 @@ catalog_access_end(CatalogAccess *ca)
 		SetUserIdAndSecContext(ca->saved_userid, ca->saved_sec_context);
 		ca->active = false;
 	}
-}
-
-/* One catalog statement as the extension owner; see catalog.h. */
-uint64
-catalog_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				const char *nulls, bool read_only, long count,
-				int expected, const char *what)
-{
-	CatalogAccess ca = {0};
-	int			rc;
-
-	catalog_access_begin(&ca);
-	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, read_only, count);
-	catalog_access_end(&ca);
-	if (rc != expected)
-		elog(ERROR, "could not %s: %s", what, SPI_result_code_string(rc));
-	return SPI_processed;
 }
