@@ -93,7 +93,8 @@ $node->poll_query_until('postgres', qq{
 
 # The switcher: in a cycle m1 -> m2 -> m3 -> m1, two deploys of the next model
 # then a rollback.  Each switch is its own committed transaction; record the
-# model it deployed, when it started (deployed_at) and a time after its commit.
+# model it deployed, when it started (deployed_at) and a time after its commit,
+# then wait until every client has run a whole prediction after that commit.
 my $sw = $node->background_psql('postgres');
 my @switches;
 my @history = ($m1);	# primaries in order, to predict what rollback picks
@@ -101,14 +102,15 @@ my %next = ($m1 => $m2, $m2 => $m3, $m3 => $m1);
 my $rollback_ok = 0;
 my $waits = 0;
 
-# Return once every client has run a whole statement that began after time $t
-# (the number of queries that took).  pg_stat_activity.query_start is the
-# start of a client's current or last statement: once every client's is after
-# $t, and then every client's is after the latest of those, each client has
-# begun a statement after $t and finished it.
+# Return once every client has run a whole statement that began after the
+# switcher's last commit; return the start of the first query here (a time
+# after that commit) and how many queries it took.  pg_stat_activity's
+# query_start is the start of a client's current or last statement: once every
+# client's is after time t, and then every client's is after the latest of
+# those, each client has begun a statement after t and finished it.
 sub clients_caught_up
 {
-	my ($t) = @_;
+	my ($t, $committed);
 	my $queries = 0;
 	my $deadline = time() + 30;
 	for my $phase (1, 2)
@@ -116,10 +118,13 @@ sub clients_caught_up
 		while (1)
 		{
 			$queries++;
-			my ($count, $latest) = split /\|/, $sw->query_safe(qq{
-				SELECT count(*) FILTER (WHERE query_start > '$t') || '|' || max(query_start)
+			my $since = defined $t ? "'$t'::timestamptz" : 'statement_timestamp()';
+			my ($from, $count, $latest) = split /\|/, $sw->query_safe(qq{
+				SELECT $since || '|' || count(*) FILTER (WHERE query_start > $since) || '|' || max(query_start)
 				  FROM pg_stat_activity WHERE application_name LIKE 'client%'
 			});
+			$committed //= $from;
+			$t //= $from;
 			if ($count == $n_clients)
 			{
 				$t = $latest;
@@ -128,8 +133,9 @@ sub clients_caught_up
 			die "clients did not catch up with $t" if time() > $deadline;
 		}
 	}
-	return $queries;
+	return ($committed, $queries);
 }
+
 for my $i (0 .. $n_switches - 1)
 {
 	my $current = $history[-1];
@@ -145,12 +151,12 @@ for my $i (0 .. $n_switches - 1)
 		$call = "galaxy.deploy('sw', ${expect}::bigint)";
 	}
 	my $row = $sw->query_safe("SELECT model_id || '|' || deployed_at FROM $call");
-	my $committed = $sw->query_safe('SELECT clock_timestamp()');
+	my ($committed, $queries) = clients_caught_up();
 	my ($model, $started) = split /\|/, $row;
 	$rollback_ok++ if $model == $expect;
 	push @history, $model;
 	push @switches, [ $model, $started, $committed ];
-	$waits += clients_caught_up($committed);
+	$waits += $queries;
 }
 my $t_switched = time();
 $sw->query_safe('UPDATE stop_flag SET done = true');
@@ -160,10 +166,10 @@ my $clean = 0;
 my $stopped = 0;
 for my $c (0 .. $n_clients - 1)
 {
-	IPC::Run::finish($harness[$c]);
+	my $exited_ok = IPC::Run::finish($harness[$c]);
 	$out[$c] = slurp_file("$out_base$c.out");
 	$err[$c] = slurp_file("$out_base$c.err");
-	$clean++ if $? == 0 && $err[$c] eq '';
+	$clean++ if $exited_ok && $err[$c] eq '';
 	$stopped++ if $out[$c] =~ /^STOPPED$/m;
 }
 my $elapsed = time() - $t_start;
