@@ -269,6 +269,38 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM galaxy.audit_log WHERE act
 	$n_switches + 1, 'every deploy and rollback is audited');
 is($node->safe_psql('postgres', 'SELECT ok FROM galaxy.verify_audit()'), 't', 'the audit chain verifies');
 
+# Two rollbacks at the same time: session 1 rolls back in an open transaction;
+# session 2's rollback must wait for it and then roll back from what session 1
+# left serving, as if they had run one after the other (never re-deploy the
+# model already serving, nor claim to roll back from a model that no longer
+# serves).
+my $r1 = $node->safe_psql('postgres', q{SET client_min_messages = warning;
+	SELECT id FROM galaxy.train('rb', 's2', 'y', algorithm => 'linear_regression', deploy => 'always')});
+my $r2 = $node->safe_psql('postgres', q{SET client_min_messages = warning;
+	SELECT id FROM galaxy.train('rb', 's3', 'y', algorithm => 'linear_regression', deploy => 'always')});
+my $s1 = $node->background_psql('postgres');
+$s1->query_safe('BEGIN');
+is($s1->query_safe("SELECT model_id FROM galaxy.rollback('rb')"), $r1, 'session 1 rolls back from model 2 to model 1 (open)');
+my ($rb_out, $rb_err) = ('', '');
+my $rb = IPC::Run::start(
+	[ 'psql', '-X', '-q', '-At', '-d', $node->connstr('postgres') . ' application_name=rollback2',
+	  '-c', "SELECT model_id FROM galaxy.rollback('rb')" ],
+	'>', \$rb_out, '2>', \$rb_err);
+ok( $node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'rollback2' AND wait_event_type = 'Lock'"),
+	'session 2\'s rollback waits for session 1');
+$s1->query_safe('COMMIT');
+$s1->quit;
+IPC::Run::finish($rb);
+is("$rb_out|$rb_err", "$r2\n|", 'then rolls back from model 1 to model 2, as if the two had run in turn');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (
+		SELECT strategy, reason, 'rollback from model ' || lag(model_id) OVER (PARTITION BY project_id ORDER BY id) AS expected
+		  FROM galaxy.deployments) d
+	 WHERE strategy = 'rollback' AND reason IS DISTINCT FROM expected
+}), '0', 'every rollback recorded (here and above) names the model that was serving before it');
+is($node->safe_psql('postgres', 'SELECT ok FROM galaxy.verify_audit()'), 't', 'the audit chain verifies');
+
 $node->stop;
 unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC/, 'no backend crashed');
 done_testing();
