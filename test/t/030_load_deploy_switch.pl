@@ -301,6 +301,24 @@ is($node->safe_psql('postgres', q{
 }), '0', 'every rollback recorded (here and above) names the model that was serving before it');
 is($node->safe_psql('postgres', 'SELECT ok FROM galaxy.verify_audit()'), 't', 'the audit chain verifies');
 
+# A deploy that is not committed yet is invisible to predictions, and must not
+# hold them up: clients keep predicting with the serving model while another
+# session's deploy transaction stays open.  (A statement timeout bounds the
+# wait, so a blocked prediction fails instead of hanging the test.)
+my $serving = $history[-1];
+my $other = $next{$serving};
+my $open = $node->background_psql('postgres');
+$open->query_safe('BEGIN');
+$open->query_safe("SELECT galaxy.deploy('sw', ${other}::bigint)");
+my ($p_ret, $p_out, $p_err) = $node->psql('postgres',
+	"SET statement_timeout = '5s'; SELECT round(galaxy.predict('sw', ARRAY[10.0]))");
+is("$p_ret|$p_out|$p_err", "0|$answer{$serving}|",
+	'while a deploy transaction is open, predict answers at once with the model still serving');
+$open->query_safe('ROLLBACK');
+$open->quit;
+is($node->safe_psql('postgres', "SELECT round(galaxy.predict('sw', ARRAY[10.0]))"), $answer{$serving},
+	'and after that deploy rolls back, too');
+
 $node->stop;
 unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC/, 'no backend crashed');
 done_testing();
