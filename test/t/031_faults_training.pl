@@ -48,8 +48,9 @@ $node->safe_psql('postgres', q{
 	SELECT (i % 97)::float8 AS x1, (i % 89)::float8 AS x2, ((i * 7919) % 1000)::float8 AS x3, (i % 13)::float8 AS x4,
 	       (3 * (i % 97) - 2 * (i % 89) + 0.01 * ((i * 7919) % 1000) + (i % 13) * (i % 13))::float8 AS y
 	  FROM generate_series(1, 200000) i;
-	CREATE TABLE public.stop_flag (done boolean NOT NULL);
-	INSERT INTO public.stop_flag VALUES (false);
+	-- the same rows, read only when no session holds advisory lock 4242
+	CREATE VIEW public.gated_pts AS
+	SELECT x1, x2, y FROM public.pts WHERE (SELECT pg_advisory_xact_lock_shared(4242)) IS NOT NULL;
 
 	-- train and return the version, or the error's SQLSTATE and message
 	CREATE FUNCTION public.try_train(project text) RETURNS text LANGUAGE plpgsql AS $$
@@ -312,15 +313,20 @@ $state_before = q1("SELECT registry_state($excluded)");
 $audit_last = q1('SELECT max(id) FROM galaxy.audit_log');
 $audit_before = q1("SELECT audit_upto($audit_last)");
 
+# The second job reads a view that waits for a lock this session holds: it
+# cannot finish before the shutdown, whatever the machine's speed.
+my $gate = $node->background_psql('postgres', on_error_stop => 0);
+$gate->query_safe('SELECT pg_advisory_lock(4242)');
 my $imm = q1(q{SELECT galaxy.submit('imm', 'public.big', 'y', algorithm => 'gradient_boosting',
                                     hyperparams => '{"n_estimators": 400, "learning_rate": 0.05}')});
-my $imm_retry = q1("SELECT galaxy.submit('imm_retry', 'public.slow_pts', 'y', algorithm => 'linear_regression', retries => 1)");
+my $imm_retry = q1("SELECT galaxy.submit('imm_retry', 'public.gated_pts', 'y', algorithm => 'linear_regression', retries => 1)");
 my $imm_queued = q1("SELECT galaxy.submit('imm_queued', 'public.pts', 'y', algorithm => 'linear_regression')");
 ok( $node->poll_query_until('postgres', qq{
 		SELECT (SELECT count(*) FROM galaxy.training_progress WHERE job_id = $imm AND phase = 'fit' AND iteration >= 3) = 1
-		   AND (SELECT count(*) FROM galaxy.training_progress WHERE job_id = $imm_retry AND pid IS NOT NULL) = 1
+		   AND (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'galaxy training worker'
+		         AND query LIKE 'galaxy: training job $imm_retry %' AND wait_event = 'advisory') = 1
 	}),
-	'two jobs are running (one fitting gradient boosting), one is queued');
+	'two jobs are running (one fitting gradient boosting, one waiting to read its data), one is queued');
 
 # Open at the shutdown: a training of keep_b.  Until its transaction ends it
 # holds the audit chain's lock, so no job can record its end meanwhile.
@@ -335,6 +341,7 @@ my $counts = 'SELECT (SELECT count(*) FROM galaxy.models) || \'/\' || (SELECT co
 my $counts_before = q1($counts);
 $node->stop('immediate');
 eval { $open->quit; };
+eval { $gate->quit; };
 $node->start;
 
 ok( $node->poll_query_until('postgres',
