@@ -9,7 +9,8 @@
 # a new deployment from its next statement on; rollback returns the previous
 # primary every time; the temporal record, the audit chain and the control's
 # absence from galaxy.deployments hold afterwards; the whole run is bounded in
-# time.
+# time.  Then: two rollbacks at the same time act in turn, and an open,
+# uncommitted deploy does not hold up predictions.
 use strict;
 use warnings;
 
