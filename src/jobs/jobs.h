@@ -7,8 +7,9 @@
  *   - the training-worker table: one entry per running job, at most
  *     galaxy.max_workers in use, owned by the launcher;
  *   - the launcher's latch and a list of databases with fresh submissions;
- *   - the scanner mailbox through which a short-lived per-database scanner
- *     hands queued jobs to the launcher.
+ *   - the scanner mailbox through which the launcher tells a short-lived
+ *     per-database scanner which failed starts to record and which jobs to
+ *     skip, and the scanner hands queued jobs to the launcher.
  * All of it is protected by one LWLock; a progress slot's values are also
  * guarded by the slot's spinlock so the per-iteration update stays cheap.
  */
@@ -27,6 +28,10 @@
 #define GALAXY_PENDING_DBS		32
 
 #define GALAXY_PHASE_LEN		32
+/* Bytes of a start failure's error message kept in shared memory. */
+#define GALAXY_START_ERROR_LEN	256
+/* Jobs in back-off after a failed start that one scanner is told to skip. */
+#define GALAXY_MAX_HELD			64
 
 /* Live progress of one training run (one per backend). */
 typedef struct ProgressSlot
@@ -66,11 +71,26 @@ typedef struct JobWorkerSlot
 	Oid			dboid;
 	Oid			owner;
 	int			pid;			/* set by the worker when it starts */
-	bool		started;		/* the worker reached its first transaction */
+	bool		started;		/* the worker marked its job running (or found
+								 * it no longer queued): its start step ended */
 	bool		exited;			/* the worker process is exiting */
 	bool		cancel_requested;	/* galaxy.cancel() asked it to stop */
 	Oid			cancel_role;	/* ... on behalf of this role */
+	/* the last ERROR/FATAL before 'started' (written by the worker itself) */
+	char		start_sqlstate[6];
+	char		start_error[GALAXY_START_ERROR_LEN];
 } JobWorkerSlot;
+
+/*
+ * A worker that ended before it marked its job running: the launcher hands
+ * it to the next scanner of the job's database, which counts the attempt.
+ */
+typedef struct JobStartFailure
+{
+	int64		job_id;
+	char		sqlstate[6];
+	char		message[GALAXY_START_ERROR_LEN];
+} JobStartFailure;
 
 /* A queued job the scanner found. */
 typedef struct JobPick
@@ -79,18 +99,29 @@ typedef struct JobPick
 	Oid			owner;
 } JobPick;
 
-/* Scanner → launcher hand-over. */
+/* Launcher → scanner → launcher hand-over. */
 typedef struct ScanMailbox
 {
 	bool		active;
 	uint64		generation;
 	Oid			dboid;
+	/* filled by the launcher */
 	int			capacity;		/* how many jobs the launcher can start */
+	int			owner_cap;		/* running jobs per owner while others wait */
+	int			nfailures;		/* start failures to record */
+	JobStartFailure failures[GALAXY_MAX_JOB_WORKERS];
+	int			nheld;			/* jobs in back-off: not to be picked */
+	int64		held[GALAXY_MAX_HELD];
+	int			nwaiting;		/* owners with jobs left queued elsewhere */
+	Oid			waiting[GALAXY_MAX_JOB_WORKERS];
+	/* filled by the scanner */
 	bool		done;			/* the scanner finished and filled the result */
 	bool		installed;		/* galaxy is installed in dboid */
 	bool		more;			/* more queued jobs than capacity */
 	int			npicks;
 	JobPick		picks[GALAXY_MAX_JOB_WORKERS];
+	int			nleft;			/* owners whose queued jobs were left here */
+	Oid			left[GALAXY_MAX_JOB_WORKERS];
 } ScanMailbox;
 
 typedef struct GalaxyJobsShared

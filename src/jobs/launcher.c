@@ -9,11 +9,30 @@
  *   - recovers jobs left 'running' without a live worker (after a crash, a
  *     restart or pg_terminate_backend): failed, or re-queued while
  *     attempts <= retries; audited and notified;
+ *   - counts the attempts of workers that failed before they could mark
+ *     their job running (see "Failed starts" below);
  *   - fails queued jobs whose owner can no longer connect;
  *   - hands the launcher the next queued jobs, highest priority and oldest
- *     first, at most as many as there are free worker places.
+ *     first, at most as many as there are free worker places, and at most
+ *     max(1, galaxy.max_workers - 1) running jobs per owner while another
+ *     owner has jobs waiting (here or, as last seen, in another database).
  * The launcher then starts one training worker per job (worker.c), never
  * more than galaxy.max_workers at once in the whole cluster.
+ *
+ * Failed starts.  A worker can end before it marks its job running: its
+ * role can no longer log in, the database is gone, or the role's settings
+ * break its first transaction (default_transaction_read_only = on).  The
+ * worker cannot record that itself (it may not be connected, and its own
+ * transactions run under the very settings that failed), so it leaves the
+ * error in its shared entry and the launcher takes over: it keeps the job
+ * in back-off (1 s, doubling up to 60 s, per job; other jobs of the
+ * database are not held up) and passes the failure to the next scanner of
+ * the database, which runs as the bootstrap superuser with
+ * default_transaction_read_only off and records it like any failed
+ * attempt: attempts + 1, error message and SQLSTATE on the job, 'failed'
+ * once attempts > retries (else still 'queued'), audited (job_failed or
+ * job_requeued) and notified.  The launcher keeps this in its own memory:
+ * a launcher restart forgets at most one uncounted failure per job.
  *
  * A database is visited when the launcher starts (all of them: recovery),
  * when a submit commits there (jobs_note_pending_db + latch), when one of
@@ -58,6 +77,13 @@
 #define LAUNCHER_DBLIST_SECS	300
 /* Back-off after a failed scan or worker start. */
 #define LAUNCHER_BACKOFF_MS		5000
+/* Back-off of one job after its worker failed to start it: 1 s doubling to 60 s. */
+#define START_BACKOFF_MIN_MS	1000
+#define START_BACKOFF_MAX_MS	60000
+/* A job in back-off is forgotten this long after its back-off ended. */
+#define HELD_FORGET_MS			(10 * 60 * 1000)
+/* Jobs in back-off remembered at once. */
+#define LAUNCHER_MAX_HELD		256
 
 /* What the launcher knows about one database. */
 typedef struct LauncherDb
@@ -69,7 +95,22 @@ typedef struct LauncherDb
 	bool		seen;			/* still in pg_database at the last re-read */
 	TimestampTz not_before;
 	TimestampTz last_scan;
+	int			nleft;			/* owners whose queued jobs the last scan left */
+	Oid			left[GALAXY_MAX_JOB_WORKERS];
 } LauncherDb;
+
+/* A job whose worker failed before it marked the job running. */
+typedef struct HeldJob
+{
+	Oid			dboid;
+	int64		job_id;
+	int			nfail;			/* failed starts in a row */
+	TimestampTz not_before;		/* no new worker for it before this */
+	bool		due;			/* not_before passed and its database was flagged */
+	bool		pending;		/* the failure is not yet recorded on the job */
+	char		sqlstate[6];
+	char		message[GALAXY_START_ERROR_LEN];
+} HeldJob;
 
 static LauncherDb *dbs = NULL;
 static int	ndbs = 0;
@@ -78,6 +119,8 @@ static BackgroundWorkerHandle *worker_handles[GALAXY_MAX_JOB_WORKERS];
 static BackgroundWorkerHandle *scan_handle = NULL;
 static Oid	scan_dboid = InvalidOid;
 static bool warned_no_slot = false;
+static HeldJob *held = NULL;
+static int	nheld = 0;
 
 /* Register the static launcher (from _PG_init while preloading). */
 void
@@ -120,6 +163,133 @@ LauncherDbFor(Oid dboid)
 	dbs[ndbs].installed = -1;
 	dbs[ndbs].seen = true;
 	return &dbs[ndbs++];
+}
+
+/* The back-off entry of a job, or NULL. */
+static HeldJob *
+HeldFind(Oid dboid, int64 job_id)
+{
+	int			i;
+
+	for (i = 0; i < nheld; i++)
+		if (held[i].dboid == dboid && held[i].job_id == job_id)
+			return &held[i];
+	return NULL;
+}
+
+/* Drop entry i of the back-off list. */
+static void
+HeldRemove(int i)
+{
+	held[i] = held[--nheld];
+}
+
+/*
+ * A worker for job_id in dboid ended before it marked the job running:
+ * hold the job back (1 s, doubling per failure in a row up to 60 s) and
+ * keep the failure for the next scanner of dboid.  Returns the delay.
+ */
+static int
+HeldNoteFailure(Oid dboid, int64 job_id, const char *sqlstate, const char *message)
+{
+	HeldJob    *h = HeldFind(dboid, job_id);
+	int			delay = START_BACKOFF_MIN_MS;
+	int			i;
+
+	if (h == NULL)
+	{
+		if (nheld == LAUNCHER_MAX_HELD)
+		{
+			/* full: forget the entry whose back-off ended first */
+			int			victim = 0;
+
+			for (i = 1; i < nheld; i++)
+				if (held[i].not_before < held[victim].not_before)
+					victim = i;
+			HeldRemove(victim);
+		}
+		h = &held[nheld++];
+		memset(h, 0, sizeof(HeldJob));
+		h->dboid = dboid;
+		h->job_id = job_id;
+	}
+	h->nfail++;
+	for (i = 1; i < h->nfail && delay < START_BACKOFF_MAX_MS; i++)
+		delay *= 2;
+	delay = Min(delay, START_BACKOFF_MAX_MS);
+	h->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+	h->due = false;
+	h->pending = true;
+	strlcpy(h->sqlstate, sqlstate, sizeof(h->sqlstate));
+	strlcpy(h->message, message, sizeof(h->message));
+	return delay;
+}
+
+/* Is job_id in dboid in back-off right now? */
+static bool
+HeldActive(Oid dboid, int64 job_id, TimestampTz now)
+{
+	HeldJob    *h = HeldFind(dboid, job_id);
+
+	return h != NULL && (h->pending || h->not_before > now);
+}
+
+/* Are failed starts in dboid waiting to be recorded? */
+static bool
+HeldPendingIn(Oid dboid)
+{
+	int			i;
+
+	for (i = 0; i < nheld; i++)
+		if (held[i].dboid == dboid && held[i].pending)
+			return true;
+	return false;
+}
+
+/*
+ * Flag the databases of jobs whose back-off just ended for a visit, forget
+ * old entries and those of dropped databases; returns the milliseconds to
+ * the next end of a back-off (-1: none).
+ */
+static long
+HeldTick(TimestampTz now)
+{
+	long		next = -1;
+	int			i;
+
+	for (i = 0; i < nheld; i++)
+	{
+		HeldJob    *h = &held[i];
+		bool		known = false;
+		int			j;
+
+		for (j = 0; j < ndbs; j++)
+			if (dbs[j].dboid == h->dboid)
+				known = true;
+		if (!known ||
+			(!h->pending && TimestampDifferenceExceeds(h->not_before, now, HELD_FORGET_MS)))
+		{
+			HeldRemove(i--);
+			continue;
+		}
+		if (h->due)
+			continue;
+		if (h->not_before <= now)
+		{
+			LauncherDb *db = LauncherDbFor(h->dboid);
+
+			h->due = true;
+			db->need_scan = true;
+		}
+		else
+		{
+			long		ms = (long) ((h->not_before - now + 999) / 1000);
+
+			if (next < 0 || ms < next)
+				next = ms;
+		}
+	}
+	return next;
 }
 
 /*
@@ -249,6 +419,8 @@ LauncherReapWorkers(void)
 		Oid			dboid = InvalidOid;
 		bool		started = true;
 		int64		job_id = 0;
+		char		sqlstate[6];
+		char		message[GALAXY_START_ERROR_LEN];
 
 		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 		/*
@@ -261,6 +433,8 @@ LauncherReapWorkers(void)
 			dboid = w->dboid;
 			started = w->started;
 			job_id = w->job_id;
+			strlcpy(sqlstate, w->start_sqlstate, sizeof(sqlstate));
+			strlcpy(message, w->start_error, sizeof(message));
 			w->in_use = false;
 			w->generation = shared->next_generation++;
 		}
@@ -274,12 +448,29 @@ LauncherReapWorkers(void)
 			db->need_recovery = true;
 			if (!started)
 			{
+				int			delay;
+
+				/* the worker's last error; none if it died without one */
+				if (message[0] == '\0' || strlen(sqlstate) != 5)
+				{
+					strlcpy(message, "the training worker exited before it could mark the job running (see the server log)",
+							sizeof(message));
+					strlcpy(sqlstate, "XX000", sizeof(sqlstate));
+				}
+				delay = HeldNoteFailure(dboid, job_id, sqlstate, message);
 				ereport(WARNING,
-						(errmsg("galaxy training worker for job %lld in database %u exited before it started the job",
-								(long long) job_id, dboid),
-						 errdetail("The job stays queued and is retried in a few seconds; see earlier messages in the server log.")));
-				db->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-															 LAUNCHER_BACKOFF_MS);
+						(errmsg("galaxy training worker for job %lld in database %u failed before it started the job: %s",
+								(long long) job_id, dboid, message),
+						 errdetail("The attempt is counted on the job; while retries remain, the job is tried again in %d s at the earliest.",
+								   delay / 1000)));
+			}
+			else
+			{
+				HeldJob    *h = HeldFind(dboid, job_id);
+
+				/* it started: a later failure backs off from 1 s again */
+				if (h != NULL && !h->pending)
+					HeldRemove(h - held);
 			}
 			if (worker_handles[i] != NULL)
 			{
@@ -339,6 +530,8 @@ LauncherStartWorker(Oid dboid, const JobPick *pick)
 	shared->workers[idx].started = false;
 	shared->workers[idx].exited = false;
 	shared->workers[idx].cancel_requested = false;
+	shared->workers[idx].start_sqlstate[0] = '\0';
+	shared->workers[idx].start_error[0] = '\0';
 	extra.generation = shared->workers[idx].generation;
 	LWLockRelease(shared->lock);
 
@@ -411,8 +604,45 @@ LauncherFinishScan(void)
 	db->installed = result.installed ? 1 : 0;
 	db->need_recovery = false;
 	db->need_scan = result.more;
+	/* the failures it was given are recorded on their jobs now */
+	for (i = 0; i < result.nfailures; i++)
+	{
+		HeldJob    *h = HeldFind(scan_dboid, result.failures[i].job_id);
+
+		if (h != NULL)
+			h->pending = false;
+	}
+	if (HeldPendingIn(scan_dboid))
+		db->need_recovery = true;	/* more than fitted into one visit */
+	if (result.capacity > 0)
+	{
+		bool		gone = false;
+		int			j,
+					k;
+
+		/*
+		 * An owner no longer waiting here may have held back the owners
+		 * passed over for fairness in other databases: visit those again.
+		 */
+		for (j = 0; j < db->nleft && !gone; j++)
+		{
+			for (k = 0; k < result.nleft; k++)
+				if (result.left[k] == db->left[j])
+					break;
+			gone = k == result.nleft;
+		}
+		if (gone)
+			for (j = 0; j < ndbs; j++)
+				if (&dbs[j] != db && dbs[j].nleft > 0)
+					dbs[j].need_scan = true;
+		db->nleft = result.nleft;
+		memcpy(db->left, result.left, sizeof(Oid) * result.nleft);
+	}
 	for (i = 0; i < result.npicks; i++)
 	{
+		/* never a job in back-off (the scanner was told to skip them) */
+		if (HeldActive(scan_dboid, result.picks[i].job_id, now))
+			continue;
 		if (!LauncherStartWorker(scan_dboid, &result.picks[i]))
 		{
 			db->need_scan = true;
@@ -440,7 +670,8 @@ LauncherStartScan(void)
 
 		if (db->not_before > now)
 			continue;
-		if (!(db->need_recovery || (db->need_scan && capacity > 0)))
+		if (!(db->need_recovery || (db->need_scan && capacity > 0) ||
+			  HeldPendingIn(db->dboid)))
 			continue;
 		/* recovery first, then the database visited longest ago */
 		if (best == NULL ||
@@ -457,10 +688,50 @@ LauncherStartScan(void)
 	shared->scan.generation = generation;
 	shared->scan.dboid = best->dboid;
 	shared->scan.capacity = Min(capacity, GALAXY_MAX_JOB_WORKERS);
+	shared->scan.owner_cap = Max(1, galaxy_max_workers - 1);
+	/* failed starts to record, and the jobs in back-off */
+	shared->scan.nfailures = 0;
+	shared->scan.nheld = 0;
+	for (i = 0; i < nheld; i++)
+	{
+		HeldJob    *h = &held[i];
+
+		if (h->dboid != best->dboid)
+			continue;
+		if (h->pending && shared->scan.nfailures < GALAXY_MAX_JOB_WORKERS)
+		{
+			JobStartFailure *f = &shared->scan.failures[shared->scan.nfailures++];
+
+			f->job_id = h->job_id;
+			strlcpy(f->sqlstate, h->sqlstate, sizeof(f->sqlstate));
+			strlcpy(f->message, h->message, sizeof(f->message));
+		}
+		if ((h->pending || h->not_before > now) && shared->scan.nheld < GALAXY_MAX_HELD)
+			shared->scan.held[shared->scan.nheld++] = h->job_id;
+	}
+	/* owners left waiting in other databases, as their last scans saw them */
+	shared->scan.nwaiting = 0;
+	for (i = 0; i < ndbs; i++)
+	{
+		int			j,
+					k;
+
+		if (dbs[i].dboid == best->dboid)
+			continue;
+		for (j = 0; j < dbs[i].nleft; j++)
+		{
+			for (k = 0; k < shared->scan.nwaiting; k++)
+				if (shared->scan.waiting[k] == dbs[i].left[j])
+					break;
+			if (k == shared->scan.nwaiting && k < GALAXY_MAX_JOB_WORKERS)
+				shared->scan.waiting[shared->scan.nwaiting++] = dbs[i].left[j];
+		}
+	}
 	shared->scan.done = false;
 	shared->scan.installed = false;
 	shared->scan.more = false;
 	shared->scan.npicks = 0;
+	shared->scan.nleft = 0;
 	LWLockRelease(shared->lock);
 
 	memset(&worker, 0, sizeof(worker));
@@ -534,6 +805,8 @@ galaxy_launcher_main(Datum arg)
 	shared->pending_overflow = false;
 	LWLockRelease(shared->lock);
 	before_shmem_exit(LauncherExit, (Datum) 0);
+	held = MemoryContextAllocZero(TopMemoryContext, sizeof(HeldJob) * LAUNCHER_MAX_HELD);
+	nheld = 0;
 
 	ereport(LOG, (errmsg("galaxy launcher started")));
 
@@ -544,6 +817,8 @@ galaxy_launcher_main(Datum arg)
 	for (;;)
 	{
 		TimestampTz now;
+		long		timeout;
+		long		held_ms;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -577,13 +852,18 @@ galaxy_launcher_main(Datum arg)
 			last_rescan = now;
 		}
 
+		/* jobs whose back-off ended: visit their databases */
+		timeout = scan_handle != NULL ? 100L : 1000L;
+		held_ms = HeldTick(now);
+		if (held_ms >= 0)
+			timeout = Max(Min(timeout, held_ms), 10L);
+
 		if (scan_handle == NULL)
 			LauncherStartScan();
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 scan_handle != NULL ? 100L : 1000L,
-						 PG_WAIT_EXTENSION);
+						 timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }
@@ -596,10 +876,16 @@ ScanExec(const char *sql, int nargs, Oid *types, Datum *values, int expected)
 					  "run a galaxy job scanner query");
 }
 
-/* Audit and notify the rows (id, state, reason) of a scanner query. */
+/*
+ * Audit and notify the rows (id, state, reason[, attempt, sqlstate]) of a
+ * scanner query.
+ */
 static void
 ScanAuditResult(QueryResult *r, const char *action_failed, const char *action_queued)
 {
+	static const char *const keys[3] = {"reason", "attempt", "sqlstate"};
+	int			nkeys = r->tupdesc->natts >= 5 ? 3 : 1;
+
 	for (uint64 i = 0; i < r->nrows; i++)
 	{
 		int64		id = query_int64(r, i, 1, 0);
@@ -607,19 +893,25 @@ ScanAuditResult(QueryResult *r, const char *action_failed, const char *action_qu
 		char	   *reason = query_text(r, i, 3);
 		char		idbuf[32];
 		JsonbParseState *ps = NULL;
-		JsonbValue	k,
-					v;
 		Jsonb	   *details;
+		int			n;
 
 		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-		k.type = jbvString;
-		k.val.string.val = "reason";
-		k.val.string.len = strlen("reason");
-		pushJsonbValue(&ps, WJB_KEY, &k);
-		v.type = jbvString;
-		v.val.string.val = reason ? reason : "";
-		v.val.string.len = strlen(v.val.string.val);
-		pushJsonbValue(&ps, WJB_VALUE, &v);
+		for (n = 0; n < nkeys; n++)
+		{
+			JsonbValue	k,
+						v;
+			char	   *val = n == 0 ? reason : query_text(r, i, 3 + n);
+
+			k.type = jbvString;
+			k.val.string.val = (char *) keys[n];
+			k.val.string.len = strlen(keys[n]);
+			pushJsonbValue(&ps, WJB_KEY, &k);
+			v.type = jbvString;
+			v.val.string.val = val ? val : "";
+			v.val.string.len = strlen(v.val.string.val);
+			pushJsonbValue(&ps, WJB_VALUE, &v);
+		}
 		details = JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL));
 
 		snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, id);
@@ -633,6 +925,79 @@ ScanAuditResult(QueryResult *r, const char *action_failed, const char *action_qu
 	}
 }
 
+/* Workers of owner running or starting (cluster-wide), plus this scan's picks. */
+static int
+ScanOwnerLoad(Oid owner, const Oid *running, int nrunning,
+			  const JobPick *picks, int npicks)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < nrunning; i++)
+		if (running[i] == owner)
+			n++;
+	for (i = 0; i < npicks; i++)
+		if (picks[i].owner == owner)
+			n++;
+	return n;
+}
+
+/*
+ * Does another owner than 'owner' wait for a worker: a candidate here not
+ * picked yet, or jobs the last scan of another database left queued?
+ */
+static bool
+ScanOthersWait(Oid owner, const Oid *cand_owner, const bool *picked, int ncand,
+			   const Oid *waiting, int nwaiting)
+{
+	int			i;
+
+	for (i = 0; i < ncand; i++)
+		if (!picked[i] && cand_owner[i] != owner)
+			return true;
+	for (i = 0; i < nwaiting; i++)
+		if (waiting[i] != owner)
+			return true;
+	return false;
+}
+
+/*
+ * Count the attempts of workers that failed before they marked their job
+ * running (see "Failed starts" at the top): one UPDATE per job, audited.
+ */
+static bool
+ScanRecordStartFailures(const JobStartFailure *failures, int nfailures)
+{
+	bool		changed = false;
+	int			i;
+
+	for (i = 0; i < nfailures; i++)
+	{
+		Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+		Datum		values[3];
+		QueryResult *r;
+
+		values[0] = Int64GetDatum(failures[i].job_id);
+		values[1] = CStringGetTextDatum(failures[i].message);
+		values[2] = CStringGetTextDatum(failures[i].sqlstate);
+		r = ScanExec("UPDATE galaxy.jobs j SET attempts = j.attempts + 1,"
+					 " state = CASE WHEN j.attempts + 1 <= j.retries THEN 'queued' ELSE 'failed' END,"
+					 " error_message = $2, error_sqlstate = $3,"
+					 " error_context = 'galaxy: the training worker stopped before it could mark the job running"
+					 " (attempt ' || (j.attempts + 1) || ' of ' || (j.retries + 1) || '): the job''s owner"
+					 " may be unable to connect, or its settings break the worker''s first transaction',"
+					 " worker_pid = NULL,"
+					 " finished_at = CASE WHEN j.attempts + 1 <= j.retries THEN NULL"
+					 "               ELSE greatest(now(), j.started_at) END "
+					 "WHERE j.id = $1 AND j.state = 'queued' "
+					 "RETURNING j.id, j.state, j.error_message, j.attempts, j.error_sqlstate",
+					 3, types, values, SPI_OK_UPDATE_RETURNING);
+		changed |= r->nrows > 0;
+		ScanAuditResult(r, "job_failed", "job_requeued");
+	}
+	return changed;
+}
+
 /* Entry point of the per-database job scanner. */
 void
 galaxy_scanner_main(Datum arg)
@@ -640,21 +1005,35 @@ galaxy_scanner_main(Datum arg)
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
 	uint64		generation = (uint64) DatumGetInt64(arg);
 	Oid			dboid;
+	int			capacity;
+	int			owner_cap;
+	JobStartFailure *failures;
+	int			nfailures;
+	Datum	   *held_ids;
+	int			nheld_ids;
+	Oid			waiting[GALAXY_MAX_JOB_WORKERS];
+	int			nwaiting;
 	Datum	   *inflight;
 	int			ninflight = 0;
-	int			capacity;
+	Oid			running[GALAXY_MAX_JOB_WORKERS];
+	int			nrunning = 0;
 	bool		installed = false;
 	bool		more = false;
 	QueryResult *r;
 	bool		changed = false;
 	JobPick		picks[GALAXY_MAX_JOB_WORKERS];
 	int			npicks = 0;
+	Oid			left[GALAXY_MAX_JOB_WORKERS];
+	int			nleft = 0;
 	int			i;
 
 	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
+	/* what the launcher asks of this visit */
+	failures = palloc(sizeof(JobStartFailure) * GALAXY_MAX_JOB_WORKERS);
+	held_ids = palloc(sizeof(Datum) * GALAXY_MAX_HELD);
 	LWLockAcquire(shared->lock, LW_SHARED);
 	if (!shared->scan.active || shared->scan.generation != generation)
 	{
@@ -662,11 +1041,21 @@ galaxy_scanner_main(Datum arg)
 		proc_exit(0);
 	}
 	capacity = shared->scan.capacity;
+	owner_cap = shared->scan.owner_cap;
+	nfailures = shared->scan.nfailures;
+	memcpy(failures, shared->scan.failures, sizeof(JobStartFailure) * nfailures);
+	nheld_ids = shared->scan.nheld;
+	for (i = 0; i < nheld_ids; i++)
+		held_ids[i] = Int64GetDatum(shared->scan.held[i]);
+	nwaiting = shared->scan.nwaiting;
+	memcpy(waiting, shared->scan.waiting, sizeof(Oid) * nwaiting);
 	LWLockRelease(shared->lock);
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("galaxy job scanner");
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	/* the queue's bookkeeping must work under ALTER DATABASE ... SET default_transaction_read_only */
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -677,19 +1066,34 @@ galaxy_scanner_main(Datum arg)
 
 	if (installed)
 	{
-		Oid			types[2] = {INT8ARRAYOID, INT4OID};
-		Datum		values[2];
+		Oid			types[3] = {INT8ARRAYOID, INT4OID, INT8ARRAYOID};
+		Datum		values[3];
 
-		/* jobs some worker owns right now: never touched here */
+		/*
+		 * Jobs some worker owns right now (never touched here), and the
+		 * owners of all running workers of the cluster (for fairness).
+		 */
 		inflight = palloc(sizeof(Datum) * GALAXY_MAX_JOB_WORKERS);
 		LWLockAcquire(shared->lock, LW_SHARED);
 		for (i = 0; i < GALAXY_MAX_JOB_WORKERS; i++)
-			if (shared->workers[i].in_use && shared->workers[i].dboid == dboid)
-				inflight[ninflight++] = Int64GetDatum(shared->workers[i].job_id);
+		{
+			JobWorkerSlot *w = &shared->workers[i];
+
+			if (!w->in_use)
+				continue;
+			if (w->dboid == dboid)
+				inflight[ninflight++] = Int64GetDatum(w->job_id);
+			running[nrunning++] = w->owner;
+		}
 		LWLockRelease(shared->lock);
 		values[0] = PointerGetDatum(construct_array(inflight, ninflight, INT8OID, 8,
 													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		values[1] = Int32GetDatum(capacity + 1);
+		values[2] = PointerGetDatum(construct_array(held_ids, nheld_ids, INT8OID, 8,
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+		/* failed starts first: their jobs are queued, in back-off */
+		changed |= ScanRecordStartFailures(failures, nfailures);
 
 		/* recovery: running without a worker → failed, or queued while retries remain */
 		r = ScanExec("UPDATE galaxy.jobs j SET "
@@ -721,25 +1125,78 @@ galaxy_scanner_main(Datum arg)
 		changed |= r->nrows > 0;
 		ScanAuditResult(r, "job_failed", "job_requeued");
 
-		/* the next jobs to run */
+		/*
+		 * The next jobs to run: each owner's first capacity + 1 queued jobs
+		 * not in back-off, in queue order.  Picked in that order, except
+		 * that an owner with owner_cap jobs running (cluster-wide, with
+		 * this scan's picks) is passed over while another owner waits, here
+		 * or in another database; a second round gives places nobody else
+		 * wants to the owners passed over.
+		 */
 		if (capacity > 0)
 		{
-			r = ScanExec("SELECT j.id, j.owner_oid FROM galaxy.jobs j "
-						 "WHERE j.state = 'queued' AND NOT (j.id = ANY ($1)) "
-						 "ORDER BY j.priority DESC, j.submitted_at, j.id LIMIT $2",
-						 2, types, values, SPI_OK_SELECT);
-			for (i = 0; i < (int) r->nrows; i++)
+			int			ncand;
+			int64	   *cand_id;
+			Oid		   *cand_owner;
+			bool	   *picked;
+			bool		progress;
+
+			r = ScanExec("SELECT q.id, q.owner_oid FROM ("
+						 " SELECT j.id, j.owner_oid, j.priority, j.submitted_at,"
+						 "  row_number() OVER (PARTITION BY j.owner_oid"
+						 "   ORDER BY j.priority DESC, j.submitted_at, j.id) AS rn"
+						 " FROM galaxy.jobs j"
+						 " WHERE j.state = 'queued' AND NOT (j.id = ANY ($1))"
+						 " AND NOT (j.id = ANY ($3))) q "
+						 "WHERE q.rn <= $2 "
+						 "ORDER BY q.priority DESC, q.submitted_at, q.id LIMIT 1000",
+						 3, types, values, SPI_OK_SELECT);
+			ncand = (int) r->nrows;
+			cand_id = palloc(sizeof(int64) * Max(ncand, 1));
+			cand_owner = palloc(sizeof(Oid) * Max(ncand, 1));
+			picked = palloc0(sizeof(bool) * Max(ncand, 1));
+			for (i = 0; i < ncand; i++)
 			{
 				bool		isnull;
 
-				if (npicks == capacity)
+				cand_id[i] = query_int64(r, i, 1, 0);
+				cand_owner[i] = DatumGetObjectId(query_datum(r, i, 2, &isnull));
+			}
+			do
+			{
+				progress = false;
+				for (i = 0; i < ncand && npicks < capacity; i++)
 				{
-					more = true;
-					break;
+					if (picked[i])
+						continue;
+					if (ScanOwnerLoad(cand_owner[i], running, nrunning, picks, npicks) >= owner_cap &&
+						ScanOthersWait(cand_owner[i], cand_owner, picked, ncand, waiting, nwaiting))
+						continue;
+					picked[i] = true;
+					picks[npicks].job_id = cand_id[i];
+					picks[npicks].owner = cand_owner[i];
+					npicks++;
+					progress = true;
 				}
-				picks[npicks].job_id = query_int64(r, i, 1, 0);
-				picks[npicks].owner = DatumGetObjectId(query_datum(r, i, 2, &isnull));
-				npicks++;
+			} while (progress && npicks < capacity);
+
+			/*
+			 * Jobs left: 'more' only when places ran out (jobs passed over
+			 * for fairness wait for a worker to end, not for a new visit).
+			 */
+			for (i = 0; i < ncand; i++)
+			{
+				int			k;
+
+				if (picked[i])
+					continue;
+				if (npicks == capacity)
+					more = true;
+				for (k = 0; k < nleft; k++)
+					if (left[k] == cand_owner[i])
+						break;
+				if (k == nleft && nleft < GALAXY_MAX_JOB_WORKERS)
+					left[nleft++] = cand_owner[i];
 			}
 		}
 	}
@@ -758,6 +1215,8 @@ galaxy_scanner_main(Datum arg)
 		shared->scan.more = more;
 		shared->scan.npicks = npicks;
 		memcpy(shared->scan.picks, picks, sizeof(JobPick) * npicks);
+		shared->scan.nleft = nleft;
+		memcpy(shared->scan.left, left, sizeof(Oid) * nleft);
 		shared->scan.done = true;
 	}
 	LWLockRelease(shared->lock);

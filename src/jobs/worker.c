@@ -16,6 +16,17 @@
  * The time limit (the job's timeout, else galaxy.job_timeout) is a timer
  * that cancels the run; SIGTERM (shutdown, pg_terminate_backend) also
  * stops training at the next CHECK_FOR_INTERRUPTS and is recorded.
+ *
+ * A worker can fail before step 1 commits: its role may not log in any
+ * more, the database may be gone, or the role's settings may break the
+ * first transaction (ALTER ROLE ... SET default_transaction_read_only = on).
+ * Such errors are FATAL here (no handler is set up yet) and the process
+ * cannot record anything in the job's database — it may not even be
+ * connected.  So the worker does not try: an emit_log_hook copies the last
+ * error's message and SQLSTATE into its shared worker entry, and the
+ * launcher, seeing the entry end without 'started', has the next scanner of
+ * the database (the bootstrap superuser, with its own settings) count the
+ * attempt and fail the job once attempts > retries (launcher.c).
  */
 #include "postgres.h"
 
@@ -34,6 +45,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/elog.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -74,6 +86,8 @@ static volatile sig_atomic_t recording = false;
 static int	my_worker_idx = -1;
 static uint64 my_generation = 0;
 static MemoryContext job_context = NULL;
+static bool capture_start_error = false;
+static emit_log_hook_type prev_emit_log_hook = NULL;
 
 /*
  * SIGTERM: stop training at the next CHECK_FOR_INTERRUPTS, like a cancel,
@@ -107,6 +121,30 @@ JobTimeoutHandler(void)
 	InterruptPending = true;
 	QueryCancelPending = true;
 	SetLatch(MyLatch);
+}
+
+/*
+ * emit_log_hook: until the job is marked running, keep the last ERROR or
+ * FATAL (message, SQLSTATE) in our worker entry, for the launcher to record
+ * on the job.  No lock: the entry is ours (claimed under the lock), and the
+ * launcher reads it only after this process has stopped or, for an entry
+ * it inherited, after WorkerShmemExit set 'exited' under the lock.
+ */
+static void
+WorkerCaptureStartError(ErrorData *edata)
+{
+	if (capture_start_error && edata->elevel >= ERROR &&
+		galaxy_jobs_shared != NULL && my_worker_idx >= 0)
+	{
+		JobWorkerSlot *w = &galaxy_jobs_shared->workers[my_worker_idx];
+
+		strlcpy(w->start_error, edata->message ? edata->message : "",
+				GALAXY_START_ERROR_LEN);
+		strlcpy(w->start_sqlstate, unpack_sql_state(edata->sqlerrcode),
+				sizeof(w->start_sqlstate));
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
 }
 
 /* on_shmem_exit: tell the launcher this worker is gone. */
@@ -467,20 +505,31 @@ galaxy_job_worker_main(Datum arg)
 	my_generation = extra.generation;
 	on_shmem_exit(WorkerShmemExit, (Datum) 0);
 
+	/* until step 1 commits, an error is a failed start: keep it (see above) */
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = WorkerCaptureStartError;
+	capture_start_error = true;
+
 	BackgroundWorkerInitializeConnectionByOid(extra.dboid, extra.owner, 0);
 	pgstat_report_appname("galaxy training worker");
 
-	/* connected: from here on the launcher need not suspect a start-up failure */
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	w->started = true;
-	LWLockRelease(shared->lock);
 	timeout_id = RegisterTimeout(USER_TIMEOUT, JobTimeoutHandler);
 	job_context = AllocSetContextCreate(TopMemoryContext, "galaxy job",
 										ALLOCSET_DEFAULT_SIZES);
 
 	memset(&job, 0, sizeof(job));
 	job.id = extra.job_id;
-	if (!WorkerStartJob(&job))
+	mine = WorkerStartJob(&job);
+
+	/*
+	 * The job is running (attempt counted) or no longer queued: from here on
+	 * the launcher need not suspect a start-up failure.
+	 */
+	capture_start_error = false;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	w->started = true;
+	LWLockRelease(shared->lock);
+	if (!mine)
 		proc_exit(0);
 
 	/* cancelled while starting: no training at all */
