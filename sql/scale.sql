@@ -410,6 +410,9 @@ SELECT galaxy.describe(model)->'labels' AS labels FROM galaxy.models WHERE id = 
 SELECT * FROM exercise('letters', 'letters', model_of('letters', '1.1.0'));
 SELECT galaxy.predict_label('letters', ARRAY[3.0, 0.0, 0.0, 0.5]) AS near_a,
        array_length(galaxy.predict_proba('letters', ARRAY[3.0, 0.0, 0.0, 0.5]), 1) AS n_proba;
+SELECT try('SELECT galaxy.drop_dataset(''letters_v1'')');
+SELECT name, row_count FROM galaxy.create_dataset('letters_scratch', 'letters', 'letter');
+SELECT galaxy.drop_dataset('letters_scratch');
 
 -- galaxy.evaluate against plain SQL, 26 classes, 52,000 rows: logistic and
 -- boosting; a view adds 260 rows with a label the models never saw
@@ -481,6 +484,9 @@ SELECT * FROM exercise('wide_cls', 'wide', model_of('wide_cls', '1.1.0'));
 -- the wrong number of values
 SELECT try('SELECT galaxy.predict(''wide'', array_fill(0.5::float8, ARRAY[499]))');
 SELECT try('SELECT galaxy.predict(''wide'', array_fill(0.5::float8, ARRAY[10000]))');
+SELECT try('SELECT galaxy.drop_dataset(''wide_v1'')');
+SELECT name, array_length(features, 1) AS features FROM galaxy.create_dataset('wide_scratch', 'wide', 'cls');
+SELECT galaxy.drop_dataset('wide_scratch');
 
 ------------------------------------------------------------------------------
 -- 7. a 10,000-element array feature (300 rows)
@@ -515,6 +521,10 @@ CREATE TABLE arr_ragged AS SELECT id, CASE WHEN id = 7 THEN v[1:9999] ELSE v END
 SELECT try('SELECT galaxy.create_dataset(''arr_ragged'', ''arr_ragged'', ''y'')');
 SELECT try('SELECT galaxy.train(''arr_ragged'', ''arr_ragged'', ''y'')');
 SELECT try('SELECT galaxy.evaluate(''arr'', ''arr_ragged'')');
+SELECT try('SELECT galaxy.drop_dataset(''arr_v1'')');
+SELECT name, profile->'columns'->'v'->>'width' AS width FROM galaxy.create_dataset('arr_scratch', 'arr', 'y');
+SELECT galaxy.drop_dataset('arr_scratch');
+SELECT count(*) AS datasets_left FROM galaxy.datasets;
 SELECT galaxy.describe(model)->'preprocess'->'inputs'->0->>'width' AS width,
        galaxy.describe(model)->>'n_features' AS n_features
   FROM galaxy.models WHERE id = served('arr');
