@@ -160,22 +160,6 @@ resolve_dataset(TrainRequest *req)
 	req->dataset_id = query_int64(r, 0, 1, 0);
 }
 
-/* true if name is a valid project name. */
-static bool
-valid_project_name(const char *s)
-{
-	size_t		n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return false;
-	if (!(isalpha((unsigned char) s[0]) || s[0] == '_'))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!(isalnum((unsigned char) s[i]) || s[i] == '_' || s[i] == '.' || s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* Validate a request up front. */
 void
 train_request_validate(TrainRequest *req)
@@ -184,11 +168,7 @@ train_request_validate(TrainRequest *req)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("project must not be NULL")));
-	if (!valid_project_name(req->project))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid project name \"%s\"", req->project),
-				 errdetail("A project name starts with a letter or underscore and has at most 63 letters, digits, '_', '.' or '-'.")));
+	registry_check_project_name(req->project);
 	/* an existing project: the caller needs the train privilege on it */
 	{
 		int64		pid = registry_project_id(req->project, true);

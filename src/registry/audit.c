@@ -19,17 +19,68 @@
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
 #include "registry/audit.h"
+#include "registry/export_format.h"
 #include "registry/registry.h"
 #include "util/catalog.h"
 #include "util/query.h"
 
 PG_FUNCTION_INFO_V1(galaxy_audit_log_chain);
 PG_FUNCTION_INFO_V1(galaxy_append_only_guard);
+
+/*
+ * Details above this size are not copied into the append-only log: the row
+ * keeps their size and SHA-256 instead (and the top-level keys whose values
+ * are short), so a caller cannot grow the log by megabytes per call.
+ */
+#define AUDIT_MAX_DETAILS (8 * 1024)
+
+/* A stand-in for oversized details: their size, SHA-256 and short members. */
+static Jsonb *
+audit_details_digest(Jsonb *details)
+{
+	char	   *text = JsonbToCString(NULL, &details->root, VARSIZE(details));
+	uint8		digest[EXPORT_HASH_LEN];
+	StringInfoData s;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+
+	export_sha256(text, strlen(text), digest);
+	initStringInfo(&s);
+	details_begin(&s);
+	details_bool(&s, "details_truncated", true);
+	details_int(&s, "details_bytes", (int64) strlen(text));
+	details_str(&s, "details_sha256", export_digest_hex(digest));
+	/* keep the top-level scalars that are short (names, ids, versions) */
+	if (JB_ROOT_IS_OBJECT(details))
+	{
+		it = JsonbIteratorInit(&details->root);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+				key = pnstrdup(v.val.string.val, v.val.string.len);
+			else if (tok == WJB_VALUE && key != NULL)
+			{
+				if (v.type == jbvString && v.val.string.len <= 256)
+					details_str(&s, key, pnstrdup(v.val.string.val, v.val.string.len));
+				else if (v.type == jbvNumeric)
+					details_json(&s, key, DatumGetCString(DirectFunctionCall1(numeric_out,
+																			  NumericGetDatum(v.val.numeric))));
+				else if (v.type == jbvBool)
+					details_bool(&s, key, v.val.boolean);
+				key = NULL;
+			}
+		}
+	}
+	return details_end(&s);
+}
 
 /*
  * Append one audit row through SPI as the extension owner.  The acting role
@@ -53,6 +104,8 @@ galaxy_audit(const char *action, const char *object_type,
 		values[2] = CStringGetTextDatum(object_id);
 	else
 		nulls[2] = 'n';
+	if (details && VARSIZE(details) > AUDIT_MAX_DETAILS)
+		details = audit_details_digest(details);
 	if (details)
 		values[3] = JsonbPGetDatum(details);
 	else

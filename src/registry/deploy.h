@@ -8,6 +8,8 @@
 
 #include "algo/algo.h"
 
+/* ERROR 22023 unless name is a valid project name. */
+extern void registry_check_project_name(const char *name);
 /* Find a project by name (0 if absent). */
 extern int64 registry_project_id(const char *name, bool missing_ok);
 /* Find or create a project; checks a known task matches. */

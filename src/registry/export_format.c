@@ -5,8 +5,8 @@
  *
  *   offset  size  field
  *        0     8  magic "GLXEXPRT"
- *        8     2  format version (1)
- *       10     2  flags (0)
+ *        8     2  format version (2; version 1 is still read)
+ *       10     2  flags (version 2: 0x0001 "signed"; version 1: 0)
  *       12     4  M = metadata length
  *       16     M  metadata: UTF-8 JSON object (algorithm, task, features,
  *                 feature_types, target, label_type, hyperparams,
@@ -15,6 +15,8 @@
  *     16+M     4  L = model length
  *     20+M     L  the galaxy.model value (as galaxy.model_send sends it)
  *   20+M+L    32  SHA-256 of bytes [0, 20+M+L)
+ *   52+M+L    32  version 2 only: HMAC-SHA256 of bytes [0, 20+M+L) under
+ *                 the exporting cluster's export key (see export.c)
  *
  * Reading checks the magic, version, lengths and checksum, then parses and
  * validates the model value itself (model_parse), and checks that the
@@ -25,6 +27,7 @@
 #include "postgres.h"
 
 #include "common/cryptohash.h"
+#include "common/hmac.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -37,7 +40,8 @@
 
 #define EXPORT_MAGIC "GLXEXPRT"
 #define EXPORT_MAGIC_LEN 8
-#define EXPORT_FORMAT_VERSION 1
+#define EXPORT_FORMAT_VERSION 2
+#define EXPORT_FLAG_SIGNED 0x0001
 #define EXPORT_MAX_METADATA ((Size) 64 * 1024 * 1024)
 
 /* SHA-256 of a buffer. */
@@ -89,23 +93,72 @@ le32(const char *p)
 	return (uint32) u[0] | ((uint32) u[1] << 8) | ((uint32) u[2] << 16) | ((uint32) u[3] << 24);
 }
 
-/* An export of the metadata text and model bytes, with its SHA-256. */
+/* HMAC-SHA256 of a buffer under key; ERROR if it cannot be computed. */
+void
+export_hmac(const uint8 *key, Size keylen, const char *data, Size len, uint8 *out)
+{
+	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+
+	if (ctx == NULL || pg_hmac_init(ctx, key, keylen) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) data, len) < 0 ||
+		pg_hmac_final(ctx, out, EXPORT_HASH_LEN) < 0)
+	{
+		const char *why = ctx ? pg_hmac_error(ctx) : "out of memory";
+
+		if (ctx)
+			pg_hmac_free(ctx);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute HMAC-SHA256: %s", why)));
+	}
+	pg_hmac_free(ctx);
+}
+
+/* Whether an export's signature was made under key (constant-time compare). */
+bool
+export_signed_by(const char *data, const ExportContents *ex, const uint8 *key, Size keylen)
+{
+	uint8		mac[EXPORT_HASH_LEN];
+	uint8		diff = 0;
+
+	if (ex->mac == NULL)
+		return false;
+	export_hmac(key, keylen, data, ex->content_len, mac);
+	for (int i = 0; i < EXPORT_HASH_LEN; i++)
+		diff |= mac[i] ^ ex->mac[i];
+	return diff == 0;
+}
+
+/*
+ * An export of the metadata text and model bytes, with its SHA-256 in
+ * digest; signed (version 2) under key, or version 1 when key is NULL.
+ */
 bytea *
-export_build(const char *metadata, const char *model, uint32 model_len, uint8 *digest)
+export_build(const char *metadata, const char *model, uint32 model_len,
+			 const uint8 *key, Size keylen, uint8 *digest)
 {
 	ModelWriter w;
 	bytea	   *result;
+	Size		content_len;
 
 	mw_init(&w);
 	mw_bytes(&w, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
-	mw_u16(&w, EXPORT_FORMAT_VERSION);
-	mw_u16(&w, 0);
+	mw_u16(&w, key ? EXPORT_FORMAT_VERSION : 1);
+	mw_u16(&w, key ? EXPORT_FLAG_SIGNED : 0);
 	mw_u32(&w, (uint32) strlen(metadata));
 	mw_bytes(&w, metadata, strlen(metadata));
 	mw_u32(&w, model_len);
 	mw_bytes(&w, model, model_len);
-	export_sha256(w.buf.data, w.buf.len, digest);
+	content_len = w.buf.len;
+	export_sha256(w.buf.data, content_len, digest);
 	mw_bytes(&w, digest, EXPORT_HASH_LEN);
+	if (key)
+	{
+		uint8		mac[EXPORT_HASH_LEN];
+
+		export_hmac(key, keylen, w.buf.data, content_len, mac);
+		mw_bytes(&w, mac, EXPORT_HASH_LEN);
+	}
 
 	result = palloc(VARHDRSZ + w.buf.len);
 	SET_VARSIZE(result, VARHDRSZ + w.buf.len);
@@ -216,6 +269,7 @@ export_parse(const char *p, Size len, ExportContents *out)
 	int			n_in;
 	char	  **features;
 	char	  **types;
+	Size		trailer;
 	const char **names;
 	const char **typnames;
 	int		   *widths;
@@ -224,29 +278,35 @@ export_parse(const char *p, Size len, ExportContents *out)
 	/* container: magic, version, lengths, checksum */
 	if (len < EXPORT_MAGIC_LEN || memcmp(p, EXPORT_MAGIC, EXPORT_MAGIC_LEN) != 0)
 		bad_export("it does not start with the magic \"%s\"", EXPORT_MAGIC);
-	if (len < 16 + 4 + EXPORT_HASH_LEN)
+	if (len < 16)
 		bad_export("%zu bytes is too short", len);
 	version = le16(p + 8);
-	if (version != EXPORT_FORMAT_VERSION)
-		bad_export("format version %u is not supported (this galaxy reads version %d)",
+	if (version != 1 && version != EXPORT_FORMAT_VERSION)
+		bad_export("format version %u is not supported (this galaxy reads versions 1 and %d)",
 				   version, EXPORT_FORMAT_VERSION);
-	if (le16(p + 10) != 0)
+	if (le16(p + 10) != (version == 1 ? 0 : EXPORT_FLAG_SIGNED))
 		bad_export("unknown flags 0x%04x", le16(p + 10));
+	trailer = version == 1 ? EXPORT_HASH_LEN : 2 * EXPORT_HASH_LEN;
+	if (len < 16 + 4 + trailer)
+		bad_export("%zu bytes is too short", len);
 	mlen = le32(p + 12);
-	if ((Size) mlen > EXPORT_MAX_METADATA || (Size) mlen > len - (16 + 4 + EXPORT_HASH_LEN))
+	if ((Size) mlen > EXPORT_MAX_METADATA || (Size) mlen > len - (16 + 4 + trailer))
 		bad_export("metadata length %u does not fit in %zu bytes", mlen, len);
 	vlen = le32(p + 16 + mlen);
-	if ((Size) vlen != len - (16 + 4 + EXPORT_HASH_LEN) - mlen)
+	if ((Size) vlen != len - (16 + 4 + trailer) - mlen)
 		bad_export("model length %u does not match the %zu bytes left",
-				   vlen, len - (16 + 4 + EXPORT_HASH_LEN) - mlen);
-	export_sha256(p, len - EXPORT_HASH_LEN, out->digest);
-	if (memcmp(out->digest, p + len - EXPORT_HASH_LEN, EXPORT_HASH_LEN) != 0)
+				   vlen, len - (16 + 4 + trailer) - mlen);
+	out->version = version;
+	out->content_len = 16 + 4 + (Size) mlen + vlen;
+	out->mac = version == 1 ? NULL : (const uint8 *) (p + out->content_len + EXPORT_HASH_LEN);
+	export_sha256(p, out->content_len, out->digest);
+	if (memcmp(out->digest, p + out->content_len, EXPORT_HASH_LEN) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("galaxy model export checksum mismatch: the data was modified or damaged"),
 				 errdetail("SHA-256 of the content is %s, the export records %s.",
 						   export_digest_hex(out->digest),
-						   export_digest_hex((const uint8 *) (p + len - EXPORT_HASH_LEN)))));
+						   export_digest_hex((const uint8 *) (p + out->content_len)))));
 
 	/* metadata: a JSON object */
 	metatext = pnstrdup(p + 16, mlen);

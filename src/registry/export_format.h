@@ -25,6 +25,9 @@ typedef struct ExportContents
 	GalaxyModel *model;			/* that value, parsed and validated */
 	char	   *schema_fingerprint; /* of the model's inputs */
 	uint8		digest[EXPORT_HASH_LEN];	/* SHA-256 of the content */
+	int			version;		/* format version: 1 (unsigned) or 2 (signed) */
+	Size		content_len;	/* bytes covered by the checksum and signature */
+	const uint8 *mac;			/* version 2: the HMAC-SHA256 inside the export */
 } ExportContents;
 
 /* SHA-256 of a buffer; ERROR if it cannot be computed. */
@@ -32,12 +35,20 @@ extern void export_sha256(const char *data, Size len, uint8 *out);
 /* Hex text of a digest (palloc'd). */
 extern char *export_digest_hex(const uint8 *h);
 
+/* HMAC-SHA256 of a buffer under key; ERROR if it cannot be computed. */
+extern void export_hmac(const uint8 *key, Size keylen, const char *data, Size len, uint8 *out);
+
 /*
  * An export of the metadata (JSON text) and model value (its bytes), with
- * its SHA-256 in 'digest'.
+ * its SHA-256 in 'digest': version 2, signed with HMAC-SHA256 under key, or
+ * version 1 (unsigned) when key is NULL.
  */
 extern bytea *export_build(const char *metadata, const char *model, uint32 model_len,
-						   uint8 *digest);
+						   const uint8 *key, Size keylen, uint8 *digest);
+
+/* Whether a parsed export (data, ex) carries a valid signature under key. */
+extern bool export_signed_by(const char *data, const ExportContents *ex,
+							 const uint8 *key, Size keylen);
 
 /*
  * Validate an export: container (magic, version, flags, lengths, checksum),

@@ -3,6 +3,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -12,6 +14,24 @@
 #include "registry/audit.h"
 #include "util/catalog.h"
 #include "util/query.h"
+
+/* ERROR 22023 unless name is a valid project name. */
+void
+registry_check_project_name(const char *name)
+{
+	size_t		n = strlen(name);
+	bool		ok = n > 0 && n < NAMEDATALEN &&
+		(isalpha((unsigned char) name[0]) || name[0] == '_');
+
+	for (size_t i = 1; ok && i < n; i++)
+		if (!(isalnum((unsigned char) name[i]) || name[i] == '_' || name[i] == '.' || name[i] == '-'))
+			ok = false;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid project name \"%s\"", n < 200 ? name : psprintf("%.64s...", name)),
+				 errdetail("A project name starts with a letter or underscore and has at most 63 letters, digits, '_', '.' or '-'.")));
+}
 
 /* Find a project by name (0 if absent and missing_ok). */
 int64

@@ -122,6 +122,23 @@ BEGIN
 END
 $tables$;
 
+-- Model bytes are not for readers (or approvers, who are readers): every
+-- column of galaxy.models but "model".  Reading a model's bytes goes through
+-- galaxy.export_model(), which needs the project's export privilege and is
+-- audited.
+DO $model_bytes$
+DECLARE
+    cols text;
+BEGIN
+    SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = 'galaxy.models'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attname <> 'model';
+    REVOKE SELECT ON galaxy.models FROM galaxy_reader;
+    EXECUTE pg_catalog.format('GRANT SELECT (%s) ON galaxy.models TO galaxy_reader', cols);
+END
+$model_bytes$;
+
 -- ---------------------------------------------------------------------------
 -- Views run with the privileges of the caller (security_invoker), so the
 -- row-level security above applies to BI users too.

@@ -7,12 +7,14 @@
  *   1. as it is: mutations mostly stop at the container checks (magic,
  *      version, flags, lengths, SHA-256);
  *   2. repaired: when the metadata length fits, the model length field is set
- *      to the bytes that follow, the model value's CRC-32C and the export's
- *      SHA-256 are recomputed, so mutations reach the metadata JSON, the model
+ *      to the bytes up to the trailer (SHA-256, and in version 2 the HMAC,
+ *      which export_parse does not check), the model value's CRC-32C and the
+ *      export's SHA-256 are recomputed, so mutations reach the metadata JSON, the model
  *      reader and the metadata-versus-model checks.
  *
- * An accepted export must hold what it says: building an export again from
- * its metadata text and model bytes (export_build) gives the same bytes, and
+ * An accepted export must hold what it says: building an unsigned export
+ * again from its metadata text and model bytes (export_build) gives the same
+ * content (and for version 1 the same bytes), and
  * the model is used as fuzz_model uses one (predict, re-serialise).  An
  * ERROR with an unexpected SQLSTATE is a finding (fuzz_common.c).
  */
@@ -28,8 +30,12 @@
 int			LLVMFuzzerInitialize(int *argc, char ***argv);
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Fixed part of an export: 16-byte header, model length, SHA-256. */
-#define EXPORT_OVERHEAD (16 + 4 + EXPORT_HASH_LEN)
+/* Bytes after the model: SHA-256, and in version 2 the HMAC too. */
+static size_t
+trailer_len(const uint8 *buf)
+{
+	return (buf[8] == 2 && buf[9] == 0) ? 2 * EXPORT_HASH_LEN : EXPORT_HASH_LEN;
+}
 
 static uint32
 get_le32(const uint8 *p)
@@ -74,13 +80,14 @@ parse_one(const uint8 *buf, size_t size, const char *where)
 		memcpy(metatext, buf + 16, mlen);
 		metatext[mlen] = '\0';
 		if (ex.model_bytes != (const char *) buf + 16 + mlen + 4 ||
-			ex.model_len != size - EXPORT_OVERHEAD - mlen)
+			ex.content_len != 16 + 4 + (Size) mlen + ex.model_len ||
+			ex.content_len + trailer_len(buf) != size)
 			fuzz_finding("%s: the model value is not where the lengths say", where);
 		if (!JB_ROOT_IS_OBJECT(ex.meta) || JB_ROOT_IS_SCALAR(ex.meta))
 			fuzz_finding("%s: accepted metadata that is not an object", where);
 		PG_TRY();
 		{
-			again = export_build(metatext, ex.model_bytes, ex.model_len, digest);
+			again = export_build(metatext, ex.model_bytes, ex.model_len, NULL, 0, digest);
 		}
 		PG_CATCH();
 		{
@@ -88,8 +95,11 @@ parse_one(const uint8 *buf, size_t size, const char *where)
 						 shim_last_message());
 		}
 		PG_END_TRY();
-		if (VARSIZE(again) - VARHDRSZ != size || memcmp(VARDATA(again), buf, size) != 0 ||
-			memcmp(digest, ex.digest, EXPORT_HASH_LEN) != 0)
+		/* version 1 again, unsigned: same content after the version and flags */
+		if (VARSIZE(again) - VARHDRSZ != ex.content_len + EXPORT_HASH_LEN ||
+			memcmp(VARDATA(again) + 12, buf + 12, ex.content_len - 12) != 0 ||
+			(ex.version == 1 && (memcmp(VARDATA(again), buf, size) != 0 ||
+								 memcmp(digest, ex.digest, EXPORT_HASH_LEN) != 0)))
 			fuzz_finding("%s: an accepted export does not build again to the same bytes", where);
 	}
 	fuzz_use_model(ex.model);
@@ -104,17 +114,17 @@ repair(uint8 *buf, size_t size)
 	uint8		digest[EXPORT_HASH_LEN];
 	volatile bool ok = true;
 
-	if (size < EXPORT_OVERHEAD)
+	if (size < 16 + 4 + 2 * EXPORT_HASH_LEN)
 		return false;
 	mlen = get_le32(buf + 12);
-	if ((size_t) mlen > size - EXPORT_OVERHEAD)
+	if ((size_t) mlen > size - (16 + 4 + trailer_len(buf)))
 		return false;
-	vlen = (uint32) (size - EXPORT_OVERHEAD - mlen);
+	vlen = (uint32) (size - (16 + 4 + trailer_len(buf)) - mlen);
 	put_le32(buf + 16 + mlen, vlen);
 	fuzz_repair_model_checksum(buf + 16 + mlen + 4, vlen);
 	PG_TRY();
 	{
-		export_sha256((const char *) buf, size - EXPORT_HASH_LEN, digest);
+		export_sha256((const char *) buf, 16 + 4 + (Size) mlen + vlen, digest);
 	}
 	PG_CATCH();
 	{
@@ -123,7 +133,7 @@ repair(uint8 *buf, size_t size)
 	}
 	PG_END_TRY();
 	if (ok)
-		memcpy(buf + size - EXPORT_HASH_LEN, digest, EXPORT_HASH_LEN);
+		memcpy(buf + 16 + 4 + mlen + vlen, digest, EXPORT_HASH_LEN);
 	return ok;
 }
 

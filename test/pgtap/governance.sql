@@ -3,7 +3,7 @@
 -- approvals (four eyes), export/import, search_path hijacking.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(130);
+SELECT plan(133);
 
 -- ---------------------------------------------------------------------------
 -- Fixtures: data, people
@@ -369,7 +369,8 @@ SELECT throws_ok($$SELECT galaxy.import_model('alice_copy', substr((SELECT data 
                  '22P03', NULL, 'a truncated export is refused');
 SELECT throws_ok($$SELECT galaxy.import_model('alice_copy', 'not an export'::bytea)$$,
                  '22P03', NULL, 'random bytes are refused');
--- a consistent forgery (checksum recomputed) whose metadata lies about the model
+-- a consistent forgery (checksum recomputed, written as an unsigned version 1
+-- export: nobody but galaxy holds the key that signs version 2)
 CREATE FUNCTION pg_temp.le32(n int) RETURNS bytea LANGUAGE sql AS $f$
     SELECT set_byte(set_byte(set_byte(set_byte('\x00000000'::bytea, 0, n & 255), 1, (n >> 8) & 255),
                     2, (n >> 16) & 255), 3, (n >> 24) & 255) $f$;
@@ -377,22 +378,28 @@ CREATE FUNCTION pg_temp.forge(data bytea, key text, val jsonb) RETURNS bytea LAN
     WITH parts AS (
         SELECT get_byte(data, 12) + 256 * get_byte(data, 13) + 65536 * get_byte(data, 14) AS mlen),
     pieces AS (
-        SELECT substr(data, 1, 12) AS head,
+        SELECT '\x474c58455850525401000000'::bytea AS head0,
                convert_to(jsonb_set(convert_from(substr(data, 17, mlen), 'UTF8')::jsonb, ARRAY[key], val)::text,
                           'UTF8') AS meta,
-               substr(data, 17 + mlen, length(data) - 32 - 16 - mlen) AS rest
+               substr(data, 17 + mlen, length(data) - 64 - 16 - mlen) AS rest
           FROM parts),
-    body AS (SELECT head || pg_temp.le32(length(meta)) || meta || rest AS b FROM pieces)
+    body AS (SELECT substr(head0, 1, 12) || pg_temp.le32(length(meta)) || meta || rest AS b FROM pieces)
     SELECT b || sha256(b) FROM body $f$;
+SELECT throws_ok($$SELECT galaxy.import_model('alice_copy', pg_temp.forge((SELECT data FROM exp), 'note', '"re-signed"'))$$,
+                 '42501', NULL, 'an export this cluster did not sign is refused to a trainer');
+RESET SESSION AUTHORIZATION;
 SELECT lives_ok($$SELECT galaxy.import_model('alice_copy', pg_temp.forge((SELECT data FROM exp), 'note', '"re-signed"'))$$,
-                'a re-signed export with harmless metadata changes imports (the forging helper is right)');
+                'a galaxy_admin imports it as a foreign model (the forging helper is right)');
+SELECT is((SELECT (imported_from->>'authenticated')::boolean FROM galaxy.models ORDER BY id DESC LIMIT 1), false,
+          'the foreign import is marked unauthenticated');
+SELECT is((SELECT metrics FROM galaxy.models ORDER BY id DESC LIMIT 1), '{}'::jsonb,
+          'its claimed metrics are kept apart, so they never choose a deployment');
 SELECT throws_like($$SELECT galaxy.import_model('alice_copy', pg_temp.forge((SELECT data FROM exp), 'algorithm', '"kmeans"'))$$,
                    '%metadata says algorithm "kmeans"%', 'metadata that lies about the algorithm is refused');
 SELECT throws_like($$SELECT galaxy.import_model('alice_copy', pg_temp.forge((SELECT data FROM exp), 'features', '["x1", "x9", "x3"]'))$$,
                    '%metadata input 2 is x9%', 'metadata that lies about the inputs is refused');
 SELECT throws_ok($$SELECT galaxy.import_model('alice_copy', pg_temp.forge((SELECT data FROM exp), 'metrics', '[1]'))$$,
                  '22P03', NULL, 'malformed metadata is refused with 22P03');
-RESET SESSION AUTHORIZATION;
 SELECT is((SELECT count(*)::int FROM galaxy.audit_log WHERE action IN ('export', 'import')), 4,
           'exports and imports are audited');
 

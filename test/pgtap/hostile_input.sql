@@ -95,8 +95,9 @@ RETURN set_byte(set_byte(set_byte(set_byte('\x00000000'::bytea, 0, (v & 255)::in
 CREATE FUNCTION pg_temp.hi_meta(e bytea) RETURNS jsonb LANGUAGE sql IMMUTABLE
 RETURN convert_from(substring(e FROM 17 FOR get_byte(e, 12) + get_byte(e, 13) * 256 + get_byte(e, 14) * 65536),
                     'UTF8')::jsonb;
+-- (a version 2 export ends in its SHA-256 and its signature, 64 bytes; version 1 in 32)
 CREATE FUNCTION pg_temp.hi_model(e bytea) RETURNS bytea LANGUAGE sql IMMUTABLE
-RETURN substring(substring(e FROM 1 FOR length(e) - 32)
+RETURN substring(substring(e FROM 1 FOR length(e) - CASE get_byte(e, 8) WHEN 2 THEN 64 ELSE 32 END)
                  FROM 21 + get_byte(e, 12) + get_byte(e, 13) * 256 + get_byte(e, 14) * 65536);
 CREATE FUNCTION pg_temp.hi_export(meta text, model bytea) RETURNS bytea LANGUAGE sql IMMUTABLE
 RETURN ('\x474c58455850525401000000'::bytea || pg_temp.hi_u32(length(convert_to(meta, 'UTF8')))
@@ -104,7 +105,10 @@ RETURN ('\x474c58455850525401000000'::bytea || pg_temp.hi_u32(length(convert_to(
        || sha256('\x474c58455850525401000000'::bytea || pg_temp.hi_u32(length(convert_to(meta, 'UTF8')))
                  || convert_to(meta, 'UTF8') || pg_temp.hi_u32(length(model)) || model);
 CREATE TEMP TABLE hi_exp AS SELECT galaxy.export_model((SELECT id FROM hi_ids WHERE name = 'reg')) AS e;
-SELECT ok((SELECT pg_temp.hi_export(pg_temp.hi_meta(e)::text, pg_temp.hi_model(e)) = e FROM hi_exp),
+-- the rebuilder writes unsigned version 1 exports (only a galaxy_admin, as here,
+-- may import those); past the version and flags, the content is the real one's
+SELECT ok((SELECT substring(pg_temp.hi_export(pg_temp.hi_meta(e)::text, pg_temp.hi_model(e)) FROM 13 FOR length(e) - 76)
+                  = substring(e FROM 13 FOR length(e) - 76) FROM hi_exp),
           'the export rebuilder reproduces a real export byte for byte');
 
 -- ---------------------------------------------------------------------------
@@ -426,7 +430,7 @@ SELECT throws_ok($$SELECT galaxy.import_model('hi_imp', galaxy.model_send((SELEC
                  '22P03', NULL, 'import_model: a bare model value instead of an export');
 SELECT throws_ok($$SELECT galaxy.import_model('hi_imp', substring(e FROM 1 FOR length(e) - 1)) FROM hi_exp$$, '22P03', NULL,
                  'import_model: truncated by one byte');
-SELECT throws_ok($$SELECT galaxy.import_model('hi_imp', set_byte(e, length(e) - 10, get_byte(e, length(e) - 10) # 1)) FROM hi_exp$$,
+SELECT throws_ok($$SELECT galaxy.import_model('hi_imp', set_byte(e, 100, get_byte(e, 100) # 1)) FROM hi_exp$$,
                  'XX001', NULL, 'import_model: one flipped bit (checksum)');
 SELECT throws_ok($$SELECT galaxy.import_model('hi_imp', pg_temp.hi_export(pg_temp.hi_meta(e)::text,
                      set_byte(pg_temp.hi_model(e), 40, get_byte(pg_temp.hi_model(e), 40) # 255))) FROM hi_exp$$,
@@ -448,7 +452,6 @@ SELECT throws_ok($$SELECT galaxy.import_model('it''s', e) FROM hi_exp$$, '22023'
                  'import_model: project name with a quote (not a raw 23514 projects_name_check)');
 SELECT throws_ok($$SELECT galaxy.import_model(repeat('p', 10240), e) FROM hi_exp$$, '22023', NULL,
                  'import_model: 10 kB project name (not a raw 23514 projects_name_check)');
-SELECT todo('import_model: metadata numbers are cast in SQL (raw 23514/22P02/22003) instead of validated: src/registry/export_format.c (metadata)', 3);
 SELECT throws_ok($$SELECT galaxy.import_model('hi_imp', pg_temp.hi_export(jsonb_set(pg_temp.hi_meta(e), '{training_rows}', '-5')::text, pg_temp.hi_model(e))) FROM hi_exp$$,
                  '22P03', NULL, 'import_model: negative training_rows (today 23514 models_training_rows_check)');
 SELECT throws_ok($$SELECT galaxy.import_model('hi_imp', pg_temp.hi_export(jsonb_set(pg_temp.hi_meta(e), '{training_rows}', '"many"')::text, pg_temp.hi_model(e))) FROM hi_exp$$,
