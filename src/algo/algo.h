@@ -100,6 +100,24 @@ fit_report(const FitContext *ctx, const ProgressInfo *info)
 		ctx->progress(info, ctx->progress_arg);
 }
 
+/* Report one finished iteration of the phase "fit" (NaN: a value not known). */
+static inline void
+fit_report_iteration(const FitContext *ctx, int iteration, int total, int64 rows,
+					 double loss, double val_loss, double metric, double learning_rate)
+{
+	ProgressInfo info;
+
+	info.phase = "fit";
+	info.iteration = iteration;
+	info.total = total;
+	info.rows = rows;
+	info.loss = loss;
+	info.val_loss = val_loss;
+	info.metric = metric;
+	info.learning_rate = learning_rate;
+	fit_report(ctx, &info);
+}
+
 /* Training data handed to fit (already preprocessed). */
 typedef struct TrainData
 {

@@ -1,8 +1,24 @@
 /*
- * linalg.h — small dense kernels shared by the linear models.
+ * linalg.h — small dense vector kernels and helpers shared by the models
+ * (the linear models and the trees), so each chore is written once.
  */
 #ifndef GALAXY_LINALG_H
 #define GALAXY_LINALG_H
+
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/memutils.h"
+
+/* Allocate a possibly large zeroed array of doubles (at least one). */
+static inline double *
+alloc_doubles(Size n)
+{
+	return (double *) MemoryContextAllocExtended(CurrentMemoryContext,
+												 sizeof(double) * Max(n, 1),
+												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
 
 /* Dot product with four partial sums (shorter dependency chains). */
 static inline double
@@ -24,6 +40,36 @@ dot_product(const double *a, const double *b, int n)
 	for (; j < n; j++)
 		s0 += a[j] * b[j];
 	return (s0 + s1) + (s2 + s3);
+}
+
+/* Index of the largest of v[0..n) (n >= 1); the first one wins ties, NaN never wins. */
+static inline int
+vec_argmax(const double *v, int n)
+{
+	int			best = 0;
+
+	for (int i = 1; i < n; i++)
+		if (v[i] > v[best])
+			best = i;
+	return best;
+}
+
+/*
+ * out[i] = exp(z[i] - shift) / sum of them, for i < n: softmax when shift is
+ * the largest z (no overflow).  out may be z.
+ */
+static inline void
+vec_exp_normalise(const double *z, int n, double shift, double *out)
+{
+	double		sum = 0.0;
+
+	for (int i = 0; i < n; i++)
+	{
+		out[i] = exp(z[i] - shift);
+		sum += out[i];
+	}
+	for (int i = 0; i < n; i++)
+		out[i] /= sum;
 }
 
 #endif							/* GALAXY_LINALG_H */

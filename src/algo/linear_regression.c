@@ -71,15 +71,6 @@ typedef struct Moments
 	double		yy;
 } Moments;
 
-/* Allocate a possibly large zeroed array of doubles. */
-static double *
-alloc_doubles(Size n)
-{
-	return (double *) MemoryContextAllocExtended(CurrentMemoryContext,
-												 sizeof(double) * Max(n, 1),
-												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-}
-
 /*
  * Accumulate the moments of all rows, block by block.  With 'center' false
  * the products are taken about zero (no intercept).

@@ -101,15 +101,6 @@ typedef struct LogRegProblem
 	Size		n_params;
 } LogRegProblem;
 
-/* Allocate a possibly large zeroed array of doubles. */
-static double *
-alloc_doubles(Size n)
-{
-	return (double *) MemoryContextAllocExtended(CurrentMemoryContext,
-												 sizeof(double) * Max(n, 1),
-												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-}
-
 /*
  * log(1 + e) for e in [0, 1]: glibc's log1p is markedly slower than log,
  * and log(1 + e) is exact enough here except for tiny e (series instead).
@@ -679,14 +670,7 @@ logreg_predict(const void *state, const double *X, int64 n, double *out)
 		if (kk == 1)
 			out[i] = z[0] > 0.0 ? 1.0 : 0.0;
 		else
-		{
-			int			best = 0;
-
-			for (int c = 1; c < kk; c++)
-				if (z[c] > z[best])
-					best = c;
-			out[i] = best;
-		}
+			out[i] = vec_argmax(z, kk);
 	}
 	if (z != zbuf)
 		pfree(z);
@@ -715,18 +699,11 @@ logreg_predict_proba(const void *state, const double *X, int64 n, double *out)
 		}
 		else
 		{
-			double		m = z[0],
-						s = 0.0;
+			double		m = z[0];
 
 			for (int c = 1; c < kk; c++)
 				m = Max(m, z[c]);
-			for (int c = 0; c < kk; c++)
-			{
-				o[c] = exp(z[c] - m);
-				s += o[c];
-			}
-			for (int c = 0; c < kk; c++)
-				o[c] /= s;
+			vec_exp_normalise(z, kk, m, o);
 		}
 	}
 	if (z != zbuf)

@@ -1,6 +1,18 @@
 /*
  * tree_core.h — machinery shared by the tree models (decision_tree,
- * random_forest, gradient_boosting).
+ * random_forest, gradient_boosting).  This is the one internal header of the
+ * trees: every tree_*.c file and the three algorithms include it, nothing
+ * outside src/algo does.  Its parts live in
+ *
+ *   tree_bins.c     binning: bin edges, the codes of every row, split thresholds
+ *   tree_format.c   the flat model: appending trees, the perfect-tree layout,
+ *                   importance, serialise / read and validate
+ *   tree_predict.c  prediction: node walks, perfect trees side by side, blocks
+ *                   of rows, one tree added to many rows' margins
+ *   tree_threads.c  the thread runner
+ *   tree_cart.c     the CART grower (decision_tree and random_forest)
+ *
+ * and gradient_boosting.c grows its own trees on the same bins and model.
  *
  *   - binning: every feature is cut into at most 256 bins by quantiles of the
  *     training rows; the codes are stored column-major as uint8 so histogram
@@ -85,6 +97,18 @@ typedef struct TreeBuildNode
 	double		gain;			/* loss reduction of the split */
 	double		value;			/* leaf value (gradient boosting) */
 } TreeBuildNode;
+
+/* A fresh build node: a leaf over rows[start, end) at this depth, no children. */
+static inline void
+tree_build_node_init(TreeBuildNode *nd, int32 start, int32 end, int32 depth)
+{
+	memset(nd, 0, sizeof(*nd));
+	nd->feature = -1;
+	nd->left = nd->right = -1;
+	nd->start = start;
+	nd->end = end;
+	nd->depth = depth;
+}
 
 /*
  * Leaf (build-node index) a row of raw values reaches: the same walk as the
@@ -181,12 +205,27 @@ extern void tree_model_set_bins(TreeModel *m, const TreeBins *tb);
  */
 extern void tree_model_append(TreeModel *m, const TreeBuildNode *bn, int n_bn,
 							  const double *leaf_out);
+/*
+ * Make room for 'nodes' nodes and 'leaves' leaves at once (a forest whose
+ * size is known early; tree_cart.c).
+ */
+extern void tree_model_reserve(TreeModel *m, int64 nodes, int64 leaves);
 /* Keep only the first n_trees trees. */
 extern void tree_model_truncate(TreeModel *m, int n_trees);
 /* Build the prediction layout; call once the model is complete. */
 extern void tree_model_finish(TreeModel *m);
 /* Bytes the model will take when serialised. */
 extern Size tree_model_bytes(const TreeModel *m);
+
+/* Deepest path of tree t; depth[] has room for its nodes (tree_predict.c too). */
+extern int	tree_depth(const TreeModel *m, int t, int32 *depth);
+/*
+ * Lay tree t (nodes nd, depth <= D) out from node i at heap position k of
+ * perfect tree slot t: nodes into fn, leaf values into fv (or leaf indices
+ * into fl when fv is NULL).  tree_predict.c uses it for one tree at a time.
+ */
+extern void tree_fast_fill(const TreeModel *m, const TreeNode *nd, int i, int t, int k, int D,
+						   TreeFastNode *fn, double *fv, int32 *fl);
 
 /* AlgorithmDef callbacks shared by the three algorithms. */
 extern void tree_predict(const void *state, const double *X, int64 n, double *out);
@@ -232,6 +271,16 @@ extern void tree_parallel(int nw, TreeKernel kernel, void *arg);
 
 /* Threads to use for 'work' units of work (1 when the work is small). */
 extern int	tree_threads_for(int threads, double work);
+
+/* Rows [*r0, *r1) of n that worker w of nw takes as one contiguous block. */
+static inline void
+tree_worker_rows(int64 n, int w, int nw, int64 *r0, int64 *r1)
+{
+	int64		per = (n + nw - 1) / nw;
+
+	*r0 = (int64) w * per;
+	*r1 = Min(n, *r0 + per);
+}
 
 /* ---------------------------------------------------------------------
  * CART trees (decision_tree and random_forest)

@@ -1,0 +1,524 @@
+/*
+ * tree_bins.c — binning for the tree models: bin edges from a seeded sample
+ * of the training rows (sorted by a radix sort), the uint8 codes of every
+ * row, and the raw threshold of a split between two bins.  See tree_core.h.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "algo/tree_core.h"
+
+/* Rows sampled to place the bin edges (like LightGBM's bin_construct_sample_cnt). */
+#define TREE_BIN_SAMPLE		200000
+/* Rows coded per block in the coding pass. */
+#define TREE_CODE_BLOCK		4096
+
+/* Sort doubles ascending (three-way quicksort; duplicates are common). */
+static void
+sort_doubles(double *a, int64 n)
+{
+	while (n > 16)
+	{
+		double		x = a[0],
+					y = a[n / 2],
+					z = a[n - 1];
+		double		pivot;
+		int64		lt = 0,
+					i = 0,
+					gt = n;
+
+		/* median of three */
+		if (x > y)
+		{
+			double		t = x;
+
+			x = y;
+			y = t;
+		}
+		pivot = (z < x) ? x : (z > y ? y : z);
+
+		while (i < gt)
+		{
+			double		v = a[i];
+
+			if (v < pivot)
+			{
+				a[i++] = a[lt];
+				a[lt++] = v;
+			}
+			else if (v > pivot)
+			{
+				a[i] = a[--gt];
+				a[gt] = v;
+			}
+			else
+				i++;
+		}
+		/* recurse on the smaller side, loop on the larger */
+		if (lt < n - gt)
+		{
+			sort_doubles(a, lt);
+			a += gt;
+			n -= gt;
+		}
+		else
+		{
+			sort_doubles(a + gt, n - gt);
+			n = lt;
+		}
+	}
+	for (int64 i = 1; i < n; i++)
+	{
+		double		v = a[i];
+		int64		j = i;
+
+		while (j > 0 && a[j - 1] > v)
+		{
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = v;
+	}
+}
+
+/* Order-preserving map of a (non-NaN) double onto an unsigned key. */
+static inline uint64
+double_key(double v)
+{
+	uint64		u;
+
+	memcpy(&u, &v, sizeof(u));
+	return (u >> 63) ? ~u : (u | (UINT64CONST(1) << 63));
+}
+
+/* Inverse of double_key. */
+static inline double
+key_double(uint64 u)
+{
+	double		v;
+
+	u = (u >> 63) ? (u & ~(UINT64CONST(1) << 63)) : ~u;
+	memcpy(&v, &u, sizeof(v));
+	return v;
+}
+
+/*
+ * Sort n doubles (no NaN) ascending: LSD radix sort on 8-bit digits, skipping
+ * the digits all keys share; 'tmp' holds 2 x n keys.  Small inputs use the
+ * quicksort.
+ */
+static void
+radix_sort_doubles(double *a, int64 n, uint64 *tmp)
+{
+	uint64	   *k = tmp;
+	uint64	   *k2 = tmp + n;
+	int64		count[8][256];
+
+	if (n < 2048)
+	{
+		sort_doubles(a, n);
+		return;
+	}
+	memset(count, 0, sizeof(count));
+	for (int64 i = 0; i < n; i++)
+	{
+		uint64		u = double_key(a[i]);
+
+		k[i] = u;
+		for (int d = 0; d < 8; d++)
+			count[d][(u >> (8 * d)) & 0xFF]++;
+	}
+	for (int d = 0; d < 8; d++)
+	{
+		int64		pos = 0;
+		bool		one_bucket = false;
+
+		for (int b = 0; b < 256; b++)
+			if (count[d][b] == n)
+				one_bucket = true;
+		if (one_bucket)
+			continue;
+		for (int b = 0; b < 256; b++)
+		{
+			int64		c = count[d][b];
+
+			count[d][b] = pos;
+			pos += c;
+		}
+		for (int64 i = 0; i < n; i++)
+		{
+			uint64		u = k[i];
+
+			k2[count[d][(u >> (8 * d)) & 0xFF]++] = u;
+		}
+		{
+			uint64	   *t = k;
+
+			k = k2;
+			k2 = t;
+		}
+	}
+	for (int64 i = 0; i < n; i++)
+		a[i] = key_double(k[i]);
+}
+
+/* A cut between a < b: their midpoint, kept in [a, b). */
+static inline double
+midpoint(double a, double b)
+{
+	double		m = a + (b - a) / 2.0;
+
+	if (!isfinite(m))
+		m = a / 2.0 + b / 2.0;
+	if (!(m >= a && m < b))
+		m = a;
+	return m;
+}
+
+typedef struct BinFitArg
+{
+	const double *X;
+	int64		n;
+	int			p;
+	int			max_bins;
+	/* edge placement */
+	double	   *sample;			/* p x m column-major sample */
+	uint64	   *sort_tmp;		/* nw x 2m radix keys */
+	int64		m;
+	int		   *n_edges;		/* p */
+	double	   *edge_tab;		/* p x 256 padded edge tables */
+	bool	   *has_nan;		/* p */
+	/* coding */
+	TreeBins   *tb;
+	int		   *step;			/* p: first step of the binary search */
+	double	   *lo;				/* nw x total_bins */
+	double	   *hi;
+	bool	   *nan_w;			/* nw x p */
+} BinFitArg;
+
+/* Kernel: find which features have NaN (rows split in blocks by worker). */
+static void
+bins_nan_kernel(void *argp, int w, int nw)
+{
+	BinFitArg  *a = (BinFitArg *) argp;
+	bool	   *flag = a->nan_w + (Size) w * a->p;
+	int64		r0,
+				r1;
+
+	tree_worker_rows(a->n, w, nw, &r0, &r1);
+	for (int64 i = r0; i < r1; i++)
+	{
+		const double *row = a->X + i * a->p;
+
+		for (int f = 0; f < a->p; f++)
+			if (isnan(row[f]))
+				flag[f] = true;
+	}
+}
+
+/* Kernel: sort each feature's sample and place its edges (features by worker). */
+static void
+bins_edges_kernel(void *argp, int w, int nw)
+{
+	BinFitArg  *a = (BinFitArg *) argp;
+
+	for (int f = w; f < a->p; f += nw)
+	{
+		double	   *v = a->sample + (Size) f * a->m;
+		double	   *tab = a->edge_tab + (Size) f * TREE_MAX_BINS;
+		int64		m = 0;
+		int			B = a->max_bins;
+		int			E = 0;
+		int64		distinct = 0;
+
+		/* drop NaN, sort */
+		for (int64 i = 0; i < a->m; i++)
+			if (!isnan(v[i]))
+				v[m++] = v[i];
+		radix_sort_doubles(v, m, a->sort_tmp + (Size) w * 2 * a->m);
+
+		if (a->has_nan[f] && B > TREE_MAX_BINS - 1)
+			B = TREE_MAX_BINS - 1;	/* one code stays free for NaN */
+
+		for (int64 i = 0; i < m; i++)
+			if (i == 0 || v[i] != v[i - 1])
+				distinct++;
+
+		if (distinct <= B)
+		{
+			/* one bin per distinct value */
+			for (int64 i = 1; i < m; i++)
+				if (v[i] != v[i - 1])
+					tab[E++] = midpoint(v[i - 1], v[i]);
+		}
+		else
+		{
+			/* quantiles: cut after the run holding the k/B-th value */
+			for (int k = 1; k < B && E < B - 1; k++)
+			{
+				int64		idx = (int64) ((double) k * (double) m / (double) B);
+				double		q = v[idx];
+				int64		lo = idx,
+							hi = m;
+				double		edge;
+
+				/* first position holding a value > q */
+				while (lo < hi)
+				{
+					int64		mid = lo + (hi - lo) / 2;
+
+					if (v[mid] > q)
+						hi = mid;
+					else
+						lo = mid + 1;
+				}
+				if (lo >= m)
+					break;
+				edge = midpoint(q, v[lo]);
+				if (E > 0 && edge <= tab[E - 1])
+					continue;
+				tab[E++] = edge;
+			}
+		}
+		/* drop non-finite edges (infinite inputs); pad with +inf */
+		{
+			int			k = 0;
+
+			for (int i = 0; i < E; i++)
+				if (isfinite(tab[i]))
+					tab[k++] = tab[i];
+			E = k;
+		}
+		for (int i = E; i < TREE_MAX_BINS; i++)
+			tab[i] = INFINITY;
+		a->n_edges[f] = E;
+	}
+}
+
+/* Kernel: code every row (rows split in blocks by worker). */
+static void
+bins_code_kernel(void *argp, int w, int nw)
+{
+	BinFitArg  *a = (BinFitArg *) argp;
+	TreeBins   *tb = a->tb;
+	int			p = a->p;
+	int64		n = a->n;
+	int64		nblocks = (n + TREE_CODE_BLOCK - 1) / TREE_CODE_BLOCK;
+	double	   *lo = a->lo + (Size) w * tb->total_bins;
+	double	   *hi = a->hi + (Size) w * tb->total_bins;
+
+	for (int64 blk = w; blk < nblocks; blk += nw)
+	{
+		int64		r0 = blk * TREE_CODE_BLOCK;
+		int64		r1 = Min(n, r0 + TREE_CODE_BLOCK);
+
+		for (int f = 0; f < p; f++)
+		{
+			const double *tab = a->edge_tab + (Size) f * TREE_MAX_BINS;
+			uint8	   *col = tb->codes + (Size) f * n;
+			int			step0 = a->step[f];
+			int			mb = tb->missing_bin[f];
+			int			off = tb->offset[f];
+
+			for (int64 i = r0; i < r1; i++)
+			{
+				double		x = a->X[i * p + f];
+				int			pos = 0;
+				int			slot;
+
+				if (isnan(x))
+					pos = mb;
+				else
+				{
+					for (int s = step0; s > 0; s >>= 1)
+						pos += (tab[pos + s - 1] < x) ? s : 0;
+				}
+				col[i] = (uint8) pos;
+				slot = off + pos;
+				if (!isnan(x))
+				{
+					if (x < lo[slot])
+						lo[slot] = x;
+					if (x > hi[slot])
+						hi[slot] = x;
+				}
+			}
+		}
+	}
+}
+
+/* Bytes tree_bins_fit needs for n rows x p features (codes, sample, edge tables). */
+double
+tree_bins_memory(int64 n, int p)
+{
+	double		cap = Min((double) TREE_BIN_SAMPLE, Max(20000.0, 16000000.0 / Max(p, 1)));
+
+	return (double) n * p + Min((double) n, cap) * p * sizeof(double) +
+		(double) p * TREE_MAX_BINS * sizeof(double) * 2;
+}
+
+/* Fit bin edges on X and code every row. */
+TreeBins *
+tree_bins_fit(const double *X, int64 n, int p, int max_bins, uint64 seed, int threads)
+{
+	TreeBins   *tb = palloc0(sizeof(TreeBins));
+	BinFitArg	a;
+	int64		m;
+	int64		cap;
+	int			nw;
+
+	memset(&a, 0, sizeof(a));
+	a.X = X;
+	a.n = n;
+	a.p = p;
+	a.max_bins = max_bins;
+
+	tb->n_rows = n;
+	tb->n_features = p;
+	tb->max_bins = max_bins;
+	tb->n_bins = palloc(sizeof(int) * p);
+	tb->missing_bin = palloc(sizeof(int) * p);
+	tb->offset = palloc(sizeof(int) * (p + 1));
+
+	/* which features have NaN */
+	nw = tree_threads_for(threads, (double) n * p);
+	a.nan_w = palloc0(sizeof(bool) * p * nw);
+	tree_parallel(nw, bins_nan_kernel, &a);
+	a.has_nan = palloc0(sizeof(bool) * p);
+	for (int w = 0; w < nw; w++)
+		for (int f = 0; f < p; f++)
+			a.has_nan[f] |= a.nan_w[(Size) w * p + f];
+	CHECK_FOR_INTERRUPTS();
+
+	/* sample rows for the edges: all of them when few, else a seeded subset */
+	cap = Max((int64) 20000, (int64) 16000000 / Max(p, 1));
+	cap = Min(cap, (int64) TREE_BIN_SAMPLE);
+	m = Min(n, cap);
+	a.m = m;
+	a.sample = palloc(sizeof(double) * (Size) m * p);
+	{
+		GalaxyRng	rng;
+		int64		taken = 0;
+
+		galaxy_rng_seed(&rng, seed, UINT64CONST(0x42494E53));
+		for (int64 i = 0; i < n && taken < m; i++)
+		{
+			/* selection sampling: keep row i with probability need / left */
+			if (m == n || galaxy_rng_uniform(&rng) * (double) (n - i) < (double) (m - taken))
+			{
+				const double *row = X + i * p;
+
+				for (int f = 0; f < p; f++)
+					a.sample[(Size) f * m + taken] = row[f];
+				taken++;
+			}
+		}
+		a.m = m = taken;
+	}
+	CHECK_FOR_INTERRUPTS();
+
+	a.n_edges = palloc(sizeof(int) * p);
+	a.edge_tab = palloc(sizeof(double) * (Size) p * TREE_MAX_BINS);
+	nw = Min(tree_threads_for(threads, (double) m * p * 20.0), p);
+	a.sort_tmp = palloc_extended(sizeof(uint64) * 2 * (Size) m * nw, MCXT_ALLOC_HUGE);
+	tree_parallel(nw, bins_edges_kernel, &a);
+	pfree(a.sort_tmp);
+	pfree(a.sample);
+	CHECK_FOR_INTERRUPTS();
+
+	/* layout of the histogram slots */
+	tb->total_bins = 0;
+	for (int f = 0; f < p; f++)
+	{
+		tb->n_bins[f] = a.n_edges[f] + 1;
+		tb->missing_bin[f] = a.has_nan[f] ? tb->n_bins[f] : -1;
+		tb->offset[f] = tb->total_bins;
+		tb->total_bins += tb->n_bins[f] + (a.has_nan[f] ? 1 : 0);
+	}
+	tb->offset[p] = tb->total_bins;
+	tb->edges = palloc(sizeof(double) * tb->total_bins);
+	for (int f = 0; f < p; f++)
+	{
+		int			span = tb->offset[f + 1] - tb->offset[f];
+
+		for (int b = 0; b < span; b++)
+			tb->edges[tb->offset[f] + b] = (b < a.n_edges[f]) ?
+				a.edge_tab[(Size) f * TREE_MAX_BINS + b] : INFINITY;
+	}
+
+	/* first step of each feature's branch-free binary search */
+	a.step = palloc(sizeof(int) * p);
+	for (int f = 0; f < p; f++)
+	{
+		int			s = 0;
+
+		if (a.n_edges[f] > 0)
+		{
+			s = 1;
+			while (2 * s - 1 < a.n_edges[f])
+				s <<= 1;
+		}
+		a.step[f] = s;
+	}
+
+	/* code all rows */
+	tb->codes = palloc_extended(sizeof(uint8) * (Size) n * p, MCXT_ALLOC_HUGE);
+	a.tb = tb;
+	nw = tree_threads_for(threads, (double) n * p * 4.0);
+	a.lo = palloc_extended(sizeof(double) * (Size) tb->total_bins * nw, MCXT_ALLOC_HUGE);
+	a.hi = palloc_extended(sizeof(double) * (Size) tb->total_bins * nw, MCXT_ALLOC_HUGE);
+	for (Size i = 0; i < (Size) tb->total_bins * nw; i++)
+	{
+		a.lo[i] = INFINITY;
+		a.hi[i] = -INFINITY;
+	}
+	tree_parallel(nw, bins_code_kernel, &a);
+	tb->bin_lo = palloc(sizeof(double) * tb->total_bins);
+	tb->bin_hi = palloc(sizeof(double) * tb->total_bins);
+	for (int s = 0; s < tb->total_bins; s++)
+	{
+		double		l = INFINITY,
+					h = -INFINITY;
+
+		for (int w = 0; w < nw; w++)
+		{
+			l = Min(l, a.lo[(Size) w * tb->total_bins + s]);
+			h = Max(h, a.hi[(Size) w * tb->total_bins + s]);
+		}
+		tb->bin_lo[s] = l;
+		tb->bin_hi[s] = h;
+	}
+	pfree(a.lo);
+	pfree(a.hi);
+	pfree(a.edge_tab);
+	pfree(a.step);
+	pfree(a.n_edges);
+	pfree(a.has_nan);
+	pfree(a.nan_w);
+	CHECK_FOR_INTERRUPTS();
+	return tb;
+}
+
+/* Raw threshold for "codes <= b left" when the next non-empty bin is b2 > b. */
+double
+tree_bins_threshold(const TreeBins *tb, int f, int b, int b2)
+{
+	int			off = tb->offset[f];
+	double		lo = tb->edges[off + b];
+	double		hi = tb->edges[off + b2 - 1];
+	double		t;
+
+	/* halfway between the values on either side, as exact CART does */
+	t = tb->bin_hi[off + b] / 2.0 + tb->bin_lo[off + b2] / 2.0;
+	if (!(t >= lo))
+		t = lo;
+	if (t > hi)
+		t = hi;
+	if (!isfinite(t))
+		t = lo;					/* b < b2 <= last value bin: edge b is finite */
+	return t;
+}
