@@ -22,6 +22,8 @@ use Time::HiRes qw(time);
 
 my $n_clients = 16;
 my $n_switches = 100;
+# files of this test only (every TAP test of a run shares tmp_check)
+my $work_dir = PostgreSQL::Test::Utils::tempdir();
 
 my $node = PostgreSQL::Test::Cluster->new('load_switch');
 $node->init;
@@ -71,14 +73,14 @@ for my $i (1 .. 20000)
 	  . "\\if :done\n\\echo STOPPED\n\\q\n\\endif\n";
 }
 $script .= "\\echo RAN_OUT\n";
-my $script_file = $PostgreSQL::Test::Utils::tmp_check . '/predict_loop.sql';
+my $script_file = $work_dir . '/predict_loop.sql';
 PostgreSQL::Test::Utils::append_to_file($script_file, $script);
 
 # Their output goes to files: a pipe nobody reads while the switcher works
 # would fill up and stall them.
 my $t_start = time();
 my (@harness, @out, @err);
-my $out_base = $PostgreSQL::Test::Utils::tmp_check . '/client';
+my $out_base = $work_dir . '/client';
 for my $c (0 .. $n_clients - 1)
 {
 	$harness[$c] = IPC::Run::start(
@@ -181,7 +183,7 @@ is($stopped, $n_clients, 'every client predicted until the stop flag (none ran o
 cmp_ok($elapsed, '<=', 60, sprintf('the run took %.1f s (%.1f s of switching)', $elapsed, $t_switched - $t_start));
 
 # Load the observations and the switches into tables and check every prediction.
-my $obs_file = $PostgreSQL::Test::Utils::tmp_check . '/obs.csv';
+my $obs_file = $work_dir . '/obs.csv';
 my $n_obs = 0;
 for my $c (0 .. $n_clients - 1)
 {
@@ -189,7 +191,7 @@ for my $c (0 .. $n_clients - 1)
 	$n_obs += @lines;
 	PostgreSQL::Test::Utils::append_to_file($obs_file, join('', map { "$c|$_\n" } @lines));
 }
-my $sw_file = $PostgreSQL::Test::Utils::tmp_check . '/switches.csv';
+my $sw_file = $work_dir . '/switches.csv';
 my $n = 0;
 PostgreSQL::Test::Utils::append_to_file($sw_file,
 	join('', "0|$m1|-infinity|-infinity\n", map { $n++; "$n|$_->[0]|$_->[1]|$_->[2]\n" } @switches));

@@ -25,6 +25,8 @@ use Test::More;
 use Time::HiRes qw(time);
 
 my $t_file = time();
+# files of this test only (every TAP test of a run shares tmp_check)
+my $work_dir = PostgreSQL::Test::Utils::tempdir();
 my $node = PostgreSQL::Test::Cluster->new('faults');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
@@ -225,9 +227,9 @@ my $audit_before = q1("SELECT audit_upto($audit_last)");
 # Load: four clients predicting from keep_a, and a session training keep_b.
 my $script = '';
 $script .= "SELECT $probe AS p \\gset\n\\echo :p\n" for 1 .. 20000;
-my $script_file = $PostgreSQL::Test::Utils::tmp_check . '/predict_keep_a.sql';
+my $script_file = $work_dir . '/predict_keep_a.sql';
 PostgreSQL::Test::Utils::append_to_file($script_file, $script);
-my $base = $PostgreSQL::Test::Utils::tmp_check . '/crash_client';
+my $base = $work_dir . '/crash_client';
 my @clients;
 for my $c (0 .. 3)
 {
