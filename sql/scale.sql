@@ -630,6 +630,15 @@ SELECT d.label, d.state, d.error_message,
 ------------------------------------------------------------------------------
 -- 10. the audit chain holds after all of it
 ------------------------------------------------------------------------------
+-- an export whose statement failed (the 1 MB project name above) is audited
+-- again by the export audit keeper once that transaction has ended: wait for it
+DO $$
+BEGIN
+  FOR i IN 1..600 LOOP
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'galaxy export audit keeper');
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
 SELECT ok, first_broken_id FROM galaxy.verify_audit();
 SELECT action, count(*) FROM galaxy.audit_log
  WHERE action IN ('create_dataset', 'drop_dataset', 'train', 'import', 'export', 'submit', 'job_succeeded')

@@ -139,3 +139,12 @@ galaxy_check_training_memory(Size bytes, const char *what)
 						galaxy_max_training_memory_mb),
 				 errhint("Raise galaxy.max_training_memory, or train on fewer rows or features.")));
 }
+
+/* A user-supplied name for a message: itself, or its first 64 bytes and "...". */
+const char *
+galaxy_short(const char *s)
+{
+	if (s == NULL || strlen(s) <= 64)
+		return s;
+	return psprintf("%.64s...", s);
+}

@@ -19,6 +19,9 @@ extern bool galaxy_allow_drop_with_data;
 /* true when loaded through shared_preload_libraries */
 extern bool galaxy_preloaded;
 
+/* A user-supplied name for a message: itself, or its first 64 bytes and "...". */
+extern const char *galaxy_short(const char *s);
+
 /* Raise a clear error when a feature needs shared_preload_libraries. */
 extern void galaxy_require_preload(const char *feature);
 

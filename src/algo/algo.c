@@ -10,6 +10,7 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "galaxy.h"
 #include "algo/algo.h"
 
 /*
@@ -98,7 +99,7 @@ algo_by_name(const char *name)
 		appendStringInfo(&names, "%s%s", i ? ", " : "", registry[i]->name);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown algorithm \"%s\"", name),
+			 errmsg("unknown algorithm \"%s\"", galaxy_short(name)),
 			 errhint("Valid algorithms: %s.", names.data)));
 	pg_unreachable();
 }

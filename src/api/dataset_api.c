@@ -22,6 +22,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "galaxy.h"
 #include "data/data_internal.h"
 #include "data/dataset.h"
 #include "data/profile.h"
@@ -372,7 +373,7 @@ galaxy_drop_dataset(PG_FUNCTION_ARGS)
 	if (r->nrows == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("dataset \"%s\" does not exist", name)));
+				 errmsg("dataset \"%s\" does not exist", galaxy_short(name))));
 	id = query_int64(r, 0, 1, 0);
 	owner = query_text(r, 0, 2);
 	relid = DatumGetObjectId(query_datum(r, 0, 3, &isnull));

@@ -320,7 +320,7 @@ get_routes(const char *project)
 	if (strlen(project) >= NAMEDATALEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("project \"%s\" does not exist", project)));
+				 errmsg("project \"%s\" does not exist", galaxy_short(project))));
 	if (route_cache == NULL)
 		ensure_caches();
 	memset(key, 0, sizeof(key));
@@ -574,8 +574,19 @@ statement_routes(const char *project, TimestampTz stmt_start)
 			return &stmt_pins[i].routes;
 
 	pr = get_routes(project);
-	registry_deployments_sync(pr->project_id);
-	if (routes_stale || models_stale)
+	if (!registry_deployments_sync(pr->project_id))
+	{
+		/*
+		 * A deploy of the project is in progress or committing: read its
+		 * deployments with a fresh snapshot rather than trust the cache, and
+		 * keep the cache out of it (the deploy's invalidation will come).
+		 */
+		static ProjectRoutes fresh;
+
+		load_routes(&fresh, project);
+		pr = &fresh;
+	}
+	else if (routes_stale || models_stale)
 	{
 		ensure_caches();
 		pr = get_routes(project);
@@ -639,7 +650,7 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 		if (len >= NAMEDATALEN)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("project \"%s\" does not exist", text_to_cstring(proj))));
+					 errmsg("project \"%s\" does not exist", galaxy_short(text_to_cstring(proj)))));
 		if (strncmp(pc->project, VARDATA_ANY(proj), len) != 0 || pc->project[len] != '\0')
 		{
 			memset(pc->project, 0, sizeof(pc->project));
@@ -1251,6 +1262,7 @@ typedef struct EvalScan
 	int			n_in;
 	Oid			target_type;
 	Oid			target_out;		/* output function of the target (classification) */
+	bool		numeric_target; /* compare labels by value: 1 and 1.0 are one class */
 	PrepDatumConv *conv;
 	Datum	   *vals;
 	bool	   *nulls;
@@ -1277,25 +1289,25 @@ eval_scan_start(void *arg, TupleDesc td)
 	es->conv = preprocess_datum_conv(es->m->prep, types);
 	es->target_type = TupleDescAttr(td, es->n_in)->atttypid;
 	getTypeOutputInfo(es->target_type, &es->target_out, &isvarlena);
-	if (es->m->task == TASK_REGRESSION)
+	switch (getBaseType(es->target_type))
 	{
-		switch (getBaseType(es->target_type))
-		{
-			case INT2OID:
-			case INT4OID:
-			case INT8OID:
-			case FLOAT4OID:
-			case FLOAT8OID:
-			case NUMERICOID:
-				break;
-			default:
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("regression model needs a numeric target, but column \"%s\" is of type %s",
-								NameStr(TupleDescAttr(td, es->n_in)->attname),
-								format_type_be(es->target_type))));
-		}
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			es->numeric_target = true;
+			break;
+		default:
+			es->numeric_target = false;
 	}
+	if (es->m->task == TASK_REGRESSION && !es->numeric_target)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("regression model needs a numeric target, but column \"%s\" is of type %s",
+						NameStr(TupleDescAttr(td, es->n_in)->attname),
+						format_type_be(es->target_type))));
 }
 
 /* evaluate: score one batch of rows. */
@@ -1317,10 +1329,13 @@ eval_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
 		if (m->task == TASK_CLASSIFICATION)
 		{
 			char	   *lab = OidOutputFunctionCall(es->target_out, yd);
+			double		labv = es->numeric_target ? float8in_internal(lab, NULL, "double precision", lab) : NAN;
 			int			k;
 
+			/* numbers by value (as training and predict do), others by text */
 			for (k = 0; k < m->n_classes; k++)
-				if (strcmp(m->labels[k], lab) == 0)
+				if (es->numeric_target && !isnan(cm->label_value[k]) ?
+					cm->label_value[k] == labv : strcmp(m->labels[k], lab) == 0)
 					break;
 			pfree(lab);
 			if (k == m->n_classes)

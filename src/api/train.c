@@ -139,7 +139,7 @@ resolve_dataset(TrainRequest *req)
 	if (r->nrows != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("dataset \"%s\" does not exist", req->dataset),
+				 errmsg("dataset \"%s\" does not exist", galaxy_short(req->dataset)),
 				 errhint("Register it with galaxy.create_dataset().")));
 	if (!OidIsValid(req->relid))
 		req->relid = DatumGetObjectId(query_datum(r, 0, 2, &isnull));

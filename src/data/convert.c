@@ -14,6 +14,7 @@
 #include "common/cryptohash.h"
 #include "common/hashfn.h"
 #include "common/sha2.h"
+#include "galaxy.h"
 #include "model/model.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -403,7 +404,7 @@ data_column_attnum(Relation rel, const char *name, const char *role)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("%s column \"%s\" of relation \"%s\" does not exist",
-						role, name, RelationGetRelationName(rel))));
+						role, galaxy_short(name), RelationGetRelationName(rel))));
 	if (att < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

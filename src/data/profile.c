@@ -347,7 +347,7 @@ profile_compute(Oid relid, List *columns)
 			if (att == InvalidAttrNumber || att < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
-						 errmsg("column \"%s\" of relation \"%s\" does not exist", name, st->relname)));
+						 errmsg("column \"%s\" of relation \"%s\" does not exist", galaxy_short(name), st->relname)));
 			st->cols[st->ncols].attnum = att;
 			st->ncols++;
 		}

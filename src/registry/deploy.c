@@ -14,6 +14,7 @@
 #include "storage/lock.h"
 #include "utils/inval.h"
 #include "utils/json.h"
+#include "utils/timestamp.h"
 #include "utils/jsonb.h"
 
 #include "registry/audit.h"
@@ -59,18 +60,24 @@ registry_deployments_lock(int64 project_id)
 }
 
 /*
- * Wait for any deploy of the project that is committing, then take in its
- * invalidations.  Called once per statement by predict.
+ * Take in the invalidations of every deploy of the project that has ended,
+ * without waiting for one in progress.  Returns false when a deploy holds
+ * the project's lock: it may be uncommitted (its routes are not ours to
+ * see) or committed with its invalidations not sent yet, so the caller must
+ * read the routes from the catalog, not from a cache.  Called once per
+ * statement by predict.
  */
-void
+bool
 registry_deployments_sync(int64 project_id)
 {
 	LOCKTAG		tag;
 
 	deployments_locktag(&tag, project_id);
-	(void) LockAcquire(&tag, ShareLock, false, false);
+	if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
 	AcceptInvalidationMessages();
 	LockRelease(&tag, ShareLock, false);
+	return true;
 }
 
 /* The primary deployed model of a project (0 if none). */
@@ -97,6 +104,7 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 	char	   *caller = GetUserNameFromId(GetUserId(), false);
 	QueryResult *r;
 	char	   *status;
+	Datum		at;
 	char		idbuf[32];
 	StringInfoData detail;
 
@@ -127,16 +135,20 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 					SPI_OK_SELECT, "lock galaxy.projects");
 
 	/*
-	 * Times are taken now, under the project's lock: a concurrent deploy
-	 * that committed while this one waited has a deployed_at later than this
-	 * transaction's start, and retiring it at now() would precede it.
+	 * One time, taken now, under the project's lock, for the retirements and
+	 * the new deployment: a concurrent deploy that committed while this one
+	 * waited has a deployed_at later than this transaction's start, and
+	 * retiring it at now() would precede it; and there is no gap in which
+	 * nothing served.
 	 */
+	at = TimestampTzGetDatum(GetCurrentTimestamp());
 	if (traffic >= 1.0)
 	{
 		/* a new primary retires every active deployment */
-		catalog_command("UPDATE galaxy.deployments SET retired_at = clock_timestamp(), retired_by = $2 "
+		catalog_command("UPDATE galaxy.deployments SET retired_at = $3, retired_by = $2 "
 						"WHERE project_id = $1 AND retired_at IS NULL",
-						2, (Oid[]) {INT8OID, NAMEOID}, (Datum[]) {vproject, CStringGetDatum(caller)},
+						3, (Oid[]) {INT8OID, NAMEOID, TIMESTAMPTZOID},
+						(Datum[]) {vproject, CStringGetDatum(caller), at},
 						NULL, SPI_OK_UPDATE, "update galaxy.deployments");
 	}
 	else
@@ -157,10 +169,10 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 							model_id),
 					 errhint("Deploy another model as the primary first, or deploy a different model as the canary.")));
 		/* replace an earlier canary of the same model */
-		catalog_command("UPDATE galaxy.deployments SET retired_at = clock_timestamp(), retired_by = $3 "
+		catalog_command("UPDATE galaxy.deployments SET retired_at = $4, retired_by = $3 "
 						"WHERE project_id = $1 AND model_id = $2 AND retired_at IS NULL",
-						3, (Oid[]) {INT8OID, INT8OID, NAMEOID},
-						(Datum[]) {vproject, vmodel, CStringGetDatum(caller)},
+						4, (Oid[]) {INT8OID, INT8OID, NAMEOID, TIMESTAMPTZOID},
+						(Datum[]) {vproject, vmodel, CStringGetDatum(caller), at},
 						NULL, SPI_OK_UPDATE, "update galaxy.deployments");
 		r = catalog_query("SELECT coalesce(sum(traffic), 0), count(*) FROM galaxy.deployments "
 						  "WHERE project_id = $1 AND retired_at IS NULL AND traffic < 1.0",
@@ -182,13 +194,13 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 
 	catalog_command("INSERT INTO galaxy.deployments "
 					"(project_id, model_id, traffic, strategy, reason, deployed_by, deployed_at) "
-					"VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp())",
-					6, (Oid[]) {INT8OID, INT8OID, FLOAT8OID, TEXTOID, TEXTOID, NAMEOID},
+					"VALUES ($1, $2, $3, $4, $5, $6, $7)",
+					7, (Oid[]) {INT8OID, INT8OID, FLOAT8OID, TEXTOID, TEXTOID, NAMEOID, TIMESTAMPTZOID},
 					(Datum[]) {vproject, vmodel, Float8GetDatum(traffic),
 							   CStringGetTextDatum(strategy ? strategy : "specific"),
 							   reason ? CStringGetTextDatum(reason) : (Datum) 0,
-							   CStringGetDatum(caller)},
-					reason ? NULL : "    n ",
+							   CStringGetDatum(caller), at},
+					reason ? NULL : "    n  ",
 					SPI_OK_INSERT, "write galaxy.deployments");
 
 	/* statuses follow the active deployments */

@@ -54,11 +54,12 @@ extern uint64 registry_deployments_local_changes(void);
 /*
  * The per-project deployment lock.  A deploy holds it exclusively until its
  * transaction ends; PostgreSQL releases locks only after a committing
- * transaction has sent its invalidation messages.  A reader that takes it
- * in share mode (registry_deployments_sync) and then accepts invalidations
- * therefore never serves routes older than its snapshot.
+ * transaction has sent its invalidation messages.  A reader that gets it in
+ * share mode (registry_deployments_sync) and then accepts invalidations
+ * never serves routes older than its snapshot; a reader that does not get it
+ * at once reads the routes from the catalog instead of waiting.
  */
 extern void registry_deployments_lock(int64 project_id);
-extern void registry_deployments_sync(int64 project_id);
+extern bool registry_deployments_sync(int64 project_id);
 
 #endif							/* GALAXY_DEPLOY_H */

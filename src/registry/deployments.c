@@ -30,6 +30,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "galaxy.h"
 #include "algo/algo.h"
 #include "eval/metrics.h"
 #include "registry/audit.h"
@@ -135,7 +136,7 @@ project_info(const char *project, char **task, char **key_metric)
 	if (r->nrows != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("galaxy project \"%s\" does not exist", project)));
+				 errmsg("galaxy project \"%s\" does not exist", galaxy_short(project))));
 	*task = query_text(r, 0, 2);
 	*key_metric = query_text(r, 0, 3);
 	return query_int64(r, 0, 1, 0);
@@ -145,7 +146,8 @@ project_info(const char *project, char **task, char **key_metric)
 static int64
 query_bigint(const char *sql, int nargs, Oid *types, Datum *values)
 {
-	QueryResult *r = catalog_query(sql, nargs, types, values, NULL, true, 1,
+	/* a fresh snapshot: under the deployment lock, see deploys that committed meanwhile */
+	QueryResult *r = catalog_query(sql, nargs, types, values, NULL, false, 1,
 								   SPI_OK_SELECT, "read the galaxy catalog");
 
 	return r->nrows == 1 ? query_int64(r, 0, 1, 0) : 0;
@@ -346,6 +348,8 @@ galaxy_deploy_strategy(PG_FUNCTION_ARGS)
 	project_id = registry_check_project_access_by_name(project,
 													   strcmp(strategy, "rollback") == 0 ? "rollback" : "deploy");
 	(void) project_info(project, &task, &key_metric);
+	/* choose under the project's deployment lock: concurrent strategies act in turn */
+	registry_deployments_lock(project_id);
 	model_id = strategy_model(project_id, project, strategy, task, key_metric, &why);
 	PG_RETURN_DATUM(do_deploy(project, project_id, model_id, 1.0, strategy,
 							  reason ? reason : why));
@@ -370,6 +374,8 @@ galaxy_rollback(PG_FUNCTION_ARGS)
 	project = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	project_id = registry_check_project_access_by_name(project, "rollback");
 	(void) project_info(project, &task, &key_metric);
+	/* choose under the project's deployment lock: concurrent rollbacks act in turn */
+	registry_deployments_lock(project_id);
 	model_id = strategy_model(project_id, project, "rollback", task, key_metric, &why);
 	PG_RETURN_DATUM(do_deploy(project, project_id, model_id, 1.0, "rollback",
 							  reason ? reason : why));

@@ -31,6 +31,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "galaxy.h"
 #include "registry/audit.h"
 #include "registry/deploy.h"
 #include "registry/registry.h"
@@ -420,7 +421,7 @@ project_id_by_name(const char *project)
 	if (id == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("galaxy project \"%s\" does not exist", project),
+				 errmsg("galaxy project \"%s\" does not exist", galaxy_short(project)),
 				 errhint("Projects are created by the first galaxy.train() or galaxy.import_model() with their name.")));
 	return id;
 }

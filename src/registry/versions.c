@@ -10,6 +10,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
+#include "galaxy.h"
 #include "registry/deploy.h"
 #include "registry/audit.h"
 #include "util/catalog.h"
@@ -29,7 +30,7 @@ registry_check_project_name(const char *name)
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid project name \"%s\"", n < 200 ? name : psprintf("%.64s...", name)),
+				 errmsg("invalid project name \"%s\"", galaxy_short(name)),
 				 errdetail("A project name starts with a letter or underscore and has at most 63 letters, digits, '_', '.' or '-'.")));
 }
 
@@ -49,7 +50,7 @@ registry_project_id(const char *name, bool missing_ok)
 	if (id == 0 && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("project \"%s\" does not exist", name),
+				 errmsg("project \"%s\" does not exist", galaxy_short(name)),
 				 errhint("Train a model with galaxy.train('%s', ...) to create it.", name)));
 	return id;
 }
