@@ -515,20 +515,12 @@ gb_part_margin_kernel(void *argp, int w, int nw)
 static int32
 gb_new_node(GbGrow *gg, int32 start, int32 end, int32 depth)
 {
-	TreeBuildNode *nd;
-
 	if (gg->n_nodes >= gg->node_cap)
 	{
 		gg->node_cap *= 2;
 		gg->nodes = repalloc_huge(gg->nodes, sizeof(TreeBuildNode) * (Size) gg->node_cap);
 	}
-	nd = &gg->nodes[gg->n_nodes];
-	memset(nd, 0, sizeof(*nd));
-	nd->feature = -1;
-	nd->left = nd->right = -1;
-	nd->start = start;
-	nd->end = end;
-	nd->depth = depth;
+	tree_build_node_init(&gg->nodes[gg->n_nodes], start, end, depth);
 	return gg->n_nodes++;
 }
 
@@ -539,36 +531,17 @@ gb_may_split(const GbGrow *gg, int32 rows, double H, int depth)
 	return depth < gg->gp->max_depth && rows >= 2 && H >= 2 * gg->gp->mcw && H > 0;
 }
 
-/*
- * Grow one tree on the rows gg->rows[0, n_sel) with pairs gg->gh.  Leaves get
- * their (shrunk) values; the caller updates the margins from the segments.
- */
+/* The root's ordered pairs and totals (chunk sums added in order). */
 static void
-gb_grow_tree(GbGrow *gg, GHPair *pool_a, GHPair *pool_b, int pool_nodes)
+gb_root_totals(GbGrow *gg, double *G_out, double *H_out)
 {
-	const TreeBins *tb = gg->tb;
-	const GbParams *gp = gg->gp;
-	int			total_bins = tb->total_bins;
-	int			nw = gg->nw;
 	int32		nchunks = (gg->n_sel + GB_CHUNK - 1) / GB_CHUNK;
-	GbLevelNode *level;
-	GbLevelNode *next;
-	GbSplit    *chosen;
-	int			n_level = 0;
-	int			level_cap = 64;
 	double		G = 0,
 				H = 0;
-	int32		root;
-	GHPair	   *pool = pool_a;
-	GHPair	   *other = pool_b;
 
-	gg->n_nodes = 0;
-	root = gb_new_node(gg, 0, gg->n_sel, 0);
-
-	/* root: ordered pairs and totals (chunk sums added in order) */
 	gg->chunk_g = palloc(sizeof(double) * Max(nchunks, 1));
 	gg->chunk_h = palloc(sizeof(double) * Max(nchunks, 1));
-	tree_parallel(tree_threads_for(nw, (double) gg->n_sel * 4), gb_root_kernel, gg);
+	tree_parallel(tree_threads_for(gg->nw, (double) gg->n_sel * 4), gb_root_kernel, gg);
 	for (int32 c = 0; c < nchunks; c++)
 	{
 		G += gg->chunk_g[c];
@@ -576,6 +549,256 @@ gb_grow_tree(GbGrow *gg, GHPair *pool_a, GHPair *pool_b, int pool_nodes)
 	}
 	pfree(gg->chunk_g);
 	pfree(gg->chunk_h);
+	*G_out = G;
+	*H_out = H;
+}
+
+/*
+ * Histograms and split candidates of the n_level nodes of a level, in batches
+ * that fit the pool; chosen[i] gets node i's best split (feature -1: none).
+ * Returns how many nodes split.
+ */
+static int
+gb_level_splits(GbGrow *gg, GbLevelNode *level, int n_level, GHPair *pool, int pool_nodes,
+				GbSplit *chosen)
+{
+	int			total_bins = gg->tb->total_bins;
+	int			n_split = 0;
+
+	gg->level = level;
+	for (int b0 = 0; b0 < n_level; b0 += pool_nodes)
+	{
+		int			b1 = Min(n_level, b0 + pool_nodes);
+		double		work = 0;
+
+		for (int i = b0; i < b1; i++)
+		{
+			level[i].hist = pool + (Size) (i - b0) * total_bins;
+			work += (level[i].sibling < 0) ? (double) (level[i].end - level[i].start) * gg->n_feats
+				: (double) total_bins;
+		}
+		gg->lv0 = b0;
+		gg->lv1 = b1;
+		tree_parallel(Min(tree_threads_for(gg->nw, work), gg->n_feats), gb_level_kernel, gg);
+
+		/* best feature of each node: lowest feature index wins ties */
+		for (int i = b0; i < b1; i++)
+		{
+			GbSplit    *best = &chosen[i];
+
+			best->feature = -1;
+			best->gain = 0;
+			for (int j = 0; j < gg->n_feats; j++)
+			{
+				const GbSplit *c = &gg->cand[(Size) (i - b0) * gg->n_feats + j];
+
+				if (c->feature >= 0 && (best->feature < 0 || c->gain > best->gain))
+					*best = *c;
+			}
+			if (best->feature >= 0 && best->gain < gg->gp->gamma)
+				best->feature = -1;
+			if (best->feature >= 0)
+				n_split++;
+		}
+	}
+	return n_split;
+}
+
+/* Children of this level's splits that may split again (an upper bound: rows unknown yet). */
+static int
+gb_count_growing(const GbGrow *gg, const GbLevelNode *level, int n_level, const GbSplit *chosen)
+{
+	int			n_grow = 0;
+
+	for (int i = 0; i < n_level; i++)
+	{
+		const GbSplit *sp = &chosen[i];
+		int			depth = gg->nodes[level[i].id].depth + 1;
+
+		if (sp->feature < 0)
+			continue;
+		if (gb_may_split(gg, 2, sp->HL, depth))
+			n_grow++;
+		if (gb_may_split(gg, 2, level[i].H - sp->HL, depth))
+			n_grow++;
+	}
+	return n_grow;
+}
+
+/*
+ * Partition tasks: the rows of every splitting node in chunks of GB_CHUNK
+ * (gg->tasks, in node order); phase 1 counts each chunk's left rows.
+ */
+static void
+gb_partition_tasks(GbGrow *gg, const GbLevelNode *level, int n_level, const GbSplit *chosen)
+{
+	int			n_tasks = 0;
+	int			cap = 0;
+
+	for (int i = 0; i < n_level; i++)
+		if (chosen[i].feature >= 0)
+			cap += (level[i].end - level[i].start + GB_CHUNK - 1) / GB_CHUNK;
+	gg->tasks = palloc(sizeof(GbPartTask) * Max(cap, 1));
+	for (int i = 0; i < n_level; i++)
+	{
+		if (chosen[i].feature < 0)
+			continue;
+		for (int32 s = level[i].start; s < level[i].end; s += GB_CHUNK)
+		{
+			GbPartTask *t = &gg->tasks[n_tasks++];
+
+			t->node = i;
+			t->s = s;
+			t->e = Min(level[i].end, s + GB_CHUNK);
+		}
+	}
+	gg->n_tasks = n_tasks;
+	gg->splits = chosen;
+	tree_parallel(tree_threads_for(gg->nw, (double) gg->n_sel * 2), gb_part1_kernel, gg);
+}
+
+/*
+ * Split level node L by sp, whose partition tasks are gg->tasks[t, u): place
+ * its rows (left rows of all chunks, then right rows, in order), make the two
+ * build nodes with their leaf values, and append the children that grow on
+ * to next[*n_next].  With retain_next the smaller child's histogram is built
+ * and the larger one's subtracted from L's; with final the leaves' values go
+ * to the margins instead (no rows are kept).
+ */
+static void
+gb_split_node(GbGrow *gg, const GbLevelNode *L, const GbSplit *sp, int t, int u,
+			  bool retain_next, bool final, GbLevelNode *next, int *n_next)
+{
+	const GbParams *gp = gg->gp;
+	int32		nl_total = 0;
+	int32		nr_total;
+	int32		pl,
+				pr;
+	int			depth = gg->nodes[L->id].depth + 1;
+	bool		grow_l,
+				grow_r;
+	int8		gather;
+	int32		lid,
+				rid;
+	TreeBuildNode *pn;
+
+	for (int v = t; v < u; v++)
+		nl_total += gg->tasks[v].nl;
+	nr_total = (L->end - L->start) - nl_total;
+	grow_l = gb_may_split(gg, nl_total, sp->HL, depth);
+	grow_r = gb_may_split(gg, nr_total, L->H - sp->HL, depth);
+
+	/* the smaller child is built, the larger subtracted */
+	if (!retain_next)
+		gather = (grow_l ? 1 : 0) | (grow_r ? 2 : 0);
+	else if (grow_l && grow_r)
+		gather = (nl_total <= nr_total) ? 1 : 2;
+	else
+		gather = (grow_l ? 1 : 0) | (grow_r ? 2 : 0);
+
+	pl = L->start;
+	pr = L->start + nl_total;
+	for (int v = t; v < u; v++)
+	{
+		GbPartTask *tk = &gg->tasks[v];
+
+		tk->dst_l = pl;
+		tk->dst_r = pr;
+		tk->gather = gather;
+		pl += tk->nl;
+		pr += (tk->e - tk->s) - tk->nl;
+	}
+
+	/* the build nodes */
+	lid = gb_new_node(gg, L->start, L->start + nl_total, depth);
+	rid = gb_new_node(gg, L->start + nl_total, L->end, depth);
+	pn = &gg->nodes[L->id];
+	pn->feature = sp->feature;
+	pn->bin = sp->bin;
+	pn->default_left = sp->default_left;
+	pn->threshold = sp->threshold;
+	pn->gain = sp->gain;
+	pn->left = lid;
+	pn->right = rid;
+	gg->nodes[lid].value = gb_leaf(sp->GL, sp->HL, gp);
+	gg->nodes[rid].value = gb_leaf(L->G - sp->GL, L->H - sp->HL, gp);
+	if (final)
+	{
+		/* the margins are updated here: the leaves keep no rows */
+		for (int v = t; v < u; v++)
+		{
+			gg->tasks[v].vl = gg->nodes[lid].value;
+			gg->tasks[v].vr = gg->nodes[rid].value;
+		}
+		gg->nodes[lid].start = gg->nodes[lid].end = 0;
+		gg->nodes[rid].start = gg->nodes[rid].end = 0;
+	}
+
+	if (grow_l)
+	{
+		GbLevelNode *c = &next[(*n_next)++];
+
+		c->id = lid;
+		c->start = L->start;
+		c->end = L->start + nl_total;
+		c->G = sp->GL;
+		c->H = sp->HL;
+		c->sibling = -1;
+		c->parent_hist = NULL;
+	}
+	if (grow_r)
+	{
+		GbLevelNode *c = &next[(*n_next)++];
+
+		c->id = rid;
+		c->start = L->start + nl_total;
+		c->end = L->end;
+		c->G = L->G - sp->GL;
+		c->H = L->H - sp->HL;
+		c->sibling = -1;
+		c->parent_hist = NULL;
+	}
+	/* the larger child subtracts its built sibling from the parent */
+	if (retain_next && grow_l && grow_r)
+	{
+		GbLevelNode *lc = &next[*n_next - 2];
+		GbLevelNode *rc = &next[*n_next - 1];
+
+		if (gather == 1)
+		{
+			rc->sibling = *n_next - 2;
+			rc->parent_hist = L->hist;
+		}
+		else
+		{
+			lc->sibling = *n_next - 1;
+			lc->parent_hist = L->hist;
+		}
+	}
+}
+
+/*
+ * Grow one tree on the rows gg->rows[0, n_sel) with pairs gg->gh, level by
+ * level.  Leaves get their (shrunk) values; the caller updates the margins
+ * from the segments (the last level adds its leaves to gg->margin itself).
+ */
+static void
+gb_grow_tree(GbGrow *gg, GHPair *pool_a, GHPair *pool_b, int pool_nodes)
+{
+	GbLevelNode *level;
+	GbLevelNode *next;
+	GbSplit    *chosen;
+	int			n_level = 0;
+	int			level_cap = 64;
+	double		G,
+				H;
+	int32		root;
+	GHPair	   *pool = pool_a;
+	GHPair	   *other = pool_b;
+
+	gg->n_nodes = 0;
+	root = gb_new_node(gg, 0, gg->n_sel, 0);
+	gb_root_totals(gg, &G, &H);
 
 	level = palloc(sizeof(GbLevelNode) * level_cap);
 	next = palloc(sizeof(GbLevelNode) * level_cap);
@@ -593,52 +816,17 @@ gb_grow_tree(GbGrow *gg, GHPair *pool_a, GHPair *pool_b, int pool_nodes)
 		level[0].parent_hist = NULL;
 		n_level = 1;
 	}
-	gg->nodes[root].value = gb_leaf(G, H, gp);
+	gg->nodes[root].value = gb_leaf(G, H, gg->gp);
 
 	while (n_level > 0)
 	{
 		int			n_next = 0;
-		int			n_split = 0;
+		int			n_split;
+		int			n_grow;
 		bool		retain_next;
 		bool		final;			/* no child grows: margins instead of a partition */
 
-		/* histograms and split candidates, in batches that fit the pool */
-		gg->level = level;
-		for (int b0 = 0; b0 < n_level; b0 += pool_nodes)
-		{
-			int			b1 = Min(n_level, b0 + pool_nodes);
-			double		work = 0;
-
-			for (int i = b0; i < b1; i++)
-			{
-				level[i].hist = pool + (Size) (i - b0) * total_bins;
-				work += (level[i].sibling < 0) ? (double) (level[i].end - level[i].start) * gg->n_feats
-					: (double) total_bins;
-			}
-			gg->lv0 = b0;
-			gg->lv1 = b1;
-			tree_parallel(Min(tree_threads_for(nw, work), gg->n_feats), gb_level_kernel, gg);
-
-			/* best feature of each node: lowest feature index wins ties */
-			for (int i = b0; i < b1; i++)
-			{
-				GbSplit    *best = &chosen[i];
-
-				best->feature = -1;
-				best->gain = 0;
-				for (int j = 0; j < gg->n_feats; j++)
-				{
-					const GbSplit *c = &gg->cand[(Size) (i - b0) * gg->n_feats + j];
-
-					if (c->feature >= 0 && (best->feature < 0 || c->gain > best->gain))
-						*best = *c;
-				}
-				if (best->feature >= 0 && best->gain < gp->gamma)
-					best->feature = -1;
-				if (best->feature >= 0)
-					n_split++;
-			}
-		}
+		n_split = gb_level_splits(gg, level, n_level, pool, pool_nodes, chosen);
 		CHECK_FOR_INTERRUPTS();
 		if (n_split == 0)
 			break;
@@ -650,174 +838,29 @@ gb_grow_tree(GbGrow *gg, GHPair *pool_a, GHPair *pool_b, int pool_nodes)
 				level_cap *= 2;
 			next = repalloc(next, sizeof(GbLevelNode) * level_cap);
 		}
+		n_grow = gb_count_growing(gg, level, n_level, chosen);
+		/* subtraction needs this level in one batch and the next one too */
+		retain_next = n_level <= pool_nodes && n_grow <= pool_nodes;
+		final = (n_grow == 0);
+
+		/* partition every splitting node's rows, node by node */
+		gb_partition_tasks(gg, level, n_level, chosen);
+		for (int t = 0; t < gg->n_tasks;)
 		{
-			int			n_grow = 0;
+			int			i = gg->tasks[t].node;
+			int			u = t;
 
-			for (int i = 0; i < n_level; i++)
-			{
-				const GbSplit *sp = &chosen[i];
-				int			depth = gg->nodes[level[i].id].depth + 1;
-
-				if (sp->feature < 0)
-					continue;
-				if (gb_may_split(gg, 2, sp->HL, depth))
-					n_grow++;
-				if (gb_may_split(gg, 2, level[i].H - sp->HL, depth))
-					n_grow++;
-			}
-			/* subtraction needs this level in one batch and the next one too */
-			retain_next = n_level <= pool_nodes && n_grow <= pool_nodes;
-			final = (n_grow == 0);
+			while (u < gg->n_tasks && gg->tasks[u].node == i)
+				u++;
+			gb_split_node(gg, &level[i], &chosen[i], t, u, retain_next, final, next, &n_next);
+			t = u;
 		}
-
-		/* partition tasks: chunks of every splitting node */
-		{
-			int			n_tasks = 0;
-			int			cap = 0;
-
-			for (int i = 0; i < n_level; i++)
-				if (chosen[i].feature >= 0)
-					cap += (level[i].end - level[i].start + GB_CHUNK - 1) / GB_CHUNK;
-			gg->tasks = palloc(sizeof(GbPartTask) * Max(cap, 1));
-			for (int i = 0; i < n_level; i++)
-			{
-				if (chosen[i].feature < 0)
-					continue;
-				for (int32 s = level[i].start; s < level[i].end; s += GB_CHUNK)
-				{
-					GbPartTask *t = &gg->tasks[n_tasks++];
-
-					t->node = i;
-					t->s = s;
-					t->e = Min(level[i].end, s + GB_CHUNK);
-				}
-			}
-			gg->n_tasks = n_tasks;
-			gg->splits = chosen;
-			tree_parallel(tree_threads_for(nw, (double) gg->n_sel * 2), gb_part1_kernel, gg);
-
-			/* destinations: left rows of all chunks, then right rows, in order */
-			for (int t = 0; t < n_tasks;)
-			{
-				int			i = gg->tasks[t].node;
-				int32		total_l = 0;
-				int32		nl_total,
-							nr_total;
-				int32		pl,
-							pr;
-				int			u;
-				int			depth = gg->nodes[level[i].id].depth + 1;
-				bool		grow_l,
-							grow_r;
-				int8		gather;
-				int32		lid,
-							rid;
-				TreeBuildNode *pn;
-
-				for (u = t; u < n_tasks && gg->tasks[u].node == i; u++)
-					total_l += gg->tasks[u].nl;
-				nl_total = total_l;
-				nr_total = (level[i].end - level[i].start) - nl_total;
-				grow_l = gb_may_split(gg, nl_total, chosen[i].HL, depth);
-				grow_r = gb_may_split(gg, nr_total, level[i].H - chosen[i].HL, depth);
-
-				/* the smaller child is built, the larger subtracted */
-				if (!retain_next)
-					gather = (grow_l ? 1 : 0) | (grow_r ? 2 : 0);
-				else if (grow_l && grow_r)
-					gather = (nl_total <= nr_total) ? 1 : 2;
-				else
-					gather = (grow_l ? 1 : 0) | (grow_r ? 2 : 0);
-
-				pl = level[i].start;
-				pr = level[i].start + nl_total;
-				for (int v = t; v < u; v++)
-				{
-					GbPartTask *tk = &gg->tasks[v];
-
-					tk->dst_l = pl;
-					tk->dst_r = pr;
-					tk->gather = gather;
-					pl += tk->nl;
-					pr += (tk->e - tk->s) - tk->nl;
-				}
-
-				/* the build nodes */
-				lid = gb_new_node(gg, level[i].start, level[i].start + nl_total, depth);
-				rid = gb_new_node(gg, level[i].start + nl_total, level[i].end, depth);
-				pn = &gg->nodes[level[i].id];
-				pn->feature = chosen[i].feature;
-				pn->bin = chosen[i].bin;
-				pn->default_left = chosen[i].default_left;
-				pn->threshold = chosen[i].threshold;
-				pn->gain = chosen[i].gain;
-				pn->left = lid;
-				pn->right = rid;
-				gg->nodes[lid].value = gb_leaf(chosen[i].GL, chosen[i].HL, gp);
-				gg->nodes[rid].value = gb_leaf(level[i].G - chosen[i].GL,
-											   level[i].H - chosen[i].HL, gp);
-				if (final)
-				{
-					/* the margins are updated here: the leaves keep no rows */
-					for (int v = t; v < u; v++)
-					{
-						gg->tasks[v].vl = gg->nodes[lid].value;
-						gg->tasks[v].vr = gg->nodes[rid].value;
-					}
-					gg->nodes[lid].start = gg->nodes[lid].end = 0;
-					gg->nodes[rid].start = gg->nodes[rid].end = 0;
-				}
-
-				if (grow_l)
-				{
-					GbLevelNode *c = &next[n_next++];
-
-					c->id = lid;
-					c->start = level[i].start;
-					c->end = level[i].start + nl_total;
-					c->G = chosen[i].GL;
-					c->H = chosen[i].HL;
-					c->sibling = -1;
-					c->parent_hist = NULL;
-				}
-				if (grow_r)
-				{
-					GbLevelNode *c = &next[n_next++];
-
-					c->id = rid;
-					c->start = level[i].start + nl_total;
-					c->end = level[i].end;
-					c->G = level[i].G - chosen[i].GL;
-					c->H = level[i].H - chosen[i].HL;
-					c->sibling = -1;
-					c->parent_hist = NULL;
-				}
-				/* the larger child subtracts its built sibling from the parent */
-				if (retain_next && grow_l && grow_r)
-				{
-					GbLevelNode *lc = &next[n_next - 2];
-					GbLevelNode *rc = &next[n_next - 1];
-
-					if (gather == 1)
-					{
-						rc->sibling = n_next - 2;
-						rc->parent_hist = level[i].hist;
-					}
-					else
-					{
-						lc->sibling = n_next - 1;
-						lc->parent_hist = level[i].hist;
-					}
-				}
-				t = u;
-			}
-			if (final)
-				tree_parallel(tree_threads_for(nw, (double) gg->n_sel * 2), gb_part_margin_kernel, gg);
-			else
-				tree_parallel(tree_threads_for(nw, (double) gg->n_sel * 2), gb_part2_kernel, gg);
-			pfree(gg->tasks);
-			gg->tasks = NULL;
-		}
+		if (final)
+			tree_parallel(tree_threads_for(gg->nw, (double) gg->n_sel * 2), gb_part_margin_kernel, gg);
+		else
+			tree_parallel(tree_threads_for(gg->nw, (double) gg->n_sel * 2), gb_part2_kernel, gg);
+		pfree(gg->tasks);
+		gg->tasks = NULL;
 		CHECK_FOR_INTERRUPTS();
 
 		/* the next level's histograms go to the other pool */
@@ -1131,22 +1174,260 @@ gb_leaf_margin_kernel(void *argp, int w, int nw)
  * fit
  * --------------------------------------------------------------------- */
 
-/* Report one finished round. */
+/* The hyperparameters of a fit. */
 static void
-gb_report(const FitContext *ctx, int round, int total, int64 rows, double loss,
-		  double val_loss, double eta)
+gb_read_params(const HyperParams *hp, GbParams *gp)
 {
-	ProgressInfo pi;
+	gp->n_estimators = (int) hp->values[HP_N_ESTIMATORS];
+	gp->eta = hp->values[HP_LEARNING_RATE];
+	gp->max_depth = (int) hp->values[HP_MAX_DEPTH];
+	gp->mcw = hp->values[HP_MIN_CHILD_WEIGHT];
+	gp->lambda = hp->values[HP_REG_LAMBDA];
+	gp->alpha = hp->values[HP_REG_ALPHA];
+	gp->gamma = hp->values[HP_GAMMA];
+	gp->subsample = hp->values[HP_SUBSAMPLE];
+	gp->colsample = hp->values[HP_COLSAMPLE];
+	gp->early_stopping = (int) hp->values[HP_EARLY_STOPPING];
+	gp->max_bins = (int) hp->values[HP_MAX_BINS];
+}
 
-	pi.phase = "fit";
-	pi.iteration = round;
-	pi.total = total;
-	pi.rows = rows;
-	pi.loss = loss;
-	pi.val_loss = val_loss;
-	pi.metric = NAN;
-	pi.learning_rate = eta;
-	fit_report(ctx, &pi);
+/* The objective of the task, and *G, the margins (trees) per row and round. */
+static GbObjective
+gb_choose_objective(const TrainData *d, int *G)
+{
+	if (d->task == TASK_REGRESSION)
+	{
+		*G = 1;
+		return OBJ_SQUARED_ERROR;
+	}
+	if (d->task == TASK_CLASSIFICATION && d->n_classes == 2)
+	{
+		*G = 1;
+		return OBJ_LOGISTIC;
+	}
+	if (d->task == TASK_CLASSIFICATION && d->n_classes > 2)
+	{
+		*G = d->n_classes;
+		return OBJ_SOFTMAX;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("gradient_boosting supports regression and classification only")));
+	pg_unreachable();
+}
+
+/* Check the row count, base_score, early stopping and every target. */
+static void
+gb_check_data(const TrainData *d, GbObjective obj, const GbParams *gp, double base_score,
+			  bool has_val)
+{
+	int64		n = d->n_rows;
+	int			K = d->n_classes;
+
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("gradient_boosting needs at least one training row")));
+	if (n >= INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("gradient_boosting supports at most %d rows, got " INT64_FORMAT,
+						INT32_MAX / 2 - 1, n)));
+	if (obj != OBJ_SQUARED_ERROR && !(base_score > 0 && base_score < 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"base_score\" = %g is out of range for classification", base_score),
+				 errdetail("Allowed range: (0, 1), a probability.")));
+	if (gp->early_stopping > 0 && !has_val)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("early_stopping_rounds needs a validation split"),
+				 errhint("Set test_size above 0, or set early_stopping_rounds to 0.")));
+	for (int64 i = 0; i < n; i++)
+	{
+		double		y = d->y[i];
+
+		if (!isfinite(y) || (obj != OBJ_SQUARED_ERROR && (y < 0 || y >= K || y != floor(y))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("target %g of row " INT64_FORMAT " is invalid for gradient_boosting", y, i)));
+	}
+}
+
+/*
+ * Check that the memory the fit may need fits galaxy.max_training_memory:
+ * codes, per-row state, histogram pools and the largest possible model.
+ */
+static void
+gb_check_memory(const GbParams *gp, int64 n, int p, int G)
+{
+	double		nodes_per_tree = Min(ldexp(1.0, gp->max_depth + 1), 2.0 * n);
+	double		est = tree_bins_memory(n, p)
+		+ (double) n * G * (sizeof(GHPair) + sizeof(double))	/* pairs, margins */
+		+ (double) n * (sizeof(GHPair) + 3 * sizeof(int32))	/* ordered, rows */
+		+ 2.0 * Min((double) GB_POOL_BYTES,
+					ldexp(1.0, gp->max_depth - 1) * p * (TREE_MAX_BINS + 1) * sizeof(GHPair))
+		+ (double) gp->n_estimators * G * nodes_per_tree * (sizeof(TreeNode) + sizeof(double));
+
+	galaxy_check_training_memory((Size) Min(est, (double) PG_INT64_MAX / 2),
+								 psprintf("gradient_boosting with n_estimators = %d, max_depth = %d on " INT64_FORMAT " rows",
+										  gp->n_estimators, gp->max_depth, n));
+}
+
+/* Base score as XGBoost 1.7: a value, or a probability turned into a margin. */
+static void
+gb_set_base_score(TreeModel *m, GbObjective obj, double base_score)
+{
+	if (obj == OBJ_SQUARED_ERROR)
+		m->base_score[0] = base_score;
+	else if (obj == OBJ_LOGISTIC)
+		m->base_score[0] = log(base_score / (1.0 - base_score));
+	else
+		for (int k = 0; k < m->n_groups; k++)
+			m->base_score[k] = base_score;
+}
+
+/* Margins of n rows (n x n_groups), all at the model's base score. */
+static double *
+gb_base_margins(const TreeModel *m, int64 n)
+{
+	int			G = m->n_groups;
+	double	   *margin = palloc_extended(sizeof(double) * (Size) n * G, MCXT_ALLOC_HUGE);
+
+	for (int64 i = 0; i < n; i++)
+		for (int k = 0; k < G; k++)
+			margin[i * G + k] = m->base_score[k];
+	return margin;
+}
+
+/* The per-row scratch of tree growth for n rows and p features. */
+static void
+gb_grow_init(GbGrow *gg, const TreeBins *tb, const GbParams *gp, int64 n, int p, int threads)
+{
+	memset(gg, 0, sizeof(*gg));
+	gg->tb = tb;
+	gg->gp = gp;
+	gg->n = n;
+	gg->nw = threads;
+	gg->rows = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	gg->tmp_l = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	gg->tmp_r = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	gg->ordered = palloc_extended(sizeof(GHPair) * n, MCXT_ALLOC_HUGE);
+	gg->feats = palloc(sizeof(int) * p);
+	gg->node_cap = 256;
+	gg->nodes = palloc(sizeof(TreeBuildNode) * gg->node_cap);
+}
+
+/*
+ * Histogram pools: as many nodes as a level can have, within GB_POOL_BYTES.
+ * Returns the nodes each pool holds.
+ */
+static int
+gb_alloc_pools(const TreeBins *tb, const GbParams *gp, int64 n, GHPair **pool_a, GHPair **pool_b)
+{
+	Size		hist_bytes = sizeof(GHPair) * (Size) tb->total_bins;
+	int64		want = Min((int64) 1 << (gp->max_depth - 1), Max(n / 2, (int64) 1));
+	int			pool_nodes = (int) Max((int64) 1, Min(want, (int64) (GB_POOL_BYTES / hist_bytes)));
+
+	*pool_a = palloc_extended(hist_bytes * pool_nodes, MCXT_ALLOC_HUGE);
+	*pool_b = palloc_extended(hist_bytes * pool_nodes, MCXT_ALLOC_HUGE);
+	return pool_nodes;
+}
+
+/*
+ * Rows of a round with subsample < 1: each of the n rows is drawn with
+ * probability subsample (seeded by the round) into rows[], the others go to
+ * unsampled[*n_uns].  Returns the number drawn.
+ */
+static int64
+gb_sample_rows(uint64 seed, int round, double subsample, int64 n, int32 *rows,
+			   int32 *unsampled, int64 *n_uns)
+{
+	GalaxyRng	rng;
+	int64		n_sel = 0;
+
+	galaxy_rng_seed(&rng, seed, UINT64CONST(0x53554200) + (uint64) round);
+	*n_uns = 0;
+	for (int64 i = 0; i < n; i++)
+	{
+		if (galaxy_rng_uniform(&rng) < subsample)
+			rows[n_sel++] = (int32) i;
+		else
+			unsampled[(*n_uns)++] = (int32) i;
+	}
+	return n_sel;
+}
+
+/* Features of tree k of a round (of G per round) into gg->feats: all, or a seeded sample. */
+static void
+gb_sample_features(GbGrow *gg, double colsample, uint64 seed, int round, int G, int k, int p)
+{
+	GalaxyRng	rng;
+	int		   *perm;
+	int			take;
+	bool	   *on;
+
+	if (colsample >= 1.0)
+	{
+		for (int f = 0; f < p; f++)
+			gg->feats[f] = f;
+		gg->n_feats = p;
+		return;
+	}
+	perm = palloc(sizeof(int) * p);
+	take = Max(1, (int) floor(colsample * p));
+	on = palloc0(sizeof(bool) * p);
+	galaxy_rng_seed(&rng, seed, UINT64CONST(0x434F4C00) + (uint64) round * G + k);
+	for (int f = 0; f < p; f++)
+		perm[f] = f;
+	for (int j = 0; j < take; j++)
+	{
+		int			r = j + (int) galaxy_rng_below(&rng, (uint64) (p - j));
+		int			t = perm[j];
+
+		perm[j] = perm[r];
+		perm[r] = t;
+		on[perm[j]] = true;
+	}
+	gg->n_feats = 0;
+	for (int f = 0; f < p; f++)
+		if (on[f])
+			gg->feats[gg->n_feats++] = f;
+	pfree(perm);
+	pfree(on);
+}
+
+/*
+ * After a tree: the training margins of the sampled rows (the leaves' row
+ * segments; the last level already added its own), then the tree into the
+ * model with its leaf values and importance.
+ */
+static void
+gb_finish_tree(GbGrow *gg, TreeModel *m, int threads)
+{
+	GbMarginArg ma;
+	double	   *leaf_out = palloc(sizeof(double) * gg->n_nodes);
+
+	memset(&ma, 0, sizeof(ma));
+	ma.bn = gg->nodes;
+	ma.rows = gg->rows;
+	ma.n = gg->n_nodes;
+	ma.margin = gg->margin;
+	ma.G = gg->G;
+	ma.k = gg->k;
+	tree_parallel(tree_threads_for(threads, (double) gg->n_sel * 2), gb_leaf_margin_kernel, &ma);
+
+	for (int i = 0; i < gg->n_nodes; i++)
+	{
+		leaf_out[i] = gg->nodes[i].value;
+		if (gg->nodes[i].feature >= 0)
+		{
+			m->importance_gain[gg->nodes[i].feature] += gg->nodes[i].gain;
+			m->importance_split[gg->nodes[i].feature] += 1.0;
+		}
+	}
+	tree_model_append(m, gg->nodes, gg->n_nodes, leaf_out);
+	pfree(leaf_out);
 }
 
 /* AlgorithmDef.fit for gradient_boosting. */
@@ -1156,7 +1437,6 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	GbParams	gp;
 	int64		n = d->n_rows;
 	int			p = d->n_features;
-	int			K = d->n_classes;
 	GbObjective obj;
 	int			G;
 	int			threads = ctx ? Max(ctx->threads, 1) : 1;
@@ -1180,124 +1460,25 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	double		prev_val = NAN;
 	double	   *best_gain = palloc0(sizeof(double) * p);
 	double	   *best_split = palloc0(sizeof(double) * p);
-	double		base_score;
+	double		base_score = hp->values[HP_BASE_SCORE];
 	bool		has_val = d->n_val > 0 && d->X_val != NULL && d->y_val != NULL;
 
-	gp.n_estimators = (int) hp->values[HP_N_ESTIMATORS];
-	gp.eta = hp->values[HP_LEARNING_RATE];
-	gp.max_depth = (int) hp->values[HP_MAX_DEPTH];
-	gp.mcw = hp->values[HP_MIN_CHILD_WEIGHT];
-	gp.lambda = hp->values[HP_REG_LAMBDA];
-	gp.alpha = hp->values[HP_REG_ALPHA];
-	gp.gamma = hp->values[HP_GAMMA];
-	gp.subsample = hp->values[HP_SUBSAMPLE];
-	gp.colsample = hp->values[HP_COLSAMPLE];
-	gp.early_stopping = (int) hp->values[HP_EARLY_STOPPING];
-	gp.max_bins = (int) hp->values[HP_MAX_BINS];
-	base_score = hp->values[HP_BASE_SCORE];
-
-	if (d->task == TASK_REGRESSION)
-	{
-		obj = OBJ_SQUARED_ERROR;
-		G = 1;
-	}
-	else if (d->task == TASK_CLASSIFICATION && K == 2)
-	{
-		obj = OBJ_LOGISTIC;
-		G = 1;
-	}
-	else if (d->task == TASK_CLASSIFICATION && K > 2)
-	{
-		obj = OBJ_SOFTMAX;
-		G = K;
-	}
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("gradient_boosting supports regression and classification only")));
-
-	if (n < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("gradient_boosting needs at least one training row")));
-	if (n >= INT32_MAX / 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("gradient_boosting supports at most %d rows, got " INT64_FORMAT,
-						INT32_MAX / 2 - 1, n)));
-	if (obj != OBJ_SQUARED_ERROR && !(base_score > 0 && base_score < 1))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("hyperparameter \"base_score\" = %g is out of range for classification", base_score),
-				 errdetail("Allowed range: (0, 1), a probability.")));
-	if (gp.early_stopping > 0 && !has_val)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("early_stopping_rounds needs a validation split"),
-				 errhint("Set test_size above 0, or set early_stopping_rounds to 0.")));
-	for (int64 i = 0; i < n; i++)
-	{
-		double		y = d->y[i];
-
-		if (!isfinite(y) || (obj != OBJ_SQUARED_ERROR && (y < 0 || y >= K || y != floor(y))))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("target %g of row " INT64_FORMAT " is invalid for gradient_boosting", y, i)));
-	}
-
-	/* memory: codes, per-row state, histogram pools and the largest possible model */
-	{
-		double		nodes_per_tree = Min(ldexp(1.0, gp.max_depth + 1), 2.0 * n);
-		double		est = tree_bins_memory(n, p)
-			+ (double) n * G * (sizeof(GHPair) + sizeof(double))	/* pairs, margins */
-			+ (double) n * (sizeof(GHPair) + 3 * sizeof(int32))	/* ordered, rows */
-			+ 2.0 * Min((double) GB_POOL_BYTES,
-						ldexp(1.0, gp.max_depth - 1) * p * (TREE_MAX_BINS + 1) * sizeof(GHPair))
-			+ (double) gp.n_estimators * G * nodes_per_tree * (sizeof(TreeNode) + sizeof(double));
-
-		galaxy_check_training_memory((Size) Min(est, (double) PG_INT64_MAX / 2),
-									 psprintf("gradient_boosting with n_estimators = %d, max_depth = %d on " INT64_FORMAT " rows",
-											  gp.n_estimators, gp.max_depth, n));
-	}
+	gb_read_params(hp, &gp);
+	obj = gb_choose_objective(d, &G);
+	gb_check_data(d, obj, &gp, base_score, has_val);
+	gb_check_memory(&gp, n, p, G);
 
 	tb = tree_bins_fit(d->X, n, p, gp.max_bins, seed, threads);
-	m = tree_model_new(TREE_ALGO_GRADIENT_BOOSTING, d->task, p, K, 1, G);
+	m = tree_model_new(TREE_ALGO_GRADIENT_BOOSTING, d->task, p, d->n_classes, 1, G);
 	tree_model_set_bins(m, tb);
+	gb_set_base_score(m, obj, base_score);
 
-	/* base score as XGBoost 1.7: a value, or a probability turned into a margin */
-	if (obj == OBJ_SQUARED_ERROR)
-		m->base_score[0] = base_score;
-	else if (obj == OBJ_LOGISTIC)
-		m->base_score[0] = log(base_score / (1.0 - base_score));
-	else
-		for (int k = 0; k < G; k++)
-			m->base_score[k] = base_score;
-
-	margin = palloc_extended(sizeof(double) * (Size) n * G, MCXT_ALLOC_HUGE);
-	for (int64 i = 0; i < n; i++)
-		for (int k = 0; k < G; k++)
-			margin[i * G + k] = m->base_score[k];
+	margin = gb_base_margins(m, n);
 	if (has_val)
-	{
-		val_margin = palloc_extended(sizeof(double) * (Size) d->n_val * G, MCXT_ALLOC_HUGE);
-		for (int64 i = 0; i < d->n_val; i++)
-			for (int k = 0; k < G; k++)
-				val_margin[i * G + k] = m->base_score[k];
-	}
+		val_margin = gb_base_margins(m, d->n_val);
 	gh = palloc_extended(sizeof(GHPair) * (Size) n * G, MCXT_ALLOC_HUGE);
 
-	memset(&gg, 0, sizeof(gg));
-	gg.tb = tb;
-	gg.gp = &gp;
-	gg.n = n;
-	gg.nw = threads;
-	gg.rows = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
-	gg.tmp_l = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
-	gg.tmp_r = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
-	gg.ordered = palloc_extended(sizeof(GHPair) * n, MCXT_ALLOC_HUGE);
-	gg.feats = palloc(sizeof(int) * p);
-	gg.node_cap = 256;
-	gg.nodes = palloc(sizeof(TreeBuildNode) * gg.node_cap);
+	gb_grow_init(&gg, tb, &gp, n, p, threads);
 	all_rows = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < n; i++)
 		all_rows[i] = (int32) i;
@@ -1308,16 +1489,7 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	}
 	if (has_val)
 		val_nan = tree_rows_with_nan(d->X_val, d->n_val, p);
-
-	/* histogram pools: as many nodes as a level can have, within GB_POOL_BYTES */
-	{
-		Size		hist_bytes = sizeof(GHPair) * (Size) tb->total_bins;
-		int64		want = Min((int64) 1 << (gp.max_depth - 1), Max(n / 2, (int64) 1));
-
-		pool_nodes = (int) Max((int64) 1, Min(want, (int64) (GB_POOL_BYTES / hist_bytes)));
-		pool_a = palloc_extended(hist_bytes * pool_nodes, MCXT_ALLOC_HUGE);
-		pool_b = palloc_extended(hist_bytes * pool_nodes, MCXT_ALLOC_HUGE);
-	}
+	pool_nodes = gb_alloc_pools(tb, &gp, n, &pool_a, &pool_b);
 
 	for (int round = 0; round < gp.n_estimators; round++)
 	{
@@ -1329,63 +1501,15 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 		/* gradients at the current margins; their loss belongs to the last round */
 		loss = gb_objective(obj, G, n, margin, d->y, d->weight, gh, threads);
 		if (round > 0)
-			gb_report(ctx, round, gp.n_estimators, n, loss, prev_val, gp.eta);
+			fit_report_iteration(ctx, round, gp.n_estimators, n, loss, prev_val, NAN, gp.eta);
 		CHECK_FOR_INTERRUPTS();
 
-		/* rows of this round */
 		if (gp.subsample < 1.0)
-		{
-			GalaxyRng	rng;
-
-			galaxy_rng_seed(&rng, seed, UINT64CONST(0x53554200) + (uint64) round);
-			n_sel = 0;
-			for (int64 i = 0; i < n; i++)
-			{
-				if (galaxy_rng_uniform(&rng) < gp.subsample)
-					all_rows[n_sel++] = (int32) i;
-				else
-					unsampled[n_uns++] = (int32) i;
-			}
-		}
+			n_sel = gb_sample_rows(seed, round, gp.subsample, n, all_rows, unsampled, &n_uns);
 
 		for (int k = 0; k < G; k++)
 		{
-			GbMarginArg ma;
-
-			/* features of this tree */
-			if (gp.colsample < 1.0)
-			{
-				GalaxyRng	rng;
-				int		   *perm = palloc(sizeof(int) * p);
-				int			take = Max(1, (int) floor(gp.colsample * p));
-				bool	   *on = palloc0(sizeof(bool) * p);
-
-				galaxy_rng_seed(&rng, seed, UINT64CONST(0x434F4C00) + (uint64) round * G + k);
-				for (int f = 0; f < p; f++)
-					perm[f] = f;
-				for (int j = 0; j < take; j++)
-				{
-					int			r = j + (int) galaxy_rng_below(&rng, (uint64) (p - j));
-					int			t = perm[j];
-
-					perm[j] = perm[r];
-					perm[r] = t;
-					on[perm[j]] = true;
-				}
-				gg.n_feats = 0;
-				for (int f = 0; f < p; f++)
-					if (on[f])
-						gg.feats[gg.n_feats++] = f;
-				pfree(perm);
-				pfree(on);
-			}
-			else
-			{
-				for (int f = 0; f < p; f++)
-					gg.feats[f] = f;
-				gg.n_feats = p;
-			}
-
+			gb_sample_features(&gg, gp.colsample, seed, round, G, k, p);
 			memcpy(gg.rows, all_rows, sizeof(int32) * n_sel);
 			gg.n_sel = (int32) n_sel;
 			gg.gh = gh + (Size) k * n;
@@ -1393,33 +1517,7 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			gg.G = G;
 			gg.k = k;
 			gb_grow_tree(&gg, pool_a, pool_b, pool_nodes);
-
-			/* training margins of the rows in the sample: the leaves' row segments */
-			memset(&ma, 0, sizeof(ma));
-			ma.bn = gg.nodes;
-			ma.rows = gg.rows;
-			ma.n = gg.n_nodes;
-			ma.margin = margin;
-			ma.G = G;
-			ma.k = k;
-			tree_parallel(tree_threads_for(threads, (double) n_sel * 2), gb_leaf_margin_kernel, &ma);
-
-			/* into the model (leaf values: the build nodes' values) */
-			{
-				double	   *leaf_out = palloc(sizeof(double) * gg.n_nodes);
-
-				for (int i = 0; i < gg.n_nodes; i++)
-				{
-					leaf_out[i] = gg.nodes[i].value;
-					if (gg.nodes[i].feature >= 0)
-					{
-						m->importance_gain[gg.nodes[i].feature] += gg.nodes[i].gain;
-						m->importance_split[gg.nodes[i].feature] += 1.0;
-					}
-				}
-				tree_model_append(m, gg.nodes, gg.n_nodes, leaf_out);
-				pfree(leaf_out);
-			}
+			gb_finish_tree(&gg, m, threads);
 
 			/* rows left out of the sample, and the validation rows: walk the new tree */
 			if (n_uns > 0)
@@ -1446,11 +1544,9 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	}
 
 	/* the last round's report needs the loss at the final margins */
-	{
-		double		loss = gb_objective(obj, G, n, margin, d->y, d->weight, NULL, threads);
-
-		gb_report(ctx, rounds_done, gp.n_estimators, n, loss, prev_val, gp.eta);
-	}
+	fit_report_iteration(ctx, rounds_done, gp.n_estimators, n,
+						 gb_objective(obj, G, n, margin, d->y, d->weight, NULL, threads),
+						 prev_val, NAN, gp.eta);
 
 	/* early stopping keeps the best round */
 	if (gp.early_stopping > 0 && best_round > 0 && best_round < rounds_done)
