@@ -308,6 +308,184 @@ max_abs(const double *v, Size n)
 	return m;
 }
 
+/* L-BFGS state: the memory of (s, y) pairs and the work vectors, n doubles each. */
+typedef struct Lbfgs
+{
+	Size		n;
+	int			m;				/* pairs remembered */
+	double	   *S;				/* m x n steps s */
+	double	   *Y;				/* m x n gradient changes y */
+	double	   *rho;			/* m: 1 / s'y */
+	double	   *alpha;			/* m */
+	int			n_pairs;
+	int			head;			/* next memory slot to overwrite */
+	double	   *g;				/* gradient at theta */
+	double	   *dir;			/* search direction */
+	double	   *x_new;			/* trial point and its gradient */
+	double	   *g_new;
+	double	   *x_best;			/* best steep point of the line search */
+	double	   *g_best;
+	int			n_evals;		/* loss evaluations */
+} Lbfgs;
+
+/*
+ * dir = -H g by the two-loop recursion over the memory.  When that is not a
+ * descent direction, forget the memory and go downhill.  Returns g'dir (< 0).
+ */
+static double
+lbfgs_direction(Lbfgs *lb)
+{
+	Size		n = lb->n;
+	int			m = lb->m;
+	double	   *g = lb->g;
+	double	   *dir = lb->dir;
+	double		gd;
+
+	for (Size j = 0; j < n; j++)
+		dir[j] = -g[j];
+	for (int t = 0; t < lb->n_pairs; t++)
+	{
+		int			s = (lb->head - 1 - t + m) % m;
+
+		lb->alpha[s] = lb->rho[s] * cblas_ddot(n, lb->S + (Size) s * n, 1, dir, 1);
+		cblas_daxpy(n, -lb->alpha[s], lb->Y + (Size) s * n, 1, dir, 1);
+	}
+	if (lb->n_pairs > 0)
+	{
+		int			s = (lb->head - 1 + m) % m;
+		double		yy = cblas_ddot(n, lb->Y + (Size) s * n, 1, lb->Y + (Size) s * n, 1);
+
+		cblas_dscal(n, 1.0 / (lb->rho[s] * yy), dir, 1);
+	}
+	for (int t = lb->n_pairs - 1; t >= 0; t--)
+	{
+		int			s = (lb->head - 1 - t + m) % m;
+		double		beta = lb->rho[s] * cblas_ddot(n, lb->Y + (Size) s * n, 1, dir, 1);
+
+		cblas_daxpy(n, lb->alpha[s] - beta, lb->S + (Size) s * n, 1, dir, 1);
+	}
+
+	gd = cblas_ddot(n, g, 1, dir, 1);
+	if (!(gd < 0.0) || !isfinite(gd))
+	{
+		/* not a descent direction: forget the history, go downhill */
+		lb->n_pairs = 0;
+		for (Size j = 0; j < n; j++)
+			dir[j] = -g[j];
+		gd = -cblas_ddot(n, g, 1, g, 1);
+	}
+	return gd;
+}
+
+/*
+ * Line search from theta (objective f, data loss data_loss) along lb->dir,
+ * whose slope is gd < 0, starting at *step: Armijo, extrapolating while the
+ * slope stays steep (weak Wolfe).  On success returns true with the point in
+ * lb->x_new and lb->g_new, its objective in *f_new, its data loss in
+ * *data_new and its step in *step; false when no step decreased f.
+ */
+static bool
+lbfgs_line_search(LogRegProblem *pr, Lbfgs *lb, const double *theta, double f, double data_loss,
+				  double gd, double *step_io, double *f_new_out, double *data_new_out)
+{
+	Size		n = lb->n;
+	double		step = *step_io;
+	double		lo = 0.0,
+				hi = 0.0;
+	double		f_new = f,
+				data_new = data_loss;
+	double		f_best = f,
+				data_best = data_loss,
+				step_best = 0.0;
+	bool		accepted = false;
+	bool		have_best = false;
+
+	for (int ls = 0; ls < LBFGS_MAX_LINESEARCH; ls++)
+	{
+		double		gd_new;
+
+		for (Size j = 0; j < n; j++)
+			lb->x_new[j] = theta[j] + step * lb->dir[j];
+		f_new = logreg_eval(pr, lb->x_new, lb->g_new, &data_new);
+		lb->n_evals++;
+
+		if (!isfinite(f_new) || f_new > f + LBFGS_ARMIJO * step * gd)
+		{
+			/* too far: shrink (quadratic interpolation, safeguarded) */
+			hi = step;
+			if (lo == 0.0)
+			{
+				double		q = -gd * step * step / (2.0 * (f_new - f - gd * step));
+
+				if (!isfinite(q))
+					q = 0.5 * hi;
+				step = Min(Max(q, 0.1 * hi), 0.5 * hi);
+			}
+			else
+				step = 0.5 * (lo + hi);
+			continue;
+		}
+		gd_new = cblas_ddot(n, lb->g_new, 1, lb->dir, 1);
+		if (gd_new >= LBFGS_WOLFE * gd)
+		{
+			accepted = true;
+			break;
+		}
+
+		/* sufficient decrease but still steep: remember it, go further */
+		if (!have_best || f_new < f_best)
+		{
+			memcpy(lb->x_best, lb->x_new, sizeof(double) * n);
+			memcpy(lb->g_best, lb->g_new, sizeof(double) * n);
+			f_best = f_new;
+			data_best = data_new;
+			step_best = step;
+			have_best = true;
+		}
+		lo = step;
+		step = (hi > 0.0) ? 0.5 * (lo + hi) : 4.0 * step;
+	}
+	if (!accepted && have_best)
+	{
+		memcpy(lb->x_new, lb->x_best, sizeof(double) * n);
+		memcpy(lb->g_new, lb->g_best, sizeof(double) * n);
+		f_new = f_best;
+		data_new = data_best;
+		step = step_best;
+		accepted = true;
+	}
+	*step_io = step;
+	*f_new_out = f_new;
+	*data_new_out = data_new;
+	return accepted;
+}
+
+/*
+ * Update the memory with s = x_new - theta, y = g_new - g, kept only when
+ * the curvature s'y is clearly positive.
+ */
+static void
+lbfgs_remember(Lbfgs *lb, const double *theta)
+{
+	Size		n = lb->n;
+	double	   *s = lb->S + (Size) lb->head * n;
+	double	   *y = lb->Y + (Size) lb->head * n;
+	double		sy;
+
+	for (Size j = 0; j < n; j++)
+	{
+		s[j] = lb->x_new[j] - theta[j];
+		y[j] = lb->g_new[j] - lb->g[j];
+	}
+	sy = cblas_ddot(n, s, 1, y, 1);
+	if (sy > DBL_EPSILON * cblas_ddot(n, y, 1, y, 1))
+	{
+		lb->rho[lb->head] = 1.0 / sy;
+		lb->head = (lb->head + 1) % lb->m;
+		lb->n_pairs = Min(lb->n_pairs + 1, lb->m);
+	}
+}
+
 /*
  * Minimise the objective with L-BFGS from theta (updated in place).
  * Returns the number of iterations run.
@@ -317,186 +495,65 @@ lbfgs_minimize(LogRegProblem *pr, double *theta, int max_iter, double tol,
 			   const FitContext *ctx)
 {
 	Size		n = pr->n_params;
-	int			m = LBFGS_MEMORY;
-	double	   *S = alloc_doubles(n * m);
-	double	   *Y = alloc_doubles(n * m);
-	double	   *rho = palloc0(sizeof(double) * m);
-	double	   *alpha = palloc0(sizeof(double) * m);
-	double	   *g = alloc_doubles(n);
-	double	   *dir = alloc_doubles(n);
-	double	   *x_new = alloc_doubles(n);
-	double	   *g_new = alloc_doubles(n);
-	double	   *x_best = alloc_doubles(n);
-	double	   *g_best = alloc_doubles(n);
-	int			n_pairs = 0;
-	int			head = 0;		/* next memory slot to overwrite */
+	Lbfgs		lb;
 	int			iter;
-	int			n_evals = 1;
 	const char *reason = "max_iter reached";
 	double		data_loss;
 	double		f;
 
-	f = logreg_eval(pr, theta, g, &data_loss);
+	memset(&lb, 0, sizeof(lb));
+	lb.n = n;
+	lb.m = LBFGS_MEMORY;
+	lb.S = alloc_doubles(n * lb.m);
+	lb.Y = alloc_doubles(n * lb.m);
+	lb.rho = palloc0(sizeof(double) * lb.m);
+	lb.alpha = palloc0(sizeof(double) * lb.m);
+	lb.g = alloc_doubles(n);
+	lb.dir = alloc_doubles(n);
+	lb.x_new = alloc_doubles(n);
+	lb.g_new = alloc_doubles(n);
+	lb.x_best = alloc_doubles(n);
+	lb.g_best = alloc_doubles(n);
+	lb.n_evals = 1;
+
+	f = logreg_eval(pr, theta, lb.g, &data_loss);
 
 	for (iter = 1; iter <= max_iter; iter++)
 	{
 		double		gd;
 		double		step;
-		double		lo = 0.0,
-					hi = 0.0;
-		double		f_new = f,
-					data_new = data_loss;
-		double		f_best = f,
-					data_best = data_loss,
-					step_best = 0.0;
-		bool		accepted = false;
-		bool		have_best = false;
+		double		f_new,
+					data_new;
 		double		f_old;
-		ProgressInfo info;
 
 		CHECK_FOR_INTERRUPTS();
-		if (max_abs(g, n) <= tol)
+		if (max_abs(lb.g, n) <= tol)
 		{
 			reason = "gradient below tol";
 			break;
 		}
 
-		/* two-loop recursion: dir = -H g */
-		for (Size j = 0; j < n; j++)
-			dir[j] = -g[j];
-		for (int t = 0; t < n_pairs; t++)
-		{
-			int			s = (head - 1 - t + m) % m;
-
-			alpha[s] = rho[s] * cblas_ddot(n, S + (Size) s * n, 1, dir, 1);
-			cblas_daxpy(n, -alpha[s], Y + (Size) s * n, 1, dir, 1);
-		}
-		if (n_pairs > 0)
-		{
-			int			s = (head - 1 + m) % m;
-			double		yy = cblas_ddot(n, Y + (Size) s * n, 1, Y + (Size) s * n, 1);
-
-			cblas_dscal(n, 1.0 / (rho[s] * yy), dir, 1);
-		}
-		for (int t = n_pairs - 1; t >= 0; t--)
-		{
-			int			s = (head - 1 - t + m) % m;
-			double		beta = rho[s] * cblas_ddot(n, Y + (Size) s * n, 1, dir, 1);
-
-			cblas_daxpy(n, alpha[s] - beta, S + (Size) s * n, 1, dir, 1);
-		}
-
-		gd = cblas_ddot(n, g, 1, dir, 1);
-		if (!(gd < 0.0) || !isfinite(gd))
-		{
-			/* not a descent direction: forget the history, go downhill */
-			n_pairs = 0;
-			for (Size j = 0; j < n; j++)
-				dir[j] = -g[j];
-			gd = -cblas_ddot(n, g, 1, g, 1);
-		}
+		gd = lbfgs_direction(&lb);
 		/* first step (or after a reset): unit length, as L-BFGS-B does */
-		step = (n_pairs == 0) ? Min(1.0, 1.0 / sqrt(-gd)) : 1.0;
-
-		/* line search: Armijo, extrapolating while the slope stays steep */
-		for (int ls = 0; ls < LBFGS_MAX_LINESEARCH; ls++)
-		{
-			double		gd_new;
-
-			for (Size j = 0; j < n; j++)
-				x_new[j] = theta[j] + step * dir[j];
-			f_new = logreg_eval(pr, x_new, g_new, &data_new);
-			n_evals++;
-
-			if (!isfinite(f_new) || f_new > f + LBFGS_ARMIJO * step * gd)
-			{
-				/* too far: shrink (quadratic interpolation, safeguarded) */
-				hi = step;
-				if (lo == 0.0)
-				{
-					double		q = -gd * step * step / (2.0 * (f_new - f - gd * step));
-
-					if (!isfinite(q))
-						q = 0.5 * hi;
-					step = Min(Max(q, 0.1 * hi), 0.5 * hi);
-				}
-				else
-					step = 0.5 * (lo + hi);
-				continue;
-			}
-			gd_new = cblas_ddot(n, g_new, 1, dir, 1);
-			if (gd_new >= LBFGS_WOLFE * gd)
-			{
-				accepted = true;
-				break;
-			}
-
-			/* sufficient decrease but still steep: remember it, go further */
-			if (!have_best || f_new < f_best)
-			{
-				memcpy(x_best, x_new, sizeof(double) * n);
-				memcpy(g_best, g_new, sizeof(double) * n);
-				f_best = f_new;
-				data_best = data_new;
-				step_best = step;
-				have_best = true;
-			}
-			lo = step;
-			step = (hi > 0.0) ? 0.5 * (lo + hi) : 4.0 * step;
-		}
-		if (!accepted && have_best)
-		{
-			memcpy(x_new, x_best, sizeof(double) * n);
-			memcpy(g_new, g_best, sizeof(double) * n);
-			f_new = f_best;
-			data_new = data_best;
-			step = step_best;
-			accepted = true;
-		}
-		if (!accepted)
+		step = (lb.n_pairs == 0) ? Min(1.0, 1.0 / sqrt(-gd)) : 1.0;
+		if (!lbfgs_line_search(pr, &lb, theta, f, data_loss, gd, &step, &f_new, &data_new))
 		{
 			reason = "line search found no decrease";
 			break;
 		}
-
-		/* update the memory with s = x_new - x, y = g_new - g */
-		{
-			double	   *s = S + (Size) head * n;
-			double	   *y = Y + (Size) head * n;
-			double		sy;
-
-			for (Size j = 0; j < n; j++)
-			{
-				s[j] = x_new[j] - theta[j];
-				y[j] = g_new[j] - g[j];
-			}
-			sy = cblas_ddot(n, s, 1, y, 1);
-			if (sy > DBL_EPSILON * cblas_ddot(n, y, 1, y, 1))
-			{
-				rho[head] = 1.0 / sy;
-				head = (head + 1) % m;
-				n_pairs = Min(n_pairs + 1, m);
-			}
-		}
+		lbfgs_remember(&lb, theta);
 
 		f_old = f;
-		memcpy(theta, x_new, sizeof(double) * n);
-		memcpy(g, g_new, sizeof(double) * n);
+		memcpy(theta, lb.x_new, sizeof(double) * n);
+		memcpy(lb.g, lb.g_new, sizeof(double) * n);
 		f = f_new;
 		data_loss = data_new;
 
-		memset(&info, 0, sizeof(info));
-		info.phase = "fit";
-		info.iteration = iter;
-		info.total = max_iter;
-		info.rows = pr->d->n_rows;
-		info.loss = data_loss / pr->wsum;
-		info.val_loss = pr->d->n_val > 0 ?
-			logreg_mean_loss(pr, theta, pr->d->X_val, pr->d->y_val, pr->d->n_val) :
-			get_float8_nan();
-		info.metric = get_float8_nan();
-		info.learning_rate = step;
-		fit_report(ctx, &info);
+		fit_report_iteration(ctx, iter, max_iter, pr->d->n_rows, data_loss / pr->wsum,
+							 pr->d->n_val > 0 ?
+							 logreg_mean_loss(pr, theta, pr->d->X_val, pr->d->y_val, pr->d->n_val) :
+							 get_float8_nan(),
+							 get_float8_nan(), step);
 
 		/* the objective no longer moves (scipy's factr test) */
 		if (f_old - f <= LBFGS_FTOL * Max(Max(fabs(f_old), fabs(f)), 1.0))
@@ -507,18 +564,18 @@ lbfgs_minimize(LogRegProblem *pr, double *theta, int max_iter, double tol,
 	}
 	ereport(DEBUG1,
 			(errmsg("logistic_regression: L-BFGS stopped after %d iterations and %d loss evaluations: %s",
-					Min(iter, max_iter), n_evals, reason)));
+					Min(iter, max_iter), lb.n_evals, reason)));
 
-	pfree(S);
-	pfree(Y);
-	pfree(rho);
-	pfree(alpha);
-	pfree(g);
-	pfree(dir);
-	pfree(x_new);
-	pfree(g_new);
-	pfree(x_best);
-	pfree(g_best);
+	pfree(lb.S);
+	pfree(lb.Y);
+	pfree(lb.rho);
+	pfree(lb.alpha);
+	pfree(lb.g);
+	pfree(lb.dir);
+	pfree(lb.x_new);
+	pfree(lb.g_new);
+	pfree(lb.x_best);
+	pfree(lb.g_best);
 	return Min(iter, max_iter);
 }
 
