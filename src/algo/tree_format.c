@@ -410,6 +410,73 @@ tree_serialize(const void *state, ModelWriter *w)
 	mw_f64s(w, m->edges, m->edge_start[p]);
 }
 
+/*
+ * Validate the nodes read into m: leaves index stored leaf values; splits
+ * name a feature, have a finite threshold and children after them within
+ * their tree (so every walk ends at a leaf).
+ */
+static void
+tree_check_nodes(const TreeModel *m)
+{
+	uint32		n_leaves = (uint32) m->n_leaves;
+	int			p = m->n_features;
+
+	for (uint32 t = 0; t < (uint32) m->n_trees; t++)
+	{
+		int32		base = m->tree_start[t];
+		int32		sz = m->tree_start[t + 1] - base;
+
+		for (int32 i = 0; i < sz; i++)
+		{
+			const TreeNode *nd = &m->nodes[base + i];
+
+			if (nd->left == 0)
+			{
+				if (nd->feature >= n_leaves)
+					mr_corrupt("leaf index %u of tree %u is outside [0, %u)", nd->feature, t, n_leaves);
+			}
+			else
+			{
+				/* children come after their parent and stay inside the tree */
+				if (nd->left <= i || nd->left >= sz - 1)
+					mr_corrupt("child index %d of node %d in tree %u is invalid", nd->left, i, t);
+				if ((nd->feature & TREE_FEATURE_MASK) >= (uint32) p)
+					mr_corrupt("split feature %u of tree %u is outside [0, %d)",
+							   nd->feature & TREE_FEATURE_MASK, t, p);
+				if (!isfinite(nd->threshold))
+					mr_corrupt("split threshold of tree %u is not finite", t);
+			}
+		}
+	}
+}
+
+/* Read and validate max_bins and the bin edges of every feature (increasing, finite). */
+static void
+tree_read_bins(ModelReader *r, TreeModel *m)
+{
+	int			p = m->n_features;
+
+	m->max_bins = (int) mr_u32(r);
+	if (m->max_bins < 2 || m->max_bins > TREE_MAX_BINS)
+		mr_corrupt("max_bins %d is outside [2, %d]", m->max_bins, TREE_MAX_BINS);
+	m->edge_start = palloc(sizeof(int32) * (p + 1));
+	mr_i32s(r, m->edge_start, p + 1);
+	if (m->edge_start[0] != 0)
+		mr_corrupt("bin edges do not start at 0");
+	for (int f = 0; f < p; f++)
+		if (m->edge_start[f + 1] < m->edge_start[f] ||
+			m->edge_start[f + 1] - m->edge_start[f] > TREE_MAX_BINS - 1)
+			mr_corrupt("bin edge count of feature %d is invalid", f);
+	if ((Size) m->edge_start[p] > mr_remaining(r) / sizeof(double))
+		mr_corrupt("bin edges truncated");
+	m->edges = palloc(sizeof(double) * Max(m->edge_start[p], 1));
+	mr_f64s(r, m->edges, m->edge_start[p]);
+	for (int f = 0; f < p; f++)
+		for (int i = m->edge_start[f]; i < m->edge_start[f + 1]; i++)
+			if (!isfinite(m->edges[i]) || (i > m->edge_start[f] && m->edges[i] <= m->edges[i - 1]))
+				mr_corrupt("bin edges of feature %d are not finite and increasing", f);
+}
+
 /* Read and validate a tree model of the given algorithm. */
 void *
 tree_deserialize_kind(uint16 kind, ModelReader *r, int n_features, int n_classes, GalaxyTask task)
@@ -499,33 +566,7 @@ tree_deserialize_kind(uint16 kind, ModelReader *r, int n_features, int n_classes
 #else
 	mr_bytes(r, m->nodes, sizeof(TreeNode) * (Size) n_nodes);
 #endif
-	for (uint32 t = 0; t < n_trees; t++)
-	{
-		int32		base = m->tree_start[t];
-		int32		sz = m->tree_start[t + 1] - base;
-
-		for (int32 i = 0; i < sz; i++)
-		{
-			const TreeNode *nd = &m->nodes[base + i];
-
-			if (nd->left == 0)
-			{
-				if (nd->feature >= n_leaves)
-					mr_corrupt("leaf index %u of tree %u is outside [0, %u)", nd->feature, t, n_leaves);
-			}
-			else
-			{
-				/* children come after their parent and stay inside the tree */
-				if (nd->left <= i || nd->left >= sz - 1)
-					mr_corrupt("child index %d of node %d in tree %u is invalid", nd->left, i, t);
-				if ((nd->feature & TREE_FEATURE_MASK) >= (uint32) p)
-					mr_corrupt("split feature %u of tree %u is outside [0, %d)",
-							   nd->feature & TREE_FEATURE_MASK, t, p);
-				if (!isfinite(nd->threshold))
-					mr_corrupt("split threshold of tree %u is not finite", t);
-			}
-		}
-	}
+	tree_check_nodes(m);
 
 	m->leaf_values = palloc_extended(sizeof(double) * (Size) n_leaves * n_outputs, MCXT_ALLOC_HUGE);
 	mr_f64s(r, m->leaf_values, (Size) n_leaves * n_outputs);
@@ -542,25 +583,7 @@ tree_deserialize_kind(uint16 kind, ModelReader *r, int n_features, int n_classes
 			!isfinite(m->importance_split[f]) || m->importance_split[f] < 0)
 			mr_corrupt("feature importance is negative or not finite");
 
-	m->max_bins = (int) mr_u32(r);
-	if (m->max_bins < 2 || m->max_bins > TREE_MAX_BINS)
-		mr_corrupt("max_bins %d is outside [2, %d]", m->max_bins, TREE_MAX_BINS);
-	m->edge_start = palloc(sizeof(int32) * (p + 1));
-	mr_i32s(r, m->edge_start, p + 1);
-	if (m->edge_start[0] != 0)
-		mr_corrupt("bin edges do not start at 0");
-	for (int f = 0; f < p; f++)
-		if (m->edge_start[f + 1] < m->edge_start[f] ||
-			m->edge_start[f + 1] - m->edge_start[f] > TREE_MAX_BINS - 1)
-			mr_corrupt("bin edge count of feature %d is invalid", f);
-	if ((Size) m->edge_start[p] > mr_remaining(r) / sizeof(double))
-		mr_corrupt("bin edges truncated");
-	m->edges = palloc(sizeof(double) * Max(m->edge_start[p], 1));
-	mr_f64s(r, m->edges, m->edge_start[p]);
-	for (int f = 0; f < p; f++)
-		for (int i = m->edge_start[f]; i < m->edge_start[f + 1]; i++)
-			if (!isfinite(m->edges[i]) || (i > m->edge_start[f] && m->edges[i] <= m->edges[i - 1]))
-				mr_corrupt("bin edges of feature %d are not finite and increasing", f);
+	tree_read_bins(r, m);
 
 	tree_model_finish(m);
 	return m;
