@@ -1,6 +1,6 @@
 /*
  * decision_tree.c — a single CART tree (gini / entropy for classification,
- * squared error for regression) grown on binned features by tree_core.c.
+ * squared error for regression) grown on binned features by tree_cart.c.
  *
  * With at most 256 distinct values per feature the histogram tree finds the
  * same splits as exact CART; beyond that the candidate thresholds are the 256

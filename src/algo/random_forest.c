@@ -1,6 +1,6 @@
 /*
  * random_forest.c — bagged CART trees with per-split feature sampling
- * (Breiman), grown in parallel by tree_core.c.  Classification averages the
+ * (Breiman), grown in parallel by tree_cart.c.  Classification averages the
  * trees' class distributions, regression their values; the out-of-bag score
  * (accuracy or R²) is computed while fitting.
  */
