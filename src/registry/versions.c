@@ -5,10 +5,12 @@
 
 #include <ctype.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 
 #include "galaxy.h"
 #include "registry/deploy.h"
@@ -114,6 +116,33 @@ registry_next_version(int64 project_id, const char *schema_fingerprint,
 	catalog_command("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE",
 					1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
 					NULL, SPI_OK_SELECT, "lock galaxy.projects");
+
+	/*
+	 * Under REPEATABLE READ or SERIALIZABLE our snapshot may predate a model
+	 * another session registered (and committed) meanwhile: the version we
+	 * would compute is taken.  Say so as a serialization failure, which the
+	 * caller can retry, instead of a duplicate key.
+	 */
+	if (IsolationUsesXactSnapshot())
+	{
+		const char *sql = "SELECT count(*) FROM galaxy.models WHERE project_id = $1";
+		int64		seen;
+		int64		latest;
+
+		r = catalog_query(sql, 1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
+						  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
+		seen = query_int64(r, 0, 1, 0);
+		PushActiveSnapshot(GetLatestSnapshot());
+		r = catalog_query(sql, 1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
+						  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
+		PopActiveSnapshot();
+		latest = query_int64(r, 0, 1, 0);
+		if (latest != seen)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access: another session registered a model of this project after this transaction began"),
+					 errhint("Retry the transaction.")));
+	}
 	r = catalog_query("SELECT id, version_major, version_minor, schema_fingerprint = $2, "
 					  "  (SELECT max(version_major) FROM galaxy.models WHERE project_id = $1), "
 					  "  (SELECT max(m2.version_minor) FROM galaxy.models m2 "
