@@ -217,7 +217,7 @@ extern void tree_model_finish(TreeModel *m);
 /* Bytes the model will take when serialised. */
 extern Size tree_model_bytes(const TreeModel *m);
 
-/* Deepest path of tree t; depth[] has room for its nodes (tree_predict.c too). */
+/* Deepest path of tree t; depth[] is scratch for its nodes (tree_format.c, tree_predict.c). */
 extern int	tree_depth(const TreeModel *m, int t, int32 *depth);
 /*
  * Lay tree t (nodes nd, depth <= D) out from node i at heap position k of
