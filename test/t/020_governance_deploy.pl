@@ -49,13 +49,16 @@ for my $i (1 .. 20000)
 	  . "\\echo :t0|:p|:t1\n"
 	  . "\\if :done\n\\q\n\\endif\n";
 }
-my $script_file = $PostgreSQL::Test::Utils::tmp_check . '/predict_loop.sql';
+my $work_dir = PostgreSQL::Test::Utils::tempdir;
+my $script_file = "$work_dir/predict_loop.sql";
 PostgreSQL::Test::Utils::append_to_file($script_file, $script);
 
-my ($b_out, $b_err) = ('', '');
+# B writes to files: a pipe nobody reads while A switches would fill up
+# (64 kB) and stall B.
+my ($b_out_file, $b_err_file) = ("$work_dir/b.out", "$work_dir/b.err");
 my $b = IPC::Run::start(
 	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $script_file ],
-	'>', \$b_out, '2>', \$b_err);
+	'>', $b_out_file, '2>', $b_err_file);
 
 # Session A: 100 × (deploy m2, roll back to m1), each a committed transaction;
 # record when it started (deployed_at) and a time after its commit.
@@ -80,6 +83,8 @@ $a->quit;
 
 IPC::Run::finish($b);
 my $b_rc = $?;
+my $b_out = PostgreSQL::Test::Utils::slurp_file($b_out_file);
+my $b_err = PostgreSQL::Test::Utils::slurp_file($b_err_file);
 is($b_rc, 0, 'session B exited cleanly');
 unlike($b_err, qr/ERROR/, 'session B never got an error');
 
