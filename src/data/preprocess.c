@@ -802,6 +802,39 @@ fit_categorical(Preprocessor *p, int i, const Dataset *ds, const InputColumn *ds
 }
 
 /* Fit the preprocessor on the given training rows of a Dataset. */
+/*
+ * The fitted numbers must be what preprocess_read accepts: finite fill,
+ * center and scale (values near the limits of float8, such as 1e306, can
+ * overflow a mean or a variance).  ERROR 22003 naming the column, so that no
+ * model is registered that galaxy could not read back.
+ */
+static void
+check_fitted_finite(const Preprocessor *p)
+{
+	for (int s = 0; s < p->n_raw; s++)
+	{
+		bool		ok = isfinite(p->fill[s]) && isfinite(p->center[s]) &&
+			isfinite(p->scale[s]) && fabs(p->scale[s]) >= 1e-300;
+
+		for (int k = 0; ok && k < p->n_num; k++)
+			if (p->num_raw[k] == s)
+				ok = isfinite(p->num_inv[k]) && isfinite(p->num_missing[k]);
+		if (!ok)
+		{
+			const char *col = "?";
+
+			for (int i = 0; i < p->n_inputs; i++)
+				if (s >= p->inputs[i].raw_offset && s < p->inputs[i].raw_offset + p->inputs[i].width)
+					col = p->inputs[i].name;
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("the values of feature column \"%s\" are too large in magnitude to impute and scale", col),
+					 errdetail("Their mean, spread or imputation value is not a finite double precision number."),
+					 errhint("Rescale the column (e.g. divide it by a power of ten) in a view, and train on the view.")));
+		}
+	}
+}
+
 Preprocessor *
 preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 			   Jsonb *config, bool default_scale)
@@ -874,6 +907,7 @@ preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("preprocessing yields no features"),
 				 errdetail("Every feature column is categorical with no non-NULL value in the training rows.")));
+	check_fitted_finite(p);
 	pfree(per_col);
 	return p;
 }
