@@ -27,11 +27,13 @@
 #include "api/train.h"
 #include "data/dataset.h"
 #include "eval/metrics.h"
-#include "jobs/progress.h"
+#include "progress/progress.h"
 #include "model/model.h"
+#include "registry/access.h"
+#include "registry/approvals.h"
 #include "registry/audit.h"
 #include "registry/deploy.h"
-#include "registry/registry.h"
+#include "registry/versions.h"
 #include "util/catalog.h"
 #include "util/query.h"
 
@@ -876,6 +878,7 @@ train_run(TrainRequest *req)
 		/* split + preprocess (fitted on the training rows only) */
 		progress_phase(run, "preprocess");
 		split_holdout(ds, req->test_size, (uint64) req->seed, &train_idx, &n_train, &test_idx, &n_test);
+		Assert(n_train + n_test == ds->n_rows && n_train >= 0 && n_test >= 0);
 		ascending_rows(ds->n_rows, test_idx, n_test, train_idx, n_train);
 		if (n_train == 0)
 			ereport(ERROR,
@@ -966,6 +969,8 @@ train_run(TrainRequest *req)
 		gm.prep = prep;
 		gm.hp = hp;
 		gm.state = state;
+		Assert(gm.n_features == preprocess_n_features(prep));
+		Assert(gm.task != TASK_CLASSIFICATION || (gm.n_classes >= 2 && gm.labels != NULL));
 		value = model_serialize(&gm);
 		gm.state = state = NULL;
 		MemoryContextDelete(modelctx);

@@ -1046,6 +1046,8 @@ preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out)
 			code = (int) (-x) - 2;	/* own code */
 		else
 			code = -1;			/* unseen */
+		Assert(code < pc->n_out);
+		Assert(pc->out_offset + pc->n_out <= p->n_features);
 		if (code >= 0)
 			o[code] = 1.0;
 	}

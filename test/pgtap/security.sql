@@ -7,7 +7,7 @@
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a
 -- superuser, with galaxy preloaded.
 BEGIN;
-SELECT plan(52);
+SELECT plan(54);
 
 SET LOCAL client_min_messages = warning;
 
@@ -241,6 +241,17 @@ SELECT throws_ok($$SELECT galaxy.create_dataset((SELECT string_agg(md5(g::text),
 SELECT throws_ok($$SELECT galaxy.create_dataset(E'two\nlines', 'public.sec_noisy', 'y')$$, '22023', NULL,
                  '15: a dataset name with a newline: 22023');
 SELECT is((SELECT count(*)::int FROM galaxy.datasets), 0, '15: no dataset was registered');
+
+-- ---------------------------------------------------------------------------
+-- 13: finite values whose mean or spread overflows are refused at training
+-- (no model galaxy cannot read back is registered)
+-- ---------------------------------------------------------------------------
+CREATE TABLE public.sec_huge AS
+SELECT g AS id, (1e306 * (1 + g % 7))::float8 AS x, (g % 7)::float8 AS y FROM generate_series(1, 300) g;
+SELECT throws_ok($$SELECT galaxy.train('sec_huge', 'public.sec_huge', 'y', 'linear_regression', features => ARRAY['x'])$$,
+                 '22003', NULL, '13: values around 1e306: 22003 at training');
+SELECT is((SELECT count(*)::int FROM galaxy.projects WHERE name = 'sec_huge'), 0,
+          '13: nothing was registered');
 
 -- ---------------------------------------------------------------------------
 -- DROP EXTENSION galaxy is refused while it holds models or audit rows
