@@ -1,8 +1,11 @@
 /*
- * galaxy.c — module start-up: GUCs, shared-memory hooks, background workers.
+ * galaxy.c — module start-up: every GUC, then each subsystem's init
+ * (callbacks, shared-memory hooks, background workers).
  *
- * Each subsystem exposes a *_init() that _PG_init calls; those that need
- * shared memory or background workers only do that part when the library is
+ * All of galaxy's settings are defined here, in _PG_init, and declared in
+ * galaxy.h (the pg_stat_statements way): one place lists them all.  Each
+ * subsystem exposes a *_init() that _PG_init calls; those that need shared
+ * memory or background workers only do that part when the library is
  * loaded through shared_preload_libraries.
  */
 #include "postgres.h"
@@ -15,8 +18,8 @@
 #include "utils/memutils.h"
 
 #include "galaxy.h"
-#include "jobs/jobs.h"
-#include "registry/registry.h"
+#include "jobs/shmem.h"
+#include "registry/access.h"
 
 PG_MODULE_MAGIC;
 
@@ -27,12 +30,15 @@ int			galaxy_threads = 1;
 bool		galaxy_progress_notices = false;
 bool		galaxy_preloaded = false;
 bool		galaxy_allow_drop_with_data = false;
+bool		galaxy_require_approval = false;
+int			galaxy_approval_ttl_min = 7 * 24 * 60;
+int			galaxy_job_timeout_ms = 0;
 
 extern void openblas_set_num_threads(int num_threads);
 
 void		_PG_init(void);
 
-/* Define GUCs and call each subsystem's init. */
+/* Define every GUC and call each subsystem's init. */
 void
 _PG_init(void)
 {
@@ -92,7 +98,34 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	galaxy_registry_init();
+	DefineCustomBoolVariable("galaxy.require_approval",
+							 "Deploying a model needs an approved galaxy.request_deployment() request.",
+							 "A project's require_approval setting, when not NULL, overrides this.",
+							 &galaxy_require_approval,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("galaxy.approval_ttl",
+							"How long a deployment request, and then its approval, stays valid.",
+							"A pending request expires this long after it was made; an approval this long after it was given.",
+							&galaxy_approval_ttl_min,
+							7 * 24 * 60, 1, INT_MAX / 60,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("galaxy.job_timeout",
+							"Time limit of a background training job (0 = none).",
+							"A job's own timeout (galaxy.submit(..., timeout => ...)) takes precedence.",
+							&galaxy_job_timeout_ms,
+							0, 0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	registry_access_init();
 	galaxy_jobs_init();
 	MarkGUCPrefixReserved("galaxy");
 

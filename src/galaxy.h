@@ -1,20 +1,22 @@
 /*
- * galaxy.h — module-wide declarations: GUC variables and subsystem init hooks.
+ * galaxy.h — module-wide declarations (galaxy.c): every GUC variable, preload
+ * detection, and the helpers every subsystem uses.
  */
 #ifndef GALAXY_H
 #define GALAXY_H
 
-#include "postgres.h"
-
 #define GALAXY_VERSION "0.1.0"
 
-/* GUC variables (defined in galaxy.c) */
-extern int	galaxy_max_workers;
-extern int	galaxy_max_training_memory_mb;
-extern int	galaxy_blas_threads;
-extern int	galaxy_threads;
-extern bool galaxy_progress_notices;
-extern bool galaxy_allow_drop_with_data;
+/* Every GUC variable; all are defined in _PG_init (galaxy.c). */
+extern int	galaxy_max_workers;		/* galaxy.max_workers: jobs run at once */
+extern int	galaxy_max_training_memory_mb;	/* galaxy.max_training_memory */
+extern int	galaxy_blas_threads;	/* galaxy.blas_threads */
+extern int	galaxy_threads;			/* galaxy.threads: numeric kernels */
+extern bool galaxy_progress_notices;	/* galaxy.progress_notices */
+extern bool galaxy_allow_drop_with_data;	/* galaxy.allow_drop_with_data */
+extern bool galaxy_require_approval;	/* galaxy.require_approval (registry) */
+extern int	galaxy_approval_ttl_min;	/* galaxy.approval_ttl, minutes */
+extern int	galaxy_job_timeout_ms;	/* galaxy.job_timeout: default limit of a job, 0 = none */
 
 /* true when loaded through shared_preload_libraries */
 extern bool galaxy_preloaded;
@@ -33,6 +35,5 @@ extern Size galaxy_training_memory_limit(void);
 
 /* Error out, naming the need, when 'bytes' exceeds galaxy.max_training_memory. */
 extern void galaxy_check_training_memory(Size bytes, const char *what);
-
 
 #endif							/* GALAXY_H */

@@ -26,8 +26,8 @@
 #include "data/data_internal.h"
 #include "data/dataset.h"
 #include "data/profile.h"
+#include "registry/access.h"
 #include "registry/audit.h"
-#include "registry/registry.h"
 #include "util/catalog.h"
 #include "util/query.h"
 

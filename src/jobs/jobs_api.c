@@ -35,11 +35,11 @@
 
 #include "api/train.h"
 #include "galaxy.h"
-#include "jobs/jobs.h"
-#include "jobs/progress.h"
+#include "jobs/shmem.h"
+#include "progress/progress.h"
+#include "registry/access.h"
 #include "registry/audit.h"
-#include "registry/deploy.h"
-#include "registry/registry.h"
+#include "registry/versions.h"
 #include "util/catalog.h"
 #include "util/query.h"
 
@@ -142,9 +142,6 @@ JobFinished(const JobState *js)
 		strcmp(js->state, "cancelled") == 0;
 }
 
-/* registry/governance.c: the row-level security test of a project */
-extern Datum galaxy_project_visible(PG_FUNCTION_ARGS);
-
 /*
  * ERROR unless the caller may see the job: as row-level security on
  * galaxy.jobs, it acts for the owner, is an admin, or may read the project.
@@ -153,8 +150,7 @@ static void
 CheckCanSee(int64 job_id, const JobState *js)
 {
 	if (!progress_role_visible(js->owner_oid) &&
-		!(js->project_id != 0 &&
-		  DatumGetBool(DirectFunctionCall1(galaxy_project_visible, Int64GetDatum(js->project_id)))))
+		!(js->project_id != 0 && registry_project_visible(js->project_id)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for galaxy job " INT64_FORMAT, job_id),
@@ -405,7 +401,7 @@ galaxy_wait(PG_FUNCTION_ARGS)
 				 errmsg("galaxy.wait() cannot see a job's progress in a REPEATABLE READ or SERIALIZABLE transaction"),
 				 errhint("Call it in READ COMMITTED (the default) or outside an explicit transaction.")));
 
-	jobs_progress_register_cleanup();
+	progress_register_cleanup();
 	PG_TRY();
 	{
 		result = WaitLoop(job_id, has_timeout, deadline);

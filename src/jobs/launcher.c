@@ -67,9 +67,14 @@
 #include "utils/timestamp.h"
 
 #include "galaxy.h"
-#include "jobs/jobs.h"
+#include "jobs/launcher.h"
+#include "jobs/shmem.h"
 #include "registry/audit.h"
 #include "util/query.h"
+
+/* Background worker entry points, found by name (bgw_function_name). */
+PGDLLEXPORT void galaxy_launcher_main(Datum arg);
+PGDLLEXPORT void galaxy_scanner_main(Datum arg);
 
 /* Seconds between safety-net visits of databases where galaxy is installed. */
 #define LAUNCHER_RESCAN_SECS	30

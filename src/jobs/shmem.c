@@ -26,7 +26,8 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
-#include "jobs/jobs.h"
+#include "jobs/launcher.h"
+#include "jobs/shmem.h"
 
 #define GALAXY_JOBS_TRANCHE "galaxy_jobs"
 
@@ -86,7 +87,7 @@ JobsShmemStartup(void)
 }
 
 /* Install the hooks (from _PG_init while preloading). */
-void
+static void
 jobs_shmem_register_hooks(void)
 {
 	prev_shmem_request_hook = shmem_request_hook;
@@ -241,21 +242,10 @@ jobs_wake_at_commit(bool launcher, bool waiters)
 	wake_waiters_at_commit |= waiters;
 }
 
-int			galaxy_job_timeout_ms = 0;
-
 /* Module start-up of the job subsystem (called at the end of _PG_init). */
 void
 galaxy_jobs_init(void)
 {
-	DefineCustomIntVariable("galaxy.job_timeout",
-							"Time limit of a background training job (0 = none).",
-							"A job's own timeout (galaxy.submit(..., timeout => ...)) takes precedence.",
-							&galaxy_job_timeout_ms,
-							0, 0, INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
 	if (process_shared_preload_libraries_in_progress)
 	{
 		jobs_shmem_register_hooks();

@@ -54,11 +54,14 @@
 
 #include "api/train.h"
 #include "galaxy.h"
-#include "jobs/jobs.h"
-#include "jobs/progress.h"
+#include "jobs/shmem.h"
+#include "progress/progress.h"
 #include "registry/audit.h"
 #include "util/catalog.h"
 #include "util/query.h"
+
+/* Background worker entry point, found by name (bgw_function_name). */
+PGDLLEXPORT void galaxy_job_worker_main(Datum arg);
 
 /* What the launcher passes in bgw_extra (must match launcher.c). */
 typedef struct WorkerExtra

@@ -25,8 +25,8 @@
 #include "utils/xid8.h"
 
 #include "registry/audit.h"
+#include "registry/chain.h"
 #include "registry/export_format.h"
-#include "registry/registry.h"
 #include "util/catalog.h"
 #include "util/query.h"
 

@@ -50,7 +50,7 @@
 #include "utils/typcache.h"
 
 #include "registry/audit.h"
-#include "registry/registry.h"
+#include "registry/chain.h"
 #include "util/catalog.h"
 #include "util/query.h"
 

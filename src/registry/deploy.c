@@ -19,7 +19,6 @@
 
 #include "registry/audit.h"
 #include "registry/deploy.h"
-#include "registry/registry.h"
 #include "util/catalog.h"
 #include "util/query.h"
 

@@ -41,10 +41,10 @@
 #include "data/data_internal.h"
 #include "model/model.h"
 #include "model/modelio.h"
+#include "registry/access.h"
 #include "registry/audit.h"
-#include "registry/deploy.h"
 #include "registry/export_format.h"
-#include "registry/registry.h"
+#include "registry/versions.h"
 #include "util/catalog.h"
 #include "util/query.h"
 

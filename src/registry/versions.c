@@ -1,22 +1,29 @@
 /*
- * versions.c — projects and semantic versions of their models.
+ * versions.c — projects, the semantic versions of their models, and the
+ * immutability of a trained model's row.
  */
 #include "postgres.h"
 
 #include <ctype.h>
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "galaxy.h"
-#include "registry/deploy.h"
 #include "registry/audit.h"
+#include "registry/versions.h"
 #include "util/catalog.h"
 #include "util/query.h"
+
+PG_FUNCTION_INFO_V1(galaxy_model_immutable);
 
 /* ERROR 22023 unless name is a valid project name. */
 void
@@ -171,4 +178,121 @@ registry_next_version(int64 project_id, const char *schema_fingerprint,
 			*minor = 0;
 		}
 	}
+}
+
+/* ------------------------------------------------------------------------
+ * Model immutability
+ * ------------------------------------------------------------------------
+ */
+
+/* true if a model may move from status 'from' to 'to'. */
+static bool
+status_transition_allowed(const char *from, const char *to)
+{
+	static const char *const allowed[][2] = {
+		{"ready", "deployed"},
+		{"deployed", "ready"},
+		{"deployed", "archived"},
+		{"ready", "archived"},
+		{"archived", "deployed"},
+	};
+
+	if (strcmp(from, to) == 0)
+		return true;
+	for (int i = 0; i < lengthof(allowed); i++)
+		if (strcmp(allowed[i][0], from) == 0 && strcmp(allowed[i][1], to) == 0)
+			return true;
+	return false;
+}
+
+/* Foreign keys of galaxy.models declared ON DELETE SET NULL. */
+static bool
+is_provenance_link(const char *column)
+{
+	return strcmp(column, "parent_id") == 0 || strcmp(column, "dataset_id") == 0 ||
+		strcmp(column, "job_id") == 0;
+}
+
+/*
+ * BEFORE UPDATE trigger on galaxy.models: once a model has left 'training',
+ * only its status may change, and only along the allowed transitions (and
+ * its provenance links may become NULL when what they point to is deleted).
+ */
+Datum
+galaxy_model_immutable(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	oldtup;
+	HeapTuple	newtup;
+	int			status_att = 0;
+	int			id_att = 0;
+	bool		isnull;
+	char	   *oldstatus;
+	char	   *newstatus;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		elog(ERROR, "galaxy_model_immutable must be a BEFORE UPDATE FOR EACH ROW trigger");
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	oldtup = trigdata->tg_trigtuple;
+	newtup = trigdata->tg_newtuple;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(NameStr(att->attname), "status") == 0)
+			status_att = i + 1;
+		else if (strcmp(NameStr(att->attname), "id") == 0)
+			id_att = i + 1;
+	}
+	if (status_att == 0 || id_att == 0)
+		elog(ERROR, "galaxy.models has no status or id column");
+
+	oldstatus = TextDatumGetCString(heap_getattr(oldtup, status_att, desc, &isnull));
+	newstatus = TextDatumGetCString(heap_getattr(newtup, status_att, desc, &isnull));
+	if (strcmp(oldstatus, "training") == 0)
+		return PointerGetDatum(newtup);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		n1,
+					n2;
+		Datum		d1,
+					d2;
+
+		if (att->attisdropped || i + 1 == status_att)
+			continue;
+		d1 = heap_getattr(oldtup, i + 1, desc, &n1);
+		d2 = heap_getattr(newtup, i + 1, desc, &n2);
+		/* provenance links are cut when what they point to is deleted */
+		if (n2 && is_provenance_link(NameStr(att->attname)))
+			continue;
+		if (n1 != n2 ||
+			(!n1 && !datum_image_eq(d1, d2, att->attbyval, att->attlen)))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("galaxy model %lld is immutable: column \"%s\" cannot change once the model is %s",
+							(long long) DatumGetInt64(heap_getattr(oldtup, id_att, desc, &n1)),
+							NameStr(att->attname), oldstatus),
+					 errdetail("Only the status of a trained model changes (ready → deployed → archived)."),
+					 errhint("Train or import a new version instead.")));
+	}
+
+	if (!status_transition_allowed(oldstatus, newstatus))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("galaxy model %lld cannot go from status \"%s\" to \"%s\"",
+						(long long) DatumGetInt64(heap_getattr(oldtup, id_att, desc, &isnull)),
+						oldstatus, newstatus),
+				 errdetail("Allowed: ready → deployed, deployed → ready or archived, ready → archived, archived → deployed (rollback).")));
+
+	return PointerGetDatum(newtup);
 }

@@ -14,8 +14,6 @@
 #ifndef GALAXY_CATALOG_H
 #define GALAXY_CATALOG_H
 
-#include "postgres.h"
-
 typedef struct CatalogAccess
 {
 	Oid			saved_userid;

@@ -5,7 +5,6 @@
 #ifndef GALAXY_JSONB_BUILD_H
 #define GALAXY_JSONB_BUILD_H
 
-#include "postgres.h"
 
 #include "utils/jsonb.h"
 

@@ -1,5 +1,5 @@
 /*
- * deployments.c — the SQL deployment API on top of the deployment primitive
+ * deployments_api.c — the SQL deployment API on top of the deployment primitive
  * (registry_deploy_model in deploy.c): galaxy.deploy by model or strategy,
  * galaxy.rollback, galaxy.deployed_model, and the approval gate that every
  * insert into galaxy.deployments passes.
@@ -33,9 +33,9 @@
 #include "galaxy.h"
 #include "algo/algo.h"
 #include "eval/metrics.h"
-#include "registry/audit.h"
+#include "registry/access.h"
+#include "registry/approvals.h"
 #include "registry/deploy.h"
-#include "registry/registry.h"
 #include "util/catalog.h"
 #include "util/query.h"
 

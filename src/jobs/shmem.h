@@ -1,5 +1,6 @@
 /*
- * jobs.h — background training: shared state of the job subsystem.
+ * shmem.h — background training: the shared memory of the job subsystem
+ * and the functions of shmem.c that read and change it.
  *
  * One shared-memory segment (requested when galaxy is preloaded) holds
  *   - a progress slot per backend (indexed by MyBackendId), read by
@@ -13,10 +14,8 @@
  * All of it is protected by one LWLock; a progress slot's values are also
  * guarded by the slot's spinlock so the per-iteration update stays cheap.
  */
-#ifndef GALAXY_JOBS_H
-#define GALAXY_JOBS_H
-
-#include "postgres.h"
+#ifndef GALAXY_SHMEM_H
+#define GALAXY_SHMEM_H
 
 #include "datatype/timestamp.h"
 #include "storage/lwlock.h"
@@ -142,38 +141,29 @@ typedef struct GalaxyJobsShared
 /* NULL unless galaxy is preloaded (and after shmem start-up). */
 extern GalaxyJobsShared *galaxy_jobs_shared;
 
-/* GUC: default time limit of a background job in milliseconds (0 = none). */
-extern int	galaxy_job_timeout_ms;
-
-/* Called at the end of _PG_init: GUCs, shmem hooks, the launcher. */
+/* Called at the end of _PG_init: shmem hooks and the launcher (when preloaded). */
 extern void galaxy_jobs_init(void);
 
-/* shmem.c */
-extern void jobs_shmem_register_hooks(void);
+/* This backend's progress slot (NULL without shared memory). */
 extern ProgressSlot *jobs_my_slot(void);
+/* Set the launcher's latch. */
 extern void jobs_wake_launcher(void);
+/* Remember a database with fresh submissions for the launcher. */
 extern void jobs_note_pending_db(Oid dboid);
+/* Wake the backends waiting in galaxy.wait() for a job. */
 extern void jobs_wake_waiters(Oid dboid, int64 job_id);
+/* Training workers in use. */
 extern int	jobs_running_workers(void);
+/* Ask the worker running a job to stop (false if none runs it). */
 extern bool jobs_request_cancel(Oid dboid, int64 job_id, Oid role);
+/* Whether a worker runs the job, and its pid (0 if none). */
 extern bool jobs_worker_active(Oid dboid, int64 job_id);
 extern int	jobs_worker_pid(Oid dboid, int64 job_id);
 
-/* progress.c: make sure this process frees its slot at exit */
-extern void jobs_progress_register_cleanup(void);
-
-/* launcher.c (background worker entry points) */
-extern PGDLLEXPORT void galaxy_launcher_main(Datum arg);
-extern PGDLLEXPORT void galaxy_scanner_main(Datum arg);
-extern void jobs_register_launcher(void);
-
-/* worker.c */
-extern PGDLLEXPORT void galaxy_job_worker_main(Datum arg);
-
-/* shmem.c: run at commit of the current transaction */
+/* Wake the launcher and/or waiters when the current transaction commits. */
 extern void jobs_wake_at_commit(bool launcher, bool waiters);
 
-/* shmem.c: NOTIFY galaxy_jobs '<id>:<state>'. */
+/* NOTIFY galaxy_jobs '<id>:<state>'. */
 extern void jobs_notify(int64 job_id, const char *state);
 
-#endif							/* GALAXY_JOBS_H */
+#endif							/* GALAXY_SHMEM_H */

@@ -1,5 +1,6 @@
 /*
- * progress.h — live training progress in shared-memory slots.
+ * progress.h — live training progress in shared-memory slots (progress.c),
+ * used by the training pipeline (api/train.c) and the job workers alike.
  *
  * A training run (galaxy.train() in a backend, or a job in a worker) takes a
  * slot with progress_begin(), updates it from the algorithm's ProgressFn and
@@ -10,8 +11,6 @@
  */
 #ifndef GALAXY_PROGRESS_H
 #define GALAXY_PROGRESS_H
-
-#include "postgres.h"
 
 #include "algo/algo.h"
 
@@ -28,6 +27,9 @@ extern void progress_set_rows(ProgressRun *run, int64 rows);
 extern void progress_callback(const ProgressInfo *info, void *arg);
 /* Release the slot. */
 extern void progress_end(ProgressRun *run);
+
+/* Make sure this process frees its slot at exit (progress_begin does it too). */
+extern void progress_register_cleanup(void);
 
 /*
  * Per-iteration history of a background job (kept in memory by the worker,

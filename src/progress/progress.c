@@ -9,6 +9,10 @@
  * Values are written under the slot's spinlock (cheap: the callback runs
  * once per iteration); galaxy.progress_slots() reads them under the shared
  * LWLock plus that spinlock.
+ *
+ * The slots live in the job subsystem's shared memory (jobs/shmem.h), the
+ * one segment galaxy requests; this folder only reads and writes them, so
+ * the training pipeline reports progress without depending on the jobs.
  */
 #include "postgres.h"
 
@@ -31,10 +35,10 @@
 #include "utils/timestamp.h"
 
 #include "galaxy.h"
-#include "jobs/jobs.h"
-#include "jobs/progress.h"
-#include "registry/deploy.h"
-#include "registry/registry.h"
+#include "jobs/shmem.h"
+#include "progress/progress.h"
+#include "registry/access.h"
+#include "registry/versions.h"
 #include "util/catalog.h"
 #include "util/query.h"
 
@@ -84,9 +88,6 @@ static int64 history_job = 0;
 static HistoryRow history_last;
 
 PG_FUNCTION_INFO_V1(galaxy_progress_slots);
-
-/* registry/governance.c: the row-level security test of a project */
-extern Datum galaxy_project_visible(PG_FUNCTION_ARGS);
 
 /* Clear this backend's slot (caller need not hold any lock). */
 static void
@@ -160,7 +161,7 @@ ProgressShmemExit(int code, Datum arg)
 
 /* Register the cleanup callbacks once per process. */
 void
-jobs_progress_register_cleanup(void)
+progress_register_cleanup(void)
 {
 	if (callbacks_registered)
 		return;
@@ -249,7 +250,7 @@ progress_begin(int64 job_id, const char *project, const char *algorithm, int64 r
 		history_job = job_id;
 	}
 
-	jobs_progress_register_cleanup();
+	progress_register_cleanup();
 	slot = jobs_my_slot();
 	if (slot != NULL)
 	{
@@ -509,7 +510,7 @@ ProjectReadable(const char *project)
 	project_id = registry_project_id(project, true);
 	if (project_id == 0)
 		return false;
-	return DatumGetBool(DirectFunctionCall1(galaxy_project_visible, Int64GetDatum(project_id)));
+	return registry_project_visible(project_id);
 }
 
 #define PROGRESS_SLOT_COLS 16
