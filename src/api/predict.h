@@ -1,10 +1,9 @@
 /*
- * predict.h — inference entry points.
+ * predict.h — what the predict entry points (predict.c) and their planner
+ * support (predict_support.c) share.
  */
 #ifndef GALAXY_PREDICT_H
 #define GALAXY_PREDICT_H
-
-#include "postgres.h"
 
 #include "catalog/pg_type.h"
 
