@@ -69,30 +69,22 @@ typedef struct JobState
 
 /* Milliseconds of an interval (months as 30 days), for limits. */
 static double
-IntervalMs(const Interval *iv)
+interval_ms(const Interval *iv)
 {
 	return (double) iv->time / 1000.0 +
 		((double) iv->day + (double) iv->month * DAYS_PER_MONTH) * SECS_PER_DAY * 1000.0;
 }
 
-/* One-value jsonb object for audit details. */
+/* Audit details {"previous_state": state} of a cancelled job. */
 static Jsonb *
-Details1(const char *key, const char *value)
+cancel_details(const char *state)
 {
-	JsonbParseState *ps = NULL;
-	JsonbValue	k,
-				v;
+	StringInfoData d;
 
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(&ps, WJB_KEY, &k);
-	v.type = jbvString;
-	v.val.string.val = (char *) value;
-	v.val.string.len = strlen(value);
-	pushJsonbValue(&ps, WJB_VALUE, &v);
-	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL));
+	initStringInfo(&d);
+	details_begin(&d);
+	details_str(&d, "previous_state", state);
+	return details_end(&d);
 }
 
 /*
@@ -100,7 +92,7 @@ Details1(const char *key, const char *value)
  * as the extension owner.  The row datum is copied into 'cxt'.
  */
 static void
-ReadJob(int64 job_id, JobState *js, MemoryContext cxt)
+read_job(int64 job_id, JobState *js, MemoryContext cxt)
 {
 	QueryResult *r;
 
@@ -135,7 +127,7 @@ ReadJob(int64 job_id, JobState *js, MemoryContext cxt)
 
 /* The job is finished (no further state change will happen). */
 static bool
-JobFinished(const JobState *js)
+job_finished(const JobState *js)
 {
 	return strcmp(js->state, "succeeded") == 0 ||
 		strcmp(js->state, "failed") == 0 ||
@@ -147,7 +139,7 @@ JobFinished(const JobState *js)
  * galaxy.jobs, it acts for the owner, is an admin, or may read the project.
  */
 static void
-CheckCanSee(int64 job_id, const JobState *js)
+check_can_see(int64 job_id, const JobState *js)
 {
 	if (!progress_role_visible(js->owner_oid) &&
 		!(js->project_id != 0 && registry_project_visible(js->project_id)))
@@ -163,7 +155,7 @@ CheckCanSee(int64 job_id, const JobState *js)
  * still open transaction): waiting for it would never end.
  */
 static bool
-WorkerBlockedByMe(int64 job_id)
+worker_blocked_by_me(int64 job_id)
 {
 	int			pid = jobs_worker_pid(MyDatabaseId, job_id);
 	ArrayType  *arr;
@@ -187,7 +179,7 @@ WorkerBlockedByMe(int64 job_id)
  * gone; false if no worker owns the job (any more).
  */
 static bool
-CancelRunningJob(int64 job_id, Oid me)
+cancel_running_job(int64 job_id, Oid me)
 {
 	TimestampTz deadline;
 
@@ -196,7 +188,7 @@ CancelRunningJob(int64 job_id, Oid me)
 	/* the worker stops within a second; wait for it, bounded */
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CANCEL_WAIT_MS);
 	while (jobs_worker_active(MyDatabaseId, job_id) && GetCurrentTimestamp() < deadline &&
-		   !WorkerBlockedByMe(job_id))
+		   !worker_blocked_by_me(job_id))
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 10L, PG_WAIT_EXTENSION);
@@ -211,7 +203,7 @@ CancelRunningJob(int64 job_id, Oid me)
  * crash) if it is still in 'state'; true if it was.
  */
 static bool
-CancelIdleJob(int64 job_id, const char *state, const char *myname)
+cancel_idle_job(int64 job_id, const char *state, const char *myname)
 {
 	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
 	Datum		values[3];
@@ -240,8 +232,8 @@ galaxy_cancel(PG_FUNCTION_ARGS)
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job_id);
 	for (;;)
 	{
-		ReadJob(job_id, &js, CurrentMemoryContext);
-		CheckCanSee(job_id, &js);
+		read_job(job_id, &js, CurrentMemoryContext);
+		check_can_see(job_id, &js);
 		if (!progress_role_visible(js.owner_oid) &&
 			!(js.project_id != 0 &&
 			  registry_has_project_privilege(me, js.project_id, registry_action_privilege("cancel"))))
@@ -251,7 +243,7 @@ galaxy_cancel(PG_FUNCTION_ARGS)
 					 errdetail("The job belongs to role \"%s\"; its owner, roles with train privilege on its project and galaxy_admin may cancel it.",
 							   js.owner)));
 
-		if (JobFinished(&js))
+		if (job_finished(&js))
 		{
 			ereport(NOTICE,
 					(errmsg("galaxy job " INT64_FORMAT " already %s", job_id, js.state)));
@@ -265,20 +257,20 @@ galaxy_cancel(PG_FUNCTION_ARGS)
 			 * takes the audit chain's lock until we commit, which the
 			 * worker's audit row would then wait for.
 			 */
-			if (CancelRunningJob(job_id, me))
+			if (cancel_running_job(job_id, me))
 			{
-				galaxy_audit("cancel", "job", idbuf, Details1("previous_state", js.state));
-				ReadJob(job_id, &js, CurrentMemoryContext);
+				galaxy_audit("cancel", "job", idbuf, cancel_details(js.state));
+				read_job(job_id, &js, CurrentMemoryContext);
 				break;
 			}
 			continue;
 		}
-		if (CancelIdleJob(job_id, js.state, myname))
+		if (cancel_idle_job(job_id, js.state, myname))
 		{
-			galaxy_audit("cancel", "job", idbuf, Details1("previous_state", js.state));
+			galaxy_audit("cancel", "job", idbuf, cancel_details(js.state));
 			jobs_notify(job_id, "cancelled");
 			jobs_wake_at_commit(false, true);
-			ReadJob(job_id, &js, CurrentMemoryContext);
+			read_job(job_id, &js, CurrentMemoryContext);
 			break;
 		}
 		/* its state changed meanwhile (a worker took it): look again */
@@ -289,7 +281,7 @@ galaxy_cancel(PG_FUNCTION_ARGS)
 
 /* Stop being a registered waiter. */
 static void
-WaitUnregister(void)
+wait_unregister(void)
 {
 	ProgressSlot *slot = jobs_my_slot();
 
@@ -307,7 +299,7 @@ WaitUnregister(void)
  * 1 s), repeat until it has finished or the deadline passed.
  */
 static Datum
-WaitLoop(int64 job_id, bool has_timeout, TimestampTz deadline)
+wait_loop(int64 job_id, bool has_timeout, TimestampTz deadline)
 {
 	MemoryContext result_cxt = CurrentMemoryContext;
 	MemoryContext loop_cxt = AllocSetContextCreate(CurrentMemoryContext, "galaxy wait",
@@ -322,18 +314,18 @@ WaitLoop(int64 job_id, bool has_timeout, TimestampTz deadline)
 
 		MemoryContextReset(loop_cxt);
 		MemoryContextSwitchTo(loop_cxt);
-		ReadJob(job_id, &js, result_cxt);
+		read_job(job_id, &js, result_cxt);
 		MemoryContextSwitchTo(result_cxt);
 		if (first)
 		{
-			CheckCanSee(job_id, &js);
-			if (!JobFinished(&js) && js.inserted_here)
+			check_can_see(job_id, &js);
+			if (!job_finished(&js) && js.inserted_here)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("galaxy job " INT64_FORMAT " was submitted in this transaction and cannot start before it commits",
 								job_id),
 						 errhint("COMMIT first, then call galaxy.wait().")));
-			if (!JobFinished(&js))
+			if (!job_finished(&js))
 				galaxy_require_preload("galaxy.wait");
 			if (slot != NULL)
 			{
@@ -345,7 +337,7 @@ WaitLoop(int64 job_id, bool has_timeout, TimestampTz deadline)
 			}
 			first = false;
 		}
-		if (JobFinished(&js))
+		if (job_finished(&js))
 			break;
 		if (has_timeout)
 		{
@@ -360,7 +352,7 @@ WaitLoop(int64 job_id, bool has_timeout, TimestampTz deadline)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		pfree(DatumGetPointer(js.row));
-		if (WorkerBlockedByMe(job_id))
+		if (worker_blocked_by_me(job_id))
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
 					 errmsg("galaxy job " INT64_FORMAT " waits for a lock held by this transaction", job_id),
@@ -387,7 +379,7 @@ galaxy_wait(PG_FUNCTION_ARGS)
 	job_id = PG_GETARG_INT64(0);
 	if (has_timeout)
 	{
-		double		ms = IntervalMs(PG_GETARG_INTERVAL_P(1));
+		double		ms = interval_ms(PG_GETARG_INTERVAL_P(1));
 
 		if (ms < 0 || isnan(ms))
 			ereport(ERROR,
@@ -404,11 +396,11 @@ galaxy_wait(PG_FUNCTION_ARGS)
 	progress_register_cleanup();
 	PG_TRY();
 	{
-		result = WaitLoop(job_id, has_timeout, deadline);
+		result = wait_loop(job_id, has_timeout, deadline);
 	}
 	PG_FINALLY();
 	{
-		WaitUnregister();
+		wait_unregister();
 	}
 	PG_END_TRY();
 	PG_RETURN_DATUM(result);
@@ -446,12 +438,12 @@ galaxy_submit(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("retries must be between 0 and 100, got %d", retries)));
-	if (timeout != NULL && IntervalMs(timeout) < 1.0)
+	if (timeout != NULL && interval_ms(timeout) < 1.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("timeout must be positive"),
 				 errhint("Pass NULL for no limit beyond galaxy.job_timeout.")));
-	if (timeout != NULL && IntervalMs(timeout) > (double) INT_MAX)
+	if (timeout != NULL && interval_ms(timeout) > (double) INT_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("timeout must be at most %d ms (about 24 days)", INT_MAX)));

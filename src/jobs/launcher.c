@@ -148,7 +148,7 @@ jobs_register_launcher(void)
 
 /* The launcher's entry for dboid, added if new. */
 static LauncherDb *
-LauncherDbFor(Oid dboid)
+launcher_db_for(Oid dboid)
 {
 	int			i;
 
@@ -172,7 +172,7 @@ LauncherDbFor(Oid dboid)
 
 /* The back-off entry of a job, or NULL. */
 static HeldJob *
-HeldFind(Oid dboid, int64 job_id)
+held_find(Oid dboid, int64 job_id)
 {
 	int			i;
 
@@ -184,7 +184,7 @@ HeldFind(Oid dboid, int64 job_id)
 
 /* Drop entry i of the back-off list. */
 static void
-HeldRemove(int i)
+held_remove(int i)
 {
 	held[i] = held[--nheld];
 }
@@ -195,9 +195,9 @@ HeldRemove(int i)
  * keep the failure for the next scanner of dboid.  Returns the delay.
  */
 static int
-HeldNoteFailure(Oid dboid, int64 job_id, const char *sqlstate, const char *message)
+held_note_failure(Oid dboid, int64 job_id, const char *sqlstate, const char *message)
 {
-	HeldJob    *h = HeldFind(dboid, job_id);
+	HeldJob    *h = held_find(dboid, job_id);
 	int			delay = START_BACKOFF_MIN_MS;
 	int			i;
 
@@ -211,7 +211,7 @@ HeldNoteFailure(Oid dboid, int64 job_id, const char *sqlstate, const char *messa
 			for (i = 1; i < nheld; i++)
 				if (held[i].not_before < held[victim].not_before)
 					victim = i;
-			HeldRemove(victim);
+			held_remove(victim);
 		}
 		h = &held[nheld++];
 		memset(h, 0, sizeof(HeldJob));
@@ -232,16 +232,16 @@ HeldNoteFailure(Oid dboid, int64 job_id, const char *sqlstate, const char *messa
 
 /* Is job_id in dboid in back-off right now? */
 static bool
-HeldActive(Oid dboid, int64 job_id, TimestampTz now)
+held_active(Oid dboid, int64 job_id, TimestampTz now)
 {
-	HeldJob    *h = HeldFind(dboid, job_id);
+	HeldJob    *h = held_find(dboid, job_id);
 
 	return h != NULL && (h->pending || h->not_before > now);
 }
 
 /* Are failed starts in dboid waiting to be recorded? */
 static bool
-HeldPendingIn(Oid dboid)
+held_pending_in(Oid dboid)
 {
 	int			i;
 
@@ -257,7 +257,7 @@ HeldPendingIn(Oid dboid)
  * the next end of a back-off (-1: none).
  */
 static long
-HeldTick(TimestampTz now)
+held_tick(TimestampTz now)
 {
 	long		next = -1;
 	int			i;
@@ -274,14 +274,14 @@ HeldTick(TimestampTz now)
 		if (!known ||
 			(!h->pending && TimestampDifferenceExceeds(h->not_before, now, HELD_FORGET_MS)))
 		{
-			HeldRemove(i--);
+			held_remove(i--);
 			continue;
 		}
 		if (h->due)
 			continue;
 		if (h->not_before <= now)
 		{
-			LauncherDb *db = LauncherDbFor(h->dboid);
+			LauncherDb *db = launcher_db_for(h->dboid);
 
 			h->due = true;
 			db->need_scan = true;
@@ -302,7 +302,7 @@ HeldTick(TimestampTz now)
  * for a visit when 'visit_new'), drop the ones that are gone.
  */
 static void
-LauncherReadDatabases(bool visit_all)
+launcher_read_databases(bool visit_all)
 {
 	Relation	rel;
 	TableScanDesc scan;
@@ -330,7 +330,7 @@ LauncherReadDatabases(bool visit_all)
 		for (i = 0; i < ndbs; i++)
 			if (dbs[i].dboid == dbform->oid)
 				known = true;
-		db = LauncherDbFor(dbform->oid);
+		db = launcher_db_for(dbform->oid);
 		db->seen = true;
 		if (!known || visit_all)
 		{
@@ -351,7 +351,7 @@ LauncherReadDatabases(bool visit_all)
 
 /* before_shmem_exit: the launcher is gone. */
 static void
-LauncherExit(int code, Datum arg)
+launcher_exit(int code, Datum arg)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
 
@@ -367,7 +367,7 @@ LauncherExit(int code, Datum arg)
 
 /* Move databases flagged by committed submits into the local list. */
 static void
-LauncherTakePending(void)
+launcher_take_pending(void)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
 	Oid			pending[GALAXY_PENDING_DBS];
@@ -385,14 +385,14 @@ LauncherTakePending(void)
 
 	for (i = 0; i < npending; i++)
 	{
-		LauncherDb *db = LauncherDbFor(pending[i]);
+		LauncherDb *db = launcher_db_for(pending[i]);
 
 		db->need_scan = true;
 		db->not_before = 0;
 	}
 	if (overflow)
 	{
-		LauncherReadDatabases(false);
+		launcher_read_databases(false);
 		for (i = 0; i < ndbs; i++)
 			if (dbs[i].installed != 0)
 				dbs[i].need_scan = true;
@@ -401,7 +401,7 @@ LauncherTakePending(void)
 
 /* Release worker entries whose process has stopped. */
 static void
-LauncherReapWorkers(void)
+launcher_reap_workers(void)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
 	bool		stopped[GALAXY_MAX_JOB_WORKERS];
@@ -447,7 +447,7 @@ LauncherReapWorkers(void)
 
 		if (OidIsValid(dboid))
 		{
-			LauncherDb *db = LauncherDbFor(dboid);
+			LauncherDb *db = launcher_db_for(dboid);
 
 			db->need_scan = true;
 			db->need_recovery = true;
@@ -462,7 +462,7 @@ LauncherReapWorkers(void)
 							sizeof(message));
 					strlcpy(sqlstate, "XX000", sizeof(sqlstate));
 				}
-				delay = HeldNoteFailure(dboid, job_id, sqlstate, message);
+				delay = held_note_failure(dboid, job_id, sqlstate, message);
 				ereport(WARNING,
 						(errmsg("galaxy training worker for job %lld in database %u failed before it started the job: %s",
 								(long long) job_id, dboid, message),
@@ -471,11 +471,11 @@ LauncherReapWorkers(void)
 			}
 			else
 			{
-				HeldJob    *h = HeldFind(dboid, job_id);
+				HeldJob    *h = held_find(dboid, job_id);
 
 				/* it started: a later failure backs off from 1 s again */
 				if (h != NULL && !h->pending)
-					HeldRemove(h - held);
+					held_remove(h - held);
 			}
 			if (worker_handles[i] != NULL)
 			{
@@ -488,7 +488,7 @@ LauncherReapWorkers(void)
 
 /* Free worker places right now (galaxy.max_workers minus entries in use). */
 static int
-LauncherCapacity(void)
+launcher_capacity(void)
 {
 	int			free_places = galaxy_max_workers - jobs_running_workers();
 
@@ -497,7 +497,7 @@ LauncherCapacity(void)
 
 /* Start one training worker for a picked job; false if none could be started. */
 static bool
-LauncherStartWorker(Oid dboid, const JobPick *pick)
+launcher_start_worker(Oid dboid, const JobPick *pick)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
 	BackgroundWorker worker;
@@ -580,7 +580,7 @@ LauncherStartWorker(Oid dboid, const JobPick *pick)
 
 /* Collect a finished scanner's result and start workers for its picks. */
 static void
-LauncherFinishScan(void)
+launcher_finish_scan(void)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
 	ScanMailbox result;
@@ -595,7 +595,7 @@ LauncherFinishScan(void)
 
 	pfree(scan_handle);
 	scan_handle = NULL;
-	db = LauncherDbFor(scan_dboid);
+	db = launcher_db_for(scan_dboid);
 	db->last_scan = now;
 
 	if (!result.done)
@@ -612,12 +612,12 @@ LauncherFinishScan(void)
 	/* the failures it was given are recorded on their jobs now */
 	for (i = 0; i < result.nfailures; i++)
 	{
-		HeldJob    *h = HeldFind(scan_dboid, result.failures[i].job_id);
+		HeldJob    *h = held_find(scan_dboid, result.failures[i].job_id);
 
 		if (h != NULL)
 			h->pending = false;
 	}
-	if (HeldPendingIn(scan_dboid))
+	if (held_pending_in(scan_dboid))
 		db->need_recovery = true;	/* more than fitted into one visit */
 	if (result.capacity > 0)
 	{
@@ -646,9 +646,9 @@ LauncherFinishScan(void)
 	for (i = 0; i < result.npicks; i++)
 	{
 		/* never a job in back-off (the scanner was told to skip them) */
-		if (HeldActive(scan_dboid, result.picks[i].job_id, now))
+		if (held_active(scan_dboid, result.picks[i].job_id, now))
 			continue;
-		if (!LauncherStartWorker(scan_dboid, &result.picks[i]))
+		if (!launcher_start_worker(scan_dboid, &result.picks[i]))
 		{
 			db->need_scan = true;
 			db->not_before = TimestampTzPlusMilliseconds(now, LAUNCHER_BACKOFF_MS);
@@ -659,11 +659,11 @@ LauncherFinishScan(void)
 
 /* Start a scanner for the most deserving database, if any. */
 static void
-LauncherStartScan(void)
+launcher_start_scan(void)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
 	TimestampTz now = GetCurrentTimestamp();
-	int			capacity = LauncherCapacity();
+	int			capacity = launcher_capacity();
 	LauncherDb *best = NULL;
 	BackgroundWorker worker;
 	uint64		generation;
@@ -676,7 +676,7 @@ LauncherStartScan(void)
 		if (db->not_before > now)
 			continue;
 		if (!(db->need_recovery || (db->need_scan && capacity > 0) ||
-			  HeldPendingIn(db->dboid)))
+			  held_pending_in(db->dboid)))
 			continue;
 		/* recovery first, then the database visited longest ago */
 		if (best == NULL ||
@@ -809,14 +809,14 @@ galaxy_launcher_main(Datum arg)
 	shared->npending = 0;
 	shared->pending_overflow = false;
 	LWLockRelease(shared->lock);
-	before_shmem_exit(LauncherExit, (Datum) 0);
+	before_shmem_exit(launcher_exit, (Datum) 0);
 	held = MemoryContextAllocZero(TopMemoryContext, sizeof(HeldJob) * LAUNCHER_MAX_HELD);
 	nheld = 0;
 
 	ereport(LOG, (errmsg("galaxy launcher started")));
 
 	/* visit every database once: recovery of jobs left running */
-	LauncherReadDatabases(true);
+	launcher_read_databases(true);
 	last_rescan = last_dblist = GetCurrentTimestamp();
 
 	for (;;)
@@ -832,21 +832,21 @@ galaxy_launcher_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
-		LauncherTakePending();
-		LauncherReapWorkers();
+		launcher_take_pending();
+		launcher_reap_workers();
 
 		if (scan_handle != NULL)
 		{
 			pid_t		pid;
 
 			if (GetBackgroundWorkerPid(scan_handle, &pid) == BGWH_STOPPED)
-				LauncherFinishScan();
+				launcher_finish_scan();
 		}
 
 		now = GetCurrentTimestamp();
 		if (TimestampDifferenceExceeds(last_dblist, now, LAUNCHER_DBLIST_SECS * 1000))
 		{
-			LauncherReadDatabases(false);
+			launcher_read_databases(false);
 			last_dblist = now;
 		}
 		if (TimestampDifferenceExceeds(last_rescan, now, LAUNCHER_RESCAN_SECS * 1000))
@@ -859,12 +859,12 @@ galaxy_launcher_main(Datum arg)
 
 		/* jobs whose back-off ended: visit their databases */
 		timeout = scan_handle != NULL ? 100L : 1000L;
-		held_ms = HeldTick(now);
+		held_ms = held_tick(now);
 		if (held_ms >= 0)
 			timeout = Max(Min(timeout, held_ms), 10L);
 
 		if (scan_handle == NULL)
-			LauncherStartScan();
+			launcher_start_scan();
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -875,7 +875,7 @@ galaxy_launcher_main(Datum arg)
 
 /* Run a scanner query (the scanner is the bootstrap superuser). */
 static QueryResult *
-ScanExec(const char *sql, int nargs, Oid *types, Datum *values, int expected)
+scan_exec(const char *sql, int nargs, Oid *types, Datum *values, int expected)
 {
 	return user_query(sql, nargs, types, values, NULL, false, 0, expected,
 					  "run a galaxy job scanner query");
@@ -886,7 +886,7 @@ ScanExec(const char *sql, int nargs, Oid *types, Datum *values, int expected)
  * scanner query.
  */
 static void
-ScanAuditResult(QueryResult *r, const char *action_failed, const char *action_queued)
+scan_audit_result(QueryResult *r, const char *action_failed, const char *action_queued)
 {
 	static const char *const keys[3] = {"reason", "attempt", "sqlstate"};
 	int			nkeys = r->tupdesc->natts >= 5 ? 3 : 1;
@@ -897,31 +897,21 @@ ScanAuditResult(QueryResult *r, const char *action_failed, const char *action_qu
 		char	   *state = query_text(r, i, 2);
 		char	   *reason = query_text(r, i, 3);
 		char		idbuf[32];
-		JsonbParseState *ps = NULL;
-		Jsonb	   *details;
-		int			n;
+		StringInfoData d;
 
-		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-		for (n = 0; n < nkeys; n++)
+		/* every value a string, "" for NULL */
+		initStringInfo(&d);
+		details_begin(&d);
+		for (int n = 0; n < nkeys; n++)
 		{
-			JsonbValue	k,
-						v;
 			char	   *val = n == 0 ? reason : query_text(r, i, 3 + n);
 
-			k.type = jbvString;
-			k.val.string.val = (char *) keys[n];
-			k.val.string.len = strlen(keys[n]);
-			pushJsonbValue(&ps, WJB_KEY, &k);
-			v.type = jbvString;
-			v.val.string.val = val ? val : "";
-			v.val.string.len = strlen(v.val.string.val);
-			pushJsonbValue(&ps, WJB_VALUE, &v);
+			details_str(&d, keys[n], val ? val : "");
 		}
-		details = JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL));
 
 		snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, id);
 		galaxy_audit(strcmp(state, "queued") == 0 ? action_queued : action_failed,
-					 "job", idbuf, details);
+					 "job", idbuf, details_end(&d));
 		jobs_notify(id, state);
 		ereport(LOG,
 				(errmsg("galaxy job %lld %s: %s", (long long) id,
@@ -932,8 +922,8 @@ ScanAuditResult(QueryResult *r, const char *action_failed, const char *action_qu
 
 /* Workers of owner running or starting (cluster-wide), plus this scan's picks. */
 static int
-ScanOwnerLoad(Oid owner, const Oid *running, int nrunning,
-			  const JobPick *picks, int npicks)
+scan_owner_load(Oid owner, const Oid *running, int nrunning,
+				const JobPick *picks, int npicks)
 {
 	int			n = 0;
 	int			i;
@@ -952,8 +942,8 @@ ScanOwnerLoad(Oid owner, const Oid *running, int nrunning,
  * picked yet, or jobs the last scan of another database left queued?
  */
 static bool
-ScanOthersWait(Oid owner, const Oid *cand_owner, const bool *picked, int ncand,
-			   const Oid *waiting, int nwaiting)
+scan_others_wait(Oid owner, const Oid *cand_owner, const bool *picked, int ncand,
+				 const Oid *waiting, int nwaiting)
 {
 	int			i;
 
@@ -971,7 +961,7 @@ ScanOthersWait(Oid owner, const Oid *cand_owner, const bool *picked, int ncand,
  * running (see "Failed starts" at the top): one UPDATE per job, audited.
  */
 static bool
-ScanRecordStartFailures(const JobStartFailure *failures, int nfailures)
+scan_record_start_failures(const JobStartFailure *failures, int nfailures)
 {
 	bool		changed = false;
 	int			i;
@@ -985,7 +975,7 @@ ScanRecordStartFailures(const JobStartFailure *failures, int nfailures)
 		values[0] = Int64GetDatum(failures[i].job_id);
 		values[1] = CStringGetTextDatum(failures[i].message);
 		values[2] = CStringGetTextDatum(failures[i].sqlstate);
-		r = ScanExec("UPDATE galaxy.jobs j SET attempts = j.attempts + 1,"
+		r = scan_exec("UPDATE galaxy.jobs j SET attempts = j.attempts + 1,"
 					 " state = CASE WHEN j.attempts + 1 <= j.retries THEN 'queued' ELSE 'failed' END,"
 					 " error_message = $2, error_sqlstate = $3,"
 					 " error_context = 'galaxy: the training worker stopped before it could mark the job running"
@@ -998,7 +988,7 @@ ScanRecordStartFailures(const JobStartFailure *failures, int nfailures)
 					 "RETURNING j.id, j.state, j.error_message, j.attempts, j.error_sqlstate",
 					 3, types, values, SPI_OK_UPDATE_RETURNING);
 		changed |= r->nrows > 0;
-		ScanAuditResult(r, "job_failed", "job_requeued");
+		scan_audit_result(r, "job_failed", "job_requeued");
 	}
 	return changed;
 }
@@ -1098,10 +1088,10 @@ galaxy_scanner_main(Datum arg)
 													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
 		/* failed starts first: their jobs are queued, in back-off */
-		changed |= ScanRecordStartFailures(failures, nfailures);
+		changed |= scan_record_start_failures(failures, nfailures);
 
 		/* recovery: running without a worker → failed, or queued while retries remain */
-		r = ScanExec("UPDATE galaxy.jobs j SET "
+		r = scan_exec("UPDATE galaxy.jobs j SET "
 				 " state = CASE WHEN j.attempts <= j.retries THEN 'queued' ELSE 'failed' END,"
 				 " error_message = 'training worker terminated unexpectedly (server crash, restart or pg_terminate_backend)'"
 				 "   || CASE WHEN j.attempts <= j.retries"
@@ -1116,10 +1106,10 @@ galaxy_scanner_main(Datum arg)
 				 "RETURNING j.id, j.state, j.error_message",
 				 1, types, values, SPI_OK_UPDATE_RETURNING);
 		changed |= r->nrows > 0;
-		ScanAuditResult(r, "job_failed", "job_requeued");
+		scan_audit_result(r, "job_failed", "job_requeued");
 
 		/* queued jobs whose owner can no longer connect can never run */
-		r = ScanExec("UPDATE galaxy.jobs j SET state = 'failed', finished_at = now(),"
+		r = scan_exec("UPDATE galaxy.jobs j SET state = 'failed', finished_at = now(),"
 				 " error_sqlstate = '28000',"
 				 " error_message = format('role %s cannot connect to this database (dropped, NOLOGIN or no CONNECT privilege), so the job cannot run as it', j.owner) "
 				 "WHERE j.state = 'queued' AND NOT (j.id = ANY ($1)) AND NOT EXISTS ("
@@ -1128,7 +1118,7 @@ galaxy_scanner_main(Datum arg)
 				 "RETURNING j.id, j.state, j.error_message",
 				 1, types, values, SPI_OK_UPDATE_RETURNING);
 		changed |= r->nrows > 0;
-		ScanAuditResult(r, "job_failed", "job_requeued");
+		scan_audit_result(r, "job_failed", "job_requeued");
 
 		/*
 		 * The next jobs to run: each owner's first capacity + 1 queued jobs
@@ -1146,7 +1136,7 @@ galaxy_scanner_main(Datum arg)
 			bool	   *picked;
 			bool		progress;
 
-			r = ScanExec("SELECT q.id, q.owner_oid FROM ("
+			r = scan_exec("SELECT q.id, q.owner_oid FROM ("
 						 " SELECT j.id, j.owner_oid, j.priority, j.submitted_at,"
 						 "  row_number() OVER (PARTITION BY j.owner_oid"
 						 "   ORDER BY j.priority DESC, j.submitted_at, j.id) AS rn"
@@ -1174,8 +1164,8 @@ galaxy_scanner_main(Datum arg)
 				{
 					if (picked[i])
 						continue;
-					if (ScanOwnerLoad(cand_owner[i], running, nrunning, picks, npicks) >= owner_cap &&
-						ScanOthersWait(cand_owner[i], cand_owner, picked, ncand, waiting, nwaiting))
+					if (scan_owner_load(cand_owner[i], running, nrunning, picks, npicks) >= owner_cap &&
+						scan_others_wait(cand_owner[i], cand_owner, picked, ncand, waiting, nwaiting))
 						continue;
 					picked[i] = true;
 					picks[npicks].job_id = cand_id[i];

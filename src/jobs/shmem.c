@@ -38,7 +38,7 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* Bytes of the shared segment for n progress slots. */
 static Size
-JobsShmemSize(int nslots)
+jobs_shmem_size(int nslots)
 {
 	return add_size(offsetof(GalaxyJobsShared, slots),
 					mul_size(sizeof(ProgressSlot), nslots));
@@ -46,17 +46,17 @@ JobsShmemSize(int nslots)
 
 /* shmem_request_hook: ask for the segment and one LWLock. */
 static void
-JobsShmemRequest(void)
+jobs_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(JobsShmemSize(MaxBackends));
+	RequestAddinShmemSpace(jobs_shmem_size(MaxBackends));
 	RequestNamedLWLockTranche(GALAXY_JOBS_TRANCHE, 1);
 }
 
 /* shmem_startup_hook: create (or attach to) the segment. */
 static void
-JobsShmemStartup(void)
+jobs_shmem_startup(void)
 {
 	bool		found;
 	GalaxyJobsShared *shared;
@@ -65,12 +65,12 @@ JobsShmemStartup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("galaxy jobs", JobsShmemSize(MaxBackends), &found);
+	shared = ShmemInitStruct("galaxy jobs", jobs_shmem_size(MaxBackends), &found);
 	if (!found)
 	{
 		int			i;
 
-		memset(shared, 0, JobsShmemSize(MaxBackends));
+		memset(shared, 0, jobs_shmem_size(MaxBackends));
 		shared->lock = &(GetNamedLWLockTranche(GALAXY_JOBS_TRANCHE))->lock;
 		shared->launcher_pid = 0;
 		shared->launcher_procno = -1;
@@ -91,9 +91,9 @@ static void
 jobs_shmem_register_hooks(void)
 {
 	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = JobsShmemRequest;
+	shmem_request_hook = jobs_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = JobsShmemStartup;
+	shmem_startup_hook = jobs_shmem_startup;
 }
 
 /* This backend's progress slot, or NULL without shared memory. */
@@ -205,7 +205,7 @@ static bool wake_callback_registered = false;
 
 /* At commit: tell the launcher about new jobs, wake galaxy.wait() callers. */
 static void
-WakeXactCallback(XactEvent event, void *arg)
+wake_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
@@ -235,7 +235,7 @@ jobs_wake_at_commit(bool launcher, bool waiters)
 {
 	if (!wake_callback_registered)
 	{
-		RegisterXactCallback(WakeXactCallback, NULL);
+		RegisterXactCallback(wake_xact_callback, NULL);
 		wake_callback_registered = true;
 	}
 	wake_launcher_at_commit |= launcher;
@@ -254,6 +254,23 @@ galaxy_jobs_init(void)
 }
 
 /*
+ * The entry of the worker that owns job_id in dboid and has not exited, or
+ * NULL.  The one search of the worker table by job; call under the lock.
+ */
+static JobWorkerSlot *
+find_job_worker(GalaxyJobsShared *shared, Oid dboid, int64 job_id)
+{
+	for (int i = 0; i < GALAXY_MAX_JOB_WORKERS; i++)
+	{
+		JobWorkerSlot *w = &shared->workers[i];
+
+		if (w->in_use && w->dboid == dboid && w->job_id == job_id && !w->exited)
+			return w;
+	}
+	return NULL;
+}
+
+/*
  * Ask the worker running job_id in dboid to stop: set its cancel flag and
  * send it SIGINT (a query cancel, caught by the worker).  false if no
  * worker owns the job.
@@ -262,31 +279,24 @@ bool
 jobs_request_cancel(Oid dboid, int64 job_id, Oid role)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
-	int			i;
+	JobWorkerSlot *w;
 	int			pid = 0;
-	bool		found = false;
 
 	if (shared == NULL)
 		return false;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < GALAXY_MAX_JOB_WORKERS; i++)
+	w = find_job_worker(shared, dboid, job_id);
+	if (w != NULL)
 	{
-		JobWorkerSlot *w = &shared->workers[i];
-
-		if (w->in_use && w->dboid == dboid && w->job_id == job_id && !w->exited)
-		{
-			w->cancel_requested = true;
-			w->cancel_role = role;
-			pid = w->pid;
-			found = true;
-			break;
-		}
+		w->cancel_requested = true;
+		w->cancel_role = role;
+		pid = w->pid;
 	}
 	LWLockRelease(shared->lock);
 	if (pid != 0 && kill(pid, SIGINT) != 0 && errno != ESRCH)
 		ereport(WARNING,
 				(errmsg("could not signal galaxy training worker %d: %m", pid)));
-	return found;
+	return w != NULL;
 }
 
 /* true while a worker process owns job_id in dboid. */
@@ -294,19 +304,12 @@ bool
 jobs_worker_active(Oid dboid, int64 job_id)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
-	int			i;
-	bool		found = false;
+	bool		found;
 
 	if (shared == NULL)
 		return false;
 	LWLockAcquire(shared->lock, LW_SHARED);
-	for (i = 0; i < GALAXY_MAX_JOB_WORKERS; i++)
-	{
-		JobWorkerSlot *w = &shared->workers[i];
-
-		if (w->in_use && w->dboid == dboid && w->job_id == job_id && !w->exited)
-			found = true;
-	}
+	found = find_job_worker(shared, dboid, job_id) != NULL;
 	LWLockRelease(shared->lock);
 	return found;
 }
@@ -316,19 +319,15 @@ int
 jobs_worker_pid(Oid dboid, int64 job_id)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
-	int			i;
+	JobWorkerSlot *w;
 	int			pid = 0;
 
 	if (shared == NULL)
 		return 0;
 	LWLockAcquire(shared->lock, LW_SHARED);
-	for (i = 0; i < GALAXY_MAX_JOB_WORKERS; i++)
-	{
-		JobWorkerSlot *w = &shared->workers[i];
-
-		if (w->in_use && w->dboid == dboid && w->job_id == job_id && !w->exited)
-			pid = w->pid;
-	}
+	w = find_job_worker(shared, dboid, job_id);
+	if (w != NULL)
+		pid = w->pid;
 	LWLockRelease(shared->lock);
 	return pid;
 }

@@ -100,7 +100,7 @@ static emit_log_hook_type prev_emit_log_hook = NULL;
  * as interrupted.
  */
 static void
-WorkerSigterm(SIGNAL_ARGS)
+worker_sigterm(SIGNAL_ARGS)
 {
 	int			save_errno = errno;
 
@@ -118,7 +118,7 @@ WorkerSigterm(SIGNAL_ARGS)
 
 /* Timer of the job's time limit: cancel the run. */
 static void
-JobTimeoutHandler(void)
+job_timeout_handler(void)
 {
 	job_timed_out = true;
 	InterruptPending = true;
@@ -131,10 +131,10 @@ JobTimeoutHandler(void)
  * FATAL (message, SQLSTATE) in our worker entry, for the launcher to record
  * on the job.  No lock: the entry is ours (claimed under the lock), and the
  * launcher reads it only after this process has stopped or, for an entry
- * it inherited, after WorkerShmemExit set 'exited' under the lock.
+ * it inherited, after worker_shmem_exit set 'exited' under the lock.
  */
 static void
-WorkerCaptureStartError(ErrorData *edata)
+worker_capture_start_error(ErrorData *edata)
 {
 	if (capture_start_error && edata->elevel >= ERROR &&
 		galaxy_jobs_shared != NULL && my_worker_idx >= 0)
@@ -152,7 +152,7 @@ WorkerCaptureStartError(ErrorData *edata)
 
 /* on_shmem_exit: tell the launcher this worker is gone. */
 static void
-WorkerShmemExit(int code, Datum arg)
+worker_shmem_exit(int code, Datum arg)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
 	JobWorkerSlot *w;
@@ -168,7 +168,7 @@ WorkerShmemExit(int code, Datum arg)
 
 /* Our worker entry's cancel flag, and the role that asked. */
 static bool
-WorkerCancelRequested(Oid *role)
+worker_cancel_requested(Oid *role)
 {
 	GalaxyJobsShared *shared = galaxy_jobs_shared;
 	JobWorkerSlot *w = &shared->workers[my_worker_idx];
@@ -182,9 +182,12 @@ WorkerCancelRequested(Oid *role)
 	return result;
 }
 
-/* Start a transaction with a snapshot and SPI, as every step here does. */
+/*
+ * Start a transaction with an active snapshot, as every step here does (SQL
+ * runs through util/query.h, which opens SPI itself), and report the activity.
+ */
 static void
-WorkerBeginXact(const char *activity)
+worker_begin_xact(const char *activity)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -192,40 +195,27 @@ WorkerBeginXact(const char *activity)
 	pgstat_report_activity(STATE_RUNNING, activity);
 }
 
-/* Commit what WorkerBeginXact started. */
+/* Commit what worker_begin_xact started. */
 static void
-WorkerCommitXact(void)
+worker_commit_xact(void)
 {
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* A one-key-per-value jsonb object for audit details. */
+/* Audit details: each key with its value as a string (a NULL value is left out). */
 static Jsonb *
-AuditDetails(int n, const char **keys, const char **values)
+audit_details(int n, const char **keys, const char **values)
 {
-	JsonbParseState *ps = NULL;
-	int			i;
+	StringInfoData d;
 
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	for (i = 0; i < n; i++)
-	{
-		JsonbValue	k,
-					v;
-
-		if (values[i] == NULL)
-			continue;
-		k.type = jbvString;
-		k.val.string.val = (char *) keys[i];
-		k.val.string.len = strlen(keys[i]);
-		pushJsonbValue(&ps, WJB_KEY, &k);
-		v.type = jbvString;
-		v.val.string.val = (char *) values[i];
-		v.val.string.len = strlen(values[i]);
-		pushJsonbValue(&ps, WJB_VALUE, &v);
-	}
-	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL));
+	initStringInfo(&d);
+	details_begin(&d);
+	for (int i = 0; i < n; i++)
+		if (values[i] != NULL)
+			details_str(&d, keys[i], values[i]);
+	return details_end(&d);
 }
 
 /*
@@ -233,7 +223,7 @@ AuditDetails(int n, const char **keys, const char **values)
  * (cancelled, or picked twice): then there is nothing to do.
  */
 static bool
-WorkerStartJob(WorkerJob *job)
+worker_start_job(WorkerJob *job)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1];
@@ -244,7 +234,7 @@ WorkerStartJob(WorkerJob *job)
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
 	HOLD_CANCEL_INTERRUPTS();
 	recording = true;
-	WorkerBeginXact("galaxy: starting a training job");
+	worker_begin_xact("galaxy: starting a training job");
 	values[0] = Int64GetDatum(job->id);
 	r = catalog_query("UPDATE galaxy.jobs SET state = 'running', started_at = now(),"
 					  " finished_at = NULL, worker_pid = pg_catalog.pg_backend_pid(),"
@@ -283,11 +273,11 @@ WorkerStartJob(WorkerJob *job)
 		snprintf(pidbuf, sizeof(pidbuf), "%d", MyProcPid);
 		vals[0] = attempt;
 		vals[1] = pidbuf;
-		galaxy_audit("job_running", "job", idbuf, AuditDetails(2, keys, vals));
+		galaxy_audit("job_running", "job", idbuf, audit_details(2, keys, vals));
 		jobs_notify(job->id, "running");
 		ok = true;
 	}
-	WorkerCommitXact();
+	worker_commit_xact();
 	recording = false;
 	RESUME_CANCEL_INTERRUPTS();
 	return ok;
@@ -298,8 +288,8 @@ WorkerStartJob(WorkerJob *job)
  * 'failed', 'cancelled' or 'queued' (another attempt follows).
  */
 static void
-WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
-				const char *sqlstate, const char *context, Oid cancel_role)
+worker_finish_job(WorkerJob *job, const char *state, const char *message,
+				  const char *sqlstate, const char *context, Oid cancel_role)
 {
 	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[5];
@@ -309,7 +299,7 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
 	HOLD_CANCEL_INTERRUPTS();
 	recording = true;
-	WorkerBeginXact("galaxy: recording the end of a training job");
+	worker_begin_xact("galaxy: recording the end of a training job");
 	if (OidIsValid(cancel_role))
 	{
 		/* a role name needs the catalog, hence a transaction */
@@ -354,14 +344,14 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 			action = "job_requeued";
 		else
 			action = "job_failed";
-		galaxy_audit(action, "job", idbuf, AuditDetails(4, keys, vals));
+		galaxy_audit(action, "job", idbuf, audit_details(4, keys, vals));
 		jobs_notify(job->id, state);
 		if (strcmp(state, "queued") == 0)
 			jobs_wake_at_commit(true, false);
 	}
 	else
 		progress_discard_history();
-	WorkerCommitXact();
+	worker_commit_xact();
 	recording = false;
 	RESUME_CANCEL_INTERRUPTS();
 	jobs_wake_waiters(MyDatabaseId, job->id);
@@ -373,7 +363,7 @@ WorkerFinishJob(WorkerJob *job, const char *state, const char *message,
 
 /* Transaction 2: train and, on success, record the model in the same transaction. */
 static void
-WorkerRunJob(WorkerJob *job, int timeout_id)
+worker_run_job(WorkerJob *job, int timeout_id)
 {
 	TrainRequest *req;
 	int64		model_id;
@@ -389,7 +379,7 @@ WorkerRunJob(WorkerJob *job, int timeout_id)
 	snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, job->id);
 	snprintf(activity, sizeof(activity), "galaxy: training job %s (project %s)",
 			 idbuf, job->project);
-	WorkerBeginXact(activity);
+	worker_begin_xact(activity);
 	if (job->timeout_ms > 0)
 		enable_timeout_after(timeout_id, (int) job->timeout_ms);
 
@@ -419,9 +409,9 @@ WorkerRunJob(WorkerJob *job, int timeout_id)
 	snprintf(attempt, sizeof(attempt), "%d", job->attempts);
 	vals[0] = modelbuf;
 	vals[1] = attempt;
-	galaxy_audit("job_succeeded", "job", idbuf, AuditDetails(2, keys, vals));
+	galaxy_audit("job_succeeded", "job", idbuf, audit_details(2, keys, vals));
 	jobs_notify(job->id, "succeeded");
-	WorkerCommitXact();
+	worker_commit_xact();
 	recording = false;
 	RESUME_CANCEL_INTERRUPTS();
 	jobs_wake_waiters(MyDatabaseId, job->id);
@@ -430,7 +420,7 @@ WorkerRunJob(WorkerJob *job, int timeout_id)
 
 /* DETAIL, HINT and CONTEXT of an error as one text (NULL if none). */
 static char *
-ErrorContextText(ErrorData *edata)
+error_context_text(ErrorData *edata)
 {
 	StringInfoData buf;
 
@@ -448,12 +438,12 @@ ErrorContextText(ErrorData *edata)
 
 /* Decide and record the outcome of a run that raised an error. */
 static void
-WorkerHandleError(WorkerJob *job, ErrorData *edata)
+worker_handle_error(WorkerJob *job, ErrorData *edata)
 {
 	Oid			cancel_role = InvalidOid;
-	bool		cancelled = WorkerCancelRequested(&cancel_role);
+	bool		cancelled = worker_cancel_requested(&cancel_role);
 	bool		retry = job->attempts <= job->retries;
-	char	   *context = ErrorContextText(edata);
+	char	   *context = error_context_text(edata);
 	const char *sqlstate = unpack_sql_state(edata->sqlerrcode);
 	const char *message;
 
@@ -461,18 +451,18 @@ WorkerHandleError(WorkerJob *job, ErrorData *edata)
 	{
 		message = psprintf("job exceeded its time limit of %lld ms (the job's timeout, else galaxy.job_timeout)",
 						   (long long) job->timeout_ms);
-		WorkerFinishJob(job, retry ? "queued" : "failed", message, "57014", context, InvalidOid);
+		worker_finish_job(job, retry ? "queued" : "failed", message, "57014", context, InvalidOid);
 	}
 	else if (got_sigterm && !cancelled)
 	{
 		message = "training worker was terminated (server shutdown or pg_terminate_backend)";
-		WorkerFinishJob(job, retry ? "queued" : "failed", message, "57P01", context, InvalidOid);
+		worker_finish_job(job, retry ? "queued" : "failed", message, "57P01", context, InvalidOid);
 	}
 	else if (cancelled || edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-		WorkerFinishJob(job, "cancelled", "cancelled (pg_cancel_backend)", "57014", NULL,
+		worker_finish_job(job, "cancelled", "cancelled (pg_cancel_backend)", "57014", NULL,
 						cancelled ? cancel_role : InvalidOid);
 	else
-		WorkerFinishJob(job, retry ? "queued" : "failed", edata->message, sqlstate, context,
+		worker_finish_job(job, retry ? "queued" : "failed", edata->message, sqlstate, context,
 						InvalidOid);
 
 }
@@ -490,7 +480,7 @@ galaxy_job_worker_main(Datum arg)
 
 	memcpy(&extra, MyBgworkerEntry->bgw_extra, sizeof(extra));
 	my_worker_idx = DatumGetInt32(arg);
-	pqsignal(SIGTERM, WorkerSigterm);
+	pqsignal(SIGTERM, worker_sigterm);
 	BackgroundWorkerUnblockSignals();
 
 	if (shared == NULL || my_worker_idx < 0 || my_worker_idx >= GALAXY_MAX_JOB_WORKERS)
@@ -506,23 +496,23 @@ galaxy_job_worker_main(Datum arg)
 	if (!mine)
 		proc_exit(0);
 	my_generation = extra.generation;
-	on_shmem_exit(WorkerShmemExit, (Datum) 0);
+	on_shmem_exit(worker_shmem_exit, (Datum) 0);
 
 	/* until step 1 commits, an error is a failed start: keep it (see above) */
 	prev_emit_log_hook = emit_log_hook;
-	emit_log_hook = WorkerCaptureStartError;
+	emit_log_hook = worker_capture_start_error;
 	capture_start_error = true;
 
 	BackgroundWorkerInitializeConnectionByOid(extra.dboid, extra.owner, 0);
 	pgstat_report_appname("galaxy training worker");
 
-	timeout_id = RegisterTimeout(USER_TIMEOUT, JobTimeoutHandler);
+	timeout_id = RegisterTimeout(USER_TIMEOUT, job_timeout_handler);
 	job_context = AllocSetContextCreate(TopMemoryContext, "galaxy job",
 										ALLOCSET_DEFAULT_SIZES);
 
 	memset(&job, 0, sizeof(job));
 	job.id = extra.job_id;
-	mine = WorkerStartJob(&job);
+	mine = worker_start_job(&job);
 
 	/*
 	 * The job is running (attempt counted) or no longer queued: from here on
@@ -536,7 +526,7 @@ galaxy_job_worker_main(Datum arg)
 		proc_exit(0);
 
 	/* cancelled while starting: no training at all */
-	if (WorkerCancelRequested(NULL) || got_sigterm)
+	if (worker_cancel_requested(NULL) || got_sigterm)
 	{
 		ErrorData	edata;
 
@@ -544,13 +534,13 @@ galaxy_job_worker_main(Datum arg)
 		edata.sqlerrcode = ERRCODE_QUERY_CANCELED;
 		edata.message = "cancelled before training started";
 		QueryCancelPending = false;
-		WorkerHandleError(&job, &edata);
+		worker_handle_error(&job, &edata);
 		proc_exit(0);
 	}
 
 	PG_TRY();
 	{
-		WorkerRunJob(&job, timeout_id);
+		worker_run_job(&job, timeout_id);
 	}
 	PG_CATCH();
 	{
@@ -567,7 +557,7 @@ galaxy_job_worker_main(Datum arg)
 		RESUME_INTERRUPTS();
 		/* a late cancel signal must not abort the recording transaction */
 		QueryCancelPending = false;
-		WorkerHandleError(&job, edata);
+		worker_handle_error(&job, edata);
 	}
 	PG_END_TRY();
 

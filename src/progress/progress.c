@@ -91,7 +91,7 @@ PG_FUNCTION_INFO_V1(galaxy_progress_slots);
 
 /* Clear this backend's slot (caller need not hold any lock). */
 static void
-ReleaseSlot(void)
+release_slot(void)
 {
 	ProgressSlot *slot = jobs_my_slot();
 
@@ -111,7 +111,7 @@ ReleaseSlot(void)
 
 /* Transaction end: a run never outlives its transaction. */
 static void
-ProgressXactCallback(XactEvent event, void *arg)
+progress_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
@@ -121,7 +121,7 @@ ProgressXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
 			if (slot_held)
-				ReleaseSlot();
+				release_slot();
 			break;
 		default:
 			break;
@@ -130,17 +130,17 @@ ProgressXactCallback(XactEvent event, void *arg)
 
 /* Subtransaction abort: release a slot taken inside the aborted level. */
 static void
-ProgressSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid, void *arg)
+progress_sub_xact_callback(SubXactEvent event, SubTransactionId mySubid,
+						   SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB && slot_held &&
 		slot_nest_level >= GetCurrentTransactionNestLevel())
-		ReleaseSlot();
+		release_slot();
 }
 
 /* Process exit: free the slot and any galaxy.wait() registration. */
 static void
-ProgressShmemExit(int code, Datum arg)
+progress_shmem_exit(int code, Datum arg)
 {
 	ProgressSlot *slot = jobs_my_slot();
 
@@ -165,10 +165,10 @@ progress_register_cleanup(void)
 {
 	if (callbacks_registered)
 		return;
-	RegisterXactCallback(ProgressXactCallback, NULL);
-	RegisterSubXactCallback(ProgressSubXactCallback, NULL);
+	RegisterXactCallback(progress_xact_callback, NULL);
+	RegisterSubXactCallback(progress_sub_xact_callback, NULL);
 	if (galaxy_jobs_shared != NULL)
-		before_shmem_exit(ProgressShmemExit, (Datum) 0);
+		before_shmem_exit(progress_shmem_exit, (Datum) 0);
 	callbacks_registered = true;
 }
 
@@ -185,7 +185,7 @@ progress_discard_history(void)
 
 /* Remember one iteration of a background job, thinning evenly past the cap. */
 static void
-HistoryAppend(const ProgressRun *run, const ProgressInfo *info, TimestampTz now)
+history_append(const ProgressRun *run, const ProgressInfo *info, TimestampTz now)
 {
 	HistoryRow	row;
 
@@ -365,7 +365,7 @@ progress_callback(const ProgressInfo *info, void *arg)
 	}
 
 	if (run->job_id != 0)
-		HistoryAppend(run, info, now);
+		history_append(run, info, now);
 
 	if (!galaxy_progress_notices || IsBackgroundWorker)
 		return;
@@ -389,13 +389,13 @@ progress_end(ProgressRun *run)
 	if (run == NULL)
 		return;
 	if (slot_held && slot_run == run)
-		ReleaseSlot();
+		release_slot();
 	pfree(run);
 }
 
 /* Datum for a double that may be NaN/Inf (NULL then: BI tools choke on NaN). */
 static inline void
-SetDouble(Datum *values, bool *nulls, int i, double v)
+set_double(Datum *values, bool *nulls, int i, double v)
 {
 	if (isnan(v) || isinf(v))
 		nulls[i] = true;
@@ -405,7 +405,7 @@ SetDouble(Datum *values, bool *nulls, int i, double v)
 
 /* One column of the history as an array Datum (NULL elements where nulls[i]). */
 static Datum
-HistoryColumn(Datum *values, bool *nulls, int n, Oid elemtype)
+history_column(Datum *values, bool *nulls, int n, Oid elemtype)
 {
 	int16		typlen;
 	bool		typbyval;
@@ -464,10 +464,10 @@ progress_save_history(int64 job_id, int attempt)
 		nulls[4][i] = h->total <= 0;
 		values[5][i] = Int64GetDatum(h->rows);
 		nulls[5][i] = h->rows <= 0;
-		SetDouble(values[6], nulls[6], i, h->loss);
-		SetDouble(values[7], nulls[7], i, h->val_loss);
-		SetDouble(values[8], nulls[8], i, h->metric);
-		SetDouble(values[9], nulls[9], i, h->learning_rate);
+		set_double(values[6], nulls[6], i, h->loss);
+		set_double(values[7], nulls[7], i, h->val_loss);
+		set_double(values[8], nulls[8], i, h->metric);
+		set_double(values[9], nulls[9], i, h->learning_rate);
 	}
 	args[0] = Int64GetDatum(job_id);
 	argtypes[0] = INT8OID;
@@ -475,7 +475,7 @@ progress_save_history(int64 job_id, int attempt)
 	argtypes[1] = INT4OID;
 	for (int c = 0; c < HISTORY_COLS; c++)
 	{
-		args[c + 2] = HistoryColumn(values[c], nulls[c], n, coltypes[c]);
+		args[c + 2] = history_column(values[c], nulls[c], n, coltypes[c]);
 		argtypes[c + 2] = get_array_type(coltypes[c]);
 	}
 	catalog_command("INSERT INTO galaxy.job_progress (job_id, attempt, step, iteration, at, phase, "
@@ -501,7 +501,7 @@ progress_role_visible(Oid roleid)
 
 /* true if the calling role may read the named project (as row-level security). */
 static bool
-ProjectReadable(const char *project)
+project_readable(const char *project)
 {
 	int64		project_id;
 
@@ -555,7 +555,7 @@ galaxy_progress_slots(PG_FUNCTION_ARGS)
 		/* a slot whose process is gone is never reported */
 		if (s->pid != MyProcPid && BackendPidGetProc(s->pid) == NULL)
 			continue;
-		if (!progress_role_visible(s->roleid) && !ProjectReadable(s->project))
+		if (!progress_role_visible(s->roleid) && !project_readable(s->project))
 			continue;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -571,10 +571,10 @@ galaxy_progress_slots(PG_FUNCTION_ARGS)
 		nulls[7] = (s->total <= 0);
 		values[8] = Int64GetDatum(s->rows);
 		nulls[8] = (s->rows <= 0);
-		SetDouble(values, nulls, 9, s->loss);
-		SetDouble(values, nulls, 10, s->val_loss);
-		SetDouble(values, nulls, 11, s->metric);
-		SetDouble(values, nulls, 12, s->learning_rate);
+		set_double(values, nulls, 9, s->loss);
+		set_double(values, nulls, 10, s->val_loss);
+		set_double(values, nulls, 11, s->metric);
+		set_double(values, nulls, 12, s->learning_rate);
 		values[13] = TimestampTzGetDatum(s->started_at);
 		values[14] = TimestampTzGetDatum(s->updated_at);
 		nulls[15] = true;

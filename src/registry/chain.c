@@ -32,7 +32,6 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -51,6 +50,7 @@
 
 #include "registry/audit.h"
 #include "registry/chain.h"
+#include "registry/export_format.h"
 #include "util/catalog.h"
 #include "util/query.h"
 
@@ -175,27 +175,17 @@ audit_canonical_row(TupleDesc tupdesc, Datum *values, bool *nulls,
 	}
 }
 
-/* hash = SHA-256(prev || canonical) with PostgreSQL's cryptohash API. */
+/* hash = SHA-256(prev || canonical), with the registry's one SHA-256 (export_sha256). */
 void
 audit_chain_hash(const uint8 *prev, const char *canonical, Size len, uint8 *out)
 {
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	char	   *buf = palloc(AUDIT_HASH_LEN + len);
 
-	if (ctx == NULL ||
-		pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, prev, AUDIT_HASH_LEN) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) canonical, len) < 0 ||
-		pg_cryptohash_final(ctx, out, AUDIT_HASH_LEN) < 0)
-	{
-		const char *why = ctx ? pg_cryptohash_error(ctx) : "out of memory";
-
-		if (ctx)
-			pg_cryptohash_free(ctx);
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not compute SHA-256 for the audit chain: %s", why)));
-	}
-	pg_cryptohash_free(ctx);
+	StaticAssertStmt(AUDIT_HASH_LEN == EXPORT_HASH_LEN, "audit and export hashes are both SHA-256");
+	memcpy(buf, prev, AUDIT_HASH_LEN);
+	memcpy(buf + AUDIT_HASH_LEN, canonical, len);
+	export_sha256(buf, AUDIT_HASH_LEN + len, out);
+	pfree(buf);
 }
 
 /* Take the chain lock until the end of the transaction. */
