@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Inference and evaluation (src/api/predict.c)
+-- Inference and evaluation (src/api/predict.c, src/eval/evaluate.c)
 -- ---------------------------------------------------------------------------
 
 -- Whole-row predict on a plain table is rewritten at plan time into the
