@@ -11,7 +11,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time usleep);
+use Time::HiRes qw(time);
 
 my $node = PostgreSQL::Test::Cluster->new('jobs_queue');
 $node->init;
@@ -41,15 +41,22 @@ $node->safe_psql('postgres', q{
 	GRANT galaxy_trainer TO bob;
 });
 
+# Change a setting and wait until the server has re-read it: a new session
+# sees it once the postmaster has reloaded and signalled the launcher, which
+# reloads before it next looks at the queue.
+sub set_conf
+{
+	my ($name, $value) = @_;
+	$node->safe_psql('postgres', qq{ALTER SYSTEM SET $name = '$value'; SELECT pg_reload_conf()});
+	$node->poll_query_until('postgres', qq{SELECT current_setting('$name') = '$value'})
+	  or die "timed out waiting for $name = $value";
+}
+
 # Set galaxy.max_workers and wait until the launcher has it.
 sub set_max_workers
 {
 	my ($n) = @_;
-	$node->safe_psql('postgres', qq{
-		ALTER SYSTEM SET galaxy.max_workers = $n;
-		SELECT pg_reload_conf();
-	});
-	usleep(300_000);
+	set_conf('galaxy.max_workers', $n);
 }
 
 # Submit a job (SQL arguments after the project) and return its id.
@@ -149,7 +156,8 @@ my $p_low = submit('postgres', "'prio', 'public.pts', 'y', algorithm => 'linear_
 my $p_high = submit('postgres', "'prio', 'public.pts', 'y', algorithm => 'linear_regression', priority => 5");
 my $p_mid = submit('postgres', "'prio', 'public.pts', 'y', algorithm => 'linear_regression', priority => 1");
 my $p_mid2 = submit('postgres', "'prio', 'public.pts', 'y', algorithm => 'linear_regression', priority => 1");
-usleep(1_500_000);
+# give the launcher 1.5 s to (wrongly) start one: wait on the last of them
+$node->safe_psql('postgres', "SELECT galaxy.wait($p_mid2, '1500ms')");
 is($node->safe_psql('postgres', "SELECT count(*) FROM galaxy.jobs WHERE project = 'prio' AND state = 'queued'"),
 	'4', 'with galaxy.max_workers = 0 jobs stay queued');
 is($node->safe_psql('postgres', "SELECT state FROM galaxy.wait($p_low, '200ms')"),
@@ -171,7 +179,6 @@ my $rb = $node->safe_psql('postgres', q{
 });
 my $after = submit('postgres', "'after_rollback', 'public.pts', 'y', algorithm => 'linear_regression'");
 like(wait_job('postgres', $after), qr/^succeeded\|\d+\|$/, 'the job submitted after the rollback ran');
-usleep(500_000);
 is( $node->safe_psql('postgres', qq{
 		SELECT (SELECT count(*) FROM galaxy.jobs WHERE id = $rb OR project = 'rolled_back')
 		     + (SELECT count(*) FROM galaxy.audit_log WHERE object_type = 'job' AND object_id = '$rb')
@@ -242,7 +249,9 @@ like($err, qr/permission denied to cancel galaxy job $q|permission denied for ga
 is($node->safe_psql('postgres', "SELECT state || '|' || error_message FROM galaxy.cancel($q)"),
 	"cancelled|cancelled by role $super with galaxy.cancel()", 'a queued job is cancelled at once');
 set_max_workers(2);
-usleep(1_000_000);
+# a job queued after it has run, so the launcher has been past the cancelled one
+like(wait_job('postgres', submit('postgres', "'after_cancel', 'public.pts', 'y', algorithm => 'linear_regression'")),
+	qr/^succeeded/, 'a job queued after the cancelled one ran');
 is( $node->safe_psql('postgres', qq{
 		SELECT string_agg(action, ',' ORDER BY id) FROM galaxy.audit_log
 		 WHERE object_type = 'job' AND object_id = '$q'
@@ -267,8 +276,7 @@ is(join(',', grep { /^$n:/ } @payloads), "$n:queued,$n:running,$n:succeeded",
 # ---------------------------------------------------------------------------
 # Time limits: galaxy.job_timeout and the job's own timeout
 # ---------------------------------------------------------------------------
-$node->safe_psql('postgres', q{ALTER SYSTEM SET galaxy.job_timeout = '700ms'; SELECT pg_reload_conf()});
-usleep(300_000);
+set_conf('galaxy.job_timeout', '700ms');
 my $t1 = submit('postgres', "'timeouts', 'public.slower_pts', 'y', algorithm => 'linear_regression'");
 my $t2 = submit('postgres',
 	"'timeouts', 'public.slow_pts', 'y', algorithm => 'linear_regression', timeout => '30s'");

@@ -12,7 +12,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time usleep);
+use Time::HiRes qw(time);
 
 my $node = PostgreSQL::Test::Cluster->new('jobs_progress');
 $node->init;
@@ -130,7 +130,8 @@ SKIP:
 	             FROM galaxy.training_progress WHERE job_id = $job};
 	my ($it1, $loss1, $total, $pct1, $bar1, $has_eta, $has_elapsed, $rows) =
 	  split /\|/, $node->safe_psql('postgres', $q);
-	usleep(700_000);
+	wait_for(qq{SELECT iteration > $it1 FROM galaxy.training_progress WHERE job_id = $job},
+		'the iteration to advance');
 	my ($it2, $loss2, undef, $pct2, $bar2) = split /\|/, $node->safe_psql('postgres', $q);
 	note "iteration $it1 → $it2, loss $loss1 → $loss2, $bar1 → $bar2";
 	is($total, '10000', 'total iterations are known');

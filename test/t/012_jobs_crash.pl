@@ -12,7 +12,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('jobs_crash');
 $node->init;
@@ -102,7 +101,8 @@ is( $node->safe_psql('postgres', q{
 # A clean restart: queued jobs are found and run
 # ---------------------------------------------------------------------------
 $node->safe_psql('postgres', 'ALTER SYSTEM SET galaxy.max_workers = 0; SELECT pg_reload_conf()');
-usleep(300_000);
+$node->poll_query_until('postgres', q{SELECT current_setting('galaxy.max_workers') = '0'})
+  or die 'timed out waiting for galaxy.max_workers = 0';
 my $e = submit("'restart_e', 'public.pts', 'y', algorithm => 'linear_regression'");
 $node->stop('fast');
 $node->adjust_conf('postgresql.auto.conf', 'galaxy.max_workers', "'2'");
