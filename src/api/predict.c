@@ -91,11 +91,14 @@ call_state(FunctionCallInfo fcinfo)
  * per statement and call site (a revoked grant applies from the next statement).
  */
 static void
-check_predict_access(PredictCall *pc, int64 project_id, TimestampTz stmt_start)
+check_predict_access(PredictCall *pc, int64 project_id, int64 model_id, TimestampTz stmt_start)
 {
 	if (pc->checked_at == stmt_start && pc->checked_project == project_id)
 		return;
-	registry_check_project_access(project_id, "predict");
+	if (model_id != 0)
+		registry_check_model_access(project_id, model_id, "predict");
+	else
+		registry_check_project_access(project_id, "predict");
 	pc->checked_at = stmt_start;
 	pc->checked_project = project_id;
 }
@@ -120,7 +123,7 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 			pc->model_id = id;
 			pc->generation = model_cache_generation;
 		}
-		check_predict_access(pc, pc->model->project_id, stmt_start);
+		check_predict_access(pc, pc->model->project_id, id, stmt_start);
 		return pc->model;
 	}
 	else
@@ -172,7 +175,7 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 			pc->model = NULL;
 			pc->generation = model_cache_generation;
 		}
-		check_predict_access(pc, pc->routes.project_id, stmt_start);
+		check_predict_access(pc, pc->routes.project_id, 0, stmt_start);
 		if (pc->routes.n == 1)
 		{
 			if (pc->model == NULL)

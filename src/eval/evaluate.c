@@ -229,7 +229,7 @@ evaluate_model(int64 model_id, Oid relid)
 	}
 	model_cache_ensure();
 	es.cm = model_cache_get(model_id);
-	registry_check_project_access(es.cm->project_id, "evaluate");
+	registry_check_model_access(es.cm->project_id, model_id, "evaluate");
 	m = es.m = es.cm->m;
 	es.n_in = preprocess_n_inputs(m->prep);
 
@@ -316,7 +316,7 @@ galaxy_feature_importance(PG_FUNCTION_ARGS)
 
 	model_cache_ensure();
 	cm = model_cache_get(PG_GETARG_INT64(0));
-	registry_check_project_access(cm->project_id, "read");
+	registry_check_model_access(cm->project_id, PG_GETARG_INT64(0), "read");
 	m = cm->m;
 	InitMaterializedSRF(fcinfo, 0);
 	if (m->algo->feature_importance == NULL)

@@ -323,6 +323,28 @@ registry_has_project_privilege(Oid roleid, int64 project_id, ProjectPrivilege le
 	return project_privilege_level(roleid, project_id, NULL) >= (int) level;
 }
 
+/*
+ * ERROR (42501) unless the calling role may perform 'action' on the model's
+ * project.  For callers that name a model, not a project: a role that holds
+ * nothing on the project is not told its name (model ids must not reveal
+ * project names).
+ */
+void
+registry_check_model_access(int64 project_id, int64 model_id, const char *action)
+{
+	Oid			roleid = GetUserId();
+	int			have = project_privilege_level(roleid, project_id, NULL);
+
+	if (have <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s galaxy model %lld", action, (long long) model_id),
+				 errdetail("Role \"%s\" holds no privilege on the model's project.",
+						   GetUserNameFromId(roleid, false)),
+				 errhint("Ask the project's owner for a grant (galaxy.grant_project).")));
+	registry_check_project_access(project_id, action);
+}
+
 /* ERROR (42501) unless the calling role may perform 'action' on the project. */
 void
 registry_check_project_access(int64 project_id, const char *action)

@@ -32,6 +32,8 @@ extern void registry_access_init(void);
  * anything else needs "all".
  */
 extern void registry_check_project_access(int64 project_id, const char *action);
+/* The same for a caller that names a model: no project name for a role that holds nothing on it. */
+extern void registry_check_model_access(int64 project_id, int64 model_id, const char *action);
 
 /* The same by project name (ERROR 42704 if there is no such project). */
 extern int64 registry_check_project_access_by_name(const char *project,

@@ -160,7 +160,7 @@ galaxy_request_deployment(PG_FUNCTION_ARGS)
 				 errmsg("model must not be NULL")));
 	model_id = PG_GETARG_INT64(0);
 	project_id = model_project(model_id, &version, &status);
-	registry_check_project_access(project_id, "request_deployment");
+	registry_check_model_access(project_id, model_id, "request_deployment");
 	if (strcmp(status, "training") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

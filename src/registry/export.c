@@ -199,7 +199,7 @@ galaxy_export_model(PG_FUNCTION_ARGS)
 		status = query_text(r, 0, 4);
 	}
 
-	registry_check_project_access(project_id, "export");
+	registry_check_model_access(project_id, model_id, "export");
 	if (value == NULL || strcmp(status, "training") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -7,7 +7,7 @@
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a
 -- superuser, with galaxy preloaded.
 BEGIN;
-SELECT plan(54);
+SELECT plan(57);
 
 SET LOCAL client_min_messages = warning;
 
@@ -241,6 +241,34 @@ SELECT throws_ok($$SELECT galaxy.create_dataset((SELECT string_agg(md5(g::text),
 SELECT throws_ok($$SELECT galaxy.create_dataset(E'two\nlines', 'public.sec_noisy', 'y')$$, '22023', NULL,
                  '15: a dataset name with a newline: 22023');
 SELECT is((SELECT count(*)::int FROM galaxy.datasets), 0, '15: no dataset was registered');
+
+-- ---------------------------------------------------------------------------
+-- 8: probing model ids does not reveal project names to a role without grants
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.sec_err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+    st text; msg text; det text; hint text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN others THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
+                            hint = PG_EXCEPTION_HINT;
+    RETURN st || ' | ' || msg || ' | ' || coalesce(det, '') || ' | ' || coalesce(hint, '');
+END
+$f$;
+GRANT EXECUTE ON FUNCTION pg_temp.sec_err(text) TO PUBLIC;
+CREATE ROLE nogrant_role NOLOGIN IN ROLE galaxy_trainer;
+CREATE TEMP TABLE sec_probe AS SELECT min(id) AS id FROM galaxy.models;
+GRANT SELECT ON sec_probe TO nogrant_role;
+SET LOCAL ROLE nogrant_role;
+SELECT alike(pg_temp.sec_err('SELECT galaxy.export_model((SELECT id FROM sec_probe))'),
+             '42501 | permission denied to export galaxy model %', '8: export of a probed model id: 42501');
+SELECT unalike(pg_temp.sec_err('SELECT galaxy.export_model((SELECT id FROM sec_probe))'),
+               '%sec\_p%', '8: and the error names no project');
+SELECT alike(pg_temp.sec_err('SELECT galaxy.predict((SELECT id FROM sec_probe), ARRAY[1.0, 2.0]::float8[])'),
+             '42501 | permission denied to predict galaxy model %', '8: predict by a probed model id: 42501 naming only the model');
+RESET ROLE;
 
 -- ---------------------------------------------------------------------------
 -- 13: finite values whose mean or spread overflows are refused at training
