@@ -993,6 +993,138 @@ scan_record_start_failures(const JobStartFailure *failures, int nfailures)
 	return changed;
 }
 
+/*
+ * Recovery at a visit: jobs left 'running' without a worker are failed, or
+ * re-queued while retries remain; queued jobs whose owner can no longer
+ * connect are failed.  Audits and notifies them; true if any changed.
+ * values: $1 the jobs a worker owns right now (never touched here).
+ */
+static bool
+scan_recover_jobs(Oid *types, Datum *values)
+{
+	QueryResult *r;
+	bool		changed = false;
+
+	/* running without a worker → failed, or queued while retries remain */
+	r = scan_exec("UPDATE galaxy.jobs j SET "
+			 " state = CASE WHEN j.attempts <= j.retries THEN 'queued' ELSE 'failed' END,"
+			 " error_message = 'training worker terminated unexpectedly (server crash, restart or pg_terminate_backend)'"
+			 "   || CASE WHEN j.attempts <= j.retries"
+			 "      THEN '; re-queued for attempt ' || (j.attempts + 1) || ' of ' || (j.retries + 1)"
+			 "      ELSE '' END,"
+			 " error_sqlstate = '57P01',"
+			 " error_context = NULL,"
+			 " worker_pid = NULL,"
+			 " finished_at = CASE WHEN j.attempts <= j.retries THEN NULL"
+			 "               ELSE greatest(now(), j.started_at) END "
+			 "WHERE j.state = 'running' AND NOT (j.id = ANY ($1)) "
+			 "RETURNING j.id, j.state, j.error_message",
+			 1, types, values, SPI_OK_UPDATE_RETURNING);
+	changed |= r->nrows > 0;
+	scan_audit_result(r, "job_failed", "job_requeued");
+
+	/* queued jobs whose owner can no longer connect can never run */
+	r = scan_exec("UPDATE galaxy.jobs j SET state = 'failed', finished_at = now(),"
+			 " error_sqlstate = '28000',"
+			 " error_message = format('role %s cannot connect to this database (dropped, NOLOGIN or no CONNECT privilege), so the job cannot run as it', j.owner) "
+			 "WHERE j.state = 'queued' AND NOT (j.id = ANY ($1)) AND NOT EXISTS ("
+			 "  SELECT 1 FROM pg_catalog.pg_authid a WHERE a.oid = j.owner_oid AND a.rolcanlogin"
+			 "  AND (a.rolsuper OR pg_catalog.has_database_privilege(a.oid, pg_catalog.current_database(), 'CONNECT'))) "
+			 "RETURNING j.id, j.state, j.error_message",
+			 1, types, values, SPI_OK_UPDATE_RETURNING);
+	changed |= r->nrows > 0;
+	scan_audit_result(r, "job_failed", "job_requeued");
+	return changed;
+}
+
+/*
+ * The next jobs to run: each owner's first capacity + 1 queued jobs
+ * not in back-off, in queue order.  Picked in that order, except
+ * that an owner with owner_cap jobs running (cluster-wide, with
+ * this scan's picks) is passed over while another owner waits, here
+ * or in another database; a second round gives places nobody else
+ * wants to the owners passed over.
+ * Fills picks and left (the owners whose queued jobs stay here); returns
+ * 'more'.  values: $1 jobs a worker owns, $2 capacity + 1, $3 jobs in back-off.
+ */
+static bool
+scan_pick_jobs(Oid *types, Datum *values, int capacity, int owner_cap,
+			   const Oid *running, int nrunning, const Oid *waiting, int nwaiting,
+			   JobPick *picks, int *npicks_out, Oid *left, int *nleft_out)
+{
+	QueryResult *r;
+	bool		more = false;
+	int			npicks = 0;
+	int			nleft = 0;
+	int			i;
+	int			ncand;
+	int64	   *cand_id;
+	Oid		   *cand_owner;
+	bool	   *picked;
+	bool		progress;
+
+	r = scan_exec("SELECT q.id, q.owner_oid FROM ("
+				 " SELECT j.id, j.owner_oid, j.priority, j.submitted_at,"
+				 "  row_number() OVER (PARTITION BY j.owner_oid"
+				 "   ORDER BY j.priority DESC, j.submitted_at, j.id) AS rn"
+				 " FROM galaxy.jobs j"
+				 " WHERE j.state = 'queued' AND NOT (j.id = ANY ($1))"
+				 " AND NOT (j.id = ANY ($3))) q "
+				 "WHERE q.rn <= $2 "
+				 "ORDER BY q.priority DESC, q.submitted_at, q.id LIMIT 1000",
+				 3, types, values, SPI_OK_SELECT);
+	ncand = (int) r->nrows;
+	cand_id = palloc(sizeof(int64) * Max(ncand, 1));
+	cand_owner = palloc(sizeof(Oid) * Max(ncand, 1));
+	picked = palloc0(sizeof(bool) * Max(ncand, 1));
+	for (i = 0; i < ncand; i++)
+	{
+		bool		isnull;
+
+		cand_id[i] = query_int64(r, i, 1, 0);
+		cand_owner[i] = DatumGetObjectId(query_datum(r, i, 2, &isnull));
+	}
+	do
+	{
+		progress = false;
+		for (i = 0; i < ncand && npicks < capacity; i++)
+		{
+			if (picked[i])
+				continue;
+			if (scan_owner_load(cand_owner[i], running, nrunning, picks, npicks) >= owner_cap &&
+				scan_others_wait(cand_owner[i], cand_owner, picked, ncand, waiting, nwaiting))
+				continue;
+			picked[i] = true;
+			picks[npicks].job_id = cand_id[i];
+			picks[npicks].owner = cand_owner[i];
+			npicks++;
+			progress = true;
+		}
+	} while (progress && npicks < capacity);
+
+	/*
+	 * Jobs left: 'more' only when places ran out (jobs passed over
+	 * for fairness wait for a worker to end, not for a new visit).
+	 */
+	for (i = 0; i < ncand; i++)
+	{
+		int			k;
+
+		if (picked[i])
+			continue;
+		if (npicks == capacity)
+			more = true;
+		for (k = 0; k < nleft; k++)
+			if (left[k] == cand_owner[i])
+				break;
+		if (k == nleft && nleft < GALAXY_MAX_JOB_WORKERS)
+			left[nleft++] = cand_owner[i];
+	}
+	*npicks_out = npicks;
+	*nleft_out = nleft;
+	return more;
+}
+
 /* Entry point of the per-database job scanner. */
 void
 galaxy_scanner_main(Datum arg)
@@ -1014,7 +1146,6 @@ galaxy_scanner_main(Datum arg)
 	int			nrunning = 0;
 	bool		installed = false;
 	bool		more = false;
-	QueryResult *r;
 	bool		changed = false;
 	JobPick		picks[GALAXY_MAX_JOB_WORKERS];
 	int			npicks = 0;
@@ -1090,110 +1221,13 @@ galaxy_scanner_main(Datum arg)
 		/* failed starts first: their jobs are queued, in back-off */
 		changed |= scan_record_start_failures(failures, nfailures);
 
-		/* recovery: running without a worker → failed, or queued while retries remain */
-		r = scan_exec("UPDATE galaxy.jobs j SET "
-				 " state = CASE WHEN j.attempts <= j.retries THEN 'queued' ELSE 'failed' END,"
-				 " error_message = 'training worker terminated unexpectedly (server crash, restart or pg_terminate_backend)'"
-				 "   || CASE WHEN j.attempts <= j.retries"
-				 "      THEN '; re-queued for attempt ' || (j.attempts + 1) || ' of ' || (j.retries + 1)"
-				 "      ELSE '' END,"
-				 " error_sqlstate = '57P01',"
-				 " error_context = NULL,"
-				 " worker_pid = NULL,"
-				 " finished_at = CASE WHEN j.attempts <= j.retries THEN NULL"
-				 "               ELSE greatest(now(), j.started_at) END "
-				 "WHERE j.state = 'running' AND NOT (j.id = ANY ($1)) "
-				 "RETURNING j.id, j.state, j.error_message",
-				 1, types, values, SPI_OK_UPDATE_RETURNING);
-		changed |= r->nrows > 0;
-		scan_audit_result(r, "job_failed", "job_requeued");
+		/* recovery: jobs running without a worker, owners who cannot connect */
+		changed |= scan_recover_jobs(types, values);
 
-		/* queued jobs whose owner can no longer connect can never run */
-		r = scan_exec("UPDATE galaxy.jobs j SET state = 'failed', finished_at = now(),"
-				 " error_sqlstate = '28000',"
-				 " error_message = format('role %s cannot connect to this database (dropped, NOLOGIN or no CONNECT privilege), so the job cannot run as it', j.owner) "
-				 "WHERE j.state = 'queued' AND NOT (j.id = ANY ($1)) AND NOT EXISTS ("
-				 "  SELECT 1 FROM pg_catalog.pg_authid a WHERE a.oid = j.owner_oid AND a.rolcanlogin"
-				 "  AND (a.rolsuper OR pg_catalog.has_database_privilege(a.oid, pg_catalog.current_database(), 'CONNECT'))) "
-				 "RETURNING j.id, j.state, j.error_message",
-				 1, types, values, SPI_OK_UPDATE_RETURNING);
-		changed |= r->nrows > 0;
-		scan_audit_result(r, "job_failed", "job_requeued");
-
-		/*
-		 * The next jobs to run: each owner's first capacity + 1 queued jobs
-		 * not in back-off, in queue order.  Picked in that order, except
-		 * that an owner with owner_cap jobs running (cluster-wide, with
-		 * this scan's picks) is passed over while another owner waits, here
-		 * or in another database; a second round gives places nobody else
-		 * wants to the owners passed over.
-		 */
+		/* the next jobs to run */
 		if (capacity > 0)
-		{
-			int			ncand;
-			int64	   *cand_id;
-			Oid		   *cand_owner;
-			bool	   *picked;
-			bool		progress;
-
-			r = scan_exec("SELECT q.id, q.owner_oid FROM ("
-						 " SELECT j.id, j.owner_oid, j.priority, j.submitted_at,"
-						 "  row_number() OVER (PARTITION BY j.owner_oid"
-						 "   ORDER BY j.priority DESC, j.submitted_at, j.id) AS rn"
-						 " FROM galaxy.jobs j"
-						 " WHERE j.state = 'queued' AND NOT (j.id = ANY ($1))"
-						 " AND NOT (j.id = ANY ($3))) q "
-						 "WHERE q.rn <= $2 "
-						 "ORDER BY q.priority DESC, q.submitted_at, q.id LIMIT 1000",
-						 3, types, values, SPI_OK_SELECT);
-			ncand = (int) r->nrows;
-			cand_id = palloc(sizeof(int64) * Max(ncand, 1));
-			cand_owner = palloc(sizeof(Oid) * Max(ncand, 1));
-			picked = palloc0(sizeof(bool) * Max(ncand, 1));
-			for (i = 0; i < ncand; i++)
-			{
-				bool		isnull;
-
-				cand_id[i] = query_int64(r, i, 1, 0);
-				cand_owner[i] = DatumGetObjectId(query_datum(r, i, 2, &isnull));
-			}
-			do
-			{
-				progress = false;
-				for (i = 0; i < ncand && npicks < capacity; i++)
-				{
-					if (picked[i])
-						continue;
-					if (scan_owner_load(cand_owner[i], running, nrunning, picks, npicks) >= owner_cap &&
-						scan_others_wait(cand_owner[i], cand_owner, picked, ncand, waiting, nwaiting))
-						continue;
-					picked[i] = true;
-					picks[npicks].job_id = cand_id[i];
-					picks[npicks].owner = cand_owner[i];
-					npicks++;
-					progress = true;
-				}
-			} while (progress && npicks < capacity);
-
-			/*
-			 * Jobs left: 'more' only when places ran out (jobs passed over
-			 * for fairness wait for a worker to end, not for a new visit).
-			 */
-			for (i = 0; i < ncand; i++)
-			{
-				int			k;
-
-				if (picked[i])
-					continue;
-				if (npicks == capacity)
-					more = true;
-				for (k = 0; k < nleft; k++)
-					if (left[k] == cand_owner[i])
-						break;
-				if (k == nleft && nleft < GALAXY_MAX_JOB_WORKERS)
-					left[nleft++] = cand_owner[i];
-			}
-		}
+			more = scan_pick_jobs(types, values, capacity, owner_cap, running, nrunning,
+								  waiting, nwaiting, picks, &npicks, left, &nleft);
 	}
 
 	PopActiveSnapshot();
