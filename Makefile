@@ -19,7 +19,7 @@ PG_CPPFLAGS = -I$(SRCDIR)/src -I/usr/include/x86_64-linux-gnu/openblas-pthread
 WERROR     := $(if $(GALAXY_DEV),,-Werror)
 PG_CFLAGS   = -std=gnu11 -Wall -Wextra $(WERROR) -Wno-unused-parameter \
               -Wno-missing-field-initializers -Wno-sign-compare -Wno-cast-function-type
-SHLIB_LINK  = -lopenblas -llz4 -lm -lpthread
+SHLIB_LINK  = -lopenblas -llz4 -lm -lpthread -Wl,-z,now
 
 EXTRA_CLEAN = galaxy--$(EXTVERSION).sql test/fuzz/fuzz_model test/fuzz/*.o
 

@@ -1048,20 +1048,6 @@ train_run(TrainRequest *req)
 	return model_id;
 }
 
-/* Return the galaxy.models row of a model. */
-Datum
-galaxy_model_row(int64 model_id)
-{
-	QueryResult *r;
-
-	r = catalog_query("SELECT * FROM galaxy.models WHERE id = $1",
-					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
-					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.models");
-	if (r->nrows != 1)
-		elog(ERROR, "model " INT64_FORMAT " vanished", model_id);
-	return query_row_datum(r, 0);
-}
-
 /* galaxy.train(): train synchronously and return the model row. */
 Datum
 galaxy_train(PG_FUNCTION_ARGS)
@@ -1069,5 +1055,5 @@ galaxy_train(PG_FUNCTION_ARGS)
 	TrainRequest *req = train_request_from_args(fcinfo);
 	int64		model_id = train_run(req);
 
-	PG_RETURN_DATUM(galaxy_model_row(model_id));
+	PG_RETURN_DATUM(registry_model_row(model_id));
 }

@@ -61,7 +61,7 @@ typedef enum TrainArg
 extern TrainRequest *train_request_from_args(FunctionCallInfo fcinfo);
 
 /* The galaxy.models row of a model, as a composite datum for a function result. */
-extern Datum galaxy_model_row(int64 model_id);
+
 
 /* Validate a request up front (names, ranges, relation access, algorithm, hyperparameters). */
 extern void train_request_validate(TrainRequest *req);

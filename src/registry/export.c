@@ -37,7 +37,6 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "api/train.h"
 #include "data/data_internal.h"
 #include "model/model.h"
 #include "model/modelio.h"
@@ -516,5 +515,5 @@ galaxy_import_model(PG_FUNCTION_ARGS)
 	}
 	galaxy_audit("import", "model", psprintf(INT64_FORMAT, model_id), details_end(&js));
 
-	PG_RETURN_DATUM(galaxy_model_row(model_id));
+	PG_RETURN_DATUM(registry_model_row(model_id));
 }

@@ -296,3 +296,17 @@ galaxy_model_immutable(PG_FUNCTION_ARGS)
 
 	return PointerGetDatum(newtup);
 }
+
+/* The galaxy.models row of a model, as a composite Datum. */
+Datum
+registry_model_row(int64 model_id)
+{
+	QueryResult *r;
+
+	r = catalog_query("SELECT * FROM galaxy.models WHERE id = $1",
+					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows != 1)
+		elog(ERROR, "model " INT64_FORMAT " vanished", model_id);
+	return query_row_datum(r, 0);
+}

@@ -22,4 +22,7 @@ extern int64 registry_project_ensure(const char *name, GalaxyTask task);
 extern void registry_next_version(int64 project_id, const char *schema_fingerprint,
 								  int *major, int *minor, int *patch, int64 *parent_id);
 
+/* The galaxy.models row of a model, as a composite Datum. */
+extern Datum registry_model_row(int64 model_id);
+
 #endif							/* GALAXY_VERSIONS_H */

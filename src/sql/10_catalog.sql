@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Catalog (DESIGN §5).  Every table is dumped by pg_dump.
+-- Catalog: galaxy's tables.  Every table is dumped by pg_dump.
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE galaxy.projects (

@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Registry governance (src/registry/audit.c, chain.c, governance.c):
+-- Registry governance (src/registry/audit.c, chain.c, access.c, approvals.c, versions.c):
 -- the audit hash chain, project grants, approvals, model immutability.
 -- ---------------------------------------------------------------------------
 
@@ -179,7 +179,7 @@ CREATE TRIGGER models_immutable BEFORE UPDATE ON galaxy.models
     FOR EACH ROW EXECUTE FUNCTION galaxy.model_immutable();
 
 -- ---------------------------------------------------------------------------
--- Deployments (src/registry/deployments.c on the primitive in deploy.c).
+-- Deployments (src/registry/deployments_api.c on the primitive in deploy.c).
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION galaxy.deployment_gate() RETURNS trigger
     AS 'MODULE_PATHNAME', 'galaxy_deployment_gate' LANGUAGE C;
