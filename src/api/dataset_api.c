@@ -34,54 +34,10 @@
 PG_FUNCTION_INFO_V1(galaxy_create_dataset);
 PG_FUNCTION_INFO_V1(galaxy_drop_dataset);
 
-/*
- * galaxy.create_dataset(name, relation, target, features, description)
- * → galaxy.datasets
- */
-Datum
-galaxy_create_dataset(PG_FUNCTION_ARGS)
+/* ERROR 22023 unless name is a valid dataset name. */
+static void
+check_dataset_name(const char *name)
 {
-	char	   *name;
-	Oid			relid;
-	char	   *target = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	char	   *description = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
-	Relation	rel;
-	TupleDesc	desc;
-	AttrNumber	target_att = InvalidAttrNumber;
-	AttrNumber *atts;
-	char	  **feat;
-	int			nfeat = 0;
-	List	   *profile_cols = NIL;
-	ProfileState *prof;
-	Jsonb	   *profile;
-	const char **typnames;
-	int		   *widths;
-	char	   *fingerprint;
-	char	   *relname;
-	Oid			user = GetUserId();
-	char	   *owner = GetUserNameFromId(user, false);
-	TupleDesc	result_desc;
-	Datum	   *feat_datums;
-	Oid			argtypes[9] = {TEXTOID, REGCLASSOID, TEXTOID, TEXTARRAYOID, TEXTOID,
-	INT8OID, JSONBOID, TEXTOID, NAMEOID};
-	Datum		args[9];
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	NameData	ownername;
-	HeapTuple	result;
-	int64		id;
-	QueryResult *r;
-	StringInfoData details;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("dataset name must not be NULL")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("relation must not be NULL")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	relid = PG_GETARG_OID(1);
 	if (name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -95,52 +51,26 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("dataset name must not contain control characters such as newlines")));
-	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "galaxy.create_dataset must return a composite type");
+}
 
-	/* the relation */
-	rel = data_open_relation(relid);
-	relname = pstrdup(RelationGetRelationName(rel));
-	desc = RelationGetDescr(rel);
-	if (rel->rd_rel->relkind != RELKIND_RELATION && rel->rd_rel->relkind != RELKIND_VIEW &&
-		rel->rd_rel->relkind != RELKIND_MATVIEW && rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE &&
-		rel->rd_rel->relkind != RELKIND_FOREIGN_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table, view, materialized view or foreign table", relname)));
-	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot register temporary relation \"%s\" as a dataset", relname),
-				 errdetail("A dataset outlives the session; a temporary relation does not.")));
+/*
+ * The feature columns of a new dataset: the given ones (features, a text[]
+ * Datum, or NULL) or every column but the target.  Fills atts and feat (of
+ * the relation's width + 1 or more); returns how many.
+ */
+static int
+resolve_dataset_features(Relation rel, ArrayType *features, AttrNumber target_att,
+						 AttrNumber **atts_out, char ***feat_out)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	const char *relname = RelationGetRelationName(rel);
+	AttrNumber *atts = palloc(sizeof(AttrNumber) * (desc->natts + 1));
+	char	  **feat = palloc(sizeof(char *) * (desc->natts + 1));
+	int			nfeat = 0;
 
-	/* target */
-	atts = palloc(sizeof(AttrNumber) * (desc->natts + 1));
-	feat = palloc(sizeof(char *) * (desc->natts + 1));
-	if (target != NULL)
+	if (features != NULL)
 	{
-		Oid			ttyp;
-		ScalarConv	conv;
-		CategoryConv cat;
-		int			kind;
-		char		typtype;
-
-		target_att = data_column_attnum(rel, target, "target");
-		ttyp = TupleDescAttr(desc, target_att - 1)->atttypid;
-		kind = data_classify_type(ttyp, &conv, &cat);
-		typtype = get_typtype(getBaseType(ttyp));
-		if (kind == INPUT_ARRAY || OidIsValid(get_element_type(getBaseType(ttyp))) ||
-			typtype == TYPTYPE_COMPOSITE || typtype == TYPTYPE_PSEUDO)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("target column \"%s\" has unsupported type %s", target, format_type_be(ttyp)),
-					 errhint("The target must be a scalar: a number, boolean, text or enum.")));
-	}
-
-	/* features */
-	if (!PG_ARGISNULL(3))
-	{
-		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(3);
+		ArrayType  *arr = features;
 		Datum	   *elems;
 		bool	   *enulls;
 		int			n;
@@ -198,7 +128,24 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 					 errmsg("relation \"%s\" has no feature columns besides the target", relname)));
 	}
 
-	/* supported feature types */
+	*atts_out = atts;
+	*feat_out = feat;
+	return nfeat;
+}
+
+/*
+ * Every feature column has a supported type, and the caller may read every
+ * column (table or column privilege).
+ */
+static void
+check_dataset_columns(Relation rel, const AttrNumber *atts, char **feat, int nfeat,
+					  AttrNumber target_att)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			relid = RelationGetRelid(rel);
+	const char *relname = RelationGetRelationName(rel);
+	Oid			user = GetUserId();
+
 	for (int i = 0; i < nfeat; i++)
 	{
 		Oid			typ = TupleDescAttr(desc, atts[i] - 1)->atttypid;
@@ -215,6 +162,7 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 							 "cast other columns in a view, or list the features explicitly.")));
 	}
 
+
 	/* the caller must be able to read every column */
 	if (pg_class_aclcheck(relid, user, ACL_SELECT) != ACLCHECK_OK)
 	{
@@ -226,21 +174,15 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 			aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind), relname);
 	}
 
-	/* profile (read as the caller) */
-	for (int i = 0; i < nfeat; i++)
-		profile_cols = lappend(profile_cols, makeString(feat[i]));
-	if (target)
-		profile_cols = lappend(profile_cols, makeString(target));
-	prof = profile_compute(relid, profile_cols);
-	if (prof->rows == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("relation \"%s\" has no rows", relname),
-				 errdetail("A dataset's profile is the baseline for drift checks; register the relation once it holds data.")));
+}
 
-	/* array widths, for the schema */
-	typnames = palloc(sizeof(char *) * nfeat);
-	widths = palloc(sizeof(int) * nfeat);
+/* Each feature's type name and width (arrays: from the profile), for the schema. */
+static void
+schema_columns(const ProfileState *prof, int nfeat, const char ***typnames_out, int **widths_out)
+{
+	const char **typnames = palloc(sizeof(char *) * nfeat);
+	int		   *widths = palloc(sizeof(int) * nfeat);
+
 	for (int i = 0; i < nfeat; i++)
 	{
 		const ColumnProfile *c = &prof->cols[i];
@@ -261,6 +203,147 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 			widths[i] = c->width;
 		}
 	}
+	*typnames_out = typnames;
+	*widths_out = widths;
+}
+
+/* The audit row of a new dataset. */
+static void
+audit_create_dataset(int64 id, const char *name, Oid relid, const char *relname, const char *target,
+					 char **feat, int nfeat, int64 rows, const char *fingerprint)
+{
+	StringInfoData details;
+
+	StringInfoData fj;
+
+	initStringInfo(&fj);
+	appendStringInfoChar(&fj, '[');
+	for (int i = 0; i < nfeat; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&fj, ", ");
+		escape_json(&fj, feat[i]);
+	}
+	appendStringInfoChar(&fj, ']');
+	initStringInfo(&details);
+	details_begin(&details);
+	details_str(&details, "name", name);
+	details_str(&details, "relation",
+				quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname));
+	details_str(&details, "target", target);
+	details_json(&details, "features", fj.data);
+	details_int(&details, "row_count", rows);
+	details_str(&details, "schema_fingerprint", fingerprint);
+	galaxy_audit("create_dataset", "dataset", psprintf(INT64_FORMAT, id), details_end(&details));
+}
+
+/*
+ * galaxy.create_dataset(name, relation, target, features, description)
+ * → galaxy.datasets
+ */
+Datum
+galaxy_create_dataset(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			relid;
+	char	   *target = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *description = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	Relation	rel;
+	TupleDesc	desc;
+	AttrNumber	target_att = InvalidAttrNumber;
+	AttrNumber *atts;
+	char	  **feat;
+	int			nfeat = 0;
+	List	   *profile_cols = NIL;
+	ProfileState *prof;
+	Jsonb	   *profile;
+	const char **typnames;
+	int		   *widths;
+	char	   *fingerprint;
+	char	   *relname;
+	Oid			user = GetUserId();
+	char	   *owner = GetUserNameFromId(user, false);
+	TupleDesc	result_desc;
+	Datum	   *feat_datums;
+	Oid			argtypes[9] = {TEXTOID, REGCLASSOID, TEXTOID, TEXTARRAYOID, TEXTOID,
+	INT8OID, JSONBOID, TEXTOID, NAMEOID};
+	Datum		args[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	NameData	ownername;
+	HeapTuple	result;
+	int64		id;
+	QueryResult *r;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("dataset name must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	relid = PG_GETARG_OID(1);
+	check_dataset_name(name);
+	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "galaxy.create_dataset must return a composite type");
+
+	/* the relation */
+	rel = data_open_relation(relid);
+	relname = pstrdup(RelationGetRelationName(rel));
+	desc = RelationGetDescr(rel);
+	if (rel->rd_rel->relkind != RELKIND_RELATION && rel->rd_rel->relkind != RELKIND_VIEW &&
+		rel->rd_rel->relkind != RELKIND_MATVIEW && rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE &&
+		rel->rd_rel->relkind != RELKIND_FOREIGN_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table, view, materialized view or foreign table", relname)));
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot register temporary relation \"%s\" as a dataset", relname),
+				 errdetail("A dataset outlives the session; a temporary relation does not.")));
+
+	/* target */
+	if (target != NULL)
+	{
+		Oid			ttyp;
+		ScalarConv	conv;
+		CategoryConv cat;
+		int			kind;
+		char		typtype;
+
+		target_att = data_column_attnum(rel, target, "target");
+		ttyp = TupleDescAttr(desc, target_att - 1)->atttypid;
+		kind = data_classify_type(ttyp, &conv, &cat);
+		typtype = get_typtype(getBaseType(ttyp));
+		if (kind == INPUT_ARRAY || OidIsValid(get_element_type(getBaseType(ttyp))) ||
+			typtype == TYPTYPE_COMPOSITE || typtype == TYPTYPE_PSEUDO)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target column \"%s\" has unsupported type %s", target, format_type_be(ttyp)),
+					 errhint("The target must be a scalar: a number, boolean, text or enum.")));
+	}
+
+	/* features */
+	nfeat = resolve_dataset_features(rel, PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
+									 target_att, &atts, &feat);
+
+	check_dataset_columns(rel, atts, feat, nfeat, target_att);
+
+	/* profile (read as the caller) */
+	for (int i = 0; i < nfeat; i++)
+		profile_cols = lappend(profile_cols, makeString(feat[i]));
+	if (target)
+		profile_cols = lappend(profile_cols, makeString(target));
+	prof = profile_compute(relid, profile_cols);
+	if (prof->rows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation \"%s\" has no rows", relname),
+				 errdetail("A dataset's profile is the baseline for drift checks; register the relation once it holds data.")));
+
+	schema_columns(prof, nfeat, &typnames, &widths);
 	fingerprint = data_schema_fingerprint(nfeat, (const char *const *) feat, typnames, widths);
 	profile = profile_to_jsonb(prof);
 	relation_close(rel, AccessShareLock);
@@ -310,29 +393,7 @@ galaxy_create_dataset(PG_FUNCTION_ARGS)
 		result = heap_form_tuple(result_desc, vals, isnull);
 	}
 
-	{
-		StringInfoData fj;
-
-		initStringInfo(&fj);
-		appendStringInfoChar(&fj, '[');
-		for (int i = 0; i < nfeat; i++)
-		{
-			if (i > 0)
-				appendStringInfoString(&fj, ", ");
-			escape_json(&fj, feat[i]);
-		}
-		appendStringInfoChar(&fj, ']');
-		initStringInfo(&details);
-		details_begin(&details);
-		details_str(&details, "name", name);
-		details_str(&details, "relation",
-					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname));
-		details_str(&details, "target", target);
-		details_json(&details, "features", fj.data);
-		details_int(&details, "row_count", prof->rows);
-		details_str(&details, "schema_fingerprint", fingerprint);
-	}
-	galaxy_audit("create_dataset", "dataset", psprintf(INT64_FORMAT, id), details_end(&details));
+	audit_create_dataset(id, name, relid, relname, target, feat, nfeat, prof->rows, fingerprint);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(result));
 }

@@ -242,6 +242,41 @@ train_request_validate(TrainRequest *req)
 				 errmsg("preprocess must be a JSON object, e.g. '{\"scale\": \"minmax\"}'")));
 }
 
+static char *jget_str(Jsonb *j, const char *key);
+
+/* The loader's options for a request. */
+static void
+request_load_options(const TrainRequest *req, LoadOptions *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->relid = req->relid;
+	lo->target = req->target;
+	lo->features = req->features;
+	lo->task = req->task ? galaxy_task_from_name(req->task) : 0;
+	if (req->preprocess)
+	{
+		char	   *imp = jget_str(req->preprocess, "impute");
+
+		lo->impute_error = imp && strcmp(imp, "error") == 0;
+	}
+}
+
+/* The audit row of a registered model. */
+static void
+audit_training(const TrainRequest *req, const AlgorithmDef *algo, const Dataset *ds, int64 model_id)
+{
+	StringInfoData d;
+
+	initStringInfo(&d);
+	details_begin(&d);
+	details_str(&d, "project", req->project);
+	details_str(&d, "algorithm", algo->name);
+	details_str(&d, "relation", get_rel_name(req->relid));
+	details_float(&d, "rows", (double) ds->n_rows);
+	details_float(&d, "job_id", (double) req->job_id);
+	galaxy_audit("train", "model", psprintf(INT64_FORMAT, model_id), details_end(&d));
+}
+
 /*
  * What galaxy.submit() checks beyond train_request_validate: the relation,
  * its columns, their types and the caller's privileges on them, as the
@@ -258,10 +293,7 @@ train_request_check_inputs(const TrainRequest *req)
 				 errmsg("a background job cannot read the temporary table \"%s\"", get_rel_name(req->relid)),
 				 errdetail("Temporary tables are visible only to the session that created them."),
 				 errhint("Train synchronously with galaxy.train(), or copy the rows into a regular table.")));
-	lo.relid = req->relid;
-	lo.target = req->target;
-	lo.features = req->features;
-	lo.task = req->task ? galaxy_task_from_name(req->task) : 0;
+	request_load_options(req, &lo);
 	lo.check_only = true;
 	(void) dataset_load(&lo);
 }
@@ -801,6 +833,121 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 	return query_int64(r, 0, 1, 0);
 }
 
+/*
+ * The holdout split of a request, training rows in ascending order; ERROR
+ * when fewer than two training rows are left.
+ */
+static void
+train_split(const TrainRequest *req, const Dataset *ds, int64 **train_idx, int64 *n_train,
+			int64 **test_idx, int64 *n_test)
+{
+	split_holdout(ds, req->test_size, (uint64) req->seed, train_idx, n_train, test_idx, n_test);
+	Assert(*n_train + *n_test == ds->n_rows && *n_train >= 0 && *n_test >= 0);
+	ascending_rows(ds->n_rows, *test_idx, *n_test, *train_idx, *n_train);
+	if (*n_train == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no training rows left after holding out test_size = %g", req->test_size)));
+	if (*n_train < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("only " INT64_FORMAT " training row%s left (of " INT64_FORMAT " usable rows); at least 2 are needed",
+						(int64) *n_train, *n_train == 1 ? "" : "s", (int64) ds->n_rows),
+				 errhint("Train on more rows, or lower test_size.")));
+}
+
+/* What the algorithm's fit sees: the split's matrices. */
+static void
+training_data(const Dataset *ds, const SplitData *sd, int n_features, TrainData *td)
+{
+	td->n_rows = sd->n_train;
+	td->n_features = n_features;
+	td->X = sd->X_train;
+	td->y = sd->y_train;
+	td->n_classes = ds->n_classes;
+	td->task = ds->task;
+	td->n_val = sd->n_test;
+	td->X_val = sd->X_test;
+	td->y_val = sd->y_test;
+}
+
+/* The in-memory model of a fit, as model_serialize takes it. */
+static void
+model_of(const AlgorithmDef *algo, const Dataset *ds, Preprocessor *prep, const HyperParams *hp,
+		 void *state, GalaxyModel *gm)
+{
+	gm->algo = algo;
+	gm->task = ds->task;
+	gm->n_features = preprocess_n_features(prep);
+	gm->n_classes = ds->task == TASK_CLASSIFICATION ? ds->n_classes : 0;
+	gm->label_typname = ds->target_typname;
+	gm->labels = ds->class_labels;
+	gm->prep = prep;
+	gm->hp = *hp;
+	gm->state = state;
+}
+
+/*
+ * Metrics of a fitted state on the held-out rows (or the training rows when
+ * test_size = 0), plus the algorithm's own (e.g. out-of-bag); returns the
+ * seconds it took.
+ */
+static double
+score_fit(const TrainRequest *req, const AlgorithmDef *algo, const Dataset *ds,
+		  const SplitData *sd, void *state, int p, MetricSet *ms)
+{
+	instr_time	t;
+
+	INSTR_TIME_SET_CURRENT(t);
+	if (sd->n_test > 0)
+		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_test, sd->y_test, sd->n_test, p,
+					   (uint64) req->seed, ms);
+	else
+		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_train, sd->y_train, sd->n_train, p,
+					   (uint64) req->seed, ms);
+	if (algo->fit_metrics)
+		algo->fit_metrics(state, add_fit_metric, ms);
+	return seconds_since(t);
+}
+
+/*
+ * train's deploy policy (always / if_better / never) for a registered
+ * model, within the rules: never when the project requires approval, never
+ * for a role without the deploy privilege.  Returns what happened, for the
+ * NOTICE.
+ */
+static const char *
+apply_deploy_policy(const TrainRequest *req, int64 project_id, int64 model_id,
+					const char *key, bool higher_better, double new_score)
+{
+	int64		current = registry_primary_model(project_id);
+	double		current_score = current ? stored_metric(current, key) : NAN;
+	bool		deployed;
+
+	if (strcmp(req->deploy, "always") == 0 || current == 0)
+		deployed = strcmp(req->deploy, "never") != 0;
+	else if (strcmp(req->deploy, "if_better") == 0 && isfinite(new_score))
+		deployed = !isfinite(current_score) ||
+			(higher_better ? new_score > current_score : new_score < current_score);
+	else
+		deployed = false;
+	if (!deployed)
+		return current && isfinite(current_score) ?
+			psprintf("not deployed (deployed model " INT64_FORMAT " has %s = %.4f)", current, key, current_score) :
+			"not deployed";
+
+	/* four eyes: a project that needs approval is never deployed by training */
+	if (registry_approval_required(project_id))
+		return psprintf("not deployed: the project requires approval (SELECT galaxy.request_deployment(" INT64_FORMAT "))",
+						model_id);
+	/* training needs train; making the model serve needs deploy */
+	if (!registry_has_project_privilege(GetUserId(), project_id, registry_action_privilege("deploy")))
+		return psprintf("not deployed: role \"%s\" lacks the deploy privilege on the project",
+						GetUserNameFromId(GetUserId(), false));
+	registry_deploy_model(project_id, model_id, 1.0, req->deploy, "galaxy.train deploy policy");
+	return "deployed";
+}
+
 /* Run the pipeline in the current transaction; returns the new model's id. */
 int64
 train_run(TrainRequest *req)
@@ -846,28 +993,14 @@ train_run(TrainRequest *req)
 		bool		higher_better;
 		const char *key;
 		double		new_score;
-		bool		deployed = false;
-		bool		needs_approval = false;
-		bool		no_deploy_privilege = false;
-		int64		current = 0;
-		double		current_score = NAN;
-		char		idbuf[32];
+		const char *outcome;
 		int			p;
 
 		INSTR_TIME_SET_CURRENT(t_start);
 
 		/* load */
 		progress_phase(run, "load");
-		lo.relid = req->relid;
-		lo.target = req->target;
-		lo.features = req->features;
-		lo.task = req->task ? galaxy_task_from_name(req->task) : 0;
-		if (req->preprocess)
-		{
-			char	   *imp = jget_str(req->preprocess, "impute");
-
-			lo.impute_error = imp && strcmp(imp, "error") == 0;
-		}
+		request_load_options(req, &lo);
 		ds = dataset_load(&lo);
 		load_seconds = seconds_since(t_start);
 		progress_set_rows(run, ds->n_rows);
@@ -877,19 +1010,7 @@ train_run(TrainRequest *req)
 
 		/* split + preprocess (fitted on the training rows only) */
 		progress_phase(run, "preprocess");
-		split_holdout(ds, req->test_size, (uint64) req->seed, &train_idx, &n_train, &test_idx, &n_test);
-		Assert(n_train + n_test == ds->n_rows && n_train >= 0 && n_test >= 0);
-		ascending_rows(ds->n_rows, test_idx, n_test, train_idx, n_train);
-		if (n_train == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("no training rows left after holding out test_size = %g", req->test_size)));
-		if (n_train < 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("only " INT64_FORMAT " training row%s left (of " INT64_FORMAT " usable rows); at least 2 are needed",
-							(int64) n_train, n_train == 1 ? "" : "s", (int64) ds->n_rows),
-					 errhint("Train on more rows, or lower test_size.")));
+		train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
 		prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo->default_scaling);
 		p = preprocess_n_features(prep);
 
@@ -911,15 +1032,7 @@ train_run(TrainRequest *req)
 
 		/* fit */
 		progress_phase(run, "fit");
-		td.n_rows = sd.n_train;
-		td.n_features = p;
-		td.X = sd.X_train;
-		td.y = sd.y_train;
-		td.n_classes = ds->n_classes;
-		td.task = ds->task;
-		td.n_val = sd.n_test;
-		td.X_val = sd.X_test;
-		td.y_val = sd.y_test;
+		training_data(ds, &sd, p, &td);
 		/* the model lives in its own context, freed as soon as it is serialised */
 		modelctx = AllocSetContextCreate(trainctx, "galaxy model", ALLOCSET_DEFAULT_SIZES);
 		INSTR_TIME_SET_CURRENT(t_fit);
@@ -930,16 +1043,7 @@ train_run(TrainRequest *req)
 
 		/* evaluate on the held-out rows (or the training rows when test_size = 0) */
 		progress_phase(run, "evaluate");
-		INSTR_TIME_SET_CURRENT(t_fit);
-		if (sd.n_test > 0)
-			evaluate_state(algo, state, ds->task, ds->n_classes, sd.X_test, sd.y_test, sd.n_test, p,
-						   (uint64) req->seed, &ms);
-		else
-			evaluate_state(algo, state, ds->task, ds->n_classes, sd.X_train, sd.y_train, sd.n_train, p,
-						   (uint64) req->seed, &ms);
-		score_seconds = seconds_since(t_fit);
-		if (algo->fit_metrics)
-			algo->fit_metrics(state, add_fit_metric, &ms);
+		score_seconds = score_fit(req, algo, ds, &sd, state, p, &ms);
 		details_str(&extra, "evaluated_on", sd.n_test > 0 ? "test" : "training");
 		details_float(&extra, "training_rows", (double) sd.n_train);
 		details_float(&extra, "test_rows", (double) sd.n_test);
@@ -949,6 +1053,7 @@ train_run(TrainRequest *req)
 		if (ds->skipped_null_labels > 0)
 			details_float(&extra, "skipped_null_labels", (double) ds->skipped_null_labels);
 		metrics = metrics_to_jsonb(&ms, details_end(&extra));
+
 
 		/* the data is no longer needed: free it before the model is serialised */
 		if (sd.y_test)
@@ -960,15 +1065,7 @@ train_run(TrainRequest *req)
 
 		/* register */
 		progress_phase(run, "register");
-		gm.algo = algo;
-		gm.task = ds->task;
-		gm.n_features = p;
-		gm.n_classes = ds->task == TASK_CLASSIFICATION ? ds->n_classes : 0;
-		gm.label_typname = ds->target_typname;
-		gm.labels = ds->class_labels;
-		gm.prep = prep;
-		gm.hp = hp;
-		gm.state = state;
+		model_of(algo, ds, prep, &hp, state, &gm);
 		Assert(gm.n_features == preprocess_n_features(prep));
 		Assert(gm.task != TASK_CLASSIFICATION || (gm.n_classes >= 2 && gm.labels != NULL));
 		value = model_serialize(&gm);
@@ -985,57 +1082,18 @@ train_run(TrainRequest *req)
 		 */
 		registry_check_project_access(project_id, "train");
 
-		snprintf(idbuf, sizeof(idbuf), INT64_FORMAT, model_id);
-		{
-			StringInfoData d;
-
-			initStringInfo(&d);
-			details_begin(&d);
-			details_str(&d, "project", req->project);
-			details_str(&d, "algorithm", algo->name);
-			details_str(&d, "relation", get_rel_name(req->relid));
-			details_float(&d, "rows", (double) ds->n_rows);
-			details_float(&d, "job_id", (double) req->job_id);
-			galaxy_audit("train", "model", idbuf, details_end(&d));
-		}
+		audit_training(req, algo, ds, model_id);
 
 		/* deploy policy */
 		key = metrics_key(ds->task, &higher_better);
 		new_score = metrics_get(&ms, key);
-		current = registry_primary_model(project_id);
-		if (current)
-			current_score = stored_metric(current, key);
-		if (strcmp(req->deploy, "always") == 0 || current == 0)
-			deployed = strcmp(req->deploy, "never") != 0;
-		else if (strcmp(req->deploy, "if_better") == 0 && isfinite(new_score))
-			deployed = !isfinite(current_score) ||
-				(higher_better ? new_score > current_score : new_score < current_score);
-		/* four eyes: a project that needs approval is never deployed by training */
-		if (deployed && registry_approval_required(project_id))
-		{
-			deployed = false;
-			needs_approval = true;
-		}
-		/* training needs train; making the model serve needs deploy */
-		if (deployed && !registry_has_project_privilege(GetUserId(), project_id,
-														registry_action_privilege("deploy")))
-		{
-			deployed = false;
-			no_deploy_privilege = true;
-		}
-		if (deployed)
-			registry_deploy_model(project_id, model_id, 1.0, req->deploy, "galaxy.train deploy policy");
+		outcome = apply_deploy_policy(req, project_id, model_id, key, higher_better, new_score);
 
 		ereport(NOTICE,
 				(errmsg("galaxy: project \"%s\" model " INT64_FORMAT " (%s, %s): %s = %.4f on " INT64_FORMAT " %s rows, fit %.3f s, %s",
 						req->project, model_id, algo->name, galaxy_task_name(ds->task), key, new_score,
 						sd.n_test > 0 ? sd.n_test : sd.n_train, sd.n_test > 0 ? "held-out" : "training",
-						fit_seconds,
-						deployed ? "deployed" :
-						needs_approval ? psprintf("not deployed: the project requires approval (SELECT galaxy.request_deployment(" INT64_FORMAT "))", model_id) :
-						no_deploy_privilege ? psprintf("not deployed: role \"%s\" lacks the deploy privilege on the project", GetUserNameFromId(GetUserId(), false)) :
-						(current && isfinite(current_score) ? psprintf("not deployed (deployed model " INT64_FORMAT " has %s = %.4f)", current, key, current_score) :
-						 "not deployed"))));
+						fit_seconds, outcome)));
 	}
 	PG_FINALLY();
 	{

@@ -52,6 +52,16 @@ extern int	data_classify_type(Oid typid, ScalarConv *conv, CategoryConv *cat);
 
 /* attnum of a named column; ERROR if it does not exist or is a system column. */
 extern AttrNumber data_column_attnum(Relation rel, const char *name, const char *role);
+/* qsort comparator for doubles, ascending. */
+static inline int
+data_cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
 /* Open a relation by OID with AccessShareLock; ERROR 42P01 if it does not exist. */
 extern Relation data_open_relation(Oid relid);
 

@@ -303,15 +303,6 @@ parse_config(Jsonb *config, const Dataset *ds, PrepOptions *global, PrepOptions 
  * small helpers
  * --------------------------------------------------------------------- */
 
-/* qsort comparator for doubles. */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
 
 /* qsort comparator for C strings by bytes. */
 static int
@@ -666,7 +657,7 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 							buf[m++] = x;
 					}
 					CHECK_FOR_INTERRUPTS();
-					qsort(buf, m, sizeof(double), cmp_double);
+					qsort(buf, m, sizeof(double), data_cmp_double);
 					p->fill[s] = sorted_stat(buf, m, pc->impute);
 					break;
 				}

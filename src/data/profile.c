@@ -156,15 +156,6 @@ profile_value(ProfileState *st, ColumnProfile *c, Datum d)
 	}
 }
 
-/* qsort comparator for doubles. */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
 
 /* Linear-interpolated quantile of sorted values (like percentile_cont). */
 static double
@@ -207,7 +198,7 @@ finish_column(ColumnProfile *c)
 					ss = 0.0;
 		int64		distinct = 0;
 
-		qsort(v, n, sizeof(double), cmp_double);
+		qsort(v, n, sizeof(double), data_cmp_double);
 		CHECK_FOR_INTERRUPTS();
 		for (int64 i = 0; i < n; i++)
 		{
