@@ -11,9 +11,7 @@
 #include "access/tupmacs.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
 #include "common/hashfn.h"
-#include "common/sha2.h"
 #include "galaxy.h"
 #include "model/model.h"
 #include "utils/array.h"
@@ -24,6 +22,7 @@
 #include "utils/syscache.h"
 
 #include "data/data_internal.h"
+#include "util/sha256.h"
 
 /* Scalar conversion of a (base) numeric type, or CONV_NONE. */
 static ScalarConv
@@ -376,22 +375,14 @@ char *
 data_schema_fingerprint(int n, const char *const *names, const char *const *types, const int *widths)
 {
 	StringInfoData s;
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
+	uint8		digest[GALAXY_SHA256_LEN];
 
 	initStringInfo(&s);
 	for (int i = 0; i < n; i++)
 		appendStringInfo(&s, "%s:%s:%d;", names[i], types[i], widths[i]);
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (uint8 *) s.data, s.len) < 0 ||
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "galaxy: could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-		sprintf(hex + 2 * i, "%02x", digest[i]);
+	galaxy_sha256(s.data, s.len, digest);
 	pfree(s.data);
-	return hex;
+	return galaxy_hex(digest, GALAXY_SHA256_LEN);
 }
 
 /* attnum of a named column, ERROR if it does not exist or is a system column. */

@@ -26,9 +26,9 @@
 
 #include "registry/audit.h"
 #include "registry/chain.h"
-#include "registry/export_format.h"
 #include "util/catalog.h"
 #include "util/query.h"
+#include "util/sha256.h"
 
 PG_FUNCTION_INFO_V1(galaxy_audit_log_chain);
 PG_FUNCTION_INFO_V1(galaxy_append_only_guard);
@@ -45,19 +45,19 @@ static Jsonb *
 audit_details_digest(Jsonb *details)
 {
 	char	   *text = JsonbToCString(NULL, &details->root, VARSIZE(details));
-	uint8		digest[EXPORT_HASH_LEN];
+	uint8		digest[GALAXY_SHA256_LEN];
 	StringInfoData s;
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	char	   *key = NULL;
 
-	export_sha256(text, strlen(text), digest);
+	galaxy_sha256(text, strlen(text), digest);
 	initStringInfo(&s);
 	details_begin(&s);
 	details_bool(&s, "details_truncated", true);
 	details_int(&s, "details_bytes", (int64) strlen(text));
-	details_str(&s, "details_sha256", export_digest_hex(digest));
+	details_str(&s, "details_sha256", galaxy_hex(digest, GALAXY_SHA256_LEN));
 	/* keep the top-level scalars that are short (names, ids, versions) */
 	if (JB_ROOT_IS_OBJECT(details))
 	{

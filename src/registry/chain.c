@@ -50,9 +50,9 @@
 
 #include "registry/audit.h"
 #include "registry/chain.h"
-#include "registry/export_format.h"
 #include "util/catalog.h"
 #include "util/query.h"
+#include "util/sha256.h"
 
 /*
  * The audit chain's lock tag: "gala" / "xy" + 1 in the advisory space, with
@@ -181,10 +181,10 @@ audit_chain_hash(const uint8 *prev, const char *canonical, Size len, uint8 *out)
 {
 	char	   *buf = palloc(AUDIT_HASH_LEN + len);
 
-	StaticAssertStmt(AUDIT_HASH_LEN == EXPORT_HASH_LEN, "audit and export hashes are both SHA-256");
+	StaticAssertStmt(AUDIT_HASH_LEN == GALAXY_SHA256_LEN, "audit and export hashes are both SHA-256");
 	memcpy(buf, prev, AUDIT_HASH_LEN);
 	memcpy(buf + AUDIT_HASH_LEN, canonical, len);
-	export_sha256(buf, AUDIT_HASH_LEN + len, out);
+	galaxy_sha256(buf, AUDIT_HASH_LEN + len, out);
 	pfree(buf);
 }
 
@@ -260,21 +260,6 @@ audit_chain_head(uint8 *out)
 	memset(out, 0, AUDIT_HASH_LEN);
 }
 
-/* Hex text of a hash (palloc'd). */
-static char *
-hash_hex(const uint8 *h)
-{
-	static const char hexdigits[] = "0123456789abcdef";
-	char	   *s = palloc(AUDIT_HASH_LEN * 2 + 1);
-
-	for (int i = 0; i < AUDIT_HASH_LEN; i++)
-	{
-		s[2 * i] = hexdigits[h[i] >> 4];
-		s[2 * i + 1] = hexdigits[h[i] & 0xf];
-	}
-	s[AUDIT_HASH_LEN * 2] = '\0';
-	return s;
-}
 
 /*
  * The anchor the oldest remaining row chains to: the newest purge's
@@ -395,7 +380,7 @@ galaxy_verify_audit(PG_FUNCTION_ARGS)
 		{
 			broken_id = id;
 			detail = psprintf("row %lld: prev_hash %s does not match the hash of the row before it (%s): rows were removed or rewritten",
-							  (long long) id, hash_hex(prev), hash_hex(expected_prev));
+							  (long long) id, galaxy_hex(prev, AUDIT_HASH_LEN), galaxy_hex(expected_prev, AUDIT_HASH_LEN));
 		}
 		else if (nulls[hash_att - 1] || !copy_hash(values[hash_att - 1], stored))
 		{
@@ -411,7 +396,7 @@ galaxy_verify_audit(PG_FUNCTION_ARGS)
 			{
 				broken_id = id;
 				detail = psprintf("row %lld was modified: its content hashes to %s, the chain recorded %s",
-								  (long long) id, hash_hex(computed), hash_hex(stored));
+								  (long long) id, galaxy_hex(computed, AUDIT_HASH_LEN), galaxy_hex(stored, AUDIT_HASH_LEN));
 			}
 			else
 				memcpy(expected_prev, stored, AUDIT_HASH_LEN);
@@ -599,7 +584,7 @@ galaxy_purge_audit(PG_FUNCTION_ARGS)
 							(long long) last_id),
 					 errhint("Run SELECT * FROM galaxy.verify_audit().")));
 		last_hash = PointerGetDatum(DatumGetByteaPCopy(last_hash));
-		anchor_hex = hash_hex((const uint8 *) VARDATA_ANY(DatumGetByteaPP(last_hash)));
+		anchor_hex = galaxy_hex((const uint8 *) VARDATA_ANY(DatumGetByteaPP(last_hash)), AUDIT_HASH_LEN);
 	}
 
 	if (last_id > 0)

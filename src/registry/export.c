@@ -22,7 +22,6 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -254,7 +253,7 @@ export_audit_details(const ExportAuditRequest *req, bool after_rollback)
 	details_begin(&js);
 	details_int(&js, "project_id", req->project_id);
 	details_int(&js, "bytes", req->bytes);
-	details_str(&js, "sha256", export_digest_hex(req->digest));
+	details_str(&js, "sha256", galaxy_hex(req->digest, GALAXY_SHA256_LEN));
 	details_str(&js, "nonce", nonce_hex(req->nonce));
 	if (after_rollback)
 	{
@@ -493,7 +492,7 @@ galaxy_import_model(PG_FUNCTION_ARGS)
 							Int32GetDatum(patch), PointerGetDatum(value), JsonbPGetDatum(meta),
 							CStringGetTextDatum(fingerprint), Int32GetDatum((int32) VARSIZE(value)),
 							CStringGetTextDatum(actor), Int64GetDatum(parent_id),
-						CStringGetTextDatum(export_digest_hex(ex.digest)), BoolGetDatum(authenticated),
+						CStringGetTextDatum(galaxy_hex(ex.digest, GALAXY_SHA256_LEN)), BoolGetDatum(authenticated),
 						Int32GetDatum(ex.version)},
 						parent_id ? NULL : "         n   ", false, 0,
 						SPI_OK_INSERT_RETURNING, "write galaxy.models");
@@ -505,7 +504,7 @@ galaxy_import_model(PG_FUNCTION_ARGS)
 	details_begin(&js);
 	details_str(&js, "project", project);
 	details_str(&js, "version", psprintf("%d.%d.%d", major, minor, patch));
-	details_str(&js, "sha256", export_digest_hex(ex.digest));
+	details_str(&js, "sha256", galaxy_hex(ex.digest, GALAXY_SHA256_LEN));
 	details_bool(&js, "authenticated", authenticated);
 	{
 		JsonbValue *src = export_meta_get(meta, "source");

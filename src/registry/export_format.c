@@ -44,38 +44,6 @@
 #define EXPORT_FLAG_SIGNED 0x0001
 #define EXPORT_MAX_METADATA ((Size) 64 * 1024 * 1024)
 
-/* SHA-256 of a buffer. */
-void
-export_sha256(const char *data, Size len, uint8 *out)
-{
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
-		pg_cryptohash_final(ctx, out, EXPORT_HASH_LEN) < 0)
-	{
-		const char *why = ctx ? pg_cryptohash_error(ctx) : "out of memory";
-
-		if (ctx)
-			pg_cryptohash_free(ctx);
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not compute SHA-256: %s", why)));
-	}
-	pg_cryptohash_free(ctx);
-}
-
-/* Hex text of a digest (palloc'd). */
-char *
-export_digest_hex(const uint8 *h)
-{
-	char	   *s = palloc(EXPORT_HASH_LEN * 2 + 1);
-
-	for (int i = 0; i < EXPORT_HASH_LEN; i++)
-		snprintf(s + 2 * i, 3, "%02x", h[i]);
-	return s;
-}
-
 /* Little-endian readers over a validated range. */
 static uint16
 le16(const char *p)
@@ -150,7 +118,7 @@ export_build(const char *metadata, const char *model, uint32 model_len,
 	mw_u32(&w, model_len);
 	mw_bytes(&w, model, model_len);
 	content_len = w.buf.len;
-	export_sha256(w.buf.data, content_len, digest);
+	galaxy_sha256(w.buf.data, content_len, digest);
 	mw_bytes(&w, digest, EXPORT_HASH_LEN);
 	if (key)
 	{
@@ -299,14 +267,14 @@ export_parse(const char *p, Size len, ExportContents *out)
 	out->version = version;
 	out->content_len = 16 + 4 + (Size) mlen + vlen;
 	out->mac = version == 1 ? NULL : (const uint8 *) (p + out->content_len + EXPORT_HASH_LEN);
-	export_sha256(p, out->content_len, out->digest);
+	galaxy_sha256(p, out->content_len, out->digest);
 	if (memcmp(out->digest, p + out->content_len, EXPORT_HASH_LEN) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("galaxy model export checksum mismatch: the data was modified or damaged"),
 				 errdetail("SHA-256 of the content is %s, the export records %s.",
-						   export_digest_hex(out->digest),
-						   export_digest_hex((const uint8 *) (p + out->content_len)))));
+						   galaxy_hex(out->digest, GALAXY_SHA256_LEN),
+						   galaxy_hex((const uint8 *) (p + out->content_len), GALAXY_SHA256_LEN))));
 
 	/* metadata: a JSON object */
 	metatext = pnstrdup(p + 16, mlen);

@@ -14,7 +14,9 @@
 #include "model/model.h"
 #include "utils/jsonb.h"
 
-#define EXPORT_HASH_LEN 32
+#include "util/sha256.h"
+
+#define EXPORT_HASH_LEN GALAXY_SHA256_LEN
 
 /* What a valid export holds (pointers into the export or palloc'd). */
 typedef struct ExportContents
@@ -30,10 +32,6 @@ typedef struct ExportContents
 	const uint8 *mac;			/* version 2: the HMAC-SHA256 inside the export */
 } ExportContents;
 
-/* SHA-256 of a buffer; ERROR if it cannot be computed. */
-extern void export_sha256(const char *data, Size len, uint8 *out);
-/* Hex text of a digest (palloc'd). */
-extern char *export_digest_hex(const uint8 *h);
 
 /* HMAC-SHA256 of a buffer under key; ERROR if it cannot be computed. */
 extern void export_hmac(const uint8 *key, Size keylen, const char *data, Size len, uint8 *out);

@@ -124,7 +124,7 @@ repair(uint8 *buf, size_t size)
 	fuzz_repair_model_checksum(buf + 16 + mlen + 4, vlen);
 	PG_TRY();
 	{
-		export_sha256((const char *) buf, 16 + 4 + (Size) mlen + vlen, digest);
+		galaxy_sha256((const char *) buf, 16 + 4 + (Size) mlen + vlen, digest);
 	}
 	PG_CATCH();
 	{
