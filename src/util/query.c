@@ -148,48 +148,52 @@ query_datum(QueryResult *r, uint64 row, int col, bool *isnull)
 	return heap_getattr(r->rows[row], col, r->tupdesc, isnull);
 }
 
+/* A column of a known type (checked in assertion-enabled builds). */
+static inline Datum
+query_typed(QueryResult *r, uint64 row, int col, Oid type, bool *isnull)
+{
+	Assert(TupleDescAttr(r->tupdesc, col - 1)->atttypid == type);
+	return query_datum(r, row, col, isnull);
+}
+
 /* int8 column, or dflt when NULL. */
 int64
 query_int64(QueryResult *r, uint64 row, int col, int64 dflt)
 {
-	bool		isnull;
-	Datum		d = query_datum(r, row, col, &isnull);
+	bool		n;
+	Datum		d = query_typed(r, row, col, INT8OID, &n);
 
-	Assert(TupleDescAttr(r->tupdesc, col - 1)->atttypid == INT8OID);
-	return isnull ? dflt : DatumGetInt64(d);
+	return n ? dflt : DatumGetInt64(d);
 }
 
 /* int4 column, or dflt when NULL. */
 int32
 query_int32(QueryResult *r, uint64 row, int col, int32 dflt)
 {
-	bool		isnull;
-	Datum		d = query_datum(r, row, col, &isnull);
+	bool		n;
+	Datum		d = query_typed(r, row, col, INT4OID, &n);
 
-	Assert(TupleDescAttr(r->tupdesc, col - 1)->atttypid == INT4OID);
-	return isnull ? dflt : DatumGetInt32(d);
+	return n ? dflt : DatumGetInt32(d);
 }
 
 /* float8 column, or dflt when NULL. */
 double
 query_float8(QueryResult *r, uint64 row, int col, double dflt)
 {
-	bool		isnull;
-	Datum		d = query_datum(r, row, col, &isnull);
+	bool		n;
+	Datum		d = query_typed(r, row, col, FLOAT8OID, &n);
 
-	Assert(TupleDescAttr(r->tupdesc, col - 1)->atttypid == FLOAT8OID);
-	return isnull ? dflt : DatumGetFloat8(d);
+	return n ? dflt : DatumGetFloat8(d);
 }
 
 /* bool column, or dflt when NULL. */
 bool
 query_bool(QueryResult *r, uint64 row, int col, bool dflt)
 {
-	bool		isnull;
-	Datum		d = query_datum(r, row, col, &isnull);
+	bool		n;
+	Datum		d = query_typed(r, row, col, BOOLOID, &n);
 
-	Assert(TupleDescAttr(r->tupdesc, col - 1)->atttypid == BOOLOID);
-	return isnull ? dflt : DatumGetBool(d);
+	return n ? dflt : DatumGetBool(d);
 }
 
 /* A result row as a composite Datum in CurrentMemoryContext. */
