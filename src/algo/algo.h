@@ -21,8 +21,6 @@
 #ifndef GALAXY_ALGO_H
 #define GALAXY_ALGO_H
 
-#include "postgres.h"
-
 #include "model/modelio.h"
 #include "utils/jsonb.h"
 

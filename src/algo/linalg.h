@@ -5,8 +5,6 @@
 #ifndef GALAXY_LINALG_H
 #define GALAXY_LINALG_H
 
-#include "postgres.h"
-
 #include <math.h>
 
 #include "utils/memutils.h"

@@ -33,8 +33,6 @@
 #ifndef GALAXY_TREE_CORE_H
 #define GALAXY_TREE_CORE_H
 
-#include "postgres.h"
-
 #include <math.h>
 
 #include "algo/algo.h"

@@ -6,8 +6,6 @@
 #ifndef GALAXY_TRAIN_H
 #define GALAXY_TRAIN_H
 
-#include "postgres.h"
-
 #include "fmgr.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"

@@ -6,8 +6,6 @@
 #ifndef GALAXY_DATA_INTERNAL_H
 #define GALAXY_DATA_INTERNAL_H
 
-#include "postgres.h"
-
 #include "data/dataset.h"
 #include "utils/relcache.h"
 

@@ -12,8 +12,6 @@
 #ifndef GALAXY_DATASET_H
 #define GALAXY_DATASET_H
 
-#include "postgres.h"
-
 #include "algo/algo.h"
 #include "model/modelio.h"
 #include "nodes/pg_list.h"

@@ -5,8 +5,6 @@
 #ifndef GALAXY_PROFILE_H
 #define GALAXY_PROFILE_H
 
-#include "postgres.h"
-
 #include "data/data_internal.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"

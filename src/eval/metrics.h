@@ -4,8 +4,6 @@
 #ifndef GALAXY_METRICS_H
 #define GALAXY_METRICS_H
 
-#include "postgres.h"
-
 #include "utils/jsonb.h"
 
 #define GALAXY_MAX_METRICS 32

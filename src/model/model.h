@@ -17,8 +17,6 @@
 #ifndef GALAXY_MODEL_H
 #define GALAXY_MODEL_H
 
-#include "postgres.h"
-
 #include "fmgr.h"
 
 #include "algo/algo.h"

@@ -11,8 +11,6 @@
 #ifndef GALAXY_MODELIO_H
 #define GALAXY_MODELIO_H
 
-#include "postgres.h"
-
 #include "lib/stringinfo.h"
 
 /*

@@ -9,8 +9,6 @@
 #ifndef GALAXY_EXPORT_FORMAT_H
 #define GALAXY_EXPORT_FORMAT_H
 
-#include "postgres.h"
-
 #include "model/model.h"
 #include "utils/jsonb.h"
 

@@ -1,7 +1,7 @@
 -- galaxy.train / predict error contract: every bad input is an ERROR with a
 -- specific SQLSTATE and a message naming the culprit; the server never restarts.
 BEGIN;
-SELECT plan(38);
+SELECT plan(41);
 
 CREATE TABLE t_ok (a float8, b float8, c int, label text);
 INSERT INTO t_ok SELECT g, g % 7, g % 3, CASE WHEN g % 2 = 0 THEN 'even' ELSE 'odd' END FROM generate_series(1, 60) g;
@@ -88,6 +88,22 @@ SELECT results_eq($$SELECT count(galaxy.predict('contract', ARRAY[b, c])) FROM t
 RESET ROLE;
 SELECT results_eq($$SELECT count(*) FROM t_ok t WHERE galaxy.predict('contract', t) = galaxy.predict('contract', ARRAY[t.b, t.c])$$,
                   ARRAY[60::bigint], 'whole-row and array predictions agree');
+
+-- one argument list: train's (TA_* in src/api/train.h, TA_NARGS = 15), and
+-- submit's, which starts with the same arguments in the same order
+SELECT is((SELECT array_length(proargnames, 1) FROM pg_proc
+            WHERE proname = 'train' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
+          15, 'train takes the 15 arguments api/train.h''s TA_* enum names');
+SELECT is((SELECT (proargnames)[1:15] FROM pg_proc
+            WHERE proname = 'submit' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
+          (SELECT (proargnames)[1:15] FROM pg_proc
+            WHERE proname = 'train' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
+          'submit starts with train''s arguments, in the same order and with the same names');
+SELECT is((SELECT (proargtypes::oid[])[0:14] FROM pg_proc
+            WHERE proname = 'submit' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
+          (SELECT (proargtypes::oid[])[0:14] FROM pg_proc
+            WHERE proname = 'train' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
+          'and with the same types');
 
 SELECT * FROM finish();
 ROLLBACK;
