@@ -25,6 +25,7 @@
 #include "eval/metrics.h"
 #include "model/model_cache.h"
 #include "registry/access.h"
+#include "registry/audit.h"
 #include "registry/deploy.h"
 #include "registry/versions.h"
 #include "util/query.h"
@@ -280,13 +281,14 @@ evaluate_model(int64 model_id, Oid relid)
 							   m->n_classes, &ms);
 
 	initStringInfo(&extra);
-	appendStringInfo(&extra, "{\"rows\": " INT64_FORMAT ", \"model_id\": " INT64_FORMAT, es.n, model_id);
+	details_begin(&extra);
+	details_int(&extra, "rows", es.n);
+	details_int(&extra, "model_id", model_id);
 	if (es.unknown > 0)
-		appendStringInfo(&extra, ", \"rows_with_unknown_label\": " INT64_FORMAT, es.unknown);
+		details_int(&extra, "rows_with_unknown_label", es.unknown);
 	if (es.non_finite > 0)
-		appendStringInfo(&extra, ", \"rows_with_non_finite_target\": " INT64_FORMAT, es.non_finite);
-	appendStringInfoChar(&extra, '}');
-	return metrics_to_jsonb(&ms, DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(extra.data))));
+		details_int(&extra, "rows_with_non_finite_target", es.non_finite);
+	return metrics_to_jsonb(&ms, details_end(&extra));
 }
 
 /* galaxy.evaluate(model bigint, relation regclass) → jsonb */
