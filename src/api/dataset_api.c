@@ -119,6 +119,8 @@ resolve_dataset_features(Relation rel, ArrayType *features, AttrNumber target_at
 
 			if (a->attisdropped || a->attnum == target_att)
 				continue;
+			if (data_column_is_key(rel, a->attnum))
+				continue;		/* ids are not features (name them to use them) */
 			atts[nfeat] = a->attnum;
 			feat[nfeat++] = pstrdup(NameStr(a->attname));
 		}

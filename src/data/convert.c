@@ -8,20 +8,24 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/sysattr.h"
 #include "access/tupmacs.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
-#include "galaxy.h"
-#include "model/model.h"
+#include "nodes/bitmapset.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/syscache.h"
 
+#include "galaxy.h"
 #include "data/data_internal.h"
+#include "model/model.h"
 #include "util/sha256.h"
 
 /* Scalar conversion of a (base) numeric type, or CONV_NONE. */
@@ -414,4 +418,38 @@ data_open_relation(Oid relid)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
 	return rel;
+}
+
+/*
+ * Whether a column is a key rather than data: part of the primary key, an
+ * identity column, or a serial column (its default draws from a sequence it
+ * owns).  Such columns are never default features: an id predicts nothing
+ * and only overfits.
+ */
+bool
+data_column_is_key(Relation rel, AttrNumber attnum)
+{
+	Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	Bitmapset  *pk;
+	List	   *seqs;
+	ListCell   *lc;
+
+	if (a->attidentity != '\0')
+		return true;
+	pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	if (bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, pk))
+		return true;
+	if (!a->atthasdef)
+		return false;
+	seqs = getOwnedSequences(RelationGetRelid(rel));
+	foreach(lc, seqs)
+	{
+		Oid			table;
+		int32		col;
+
+		if (sequenceIsOwned(lfirst_oid(lc), DEPENDENCY_AUTO, &table, &col) &&
+			table == RelationGetRelid(rel) && col == attnum)
+			return true;
+	}
+	return false;
 }

@@ -60,6 +60,9 @@ data_cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Whether a column is a key (primary key, identity, serial): never a default feature. */
+extern bool data_column_is_key(Relation rel, AttrNumber attnum);
+
 /* Open a relation by OID with AccessShareLock; ERROR 42P01 if it does not exist. */
 extern Relation data_open_relation(Oid relid);
 

@@ -821,6 +821,8 @@ load_resolve_features(LoadState *ls, Relation rel, const LoadOptions *opts)
 			if (a->attisdropped || (opts->target != NULL &&
 									strcmp(NameStr(a->attname), opts->target) == 0))
 				continue;
+			if (data_column_is_key(rel, a->attnum))
+				continue;		/* ids are not features (name them to use them) */
 			ls->cols[ls->ncols].attnum = a->attnum;
 			ls->cols[ls->ncols].name = pstrdup(NameStr(a->attname));
 			ls->ncols++;

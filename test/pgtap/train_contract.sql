@@ -1,7 +1,7 @@
 -- galaxy.train / predict error contract: every bad input is an ERROR with a
 -- specific SQLSTATE and a message naming the culprit; the server never restarts.
 BEGIN;
-SELECT plan(41);
+SELECT plan(44);
 
 CREATE TABLE t_ok (a float8, b float8, c int, label text);
 INSERT INTO t_ok SELECT g, g % 7, g % 3, CASE WHEN g % 2 = 0 THEN 'even' ELSE 'odd' END FROM generate_series(1, 60) g;
@@ -104,6 +104,18 @@ SELECT is((SELECT (proargtypes::oid[])[0:14] FROM pg_proc
           (SELECT (proargtypes::oid[])[0:14] FROM pg_proc
             WHERE proname = 'train' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
           'and with the same types');
+
+-- keys are never default features: primary key, identity and serial columns
+CREATE TABLE public.tc_keyed (id serial PRIMARY KEY, code int GENERATED ALWAYS AS IDENTITY,
+                              x float8, z float8, y float8);
+INSERT INTO public.tc_keyed (x, z, y) SELECT g % 7, g % 5, 2 * (g % 7) + (g % 5) FROM generate_series(1, 200) g;
+SELECT is((SELECT features FROM galaxy.train('tc_keyed', 'public.tc_keyed', 'y', 'linear_regression')),
+          ARRAY['x', 'z'], 'train without features leaves out the primary key, identity and serial columns');
+SELECT is((SELECT features FROM galaxy.train('tc_keyed', 'public.tc_keyed', 'y', 'linear_regression',
+                                             features => ARRAY['id', 'x', 'z'])),
+          ARRAY['id', 'x', 'z'], 'a key named in features is used');
+SELECT is((SELECT features FROM galaxy.create_dataset('tc_keyed_ds', 'public.tc_keyed', 'y')),
+          ARRAY['x', 'z'], 'create_dataset leaves the keys out too');
 
 SELECT * FROM finish();
 ROLLBACK;
