@@ -3,7 +3,7 @@
 -- approvals (four eyes), export/import, search_path hijacking.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(133);
+SELECT plan(136);
 
 -- ---------------------------------------------------------------------------
 -- Fixtures: data, people
@@ -394,13 +394,23 @@ SELECT is((SELECT (imported_from->>'authenticated')::boolean FROM galaxy.models 
           'the foreign import is marked unauthenticated');
 SELECT is((SELECT metrics FROM galaxy.models ORDER BY id DESC LIMIT 1), '{}'::jsonb,
           'its claimed metrics are kept apart, so they never choose a deployment');
+-- audit rows are bounded: 100 kB of claimed provenance is kept as its size and SHA-256
+SELECT lives_ok($$SELECT galaxy.import_model('padded_copy', pg_temp.forge((SELECT data FROM exp), 'source',
+                    jsonb_build_object('pad', repeat('x', 100000))))$$,
+                'an import whose claimed source is 100 kB');
+SELECT ok((SELECT (details->>'details_truncated')::boolean AND octet_length(details::text) < 8192
+             FROM galaxy.audit_log WHERE action = 'import' ORDER BY id DESC LIMIT 1),
+          'its audit row holds the details'' size and SHA-256, not the 100 kB');
+SELECT ok(NOT has_column_privilege('galaxy_reader', 'galaxy.models', 'model', 'SELECT')
+          AND has_column_privilege('galaxy_reader', 'galaxy.models', 'metrics', 'SELECT'),
+          'readers (and so approvers) may read every column of galaxy.models but the model bytes');
 SELECT throws_like($$SELECT galaxy.import_model('alice_copy', pg_temp.forge((SELECT data FROM exp), 'algorithm', '"kmeans"'))$$,
                    '%metadata says algorithm "kmeans"%', 'metadata that lies about the algorithm is refused');
 SELECT throws_like($$SELECT galaxy.import_model('alice_copy', pg_temp.forge((SELECT data FROM exp), 'features', '["x1", "x9", "x3"]'))$$,
                    '%metadata input 2 is x9%', 'metadata that lies about the inputs is refused');
 SELECT throws_ok($$SELECT galaxy.import_model('alice_copy', pg_temp.forge((SELECT data FROM exp), 'metrics', '[1]'))$$,
                  '22P03', NULL, 'malformed metadata is refused with 22P03');
-SELECT is((SELECT count(*)::int FROM galaxy.audit_log WHERE action IN ('export', 'import')), 4,
+SELECT is((SELECT count(*)::int FROM galaxy.audit_log WHERE action IN ('export', 'import')), 5,
           'exports and imports are audited');
 
 -- ---------------------------------------------------------------------------
