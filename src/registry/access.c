@@ -374,17 +374,8 @@ registry_check_project_access(int64 project_id, const char *action)
 int64
 registry_lookup_project(const char *project)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	int64		id = 0;
-	QueryResult *r;
+	int64		id = registry_project_id(project, true);
 
-	args[0] = CStringGetTextDatum(project);
-	r = catalog_query("SELECT id FROM galaxy.projects WHERE name = $1",
-					  1, argtypes, args, NULL, true, 1,
-					  SPI_OK_SELECT, "read galaxy.projects");
-	if (r->nrows == 1)
-		id = query_int64(r, 0, 1, 0);
 	if (id == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
