@@ -23,6 +23,7 @@ static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_decision_tree,
 	&galaxy_algo_random_forest,
 	&galaxy_algo_gradient_boosting,
+	&galaxy_algo_neural_network,
 	NULL
 };
 
@@ -91,7 +92,8 @@ algo_by_name(const char *name)
 	StringInfoData names;
 
 	for (int i = 0; i < N_ALGOS; i++)
-		if (strcmp(registry[i]->name, name) == 0)
+		if (strcmp(registry[i]->name, name) == 0 ||
+			(registry[i]->alias && strcmp(registry[i]->alias, name) == 0))
 			return registry[i];
 
 	initStringInfo(&names);
@@ -194,6 +196,81 @@ check_number(const AlgorithmDef *algo, const HyperParamSpec *spec, double v)
 	return v;
 }
 
+/* One integer of an HP_INT_LIST value, checked against the spec's bounds. */
+static int32
+list_element(const AlgorithmDef *algo, const HyperParamSpec *spec, const JsonbValue *v)
+{
+	double		d;
+
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"%s\" of %s must be an array of integers, e.g. [64, 32]",
+						spec->name, algo->name)));
+	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, NumericGetDatum(v->val.numeric)));
+	return (int32) check_number(algo, spec, d);
+}
+
+/* The default of an HP_INT_LIST spec ("64,32") into out->list[idx]. */
+static void
+list_default(const HyperParamSpec *spec, HyperParams *out, int idx)
+{
+	const char *p = spec->list_default ? spec->list_default : "";
+	int			n = 0;
+
+	while (*p && n < GALAXY_MAX_HP_LIST)
+	{
+		char	   *end;
+
+		out->list[idx][n++] = (int32) strtol(p, &end, 10);
+		p = (*end == ',') ? end + 1 : end;
+		if (end == p && *p != '\0')
+			break;
+	}
+	out->values[idx] = n;
+}
+
+/*
+ * An HP_INT_LIST value: a JSON array of integers (or one integer, taken as
+ * a list of one), at most GALAXY_MAX_HP_LIST long.
+ */
+static void
+resolve_list(const AlgorithmDef *algo, const HyperParamSpec *spec, const JsonbValue *v,
+			 HyperParams *out, int idx)
+{
+	int			n = 0;
+
+	if (v->type == jbvNumeric)
+	{
+		out->list[idx][0] = list_element(algo, spec, v);
+		out->values[idx] = 1;
+		return;
+	}
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"%s\" of %s must be an array of integers, e.g. [64, 32]",
+						spec->name, algo->name)));
+	{
+		JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
+		JsonbValue	e;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		{
+			if (tok != WJB_ELEM)
+				continue;
+			if (n >= GALAXY_MAX_HP_LIST)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"%s\" of %s has more than %d elements",
+								spec->name, algo->name, GALAXY_MAX_HP_LIST)));
+			out->list[idx][n++] = list_element(algo, spec, &e);
+		}
+	}
+	out->values[idx] = n;
+}
+
 /* Resolve a jsonb object of hyperparameters against the algorithm's spec. */
 void
 algo_resolve_hyperparams(const AlgorithmDef *algo, Jsonb *given, HyperParams *out)
@@ -207,7 +284,11 @@ algo_resolve_hyperparams(const AlgorithmDef *algo, Jsonb *given, HyperParams *ou
 	memset(out, 0, sizeof(*out));
 	out->n = algo->n_params;
 	for (int i = 0; i < algo->n_params; i++)
+	{
 		out->values[i] = algo->params[i].def;
+		if (algo->params[i].type == HP_INT_LIST)
+			list_default(&algo->params[i], out, i);
+	}
 
 	if (given == NULL)
 		return;
@@ -280,6 +361,9 @@ algo_resolve_hyperparams(const AlgorithmDef *algo, Jsonb *given, HyperParams *ou
 					out->values[idx] = ci;
 				}
 				break;
+			case HP_INT_LIST:
+				resolve_list(algo, spec, &v, out, idx);
+				break;
 		}
 		out->given[idx] = true;
 	}
@@ -321,6 +405,16 @@ algo_hyperparams_jsonb(const AlgorithmDef *algo, const HyperParams *hp, bool onl
 				v.type = jbvNumeric;
 				v.val.numeric = int64_to_numeric((int64) hp->values[i]);
 				break;
+			case HP_INT_LIST:
+				pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+				for (int e = 0; e < (int) hp->values[i]; e++)
+				{
+					v.type = jbvNumeric;
+					v.val.numeric = int64_to_numeric(hp->list[i][e]);
+					pushJsonbValue(&state, WJB_ELEM, &v);
+				}
+				pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+				continue;
 			case HP_FLOAT:
 			default:
 				v.type = jbvNumeric;
@@ -343,6 +437,9 @@ algo_write_hyperparams(const AlgorithmDef *algo, const HyperParams *hp, ModelWri
 	{
 		mw_f64(w, hp->values[i]);
 		mw_u8(w, hp->given[i] ? 1 : 0);
+		if (algo->params[i].type == HP_INT_LIST)
+			for (int e = 0; e < (int) hp->values[i]; e++)
+				mw_i32(w, hp->list[i][e]);
 	}
 }
 
@@ -371,6 +468,11 @@ algo_read_hyperparams(const AlgorithmDef *algo, ModelReader *r, HyperParams *out
 			if (v != 0 && v != 1)
 				mr_corrupt("hyperparameter %s is not a boolean", spec->name);
 		}
+		else if (spec->type == HP_INT_LIST)
+		{
+			if (v < 0 || v > GALAXY_MAX_HP_LIST || v != floor(v))
+				mr_corrupt("hyperparameter %s has an invalid length", spec->name);
+		}
 		else
 		{
 			char		buf[64];
@@ -382,5 +484,14 @@ algo_read_hyperparams(const AlgorithmDef *algo, ModelReader *r, HyperParams *out
 		}
 		out->values[i] = v;
 		out->given[i] = mr_u8(r) != 0;
+		if (spec->type == HP_INT_LIST)
+			for (int e = 0; e < (int) v; e++)
+			{
+				int32		x = mr_i32(r);
+
+				if (x < spec->min || x > spec->max)
+					mr_corrupt("hyperparameter %s has an element out of range", spec->name);
+				out->list[i][e] = x;
+			}
 	}
 }

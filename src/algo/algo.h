@@ -42,7 +42,8 @@ typedef enum HpType
 	HP_INT = 1,
 	HP_FLOAT,
 	HP_BOOL,
-	HP_ENUM						/* value = index into the comma-separated choices */
+	HP_ENUM,					/* value = index into the comma-separated choices */
+	HP_INT_LIST					/* value = length; the integers in HyperParams.list */
 } HpType;
 
 typedef struct HyperParamSpec
@@ -55,9 +56,11 @@ typedef struct HyperParamSpec
 	bool		min_exclusive;	/* true: value must be > min */
 	const char *choices;		/* HP_ENUM: "a,b,c" */
 	const char *description;
+	const char *list_default;	/* HP_INT_LIST: default as "100" or "64,64" ("" = empty) */
 } HyperParamSpec;
 
 #define GALAXY_MAX_HP 32
+#define GALAXY_MAX_HP_LIST 16	/* integers in one HP_INT_LIST value */
 
 /* Resolved hyperparameters: values[i] belongs to spec[i]. */
 typedef struct HyperParams
@@ -65,6 +68,7 @@ typedef struct HyperParams
 	int			n;
 	double		values[GALAXY_MAX_HP];
 	bool		given[GALAXY_MAX_HP];
+	int32		list[GALAXY_MAX_HP][GALAXY_MAX_HP_LIST];	/* HP_INT_LIST values */
 } HyperParams;
 
 /* Progress of one iteration/round/epoch, reported by fit. NaN = not known. */
@@ -159,6 +163,9 @@ typedef struct AlgorithmDef
 	 */
 	void		(*fit_metrics) (const void *state,
 								void (*add) (const char *name, double value, void *arg), void *arg);
+	/* Extra keys of galaxy.describe() (e.g. a network's layers); may be NULL. */
+	void		(*describe) (const void *state, JsonbParseState **st);
+	const char *alias;			/* another name the algorithm answers to, or NULL */
 } AlgorithmDef;
 
 /* Registry (algo.c). */
@@ -184,5 +191,6 @@ extern const AlgorithmDef galaxy_algo_logistic_regression;
 extern const AlgorithmDef galaxy_algo_decision_tree;
 extern const AlgorithmDef galaxy_algo_random_forest;
 extern const AlgorithmDef galaxy_algo_gradient_boosting;
+extern const AlgorithmDef galaxy_algo_neural_network;
 
 #endif							/* GALAXY_ALGO_H */

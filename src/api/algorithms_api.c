@@ -28,6 +28,8 @@ hp_type_name(HpType t)
 			return "boolean";
 		case HP_ENUM:
 			return "choice";
+		case HP_INT_LIST:
+			return "integer[]";
 	}
 	return "unknown";
 }
@@ -58,6 +60,8 @@ hp_default_text(const HyperParamSpec *spec)
 					return pstrdup("");
 				return pnstrdup(p, strchr(p, ',') ? (Size) (strchr(p, ',') - p) : strlen(p));
 			}
+		case HP_INT_LIST:
+			return psprintf("[%s]", spec->list_default ? spec->list_default : "");
 	}
 	return pstrdup("");
 }
@@ -106,7 +110,7 @@ galaxy_algorithm_hyperparameter_list(PG_FUNCTION_ARGS)
 			const HyperParamSpec *s = &a->params[k];
 			Datum		v[9];
 			bool		nl[9] = {false, false, false, false, false, false, false, false, false};
-			bool		numeric = (s->type == HP_INT || s->type == HP_FLOAT);
+			bool		numeric = (s->type == HP_INT || s->type == HP_FLOAT || s->type == HP_INT_LIST);
 
 			v[0] = CStringGetTextDatum(a->name);
 			v[1] = CStringGetTextDatum(s->name);

@@ -439,6 +439,8 @@ model_describe(const GalaxyModel *m, const GalaxyModelHeader *h)
 
 	jb_kv_jsonb(&st, "hyperparams", algo_hyperparams_jsonb(m->algo, &m->hp, false));
 	jb_kv_jsonb(&st, "preprocess", preprocess_describe(m->prep));
+	if (m->algo->describe)
+		m->algo->describe(m->state, &st);
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }

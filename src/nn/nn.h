@@ -1,0 +1,279 @@
+/*
+ * nn.h — galaxy's neural engine: float32 batches, layers with forward and
+ * backward passes, losses, optimizers and the one training loop every
+ * neural algorithm shares (src/algo/neural_network.c is the first).
+ *
+ * Data layout.  A layer sees a batch as one contiguous row-major float
+ * buffer of batch x size(shape) values; a sample's shape has up to three
+ * dimensions (features; channels x length; channels x height x width;
+ * steps x features), so convolution, recurrence and attention layers fit
+ * the same interface.  The network owns one activation buffer and one
+ * gradient buffer per layer boundary, sized once for the largest batch, so
+ * the training loop allocates nothing per batch or per sample.
+ *
+ * Rules (as for algo.h): allocate with palloc in CurrentMemoryContext; the
+ * numeric kernels run on OpenBLAS (threads bounded by galaxy.blas_threads)
+ * and plain loops, never palloc/ereport inside a batch; every random draw
+ * comes from util/rng.h seeded by the caller, so the same seed, data and
+ * thread count give the same model; nn_read validates everything it reads.
+ */
+#ifndef GALAXY_NN_H
+#define GALAXY_NN_H
+
+#include "algo/algo.h"
+#include "model/modelio.h"
+#include "util/rng.h"
+
+#define NN_MAX_DIMS 3
+#define NN_MAX_LAYERS 64
+#define NN_MAX_WIDTH (1 << 20)	/* values per sample at any layer boundary */
+#define NN_MAX_PARAMS_PER_LAYER 4
+
+/* Shape of one sample (the batch dimension is implicit). */
+typedef struct NnShape
+{
+	int			ndim;
+	int			d[NN_MAX_DIMS];
+} NnShape;
+
+static inline int64
+nn_shape_size(const NnShape *s)
+{
+	int64		n = 1;
+
+	for (int i = 0; i < s->ndim; i++)
+		n *= s->d[i];
+	return n;
+}
+
+/* Stable layer kind ids (stored in model values; never reuse). */
+typedef enum NnLayerKind
+{
+	NN_DENSE = 1,
+	NN_ACTIVATION = 2,
+	NN_DROPOUT = 3,
+	NN_BATCHNORM = 4
+} NnLayerKind;
+
+/* Activation functions (stored; never renumber). */
+typedef enum NnActivation
+{
+	NN_RELU = 0,
+	NN_LEAKY_RELU = 1,
+	NN_TANH = 2,
+	NN_SIGMOID = 3,
+	NN_GELU = 4,
+	NN_IDENTITY = 5
+} NnActivation;
+
+#define NN_N_ACTIVATIONS 6
+
+extern const char *nn_activation_name(NnActivation a);
+
+/* A trainable tensor: values, gradient, and whether weight decay applies. */
+typedef struct NnParam
+{
+	float	   *w;
+	float	   *g;
+	int64		n;
+	bool		decay;
+} NnParam;
+
+typedef struct NnLayer NnLayer;
+
+/* What a layer kind does (one table per kind in nn_layers.c). */
+typedef struct NnLayerOps
+{
+	const char *name;
+	/* out = f(in) for 'batch' samples; 'training' switches dropout/batch norm */
+	void		(*forward) (NnLayer *l, const float *in, float *out, int batch, bool training);
+	/*
+	 * Given dL/dout, set the parameter gradients (overwrite) and dL/din
+	 * (din NULL: not needed, e.g. the first layer).  'in' and 'out' are the
+	 * values of the last training forward pass.
+	 */
+	void		(*backward) (NnLayer *l, const float *in, const float *out, const float *dout,
+							 float *din, int batch);
+} NnLayerOps;
+
+struct NnLayer
+{
+	NnLayerKind kind;
+	const NnLayerOps *ops;
+	NnShape		in;
+	NnShape		out;
+	int			n_params;
+	NnParam		params[NN_MAX_PARAMS_PER_LAYER];
+	/* configuration */
+	NnActivation activation;	/* NN_ACTIVATION */
+	float		rate;			/* NN_DROPOUT: drop probability */
+	float		eps;			/* NN_BATCHNORM */
+	float		momentum;		/* NN_BATCHNORM: running-statistics update */
+	/* state that is not trained by gradient */
+	float	   *running_mean;	/* NN_BATCHNORM, in.size values */
+	float	   *running_var;
+	/* scratch of the last training forward pass (max_batch x size) */
+	float	   *cache;			/* dropout mask / batch-norm normalised inputs */
+	float	   *cache2;			/* batch-norm 1/std per feature */
+	GalaxyRng  *rng;			/* NN_DROPOUT: the network's generator */
+};
+
+/* A feed-forward stack of layers with its buffers. */
+typedef struct NnNet
+{
+	NnShape		input;
+	int			n_layers;
+	NnLayer		layers[NN_MAX_LAYERS];
+	int			max_batch;		/* buffers hold this many samples (0 = none yet) */
+	float	   *acts[NN_MAX_LAYERS + 1];	/* acts[0] input, acts[i+1] output of layer i */
+	float	   *grads[NN_MAX_LAYERS + 1];	/* dL/d acts[i] (training only) */
+	bool		training_buffers;
+	GalaxyRng	rng;			/* dropout draws */
+} NnNet;
+
+/* ----- building (nn_net.c) ----- */
+
+extern void nn_init(NnNet *net, const NnShape *input);
+extern NnShape nn_output_shape(const NnNet *net);
+extern int64 nn_output_size(const NnNet *net);
+/* Append layers; weights are drawn from rng (He for relu-like, Glorot otherwise). */
+extern void nn_add_dense(NnNet *net, int units, NnActivation init_for, GalaxyRng *rng);
+extern void nn_add_activation(NnNet *net, NnActivation a);
+extern void nn_add_dropout(NnNet *net, double rate);
+extern void nn_add_batchnorm(NnNet *net);
+extern int64 nn_param_count(const NnNet *net);
+/* Bytes of the buffers for max_batch samples (training: also gradients and caches). */
+extern Size nn_buffer_bytes(const NnNet *net, int max_batch, bool training);
+/* (Re)allocate the buffers for max_batch samples. */
+extern void nn_alloc_buffers(NnNet *net, int max_batch, bool training);
+
+/* Forward 'batch' samples already in acts[0]; returns the output buffer. */
+extern float *nn_forward(NnNet *net, int batch, bool training);
+/* Backward from grads[n_layers] (dL/doutput, set by the loss). */
+extern void nn_backward(NnNet *net, int batch);
+
+/*
+ * Inference on n samples of X (n x input size, float64, as algorithms get
+ * them): out gets n x output size values.  Uses the network's buffers when
+ * they are large enough, otherwise allocates once per call (never per row).
+ */
+extern void nn_predict(NnNet *net, const double *X, int64 n, float *out);
+
+/* Serialise / read (validating kinds, shapes, counts and values). */
+extern void nn_write(const NnNet *net, ModelWriter *w);
+extern void nn_read(NnNet *net, ModelReader *r);
+/* jsonb array of the layers for galaxy.describe(). */
+extern void nn_describe(const NnNet *net, JsonbParseState **st);
+
+/* ----- losses (nn_loss.c) ----- */
+
+typedef enum NnLoss
+{
+	NN_LOSS_SOFTMAX_CE = 1,		/* k outputs, class index targets */
+	NN_LOSS_SIGMOID_BCE = 2,	/* 1 output, 0/1 targets */
+	NN_LOSS_MSE = 3,
+	NN_LOSS_HUBER = 4
+} NnLoss;
+
+extern const char *nn_loss_name(NnLoss loss);
+
+/*
+ * Loss of a batch of outputs (batch x k) against targets (class indexes or
+ * values); sets dout = dL/doutput when dout is not NULL.  The loss is the
+ * weighted mean over the batch: sum(w_i l_i) / sum(w_i), w_i the weight of
+ * sample i's class (class_weight NULL: 1).  Returns the weighted sum of
+ * l_i, and *wsum the sum of the weights, so callers can average over epochs.
+ */
+extern double nn_loss(NnLoss loss, const float *out, const float *y, int batch, int k,
+					  const float *class_weight, double huber_delta, float *dout, double *wsum);
+
+/* ----- optimizers and schedules (nn_optim.c) ----- */
+
+typedef enum NnOptimizer
+{
+	NN_OPT_ADAM = 0,
+	NN_OPT_ADAMW = 1,
+	NN_OPT_SGD = 2
+} NnOptimizer;
+
+typedef enum NnSchedule
+{
+	NN_LR_CONSTANT = 0,
+	NN_LR_STEP = 1,
+	NN_LR_COSINE = 2,
+	NN_LR_PLATEAU = 3
+} NnSchedule;
+
+typedef struct NnOptimConfig
+{
+	NnOptimizer kind;
+	double		learning_rate;
+	double		momentum;		/* sgd */
+	bool		nesterov;		/* sgd */
+	double		beta1;			/* adam */
+	double		beta2;
+	double		adam_eps;
+	double		weight_decay;	/* L2 (sgd, adam) or decoupled (adamw) */
+	double		clip_norm;		/* 0 = off */
+	NnSchedule	schedule;
+	int			step_size;		/* step: epochs between decays */
+	double		gamma;			/* step / plateau: factor */
+	int			patience;		/* plateau: epochs without improvement */
+} NnOptimConfig;
+
+typedef struct NnOptimizerState NnOptimizerState;
+
+extern NnOptimizerState *nn_optim_create(NnNet *net, const NnOptimConfig *cfg);
+/* Bytes the optimizer's state takes for a network. */
+extern Size nn_optim_bytes(const NnNet *net, const NnOptimConfig *cfg);
+/* One update from the gradients; returns the gradient norm before clipping. */
+extern double nn_optim_step(NnOptimizerState *os);
+/* Learning rate for a 0-based epoch (plateau: after nn_schedule_observe). */
+extern double nn_optim_lr(const NnOptimizerState *os);
+/* End of an epoch: advance the schedule (val_loss NaN: none). */
+extern void nn_optim_end_epoch(NnOptimizerState *os, int epochs_done, int epochs_total, double val_loss);
+
+/* ----- the training loop (nn_train.c) ----- */
+
+typedef struct NnTrainData
+{
+	int64		n;
+	const float *X;				/* n x input size */
+	const float *y;				/* n targets */
+} NnTrainData;
+
+typedef struct NnTrainConfig
+{
+	NnLoss		loss;
+	const float *class_weight;	/* k weights or NULL */
+	double		huber_delta;
+	int			batch_size;
+	int			epochs;
+	int			patience;		/* early stopping on validation loss; 0 = off */
+	NnOptimConfig optim;
+	uint64		seed;
+	/* how progress reports the validation metric */
+	bool		classification;
+} NnTrainConfig;
+
+/* The learning curve a fit leaves behind (kept with the model). */
+typedef struct NnCurve
+{
+	int			epochs;			/* epochs trained */
+	int			best_epoch;		/* 1-based epoch whose weights are kept (0: last) */
+	double	   *loss;			/* per epoch: training loss */
+	double	   *val_loss;		/* per epoch: validation loss (NaN without a split) */
+	double	   *seconds;		/* per epoch: wall time */
+} NnCurve;
+
+/*
+ * Train net (buffers allocated here) on 'train', watching 'val' (n = 0: no
+ * validation) and keeping the weights of the best validation epoch.
+ * Reports progress every epoch, checks for interrupts every batch.
+ */
+extern void nn_train(NnNet *net, const NnTrainConfig *cfg, const NnTrainData *train,
+					 const NnTrainData *val, const FitContext *ctx, NnCurve *curve);
+/* Bytes nn_train needs beyond the data (buffers, optimizer, best weights). */
+extern Size nn_train_bytes(const NnNet *net, const NnTrainConfig *cfg);
+
+#endif							/* GALAXY_NN_H */

@@ -1,0 +1,17 @@
+/*
+ * nn_layers.h — the layer kinds' forward/backward tables (nn_layers.c).
+ */
+#ifndef GALAXY_NN_LAYERS_H
+#define GALAXY_NN_LAYERS_H
+
+#include "nn/nn.h"
+
+extern const NnLayerOps nn_dense_ops;
+extern const NnLayerOps nn_activation_ops;
+extern const NnLayerOps nn_dropout_ops;
+extern const NnLayerOps nn_batchnorm_ops;
+
+/* The ops of a stored layer kind, NULL if unknown. */
+extern const NnLayerOps *nn_layer_ops(NnLayerKind kind);
+
+#endif							/* GALAXY_NN_LAYERS_H */
