@@ -34,6 +34,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import data  # noqa: E402
+import neural  # noqa: E402
 import report  # noqa: E402
 from common import Galaxy, connect, execute, first_line, median, q1, ratio, timed  # noqa: E402
 
@@ -50,6 +51,9 @@ MODES = {
                   scaling=[1_000, 10_000, 100_000], rf_scaling=[1_000, 3_000, 10_000],
                   pgbench_seconds=3, clients=[1, 8, 32], id_rows=10_000, timeout_s=180),
 }
+# the neural-network rows (issue #12): epochs per training, batch size, Fashion-MNIST training rows
+MODES["full"].update(mlp_epochs=5, mlp_batch=256, fmnist_rows=60_000, fmnist_epochs=5)
+MODES["quick"].update(mlp_epochs=2, mlp_batch=256, fmnist_rows=10_000, fmnist_epochs=2)
 
 # BENCHMARKS.md figures quoted for reference (2-core Debian 12 machine, not measured here).
 QUOTED = {
@@ -141,7 +145,13 @@ def peer_fit(kind, X, y, use_split=True):
 # --- galaxy --------------------------------------------------------------------------------------------
 
 GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "logreg": "logistic_regression",
-               "gbdt": "gradient_boosting", "rf": "random_forest", "kmeans": "kmeans"}
+               "gbdt": "gradient_boosting", "rf": "random_forest", "kmeans": "kmeans",
+               "mlp": "neural_network", "mlp_fmnist": "neural_network"}
+# Neural rows: hidden layers, learning rate and weight decay (Adam, ReLU, no early stopping on every side).
+NEURAL_ROWS = {
+    "mlp": {"hidden": [64, 64], "learning_rate": 0.001, "weight_decay": 0.0001},
+    "mlp_fmnist": {"hidden": [256, 128], "learning_rate": 0.001, "weight_decay": 0.0001},
+}
 GALAXY_HP = {
     "linreg": {}, "linreg_10m": {},
     "logreg": {"C": 1.0, "max_iter": 100, "tol": 1e-4},
@@ -183,24 +193,28 @@ def galaxy_hyperparams(gx, kind):
     return want
 
 
-def galaxy_train(gx, project, table, kind, test_size, timeout_s):
-    """One galaxy.train() from a fresh connection: (seconds, metrics dict, model id, memory dict)."""
+def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=None, target_col="y"):
+    """One galaxy.train() from a fresh connection: (seconds, metrics dict, model id, memory dict).
+    HYPERPARAMS (default: the row's, restricted to the names galaxy advertises) are passed as they are."""
     c = connect()
     try:
         execute(c, f"SET statement_timeout = '{int(timeout_s)}s'")
         pid = q1(c, "SELECT pg_backend_pid()")
         before = common.backend_memory(pid)
-        args = {"p": project, "r": table, "a": GALAXY_ALGO[kind],
-                "h": json.dumps(galaxy_hyperparams(gx, kind)), "ts": test_size}
+        hp = galaxy_hyperparams(gx, kind) if hyperparams is None else hyperparams
+        args = {"p": project, "r": table, "a": GALAXY_ALGO[kind], "h": json.dumps(hp), "ts": test_size,
+                "t": target_col}
         extra = ""
         if kind in ("linreg", "linreg_10m"):
             extra = ", task => 'regression'"  # y is an int 0/1 column in the classification table
+        if kind in NEURAL_ROWS:
+            extra = ", task => 'classification'"
         if kind == "kmeans":
             target = "NULL"
             extra += ", features => %(f)s::text[], task => 'clustering'"
             args["f"] = data.CLF_FEATURES
         else:
-            target = "'y'"
+            target = "%(t)s"
         sql = (f"SELECT m.id, m.metrics::text FROM galaxy.train(project => %(p)s, relation => %(r)s::regclass, "
                f"target => {target}, algorithm => %(a)s, hyperparams => %(h)s::jsonb, test_size => %(ts)s, "
                f"deploy => 'always', seed => 42{extra}) m")
@@ -341,15 +355,33 @@ class Bench:
             self.mark(table, tag)
         r = self.cfg["reg_rows"]
         tag = f"galaxy bench data v1: hash32 regression rows={r}"
-        if not self.fresh(self.table("reg"), tag):
+        if self.want("linreg_10m") and not self.fresh(self.table("reg"), tag):
             log(f"generating the {r:,} x 10 regression table in SQL")
             data.create_reg_table(connect, self.table("reg"), r, sessions=max(1, min(NCPU, 4)))
             self.mark(self.table("reg"), tag)
+        if self.want("mlp_fmnist"):
+            self.setup_fmnist()
         self.results["meta"]["setup_seconds"] = time.perf_counter() - t0
-        self.results["meta"]["clf_heap_mb"] = q1(self.conn, "SELECT pg_table_size(%s::regclass) / 1048576.0",
-                                                 (self.table("clf"),))
-        self.results["meta"]["reg_heap_mb"] = q1(self.conn, "SELECT pg_table_size(%s::regclass) / 1048576.0",
-                                                 (self.table("reg"),))
+        size = "SELECT pg_table_size(to_regclass(%s)) / 1048576.0::float8"
+        self.results["meta"]["clf_heap_mb"] = q1(self.conn, size, (self.table("clf"),))
+        self.results["meta"]["reg_heap_mb"] = q1(self.conn, size, (self.table("reg"),))
+        if self.want("mlp_fmnist"):
+            self.results["meta"]["fmnist_heap_mb"] = q1(self.conn, size, (self.table("fmnist"),))
+
+    def setup_fmnist(self):
+        """Fashion-MNIST from the Debian package as tables (pixels real[784], label int): fmnist holds the first
+        fmnist_rows training images, fmnist_test the 10,000 test images."""
+        Xtr, ytr, Xte, yte = data.fmnist()
+        n = self.cfg["fmnist_rows"]
+        self.arrays["fmnist"] = (Xtr[:n], ytr[:n], Xte, yte)
+        for table, X, y, what in ((self.table("fmnist"), Xtr[:n], ytr[:n], "train"),
+                                  (self.table("fmnist_test"), Xte, yte, "t10k")):
+            tag = f"galaxy bench data v1: fashion-mnist {what} rows={len(y)}"
+            if self.fresh(table, tag):
+                continue
+            log(f"COPY {len(y):,} Fashion-MNIST images ({what}) into {table}")
+            data.load_array_table(self.conn, table, X, y)
+            self.mark(table, tag)
 
     def table_for_rows(self, m):
         """The bench table holding the first m rows of the classification data."""
@@ -485,6 +517,169 @@ class Bench:
                                   use_split=False)
         del X, y
         self.finish_row(row)
+
+    # -- neural networks (issue #12) --
+    def run_neural(self, kind):
+        """A neural-network row: galaxy's neural_network against PyTorch (CPU; the timed peer) and scikit-learn's
+        MLP (timed once), same architecture, Adam, batch size and number of epochs, no early stopping.  The
+        number compared is the time per epoch: galaxy's fit_seconds / epochs_trained against the mean epoch of
+        PyTorch's training loop; held-out accuracy and galaxy's training memory are reported next to it."""
+        spec, reps = NEURAL_ROWS[kind], self.cfg["reps"]
+        if kind == "mlp":
+            n, epochs = self.cfg["clf_rows"], self.cfg["mlp_epochs"]
+            table, target, test_size, n_classes, features = self.table("clf"), "y", 0.2, 2, 20
+            X, y = self.arrays["clf"]
+            log(f"mlp: psycopg2 fetch of {n:,} rows (the torch side's end to end)")
+            fetch_s, arr = timed(fetch_table, self.conn, table, data.CLF_FEATURES + ["y"])
+            del arr  # the same values as X, y: the peer fits those
+            Xtr, Xte, ytr, yte = split(X, y, True)
+            galaxy_rows, train_rows, test_rows = n, len(ytr), len(yte)
+        else:
+            Xtr, ytr, Xte, yte = self.arrays["fmnist"]
+            n, epochs = len(ytr), self.cfg["fmnist_epochs"]
+            table, target, test_size, n_classes, features = self.table("fmnist"), "label", 0.0, 10, data.FMNIST_PIXELS
+            Xtr, Xte = Xtr.astype(np.float32), Xte.astype(np.float32)
+            fetch_s, galaxy_rows, train_rows, test_rows = None, n, n, len(yte)
+        batch = self.cfg["mlp_batch"]
+        hp = neural.galaxy_hyperparams(spec["hidden"], epochs, batch, spec["learning_rate"], spec["weight_decay"])
+        params = neural.n_parameters(features, spec["hidden"], n_classes)
+        row = {"id": kind, "neural": True, "algorithm": GALAXY_ALGO[kind], "rows": n, "features": features,
+               "train_rows": train_rows, "test_rows": test_rows, "galaxy_rows_loaded": galaxy_rows,
+               "architecture": [features] + spec["hidden"] + [n_classes], "parameters": params, "epochs": epochs,
+               "batch_size": batch, "hyperparams": hp, "test_size": test_size, "threads": NCPU,
+               "implemented": self.gx.can_train() and self.gx.has_algorithm(GALAXY_ALGO[kind]), "error": None,
+               "galaxy_s": [], "galaxy_fit_s": [], "galaxy_epochs_trained": [], "galaxy_epoch_s": [],
+               "galaxy_curve_epoch_s": [], "galaxy_eval_s": [], "galaxy_quality": {}, "galaxy_memory": [],
+               "torch_fit_s": [], "torch_epoch_s": [], "torch_e2e_s": [], "torch_quality": {},
+               "sklearn_epoch_s": [], "sklearn_quality": {}, "fetch_s": fetch_s, "torch": neural.torch_version()}
+        if not row["implemented"]:
+            row["error_detail"] = "galaxy.algorithms has no neural_network"
+        for rep in range(reps):
+            order = ("galaxy", "torch") if rep % 2 == 0 else ("torch", "galaxy")
+            for side in order:
+                log(f"rep {rep + 1}/{reps}: {kind} {side}, {epochs} epoch(s) on {train_rows:,} rows")
+                if side == "galaxy":
+                    self.neural_galaxy(row, kind, table, target, test_size, hp)
+                else:
+                    self.neural_torch(row, Xtr, ytr, Xte, yte, n_classes, spec, epochs, batch)
+            if rep == 0:
+                log(f"{kind}: scikit-learn MLPClassifier, {epochs} epoch(s) (once)")
+                t0 = time.perf_counter()
+                A, B = neural.scale(Xtr, Xte)
+                m, fit_s, iters = neural.sklearn_fit(A, ytr, True, spec["hidden"], epochs, batch,
+                                                     learning_rate=spec["learning_rate"],
+                                                     weight_decay=spec["weight_decay"])
+                row["sklearn_epoch_s"].append(fit_s / max(iters, 1))
+                row["sklearn_quality"] = {"accuracy": float(np.mean(m.predict(B) == yte))}
+                row["sklearn_e2e_s"] = time.perf_counter() - t0
+                del A, B, m
+        self.finish_neural(row)
+
+    def neural_galaxy(self, row, kind, table, target, test_size, hp):
+        """One galaxy.train() of a neural row (and, on Fashion-MNIST, galaxy.evaluate on the test table)."""
+        if not row["implemented"] or row["error"]:
+            return
+        try:
+            secs, metrics, model_id, mem = galaxy_train(self.gx, f"bench_{kind}", table, kind, test_size,
+                                                        self.cfg["timeout_s"], hyperparams=hp, target_col=target)
+            row["galaxy_s"].append(secs)
+            row["galaxy_metrics"] = {k: v for k, v in metrics.items() if k != "confusion_matrix"}
+            details = metrics.get("details") if isinstance(metrics.get("details"), dict) else {}
+            fit_s = metrics.get("fit_seconds", details.get("fit_seconds"))
+            epochs = metrics.get("epochs_trained", details.get("epochs_trained"))
+            row["galaxy_fit_s"].append(fit_s)
+            row["galaxy_epochs_trained"].append(epochs)
+            if isinstance(fit_s, (int, float)) and isinstance(epochs, (int, float)) and epochs > 0:
+                row["galaxy_epoch_s"].append(fit_s / epochs)
+            else:
+                row["galaxy_metric_problem"] = (f"models.metrics has fit_seconds = {fit_s!r}, epochs_trained = "
+                                                f"{epochs!r}: no time per epoch")
+                log(f"galaxy {kind}: {row['galaxy_metric_problem']}")
+            if mem:
+                row["galaxy_memory"].append(mem)
+            row["model_id"] = model_id
+            curve = self.galaxy_curve(model_id)
+            if curve is not None:
+                row["galaxy_curve"] = curve
+                secs_list = [v for v in curve.get("seconds") or [] if isinstance(v, (int, float))]
+                if secs_list:
+                    row["galaxy_curve_epoch_s"].append(float(np.median(secs_list)))
+            if kind == "mlp":
+                row["galaxy_quality"] = pick_quality(metrics, "logreg")
+            else:
+                t0 = time.perf_counter()
+                ev = q1(self.conn, "SELECT galaxy.evaluate(%s::bigint, %s::regclass)::text",
+                        (model_id, self.table("fmnist_test")))
+                row["galaxy_eval_s"].append(time.perf_counter() - t0)
+                ev = json.loads(ev)
+                row["galaxy_quality"] = {k: float(ev[k]) for k in ("accuracy",) if isinstance(ev.get(k), (int, float))}
+                row["galaxy_train_quality"] = pick_quality(metrics, "logreg")
+        except Exception as e:  # noqa: BLE001 - the report says what failed
+            row["error"] = first_line(e)
+            log(f"galaxy {kind} failed: {row['error']}")
+
+    def galaxy_curve(self, model_id):
+        """The training_curve of galaxy.describe(model) ({"loss": [...], "val_loss": [...], "seconds": [...]})."""
+        try:
+            d = q1(self.conn, "SELECT galaxy.describe(model)::text FROM galaxy.models WHERE id = %s", (model_id,))
+        except Exception as e:  # noqa: BLE001
+            log(f"galaxy.describe failed: {first_line(e)}")
+            return None
+        d = json.loads(d) if d else {}
+        curve = d.get("training_curve")
+        if curve is None:
+            for v in d.values():
+                if isinstance(v, dict) and "training_curve" in v:
+                    curve = v["training_curve"]
+        return curve if isinstance(curve, dict) else None
+
+    def neural_torch(self, row, Xtr, ytr, Xte, yte, n_classes, spec, epochs, batch):
+        """One PyTorch training of a neural row: scale, fit (timed per epoch), predict the test rows."""
+        t0 = time.perf_counter()
+        A, B = neural.scale(Xtr, Xte)
+        model, secs = neural.torch_fit(A, ytr, spec["hidden"], n_classes, epochs, batch,
+                                       learning_rate=spec["learning_rate"], weight_decay=spec["weight_decay"],
+                                       seed=0, threads=NCPU)
+        proba = neural.torch_proba(model, B)
+        e2e = time.perf_counter() - t0
+        row["torch_fit_s"].append(sum(secs))
+        row["torch_epoch_s"].append(sum(secs) / len(secs))
+        row.setdefault("torch_epoch_seconds", []).append(secs)
+        row["torch_e2e_s"].append(e2e + (row["fetch_s"] or 0.0))
+        q = {"accuracy": float(np.mean(proba.argmax(1) == yte))}
+        if n_classes == 2:
+            from sklearn.metrics import roc_auc_score
+            q["roc_auc"] = float(roc_auc_score(yte, proba[:, 1]))
+        row["torch_quality"] = q
+
+    def finish_neural(self, row):
+        """Medians, ratios and the memory budget of a neural row."""
+        for k in ("galaxy_s", "galaxy_fit_s", "galaxy_epoch_s", "galaxy_curve_epoch_s", "galaxy_eval_s",
+                  "torch_fit_s", "torch_epoch_s", "torch_e2e_s", "sklearn_epoch_s"):
+            row[k[:-2] + "_median_s"] = median([v for v in row[k] if isinstance(v, (int, float))])
+        row["ratio_epoch"] = ratio(row["galaxy_epoch_median_s"], row["torch_epoch_median_s"])
+        row["ratio_epoch_sklearn"] = ratio(row["galaxy_epoch_median_s"], row["sklearn_epoch_median_s"])
+        g = row["galaxy_median_s"]
+        if g is not None and row["galaxy_eval_median_s"] is not None:
+            g += row["galaxy_eval_median_s"]
+        row["galaxy_e2e_median_s"] = g
+        row["ratio_e2e"] = ratio(g, row["torch_e2e_median_s"])
+        ga, ta = row["galaxy_quality"].get("accuracy"), row["torch_quality"].get("accuracy")
+        row["accuracy_diff"] = None if ga is None or ta is None else ga - ta
+        self.results["speed"].append(row)
+        if row["galaxy_memory"]:
+            mem = max(row["galaxy_memory"], key=lambda m: m["private_peak"])
+            matrix = row["galaxy_rows_loaded"] * row["features"] * 4
+            budget = neural.memory_budget(row["galaxy_rows_loaded"], row["features"], row["parameters"])
+            used = mem["private_peak"] - mem["baseline_private"]
+            self.results["memory"].append({
+                "neural": True, "algorithm": row["algorithm"], "row": row["id"], "rows": row["galaxy_rows_loaded"],
+                "features": row["features"], "parameters": row["parameters"], "matrix_bytes": matrix,
+                "matrix_dtype": "float32", "vmhwm_bytes": mem["vmhwm"], "shmem_bytes": mem["shmem"],
+                "private_peak_bytes": mem["private_peak"], "baseline_bytes": mem["baseline_private"],
+                "hwm_private_bytes": mem.get("hwm_private"), "sampled_private_bytes": mem.get("sampled_private"),
+                "used_bytes": used, "target_bytes": budget, "ratio": ratio(used, matrix),
+                "ratio_budget": ratio(used, budget)})
 
     def run_predict(self):
         """Batch predict over the main table vs the plain scan and the peers' in-memory predict."""
@@ -634,7 +829,12 @@ class Bench:
                 self.run_predict()
             if self.want("linreg_10m"):
                 self.run_linreg_10m()
-        if only is None or "latency" in only:
+            for kind in NEURAL_ROWS:
+                if self.want(kind):
+                    self.run_neural(kind)
+        # latency measures the linreg and gbdt models: a run of other rows (say --rows mlp) skips it
+        if (only is None or "latency" in only) and (
+                self.rows_filter is None or self.rows_filter & {"linreg", "gbdt", "predict", "latency"}):
             self.run_latency()
         if only is None or "scaling" in only:
             self.run_scaling()
@@ -646,14 +846,55 @@ class Bench:
         return self.results
 
 
+def merge_published(old, new, rows, only):
+    """The published results after a partial run (--rows / --only): every row, memory line, scaling point and
+    accuracy result the new run measured replaces the old one with the same key, latency is replaced when the
+    new run measured it, and everything else is carried over from OLD (each entry keeps the date it was measured)."""
+    date = new["meta"]["date"]
+    old_date = old.get("meta", {}).get("date")
+
+    def merge(a, b, key):
+        for e in a:
+            e.setdefault("measured", old_date)
+        for e in b:
+            e["measured"] = date
+        fresh = {key(e): e for e in b}
+        out = [fresh.pop(key(e), e) for e in a]
+        return out + [e for e in b if key(e) in fresh]
+
+    res = dict(new)
+    res["speed"] = merge(old.get("speed", []), new.get("speed", []), lambda e: e["id"])
+    res["memory"] = merge(old.get("memory", []), new.get("memory", []), lambda e: e.get("row"))
+    res["scaling"] = merge(old.get("scaling", []), new.get("scaling", []), lambda e: (e["id"], e["rows"]))
+    res["latency"] = new["latency"] if new.get("latency") else old.get("latency", [])
+    res["notes"] = list(new.get("notes", [])) + [n for n in old.get("notes", []) if n not in new.get("notes", [])]
+    if new.get("accuracy") or old.get("accuracy"):
+        acc_old, acc_new = old.get("accuracy") or {}, new.get("accuracy") or {}
+        acc = dict(acc_new or acc_old)
+        merged = merge(acc_old.get("results", []), acc_new.get("results", []), lambda e: (e["dataset"], e["config"]))
+        order = list(dict.fromkeys(e["dataset"] for e in merged))
+        acc["results"] = sorted(merged, key=lambda e: order.index(e["dataset"]))
+        res["accuracy"] = acc
+    prev = old.get("meta", {}).get("merged") or {}
+    res["meta"] = dict(new["meta"])
+    res["meta"]["merged"] = {"rows": rows, "only": only, "base_date": prev.get("base_date", old_date),
+                             "base_commit": prev.get("base_commit",
+                                                     old.get("meta", {}).get("versions", {}).get("galaxy_commit"))}
+    for k in ("clf_heap_mb", "reg_heap_mb", "fmnist_heap_mb"):
+        if res["meta"].get(k) is None:
+            res["meta"][k] = old.get("meta", {}).get(k)
+    return res
+
+
 def main():
     """Parse arguments, run, write the JSON, plots and page."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, one repetition (< 2 minutes)")
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
-    ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m "
-                                   "(default: all; predict and latency reuse models of earlier runs)")
+    ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
+                                   "mlp_fmnist (default: all; predict and latency reuse models of earlier runs; "
+                                   "latency runs only with linreg, gbdt or predict)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")
     ap.add_argument("--accuracy-json", help="accuracy results (from bench/accuracy --json) to include")
     ap.add_argument("--json", help="also write the results here")
@@ -670,11 +911,18 @@ def main():
         common.write_json(args.json, res)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     common.write_json(os.path.join(common.RESULTS_DIR, f"{stamp}-{res['meta']['mode']}.json"), res)
-    if publish:
-        common.write_json(os.path.join(common.RESULTS_DIR, "latest.json"), res)
     print(report.markdown(res))
     if publish:
-        report.write_doc(res)
+        latest = os.path.join(common.RESULTS_DIR, "latest.json")
+        pub = res
+        if (args.rows or args.only) and os.path.exists(latest):
+            with open(latest) as f:
+                old = json.load(f)
+            if old.get("meta", {}).get("mode") == res["meta"]["mode"]:
+                pub = merge_published(old, res, args.rows, args.only)
+                log("partial run: its rows replace theirs in latest.json and docs/benchmarks.md; the others are kept")
+        common.write_json(latest, pub)
+        report.write_doc(pub)
         log("published: docs/benchmarks.md, docs/img/bench-*.svg, bench/results/latest.json")
     else:
         log(f"results: bench/results/{stamp}-{res['meta']['mode']}.json (docs/ untouched; --publish writes them)")

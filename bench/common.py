@@ -179,6 +179,11 @@ def versions(conn=None):
         v["xgboost"] = xgboost.__version__
     except ImportError:
         v["xgboost"] = None
+    try:
+        import torch
+        v["torch"] = torch.__version__
+    except ImportError:
+        v["torch"] = None
     if conn is not None:
         v["postgresql"] = q1(conn, "SHOW server_version")
         v["galaxy"] = q1(conn, "SELECT extversion FROM pg_extension WHERE extname = 'galaxy'")

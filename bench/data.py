@@ -181,3 +181,62 @@ def sql_target_type(yraw):
         return "float8"
     except ValueError:
         return "text"
+
+
+# --- Fashion-MNIST (Debian package dataset-fashion-mnist) ---------------------------------------------
+FMNIST_DIR = os.environ.get("BENCH_FMNIST_DIR", "/usr/share/datasets/fashion-mnist")
+FMNIST_PIXELS = 784
+
+
+def _read_idx(path):
+    """An IDX file (gzip) as a NumPy array: unsigned bytes, the dimensions of its header."""
+    import gzip
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path}: not an IDX file of unsigned bytes")
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def fmnist():
+    """Fashion-MNIST as (X_train uint8 60000 x 784, y_train, X_test uint8 10000 x 784, y_test), labels int32."""
+    def part(prefix):
+        img = os.path.join(FMNIST_DIR, f"{prefix}-images-idx3-ubyte.gz")
+        lab = os.path.join(FMNIST_DIR, f"{prefix}-labels-idx1-ubyte.gz")
+        if not os.path.exists(img):
+            raise FileNotFoundError(f"{img} not found: install the Debian package dataset-fashion-mnist "
+                                    "(or set BENCH_FMNIST_DIR)")
+        X = _read_idx(img)
+        return X.reshape(len(X), -1), _read_idx(lab).astype(np.int32)
+    return part("train") + part("t10k")
+
+
+def _binary_array_rows(X, y, chunk_rows=5_000):
+    """Binary COPY data of rows (pixels real[], label int) from uint8/float X (n x p) and int y."""
+    n, p = X.shape
+    dtype = np.dtype([("nf", ">i2"), ("alen", ">i4"), ("ndim", ">i4"), ("flags", ">i4"), ("elemtype", ">i4"),
+                      ("dim", ">i4"), ("lbound", ">i4"), ("el", np.dtype([("l", ">i4"), ("v", ">f4")]), (p,)),
+                      ("llen", ">i4"), ("label", ">i4")])
+    yield COPY_HEADER
+    for start in range(0, n, chunk_rows):
+        stop = min(n, start + chunk_rows)
+        rec = np.zeros(stop - start, dtype=dtype)
+        rec["nf"] = 2
+        rec["alen"] = 20 + 8 * p
+        rec["ndim"], rec["flags"], rec["elemtype"], rec["dim"], rec["lbound"] = 1, 0, 700, p, 1  # 700 = float4
+        rec["el"]["l"] = 4
+        rec["el"]["v"] = X[start:stop]
+        rec["llen"] = 4
+        rec["label"] = y[start:stop]
+        yield rec.tobytes()
+    yield COPY_TRAILER
+
+
+def load_array_table(conn, table, X, y):
+    """(Re)create TABLE (pixels real[], label int) and COPY the rows in (binary): one array column per row."""
+    execute(conn, f"DROP TABLE IF EXISTS {table}")
+    execute(conn, f"CREATE TABLE {table} (pixels real[] NOT NULL, label int NOT NULL)")
+    with conn.cursor() as cur:
+        cur.copy_expert(f"COPY {table} FROM STDIN (FORMAT binary)", _ChunkReader(_binary_array_rows(X, y)))

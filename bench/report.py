@@ -92,6 +92,14 @@ def phases_cell(row):
     return " / ".join(fmt(ph.get(k)) for k in ("load_seconds", "fit_seconds", "score_seconds"))
 
 
+def num(x):
+    """A number stored as text (PostgreSQL numerics go to JSON as strings) as a float; None stays None."""
+    try:
+        return None if x is None else float(x)
+    except (TypeError, ValueError):
+        return x
+
+
 def machine_block(res):
     """Machine, versions, settings and mode."""
     meta = res["meta"]
@@ -103,13 +111,23 @@ def machine_block(res):
         f"- **Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, {m['os']}, kernel {m['kernel']}.",
         f"- **Versions:** PostgreSQL {v.get('postgresql')}, galaxy {v.get('galaxy')} (commit {v.get('galaxy_commit')}), "
         f"scikit-learn {v.get('scikit-learn')}, XGBoost {v.get('xgboost')}, NumPy {v.get('numpy')}, "
-        f"psycopg2 {v.get('psycopg2')}, Python {v.get('python')}.",
+        f"psycopg2 {v.get('psycopg2')}, PyTorch {v.get('torch')}, Python {v.get('python')}.",
         "- **Server:** " + ", ".join(f"{k} = {val}" for k, val in s.items() if val is not None) + ".",
         f"- **Data:** classification table {meta['config']['clf_rows']:,} × 20 "
-        f"({fmt(meta.get('clf_heap_mb'))} MB heap), regression table {meta['config']['reg_rows']:,} × 10 "
-        f"({fmt(meta.get('reg_heap_mb'))} MB heap).",
+        f"({fmt(num(meta.get('clf_heap_mb')))} MB heap)"
+        + (f", regression table {meta['config']['reg_rows']:,} × 10 ({fmt(num(meta.get('reg_heap_mb')))} MB heap)"
+           if meta.get("reg_heap_mb") is not None else "")
+        + (f", Fashion-MNIST {meta['config'].get('fmnist_rows', 60000):,} × 784 (`real[]`) + 10,000 test rows "
+           f"({fmt(num(meta.get('fmnist_heap_mb')))} MB)" if meta.get("fmnist_heap_mb") is not None else "") + ".",
         "- **galaxy algorithms available:** " + (", ".join(meta.get("galaxy_algorithms") or []) or "none") + ".",
     ]
+    merged = meta.get("merged")
+    if merged:
+        what = ", ".join(x for x in (merged.get("rows") and f"rows {merged['rows']}",
+                                     merged.get("only") and f"sections {merged['only']}") if x)
+        lines.append(f"- **Partial run:** this run measured {what} only; the other results are carried over from "
+                     f"earlier full runs (the first of {merged.get('base_date')}, commit {merged.get('base_commit')}), "
+                     "and each JSON entry says when it was measured.")
     la = [meta.get("loadavg_start"), meta.get("loadavg_end")]
     if all(x is not None for x in la):
         busy = la[0] > 0.5 * m["nproc"]
@@ -220,6 +238,8 @@ def memory_table(res):
     """Peak RSS of the training backend against the float64 matrix."""
     rows = []
     for m in res["memory"]:
+        if m.get("neural"):
+            continue
         extra = m["private_peak_bytes"] - m["baseline_bytes"]
         ok = m["private_peak_bytes"] <= m["target_bytes"] + m["baseline_bytes"]
         hwm_private = m.get("hwm_private_bytes")
@@ -234,6 +254,63 @@ def memory_table(res):
                      "shared memory mapped (MB)", "VmHWM − RssShmem (MB)", "sampled private peak (MB)",
                      "private peak (MB)", "fresh backend (MB)",
                      "(private peak − fresh) / matrix", "target: 1.5 × matrix + 64 MB", "target met?"], rows)
+
+
+NEURAL_TITLES = {"mlp": "MLP on the classification table", "mlp_fmnist": "MLP on Fashion-MNIST"}
+
+
+def neural_table(res):
+    """Neural-network rows: time per epoch of galaxy, PyTorch and scikit-learn, and held-out accuracy."""
+    rows = []
+    for r in res["speed"]:
+        if not r.get("neural"):
+            continue
+        arch = "-".join(str(x) for x in r["architecture"])
+        data = (f"{r['train_rows']:,} train / {r['test_rows']:,} test × {r['features']}")
+        if not r.get("implemented"):
+            g = "not implemented"
+        elif r.get("error"):
+            g = "error: " + r["error"].replace("|", "\\|")
+        else:
+            g = fmt(r.get("galaxy_epoch_median_s"))
+        ratio_ok = None if r.get("ratio_epoch") is None else r["ratio_epoch"] <= 1.0
+        ga, ta, sa = (r.get(k, {}).get("accuracy") for k in ("galaxy_quality", "torch_quality", "sklearn_quality"))
+        acc_ok = None if ga is None or ta is None else ga >= ta - 0.01
+        e2e = fmt(r.get("galaxy_e2e_median_s"))
+        if r.get("galaxy_eval_median_s") is not None:
+            e2e += f" (train {fmt(r.get('galaxy_median_s'))} + evaluate {fmt(r.get('galaxy_eval_median_s'))})"
+        epochs = r.get("galaxy_epochs_trained") or []
+        epochs = sorted({e for e in epochs if e is not None})
+        rows.append([f"{NEURAL_TITLES.get(r['id'], r['id'])} (`{r['id']}`)", arch, data,
+                     f"{r['epochs']} × {r['batch_size']}" + (
+                         f" (galaxy ran {', '.join(fmt(e, 0) for e in epochs)})" if epochs and epochs != [r['epochs']]
+                         else ""),
+                     fmt(r.get("torch_epoch_median_s")), g, fmt(r.get("galaxy_curve_epoch_median_s")),
+                     fmt(r.get("sklearn_epoch_median_s")), fmt(r.get("ratio_epoch"), 2),
+                     fmt(r.get("ratio_epoch_sklearn"), 2), verdict(ratio_ok), e2e, fmt(r.get("torch_e2e_median_s")),
+                     f"{fmt(ga, 4)} / {fmt(ta, 4)} / {fmt(sa, 4)}",
+                     verdict(acc_ok)])
+    return md_table(["work", "network", "rows", "epochs × batch", "PyTorch s/epoch", "galaxy s/epoch",
+                     "galaxy median epoch (curve)", "scikit-learn s/epoch", "galaxy / PyTorch per epoch",
+                     "galaxy / scikit-learn per epoch", "≤ 1.0 × PyTorch?", "galaxy end to end (s)",
+                     "PyTorch end to end (s)", "accuracy galaxy / PyTorch / scikit-learn",
+                     "within 0.01 of PyTorch (or better)?"], rows)
+
+
+def neural_memory_table(res):
+    """Peak private memory of the neural_network training backends against issue #12's budget."""
+    rows = []
+    for m in res["memory"]:
+        if not m.get("neural"):
+            continue
+        used = m["private_peak_bytes"] - m["baseline_bytes"]
+        rows.append([f"`{m['row']}`", f"{m['rows']:,} × {m['features']}", fmt(m["matrix_bytes"] / MB),
+                     f"{m['parameters']:,}", fmt(m["target_bytes"] / MB), fmt(m["private_peak_bytes"] / MB),
+                     fmt(m["baseline_bytes"] / MB), fmt(used / MB), fmt(common.ratio(used, m["target_bytes"]), 2),
+                     verdict(used <= m["target_bytes"])])
+    return md_table(["row", "rows loaded × features", "float32 matrix (MB)", "parameters",
+                     "budget: 1.5 × matrix + 16 B × parameters + 64 MB (MB)", "private peak (MB)",
+                     "fresh backend (MB)", "private peak − fresh (MB)", "used / budget", "within budget?"], rows)
 
 
 def scaling_table(res):
@@ -273,30 +350,54 @@ def accuracy_markdown(acc):
                             "5 fits + scoring, galaxy / peer (s)"], rows)
 
 
+def or_note(table):
+    """TABLE, or a note when it has no rows (a partial run did not measure them)."""
+    return table if table.count("\n") > 1 else "_Not measured in this run._"
+
+
 def markdown(res, img_rel="img"):
     """The generated part of docs/benchmarks.md."""
     out = ["## Latest results", "", machine_block(res), ""]
-    out += ["### The floor: reading the table", "", floor_table(res), ""]
+    out += ["### The floor: reading the table", "", or_note(floor_table(res)), ""]
     out += ["### Training, end to end from the table", "",
             "galaxy: wall time of one `SELECT galaxy.train(...)` (load, split 80/20, preprocess, fit, evaluate, "
             "register). Peer fit: `fit()` on an in-memory NumPy array; peer end to end: psycopg2 fetch + NumPy + "
             "split + fit + score, measured in the same repetition. Ratios below 1 mean galaxy is faster.", "",
-            training_table(res), ""]
-    out += ["### Batch predict", "", predict_table(res), ""]
+            or_note(training_table(res)), ""]
+    if any(r.get("neural") for r in res["speed"]):
+        cfg = res["meta"]["config"]
+        out += ["### Neural networks", "",
+                "galaxy's `neural_network` against PyTorch (CPU; `nn.Sequential` of `Linear` and `ReLU`, "
+                "`CrossEntropyLoss`, `torch.optim.Adam`, shuffled index batches of a float32 tensor, no DataLoader, "
+                f"`torch.set_num_threads({res['meta']['machine']['nproc']})`) and scikit-learn's `MLPClassifier` "
+                "(float32, one timing), with the same layers, Adam (learning rate 0.001, L2 0.0001 added to the "
+                "gradient of the weights), batch size and number of epochs, no early stopping and no validation split; every side "
+                "standard-scales the features with the training rows. galaxy's time per epoch is `fit_seconds / "
+                "epochs_trained` of its model; its end to end is the `galaxy.train` call (load from the table, "
+                "scale, fit, score, register), plus `galaxy.evaluate` on the 10,000 test images for Fashion-MNIST. "
+                "PyTorch's time per epoch is the mean epoch of its training loop; its end to end adds the psycopg2 "
+                "fetch (classification table) or starts from the IDX files (Fashion-MNIST), then split, scale, fit "
+                "and score. Accuracy: the classification table's own held-out 20 % on each side; Fashion-MNIST's "
+                "10,000 test images on every side. "
+                f"Medians of {cfg['reps']} repetition(s); scikit-learn once.", "",
+                neural_table(res), "",
+                "Memory of the `neural_network` training backend (measured as below) against issue #12's budget.", "",
+                or_note(neural_memory_table(res)), ""]
+    out += ["### Batch predict", "", or_note(predict_table(res)), ""]
     out += ["### Single-row predict under load (pgbench, prepared protocol)", "",
             "Each transaction fetches one random row by primary key; the baseline runs the identical query without "
             "`galaxy.predict`. Percentiles come from pgbench's per-transaction log; each pgbench connection loads "
-            "the model once (included).", "", latency_table(res), ""]
-    if os.path.exists(os.path.join(common.IMG_DIR, "bench-latency.svg")):
+            "the model once (included).", "", or_note(latency_table(res)), ""]
+    if res["latency"] and os.path.exists(os.path.join(common.IMG_DIR, "bench-latency.svg")):
         out += [f"![latency percentiles per client count]({img_rel}/bench-latency.svg)", ""]
     out += ["### Memory of the training backend", "",
             "Read from `/proc/PID/status` of the backend running `galaxy.train` on a fresh connection. "
             "VmHWM also counts the shared buffers the backend mapped (the scanned table, then the new model's "
             "TOAST pages), so the private peak is the larger of VmHWM − RssShmem after the call and the largest "
             "RssAnon + RssFile sampled every millisecond during it; parallel workers, if any, are not included.",
-            "", memory_table(res), ""]
-    out += ["### Training time vs rows", "", scaling_table(res), ""]
-    if os.path.exists(os.path.join(common.IMG_DIR, "bench-scaling.svg")):
+            "", or_note(memory_table(res)), ""]
+    out += ["### Training time vs rows", "", or_note(scaling_table(res)), ""]
+    if res["scaling"] and os.path.exists(os.path.join(common.IMG_DIR, "bench-scaling.svg")):
         out += [f"![training time vs rows]({img_rel}/bench-scaling.svg)", ""]
     if res.get("notes"):
         out += ["### Notes", ""] + [f"- {n}" for n in res["notes"]] + [""]

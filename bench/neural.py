@@ -1,0 +1,192 @@
+"""The neural-network peers of galaxy's benchmark: PyTorch (CPU) and scikit-learn MLPs trained with the same
+architecture and optimiser settings as galaxy's `neural_network` algorithm, and the memory budget of issue #12.
+
+Used by bench/bench.py (the speed rows `mlp` and `mlp_fmnist`) and bench/accuracy (5-fold CV).
+PyTorch is imported lazily: the rest of the benchmark runs without it.
+
+Equivalences (galaxy's hyperparameter → peer):
+- hidden_layers [h1, h2, …] → Linear(p, h1), act, Linear(h1, h2), act, …, Linear(h_last, outputs); classification
+  has one output per class with cross-entropy (binary = 2 outputs), regression one output with MSE;
+- optimizer adam, learning_rate, weight_decay (L2 added to the gradient of the weights, not the biases) →
+  torch.optim.Adam(lr) with weight_decay on the weights' parameter group; scikit-learn adds alpha · W / batch_size
+  to the gradient of the weights, so alpha = weight_decay × batch_size;
+- regression: galaxy trains on the standardised target (and un-scales its predictions); so do the peers;
+- batch_size, epochs, shuffled every epoch, the last batch smaller; no early stopping and no validation split
+  (galaxy: early_stopping_rounds 0, validation_fraction 0; scikit-learn: tol 0 and n_iter_no_change = epochs);
+- galaxy standard-scales every feature with the training rows' mean and std: the peers use StandardScaler fitted
+  on the training rows.
+"""
+
+import time
+
+import numpy as np
+
+MB = 1048576
+
+
+def galaxy_hyperparams(hidden, epochs, batch_size, learning_rate=0.001, weight_decay=0.0001, activation="relu"):
+    """galaxy's neural_network hyperparameters for a fixed number of epochs without early stopping."""
+    return {"hidden_layers": list(hidden), "activation": activation, "optimizer": "adam",
+            "learning_rate": learning_rate, "batch_size": batch_size, "epochs": epochs,
+            "early_stopping_rounds": 0, "validation_fraction": 0, "weight_decay": weight_decay}
+
+
+def n_parameters(n_in, hidden, n_out):
+    """Weights and biases of a dense network n_in → hidden… → n_out."""
+    sizes = [n_in] + list(hidden) + [n_out]
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def memory_budget(rows, features, params):
+    """Issue #12's training-memory budget: 1.5 × the float32 input matrix + 4 × the parameters (float32) + 64 MB."""
+    return 1.5 * rows * features * 4 + 4 * params * 4 + 64 * MB
+
+
+def scale(X_train, *others):
+    """StandardScaler fitted on the training rows, applied to every array; float32 C-contiguous results."""
+    from sklearn.preprocessing import StandardScaler
+    sc = StandardScaler().fit(X_train)
+    return [np.ascontiguousarray(sc.transform(a), dtype=np.float32) for a in (X_train,) + others]
+
+
+# --- PyTorch -------------------------------------------------------------------------------------------
+
+def torch_version():
+    """PyTorch's version, or None when it is not installed."""
+    try:
+        import torch
+        return torch.__version__
+    except ImportError:
+        return None
+
+
+def build_torch(n_in, hidden, n_out, activation="relu"):
+    """nn.Sequential(Linear, act, …, Linear) in float32, default PyTorch initialisation."""
+    import torch.nn as nn
+    acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
+    layers, prev = [], n_in
+    for h in hidden:
+        layers += [nn.Linear(prev, h), acts[activation]()]
+        prev = h
+    layers.append(nn.Linear(prev, n_out))
+    return nn.Sequential(*layers)
+
+
+def torch_fit(X, y, hidden, n_out, epochs, batch_size, learning_rate=0.001, weight_decay=0.0001, seed=0,
+              threads=None, activation="relu"):
+    """Train a PyTorch MLP on float32 X (already scaled) with Adam, without a DataLoader: every epoch draws a
+    random permutation and steps over its index batches.  n_out > 1: labels 0..n_out-1 and cross-entropy;
+    n_out == 1: regression with MSE.  Returns (model, seconds of each epoch)."""
+    import torch
+    import torch.nn as nn
+    if threads:
+        torch.set_num_threads(int(threads))
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = build_torch(X.shape[1], hidden, n_out, activation)
+    # L2 on the weights only, as galaxy and scikit-learn do (PyTorch would otherwise decay the biases too)
+    weights = [p for p in model.parameters() if p.dim() > 1]
+    biases = [p for p in model.parameters() if p.dim() <= 1]
+    opt = torch.optim.Adam([{"params": weights, "weight_decay": weight_decay},
+                            {"params": biases, "weight_decay": 0.0}], lr=learning_rate)
+    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    if n_out > 1:
+        Yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
+        loss_fn = nn.CrossEntropyLoss()
+    else:
+        Yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32).reshape(-1, 1))
+        loss_fn = nn.MSELoss()
+    n = Xt.shape[0]
+    model.train()
+    seconds = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=gen)
+        for start in range(0, n, batch_size):
+            idx = perm[start:start + batch_size]
+            xb, yb = Xt.index_select(0, idx), Yt.index_select(0, idx)
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+        seconds.append(time.perf_counter() - t0)
+    return model, seconds
+
+
+def torch_proba(model, X, chunk=65536):
+    """Softmax probabilities (rows x classes) of a classification MLP on float32 X."""
+    import torch
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(X), chunk):
+            z = model(torch.from_numpy(np.ascontiguousarray(X[start:start + chunk], dtype=np.float32)))
+            out.append(torch.softmax(z, 1).numpy())
+    return np.concatenate(out)
+
+
+def torch_predict(model, X, chunk=65536):
+    """Class index (classification) or value (regression) of every row of float32 X."""
+    import torch
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(X), chunk):
+            z = model(torch.from_numpy(np.ascontiguousarray(X[start:start + chunk], dtype=np.float32)))
+            out.append((z.argmax(1) if z.shape[1] > 1 else z[:, 0]).numpy())
+    return np.concatenate(out) if out else np.empty(0)
+
+
+# --- scikit-learn --------------------------------------------------------------------------------------
+
+def sklearn_mlp(classification, hidden, epochs, batch_size, learning_rate=0.001, weight_decay=0.0001, seed=0,
+                activation="relu"):
+    """MLPClassifier / MLPRegressor doing exactly EPOCHS epochs of Adam (no early stopping), with the same L2."""
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    act = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic"}[activation]
+    cls = MLPClassifier if classification else MLPRegressor
+    return cls(hidden_layer_sizes=tuple(hidden), activation=act, solver="adam", alpha=weight_decay * batch_size,
+               batch_size=batch_size, learning_rate_init=learning_rate, max_iter=epochs, shuffle=True, tol=0.0,
+               n_iter_no_change=epochs + 1, early_stopping=False, random_state=seed)
+
+
+def sklearn_fit(X, y, classification, hidden, epochs, batch_size, **kw):
+    """Fit a scikit-learn MLP on X (already scaled); returns (model, fit seconds, epochs run)."""
+    import warnings
+    from sklearn.exceptions import ConvergenceWarning
+    m = sklearn_mlp(classification, hidden, epochs, batch_size, **kw)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(X, y)
+    return m, time.perf_counter() - t0, int(m.n_iter_)
+
+
+class TorchMLP:
+    """A scikit-learn-style PyTorch peer for bench/accuracy: StandardScaler on the training rows, then
+    torch_fit; classification labels are 0..k-1 (LabelEncoder'd by the caller)."""
+
+    def __init__(self, classification, hidden, epochs, batch_size, learning_rate=0.001, weight_decay=0.0001,
+                 seed=0, threads=1):
+        self.classification, self.hidden, self.epochs, self.batch_size = classification, hidden, epochs, batch_size
+        self.learning_rate, self.weight_decay, self.seed, self.threads = learning_rate, weight_decay, seed, threads
+
+    def fit(self, X, y):
+        from sklearn.preprocessing import StandardScaler
+        self.scaler = StandardScaler().fit(X)
+        if self.classification:
+            n_out = max(int(np.max(y)) + 1, 2)
+            self.y_mean, self.y_scale = 0.0, 1.0
+        else:
+            n_out = 1
+            y = np.asarray(y, dtype=np.float64)
+            self.y_mean, self.y_scale = float(y.mean()), float(y.std()) or 1.0
+            y = (y - self.y_mean) / self.y_scale
+        self.model, self.epoch_seconds = torch_fit(
+            np.asarray(self.scaler.transform(X), dtype=np.float32), y, self.hidden, n_out, self.epochs,
+            self.batch_size, self.learning_rate, self.weight_decay, self.seed, self.threads)
+        return self
+
+    def predict(self, X):
+        p = torch_predict(self.model, np.asarray(self.scaler.transform(X), dtype=np.float32))
+        return p if self.classification else p.astype(np.float64) * self.y_scale + self.y_mean
