@@ -184,7 +184,7 @@ check_number(const AlgorithmDef *algo, const HyperParamSpec *spec, double v)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("hyperparameter \"%s\" of %s must be a finite number", spec->name, algo->name)));
-	if (spec->type == HP_INT && v != floor(v))
+	if ((spec->type == HP_INT || spec->type == HP_INT_LIST) && v != floor(v))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("hyperparameter \"%s\" of %s must be an integer, got %g", spec->name, algo->name, v)));
@@ -192,7 +192,7 @@ check_number(const AlgorithmDef *algo, const HyperParamSpec *spec, double v)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("hyperparameter \"%s\" = %g is out of range for %s", spec->name, v, algo->name),
-				 errdetail("Allowed range: %s%g, %g].", spec->min_exclusive ? "(" : "[", spec->min, spec->max)));
+				 errdetail("Allowed range: %s%.15g, %.15g].", spec->min_exclusive ? "(" : "[", spec->min, spec->max)));
 	return v;
 }
 
@@ -329,7 +329,7 @@ algo_resolve_hyperparams(const AlgorithmDef *algo, Jsonb *given, HyperParams *ou
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("hyperparameter \"%s\" of %s must be a number", name, algo->name),
-							 errdetail("Allowed range: %s%g, %g].", spec->min_exclusive ? "(" : "[", spec->min, spec->max)));
+							 errdetail("Allowed range: %s%.15g, %.15g].", spec->min_exclusive ? "(" : "[", spec->min, spec->max)));
 				/* beyond float8 becomes ±Infinity, which check_number refuses by name */
 				out->values[idx] = check_number(algo, spec,
 												DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,

@@ -93,8 +93,8 @@ static const HyperParamSpec nn_params[] = {
 	"huber: where the loss turns from quadratic to linear (in standardised target units)."},
 	[HP_CLIP_NORM] = {"clip_norm", HP_FLOAT, 0.0, 0.0, 1e6, false, NULL,
 	"Clip the gradients' joint L2 norm to this (0 = no clipping)."},
-	[HP_SEED] = {"seed", HP_INT, 0, 0, 2147483647, false, NULL,
-	"Seed of the initial weights, shuffling and dropout (default: train's seed)."},
+	[HP_SEED] = {"seed", HP_INT, -1, -1, 2147483647, false, NULL,
+	"Seed of the initial weights, shuffling and dropout (-1: train's seed)."},
 };
 
 /* loss choices, in HP_LOSS order */
@@ -236,7 +236,7 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	int64		n = d->n_rows;
 	int64		n_val = (int64) floor(n * vf);
 	int64		n_train;
-	uint64		seed = hp->given[HP_SEED] ? (uint64) hp->values[HP_SEED] : ctx->seed;
+	uint64		seed = hp->values[HP_SEED] >= 0 ? (uint64) hp->values[HP_SEED] : ctx->seed;
 	int			batch;
 	double		need;
 	int64	   *order;
@@ -447,7 +447,6 @@ nn_serialize(const void *state, ModelWriter *w)
 	mw_u32(w, (uint32) m->curve.best_epoch);
 	mw_f64s(w, m->curve.loss, m->curve.epochs);
 	mw_f64s(w, m->curve.val_loss, m->curve.epochs);
-	mw_f64s(w, m->curve.seconds, m->curve.epochs);
 }
 
 static void *
@@ -486,19 +485,17 @@ nn_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
 		mr_corrupt("network has " INT64_FORMAT " outputs, %d expected",
 				   nn_shape_size(&out), output_units(m->loss, m->n_classes));
 
-	epochs = mr_count(r, 1000000, 3 * sizeof(double) + 0, "epoch");
+	epochs = mr_count(r, 1000000, 2 * sizeof(double), "epoch");
 	m->curve.best_epoch = (int) mr_u32(r);
 	m->curve.epochs = (int) epochs;
 	if (m->curve.best_epoch < 0 || m->curve.best_epoch > (int) epochs)
 		mr_corrupt("best epoch %d of %u", m->curve.best_epoch, epochs);
-	if ((uint64) epochs * 3 * sizeof(double) > mr_remaining(r))
+	if ((uint64) epochs * 2 * sizeof(double) > mr_remaining(r))
 		mr_corrupt("training curve of %u epochs does not fit in the bytes left", epochs);
 	m->curve.loss = palloc(sizeof(double) * Max(epochs, 1));
 	m->curve.val_loss = palloc(sizeof(double) * Max(epochs, 1));
-	m->curve.seconds = palloc(sizeof(double) * Max(epochs, 1));
 	mr_f64s(r, m->curve.loss, epochs);
 	mr_f64s(r, m->curve.val_loss, epochs);
-	mr_f64s(r, m->curve.seconds, epochs);
 
 	/* inference buffers live with the state: predict then allocates nothing per row */
 	per = nn_shape_size(&in);
@@ -549,7 +546,6 @@ nn_describe_state(const void *state, JsonbParseState **st)
 	jb_kv_int(st, "best_epoch", m->curve.best_epoch);
 	push_curve(st, "loss", m->curve.loss, m->curve.epochs);
 	push_curve(st, "val_loss", m->curve.val_loss, m->curve.epochs);
-	push_curve(st, "seconds", m->curve.seconds, m->curve.epochs);
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
 }
 

@@ -206,6 +206,9 @@ train_request_validate(TrainRequest *req)
 		const AlgorithmDef *algo = algo_by_name(req->algorithm);
 		HyperParams hp;
 
+		/* an alias ('mlp') is recorded by its algorithm's name everywhere */
+		req->algorithm = pstrdup(algo->name);
+
 		if (req->task && !(algo->tasks & TASK_BIT(galaxy_task_from_name(req->task))))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

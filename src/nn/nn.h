@@ -25,7 +25,7 @@
 #include "util/rng.h"
 
 #define NN_MAX_DIMS 3
-#define NN_MAX_LAYERS 64
+#define NN_MAX_LAYERS 72			/* 16 hidden layers of 4 (dense, norm, activation, dropout) + output */
 #define NN_MAX_WIDTH (1 << 20)	/* values per sample at any layer boundary */
 #define NN_MAX_PARAMS_PER_LAYER 4
 
@@ -106,7 +106,7 @@ struct NnLayer
 	NnParam		params[NN_MAX_PARAMS_PER_LAYER];
 	/* configuration */
 	NnActivation activation;	/* NN_ACTIVATION */
-	float		rate;			/* NN_DROPOUT: drop probability */
+	double		rate;			/* NN_DROPOUT: drop probability */
 	float		eps;			/* NN_BATCHNORM */
 	float		momentum;		/* NN_BATCHNORM: running-statistics update */
 	/* state that is not trained by gradient */
@@ -263,7 +263,7 @@ typedef struct NnCurve
 	int			best_epoch;		/* 1-based epoch whose weights are kept (0: last) */
 	double	   *loss;			/* per epoch: training loss */
 	double	   *val_loss;		/* per epoch: validation loss (NaN without a split) */
-	double	   *seconds;		/* per epoch: wall time */
+	double	   *seconds;		/* per epoch: wall time (not stored: models stay reproducible) */
 } NnCurve;
 
 /*

@@ -187,16 +187,16 @@ dropout_forward(NnLayer *l, const float *in, float *out, int batch, bool trainin
 {
 	Size		n = (Size) batch * nn_shape_size(&l->in);
 
-	if (!training || l->rate <= 0.0f)
+	if (!training || l->rate <= 0.0)
 	{
 		if (out != in)
 			memcpy(out, in, sizeof(float) * n);
 		return;
 	}
 	{
-		float		keep = 1.0f / (1.0f - l->rate);
+		float		keep = (float) (1.0 / (1.0 - l->rate));
 		/* compare 24 random bits against the rate, two draws per 64 bits */
-		uint32		threshold = (uint32) ((double) l->rate * 16777216.0);
+		uint32		threshold = (uint32) (l->rate * 16777216.0);
 		float	   *mask = l->cache;
 		Size		i = 0;
 
@@ -224,7 +224,7 @@ dropout_backward(NnLayer *l, const float *in, const float *out, const float *dou
 
 	if (din == NULL)
 		return;
-	if (l->rate <= 0.0f)
+	if (l->rate <= 0.0)
 	{
 		memcpy(din, dout, sizeof(float) * n);
 		return;

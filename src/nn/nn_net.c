@@ -126,7 +126,7 @@ nn_add_dropout(NnNet *net, double rate)
 {
 	NnLayer    *l = add_layer(net, NN_DROPOUT);
 
-	l->rate = (float) rate;
+	l->rate = rate;
 }
 
 void
@@ -418,7 +418,8 @@ nn_read(NnNet *net, ModelReader *r)
 				{
 					double		rate = mr_f64_finite(r, "dropout rate");
 
-					if (rate < 0.0 || rate >= 1.0)
+					/* below 1 by a margin: the kept values are scaled by 1 / (1 - rate) in float */
+					if (rate < 0.0 || rate > 0.99)
 						mr_corrupt("layer %u: dropout rate %g", i, rate);
 					nn_add_dropout(net, rate);
 				}
@@ -429,7 +430,7 @@ nn_read(NnNet *net, ModelReader *r)
 					double		momentum = mr_f64_finite(r, "batch-norm momentum");
 					int64		f = nn_output_size(net);
 
-					if (!(eps > 0.0 && eps < 1.0) || momentum < 0.0 || momentum > 1.0)
+					if (!((float) eps > 0.0f && eps < 1.0) || momentum < 0.0 || momentum > 1.0)
 						mr_corrupt("layer %u: batch-norm epsilon %g, momentum %g", i, eps, momentum);
 					if ((uint64) f * 4 > mr_remaining(r) / sizeof(float))
 						mr_corrupt("layer %u: batch-norm of " INT64_FORMAT " features does not fit in the bytes left", i, f);

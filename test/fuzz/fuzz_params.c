@@ -38,6 +38,8 @@ int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Costly hyperparameters are capped at these values before fitting. */
 #define FIT_MAX_ROUNDS 50
 #define FIT_MAX_ITER 200
+#define FIT_MAX_EPOCHS 20
+#define FIT_MAX_UNITS 32		/* per hidden layer */
 
 #define FIT_ROWS 24
 #define FIT_VAL_ROWS 6			/* the last rows double as a validation split */
@@ -78,6 +80,14 @@ check_values(const AlgorithmDef *algo, const HyperParams *hp)
 					algo_hp_choice(algo, hp, i, buf, sizeof(buf)) == NULL)
 					fuzz_finding("%s.%s (enum) resolved to %g", algo->name, s->name, v);
 				break;
+			case HP_INT_LIST:
+				if (v != floor(v) || v < 0 || v > GALAXY_MAX_HP_LIST)
+					fuzz_finding("%s.%s (list) has length %g", algo->name, s->name, v);
+				for (int e = 0; e < (int) v; e++)
+					if (hp->list[i][e] < s->min || hp->list[i][e] > s->max)
+						fuzz_finding("%s.%s[%d] resolved to %d, outside its spec", algo->name, s->name,
+									 e, hp->list[i][e]);
+				break;
 		}
 	}
 }
@@ -97,6 +107,11 @@ check_same(const AlgorithmDef *algo, const HyperParams *a, const HyperParams *b,
 		if (!same)
 			fuzz_finding("%s.%s is %.17g, but %.17g after %s", algo->name,
 						 algo->params[i].name, x, y, what);
+		if (algo->params[i].type == HP_INT_LIST)
+			for (int e = 0; e < (int) x; e++)
+				if (a->list[i][e] != b->list[i][e])
+					fuzz_finding("%s.%s[%d] is %d, but %d after %s", algo->name, algo->params[i].name,
+								 e, a->list[i][e], b->list[i][e], what);
 		if (flags && a->given[i] != b->given[i])
 			fuzz_finding("%s.%s given flag changes after %s", algo->name, algo->params[i].name, what);
 	}
@@ -122,10 +137,7 @@ round_trips(const AlgorithmDef *algo, const HyperParams *hp)
 		mr_init(&r, w.buf.data, w.buf.len);
 		algo_read_hyperparams(algo, &r, &again);
 		mr_finish(&r);
-		for (int i = 0; i < algo->n_params; i++)
-			if (again.values[i] != hp->values[i])
-				fuzz_finding("%s.%s reads back from a model as %.17g instead of %.17g",
-							 algo->name, algo->params[i].name, again.values[i], hp->values[i]);
+		check_same(algo, hp, &again, true, "the model's copy");
 	}
 	PG_CATCH();
 	{
@@ -149,6 +161,11 @@ fit_all_tasks(const AlgorithmDef *algo, const HyperParams *given)
 			hp.values[i] = Min(hp.values[i], FIT_MAX_ROUNDS);
 		else if (strcmp(n, "max_iter") == 0)
 			hp.values[i] = Min(hp.values[i], FIT_MAX_ITER);
+		else if (strcmp(n, "epochs") == 0)
+			hp.values[i] = Min(hp.values[i], FIT_MAX_EPOCHS);
+		else if (algo->params[i].type == HP_INT_LIST)
+			for (int e = 0; e < (int) hp.values[i]; e++)
+				hp.list[i][e] = Min(hp.list[i][e], FIT_MAX_UNITS);
 	}
 	for (int t = TASK_REGRESSION; t <= TASK_CLUSTERING; t++)
 	{

@@ -348,12 +348,16 @@ pad_int(StringInfo buf)
 
 static void convert_value(StringInfo buf, JEntry *entry, const JsonbValue *v, int level);
 
-/* Serialise a container's children; the entries go at entries_at. */
-static void
-convert_children(StringInfo buf, int entries_at, const JsonbValue *items, int n, int first_index)
+/*
+ * Serialise a container's children; the entries go at entries_at.  'total'
+ * is the data length before the first of them (an object's values follow
+ * its keys, and every JB_OFFSET_STRIDE-th entry stores the end offset from
+ * the start of the data); returns the length after the last.
+ */
+static uint32
+convert_children(StringInfo buf, int entries_at, const JsonbValue *items, int n, int first_index,
+				 uint32 total)
 {
-	uint32		total = 0;
-
 	for (int i = 0; i < n; i++)
 	{
 		JEntry		meta;
@@ -371,6 +375,7 @@ convert_children(StringInfo buf, int entries_at, const JsonbValue *items, int n,
 			meta = (meta & JENTRY_TYPEMASK) | total | JENTRY_HAS_OFF;
 		memcpy(buf->data + entries_at + sizeof(JEntry) * i, &meta, sizeof(JEntry));
 	}
+	return total;
 }
 
 /* Serialise one value; its JEntry (type and length) goes to *entry. */
@@ -413,7 +418,7 @@ convert_value(StringInfo buf, JEntry *entry, const JsonbValue *v, int level)
 			entries_at = buf->len;
 			for (int i = 0; i < v->val.array.nElems; i++)
 				appendBinaryStringInfo(buf, "\0\0\0\0", sizeof(JEntry));
-			convert_children(buf, entries_at, v->val.array.elems, v->val.array.nElems, 0);
+			convert_children(buf, entries_at, v->val.array.elems, v->val.array.nElems, 0, 0);
 			break;
 		case jbvObject:
 			{
@@ -432,8 +437,8 @@ convert_value(StringInfo buf, JEntry *entry, const JsonbValue *v, int level)
 					keys[i] = v->val.object.pairs[i].key;
 					vals[i] = v->val.object.pairs[i].value;
 				}
-				convert_children(buf, entries_at, keys, n, 0);
-				convert_children(buf, entries_at + sizeof(JEntry) * n, vals, n, n);
+				convert_children(buf, entries_at + sizeof(JEntry) * n, vals, n, n,
+								 convert_children(buf, entries_at, keys, n, 0, 0));
 				pfree(keys);
 				pfree(vals);
 			}

@@ -37,7 +37,7 @@ SELECT is(pg_temp.error_of($$SELECT galaxy.train('lin_p', 'lin_reg', 'y', algori
 SELECT throws_ok($$SELECT galaxy.train('lin_p', 'lin_reg', 'y', algorithm => 'linear_regression', hyperparams => '{"alpha": -1}')$$,
                  '22023', 'hyperparameter "alpha" = -1 is out of range for linear_regression', 'negative alpha');
 SELECT is(pg_temp.error_of($$SELECT galaxy.train('lin_p', 'lin_reg', 'y', algorithm => 'linear_regression', hyperparams => '{"alpha": -1}')$$),
-          '22023 | hyperparameter "alpha" = -1 is out of range for linear_regression | Allowed range: [0, 1e+10]. | ',
+          '22023 | hyperparameter "alpha" = -1 is out of range for linear_regression | Allowed range: [0, 10000000000]. | ',
           'the detail gives the range of alpha');
 SELECT throws_ok($$SELECT galaxy.train('lin_p', 'lin_reg', 'y', algorithm => 'linear_regression', hyperparams => '{"alpha": 1e11}')$$,
                  '22023', NULL, 'alpha above its maximum');

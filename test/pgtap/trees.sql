@@ -59,7 +59,7 @@ SELECT is(pg_temp.error_of($$SELECT galaxy.train('tr_p', 'tr_cls', 'label', algo
           '22023 | hyperparameter "max_bins" = 300 is out of range for gradient_boosting | Allowed range: [2, 256].',
           'max_bins above 256 is refused');
 SELECT is(pg_temp.error_of($$SELECT galaxy.train('tr_p', 'tr_cls', 'label', algorithm => 'gradient_boosting', hyperparams => '{"reg_lambda": -1}')$$),
-          '22023 | hyperparameter "reg_lambda" = -1 is out of range for gradient_boosting | Allowed range: [0, 1e+12].',
+          '22023 | hyperparameter "reg_lambda" = -1 is out of range for gradient_boosting | Allowed range: [0, 1000000000000].',
           'negative reg_lambda is refused');
 SELECT is(pg_temp.error_of($$SELECT galaxy.train('tr_p', 'tr_cls', 'label', algorithm => 'gradient_boosting', hyperparams => '{"base_score": 1.5}')$$),
           '22023 | hyperparameter "base_score" = 1.5 is out of range for classification | Allowed range: (0, 1), a probability.',
@@ -70,10 +70,10 @@ SELECT is(pg_temp.error_of($$SELECT galaxy.train('tr_p', 'tr_cls', 'label', algo
 
 -- decision_tree / random_forest ranges and choices
 SELECT is(pg_temp.error_of($$SELECT galaxy.train('tr_p', 'tr_cls', 'label', algorithm => 'decision_tree', hyperparams => '{"min_samples_leaf": 0}')$$),
-          '22023 | hyperparameter "min_samples_leaf" = 0 is out of range for decision_tree | Allowed range: [1, 1e+09].',
+          '22023 | hyperparameter "min_samples_leaf" = 0 is out of range for decision_tree | Allowed range: [1, 1000000000].',
           'min_samples_leaf 0 is refused');
 SELECT is(pg_temp.error_of($$SELECT galaxy.train('tr_p', 'tr_cls', 'label', algorithm => 'decision_tree', hyperparams => '{"min_samples_split": 1}')$$),
-          '22023 | hyperparameter "min_samples_split" = 1 is out of range for decision_tree | Allowed range: [2, 1e+09].',
+          '22023 | hyperparameter "min_samples_split" = 1 is out of range for decision_tree | Allowed range: [2, 1000000000].',
           'min_samples_split 1 is refused');
 SELECT is(pg_temp.error_of($$SELECT galaxy.train('tr_p', 'tr_cls', 'label', algorithm => 'decision_tree', hyperparams => '{"max_leaf_nodes": 1}')$$),
           '22023 | hyperparameter "max_leaf_nodes" = 1 is out of range for decision_tree | Allowed: 0 (unlimited) or [2, 1e+09].',
