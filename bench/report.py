@@ -262,6 +262,8 @@ NEURAL_TITLES = {"mlp": "MLP on the classification table", "mlp_fmnist": "MLP on
 def neural_table(res):
     """Neural-network rows: time per epoch of galaxy, PyTorch and scikit-learn, and held-out accuracy."""
     rows = []
+    # galaxy.describe's training_curve had per-epoch seconds in early builds only: show them when present
+    curve = any(r.get("galaxy_curve_epoch_median_s") is not None for r in res["speed"] if r.get("neural"))
     for r in res["speed"]:
         if not r.get("neural"):
             continue
@@ -291,13 +293,14 @@ def neural_table(res):
                      f"{r['epochs']} × {r['batch_size']}" + (
                          f" (galaxy ran {', '.join(fmt(e, 0) for e in epochs)})" if epochs and epochs != [r['epochs']]
                          else ""),
-                     fmt(r.get("torch_epoch_median_s")), g, fmt(r.get("galaxy_curve_epoch_median_s")),
+                     fmt(r.get("torch_epoch_median_s")), g] + (
+                        [fmt(r.get("galaxy_curve_epoch_median_s"))] if curve else []) + [
                      fmt(r.get("sklearn_epoch_median_s")), ratio_cell,
                      fmt(r.get("ratio_epoch_sklearn"), 2), verdict(ratio_ok), e2e, fmt(r.get("torch_e2e_median_s")),
                      f"{fmt(ga, 4)} / {fmt(ta, 4)} / {fmt(sa, 4)}",
                      verdict(acc_ok)])
-    return md_table(["work", "network", "rows", "epochs × batch", "PyTorch s/epoch", "galaxy s/epoch",
-                     "galaxy median epoch (curve)", "scikit-learn s/epoch", "galaxy / PyTorch per epoch",
+    return md_table(["work", "network", "rows", "epochs × batch", "PyTorch s/epoch", "galaxy s/epoch"] + (
+                        ["galaxy median epoch (training curve)"] if curve else []) + ["scikit-learn s/epoch", "galaxy / PyTorch per epoch",
                      "galaxy / scikit-learn per epoch", "≤ 1.0 × PyTorch?", "galaxy end to end (s)",
                      "PyTorch end to end (s)", "accuracy galaxy / PyTorch / scikit-learn",
                      "within 0.01 of PyTorch (or better)?"], rows)
