@@ -142,14 +142,18 @@ load_grow(LoadState *ls)
 	ls->cap = newcap;
 }
 
+/* 1-based position, in scan order, of the row being loaded (for messages). */
+#define LOAD_ROW(ls) ((ls)->n_rows + (ls)->skipped + 1)
+
 /* ERROR: a non-finite value in a column. */
 static void
-load_nonfinite(const char *col, double v)
+load_nonfinite(const char *col, double v, int64 row)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_EXCEPTION),
 			 errmsg("column \"%s\" contains %s", col,
 					isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")),
+			 errdetail("In row " INT64_FORMAT " of the relation, in scan order.", row),
 			 errhint("Replace NaN/Infinity with NULL (imputed) or a finite value, or filter those rows out with a view.")));
 }
 
@@ -214,7 +218,7 @@ load_row(LoadState *ls, const Datum *values, const bool *isnull)
 		{
 			yv = data_scalar_to_double(values[ls->tpos], ls->tconv);
 			if (!isfinite(yv))
-				load_nonfinite(ls->tname, yv);
+				load_nonfinite(ls->tname, yv, LOAD_ROW(ls));
 			if (ls->track_distinct)
 			{
 				int			k;
@@ -288,7 +292,7 @@ load_row(LoadState *ls, const Datum *values, const bool *isnull)
 							break;
 					}
 					if (unlikely(!isfinite(v)))
-						load_nonfinite(col->name, v);
+						load_nonfinite(col->name, v, LOAD_ROW(ls));
 					dst[0] = v;
 					break;
 				}
@@ -303,17 +307,20 @@ load_row(LoadState *ls, const Datum *values, const bool *isnull)
 						ereport(ERROR,
 								(errcode(ERRCODE_DATA_EXCEPTION),
 								 errmsg("column \"%s\" contains a multidimensional array", col->name),
+								 errdetail("In row " INT64_FORMAT " of the relation, in scan order.", LOAD_ROW(ls)),
 								 errhint("Array features must be one-dimensional.")));
 					if (res == ARRAYFILL_BAD_LENGTH)
 						ereport(ERROR,
 								(errcode(ERRCODE_DATA_EXCEPTION),
 								 errmsg("column \"%s\" contains arrays of differing lengths (%d and %d)",
 										col->name, col->width, nitems),
+								 errdetail("Row " INT64_FORMAT " of the relation, in scan order, has %d element%s.",
+										   LOAD_ROW(ls), nitems, nitems == 1 ? "" : "s"),
 								 errhint("Every array of a feature column must have the same length.")));
 					for (int j = 0; j < col->width; j++)
 						if (isinf(dst[j]))
-							load_nonfinite(col->name, dst[j]);
-					load_nonfinite(col->name, get_float8_nan());
+							load_nonfinite(col->name, dst[j], LOAD_ROW(ls));
+					load_nonfinite(col->name, get_float8_nan(), LOAD_ROW(ls));
 					break;
 				}
 			case INPUT_CATEGORICAL:
