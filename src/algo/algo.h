@@ -126,6 +126,15 @@ typedef struct TrainData
 	int64		n_rows;
 	int			n_features;
 	const double *X;			/* n_rows x n_features, row-major */
+
+	/*
+	 * X's buffer when the caller lets fit use it as scratch (NULL: it may
+	 * not).  fit may overwrite it while it runs if, when it returns, every
+	 * value is back as (double) (float) of the original: only for an
+	 * algorithm that computes in float32 anyway, so its predictions on
+	 * these rows do not change (the neural network converts in place).
+	 */
+	double	   *X_scratch;
 	const double *y;			/* n_rows; class index for classification */
 	const double *weight;		/* n_rows sample weights, or NULL */
 	int			n_classes;		/* classification: >= 2; else 0 */

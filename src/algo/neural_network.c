@@ -259,8 +259,9 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	batch = (int) Min((int64) hp->values[HP_BATCH_SIZE], n_train);
 
 	/* everything the fit allocates, before it allocates */
-	need = network_bytes(hp, p, k, batch) + (double) n * p * sizeof(float) +
-		(double) n * (sizeof(float) + sizeof(int64));
+	need = network_bytes(hp, p, k, batch) + (double) n * (sizeof(float) + 2 * sizeof(int64));
+	if (d->X_scratch == NULL)
+		need += (double) n * p * sizeof(float);
 	if (need > (double) MaxAllocHugeSize)
 		need = (double) MaxAllocHugeSize;
 	galaxy_check_training_memory((Size) need, "the neural network");
@@ -272,7 +273,7 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	m->y_mean = 0.0;
 	m->y_scale = 1.0;
 
-	/* the validation rows: a seeded shuffle, its first n_val rows */
+	/* the validation rows: a seeded shuffle's first n_val rows; the others train */
 	galaxy_rng_seed(&rng, seed, 0x5641);
 	order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
 	for (int64 i = 0; i < n; i++)
@@ -294,23 +295,26 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 		if (!(m->y_scale > 0) || !isfinite(m->y_scale))
 			m->y_scale = 1.0;
 	}
-
-	/* float32 copy: validation rows first, then the training rows */
-	X = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(n * p, 1));
 	y = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * n);
 	for (int64 i = 0; i < n; i++)
-	{
-		const double *src = d->X + order[i] * p;
-		float	   *dst = X + i * p;
-
-		for (int j = 0; j < p; j++)
-			dst[j] = (float) src[j];
 		y[i] = d->task == TASK_REGRESSION ?
-			(float) ((d->y[order[i]] - m->y_mean) / m->y_scale) : (float) d->y[order[i]];
-		if ((i & 0xFFFF) == 0)
+			(float) ((d->y[i] - m->y_mean) / m->y_scale) : (float) d->y[i];
+
+	/*
+	 * The features in float32, in row order.  With the caller's buffer,
+	 * in place: float i takes bytes [4i, 4i + 4), which only double i/2
+	 * (already read) used, so converting front to back never overwrites an
+	 * unread value; the doubles come back (as float-rounded values) after
+	 * the fit.
+	 */
+	X = d->X_scratch ? (float *) d->X_scratch :
+		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(n * p, 1));
+	for (int64 i = 0; i < n * p; i++)
+	{
+		X[i] = (float) d->X[i];
+		if ((i & 0xFFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	pfree(order);
 
 	if (d->task == TASK_CLASSIFICATION && (int) hp->values[HP_CLASS_WEIGHT] == 1)
 	{
@@ -318,7 +322,7 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 		int			present = 0;
 
 		for (int64 i = n_val; i < n; i++)
-			counts[(int) y[i]]++;
+			counts[(int) y[order[i]]]++;
 		for (int c = 0; c < d->n_classes; c++)
 			present += counts[c] > 0;
 		class_w = palloc0(sizeof(float) * d->n_classes);
@@ -344,13 +348,23 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	va.n = n_val;
 	va.X = X;
 	va.y = y;
+	va.rows = order;
 	tr.n = n_train;
-	tr.X = X + n_val * p;
-	tr.y = y + n_val;
+	tr.X = X;
+	tr.y = y;
+	tr.rows = order + n_val;
 	nn_train(&m->net, &cfg, &tr, &va, ctx, &m->curve);
 
-	pfree(X);
+	/* give the caller's buffer its doubles back, back to front (double i covers floats 2i, 2i + 1) */
+	if (d->X_scratch)
+	{
+		for (int64 i = n * p - 1; i >= 0; i--)
+			d->X_scratch[i] = (double) X[i];
+	}
+	else
+		pfree(X);
 	pfree(y);
+	pfree(order);
 	if (class_w)
 		pfree(class_w);
 	return m;

@@ -1036,6 +1036,8 @@ train_run(TrainRequest *req)
 		/* fit */
 		progress_phase(run, "fit");
 		training_data(ds, &sd, p, &td);
+		/* the final fit may use the training rows' buffer (algo.h says how) */
+		td.X_scratch = sd.X_train;
 		/* the model lives in its own context, freed as soon as it is serialised */
 		modelctx = AllocSetContextCreate(trainctx, "galaxy model", ALLOCSET_DEFAULT_SIZES);
 		INSTR_TIME_SET_CURRENT(t_fit);

@@ -104,6 +104,23 @@ eval_scan_start(void *arg, TupleDesc td)
 						format_type_be(es->target_type))));
 }
 
+/* Rows whose features evaluate predicts in one call. */
+#define EVAL_BLOCK 256
+
+/* Predict the last nb rows added (their features in block). */
+static void
+eval_predict_block(EvalScan *es, const double *block, int64 nb)
+{
+	GalaxyModel *m = es->m;
+	int64		first = es->n - nb;
+
+	if (nb == 0)
+		return;
+	m->algo->predict(m->state, block, nb, &es->pred[first]);
+	if (es->proba && m->algo->predict_proba)
+		m->algo->predict_proba(m->state, block, nb, es->proba + first * m->n_classes);
+}
+
 /* evaluate: score one batch of rows. */
 static void
 eval_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
@@ -111,6 +128,12 @@ eval_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
 	EvalScan   *es = (EvalScan *) arg;
 	GalaxyModel *m = es->m;
 	CachedModel *cm = es->cm;
+	int			p = m->n_features;
+	/* up to EVAL_BLOCK rows' features, predicted in one call (in the batch's context) */
+	int64		block_rows = Min((int64) Max(nrows, 1), EVAL_BLOCK);
+	double	   *block = MemoryContextAllocHuge(CurrentMemoryContext,
+											   sizeof(double) * block_rows * Max(p, 1));
+	int64		nb = 0;
 
 	for (uint64 r = 0; r < nrows; r++)
 	{
@@ -167,13 +190,17 @@ eval_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
 				es->proba = repalloc_huge(es->proba, sizeof(double) * es->cap * m->n_classes);
 		}
 		preprocess_datums_to_raw_conv(m->prep, es->conv, es->vals, es->nulls, cm->raw);
-		preprocess_apply_raw(m->prep, cm->raw, cm->feat);
-		m->algo->predict(m->state, cm->feat, 1, &es->pred[es->n]);
-		if (es->proba && m->algo->predict_proba)
-			m->algo->predict_proba(m->state, cm->feat, 1, es->proba + es->n * m->n_classes);
+		preprocess_apply_raw(m->prep, cm->raw, block + nb * p);
+		nb++;
 		es->y[es->n] = yv;
 		es->n++;
+		if (nb == block_rows)
+		{
+			eval_predict_block(es, block, nb);
+			nb = 0;
+		}
 	}
+	eval_predict_block(es, block, nb);
 }
 
 /*

@@ -237,9 +237,10 @@ extern void nn_optim_end_epoch(NnOptimizerState *os, int epochs_done, int epochs
 
 typedef struct NnTrainData
 {
-	int64		n;
-	const float *X;				/* n x input size */
-	const float *y;				/* n targets */
+	int64		n;				/* samples */
+	const float *X;				/* samples (rows NULL) or the rows rows[] index (input size each) */
+	const float *y;				/* targets, indexed like X */
+	const int64 *rows;			/* n indexes into X and y, or NULL: the first n */
 } NnTrainData;
 
 typedef struct NnTrainConfig

@@ -120,20 +120,28 @@ evaluate_set(NnNet *net, const NnTrainConfig *cfg, const NnTrainData *d, int k,
 				yss = 0.0,
 				sse = 0.0;
 
+	float	   *ybuf = palloc(sizeof(float) * net->max_batch);
+
 	for (int64 start = 0; start < d->n; start += net->max_batch)
 	{
 		int			b = (int) Min((int64) net->max_batch, d->n - start);
 		double		ws;
 		float	   *out;
 
-		memcpy(net->acts[0], d->X + start * in, sizeof(float) * b * in);
+		for (int i = 0; i < b; i++)
+		{
+			int64		r = d->rows ? d->rows[start + i] : start + i;
+
+			memcpy(net->acts[0] + (Size) i * in, d->X + r * in, sizeof(float) * in);
+			ybuf[i] = d->y[r];
+		}
 		out = nn_forward(net, b, false);
-		total += nn_loss(cfg->loss, out, d->y + start, b, k, cfg->class_weight,
+		total += nn_loss(cfg->loss, out, ybuf, b, k, cfg->class_weight,
 						 cfg->huber_delta, NULL, &ws);
 		wtotal += ws;
 		for (int i = 0; i < b; i++)
 		{
-			double		t = d->y[start + i];
+			double		t = ybuf[i];
 
 			if (cfg->classification)
 			{
@@ -161,6 +169,7 @@ evaluate_set(NnNet *net, const NnTrainConfig *cfg, const NnTrainData *d, int k,
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
+	pfree(ybuf);
 	*loss = wtotal > 0 ? total / wtotal : NAN;
 	if (cfg->classification)
 		*metric = d->n > 0 ? (double) correct / d->n : NAN;
@@ -195,7 +204,7 @@ nn_train(NnNet *net, const NnTrainConfig *cfg, const NnTrainData *train,
 	os = nn_optim_create(net, &cfg->optim);
 	perm = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
 	for (int64 i = 0; i < n; i++)
-		perm[i] = i;
+		perm[i] = train->rows ? train->rows[i] : i;
 	ybuf = palloc(sizeof(float) * batch);
 	if (has_val)
 		best = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(snapshot_size(net), 1));
