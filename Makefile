@@ -27,6 +27,12 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The neural engine's elementwise kernels (activations, optimizer steps) are
+# worth vectorizing: -O3, and sqrtf/expf without errno so the loops can be.
+# Nothing in src/nn reads errno.
+src/nn/%.o: src/nn/%.c
+	$(CC) $(CFLAGS) -O3 -fno-math-errno $(CPPFLAGS) -c -o $@ $<
+
 galaxy--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 

@@ -131,18 +131,19 @@ nn_optim_step(NnOptimizerState *os)
 		for (int t = 0; t < os->n; t++)
 		{
 			NnParam    *p = os->params[t];
-			float	   *w = p->w;
-			const float *g = p->g;
-			float	   *buf = os->m[t];
+			float	   *restrict w = p->w;
+			const float *restrict g = p->g;
+			float	   *restrict buf = os->m[t];
+			int64		n = p->n;
 			float		d = p->decay ? wd : 0.0f;
 
 			if (buf == NULL)
 			{
-				for (int64 i = 0; i < p->n; i++)
+				for (int64 i = 0; i < n; i++)
 					w[i] -= lr * (g[i] + d * w[i]);
 				continue;
 			}
-			for (int64 i = 0; i < p->n; i++)
+			for (int64 i = 0; i < n; i++)
 			{
 				float		gi = g[i] + d * w[i];
 
@@ -166,15 +167,16 @@ nn_optim_step(NnOptimizerState *os)
 		for (int t = 0; t < os->n; t++)
 		{
 			NnParam    *p = os->params[t];
-			float	   *w = p->w;
-			const float *g = p->g;
-			float	   *m = os->m[t];
-			float	   *v = os->v[t];
+			float	   *restrict w = p->w;
+			const float *restrict g = p->g;
+			float	   *restrict m = os->m[t];
+			float	   *restrict v = os->v[t];
+			int64		n = p->n;
 			float		d = p->decay ? wd : 0.0f;
 			float		shrink = decoupled ? 1.0f - lr * d : 1.0f;
 			float		l2 = decoupled ? 0.0f : d;
 
-			for (int64 i = 0; i < p->n; i++)
+			for (int64 i = 0; i < n; i++)
 			{
 				float		gi = g[i] + l2 * w[i];
 
