@@ -513,7 +513,7 @@ project_readable(const char *project)
 	return registry_project_visible(project_id);
 }
 
-#define PROGRESS_SLOT_COLS 16
+#define PROGRESS_SLOT_COLS 17
 
 /*
  * galaxy.progress_slots() → live training runs of this database that the
@@ -587,6 +587,14 @@ galaxy_progress_slots(PG_FUNCTION_ARGS)
 
 			values[15] = Float8GetDatum(Max(eta, 0.0));
 			nulls[15] = false;
+		}
+		/* rows per second over the iterations so far (e.g. training rows x epochs / time) */
+		nulls[16] = true;
+		if (s->iteration > 0 && s->rows > 0 && s->updated_at > s->loop_started_at)
+		{
+			values[16] = Float8GetDatum((double) s->rows * s->iteration /
+										((double) (s->updated_at - s->loop_started_at) / USECS_PER_SEC));
+			nulls[16] = false;
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -51,7 +51,8 @@ CREATE FUNCTION galaxy.progress_slots(
     OUT pid integer, OUT job_id bigint, OUT role oid, OUT project text, OUT algorithm text,
     OUT phase text, OUT iteration integer, OUT total integer, OUT rows bigint,
     OUT loss float8, OUT val_loss float8, OUT metric float8, OUT learning_rate float8,
-    OUT started_at timestamptz, OUT updated_at timestamptz, OUT eta_seconds float8)
+    OUT started_at timestamptz, OUT updated_at timestamptz, OUT eta_seconds float8,
+    OUT rows_per_second float8)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'galaxy_progress_slots' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION galaxy.progress_slots() IS
@@ -80,7 +81,7 @@ SELECT l.job_id, l.project, l.algorithm,
        l.rows, l.loss, l.val_loss, l.metric, l.learning_rate,
        clock_timestamp() - l.started_at AS elapsed,
        make_interval(secs => l.eta_seconds) AS eta,
-       l.started_at, l.updated_at
+       l.started_at, l.updated_at, l.rows_per_second
   FROM live l
 UNION ALL
 SELECT j.id, j.project, j.request ->> 'algorithm',
@@ -94,7 +95,8 @@ SELECT j.id, j.project, j.request ->> 'algorithm',
        h.rows_processed, h.loss, h.val_loss, h.metric, h.learning_rate,
        coalesce(j.finished_at, clock_timestamp()) - j.started_at,
        NULL::interval,
-       j.started_at, coalesce(j.finished_at, h.at, j.started_at, j.submitted_at)
+       j.started_at, coalesce(j.finished_at, h.at, j.started_at, j.submitted_at),
+       NULL::float8
   FROM galaxy.jobs j
   LEFT JOIN LATERAL (SELECT p.* FROM galaxy.job_progress p
                       WHERE p.job_id = j.id
@@ -102,7 +104,7 @@ SELECT j.id, j.project, j.request ->> 'algorithm',
  WHERE (j.state IN ('queued', 'running') OR j.finished_at > now() - interval '10 minutes')
    AND NOT EXISTS (SELECT 1 FROM live l WHERE l.job_id = j.id);
 COMMENT ON VIEW galaxy.training_progress IS
-    'Training runs as they happen (live from shared memory: phase, iteration, loss, percent, progress bar, ETA), plus queued jobs and jobs finished in the last 10 minutes; made for \watch 1';
+    'Training runs as they happen (live from shared memory: phase, iteration, loss, percent, progress bar, ETA, rows per second), plus queued jobs and jobs finished in the last 10 minutes; made for \watch 1';
 
 CREATE VIEW galaxy.jobs_overview AS
 SELECT j.id AS job_id, j.project, j.request ->> 'algorithm' AS algorithm,

@@ -44,7 +44,7 @@ SELECT has_view('galaxy', 'jobs_overview', 'view galaxy.jobs_overview');
 SELECT columns_are('galaxy', 'training_progress',
     ARRAY['job_id', 'project', 'algorithm', 'state', 'owner', 'pid', 'phase', 'iteration', 'total',
           'percent', 'progress_bar', 'rows', 'loss', 'val_loss', 'metric', 'learning_rate',
-          'elapsed', 'eta', 'started_at', 'updated_at'],
+          'elapsed', 'eta', 'started_at', 'updated_at', 'rows_per_second'],
     'training_progress columns');
 SELECT col_type_is('galaxy', 'training_progress', 'progress_bar', 'text', 'progress_bar is text');
 SELECT col_type_is('galaxy', 'training_progress', 'eta', 'interval', 'eta is an interval');
