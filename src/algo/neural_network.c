@@ -19,6 +19,7 @@
 
 #include "galaxy.h"
 #include "algo/algo.h"
+#include "algo/linalg.h"
 #include "nn/nn.h"
 #include "util/jsonb_build.h"
 #include "util/rng.h"
@@ -370,8 +371,24 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	return m;
 }
 
-/* Raw outputs of n rows into a buffer (stack for one row, else one allocation per call). */
+/* Outputs of up to this many values come back on the caller's stack (one row: no allocation). */
 #define NN_STACK_OUTPUTS 256
+
+/*
+ * The network's raw outputs for n rows: into 'stack' when they fit, else
+ * into one allocation for the call (the caller frees it when it is not
+ * 'stack').
+ */
+static float *
+network_outputs(NnModel *m, const double *X, int64 n, float *stack)
+{
+	int			k = output_units(m->loss, m->n_classes);
+	float	   *res = (n * k <= NN_STACK_OUTPUTS) ? stack :
+		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * n * k);
+
+	nn_predict(&m->net, X, n, res);
+	return res;
+}
 
 static void
 nn_predict_values(const void *state, const double *X, int64 n, double *out)
@@ -379,10 +396,8 @@ nn_predict_values(const void *state, const double *X, int64 n, double *out)
 	NnModel    *m = (NnModel *) state;	/* only the inference buffers change */
 	int			k = output_units(m->loss, m->n_classes);
 	float		stack[NN_STACK_OUTPUTS];
-	float	   *res = (n * k <= NN_STACK_OUTPUTS) ? stack :
-		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * n * k);
+	float	   *res = network_outputs(m, X, n, stack);
 
-	nn_predict(&m->net, X, n, res);
 	for (int64 i = 0; i < n; i++)
 	{
 		const float *o = res + i * k;
@@ -412,10 +427,8 @@ nn_predict_probabilities(const void *state, const double *X, int64 n, double *ou
 	int			k = output_units(m->loss, m->n_classes);
 	int			c = m->n_classes;
 	float		stack[NN_STACK_OUTPUTS];
-	float	   *res = (n * k <= NN_STACK_OUTPUTS) ? stack :
-		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * n * k);
+	float	   *res = network_outputs(m, X, n, stack);
 
-	nn_predict(&m->net, X, n, res);
 	for (int64 i = 0; i < n; i++)
 	{
 		const float *o = res + i * k;
@@ -423,24 +436,14 @@ nn_predict_probabilities(const void *state, const double *X, int64 n, double *ou
 
 		if (m->loss == NN_LOSS_SIGMOID_BCE)
 		{
-			double		z = o[0];
-			double		p1 = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-
-			p[0] = 1.0 - p1;
-			p[1] = p1;
+			p[1] = nn_sigmoid(o[0]);
+			p[0] = 1.0 - p[1];
 		}
 		else
 		{
-			float		mx = o[0];
-			double		sum = 0.0;
-
-			for (int j = 1; j < k; j++)
-				if (o[j] > mx)
-					mx = o[j];
 			for (int j = 0; j < k; j++)
-				sum += (p[j] = exp((double) o[j] - mx));
-			for (int j = 0; j < k; j++)
-				p[j] /= sum;
+				p[j] = o[j];
+			vec_exp_normalise(p, k, p[vec_argmax(p, k)], p);
 		}
 	}
 	if (res != stack)

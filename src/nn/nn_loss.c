@@ -91,9 +91,7 @@ nn_loss(NnLoss loss, const float *out, const float *y, int batch, int k,
 				total += w * ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - t * z);
 				if (dout)
 				{
-					double		p = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-
-					dout[i] = (float) (w * (p - t) / wsum);
+					dout[i] = (float) (w * (nn_sigmoid(z) - t) / wsum);
 				}
 			}
 			break;
