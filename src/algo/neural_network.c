@@ -254,6 +254,11 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("early_stopping_rounds needs a validation split"),
 				 errhint("Set validation_fraction above 0, or set early_stopping_rounds to 0.")));
+	if (hp->values[HP_BATCH_NORM] != 0 && hp->values[HP_BATCH_SIZE] < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_norm needs batch_size of at least 2"),
+				 errdetail("Batch normalisation uses each batch's mean and variance, which one row does not have.")));
 	if (n_val >= n)
 		n_val = n - 1;
 	n_train = n - n_val;

@@ -236,7 +236,6 @@ SELECT throws_like($$SELECT galaxy.train('nn_p_reg', 'nn_reg', 'y', algorithm =>
 SELECT throws_ok($$SELECT galaxy.train('nn_p_reg', 'nn_reg', 'y', algorithm => 'neural_network',
                                        hyperparams => '{"hidden_layers": [64, 64], "optimizer": "sgd", "momentum": 0.99, "learning_rate": 10, "epochs": 50}')$$,
                  '22003', NULL, 'with SQLSTATE 22003');
-SELECT todo('src/nn/nn_train.c: with batch_norm every batch of one row is skipped, so batch_size 1 trains nothing and reports "training diverged in epoch 1" (22003); refuse the combination (22023) or train', 1);
 SELECT throws_ok(pg_temp.cls('{"batch_norm": true, "batch_size": 1}'), '22023', NULL,
                  'batch_norm with batch_size 1 is refused as a bad combination, not reported as divergence');
 
