@@ -18,6 +18,7 @@
 #include "utils/memutils.h"
 
 #include "galaxy.h"
+#include "algo/algo.h"
 #include "jobs/shmem.h"
 #include "registry/access.h"
 
@@ -43,6 +44,7 @@ void
 _PG_init(void)
 {
 	galaxy_preloaded = process_shared_preload_libraries_in_progress;
+	algo_check_registry();
 
 	DefineCustomIntVariable("galaxy.max_workers",
 							"Maximum number of training jobs run at once by background workers.",

@@ -24,6 +24,7 @@ static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_random_forest,
 	&galaxy_algo_gradient_boosting,
 	&galaxy_algo_neural_network,
+	&galaxy_algo_cnn,
 	NULL
 };
 
@@ -60,6 +61,28 @@ galaxy_task_from_name(const char *name)
 			 errmsg("unknown task \"%s\"", name),
 			 errhint("Valid tasks: regression, classification, clustering.")));
 	pg_unreachable();
+}
+
+/*
+ * ERROR when two algorithms share a stable id, a name or an alias (a model
+ * value would be read by the wrong algorithm); called once when galaxy loads.
+ */
+void
+algo_check_registry(void)
+{
+	for (int i = 0; i < N_ALGOS; i++)
+		for (int j = i + 1; j < N_ALGOS; j++)
+		{
+			const AlgorithmDef *a = registry[i],
+					   *b = registry[j];
+
+			if (a->id == b->id ||
+				strcmp(a->name, b->name) == 0 ||
+				(a->alias && (strcmp(a->alias, b->name) == 0 || (b->alias && strcmp(a->alias, b->alias) == 0))) ||
+				(b->alias && strcmp(b->alias, a->name) == 0))
+				elog(ERROR, "galaxy: algorithms %s and %s share an id (%u, %u) or a name",
+					 a->name, b->name, a->id, b->id);
+		}
 }
 
 int

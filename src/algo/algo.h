@@ -181,6 +181,7 @@ typedef struct AlgorithmDef
 extern const AlgorithmDef *algo_by_name(const char *name);	/* ERROR listing valid names */
 extern const AlgorithmDef *algo_by_id(uint16 id);	/* NULL if unknown */
 extern int	algo_count(void);
+extern void algo_check_registry(void);	/* ERROR on a shared id or name */
 extern const AlgorithmDef *algo_at(int i);
 
 /* Hyperparameters (algo.c): resolve jsonb against the spec, ERROR on unknown/out of range. */
@@ -201,5 +202,6 @@ extern const AlgorithmDef galaxy_algo_decision_tree;
 extern const AlgorithmDef galaxy_algo_random_forest;
 extern const AlgorithmDef galaxy_algo_gradient_boosting;
 extern const AlgorithmDef galaxy_algo_neural_network;
+extern const AlgorithmDef galaxy_algo_cnn;
 
 #endif							/* GALAXY_ALGO_H */

@@ -1,8 +1,11 @@
 /*
- * neural_network.c — the multilayer perceptron ('neural_network', also
- * 'mlp') for classification and regression, on the neural engine (src/nn).
+ * neural_network.c — the neural algorithms on the neural engine (src/nn):
+ * the multilayer perceptron ('neural_network', also 'mlp') and the
+ * convolutional network ('cnn'), for classification and regression.  They
+ * differ only in their architecture hyperparameters and how those build the
+ * network (NnArch); data, training, storage and prediction are one code.
  *
- * The network is dense → [batch norm] → activation → [dropout] per hidden
+ * The MLP is dense → [batch norm] → activation → [dropout] per hidden
  * layer, then a dense output: one unit per class with softmax cross-entropy
  * (or one unit with binary cross-entropy), or one unit for regression,
  * trained on the standardised target (mean and deviation kept, so
@@ -24,9 +27,12 @@
 #include "util/jsonb_build.h"
 #include "util/rng.h"
 
+/*
+ * The hyperparameters every neural algorithm shares, after its own
+ * architecture ones: index HP_X of this block is values[n_arch + HP_X].
+ */
 enum
 {
-	HP_HIDDEN,
 	HP_ACTIVATION,
 	HP_DROPOUT,
 	HP_BATCH_NORM,
@@ -51,51 +57,62 @@ enum
 };
 
 /* choice orders match NnActivation / NnOptimizer / NnSchedule */
-static const HyperParamSpec nn_params[] = {
-	[HP_HIDDEN] = {"hidden_layers", HP_INT_LIST, 1, 1, NN_MAX_WIDTH, false, NULL,
+#define NN_COMMON_HYPERPARAMS \
+	{"activation", HP_ENUM, 0, 0, 0, false, "relu,leaky_relu,tanh,sigmoid,gelu", \
+	"Activation after each hidden layer."}, \
+	{"dropout", HP_FLOAT, 0.0, 0.0, 0.9, false, NULL, \
+	"Probability of dropping a hidden unit while training (0 = no dropout)."}, \
+	{"batch_norm", HP_BOOL, 0, 0, 1, false, NULL, \
+	"Batch normalisation before each hidden activation."}, \
+	{"optimizer", HP_ENUM, 0, 0, 0, false, "adam,adamw,sgd", \
+	"adam, adamw (decoupled weight decay) or sgd (with momentum)."}, \
+	{"learning_rate", HP_FLOAT, 0.001, 0.0, 10.0, true, NULL, \
+	"Initial learning rate."}, \
+	{"momentum", HP_FLOAT, 0.9, 0.0, 0.999, false, NULL, \
+	"Momentum of sgd (0 = plain gradient descent)."}, \
+	{"nesterov", HP_BOOL, 0, 0, 1, false, NULL, \
+	"Nesterov momentum for sgd."}, \
+	{"lr_schedule", HP_ENUM, 0, 0, 0, false, "constant,step,cosine,plateau", \
+	"Learning-rate schedule over the epochs."}, \
+	{"lr_step_size", HP_INT, 10, 1, 100000, false, NULL, \
+	"step: multiply the learning rate by lr_gamma every this many epochs."}, \
+	{"lr_gamma", HP_FLOAT, 0.1, 0.0, 1.0, true, NULL, \
+	"step and plateau: factor applied to the learning rate."}, \
+	{"lr_patience", HP_INT, 5, 0, 100000, false, NULL, \
+	"plateau: epochs without improvement of the validation loss before lowering the rate."}, \
+	{"batch_size", HP_INT, 200, 1, 65536, false, NULL, \
+	"Rows per mini-batch."}, \
+	{"epochs", HP_INT, 100, 1, 100000, false, NULL, \
+	"Passes over the training rows (fewer with early stopping)."}, \
+	{"early_stopping_rounds", HP_INT, 10, 0, 100000, false, NULL, \
+	"Stop when the validation loss has not improved for this many epochs (0 = off)."}, \
+	{"validation_fraction", HP_FLOAT, 0.1, 0.0, 0.5, false, NULL, \
+	"Fraction of the training rows held out for the validation loss (0 = none)."}, \
+	{"weight_decay", HP_FLOAT, 0.0001, 0.0, 1.0, false, NULL, \
+	"L2 penalty on the weights (decoupled for adamw; biases are not decayed)."}, \
+	{"class_weight", HP_ENUM, 0, 0, 0, false, "none,balanced", \
+	"balanced: weight each class by n / (classes x its count)."}, \
+	{"loss", HP_ENUM, 0, 0, 0, false, "auto,cross_entropy,binary_cross_entropy,mse,huber", \
+	"auto: cross_entropy for classification, mse for regression."}, \
+	{"huber_delta", HP_FLOAT, 1.0, 0.0, 1e6, true, NULL, \
+	"huber: where the loss turns from quadratic to linear (in standardised target units)."}, \
+	{"clip_norm", HP_FLOAT, 0.0, 0.0, 1e6, false, NULL, \
+	"Clip the gradients' joint L2 norm to this (0 = no clipping)."}, \
+	{"seed", HP_INT, -1, -1, 2147483647, false, NULL, \
+	"Seed of the initial weights, shuffling and dropout (-1: train's seed)."}, \
+	/* end */
+
+/* neural_network: the widths of the hidden layers, then the common block */
+enum
+{
+	MLP_HIDDEN,
+	MLP_N_ARCH
+};
+
+static const HyperParamSpec mlp_params[] = {
+	{"hidden_layers", HP_INT_LIST, 1, 1, NN_MAX_WIDTH, false, NULL,
 	"Width of each hidden layer, e.g. [128, 64] ([] = no hidden layer).", "100"},
-	[HP_ACTIVATION] = {"activation", HP_ENUM, 0, 0, 0, false, "relu,leaky_relu,tanh,sigmoid,gelu",
-	"Activation after each hidden layer."},
-	[HP_DROPOUT] = {"dropout", HP_FLOAT, 0.0, 0.0, 0.9, false, NULL,
-	"Probability of dropping a hidden unit while training (0 = no dropout)."},
-	[HP_BATCH_NORM] = {"batch_norm", HP_BOOL, 0, 0, 1, false, NULL,
-	"Batch normalisation before each hidden activation."},
-	[HP_OPTIMIZER] = {"optimizer", HP_ENUM, 0, 0, 0, false, "adam,adamw,sgd",
-	"adam, adamw (decoupled weight decay) or sgd (with momentum)."},
-	[HP_LEARNING_RATE] = {"learning_rate", HP_FLOAT, 0.001, 0.0, 10.0, true, NULL,
-	"Initial learning rate."},
-	[HP_MOMENTUM] = {"momentum", HP_FLOAT, 0.9, 0.0, 0.999, false, NULL,
-	"Momentum of sgd (0 = plain gradient descent)."},
-	[HP_NESTEROV] = {"nesterov", HP_BOOL, 0, 0, 1, false, NULL,
-	"Nesterov momentum for sgd."},
-	[HP_LR_SCHEDULE] = {"lr_schedule", HP_ENUM, 0, 0, 0, false, "constant,step,cosine,plateau",
-	"Learning-rate schedule over the epochs."},
-	[HP_LR_STEP_SIZE] = {"lr_step_size", HP_INT, 10, 1, 100000, false, NULL,
-	"step: multiply the learning rate by lr_gamma every this many epochs."},
-	[HP_LR_GAMMA] = {"lr_gamma", HP_FLOAT, 0.1, 0.0, 1.0, true, NULL,
-	"step and plateau: factor applied to the learning rate."},
-	[HP_LR_PATIENCE] = {"lr_patience", HP_INT, 5, 0, 100000, false, NULL,
-	"plateau: epochs without improvement of the validation loss before lowering the rate."},
-	[HP_BATCH_SIZE] = {"batch_size", HP_INT, 200, 1, 65536, false, NULL,
-	"Rows per mini-batch."},
-	[HP_EPOCHS] = {"epochs", HP_INT, 100, 1, 100000, false, NULL,
-	"Passes over the training rows (fewer with early stopping)."},
-	[HP_EARLY_STOPPING] = {"early_stopping_rounds", HP_INT, 10, 0, 100000, false, NULL,
-	"Stop when the validation loss has not improved for this many epochs (0 = off)."},
-	[HP_VALIDATION_FRACTION] = {"validation_fraction", HP_FLOAT, 0.1, 0.0, 0.5, false, NULL,
-	"Fraction of the training rows held out for the validation loss (0 = none)."},
-	[HP_WEIGHT_DECAY] = {"weight_decay", HP_FLOAT, 0.0001, 0.0, 1.0, false, NULL,
-	"L2 penalty on the weights (decoupled for adamw; biases are not decayed)."},
-	[HP_CLASS_WEIGHT] = {"class_weight", HP_ENUM, 0, 0, 0, false, "none,balanced",
-	"balanced: weight each class by n / (classes x its count)."},
-	[HP_LOSS] = {"loss", HP_ENUM, 0, 0, 0, false, "auto,cross_entropy,binary_cross_entropy,mse,huber",
-	"auto: cross_entropy for classification, mse for regression."},
-	[HP_HUBER_DELTA] = {"huber_delta", HP_FLOAT, 1.0, 0.0, 1e6, true, NULL,
-	"huber: where the loss turns from quadratic to linear (in standardised target units)."},
-	[HP_CLIP_NORM] = {"clip_norm", HP_FLOAT, 0.0, 0.0, 1e6, false, NULL,
-	"Clip the gradients' joint L2 norm to this (0 = no clipping)."},
-	[HP_SEED] = {"seed", HP_INT, -1, -1, 2147483647, false, NULL,
-	"Seed of the initial weights, shuffling and dropout (-1: train's seed)."},
+	NN_COMMON_HYPERPARAMS
 };
 
 /* loss choices, in HP_LOSS order */
@@ -121,9 +138,9 @@ typedef struct NnModel
 } NnModel;
 
 static NnLoss
-choose_loss(const HyperParams *hp, const TrainData *d)
+choose_loss(const double *v, const TrainData *d)
 {
-	int			choice = (int) hp->values[HP_LOSS];
+	int			choice = (int) v[HP_LOSS];
 
 	if (d->task == TASK_CLASSIFICATION)
 	{
@@ -160,84 +177,263 @@ output_units(NnLoss loss, int n_classes)
 	return loss == NN_LOSS_SOFTMAX_CE ? n_classes : 1;
 }
 
-/* Build the architecture the hyperparameters describe (weights drawn from rng). */
-static void
-build_network(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRng *rng)
+/*
+ * What distinguishes one neural algorithm from another: its architecture
+ * hyperparameters (the first n_arch values; the common block follows) and
+ * how they build the network.
+ */
+typedef struct NnArch
 {
-	NnShape		in = {1, {n_features, 0, 0}};
-	NnActivation act = (NnActivation) (int) hp->values[HP_ACTIVATION];
-	int			hidden = (int) hp->values[HP_HIDDEN];
+	int			n_arch;
+	/* Check the architecture against the data before anything is allocated (may be NULL). */
+	void		(*check) (const HyperParams *hp, int n_features);
+	/* Bytes of parameters and per-row activations the network will need (an estimate from the hyperparameters). */
+	double		(*bytes) (const HyperParams *hp, int n_features, int n_out, int batch);
+	/* Build the network (weights drawn from rng). */
+	void		(*build) (NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRng *rng);
+} NnArch;
 
-	nn_init(net, &in);
-	for (int i = 0; i < hidden; i++)
+/* The common block of an algorithm's hyperparameter values. */
+#define COMMON(hp, arch) ((hp)->values + (arch)->n_arch)
+
+/*
+ * Dense hidden layers: dense → [batch norm] → activation → [dropout] for
+ * each width, with the common block's activation, batch_norm and dropout.
+ */
+static void
+add_dense_stack(NnNet *net, const int32 *widths, int n, const double *v, GalaxyRng *rng)
+{
+	NnActivation act = (NnActivation) (int) v[HP_ACTIVATION];
+
+	for (int i = 0; i < n; i++)
 	{
-		nn_add_dense(net, hp->list[HP_HIDDEN][i], act, rng);
-		if (hp->values[HP_BATCH_NORM] != 0)
+		nn_add_dense(net, widths[i], act, rng);
+		if (v[HP_BATCH_NORM] != 0)
 			nn_add_batchnorm(net);
 		nn_add_activation(net, act);
-		if (hp->values[HP_DROPOUT] > 0)
-			nn_add_dropout(net, hp->values[HP_DROPOUT]);
+		if (v[HP_DROPOUT] > 0)
+			nn_add_dropout(net, v[HP_DROPOUT]);
 	}
-	nn_add_dense(net, n_out, NN_IDENTITY, rng);
 }
 
 /*
- * Bytes the network will take, computed from the hyperparameters before
- * anything is allocated: weights and gradients, Adam's two moments, the
- * best epoch's copy, and the activations and their gradients per batch row.
+ * Bytes of a dense stack from 'prev' inputs to n_out outputs: weights and
+ * gradients, Adam's two moments and the best epoch's copy (5 floats per
+ * parameter), activations and their gradients per batch row.
  */
 static double
-network_bytes(const HyperParams *hp, int n_features, int n_out, int batch)
+dense_stack_bytes(const int32 *widths, int n, const double *v, double prev, int n_out, int batch)
 {
 	double		params = 0,
-				widths = n_features;
-	double		prev = n_features;
-	int			hidden = (int) hp->values[HP_HIDDEN];
+				rows = 0;
 
-	for (int i = 0; i < hidden; i++)
+	for (int i = 0; i < n; i++)
 	{
-		double		h = hp->list[HP_HIDDEN][i];
+		double		h = widths[i];
 
-		params += (prev + 1) * h + (hp->values[HP_BATCH_NORM] != 0 ? 4 * h : 0);
-		widths += h * (2 + (hp->values[HP_BATCH_NORM] != 0 ? 2 : 0) + (hp->values[HP_DROPOUT] > 0 ? 2 : 0));
+		params += (prev + 1) * h + (v[HP_BATCH_NORM] != 0 ? 4 * h : 0);
+		rows += h * (2 + (v[HP_BATCH_NORM] != 0 ? 2 : 0) + (v[HP_DROPOUT] > 0 ? 2 : 0));
 		prev = h;
 	}
 	params += (prev + 1) * n_out;
-	widths += n_out;
-	return params * sizeof(float) * 5 + widths * sizeof(float) * 2 * batch;
+	rows += n_out;
+	return params * sizeof(float) * 5 + rows * sizeof(float) * 2 * batch;
 }
 
 static void
-optim_config(const HyperParams *hp, NnOptimConfig *oc)
+mlp_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRng *rng)
+{
+	NnShape		in = {1, {n_features, 0, 0}};
+
+	nn_init(net, &in);
+	add_dense_stack(net, hp->list[MLP_HIDDEN], (int) hp->values[MLP_HIDDEN], hp->values + MLP_N_ARCH, rng);
+	nn_add_dense(net, n_out, NN_IDENTITY, rng);
+}
+
+static double
+mlp_bytes(const HyperParams *hp, int n_features, int n_out, int batch)
+{
+	return dense_stack_bytes(hp->list[MLP_HIDDEN], (int) hp->values[MLP_HIDDEN], hp->values + MLP_N_ARCH,
+							 n_features, n_out, batch) + (double) n_features * sizeof(float) * batch;
+}
+
+static const NnArch mlp_arch = {MLP_N_ARCH, NULL, mlp_bytes, mlp_build};
+
+/*
+ * cnn: convolution blocks for images held in one numeric array column
+ * (input_shape [channels, height, width], or [height, width]), then a dense
+ * head.  Each block is conv2d (kernel_size, stride 1, "same" padding) →
+ * activation → max pool (pool_size, when the image is still that large).
+ */
+enum
+{
+	CNN_INPUT_SHAPE,
+	CNN_FILTERS,
+	CNN_KERNEL,
+	CNN_POOL,
+	CNN_DENSE,
+	CNN_N_ARCH
+};
+
+static const HyperParamSpec cnn_params[] = {
+	{"input_shape", HP_INT_LIST, 0, 1, NN_MAX_WIDTH, false, NULL,
+	"Shape of each image: [channels, height, width] or [height, width] ([] = one square channel).", ""},
+	{"conv_filters", HP_INT_LIST, 0, 1, 4096, false, NULL,
+	"Filters of each convolution block, e.g. [32, 64] (one block per entry).", "32,64"},
+	{"kernel_size", HP_INT, 3, 1, 15, false, NULL,
+	"Side of the square convolution kernels."},
+	{"pool_size", HP_INT, 2, 1, 8, false, NULL,
+	"Side (and stride) of the max pooling after each block (1 = no pooling)."},
+	{"dense_units", HP_INT_LIST, 0, 1, NN_MAX_WIDTH, false, NULL,
+	"Widths of the dense layers after the convolutions, e.g. [128].", "128"},
+	NN_COMMON_HYPERPARAMS
+};
+
+/* The image shape: input_shape checked against the row's features. */
+static NnShape
+cnn_input(const HyperParams *hp, int n_features)
+{
+	int			n = (int) hp->values[CNN_INPUT_SHAPE];
+	const int32 *d = hp->list[CNN_INPUT_SHAPE];
+	NnShape		s = {3, {1, 0, 0}};
+
+	if (n == 0)
+	{
+		int			side = (int) floor(sqrt((double) n_features) + 0.5);
+
+		if (side * side != n_features)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cnn needs \"input_shape\": %d features are not one square image", n_features),
+					 errhint("Give the shape of each image, e.g. '{\"input_shape\": [3, 32, 32]}'.")));
+		s.d[1] = s.d[2] = side;
+	}
+	else if (n == 2 || n == 3)
+	{
+		for (int i = 0; i < n; i++)
+			s.d[3 - n + i] = d[i];
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"input_shape\" has 2 or 3 dimensions ([height, width] or [channels, height, width]), not %d", n)));
+	if (nn_shape_size(&s) != n_features)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"input_shape\" [%d, %d, %d] holds " INT64_FORMAT " values, but the rows have %d features",
+						s.d[0], s.d[1], s.d[2], nn_shape_size(&s), n_features),
+				 errhint("The features must be the image's array column alone, of channels x height x width values.")));
+	return s;
+}
+
+static void
+cnn_check(const HyperParams *hp, int n_features)
+{
+	(void) cnn_input(hp, n_features);
+}
+
+/* Pooling applies while the image is at least pool_size on both sides. */
+static bool
+cnn_pools(int pool, int h, int w)
+{
+	return pool > 1 && h >= pool && w >= pool;
+}
+
+static double
+cnn_bytes(const HyperParams *hp, int n_features, int n_out, int batch)
+{
+	NnShape		s = cnn_input(hp, n_features);
+	int			k = (int) hp->values[CNN_KERNEL];
+	int			pool = (int) hp->values[CNN_POOL];
+	double		c = s.d[0],
+				h = s.d[1],
+				w = s.d[2];
+	double		params = 0,
+				rows = n_features;
+
+	for (int i = 0; i < (int) hp->values[CNN_FILTERS]; i++)
+	{
+		double		f = hp->list[CNN_FILTERS][i];
+
+		h = h + 2 * (k / 2) - k + 1;
+		w = w + 2 * (k / 2) - k + 1;
+		params += (c * k * k + 1) * f;
+		/* conv output and gradient, its columns and transposed products, the activation's two */
+		rows += f * h * w * 5 + c * k * k * h * w;
+		if (cnn_pools(pool, (int) h, (int) w))
+		{
+			h = floor((h - pool) / pool) + 1;
+			w = floor((w - pool) / pool) + 1;
+			rows += f * h * w * 3;
+		}
+		c = f;
+	}
+	return params * sizeof(float) * 5 + rows * sizeof(float) * batch +
+		dense_stack_bytes(hp->list[CNN_DENSE], (int) hp->values[CNN_DENSE], hp->values + CNN_N_ARCH,
+						  c * h * w, n_out, batch);
+}
+
+static void
+cnn_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRng *rng)
+{
+	NnShape		in = cnn_input(hp, n_features);
+	const double *v = hp->values + CNN_N_ARCH;
+	NnActivation act = (NnActivation) (int) v[HP_ACTIVATION];
+	int			k = (int) hp->values[CNN_KERNEL];
+	int			pool = (int) hp->values[CNN_POOL];
+
+	nn_init(net, &in);
+	for (int i = 0; i < (int) hp->values[CNN_FILTERS]; i++)
+	{
+		NnShape		cur;
+
+		nn_add_conv2d(net, hp->list[CNN_FILTERS][i], k, 1, k / 2, act, rng);
+		nn_add_activation(net, act);
+		cur = nn_output_shape(net);
+		if (cnn_pools(pool, cur.d[1], cur.d[2]))
+			nn_add_pool2d(net, NN_MAXPOOL2D, pool, pool);
+	}
+	nn_add_flatten(net);
+	add_dense_stack(net, hp->list[CNN_DENSE], (int) hp->values[CNN_DENSE], v, rng);
+	nn_add_dense(net, n_out, NN_IDENTITY, rng);
+}
+
+static const NnArch cnn_arch = {CNN_N_ARCH, cnn_check, cnn_bytes, cnn_build};
+
+static void
+optim_config(const double *v, NnOptimConfig *oc)
 {
 	memset(oc, 0, sizeof(*oc));
-	oc->kind = (NnOptimizer) (int) hp->values[HP_OPTIMIZER];
-	oc->learning_rate = hp->values[HP_LEARNING_RATE];
-	oc->momentum = hp->values[HP_MOMENTUM];
-	oc->nesterov = hp->values[HP_NESTEROV] != 0;
+	oc->kind = (NnOptimizer) (int) v[HP_OPTIMIZER];
+	oc->learning_rate = v[HP_LEARNING_RATE];
+	oc->momentum = v[HP_MOMENTUM];
+	oc->nesterov = v[HP_NESTEROV] != 0;
 	oc->beta1 = 0.9;
 	oc->beta2 = 0.999;
 	oc->adam_eps = 1e-8;
-	oc->weight_decay = hp->values[HP_WEIGHT_DECAY];
-	oc->clip_norm = hp->values[HP_CLIP_NORM];
-	oc->schedule = (NnSchedule) (int) hp->values[HP_LR_SCHEDULE];
-	oc->step_size = (int) hp->values[HP_LR_STEP_SIZE];
-	oc->gamma = hp->values[HP_LR_GAMMA];
-	oc->patience = (int) hp->values[HP_LR_PATIENCE];
+	oc->weight_decay = v[HP_WEIGHT_DECAY];
+	oc->clip_norm = v[HP_CLIP_NORM];
+	oc->schedule = (NnSchedule) (int) v[HP_LR_SCHEDULE];
+	oc->step_size = (int) v[HP_LR_STEP_SIZE];
+	oc->gamma = v[HP_LR_GAMMA];
+	oc->patience = (int) v[HP_LR_PATIENCE];
 }
 
+/* The one fit of every neural algorithm: data, network, training loop. */
 static void *
-nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+nn_fit_arch(const TrainData *d, const HyperParams *hp, const FitContext *ctx, const NnArch *arch)
 {
 	NnModel    *m = palloc0(sizeof(NnModel));
 	int			p = d->n_features;
-	NnLoss		loss = choose_loss(hp, d);
+	const double *v = COMMON(hp, arch);
+	const bool *given = hp->given + arch->n_arch;
+	NnLoss		loss = choose_loss(v, d);
 	int			k = output_units(loss, d->n_classes);
-	double		vf = hp->values[HP_VALIDATION_FRACTION];
+	double		vf = v[HP_VALIDATION_FRACTION];
 	int64		n = d->n_rows;
 	int64		n_val = (int64) floor(n * vf);
 	int64		n_train;
-	uint64		seed = hp->values[HP_SEED] >= 0 ? (uint64) hp->values[HP_SEED] : ctx->seed;
+	uint64		seed = v[HP_SEED] >= 0 ? (uint64) v[HP_SEED] : ctx->seed;
 	int			batch;
 	double		need;
 	int64	   *order;
@@ -249,23 +445,25 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	NnTrainData tr,
 				va;
 
-	if (hp->given[HP_EARLY_STOPPING] && hp->values[HP_EARLY_STOPPING] > 0 && vf == 0)
+	if (given[HP_EARLY_STOPPING] && v[HP_EARLY_STOPPING] > 0 && vf == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("early_stopping_rounds needs a validation split"),
 				 errhint("Set validation_fraction above 0, or set early_stopping_rounds to 0.")));
-	if (hp->values[HP_BATCH_NORM] != 0 && hp->values[HP_BATCH_SIZE] < 2)
+	if (v[HP_BATCH_NORM] != 0 && v[HP_BATCH_SIZE] < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch_norm needs batch_size of at least 2"),
 				 errdetail("Batch normalisation uses each batch's mean and variance, which one row does not have.")));
+	if (arch->check)
+		arch->check(hp, p);
 	if (n_val >= n)
 		n_val = n - 1;
 	n_train = n - n_val;
-	batch = (int) Min((int64) hp->values[HP_BATCH_SIZE], n_train);
+	batch = (int) Min((int64) v[HP_BATCH_SIZE], n_train);
 
 	/* everything the fit allocates, before it allocates */
-	need = network_bytes(hp, p, k, batch) + (double) n * (sizeof(float) + 2 * sizeof(int64));
+	need = arch->bytes(hp, p, k, batch) + (double) n * (sizeof(float) + 2 * sizeof(int64));
 	if (d->X_scratch == NULL)
 		need += (double) n * p * sizeof(float);
 	if (need > (double) MaxAllocHugeSize)
@@ -322,7 +520,7 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			CHECK_FOR_INTERRUPTS();
 	}
 
-	if (d->task == TASK_CLASSIFICATION && (int) hp->values[HP_CLASS_WEIGHT] == 1)
+	if (d->task == TASK_CLASSIFICATION && (int) v[HP_CLASS_WEIGHT] == 1)
 	{
 		int64	   *counts = palloc0(sizeof(int64) * d->n_classes);
 		int			present = 0;
@@ -338,16 +536,16 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	}
 
 	galaxy_rng_seed(&rng, seed, 0x494E);
-	build_network(&m->net, hp, p, k, &rng);
+	arch->build(&m->net, hp, p, k, &rng);
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.loss = loss;
 	cfg.class_weight = class_w;
-	cfg.huber_delta = hp->values[HP_HUBER_DELTA];
+	cfg.huber_delta = v[HP_HUBER_DELTA];
 	cfg.batch_size = batch;
-	cfg.epochs = (int) hp->values[HP_EPOCHS];
-	cfg.patience = n_val > 0 ? (int) hp->values[HP_EARLY_STOPPING] : 0;
-	optim_config(hp, &cfg.optim);
+	cfg.epochs = (int) v[HP_EPOCHS];
+	cfg.patience = n_val > 0 ? (int) v[HP_EARLY_STOPPING] : 0;
+	optim_config(v, &cfg.optim);
 	cfg.seed = seed;
 	cfg.classification = d->task == TASK_CLASSIFICATION;
 
@@ -374,6 +572,18 @@ nn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	if (class_w)
 		pfree(class_w);
 	return m;
+}
+
+static void *
+mlp_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	return nn_fit_arch(d, hp, ctx, &mlp_arch);
+}
+
+static void *
+cnn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	return nn_fit_arch(d, hp, ctx, &cnn_arch);
 }
 
 /* Outputs of up to this many values come back on the caller's stack (one row: no allocation). */
@@ -479,7 +689,6 @@ nn_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
 	NnShape		in,
 				out;
 	uint32		epochs;
-	int64		per;
 
 	if (task != TASK_CLASSIFICATION && task != TASK_REGRESSION)
 		mr_corrupt("neural_network does not do %s", galaxy_task_name(task));
@@ -520,10 +729,7 @@ nn_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
 	mr_f64s(r, m->curve.val_loss, epochs);
 
 	/* inference buffers live with the state: predict then allocates nothing per row */
-	per = nn_shape_size(&in);
-	for (int i = 0; i < m->net.n_layers; i++)
-		per += nn_shape_size(&m->net.layers[i].out);
-	nn_alloc_buffers(&m->net, (int) Max(1, Min(256, (1 << 18) / per)), false);
+	nn_alloc_buffers(&m->net, nn_inference_batch(&m->net), false);
 	return m;
 }
 
@@ -576,11 +782,28 @@ const AlgorithmDef galaxy_algo_neural_network = {
 	.alias = "mlp",
 	.id = 6,
 	.tasks = TASK_BIT(TASK_CLASSIFICATION) | TASK_BIT(TASK_REGRESSION),
-	.params = nn_params,
-	.n_params = lengthof(nn_params),
+	.params = mlp_params,
+	.n_params = lengthof(mlp_params),
 	.default_scaling = true,
 	.description = "Multilayer perceptron (dense layers, relu/tanh/gelu..., dropout, batch norm; adam/adamw/sgd) on galaxy's float32 neural engine",
-	.fit = nn_fit,
+	.fit = mlp_fit,
+	.predict = nn_predict_values,
+	.predict_proba = nn_predict_probabilities,
+	.serialize = nn_serialize,
+	.deserialize = nn_deserialize,
+	.fit_metrics = nn_fit_metrics,
+	.describe = nn_describe_state,
+};
+
+const AlgorithmDef galaxy_algo_cnn = {
+	.name = "cnn",
+	.id = 13,
+	.tasks = TASK_BIT(TASK_CLASSIFICATION) | TASK_BIT(TASK_REGRESSION),
+	.params = cnn_params,
+	.n_params = lengthof(cnn_params),
+	.default_scaling = true,
+	.description = "Convolutional network for images in one array column (conv2d-activation-max pool blocks, dense head) on galaxy's float32 neural engine",
+	.fit = cnn_fit,
 	.predict = nn_predict_values,
 	.predict_proba = nn_predict_probabilities,
 	.serialize = nn_serialize,

@@ -30,6 +30,7 @@
 #define NN_MAX_LAYERS 72			/* 16 hidden layers of 4 (dense, norm, activation, dropout) + output */
 #define NN_MAX_WIDTH (1 << 20)	/* values per sample at any layer boundary */
 #define NN_MAX_PARAMS_PER_LAYER 4
+#define NN_MAX_KERNEL 64			/* conv2d / pooling window side, stride, padding */
 
 /* Shape of one sample (the batch dimension is implicit). */
 typedef struct NnShape
@@ -54,7 +55,12 @@ typedef enum NnLayerKind
 	NN_DENSE = 1,
 	NN_ACTIVATION = 2,
 	NN_DROPOUT = 3,
-	NN_BATCHNORM = 4
+	NN_BATCHNORM = 4,
+	NN_CONV2D = 5,				/* [C, H, W] -> [F, H', W'] */
+	NN_MAXPOOL2D = 6,			/* [C, H, W] -> [C, H', W'] */
+	NN_AVGPOOL2D = 7,
+	NN_FLATTEN = 8,				/* any shape -> [size] */
+	NN_GLOBAL_AVGPOOL = 9		/* [C, H, W] -> [C] */
 } NnLayerKind;
 
 /* Activation functions (stored; never renumber). */
@@ -109,14 +115,19 @@ struct NnLayer
 	/* configuration */
 	NnActivation activation;	/* NN_ACTIVATION */
 	double		rate;			/* NN_DROPOUT: drop probability */
+	int			kernel;			/* NN_CONV2D, pools: square window side */
+	int			stride;
+	int			padding;		/* NN_CONV2D: zeros on every side */
 	float		eps;			/* NN_BATCHNORM */
 	float		momentum;		/* NN_BATCHNORM: running-statistics update */
 	/* state that is not trained by gradient */
 	float	   *running_mean;	/* NN_BATCHNORM, in.size values */
 	float	   *running_var;
 	/* scratch of the last training forward pass (max_batch x size) */
-	float	   *cache;			/* dropout mask / batch-norm normalised inputs */
-	float	   *cache2;			/* batch-norm 1/std per feature */
+	float	   *cache;			/* dropout mask / batch-norm normalised inputs /
+								 * conv2d im2col columns / max-pool argmax */
+	float	   *cache2;			/* batch-norm 1/std per feature / conv2d
+								 * outputs transposed */
 	GalaxyRng  *rng;			/* NN_DROPOUT: the network's generator */
 };
 
@@ -143,9 +154,17 @@ extern void nn_add_dense(NnNet *net, int units, NnActivation init_for, GalaxyRng
 extern void nn_add_activation(NnNet *net, NnActivation a);
 extern void nn_add_dropout(NnNet *net, double rate);
 extern void nn_add_batchnorm(NnNet *net);
+/* 2-D layers take a [C, H, W] input (ERROR otherwise, naming the shapes). */
+extern void nn_add_conv2d(NnNet *net, int filters, int kernel, int stride, int padding,
+						  NnActivation init_for, GalaxyRng *rng);
+extern void nn_add_pool2d(NnNet *net, NnLayerKind kind, int kernel, int stride);
+extern void nn_add_global_avgpool(NnNet *net);
+extern void nn_add_flatten(NnNet *net);
 extern int64 nn_param_count(const NnNet *net);
 /* Bytes of the buffers for max_batch samples (training: also gradients and caches). */
 extern Size nn_buffer_bytes(const NnNet *net, int max_batch, bool training);
+/* Rows per inference batch (buffers of about 1 MB). */
+extern int	nn_inference_batch(const NnNet *net);
 /* (Re)allocate the buffers for max_batch samples. */
 extern void nn_alloc_buffers(NnNet *net, int max_batch, bool training);
 

@@ -343,6 +343,327 @@ batchnorm_backward(NnLayer *l, const float *in, const float *out, const float *d
 
 const NnLayerOps nn_batchnorm_ops = {"batch_norm", batchnorm_forward, batchnorm_backward};
 
+/*
+ * ----- 2-D convolution: im2col over the whole batch, one sgemm -----
+ * The columns matrix has one row per (channel, kernel row, kernel column)
+ * and one column per (sample, output row, output column): forward is
+ * W [F x K] times columns [K x B*HW], then each sample's [F x HW] block is
+ * moved to the batch layout [B x F x HW] with the bias added.  Backward
+ * turns dL/dout into [F x B*HW] (cache2) for the weight gradient
+ * (times the columns' transpose) and the columns' gradient (W^T times it),
+ * which col2im adds back into the input's shape.
+ */
+
+static void
+im2col(const NnLayer *l, const float *in, int batch, float *col)
+{
+	int			C = l->in.d[0],
+				H = l->in.d[1],
+				W = l->in.d[2];
+	int			Ho = l->out.d[1],
+				Wo = l->out.d[2];
+	int			k = l->kernel,
+				st = l->stride,
+				pad = l->padding;
+	Size		hw = (Size) Ho * Wo;
+	Size		bhw = hw * batch;
+
+	for (int c = 0; c < C; c++)
+		for (int ki = 0; ki < k; ki++)
+			for (int kj = 0; kj < k; kj++)
+			{
+				float	   *row = col + ((Size) (c * k + ki) * k + kj) * bhw;
+
+				for (int b = 0; b < batch; b++)
+				{
+					const float *plane = in + ((Size) b * C + c) * H * W;
+					float	   *dst = row + (Size) b * hw;
+
+					for (int oh = 0; oh < Ho; oh++)
+					{
+						int			ih = oh * st - pad + ki;
+
+						if (ih < 0 || ih >= H)
+						{
+							memset(dst + (Size) oh * Wo, 0, sizeof(float) * Wo);
+							continue;
+						}
+						for (int ow = 0; ow < Wo; ow++)
+						{
+							int			iw = ow * st - pad + kj;
+
+							dst[(Size) oh * Wo + ow] = (iw >= 0 && iw < W) ? plane[(Size) ih * W + iw] : 0.0f;
+						}
+					}
+				}
+			}
+}
+
+/* din += the columns' gradient, back in the input's shape (din zeroed by the caller). */
+static void
+col2im(const NnLayer *l, const float *col, int batch, float *din)
+{
+	int			C = l->in.d[0],
+				H = l->in.d[1],
+				W = l->in.d[2];
+	int			Ho = l->out.d[1],
+				Wo = l->out.d[2];
+	int			k = l->kernel,
+				st = l->stride,
+				pad = l->padding;
+	Size		hw = (Size) Ho * Wo;
+	Size		bhw = hw * batch;
+
+	for (int c = 0; c < C; c++)
+		for (int ki = 0; ki < k; ki++)
+			for (int kj = 0; kj < k; kj++)
+			{
+				const float *row = col + ((Size) (c * k + ki) * k + kj) * bhw;
+
+				for (int b = 0; b < batch; b++)
+				{
+					float	   *plane = din + ((Size) b * C + c) * H * W;
+					const float *src = row + (Size) b * hw;
+
+					for (int oh = 0; oh < Ho; oh++)
+					{
+						int			ih = oh * st - pad + ki;
+
+						if (ih < 0 || ih >= H)
+							continue;
+						for (int ow = 0; ow < Wo; ow++)
+						{
+							int			iw = ow * st - pad + kj;
+
+							if (iw >= 0 && iw < W)
+								plane[(Size) ih * W + iw] += src[(Size) oh * Wo + ow];
+						}
+					}
+				}
+			}
+}
+
+static void
+conv2d_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
+{
+	int			F = l->out.d[0];
+	int			K = l->in.d[0] * l->kernel * l->kernel;
+	Size		hw = (Size) l->out.d[1] * l->out.d[2];
+	Size		bhw = hw * batch;
+	const float *Wt = l->params[0].w;
+	const float *bias = l->params[1].w;
+	float	   *col = l->cache;
+	float	   *tmp = l->cache2;
+
+	im2col(l, in, batch, col);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, (int) bhw, K,
+				1.0f, Wt, K, col, (int) bhw, 0.0f, tmp, (int) bhw);
+	for (int b = 0; b < batch; b++)
+		for (int f = 0; f < F; f++)
+		{
+			const float *src = tmp + (Size) f * bhw + (Size) b * hw;
+			float	   *dst = out + ((Size) b * F + f) * hw;
+			float		bf = bias[f];
+
+			for (Size p = 0; p < hw; p++)
+				dst[p] = src[p] + bf;
+		}
+}
+
+static void
+conv2d_backward(NnLayer *l, const float *in, const float *out, const float *dout,
+				float *din, int batch)
+{
+	int			F = l->out.d[0];
+	int			K = l->in.d[0] * l->kernel * l->kernel;
+	Size		hw = (Size) l->out.d[1] * l->out.d[2];
+	Size		bhw = hw * batch;
+	float	   *gW = l->params[0].g;
+	float	   *gb = l->params[1].g;
+	float	   *col = l->cache;
+	float	   *dT = l->cache2;
+
+	for (int f = 0; f < F; f++)
+	{
+		double		sum = 0.0;
+
+		for (int b = 0; b < batch; b++)
+		{
+			const float *src = dout + ((Size) b * F + f) * hw;
+			float	   *dst = dT + (Size) f * bhw + (Size) b * hw;
+
+			for (Size p = 0; p < hw; p++)
+			{
+				dst[p] = src[p];
+				sum += src[p];
+			}
+		}
+		gb[f] = (float) sum;
+	}
+	/* the columns are those of the last forward pass (the same batch) */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, K, (int) bhw,
+				1.0f, dT, (int) bhw, col, (int) bhw, 0.0f, gW, K);
+	if (din)
+	{
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int) bhw, F,
+					1.0f, l->params[0].w, K, dT, (int) bhw, 0.0f, col, (int) bhw);
+		memset(din, 0, sizeof(float) * batch * nn_shape_size(&l->in));
+		col2im(l, col, batch, din);
+	}
+}
+
+const NnLayerOps nn_conv2d_ops = {"conv2d", conv2d_forward, conv2d_backward};
+
+/* ----- max and average pooling over k x k windows (no padding) ----- */
+
+static void
+pool_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
+{
+	int			C = l->in.d[0],
+				H = l->in.d[1],
+				W = l->in.d[2];
+	int			Ho = l->out.d[1],
+				Wo = l->out.d[2];
+	int			k = l->kernel,
+				st = l->stride;
+	bool		is_max = (l->kind == NN_MAXPOOL2D);
+	float		inv = 1.0f / (float) (k * k);
+
+	for (int b = 0; b < batch; b++)
+		for (int c = 0; c < C; c++)
+		{
+			const float *plane = in + ((Size) b * C + c) * H * W;
+			Size		obase = ((Size) b * C + c) * Ho * Wo;
+
+			for (int oh = 0; oh < Ho; oh++)
+				for (int ow = 0; ow < Wo; ow++)
+				{
+					int			at = (oh * st) * W + ow * st;
+					float		best = plane[at],
+								sum = 0.0f;
+					int			arg = at;
+
+					for (int i = 0; i < k; i++)
+						for (int j = 0; j < k; j++)
+						{
+							int			q = (oh * st + i) * W + ow * st + j;
+							float		v = plane[q];
+
+							sum += v;
+							if (v > best)
+							{
+								best = v;
+								arg = q;
+							}
+						}
+					out[obase + (Size) oh * Wo + ow] = is_max ? best : sum * inv;
+					/* the input position that won, for backward (exact in float below 2^24) */
+					if (is_max && training)
+						l->cache[obase + (Size) oh * Wo + ow] = (float) arg;
+				}
+		}
+}
+
+static void
+pool_backward(NnLayer *l, const float *in, const float *out, const float *dout,
+			  float *din, int batch)
+{
+	int			C = l->in.d[0],
+				H = l->in.d[1],
+				W = l->in.d[2];
+	int			Ho = l->out.d[1],
+				Wo = l->out.d[2];
+	int			k = l->kernel,
+				st = l->stride;
+	float		inv = 1.0f / (float) (k * k);
+
+	if (din == NULL)
+		return;
+	memset(din, 0, sizeof(float) * batch * nn_shape_size(&l->in));
+	for (int b = 0; b < batch; b++)
+		for (int c = 0; c < C; c++)
+		{
+			float	   *plane = din + ((Size) b * C + c) * H * W;
+			Size		obase = ((Size) b * C + c) * Ho * Wo;
+
+			for (int oh = 0; oh < Ho; oh++)
+				for (int ow = 0; ow < Wo; ow++)
+				{
+					float		g = dout[obase + (Size) oh * Wo + ow];
+
+					if (l->kind == NN_MAXPOOL2D)
+						plane[(int) l->cache[obase + (Size) oh * Wo + ow]] += g;
+					else
+						for (int i = 0; i < k; i++)
+							for (int j = 0; j < k; j++)
+								plane[(oh * st + i) * W + ow * st + j] += g * inv;
+				}
+		}
+}
+
+const NnLayerOps nn_maxpool2d_ops = {"max_pool2d", pool_forward, pool_backward};
+const NnLayerOps nn_avgpool2d_ops = {"avg_pool2d", pool_forward, pool_backward};
+
+/* ----- global average pooling: [C, H, W] -> [C] ----- */
+
+static void
+global_avgpool_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
+{
+	int			C = l->in.d[0];
+	Size		hw = (Size) l->in.d[1] * l->in.d[2];
+
+	for (int b = 0; b < batch; b++)
+		for (int c = 0; c < C; c++)
+		{
+			const float *plane = in + ((Size) b * C + c) * hw;
+			double		sum = 0.0;
+
+			for (Size p = 0; p < hw; p++)
+				sum += plane[p];
+			out[(Size) b * C + c] = (float) (sum / hw);
+		}
+}
+
+static void
+global_avgpool_backward(NnLayer *l, const float *in, const float *out, const float *dout,
+						float *din, int batch)
+{
+	int			C = l->in.d[0];
+	Size		hw = (Size) l->in.d[1] * l->in.d[2];
+
+	if (din == NULL)
+		return;
+	for (int b = 0; b < batch; b++)
+		for (int c = 0; c < C; c++)
+		{
+			float		g = dout[(Size) b * C + c] / (float) hw;
+			float	   *plane = din + ((Size) b * C + c) * hw;
+
+			for (Size p = 0; p < hw; p++)
+				plane[p] = g;
+		}
+}
+
+const NnLayerOps nn_global_avgpool_ops = {"global_avg_pool", global_avgpool_forward, global_avgpool_backward};
+
+/* ----- flatten: the same values, one dimension ----- */
+
+static void
+flatten_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
+{
+	memcpy(out, in, sizeof(float) * batch * nn_shape_size(&l->in));
+}
+
+static void
+flatten_backward(NnLayer *l, const float *in, const float *out, const float *dout,
+				 float *din, int batch)
+{
+	if (din)
+		memcpy(din, dout, sizeof(float) * batch * nn_shape_size(&l->in));
+}
+
+const NnLayerOps nn_flatten_ops = {"flatten", flatten_forward, flatten_backward};
+
 /* The ops of a stored kind, NULL if unknown. */
 const NnLayerOps *
 nn_layer_ops(NnLayerKind kind)
@@ -357,6 +678,16 @@ nn_layer_ops(NnLayerKind kind)
 			return &nn_dropout_ops;
 		case NN_BATCHNORM:
 			return &nn_batchnorm_ops;
+		case NN_CONV2D:
+			return &nn_conv2d_ops;
+		case NN_MAXPOOL2D:
+			return &nn_maxpool2d_ops;
+		case NN_AVGPOOL2D:
+			return &nn_avgpool2d_ops;
+		case NN_FLATTEN:
+			return &nn_flatten_ops;
+		case NN_GLOBAL_AVGPOOL:
+			return &nn_global_avgpool_ops;
 	}
 	return NULL;
 }

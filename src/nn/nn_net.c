@@ -18,6 +18,8 @@
 
 /* Rows of a batch in inference buffers: up to 256, about 1 MB at most. */
 #define NN_PREDICT_VALUES (1 << 18)
+/* A call predicting many rows may use up to 32 MB of buffers for itself. */
+#define NN_PREDICT_CALL_VALUES (1 << 23)
 
 static float *
 alloc_floats(int64 n)
@@ -158,13 +160,136 @@ nn_param_count(const NnNet *net)
 	return n;
 }
 
-/* Values per sample the layer keeps from its last training pass. */
+/* Values per sample the layer keeps from its last training pass (cache). */
 static int64
 cache_values(const NnLayer *l)
 {
-	if (l->kind == NN_DROPOUT || l->kind == NN_BATCHNORM)
+	switch (l->kind)
+	{
+		case NN_DROPOUT:
+		case NN_BATCHNORM:
+			return nn_shape_size(&l->in);
+		case NN_CONV2D:
+			/* the im2col columns: K x (H' W') per sample */
+			return (int64) l->in.d[0] * l->kernel * l->kernel * l->out.d[1] * l->out.d[2];
+		case NN_MAXPOOL2D:
+			return nn_shape_size(&l->out);
+		default:
+			return 0;
+	}
+}
+
+/* Values of the layer's second scratch: per feature (batch norm) or per sample (conv2d). */
+static int64
+cache2_values(const NnLayer *l, int max_batch)
+{
+	if (l->kind == NN_BATCHNORM)
 		return nn_shape_size(&l->in);
+	if (l->kind == NN_CONV2D)
+		return (int64) max_batch * nn_shape_size(&l->out);
 	return 0;
+}
+
+/* An output side of a 2-D window: ERROR when the window does not fit. */
+static int
+window_output(int size, int kernel, int stride, int padding, const char *what, int dim)
+{
+	int			span = size + 2 * padding - kernel;
+
+	if (kernel < 1 || stride < 1 || padding < 0 || span < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a %s window of %d with padding %d does not fit an input of %d along dimension %d",
+						what, kernel, padding, size, dim)));
+	return span / stride + 1;
+}
+
+static void
+require_image(const NnLayer *l, const char *what)
+{
+	if (l->in.ndim != 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs an input of shape [channels, height, width], not one of %d dimension%s",
+						what, l->in.ndim, l->in.ndim == 1 ? "" : "s")));
+}
+
+/*
+ * 2-D convolution of 'filters' k x k kernels.  Weights ~ U(-a, a) with He's
+ * or Glorot's bound over fan_in = C k k (fan_out = F k k); biases 0.
+ */
+void
+nn_add_conv2d(NnNet *net, int filters, int kernel, int stride, int padding,
+			  NnActivation init_for, GalaxyRng *rng)
+{
+	NnLayer    *l = add_layer(net, NN_CONV2D);
+	int64		fan_in;
+
+	require_image(l, "conv2d");
+	if (filters < 1 || filters > 65536)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a conv2d layer has from 1 to 65536 filters, not %d", filters)));
+	l->kernel = kernel;
+	l->stride = stride;
+	l->padding = padding;
+	l->out.ndim = 3;
+	l->out.d[0] = filters;
+	l->out.d[1] = window_output(l->in.d[1], kernel, stride, padding, "conv2d", 1);
+	l->out.d[2] = window_output(l->in.d[2], kernel, stride, padding, "conv2d", 2);
+	if (nn_shape_size(&l->out) > NN_MAX_WIDTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("conv2d output of " INT64_FORMAT " values per row is more than %d",
+						nn_shape_size(&l->out), NN_MAX_WIDTH)));
+	fan_in = (int64) l->in.d[0] * kernel * kernel;
+	add_param(l, fan_in * filters, true);
+	add_param(l, filters, false);
+	if (rng)
+	{
+		bool		he = (init_for == NN_RELU || init_for == NN_LEAKY_RELU || init_for == NN_GELU);
+		double		bound = he ? sqrt(6.0 / (double) fan_in) :
+			sqrt(6.0 / (double) (fan_in + (int64) filters * kernel * kernel));
+		float	   *w = l->params[0].w;
+
+		for (int64 i = 0; i < l->params[0].n; i++)
+			w[i] = (float) ((2.0 * galaxy_rng_uniform(rng) - 1.0) * bound);
+	}
+}
+
+/* Max or average pooling over k x k windows moved by 'stride' (no padding). */
+void
+nn_add_pool2d(NnNet *net, NnLayerKind kind, int kernel, int stride)
+{
+	NnLayer    *l = add_layer(net, kind);
+
+	Assert(kind == NN_MAXPOOL2D || kind == NN_AVGPOOL2D);
+	require_image(l, kind == NN_MAXPOOL2D ? "max_pool2d" : "avg_pool2d");
+	l->kernel = kernel;
+	l->stride = stride;
+	l->out.ndim = 3;
+	l->out.d[0] = l->in.d[0];
+	l->out.d[1] = window_output(l->in.d[1], kernel, stride, 0, "pooling", 1);
+	l->out.d[2] = window_output(l->in.d[2], kernel, stride, 0, "pooling", 2);
+}
+
+void
+nn_add_global_avgpool(NnNet *net)
+{
+	NnLayer    *l = add_layer(net, NN_GLOBAL_AVGPOOL);
+
+	require_image(l, "global_avg_pool");
+	l->out.ndim = 1;
+	l->out.d[0] = l->in.d[0];
+}
+
+void
+nn_add_flatten(NnNet *net)
+{
+	NnLayer    *l = add_layer(net, NN_FLATTEN);
+
+	l->out.ndim = 1;
+	l->out.d[0] = (int) nn_shape_size(&l->in);
 }
 
 Size
@@ -179,7 +304,9 @@ nn_buffer_bytes(const NnNet *net, int max_batch, bool training)
 
 		per += o;
 		if (training)
-			per += o + cache_values(l) + (l->kind == NN_BATCHNORM ? 0 : 0);
+			per += o + cache_values(l) + (l->kind == NN_CONV2D ? o : 0);
+		else if (l->kind == NN_CONV2D)
+			per += cache_values(l) + o;
 	}
 	return per * sizeof(float) * (Size) Max(max_batch, 1);
 }
@@ -221,13 +348,19 @@ nn_alloc_buffers(NnNet *net, int max_batch, bool training)
 		int64		o = (int64) net->max_batch * nn_shape_size(&l->out);
 
 		net->acts[i + 1] = alloc_floats(o);
+		if (l->kind == NN_CONV2D && !training)
+		{
+			/* a forward pass needs the columns and the products, training or not */
+			l->cache = alloc_floats((int64) net->max_batch * cache_values(l));
+			l->cache2 = alloc_floats(cache2_values(l, net->max_batch));
+		}
 		if (training)
 		{
 			net->grads[i + 1] = alloc_floats(o);
 			if (cache_values(l) > 0)
 				l->cache = alloc_floats((int64) net->max_batch * cache_values(l));
-			if (l->kind == NN_BATCHNORM)
-				l->cache2 = alloc_floats(nn_shape_size(&l->in));
+			if (cache2_values(l, net->max_batch) > 0)
+				l->cache2 = alloc_floats(cache2_values(l, net->max_batch));
 		}
 	}
 }
@@ -259,6 +392,33 @@ nn_backward(NnNet *net, int batch)
 	}
 }
 
+/* Rows per inference batch within a buffer budget of 'values' floats (1 to 256). */
+static int
+batch_for_budget(const NnNet *net, Size values)
+{
+	Size		per = nn_buffer_bytes(net, 1, false) / sizeof(float);
+
+	return (int) Max(1, Min(256, values / Max(per, 1)));
+}
+
+/* Rows per batch of the buffers a loaded model keeps: about 1 MB at most. */
+int
+nn_inference_batch(const NnNet *net)
+{
+	return batch_for_budget(net, NN_PREDICT_VALUES);
+}
+
+/* Forget (without freeing) the buffers of a copy of a network. */
+static void
+forget_buffers(NnNet *net)
+{
+	for (int i = 0; i <= net->n_layers; i++)
+		net->acts[i] = net->grads[i] = NULL;
+	for (int i = 0; i < net->n_layers; i++)
+		net->layers[i].cache = net->layers[i].cache2 = NULL;
+	net->max_batch = 0;
+}
+
 /*
  * Inference on n rows of float64 features.  The network's buffers are used
  * when they exist (the model cache keeps a loaded model's, sized by
@@ -269,16 +429,21 @@ nn_predict(NnNet *net, const double *X, int64 n, float *out)
 {
 	int64		in = nn_shape_size(&net->input);
 	int64		o = nn_output_size(net);
-	bool		own = false;
+	int			want = (int) Min(n, (int64) batch_for_budget(net, NN_PREDICT_CALL_VALUES));
+	NnNet	   *own = NULL;
 
-	if (net->max_batch == 0)
+	/*
+	 * Many rows and small kept buffers (a convolutional model keeps room for
+	 * a few rows only): larger buffers for this call, on a copy of the
+	 * network that shares its weights.
+	 */
+	if (net->max_batch == 0 || want > net->max_batch)
 	{
-		int64		per = in;
-
-		for (int i = 0; i < net->n_layers; i++)
-			per += nn_shape_size(&net->layers[i].out);
-		nn_alloc_buffers(net, (int) Max(1, Min(256, NN_PREDICT_VALUES / per)), false);
-		own = true;
+		own = palloc(sizeof(NnNet));
+		memcpy(own, net, sizeof(NnNet));
+		forget_buffers(own);
+		nn_alloc_buffers(own, want, false);
+		net = own;
 	}
 	for (int64 start = 0; start < n; start += net->max_batch)
 	{
@@ -293,7 +458,10 @@ nn_predict(NnNet *net, const double *X, int64 n, float *out)
 		memcpy(out + start * o, res, sizeof(float) * b * o);
 	}
 	if (own)
-		free_buffers(net);
+	{
+		free_buffers(own);
+		pfree(own);
+	}
 }
 
 /* ----- storage ----- */
@@ -334,6 +502,20 @@ nn_write(const NnNet *net, ModelWriter *w)
 				mw_f64(w, l->momentum);
 				mw_f32s(w, l->running_mean, nn_shape_size(&l->in));
 				mw_f32s(w, l->running_var, nn_shape_size(&l->in));
+				break;
+			case NN_CONV2D:
+				mw_i32(w, l->out.d[0]);
+				mw_i32(w, l->kernel);
+				mw_i32(w, l->stride);
+				mw_i32(w, l->padding);
+				break;
+			case NN_MAXPOOL2D:
+			case NN_AVGPOOL2D:
+				mw_i32(w, l->kernel);
+				mw_i32(w, l->stride);
+				break;
+			case NN_FLATTEN:
+			case NN_GLOBAL_AVGPOOL:
 				break;
 		}
 		for (int k = 0; k < l->n_params; k++)
@@ -445,6 +627,43 @@ nn_read(NnNet *net, ModelReader *r)
 							mr_corrupt("layer %u: negative running variance", i);
 				}
 				break;
+			case NN_CONV2D:
+				{
+					NnShape		cur = nn_output_shape(net);
+					int			filters = mr_i32_range(r, 1, 65536, "conv2d filters");
+					int			kernel = mr_i32_range(r, 1, NN_MAX_KERNEL, "conv2d kernel");
+					int			stride = mr_i32_range(r, 1, NN_MAX_KERNEL, "conv2d stride");
+					int			padding = mr_i32_range(r, 0, NN_MAX_KERNEL, "conv2d padding");
+					int64		fan_in;
+
+					if (cur.ndim != 3 || cur.d[1] + 2 * padding < kernel || cur.d[2] + 2 * padding < kernel)
+						mr_corrupt("layer %u: conv2d does not fit its input", i);
+					fan_in = (int64) cur.d[0] * kernel * kernel;
+					if ((uint64) (fan_in + 1) * filters > mr_remaining(r) / sizeof(float))
+						mr_corrupt("layer %u: conv2d weights do not fit in the bytes left", i);
+					nn_add_conv2d(net, filters, kernel, stride, padding, NN_IDENTITY, NULL);
+				}
+				break;
+			case NN_MAXPOOL2D:
+			case NN_AVGPOOL2D:
+				{
+					NnShape		cur = nn_output_shape(net);
+					int			kernel = mr_i32_range(r, 1, NN_MAX_KERNEL, "pooling window");
+					int			stride = mr_i32_range(r, 1, NN_MAX_KERNEL, "pooling stride");
+
+					if (cur.ndim != 3 || cur.d[1] < kernel || cur.d[2] < kernel)
+						mr_corrupt("layer %u: pooling does not fit its input", i);
+					nn_add_pool2d(net, (NnLayerKind) kind, kernel, stride);
+				}
+				break;
+			case NN_FLATTEN:
+				nn_add_flatten(net);
+				break;
+			case NN_GLOBAL_AVGPOOL:
+				if (nn_output_shape(net).ndim != 3)
+					mr_corrupt("layer %u: global pooling of a %d-dimensional input", i, nn_output_shape(net).ndim);
+				nn_add_global_avgpool(net);
+				break;
 			default:
 				mr_corrupt("layer %u: unknown kind %u", i, kind);
 		}
@@ -471,6 +690,21 @@ nn_describe(const NnNet *net, JsonbParseState **st)
 		jb_kv_int(st, "in", nn_shape_size(&l->in));
 		jb_kv_int(st, "out", nn_shape_size(&l->out));
 		jb_kv_int(st, "params", params);
+		if (l->out.ndim > 1)
+		{
+			jb_key(st, "shape");
+			pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+			for (int d = 0; d < l->out.ndim; d++)
+				jb_int(st, WJB_ELEM, l->out.d[d]);
+			pushJsonbValue(st, WJB_END_ARRAY, NULL);
+		}
+		if (l->kind == NN_CONV2D || l->kind == NN_MAXPOOL2D || l->kind == NN_AVGPOOL2D)
+		{
+			jb_kv_int(st, "kernel", l->kernel);
+			jb_kv_int(st, "stride", l->stride);
+		}
+		if (l->kind == NN_CONV2D)
+			jb_kv_int(st, "padding", l->padding);
 		if (l->kind == NN_ACTIVATION)
 			jb_kv_str(st, "function", nn_activation_name(l->activation));
 		if (l->kind == NN_DROPOUT)

@@ -297,7 +297,7 @@ nn_train(NnNet *net, const NnTrainConfig *cfg, const NnTrainData *train,
 		curve->best_epoch = curve->epochs;
 
 	/* training buffers are no longer needed: leave inference ones */
-	nn_alloc_buffers(net, Min(batch, 256), false);
+	nn_alloc_buffers(net, nn_inference_batch(net), false);
 	pfree(perm);
 	pfree(ybuf);
 	if (best)

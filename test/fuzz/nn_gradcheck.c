@@ -9,8 +9,9 @@
  *
  * Gradients are compared as whole vectors per tensor:
  * |g_backward - g_numeric| / max(|g_backward|, |g_numeric|) must stay below
- * TOLERANCE.  The engine computes in float32, so the step is large (1e-2)
- * and the losses are accumulated in double.
+ * TOLERANCE.  The engine computes in float32, so the step is large (1e-2,
+ * smaller where a max pool's winner could change) and the losses are
+ * accumulated in double.
  */
 #include "postgres.h"
 
@@ -24,8 +25,9 @@
 #include "util/rng.h"
 
 #define BATCH 8
-#define IN 5
-#define STEP 1e-2
+#define IN 5					/* features of the dense cases */
+#define MAX_IN 72				/* values per sample of any case */
+#define STEP_DEFAULT 1e-2
 #define TOLERANCE 2e-2
 #define MAX_CHECKED 48			/* elements checked per tensor */
 
@@ -38,12 +40,14 @@ typedef struct Case
 	NnNet		net;
 	NnLoss		loss;
 	int			k;				/* outputs */
-	float		X[BATCH * IN];
+	int			in_size;
+	float		X[BATCH * MAX_IN];
 	float		y[BATCH];
 	float		class_weight[4];
 	bool		weighted;
 	double		huber_delta;
 	GalaxyRng	rng0;			/* dropout draws restart here for every pass */
+	double		step;			/* finite-difference step */
 } Case;
 
 /* Mean loss of the batch with the current weights (training-mode forward). */
@@ -55,7 +59,7 @@ case_loss(Case *c, bool with_gradient)
 	double		wsum;
 	double		total;
 
-	memcpy(net->acts[0], c->X, sizeof(c->X));
+	memcpy(net->acts[0], c->X, sizeof(float) * BATCH * c->in_size);
 	net->rng = c->rng0;
 	out = nn_forward(net, BATCH, true);
 	total = nn_loss(c->loss, out, c->y, BATCH, c->k, c->weighted ? c->class_weight : NULL,
@@ -94,12 +98,12 @@ check_case(Case *c)
 							down,
 							numeric;
 
-				p->w[i] = saved + (float) STEP;
+				p->w[i] = saved + (float) c->step;
 				up = case_loss(c, false);
-				p->w[i] = saved - (float) STEP;
+				p->w[i] = saved - (float) c->step;
 				down = case_loss(c, false);
 				p->w[i] = saved;
-				numeric = (up - down) / (2 * STEP);
+				numeric = (up - down) / (2 * c->step);
 				diff += (analytic[i] - numeric) * (analytic[i] - numeric);
 				na += (double) analytic[i] * analytic[i];
 				nn += numeric * numeric;
@@ -124,11 +128,10 @@ check_case(Case *c)
 		printf("ok    %-34s worst relative error %.2e\n", c->name, worst);
 }
 
-/* A small network: dense(IN→6) [mid layers] dense(6→k), data and targets from seed. */
+/* A small network on input 'in': [mid layers] dense(→k), data and targets from seed. */
 static void
-setup_case(Case *c, const char *name, NnLoss loss, int k, uint64 seed)
+setup_case_shape(Case *c, const char *name, NnLoss loss, int k, uint64 seed, NnShape in)
 {
-	NnShape		in = {1, {IN, 0, 0}};
 	GalaxyRng	rng;
 
 	memset(c, 0, sizeof(*c));
@@ -136,8 +139,11 @@ setup_case(Case *c, const char *name, NnLoss loss, int k, uint64 seed)
 	c->loss = loss;
 	c->k = k;
 	c->huber_delta = 1.0;
+	c->step = STEP_DEFAULT;
+	c->in_size = (int) nn_shape_size(&in);
+	Assert(c->in_size <= MAX_IN);
 	galaxy_rng_seed(&rng, seed, 1);
-	for (int i = 0; i < BATCH * IN; i++)
+	for (int i = 0; i < BATCH * c->in_size; i++)
 		c->X[i] = (float) (2.0 * galaxy_rng_uniform(&rng) - 1.0);
 	for (int i = 0; i < BATCH; i++)
 	{
@@ -152,6 +158,14 @@ setup_case(Case *c, const char *name, NnLoss loss, int k, uint64 seed)
 		c->class_weight[j] = 0.5f + j;
 	nn_init(&c->net, &in);
 	galaxy_rng_seed(&c->rng0, seed, 2);
+}
+
+static void
+setup_case(Case *c, const char *name, NnLoss loss, int k, uint64 seed)
+{
+	NnShape		in = {1, {IN, 0, 0}};
+
+	setup_case_shape(c, name, loss, k, seed, in);
 }
 
 static void
@@ -231,6 +245,39 @@ run_gradient_checks(void)
 	nn_add_activation(&c.net, NN_SIGMOID);
 	nn_add_dropout(&c.net, 0.3);
 	finish_case(&c, 601);
+
+	/* images: conv2d (padding) - relu - max pool - flatten */
+	{
+		NnShape		img = {3, {2, 6, 6}};
+
+		setup_case_shape(&c, "conv2d, max_pool2d, flatten", NN_LOSS_SOFTMAX_CE, 3, 80, img);
+		/* a smaller step: a max pool's winner must not change between the two sides */
+		c.step = 2e-3;
+		galaxy_rng_seed(&rng, 800, 0);
+		nn_add_conv2d(&c.net, 3, 3, 1, 1, NN_TANH, &rng);
+		nn_add_activation(&c.net, NN_TANH);
+		nn_add_pool2d(&c.net, NN_MAXPOOL2D, 2, 2);
+		nn_add_flatten(&c.net);
+		finish_case(&c, 801);
+
+		/* stride 2 without padding, overlapping average pooling */
+		setup_case_shape(&c, "conv2d stride 2, avg_pool2d", NN_LOSS_MSE, 1, 81, img);
+		galaxy_rng_seed(&rng, 810, 0);
+		nn_add_conv2d(&c.net, 2, 2, 2, 0, NN_TANH, &rng);
+		nn_add_activation(&c.net, NN_SIGMOID);
+		nn_add_pool2d(&c.net, NN_AVGPOOL2D, 2, 1);
+		nn_add_flatten(&c.net);
+		finish_case(&c, 811);
+
+		/* two convolutions and global average pooling */
+		setup_case_shape(&c, "conv2d x2, global_avg_pool", NN_LOSS_SOFTMAX_CE, 2, 82, img);
+		galaxy_rng_seed(&rng, 820, 0);
+		nn_add_conv2d(&c.net, 3, 3, 1, 1, NN_GELU, &rng);
+		nn_add_activation(&c.net, NN_GELU);
+		nn_add_conv2d(&c.net, 4, 3, 1, 0, NN_TANH, &rng);
+		nn_add_global_avgpool(&c.net);
+		finish_case(&c, 821);
+	}
 
 	/* a deeper stack: dense-bn-gelu-dropout-dense-leaky-dense */
 	setup_case(&c, "deep stack", NN_LOSS_SOFTMAX_CE, 4, 70);

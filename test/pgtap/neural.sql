@@ -387,8 +387,8 @@ SELECT throws_like($$SELECT galaxy.describe(pg_temp.edited(b, 34, '\x49000000'):
                    'corrupted galaxy.model%', '73 layers, one more than a network holds');
 SELECT throws_like($$SELECT galaxy.describe(pg_temp.edited(b, 34, '\xffffffff')::galaxy.model) FROM nn_bytes WHERE kind = 'cls'$$,
                    'corrupted galaxy.model%', '4294967295 layers');
-SELECT throws_like($$SELECT galaxy.describe(pg_temp.edited(b, 38, '\x09')::galaxy.model) FROM nn_bytes WHERE kind = 'cls'$$,
-                   '%layer 0: unknown kind 9%', 'an unknown layer kind');
+SELECT throws_like($$SELECT galaxy.describe(pg_temp.edited(b, 38, '\x7f')::galaxy.model) FROM nn_bytes WHERE kind = 'cls'$$,
+                   '%layer 0: unknown kind 127%', 'an unknown layer kind');
 SELECT throws_like($$SELECT galaxy.describe(pg_temp.edited(b, 39, '\x00000000')::galaxy.model) FROM nn_bytes WHERE kind = 'cls'$$,
                    'corrupted galaxy.model%', 'a dense layer of 0 units');
 SELECT throws_like($$SELECT galaxy.describe(pg_temp.edited(b, 39, '\x00001000')::galaxy.model) FROM nn_bytes WHERE kind = 'cls'$$,
