@@ -48,6 +48,8 @@
 #define LOADER_SPI_BATCH	10000
 #define LOADER_ROWCXT_RESET 1024	/* rows between resets of the per-row context */
 #define LOADER_MIN_ROWS		1024
+/* First capacity when the relation was never analyzed: the guess may be far off */
+#define LOADER_GUESS_ROWS	65536
 #define INFER_MAX_CLASSES	20		/* integer targets with more values → regression */
 
 /* ---------------------------------------------------------------------
@@ -519,18 +521,27 @@ unsupported_type(const char *col, Oid typid, const char *relname)
 					 "cast other columns in a view, or list the features explicitly.")));
 }
 
-/* Estimate the rows of a relation with storage (current size × density). */
+/*
+ * Estimate the rows of a relation with storage (current size × density).
+ * *from_stats says whether the density comes from ANALYZE; without it the
+ * guess assumes narrow rows and is far too high for, e.g., arrays stored
+ * compressed in the heap (60,000 784-pixel images: 16 times too many).
+ */
 static int64
-estimate_rows(Relation rel)
+estimate_rows(Relation rel, bool *from_stats)
 {
 	BlockNumber blocks;
 	double		density;
 
+	*from_stats = false;
 	if (!RELKIND_HAS_STORAGE(rel->rd_rel->relkind))
 		return LOADER_MIN_ROWS;
 	blocks = RelationGetNumberOfBlocks(rel);
 	if (rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples >= 0)
+	{
 		density = rel->rd_rel->reltuples / rel->rd_rel->relpages;
+		*from_stats = true;
+	}
 	else
 	{
 		int			width = 32;
@@ -869,6 +880,7 @@ static void
 load_allocate(LoadState *ls, Relation rel)
 {
 	int64		est;
+	bool		from_stats;
 
 	array_widths(ls, rel);
 	for (int c = 0; c < ls->ncols; c++)
@@ -883,13 +895,20 @@ load_allocate(LoadState *ls, Relation rel)
 
 	/* initial allocation from the size estimate, checked before allocating */
 	ls->row_bytes = sizeof(double) * (ls->n_raw + (ls->tmode != TARGET_NONE ? 1 : 0));
-	est = estimate_rows(rel);
+	est = estimate_rows(rel, &from_stats);
+	if (from_stats)
 	{
 		char	   *what = psprintf("loading relation \"%s\" (about " INT64_FORMAT " rows of %d values)",
 									ls->relname, est, ls->n_raw + (ls->tmode != TARGET_NONE ? 1 : 0));
 
 		galaxy_check_training_memory(load_bytes(ls, est), what);
 		pfree(what);
+	}
+	else
+	{
+		/* a guess only: start smaller and let load_grow check what is really read */
+		est = Min(est, LOADER_GUESS_ROWS);
+		est = Min(est, Max((int64) (galaxy_training_memory_limit() / Max(ls->row_bytes, 1)), 1));
 	}
 	ls->cap = est;
 	/*
