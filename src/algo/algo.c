@@ -25,6 +25,7 @@ static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_gradient_boosting,
 	&galaxy_algo_neural_network,
 	&galaxy_algo_cnn,
+	&galaxy_algo_lstm,
 	NULL
 };
 

@@ -203,5 +203,6 @@ extern const AlgorithmDef galaxy_algo_random_forest;
 extern const AlgorithmDef galaxy_algo_gradient_boosting;
 extern const AlgorithmDef galaxy_algo_neural_network;
 extern const AlgorithmDef galaxy_algo_cnn;
+extern const AlgorithmDef galaxy_algo_lstm;
 
 #endif							/* GALAXY_ALGO_H */

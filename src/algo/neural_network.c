@@ -1,7 +1,8 @@
 /*
  * neural_network.c — the neural algorithms on the neural engine (src/nn):
- * the multilayer perceptron ('neural_network', also 'mlp') and the
- * convolutional network ('cnn'), for classification and regression.  They
+ * the multilayer perceptron ('neural_network', also 'mlp'), the
+ * convolutional network ('cnn') and the recurrent one ('lstm'), for
+ * classification and regression.  They
  * differ only in their architecture hyperparameters and how those build the
  * network (NnArch); data, training, storage and prediction are one code.
  *
@@ -400,6 +401,102 @@ cnn_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRn
 
 static const NnArch cnn_arch = {CNN_N_ARCH, cnn_check, cnn_bytes, cnn_build};
 
+/*
+ * lstm: sequences held in one numeric array column, row-major as
+ * [steps, features] (input_shape; [] = one feature per step).  Stacked LSTM
+ * layers (every one but the last passes its whole sequence on), the last
+ * step's hidden state, an optional dense head, the output.
+ */
+enum
+{
+	LSTM_INPUT_SHAPE,
+	LSTM_UNITS,
+	LSTM_DENSE,
+	LSTM_N_ARCH
+};
+
+static const HyperParamSpec lstm_params[] = {
+	{"input_shape", HP_INT_LIST, 0, 1, NN_MAX_WIDTH, false, NULL,
+	"Shape of each sequence: [steps, features] ([] = one feature per step).", ""},
+	{"lstm_units", HP_INT_LIST, 0, 1, 4096, false, NULL,
+	"Hidden size of each stacked LSTM layer, e.g. [64] or [64, 32].", "64"},
+	{"dense_units", HP_INT_LIST, 0, 1, NN_MAX_WIDTH, false, NULL,
+	"Widths of dense layers after the last LSTM step ([] = none).", ""},
+	NN_COMMON_HYPERPARAMS
+};
+
+static NnShape
+lstm_input(const HyperParams *hp, int n_features)
+{
+	int			n = (int) hp->values[LSTM_INPUT_SHAPE];
+	NnShape		s = {2, {n_features, 1, 0}};
+
+	if (n == 2)
+	{
+		s.d[0] = hp->list[LSTM_INPUT_SHAPE][0];
+		s.d[1] = hp->list[LSTM_INPUT_SHAPE][1];
+	}
+	else if (n != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"input_shape\" of lstm has 2 dimensions ([steps, features]), not %d", n)));
+	if (nn_shape_size(&s) != n_features)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"input_shape\" [%d, %d] holds " INT64_FORMAT " values, but the rows have %d features",
+						s.d[0], s.d[1], nn_shape_size(&s), n_features),
+				 errhint("The features must be the sequence's array column alone, of steps x features values.")));
+	return s;
+}
+
+static void
+lstm_check(const HyperParams *hp, int n_features)
+{
+	(void) lstm_input(hp, n_features);
+	if (hp->values[LSTM_UNITS] < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"lstm_units\" needs at least one layer")));
+}
+
+static double
+lstm_bytes(const HyperParams *hp, int n_features, int n_out, int batch)
+{
+	NnShape		s = lstm_input(hp, n_features);
+	double		T = s.d[0],
+				f = s.d[1];
+	double		params = 0,
+				rows = n_features;
+
+	for (int i = 0; i < (int) hp->values[LSTM_UNITS]; i++)
+	{
+		double		h = hp->list[LSTM_UNITS][i];
+
+		params += 4 * h * (f + h + 1);
+		/* gates, states, step-major inputs, outputs and their gradients */
+		rows += T * (4 * h + 2 * h + f + 2 * h) + 2 * h;
+		f = h;
+	}
+	return params * sizeof(float) * 5 + rows * sizeof(float) * batch +
+		dense_stack_bytes(hp->list[LSTM_DENSE], (int) hp->values[LSTM_DENSE], hp->values + LSTM_N_ARCH,
+						  f, n_out, batch);
+}
+
+static void
+lstm_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRng *rng)
+{
+	NnShape		in = lstm_input(hp, n_features);
+	int			layers = (int) hp->values[LSTM_UNITS];
+
+	nn_init(net, &in);
+	for (int i = 0; i < layers; i++)
+		nn_add_lstm(net, hp->list[LSTM_UNITS][i], i < layers - 1, rng);
+	add_dense_stack(net, hp->list[LSTM_DENSE], (int) hp->values[LSTM_DENSE], hp->values + LSTM_N_ARCH, rng);
+	nn_add_dense(net, n_out, NN_IDENTITY, rng);
+}
+
+static const NnArch lstm_arch = {LSTM_N_ARCH, lstm_check, lstm_bytes, lstm_build};
+
 static void
 optim_config(const double *v, NnOptimConfig *oc)
 {
@@ -584,6 +681,12 @@ static void *
 cnn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 {
 	return nn_fit_arch(d, hp, ctx, &cnn_arch);
+}
+
+static void *
+lstm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	return nn_fit_arch(d, hp, ctx, &lstm_arch);
 }
 
 /* Outputs of up to this many values come back on the caller's stack (one row: no allocation). */
@@ -804,6 +907,23 @@ const AlgorithmDef galaxy_algo_cnn = {
 	.default_scaling = true,
 	.description = "Convolutional network for images in one array column (conv2d-activation-max pool blocks, dense head) on galaxy's float32 neural engine",
 	.fit = cnn_fit,
+	.predict = nn_predict_values,
+	.predict_proba = nn_predict_probabilities,
+	.serialize = nn_serialize,
+	.deserialize = nn_deserialize,
+	.fit_metrics = nn_fit_metrics,
+	.describe = nn_describe_state,
+};
+
+const AlgorithmDef galaxy_algo_lstm = {
+	.name = "lstm",
+	.id = 16,
+	.tasks = TASK_BIT(TASK_CLASSIFICATION) | TASK_BIT(TASK_REGRESSION),
+	.params = lstm_params,
+	.n_params = lengthof(lstm_params),
+	.default_scaling = true,
+	.description = "LSTM network for sequences in one array column (stacked LSTM layers, last step, dense head) on galaxy's float32 neural engine",
+	.fit = lstm_fit,
 	.predict = nn_predict_values,
 	.predict_proba = nn_predict_probabilities,
 	.serialize = nn_serialize,

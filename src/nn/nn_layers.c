@@ -664,6 +664,184 @@ flatten_backward(NnLayer *l, const float *in, const float *out, const float *dou
 
 const NnLayerOps nn_flatten_ops = {"flatten", flatten_forward, flatten_backward};
 
+/*
+ * ----- LSTM over a [T, F] sequence (gates i, f, g, o; PyTorch's order) -----
+ * Step t: z = x_t W_ih^T + h_{t-1} W_hh^T + b; i, f, o = sigmoid, g = tanh;
+ * c_t = f c_{t-1} + i g; h_t = o tanh(c_t).  The inputs are first laid out
+ * step-major ([T][B][F], cache2), so x W_ih^T for every step is one sgemm
+ * straight into the gates buffer ([T][B][4H], cache), and each step adds
+ * h_{t-1} W_hh^T with one more.  Backward (through time) overwrites each
+ * step's gates with their gradients, accumulates dW_hh per step, and ends
+ * with one sgemm for dW_ih and one for the inputs' gradient.
+ *
+ * cache2 per sample: c [T][H], h [T][H], x [T][F], then two [H] scratch rows
+ * (dh and dc carried between steps).
+ */
+
+static void
+lstm_parts(const NnLayer *l, int batch, float **c, float **h, float **xt, float **dh, float **dc)
+{
+	int			T = l->in.d[0],
+				F = l->in.d[1],
+				H = l->units;
+	float	   *base = l->cache2;
+
+	*c = base;
+	*h = *c + (Size) T * batch * H;
+	*xt = *h + (Size) T * batch * H;
+	*dh = *xt + (Size) T * batch * F;
+	*dc = *dh + (Size) batch * H;
+}
+
+static void
+lstm_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
+{
+	int			T = l->in.d[0],
+				F = l->in.d[1],
+				H = l->units;
+	int			G = 4 * H;
+	const float *Wih = l->params[0].w;
+	const float *Whh = l->params[1].w;
+	const float *bias = l->params[2].w;
+	float	   *gates = l->cache;
+	float	   *c,
+			   *h,
+			   *xt,
+			   *dh,
+			   *dc;
+
+	lstm_parts(l, batch, &c, &h, &xt, &dh, &dc);
+	for (int t = 0; t < T; t++)
+		for (int b = 0; b < batch; b++)
+			memcpy(xt + ((Size) t * batch + b) * F, in + ((Size) b * T + t) * F, sizeof(float) * F);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * batch, G, F,
+				1.0f, xt, F, Wih, F, 0.0f, gates, G);
+	for (int t = 0; t < T; t++)
+	{
+		float	   *gt = gates + (Size) t * batch * G;
+		float	   *ct = c + (Size) t * batch * H;
+		float	   *ht = h + (Size) t * batch * H;
+
+		if (t > 0)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, G, H,
+						1.0f, h + (Size) (t - 1) * batch * H, H, Whh, H, 1.0f, gt, G);
+		for (int b = 0; b < batch; b++)
+		{
+			float	   *z = gt + (Size) b * G;
+			const float *cprev = t > 0 ? c + ((Size) (t - 1) * batch + b) * H : NULL;
+
+			for (int j = 0; j < H; j++)
+			{
+				float		ig = sigmoidf(z[j] + bias[j]);
+				float		fg = sigmoidf(z[H + j] + bias[H + j]);
+				float		gg = tanhf(z[2 * H + j] + bias[2 * H + j]);
+				float		og = sigmoidf(z[3 * H + j] + bias[3 * H + j]);
+				float		cv = (cprev ? fg * cprev[j] : 0.0f) + ig * gg;
+
+				z[j] = ig;
+				z[H + j] = fg;
+				z[2 * H + j] = gg;
+				z[3 * H + j] = og;
+				ct[(Size) b * H + j] = cv;
+				ht[(Size) b * H + j] = og * tanhf(cv);
+			}
+		}
+	}
+	for (int b = 0; b < batch; b++)
+	{
+		if (l->sequences)
+			for (int t = 0; t < T; t++)
+				memcpy(out + ((Size) b * T + t) * H, h + ((Size) t * batch + b) * H, sizeof(float) * H);
+		else
+			memcpy(out + (Size) b * H, h + ((Size) (T - 1) * batch + b) * H, sizeof(float) * H);
+	}
+}
+
+static void
+lstm_backward(NnLayer *l, const float *in, const float *out, const float *dout,
+			  float *din, int batch)
+{
+	int			T = l->in.d[0],
+				F = l->in.d[1],
+				H = l->units;
+	int			G = 4 * H;
+	const float *Wih = l->params[0].w;
+	const float *Whh = l->params[1].w;
+	float	   *gWih = l->params[0].g;
+	float	   *gWhh = l->params[1].g;
+	float	   *gb = l->params[2].g;
+	float	   *gates = l->cache;
+	float	   *c,
+			   *h,
+			   *xt,
+			   *dh,
+			   *dc;
+
+	lstm_parts(l, batch, &c, &h, &xt, &dh, &dc);
+	memset(gWhh, 0, sizeof(float) * G * H);
+	memset(dh, 0, sizeof(float) * batch * H);
+	memset(dc, 0, sizeof(float) * batch * H);
+	for (int t = T - 1; t >= 0; t--)
+	{
+		float	   *gt = gates + (Size) t * batch * G;
+
+		for (int b = 0; b < batch; b++)
+		{
+			float	   *z = gt + (Size) b * G;
+			const float *ct = c + ((Size) t * batch + b) * H;
+			const float *cprev = t > 0 ? c + ((Size) (t - 1) * batch + b) * H : NULL;
+			const float *dy = l->sequences ? dout + ((Size) b * T + t) * H :
+				(t == T - 1 ? dout + (Size) b * H : NULL);
+			float	   *dhb = dh + (Size) b * H;
+			float	   *dcb = dc + (Size) b * H;
+
+			for (int j = 0; j < H; j++)
+			{
+				float		ig = z[j],
+							fg = z[H + j],
+							gg = z[2 * H + j],
+							og = z[3 * H + j];
+				float		tc = tanhf(ct[j]);
+				float		dhj = dhb[j] + (dy ? dy[j] : 0.0f);
+				float		dcj = dcb[j] + dhj * og * (1.0f - tc * tc);
+
+				z[j] = dcj * gg * ig * (1.0f - ig);
+				z[H + j] = (cprev ? dcj * cprev[j] : 0.0f) * fg * (1.0f - fg);
+				z[2 * H + j] = dcj * ig * (1.0f - gg * gg);
+				z[3 * H + j] = dhj * tc * og * (1.0f - og);
+				dcb[j] = dcj * fg;
+			}
+		}
+		if (t > 0)
+		{
+			const float *hprev = h + (Size) (t - 1) * batch * H;
+
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, H, batch,
+						1.0f, gt, G, hprev, H, 1.0f, gWhh, H);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, H, G,
+						1.0f, gt, G, Whh, H, 0.0f, dh, H);
+		}
+	}
+	/* gates now hold dL/dz for every step: the input weights, bias and inputs */
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G, F, T * batch,
+				1.0f, gates, G, xt, F, 0.0f, gWih, F);
+	memset(gb, 0, sizeof(float) * G);
+	for (Size r = 0; r < (Size) T * batch; r++)
+		for (int j = 0; j < G; j++)
+			gb[j] += gates[r * G + j];
+	if (din)
+	{
+		/* step-major gradient into the x buffer, then back to the batch layout */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T * batch, F, G,
+					1.0f, gates, G, Wih, F, 0.0f, xt, F);
+		for (int t = 0; t < T; t++)
+			for (int b = 0; b < batch; b++)
+				memcpy(din + ((Size) b * T + t) * F, xt + ((Size) t * batch + b) * F, sizeof(float) * F);
+	}
+}
+
+const NnLayerOps nn_lstm_ops = {"lstm", lstm_forward, lstm_backward};
+
 /* The ops of a stored kind, NULL if unknown. */
 const NnLayerOps *
 nn_layer_ops(NnLayerKind kind)
@@ -688,6 +866,8 @@ nn_layer_ops(NnLayerKind kind)
 			return &nn_flatten_ops;
 		case NN_GLOBAL_AVGPOOL:
 			return &nn_global_avgpool_ops;
+		case NN_LSTM:
+			return &nn_lstm_ops;
 	}
 	return NULL;
 }

@@ -174,6 +174,9 @@ cache_values(const NnLayer *l)
 			return (int64) l->in.d[0] * l->kernel * l->kernel * l->out.d[1] * l->out.d[2];
 		case NN_MAXPOOL2D:
 			return nn_shape_size(&l->out);
+		case NN_LSTM:
+			/* the gates of every step */
+			return (int64) l->in.d[0] * 4 * l->units;
 		default:
 			return 0;
 	}
@@ -187,7 +190,17 @@ cache2_values(const NnLayer *l, int max_batch)
 		return nn_shape_size(&l->in);
 	if (l->kind == NN_CONV2D)
 		return (int64) max_batch * nn_shape_size(&l->out);
+	if (l->kind == NN_LSTM)
+		/* cell and hidden states of every step, the step-major inputs, two rows of scratch */
+		return (int64) max_batch * ((int64) l->in.d[0] * (2 * l->units + l->in.d[1]) + 2 * l->units);
 	return 0;
+}
+
+/* Layers whose forward pass needs its scratch even outside training. */
+static bool
+needs_scratch(const NnLayer *l)
+{
+	return l->kind == NN_CONV2D || l->kind == NN_LSTM;
 }
 
 /* An output side of a 2-D window: ERROR when the window does not fit. */
@@ -283,6 +296,57 @@ nn_add_global_avgpool(NnNet *net)
 	l->out.d[0] = l->in.d[0];
 }
 
+/*
+ * LSTM of 'units' over a [T, F] input.  Weights ~ U(-1/sqrt(units),
+ * 1/sqrt(units)) as PyTorch draws them; biases 0.
+ */
+void
+nn_add_lstm(NnNet *net, int units, bool sequences, GalaxyRng *rng)
+{
+	NnLayer    *l = add_layer(net, NN_LSTM);
+	int			F;
+
+	if (l->in.ndim != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lstm needs an input of shape [steps, features], not one of %d dimension%s",
+						l->in.ndim, l->in.ndim == 1 ? "" : "s")));
+	if (units < 1 || units > 65536)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an lstm layer has from 1 to 65536 units, not %d", units)));
+	F = l->in.d[1];
+	l->units = units;
+	l->sequences = sequences;
+	if (sequences)
+	{
+		l->out.ndim = 2;
+		l->out.d[0] = l->in.d[0];
+		l->out.d[1] = units;
+	}
+	else
+	{
+		l->out.ndim = 1;
+		l->out.d[0] = units;
+	}
+	if (nn_shape_size(&l->out) > NN_MAX_WIDTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("lstm output of " INT64_FORMAT " values per row is more than %d",
+						nn_shape_size(&l->out), NN_MAX_WIDTH)));
+	add_param(l, (int64) 4 * units * F, true);	/* W_ih */
+	add_param(l, (int64) 4 * units * units, true);	/* W_hh */
+	add_param(l, (int64) 4 * units, false); /* b */
+	if (rng)
+	{
+		double		bound = 1.0 / sqrt((double) units);
+
+		for (int k = 0; k < 2; k++)
+			for (int64 i = 0; i < l->params[k].n; i++)
+				l->params[k].w[i] = (float) ((2.0 * galaxy_rng_uniform(rng) - 1.0) * bound);
+	}
+}
+
 void
 nn_add_flatten(NnNet *net)
 {
@@ -304,9 +368,9 @@ nn_buffer_bytes(const NnNet *net, int max_batch, bool training)
 
 		per += o;
 		if (training)
-			per += o + cache_values(l) + (l->kind == NN_CONV2D ? o : 0);
-		else if (l->kind == NN_CONV2D)
-			per += cache_values(l) + o;
+			per += o + cache_values(l);
+		if (training || needs_scratch(l))
+			per += (needs_scratch(l) && !training ? cache_values(l) : 0) + cache2_values(l, 1);
 	}
 	return per * sizeof(float) * (Size) Max(max_batch, 1);
 }
@@ -348,9 +412,9 @@ nn_alloc_buffers(NnNet *net, int max_batch, bool training)
 		int64		o = (int64) net->max_batch * nn_shape_size(&l->out);
 
 		net->acts[i + 1] = alloc_floats(o);
-		if (l->kind == NN_CONV2D && !training)
+		if (needs_scratch(l) && !training)
 		{
-			/* a forward pass needs the columns and the products, training or not */
+			/* a forward pass needs the columns and products / the steps' states, training or not */
 			l->cache = alloc_floats((int64) net->max_batch * cache_values(l));
 			l->cache2 = alloc_floats(cache2_values(l, net->max_batch));
 		}
@@ -517,6 +581,10 @@ nn_write(const NnNet *net, ModelWriter *w)
 			case NN_FLATTEN:
 			case NN_GLOBAL_AVGPOOL:
 				break;
+			case NN_LSTM:
+				mw_i32(w, l->units);
+				mw_u8(w, l->sequences ? 1 : 0);
+				break;
 		}
 		for (int k = 0; k < l->n_params; k++)
 			mw_f32s(w, l->params[k].w, l->params[k].n);
@@ -659,6 +727,19 @@ nn_read(NnNet *net, ModelReader *r)
 			case NN_FLATTEN:
 				nn_add_flatten(net);
 				break;
+			case NN_LSTM:
+				{
+					NnShape		cur = nn_output_shape(net);
+					int			units = mr_i32_range(r, 1, 65536, "lstm units");
+					uint8		seq = mr_u8(r);
+
+					if (cur.ndim != 2 || seq > 1)
+						mr_corrupt("layer %u: lstm over a %d-dimensional input", i, cur.ndim);
+					if ((uint64) 4 * units * ((uint64) cur.d[1] + units + 1) > mr_remaining(r) / sizeof(float))
+						mr_corrupt("layer %u: lstm weights do not fit in the bytes left", i);
+					nn_add_lstm(net, units, seq == 1, NULL);
+				}
+				break;
 			case NN_GLOBAL_AVGPOOL:
 				if (nn_output_shape(net).ndim != 3)
 					mr_corrupt("layer %u: global pooling of a %d-dimensional input", i, nn_output_shape(net).ndim);
@@ -705,6 +786,11 @@ nn_describe(const NnNet *net, JsonbParseState **st)
 		}
 		if (l->kind == NN_CONV2D)
 			jb_kv_int(st, "padding", l->padding);
+		if (l->kind == NN_LSTM)
+		{
+			jb_kv_int(st, "units", l->units);
+			jb_kv_str(st, "returns", l->sequences ? "every step" : "last step");
+		}
 		if (l->kind == NN_ACTIVATION)
 			jb_kv_str(st, "function", nn_activation_name(l->activation));
 		if (l->kind == NN_DROPOUT)

@@ -279,6 +279,28 @@ run_gradient_checks(void)
 		finish_case(&c, 821);
 	}
 
+	/* sequences: [4 steps, 3 features] */
+	{
+		NnShape		seq = {2, {4, 3, 0}};
+
+		setup_case_shape(&c, "lstm (last step)", NN_LOSS_SOFTMAX_CE, 3, 90, seq);
+		galaxy_rng_seed(&rng, 900, 0);
+		nn_add_lstm(&c.net, 5, false, &rng);
+		finish_case(&c, 901);
+
+		setup_case_shape(&c, "lstm (every step) - lstm", NN_LOSS_MSE, 1, 91, seq);
+		galaxy_rng_seed(&rng, 910, 0);
+		nn_add_lstm(&c.net, 4, true, &rng);
+		nn_add_lstm(&c.net, 3, false, &rng);
+		finish_case(&c, 911);
+
+		setup_case_shape(&c, "lstm (every step) - flatten", NN_LOSS_SOFTMAX_CE, 2, 92, seq);
+		galaxy_rng_seed(&rng, 920, 0);
+		nn_add_lstm(&c.net, 3, true, &rng);
+		nn_add_flatten(&c.net);
+		finish_case(&c, 921);
+	}
+
 	/* a deeper stack: dense-bn-gelu-dropout-dense-leaky-dense */
 	setup_case(&c, "deep stack", NN_LOSS_SOFTMAX_CE, 4, 70);
 	galaxy_rng_seed(&rng, 700, 0);
