@@ -900,7 +900,7 @@ const AlgorithmDef galaxy_algo_neural_network = {
 
 const AlgorithmDef galaxy_algo_cnn = {
 	.name = "cnn",
-	.id = 13,
+	.id = 15,
 	.tasks = TASK_BIT(TASK_CLASSIFICATION) | TASK_BIT(TASK_REGRESSION),
 	.params = cnn_params,
 	.n_params = lengthof(cnn_params),
