@@ -330,7 +330,14 @@ cnn_input(const HyperParams *hp, int n_features)
 static void
 cnn_check(const HyperParams *hp, int n_features)
 {
+	int			k = (int) hp->values[CNN_KERNEL];
+
 	(void) cnn_input(hp, n_features);
+	if (k % 2 == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"kernel_size\" of cnn must be odd, not %d", k),
+				 errdetail("The convolutions keep the image's size (\"same\" padding of (kernel_size - 1) / 2 on every side), which an even kernel cannot do.")));
 }
 
 /* Pooling applies while the image is at least pool_size on both sides. */
