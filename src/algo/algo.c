@@ -16,6 +16,11 @@
 /*
  * Every algorithm galaxy ships, in the order galaxy.algorithms lists them.
  * An algorithm's file adds its line here; the NULL ends the list.
+ *
+ * Stable ids (AlgorithmDef.id, stored in every model value; never reuse one):
+ * 1 linear_regression, 2 logistic_regression, 6 neural_network, 9 lasso,
+ * 10 decision_tree, 11 random_forest, 12 gradient_boosting,
+ * 13 elastic_net.
  */
 static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_linear_regression,
@@ -24,6 +29,8 @@ static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_random_forest,
 	&galaxy_algo_gradient_boosting,
 	&galaxy_algo_neural_network,
+	&galaxy_algo_lasso,
+	&galaxy_algo_elastic_net,
 	NULL
 };
 

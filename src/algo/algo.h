@@ -201,5 +201,7 @@ extern const AlgorithmDef galaxy_algo_decision_tree;
 extern const AlgorithmDef galaxy_algo_random_forest;
 extern const AlgorithmDef galaxy_algo_gradient_boosting;
 extern const AlgorithmDef galaxy_algo_neural_network;
+extern const AlgorithmDef galaxy_algo_lasso;
+extern const AlgorithmDef galaxy_algo_elastic_net;
 
 #endif							/* GALAXY_ALGO_H */

@@ -1,0 +1,56 @@
+-- lasso / elastic_net contracts: catalog rows,
+-- every bad hyperparameter or input is an ERROR with a SQLSTATE, wrong tasks
+-- are refused, fits are deterministic.
+BEGIN;
+SELECT plan(16);
+SET LOCAL client_min_messages = warning;
+
+CREATE TABLE sl_reg (a float8, b float8, y float8);
+INSERT INTO sl_reg SELECT g, (g * 7) % 11, 3 + 2 * g - (g * 7) % 11 FROM generate_series(1, 40) g;
+CREATE TABLE sl_cls (a float8, b float8, label text);
+INSERT INTO sl_cls SELECT g, (g * 7) % 11, CASE WHEN g % 3 = 0 THEN 'x' WHEN g % 3 = 1 THEN 'y' ELSE 'z' END
+FROM generate_series(1, 60) g;
+
+-- catalog: the algorithms, their tasks and hyperparameters
+SELECT is((SELECT tasks FROM galaxy.algorithms WHERE name = 'lasso'), ARRAY['regression'], 'lasso: regression');
+SELECT is((SELECT tasks FROM galaxy.algorithms WHERE name = 'elastic_net'), ARRAY['regression'], 'elastic_net: regression');
+SELECT is((SELECT array_agg(name ORDER BY name) FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'lasso'),
+          ARRAY['alpha', 'fit_intercept', 'max_iter', 'tol'], 'lasso hyperparameters');
+SELECT is((SELECT array_agg(name ORDER BY name) FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'elastic_net'),
+          ARRAY['alpha', 'fit_intercept', 'l1_ratio', 'max_iter', 'tol'], 'elastic_net hyperparameters');
+SELECT is((SELECT default_value FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'elastic_net' AND name = 'l1_ratio'),
+          '0.5', 'l1_ratio defaults to 0.5');
+
+-- bad hyperparameters: 22023
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_reg', 'y', algorithm => 'lasso', hyperparams => '{"alpha": -1}')$$,
+                 '22023', 'hyperparameter "alpha" = -1 is out of range for lasso', 'lasso: alpha < 0');
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_reg', 'y', algorithm => 'elastic_net', hyperparams => '{"alpha": -0.5}')$$,
+                 '22023', NULL, 'elastic_net: alpha < 0');
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_reg', 'y', algorithm => 'elastic_net', hyperparams => '{"l1_ratio": 1.5}')$$,
+                 '22023', 'hyperparameter "l1_ratio" = 1.5 is out of range for elastic_net', 'l1_ratio > 1');
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_reg', 'y', algorithm => 'elastic_net', hyperparams => '{"l1_ratio": -0.1}')$$,
+                 '22023', NULL, 'l1_ratio < 0');
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_reg', 'y', algorithm => 'lasso', hyperparams => '{"l1_ratio": 0.5}')$$,
+                 '22023', 'unknown hyperparameter "l1_ratio" for algorithm lasso', 'lasso has no l1_ratio');
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_reg', 'y', algorithm => 'lasso', hyperparams => '{"tol": 0}')$$,
+                 '22023', NULL, 'tol = 0');
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_reg', 'y', algorithm => 'lasso', hyperparams => '{"max_iter": 0}')$$,
+                 '22023', NULL, 'max_iter = 0');
+
+-- wrong task
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_cls', 'label', algorithm => 'lasso')$$, '22023', NULL,
+                 'lasso on a classification target');
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_cls', 'label', algorithm => 'elastic_net')$$, '22023', NULL,
+                 'elastic_net on a classification target');
+
+-- boundaries are accepted
+SELECT lives_ok($$SELECT galaxy.train('sl_b', 'sl_reg', 'y', algorithm => 'elastic_net', hyperparams => '{"alpha": 0, "l1_ratio": 0, "max_iter": 1, "tol": 1}', deploy => 'never')$$,
+                'elastic_net boundary values');
+
+-- determinism: the same bytes twice
+SELECT is((SELECT model::text FROM galaxy.train('sl_d1', 'sl_reg', 'y', algorithm => 'elastic_net', deploy => 'never')),
+          (SELECT model::text FROM galaxy.train('sl_d1', 'sl_reg', 'y', algorithm => 'elastic_net', deploy => 'never')),
+          'elastic_net is deterministic');
+
+SELECT * FROM finish();
+ROLLBACK;
