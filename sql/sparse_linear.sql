@@ -1,7 +1,8 @@
--- Sparse linear models: lasso and elastic_net (exact zeros, between lasso and
--- ridge) on inline data and the shared data set diabetes.  Everything runs in
--- one transaction that is rolled back, and galaxy's sequences are put back
--- afterwards.
+-- Sparse linear models and the linear SVM: lasso and elastic_net (exact
+-- zeros, between lasso and ridge) and linear_svm (binary and one-vs-rest,
+-- Platt probabilities), on inline data and the shared data sets.  Everything
+-- runs in one transaction that is rolled back, and galaxy's sequences are put
+-- back afterwards.
 \set VERBOSITY terse
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set diabetes_csv :abs_srcdir '/test/data/diabetes.csv'
@@ -19,10 +20,10 @@ SET client_min_messages = warning;
 
 -- the algorithms, their tasks and their hyperparameters
 SELECT name, tasks, default_scaling FROM galaxy.algorithms
-WHERE name IN ('lasso', 'elastic_net') ORDER BY name;
+WHERE name IN ('lasso', 'elastic_net', 'linear_svm') ORDER BY name;
 SELECT algorithm, name, type, default_value, min_value, max_value, min_exclusive, choices
 FROM galaxy.algorithm_hyperparameters
-WHERE algorithm IN ('lasso', 'elastic_net') ORDER BY algorithm, name;
+WHERE algorithm IN ('lasso', 'elastic_net', 'linear_svm') ORDER BY algorithm, name;
 
 CREATE TABLE sl_diabetes (age float8, sex float8, bmi float8, bp float8, s1 float8, s2 float8,
                           s3 float8, s4 float8, s5 float8, s6 float8, progression float8);
@@ -85,9 +86,53 @@ SELECT feature, importance = 0 AS zero
 FROM galaxy.feature_importance((SELECT max(id) FROM galaxy.models WHERE algorithm = 'lasso'))
 ORDER BY feature;
 
+-- ---------------------------------------------------------------------------
+-- linear_svm, binary: breast cancer
+CREATE TABLE sl_cancer (mean_radius float8, mean_texture float8, mean_perimeter float8, mean_area float8,
+    mean_smoothness float8, mean_compactness float8, mean_concavity float8, mean_concave_points float8,
+    mean_symmetry float8, mean_fractal_dimension float8, radius_error float8, texture_error float8,
+    perimeter_error float8, area_error float8, smoothness_error float8, compactness_error float8,
+    concavity_error float8, concave_points_error float8, symmetry_error float8, fractal_dimension_error float8,
+    worst_radius float8, worst_texture float8, worst_perimeter float8, worst_area float8,
+    worst_smoothness float8, worst_compactness float8, worst_concavity float8, worst_concave_points float8,
+    worst_symmetry float8, worst_fractal_dimension float8, diagnosis text);
+COPY sl_cancer FROM :'cancer_csv' WITH (FORMAT csv, HEADER true);
+SELECT round((metrics->>'accuracy')::numeric, 2) AS train_accuracy
+FROM galaxy.train('sl_svm', 'sl_cancer', 'diagnosis', algorithm => 'linear_svm', test_size => 0);
+SELECT (metrics->>'cv_accuracy_mean')::float8 >= 0.95 AS cv_accuracy_at_least_095
+FROM galaxy.train('sl_svm_cv', 'sl_cancer', 'diagnosis', algorithm => 'linear_svm', folds => 5, deploy => 'never');
+SELECT (metrics->>'cv_accuracy_mean')::float8 >= 0.95 AS hinge_cv_accuracy_at_least_095
+FROM galaxy.train('sl_svm_cv', 'sl_cancer', 'diagnosis', algorithm => 'linear_svm',
+                  hyperparams => '{"loss": "hinge"}', folds => 5, deploy => 'never');
+-- probabilities: two per row, summing to one; the label agrees with them
+-- on every training row but a handful near the boundary
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE abs(p[1] + p[2] - 1) < 1e-12) AS sums_to_one,
+       count(*) FILTER (WHERE (p[2] > 0.5) = (galaxy.predict_label('sl_svm', c) = 'malignant')) >= 560 AS agree
+FROM sl_cancer c, LATERAL (SELECT galaxy.predict_proba('sl_svm', c) AS p) s;
+-- a small C regularises more: smaller coefficients
+SELECT hyperparams_given FROM galaxy.train('sl_svm_c', 'sl_cancer', 'diagnosis', algorithm => 'linear_svm',
+    hyperparams => '{"C": 0.01}', test_size => 0, deploy => 'never');
+SELECT (SELECT sum(importance) FROM galaxy.feature_importance((SELECT max(id) FROM galaxy.models WHERE algorithm = 'linear_svm')))
+     < (SELECT sum(importance) FROM galaxy.feature_importance((SELECT min(id) FROM galaxy.models WHERE algorithm = 'linear_svm')))
+       AS small_c_smaller_coefficients;
+
+-- one-vs-rest: iris
+CREATE TABLE sl_iris (sepal_length float8, sepal_width float8, petal_length float8, petal_width float8, species text);
+COPY sl_iris FROM :'iris_csv' WITH (FORMAT csv, HEADER true);
+SELECT round((metrics->>'accuracy')::numeric, 2) AS train_accuracy
+FROM galaxy.train('sl_svm_iris', 'sl_iris', 'species', algorithm => 'linear_svm', test_size => 0);
+SELECT galaxy.predict_label('sl_svm_iris', ARRAY[5.1, 3.5, 1.4, 0.2]) AS setosa,
+       galaxy.predict_label('sl_svm_iris', ARRAY[6.7, 3.0, 5.2, 2.3]) AS virginica;
+SELECT array_length(p, 1) AS n, round((p[1] + p[2] + p[3])::numeric, 12) AS total, p[1] > 0.5 AS setosa_likely
+FROM (SELECT galaxy.predict_proba('sl_svm_iris', ARRAY[5.1, 3.5, 1.4, 0.2]) AS p) s;
+SELECT count(*) FILTER (WHERE abs(p[1] + p[2] + p[3] - 1) < 1e-12) AS rows_summing_to_one
+FROM sl_iris i, LATERAL (SELECT galaxy.predict_proba('sl_svm_iris', i) AS p) s;
+
 -- determinism: the same call gives the same bytes, for each algorithm
 SELECT a.algorithm, a.model::text = b.model::text AS identical
-FROM (VALUES ('lasso', 'sl_diabetes', 'progression'), ('elastic_net', 'sl_diabetes', 'progression')) v(algo, rel, target),
+FROM (VALUES ('lasso', 'sl_diabetes', 'progression'), ('elastic_net', 'sl_diabetes', 'progression'),
+             ('linear_svm', 'sl_iris', 'species')) v(algo, rel, target),
      LATERAL galaxy.train('sl_det_' || v.algo, v.rel, v.target, algorithm => v.algo, deploy => 'never') a,
      LATERAL galaxy.train('sl_det_' || v.algo, v.rel, v.target, algorithm => v.algo, deploy => 'never') b
 ORDER BY 1;

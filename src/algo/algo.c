@@ -20,7 +20,7 @@
  * Stable ids (AlgorithmDef.id, stored in every model value; never reuse one):
  * 1 linear_regression, 2 logistic_regression, 6 neural_network, 9 lasso,
  * 10 decision_tree, 11 random_forest, 12 gradient_boosting,
- * 13 elastic_net.
+ * 13 elastic_net, 14 linear_svm.
  */
 static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_linear_regression,
@@ -31,6 +31,7 @@ static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_neural_network,
 	&galaxy_algo_lasso,
 	&galaxy_algo_elastic_net,
+	&galaxy_algo_linear_svm,
 	NULL
 };
 

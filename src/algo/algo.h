@@ -203,5 +203,6 @@ extern const AlgorithmDef galaxy_algo_gradient_boosting;
 extern const AlgorithmDef galaxy_algo_neural_network;
 extern const AlgorithmDef galaxy_algo_lasso;
 extern const AlgorithmDef galaxy_algo_elastic_net;
+extern const AlgorithmDef galaxy_algo_linear_svm;
 
 #endif							/* GALAXY_ALGO_H */

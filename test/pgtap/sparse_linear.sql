@@ -1,8 +1,8 @@
--- lasso / elastic_net contracts: catalog rows,
+-- lasso / elastic_net / linear_svm contracts: catalog rows,
 -- every bad hyperparameter or input is an ERROR with a SQLSTATE, wrong tasks
 -- are refused, fits are deterministic.
 BEGIN;
-SELECT plan(16);
+SELECT plan(24);
 SET LOCAL client_min_messages = warning;
 
 CREATE TABLE sl_reg (a float8, b float8, y float8);
@@ -14,10 +14,15 @@ FROM generate_series(1, 60) g;
 -- catalog: the algorithms, their tasks and hyperparameters
 SELECT is((SELECT tasks FROM galaxy.algorithms WHERE name = 'lasso'), ARRAY['regression'], 'lasso: regression');
 SELECT is((SELECT tasks FROM galaxy.algorithms WHERE name = 'elastic_net'), ARRAY['regression'], 'elastic_net: regression');
+SELECT is((SELECT tasks FROM galaxy.algorithms WHERE name = 'linear_svm'), ARRAY['classification'], 'linear_svm: classification');
 SELECT is((SELECT array_agg(name ORDER BY name) FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'lasso'),
           ARRAY['alpha', 'fit_intercept', 'max_iter', 'tol'], 'lasso hyperparameters');
 SELECT is((SELECT array_agg(name ORDER BY name) FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'elastic_net'),
           ARRAY['alpha', 'fit_intercept', 'l1_ratio', 'max_iter', 'tol'], 'elastic_net hyperparameters');
+SELECT is((SELECT array_agg(name ORDER BY name) FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'linear_svm'),
+          ARRAY['C', 'fit_intercept', 'loss', 'max_iter', 'tol'], 'linear_svm hyperparameters');
+SELECT is((SELECT choices FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'linear_svm' AND name = 'loss'),
+          'squared_hinge,hinge', 'linear_svm losses');
 SELECT is((SELECT default_value FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'elastic_net' AND name = 'l1_ratio'),
           '0.5', 'l1_ratio defaults to 0.5');
 
@@ -36,21 +41,32 @@ SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_reg', 'y', algorithm => 'lass
                  '22023', NULL, 'tol = 0');
 SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_reg', 'y', algorithm => 'lasso', hyperparams => '{"max_iter": 0}')$$,
                  '22023', NULL, 'max_iter = 0');
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_cls', 'label', algorithm => 'linear_svm', hyperparams => '{"C": 0}')$$,
+                 '22023', 'hyperparameter "C" = 0 is out of range for linear_svm', 'C = 0');
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_cls', 'label', algorithm => 'linear_svm', hyperparams => '{"loss": "log"}')$$,
+                 '22023', 'hyperparameter "loss" of linear_svm has no choice "log"', 'unknown loss');
 
 -- wrong task
 SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_cls', 'label', algorithm => 'lasso')$$, '22023', NULL,
                  'lasso on a classification target');
 SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_cls', 'label', algorithm => 'elastic_net')$$, '22023', NULL,
                  'elastic_net on a classification target');
+SELECT throws_ok($$SELECT galaxy.train('sl_p', 'sl_reg', 'y', algorithm => 'linear_svm', task => 'regression')$$, '22023', NULL,
+                 'linear_svm for regression');
 
 -- boundaries are accepted
 SELECT lives_ok($$SELECT galaxy.train('sl_b', 'sl_reg', 'y', algorithm => 'elastic_net', hyperparams => '{"alpha": 0, "l1_ratio": 0, "max_iter": 1, "tol": 1}', deploy => 'never')$$,
                 'elastic_net boundary values');
+SELECT lives_ok($$SELECT galaxy.train('sl_c', 'sl_cls', 'label', algorithm => 'linear_svm', hyperparams => '{"C": 1e10, "max_iter": 1, "tol": 1, "loss": "hinge", "fit_intercept": false}', deploy => 'never')$$,
+                'linear_svm boundary values');
 
 -- determinism: the same bytes twice
 SELECT is((SELECT model::text FROM galaxy.train('sl_d1', 'sl_reg', 'y', algorithm => 'elastic_net', deploy => 'never')),
           (SELECT model::text FROM galaxy.train('sl_d1', 'sl_reg', 'y', algorithm => 'elastic_net', deploy => 'never')),
           'elastic_net is deterministic');
+SELECT is((SELECT model::text FROM galaxy.train('sl_d2', 'sl_cls', 'label', algorithm => 'linear_svm', deploy => 'never')),
+          (SELECT model::text FROM galaxy.train('sl_d2', 'sl_cls', 'label', algorithm => 'linear_svm', deploy => 'never')),
+          'linear_svm is deterministic');
 
 SELECT * FROM finish();
 ROLLBACK;
