@@ -18,8 +18,8 @@
  * An algorithm's file adds its line here; the NULL ends the list.
  *
  * Stable ids (AlgorithmDef.id, stored in every model value; never reuse one):
- * 1 linear_regression, 2 logistic_regression, 6 neural_network, 9 lasso,
- * 10 decision_tree, 11 random_forest, 12 gradient_boosting,
+ * 1 linear_regression, 2 logistic_regression, 6 neural_network, 8 naive_bayes,
+ * 9 lasso, 10 decision_tree, 11 random_forest, 12 gradient_boosting,
  * 13 elastic_net, 14 linear_svm.
  */
 static const AlgorithmDef *const registry[] = {
@@ -32,6 +32,7 @@ static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_lasso,
 	&galaxy_algo_elastic_net,
 	&galaxy_algo_linear_svm,
+	&galaxy_algo_naive_bayes,
 	NULL
 };
 

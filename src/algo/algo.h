@@ -204,5 +204,6 @@ extern const AlgorithmDef galaxy_algo_neural_network;
 extern const AlgorithmDef galaxy_algo_lasso;
 extern const AlgorithmDef galaxy_algo_elastic_net;
 extern const AlgorithmDef galaxy_algo_linear_svm;
+extern const AlgorithmDef galaxy_algo_naive_bayes;
 
 #endif							/* GALAXY_ALGO_H */
