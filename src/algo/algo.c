@@ -84,10 +84,24 @@ algo_at(int i)
 	return registry[i];
 }
 
-/* Algorithm by stable id, NULL if unknown. */
+/*
+ * Algorithm by stable id, NULL if unknown.  The first call checks that no two
+ * algorithms share an id (a model would be read by the wrong algorithm).
+ */
 const AlgorithmDef *
 algo_by_id(uint16 id)
 {
+	static bool ids_checked = false;
+
+	if (!ids_checked)
+	{
+		for (int i = 0; i < N_ALGOS; i++)
+			for (int j = i + 1; j < N_ALGOS; j++)
+				if (registry[i]->id == registry[j]->id)
+					elog(ERROR, "algorithms %s and %s share the stable id %u",
+						 registry[i]->name, registry[j]->name, registry[i]->id);
+		ids_checked = true;
+	}
 	for (int i = 0; i < N_ALGOS; i++)
 		if (registry[i]->id == id)
 			return registry[i];
