@@ -16,6 +16,11 @@
 /*
  * Every algorithm galaxy ships, in the order galaxy.algorithms lists them.
  * An algorithm's file adds its line here; the NULL ends the list.
+ *
+ * Stable ids (AlgorithmDef.id, stored in every model value; never reuse one):
+ * 1 linear_regression, 2 logistic_regression, 6 neural_network, 7 kmeans,
+ * 8 naive_bayes, 9 lasso, 10 decision_tree, 11 random_forest,
+ * 12 gradient_boosting, 13 elastic_net, 14 linear_svm, 15 cnn, 16 lstm.
  */
 static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_linear_regression,
@@ -26,6 +31,10 @@ static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_neural_network,
 	&galaxy_algo_cnn,
 	&galaxy_algo_lstm,
+	&galaxy_algo_lasso,
+	&galaxy_algo_elastic_net,
+	&galaxy_algo_linear_svm,
+	&galaxy_algo_naive_bayes,
 	NULL
 };
 
@@ -100,10 +109,21 @@ algo_at(int i)
 	return registry[i];
 }
 
-/* Algorithm by stable id, NULL if unknown. */
+/*
+ * Algorithm by stable id, NULL if unknown.  The first call checks that no two
+ * algorithms share an id (a model would be read by the wrong algorithm).
+ */
 const AlgorithmDef *
 algo_by_id(uint16 id)
 {
+	static bool ids_checked = false;
+
+	/* _PG_init checks too; this covers code run without it (the fuzzers) */
+	if (!ids_checked)
+	{
+		algo_check_registry();
+		ids_checked = true;
+	}
 	for (int i = 0; i < N_ALGOS; i++)
 		if (registry[i]->id == id)
 			return registry[i];

@@ -204,5 +204,9 @@ extern const AlgorithmDef galaxy_algo_gradient_boosting;
 extern const AlgorithmDef galaxy_algo_neural_network;
 extern const AlgorithmDef galaxy_algo_cnn;
 extern const AlgorithmDef galaxy_algo_lstm;
+extern const AlgorithmDef galaxy_algo_lasso;
+extern const AlgorithmDef galaxy_algo_elastic_net;
+extern const AlgorithmDef galaxy_algo_linear_svm;
+extern const AlgorithmDef galaxy_algo_naive_bayes;
 
 #endif							/* GALAXY_ALGO_H */

@@ -65,8 +65,18 @@ $node->safe_psql('src', q{
 	                    features => ARRAY['rooms', 'age', 'street'],
 	                    preprocess => '{"max_categories": 1000}');
 });
+# sparse linear regression models, when those algorithms exist
+for my $algo ('lasso', 'elastic_net')
+{
+	next unless $have{$algo};
+	$node->safe_psql('src', qq{
+		SELECT galaxy.train('price_$algo', relation => 'houses', target => 'price',
+		                    algorithm => '$algo', hyperparams => '{"alpha": 0.1}',
+		                    features => ARRAY['rooms', 'age']);
+	});
+}
 # classification models, when those algorithms exist
-for my $algo ('logistic_regression', 'decision_tree', 'gradient_boosting')
+for my $algo ('logistic_regression', 'decision_tree', 'gradient_boosting', 'linear_svm', 'naive_bayes')
 {
 	next unless $have{$algo};
 	$node->safe_psql('src', qq{

@@ -1,0 +1,442 @@
+/*
+ * lasso.c — lasso and elastic net regression by cyclic coordinate descent.
+ *
+ * Both minimise scikit-learn's objective
+ *
+ *     1/(2 W) sum_i w_i (y_i - b0 - x_i b)^2
+ *         + alpha * l1_ratio * ||b||_1 + alpha * (1 - l1_ratio) / 2 * ||b||^2
+ *
+ * (W = the sum of the sample weights w_i; lasso is l1_ratio = 1) on the
+ * features as the preprocessor hands them over, standard-scaled by default.
+ * With an intercept, X and y are centred on their weighted means first and
+ * b0 = mean(y) - mean(x) b afterwards, so b0 is not penalised.
+ *
+ * Each sweep visits the coefficients in order and sets each to its exact
+ * minimiser given the others: soft thresholding of the correlation of its
+ * column with the partial residual, which puts a coefficient at exactly zero
+ * when that correlation is below the L1 penalty.  The residual is kept up to
+ * date, so a sweep costs one pass over the (column-major, centred,
+ * sqrt(weight)-scaled) copy of X.  As in scikit-learn, when the largest
+ * coefficient change of a sweep is below tol times the largest coefficient
+ * (or on the last sweep) the duality gap is computed, and the fit stops when
+ * it is below tol * ||y||^2.
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+
+#include "algo/algo.h"
+#include "algo/linalg.h"
+#include "galaxy.h"
+#include "model/model.h"
+
+/* Hyperparameter indexes, shared by both algorithms (lasso has no l1_ratio: it is last). */
+enum
+{
+	HP_ALPHA = 0,
+	HP_MAX_ITER,
+	HP_TOL,
+	HP_FIT_INTERCEPT,
+	HP_L1_RATIO
+};
+
+static const HyperParamSpec lasso_params[] = {
+	{"alpha", HP_FLOAT, 1.0, 0.0, 1e10, false, NULL,
+	"strength of the L1 penalty (0 = least squares, slow to converge)"},
+	{"max_iter", HP_INT, 1000, 1, 1000000, false, NULL,
+	"maximum number of coordinate descent sweeps"},
+	{"tol", HP_FLOAT, 1e-4, 0.0, 1.0, true, NULL,
+	"stop when the duality gap is below tol * ||y||^2 (checked once the coefficients change by less than tol)"},
+	{"fit_intercept", HP_BOOL, 1.0, 0.0, 1.0, false, NULL,
+	"fit an unpenalised intercept (the data are centred)"},
+};
+
+static const HyperParamSpec enet_params[] = {
+	{"alpha", HP_FLOAT, 1.0, 0.0, 1e10, false, NULL,
+	"strength of the combined L1 and L2 penalty"},
+	{"max_iter", HP_INT, 1000, 1, 1000000, false, NULL,
+	"maximum number of coordinate descent sweeps"},
+	{"tol", HP_FLOAT, 1e-4, 0.0, 1.0, true, NULL,
+	"stop when the duality gap is below tol * ||y||^2 (checked once the coefficients change by less than tol)"},
+	{"fit_intercept", HP_BOOL, 1.0, 0.0, 1.0, false, NULL,
+	"fit an unpenalised intercept (the data are centred)"},
+	{"l1_ratio", HP_FLOAT, 0.5, 0.0, 1.0, false, NULL,
+	"share of the L1 penalty: 1 = lasso, 0 = ridge"},
+};
+
+typedef struct SparseLinState
+{
+	int			n_features;
+	double		intercept;
+	double	   *coef;			/* n_features */
+	int32		n_iter;			/* sweeps run */
+	double		dual_gap;		/* last duality gap computed (scaled by 1/W) */
+} SparseLinState;
+
+/* Soft thresholding: sign(z) max(|z| - t, 0). */
+static inline double
+soft_threshold(double z, double t)
+{
+	if (z > t)
+		return z - t;
+	if (z < -t)
+		return z + t;
+	return 0.0;
+}
+
+/*
+ * Duality gap of the (unnormalised) elastic net problem at coef, with
+ * residual R = y - X b, as scikit-learn's enet_coordinate_descent computes it
+ * (l1 = alpha * l1_ratio * W, l2 = alpha * (1 - l1_ratio) * W).
+ */
+static double
+duality_gap(const double *Xc, const double *yc, const double *R, const double *coef,
+			int64 n, int p, double l1, double l2)
+{
+	double		dual_norm = 0.0;
+	double		r_norm2 = 0.0;
+	double		w_norm2 = 0.0;
+	double		l1_norm = 0.0;
+	double		ry = 0.0;
+	double		cst;
+	double		gap;
+
+	for (int j = 0; j < p; j++)
+	{
+		double		xta = dot_product(Xc + (Size) j * n, R, (int) n) - l2 * coef[j];
+
+		dual_norm = Max(dual_norm, fabs(xta));
+		w_norm2 += coef[j] * coef[j];
+		l1_norm += fabs(coef[j]);
+	}
+	for (int64 i = 0; i < n; i++)
+	{
+		r_norm2 += R[i] * R[i];
+		ry += R[i] * yc[i];
+	}
+	if (dual_norm > l1)
+	{
+		cst = l1 / dual_norm;
+		gap = 0.5 * (r_norm2 + r_norm2 * cst * cst);
+	}
+	else
+	{
+		cst = 1.0;
+		gap = r_norm2;
+	}
+	gap += l1 * l1_norm - cst * ry + 0.5 * l2 * (1.0 + cst * cst) * w_norm2;
+	return gap;
+}
+
+/* Fit lasso or elastic net with the given L1 share. */
+static void *
+sparse_fit(const char *name, const TrainData *d, const HyperParams *hp, double l1_ratio,
+		   const FitContext *ctx)
+{
+	int			p = d->n_features;
+	int64		n = d->n_rows;
+	double		alpha = hp->values[HP_ALPHA];
+	int			max_iter = (int) hp->values[HP_MAX_ITER];
+	double		tol = hp->values[HP_TOL];
+	bool		fit_intercept = hp->values[HP_FIT_INTERCEPT] != 0.0;
+	SparseLinState *st;
+	double	   *Xc;
+	double	   *yc;
+	double	   *R;
+	double	   *sw;
+	double	   *xmean;
+	double	   *norm2;
+	double		W = 0.0;
+	double		ymean = 0.0;
+	double		yy = 0.0;
+	double		l1,
+				l2,
+				gap = get_float8_nan();
+	int			iter;
+
+	if (d->task != TASK_REGRESSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s supports only the regression task, not %s",
+						name, galaxy_task_name(d->task))));
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs at least one training row", name)));
+	if (n > INT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s supports at most %d training rows", name, INT_MAX)));
+
+	/* the column-major copy of X and four row vectors */
+	galaxy_check_training_memory(sizeof(double) * ((Size) n * p + 4 * (Size) n + 2 * (Size) p),
+								 "the coordinate descent copy of the training matrix");
+
+	sw = alloc_doubles(n);
+	for (int64 i = 0; i < n; i++)
+	{
+		double		w = d->weight ? d->weight[i] : 1.0;
+
+		if (!(w >= 0.0) || !isfinite(w))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("sample weight %g of row " INT64_FORMAT " is not a finite non-negative number",
+							w, i + 1)));
+		sw[i] = w;
+		W += w;
+	}
+	if (!(W > 0.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: the sample weights sum to zero", name)));
+
+	/* weighted means */
+	xmean = alloc_doubles(p);
+	if (fit_intercept)
+	{
+		for (int64 i = 0; i < n; i++)
+		{
+			const double *x = d->X + i * p;
+
+			for (int j = 0; j < p; j++)
+				xmean[j] += sw[i] * x[j];
+			ymean += sw[i] * d->y[i];
+		}
+		for (int j = 0; j < p; j++)
+			xmean[j] /= W;
+		ymean /= W;
+	}
+
+	/* centred, sqrt(weight)-scaled copies: column-major X, then y */
+	Xc = alloc_doubles((Size) n * p);
+	yc = alloc_doubles(n);
+	R = alloc_doubles(n);
+	norm2 = alloc_doubles(p);
+	for (int64 i = 0; i < n; i++)
+	{
+		const double *x = d->X + i * p;
+		double		s = sqrt(sw[i]);
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < p; j++)
+			Xc[(Size) j * n + i] = s * (x[j] - xmean[j]);
+		yc[i] = s * (d->y[i] - ymean);
+		R[i] = yc[i];
+		yy += yc[i] * yc[i];
+	}
+	for (int j = 0; j < p; j++)
+		norm2[j] = dot_product(Xc + (Size) j * n, Xc + (Size) j * n, (int) n);
+
+	st = palloc0(sizeof(SparseLinState));
+	st->n_features = p;
+	st->coef = alloc_doubles(p);
+
+	l1 = alpha * l1_ratio * W;
+	l2 = alpha * (1.0 - l1_ratio) * W;
+
+	for (iter = 1; iter <= max_iter; iter++)
+	{
+		double		w_max = 0.0;
+		double		d_w_max = 0.0;
+		double		loss = 0.0;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < p; j++)
+		{
+			double	   *col = Xc + (Size) j * n;
+			double		old = st->coef[j];
+			double		rho;
+			double		nw;
+
+			if (norm2[j] == 0.0)
+				continue;		/* a constant column stays at zero */
+			rho = dot_product(col, R, (int) n) + norm2[j] * old;
+			nw = soft_threshold(rho, l1) / (norm2[j] + l2);
+			if (nw != old)
+			{
+				double		delta = old - nw;
+
+				for (int64 i = 0; i < n; i++)
+					R[i] += delta * col[i];
+				st->coef[j] = nw;
+			}
+			d_w_max = Max(d_w_max, fabs(nw - old));
+			w_max = Max(w_max, fabs(nw));
+		}
+		for (int64 i = 0; i < n; i++)
+			loss += R[i] * R[i];
+
+		fit_report_iteration(ctx, iter, max_iter, n, loss / W, get_float8_nan(),
+							 get_float8_nan(), get_float8_nan());
+
+		if (w_max == 0.0 || d_w_max / w_max < tol || iter == max_iter)
+		{
+			gap = duality_gap(Xc, yc, R, st->coef, n, p, l1, l2);
+			if (gap < tol * yy)
+				break;
+		}
+	}
+	st->n_iter = Min(iter, max_iter);
+	st->dual_gap = isfinite(gap) ? gap / W : 0.0;
+	if (iter > max_iter)
+		ereport(DEBUG1,
+				(errmsg("%s: coordinate descent did not converge in %d sweeps (duality gap %g)",
+						name, max_iter, gap / W)));
+
+	for (int j = 0; j < p; j++)
+		if (!isfinite(st->coef[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s produced a non-finite coefficient for feature %d", name, j + 1),
+					 errhint("Scale the features or raise \"alpha\".")));
+	st->intercept = 0.0;
+	if (fit_intercept)
+	{
+		st->intercept = ymean;
+		for (int j = 0; j < p; j++)
+			st->intercept -= xmean[j] * st->coef[j];
+	}
+	if (!isfinite(st->intercept))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s produced a non-finite intercept", name)));
+
+	pfree(Xc);
+	pfree(yc);
+	pfree(R);
+	pfree(sw);
+	pfree(xmean);
+	pfree(norm2);
+	return st;
+}
+
+/* Fit lasso (l1_ratio 1). */
+static void *
+lasso_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	return sparse_fit("lasso", d, hp, 1.0, ctx);
+}
+
+/* Fit elastic net. */
+static void *
+enet_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	return sparse_fit("elastic_net", d, hp, hp->values[HP_L1_RATIO], ctx);
+}
+
+/* Predicted values: intercept + x . coef. */
+static void
+sparse_predict(const void *state, const double *X, int64 n, double *out)
+{
+	const SparseLinState *st = state;
+	int			p = st->n_features;
+
+	for (int64 i = 0; i < n; i++)
+		out[i] = st->intercept + dot_product(X + i * p, st->coef, p);
+}
+
+/* Write the coefficients and the fit's statistics. */
+static void
+sparse_serialize(const void *state, ModelWriter *w)
+{
+	const SparseLinState *st = state;
+
+	mw_tag(w, "SPLR");
+	mw_u32(w, (uint32) st->n_features);
+	mw_f64(w, st->intercept);
+	mw_f64s(w, st->coef, st->n_features);
+	mw_i32(w, st->n_iter);
+	mw_f64(w, st->dual_gap);
+}
+
+/* Read and validate the coefficients. */
+static void *
+sparse_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
+{
+	SparseLinState *st;
+	uint32		p;
+
+	if (task != TASK_REGRESSION)
+		mr_corrupt("lasso/elastic_net model with task %d", (int) task);
+	if (n_features < 0 || n_features > MODEL_MAX_FEATURES)
+		mr_corrupt("lasso/elastic_net feature count %d out of range", n_features);
+	mr_tag(r, "SPLR");
+	p = mr_count(r, MODEL_MAX_FEATURES, sizeof(double), "lasso/elastic_net coefficient");
+	if ((int) p != n_features)
+		mr_corrupt("lasso/elastic_net has %u coefficients for %d features", p, n_features);
+	st = palloc0(sizeof(SparseLinState));
+	st->n_features = (int) p;
+	st->intercept = mr_f64_finite(r, "lasso/elastic_net intercept");
+	st->coef = alloc_doubles(p);
+	for (uint32 j = 0; j < p; j++)
+		st->coef[j] = mr_f64_finite(r, "lasso/elastic_net coefficient");
+	st->n_iter = mr_i32_range(r, 0, 1000000, "lasso/elastic_net sweep count");
+	st->dual_gap = mr_f64_finite(r, "lasso/elastic_net duality gap");
+	return st;
+}
+
+/* Importance of a feature: the absolute value of its coefficient (exactly 0 when dropped). */
+static void
+sparse_feature_importance(const void *state, double *out)
+{
+	const SparseLinState *st = state;
+
+	for (int j = 0; j < st->n_features; j++)
+		out[j] = fabs(st->coef[j]);
+}
+
+/* Metrics of the fit: sweeps run, features kept, final duality gap. */
+static void
+sparse_fit_metrics(const void *state, void (*add) (const char *name, double value, void *arg), void *arg)
+{
+	const SparseLinState *st = state;
+	int			nz = 0;
+
+	for (int j = 0; j < st->n_features; j++)
+		if (st->coef[j] != 0.0)
+			nz++;
+	add("n_iter", st->n_iter, arg);
+	add("nonzero_coefficients", nz, arg);
+	add("dual_gap", st->dual_gap, arg);
+}
+
+const AlgorithmDef galaxy_algo_lasso = {
+	.name = "lasso",
+	.id = 9,
+	.tasks = TASK_BIT(TASK_REGRESSION),
+	.params = lasso_params,
+	.n_params = lengthof(lasso_params),
+	.default_scaling = true,
+	.description = "L1-regularised least squares (lasso) by cyclic coordinate descent; exact zeros by soft thresholding",
+	.fit = lasso_fit,
+	.predict = sparse_predict,
+	.predict_proba = NULL,
+	.serialize = sparse_serialize,
+	.deserialize = sparse_deserialize,
+	.feature_importance = sparse_feature_importance,
+	.fit_metrics = sparse_fit_metrics,
+};
+
+const AlgorithmDef galaxy_algo_elastic_net = {
+	.name = "elastic_net",
+	.id = 13,
+	.tasks = TASK_BIT(TASK_REGRESSION),
+	.params = enet_params,
+	.n_params = lengthof(enet_params),
+	.default_scaling = true,
+	.description = "Elastic net regression (L1 + L2, l1_ratio) by cyclic coordinate descent; exact zeros by soft thresholding",
+	.fit = enet_fit,
+	.predict = sparse_predict,
+	.predict_proba = NULL,
+	.serialize = sparse_serialize,
+	.deserialize = sparse_deserialize,
+	.feature_importance = sparse_feature_importance,
+	.fit_metrics = sparse_fit_metrics,
+};
