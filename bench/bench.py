@@ -54,6 +54,9 @@ MODES = {
 # the neural-network rows (issue #12): epochs per training, batch size, Fashion-MNIST training rows
 MODES["full"].update(mlp_epochs=5, mlp_batch=256, fmnist_rows=60_000, fmnist_epochs=5)
 MODES["quick"].update(mlp_epochs=2, mlp_batch=256, fmnist_rows=10_000, fmnist_epochs=2)
+# the cnn row (issue #13): epochs and batch size on the same Fashion-MNIST tables, one run per side ("one run")
+MODES["full"].update(cnn_epochs=2, cnn_batch=128, cnn_reps=1)
+MODES["quick"].update(cnn_epochs=1, cnn_batch=128, cnn_reps=1)
 
 # BENCHMARKS.md figures quoted for reference (2-core Debian 12 machine, not measured here).
 QUOTED = {
@@ -146,11 +149,14 @@ def peer_fit(kind, X, y, use_split=True):
 
 GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "logreg": "logistic_regression",
                "gbdt": "gradient_boosting", "rf": "random_forest", "kmeans": "kmeans",
-               "mlp": "neural_network", "mlp_fmnist": "neural_network"}
+               "mlp": "neural_network", "mlp_fmnist": "neural_network", "cnn_fmnist": "cnn"}
 # Neural rows: hidden layers, learning rate and weight decay (Adam, ReLU, no early stopping on every side).
 NEURAL_ROWS = {
     "mlp": {"hidden": [64, 64], "learning_rate": 0.001, "weight_decay": 0.0001},
     "mlp_fmnist": {"hidden": [256, 128], "learning_rate": 0.001, "weight_decay": 0.0001},
+    # galaxy's default cnn: conv 32 → pool → conv 64 → pool (3x3 same padding, ReLU, 2x2 max pool) → dense 128 → 10
+    "cnn_fmnist": {"cnn": True, "input_shape": [1, 28, 28], "filters": [32, 64], "kernel": 3, "pool": 2,
+                   "dense": [128], "learning_rate": 0.001, "weight_decay": 0.0001},
 }
 GALAXY_HP = {
     "linreg": {}, "linreg_10m": {},
@@ -359,13 +365,13 @@ class Bench:
             log(f"generating the {r:,} x 10 regression table in SQL")
             data.create_reg_table(connect, self.table("reg"), r, sessions=max(1, min(NCPU, 4)))
             self.mark(self.table("reg"), tag)
-        if self.want("mlp_fmnist"):
+        if self.want("mlp_fmnist") or self.want("cnn_fmnist"):
             self.setup_fmnist()
         self.results["meta"]["setup_seconds"] = time.perf_counter() - t0
         size = "SELECT pg_table_size(to_regclass(%s)) / 1048576.0::float8"
         self.results["meta"]["clf_heap_mb"] = q1(self.conn, size, (self.table("clf"),))
         self.results["meta"]["reg_heap_mb"] = q1(self.conn, size, (self.table("reg"),))
-        if self.want("mlp_fmnist"):
+        if self.want("mlp_fmnist") or self.want("cnn_fmnist"):
             self.results["meta"]["fmnist_heap_mb"] = q1(self.conn, size, (self.table("fmnist"),))
 
     def setup_fmnist(self):
@@ -523,8 +529,10 @@ class Bench:
         """A neural-network row: galaxy's neural_network against PyTorch (CPU; the timed peer) and scikit-learn's
         MLP (timed once), same architecture, Adam, batch size and number of epochs, no early stopping.  The
         number compared is the time per epoch: galaxy's fit_seconds / epochs_trained against the mean epoch of
-        PyTorch's training loop; held-out accuracy and galaxy's training memory are reported next to it."""
+        PyTorch's training loop; held-out accuracy and galaxy's training memory are reported next to it.
+        cnn_fmnist: galaxy's cnn against the same convolutional network in PyTorch (no scikit-learn peer)."""
         spec, reps = NEURAL_ROWS[kind], self.cfg["reps"]
+        is_cnn = bool(spec.get("cnn"))
         if kind == "mlp":
             n, epochs = self.cfg["clf_rows"], self.cfg["mlp_epochs"]
             table, target, test_size, n_classes, features = self.table("clf"), "y", 0.2, 2, 20
@@ -536,16 +544,24 @@ class Bench:
             galaxy_rows, train_rows, test_rows = n, len(ytr), len(yte)
         else:
             Xtr, ytr, Xte, yte = self.arrays["fmnist"]
-            n, epochs = len(ytr), self.cfg["fmnist_epochs"]
+            n, epochs = len(ytr), self.cfg["cnn_epochs" if is_cnn else "fmnist_epochs"]
             table, target, test_size, n_classes, features = self.table("fmnist"), "label", 0.0, 10, data.FMNIST_PIXELS
             Xtr, Xte = Xtr.astype(np.float32), Xte.astype(np.float32)
             fetch_s, galaxy_rows, train_rows, test_rows = None, n, n, len(yte)
-        batch = self.cfg["mlp_batch"]
-        hp = neural.galaxy_hyperparams(spec["hidden"], epochs, batch, spec["learning_rate"], spec["weight_decay"])
-        params = neural.n_parameters(features, spec["hidden"], n_classes)
+        if is_cnn:
+            batch, reps = self.cfg["cnn_batch"], self.cfg["cnn_reps"]
+            cnn_args = (spec["input_shape"], spec["filters"], spec["kernel"], spec["pool"], spec["dense"])
+            hp = neural.cnn_hyperparams(*cnn_args, epochs, batch, spec["learning_rate"], spec["weight_decay"])
+            params = neural.cnn_parameters(*cnn_args, n_classes)
+            arch = neural.cnn_architecture(*cnn_args, n_classes)
+        else:
+            batch = self.cfg["mlp_batch"]
+            hp = neural.galaxy_hyperparams(spec["hidden"], epochs, batch, spec["learning_rate"], spec["weight_decay"])
+            params = neural.n_parameters(features, spec["hidden"], n_classes)
+            arch = [features] + spec["hidden"] + [n_classes]
         row = {"id": kind, "neural": True, "algorithm": GALAXY_ALGO[kind], "rows": n, "features": features,
                "train_rows": train_rows, "test_rows": test_rows, "galaxy_rows_loaded": galaxy_rows,
-               "architecture": [features] + spec["hidden"] + [n_classes], "parameters": params, "epochs": epochs,
+               "architecture": arch, "parameters": params, "epochs": epochs,
                "batch_size": batch, "hyperparams": hp, "test_size": test_size, "threads": NCPU,
                "implemented": self.gx.can_train() and self.gx.has_algorithm(GALAXY_ALGO[kind]), "error": None,
                "galaxy_s": [], "galaxy_fit_s": [], "galaxy_epochs_trained": [], "galaxy_epoch_s": [],
@@ -553,7 +569,10 @@ class Bench:
                "torch_fit_s": [], "torch_epoch_s": [], "torch_e2e_s": [], "torch_quality": {},
                "sklearn_epoch_s": [], "sklearn_quality": {}, "fetch_s": fetch_s, "torch": neural.torch_version()}
         if not row["implemented"]:
-            row["error_detail"] = "galaxy.algorithms has no neural_network"
+            row["error_detail"] = f"galaxy.algorithms has no {GALAXY_ALGO[kind]}"
+        if is_cnn:
+            row["note"] = ("no scikit-learn peer (it has no convolutional network); one run per side, as issue #13 "
+                           "asks; target ≤ 1.5 × PyTorch per epoch")
         for rep in range(reps):
             order = ("galaxy", "torch") if rep % 2 == 0 else ("torch", "galaxy")
             for side in order:
@@ -562,7 +581,7 @@ class Bench:
                     self.neural_galaxy(row, kind, table, target, test_size, hp)
                 else:
                     self.neural_torch(row, Xtr, ytr, Xte, yte, n_classes, spec, epochs, batch)
-            if rep == 0:
+            if rep == 0 and not is_cnn:
                 log(f"{kind}: scikit-learn MLPClassifier, {epochs} epoch(s) (once)")
                 t0 = time.perf_counter()
                 A, B = neural.scale(Xtr, Xte)
@@ -637,10 +656,19 @@ class Bench:
         """One PyTorch training of a neural row: scale, fit (timed per epoch), predict the test rows."""
         t0 = time.perf_counter()
         A, B = neural.scale(Xtr, Xte)
-        model, secs = neural.torch_fit(A, ytr, spec["hidden"], n_classes, epochs, batch,
+        build = None
+        if spec.get("cnn"):
+            # galaxy scales every pixel like any feature, then sees each row as [C, H, W]
+            A, B = (np.ascontiguousarray(a.reshape([len(a)] + spec["input_shape"])) for a in (A, B))
+
+            def build():
+                return neural.build_torch_cnn(spec["input_shape"], spec["filters"], spec["kernel"], spec["pool"],
+                                              spec["dense"], n_classes)
+        model, secs = neural.torch_fit(A, ytr, spec.get("hidden"), n_classes, epochs, batch,
                                        learning_rate=spec["learning_rate"], weight_decay=spec["weight_decay"],
-                                       seed=0, threads=NCPU)
-        proba = neural.torch_proba(model, B)
+                                       seed=0, threads=NCPU, build=build)
+        # a convolutional network's activations are ~100x its input: predict in chunks of 1,000 images
+        proba = neural.torch_proba(model, B, chunk=1000 if spec.get("cnn") else 65536)
         e2e = time.perf_counter() - t0
         row["torch_fit_s"].append(sum(secs))
         row["torch_epoch_s"].append(sum(secs) / len(secs))
@@ -896,7 +924,7 @@ def main():
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
     ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
-                                   "mlp_fmnist (default: all; predict and latency reuse models of earlier runs; "
+                                   "mlp_fmnist,cnn_fmnist (default: all; predict and latency reuse models of earlier runs; "
                                    "latency runs only with linreg, gbdt or predict)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")
     ap.add_argument("--accuracy-json", help="accuracy results (from bench/accuracy --json) to include")

@@ -1,7 +1,7 @@
 """The neural-network peers of galaxy's benchmark: PyTorch (CPU) and scikit-learn MLPs trained with the same
 architecture and optimiser settings as galaxy's `neural_network` algorithm, and the memory budget of issue #12.
 
-Used by bench/bench.py (the speed rows `mlp` and `mlp_fmnist`) and bench/accuracy (5-fold CV).
+Used by bench/bench.py (the speed rows `mlp`, `mlp_fmnist` and `cnn_fmnist`) and bench/accuracy (5-fold CV).
 PyTorch is imported lazily: the rest of the benchmark runs without it.
 
 Equivalences (galaxy's hyperparameter → peer):
@@ -15,6 +15,11 @@ Equivalences (galaxy's hyperparameter → peer):
   (galaxy: early_stopping_rounds 0, validation_fraction 0; scikit-learn: tol 0 and n_iter_no_change = epochs);
 - galaxy standard-scales every feature with the training rows' mean and std: the peers use StandardScaler fitted
   on the training rows.
+
+galaxy's `cnn` (issue #13) → the same blocks in PyTorch: for each conv_filters entry f, Conv2d(c, f, kernel_size,
+stride 1, padding kernel_size // 2) → activation → MaxPool2d(pool_size) (while the image is at least pool_size on
+both sides), then Flatten (channel-major, as galaxy's flatten), the dense_units layers and the output Linear.  The
+rows are reshaped to [channels, height, width] after the per-pixel scaling.
 """
 
 import time
@@ -29,6 +34,58 @@ def galaxy_hyperparams(hidden, epochs, batch_size, learning_rate=0.001, weight_d
     return {"hidden_layers": list(hidden), "activation": activation, "optimizer": "adam",
             "learning_rate": learning_rate, "batch_size": batch_size, "epochs": epochs,
             "early_stopping_rounds": 0, "validation_fraction": 0, "weight_decay": weight_decay}
+
+
+def cnn_hyperparams(input_shape, filters, kernel, pool, dense, epochs, batch_size, learning_rate=0.001,
+                    weight_decay=0.0001, activation="relu"):
+    """galaxy's cnn hyperparameters for a fixed number of epochs without early stopping."""
+    return {"input_shape": list(input_shape), "conv_filters": list(filters), "kernel_size": kernel,
+            "pool_size": pool, "dense_units": list(dense), "activation": activation, "optimizer": "adam",
+            "learning_rate": learning_rate, "batch_size": batch_size, "epochs": epochs,
+            "early_stopping_rounds": 0, "validation_fraction": 0, "weight_decay": weight_decay}
+
+
+def cnn_layers(input_shape, filters, kernel, pool, dense, n_out):
+    """The cnn's layers as galaxy builds them: [("conv", c_in, f, k), ("pool", p), ("flatten", n),
+    ("dense", n_in, units), …] and the shape after each block."""
+    c, h, w = input_shape
+    layers = []
+    for f in filters:
+        layers.append(("conv", c, f, kernel))
+        h, w, c = h + 2 * (kernel // 2) - kernel + 1, w + 2 * (kernel // 2) - kernel + 1, f
+        if pool > 1 and h >= pool and w >= pool:
+            layers.append(("pool", pool))
+            h, w = (h - pool) // pool + 1, (w - pool) // pool + 1
+    prev = c * h * w
+    layers.append(("flatten", prev))
+    for u in list(dense) + [n_out]:
+        layers.append(("dense", prev, u))
+        prev = u
+    return layers
+
+
+def cnn_parameters(input_shape, filters, kernel, pool, dense, n_out):
+    """Weights and biases of the cnn (conv: (c·k·k + 1)·f; dense: (n_in + 1)·units)."""
+    n = 0
+    for layer in cnn_layers(input_shape, filters, kernel, pool, dense, n_out):
+        if layer[0] == "conv":
+            n += (layer[1] * layer[3] * layer[3] + 1) * layer[2]
+        elif layer[0] == "dense":
+            n += (layer[1] + 1) * layer[2]
+    return n
+
+
+def cnn_architecture(input_shape, filters, kernel, pool, dense, n_out):
+    """A short text of the cnn's layers, e.g. 1x28x28-conv32-pool-conv64-pool-128-10."""
+    parts = ["x".join(str(d) for d in input_shape)]
+    for layer in cnn_layers(input_shape, filters, kernel, pool, dense, n_out):
+        if layer[0] == "conv":
+            parts.append(f"conv{layer[2]}" + ("" if kernel == 3 else f"k{kernel}"))
+        elif layer[0] == "pool":
+            parts.append("pool")
+        elif layer[0] == "dense":
+            parts.append(str(layer[2]))
+    return parts
 
 
 def n_parameters(n_in, hidden, n_out):
@@ -72,18 +129,41 @@ def build_torch(n_in, hidden, n_out, activation="relu"):
     return nn.Sequential(*layers)
 
 
+def build_torch_cnn(input_shape, filters, kernel, pool, dense, n_out, activation="relu"):
+    """nn.Sequential of galaxy's cnn (see cnn_layers) in float32, default PyTorch initialisation; takes
+    batches shaped [n, channels, height, width]."""
+    import torch.nn as nn
+    acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU}
+    layers = []
+    spec = cnn_layers(input_shape, filters, kernel, pool, dense, n_out)
+    for i, layer in enumerate(spec):
+        if layer[0] == "conv":
+            layers += [nn.Conv2d(layer[1], layer[2], layer[3], stride=1, padding=layer[3] // 2), acts[activation]()]
+        elif layer[0] == "pool":
+            layers.append(nn.MaxPool2d(layer[1]))
+        elif layer[0] == "flatten":
+            layers.append(nn.Flatten())
+        else:
+            layers.append(nn.Linear(layer[1], layer[2]))
+            if i < len(spec) - 1:
+                layers.append(acts[activation]())
+    return nn.Sequential(*layers)
+
+
 def torch_fit(X, y, hidden, n_out, epochs, batch_size, learning_rate=0.001, weight_decay=0.0001, seed=0,
-              threads=None, activation="relu"):
+              threads=None, activation="relu", build=None):
     """Train a PyTorch MLP on float32 X (already scaled) with Adam, without a DataLoader: every epoch draws a
     random permutation and steps over its index batches.  n_out > 1: labels 0..n_out-1 and cross-entropy;
-    n_out == 1: regression with MSE.  Returns (model, seconds of each epoch)."""
+    n_out == 1: regression with MSE.  BUILD (optional) makes another network instead of the MLP (called after
+    the seed is set; X then has the shape that network takes, e.g. [n, C, H, W] for build_torch_cnn).
+    Returns (model, seconds of each epoch)."""
     import torch
     import torch.nn as nn
     if threads:
         torch.set_num_threads(int(threads))
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = build_torch(X.shape[1], hidden, n_out, activation)
+    model = build() if build is not None else build_torch(X.shape[1], hidden, n_out, activation)
     # L2 on the weights only, as galaxy and scikit-learn do (PyTorch would otherwise decay the biases too)
     weights = [p for p in model.parameters() if p.dim() > 1]
     biases = [p for p in model.parameters() if p.dim() <= 1]

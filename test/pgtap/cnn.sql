@@ -6,7 +6,7 @@
 -- Checks under todo() pin what galaxy should do but does not yet; each names
 -- the place in src/ to fix.  Remove the todo() when the fix lands.
 BEGIN;
-SELECT plan(71);
+SELECT plan(73);
 
 -- the server must not restart underneath this file (checked at the end)
 CREATE TEMP TABLE cnn_start AS SELECT pg_postmaster_start_time() AS started, pg_backend_pid() AS pid;
@@ -179,22 +179,12 @@ SELECT is((SELECT string_agg(l->>'type', ',' ORDER BY i)
                                hyperparams => '{"input_shape": [4, 4], "pool_size": 8, "conv_filters": [2], "dense_units": [2], "epochs": 1}') t,
                   jsonb_array_elements(galaxy.describe(t.model)->'architecture'->'layers') WITH ORDINALITY e(l, i)),
           'conv2d,activation,flatten,dense,activation,dense', 'a pool window larger than the image adds no pooling layer');
--- an even kernel: the blocks promise "same" padding, but cnn_build
--- (src/algo/neural_network.c) pads kernel_size / 2 zeros on every side, so
--- a 4 x 4 kernel turns a 4 x 4 image into 5 x 5 (and each further block
--- adds one).  Either pad asymmetrically (as PyTorch's padding='same') or
--- refuse even kernel sizes with 22023.
-CREATE FUNCTION pg_temp.first_shape(hp text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN (SELECT galaxy.describe(model)->'architecture'->'layers'->0->>'shape'
-              FROM galaxy.train('cnn_p', 'cnn_img', 'y', algorithm => 'cnn', hyperparams => hp::jsonb, deploy => 'never'));
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
-SELECT todo('cnn_build pads an even kernel symmetrically: the image grows by one per block', 1);
-SELECT ok(pg_temp.first_shape('{"input_shape": [4, 4], "kernel_size": 4, "conv_filters": [2], "dense_units": [2], "epochs": 1}')
-            IN ('[2, 4, 4]', '22023'),
-          'kernel_size 4 on a 4 x 4 image keeps it 4 x 4 ("same" padding) or is refused');
+-- an even kernel cannot keep the image's size ("same" padding): refused
+SELECT is(pg_temp.error_of(pg_temp.cnn('{"input_shape": [4, 4], "kernel_size": 4, "conv_filters": [2], "dense_units": [2], "epochs": 1}')),
+          '22023 | "kernel_size" of cnn must be odd, not 4 | The convolutions keep the image''s size ("same" padding of '
+          '(kernel_size - 1) / 2 on every side), which an even kernel cannot do. | ',
+          'kernel_size 4 is refused: an even kernel cannot keep the image''s size');
+SELECT throws_ok(pg_temp.cnn('{"input_shape": [4, 4], "kernel_size": 2}'), '22023', NULL, 'kernel_size 2 is refused');
 SELECT lives_ok(pg_temp.cnn('{"input_shape": [4, 4], "conv_filters": [], "dense_units": [4], "epochs": 1}'),
                 'conv_filters [] (no convolution: the dense head on the pixels)');
 
@@ -217,6 +207,10 @@ SELECT throws_ok($$SELECT galaxy.train('cnn_p_reg', 'cnn_reg', 't', algorithm =>
                                        hyperparams => '{"input_shape": [4, 4], "loss": "cross_entropy"}')$$,
                  '22023', 'loss "cross_entropy" is for classification; regression takes mse or huber',
                  'a classification loss on a regression target');
+-- issue #13: task 'vision' is image classification
+SELECT is((SELECT task FROM galaxy.train('cnn_p', 'cnn_img', 'y', algorithm => 'cnn', task => 'vision', deploy => 'never',
+                                         hyperparams => '{"input_shape": [4, 4], "conv_filters": [2], "dense_units": [2], "epochs": 1}')),
+          'classification', 'task vision trains a cnn classification');
 SELECT throws_ok($$SELECT galaxy.submit('cnn_job', 'cnn_img', 'y', algorithm => 'cnn', hyperparams => '{"conv_filters": [0]}')$$,
                  '22023', NULL, 'submit refuses conv_filters [0] at once');
 
