@@ -15,6 +15,13 @@ FROM galaxy.train('lstm_order', 'lstm_seq', 'y', algorithm => 'lstm',
                   hyperparams => '{"lstm_units": [16], "epochs": 40, "learning_rate": 0.01,
                                    "early_stopping_rounds": 10}') t;
 
+-- the GRU cell learns the same
+SELECT (t.metrics->>'accuracy')::float8 >= 0.9 AS gru_learns_order,
+       galaxy.describe(t.model)->'architecture'->'layers'->0->>'type' AS layer
+FROM galaxy.train('lstm_gru', 'lstm_seq', 'y', algorithm => 'lstm',
+                  hyperparams => '{"cell": "gru", "lstm_units": [16], "epochs": 40, "learning_rate": 0.01,
+                                   "early_stopping_rounds": 10}') t;
+
 -- the same call gives the same model, byte for byte
 SELECT md5(galaxy.model_send(a.model)::text) = md5(galaxy.model_send(b.model)::text) AS deterministic
 FROM galaxy.train('lstm_det_a', 'lstm_seq', 'y', algorithm => 'lstm',

@@ -109,6 +109,31 @@ algo_at(int i)
 	return registry[i];
 }
 
+void
+algo_predict_scores(const AlgorithmDef *algo, const void *state, const double *X, int64 n,
+					int n_classes, double *pred, double *proba)
+{
+	Assert(proba == NULL || algo->predict_proba != NULL);
+	if (proba && algo->predict_is_proba_argmax)
+	{
+		algo->predict_proba(state, X, n, proba);
+		for (int64 i = 0; i < n; i++)
+		{
+			const double *p = proba + i * n_classes;
+			int			best = 0;
+
+			for (int c = 1; c < n_classes; c++)
+				if (p[c] > p[best])
+					best = c;
+			pred[i] = best;
+		}
+		return;
+	}
+	algo->predict(state, X, n, pred);
+	if (proba)
+		algo->predict_proba(state, X, n, proba);
+}
+
 /*
  * Algorithm by stable id, NULL if unknown.  The first call checks that no two
  * algorithms share an id (a model would be read by the wrong algorithm).

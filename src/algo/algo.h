@@ -175,7 +175,22 @@ typedef struct AlgorithmDef
 	/* Extra keys of galaxy.describe() (e.g. a network's layers); may be NULL. */
 	void		(*describe) (const void *state, JsonbParseState **st);
 	const char *alias;			/* another name the algorithm answers to, or NULL */
+
+	/*
+	 * predict gives, for every row, the first largest of predict_proba's
+	 * values: scoring then runs the model once (algo_predict_scores).
+	 */
+	bool		predict_is_proba_argmax;
 } AlgorithmDef;
+
+/*
+ * Predictions of n rows into pred and, when proba is not NULL (a
+ * classifier with predict_proba), n x n_classes probabilities: what scoring
+ * (training's metrics, galaxy.evaluate) needs, in one pass of the model
+ * where the algorithm allows it (algo.c).
+ */
+extern void algo_predict_scores(const AlgorithmDef *algo, const void *state, const double *X, int64 n,
+								int n_classes, double *pred, double *proba);
 
 /* Registry (algo.c). */
 extern const AlgorithmDef *algo_by_name(const char *name);	/* ERROR listing valid names */

@@ -411,14 +411,16 @@ static const NnArch cnn_arch = {CNN_N_ARCH, cnn_check, cnn_bytes, cnn_build};
 /*
  * lstm: sequences held in one numeric array column, row-major as
  * [steps, features] (input_shape; [] = one feature per step).  Stacked LSTM
- * layers (every one but the last passes its whole sequence on), the last
- * step's hidden state, an optional dense head, the output.
+ * (or, with cell = gru, GRU) layers (every one but the last passes its
+ * whole sequence on), the last step's hidden state, an optional dense head,
+ * the output.
  */
 enum
 {
 	LSTM_INPUT_SHAPE,
 	LSTM_UNITS,
 	LSTM_DENSE,
+	LSTM_CELL,
 	LSTM_N_ARCH
 };
 
@@ -429,6 +431,8 @@ static const HyperParamSpec lstm_params[] = {
 	"Hidden size of each stacked LSTM layer, e.g. [64] or [64, 32].", "64"},
 	{"dense_units", HP_INT_LIST, 0, 1, NN_MAX_WIDTH, false, NULL,
 	"Widths of dense layers after the last LSTM step ([] = none).", ""},
+	{"cell", HP_ENUM, 0, 0, 0, false, "lstm,gru",
+	"Recurrent cell: lstm (4 gates) or gru (3 gates, fewer weights)."},
 	NN_COMMON_HYPERPARAMS
 };
 
@@ -479,7 +483,7 @@ lstm_bytes(const HyperParams *hp, int n_features, int n_out, int batch)
 	{
 		double		h = hp->list[LSTM_UNITS][i];
 
-		params += 4 * h * (f + h + 1);
+		params += (hp->values[LSTM_CELL] == 1 ? 3 : 4) * h * (f + h + 2);
 		/* gates, states, step-major inputs, outputs and their gradients */
 		rows += T * (4 * h + 2 * h + f + 2 * h) + 2 * h;
 		f = h;
@@ -497,7 +501,12 @@ lstm_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyR
 
 	nn_init(net, &in);
 	for (int i = 0; i < layers; i++)
-		nn_add_lstm(net, hp->list[LSTM_UNITS][i], i < layers - 1, rng);
+	{
+		if (hp->values[LSTM_CELL] == 1)
+			nn_add_gru(net, hp->list[LSTM_UNITS][i], i < layers - 1, rng);
+		else
+			nn_add_lstm(net, hp->list[LSTM_UNITS][i], i < layers - 1, rng);
+	}
 	add_dense_stack(net, hp->list[LSTM_DENSE], (int) hp->values[LSTM_DENSE], hp->values + LSTM_N_ARCH, rng);
 	nn_add_dense(net, n_out, NN_IDENTITY, rng);
 }
@@ -730,7 +739,8 @@ nn_predict_values(const void *state, const double *X, int64 n, double *out)
 		if (m->task == TASK_REGRESSION)
 			out[i] = o[0] * m->y_scale + m->y_mean;
 		else if (m->loss == NN_LOSS_SIGMOID_BCE)
-			out[i] = o[0] > 0.0f ? 1 : 0;
+			/* as predict_proba decides (1 - p < p), so scoring may use either */
+			out[i] = nn_sigmoid(o[0]) > 0.5 ? 1 : 0;
 		else
 		{
 			int			best = 0;
@@ -903,6 +913,7 @@ const AlgorithmDef galaxy_algo_neural_network = {
 	.deserialize = nn_deserialize,
 	.fit_metrics = nn_fit_metrics,
 	.describe = nn_describe_state,
+	.predict_is_proba_argmax = true,
 };
 
 const AlgorithmDef galaxy_algo_cnn = {
@@ -920,6 +931,7 @@ const AlgorithmDef galaxy_algo_cnn = {
 	.deserialize = nn_deserialize,
 	.fit_metrics = nn_fit_metrics,
 	.describe = nn_describe_state,
+	.predict_is_proba_argmax = true,
 };
 
 const AlgorithmDef galaxy_algo_lstm = {
@@ -937,4 +949,5 @@ const AlgorithmDef galaxy_algo_lstm = {
 	.deserialize = nn_deserialize,
 	.fit_metrics = nn_fit_metrics,
 	.describe = nn_describe_state,
+	.predict_is_proba_argmax = true,
 };

@@ -600,24 +600,25 @@ evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_cla
 	double	   *pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
 
 	metrics_init(ms);
-	algo->predict(state, X, n, pred);
-	if (task == TASK_REGRESSION)
-		metrics_regression(y, pred, n, ms);
-	else if (task == TASK_CLASSIFICATION)
+	if (task == TASK_CLASSIFICATION)
 	{
 		double	   *proba = NULL;
 
 		if (algo->predict_proba)
-		{
 			proba = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1) * n_classes);
-			algo->predict_proba(state, X, n, proba);
-		}
+		algo_predict_scores(algo, state, X, n, n_classes, pred, proba);
 		metrics_classification(y, pred, proba, n, n_classes, ms);
 		if (proba)
 			pfree(proba);
 	}
 	else
-		metrics_clustering(X, n, p, pred, n_classes, seed, ms);
+	{
+		algo->predict(state, X, n, pred);
+		if (task == TASK_REGRESSION)
+			metrics_regression(y, pred, n, ms);
+		else
+			metrics_clustering(X, n, p, pred, n_classes, seed, ms);
+	}
 	pfree(pred);
 }
 

@@ -116,9 +116,8 @@ eval_predict_block(EvalScan *es, const double *block, int64 nb)
 
 	if (nb == 0)
 		return;
-	m->algo->predict(m->state, block, nb, &es->pred[first]);
-	if (es->proba && m->algo->predict_proba)
-		m->algo->predict_proba(m->state, block, nb, es->proba + first * m->n_classes);
+	algo_predict_scores(m->algo, m->state, block, nb, m->n_classes, &es->pred[first],
+						es->proba && m->algo->predict_proba ? es->proba + first * m->n_classes : NULL);
 }
 
 /* evaluate: score one batch of rows. */

@@ -61,7 +61,8 @@ typedef enum NnLayerKind
 	NN_AVGPOOL2D = 7,
 	NN_FLATTEN = 8,				/* any shape -> [size] */
 	NN_GLOBAL_AVGPOOL = 9,		/* [C, H, W] -> [C] */
-	NN_LSTM = 10				/* [T, F] -> [H] (last step) or [T, H] */
+	NN_LSTM = 10,				/* [T, F] -> [H] (last step) or [T, H] */
+	NN_GRU = 11					/* the same shapes as NN_LSTM */
 } NnLayerKind;
 
 /* Activation functions (stored; never renumber). */
@@ -119,8 +120,8 @@ struct NnLayer
 	int			kernel;			/* NN_CONV2D, pools: square window side */
 	int			stride;
 	int			padding;		/* NN_CONV2D: zeros on every side */
-	int			units;			/* NN_LSTM: hidden size */
-	bool		sequences;		/* NN_LSTM: output every step, not only the last */
+	int			units;			/* NN_LSTM, NN_GRU: hidden size */
+	bool		sequences;		/* NN_LSTM, NN_GRU: output every step, not only the last */
 	float		eps;			/* NN_BATCHNORM */
 	float		momentum;		/* NN_BATCHNORM: running-statistics update */
 	/* state that is not trained by gradient */
@@ -165,6 +166,8 @@ extern void nn_add_global_avgpool(NnNet *net);
 extern void nn_add_flatten(NnNet *net);
 /* LSTM over a [T, F] input: [units] (last step) or [T, units] with sequences. */
 extern void nn_add_lstm(NnNet *net, int units, bool sequences, GalaxyRng *rng);
+/* GRU (PyTorch's formulation) with the same shapes as nn_add_lstm. */
+extern void nn_add_gru(NnNet *net, int units, bool sequences, GalaxyRng *rng);
 extern int64 nn_param_count(const NnNet *net);
 /* Bytes of the buffers for max_batch samples (training: also gradients and caches). */
 extern Size nn_buffer_bytes(const NnNet *net, int max_batch, bool training);

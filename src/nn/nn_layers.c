@@ -842,6 +842,182 @@ lstm_backward(NnLayer *l, const float *in, const float *out, const float *dout,
 
 const NnLayerOps nn_lstm_ops = {"lstm", lstm_forward, lstm_backward};
 
+/*
+ * ----- GRU over a [T, F] sequence (PyTorch's formulation, gates r, z, n) -----
+ * r = sigmoid(x W_ir + b_ir + h W_hr + b_hr), z likewise,
+ * n = tanh(x W_in + b_in + r (h W_hn + b_hn)), h' = (1 - z) n + z h.
+ * As for the LSTM, x W_ih^T + b_ih for every step is one sgemm (into gi,
+ * step-major) and each step adds one sgemm for h W_hh^T.
+ *
+ * cache per sample: r, z, n and h W_hn + b_hn of every step ([T][4H]).
+ * cache2 per sample: h [T][H], x [T][F], gi [T][3H], then scratch rows
+ * gh [3H] and dh [H].
+ */
+
+static void
+gru_parts(const NnLayer *l, int batch, float **h, float **xt, float **gi, float **gh, float **dh)
+{
+	int			T = l->in.d[0],
+				F = l->in.d[1],
+				H = l->units;
+
+	*h = l->cache2;
+	*xt = *h + (Size) T * batch * H;
+	*gi = *xt + (Size) T * batch * F;
+	*gh = *gi + (Size) T * batch * 3 * H;
+	*dh = *gh + (Size) batch * 3 * H;
+}
+
+static void
+gru_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
+{
+	int			T = l->in.d[0],
+				F = l->in.d[1],
+				H = l->units;
+	const float *Wih = l->params[0].w;
+	const float *Whh = l->params[1].w;
+	const float *bih = l->params[2].w;
+	const float *bhh = l->params[3].w;
+	float	   *h,
+			   *xt,
+			   *gi,
+			   *gh,
+			   *dh;
+
+	gru_parts(l, batch, &h, &xt, &gi, &gh, &dh);
+	for (int t = 0; t < T; t++)
+		for (int b = 0; b < batch; b++)
+			memcpy(xt + ((Size) t * batch + b) * F, in + ((Size) b * T + t) * F, sizeof(float) * F);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * batch, 3 * H, F,
+				1.0f, xt, F, Wih, F, 0.0f, gi, 3 * H);
+	for (int t = 0; t < T; t++)
+	{
+		const float *hprev = t > 0 ? h + (Size) (t - 1) * batch * H : NULL;
+		float	   *ht = h + (Size) t * batch * H;
+
+		if (hprev)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, 3 * H, H,
+						1.0f, hprev, H, Whh, H, 0.0f, gh, 3 * H);
+		else
+			memset(gh, 0, sizeof(float) * batch * 3 * H);
+		for (int b = 0; b < batch; b++)
+		{
+			const float *x3 = gi + ((Size) t * batch + b) * 3 * H;
+			const float *h3 = gh + (Size) b * 3 * H;
+			float	   *st = l->cache + ((Size) t * batch + b) * 4 * H;
+
+			for (int j = 0; j < H; j++)
+			{
+				float		r = sigmoidf(x3[j] + bih[j] + h3[j] + bhh[j]);
+				float		z = sigmoidf(x3[H + j] + bih[H + j] + h3[H + j] + bhh[H + j]);
+				float		hn = h3[2 * H + j] + bhh[2 * H + j];
+				float		n = tanhf(x3[2 * H + j] + bih[2 * H + j] + r * hn);
+				float		hp = hprev ? hprev[(Size) b * H + j] : 0.0f;
+
+				st[j] = r;
+				st[H + j] = z;
+				st[2 * H + j] = n;
+				st[3 * H + j] = hn;
+				ht[(Size) b * H + j] = (1.0f - z) * n + z * hp;
+			}
+		}
+	}
+	for (int b = 0; b < batch; b++)
+	{
+		if (l->sequences)
+			for (int t = 0; t < T; t++)
+				memcpy(out + ((Size) b * T + t) * H, h + ((Size) t * batch + b) * H, sizeof(float) * H);
+		else
+			memcpy(out + (Size) b * H, h + ((Size) (T - 1) * batch + b) * H, sizeof(float) * H);
+	}
+}
+
+static void
+gru_backward(NnLayer *l, const float *in, const float *out, const float *dout,
+			 float *din, int batch)
+{
+	int			T = l->in.d[0],
+				F = l->in.d[1],
+				H = l->units;
+	const float *Wih = l->params[0].w;
+	const float *Whh = l->params[1].w;
+	float	   *gWih = l->params[0].g;
+	float	   *gWhh = l->params[1].g;
+	float	   *gbih = l->params[2].g;
+	float	   *gbhh = l->params[3].g;
+	float	   *h,
+			   *xt,
+			   *gi,
+			   *gh,
+			   *dh;
+
+	gru_parts(l, batch, &h, &xt, &gi, &gh, &dh);
+	memset(gWhh, 0, sizeof(float) * 3 * H * H);
+	memset(gbhh, 0, sizeof(float) * 3 * H);
+	memset(dh, 0, sizeof(float) * batch * H);
+	for (int t = T - 1; t >= 0; t--)
+	{
+		const float *hprev = t > 0 ? h + (Size) (t - 1) * batch * H : NULL;
+
+		for (int b = 0; b < batch; b++)
+		{
+			const float *st = l->cache + ((Size) t * batch + b) * 4 * H;
+			const float *dy = l->sequences ? dout + ((Size) b * T + t) * H :
+				(t == T - 1 ? dout + (Size) b * H : NULL);
+			float	   *dgi = gi + ((Size) t * batch + b) * 3 * H;	/* overwritten: dL/d(x W_ih + b_ih) */
+			float	   *dgh = gh + (Size) b * 3 * H;	/* dL/d(h W_hh + b_hh) */
+			float	   *dhb = dh + (Size) b * H;
+
+			for (int j = 0; j < H; j++)
+			{
+				float		r = st[j],
+							z = st[H + j],
+							n = st[2 * H + j],
+							hn = st[3 * H + j];
+				float		hp = hprev ? hprev[(Size) b * H + j] : 0.0f;
+				float		d = dhb[j] + (dy ? dy[j] : 0.0f);
+				float		dn = d * (1.0f - z) * (1.0f - n * n);
+				float		dz = d * (hp - n) * z * (1.0f - z);
+				float		dr = dn * hn * r * (1.0f - r);
+
+				dgi[j] = dr;
+				dgi[H + j] = dz;
+				dgi[2 * H + j] = dn;
+				dgh[j] = dr;
+				dgh[H + j] = dz;
+				dgh[2 * H + j] = dn * r;
+				dhb[j] = d * z;	/* the direct path to h_{t-1}; W_hh's is added below */
+			}
+		}
+		for (int b = 0; b < batch; b++)
+			for (int j = 0; j < 3 * H; j++)
+				gbhh[j] += gh[(Size) b * 3 * H + j];
+		if (hprev)
+		{
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 3 * H, H, batch,
+						1.0f, gh, 3 * H, hprev, H, 1.0f, gWhh, H);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, H, 3 * H,
+						1.0f, gh, 3 * H, Whh, H, 1.0f, dh, H);
+		}
+	}
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 3 * H, F, T * batch,
+				1.0f, gi, 3 * H, xt, F, 0.0f, gWih, F);
+	memset(gbih, 0, sizeof(float) * 3 * H);
+	for (Size r = 0; r < (Size) T * batch; r++)
+		for (int j = 0; j < 3 * H; j++)
+			gbih[j] += gi[r * 3 * H + j];
+	if (din)
+	{
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T * batch, F, 3 * H,
+					1.0f, gi, 3 * H, Wih, F, 0.0f, xt, F);
+		for (int t = 0; t < T; t++)
+			for (int b = 0; b < batch; b++)
+				memcpy(din + ((Size) b * T + t) * F, xt + ((Size) t * batch + b) * F, sizeof(float) * F);
+	}
+}
+
+const NnLayerOps nn_gru_ops = {"gru", gru_forward, gru_backward};
+
 /* The ops of a stored kind, NULL if unknown. */
 const NnLayerOps *
 nn_layer_ops(NnLayerKind kind)
@@ -868,6 +1044,8 @@ nn_layer_ops(NnLayerKind kind)
 			return &nn_global_avgpool_ops;
 		case NN_LSTM:
 			return &nn_lstm_ops;
+		case NN_GRU:
+			return &nn_gru_ops;
 	}
 	return NULL;
 }

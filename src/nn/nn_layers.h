@@ -16,6 +16,7 @@ extern const NnLayerOps nn_avgpool2d_ops;
 extern const NnLayerOps nn_global_avgpool_ops;
 extern const NnLayerOps nn_flatten_ops;
 extern const NnLayerOps nn_lstm_ops;
+extern const NnLayerOps nn_gru_ops;
 
 /* The ops of a stored layer kind, NULL if unknown. */
 extern const NnLayerOps *nn_layer_ops(NnLayerKind kind);

@@ -175,7 +175,8 @@ cache_values(const NnLayer *l)
 		case NN_MAXPOOL2D:
 			return nn_shape_size(&l->out);
 		case NN_LSTM:
-			/* the gates of every step */
+		case NN_GRU:
+			/* the gates of every step (GRU: r, z, n and the hidden part of n) */
 			return (int64) l->in.d[0] * 4 * l->units;
 		default:
 			return 0;
@@ -193,6 +194,9 @@ cache2_values(const NnLayer *l, int max_batch)
 	if (l->kind == NN_LSTM)
 		/* cell and hidden states of every step, the step-major inputs, two rows of scratch */
 		return (int64) max_batch * ((int64) l->in.d[0] * (2 * l->units + l->in.d[1]) + 2 * l->units);
+	if (l->kind == NN_GRU)
+		/* hidden states, step-major inputs and input parts of every step, scratch rows */
+		return (int64) max_batch * ((int64) l->in.d[0] * (4 * l->units + l->in.d[1]) + 4 * l->units);
 	return 0;
 }
 
@@ -200,7 +204,7 @@ cache2_values(const NnLayer *l, int max_batch)
 static bool
 needs_scratch(const NnLayer *l)
 {
-	return l->kind == NN_CONV2D || l->kind == NN_LSTM;
+	return l->kind == NN_CONV2D || l->kind == NN_LSTM || l->kind == NN_GRU;
 }
 
 /* An output side of a 2-D window: ERROR when the window does not fit. */
@@ -297,24 +301,26 @@ nn_add_global_avgpool(NnNet *net)
 }
 
 /*
- * LSTM of 'units' over a [T, F] input.  Weights ~ U(-1/sqrt(units),
+ * LSTM or GRU of 'units' over a [T, F] input.  Weights ~ U(-1/sqrt(units),
  * 1/sqrt(units)) as PyTorch draws them; biases 0.
  */
-void
-nn_add_lstm(NnNet *net, int units, bool sequences, GalaxyRng *rng)
+static void
+add_recurrent(NnNet *net, NnLayerKind kind, int units, bool sequences, GalaxyRng *rng)
 {
-	NnLayer    *l = add_layer(net, NN_LSTM);
+	NnLayer    *l = add_layer(net, kind);
+	const char *what = kind == NN_LSTM ? "lstm" : "gru";
+	int			gates = kind == NN_LSTM ? 4 : 3;
 	int			F;
 
 	if (l->in.ndim != 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lstm needs an input of shape [steps, features], not one of %d dimension%s",
-						l->in.ndim, l->in.ndim == 1 ? "" : "s")));
+				 errmsg("%s needs an input of shape [steps, features], not one of %d dimension%s",
+						what, l->in.ndim, l->in.ndim == 1 ? "" : "s")));
 	if (units < 1 || units > 65536)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an lstm layer has from 1 to 65536 units, not %d", units)));
+				 errmsg("a%s %s layer has from 1 to 65536 units, not %d", kind == NN_LSTM ? "n" : "", what, units)));
 	F = l->in.d[1];
 	l->units = units;
 	l->sequences = sequences;
@@ -332,11 +338,13 @@ nn_add_lstm(NnNet *net, int units, bool sequences, GalaxyRng *rng)
 	if (nn_shape_size(&l->out) > NN_MAX_WIDTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("lstm output of " INT64_FORMAT " values per row is more than %d",
-						nn_shape_size(&l->out), NN_MAX_WIDTH)));
-	add_param(l, (int64) 4 * units * F, true);	/* W_ih */
-	add_param(l, (int64) 4 * units * units, true);	/* W_hh */
-	add_param(l, (int64) 4 * units, false); /* b */
+				 errmsg("%s output of " INT64_FORMAT " values per row is more than %d",
+						what, nn_shape_size(&l->out), NN_MAX_WIDTH)));
+	add_param(l, (int64) gates * units * F, true);	/* W_ih */
+	add_param(l, (int64) gates * units * units, true);	/* W_hh */
+	add_param(l, (int64) gates * units, false); /* b (LSTM), b_ih (GRU) */
+	if (kind == NN_GRU)
+		add_param(l, (int64) gates * units, false); /* b_hh */
 	if (rng)
 	{
 		double		bound = 1.0 / sqrt((double) units);
@@ -345,6 +353,18 @@ nn_add_lstm(NnNet *net, int units, bool sequences, GalaxyRng *rng)
 			for (int64 i = 0; i < l->params[k].n; i++)
 				l->params[k].w[i] = (float) ((2.0 * galaxy_rng_uniform(rng) - 1.0) * bound);
 	}
+}
+
+void
+nn_add_lstm(NnNet *net, int units, bool sequences, GalaxyRng *rng)
+{
+	add_recurrent(net, NN_LSTM, units, sequences, rng);
+}
+
+void
+nn_add_gru(NnNet *net, int units, bool sequences, GalaxyRng *rng)
+{
+	add_recurrent(net, NN_GRU, units, sequences, rng);
 }
 
 void
@@ -582,6 +602,7 @@ nn_write(const NnNet *net, ModelWriter *w)
 			case NN_GLOBAL_AVGPOOL:
 				break;
 			case NN_LSTM:
+			case NN_GRU:
 				mw_i32(w, l->units);
 				mw_u8(w, l->sequences ? 1 : 0);
 				break;
@@ -728,16 +749,18 @@ nn_read(NnNet *net, ModelReader *r)
 				nn_add_flatten(net);
 				break;
 			case NN_LSTM:
+			case NN_GRU:
 				{
 					NnShape		cur = nn_output_shape(net);
-					int			units = mr_i32_range(r, 1, 65536, "lstm units");
+					int			units = mr_i32_range(r, 1, 65536, "recurrent units");
 					uint8		seq = mr_u8(r);
+					int			gates = kind == NN_LSTM ? 4 : 3;
 
 					if (cur.ndim != 2 || seq > 1)
-						mr_corrupt("layer %u: lstm over a %d-dimensional input", i, cur.ndim);
-					if ((uint64) 4 * units * ((uint64) cur.d[1] + units + 1) > mr_remaining(r) / sizeof(float))
-						mr_corrupt("layer %u: lstm weights do not fit in the bytes left", i);
-					nn_add_lstm(net, units, seq == 1, NULL);
+						mr_corrupt("layer %u: recurrent layer over a %d-dimensional input", i, cur.ndim);
+					if ((uint64) gates * units * ((uint64) cur.d[1] + units + 2) > mr_remaining(r) / sizeof(float))
+						mr_corrupt("layer %u: recurrent weights do not fit in the bytes left", i);
+					add_recurrent(net, (NnLayerKind) kind, units, seq == 1, NULL);
 				}
 				break;
 			case NN_GLOBAL_AVGPOOL:
@@ -786,7 +809,7 @@ nn_describe(const NnNet *net, JsonbParseState **st)
 		}
 		if (l->kind == NN_CONV2D)
 			jb_kv_int(st, "padding", l->padding);
-		if (l->kind == NN_LSTM)
+		if (l->kind == NN_LSTM || l->kind == NN_GRU)
 		{
 			jb_kv_int(st, "units", l->units);
 			jb_kv_str(st, "returns", l->sequences ? "every step" : "last step");

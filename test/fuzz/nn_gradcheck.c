@@ -294,6 +294,17 @@ run_gradient_checks(void)
 		nn_add_lstm(&c.net, 3, false, &rng);
 		finish_case(&c, 911);
 
+		setup_case_shape(&c, "gru (last step)", NN_LOSS_SOFTMAX_CE, 3, 93, seq);
+		galaxy_rng_seed(&rng, 930, 0);
+		nn_add_gru(&c.net, 5, false, &rng);
+		finish_case(&c, 931);
+
+		setup_case_shape(&c, "gru (every step) - gru", NN_LOSS_MSE, 1, 94, seq);
+		galaxy_rng_seed(&rng, 940, 0);
+		nn_add_gru(&c.net, 4, true, &rng);
+		nn_add_gru(&c.net, 3, false, &rng);
+		finish_case(&c, 941);
+
 		setup_case_shape(&c, "lstm (every step) - flatten", NN_LOSS_SOFTMAX_CE, 2, 92, seq);
 		galaxy_rng_seed(&rng, 920, 0);
 		nn_add_lstm(&c.net, 3, true, &rng);
