@@ -24,6 +24,7 @@ static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_random_forest,
 	&galaxy_algo_gradient_boosting,
 	&galaxy_algo_neural_network,
+	&galaxy_algo_kmeans,
 	NULL
 };
 

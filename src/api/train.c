@@ -617,7 +617,15 @@ evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_cla
 			pfree(proba);
 	}
 	else
-		metrics_clustering(X, n, p, pred, n_classes, seed, ms);
+	{
+		/* clusters are numbered 0..k-1: k from the predictions */
+		int			k = 0;
+
+		for (int64 i = 0; i < n; i++)
+			if (pred[i] >= k && pred[i] < INT_MAX)
+				k = (int) pred[i] + 1;
+		metrics_clustering(X, n, p, pred, k, seed, ms);
+	}
 	pfree(pred);
 }
 

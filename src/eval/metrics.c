@@ -459,6 +459,62 @@ sqdist(const double *a, const double *b, int p)
 }
 
 /*
+ * Davies-Bouldin index of a partition, given each cluster's mean and size:
+ * the mean over clusters of the largest (s_a + s_b) / d(a, b), s the mean
+ * distance of a cluster's rows to its mean (as scikit-learn: clusters whose
+ * means coincide do not count; NaN with fewer than two clusters).
+ */
+static double
+davies_bouldin(const double *X, int64 n, int p, const double *assign, int k,
+			   const double *centroid, const int64 *count)
+{
+	double	   *intra = palloc0(sizeof(double) * k);
+	double		sum = 0.0;
+	int			present = 0;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		int			c = (int) assign[i];
+		double		d2 = sqdist(X + i * p, centroid + (int64) c * p, p);
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		intra[c] += sqrt(d2);
+	}
+	for (int c = 0; c < k; c++)
+		if (count[c] > 0)
+		{
+			intra[c] /= count[c];
+			present++;
+		}
+	if (present < 2 || present >= n)
+	{
+		pfree(intra);
+		return get_float8_nan();
+	}
+	for (int a = 0; a < k; a++)
+	{
+		double		worst = 0.0;
+
+		if (count[a] == 0)
+			continue;
+		for (int b = 0; b < k; b++)
+		{
+			double		d;
+
+			if (b == a || count[b] == 0)
+				continue;
+			d = sqrt(sqdist(centroid + (int64) a * p, centroid + (int64) b * p, p));
+			if (d > 0.0)
+				worst = Max(worst, (intra[a] + intra[b]) / d);
+		}
+		sum += worst;
+	}
+	pfree(intra);
+	return sum / present;
+}
+
+/*
  * inertia (sum of squared distances to the mean of each point's cluster) and
  * the mean silhouette coefficient on a deterministic sample of at most
  * SILHOUETTE_SAMPLE rows.
@@ -506,6 +562,10 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 		inertia += sqdist(X + i * p, centroid + (int64) ((int) assign[i]) * p, p);
 	}
 	metrics_add(out, "inertia", inertia);
+	metrics_add(out, "davies_bouldin", davies_bouldin(X, n, p, assign, k, centroid, count));
+	out->n_clusters = k;
+	out->cluster_sizes = palloc(sizeof(int64) * k);
+	memcpy(out->cluster_sizes, count, sizeof(int64) * k);
 
 	/* sample rows in order (selection sampling, Knuth's algorithm S) */
 	m = Min(n, SILHOUETTE_SAMPLE);
@@ -753,6 +813,21 @@ metrics_to_jsonb(const MetricSet *m, Jsonb *extra)
 				pushJsonbValue(&state, WJB_ELEM, &jv);
 			}
 			pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+		}
+		pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	}
+
+	if (m->cluster_sizes != NULL && m->n_clusters > 0)
+	{
+		push_key(&state, "cluster_sizes");
+		pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+		for (int c = 0; c < m->n_clusters; c++)
+		{
+			JsonbValue	jv;
+
+			jv.type = jbvNumeric;
+			jv.val.numeric = int64_to_numeric(m->cluster_sizes[c]);
+			pushJsonbValue(&state, WJB_ELEM, &jv);
 		}
 		pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 	}
