@@ -118,104 +118,323 @@ sq_dist(const double *a, const double *b, int p)
 }
 
 /*
- * The assignment kernel: for rows [0, n) of X, the nearest of the m centres
- * C (labels) and the squared distance to it (mind, clamped at 0); ties go to
- * the lowest index.  Worker w takes blocks w, w + nw, ...
+ * One pass over rows [0, n) of X against m centres C, split into G fixed
+ * groups of consecutive rows (G depends on n, m and p only, never on the
+ * thread count): worker w takes groups w, w + nw, ..., and within a group
+ * blocks of rows in order, one dgemm each.  Everything summed is summed per
+ * group, in row order; the caller adds the groups up in order.
+ *
+ * PASS_ASSIGN: labels (nearest centre, lowest index on ties), and when asked
+ * mind (squared distance to it, clamped at 0), the groups' centre sums,
+ * counts, inertia and the rows whose label differs from old.
+ * PASS_POTENTIAL: for every centre c, the sum of min(pot, d(x, c)^2)
+ * (k-means++ candidates); with update set (m = 1), pot = min(pot, d^2).
  */
-typedef struct AssignJob
+typedef enum
 {
+	PASS_ASSIGN,
+	PASS_POTENTIAL
+} PassMode;
+
+typedef struct KmPass
+{
+	PassMode	mode;
 	const double *X;
+	const double *xn;			/* n squared row norms, or NULL */
 	int64		n;
 	int			p;
 	const double *C;
 	const double *cnorm;
 	int			m;
+	int			G;
 	int			block;
 	double	   *scratch;		/* nw x block x m */
+	/* PASS_ASSIGN */
 	int32	   *labels;
-	double	   *mind;
-} AssignJob;
+	double	   *mind;			/* or NULL */
+	const int32 *old;			/* or NULL */
+	double	   *gsums;			/* G x m x p, or NULL */
+	int64	   *gcounts;		/* G x m */
+	double	   *ginertia;		/* G */
+	int64	   *gchanged;		/* G */
+	/* PASS_POTENTIAL */
+	double	   *pot;
+	double	   *gpot;			/* G x m */
+	bool		update;
+} KmPass;
 
-static void
-assign_kernel(void *arg, int w, int nw)
+/* Rows [*r0, *r1) of group g. */
+static inline void
+group_rows(const KmPass *a, int g, int64 *r0, int64 *r1)
 {
-	AssignJob  *a = (AssignJob *) arg;
-	int64		n_blocks = (a->n + a->block - 1) / a->block;
+	*r0 = a->n * g / a->G;
+	*r1 = a->n * (g + 1) / a->G;
+}
+
+/* Worker w of nw: its groups of one pass (a pure numeric kernel). */
+static void
+pass_kernel(void *arg, int w, int nw)
+{
+	KmPass	   *a = (KmPass *) arg;
 	double	   *D = a->scratch + (Size) w * a->block * a->m;
+	int			m = a->m;
+	int			p = a->p;
 
-	for (int64 b = w; b < n_blocks; b += nw)
+	for (int g = w; g < a->G; g += nw)
 	{
-		int64		start = b * a->block;
-		int			nb = (int) Min((int64) a->block, a->n - start);
-		const double *X = a->X + start * a->p;
+		int64		r0,
+					r1;
+		double		inertia = 0.0;
+		int64		changed = 0;
+		double	   *sums = a->gsums ? a->gsums + (Size) g * m * p : NULL;
+		int64	   *counts = a->gcounts ? a->gcounts + (Size) g * m : NULL;
+		double	   *gpot = a->gpot ? a->gpot + (Size) g * m : NULL;
 
-		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, a->m, a->p,
-					1.0, X, a->p, a->C, a->p, 0.0, D, a->m);
-		for (int i = 0; i < nb; i++)
+		if (sums)
+			memset(sums, 0, sizeof(double) * m * p);
+		if (counts)
+			memset(counts, 0, sizeof(int64) * m);
+		if (gpot)
+			memset(gpot, 0, sizeof(double) * m);
+		group_rows(a, g, &r0, &r1);
+		for (int64 start = r0; start < r1; start += a->block)
 		{
-			const double *di = D + (Size) i * a->m;
-			double		best_v = a->cnorm[0] - 2.0 * di[0];
-			int			best = 0;
-			double		xn = dot_product(X + (Size) i * a->p, X + (Size) i * a->p, a->p);
-			double		d;
+			int			nb = (int) Min((int64) a->block, r1 - start);
+			const double *X = a->X + start * p;
 
-			for (int c = 1; c < a->m; c++)
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, m, p,
+						1.0, X, p, a->C, p, 0.0, D, m);
+			for (int i = 0; i < nb; i++)
 			{
-				double		v = a->cnorm[c] - 2.0 * di[c];
+				const double *di = D + (Size) i * m;
+				const double *x = X + (Size) i * p;
+				int64		row = start + i;
+				double		xn;
 
-				if (v < best_v)
+				if (a->mode == PASS_POTENTIAL)
 				{
-					best_v = v;
-					best = c;
+					double		pv = a->pot[row];
+
+					xn = a->xn[row];
+					for (int c = 0; c < m; c++)
+					{
+						double		d = xn + a->cnorm[c] - 2.0 * di[c];
+
+						d = d > 0.0 ? d : 0.0;
+						gpot[c] += Min(pv, d);
+						if (a->update && d < pv)
+							a->pot[row] = d;
+					}
+				}
+				else
+				{
+					double		best_v = a->cnorm[0] - 2.0 * di[0];
+					int			best = 0;
+
+					for (int c = 1; c < m; c++)
+					{
+						double		v = a->cnorm[c] - 2.0 * di[c];
+
+						if (v < best_v)
+						{
+							best_v = v;
+							best = c;
+						}
+					}
+					a->labels[row] = best;
+					if (a->mind)
+					{
+						double		d;
+
+						xn = a->xn ? a->xn[row] : dot_product(x, x, p);
+						d = xn + best_v;
+						d = d > 0.0 ? d : 0.0;
+						a->mind[row] = d;
+						inertia += d;
+					}
+					if (a->old && a->old[row] != best)
+						changed++;
+					if (sums)
+					{
+						double	   *s = sums + (Size) best * p;
+
+						counts[best]++;
+						for (int j = 0; j < p; j++)
+							s[j] += x[j];
+					}
 				}
 			}
-			d = xn + best_v;
-			a->labels[start + i] = best;
-			a->mind[start + i] = d > 0.0 ? d : 0.0;
 		}
+		if (a->ginertia)
+			a->ginertia[g] = inertia;
+		if (a->gchanged)
+			a->gchanged[g] = changed;
 	}
 }
 
-/* Shared scratch and thread count of one fit (or one predict call). */
+/* Groups (and their buffers) of one fit, and its thread count. */
 typedef struct KmWork
 {
 	int			threads;
 	int			block;
-	int			m_max;			/* most centres in one call */
+	int			m_max;			/* most centres in one pass */
+	int			k;				/* centres whose sums are kept */
+	int			p;
+	int			G;				/* most groups */
 	double	   *scratch;
+	double	   *gsums;
+	int64	   *gcounts;
+	double	   *ginertia;
+	int64	   *gchanged;
+	double	   *gpot;
 } KmWork;
 
+/* Groups for n rows, m centres of p features: a function of those only. */
+static int
+groups_for(int64 n, int m, int p)
+{
+	int64		g = Min((int64) 64, (n + KM_BLOCK_ROWS - 1) / KM_BLOCK_ROWS);
+
+	g = Min(g, (int64) ((1 << 22) / Max((int64) m * p, 1)));
+	return (int) Max(g, 1);
+}
+
+/*
+ * Buffers for passes over at most max_rows rows and m_max centres, with the
+ * centre sums of k of them (k = 0: no sums, as for predict).
+ */
 static void
-work_init(KmWork *wk, int threads, int m_max)
+work_init(KmWork *wk, int threads, int m_max, int k, int p, int64 max_rows)
 {
 	wk->threads = Max(1, Min(threads, TREE_MAX_THREADS));
 	wk->m_max = m_max;
-	wk->block = block_rows(m_max);
+	wk->k = k;
+	wk->p = p;
+	wk->block = (int) Min((int64) block_rows(m_max), Max(max_rows, 1));
+	wk->G = 64;
 	wk->scratch = alloc_doubles((Size) wk->threads * wk->block * m_max);
+	wk->gsums = alloc_doubles(k > 0 ? (Size) groups_for(INT64CONST(1) << 40, k, p) * k * p : 1);
+	wk->gcounts = palloc0(sizeof(int64) * wk->G * Max(k, 1));
+	wk->ginertia = alloc_doubles(wk->G);
+	wk->gchanged = palloc0(sizeof(int64) * wk->G);
+	wk->gpot = alloc_doubles((Size) wk->G * m_max);
 }
 
-/* labels/mind of n rows for m <= wk->m_max centres. */
+/* Free a work's buffers. */
 static void
-assign_rows(KmWork *wk, const double *X, int64 n, int p, const double *C, const double *cnorm,
-			int m, int32 *labels, double *mind)
+work_free(KmWork *wk)
 {
-	AssignJob	a;
+	pfree(wk->scratch);
+	pfree(wk->gsums);
+	pfree(wk->gcounts);
+	pfree(wk->ginertia);
+	pfree(wk->gchanged);
+	pfree(wk->gpot);
+}
+
+/* Run a pass on the work's threads. */
+static void
+run_pass(KmWork *wk, KmPass *a)
+{
 	int			nw;
 
-	Assert(m <= wk->m_max);
+	Assert(a->m <= wk->m_max);
+	a->block = wk->block;
+	a->scratch = wk->scratch;
+	a->G = groups_for(a->n, a->m, a->p);
+	nw = tree_threads_for(wk->threads, (double) a->n * a->p * a->m);
+	nw = Min(nw, a->G);
+	tree_parallel(Max(nw, 1), pass_kernel, a);
+}
+
+/*
+ * Assign n rows to the nearest of m centres: labels, and with mind set the
+ * distances, inertia (returned) and, with sums set, each centre's row sums
+ * and counts (k x p and k, added up over the groups in order); *changed
+ * gets the rows whose label differs from old (when old is given).
+ */
+static double
+assign_rows(KmWork *wk, const double *X, const double *xn, int64 n, int p, const double *C,
+			const double *cnorm, int m, int32 *labels, double *mind, const int32 *old,
+			double *sums, int64 *counts, int64 *changed)
+{
+	KmPass		a;
+	double		inertia = 0.0;
+
+	memset(&a, 0, sizeof(a));
+	a.mode = PASS_ASSIGN;
 	a.X = X;
+	a.xn = xn;
 	a.n = n;
 	a.p = p;
 	a.C = C;
 	a.cnorm = cnorm;
 	a.m = m;
-	a.block = wk->block;
-	a.scratch = wk->scratch;
 	a.labels = labels;
 	a.mind = mind;
-	nw = tree_threads_for(wk->threads, (double) n * p * m);
-	nw = (int) Min((int64) nw, (n + a.block - 1) / a.block);
-	tree_parallel(Max(nw, 1), assign_kernel, &a);
+	a.old = old;
+	if (sums)
+	{
+		Assert(m == wk->k && m > 0);
+		a.gsums = wk->gsums;
+		a.gcounts = wk->gcounts;
+	}
+	a.ginertia = wk->ginertia;
+	a.gchanged = wk->gchanged;
+	run_pass(wk, &a);
+	if (sums)
+	{
+		memset(sums, 0, sizeof(double) * m * p);
+		memset(counts, 0, sizeof(int64) * m);
+	}
+	if (changed)
+		*changed = 0;
+	for (int g = 0; g < a.G; g++)
+	{
+		inertia += wk->ginertia[g];
+		if (changed)
+			*changed += wk->gchanged[g];
+		if (sums)
+		{
+			const double *gs = wk->gsums + (Size) g * m * p;
+
+			for (Size j = 0; j < (Size) m * p; j++)
+				sums[j] += gs[j];
+			for (int c = 0; c < m; c++)
+				counts[c] += wk->gcounts[(Size) g * m + c];
+		}
+	}
+	return inertia;
+}
+
+/*
+ * k-means++ potentials: out[c] = sum over rows of min(pot, d(x, C_c)^2) for
+ * m candidates; with update (m = 1) pot itself is lowered.
+ */
+static void
+potential_pass(KmWork *wk, const double *X, const double *xn, int64 n, int p, const double *C,
+			   const double *cnorm, int m, double *pot, bool update, double *out)
+{
+	KmPass		a;
+
+	memset(&a, 0, sizeof(a));
+	a.mode = PASS_POTENTIAL;
+	a.X = X;
+	a.xn = xn;
+	a.n = n;
+	a.p = p;
+	a.C = C;
+	a.cnorm = cnorm;
+	a.m = m;
+	a.pot = pot;
+	a.gpot = wk->gpot;
+	a.update = update;
+	run_pass(wk, &a);
+	for (int c = 0; c < m; c++)
+		out[c] = 0.0;
+	for (int g = 0; g < a.G; g++)
+		for (int c = 0; c < m; c++)
+			out[c] += wk->gpot[(Size) g * m + c];
 }
 
 /* Lexicographic order of two rows (qsort_arg comparator over row indexes). */
@@ -268,32 +487,30 @@ check_distinct(const TrainData *d, int k)
 }
 
 /*
- * k-means++ on rows X[0..n) (greedy: of 2 + ln k candidates drawn in
- * proportion to the squared distance to the nearest centre so far, the one
- * that lowers the potential most).  Writes k centres into C.
+ * k-means++ on rows X[0..n) (xn: their squared norms) (greedy: of 2 + ln k
+ * candidates drawn in proportion to the squared distance to the nearest
+ * centre so far, the one that lowers the potential most).  Writes k centres
+ * into C.
  */
 static void
-kmeans_plusplus(KmWork *wk, const TrainData *d, const double *X, int64 n, int p, int k,
-				GalaxyRng *rng, double *C)
+kmeans_plusplus(KmWork *wk, const TrainData *d, const double *X, const double *xn, int64 n,
+				int p, int k, GalaxyRng *rng, double *C)
 {
 	int			trials = 2 + (int) log((double) k);
 	double	   *pot = alloc_doubles(n);
 	double	   *cum = alloc_doubles(n);
 	double	   *cand = alloc_doubles((Size) trials * p);
 	double	   *cn = alloc_doubles(trials);
-	int32	   *lab = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
-	double	   *dist = alloc_doubles((Size) n);
-	double	   *best_dist = alloc_doubles((Size) n);
+	double	   *cand_pot = alloc_doubles(trials);
 	int64		first = (int64) galaxy_rng_below(rng, (uint64) n);
-	double		total;
+	double		zero = 0.0;
 
-	Assert(trials <= wk->m_max);
+	Assert(trials <= wk->m_max && trials <= 64);
 	memcpy(C, X + first * p, sizeof(double) * p);
 	row_norms(C, 1, p, cn);
-	assign_rows(wk, X, n, p, C, cn, 1, lab, pot);
-	total = 0.0;
 	for (int64 i = 0; i < n; i++)
-		total += pot[i];
+		pot[i] = INFINITY;
+	potential_pass(wk, X, xn, n, p, C, cn, 1, pot, true, &zero);
 
 	for (int c = 1; c < k; c++)
 	{
@@ -327,22 +544,15 @@ kmeans_plusplus(KmWork *wk, const TrainData *d, const double *X, int64 n, int p,
 			chosen[t] = lo;
 			memcpy(cand + (Size) t * p, X + lo * p, sizeof(double) * p);
 		}
-		/* every candidate's new potential, one candidate at a time */
+		/* every candidate's new potential in one pass; the lowest wins */
 		row_norms(cand, trials, p, cn);
+		potential_pass(wk, X, xn, n, p, cand, cn, trials, pot, false, cand_pot);
 		for (int t = 0; t < trials; t++)
-		{
-			double		s = 0.0;
-
-			assign_rows(wk, X, n, p, cand + (Size) t * p, cn + t, 1, lab, dist);
-			for (int64 i = 0; i < n; i++)
-				s += Min(pot[i], dist[i]);
-			if (s < best_total)
+			if (cand_pot[t] < best_total)
 			{
-				best_total = s;
+				best_total = cand_pot[t];
 				best = t;
-				memcpy(best_dist, dist, sizeof(double) * n);
 			}
-		}
 		memcpy(C + (Size) c * p, X + chosen[best] * p, sizeof(double) * p);
 
 		/* a centre equal to an earlier one: too few distinct rows? */
@@ -352,18 +562,13 @@ kmeans_plusplus(KmWork *wk, const TrainData *d, const double *X, int64 n, int p,
 				check_distinct(d, k);
 				break;
 			}
-		for (int64 i = 0; i < n; i++)
-			pot[i] = Min(pot[i], best_dist[i]);
-		total = best_total;
+		potential_pass(wk, X, xn, n, p, C + (Size) c * p, cn + best, 1, pot, true, &zero);
 	}
-	(void) total;
 	pfree(pot);
 	pfree(cum);
 	pfree(cand);
 	pfree(cn);
-	pfree(lab);
-	pfree(dist);
-	pfree(best_dist);
+	pfree(cand_pot);
 }
 
 /* Exact inertia of rows X[0..n) with their labels. */
@@ -381,18 +586,35 @@ exact_inertia(const double *X, int64 n, int p, const double *C, const int32 *lab
 	return s;
 }
 
+/* Squared norms of the n rows of X, in a new array. */
+static double *
+data_norms(const double *X, int64 n, int p)
+{
+	double	   *xn = alloc_doubles(n);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		xn[i] = dot_product(X + i * p, X + i * p, p);
+	}
+	return xn;
+}
+
 /* tol in squared distance units: tol x the mean variance of the features. */
 static double
 absolute_tol(const TrainData *d, double tol)
 {
 	int			p = d->n_features;
 	int64		n = d->n_rows;
-	double	   *mean = alloc_doubles(p);
-	double	   *m2 = alloc_doubles(p);
+	double	   *mean;
+	double	   *m2;
 	double		var = 0.0;
 
 	if (tol == 0.0)
 		return 0.0;
+	mean = alloc_doubles(p);
+	m2 = alloc_doubles(p);
 	/* Welford per feature, rows in order */
 	for (int64 i = 0; i < n; i++)
 	{
@@ -415,9 +637,14 @@ absolute_tol(const TrainData *d, double tol)
 	return tol * var / p;
 }
 
-/* One run of Lloyd from the centres in C (updated); returns the inertia. */
+/*
+ * One run of Lloyd from the centres in C (updated), as scikit-learn's: stop
+ * when no label changes (strict convergence) or the squared centre shift is
+ * at most tol_abs; afterwards the labels of the final centres.  Returns the
+ * exact inertia.
+ */
 static double
-lloyd_run(KmWork *wk, const TrainData *d, int k, int max_iter, double tol_abs,
+lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter, double tol_abs,
 		  const FitContext *ctx, double *C, int32 *labels, double *mind, int32 *n_iter)
 {
 	int64		n = d->n_rows;
@@ -431,31 +658,15 @@ lloyd_run(KmWork *wk, const TrainData *d, int k, int max_iter, double tol_abs,
 
 	for (it = 1; it <= max_iter; it++)
 	{
-		double		inertia = 0.0;
+		double		inertia;
 		double		shift = 0.0;
-		bool		same = it > 1;
+		int64		changed;
 
 		CHECK_FOR_INTERRUPTS();
 		row_norms(C, k, p, cn);
-		assign_rows(wk, d->X, n, p, C, cn, k, labels, mind);
+		inertia = assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, it > 1 ? old : NULL,
+							  sums, counts, &changed);
 
-		/* new centres: the mean of each cluster's rows, in row order */
-		memset(sums, 0, sizeof(double) * k * p);
-		memset(counts, 0, sizeof(int64) * k);
-		for (int64 i = 0; i < n; i++)
-		{
-			const double *x = d->X + i * p;
-			double	   *s = sums + (Size) labels[i] * p;
-
-			if ((i & 0xFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			counts[labels[i]]++;
-			for (int j = 0; j < p; j++)
-				s[j] += x[j];
-			inertia += mind[i];
-			if (same && labels[i] != old[i])
-				same = false;
-		}
 		/* an empty cluster takes the row farthest from its centre */
 		for (int c = 0; c < k; c++)
 		{
@@ -479,8 +690,9 @@ lloyd_run(KmWork *wk, const TrainData *d, int k, int max_iter, double tol_abs,
 			counts[c] = 1;
 			labels[far] = c;
 			mind[far] = 0.0;
-			same = false;
+			changed++;
 		}
+		/* new centres: the mean of each cluster's rows */
 		for (int c = 0; c < k; c++)
 		{
 			double	   *cc = C + (Size) c * p;
@@ -497,7 +709,7 @@ lloyd_run(KmWork *wk, const TrainData *d, int k, int max_iter, double tol_abs,
 			}
 		}
 		fit_report_iteration(ctx, it, max_iter, n, inertia, NAN, NAN, NAN);
-		if (same)
+		if (it > 1 && changed == 0)
 		{
 			strict = true;
 			break;
@@ -511,7 +723,7 @@ lloyd_run(KmWork *wk, const TrainData *d, int k, int max_iter, double tol_abs,
 	if (!strict)
 	{
 		row_norms(C, k, p, cn);
-		assign_rows(wk, d->X, n, p, C, cn, k, labels, mind);
+		assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, NULL, NULL, NULL, NULL);
 	}
 	pfree(cn);
 	pfree(sums);
@@ -549,6 +761,7 @@ minibatch_run(KmWork *wk, const TrainData *d, int k, int n_init, int max_iter, d
 	GalaxyRng	rng;
 	int64	   *idx;
 	double	   *S;
+	double	   *Sn;
 	int32	   *lab;
 	double	   *mind;
 	double	   *cn = alloc_doubles(k);
@@ -571,19 +784,18 @@ minibatch_run(KmWork *wk, const TrainData *d, int k, int n_init, int max_iter, d
 	S = alloc_doubles((Size) m * p);
 	for (int64 i = 0; i < m; i++)
 		memcpy(S + i * p, d->X + idx[i] * p, sizeof(double) * p);
+	Sn = data_norms(S, m, p);
 	lab = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(m, batch));
 	mind = alloc_doubles(Max(m, batch));
 	for (int r = 0; r < n_init; r++)
 	{
 		GalaxyRng	irng;
-		double		s = 0.0;
+		double		s;
 
 		galaxy_rng_seed(&irng, ctx->seed, UINT64CONST(0x4B4D0100) + r);
-		kmeans_plusplus(wk, d, S, m, p, k, &irng, cand);
+		kmeans_plusplus(wk, d, S, Sn, m, p, k, &irng, cand);
 		row_norms(cand, k, p, cn);
-		assign_rows(wk, S, m, p, cand, cn, k, lab, mind);
-		for (int64 i = 0; i < m; i++)
-			s += mind[i];
+		s = assign_rows(wk, S, Sn, m, p, cand, cn, k, lab, mind, NULL, NULL, NULL, NULL);
 		if (s < best)
 		{
 			best = s;
@@ -592,6 +804,7 @@ minibatch_run(KmWork *wk, const TrainData *d, int k, int n_init, int max_iter, d
 	}
 	memcpy(C, init, sizeof(double) * k * p);
 	pfree(S);
+	pfree(Sn);
 	pfree(idx);
 
 	B = alloc_doubles((Size) batch * p);
@@ -599,7 +812,7 @@ minibatch_run(KmWork *wk, const TrainData *d, int k, int n_init, int max_iter, d
 	steps = steps_per_pass * max_iter;
 	for (step = 1; step <= steps; step++)
 	{
-		double		binertia = 0.0;
+		double		binertia;
 		double		shift = 0.0;
 		double		alpha = (double) batch * 2.0 / ((double) n + 1.0);
 
@@ -607,18 +820,7 @@ minibatch_run(KmWork *wk, const TrainData *d, int k, int n_init, int max_iter, d
 		for (int64 i = 0; i < batch; i++)
 			memcpy(B + i * p, d->X + (int64) galaxy_rng_below(&rng, (uint64) n) * p, sizeof(double) * p);
 		row_norms(C, k, p, cn);
-		assign_rows(wk, B, batch, p, C, cn, k, lab, mind);
-		memset(sums, 0, sizeof(double) * k * p);
-		memset(nb, 0, sizeof(int64) * k);
-		for (int64 i = 0; i < batch; i++)
-		{
-			double	   *s = sums + (Size) lab[i] * p;
-
-			nb[lab[i]]++;
-			for (int j = 0; j < p; j++)
-				s[j] += B[i * p + j];
-			binertia += mind[i];
-		}
+		binertia = assign_rows(wk, B, NULL, batch, p, C, cn, k, lab, mind, NULL, sums, nb, NULL);
 		/* each centre: the running mean of every row it has been given */
 		for (int c = 0; c < k; c++)
 		{
@@ -680,6 +882,8 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	int32	   *labels;
 	double	   *mind;
 	double	   *C;
+	double	   *cn;
+	double	   *xn = NULL;
 	double		tol_abs;
 
 	if (p < 1)
@@ -692,13 +896,13 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				 errmsg("kmeans: n_clusters = %d is larger than the number of training rows (" INT64_FORMAT ")",
 						k, n),
 				 errhint("Lower n_clusters, or train on more rows (test_size => 0 trains on all of them).")));
-	galaxy_check_training_memory(sizeof(double) * ((Size) n * 2 + (Size) 4 * k * p) +
+	galaxy_check_training_memory(sizeof(double) * ((Size) n * 5 + (Size) 70 * k * p) +
 								 sizeof(int32) * (Size) n * 2,
 								 "kmeans assignments and centres");
 
 	/* the threads run single-threaded dgemms side by side */
 	openblas_set_num_threads(1);
-	work_init(&wk, ctx->threads, Max(k, 2 + (int) log((double) k)));
+	work_init(&wk, ctx->threads, Max(k, 2 + (int) log((double) k)), k, p, n);
 	tol_abs = absolute_tol(d, tol);
 
 	st = palloc0(sizeof(KMeansState));
@@ -710,22 +914,16 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	labels = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
 	mind = alloc_doubles(n);
 	C = alloc_doubles((Size) k * p);
+	cn = alloc_doubles(k);
 
 	if (batch > 0)
-	{
-		double	   *cn = alloc_doubles(k);
-
 		minibatch_run(&wk, d, k, n_init, max_iter, tol_abs, batch, ctx,
 					  st->init_centers, st->centers, &st->n_iter);
-		row_norms(st->centers, k, p, cn);
-		assign_rows(&wk, d->X, n, p, st->centers, cn, k, labels, mind);
-		st->inertia = exact_inertia(d->X, n, p, st->centers, labels);
-		pfree(cn);
-	}
 	else
 	{
 		double	   *init = alloc_doubles((Size) k * p);
 
+		xn = data_norms(d->X, n, p);
 		st->inertia = INFINITY;
 		for (int r = 0; r < n_init; r++)
 		{
@@ -734,9 +932,9 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			double		inertia;
 
 			galaxy_rng_seed(&rng, ctx->seed, UINT64CONST(0x4B4D0100) + r);
-			kmeans_plusplus(&wk, d, d->X, n, p, k, &rng, C);
+			kmeans_plusplus(&wk, d, d->X, xn, n, p, k, &rng, C);
 			memcpy(init, C, sizeof(double) * k * p);
-			inertia = lloyd_run(&wk, d, k, max_iter, tol_abs, ctx, C, labels, mind, &it);
+			inertia = lloyd_run(&wk, d, xn, k, max_iter, tol_abs, ctx, C, labels, mind, &it);
 			if (inertia < st->inertia)
 			{
 				st->inertia = inertia;
@@ -745,11 +943,12 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				memcpy(st->init_centers, init, sizeof(double) * k * p);
 			}
 		}
-		/* the winner's assignment, for the cluster sizes */
-		row_norms(st->centers, k, p, C);
-		assign_rows(&wk, d->X, n, p, st->centers, C, k, labels, mind);
 		pfree(init);
 	}
+	/* the final assignment: cluster sizes and the exact inertia */
+	row_norms(st->centers, k, p, cn);
+	assign_rows(&wk, d->X, xn, n, p, st->centers, cn, k, labels, NULL, NULL, NULL, NULL, NULL);
+	st->inertia = exact_inertia(d->X, n, p, st->centers, labels);
 	for (int64 i = 0; i < n; i++)
 		st->sizes[labels[i]]++;
 	for (Size j = 0; j < (Size) k * p; j++)
@@ -763,7 +962,10 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	pfree(labels);
 	pfree(mind);
 	pfree(C);
-	pfree(wk.scratch);
+	pfree(cn);
+	if (xn)
+		pfree(xn);
+	work_free(&wk);
 	return st;
 }
 
@@ -773,17 +975,16 @@ kmeans_predict(const void *state, const double *X, int64 n, double *out)
 {
 	const KMeansState *st = state;
 	KmWork		wk;
-	double	   *cn = alloc_doubles(st->k);
+	double	   *cn;
 	int64		chunk = 65536;
 	int32	   *lab;
-	double	   *mind;
 
 	if (n <= 0)
 		return;
+	cn = alloc_doubles(st->k);
 	chunk = Min(chunk, n);
-	work_init(&wk, 1, st->k);
+	work_init(&wk, 1, st->k, 0, st->p, chunk);
 	lab = palloc(sizeof(int32) * chunk);
-	mind = palloc(sizeof(double) * chunk);
 	row_norms(st->centers, st->k, st->p, cn);
 	for (int64 start = 0; start < n; start += chunk)
 	{
@@ -791,14 +992,14 @@ kmeans_predict(const void *state, const double *X, int64 n, double *out)
 
 		if (start > 0)
 			CHECK_FOR_INTERRUPTS();
-		assign_rows(&wk, X + start * st->p, m, st->p, st->centers, cn, st->k, lab, mind);
+		assign_rows(&wk, X + start * st->p, NULL, m, st->p, st->centers, cn, st->k, lab, NULL, NULL,
+					NULL, NULL, NULL);
 		for (int64 i = 0; i < m; i++)
 			out[start + i] = lab[i];
 	}
 	pfree(lab);
-	pfree(mind);
 	pfree(cn);
-	pfree(wk.scratch);
+	work_free(&wk);
 }
 
 /* Write the centres. */
