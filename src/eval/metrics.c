@@ -31,7 +31,9 @@
 #define CONFUSION_MAX_CLASSES 100
 
 /* Rows sampled for the silhouette coefficient. */
-#define SILHOUETTE_SAMPLE 2000
+#define SILHOUETTE_SAMPLE 10000
+/* Sample rows whose distances to the whole sample are computed at once. */
+#define SILHOUETTE_BLOCK 256
 
 /* Probability clipping for log loss. */
 #define LOGLOSS_EPS 1e-15
@@ -609,48 +611,58 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 	else
 	{
 		/*
-		 * Pairwise distances of the sample from its Gram matrix (dsyrk),
-		 * d(s,t)^2 = |s|^2 + |t|^2 - 2 s.t, as scikit-learn computes them.
+		 * Pairwise distances of the sample from Gram blocks (dgemm of
+		 * SILHOUETTE_BLOCK rows against the whole sample, so memory stays
+		 * bounded), d(s,t)^2 = |s|^2 + |t|^2 - 2 s.t, as scikit-learn
+		 * computes them.
 		 */
 		double	   *S = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * m * p);
-		double	   *G = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * m * m);
-
-		for (int64 s = 0; s < m; s++)
-			memcpy(S + s * p, X + sample[s] * p, sizeof(double) * p);
-		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int) m, p,
-					1.0, S, p, 0.0, G, (int) m);
-		for (int64 s = 0; s < m; s++)
-			for (int64 t = 0; t < s; t++)
-				G[s * m + t] = G[t * m + s];
+		double	   *norm = palloc(sizeof(double) * m);
+		double	   *G = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * SILHOUETTE_BLOCK * m);
 
 		for (int64 s = 0; s < m; s++)
 		{
-			const double *gs = G + s * m;
-			double		ns = gs[s];
-			int			cs = sample_cluster[s];
-			double		a,
-						b = INFINITY;
+			memcpy(S + s * p, X + sample[s] * p, sizeof(double) * p);
+			norm[s] = 0.0;
+			for (int j = 0; j < p; j++)
+				norm[s] += S[s * p + j] * S[s * p + j];
+		}
+		for (int64 s0 = 0; s0 < m; s0 += SILHOUETTE_BLOCK)
+		{
+			int			nb = (int) Min((int64) SILHOUETTE_BLOCK, m - s0);
 
 			CHECK_FOR_INTERRUPTS();
-			memset(dist_sum, 0, sizeof(double) * k);
-			for (int64 t = 0; t < m; t++)
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, (int) m, p,
+						1.0, S + s0 * p, p, S, p, 0.0, G, (int) m);
+			for (int64 s = s0; s < s0 + nb; s++)
 			{
-				double		d2;
+				const double *gs = G + (s - s0) * m;
+				double		ns = norm[s];
+				int			cs = sample_cluster[s];
+				double		a,
+							b = INFINITY;
 
-				if (t == s)
-					continue;
-				d2 = ns + G[t * m + t] - 2.0 * gs[t];
-				dist_sum[sample_cluster[t]] += d2 > 0.0 ? sqrt(d2) : 0.0;
+				memset(dist_sum, 0, sizeof(double) * k);
+				for (int64 t = 0; t < m; t++)
+				{
+					double		d2;
+
+					if (t == s)
+						continue;
+					d2 = ns + norm[t] - 2.0 * gs[t];
+					dist_sum[sample_cluster[t]] += d2 > 0.0 ? sqrt(d2) : 0.0;
+				}
+				if (sample_count[cs] <= 1)
+					continue;	/* singleton cluster: s = 0 */
+				a = dist_sum[cs] / (sample_count[cs] - 1);
+				for (int c = 0; c < k; c++)
+					if (c != cs && sample_count[c] > 0)
+						b = Min(b, dist_sum[c] / sample_count[c]);
+				if (Max(a, b) > 0.0)
+					sil_sum += (b - a) / Max(a, b);
 			}
-			if (sample_count[cs] <= 1)
-				continue;		/* singleton cluster: s = 0 */
-			a = dist_sum[cs] / (sample_count[cs] - 1);
-			for (int c = 0; c < k; c++)
-				if (c != cs && sample_count[c] > 0)
-					b = Min(b, dist_sum[c] / sample_count[c]);
-			if (Max(a, b) > 0.0)
-				sil_sum += (b - a) / Max(a, b);
 		}
+		pfree(norm);
 		metrics_add(out, "silhouette", sil_sum / m);
 		pfree(S);
 		pfree(G);
