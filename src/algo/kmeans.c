@@ -20,8 +20,9 @@
  *   - mini-batch (batch_size > 0): k-means++ on a sample of 3 x batch_size
  *     rows (best of n_init), then max_iter passes' worth of batches drawn with
  *     replacement, each centre moving by the running mean of the rows it got;
- *     stops early like scikit-learn (tol on the centre shift, or no
- *     improvement of the smoothed batch inertia for 10 batches).
+ *     stops early like scikit-learn: no improvement of the smoothed batch
+ *     inertia for 10 batches, or (only when tol is given) a batch's squared
+ *     centre shift at most tol x the mean feature variance.
  *
  * The state keeps the centres, the initial centres of the winning run, the
  * training inertia, iterations and cluster sizes.
@@ -917,7 +918,8 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	cn = alloc_doubles(k);
 
 	if (batch > 0)
-		minibatch_run(&wk, d, k, n_init, max_iter, tol_abs, batch, ctx,
+		/* as scikit-learn's MiniBatchKMeans: tol only when asked for */
+		minibatch_run(&wk, d, k, n_init, max_iter, hp->given[HP_TOL] ? tol_abs : 0.0, batch, ctx,
 					  st->init_centers, st->centers, &st->n_iter);
 	else
 	{

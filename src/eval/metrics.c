@@ -598,9 +598,30 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 	dist_sum = palloc(sizeof(double) * k);
 	for (int64 s = 0; s < m; s++)
 	{
-		sample_cluster[s] = (int) assign[sample[s]];
-		if (sample_count[sample_cluster[s]]++ == 0)
+		if (sample_count[(int) assign[sample[s]]]++ == 0)
 			n_clusters_in_sample++;
+	}
+	/* the sample ordered by cluster (rows in order within one): clusters are runs */
+	{
+		int64	   *start = palloc(sizeof(int64) * (k + 1));
+		int64	   *by_cluster = palloc(sizeof(int64) * m);
+
+		start[0] = 0;
+		for (int c = 0; c < k; c++)
+			start[c + 1] = start[c] + sample_count[c];
+		for (int64 s = 0; s < m; s++)
+		{
+			int			c = (int) assign[sample[s]];
+
+			by_cluster[start[c]++] = sample[s];
+		}
+		for (int64 s = 0; s < m; s++)
+		{
+			sample[s] = by_cluster[s];
+			sample_cluster[s] = (int) assign[sample[s]];
+		}
+		pfree(start);
+		pfree(by_cluster);
 	}
 
 	if (n_clusters_in_sample < 2 || n_clusters_in_sample >= m)
@@ -642,15 +663,28 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 				double		a,
 							b = INFINITY;
 
-				memset(dist_sum, 0, sizeof(double) * k);
-				for (int64 t = 0; t < m; t++)
+				/* the sample is ordered by cluster: one plain sum per run */
+				for (int64 t0 = 0; t0 < m;)
 				{
-					double		d2;
+					int			c = sample_cluster[t0];
+					int64		t1 = t0 + sample_count[c];
+					double		sum = 0.0;
 
-					if (t == s)
-						continue;
-					d2 = ns + norm[t] - 2.0 * gs[t];
-					dist_sum[sample_cluster[t]] += d2 > 0.0 ? sqrt(d2) : 0.0;
+					for (int64 t = t0; t < t1; t++)
+					{
+						double		d2 = ns + norm[t] - 2.0 * gs[t];
+
+						sum += d2 > 0.0 ? sqrt(d2) : 0.0;
+					}
+					if (c == cs)
+					{
+						/* not its own distance */
+						double		d2 = ns + norm[s] - 2.0 * gs[s];
+
+						sum -= d2 > 0.0 ? sqrt(d2) : 0.0;
+					}
+					dist_sum[c] = sum;
+					t0 = t1;
 				}
 				if (sample_count[cs] <= 1)
 					continue;	/* singleton cluster: s = 0 */
