@@ -169,5 +169,10 @@ SELECT try_sql($$SELECT galaxy.predict_proba('blobs', ARRAY[1, 2, 3]::float8[])$
 SELECT try_sql($$SELECT galaxy.train('bad', 'blobs', algorithm => 'kmeans', target => 'x')$$);
 SELECT try_sql($$SELECT galaxy.train('bad', 'blobs', algorithm => 'kmeans', task => 'clustering',
                                      hyperparams => '{"n_clusters": 2, "k": 2}')$$);
+-- algorithm 'auto' (the default) is kmeans for clustering
+SET client_min_messages = warning;
+SELECT algorithm, hyperparams ->> 'n_clusters' AS n_clusters
+  FROM galaxy.train('auto', 'blobs', task => 'clustering', features => '{x,y,z}');
+RESET client_min_messages;
 -- a row with a NULL is imputed like in every model
 SELECT galaxy.predict('blobs', ARRAY[NULL, 20, 0]::float8[]) IS NOT NULL AS null_imputed;

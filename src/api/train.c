@@ -461,6 +461,8 @@ choose_algorithm(const char *name, GalaxyTask task)
 				return algo_by_name("linear_regression");
 			case TASK_CLASSIFICATION:
 				return algo_by_name("logistic_regression");
+			case TASK_CLUSTERING:
+				return algo_by_name("kmeans");
 			default:
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
