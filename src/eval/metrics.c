@@ -34,6 +34,8 @@
 #define SILHOUETTE_SAMPLE 10000
 /* Sample rows whose distances to the whole sample are computed at once. */
 #define SILHOUETTE_BLOCK 256
+/* Largest clusters x sample for computing each pair's distance once. */
+#define SILHOUETTE_SUMS_MAX (INT64CONST(1) << 22)
 
 /* Probability clipping for log loss. */
 #define LOGLOSS_EPS 1e-15
@@ -517,6 +519,79 @@ davies_bouldin(const double *X, int64 n, int p, const double *assign, int k,
 }
 
 /*
+ * Sum of the silhouette coefficients of a sample ordered by cluster (S: m
+ * rows of p, norm: their squared norms), every pair's distance computed
+ * once: blocks of SILHOUETTE_BLOCK rows against the rows after them (dgemm
+ * into G), each distance added to both rows' sums per cluster (k x m, so
+ * only for k * m <= SILHOUETTE_SUMS_MAX).  Single-threaded, in a fixed order.
+ */
+static double
+silhouette_pairs_once(const double *S, const double *norm, int64 m, int p, int k,
+					  const int *cluster, const int64 *count, double *G)
+{
+	double	   *sums = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(double) * k * m,
+												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int64	   *start = palloc(sizeof(int64) * (k + 1));
+	double		total = 0.0;
+
+	start[0] = 0;
+	for (int c = 0; c < k; c++)
+		start[c + 1] = start[c] + count[c];
+	for (int64 s0 = 0; s0 < m; s0 += SILHOUETTE_BLOCK)
+	{
+		int			nb = (int) Min((int64) SILHOUETTE_BLOCK, m - s0);
+		int			width = (int) (m - s0);
+
+		CHECK_FOR_INTERRUPTS();
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, width, p,
+					1.0, S + s0 * p, p, S + s0 * p, p, 0.0, G, width);
+		for (int64 s = s0; s < s0 + nb; s++)
+		{
+			/* gs[t] = s.t for t >= s0 */
+			const double *gs = G + (s - s0) * width - s0;
+			double		ns = norm[s];
+			double	   *to_cs = sums + (int64) cluster[s] * m;
+
+			for (int64 t0 = s + 1; t0 < m;)
+			{
+				int			c = cluster[t0];
+				int64		t1 = start[c + 1];
+				double		run = 0.0;
+
+				for (int64 t = t0; t < t1; t++)
+				{
+					double		d2 = ns + norm[t] - 2.0 * gs[t];
+					double		d = d2 > 0.0 ? sqrt(d2) : 0.0;
+
+					run += d;
+					to_cs[t] += d;
+				}
+				sums[(int64) c * m + s] += run;
+				t0 = t1;
+			}
+		}
+	}
+	for (int64 s = 0; s < m; s++)
+	{
+		int			cs = cluster[s];
+		double		a,
+					b = INFINITY;
+
+		if (count[cs] <= 1)
+			continue;			/* singleton cluster: s = 0 */
+		a = sums[(int64) cs * m + s] / (count[cs] - 1);
+		for (int c = 0; c < k; c++)
+			if (c != cs && count[c] > 0)
+				b = Min(b, sums[(int64) c * m + s] / count[c]);
+		if (Max(a, b) > 0.0)
+			total += (b - a) / Max(a, b);
+	}
+	pfree(sums);
+	pfree(start);
+	return total;
+}
+
+/*
  * inertia (sum of squared distances to the mean of each point's cluster) and
  * the mean silhouette coefficient on a deterministic sample of at most
  * SILHOUETTE_SAMPLE rows.
@@ -648,52 +723,57 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 			for (int j = 0; j < p; j++)
 				norm[s] += S[s * p + j] * S[s * p + j];
 		}
-		for (int64 s0 = 0; s0 < m; s0 += SILHOUETTE_BLOCK)
+		if ((int64) k * m <= SILHOUETTE_SUMS_MAX)
+			sil_sum = silhouette_pairs_once(S, norm, m, p, k, sample_cluster, sample_count, G);
+		else
 		{
-			int			nb = (int) Min((int64) SILHOUETTE_BLOCK, m - s0);
-
-			CHECK_FOR_INTERRUPTS();
-			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, (int) m, p,
-						1.0, S + s0 * p, p, S, p, 0.0, G, (int) m);
-			for (int64 s = s0; s < s0 + nb; s++)
+			for (int64 s0 = 0; s0 < m; s0 += SILHOUETTE_BLOCK)
 			{
-				const double *gs = G + (s - s0) * m;
-				double		ns = norm[s];
-				int			cs = sample_cluster[s];
-				double		a,
-							b = INFINITY;
+				int			nb = (int) Min((int64) SILHOUETTE_BLOCK, m - s0);
 
-				/* the sample is ordered by cluster: one plain sum per run */
-				for (int64 t0 = 0; t0 < m;)
+				CHECK_FOR_INTERRUPTS();
+				cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, (int) m, p,
+							1.0, S + s0 * p, p, S, p, 0.0, G, (int) m);
+				for (int64 s = s0; s < s0 + nb; s++)
 				{
-					int			c = sample_cluster[t0];
-					int64		t1 = t0 + sample_count[c];
-					double		sum = 0.0;
+					const double *gs = G + (s - s0) * m;
+					double		ns = norm[s];
+					int			cs = sample_cluster[s];
+					double		a,
+								b = INFINITY;
 
-					for (int64 t = t0; t < t1; t++)
+					/* the sample is ordered by cluster: one plain sum per run */
+					for (int64 t0 = 0; t0 < m;)
 					{
-						double		d2 = ns + norm[t] - 2.0 * gs[t];
+						int			c = sample_cluster[t0];
+						int64		t1 = t0 + sample_count[c];
+						double		sum = 0.0;
 
-						sum += d2 > 0.0 ? sqrt(d2) : 0.0;
-					}
-					if (c == cs)
-					{
-						/* not its own distance */
-						double		d2 = ns + norm[s] - 2.0 * gs[s];
+						for (int64 t = t0; t < t1; t++)
+						{
+							double		d2 = ns + norm[t] - 2.0 * gs[t];
 
-						sum -= d2 > 0.0 ? sqrt(d2) : 0.0;
+							sum += d2 > 0.0 ? sqrt(d2) : 0.0;
+						}
+						if (c == cs)
+						{
+							/* not its own distance */
+							double		d2 = ns + norm[s] - 2.0 * gs[s];
+
+							sum -= d2 > 0.0 ? sqrt(d2) : 0.0;
+						}
+						dist_sum[c] = sum;
+						t0 = t1;
 					}
-					dist_sum[c] = sum;
-					t0 = t1;
+					if (sample_count[cs] <= 1)
+						continue;	/* singleton cluster: s = 0 */
+					a = dist_sum[cs] / (sample_count[cs] - 1);
+					for (int c = 0; c < k; c++)
+						if (c != cs && sample_count[c] > 0)
+							b = Min(b, dist_sum[c] / sample_count[c]);
+					if (Max(a, b) > 0.0)
+						sil_sum += (b - a) / Max(a, b);
 				}
-				if (sample_count[cs] <= 1)
-					continue;	/* singleton cluster: s = 0 */
-				a = dist_sum[cs] / (sample_count[cs] - 1);
-				for (int c = 0; c < k; c++)
-					if (c != cs && sample_count[c] > 0)
-						b = Min(b, dist_sum[c] / sample_count[c]);
-				if (Max(a, b) > 0.0)
-					sil_sum += (b - a) / Max(a, b);
 			}
 		}
 		pfree(norm);
