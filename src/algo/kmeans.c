@@ -5,8 +5,8 @@
  * Distances come from OpenBLAS: for a block of rows X_b and centres C,
  * ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2 with the products X_b C' from one
  * dgemm; blocks are a fixed number of rows, so memory stays bounded and the
- * work is split over threads block by block (each thread runs its own
- * single-threaded dgemm).  Everything summed over rows (centre sums,
+ * work is split over threads (the trees' runner, tree_parallel) in fixed
+ * groups of blocks (each thread runs its own single-threaded dgemm).  Everything summed over rows (centre sums,
  * inertia, k-means++ potentials) is added in row order on the calling
  * thread, so results do not depend on the thread count.
  *
