@@ -216,9 +216,11 @@ def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=Non
         if kind in NEURAL_ROWS:
             extra = ", task => 'classification'"
         if kind == "kmeans":
+            # like the peer: every row, the features as they are (no scaling), so inertias compare
             target = "NULL"
-            extra += ", features => %(f)s::text[], task => 'clustering'"
+            extra += ", features => %(f)s::text[], task => 'clustering', preprocess => '{\"scale\": \"none\"}'"
             args["f"] = data.CLF_FEATURES
+            args["ts"] = 0
         else:
             target = "%(t)s"
         sql = (f"SELECT m.id, m.metrics::text FROM galaxy.train(project => %(p)s, relation => %(r)s::regclass, "
@@ -249,11 +251,30 @@ def pick_quality(metrics, kind):
     keys = {"linreg": ["r2"], "linreg_10m": ["r2"], "logreg": ["accuracy", "roc_auc"],
             "gbdt": ["accuracy", "roc_auc"], "rf": ["accuracy", "roc_auc"], "kmeans": ["inertia"]}[kind]
     out = {}
+    if kind == "kmeans":
+        # inertia per training row, as the peer's inertia_ / n
+        ti, n = metrics.get("train_inertia"), metrics.get("training_rows")
+        if isinstance(ti, (int, float)) and isinstance(n, (int, float)) and n > 0:
+            out["inertia"] = float(ti) / float(n)
+        return out
     for k in keys:
         v = metrics.get(k)
         if isinstance(v, (int, float)):
             out[k] = float(v)
     return out
+
+
+def kmeans_same_init(conn, model_id, X):
+    """scikit-learn's KMeans from galaxy's initial centroids (describe, input units): its inertia per row."""
+    import numpy as np
+    from sklearn.cluster import KMeans
+    init = q1(conn, "SELECT galaxy.describe(model) -> 'clusters' -> 'initial_centroids' FROM galaxy.models "
+                    "WHERE id = %s", (model_id,))
+    if isinstance(init, str):
+        init = json.loads(init)
+    init = np.array(init, dtype=np.float64)
+    model = KMeans(n_clusters=init.shape[0], init=init, n_init=1).fit(X)
+    return float(model.inertia_ / len(X)), int(model.n_iter_)
 
 
 def pick_phases(metrics):
@@ -458,7 +479,10 @@ class Bench:
                     secs, metrics, model_id, mem = galaxy_train(self.gx, f"bench_{kind}", table, kind, test_size,
                                                                 self.cfg["timeout_s"])
                     row["galaxy_s"].append(secs)
+                    same = row["galaxy_quality"].get("inertia_same_init")
                     row["galaxy_quality"] = pick_quality(metrics, kind)
+                    if same is not None:
+                        row["galaxy_quality"]["inertia_same_init"] = same
                     row["galaxy_metrics"] = {k: v for k, v in metrics.items() if k != "confusion_matrix"}
                     row.setdefault("galaxy_phases", []).append(pick_phases(metrics))
                     row["model_id"] = model_id
@@ -474,8 +498,16 @@ class Bench:
                 fit_s, tot_s, model, quality = peer_fit(kind, X, y, use_split=use_split)
                 row["peer_fit_s"].append(fit_s)
                 row["peer_e2e_s"].append(None if fetch_s is None else fetch_s + tot_s)
-                row["peer_quality"] = quality
+                row["peer_quality"].update(quality)
                 self.peer_models[kind] = model
+        if kind == "kmeans" and row.get("model_id") and "inertia_same_init" not in row["peer_quality"]:
+            try:
+                inertia, n_iter = kmeans_same_init(self.conn, row["model_id"], X)
+                row["peer_quality"]["inertia_same_init"] = inertia
+                row["peer_same_init_iterations"] = n_iter
+                row["galaxy_quality"]["inertia_same_init"] = row["galaxy_quality"].get("inertia")
+            except Exception as e:  # noqa: BLE001 - the report says what failed
+                log(f"kmeans from galaxy's initial centroids failed: {first_line(e)}")
 
     def finish_row(self, row):
         """Medians and ratios of a training row, appended to the results."""

@@ -14,7 +14,8 @@ TRAIN_TARGETS = {
     "gbdt": [("abs", 5.5, "≤ 5.5 s end to end"), ("ratio_fit", 1.0, "≤ 1.0 × XGBoost fit"),
              ("auc", 0.005, "test AUC within 0.005")],
     "rf": [("abs", 30.0, "≤ 30 s"), ("ratio_fit", 0.5, "≤ 0.5 × scikit-learn fit")],
-    "kmeans": [("abs", 2.0, "≤ 2.0 s end to end")],
+    "kmeans": [("abs", 2.0, "≤ 2.0 s end to end"), ("ratio_fit", 1.0, "≤ 1.0 × scikit-learn fit"),
+               ("inertia", 0.01, "inertia within 1 % from the same initial centroids")],
     "linreg_10m": [("abs", 3.0, "≤ 3 s (MADlib: 4.45 s on 6 segments, quoted)")],
 }
 TITLES = {
@@ -55,6 +56,11 @@ def check_training(row, mode):
         elif kind == "ratio_fit":
             if row.get("ratio_fit") is not None:
                 ok = row["ratio_fit"] <= val
+        elif kind == "inertia":
+            g = row.get("galaxy_quality", {}).get("inertia_same_init")
+            p = row.get("peer_quality", {}).get("inertia_same_init")
+            if g is not None and p:
+                ok = abs(g - p) <= val * p
         elif kind == "auc":
             g, p = row.get("galaxy_quality", {}).get("roc_auc"), row.get("peer_quality", {}).get("roc_auc")
             if g is not None and p is not None:
@@ -67,7 +73,7 @@ def quality_cell(row):
     """'metric galaxy / peer' for the metrics both sides report."""
     g, p = row.get("galaxy_quality", {}), row.get("peer_quality", {})
     parts = []
-    for k in ("r2", "accuracy", "roc_auc", "inertia"):
+    for k in ("r2", "accuracy", "roc_auc", "inertia", "inertia_same_init"):
         if k in g or k in p:
             gv = f"{g[k]:.4f}" if k in g else "—"
             pv = f"{p[k]:.4f}" if k in p else "—"

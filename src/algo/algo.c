@@ -35,6 +35,7 @@ static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_elastic_net,
 	&galaxy_algo_linear_svm,
 	&galaxy_algo_naive_bayes,
+	&galaxy_algo_kmeans,
 	NULL
 };
 

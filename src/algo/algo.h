@@ -24,6 +24,8 @@
 #include "model/modelio.h"
 #include "utils/jsonb.h"
 
+struct Preprocessor;				/* data/dataset.h */
+
 typedef enum GalaxyTask
 {
 	TASK_REGRESSION = 1,
@@ -172,8 +174,12 @@ typedef struct AlgorithmDef
 	 */
 	void		(*fit_metrics) (const void *state,
 								void (*add) (const char *name, double value, void *arg), void *arg);
-	/* Extra keys of galaxy.describe() (e.g. a network's layers); may be NULL. */
-	void		(*describe) (const void *state, JsonbParseState **st);
+	/*
+	 * Extra keys of galaxy.describe() (e.g. a network's layers); may be NULL.
+	 * prep is the model's fitted preprocessor (feature names, and the way
+	 * back to the input columns' units), or NULL.
+	 */
+	void		(*describe) (const void *state, const struct Preprocessor *prep, JsonbParseState **st);
 	const char *alias;			/* another name the algorithm answers to, or NULL */
 
 	/*
@@ -223,5 +229,6 @@ extern const AlgorithmDef galaxy_algo_lasso;
 extern const AlgorithmDef galaxy_algo_elastic_net;
 extern const AlgorithmDef galaxy_algo_linear_svm;
 extern const AlgorithmDef galaxy_algo_naive_bayes;
+extern const AlgorithmDef galaxy_algo_kmeans;
 
 #endif							/* GALAXY_ALGO_H */

@@ -874,7 +874,7 @@ push_curve(JsonbParseState **st, const char *key, const double *v, int n)
 }
 
 static void
-nn_describe_state(const void *state, JsonbParseState **st)
+nn_describe_state(const void *state, const struct Preprocessor *prep, JsonbParseState **st)
 {
 	const NnModel *m = state;
 

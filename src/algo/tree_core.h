@@ -1,8 +1,9 @@
 /*
  * tree_core.h — machinery shared by the tree models (decision_tree,
  * random_forest, gradient_boosting).  This is the one internal header of the
- * trees: every tree_*.c file and the three algorithms include it, nothing
- * outside src/algo does.  Its parts live in
+ * trees: every tree_*.c file and the three algorithms include it, and
+ * kmeans.c for its thread runner; nothing outside src/algo does.  Its parts
+ * live in
  *
  *   tree_bins.c     binning: bin edges, the codes of every row, split thresholds
  *   tree_format.c   the flat model: appending trees, the perfect-tree layout,

@@ -461,6 +461,8 @@ choose_algorithm(const char *name, GalaxyTask task)
 				return algo_by_name("linear_regression");
 			case TASK_CLASSIFICATION:
 				return algo_by_name("logistic_regression");
+			case TASK_CLUSTERING:
+				return algo_by_name("kmeans");
 			default:
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -617,7 +619,15 @@ evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_cla
 		if (task == TASK_REGRESSION)
 			metrics_regression(y, pred, n, ms);
 		else
-			metrics_clustering(X, n, p, pred, n_classes, seed, ms);
+		{
+			/* clusters are numbered 0..k-1: k from the predictions */
+			int			k = 0;
+
+			for (int64 i = 0; i < n; i++)
+				if (pred[i] >= k && pred[i] < INT_MAX)
+					k = (int) pred[i] + 1;
+			metrics_clustering(X, n, p, pred, k, seed, ms);
+		}
 	}
 	pfree(pred);
 }

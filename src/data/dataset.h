@@ -124,6 +124,12 @@ extern void preprocess_transform(const Preprocessor *p, const Dataset *ds,
  */
 extern void preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out);
 /*
+ * Map n_features preprocessed values back towards the input columns' units:
+ * numeric, boolean and array features undo their scaling (standard or
+ * minmax); one-hot and hashed features are copied as they are.
+ */
+extern void preprocess_inverse_features(const Preprocessor *p, const double *features, double *out);
+/*
  * Fill a raw row from Datums aligned with the model's inputs (values[i] for
  * input i), for predict's whole-row and columns input and for evaluate.
  * Categorical values are looked up in the stored dictionary (unseen → -1).

@@ -1044,6 +1044,19 @@ preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out)
 	}
 }
 
+/* Undo the scaling of the numeric features; categorical features stay as they are. */
+void
+preprocess_inverse_features(const Preprocessor *p, const double *features, double *out)
+{
+	memcpy(out, features, sizeof(double) * p->n_features);
+	for (int k = 0; k < p->n_num; k++)
+	{
+		int			s = p->num_raw[k];
+
+		out[p->num_out[k]] = features[p->num_out[k]] * p->scale[s] + p->center[s];
+	}
+}
+
 /* Index of the Dataset input matching fitted input i (by name), checked. */
 static int
 match_dataset_input(const Preprocessor *p, int i, const Dataset *ds)

@@ -31,7 +31,11 @@
 #define CONFUSION_MAX_CLASSES 100
 
 /* Rows sampled for the silhouette coefficient. */
-#define SILHOUETTE_SAMPLE 2000
+#define SILHOUETTE_SAMPLE 10000
+/* Sample rows whose distances to the whole sample are computed at once. */
+#define SILHOUETTE_BLOCK 256
+/* Largest clusters x sample for computing each pair's distance once. */
+#define SILHOUETTE_SUMS_MAX (INT64CONST(1) << 22)
 
 /* Probability clipping for log loss. */
 #define LOGLOSS_EPS 1e-15
@@ -459,6 +463,135 @@ sqdist(const double *a, const double *b, int p)
 }
 
 /*
+ * Davies-Bouldin index of a partition, given each cluster's mean and size:
+ * the mean over clusters of the largest (s_a + s_b) / d(a, b), s the mean
+ * distance of a cluster's rows to its mean (as scikit-learn: clusters whose
+ * means coincide do not count; NaN with fewer than two clusters).
+ */
+static double
+davies_bouldin(const double *X, int64 n, int p, const double *assign, int k,
+			   const double *centroid, const int64 *count)
+{
+	double	   *intra = palloc0(sizeof(double) * k);
+	double		sum = 0.0;
+	int			present = 0;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		int			c = (int) assign[i];
+		double		d2 = sqdist(X + i * p, centroid + (int64) c * p, p);
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		intra[c] += sqrt(d2);
+	}
+	for (int c = 0; c < k; c++)
+		if (count[c] > 0)
+		{
+			intra[c] /= count[c];
+			present++;
+		}
+	if (present < 2 || present >= n)
+	{
+		pfree(intra);
+		return get_float8_nan();
+	}
+	for (int a = 0; a < k; a++)
+	{
+		double		worst = 0.0;
+
+		if (count[a] == 0)
+			continue;
+		for (int b = 0; b < k; b++)
+		{
+			double		d;
+
+			if (b == a || count[b] == 0)
+				continue;
+			d = sqrt(sqdist(centroid + (int64) a * p, centroid + (int64) b * p, p));
+			if (d > 0.0)
+				worst = Max(worst, (intra[a] + intra[b]) / d);
+		}
+		sum += worst;
+	}
+	pfree(intra);
+	return sum / present;
+}
+
+/*
+ * Sum of the silhouette coefficients of a sample ordered by cluster (S: m
+ * rows of p, norm: their squared norms), every pair's distance computed
+ * once: blocks of SILHOUETTE_BLOCK rows against the rows after them (dgemm
+ * into G), each distance added to both rows' sums per cluster (k x m, so
+ * only for k * m <= SILHOUETTE_SUMS_MAX).  Single-threaded, in a fixed order.
+ */
+static double
+silhouette_pairs_once(const double *S, const double *norm, int64 m, int p, int k,
+					  const int *cluster, const int64 *count, double *G)
+{
+	double	   *sums = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(double) * k * m,
+												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int64	   *start = palloc(sizeof(int64) * (k + 1));
+	double		total = 0.0;
+
+	start[0] = 0;
+	for (int c = 0; c < k; c++)
+		start[c + 1] = start[c] + count[c];
+	for (int64 s0 = 0; s0 < m; s0 += SILHOUETTE_BLOCK)
+	{
+		int			nb = (int) Min((int64) SILHOUETTE_BLOCK, m - s0);
+		int			width = (int) (m - s0);
+
+		CHECK_FOR_INTERRUPTS();
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, width, p,
+					1.0, S + s0 * p, p, S + s0 * p, p, 0.0, G, width);
+		for (int64 s = s0; s < s0 + nb; s++)
+		{
+			/* gs[t] = s.t for t >= s0 */
+			const double *gs = G + (s - s0) * width - s0;
+			double		ns = norm[s];
+			double	   *to_cs = sums + (int64) cluster[s] * m;
+
+			for (int64 t0 = s + 1; t0 < m;)
+			{
+				int			c = cluster[t0];
+				int64		t1 = start[c + 1];
+				double		run = 0.0;
+
+				for (int64 t = t0; t < t1; t++)
+				{
+					double		d2 = ns + norm[t] - 2.0 * gs[t];
+					double		d = d2 > 0.0 ? sqrt(d2) : 0.0;
+
+					run += d;
+					to_cs[t] += d;
+				}
+				sums[(int64) c * m + s] += run;
+				t0 = t1;
+			}
+		}
+	}
+	for (int64 s = 0; s < m; s++)
+	{
+		int			cs = cluster[s];
+		double		a,
+					b = INFINITY;
+
+		if (count[cs] <= 1)
+			continue;			/* singleton cluster: s = 0 */
+		a = sums[(int64) cs * m + s] / (count[cs] - 1);
+		for (int c = 0; c < k; c++)
+			if (c != cs && count[c] > 0)
+				b = Min(b, sums[(int64) c * m + s] / count[c]);
+		if (Max(a, b) > 0.0)
+			total += (b - a) / Max(a, b);
+	}
+	pfree(sums);
+	pfree(start);
+	return total;
+}
+
+/*
  * inertia (sum of squared distances to the mean of each point's cluster) and
  * the mean silhouette coefficient on a deterministic sample of at most
  * SILHOUETTE_SAMPLE rows.
@@ -506,6 +639,10 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 		inertia += sqdist(X + i * p, centroid + (int64) ((int) assign[i]) * p, p);
 	}
 	metrics_add(out, "inertia", inertia);
+	metrics_add(out, "davies_bouldin", davies_bouldin(X, n, p, assign, k, centroid, count));
+	out->n_clusters = k;
+	out->cluster_sizes = palloc(sizeof(int64) * k);
+	memcpy(out->cluster_sizes, count, sizeof(int64) * k);
 
 	/* sample rows in order (selection sampling, Knuth's algorithm S) */
 	m = Min(n, SILHOUETTE_SAMPLE);
@@ -536,9 +673,30 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 	dist_sum = palloc(sizeof(double) * k);
 	for (int64 s = 0; s < m; s++)
 	{
-		sample_cluster[s] = (int) assign[sample[s]];
-		if (sample_count[sample_cluster[s]]++ == 0)
+		if (sample_count[(int) assign[sample[s]]]++ == 0)
 			n_clusters_in_sample++;
+	}
+	/* the sample ordered by cluster (rows in order within one): clusters are runs */
+	{
+		int64	   *start = palloc(sizeof(int64) * (k + 1));
+		int64	   *by_cluster = palloc(sizeof(int64) * m);
+
+		start[0] = 0;
+		for (int c = 0; c < k; c++)
+			start[c + 1] = start[c] + sample_count[c];
+		for (int64 s = 0; s < m; s++)
+		{
+			int			c = (int) assign[sample[s]];
+
+			by_cluster[start[c]++] = sample[s];
+		}
+		for (int64 s = 0; s < m; s++)
+		{
+			sample[s] = by_cluster[s];
+			sample_cluster[s] = (int) assign[sample[s]];
+		}
+		pfree(start);
+		pfree(by_cluster);
 	}
 
 	if (n_clusters_in_sample < 2 || n_clusters_in_sample >= m)
@@ -549,48 +707,76 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 	else
 	{
 		/*
-		 * Pairwise distances of the sample from its Gram matrix (dsyrk),
-		 * d(s,t)^2 = |s|^2 + |t|^2 - 2 s.t, as scikit-learn computes them.
+		 * Pairwise distances of the sample from Gram blocks (dgemm of
+		 * SILHOUETTE_BLOCK rows against the whole sample, so memory stays
+		 * bounded), d(s,t)^2 = |s|^2 + |t|^2 - 2 s.t, as scikit-learn
+		 * computes them.
 		 */
 		double	   *S = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * m * p);
-		double	   *G = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * m * m);
-
-		for (int64 s = 0; s < m; s++)
-			memcpy(S + s * p, X + sample[s] * p, sizeof(double) * p);
-		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int) m, p,
-					1.0, S, p, 0.0, G, (int) m);
-		for (int64 s = 0; s < m; s++)
-			for (int64 t = 0; t < s; t++)
-				G[s * m + t] = G[t * m + s];
+		double	   *norm = palloc(sizeof(double) * m);
+		double	   *G = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * SILHOUETTE_BLOCK * m);
 
 		for (int64 s = 0; s < m; s++)
 		{
-			const double *gs = G + s * m;
-			double		ns = gs[s];
-			int			cs = sample_cluster[s];
-			double		a,
-						b = INFINITY;
-
-			CHECK_FOR_INTERRUPTS();
-			memset(dist_sum, 0, sizeof(double) * k);
-			for (int64 t = 0; t < m; t++)
-			{
-				double		d2;
-
-				if (t == s)
-					continue;
-				d2 = ns + G[t * m + t] - 2.0 * gs[t];
-				dist_sum[sample_cluster[t]] += d2 > 0.0 ? sqrt(d2) : 0.0;
-			}
-			if (sample_count[cs] <= 1)
-				continue;		/* singleton cluster: s = 0 */
-			a = dist_sum[cs] / (sample_count[cs] - 1);
-			for (int c = 0; c < k; c++)
-				if (c != cs && sample_count[c] > 0)
-					b = Min(b, dist_sum[c] / sample_count[c]);
-			if (Max(a, b) > 0.0)
-				sil_sum += (b - a) / Max(a, b);
+			memcpy(S + s * p, X + sample[s] * p, sizeof(double) * p);
+			norm[s] = 0.0;
+			for (int j = 0; j < p; j++)
+				norm[s] += S[s * p + j] * S[s * p + j];
 		}
+		if ((int64) k * m <= SILHOUETTE_SUMS_MAX)
+			sil_sum = silhouette_pairs_once(S, norm, m, p, k, sample_cluster, sample_count, G);
+		else
+		{
+			for (int64 s0 = 0; s0 < m; s0 += SILHOUETTE_BLOCK)
+			{
+				int			nb = (int) Min((int64) SILHOUETTE_BLOCK, m - s0);
+
+				CHECK_FOR_INTERRUPTS();
+				cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, (int) m, p,
+							1.0, S + s0 * p, p, S, p, 0.0, G, (int) m);
+				for (int64 s = s0; s < s0 + nb; s++)
+				{
+					const double *gs = G + (s - s0) * m;
+					double		ns = norm[s];
+					int			cs = sample_cluster[s];
+					double		a,
+								b = INFINITY;
+
+					/* the sample is ordered by cluster: one plain sum per run */
+					for (int64 t0 = 0; t0 < m;)
+					{
+						int			c = sample_cluster[t0];
+						int64		t1 = t0 + sample_count[c];
+						double		sum = 0.0;
+
+						for (int64 t = t0; t < t1; t++)
+						{
+							double		d2 = ns + norm[t] - 2.0 * gs[t];
+
+							sum += d2 > 0.0 ? sqrt(d2) : 0.0;
+						}
+						if (c == cs)
+						{
+							/* not its own distance */
+							double		d2 = ns + norm[s] - 2.0 * gs[s];
+
+							sum -= d2 > 0.0 ? sqrt(d2) : 0.0;
+						}
+						dist_sum[c] = sum;
+						t0 = t1;
+					}
+					if (sample_count[cs] <= 1)
+						continue;	/* singleton cluster: s = 0 */
+					a = dist_sum[cs] / (sample_count[cs] - 1);
+					for (int c = 0; c < k; c++)
+						if (c != cs && sample_count[c] > 0)
+							b = Min(b, dist_sum[c] / sample_count[c]);
+					if (Max(a, b) > 0.0)
+						sil_sum += (b - a) / Max(a, b);
+				}
+			}
+		}
+		pfree(norm);
 		metrics_add(out, "silhouette", sil_sum / m);
 		pfree(S);
 		pfree(G);
@@ -753,6 +939,21 @@ metrics_to_jsonb(const MetricSet *m, Jsonb *extra)
 				pushJsonbValue(&state, WJB_ELEM, &jv);
 			}
 			pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+		}
+		pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	}
+
+	if (m->cluster_sizes != NULL && m->n_clusters > 0)
+	{
+		push_key(&state, "cluster_sizes");
+		pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+		for (int c = 0; c < m->n_clusters; c++)
+		{
+			JsonbValue	jv;
+
+			jv.type = jbvNumeric;
+			jv.val.numeric = int64_to_numeric(m->cluster_sizes[c]);
+			pushJsonbValue(&state, WJB_ELEM, &jv);
 		}
 		pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 	}

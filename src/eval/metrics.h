@@ -16,6 +16,9 @@ typedef struct MetricSet
 	/* classification: k x k confusion matrix (row = true class, col = predicted) */
 	int			n_classes;
 	int64	   *confusion;
+	/* clustering: rows per cluster of the evaluated rows */
+	int			n_clusters;
+	int64	   *cluster_sizes;
 } MetricSet;
 
 extern void metrics_init(MetricSet *m);
@@ -34,7 +37,10 @@ extern void metrics_regression(const double *y, const double *pred, int64 n, Met
 extern void metrics_classification(const double *y, const double *pred, const double *proba,
 								   int64 n, int k, MetricSet *out);
 
-/* inertia (mean squared distance is up to the caller), silhouette on a sample */
+/*
+ * inertia (to each cluster's mean), silhouette on a sample, Davies-Bouldin
+ * and the cluster sizes; assign holds cluster indexes 0..k-1.
+ */
 extern void metrics_clustering(const double *X, int64 n, int p, const double *assign,
 							   int k, uint64 seed, MetricSet *out);
 

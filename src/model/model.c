@@ -440,7 +440,7 @@ model_describe(const GalaxyModel *m, const GalaxyModelHeader *h)
 	jb_kv_jsonb(&st, "hyperparams", algo_hyperparams_jsonb(m->algo, &m->hp, false));
 	jb_kv_jsonb(&st, "preprocess", preprocess_describe(m->prep));
 	if (m->algo->describe)
-		m->algo->describe(m->state, &st);
+		m->algo->describe(m->state, m->prep, &st);
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }

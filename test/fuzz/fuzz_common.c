@@ -181,6 +181,19 @@ exercise(GalaxyModel *m)
 
 		m->algo->feature_importance(m->state, imp);
 	}
+	if (m->task == TASK_CLUSTERING)
+		for (int i = 0; i < nrows; i++)
+			if (!(pred[i] >= 0 && pred[i] == floor(pred[i])))
+				fuzz_finding("%s predicted cluster %g", m->algo->name, pred[i]);
+	/* the algorithm's keys of galaxy.describe() (e.g. centroids in input units) */
+	if (m->algo->describe)
+	{
+		JsonbParseState *st = NULL;
+
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		m->algo->describe(m->state, m->prep, &st);
+		(void) pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
 }
 
 /* Serialise an accepted model twice: the value must be stable. */

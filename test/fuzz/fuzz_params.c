@@ -40,6 +40,7 @@ int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FIT_MAX_ITER 200
 #define FIT_MAX_EPOCHS 20
 #define FIT_MAX_UNITS 32		/* per hidden layer */
+#define FIT_MAX_INITS 3			/* kmeans restarts */
 
 #define FIT_ROWS 24
 #define FIT_VAL_ROWS 6			/* the last rows double as a validation split */
@@ -163,6 +164,8 @@ fit_all_tasks(const AlgorithmDef *algo, const HyperParams *given)
 			hp.values[i] = Min(hp.values[i], FIT_MAX_ITER);
 		else if (strcmp(n, "epochs") == 0)
 			hp.values[i] = Min(hp.values[i], FIT_MAX_EPOCHS);
+		else if (strcmp(n, "n_init") == 0)
+			hp.values[i] = Min(hp.values[i], FIT_MAX_INITS);
 		else if (algo->params[i].type == HP_INT_LIST)
 			for (int e = 0; e < (int) hp.values[i]; e++)
 				hp.list[i][e] = Min(hp.list[i][e], FIT_MAX_UNITS);

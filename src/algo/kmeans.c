@@ -1,0 +1,1149 @@
+/*
+ * kmeans.c — k-means clustering: k-means++ initialisation, Lloyd iterations
+ * and mini-batch k-means, as scikit-learn's KMeans and MiniBatchKMeans.
+ *
+ * Distances come from OpenBLAS: for a block of rows X_b and centres C,
+ * ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2 with the products X_b C' from one
+ * dgemm; blocks are a fixed number of rows, so memory stays bounded and the
+ * work is split over threads (the trees' runner, tree_parallel) in fixed
+ * groups of blocks (each thread runs its own single-threaded dgemm).  Everything summed over rows (centre sums,
+ * inertia, k-means++ potentials) is added in row order on the calling
+ * thread, so results do not depend on the thread count.
+ *
+ *   - k-means++ (greedy, 2 + ln k candidates per centre, as scikit-learn);
+ *     when the potential vanishes, or a chosen row equals a centre, the
+ *     distinct training rows are counted: fewer than k is an ERROR.
+ *   - Lloyd: assign every row, move each centre to its rows' mean, stop when
+ *     the assignment no longer changes or the squared centre shift is at most
+ *     tol times the mean feature variance; an empty cluster takes the row
+ *     farthest from its centre.  n_init runs; the lowest inertia wins.
+ *   - mini-batch (batch_size > 0): k-means++ on a sample of 3 x batch_size
+ *     rows (best of n_init), then max_iter passes' worth of batches drawn with
+ *     replacement, each centre moving by the running mean of the rows it got;
+ *     stops early like scikit-learn: no improvement of the smoothed batch
+ *     inertia for 10 batches, or (only when tol is given) a batch's squared
+ *     centre shift at most tol x the mean feature variance.
+ *
+ * The state keeps the centres, the initial centres of the winning run, the
+ * training inertia, iterations and cluster sizes.
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include <cblas.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "algo/algo.h"
+#include "algo/linalg.h"
+#include "algo/tree_core.h"
+#include "data/dataset.h"
+#include "galaxy.h"
+#include "model/model.h"
+#include "util/jsonb_build.h"
+#include "util/rng.h"
+
+/* Rows per distance block, and the bound on a block's doubles. */
+#define KM_BLOCK_ROWS		1024
+#define KM_BLOCK_DOUBLES	(1 << 18)
+/* Largest k stored in a model. */
+#define KM_MAX_CLUSTERS		100000
+/* mini-batch: batches without improvement of the smoothed inertia */
+#define KM_MAX_NO_IMPROVEMENT 10
+
+/* Hyperparameter indexes. */
+enum
+{
+	HP_N_CLUSTERS = 0,
+	HP_N_INIT,
+	HP_MAX_ITER,
+	HP_TOL,
+	HP_BATCH_SIZE
+};
+
+static const HyperParamSpec kmeans_params[] = {
+	{"n_clusters", HP_INT, 8, 1, 10000, false, NULL,
+	"number of clusters k"},
+	{"n_init", HP_INT, 1, 1, 1000, false, NULL,
+	"k-means++ restarts; the run with the lowest inertia is kept"},
+	{"max_iter", HP_INT, 300, 1, 100000, false, NULL,
+	"maximum Lloyd iterations of a run (mini-batch: passes over the data)"},
+	{"tol", HP_FLOAT, 1e-4, 0.0, 1.0, false, NULL,
+	"stop when the squared centre shift is at most tol x the mean feature variance"},
+	{"batch_size", HP_INT, 0, 0, 10000000, false, NULL,
+	"0: full Lloyd iterations; > 0: mini-batch k-means with batches of this many rows"},
+};
+
+typedef struct KMeansState
+{
+	int			k;
+	int			p;
+	double	   *centers;		/* k x p */
+	double	   *init_centers;	/* k x p: where the winning run started */
+	double		inertia;		/* training rows to their centres */
+	int32		n_iter;			/* iterations (mini-batch: batches) of the winning run */
+	int64	   *sizes;			/* k training rows per cluster */
+} KMeansState;
+
+/* Rows of a block for k centres. */
+static int
+block_rows(int k)
+{
+	return (int) Max(16, Min(KM_BLOCK_ROWS, KM_BLOCK_DOUBLES / Max(k, 1)));
+}
+
+/* Squared norms of the m rows of C (m x p). */
+static void
+row_norms(const double *C, int m, int p, double *out)
+{
+	for (int c = 0; c < m; c++)
+		out[c] = dot_product(C + (Size) c * p, C + (Size) c * p, p);
+}
+
+/* Exact squared distance of two p-vectors. */
+static inline double
+sq_dist(const double *a, const double *b, int p)
+{
+	double		s = 0.0;
+
+	for (int j = 0; j < p; j++)
+	{
+		double		d = a[j] - b[j];
+
+		s += d * d;
+	}
+	return s;
+}
+
+/*
+ * One pass over rows [0, n) of X against m centres C, split into G fixed
+ * groups of consecutive rows (G depends on n, m and p only, never on the
+ * thread count): worker w takes groups w, w + nw, ..., and within a group
+ * blocks of rows in order, one dgemm each.  Everything summed is summed per
+ * group, in row order; the caller adds the groups up in order.
+ *
+ * PASS_ASSIGN: labels (nearest centre, lowest index on ties), and when asked
+ * mind (squared distance to it, clamped at 0), the groups' centre sums,
+ * counts, inertia and the rows whose label differs from old.
+ * PASS_POTENTIAL: for every centre c, the sum of min(pot, d(x, c)^2)
+ * (k-means++ candidates); with update set (m = 1), pot = min(pot, d^2).
+ */
+typedef enum
+{
+	PASS_ASSIGN,
+	PASS_POTENTIAL
+} PassMode;
+
+typedef struct KmPass
+{
+	PassMode	mode;
+	const double *X;
+	const double *xn;			/* n squared row norms, or NULL */
+	int64		n;
+	int			p;
+	const double *C;
+	const double *cnorm;
+	int			m;
+	int			G;
+	int			block;
+	double	   *scratch;		/* nw x block x m */
+	/* PASS_ASSIGN */
+	int32	   *labels;
+	double	   *mind;			/* or NULL */
+	const int32 *old;			/* or NULL */
+	double	   *gsums;			/* G x m x p, or NULL */
+	int64	   *gcounts;		/* G x m */
+	double	   *ginertia;		/* G */
+	int64	   *gchanged;		/* G */
+	/* PASS_POTENTIAL */
+	double	   *pot;
+	double	   *gpot;			/* G x m */
+	bool		update;
+} KmPass;
+
+/* Rows [*r0, *r1) of group g. */
+static inline void
+group_rows(const KmPass *a, int g, int64 *r0, int64 *r1)
+{
+	*r0 = a->n * g / a->G;
+	*r1 = a->n * (g + 1) / a->G;
+}
+
+/* Worker w of nw: its groups of one pass (a pure numeric kernel). */
+static void
+pass_kernel(void *arg, int w, int nw)
+{
+	KmPass	   *a = (KmPass *) arg;
+	double	   *D = a->scratch + (Size) w * a->block * a->m;
+	int			m = a->m;
+	int			p = a->p;
+
+	for (int g = w; g < a->G; g += nw)
+	{
+		int64		r0,
+					r1;
+		double		inertia = 0.0;
+		int64		changed = 0;
+		double	   *sums = a->gsums ? a->gsums + (Size) g * m * p : NULL;
+		int64	   *counts = a->gcounts ? a->gcounts + (Size) g * m : NULL;
+		double	   *gpot = a->gpot ? a->gpot + (Size) g * m : NULL;
+
+		if (sums)
+			memset(sums, 0, sizeof(double) * m * p);
+		if (counts)
+			memset(counts, 0, sizeof(int64) * m);
+		if (gpot)
+			memset(gpot, 0, sizeof(double) * m);
+		group_rows(a, g, &r0, &r1);
+		for (int64 start = r0; start < r1; start += a->block)
+		{
+			int			nb = (int) Min((int64) a->block, r1 - start);
+			const double *X = a->X + start * p;
+
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, m, p,
+						1.0, X, p, a->C, p, 0.0, D, m);
+			for (int i = 0; i < nb; i++)
+			{
+				const double *di = D + (Size) i * m;
+				const double *x = X + (Size) i * p;
+				int64		row = start + i;
+				double		xn;
+
+				if (a->mode == PASS_POTENTIAL)
+				{
+					double		pv = a->pot[row];
+
+					xn = a->xn[row];
+					for (int c = 0; c < m; c++)
+					{
+						double		d = xn + a->cnorm[c] - 2.0 * di[c];
+
+						d = d > 0.0 ? d : 0.0;
+						gpot[c] += Min(pv, d);
+						if (a->update && d < pv)
+							a->pot[row] = d;
+					}
+				}
+				else
+				{
+					double		best_v = a->cnorm[0] - 2.0 * di[0];
+					int			best = 0;
+
+					for (int c = 1; c < m; c++)
+					{
+						double		v = a->cnorm[c] - 2.0 * di[c];
+
+						if (v < best_v)
+						{
+							best_v = v;
+							best = c;
+						}
+					}
+					a->labels[row] = best;
+					if (a->mind)
+					{
+						double		d;
+
+						xn = a->xn ? a->xn[row] : dot_product(x, x, p);
+						d = xn + best_v;
+						d = d > 0.0 ? d : 0.0;
+						a->mind[row] = d;
+						inertia += d;
+					}
+					if (a->old && a->old[row] != best)
+						changed++;
+					if (sums)
+					{
+						double	   *s = sums + (Size) best * p;
+
+						counts[best]++;
+						for (int j = 0; j < p; j++)
+							s[j] += x[j];
+					}
+				}
+			}
+		}
+		if (a->ginertia)
+			a->ginertia[g] = inertia;
+		if (a->gchanged)
+			a->gchanged[g] = changed;
+	}
+}
+
+/* Groups (and their buffers) of one fit, and its thread count. */
+typedef struct KmWork
+{
+	int			threads;
+	int			block;
+	int			m_max;			/* most centres in one pass */
+	int			k;				/* centres whose sums are kept */
+	int			p;
+	int			G;				/* most groups */
+	double	   *scratch;
+	double	   *gsums;
+	int64	   *gcounts;
+	double	   *ginertia;
+	int64	   *gchanged;
+	double	   *gpot;
+} KmWork;
+
+/* Groups for n rows, m centres of p features: a function of those only. */
+static int
+groups_for(int64 n, int m, int p)
+{
+	int64		g = Min((int64) 64, (n + KM_BLOCK_ROWS - 1) / KM_BLOCK_ROWS);
+
+	g = Min(g, (int64) ((1 << 22) / Max((int64) m * p, 1)));
+	return (int) Max(g, 1);
+}
+
+/*
+ * Buffers for passes over at most max_rows rows and m_max centres, with the
+ * centre sums of k of them (k = 0: no sums, as for predict).
+ */
+static void
+work_init(KmWork *wk, int threads, int m_max, int k, int p, int64 max_rows)
+{
+	wk->threads = Max(1, Min(threads, TREE_MAX_THREADS));
+	wk->m_max = m_max;
+	wk->k = k;
+	wk->p = p;
+	wk->block = (int) Min((int64) block_rows(m_max), Max(max_rows, 1));
+	wk->G = 64;
+	wk->scratch = alloc_doubles((Size) wk->threads * wk->block * m_max);
+	wk->gsums = alloc_doubles(k > 0 ? (Size) groups_for(INT64CONST(1) << 40, k, p) * k * p : 1);
+	wk->gcounts = palloc0(sizeof(int64) * wk->G * Max(k, 1));
+	wk->ginertia = alloc_doubles(wk->G);
+	wk->gchanged = palloc0(sizeof(int64) * wk->G);
+	wk->gpot = alloc_doubles((Size) wk->G * m_max);
+}
+
+/* Free a work's buffers. */
+static void
+work_free(KmWork *wk)
+{
+	pfree(wk->scratch);
+	pfree(wk->gsums);
+	pfree(wk->gcounts);
+	pfree(wk->ginertia);
+	pfree(wk->gchanged);
+	pfree(wk->gpot);
+}
+
+/* Run a pass on the work's threads. */
+static void
+run_pass(KmWork *wk, KmPass *a)
+{
+	int			nw;
+
+	Assert(a->m <= wk->m_max);
+	a->block = wk->block;
+	a->scratch = wk->scratch;
+	a->G = groups_for(a->n, a->m, a->p);
+	nw = tree_threads_for(wk->threads, (double) a->n * a->p * a->m);
+	nw = Min(nw, a->G);
+	tree_parallel(Max(nw, 1), pass_kernel, a);
+}
+
+/*
+ * Assign n rows to the nearest of m centres: labels, and with mind set the
+ * distances, inertia (returned) and, with sums set, each centre's row sums
+ * and counts (k x p and k, added up over the groups in order); *changed
+ * gets the rows whose label differs from old (when old is given).
+ */
+static double
+assign_rows(KmWork *wk, const double *X, const double *xn, int64 n, int p, const double *C,
+			const double *cnorm, int m, int32 *labels, double *mind, const int32 *old,
+			double *sums, int64 *counts, int64 *changed)
+{
+	KmPass		a;
+	double		inertia = 0.0;
+
+	memset(&a, 0, sizeof(a));
+	a.mode = PASS_ASSIGN;
+	a.X = X;
+	a.xn = xn;
+	a.n = n;
+	a.p = p;
+	a.C = C;
+	a.cnorm = cnorm;
+	a.m = m;
+	a.labels = labels;
+	a.mind = mind;
+	a.old = old;
+	if (sums)
+	{
+		Assert(m == wk->k && m > 0);
+		a.gsums = wk->gsums;
+		a.gcounts = wk->gcounts;
+	}
+	a.ginertia = wk->ginertia;
+	a.gchanged = wk->gchanged;
+	run_pass(wk, &a);
+	if (sums)
+	{
+		memset(sums, 0, sizeof(double) * m * p);
+		memset(counts, 0, sizeof(int64) * m);
+	}
+	if (changed)
+		*changed = 0;
+	for (int g = 0; g < a.G; g++)
+	{
+		inertia += wk->ginertia[g];
+		if (changed)
+			*changed += wk->gchanged[g];
+		if (sums)
+		{
+			const double *gs = wk->gsums + (Size) g * m * p;
+
+			for (Size j = 0; j < (Size) m * p; j++)
+				sums[j] += gs[j];
+			for (int c = 0; c < m; c++)
+				counts[c] += wk->gcounts[(Size) g * m + c];
+		}
+	}
+	return inertia;
+}
+
+/*
+ * k-means++ potentials: out[c] = sum over rows of min(pot, d(x, C_c)^2) for
+ * m candidates; with update (m = 1) pot itself is lowered.
+ */
+static void
+potential_pass(KmWork *wk, const double *X, const double *xn, int64 n, int p, const double *C,
+			   const double *cnorm, int m, double *pot, bool update, double *out)
+{
+	KmPass		a;
+
+	memset(&a, 0, sizeof(a));
+	a.mode = PASS_POTENTIAL;
+	a.X = X;
+	a.xn = xn;
+	a.n = n;
+	a.p = p;
+	a.C = C;
+	a.cnorm = cnorm;
+	a.m = m;
+	a.pot = pot;
+	a.gpot = wk->gpot;
+	a.update = update;
+	run_pass(wk, &a);
+	for (int c = 0; c < m; c++)
+		out[c] = 0.0;
+	for (int g = 0; g < a.G; g++)
+		for (int c = 0; c < m; c++)
+			out[c] += wk->gpot[(Size) g * m + c];
+}
+
+/* Lexicographic order of two rows (qsort_arg comparator over row indexes). */
+static int
+cmp_rows(const void *a, const void *b, void *arg)
+{
+	const TrainData *d = (const TrainData *) arg;
+	const double *x = d->X + *(const int64 *) a * d->n_features;
+	const double *y = d->X + *(const int64 *) b * d->n_features;
+
+	for (int j = 0; j < d->n_features; j++)
+	{
+		if (x[j] < y[j])
+			return -1;
+		if (x[j] > y[j])
+			return 1;
+	}
+	return 0;
+}
+
+/* Number of distinct training rows (sorts an index: only on the error path). */
+static int64
+count_distinct_rows(const TrainData *d)
+{
+	int64	   *idx = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(d->n_rows, 1));
+	int64		distinct = d->n_rows > 0 ? 1 : 0;
+
+	for (int64 i = 0; i < d->n_rows; i++)
+		idx[i] = i;
+	qsort_arg(idx, d->n_rows, sizeof(int64), cmp_rows, (void *) d);
+	for (int64 i = 1; i < d->n_rows; i++)
+		if (cmp_rows(&idx[i - 1], &idx[i], (void *) d) != 0)
+			distinct++;
+	pfree(idx);
+	return distinct;
+}
+
+/* ERROR when the training rows have fewer than k distinct values. */
+static void
+check_distinct(const TrainData *d, int k)
+{
+	int64		distinct = count_distinct_rows(d);
+
+	if (distinct < k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("kmeans: n_clusters = %d is larger than the number of distinct training rows (" INT64_FORMAT ")",
+						k, distinct),
+				 errhint("Lower n_clusters to at most " INT64_FORMAT ".", distinct)));
+}
+
+/*
+ * k-means++ on rows X[0..n) (xn: their squared norms) (greedy: of 2 + ln k
+ * candidates drawn in proportion to the squared distance to the nearest
+ * centre so far, the one that lowers the potential most).  Writes k centres
+ * into C.
+ */
+static void
+kmeans_plusplus(KmWork *wk, const TrainData *d, const double *X, const double *xn, int64 n,
+				int p, int k, GalaxyRng *rng, double *C)
+{
+	int			trials = 2 + (int) log((double) k);
+	double	   *pot = alloc_doubles(n);
+	double	   *cum = alloc_doubles(n);
+	double	   *cand = alloc_doubles((Size) trials * p);
+	double	   *cn = alloc_doubles(trials);
+	double	   *cand_pot = alloc_doubles(trials);
+	int64		first = (int64) galaxy_rng_below(rng, (uint64) n);
+	double		zero = 0.0;
+
+	Assert(trials <= wk->m_max && trials <= 64);
+	memcpy(C, X + first * p, sizeof(double) * p);
+	row_norms(C, 1, p, cn);
+	for (int64 i = 0; i < n; i++)
+		pot[i] = INFINITY;
+	potential_pass(wk, X, xn, n, p, C, cn, 1, pot, true, &zero);
+
+	for (int c = 1; c < k; c++)
+	{
+		int64		chosen[64];
+		double		best_total = INFINITY;
+		int			best = 0;
+		double		acc = 0.0;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int64 i = 0; i < n; i++)
+		{
+			acc += pot[i];
+			cum[i] = acc;
+		}
+		for (int t = 0; t < trials; t++)
+		{
+			double		r = galaxy_rng_uniform(rng) * acc;
+			int64		lo = 0,
+						hi = n - 1;
+
+			/* first row whose cumulative potential exceeds r */
+			while (lo < hi)
+			{
+				int64		mid = lo + (hi - lo) / 2;
+
+				if (cum[mid] > r)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+			chosen[t] = lo;
+			memcpy(cand + (Size) t * p, X + lo * p, sizeof(double) * p);
+		}
+		/* every candidate's new potential in one pass; the lowest wins */
+		row_norms(cand, trials, p, cn);
+		potential_pass(wk, X, xn, n, p, cand, cn, trials, pot, false, cand_pot);
+		for (int t = 0; t < trials; t++)
+			if (cand_pot[t] < best_total)
+			{
+				best_total = cand_pot[t];
+				best = t;
+			}
+		memcpy(C + (Size) c * p, X + chosen[best] * p, sizeof(double) * p);
+
+		/* a centre equal to an earlier one: too few distinct rows? */
+		for (int e = 0; e < c; e++)
+			if (!(acc > 0.0) || sq_dist(C + (Size) e * p, C + (Size) c * p, p) == 0.0)
+			{
+				check_distinct(d, k);
+				break;
+			}
+		potential_pass(wk, X, xn, n, p, C + (Size) c * p, cn + best, 1, pot, true, &zero);
+	}
+	pfree(pot);
+	pfree(cum);
+	pfree(cand);
+	pfree(cn);
+	pfree(cand_pot);
+}
+
+/* Exact inertia of rows X[0..n) with their labels. */
+static double
+exact_inertia(const double *X, int64 n, int p, const double *C, const int32 *labels)
+{
+	double		s = 0.0;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		s += sq_dist(X + i * p, C + (Size) labels[i] * p, p);
+	}
+	return s;
+}
+
+/* Squared norms of the n rows of X, in a new array. */
+static double *
+data_norms(const double *X, int64 n, int p)
+{
+	double	   *xn = alloc_doubles(n);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		xn[i] = dot_product(X + i * p, X + i * p, p);
+	}
+	return xn;
+}
+
+/* tol in squared distance units: tol x the mean variance of the features. */
+static double
+absolute_tol(const TrainData *d, double tol)
+{
+	int			p = d->n_features;
+	int64		n = d->n_rows;
+	double	   *mean;
+	double	   *m2;
+	double		var = 0.0;
+
+	if (tol == 0.0)
+		return 0.0;
+	mean = alloc_doubles(p);
+	m2 = alloc_doubles(p);
+	/* Welford per feature, rows in order */
+	for (int64 i = 0; i < n; i++)
+	{
+		const double *x = d->X + i * p;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < p; j++)
+		{
+			double		delta = x[j] - mean[j];
+
+			mean[j] += delta / (double) (i + 1);
+			m2[j] += delta * (x[j] - mean[j]);
+		}
+	}
+	for (int j = 0; j < p; j++)
+		var += m2[j] / (double) n;
+	pfree(mean);
+	pfree(m2);
+	return tol * var / p;
+}
+
+/*
+ * One run of Lloyd from the centres in C (updated), as scikit-learn's: stop
+ * when no label changes (strict convergence) or the squared centre shift is
+ * at most tol_abs; afterwards the labels of the final centres.  Returns the
+ * exact inertia.
+ */
+static double
+lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter, double tol_abs,
+		  const FitContext *ctx, double *C, int32 *labels, double *mind, int32 *n_iter)
+{
+	int64		n = d->n_rows;
+	int			p = d->n_features;
+	double	   *cn = alloc_doubles(k);
+	double	   *sums = alloc_doubles((Size) k * p);
+	int64	   *counts = palloc0(sizeof(int64) * k);
+	int32	   *old = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
+	bool		strict = false;
+	int			it;
+
+	for (it = 1; it <= max_iter; it++)
+	{
+		double		inertia;
+		double		shift = 0.0;
+		int64		changed;
+
+		CHECK_FOR_INTERRUPTS();
+		row_norms(C, k, p, cn);
+		inertia = assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, it > 1 ? old : NULL,
+							  sums, counts, &changed);
+
+		/* an empty cluster takes the row farthest from its centre */
+		for (int c = 0; c < k; c++)
+		{
+			int64		far = -1;
+			int			from;
+
+			if (counts[c] > 0)
+				continue;
+			for (int64 i = 0; i < n; i++)
+				if (counts[labels[i]] > 1 && (far < 0 || mind[i] > mind[far]))
+					far = i;
+			if (far < 0)
+				continue;
+			from = labels[far];
+			for (int j = 0; j < p; j++)
+			{
+				sums[(Size) from * p + j] -= d->X[far * p + j];
+				sums[(Size) c * p + j] = d->X[far * p + j];
+			}
+			counts[from]--;
+			counts[c] = 1;
+			labels[far] = c;
+			mind[far] = 0.0;
+			changed++;
+		}
+		/* new centres: the mean of each cluster's rows */
+		for (int c = 0; c < k; c++)
+		{
+			double	   *cc = C + (Size) c * p;
+
+			if (counts[c] == 0)
+				continue;
+			for (int j = 0; j < p; j++)
+			{
+				double		v = sums[(Size) c * p + j] / (double) counts[c];
+				double		delta = v - cc[j];
+
+				shift += delta * delta;
+				cc[j] = v;
+			}
+		}
+		fit_report_iteration(ctx, it, max_iter, n, inertia, NAN, NAN, NAN);
+		if (it > 1 && changed == 0)
+		{
+			strict = true;
+			break;
+		}
+		if (shift <= tol_abs)
+			break;
+		memcpy(old, labels, sizeof(int32) * n);
+	}
+	*n_iter = Min(it, max_iter);
+	/* the labels of the final centres */
+	if (!strict)
+	{
+		row_norms(C, k, p, cn);
+		assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, NULL, NULL, NULL, NULL);
+	}
+	pfree(cn);
+	pfree(sums);
+	pfree(counts);
+	pfree(old);
+	return exact_inertia(d->X, n, p, C, labels);
+}
+
+/* Sample m of n row indexes without replacement, in order (Knuth's S). */
+static int64 *
+sample_rows(GalaxyRng *rng, int64 n, int64 m)
+{
+	int64	   *s = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(m, 1));
+	int64		chosen = 0;
+
+	for (int64 i = 0; i < n && chosen < m; i++)
+		if (galaxy_rng_uniform(rng) * (double) (n - i) < (double) (m - chosen))
+			s[chosen++] = i;
+	Assert(chosen == m);
+	return s;
+}
+
+/*
+ * Mini-batch k-means: initial centres from k-means++ on a sample (best of
+ * n_init by the sample's inertia), then batches.  Returns the initial
+ * centres in init and the final ones in C; *n_iter gets the batches run.
+ */
+static void
+minibatch_run(KmWork *wk, const TrainData *d, int k, int n_init, int max_iter, double tol_abs,
+			  int64 batch, const FitContext *ctx, double *init, double *C, int32 *n_iter)
+{
+	int64		n = d->n_rows;
+	int			p = d->n_features;
+	int64		m = Min(n, Max(3 * batch, 3 * (int64) k));
+	GalaxyRng	rng;
+	int64	   *idx;
+	double	   *S;
+	double	   *Sn;
+	int32	   *lab;
+	double	   *mind;
+	double	   *cn = alloc_doubles(k);
+	double	   *cand = alloc_doubles((Size) k * p);
+	double		best = INFINITY;
+	int64		steps_per_pass,
+				steps;
+	double	   *B;
+	double	   *sums = alloc_doubles((Size) k * p);
+	int64	   *nb = palloc0(sizeof(int64) * k);
+	double	   *counts = alloc_doubles(k);
+	double		ewa = NAN,
+				ewa_min = INFINITY;
+	int			no_improvement = 0;
+	int64		step;
+
+	batch = Min(batch, n);
+	galaxy_rng_seed(&rng, ctx->seed, UINT64CONST(0x4B4D0000));
+	idx = sample_rows(&rng, n, m);
+	S = alloc_doubles((Size) m * p);
+	for (int64 i = 0; i < m; i++)
+		memcpy(S + i * p, d->X + idx[i] * p, sizeof(double) * p);
+	Sn = data_norms(S, m, p);
+	lab = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(m, batch));
+	mind = alloc_doubles(Max(m, batch));
+	for (int r = 0; r < n_init; r++)
+	{
+		GalaxyRng	irng;
+		double		s;
+
+		galaxy_rng_seed(&irng, ctx->seed, UINT64CONST(0x4B4D0100) + r);
+		kmeans_plusplus(wk, d, S, Sn, m, p, k, &irng, cand);
+		row_norms(cand, k, p, cn);
+		s = assign_rows(wk, S, Sn, m, p, cand, cn, k, lab, mind, NULL, NULL, NULL, NULL);
+		if (s < best)
+		{
+			best = s;
+			memcpy(init, cand, sizeof(double) * k * p);
+		}
+	}
+	memcpy(C, init, sizeof(double) * k * p);
+	pfree(S);
+	pfree(Sn);
+	pfree(idx);
+
+	B = alloc_doubles((Size) batch * p);
+	steps_per_pass = (n + batch - 1) / batch;
+	steps = steps_per_pass * max_iter;
+	for (step = 1; step <= steps; step++)
+	{
+		double		binertia;
+		double		shift = 0.0;
+		double		alpha = (double) batch * 2.0 / ((double) n + 1.0);
+
+		CHECK_FOR_INTERRUPTS();
+		for (int64 i = 0; i < batch; i++)
+			memcpy(B + i * p, d->X + (int64) galaxy_rng_below(&rng, (uint64) n) * p, sizeof(double) * p);
+		row_norms(C, k, p, cn);
+		binertia = assign_rows(wk, B, NULL, batch, p, C, cn, k, lab, mind, NULL, sums, nb, NULL);
+		/* each centre: the running mean of every row it has been given */
+		for (int c = 0; c < k; c++)
+		{
+			double	   *cc = C + (Size) c * p;
+			double		total;
+
+			if (nb[c] == 0)
+				continue;
+			total = counts[c] + (double) nb[c];
+			for (int j = 0; j < p; j++)
+			{
+				double		v = (cc[j] * counts[c] + sums[(Size) c * p + j]) / total;
+				double		delta = v - cc[j];
+
+				shift += delta * delta;
+				cc[j] = v;
+			}
+			counts[c] = total;
+		}
+		binertia /= (double) batch;
+		ewa = isnan(ewa) ? binertia : ewa * (1.0 - alpha) + binertia * alpha;
+		if (step % steps_per_pass == 0)
+			fit_report_iteration(ctx, (int) (step / steps_per_pass), max_iter, n,
+								 ewa * (double) n, NAN, NAN, NAN);
+		if (tol_abs > 0.0 && shift <= tol_abs)
+			break;
+		if (ewa < ewa_min)
+		{
+			ewa_min = ewa;
+			no_improvement = 0;
+		}
+		else if (++no_improvement >= KM_MAX_NO_IMPROVEMENT)
+			break;
+	}
+	*n_iter = (int32) Min(step, steps);
+	pfree(B);
+	pfree(lab);
+	pfree(mind);
+	pfree(cn);
+	pfree(cand);
+	pfree(sums);
+	pfree(nb);
+	pfree(counts);
+}
+
+/* Fit k-means. */
+static void *
+kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	int			k = (int) hp->values[HP_N_CLUSTERS];
+	int			n_init = (int) hp->values[HP_N_INIT];
+	int			max_iter = (int) hp->values[HP_MAX_ITER];
+	double		tol = hp->values[HP_TOL];
+	int64		batch = (int64) hp->values[HP_BATCH_SIZE];
+	int64		n = d->n_rows;
+	int			p = d->n_features;
+	KMeansState *st;
+	KmWork		wk;
+	int32	   *labels;
+	double	   *mind;
+	double	   *C;
+	double	   *cn;
+	double	   *xn = NULL;
+	double		tol_abs;
+
+	if (p < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("kmeans needs at least one feature")));
+	if (n < k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("kmeans: n_clusters = %d is larger than the number of training rows (" INT64_FORMAT ")",
+						k, n),
+				 errhint("Lower n_clusters, or train on more rows (test_size => 0 trains on all of them).")));
+	galaxy_check_training_memory(sizeof(double) * ((Size) n * 5 + (Size) 70 * k * p) +
+								 sizeof(int32) * (Size) n * 2,
+								 "kmeans assignments and centres");
+
+	/* the threads run single-threaded dgemms side by side */
+	openblas_set_num_threads(1);
+	work_init(&wk, ctx->threads, Max(k, 2 + (int) log((double) k)), k, p, n);
+	tol_abs = absolute_tol(d, tol);
+
+	st = palloc0(sizeof(KMeansState));
+	st->k = k;
+	st->p = p;
+	st->centers = alloc_doubles((Size) k * p);
+	st->init_centers = alloc_doubles((Size) k * p);
+	st->sizes = palloc0(sizeof(int64) * k);
+	labels = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
+	mind = alloc_doubles(n);
+	C = alloc_doubles((Size) k * p);
+	cn = alloc_doubles(k);
+
+	if (batch > 0)
+		/* as scikit-learn's MiniBatchKMeans: tol only when asked for */
+		minibatch_run(&wk, d, k, n_init, max_iter, hp->given[HP_TOL] ? tol_abs : 0.0, batch, ctx,
+					  st->init_centers, st->centers, &st->n_iter);
+	else
+	{
+		double	   *init = alloc_doubles((Size) k * p);
+
+		xn = data_norms(d->X, n, p);
+		st->inertia = INFINITY;
+		for (int r = 0; r < n_init; r++)
+		{
+			GalaxyRng	rng;
+			int32		it;
+			double		inertia;
+
+			galaxy_rng_seed(&rng, ctx->seed, UINT64CONST(0x4B4D0100) + r);
+			kmeans_plusplus(&wk, d, d->X, xn, n, p, k, &rng, C);
+			memcpy(init, C, sizeof(double) * k * p);
+			inertia = lloyd_run(&wk, d, xn, k, max_iter, tol_abs, ctx, C, labels, mind, &it);
+			if (inertia < st->inertia)
+			{
+				st->inertia = inertia;
+				st->n_iter = it;
+				memcpy(st->centers, C, sizeof(double) * k * p);
+				memcpy(st->init_centers, init, sizeof(double) * k * p);
+			}
+		}
+		pfree(init);
+	}
+	/* the final assignment: cluster sizes and the exact inertia */
+	row_norms(st->centers, k, p, cn);
+	assign_rows(&wk, d->X, xn, n, p, st->centers, cn, k, labels, NULL, NULL, NULL, NULL, NULL);
+	st->inertia = exact_inertia(d->X, n, p, st->centers, labels);
+	for (int64 i = 0; i < n; i++)
+		st->sizes[labels[i]]++;
+	for (Size j = 0; j < (Size) k * p; j++)
+		if (!isfinite(st->centers[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("kmeans produced a non-finite centre"),
+					 errhint("Scale the features: preprocess => '{\"scale\": \"standard\"}'.")));
+	if (!isfinite(st->inertia))
+		st->inertia = DBL_MAX;
+	pfree(labels);
+	pfree(mind);
+	pfree(C);
+	pfree(cn);
+	if (xn)
+		pfree(xn);
+	work_free(&wk);
+	return st;
+}
+
+/* Cluster index of each row: the nearest centre. */
+static void
+kmeans_predict(const void *state, const double *X, int64 n, double *out)
+{
+	const KMeansState *st = state;
+	KmWork		wk;
+	double	   *cn;
+	int64		chunk = 65536;
+	int32	   *lab;
+
+	if (n <= 0)
+		return;
+	cn = alloc_doubles(st->k);
+	chunk = Min(chunk, n);
+	work_init(&wk, 1, st->k, 0, st->p, chunk);
+	lab = palloc(sizeof(int32) * chunk);
+	row_norms(st->centers, st->k, st->p, cn);
+	for (int64 start = 0; start < n; start += chunk)
+	{
+		int64		m = Min(chunk, n - start);
+
+		if (start > 0)
+			CHECK_FOR_INTERRUPTS();
+		assign_rows(&wk, X + start * st->p, NULL, m, st->p, st->centers, cn, st->k, lab, NULL, NULL,
+					NULL, NULL, NULL);
+		for (int64 i = 0; i < m; i++)
+			out[start + i] = lab[i];
+	}
+	pfree(lab);
+	pfree(cn);
+	work_free(&wk);
+}
+
+/* Write the centres. */
+static void
+kmeans_serialize(const void *state, ModelWriter *w)
+{
+	const KMeansState *st = state;
+
+	mw_tag(w, "KMN1");
+	mw_u32(w, (uint32) st->k);
+	mw_u32(w, (uint32) st->p);
+	mw_f64(w, st->inertia);
+	mw_i32(w, st->n_iter);
+	mw_f64s(w, st->centers, (Size) st->k * st->p);
+	mw_f64s(w, st->init_centers, (Size) st->k * st->p);
+	for (int c = 0; c < st->k; c++)
+		mw_i64(w, st->sizes[c]);
+}
+
+/* Read and validate the centres. */
+static void *
+kmeans_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
+{
+	KMeansState *st;
+	uint32		k,
+				p;
+	uint64		per_cluster;
+
+	if (task != TASK_CLUSTERING)
+		mr_corrupt("kmeans model with task %s", galaxy_task_name(task));
+	if (n_classes != 0)
+		mr_corrupt("kmeans model with %d classes", n_classes);
+	if (n_features < 1 || n_features > MODEL_MAX_FEATURES)
+		mr_corrupt("kmeans feature count %d out of range", n_features);
+	mr_tag(r, "KMN1");
+	k = mr_count(r, KM_MAX_CLUSTERS, 0, "kmeans cluster");
+	p = mr_count(r, MODEL_MAX_FEATURES, 0, "kmeans feature");
+	if (k < 1)
+		mr_corrupt("kmeans model with no cluster");
+	if ((int) p != n_features)
+		mr_corrupt("kmeans centres of %u features, header says %d", p, n_features);
+	per_cluster = 2 * (uint64) p * sizeof(double) + sizeof(int64);
+	if ((uint64) k * per_cluster + sizeof(double) + sizeof(int32) > mr_remaining(r))
+		mr_corrupt("kmeans state of %u clusters x %u features does not fit in the bytes left", k, p);
+
+	st = palloc0(sizeof(KMeansState));
+	st->k = (int) k;
+	st->p = (int) p;
+	st->inertia = mr_f64_finite(r, "kmeans inertia");
+	if (st->inertia < 0)
+		mr_corrupt("kmeans inertia %g", st->inertia);
+	st->n_iter = mr_i32_range(r, 0, PG_INT32_MAX, "kmeans iterations");
+	st->centers = alloc_doubles((Size) k * p);
+	st->init_centers = alloc_doubles((Size) k * p);
+	for (Size j = 0; j < (Size) k * p; j++)
+		st->centers[j] = mr_f64_finite(r, "kmeans centre");
+	for (Size j = 0; j < (Size) k * p; j++)
+		st->init_centers[j] = mr_f64_finite(r, "kmeans initial centre");
+	st->sizes = palloc(sizeof(int64) * k);
+	for (uint32 c = 0; c < k; c++)
+	{
+		st->sizes[c] = mr_i64(r);
+		if (st->sizes[c] < 0)
+			mr_corrupt("kmeans cluster %u has " INT64_FORMAT " rows", c, st->sizes[c]);
+	}
+	return st;
+}
+
+/* Training inertia and iterations, added to the model's metrics. */
+static void
+kmeans_fit_metrics(const void *state, void (*add) (const char *name, double value, void *arg), void *arg)
+{
+	const KMeansState *st = state;
+
+	add("train_inertia", st->inertia, arg);
+	add("n_iter", st->n_iter, arg);
+	add("n_clusters", st->k, arg);
+}
+
+/* k rows of centres as a JSON array of arrays, in the input columns' units. */
+static void
+push_centres(JsonbParseState **st, const char *key, const KMeansState *km, const double *C,
+			 const Preprocessor *prep)
+{
+	double	   *row = alloc_doubles(km->p);
+
+	jb_key(st, key);
+	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+	for (int c = 0; c < km->k; c++)
+	{
+		if (prep)
+			preprocess_inverse_features(prep, C + (Size) c * km->p, row);
+		else
+			memcpy(row, C + (Size) c * km->p, sizeof(double) * km->p);
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		for (int j = 0; j < km->p; j++)
+			jb_num(st, WJB_ELEM, row[j]);
+		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	}
+	pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	pfree(row);
+}
+
+/* describe(): the centres in the original units, sizes, inertia. */
+static void
+kmeans_describe(const void *state, const Preprocessor *prep, JsonbParseState **st)
+{
+	const KMeansState *km = state;
+
+	jb_key(st, "clusters");
+	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+	jb_kv_int(st, "n_clusters", km->k);
+	jb_kv_num(st, "inertia", km->inertia);
+	jb_kv_int(st, "n_iter", km->n_iter);
+	jb_key(st, "features");
+	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+	for (int j = 0; j < km->p; j++)
+		jb_str(st, WJB_ELEM, prep ? preprocess_feature_name(prep, j) : psprintf("f%d", j));
+	pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	jb_key(st, "sizes");
+	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+	for (int c = 0; c < km->k; c++)
+		jb_int(st, WJB_ELEM, km->sizes[c]);
+	pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	push_centres(st, "centroids", km, km->centers, prep);
+	push_centres(st, "initial_centroids", km, km->init_centers, prep);
+	pushJsonbValue(st, WJB_END_OBJECT, NULL);
+}
+
+const AlgorithmDef galaxy_algo_kmeans = {
+	.name = "kmeans",
+	.id = 7,
+	.tasks = TASK_BIT(TASK_CLUSTERING),
+	.params = kmeans_params,
+	.n_params = lengthof(kmeans_params),
+	.default_scaling = true,
+	.description = "k-means clustering: k-means++ initialisation, Lloyd iterations on OpenBLAS, n_init restarts; mini-batch k-means with batch_size > 0",
+	.fit = kmeans_fit,
+	.predict = kmeans_predict,
+	.predict_proba = NULL,
+	.serialize = kmeans_serialize,
+	.deserialize = kmeans_deserialize,
+	.fit_metrics = kmeans_fit_metrics,
+	.describe = kmeans_describe,
+};
