@@ -148,11 +148,11 @@ activation_backward(NnLayer *l, const float *in, const float *out, const float *
 	{
 		case NN_RELU:
 			for (Size i = 0; i < n; i++)
-				din[i] = in[i] > 0.0f ? dout[i] : 0.0f;
+				din[i] = dout[i] * (in[i] > 0.0f ? 1.0f : 0.0f);	/* branch-free: vectorizes */
 			break;
 		case NN_LEAKY_RELU:
 			for (Size i = 0; i < n; i++)
-				din[i] = in[i] > 0.0f ? dout[i] : LEAKY_SLOPE * dout[i];
+				din[i] = dout[i] * (in[i] > 0.0f ? 1.0f : LEAKY_SLOPE);
 			break;
 		case NN_TANH:
 			for (Size i = 0; i < n; i++)
@@ -343,6 +343,24 @@ batchnorm_backward(NnLayer *l, const float *in, const float *out, const float *d
 
 const NnLayerOps nn_batchnorm_ops = {"batch_norm", batchnorm_forward, batchnorm_backward};
 
+/* Sum of n floats: eight float lanes (they vectorize), added up in double. */
+static float
+sum_floats(const float *x, Size n)
+{
+	float		acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+	double		total = 0.0;
+	Size		i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			acc[j] += x[i + j];
+	for (; i < n; i++)
+		total += x[i];
+	for (int j = 0; j < 8; j++)
+		total += acc[j];
+	return (float) total;
+}
+
 /*
  * ----- 2-D convolution: im2col over the whole batch, one sgemm -----
  * The columns matrix has one row per (channel, kernel row, kernel column)
@@ -353,6 +371,22 @@ const NnLayerOps nn_batchnorm_ops = {"batch_norm", batchnorm_forward, batchnorm_
  * (times the columns' transpose) and the columns' gradient (W^T times it),
  * which col2im adds back into the input's shape.
  */
+
+/*
+ * Output columns ow whose input column ow * stride - pad + kj lies inside
+ * the image: [*lo, *hi).  Outside them the kernel reads the zero padding.
+ */
+static inline void
+window_columns(int Wo, int W, int st, int pad, int kj, int *lo, int *hi)
+{
+	int			a = pad - kj;		/* ow * st >= a */
+	int			b = W - 1 + pad - kj;	/* ow * st <= b */
+
+	*lo = a <= 0 ? 0 : (a + st - 1) / st;
+	*hi = b < 0 ? 0 : Min(Wo, b / st + 1);
+	if (*hi < *lo)
+		*hi = *lo;
+}
 
 static void
 im2col(const NnLayer *l, const float *in, int batch, float *col)
@@ -373,7 +407,10 @@ im2col(const NnLayer *l, const float *in, int batch, float *col)
 			for (int kj = 0; kj < k; kj++)
 			{
 				float	   *row = col + ((Size) (c * k + ki) * k + kj) * bhw;
+				int			lo,
+							hi;
 
+				window_columns(Wo, W, st, pad, kj, &lo, &hi);
 				for (int b = 0; b < batch; b++)
 				{
 					const float *plane = in + ((Size) b * C + c) * H * W;
@@ -382,18 +419,24 @@ im2col(const NnLayer *l, const float *in, int batch, float *col)
 					for (int oh = 0; oh < Ho; oh++)
 					{
 						int			ih = oh * st - pad + ki;
+						float	   *d = dst + (Size) oh * Wo;
+						/* input index of output column ow: base + ow * st (inside for lo <= ow < hi) */
+						ptrdiff_t	base = (ptrdiff_t) ih * W - pad + kj;
 
 						if (ih < 0 || ih >= H)
 						{
-							memset(dst + (Size) oh * Wo, 0, sizeof(float) * Wo);
+							memset(d, 0, sizeof(float) * Wo);
 							continue;
 						}
-						for (int ow = 0; ow < Wo; ow++)
-						{
-							int			iw = ow * st - pad + kj;
-
-							dst[(Size) oh * Wo + ow] = (iw >= 0 && iw < W) ? plane[(Size) ih * W + iw] : 0.0f;
-						}
+						for (int ow = 0; ow < lo; ow++)
+							d[ow] = 0.0f;
+						if (st == 1)
+							memcpy(d + lo, plane + base + lo, sizeof(float) * (hi - lo));
+						else
+							for (int ow = lo; ow < hi; ow++)
+								d[ow] = plane[base + (ptrdiff_t) ow * st];
+						for (int ow = hi; ow < Wo; ow++)
+							d[ow] = 0.0f;
 					}
 				}
 			}
@@ -419,7 +462,10 @@ col2im(const NnLayer *l, const float *col, int batch, float *din)
 			for (int kj = 0; kj < k; kj++)
 			{
 				const float *row = col + ((Size) (c * k + ki) * k + kj) * bhw;
+				int			lo,
+							hi;
 
+				window_columns(Wo, W, st, pad, kj, &lo, &hi);
 				for (int b = 0; b < batch; b++)
 				{
 					float	   *plane = din + ((Size) b * C + c) * H * W;
@@ -428,16 +474,21 @@ col2im(const NnLayer *l, const float *col, int batch, float *din)
 					for (int oh = 0; oh < Ho; oh++)
 					{
 						int			ih = oh * st - pad + ki;
+						const float *restrict s = src + (Size) oh * Wo;
+						ptrdiff_t	base = (ptrdiff_t) ih * W - pad + kj;
 
-						if (ih < 0 || ih >= H)
+						if (ih < 0 || ih >= H || hi <= lo)
 							continue;
-						for (int ow = 0; ow < Wo; ow++)
+						if (st == 1)
 						{
-							int			iw = ow * st - pad + kj;
+							float	   *restrict drow = plane + base + lo;
 
-							if (iw >= 0 && iw < W)
-								plane[(Size) ih * W + iw] += src[(Size) oh * Wo + ow];
+							for (int ow = 0; ow < hi - lo; ow++)
+								drow[ow] += s[lo + ow];
 						}
+						else
+							for (int ow = lo; ow < hi; ow++)
+								plane[base + (ptrdiff_t) ow * st] += s[ow];
 					}
 				}
 			}
@@ -485,20 +536,9 @@ conv2d_backward(NnLayer *l, const float *in, const float *out, const float *dout
 
 	for (int f = 0; f < F; f++)
 	{
-		double		sum = 0.0;
-
 		for (int b = 0; b < batch; b++)
-		{
-			const float *src = dout + ((Size) b * F + f) * hw;
-			float	   *dst = dT + (Size) f * bhw + (Size) b * hw;
-
-			for (Size p = 0; p < hw; p++)
-			{
-				dst[p] = src[p];
-				sum += src[p];
-			}
-		}
-		gb[f] = (float) sum;
+			memcpy(dT + (Size) f * bhw + (Size) b * hw, dout + ((Size) b * F + f) * hw, sizeof(float) * hw);
+		gb[f] = sum_floats(dT + (Size) f * bhw, bhw);
 	}
 	/* the columns are those of the last forward pass (the same batch) */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, K, (int) bhw,

@@ -269,6 +269,14 @@ run_gradient_checks(void)
 		nn_add_flatten(&c.net);
 		finish_case(&c, 811);
 
+		/* stride 2 with padding: windows that start in the padding */
+		setup_case_shape(&c, "conv2d stride 2, padding 1", NN_LOSS_MSE, 1, 83, img);
+		galaxy_rng_seed(&rng, 830, 0);
+		nn_add_conv2d(&c.net, 2, 3, 2, 1, NN_TANH, &rng);
+		nn_add_activation(&c.net, NN_TANH);
+		nn_add_flatten(&c.net);
+		finish_case(&c, 831);
+
 		/* two convolutions and global average pooling */
 		setup_case_shape(&c, "conv2d x2, global_avg_pool", NN_LOSS_SOFTMAX_CE, 2, 82, img);
 		galaxy_rng_seed(&rng, 820, 0);
