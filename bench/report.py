@@ -265,6 +265,10 @@ def memory_table(res):
 NEURAL_TITLES = {"mlp": "MLP on the classification table", "mlp_fmnist": "MLP on Fashion-MNIST"}
 
 
+# time per epoch against PyTorch: rows whose target is not 1.0 (issue #13: cnn, lstm, transformer)
+NEURAL_EPOCH_TARGET = {"cnn_fmnist": 1.5}
+
+
 def neural_table(res):
     """Neural-network rows: time per epoch of galaxy, PyTorch and scikit-learn, and held-out accuracy."""
     rows = []
@@ -281,7 +285,9 @@ def neural_table(res):
             g = "error: " + r["error"].replace("|", "\\|")
         else:
             g = fmt(r.get("galaxy_epoch_median_s"))
-        ratio_ok = None if r.get("ratio_epoch") is None else r["ratio_epoch"] <= 1.0
+        # the issues' targets: the MLP at most as slow as PyTorch, cnn / lstm / transformer 1.5 times
+        limit = NEURAL_EPOCH_TARGET.get(r["id"], 1.0)
+        ratio_ok = None if r.get("ratio_epoch") is None else r["ratio_epoch"] <= limit
         # on a shared machine the fastest repetition of each side is the least disturbed: show its ratio too
         best = [min((v for v in r.get(k) or [] if isinstance(v, (int, float))), default=None)
                 for k in ("galaxy_epoch_s", "torch_epoch_s")]
@@ -307,7 +313,7 @@ def neural_table(res):
                      verdict(acc_ok)])
     return md_table(["work", "network", "rows", "epochs × batch", "PyTorch s/epoch", "galaxy s/epoch"] + (
                         ["galaxy median epoch (training curve)"] if curve else []) + ["scikit-learn s/epoch", "galaxy / PyTorch per epoch",
-                     "galaxy / scikit-learn per epoch", "≤ 1.0 × PyTorch?", "galaxy end to end (s)",
+                     "galaxy / scikit-learn per epoch", "target met (≤ 1.0 × PyTorch; cnn ≤ 1.5 ×)?", "galaxy end to end (s)",
                      "PyTorch end to end (s)", "accuracy galaxy / PyTorch / scikit-learn",
                      "within 0.01 of PyTorch (or better)?"], rows)
 
