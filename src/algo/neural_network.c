@@ -54,7 +54,8 @@ enum
 	HP_LOSS,
 	HP_HUBER_DELTA,
 	HP_CLIP_NORM,
-	HP_SEED
+	HP_SEED,
+	HP_INIT
 };
 
 /* choice orders match NnActivation / NnOptimizer / NnSchedule */
@@ -101,6 +102,8 @@ enum
 	"Clip the gradients' joint L2 norm to this (0 = no clipping)."}, \
 	{"seed", HP_INT, -1, -1, 2147483647, false, NULL, \
 	"Seed of the initial weights, shuffling and dropout (-1: train's seed)."}, \
+	{"init", HP_ENUM, 0, 0, 0, false, "auto,he,glorot,uniform", \
+	"Initial weights: auto (He before relu-like activations, Glorot otherwise), he, glorot, or uniform (PyTorch's default: weights and biases in +-1/sqrt(fan_in))."}, \
 	/* end */
 
 /* neural_network: the widths of the hidden layers, then the common block */
@@ -247,6 +250,7 @@ mlp_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRn
 	NnShape		in = {1, {n_features, 0, 0}};
 
 	nn_init(net, &in);
+	net->init = (NnInit) (int) hp->values[MLP_N_ARCH + HP_INIT];
 	add_dense_stack(net, hp->list[MLP_HIDDEN], (int) hp->values[MLP_HIDDEN], hp->values + MLP_N_ARCH, rng);
 	nn_add_dense(net, n_out, NN_IDENTITY, rng);
 }
@@ -391,6 +395,7 @@ cnn_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRn
 	int			pool = (int) hp->values[CNN_POOL];
 
 	nn_init(net, &in);
+	net->init = (NnInit) (int) v[HP_INIT];
 	for (int i = 0; i < (int) hp->values[CNN_FILTERS]; i++)
 	{
 		NnShape		cur;
@@ -500,6 +505,7 @@ lstm_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyR
 	int			layers = (int) hp->values[LSTM_UNITS];
 
 	nn_init(net, &in);
+	net->init = (NnInit) (int) hp->values[LSTM_N_ARCH + HP_INIT];
 	for (int i = 0; i < layers; i++)
 	{
 		if (hp->values[LSTM_CELL] == 1)

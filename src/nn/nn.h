@@ -135,6 +135,15 @@ struct NnLayer
 	GalaxyRng  *rng;			/* NN_DROPOUT: the network's generator */
 };
 
+/* How dense and convolution layers draw their initial weights (never renumber: a hyperparameter's choice index). */
+typedef enum NnInit
+{
+	NN_INIT_AUTO = 0,			/* He before relu-like activations, Glorot otherwise */
+	NN_INIT_HE = 1,
+	NN_INIT_GLOROT = 2,
+	NN_INIT_UNIFORM = 3			/* weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default */
+} NnInit;
+
 /* A feed-forward stack of layers with its buffers. */
 typedef struct NnNet
 {
@@ -146,6 +155,7 @@ typedef struct NnNet
 	float	   *grads[NN_MAX_LAYERS + 1];	/* dL/d acts[i] (training only) */
 	bool		training_buffers;
 	GalaxyRng	rng;			/* dropout draws */
+	NnInit		init;			/* initial weights of the layers added next (nn_init: auto) */
 } NnNet;
 
 /* ----- building (nn_net.c) ----- */

@@ -83,9 +83,42 @@ add_param(NnLayer *l, int64 n, bool decay)
 }
 
 /*
- * Dense layer of 'units' outputs.  Weights ~ U(-a, a) with He's bound
- * sqrt(6 / fan_in) before relu-like activations and Glorot's
- * sqrt(6 / (fan_in + fan_out)) otherwise; biases 0.  rng NULL: zeros (the
+ * Initial weights of a dense or convolution layer (params[0] weights,
+ * params[1] biases), uniform in (-a, a): He's a = sqrt(6 / fan_in), Glorot's
+ * sqrt(6 / (fan_in + fan_out)), or PyTorch's default 1 / sqrt(fan_in) for
+ * the biases too; otherwise biases are 0.
+ */
+static void
+init_weights(NnLayer *l, NnInit mode, NnActivation init_for, int64 fan_in, int64 fan_out, GalaxyRng *rng)
+{
+	double		bound;
+	bool		biases = false;
+
+	if (mode == NN_INIT_AUTO)
+		mode = (init_for == NN_RELU || init_for == NN_LEAKY_RELU || init_for == NN_GELU) ?
+			NN_INIT_HE : NN_INIT_GLOROT;
+	switch (mode)
+	{
+		case NN_INIT_HE:
+			bound = sqrt(6.0 / (double) fan_in);
+			break;
+		case NN_INIT_UNIFORM:
+			bound = 1.0 / sqrt((double) fan_in);
+			biases = true;
+			break;
+		case NN_INIT_GLOROT:
+		default:
+			bound = sqrt(6.0 / (double) (fan_in + fan_out));
+			break;
+	}
+	for (int k = 0; k < (biases ? 2 : 1); k++)
+		for (int64 i = 0; i < l->params[k].n; i++)
+			l->params[k].w[i] = (float) ((2.0 * galaxy_rng_uniform(rng) - 1.0) * bound);
+}
+
+/*
+ * Dense layer of 'units' outputs, initialised as net->init says (auto: He
+ * before relu-like activations, Glorot otherwise).  rng NULL: zeros (the
  * reader fills them).
  */
 void
@@ -105,14 +138,7 @@ nn_add_dense(NnNet *net, int units, NnActivation init_for, GalaxyRng *rng)
 	add_param(l, fan_in * units, true);
 	add_param(l, units, false);
 	if (rng)
-	{
-		bool		he = (init_for == NN_RELU || init_for == NN_LEAKY_RELU || init_for == NN_GELU);
-		double		bound = he ? sqrt(6.0 / (double) fan_in) : sqrt(6.0 / (double) (fan_in + units));
-		float	   *w = l->params[0].w;
-
-		for (int64 i = 0; i < l->params[0].n; i++)
-			w[i] = (float) ((2.0 * galaxy_rng_uniform(rng) - 1.0) * bound);
-	}
+		init_weights(l, net->init, init_for, fan_in, units, rng);
 }
 
 void
@@ -232,8 +258,8 @@ require_image(const NnLayer *l, const char *what)
 }
 
 /*
- * 2-D convolution of 'filters' k x k kernels.  Weights ~ U(-a, a) with He's
- * or Glorot's bound over fan_in = C k k (fan_out = F k k); biases 0.
+ * 2-D convolution of 'filters' k x k kernels, initialised as net->init says
+ * over fan_in = C k k (fan_out = F k k).
  */
 void
 nn_add_conv2d(NnNet *net, int filters, int kernel, int stride, int padding,
@@ -263,15 +289,7 @@ nn_add_conv2d(NnNet *net, int filters, int kernel, int stride, int padding,
 	add_param(l, fan_in * filters, true);
 	add_param(l, filters, false);
 	if (rng)
-	{
-		bool		he = (init_for == NN_RELU || init_for == NN_LEAKY_RELU || init_for == NN_GELU);
-		double		bound = he ? sqrt(6.0 / (double) fan_in) :
-			sqrt(6.0 / (double) (fan_in + (int64) filters * kernel * kernel));
-		float	   *w = l->params[0].w;
-
-		for (int64 i = 0; i < l->params[0].n; i++)
-			w[i] = (float) ((2.0 * galaxy_rng_uniform(rng) - 1.0) * bound);
-	}
+		init_weights(l, net->init, init_for, fan_in, (int64) filters * kernel * kernel, rng);
 }
 
 /* Max or average pooling over k x k windows moved by 'stride' (no padding). */

@@ -76,8 +76,8 @@ SELECT set_eq($$SELECT name FROM galaxy.algorithm_hyperparameters WHERE algorith
                     'activation', 'dropout', 'batch_norm', 'optimizer', 'learning_rate', 'momentum',
                     'nesterov', 'lr_schedule', 'lr_step_size', 'lr_gamma', 'lr_patience', 'batch_size', 'epochs',
                     'early_stopping_rounds', 'validation_fraction', 'weight_decay', 'class_weight', 'loss',
-                    'huber_delta', 'clip_norm', 'seed'],
-              'the 26 hyperparameters of cnn: 5 of the architecture and the 21 training ones of neural_network');
+                    'huber_delta', 'clip_norm', 'seed', 'init'],
+              'the 27 hyperparameters of cnn: 5 of the architecture and the 22 training ones of neural_network');
 SELECT results_eq(
     $$SELECT name, type, default_value, min_value, max_value, min_exclusive
         FROM galaxy.algorithm_hyperparameters

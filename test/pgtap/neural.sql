@@ -89,8 +89,8 @@ SELECT set_eq($$SELECT name FROM galaxy.algorithm_hyperparameters WHERE algorith
               ARRAY['hidden_layers', 'activation', 'dropout', 'batch_norm', 'optimizer', 'learning_rate', 'momentum',
                     'nesterov', 'lr_schedule', 'lr_step_size', 'lr_gamma', 'lr_patience', 'batch_size', 'epochs',
                     'early_stopping_rounds', 'validation_fraction', 'weight_decay', 'class_weight', 'loss',
-                    'huber_delta', 'clip_norm', 'seed'],
-              'the 22 hyperparameters of neural_network');
+                    'huber_delta', 'clip_norm', 'seed', 'init'],
+              'the 23 hyperparameters of neural_network');
 SELECT results_eq(
     $$SELECT name, type, default_value, min_value, max_value, min_exclusive
         FROM galaxy.algorithm_hyperparameters
@@ -115,6 +115,7 @@ SELECT results_eq(
     $$VALUES ('activation', 'choice', 'relu', 'relu,leaky_relu,tanh,sigmoid,gelu'),
              ('batch_norm', 'boolean', 'false', NULL),
              ('class_weight', 'choice', 'none', 'none,balanced'),
+             ('init', 'choice', 'auto', 'auto,he,glorot,uniform'),
              ('loss', 'choice', 'auto', 'auto,cross_entropy,binary_cross_entropy,mse,huber'),
              ('lr_schedule', 'choice', 'constant', 'constant,step,cosine,plateau'),
              ('nesterov', 'boolean', 'false', NULL),
