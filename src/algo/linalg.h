@@ -52,6 +52,37 @@ vec_argmax(const double *v, int n)
 	return best;
 }
 
+/* The logistic function 1 / (1 + e^-z), never exp of a large positive number. */
+static inline double
+logistic(double z)
+{
+	if (z >= 0.0)
+		return 1.0 / (1.0 + exp(-z));
+	else
+	{
+		double		e = exp(z);
+
+		return e / (1.0 + e);
+	}
+}
+
+/*
+ * Importance of each of p features from a linear model's coefficients
+ * (n_outputs rows of p): the mean absolute coefficient over the outputs.
+ */
+static inline void
+coef_importance(const double *coef, int n_outputs, int p, double *out)
+{
+	for (int j = 0; j < p; j++)
+	{
+		double		s = 0.0;
+
+		for (int c = 0; c < n_outputs; c++)
+			s += fabs(coef[(Size) c * p + j]);
+		out[j] = s / n_outputs;
+	}
+}
+
 /*
  * out[i] = exp(z[i] - shift) / sum of them, for i < n: softmax when shift is
  * the largest z (no overflow).  out may be z.

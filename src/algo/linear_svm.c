@@ -90,19 +90,6 @@ typedef struct SvmState
 	double	   *platt_b;
 } SvmState;
 
-/* Logistic function without overflow. */
-static inline double
-svm_sigmoid(double z)
-{
-	if (z >= 0.0)
-		return 1.0 / (1.0 + exp(-z));
-	else
-	{
-		double		e = exp(z);
-
-		return e / (1.0 + e);
-	}
-}
 
 /* Platt's negative log likelihood of the sigmoid (A, B) on decision values f and targets t. */
 static double
@@ -484,7 +471,7 @@ svm_predict_proba(const void *state, const double *X, int64 n, double *out)
 		svm_scores(st, X + i * st->n_features, z);
 		if (kk == 1)
 		{
-			o[1] = svm_sigmoid(-(st->platt_a[0] * z[0] + st->platt_b[0]));
+			o[1] = logistic(-(st->platt_a[0] * z[0] + st->platt_b[0]));
 			o[0] = 1.0 - o[1];
 		}
 		else
@@ -493,7 +480,7 @@ svm_predict_proba(const void *state, const double *X, int64 n, double *out)
 
 			for (int c = 0; c < kk; c++)
 			{
-				o[c] = svm_sigmoid(-(st->platt_a[c] * z[c] + st->platt_b[c]));
+				o[c] = logistic(-(st->platt_a[c] * z[c] + st->platt_b[c]));
 				sum += o[c];
 			}
 			for (int c = 0; c < kk; c++)
@@ -568,16 +555,8 @@ static void
 svm_feature_importance(const void *state, double *out)
 {
 	const SvmState *st = state;
-	int			p = st->n_features;
 
-	for (int j = 0; j < p; j++)
-	{
-		double		s = 0.0;
-
-		for (int c = 0; c < st->n_outputs; c++)
-			s += fabs(st->coef[(Size) c * p + j]);
-		out[j] = s / st->n_outputs;
-	}
+	coef_importance(st->coef, st->n_outputs, st->n_features, out);
 }
 
 const AlgorithmDef galaxy_algo_linear_svm = {

@@ -113,20 +113,6 @@ log1p_unit(double e)
 	return log(1.0 + e);
 }
 
-/* Logistic function without overflow. */
-static inline double
-sigmoid(double z)
-{
-	if (z >= 0.0)
-		return 1.0 / (1.0 + exp(-z));
-	else
-	{
-		double		e = exp(z);
-
-		return e / (1.0 + e);
-	}
-}
-
 /*
  * Scores of rows X[0..b) into Z (b x kk): Z = X W' + intercept.
  */
@@ -751,8 +737,8 @@ logreg_predict_proba(const void *state, const double *X, int64 n, double *out)
 		row_scores(st, X + i * p, z);
 		if (kk == 1)
 		{
-			o[1] = sigmoid(z[0]);
-			o[0] = sigmoid(-z[0]);
+			o[1] = logistic(z[0]);
+			o[0] = logistic(-z[0]);
 		}
 		else
 		{
@@ -825,16 +811,8 @@ static void
 logreg_feature_importance(const void *state, double *out)
 {
 	const LogRegState *st = state;
-	int			p = st->n_features;
 
-	for (int j = 0; j < p; j++)
-	{
-		double		s = 0.0;
-
-		for (int c = 0; c < st->n_outputs; c++)
-			s += fabs(st->coef[(Size) c * p + j]);
-		out[j] = s / st->n_outputs;
-	}
+	coef_importance(st->coef, st->n_outputs, st->n_features, out);
 }
 
 const AlgorithmDef galaxy_algo_logistic_regression = {

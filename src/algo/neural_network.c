@@ -746,7 +746,7 @@ nn_predict_values(const void *state, const double *X, int64 n, double *out)
 			out[i] = o[0] * m->y_scale + m->y_mean;
 		else if (m->loss == NN_LOSS_SIGMOID_BCE)
 			/* as predict_proba decides (1 - p < p), so scoring may use either */
-			out[i] = nn_sigmoid(o[0]) > 0.5 ? 1 : 0;
+			out[i] = logistic(o[0]) > 0.5 ? 1 : 0;
 		else
 		{
 			int			best = 0;
@@ -777,7 +777,7 @@ nn_predict_probabilities(const void *state, const double *X, int64 n, double *ou
 
 		if (m->loss == NN_LOSS_SIGMOID_BCE)
 		{
-			p[1] = nn_sigmoid(o[0]);
+			p[1] = logistic(o[0]);
 			p[0] = 1.0 - p[1];
 		}
 		else
@@ -903,57 +903,45 @@ nn_describe_state(const void *state, const struct Preprocessor *prep, JsonbParse
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
 }
 
+/* What every neural algorithm shares: tasks, scaling, prediction, storage, describe. */
+#define NN_ALGORITHM_HOOKS \
+	.tasks = TASK_BIT(TASK_CLASSIFICATION) | TASK_BIT(TASK_REGRESSION), \
+	.default_scaling = true, \
+	.predict = nn_predict_values, \
+	.predict_proba = nn_predict_probabilities, \
+	.serialize = nn_serialize, \
+	.deserialize = nn_deserialize, \
+	.fit_metrics = nn_fit_metrics, \
+	.describe = nn_describe_state, \
+	.predict_is_proba_argmax = true,
+
 const AlgorithmDef galaxy_algo_neural_network = {
 	.name = "neural_network",
 	.alias = "mlp",
 	.id = 6,
-	.tasks = TASK_BIT(TASK_CLASSIFICATION) | TASK_BIT(TASK_REGRESSION),
 	.params = mlp_params,
 	.n_params = lengthof(mlp_params),
-	.default_scaling = true,
 	.description = "Multilayer perceptron (dense layers, relu/tanh/gelu..., dropout, batch norm; adam/adamw/sgd) on galaxy's float32 neural engine",
 	.fit = mlp_fit,
-	.predict = nn_predict_values,
-	.predict_proba = nn_predict_probabilities,
-	.serialize = nn_serialize,
-	.deserialize = nn_deserialize,
-	.fit_metrics = nn_fit_metrics,
-	.describe = nn_describe_state,
-	.predict_is_proba_argmax = true,
+	NN_ALGORITHM_HOOKS
 };
 
 const AlgorithmDef galaxy_algo_cnn = {
 	.name = "cnn",
 	.id = 15,
-	.tasks = TASK_BIT(TASK_CLASSIFICATION) | TASK_BIT(TASK_REGRESSION),
 	.params = cnn_params,
 	.n_params = lengthof(cnn_params),
-	.default_scaling = true,
 	.description = "Convolutional network for images in one array column (conv2d-activation-max pool blocks, dense head) on galaxy's float32 neural engine",
 	.fit = cnn_fit,
-	.predict = nn_predict_values,
-	.predict_proba = nn_predict_probabilities,
-	.serialize = nn_serialize,
-	.deserialize = nn_deserialize,
-	.fit_metrics = nn_fit_metrics,
-	.describe = nn_describe_state,
-	.predict_is_proba_argmax = true,
+	NN_ALGORITHM_HOOKS
 };
 
 const AlgorithmDef galaxy_algo_lstm = {
 	.name = "lstm",
 	.id = 16,
-	.tasks = TASK_BIT(TASK_CLASSIFICATION) | TASK_BIT(TASK_REGRESSION),
 	.params = lstm_params,
 	.n_params = lengthof(lstm_params),
-	.default_scaling = true,
 	.description = "LSTM network for sequences in one array column (stacked LSTM layers, last step, dense head) on galaxy's float32 neural engine",
 	.fit = lstm_fit,
-	.predict = nn_predict_values,
-	.predict_proba = nn_predict_probabilities,
-	.serialize = nn_serialize,
-	.deserialize = nn_deserialize,
-	.fit_metrics = nn_fit_metrics,
-	.describe = nn_describe_state,
-	.predict_is_proba_argmax = true,
+	NN_ALGORITHM_HOOKS
 };

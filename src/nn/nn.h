@@ -20,8 +20,6 @@
 #ifndef GALAXY_NN_H
 #define GALAXY_NN_H
 
-#include <math.h>
-
 #include "algo/algo.h"
 #include "model/modelio.h"
 #include "util/rng.h"
@@ -216,19 +214,6 @@ typedef enum NnLoss
 
 extern const char *nn_loss_name(NnLoss loss);
 
-/* The logistic function, never exp of a large positive number. */
-static inline double
-nn_sigmoid(double z)
-{
-	if (z >= 0)
-		return 1.0 / (1.0 + exp(-z));
-	else
-	{
-		double		e = exp(z);
-
-		return e / (1.0 + e);
-	}
-}
 
 /*
  * Loss of a batch of outputs (batch x k) against targets (class indexes or

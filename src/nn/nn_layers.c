@@ -705,6 +705,26 @@ flatten_backward(NnLayer *l, const float *in, const float *out, const float *dou
 const NnLayerOps nn_flatten_ops = {"flatten", flatten_forward, flatten_backward};
 
 /*
+ * The recurrent layers work step-major ([T][B][F]: one step of every
+ * sample is contiguous); the batch is sample-major ([B][T][F]).
+ */
+static void
+to_step_major(const float *in, float *out, int T, int batch, int F)
+{
+	for (int t = 0; t < T; t++)
+		for (int b = 0; b < batch; b++)
+			memcpy(out + ((Size) t * batch + b) * F, in + ((Size) b * T + t) * F, sizeof(float) * F);
+}
+
+static void
+from_step_major(const float *in, float *out, int T, int batch, int F)
+{
+	for (int t = 0; t < T; t++)
+		for (int b = 0; b < batch; b++)
+			memcpy(out + ((Size) b * T + t) * F, in + ((Size) t * batch + b) * F, sizeof(float) * F);
+}
+
+/*
  * ----- LSTM over a [T, F] sequence (gates i, f, g, o; PyTorch's order) -----
  * Step t: z = x_t W_ih^T + h_{t-1} W_hh^T + b; i, f, o = sigmoid, g = tanh;
  * c_t = f c_{t-1} + i g; h_t = o tanh(c_t).  The inputs are first laid out
@@ -751,9 +771,7 @@ lstm_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 			   *dc;
 
 	lstm_parts(l, batch, &c, &h, &xt, &dh, &dc);
-	for (int t = 0; t < T; t++)
-		for (int b = 0; b < batch; b++)
-			memcpy(xt + ((Size) t * batch + b) * F, in + ((Size) b * T + t) * F, sizeof(float) * F);
+	to_step_major(in, xt, T, batch, F);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * batch, G, F,
 				1.0f, xt, F, Wih, F, 0.0f, gates, G);
 	for (int t = 0; t < T; t++)
@@ -787,14 +805,10 @@ lstm_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 			}
 		}
 	}
-	for (int b = 0; b < batch; b++)
-	{
-		if (l->sequences)
-			for (int t = 0; t < T; t++)
-				memcpy(out + ((Size) b * T + t) * H, h + ((Size) t * batch + b) * H, sizeof(float) * H);
-		else
-			memcpy(out + (Size) b * H, h + ((Size) (T - 1) * batch + b) * H, sizeof(float) * H);
-	}
+	if (l->sequences)
+		from_step_major(h, out, T, batch, H);
+	else
+		memcpy(out, h + (Size) (T - 1) * batch * H, sizeof(float) * batch * H);
 }
 
 static void
@@ -874,9 +888,7 @@ lstm_backward(NnLayer *l, const float *in, const float *out, const float *dout,
 		/* step-major gradient into the x buffer, then back to the batch layout */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T * batch, F, G,
 					1.0f, gates, G, Wih, F, 0.0f, xt, F);
-		for (int t = 0; t < T; t++)
-			for (int b = 0; b < batch; b++)
-				memcpy(din + ((Size) b * T + t) * F, xt + ((Size) t * batch + b) * F, sizeof(float) * F);
+		from_step_major(xt, din, T, batch, F);
 	}
 }
 
@@ -925,9 +937,7 @@ gru_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 			   *dh;
 
 	gru_parts(l, batch, &h, &xt, &gi, &gh, &dh);
-	for (int t = 0; t < T; t++)
-		for (int b = 0; b < batch; b++)
-			memcpy(xt + ((Size) t * batch + b) * F, in + ((Size) b * T + t) * F, sizeof(float) * F);
+	to_step_major(in, xt, T, batch, F);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * batch, 3 * H, F,
 				1.0f, xt, F, Wih, F, 0.0f, gi, 3 * H);
 	for (int t = 0; t < T; t++)
@@ -962,14 +972,10 @@ gru_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 			}
 		}
 	}
-	for (int b = 0; b < batch; b++)
-	{
-		if (l->sequences)
-			for (int t = 0; t < T; t++)
-				memcpy(out + ((Size) b * T + t) * H, h + ((Size) t * batch + b) * H, sizeof(float) * H);
-		else
-			memcpy(out + (Size) b * H, h + ((Size) (T - 1) * batch + b) * H, sizeof(float) * H);
-	}
+	if (l->sequences)
+		from_step_major(h, out, T, batch, H);
+	else
+		memcpy(out, h + (Size) (T - 1) * batch * H, sizeof(float) * batch * H);
 }
 
 static void
@@ -1050,9 +1056,7 @@ gru_backward(NnLayer *l, const float *in, const float *out, const float *dout,
 	{
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T * batch, F, 3 * H,
 					1.0f, gi, 3 * H, Wih, F, 0.0f, xt, F);
-		for (int t = 0; t < T; t++)
-			for (int b = 0; b < batch; b++)
-				memcpy(din + ((Size) b * T + t) * F, xt + ((Size) t * batch + b) * F, sizeof(float) * F);
+		from_step_major(xt, din, T, batch, F);
 	}
 }
 

@@ -7,6 +7,7 @@
 
 #include <math.h>
 
+#include "algo/linalg.h"
 #include "nn/nn.h"
 
 const char *
@@ -91,7 +92,7 @@ nn_loss(NnLoss loss, const float *out, const float *y, int batch, int k,
 				total += w * ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - t * z);
 				if (dout)
 				{
-					dout[i] = (float) (w * (nn_sigmoid(z) - t) / wsum);
+					dout[i] = (float) (w * (logistic(z) - t) / wsum);
 				}
 			}
 			break;
