@@ -130,13 +130,11 @@ typedef struct TrainData
 	const double *X;			/* n_rows x n_features, row-major */
 
 	/*
-	 * X's buffer when the caller lets fit use it as scratch (NULL: it may
-	 * not).  fit may overwrite it while it runs if, when it returns, every
-	 * value is back as (double) (float) of the original: only for an
-	 * algorithm that computes in float32 anyway, so its predictions on
-	 * these rows do not change (the neural network converts in place).
+	 * The same rows in float32 instead (X is then NULL): only for an
+	 * algorithm with float32_input, whose final fit gets its rows this way
+	 * (cross-validation folds still come in float64).
 	 */
-	double	   *X_scratch;
+	const float *Xf;
 	const double *y;			/* n_rows; class index for classification */
 	const double *weight;		/* n_rows sample weights, or NULL */
 	int			n_classes;		/* classification: >= 2; else 0 */
@@ -187,6 +185,12 @@ typedef struct AlgorithmDef
 	 * values: scoring then runs the model once (algo_predict_scores).
 	 */
 	bool		predict_is_proba_argmax;
+
+	/*
+	 * The algorithm computes in float32: train() loads its rows in float32
+	 * (half the memory) and passes them to the final fit as TrainData.Xf.
+	 */
+	bool		float32_input;
 } AlgorithmDef;
 
 /*

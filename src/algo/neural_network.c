@@ -556,7 +556,8 @@ nn_fit_arch(const TrainData *d, const HyperParams *hp, const FitContext *ctx, co
 	int			batch;
 	double		need;
 	int64	   *order;
-	float	   *X;
+	const float *X;
+	float	   *Xbuf = NULL;
 	float	   *y;
 	float	   *class_w = NULL;
 	GalaxyRng	rng;
@@ -583,7 +584,7 @@ nn_fit_arch(const TrainData *d, const HyperParams *hp, const FitContext *ctx, co
 
 	/* everything the fit allocates, before it allocates */
 	need = arch->bytes(hp, p, k, batch) + (double) n * (sizeof(float) + 2 * sizeof(int64));
-	if (d->X_scratch == NULL)
+	if (d->Xf == NULL)
 		need += (double) n * p * sizeof(float);
 	if (need > (double) MaxAllocHugeSize)
 		need = (double) MaxAllocHugeSize;
@@ -623,20 +624,19 @@ nn_fit_arch(const TrainData *d, const HyperParams *hp, const FitContext *ctx, co
 		y[i] = d->task == TASK_REGRESSION ?
 			(float) ((d->y[i] - m->y_mean) / m->y_scale) : (float) d->y[i];
 
-	/*
-	 * The features in float32, in row order.  With the caller's buffer,
-	 * in place: float i takes bytes [4i, 4i + 4), which only double i/2
-	 * (already read) used, so converting front to back never overwrites an
-	 * unread value; the doubles come back (as float-rounded values) after
-	 * the fit.
-	 */
-	X = d->X_scratch ? (float *) d->X_scratch :
-		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(n * p, 1));
-	for (int64 i = 0; i < n * p; i++)
+	/* the features in float32, in row order: the caller's, or converted here */
+	if (d->Xf)
+		X = d->Xf;
+	else
 	{
-		X[i] = (float) d->X[i];
-		if ((i & 0xFFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		Xbuf = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(n * p, 1));
+		for (int64 i = 0; i < n * p; i++)
+		{
+			Xbuf[i] = (float) d->X[i];
+			if ((i & 0xFFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		X = Xbuf;
 	}
 
 	if (d->task == TASK_CLASSIFICATION && (int) v[HP_CLASS_WEIGHT] == 1)
@@ -678,14 +678,8 @@ nn_fit_arch(const TrainData *d, const HyperParams *hp, const FitContext *ctx, co
 	tr.rows = order + n_val;
 	nn_train(&m->net, &cfg, &tr, &va, ctx, &m->curve);
 
-	/* give the caller's buffer its doubles back, back to front (double i covers floats 2i, 2i + 1) */
-	if (d->X_scratch)
-	{
-		for (int64 i = n * p - 1; i >= 0; i--)
-			d->X_scratch[i] = (double) X[i];
-	}
-	else
-		pfree(X);
+	if (Xbuf)
+		pfree(Xbuf);
 	pfree(y);
 	pfree(order);
 	if (class_w)
@@ -913,7 +907,8 @@ nn_describe_state(const void *state, const struct Preprocessor *prep, JsonbParse
 	.deserialize = nn_deserialize, \
 	.fit_metrics = nn_fit_metrics, \
 	.describe = nn_describe_state, \
-	.predict_is_proba_argmax = true,
+	.predict_is_proba_argmax = true, \
+	.float32_input = true,
 
 const AlgorithmDef galaxy_algo_neural_network = {
 	.name = "neural_network",

@@ -499,7 +499,11 @@ ascending_rows(int64 n_rows, const int64 *test_idx, int64 n_test, int64 *train_i
 	pfree(is_test);
 }
 
-/* Matrices of one split, in training layout. */
+/*
+ * Matrices of one split, in training layout: float64 (X_train, X_test), or
+ * float32 (Xf_train, Xf_test) when the Dataset was loaded in float32 for an
+ * algorithm that computes in float32.
+ */
 typedef struct SplitData
 {
 	int64		n_train;
@@ -508,15 +512,32 @@ typedef struct SplitData
 	double	   *y_train;
 	double	   *X_test;			/* the rows after the training rows in X_train's buffer */
 	double	   *y_test;
+	float	   *Xf_train;
+	float	   *Xf_test;		/* the rows after the training rows in Xf_train's buffer */
 } SplitData;
+
+/* Store preprocessed row 'src' (p values) at row i of a float64 or float32 matrix. */
+static inline void
+store_row(void *X, bool f32, int64 i, int p, const double *src)
+{
+	if (f32)
+	{
+		float	   *dst = (float *) X + i * p;
+
+		for (int j = 0; j < p; j++)
+			dst[j] = (float) src[j];
+	}
+	else
+		memcpy((double *) X + i * p, src, sizeof(double) * p);
+}
 
 /*
  * Turn the dataset's raw rows into preprocessed train/test matrices: one
  * buffer of n rows, the training rows first and the test rows after them
- * (X_test points into X_train's buffer; free only X_train).  When
- * preprocessing keeps the width (no one-hot), that buffer is ds->raw itself,
- * compacted and transformed in place, so peak memory stays near one copy of
- * the data.
+ * (X_test points into X_train's buffer; free only X_train), of the raw rows'
+ * element type.  When preprocessing keeps the width (no one-hot), that
+ * buffer is the raw rows' own, compacted and transformed in place, so peak
+ * memory stays near one copy of the data.
  */
 static void
 build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 n_test, SplitData *out)
@@ -524,47 +545,52 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 	int			p = preprocess_n_features(prep);
 	int			r = ds->n_raw;
 	int64		n = ds->n_rows;
+	bool		f32 = ds->raw32 != NULL;
+	Size		elem = f32 ? sizeof(float) : sizeof(double);
 	bool		in_place = (p == r);
 	bool	   *is_test = palloc0(sizeof(bool) * Max(n, 1));
 	double	   *scratch = palloc(sizeof(double) * Max(p, r));
-	double	   *X;
-	double	   *test_rows;
+	double	   *rowbuf = palloc(sizeof(double) * Max(r, 1));
+	char	   *X;
+	char	   *test_rows;
 	int64		dst = 0;
 	int64		ti = 0;
 
 	for (int64 i = 0; i < n_test; i++)
 		is_test[test_idx[i]] = true;
 
+	memset(out, 0, sizeof(SplitData));
 	out->n_test = n_test;
 	out->n_train = n - n_test;
-	galaxy_check_training_memory((Size) (in_place ? n_test : n) * p * sizeof(double) +
-								 (Size) n * r * sizeof(double),
+	galaxy_check_training_memory((Size) (in_place ? n_test : n) * p * elem + (Size) n * r * elem,
 								 "preprocessed training data");
-	X = in_place ? ds->raw : MemoryContextAllocHuge(CurrentMemoryContext, (Size) Max(n, 1) * p * sizeof(double));
+	X = in_place ? (f32 ? (char *) ds->raw32 : (char *) ds->raw) :
+		MemoryContextAllocHuge(CurrentMemoryContext, (Size) Max(n, 1) * p * elem);
 	/* in place, the test rows wait aside until the training rows are compacted */
 	test_rows = n_test == 0 ? NULL : in_place ?
-		MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * p * sizeof(double)) :
-		X + out->n_train * p;
+		MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * p * elem) :
+		X + (Size) out->n_train * p * elem;
 	out->y_test = n_test > 0 && ds->y ? MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * sizeof(double)) : NULL;
 	out->y_train = ds->y;
 
 	for (int64 i = 0; i < n; i++)
 	{
-		const double *row = ds->raw + i * r;
+		/* a float32 row is copied out before its slot can be overwritten */
+		const double *row = dataset_raw_row(ds, i, rowbuf);
 
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
+		preprocess_apply_raw(prep, row, scratch);
 		if (is_test[i])
 		{
-			preprocess_apply_raw(prep, row, test_rows + ti * p);
+			store_row(test_rows, f32, ti, p, scratch);
 			if (out->y_test)
 				out->y_test[ti] = ds->y[i];
 			ti++;
 		}
 		else
 		{
-			preprocess_apply_raw(prep, row, scratch);
-			memcpy(X + dst * p, scratch, sizeof(double) * p);
+			store_row(X, f32, dst, p, scratch);
 			if (ds->y)
 				ds->y[dst] = ds->y[i];	/* dst <= i: compaction is safe */
 			dst++;
@@ -573,18 +599,31 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 	Assert(dst == out->n_train && ti == n_test);
 	if (in_place && n_test > 0)
 	{
-		memcpy(X + out->n_train * p, test_rows, (Size) n_test * p * sizeof(double));
+		memcpy(X + (Size) out->n_train * p * elem, test_rows, (Size) n_test * p * elem);
 		pfree(test_rows);
 	}
 	if (!in_place)
 	{
-		pfree(ds->raw);
-		ds->raw = NULL;
+		if (f32)
+			pfree(ds->raw32);
+		else
+			pfree(ds->raw);
 	}
-	out->X_train = X;
-	out->X_test = n_test > 0 ? X + out->n_train * p : NULL;
+	ds->raw = NULL;
+	ds->raw32 = NULL;
+	if (f32)
+	{
+		out->Xf_train = (float *) X;
+		out->Xf_test = n_test > 0 ? out->Xf_train + out->n_train * p : NULL;
+	}
+	else
+	{
+		out->X_train = (double *) X;
+		out->X_test = n_test > 0 ? out->X_train + out->n_train * p : NULL;
+	}
 	pfree(is_test);
 	pfree(scratch);
+	pfree(rowbuf);
 }
 
 /* Callback for AlgorithmDef.fit_metrics: add to a MetricSet. */
@@ -594,10 +633,49 @@ add_fit_metric(const char *name, double value, void *arg)
 	metrics_add((MetricSet *) arg, name, value);
 }
 
-/* Evaluate a fitted state on X/y into metrics. */
+/*
+ * Predictions (and, with proba, class probabilities) of a fitted state for n
+ * rows given in float64 (X) or float32 (Xf); float32 rows are widened a block
+ * at a time (at most ~4 MB).
+ */
+static void
+predict_rows(const AlgorithmDef *algo, void *state, int n_classes, const double *X, const float *Xf,
+			 int64 n, int p, double *pred, double *proba)
+{
+	int64		block;
+	double	   *buf;
+
+	if (Xf == NULL)
+	{
+		if (n_classes > 0)
+			algo_predict_scores(algo, state, X, n, n_classes, pred, proba);
+		else
+			algo->predict(state, X, n, pred);
+		return;
+	}
+	block = Max((int64) ((4 << 20) / (sizeof(double) * Max(p, 1))), 1);
+	buf = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Min(block, Max(n, 1)) * p);
+	for (int64 start = 0; start < n; start += block)
+	{
+		int64		m = Min(block, n - start);
+
+		for (int64 i = 0; i < m * p; i++)
+			buf[i] = (double) Xf[start * p + i];
+		if (n_classes > 0)
+			algo_predict_scores(algo, state, buf, m, n_classes, pred + start,
+								proba ? proba + start * n_classes : NULL);
+		else
+			algo->predict(state, buf, m, pred + start);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(buf);
+}
+
+/* Evaluate a fitted state on X (or Xf, float32) and y into metrics. */
 static void
 evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_classes,
-			   const double *X, const double *y, int64 n, int p, uint64 seed, MetricSet *ms)
+			   const double *X, const float *Xf, const double *y, int64 n, int p, uint64 seed,
+			   MetricSet *ms)
 {
 	double	   *pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
 
@@ -608,14 +686,16 @@ evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_cla
 
 		if (algo->predict_proba)
 			proba = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1) * n_classes);
-		algo_predict_scores(algo, state, X, n, n_classes, pred, proba);
+		predict_rows(algo, state, n_classes, X, Xf, n, p, pred, proba);
 		metrics_classification(y, pred, proba, n, n_classes, ms);
 		if (proba)
 			pfree(proba);
 	}
 	else
 	{
-		algo->predict(state, X, n, pred);
+		/* clustering metrics read the rows: a clustering algorithm is loaded in float64 */
+		Assert(task == TASK_REGRESSION || Xf == NULL);
+		predict_rows(algo, state, 0, X, Xf, n, p, pred, NULL);
 		if (task == TASK_REGRESSION)
 			metrics_regression(y, pred, n, ms);
 		else
@@ -691,7 +771,7 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 		td.n_classes = ds->n_classes;
 		td.task = ds->task;
 		state = algo->fit(&td, hp, fctx);
-		evaluate_state(algo, state, ds->task, ds->n_classes, Xte, yte, n_te, p, (uint64) req->seed, &ms);
+		evaluate_state(algo, state, ds->task, ds->n_classes, Xte, NULL, yte, n_te, p, (uint64) req->seed, &ms);
 		for (int m = 0; m < ms.n; m++)
 		{
 			int			k;
@@ -877,6 +957,7 @@ training_data(const Dataset *ds, const SplitData *sd, int n_features, TrainData 
 	td->n_rows = sd->n_train;
 	td->n_features = n_features;
 	td->X = sd->X_train;
+	td->Xf = sd->Xf_train;
 	td->y = sd->y_train;
 	td->n_classes = ds->n_classes;
 	td->task = ds->task;
@@ -914,11 +995,11 @@ score_fit(const TrainRequest *req, const AlgorithmDef *algo, const Dataset *ds,
 
 	INSTR_TIME_SET_CURRENT(t);
 	if (sd->n_test > 0)
-		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_test, sd->y_test, sd->n_test, p,
-					   (uint64) req->seed, ms);
+		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_test, sd->Xf_test, sd->y_test,
+					   sd->n_test, p, (uint64) req->seed, ms);
 	else
-		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_train, sd->y_train, sd->n_train, p,
-					   (uint64) req->seed, ms);
+		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_train, sd->Xf_train, sd->y_train,
+					   sd->n_train, p, (uint64) req->seed, ms);
 	if (algo->fit_metrics)
 		algo->fit_metrics(state, add_fit_metric, ms);
 	return seconds_since(t);
@@ -1015,6 +1096,9 @@ train_run(TrainRequest *req)
 		/* load */
 		progress_phase(run, "load");
 		request_load_options(req, &lo);
+		/* an algorithm that computes in float32 gets its rows loaded in float32 */
+		if (strcmp(req->algorithm, "auto") != 0)
+			lo.float32 = algo_by_name(req->algorithm)->float32_input;
 		ds = dataset_load(&lo);
 		load_seconds = seconds_since(t_start);
 		progress_set_rows(run, ds->n_rows);
@@ -1047,8 +1131,6 @@ train_run(TrainRequest *req)
 		/* fit */
 		progress_phase(run, "fit");
 		training_data(ds, &sd, p, &td);
-		/* the final fit may use the training rows' buffer (algo.h says how) */
-		td.X_scratch = sd.X_train;
 		/* the model lives in its own context, freed as soon as it is serialised */
 		modelctx = AllocSetContextCreate(trainctx, "galaxy model", ALLOCSET_DEFAULT_SIZES);
 		INSTR_TIME_SET_CURRENT(t_fit);
@@ -1074,10 +1156,12 @@ train_run(TrainRequest *req)
 		/* the data is no longer needed: free it before the model is serialised */
 		if (sd.y_test)
 			pfree(sd.y_test);
-		pfree(sd.X_train);
-		if (ds->raw == sd.X_train)
-			ds->raw = NULL;
+		if (sd.X_train)
+			pfree(sd.X_train);
+		if (sd.Xf_train)
+			pfree(sd.Xf_train);
 		sd.X_train = sd.X_test = NULL;
+		sd.Xf_train = sd.Xf_test = NULL;
 
 		/* register */
 		progress_phase(run, "register");

@@ -46,7 +46,14 @@ typedef struct Dataset
 	InputColumn *inputs;
 	int			n_raw;			/* width of a raw row */
 	int64		n_rows;
-	double	   *raw;			/* n_rows x n_raw, row-major; NaN = NULL */
+	/*
+	 * The rows, n_rows x n_raw, row-major, NaN = NULL: in float64 (raw), or,
+	 * when loaded for an algorithm that computes in float32, in float32
+	 * (raw32) at half the memory.  Exactly one is set; read them through
+	 * dataset_raw_row() / dataset_raw_value().
+	 */
+	double	   *raw;
+	float	   *raw32;
 
 	/* target (absent for clustering: target == NULL, y == NULL) */
 	char	   *target;
@@ -69,6 +76,7 @@ typedef struct LoadOptions
 	GalaxyTask	task;			/* 0 = infer from the target column */
 	bool		impute_error;	/* NULL feature → ERROR instead of imputing */
 	bool		check_only;		/* resolve columns, types, privileges; read no row; return NULL */
+	bool		float32;		/* store the rows in float32 (Dataset.raw32) */
 } LoadOptions;
 
 /*
@@ -79,6 +87,30 @@ typedef struct LoadOptions
  * empty relation / one class only → ERROR.
  */
 extern Dataset *dataset_load(const LoadOptions *opts);
+
+/*
+ * Raw row i as doubles: a pointer into ds->raw, or 'buf' (n_raw doubles)
+ * filled from ds->raw32.
+ */
+static inline const double *
+dataset_raw_row(const Dataset *ds, int64 i, double *buf)
+{
+	const float *src;
+
+	if (ds->raw)
+		return ds->raw + i * (int64) ds->n_raw;
+	src = ds->raw32 + i * (int64) ds->n_raw;
+	for (int j = 0; j < ds->n_raw; j++)
+		buf[j] = (double) src[j];
+	return buf;
+}
+
+/* Raw slot s of row i as a double. */
+static inline double
+dataset_raw_value(const Dataset *ds, int64 i, int s)
+{
+	return ds->raw ? ds->raw[i * (int64) ds->n_raw + s] : (double) ds->raw32[i * (int64) ds->n_raw + s];
+}
 
 /* Infer the task from the target's type and values. */
 extern GalaxyTask dataset_infer_task(Oid target_type, int64 n_distinct, int64 n_rows);

@@ -559,12 +559,14 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 			   *mx,
 			   *ss;
 	double	   *buf = NULL;
+	double	   *rowbuf;
 
 	for (int i = 0; i < p->n_inputs; i++)
 		if (p->inputs[i].kind != INPUT_CATEGORICAL)
 			n_slots += p->inputs[i].width;
 	if (n_slots == 0)
 		return;
+	rowbuf = palloc(sizeof(double) * Max(ds->n_raw, 1));
 
 	slot = palloc(sizeof(int) * n_slots);
 	slot_in = palloc(sizeof(int) * n_slots);
@@ -588,7 +590,7 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 	/* pass 1: count, sum, min, max */
 	for (int64 r = 0; r < n_rows; r++)
 	{
-		const double *row = ds->raw + rows[r] * (int64) ds->n_raw;
+		const double *row = dataset_raw_row(ds, rows[r], rowbuf);
 
 		if ((r & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -612,7 +614,7 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 			sum[k] /= (double) count[k];
 	for (int64 r = 0; r < n_rows; r++)
 	{
-		const double *row = ds->raw + rows[r] * (int64) ds->n_raw;
+		const double *row = dataset_raw_row(ds, rows[r], rowbuf);
 
 		if ((r & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -651,7 +653,7 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 						buf = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n_rows);
 					for (int64 r = 0; r < n_rows; r++)
 					{
-						double		x = ds->raw[rows[r] * (int64) ds->n_raw + s];
+						double		x = dataset_raw_value(ds, rows[r], s);
 
 						if (!isnan(x))
 							buf[m++] = x;
@@ -689,6 +691,7 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 	if (buf)
 		pfree(buf);
 	pfree(slot);
+	pfree(rowbuf);
 	pfree(slot_in);
 	pfree(count);
 	pfree(sum);
@@ -714,7 +717,7 @@ fit_categorical(Preprocessor *p, int i, const Dataset *ds, const InputColumn *ds
 
 	for (int64 r = 0; r < n_rows; r++)
 	{
-		double		x = ds->raw[rows[r] * (int64) ds->n_raw + s];
+		double		x = dataset_raw_value(ds, rows[r], s);
 
 		if ((r & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -1108,7 +1111,7 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 	int		  **cat_map = palloc(sizeof(int *) * Max(p->n_cat, 1));
 	int		   *cat_ncodes = palloc(sizeof(int) * Max(p->n_cat, 1));
 	int			nf = p->n_features;
-	int			ds_raw = ds->n_raw;
+	double	   *rowbuf = palloc(sizeof(double) * Max(ds->n_raw, 1));
 	bool		dense;
 
 	/* map fitted inputs onto the Dataset's raw slots and dictionaries */
@@ -1146,7 +1149,7 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 
 		for (int64 r = 0; r < n; r++)
 		{
-			const double *row = ds->raw + (rows ? rows[r] : r) * (int64) ds_raw + off;
+			const double *row = dataset_raw_row(ds, rows ? rows[r] : r, rowbuf) + off;
 			double	   *o = out + r * (int64) nf;
 
 			if ((r & 0x3FFF) == 0)
@@ -1163,7 +1166,7 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 
 	for (int64 r = 0; r < n; r++)
 	{
-		const double *row = ds->raw + (rows ? rows[r] : r) * (int64) ds_raw;
+		const double *row = dataset_raw_row(ds, rows ? rows[r] : r, rowbuf);
 		double	   *o = out + r * (int64) nf;
 
 		if ((r & 0x3FFF) == 0)
@@ -1198,6 +1201,7 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 		pfree(cat_map[c]);
 	pfree(cat_map);
 	pfree(cat_ncodes);
+	pfree(rowbuf);
 	pfree(cat_src);
 	pfree(num_src);
 }
