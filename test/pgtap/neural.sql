@@ -6,7 +6,7 @@
 -- Checks under todo() pin what galaxy should do but does not yet; each names
 -- the place in src/ to fix.  Remove the todo() when the fix lands.
 BEGIN;
-SELECT plan(120);
+SELECT plan(122);
 
 -- the server must not restart underneath this file (checked at the end)
 CREATE TEMP TABLE nn_start AS SELECT pg_postmaster_start_time() AS started, pg_backend_pid() AS pid;
@@ -425,6 +425,22 @@ SELECT is((SELECT string_agg(DISTINCT r, ',' ORDER BY r)
                                    ELSE overlay(b placing '\x7f'::bytea from p + 1 for 0) END)) AS r
                      FROM nn_bytes, generate_series(32, length(b) - 1) p, generate_series(0, 4) m) s),
           'XX001,ok', 'every edited value is read or refused as corrupted (XX001), nothing else');
+
+-- ---------------------------------------------------------------------------
+-- a neural algorithm keeps its rows in float32: the data fingerprint (of the
+-- float64 values) and the metrics still match the float64 path's
+-- ---------------------------------------------------------------------------
+CREATE TABLE nn_fp AS
+SELECT g::float8 / 3 AS x1, sqrt(g::float8) AS x2, ARRAY[g / 7.0, 1.0 / g]::float8[] AS v,
+       (g % 3 = 0) AS y FROM generate_series(1, 300) g;
+SELECT galaxy.train('nn_fp_mlp', 'nn_fp', 'y', algorithm => 'neural_network',
+                    hyperparams => '{"hidden_layers": [8], "epochs": 3}');
+SELECT galaxy.train('nn_fp_lr', 'nn_fp', 'y', algorithm => 'logistic_regression');
+SELECT is((SELECT count(DISTINCT data_fingerprint) FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id
+            WHERE p.name IN ('nn_fp_mlp', 'nn_fp_lr')), 1::bigint,
+          'the data fingerprint is the same for a float32 (neural) and a float64 load of the same rows');
+SELECT is((SELECT (metrics ->> 'test_rows')::int FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id
+            WHERE p.name = 'nn_fp_mlp'), 60, 'the float32 split holds out the same 60 rows');
 
 -- ---------------------------------------------------------------------------
 SELECT is((SELECT pg_postmaster_start_time() = started AND pg_backend_pid() = pid FROM nn_start), true,
