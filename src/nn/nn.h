@@ -29,6 +29,8 @@
 #define NN_MAX_WIDTH (1 << 20)	/* values per sample at any layer boundary */
 #define NN_MAX_PARAMS_PER_LAYER 4
 #define NN_MAX_KERNEL 64			/* conv2d / pooling window side, stride, padding */
+#define NN_MAX_VOCAB (1 << 21)	/* embedding rows */
+#define NN_MAX_EMBED 4096		/* embedding dimensions */
 
 /* Shape of one sample (the batch dimension is implicit). */
 typedef struct NnShape
@@ -60,7 +62,14 @@ typedef enum NnLayerKind
 	NN_FLATTEN = 8,				/* any shape -> [size] */
 	NN_GLOBAL_AVGPOOL = 9,		/* [C, H, W] -> [C] */
 	NN_LSTM = 10,				/* [T, F] -> [H] (last step) or [T, H] */
-	NN_GRU = 11					/* the same shapes as NN_LSTM */
+	NN_GRU = 11,				/* the same shapes as NN_LSTM */
+	NN_EMBEDDING = 12,			/* [T] token ids -> [T, D] */
+	NN_POSITIONAL = 13,			/* [T, D] + sinusoidal position codes */
+	NN_LAYERNORM = 14,			/* normalise the last dimension */
+	NN_ATTENTION = 15,			/* multi-head self-attention, [T, D] -> [T, D] */
+	NN_RESIDUAL = 16,			/* out = in + an earlier boundary's values */
+	NN_DENSE_STEPS = 17,		/* a dense layer at every step: [T, F] -> [T, U] */
+	NN_SEQ_MEANPOOL = 18		/* mean over the steps: [T, D] -> [D] */
 } NnLayerKind;
 
 /* Activation functions (stored; never renumber). */
@@ -118,12 +127,16 @@ struct NnLayer
 	int			kernel;			/* NN_CONV2D, pools: square window side */
 	int			stride;
 	int			padding;		/* NN_CONV2D: zeros on every side */
-	int			units;			/* NN_LSTM, NN_GRU: hidden size */
+	int			units;			/* NN_LSTM, NN_GRU: hidden size; NN_DENSE_STEPS: outputs */
+	int			heads;			/* NN_ATTENTION */
+	int			vocab;			/* NN_EMBEDDING: ids 0 .. vocab - 1 */
+	int			skip_from;		/* NN_RESIDUAL: the boundary (acts index) it adds */
+	const float *skip;			/* NN_RESIDUAL: that boundary's buffer (set with the buffers) */
 	bool		sequences;		/* NN_LSTM, NN_GRU: output every step, not only the last */
 	float		eps;			/* NN_BATCHNORM */
 	float		momentum;		/* NN_BATCHNORM: running-statistics update */
 	/* state that is not trained by gradient */
-	float	   *running_mean;	/* NN_BATCHNORM, in.size values */
+	float	   *running_mean;	/* NN_BATCHNORM, in.size values; NN_POSITIONAL: the T x D codes */
 	float	   *running_var;
 	/* scratch of the last training forward pass (max_batch x size) */
 	float	   *cache;			/* dropout mask / batch-norm normalised inputs /
@@ -176,6 +189,22 @@ extern void nn_add_flatten(NnNet *net);
 extern void nn_add_lstm(NnNet *net, int units, bool sequences, GalaxyRng *rng);
 /* GRU (PyTorch's formulation) with the same shapes as nn_add_lstm. */
 extern void nn_add_gru(NnNet *net, int units, bool sequences, GalaxyRng *rng);
+/* Token ids [T] (floats holding integers) -> [T, dim] vectors; an id outside 0..vocab-1 reads row 0. */
+extern void nn_add_embedding(NnNet *net, int vocab, int dim, GalaxyRng *rng);
+/* Add sinusoidal position codes to a [T, D] input. */
+extern void nn_add_positional(NnNet *net);
+/* Layer normalisation over the last dimension (gamma 1, beta 0). */
+extern void nn_add_layernorm(NnNet *net);
+/* Multi-head self-attention over a [T, D] input, D divisible by heads. */
+extern void nn_add_attention(NnNet *net, int heads, GalaxyRng *rng);
+/* The index of the current output boundary, for a later nn_add_residual. */
+extern int	nn_boundary(const NnNet *net);
+/* out = in + the values at boundary 'from' (same shape; a skip connection). */
+extern void nn_add_residual(NnNet *net, int from);
+/* A dense layer of 'units' applied at every step of a [T, F] input. */
+extern void nn_add_dense_steps(NnNet *net, int units, NnActivation init_for, GalaxyRng *rng);
+/* Mean over the steps of a [T, D] input. */
+extern void nn_add_seq_meanpool(NnNet *net);
 extern int64 nn_param_count(const NnNet *net);
 /* Bytes of the buffers for max_batch samples (training: also gradients and caches). */
 extern Size nn_buffer_bytes(const NnNet *net, int max_batch, bool training);

@@ -16,46 +16,56 @@
 
 /* ----- dense: out = in W^T + b, W is units x inputs (row-major) ----- */
 
-static void
-dense_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
+/* out (rows x o) = in (rows x k) W^T + b: a dense layer, or one applied at every step. */
+void
+nn_dense_rows_forward(const NnLayer *l, const float *in, float *out, int64 rows, int k, int o)
 {
-	int			k = (int) nn_shape_size(&l->in);
-	int			o = l->out.d[0];
 	const float *W = l->params[0].w;
 	const float *b = l->params[1].w;
 
 	/* start from the bias, then add in W^T */
-	for (int i = 0; i < batch; i++)
+	for (int64 i = 0; i < rows; i++)
 		memcpy(out + (Size) i * o, b, sizeof(float) * o);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, o, k,
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int) rows, o, k,
 				1.0f, in, k, W, k, 1.0f, out, o);
 }
 
-static void
-dense_backward(NnLayer *l, const float *in, const float *out, const float *dout,
-			   float *din, int batch)
+/* The gradients of nn_dense_rows_forward: dW, db (overwritten) and din (if not NULL). */
+void
+nn_dense_rows_backward(NnLayer *l, const float *in, const float *dout, float *din, int64 rows, int k, int o)
 {
-	int			k = (int) nn_shape_size(&l->in);
-	int			o = l->out.d[0];
 	float	   *gW = l->params[0].g;
 	float	   *gb = l->params[1].g;
 
 	/* dW = dout^T in (o x k) */
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, k, batch,
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, k, (int) rows,
 				1.0f, dout, o, in, k, 0.0f, gW, k);
 	/* db = column sums of dout */
 	memset(gb, 0, sizeof(float) * o);
-	for (int i = 0; i < batch; i++)
+	for (int64 i = 0; i < rows; i++)
 	{
 		const float *row = dout + (Size) i * o;
 
 		for (int j = 0; j < o; j++)
 			gb[j] += row[j];
 	}
-	/* din = dout W (batch x k) */
+	/* din = dout W (rows x k) */
 	if (din)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, k, o,
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) rows, k, o,
 					1.0f, dout, o, l->params[0].w, k, 0.0f, din, k);
+}
+
+static void
+dense_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
+{
+	nn_dense_rows_forward(l, in, out, batch, (int) nn_shape_size(&l->in), l->out.d[0]);
+}
+
+static void
+dense_backward(NnLayer *l, const float *in, const float *out, const float *dout,
+			   float *din, int batch)
+{
+	nn_dense_rows_backward(l, in, dout, din, batch, (int) nn_shape_size(&l->in), l->out.d[0]);
 }
 
 const NnLayerOps nn_dense_ops = {"dense", dense_forward, dense_backward};
@@ -1090,6 +1100,20 @@ nn_layer_ops(NnLayerKind kind)
 			return &nn_lstm_ops;
 		case NN_GRU:
 			return &nn_gru_ops;
+		case NN_EMBEDDING:
+			return &nn_embedding_ops;
+		case NN_POSITIONAL:
+			return &nn_positional_ops;
+		case NN_LAYERNORM:
+			return &nn_layernorm_ops;
+		case NN_ATTENTION:
+			return &nn_attention_ops;
+		case NN_RESIDUAL:
+			return &nn_residual_ops;
+		case NN_DENSE_STEPS:
+			return &nn_dense_steps_ops;
+		case NN_SEQ_MEANPOOL:
+			return &nn_seq_meanpool_ops;
 	}
 	return NULL;
 }

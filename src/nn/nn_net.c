@@ -204,6 +204,12 @@ cache_values(const NnLayer *l)
 		case NN_GRU:
 			/* the gates of every step (GRU: r, z, n and the hidden part of n) */
 			return (int64) l->in.d[0] * 4 * l->units;
+		case NN_LAYERNORM:
+		case NN_RESIDUAL:
+			return nn_shape_size(&l->in);
+		case NN_ATTENTION:
+			/* QKV and O, and their gradients */
+			return (int64) 8 * l->in.d[0] * l->in.d[1];
 		default:
 			return 0;
 	}
@@ -223,6 +229,12 @@ cache2_values(const NnLayer *l, int max_batch)
 	if (l->kind == NN_GRU)
 		/* hidden states, step-major inputs and input parts of every step, scratch rows */
 		return (int64) max_batch * ((int64) l->in.d[0] * (4 * l->units + l->in.d[1]) + 4 * l->units);
+	if (l->kind == NN_LAYERNORM)
+		/* 1 / std of every row */
+		return (int64) max_batch * (nn_shape_size(&l->in) / l->in.d[l->in.ndim - 1]);
+	if (l->kind == NN_ATTENTION)
+		/* the weights of every head, and one T x T matrix */
+		return ((int64) max_batch * l->heads + 1) * l->in.d[0] * l->in.d[0];
 	return 0;
 }
 
@@ -230,7 +242,7 @@ cache2_values(const NnLayer *l, int max_batch)
 static bool
 needs_scratch(const NnLayer *l)
 {
-	return l->kind == NN_CONV2D || l->kind == NN_LSTM || l->kind == NN_GRU;
+	return l->kind == NN_CONV2D || l->kind == NN_LSTM || l->kind == NN_GRU || l->kind == NN_ATTENTION;
 }
 
 /* An output side of a 2-D window: ERROR when the window does not fit. */
@@ -394,6 +406,196 @@ nn_add_flatten(NnNet *net)
 	l->out.d[0] = (int) nn_shape_size(&l->in);
 }
 
+/* ---- sequence and attention layers ---- */
+
+static void
+require_sequence(const NnLayer *l, const char *what)
+{
+	if (l->in.ndim != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs an input of shape [steps, features], not one of %d dimension%s",
+						what, l->in.ndim, l->in.ndim == 1 ? "" : "s")));
+}
+
+static void
+check_width(const NnLayer *l, const char *what)
+{
+	if (nn_shape_size(&l->out) > NN_MAX_WIDTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s output of " INT64_FORMAT " values per row is more than %d",
+						what, nn_shape_size(&l->out), NN_MAX_WIDTH)));
+}
+
+/* Embedding vectors ~ N(0, 1), as PyTorch draws them. */
+void
+nn_add_embedding(NnNet *net, int vocab, int dim, GalaxyRng *rng)
+{
+	NnLayer    *l = add_layer(net, NN_EMBEDDING);
+
+	if (l->in.ndim != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an embedding needs an input of token ids of shape [steps], not one of %d dimensions",
+						l->in.ndim)));
+	if (vocab < 1 || vocab > NN_MAX_VOCAB || dim < 1 || dim > NN_MAX_EMBED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an embedding has a vocabulary of 1 to %d and 1 to %d dimensions, not %d and %d",
+						NN_MAX_VOCAB, NN_MAX_EMBED, vocab, dim)));
+	l->vocab = vocab;
+	l->out.ndim = 2;
+	l->out.d[0] = l->in.d[0];
+	l->out.d[1] = dim;
+	check_width(l, "embedding");
+	add_param(l, (int64) vocab * dim, false);
+	if (rng)
+		for (int64 i = 0; i < l->params[0].n; i++)
+			l->params[0].w[i] = (float) galaxy_rng_normal(rng);
+}
+
+/* PE[t][2i] = sin(t / 10000^(2i/D)), PE[t][2i+1] = cos(the same). */
+void
+nn_add_positional(NnNet *net)
+{
+	NnLayer    *l = add_layer(net, NN_POSITIONAL);
+	int			T,
+				D;
+
+	require_sequence(l, "positional_encoding");
+	T = l->in.d[0];
+	D = l->in.d[1];
+	l->running_mean = alloc_floats((int64) T * D);
+	for (int t = 0; t < T; t++)
+		for (int j = 0; j < D; j++)
+		{
+			double		angle = t / pow(10000.0, (double) (j - j % 2) / D);
+
+			l->running_mean[(Size) t * D + j] = (float) (j % 2 == 0 ? sin(angle) : cos(angle));
+		}
+}
+
+void
+nn_add_layernorm(NnNet *net)
+{
+	NnLayer    *l = add_layer(net, NN_LAYERNORM);
+	int			D = l->in.d[l->in.ndim - 1];
+
+	l->eps = 1e-5f;
+	add_param(l, D, false);		/* gamma */
+	add_param(l, D, false);		/* beta */
+	for (int j = 0; j < D; j++)
+		l->params[0].w[j] = 1.0f;
+}
+
+/* Projections drawn as net->init says over (D, 3D) and (D, D); biases 0. */
+void
+nn_add_attention(NnNet *net, int heads, GalaxyRng *rng)
+{
+	NnLayer    *l = add_layer(net, NN_ATTENTION);
+	int			D;
+
+	require_sequence(l, "attention");
+	D = l->in.d[1];
+	if (heads < 1 || heads > D || D % heads != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("attention over %d features cannot have %d heads", D, heads),
+				 errhint("The number of heads must divide the model width (d_model).")));
+	l->heads = heads;
+	add_param(l, (int64) 3 * D * D, true);	/* W_qkv */
+	add_param(l, (int64) 3 * D, false); /* b_qkv */
+	add_param(l, (int64) D * D, true);	/* W_o */
+	add_param(l, D, false);		/* b_o */
+	if (rng)
+	{
+		NnLayer		proj = *l;
+
+		init_weights(l, net->init, NN_IDENTITY, D, 3 * D, rng);
+		proj.params[0] = l->params[2];
+		proj.params[1] = l->params[3];
+		init_weights(&proj, net->init, NN_IDENTITY, D, D, rng);
+	}
+}
+
+int
+nn_boundary(const NnNet *net)
+{
+	return net->n_layers;
+}
+
+/* The shape at boundary b: the input (b = 0) or layer b - 1's output. */
+static NnShape
+boundary_shape(const NnNet *net, int b)
+{
+	return b == 0 ? net->input : net->layers[b - 1].out;
+}
+
+static bool
+same_shape(const NnShape *a, const NnShape *b)
+{
+	if (a->ndim != b->ndim)
+		return false;
+	for (int i = 0; i < a->ndim; i++)
+		if (a->d[i] != b->d[i])
+			return false;
+	return true;
+}
+
+void
+nn_add_residual(NnNet *net, int from)
+{
+	NnShape		at = nn_output_shape(net);
+	NnShape		src;
+	NnLayer    *l;
+
+	if (from < 0 || from >= net->n_layers)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a residual connection must come from an earlier layer boundary (0 to %d), not %d",
+						net->n_layers - 1, from)));
+	src = boundary_shape(net, from);
+	if (!same_shape(&src, &at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a residual connection adds values of the same shape: " INT64_FORMAT " and " INT64_FORMAT " values",
+						nn_shape_size(&src), nn_shape_size(&at))));
+	l = add_layer(net, NN_RESIDUAL);
+	l->skip_from = from;
+}
+
+void
+nn_add_dense_steps(NnNet *net, int units, NnActivation init_for, GalaxyRng *rng)
+{
+	NnLayer    *l = add_layer(net, NN_DENSE_STEPS);
+	int			F;
+
+	require_sequence(l, "dense_steps");
+	if (units < 1 || units > 65536)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a dense layer at every step has from 1 to 65536 units, not %d", units)));
+	F = l->in.d[1];
+	l->units = units;
+	l->out.d[1] = units;
+	check_width(l, "dense_steps");
+	add_param(l, (int64) units * F, true);
+	add_param(l, units, false);
+	if (rng)
+		init_weights(l, net->init, init_for, F, units, rng);
+}
+
+void
+nn_add_seq_meanpool(NnNet *net)
+{
+	NnLayer    *l = add_layer(net, NN_SEQ_MEANPOOL);
+
+	require_sequence(l, "sequence_mean_pool");
+	l->out.ndim = 1;
+	l->out.d[0] = l->in.d[1];
+}
+
 Size
 nn_buffer_bytes(const NnNet *net, int max_batch, bool training)
 {
@@ -465,6 +667,10 @@ nn_alloc_buffers(NnNet *net, int max_batch, bool training)
 				l->cache2 = alloc_floats(cache2_values(l, net->max_batch));
 		}
 	}
+	/* a residual layer reads its boundary's buffer */
+	for (int i = 0; i < net->n_layers; i++)
+		if (net->layers[i].kind == NN_RESIDUAL)
+			net->layers[i].skip = net->acts[net->layers[i].skip_from];
 }
 
 float *
@@ -491,6 +697,18 @@ nn_backward(NnNet *net, int batch)
 
 		l->ops->backward(l, net->acts[i], net->acts[i + 1], net->grads[i + 1],
 						 i > 0 ? net->grads[i] : NULL, batch);
+		/* the gradient residual layers carried past this boundary joins it */
+		if (i > 0)
+			for (int j = i + 1; j < net->n_layers; j++)
+				if (net->layers[j].kind == NN_RESIDUAL && net->layers[j].skip_from == i)
+				{
+					Size		n = (Size) batch * nn_shape_size(&l->in);
+					float	   *g = net->grads[i];
+					const float *extra = net->layers[j].cache;
+
+					for (Size k = 0; k < n; k++)
+						g[k] += extra[k];
+				}
 	}
 }
 
@@ -517,7 +735,10 @@ forget_buffers(NnNet *net)
 	for (int i = 0; i <= net->n_layers; i++)
 		net->acts[i] = net->grads[i] = NULL;
 	for (int i = 0; i < net->n_layers; i++)
+	{
 		net->layers[i].cache = net->layers[i].cache2 = NULL;
+		net->layers[i].skip = NULL;
+	}
 	net->max_batch = 0;
 }
 
@@ -623,6 +844,25 @@ nn_write(const NnNet *net, ModelWriter *w)
 			case NN_GRU:
 				mw_i32(w, l->units);
 				mw_u8(w, l->sequences ? 1 : 0);
+				break;
+			case NN_EMBEDDING:
+				mw_i32(w, l->vocab);
+				mw_i32(w, l->out.d[1]);
+				break;
+			case NN_POSITIONAL:
+			case NN_SEQ_MEANPOOL:
+				break;
+			case NN_LAYERNORM:
+				mw_f64(w, l->eps);
+				break;
+			case NN_ATTENTION:
+				mw_i32(w, l->heads);
+				break;
+			case NN_RESIDUAL:
+				mw_i32(w, l->skip_from);
+				break;
+			case NN_DENSE_STEPS:
+				mw_i32(w, l->units);
 				break;
 		}
 		for (int k = 0; k < l->n_params; k++)
@@ -786,6 +1026,79 @@ nn_read(NnNet *net, ModelReader *r)
 					mr_corrupt("layer %u: global pooling of a %d-dimensional input", i, nn_output_shape(net).ndim);
 				nn_add_global_avgpool(net);
 				break;
+			case NN_EMBEDDING:
+				{
+					NnShape		cur = nn_output_shape(net);
+					int			vocab = mr_i32_range(r, 1, NN_MAX_VOCAB, "embedding vocabulary");
+					int			dim = mr_i32_range(r, 1, NN_MAX_EMBED, "embedding dimensions");
+
+					if (cur.ndim != 1 || (int64) cur.d[0] * dim > NN_MAX_WIDTH)
+						mr_corrupt("layer %u: embedding of a %d-dimensional input", i, cur.ndim);
+					if ((uint64) vocab * dim > mr_remaining(r) / sizeof(float))
+						mr_corrupt("layer %u: embedding vectors do not fit in the bytes left", i);
+					nn_add_embedding(net, vocab, dim, NULL);
+				}
+				break;
+			case NN_POSITIONAL:
+			case NN_SEQ_MEANPOOL:
+				if (nn_output_shape(net).ndim != 2)
+					mr_corrupt("layer %u: sequence layer over a %d-dimensional input", i, nn_output_shape(net).ndim);
+				if (kind == NN_POSITIONAL)
+					nn_add_positional(net);
+				else
+					nn_add_seq_meanpool(net);
+				break;
+			case NN_LAYERNORM:
+				{
+					double		eps = mr_f64_finite(r, "layer-norm epsilon");
+					NnShape		cur = nn_output_shape(net);
+
+					if (!((float) eps > 0.0f && eps < 1.0))
+						mr_corrupt("layer %u: layer-norm epsilon %g", i, eps);
+					if ((uint64) cur.d[cur.ndim - 1] * 2 > mr_remaining(r) / sizeof(float))
+						mr_corrupt("layer %u: layer-norm parameters do not fit in the bytes left", i);
+					nn_add_layernorm(net);
+					net->layers[net->n_layers - 1].eps = (float) eps;
+				}
+				break;
+			case NN_ATTENTION:
+				{
+					NnShape		cur = nn_output_shape(net);
+					int			heads = mr_i32_range(r, 1, NN_MAX_WIDTH, "attention heads");
+
+					if (cur.ndim != 2 || cur.d[1] % heads != 0)
+						mr_corrupt("layer %u: attention with %d heads over its input", i, heads);
+					if ((uint64) 4 * cur.d[1] * ((uint64) cur.d[1] + 1) > mr_remaining(r) / sizeof(float))
+						mr_corrupt("layer %u: attention weights do not fit in the bytes left", i);
+					nn_add_attention(net, heads, NULL);
+				}
+				break;
+			case NN_RESIDUAL:
+				{
+					int			from = mr_i32_range(r, 0, NN_MAX_LAYERS, "residual source");
+					NnShape		cur = nn_output_shape(net);
+					NnShape		src;
+
+					if (from >= net->n_layers)
+						mr_corrupt("layer %u: residual from boundary %d", i, from);
+					src = boundary_shape(net, from);
+					if (!same_shape(&src, &cur))
+						mr_corrupt("layer %u: residual of differing shapes", i);
+					nn_add_residual(net, from);
+				}
+				break;
+			case NN_DENSE_STEPS:
+				{
+					NnShape		cur = nn_output_shape(net);
+					int			units = mr_i32_range(r, 1, 65536, "dense_steps units");
+
+					if (cur.ndim != 2 || (int64) cur.d[0] * units > NN_MAX_WIDTH)
+						mr_corrupt("layer %u: dense_steps over its input", i);
+					if ((uint64) units * ((uint64) cur.d[1] + 1) > mr_remaining(r) / sizeof(float))
+						mr_corrupt("layer %u: dense_steps weights do not fit in the bytes left", i);
+					nn_add_dense_steps(net, units, NN_IDENTITY, NULL);
+				}
+				break;
 			default:
 				mr_corrupt("layer %u: unknown kind %u", i, kind);
 		}
@@ -836,6 +1149,12 @@ nn_describe(const NnNet *net, JsonbParseState **st)
 			jb_kv_str(st, "function", nn_activation_name(l->activation));
 		if (l->kind == NN_DROPOUT)
 			jb_kv_num(st, "rate", l->rate);
+		if (l->kind == NN_ATTENTION)
+			jb_kv_int(st, "heads", l->heads);
+		if (l->kind == NN_EMBEDDING)
+			jb_kv_int(st, "vocabulary", l->vocab);
+		if (l->kind == NN_RESIDUAL)
+			jb_kv_int(st, "from_layer", l->skip_from);
 		pushJsonbValue(st, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(st, WJB_END_ARRAY, NULL);

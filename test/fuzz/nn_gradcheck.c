@@ -320,6 +320,67 @@ run_gradient_checks(void)
 		finish_case(&c, 921);
 	}
 
+	/* sequence and attention layers: [4 steps, 6 features] */
+	{
+		NnShape		seq = {2, {4, 6, 0}};
+		NnShape		ids = {1, {5, 0, 0}};
+		int			b1,
+					b2;
+
+		setup_case_shape(&c, "dense_steps - layer_norm - mean pool", NN_LOSS_SOFTMAX_CE, 3, 95, seq);
+		galaxy_rng_seed(&rng, 950, 0);
+		nn_add_dense_steps(&c.net, 5, NN_TANH, &rng);
+		nn_add_layernorm(&c.net);
+		nn_add_activation(&c.net, NN_TANH);
+		nn_add_seq_meanpool(&c.net);
+		finish_case(&c, 951);
+
+		setup_case_shape(&c, "attention (2 heads)", NN_LOSS_SOFTMAX_CE, 3, 96, seq);
+		galaxy_rng_seed(&rng, 960, 0);
+		nn_add_dense_steps(&c.net, 6, NN_TANH, &rng);
+		nn_add_attention(&c.net, 2, &rng);
+		nn_add_seq_meanpool(&c.net);
+		finish_case(&c, 961);
+
+		setup_case_shape(&c, "attention (1 head) - positional", NN_LOSS_MSE, 1, 97, seq);
+		galaxy_rng_seed(&rng, 970, 0);
+		nn_add_positional(&c.net);
+		nn_add_attention(&c.net, 1, &rng);
+		nn_add_flatten(&c.net);
+		finish_case(&c, 971);
+
+		setup_case_shape(&c, "residual around dense_steps", NN_LOSS_SOFTMAX_CE, 2, 98, seq);
+		galaxy_rng_seed(&rng, 980, 0);
+		nn_add_dense_steps(&c.net, 4, NN_TANH, &rng);
+		b1 = nn_boundary(&c.net);
+		nn_add_dense_steps(&c.net, 4, NN_TANH, &rng);
+		nn_add_activation(&c.net, NN_TANH);
+		nn_add_residual(&c.net, b1);
+		nn_add_seq_meanpool(&c.net);
+		finish_case(&c, 981);
+
+		/* a transformer encoder block on token ids 0..6 */
+		setup_case_shape(&c, "embedding - transformer block", NN_LOSS_SOFTMAX_CE, 3, 99, ids);
+		for (int i = 0; i < BATCH * c.in_size; i++)
+			c.X[i] = (float) ((i * 5 + i / 3) % 7);
+		galaxy_rng_seed(&rng, 990, 0);
+		nn_add_embedding(&c.net, 7, 4, &rng);
+		nn_add_positional(&c.net);
+		b1 = nn_boundary(&c.net);
+		nn_add_layernorm(&c.net);
+		nn_add_attention(&c.net, 2, &rng);
+		nn_add_residual(&c.net, b1);
+		b2 = nn_boundary(&c.net);
+		nn_add_layernorm(&c.net);
+		nn_add_dense_steps(&c.net, 8, NN_GELU, &rng);
+		nn_add_activation(&c.net, NN_GELU);
+		nn_add_dense_steps(&c.net, 4, NN_IDENTITY, &rng);
+		nn_add_residual(&c.net, b2);
+		nn_add_layernorm(&c.net);
+		nn_add_seq_meanpool(&c.net);
+		finish_case(&c, 991);
+	}
+
 	/* a deeper stack: dense-bn-gelu-dropout-dense-leaky-dense */
 	setup_case(&c, "deep stack", NN_LOSS_SOFTMAX_CE, 4, 70);
 	galaxy_rng_seed(&rng, 700, 0);
