@@ -31,6 +31,7 @@ static const AlgorithmDef *const registry[] = {
 	&galaxy_algo_neural_network,
 	&galaxy_algo_cnn,
 	&galaxy_algo_lstm,
+	&galaxy_algo_transformer,
 	&galaxy_algo_lasso,
 	&galaxy_algo_elastic_net,
 	&galaxy_algo_linear_svm,
@@ -157,6 +158,12 @@ algo_by_id(uint16 id)
 }
 
 /* Algorithm by name; ERROR listing the valid names. */
+bool
+algo_default_scaling(const AlgorithmDef *algo, const HyperParams *hp)
+{
+	return algo->scales ? algo->scales(hp) : algo->default_scaling;
+}
+
 const AlgorithmDef *
 algo_by_name(const char *name)
 {

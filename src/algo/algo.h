@@ -153,6 +153,8 @@ typedef struct AlgorithmDef
 	const HyperParamSpec *params;
 	int			n_params;
 	bool		default_scaling;	/* standard-scale features unless told otherwise */
+	/* optional: the same, depending on the hyperparameters (e.g. token ids are not scaled) */
+	bool		(*scales) (const HyperParams *hp);
 	const char *description;
 
 	/* Fit on d; returns the algorithm state (palloc'd). */
@@ -203,6 +205,8 @@ extern void algo_predict_scores(const AlgorithmDef *algo, const void *state, con
 								int n_classes, double *pred, double *proba);
 
 /* Registry (algo.c). */
+/* Whether a fit with these hyperparameters standard-scales features by default. */
+extern bool algo_default_scaling(const AlgorithmDef *algo, const HyperParams *hp);
 extern const AlgorithmDef *algo_by_name(const char *name);	/* ERROR listing valid names */
 extern const AlgorithmDef *algo_by_id(uint16 id);	/* NULL if unknown */
 extern int	algo_count(void);
@@ -229,6 +233,7 @@ extern const AlgorithmDef galaxy_algo_gradient_boosting;
 extern const AlgorithmDef galaxy_algo_neural_network;
 extern const AlgorithmDef galaxy_algo_cnn;
 extern const AlgorithmDef galaxy_algo_lstm;
+extern const AlgorithmDef galaxy_algo_transformer;
 extern const AlgorithmDef galaxy_algo_lasso;
 extern const AlgorithmDef galaxy_algo_elastic_net;
 extern const AlgorithmDef galaxy_algo_linear_svm;

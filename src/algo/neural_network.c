@@ -519,6 +519,174 @@ lstm_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyR
 
 static const NnArch lstm_arch = {LSTM_N_ARCH, lstm_check, lstm_bytes, lstm_build};
 
+/*
+ * transformer: a small encoder over sequences held in one numeric array
+ * column, [steps, features] (input_shape; [] = one feature per step), or
+ * over token ids (vocab_size > 0: each row is [steps] integers 0 ..
+ * vocab_size - 1, id 0 for padding).  The input is projected to d_model
+ * (a dense layer at every step, or an embedding), sinusoidal position codes
+ * are added, then 'layers' pre-norm encoder blocks run — x + attention(
+ * layer_norm(x)), then x + feed_forward(layer_norm(x)) with ff_units and
+ * the activation — and a final layer norm, the mean over the steps, an
+ * optional dense head and the output.  dropout applies after the attention
+ * and the feed-forward block.
+ */
+enum
+{
+	TF_INPUT_SHAPE,
+	TF_VOCAB,
+	TF_D_MODEL,
+	TF_HEADS,
+	TF_LAYERS,
+	TF_FF,
+	TF_POSITIONAL,
+	TF_DENSE,
+	TF_N_ARCH
+};
+
+static const HyperParamSpec transformer_params[] = {
+	{"input_shape", HP_INT_LIST, 0, 1, NN_MAX_WIDTH, false, NULL,
+	"Shape of each sequence: [steps, features], or [steps] of token ids ([] = one feature per step).", ""},
+	{"vocab_size", HP_INT, 0, 0, NN_MAX_VOCAB, false, NULL,
+	"0: numeric sequences; above 0: the features are token ids 0 .. vocab_size - 1 (0 = padding), embedded in d_model dimensions."},
+	{"d_model", HP_INT, 64, 1, NN_MAX_EMBED, false, NULL,
+	"Width of the encoder (the embedding or input projection, attention and residual stream)."},
+	{"heads", HP_INT, 4, 1, 256, false, NULL,
+	"Attention heads per block (must divide d_model)."},
+	{"layers", HP_INT, 2, 1, 16, false, NULL,
+	"Encoder blocks (attention + feed-forward, each with a residual connection and layer norm)."},
+	{"ff_units", HP_INT, 128, 1, 65536, false, NULL,
+	"Width of each block's feed-forward layer."},
+	{"positional_encoding", HP_ENUM, 0, 0, 0, false, "sinusoidal,none",
+	"Position codes added to the inputs: sinusoidal, or none."},
+	{"dense_units", HP_INT_LIST, 0, 1, NN_MAX_WIDTH, false, NULL,
+	"Widths of dense layers after the mean over the steps ([] = none).", ""},
+	NN_COMMON_HYPERPARAMS
+};
+
+static NnShape
+transformer_input(const HyperParams *hp, int n_features)
+{
+	int			n = (int) hp->values[TF_INPUT_SHAPE];
+	bool		tokens = hp->values[TF_VOCAB] > 0;
+	NnShape		s;
+
+	if (tokens)
+	{
+		s.ndim = 1;
+		s.d[0] = n == 1 ? hp->list[TF_INPUT_SHAPE][0] : n_features;
+		if (n > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"input_shape\" of a transformer over token ids has 1 dimension ([steps]), not %d", n)));
+	}
+	else
+	{
+		s.ndim = 2;
+		s.d[0] = n_features;
+		s.d[1] = 1;
+		if (n == 2)
+		{
+			s.d[0] = hp->list[TF_INPUT_SHAPE][0];
+			s.d[1] = hp->list[TF_INPUT_SHAPE][1];
+		}
+		else if (n != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"input_shape\" of transformer has 2 dimensions ([steps, features]), not %d", n),
+					 errhint("For token ids, set \"vocab_size\".")));
+	}
+	if (nn_shape_size(&s) != n_features)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"input_shape\" holds " INT64_FORMAT " values, but the rows have %d features",
+						nn_shape_size(&s), n_features),
+				 errhint("The features must be the sequence's array column alone.")));
+	return s;
+}
+
+static void
+transformer_check(const HyperParams *hp, int n_features)
+{
+	int			D = (int) hp->values[TF_D_MODEL];
+	int			H = (int) hp->values[TF_HEADS];
+
+	(void) transformer_input(hp, n_features);
+	if (D % H != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"heads\" (%d) must divide \"d_model\" (%d)", H, D)));
+	if (hp->values[TF_N_ARCH + HP_BATCH_NORM] != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("transformer uses layer normalisation, not batch_norm"),
+				 errhint("Leave batch_norm out.")));
+}
+
+static double
+transformer_bytes(const HyperParams *hp, int n_features, int n_out, int batch)
+{
+	NnShape		s = transformer_input(hp, n_features);
+	double		T = s.d[0],
+				D = hp->values[TF_D_MODEL],
+				H = hp->values[TF_HEADS],
+				ff = hp->values[TF_FF],
+				L = hp->values[TF_LAYERS];
+	double		params,
+				rows;
+
+	params = hp->values[TF_VOCAB] > 0 ? hp->values[TF_VOCAB] * D : (s.d[1] + 1) * D;
+	params += L * (4 * D + 4 * D * D + 4 * D + 2 * D * ff + ff + D) + 2 * D;
+	/* per block: outputs and gradients of its layers, attention and norm scratch, the weights of every head */
+	rows = n_features + 6 * T * D + L * (T * (30 * D + 4 * ff) + H * T * T + 2 * T);
+	return params * sizeof(float) * 5 + rows * sizeof(float) * batch + T * D * sizeof(float) +
+		dense_stack_bytes(hp->list[TF_DENSE], (int) hp->values[TF_DENSE], hp->values + TF_N_ARCH,
+						  D, n_out, batch);
+}
+
+static void
+transformer_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRng *rng)
+{
+	NnShape		in = transformer_input(hp, n_features);
+	const double *v = hp->values + TF_N_ARCH;
+	NnActivation act = (NnActivation) (int) v[HP_ACTIVATION];
+	int			D = (int) hp->values[TF_D_MODEL];
+	double		drop = v[HP_DROPOUT];
+
+	nn_init(net, &in);
+	net->init = (NnInit) (int) v[HP_INIT];
+	if (hp->values[TF_VOCAB] > 0)
+		nn_add_embedding(net, (int) hp->values[TF_VOCAB], D, rng);
+	else
+		nn_add_dense_steps(net, D, NN_IDENTITY, rng);
+	if (hp->values[TF_POSITIONAL] == 0)
+		nn_add_positional(net);
+	for (int i = 0; i < (int) hp->values[TF_LAYERS]; i++)
+	{
+		int			b = nn_boundary(net);
+
+		nn_add_layernorm(net);
+		nn_add_attention(net, (int) hp->values[TF_HEADS], rng);
+		if (drop > 0)
+			nn_add_dropout(net, drop);
+		nn_add_residual(net, b);
+		b = nn_boundary(net);
+		nn_add_layernorm(net);
+		nn_add_dense_steps(net, (int) hp->values[TF_FF], act, rng);
+		nn_add_activation(net, act);
+		nn_add_dense_steps(net, D, NN_IDENTITY, rng);
+		if (drop > 0)
+			nn_add_dropout(net, drop);
+		nn_add_residual(net, b);
+	}
+	nn_add_layernorm(net);
+	nn_add_seq_meanpool(net);
+	add_dense_stack(net, hp->list[TF_DENSE], (int) hp->values[TF_DENSE], v, rng);
+	nn_add_dense(net, n_out, NN_IDENTITY, rng);
+}
+
+static const NnArch transformer_arch = {TF_N_ARCH, transformer_check, transformer_bytes, transformer_build};
+
 static void
 optim_config(const double *v, NnOptimConfig *oc)
 {
@@ -703,6 +871,39 @@ static void *
 lstm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 {
 	return nn_fit_arch(d, hp, ctx, &lstm_arch);
+}
+
+/* Token ids are not scaled; numeric sequences are. */
+static bool
+transformer_scales(const HyperParams *hp)
+{
+	return hp->values[TF_VOCAB] == 0;
+}
+
+static void *
+transformer_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	int			vocab = (int) hp->values[TF_VOCAB];
+
+	/* token ids: whole numbers 0 .. vocab_size - 1 (an unscaled integer array) */
+	if (vocab > 0)
+	{
+		int64		n = d->n_rows * d->n_features;
+
+		for (int64 i = 0; i < n; i++)
+		{
+			double		x = d->Xf ? (double) d->Xf[i] : d->X[i];
+
+			if (!(x >= 0 && x < vocab && x == floor(x)))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("transformer with vocab_size %d needs token ids 0 to %d, not %g", vocab, vocab - 1, x),
+						 errdetail("In training row " INT64_FORMAT ", element %d of the sequence.",
+								   i / d->n_features + 1, (int) (i % d->n_features) + 1),
+						 errhint("Store token ids in an integer array column, raise vocab_size, and do not scale them (preprocess \"scale\": \"none\" is the default here).")));
+		}
+	}
+	return nn_fit_arch(d, hp, ctx, &transformer_arch);
 }
 
 /* Outputs of up to this many values come back on the caller's stack (one row: no allocation). */
@@ -939,4 +1140,15 @@ const AlgorithmDef galaxy_algo_lstm = {
 	.description = "LSTM network for sequences in one array column (stacked LSTM layers, last step, dense head) on galaxy's float32 neural engine",
 	.fit = lstm_fit,
 	NN_ALGORITHM_HOOKS
+};
+
+const AlgorithmDef galaxy_algo_transformer = {
+	.name = "transformer",
+	.id = 17,
+	.params = transformer_params,
+	.n_params = lengthof(transformer_params),
+	.description = "Transformer encoder for sequences or token ids in one array column (embedding or projection, position codes, attention blocks, mean pooling, dense head) on galaxy's float32 neural engine",
+	.fit = transformer_fit,
+	NN_ALGORITHM_HOOKS
+	.scales = transformer_scales,
 };

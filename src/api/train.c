@@ -748,7 +748,7 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 			else
 				tr[n_tr++] = i;
 		}
-		prep = preprocess_fit(ds, tr, n_tr, req->preprocess, algo->default_scaling);
+		prep = preprocess_fit(ds, tr, n_tr, req->preprocess, algo_default_scaling(algo, hp));
 		p = preprocess_n_features(prep);
 		galaxy_check_training_memory((Size) ds->n_rows * p * sizeof(double), "cross-validation fold");
 		Xtr = MemoryContextAllocHuge(foldctx, (Size) Max(n_tr, 1) * p * sizeof(double));
@@ -1109,7 +1109,7 @@ train_run(TrainRequest *req)
 		/* split + preprocess (fitted on the training rows only) */
 		progress_phase(run, "preprocess");
 		train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
-		prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo->default_scaling);
+		prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo_default_scaling(algo, &hp));
 		p = preprocess_n_features(prep);
 
 		initStringInfo(&extra);

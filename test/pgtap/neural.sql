@@ -6,7 +6,7 @@
 -- Checks under todo() pin what galaxy should do but does not yet; each names
 -- the place in src/ to fix.  Remove the todo() when the fix lands.
 BEGIN;
-SELECT plan(122);
+SELECT plan(127);
 
 -- the server must not restart underneath this file (checked at the end)
 CREATE TEMP TABLE nn_start AS SELECT pg_postmaster_start_time() AS started, pg_backend_pid() AS pid;
@@ -427,15 +427,45 @@ SELECT is((SELECT string_agg(DISTINCT r, ',' ORDER BY r)
           'XX001,ok', 'every edited value is read or refused as corrupted (XX001), nothing else');
 
 -- ---------------------------------------------------------------------------
+-- transformer (issue #13): its contract, its errors, and its stored layers
+-- (embedding, position codes, layer norm, attention, residuals) read back or
+-- refused as corrupted after any single-byte edit
+-- ---------------------------------------------------------------------------
+CREATE TABLE nn_tok AS
+SELECT ARRAY[g % 5, (g / 5) % 5, (g / 25) % 5]::int[] AS ids, (g % 5 = 2) AS y FROM generate_series(1, 120) g;
+SELECT is((SELECT tasks FROM galaxy.algorithms WHERE name = 'transformer'), '{regression,classification}'::text[],
+          'transformer is listed for classification and regression');
+SELECT throws_ok($$SELECT galaxy.train('nn_tf_bad', 'nn_tok', 'y', algorithm => 'transformer',
+                                        hyperparams => '{"vocab_size": 5, "d_model": 6, "heads": 4}')$$,
+                 '22023', NULL, 'heads that do not divide d_model: 22023');
+SELECT throws_ok($$SELECT galaxy.train('nn_tf_bad', 'nn_tok', 'y', algorithm => 'transformer',
+                                        hyperparams => '{"vocab_size": 3}')$$,
+                 '22023', NULL, 'a token id outside the vocabulary: 22023');
+CREATE TEMP TABLE nn_tf AS
+SELECT galaxy.model_send(model) AS b FROM galaxy.train('nn_tf', 'nn_tok', 'y', algorithm => 'transformer',
+    hyperparams => '{"vocab_size": 5, "d_model": 4, "heads": 2, "layers": 1, "ff_units": 4, "epochs": 2}', deploy => 'never');
+SELECT is((SELECT pg_temp.parse_state(pg_temp.resealed(b)) FROM nn_tf), 'ok',
+          'a resealed, unedited transformer reads back');
+SELECT is((SELECT string_agg(DISTINCT r, ',' ORDER BY r)
+             FROM (SELECT pg_temp.parse_state(pg_temp.resealed(
+                            CASE m WHEN 0 THEN set_byte(b, p, get_byte(b, p) # 255)
+                                   WHEN 1 THEN set_byte(b, p, 0)
+                                   ELSE overlay(b placing '' from p + 1 for 1) END)) AS r
+                     FROM nn_tf, generate_series(32, length(b) - 1) p, generate_series(0, 2) m) s),
+          'XX001,ok', 'every edited transformer value is read or refused as corrupted (XX001), nothing else');
+
+-- ---------------------------------------------------------------------------
 -- a neural algorithm keeps its rows in float32: the data fingerprint (of the
 -- float64 values) and the metrics still match the float64 path's
 -- ---------------------------------------------------------------------------
 CREATE TABLE nn_fp AS
 SELECT g::float8 / 3 AS x1, sqrt(g::float8) AS x2, ARRAY[g / 7.0, 1.0 / g]::float8[] AS v,
        (g % 3 = 0) AS y FROM generate_series(1, 300) g;
-SELECT galaxy.train('nn_fp_mlp', 'nn_fp', 'y', algorithm => 'neural_network',
-                    hyperparams => '{"hidden_layers": [8], "epochs": 3}');
-SELECT galaxy.train('nn_fp_lr', 'nn_fp', 'y', algorithm => 'logistic_regression');
+CREATE TEMP TABLE nn_fp_models AS
+SELECT id FROM galaxy.train('nn_fp_mlp', 'nn_fp', 'y', algorithm => 'neural_network',
+                            hyperparams => '{"hidden_layers": [8], "epochs": 3}')
+UNION ALL
+SELECT id FROM galaxy.train('nn_fp_lr', 'nn_fp', 'y', algorithm => 'logistic_regression');
 SELECT is((SELECT count(DISTINCT data_fingerprint) FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id
             WHERE p.name IN ('nn_fp_mlp', 'nn_fp_lr')), 1::bigint,
           'the data fingerprint is the same for a float32 (neural) and a float64 load of the same rows');
