@@ -72,3 +72,23 @@ SELECT galaxy.train('lstm_bad', 'lstm_seq', 'y', algorithm => 'lstm', hyperparam
 SELECT galaxy.train('lstm_bad', 'lstm_seq', 'y', algorithm => 'lstm', hyperparams => '{"input_shape": [2, 2, 3]}');
 SELECT galaxy.train('lstm_bad', 'lstm_seq', 'y', algorithm => 'lstm', hyperparams => '{"lstm_units": []}');
 SELECT galaxy.train('lstm_bad', 'lstm_seq', 'y', algorithm => 'lstm', hyperparams => '{"lstm_units": [0]}');
+
+-- galaxy.series_windows and galaxy.forecast: windows of a series, and the
+-- next values from a model fed its own predictions.  The model has no dense
+-- head (its stored LSTM is followed by a 33-float output layer only: the
+-- reader once refused such a value as corrupted)
+CREATE TABLE lstm_wave AS
+SELECT t, sin(t / 8.0) + 0.5 * sin(t / 3.0) AS value FROM generate_series(1, 1200) t;
+SELECT "position", array_length(history, 1) AS len, round(target::numeric, 4) AS target
+FROM galaxy.series_windows('lstm_wave', 't', 'value', 24) ORDER BY "position" LIMIT 2;
+SELECT count(*) AS windows, count(target) AS with_target FROM galaxy.series_windows('lstm_wave', 't', 'value', 24, 3);
+CREATE VIEW lstm_wave_windows AS SELECT history, target FROM galaxy.series_windows('lstm_wave', 't', 'value', 24);
+SELECT (t.metrics->>'r2')::float8 > 0.95 AS fits
+FROM galaxy.train('lstm_wave', 'lstm_wave_windows', 'target', algorithm => 'lstm',
+                  hyperparams => '{"input_shape": [24, 1], "lstm_units": [32], "epochs": 20, "learning_rate": 0.005}') t;
+SELECT step, abs(value - (sin((1200 + step) / 8.0) + 0.5 * sin((1200 + step) / 3.0))) < 0.1 AS close
+FROM galaxy.forecast('lstm_wave', 'lstm_wave', 't', 'value', 24, 3);
+SELECT * FROM galaxy.forecast('lstm_wave', 'lstm_wave', 't', 'value', 12);
+SELECT * FROM galaxy.forecast('lstm_wave', 'lstm_wave', 't', 'value', 24, 0);
+SELECT * FROM galaxy.series_windows('lstm_wave', 't', 'value', 0);
+SELECT * FROM galaxy.series_windows('lstm_wave', 't', 'value', 5000);

@@ -1016,7 +1016,9 @@ nn_read(NnNet *net, ModelReader *r)
 
 					if (cur.ndim != 2 || seq > 1)
 						mr_corrupt("layer %u: recurrent layer over a %d-dimensional input", i, cur.ndim);
-					if ((uint64) gates * units * ((uint64) cur.d[1] + units + 2) > mr_remaining(r) / sizeof(float))
+					/* W_ih, W_hh and one bias vector (LSTM) or two (GRU) */
+					if ((uint64) gates * units * ((uint64) cur.d[1] + units + (kind == NN_LSTM ? 1 : 2)) >
+						mr_remaining(r) / sizeof(float))
 						mr_corrupt("layer %u: recurrent weights do not fit in the bytes left", i);
 					add_recurrent(net, (NnLayerKind) kind, units, seq == 1, NULL);
 				}

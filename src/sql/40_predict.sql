@@ -135,3 +135,73 @@ COMMENT ON FUNCTION galaxy.evaluate(text, regclass) IS 'Metrics of the project''
 CREATE FUNCTION galaxy.feature_importance(model bigint, OUT feature text, OUT importance float8) RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'galaxy_feature_importance' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy.feature_importance(bigint) IS 'Importance of each model feature (after preprocessing): |coefficient| for linear models, gain for trees';
+
+-- ---------------------------------------------------------------------------
+-- Time series: windows for sequence models, and forecasting with one
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION galaxy.series_windows(relation regclass, time_column name, value_column name,
+                                      window_size integer, horizon integer DEFAULT 1)
+    RETURNS TABLE ("position" bigint, history float8[], target float8)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF relation IS NULL OR time_column IS NULL OR value_column IS NULL THEN
+        RAISE EXCEPTION 'relation, time_column and value_column must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF window_size IS NULL OR window_size < 1 OR window_size > 100000 THEN
+        RAISE EXCEPTION 'window_size must be from 1 to 100000, not %', coalesce(window_size::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF horizon IS NULL OR horizon < 1 OR horizon > 100000 THEN
+        RAISE EXCEPTION 'horizon must be from 1 to 100000, not %', coalesce(horizon::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the caller's own rights: the relation is read as the caller
+    RETURN QUERY EXECUTE format(
+        'SELECT s.n, s.h, s.t FROM ('
+        '  SELECT row_number() OVER w AS n,'
+        '         array_agg(%2$I::float8) OVER (w ROWS BETWEEN %3$s PRECEDING AND CURRENT ROW) AS h,'
+        '         lead(%2$I::float8, %4$s) OVER w AS t'
+        '    FROM %5$s WINDOW w AS (ORDER BY %1$I)) s'
+        ' WHERE s.n >= %6$s ORDER BY s.n',
+        time_column, value_column, window_size - 1, horizon, relation, window_size);
+END
+$$;
+COMMENT ON FUNCTION galaxy.series_windows(regclass, name, name, integer, integer) IS
+    'Windows of a time-ordered series: the window_size values up to each position and the value horizon steps later (NULL at the end), to train lstm or transformer models';
+
+CREATE FUNCTION galaxy.forecast(project text, relation regclass, time_column name, value_column name,
+                                window_size integer, steps integer DEFAULT 1)
+    RETURNS TABLE (step integer, value float8)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hist float8[];
+    v float8;
+BEGIN
+    IF steps IS NULL OR steps < 1 OR steps > 100000 THEN
+        RAISE EXCEPTION 'steps must be from 1 to 100000, not %', coalesce(steps::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT w.history INTO hist
+      FROM galaxy.series_windows(relation, time_column, value_column, window_size) w
+     ORDER BY w."position" DESC LIMIT 1;
+    IF hist IS NULL THEN
+        RAISE EXCEPTION 'relation % has fewer than % values of "%"', relation, window_size, value_column
+            USING ERRCODE = 'data_exception';
+    END IF;
+    -- each prediction joins the window for the next step
+    FOR i IN 1 .. steps LOOP
+        v := galaxy.predict(project, hist);
+        step := i;
+        value := v;
+        RETURN NEXT;
+        hist := hist[2:] || v;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION galaxy.forecast(text, regclass, name, name, integer, integer) IS
+    'The next steps values of a series from the project''s deployed model, fed its own predictions: the model must take the last window_size values';
