@@ -182,3 +182,38 @@ SELECT name, accuracy_ok, d->'architecture'->>'parameters' AS parameters,
           FROM jsonb_array_elements(d->'architecture'->'layers') WITH ORDINALITY e(l, i)) AS layers
   FROM cnn_option_models
  ORDER BY name;
+
+-- ---------------------------------------------------------------------------
+-- a custom architecture: "layers", a list of layer objects (the output
+-- layer is added); defaults are filled in and shown back
+SELECT (t.metrics->>'accuracy')::float8 >= 0.9 AS accuracy_ok, t.hyperparams->'layers' AS layers,
+       (SELECT string_agg(l->>'type' || ' ' || coalesce(l->>'shape', l->>'out'), ' | ' ORDER BY i)
+          FROM jsonb_array_elements(galaxy.describe(t.model)->'architecture'->'layers') WITH ORDINALITY e(l, i)) AS network
+  FROM galaxy.train('cnn_custom', 'cnn_digits', 'digit', algorithm => 'cnn', seed => 2,
+                    hyperparams => '{"input_shape": [8, 8], "epochs": 8, "batch_size": 32, "learning_rate": 0.01,
+                      "layers": [{"type": "conv2d", "filters": 8}, {"type": "activation", "function": "relu"},
+                                 {"type": "max_pool2d"},
+                                 {"type": "conv2d", "filters": 16, "kernel": 3, "padding": 0}, {"type": "activation", "function": "relu"},
+                                 {"type": "dense", "units": 32}, {"type": "dropout", "rate": 0.2},
+                                 {"type": "activation", "function": "relu"}]}') t;
+SELECT galaxy.predict_label('cnn_custom', pixels::float8[]) = digit::text AS predicts FROM cnn_digits LIMIT 1;
+SELECT name, type, default_value FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'cnn' AND name = 'layers';
+
+\set VERBOSITY terse
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [{"type": "conv3d"}]}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [{"type": "conv2d"}]}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [{"type": "conv2d", "filters": 4, "kernel": 9, "padding": 0}]}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [{"type": "dense", "units": 4}, {"type": "max_pool2d"}]}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [{"type": "dropout", "rate": 0.95}]}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [{"type": "dense", "units": 4}], "conv_filters": [3]}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [{"type": "dense", "units": 4}], "dropout": 0.5}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": {"type": "dense"}}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [{"type": "activation", "function": "identity"}]}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [{"type": "dense", "units": 4, "size": 3}]}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [3]}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn', hyperparams => '{"layers": [{"type": "conv2d", "filters": 4, "kernel": 3, "padding": 3}]}');
+SELECT galaxy.train('cnn_bad', 'cnn_digits', 'digit', algorithm => 'cnn',
+                    hyperparams => '{"layers": [{"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"},
+                                                {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"},
+                                                {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"},
+                                                {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"}, {"type": "flatten"}]}');

@@ -442,6 +442,10 @@ algo_resolve_hyperparams(const AlgorithmDef *algo, Jsonb *given, HyperParams *ou
 			case HP_INT_LIST:
 				resolve_list(algo, spec, &v, out, idx);
 				break;
+			case HP_SPEC_LIST:
+				out->values[idx] = spec->codec->encode(algo->name, spec, &v, out->list[idx], GALAXY_MAX_HP_LIST);
+				Assert(out->values[idx] >= 0 && out->values[idx] <= GALAXY_MAX_HP_LIST);
+				break;
 		}
 		out->given[idx] = true;
 	}
@@ -493,6 +497,9 @@ algo_hyperparams_jsonb(const AlgorithmDef *algo, const HyperParams *hp, bool onl
 				}
 				pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 				continue;
+			case HP_SPEC_LIST:
+				spec->codec->decode(hp->list[i], (int) hp->values[i], &state);
+				continue;
 			case HP_FLOAT:
 			default:
 				v.type = jbvNumeric;
@@ -515,7 +522,7 @@ algo_write_hyperparams(const AlgorithmDef *algo, const HyperParams *hp, ModelWri
 	{
 		mw_f64(w, hp->values[i]);
 		mw_u8(w, hp->given[i] ? 1 : 0);
-		if (algo->params[i].type == HP_INT_LIST)
+		if (algo->params[i].type == HP_INT_LIST || algo->params[i].type == HP_SPEC_LIST)
 			for (int e = 0; e < (int) hp->values[i]; e++)
 				mw_i32(w, hp->list[i][e]);
 	}
@@ -527,10 +534,13 @@ algo_read_hyperparams(const AlgorithmDef *algo, ModelReader *r, HyperParams *out
 {
 	uint32		n = mr_count(r, GALAXY_MAX_HP, 9, "hyperparameter");
 
-	if ((int) n != algo->n_params)
+	/*
+	 * A hyperparameter is only ever added at the end of its algorithm's
+	 * list: a model stored before it has fewer, and gets its default.
+	 */
+	if ((int) n > algo->n_params || n == 0)
 		mr_corrupt("%u hyperparameters stored, %s has %d", n, algo->name, algo->n_params);
-	memset(out, 0, sizeof(*out));
-	out->n = (int) n;
+	algo_resolve_hyperparams(algo, NULL, out);
 	for (uint32 i = 0; i < n; i++)
 	{
 		const HyperParamSpec *spec = &algo->params[i];
@@ -546,7 +556,7 @@ algo_read_hyperparams(const AlgorithmDef *algo, ModelReader *r, HyperParams *out
 			if (v != 0 && v != 1)
 				mr_corrupt("hyperparameter %s is not a boolean", spec->name);
 		}
-		else if (spec->type == HP_INT_LIST)
+		else if (spec->type == HP_INT_LIST || spec->type == HP_SPEC_LIST)
 		{
 			if (v < 0 || v > GALAXY_MAX_HP_LIST || v != floor(v))
 				mr_corrupt("hyperparameter %s has an invalid length", spec->name);
@@ -571,5 +581,12 @@ algo_read_hyperparams(const AlgorithmDef *algo, ModelReader *r, HyperParams *out
 					mr_corrupt("hyperparameter %s has an element out of range", spec->name);
 				out->list[i][e] = x;
 			}
+		else if (spec->type == HP_SPEC_LIST)
+		{
+			for (int e = 0; e < (int) v; e++)
+				out->list[i][e] = mr_i32(r);
+			if (!spec->codec->valid(out->list[i], (int) v))
+				mr_corrupt("hyperparameter %s is not a valid list", spec->name);
+		}
 	}
 }

@@ -45,10 +45,31 @@ typedef enum HpType
 	HP_FLOAT,
 	HP_BOOL,
 	HP_ENUM,					/* value = index into the comma-separated choices */
-	HP_INT_LIST					/* value = length; the integers in HyperParams.list */
+	HP_INT_LIST,				/* value = length; the integers in HyperParams.list */
+	HP_SPEC_LIST				/* a JSON array of objects (e.g. layer specs), encoded by
+								 * the spec's codec into HyperParams.list; value = the
+								 * number of integers */
 } HpType;
 
-typedef struct HyperParamSpec
+typedef struct HyperParamSpec HyperParamSpec;
+
+/* How an HP_SPEC_LIST value is encoded in integers and shown as JSON. */
+typedef struct HpCodec
+{
+	const char *type_name;		/* shown in galaxy.algorithm_hyperparameters */
+	/*
+	 * Encode a JSON value into at most 'max' integers; returns how many.
+	 * ERROR (22023) on anything it does not accept, naming the algorithm.
+	 */
+	int			(*encode) (const char *algo, const HyperParamSpec *spec, const JsonbValue *v,
+						   int32 *out, int max);
+	/* Push the JSON array that n encoded integers stand for. */
+	void		(*decode) (const int32 *in, int n, JsonbParseState **st);
+	/* Whether n stored integers are a valid encoding (the model reader's check). */
+	bool		(*valid) (const int32 *in, int n);
+} HpCodec;
+
+struct HyperParamSpec
 {
 	const char *name;
 	HpType		type;
@@ -59,10 +80,11 @@ typedef struct HyperParamSpec
 	const char *choices;		/* HP_ENUM: "a,b,c" */
 	const char *description;
 	const char *list_default;	/* HP_INT_LIST: default as "100" or "64,64" ("" = empty) */
-} HyperParamSpec;
+	const HpCodec *codec;		/* HP_SPEC_LIST (default: the empty list) */
+};
 
 #define GALAXY_MAX_HP 32
-#define GALAXY_MAX_HP_LIST 16	/* integers in one HP_INT_LIST value */
+#define GALAXY_MAX_HP_LIST 96	/* integers in one HP_INT_LIST or HP_SPEC_LIST value */
 
 /* Resolved hyperparameters: values[i] belongs to spec[i]. */
 typedef struct HyperParams

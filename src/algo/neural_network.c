@@ -24,6 +24,7 @@
 #include "galaxy.h"
 #include "algo/algo.h"
 #include "algo/linalg.h"
+#include "algo/nn_layer_spec.h"
 #include "nn/nn.h"
 #include "util/jsonb_build.h"
 #include "util/rng.h"
@@ -292,7 +293,13 @@ static const HyperParamSpec cnn_params[] = {
 	{"dense_units", HP_INT_LIST, 0, 1, NN_MAX_WIDTH, false, NULL,
 	"Widths of the dense layers after the convolutions, e.g. [128].", "128"},
 	NN_COMMON_HYPERPARAMS
+	{"layers", HP_SPEC_LIST, 0, 0, 0, false, NULL,
+		"A custom architecture instead of the blocks: a list of layer objects, e.g. [{\"type\": \"conv2d\", \"filters\": 16}, {\"type\": \"activation\", \"function\": \"relu\"}, {\"type\": \"max_pool2d\"}, {\"type\": \"dense\", \"units\": 64}, {\"type\": \"activation\", \"function\": \"relu\"}] (the output layer is added).",
+	NULL, &nn_layer_spec_codec},
 };
+
+/* index of "layers": after the common block */
+#define CNN_LAYERS (CNN_N_ARCH + HP_INIT + 1)
 
 /* The image shape: input_shape checked against the row's features. */
 static NnShape
@@ -336,6 +343,25 @@ cnn_check(const HyperParams *hp, int n_features)
 {
 	int			k = (int) hp->values[CNN_KERNEL];
 
+	if (hp->values[CNN_LAYERS] > 0)
+	{
+		/* a custom architecture replaces the blocks' hyperparameters */
+		static const int block_params[] = {CNN_FILTERS, CNN_KERNEL, CNN_POOL, CNN_DENSE};
+
+		for (int i = 0; i < (int) lengthof(block_params); i++)
+			if (hp->given[block_params[i]])
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("give either \"layers\" or the blocks' conv_filters, kernel_size, pool_size and dense_units, not both")));
+		if (hp->values[CNN_N_ARCH + HP_BATCH_NORM] != 0 || hp->values[CNN_N_ARCH + HP_DROPOUT] > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("with \"layers\", put batch_norm and dropout layers in the list"),
+					 errhint("For example {\"type\": \"dropout\", \"rate\": 0.5}.")));
+		(void) cnn_input(hp, n_features);
+		return;
+	}
+
 	(void) cnn_input(hp, n_features);
 	if (k % 2 == 0)
 		ereport(ERROR,
@@ -351,10 +377,10 @@ cnn_pools(int pool, int h, int w)
 	return pool > 1 && h >= pool && w >= pool;
 }
 
+/* Bytes of the default architecture (the blocks) on image shape s. */
 static double
-cnn_bytes(const HyperParams *hp, int n_features, int n_out, int batch)
+cnn_blocks_bytes(const HyperParams *hp, NnShape s, int n_features, int n_out, int batch)
 {
-	NnShape		s = cnn_input(hp, n_features);
 	int			k = (int) hp->values[CNN_KERNEL];
 	int			pool = (int) hp->values[CNN_POOL];
 	double		c = s.d[0],
@@ -385,6 +411,16 @@ cnn_bytes(const HyperParams *hp, int n_features, int n_out, int batch)
 						  c * h * w, n_out, batch);
 }
 
+static double
+cnn_bytes(const HyperParams *hp, int n_features, int n_out, int batch)
+{
+	NnShape		s = cnn_input(hp, n_features);
+
+	if (hp->values[CNN_LAYERS] > 0)
+		return nn_layer_spec_bytes(hp->list[CNN_LAYERS], (int) hp->values[CNN_LAYERS], s, n_out, batch);
+	return cnn_blocks_bytes(hp, s, n_features, n_out, batch);
+}
+
 static void
 cnn_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRng *rng)
 {
@@ -396,6 +432,12 @@ cnn_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyRn
 
 	nn_init(net, &in);
 	net->init = (NnInit) (int) v[HP_INIT];
+	if (hp->values[CNN_LAYERS] > 0)
+	{
+		nn_layer_spec_build(net, hp->list[CNN_LAYERS], (int) hp->values[CNN_LAYERS], rng);
+		nn_add_dense(net, n_out, NN_IDENTITY, rng);
+		return;
+	}
 	for (int i = 0; i < (int) hp->values[CNN_FILTERS]; i++)
 	{
 		NnShape		cur;

@@ -30,6 +30,8 @@ hp_type_name(HpType t)
 			return "choice";
 		case HP_INT_LIST:
 			return "integer[]";
+		case HP_SPEC_LIST:
+			return "jsonb";
 	}
 	return "unknown";
 }
@@ -62,6 +64,8 @@ hp_default_text(const HyperParamSpec *spec)
 			}
 		case HP_INT_LIST:
 			return psprintf("[%s]", spec->list_default ? spec->list_default : "");
+		case HP_SPEC_LIST:
+			return pstrdup("[]");
 	}
 	return pstrdup("");
 }

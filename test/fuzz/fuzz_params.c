@@ -81,6 +81,11 @@ check_values(const AlgorithmDef *algo, const HyperParams *hp)
 					algo_hp_choice(algo, hp, i, buf, sizeof(buf)) == NULL)
 					fuzz_finding("%s.%s (enum) resolved to %g", algo->name, s->name, v);
 				break;
+			case HP_SPEC_LIST:
+				if (v != floor(v) || v < 0 || v > GALAXY_MAX_HP_LIST || !s->codec->valid(hp->list[i], (int) v))
+					fuzz_finding("%s.%s (spec list) resolved to an invalid encoding of %g integers",
+								 algo->name, s->name, v);
+				break;
 			case HP_INT_LIST:
 				if (v != floor(v) || v < 0 || v > GALAXY_MAX_HP_LIST)
 					fuzz_finding("%s.%s (list) has length %g", algo->name, s->name, v);
@@ -108,7 +113,7 @@ check_same(const AlgorithmDef *algo, const HyperParams *a, const HyperParams *b,
 		if (!same)
 			fuzz_finding("%s.%s is %.17g, but %.17g after %s", algo->name,
 						 algo->params[i].name, x, y, what);
-		if (algo->params[i].type == HP_INT_LIST)
+		if (algo->params[i].type == HP_INT_LIST || algo->params[i].type == HP_SPEC_LIST)
 			for (int e = 0; e < (int) x; e++)
 				if (a->list[i][e] != b->list[i][e])
 					fuzz_finding("%s.%s[%d] is %d, but %d after %s", algo->name, algo->params[i].name,
