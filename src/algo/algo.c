@@ -443,8 +443,8 @@ algo_resolve_hyperparams(const AlgorithmDef *algo, Jsonb *given, HyperParams *ou
 				resolve_list(algo, spec, &v, out, idx);
 				break;
 			case HP_SPEC_LIST:
-				out->values[idx] = spec->codec->encode(algo->name, spec, &v, out->list[idx], GALAXY_MAX_HP_LIST);
-				Assert(out->values[idx] >= 0 && out->values[idx] <= GALAXY_MAX_HP_LIST);
+				out->values[idx] = spec->codec->encode(algo->name, spec, &v, out->list[idx], GALAXY_MAX_HP_SPEC);
+				Assert(out->values[idx] >= 0 && out->values[idx] <= GALAXY_MAX_HP_SPEC);
 				break;
 		}
 		out->given[idx] = true;
@@ -558,7 +558,8 @@ algo_read_hyperparams(const AlgorithmDef *algo, ModelReader *r, HyperParams *out
 		}
 		else if (spec->type == HP_INT_LIST || spec->type == HP_SPEC_LIST)
 		{
-			if (v < 0 || v > GALAXY_MAX_HP_LIST || v != floor(v))
+			if (v < 0 || v != floor(v) ||
+				v > (spec->type == HP_INT_LIST ? GALAXY_MAX_HP_LIST : GALAXY_MAX_HP_SPEC))
 				mr_corrupt("hyperparameter %s has an invalid length", spec->name);
 		}
 		else

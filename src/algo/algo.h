@@ -84,7 +84,8 @@ struct HyperParamSpec
 };
 
 #define GALAXY_MAX_HP 32
-#define GALAXY_MAX_HP_LIST 96	/* integers in one HP_INT_LIST or HP_SPEC_LIST value */
+#define GALAXY_MAX_HP_LIST 16	/* integers in one HP_INT_LIST value */
+#define GALAXY_MAX_HP_SPEC 96	/* integers in one HP_SPEC_LIST value (HyperParams.list's size) */
 
 /* Resolved hyperparameters: values[i] belongs to spec[i]. */
 typedef struct HyperParams
@@ -92,7 +93,7 @@ typedef struct HyperParams
 	int			n;
 	double		values[GALAXY_MAX_HP];
 	bool		given[GALAXY_MAX_HP];
-	int32		list[GALAXY_MAX_HP][GALAXY_MAX_HP_LIST];	/* HP_INT_LIST values */
+	int32		list[GALAXY_MAX_HP][GALAXY_MAX_HP_SPEC];	/* HP_INT_LIST and HP_SPEC_LIST values */
 } HyperParams;
 
 /* Progress of one iteration/round/epoch, reported by fit. NaN = not known. */

@@ -70,8 +70,6 @@ static const SpecKindDef kinds[SPEC_N_KINDS] = {
 	{"activation", 1, {{"function", 0, NN_N_ACTIVATIONS - 1, 0}}},
 };
 
-#define SPEC_MAX_LAYERS (GALAXY_MAX_HP_LIST / NN_SPEC_INTS)
-
 static void
 spec_error(const char *algo, int layer, const char *fmt, const char *detail)
 {

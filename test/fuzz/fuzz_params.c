@@ -82,7 +82,7 @@ check_values(const AlgorithmDef *algo, const HyperParams *hp)
 					fuzz_finding("%s.%s (enum) resolved to %g", algo->name, s->name, v);
 				break;
 			case HP_SPEC_LIST:
-				if (v != floor(v) || v < 0 || v > GALAXY_MAX_HP_LIST || !s->codec->valid(hp->list[i], (int) v))
+				if (v != floor(v) || v < 0 || v > GALAXY_MAX_HP_SPEC || !s->codec->valid(hp->list[i], (int) v))
 					fuzz_finding("%s.%s (spec list) resolved to an invalid encoding of %g integers",
 								 algo->name, s->name, v);
 				break;

@@ -76,8 +76,8 @@ SELECT set_eq($$SELECT name FROM galaxy.algorithm_hyperparameters WHERE algorith
                     'activation', 'dropout', 'batch_norm', 'optimizer', 'learning_rate', 'momentum',
                     'nesterov', 'lr_schedule', 'lr_step_size', 'lr_gamma', 'lr_patience', 'batch_size', 'epochs',
                     'early_stopping_rounds', 'validation_fraction', 'weight_decay', 'class_weight', 'loss',
-                    'huber_delta', 'clip_norm', 'seed', 'init'],
-              'the 27 hyperparameters of cnn: 5 of the architecture and the 22 training ones of neural_network');
+                    'huber_delta', 'clip_norm', 'seed', 'init', 'layers'],
+              'the 28 hyperparameters of cnn: 5 of the architecture, the 22 training ones of neural_network and layers');
 SELECT results_eq(
     $$SELECT name, type, default_value, min_value, max_value, min_exclusive
         FROM galaxy.algorithm_hyperparameters
@@ -92,7 +92,7 @@ SELECT results_eq(
 SELECT results_eq(
     $$SELECT a.name, a.type, a.default_value, a.min_value, a.max_value, a.choices
         FROM galaxy.algorithm_hyperparameters a
-       WHERE a.algorithm = 'cnn' AND a.name NOT IN ('input_shape', 'conv_filters', 'kernel_size', 'pool_size', 'dense_units')
+       WHERE a.algorithm = 'cnn' AND a.name NOT IN ('input_shape', 'conv_filters', 'kernel_size', 'pool_size', 'dense_units', 'layers')
        ORDER BY a.name$$,
     $$SELECT b.name, b.type, b.default_value, b.min_value, b.max_value, b.choices
         FROM galaxy.algorithm_hyperparameters b
