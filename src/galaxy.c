@@ -11,6 +11,8 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -173,6 +175,32 @@ galaxy_check_training_memory(Size bytes, const char *what)
 						what, (bytes + 1024 * 1024 - 1) / (1024 * 1024),
 						galaxy_max_training_memory_mb),
 				 errhint("Raise galaxy.max_training_memory, or train on fewer rows or features.")));
+}
+
+/*
+ * Fault in the pages of a freshly allocated buffer of len bytes that is
+ * about to be filled, with one madvise(MADV_POPULATE_WRITE) call (Linux
+ * 5.14 and later) instead of one page fault per 4 kB page.  On a virtual
+ * machine a fault costs an exit to the hypervisor: filling a new 160 MB
+ * matrix took 3.6-5.4 s touched page by page and 1.8-2.3 s prefaulted
+ * (2-core VM, busy).  Below 2 MB it is not worth a system call; where the
+ * call is not supported, nothing happens and the pages fault as before.
+ */
+void
+galaxy_prefault(void *p, Size len)
+{
+#ifdef MADV_POPULATE_WRITE
+	long		page = sysconf(_SC_PAGESIZE);
+	uintptr_t	start,
+				end;
+
+	if (p == NULL || len < ((Size) 2 << 20) || page <= 0)
+		return;
+	start = ((uintptr_t) p + page - 1) & ~((uintptr_t) page - 1);
+	end = ((uintptr_t) p + len) & ~((uintptr_t) page - 1);
+	if (end > start)
+		(void) madvise((void *) start, end - start, MADV_POPULATE_WRITE);
+#endif
 }
 
 /* A user-supplied name for a message: itself, or its first 64 bytes and "...". */

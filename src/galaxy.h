@@ -36,4 +36,7 @@ extern Size galaxy_training_memory_limit(void);
 /* Error out, naming the need, when 'bytes' exceeds galaxy.max_training_memory. */
 extern void galaxy_check_training_memory(Size bytes, const char *what);
 
+/* Map in a large buffer about to be written from start to end (a hint: failures are ignored). */
+extern void galaxy_prefault(void *p, Size len);
+
 #endif							/* GALAXY_H */

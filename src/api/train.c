@@ -567,9 +567,13 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 	X = in_place ? (f32 ? (char *) ds->raw32 : (char *) ds->raw) :
 		MemoryContextAllocHuge(CurrentMemoryContext, (Size) Max(n, 1) * p * elem);
 	/* in place, the test rows wait aside until the training rows are compacted */
+	if (!in_place)
+		galaxy_prefault(X, (Size) n * p * elem);
 	test_rows = n_test == 0 ? NULL : in_place ?
 		MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * p * elem) :
 		X + (Size) out->n_train * p * elem;
+	if (in_place && test_rows)
+		galaxy_prefault(test_rows, (Size) n_test * p * elem);
 	out->y_test = n_test > 0 && ds->y ? MemoryContextAllocHuge(CurrentMemoryContext, (Size) n_test * sizeof(double)) : NULL;
 	out->y_train = ds->y;
 

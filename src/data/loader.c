@@ -943,6 +943,16 @@ load_allocate(LoadState *ls, Relation rel)
 		ls->raw = MemoryContextAllocHuge(ls->cxt, sizeof(double) * Max(ls->n_raw, 1) * ls->cap);
 	if (ls->tmode != TARGET_NONE)
 		ls->y = MemoryContextAllocHuge(ls->cxt, sizeof(double) * ls->cap);
+	/* an estimate from the statistics is about to be filled: map it in at once */
+	if (from_stats)
+	{
+		if (ls->raw32)
+			galaxy_prefault(ls->raw32, sizeof(float) * Max(ls->n_raw, 1) * ls->cap);
+		else
+			galaxy_prefault(ls->raw, sizeof(double) * Max(ls->n_raw, 1) * ls->cap);
+		if (ls->y)
+			galaxy_prefault(ls->y, sizeof(double) * ls->cap);
+	}
 	INIT_CRC32C(ls->crc_x);
 }
 
