@@ -34,6 +34,7 @@
 #include "registry/approvals.h"
 #include "registry/audit.h"
 #include "registry/deploy.h"
+#include "registry/gates.h"
 #include "registry/versions.h"
 #include "util/catalog.h"
 #include "util/query.h"
@@ -1035,8 +1036,9 @@ score_fit(const TrainRequest *req, const AlgorithmDef *algo, const Dataset *ds,
 /*
  * train's deploy policy (always / if_better / never) for a registered
  * model, within the rules: never when the project requires approval, never
- * for a role without the deploy privilege.  Returns what happened, for the
- * NOTICE.
+ * for a role without the deploy privilege, never for a model that fails one
+ * of the project's quality gates.  Returns what happened, for the NOTICE
+ * (which names the failed gates, the measured values and the thresholds).
  */
 static const char *
 apply_deploy_policy(const TrainRequest *req, int64 project_id, int64 model_id,
@@ -1045,6 +1047,7 @@ apply_deploy_policy(const TrainRequest *req, int64 project_id, int64 model_id,
 	int64		current = registry_primary_model(project_id);
 	double		current_score = current ? stored_metric(current, key) : NAN;
 	bool		deployed;
+	char	   *refusal;
 
 	if (strcmp(req->deploy, "always") == 0 || current == 0)
 		deployed = strcmp(req->deploy, "never") != 0;
@@ -1066,6 +1069,10 @@ apply_deploy_policy(const TrainRequest *req, int64 project_id, int64 model_id,
 	if (!registry_has_project_privilege(GetUserId(), project_id, registry_action_privilege("deploy")))
 		return psprintf("not deployed: role \"%s\" lacks the deploy privilege on the project",
 						GetUserNameFromId(GetUserId(), false));
+	/* quality gates: the model stays registered, with its gate results */
+	refusal = registry_gates_refusal(model_id);
+	if (refusal != NULL)
+		return psprintf("not deployed: %s", refusal);
 	registry_deploy_model(project_id, model_id, 1.0, req->deploy, "galaxy.train deploy policy");
 	return "deployed";
 }
