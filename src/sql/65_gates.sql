@@ -65,7 +65,8 @@ COMMENT ON VIEW galaxy.gates IS 'Every gate: a project''s own (scope project) an
 
 -- One row per model and gate that applies to it (the project's own and the
 -- defaults).  value: the metric from the model's metrics, size_bytes from
--- the model row, latency from the metrics or galaxy.model_latency.  status:
+-- the model row, latency from the metrics or galaxy.model_latency
+-- (value_source: metrics, model, on_demand_relation, on_demand_synthetic).  status:
 -- passed, failed, missing (the model has no such metric: it fails) or
 -- not_measured (a latency gate on a model not measured yet: galaxy measures
 -- it when a deployment needs it, or galaxy.check_gates(model)).  margin is
