@@ -2,7 +2,9 @@
  * model_latency.c — single-row predict latency of a registered model,
  * measured in this backend on a sample of its training relation (or on
  * synthetic rows): one timed execution of a prepared single-row predict
- * statement per row.  See model_latency.h.
+ * statement per row.  See model_latency.h.  A model the statements load into
+ * this backend's predict cache is dropped from it afterwards, unless it was
+ * there before.
  */
 #include "postgres.h"
 
@@ -20,6 +22,7 @@
 #include "utils/resowner.h"
 
 #include "model/model.h"
+#include "model/model_cache.h"
 #include "model/model_latency.h"
 #include "util/query.h"
 
@@ -270,6 +273,7 @@ model_latency_measure(int64 model_id, ModelLatency *out)
 	MemoryContext caller = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	MemoryContext cxt = AllocSetContextCreate(caller, "galaxy latency", ALLOCSET_DEFAULT_SIZES);
+	bool		was_cached = model_cache_contains(model_id);
 	volatile bool ok = false;
 
 	BeginInternalSubTransaction(NULL);
@@ -302,6 +306,9 @@ model_latency_measure(int64 model_id, ModelLatency *out)
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+	/* a model loaded only to be timed does not stay in this backend's cache */
+	if (!was_cached)
+		model_cache_forget(model_id);
 	MemoryContextDelete(cxt);
 	return ok;
 }

@@ -9,7 +9,7 @@
 -- held-out rows with seed 42 and 0.9823 with seed 1.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(92);
+SELECT plan(94);
 
 -- ---------------------------------------------------------------------------
 -- Fixtures: data, people
@@ -78,6 +78,11 @@ SELECT ok((SELECT (metrics->>'predict_p50_ms')::float8 > 0 AND (metrics->>'predi
                   AND (metrics->>'predict_latency_rows')::int = 200
              FROM galaxy.models WHERE id = :m96),
           'registration measured p50 <= p99 single-row predict latency over 200 training rows, into the metrics');
+SELECT is((SELECT count(*)::int FROM pg_backend_memory_contexts WHERE name = 'galaxy cached model'), 0,
+          'the models loaded to be timed do not stay in this backend''s predict cache');
+SELECT ok((SELECT count(*) FROM public.gates_cancer t WHERE galaxy.predict(:m96::bigint, t) IS NOT NULL) = 569
+          AND (SELECT count(*)::int FROM pg_backend_memory_contexts WHERE name = 'galaxy cached model') = 1,
+          'a model predict uses is cached as before');
 
 -- ---------------------------------------------------------------------------
 -- set_gate / drop_gate: errors and privileges
