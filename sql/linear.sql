@@ -97,7 +97,7 @@ COPY lin_cancer FROM :'cancer_csv' WITH (FORMAT csv, HEADER true);
 SELECT key, round(value::numeric, 2) AS value
 FROM galaxy.train('lin_cancer', 'lin_cancer', 'diagnosis', algorithm => 'logistic_regression') m,
      jsonb_each_text(m.metrics - 'confusion_matrix')
-WHERE key NOT LIKE '%seconds' AND key NOT IN ('evaluated_on', 'training_rows', 'test_rows')
+WHERE key NOT LIKE '%seconds' AND key NOT LIKE 'predict\_%' AND key NOT IN ('evaluated_on', 'training_rows', 'test_rows')
 ORDER BY key;
 SELECT jsonb_array_length(metrics->'confusion_matrix') AS classes,
        (SELECT sum(v::int) FROM jsonb_array_elements(metrics->'confusion_matrix') r,

@@ -83,7 +83,7 @@ SELECT try_model(model_text(model_header(flags => '01', raw_size => '00000020') 
 SELECT try_model(model_text(model_header(raw_size => '20000000') || sha256('payload')));
 
 -- NULL in, NULL out (the functions are STRICT).
-SELECT galaxy.describe(NULL) IS NULL AS describe_null,
+SELECT galaxy.describe(NULL::galaxy.model) IS NULL AS describe_null,
        galaxy.model_send(NULL) IS NULL AS send_null,
        NULL::text::galaxy.model IS NULL AS cast_null;
 

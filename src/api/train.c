@@ -29,10 +29,12 @@
 #include "eval/metrics.h"
 #include "progress/progress.h"
 #include "model/model.h"
+#include "model/model_latency.h"
 #include "registry/access.h"
 #include "registry/approvals.h"
 #include "registry/audit.h"
 #include "registry/deploy.h"
+#include "registry/gates.h"
 #include "registry/versions.h"
 #include "util/catalog.h"
 #include "util/query.h"
@@ -833,7 +835,33 @@ cstring_array(char **items, int n)
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* Insert the model row; returns its id. */
+/*
+ * Measure a just-registered model's single-row predict latency, add it to
+ * its metrics (predict_p50_ms, predict_p99_ms, predict_latency_rows) and
+ * make the model ready.  A model whose latency cannot be measured is ready
+ * without it (model_latency_measure said why).
+ */
+static void
+record_latency(int64 model_id)
+{
+	ModelLatency lat;
+
+	if (model_latency_measure(model_id, &lat))
+		catalog_command("UPDATE galaxy.models SET status = 'ready', metrics = metrics"
+						" || jsonb_build_object('predict_p50_ms', $2::float8, 'predict_p99_ms', $3::float8,"
+						"                       'predict_latency_rows', $4::integer)"
+						" WHERE id = $1 AND status = 'training'",
+						4, (Oid[]) {INT8OID, FLOAT8OID, FLOAT8OID, INT4OID},
+						(Datum[]) {Int64GetDatum(model_id), Float8GetDatum(lat.p50_ms),
+								   Float8GetDatum(lat.p99_ms), Int32GetDatum(lat.rows)},
+						NULL, SPI_OK_UPDATE, "record the model's latency");
+	else
+		catalog_command("UPDATE galaxy.models SET status = 'ready' WHERE id = $1 AND status = 'training'",
+						1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+						NULL, SPI_OK_UPDATE, "make the model ready");
+}
+
+/* Insert the model row (status 'training' until record_latency); returns its id. */
 static int64
 insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const GalaxyModel *gm,
 			 struct varlena *value, Jsonb *metrics, const HyperParams *hp,
@@ -923,7 +951,7 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 					  "dataset_id, training_rows, test_rows, schema_fingerprint, data_fingerprint, "
 					  "seed, size_bytes, trained_by, job_id, parent_id, status) "
 					  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-					  "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 'ready') RETURNING id",
+					  "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 'training') RETURNING id",
 					  27, t, v, nulls, false, 1,
 					  SPI_OK_INSERT_RETURNING, "register the model");
 	if (r->nrows != 1)
@@ -1012,8 +1040,9 @@ score_fit(const TrainRequest *req, const AlgorithmDef *algo, const Dataset *ds,
 /*
  * train's deploy policy (always / if_better / never) for a registered
  * model, within the rules: never when the project requires approval, never
- * for a role without the deploy privilege.  Returns what happened, for the
- * NOTICE.
+ * for a role without the deploy privilege, never for a model that fails one
+ * of the project's quality gates.  Returns what happened, for the NOTICE
+ * (which names the failed gates, the measured values and the thresholds).
  */
 static const char *
 apply_deploy_policy(const TrainRequest *req, int64 project_id, int64 model_id,
@@ -1022,6 +1051,7 @@ apply_deploy_policy(const TrainRequest *req, int64 project_id, int64 model_id,
 	int64		current = registry_primary_model(project_id);
 	double		current_score = current ? stored_metric(current, key) : NAN;
 	bool		deployed;
+	char	   *refusal;
 
 	if (strcmp(req->deploy, "always") == 0 || current == 0)
 		deployed = strcmp(req->deploy, "never") != 0;
@@ -1043,6 +1073,10 @@ apply_deploy_policy(const TrainRequest *req, int64 project_id, int64 model_id,
 	if (!registry_has_project_privilege(GetUserId(), project_id, registry_action_privilege("deploy")))
 		return psprintf("not deployed: role \"%s\" lacks the deploy privilege on the project",
 						GetUserNameFromId(GetUserId(), false));
+	/* quality gates: the model stays registered, with its gate results */
+	refusal = registry_gates_refusal(model_id);
+	if (refusal != NULL)
+		return psprintf("not deployed: %s", refusal);
 	registry_deploy_model(project_id, model_id, 1.0, req->deploy, "galaxy.train deploy policy");
 	return "deployed";
 }
@@ -1185,6 +1219,14 @@ train_run(TrainRequest *req)
 		 * locked (insert_model took the lock), not only at the start.
 		 */
 		registry_check_project_access(project_id, "train");
+
+		/*
+		 * Single-row predict latency of the registered model, in this
+		 * backend, on the training relation's rows: data the deployment
+		 * gates compare.  The row is still 'training', so its metrics may
+		 * take the measurement; then it is ready.
+		 */
+		record_latency(model_id);
 
 		audit_training(req, algo, ds, model_id);
 

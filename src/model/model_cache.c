@@ -160,7 +160,8 @@ load_model_into(CachedModel *cm, int64 model_id)
 				 errmsg("model " INT64_FORMAT " has no trained value yet", model_id)));
 
 	cm->project_id = query_int64(r, 0, 2, 0);
-	old = MemoryContextSwitchTo(PredictCacheContext);
+	cm->cxt = AllocSetContextCreate(PredictCacheContext, "galaxy cached model", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cm->cxt);
 	m = model_from_datum(d);
 	cm->m = m;
 	cm->raw = palloc0(sizeof(double) * Max(preprocess_n_raw(m->prep), 1));
@@ -205,18 +206,50 @@ model_cache_get(int64 model_id)
 	if (!found || cm->m == NULL)
 	{
 		cm->m = NULL;
+		cm->cxt = NULL;
 		PG_TRY();
 		{
 			load_model_into(cm, model_id);
 		}
 		PG_CATCH();
 		{
+			if (cm->cxt)
+				MemoryContextDelete(cm->cxt);
 			hash_search(model_cache, &model_id, HASH_REMOVE, NULL);
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
 	}
 	return cm;
+}
+
+/* Whether a model is in this backend's cache. */
+bool
+model_cache_contains(int64 model_id)
+{
+	CachedModel *cm;
+
+	if (model_cache == NULL)
+		return false;
+	cm = hash_search(model_cache, &model_id, HASH_FIND, NULL);
+	return cm != NULL && cm->m != NULL;
+}
+
+/* Drop a model from this backend's cache and free it. */
+void
+model_cache_forget(int64 model_id)
+{
+	CachedModel *cm;
+
+	if (model_cache == NULL)
+		return;
+	cm = hash_search(model_cache, &model_id, HASH_FIND, NULL);
+	if (cm == NULL)
+		return;
+	if (cm->cxt)
+		MemoryContextDelete(cm->cxt);
+	hash_search(model_cache, &model_id, HASH_REMOVE, NULL);
+	model_cache_generation++;
 }
 
 /*

@@ -22,6 +22,7 @@ typedef struct CachedModel
 	int64		id;				/* hash key */
 	int64		project_id;
 	GalaxyModel *m;
+	MemoryContext cxt;			/* where m and the scratch arrays live */
 	double	   *raw;			/* n_raw scratch */
 	double	   *feat;			/* n_features scratch */
 	double	   *proba;			/* n_classes scratch */
@@ -62,6 +63,13 @@ extern void model_cache_ensure(void);
 extern void model_cache_begin(TimestampTz stmt_start);
 /* A cached model by id, loading it on first use. */
 extern CachedModel *model_cache_get(int64 model_id);
+/* Whether a model is in this backend's cache. */
+extern bool model_cache_contains(int64 model_id);
+/*
+ * Drop a model from this backend's cache and free it (call sites look their
+ * models up again): for a model loaded only to be measured.
+ */
+extern void model_cache_forget(int64 model_id);
 /* The routes the current statement uses for a project (the same for every call site). */
 extern const ProjectRoutes *model_cache_statement_routes(const char *project, TimestampTz stmt_start);
 /* Pick a route: stable by key when given, else per call. */

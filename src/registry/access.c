@@ -137,6 +137,8 @@ registry_action_privilege(const char *action)
 		{"deploy", PROJECT_PRIV_DEPLOY},
 		{"rollback", PROJECT_PRIV_DEPLOY},
 		{"request_deployment", PROJECT_PRIV_DEPLOY},
+		{"set_gate", PROJECT_PRIV_DEPLOY},
+		{"drop_gate", PROJECT_PRIV_DEPLOY},
 	};
 
 	for (int i = 0; i < lengthof(map); i++)

@@ -28,8 +28,8 @@ extern void registry_access_init(void);
  * others need a galaxy.project_grants row for one of their roles (or
  * PUBLIC) at the level the action needs.  Actions: "read", "predict",
  * "describe", "evaluate" (read); "train", "submit", "cancel", "export",
- * "import" (train); "deploy", "rollback", "request_deployment" (deploy);
- * anything else needs "all".
+ * "import" (train); "deploy", "rollback", "request_deployment",
+ * "set_gate", "drop_gate" (deploy); anything else needs "all".
  */
 extern void registry_check_project_access(int64 project_id, const char *action);
 /* The same for a caller that names a model: no project name for a role that holds nothing on it. */

@@ -16,6 +16,7 @@
 #include "registry/access.h"
 #include "registry/approvals.h"
 #include "registry/audit.h"
+#include "registry/gates.h"
 #include "util/query.h"
 
 PG_FUNCTION_INFO_V1(galaxy_set_require_approval);
@@ -199,7 +200,9 @@ galaxy_request_deployment(PG_FUNCTION_ARGS)
 
 /*
  * approve() and reject(): the caller must be a galaxy_approver (or admin) and
- * must not be the requester (neither as current nor as session user).
+ * must not be the requester (neither as current nor as session user).  A
+ * request for a model that fails one of its project's quality gates cannot
+ * be approved (ERROR 23514).
  */
 static Datum
 decide_request(FunctionCallInfo fcinfo, bool approve)
@@ -277,6 +280,11 @@ decide_request(FunctionCallInfo fcinfo, bool approve)
 				 errmsg("deployment request %lld has expired", (long long) request_id),
 				 errdetail("Requests stay pending for galaxy.approval_ttl."),
 				 errhint("Ask for a new one with SELECT galaxy.request_deployment(%lld).", (long long) model_id)));
+
+	/* an approval is a promise that the model may serve: it must pass the gates */
+	if (approve)
+		registry_gates_enforce(project_id, model_id,
+							   psprintf("deployment request %lld cannot be approved: ", (long long) request_id));
 
 	args[1] = CStringGetTextDatum(approve ? "approved" : "rejected");
 	args[2] = CStringGetTextDatum(curname);

@@ -1,6 +1,8 @@
 /*
  * deploy.c — the deployment primitive every deploy path uses (train's
- * deploy policy, galaxy.deploy strategies, rollback, approvals).
+ * deploy policy, galaxy.deploy strategies, rollback, approvals, the gate
+ * override): it enforces the project's quality gates (gates.h) before a
+ * model serves.
  */
 #include "postgres.h"
 
@@ -19,6 +21,7 @@
 
 #include "registry/audit.h"
 #include "registry/deploy.h"
+#include "registry/gates.h"
 #include "util/catalog.h"
 #include "util/query.h"
 
@@ -127,6 +130,9 @@ registry_deploy_model(int64 project_id, int64 model_id, double traffic,
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model " INT64_FORMAT " is %s and cannot be deployed", model_id, status)));
+
+	/* the project's quality gates (measuring the model's latency when one needs it) */
+	registry_gates_enforce(project_id, model_id, NULL);
 
 	/* serialise deployments of one project */
 	catalog_command("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE",

@@ -9,7 +9,9 @@
 /*
  * Deploy a model of a project.  traffic 1.0 makes it the primary (retiring
  * every active deployment); traffic < 1 adds it as a canary beside the
- * primary.  Updates model statuses, audits, and invalidates every backend's
+ * primary.  ERROR 23514 when the model fails one of the project's quality
+ * gates (registry/gates.h; not for the model galaxy.deploy_override
+ * deploys).  Updates model statuses, audits, and invalidates every backend's
  * predict cache at commit.
  */
 extern void registry_deploy_model(int64 project_id, int64 model_id, double traffic,

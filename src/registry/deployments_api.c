@@ -15,9 +15,16 @@
  * require_approval), specific/best/latest consume an approved request for the
  * chosen model; a rollback returns to a model that was already in production
  * and needs none.
+ *
+ * Every strategy, canaries and rollbacks included, deploys only a model that
+ * passes the project's quality gates (the primitive enforces them; see
+ * gates.h).  galaxy.deploy_override is a galaxy_admin's emergency exit: it
+ * deploys a model that fails a gate, without an approved request (approve
+ * refuses such a model), and audits the reason and the failed gates.
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <math.h>
 
 #include "access/xact.h"
@@ -35,7 +42,9 @@
 #include "eval/metrics.h"
 #include "registry/access.h"
 #include "registry/approvals.h"
+#include "registry/audit.h"
 #include "registry/deploy.h"
+#include "registry/gates.h"
 #include "util/catalog.h"
 #include "util/query.h"
 
@@ -44,6 +53,7 @@ PG_FUNCTION_INFO_V1(galaxy_deploy_strategy);
 PG_FUNCTION_INFO_V1(galaxy_rollback);
 PG_FUNCTION_INFO_V1(galaxy_deployed_model);
 PG_FUNCTION_INFO_V1(galaxy_deployment_gate);
+PG_FUNCTION_INFO_V1(galaxy_deploy_override);
 
 /*
  * The model galaxy.deploy/rollback is deploying right now, after applying
@@ -81,6 +91,8 @@ deploy_cleared(int64 project_id, int64 model_id, double traffic,
  * approval, galaxy's code may only record deployments cleared by
  * galaxy.deploy/rollback (after an approved request, or a rollback).  This
  * closes every other path, e.g. an automatic deployment after training.
+ * It also checks again, on stored values, that the model passes the
+ * project's quality gates (the primitive enforced them already).
  */
 Datum
 galaxy_deployment_gate(PG_FUNCTION_ARGS)
@@ -121,6 +133,8 @@ galaxy_deployment_gate(PG_FUNCTION_ARGS)
 				 errdetail("galaxy.require_approval (or the project's require_approval) is on; only galaxy.deploy() with an approved request, or galaxy.rollback(), may deploy."),
 				 errhint("Run SELECT galaxy.request_deployment(%lld, 'why'); after another galaxy_approver approves it, run galaxy.deploy(project, %lld). Train with deploy => 'never' meanwhile.",
 						 (long long) model_id, (long long) model_id)));
+	if (InLocalUserIdChange())
+		registry_gates_recheck(project_id, model_id);
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }
 
@@ -297,7 +311,8 @@ do_deploy(const char *project, int64 project_id, int64 model_id, double traffic,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("galaxy model %lld is not a model of project \"%s\"", (long long) model_id, project)));
 
-	if (strcmp(strategy, "rollback") != 0)
+	/* a rollback returns to a model that served; an override needs none (see above) */
+	if (strcmp(strategy, "rollback") != 0 && strcmp(strategy, "override") != 0)
 		approval_id = registry_consume_approval(project_id, model_id);
 	deploy_cleared(project_id, model_id, traffic, strategy, reason);
 
@@ -408,4 +423,97 @@ galaxy_deployed_model(PG_FUNCTION_ARGS)
 	if (model_id == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(model_id);
+}
+
+/*
+ * galaxy.deploy_override(project, model, reason, traffic): a galaxy_admin
+ * deploys a model that fails one of the project's quality gates.  Needs a
+ * reason; refused for a model that passes every gate (use galaxy.deploy).
+ * Audited as "override_gates" with the reason and the failed gates, then as
+ * the deploy itself (strategy "override").
+ */
+Datum
+galaxy_deploy_override(PG_FUNCTION_ARGS)
+{
+	char	   *project;
+	int64		model_id;
+	char	   *reason;
+	double		traffic = PG_ARGISNULL(3) ? 1.0 : PG_GETARG_FLOAT8(3);
+	char	   *caller = GetUserNameFromId(GetUserId(), false);
+	int64		project_id;
+	GateResult *gates;
+	int			n;
+	int			nfailed = 0;
+	const char *p;
+	volatile Datum row = (Datum) 0;
+	StringInfoData js;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("project and model must not be NULL")));
+	project = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	model_id = PG_GETARG_INT64(1);
+	if (!registry_is_admin(GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to override the deployment gates of project \"%s\"",
+						galaxy_short(project)),
+				 errdetail("Role \"%s\" is not a member of galaxy_admin; only a galaxy_admin may deploy a model that fails a gate.",
+						   caller),
+				 errhint("Deploy a model that passes the gates with galaxy.deploy(), or ask a galaxy_admin.")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a gate override needs a reason"),
+				 errhint("Say why in reason => '...': it goes into the audit log.")));
+	reason = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	for (p = reason; *p && isspace((unsigned char) *p); p++)
+		;
+	if (*p == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a gate override needs a reason, got an empty one"),
+				 errhint("Say why in reason => '...': it goes into the audit log.")));
+
+	project_id = registry_check_project_access_by_name(project, "deploy");
+	if (query_bigint("SELECT project_id FROM galaxy.models WHERE id = $1", 1,
+					 (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)}) != project_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("galaxy model %lld is not a model of project \"%s\"", (long long) model_id, project)));
+
+	/* under the project's deployment lock: the gates cannot change meanwhile */
+	registry_deployments_lock(project_id);
+	n = registry_gates_evaluate(model_id, true, &gates);
+	for (int i = 0; i < n; i++)
+		if (registry_gate_failed(&gates[i]))
+			nfailed++;
+	if (nfailed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("galaxy model %lld passes every deployment gate of project \"%s\"; there is nothing to override",
+						(long long) model_id, project),
+				 errhint("Deploy it with galaxy.deploy('%s', %lld).", project, (long long) model_id)));
+
+	initStringInfo(&js);
+	details_begin(&js);
+	details_int(&js, "project_id", project_id);
+	details_str(&js, "project", project);
+	details_str(&js, "reason", reason);
+	details_float(&js, "traffic", traffic);
+	details_json(&js, "failed_gates", registry_gates_failures_json(gates, n));
+	galaxy_audit("override_gates", "model", psprintf(INT64_FORMAT, model_id), details_end(&js));
+
+	PG_TRY();
+	{
+		registry_gates_set_override(model_id);
+		row = do_deploy(project, project_id, model_id, traffic, "override", reason);
+	}
+	PG_FINALLY();
+	{
+		registry_gates_set_override(0);
+	}
+	PG_END_TRY();
+	PG_RETURN_DATUM(row);
 }

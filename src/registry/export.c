@@ -42,6 +42,7 @@
 #include "registry/access.h"
 #include "registry/audit.h"
 #include "registry/export_format.h"
+#include "registry/gates.h"
 #include "registry/versions.h"
 #include "util/catalog.h"
 #include "util/query.h"
@@ -513,6 +514,20 @@ galaxy_import_model(PG_FUNCTION_ARGS)
 			details_json(&js, "source", JsonbToCString(NULL, src->val.binary.data, -1));
 	}
 	galaxy_audit("import", "model", psprintf(INT64_FORMAT, model_id), details_end(&js));
+
+	/*
+	 * Import registers, it does not deploy; the deploy paths enforce the
+	 * project's gates.  Say now when the model fails them.
+	 */
+	{
+		char	   *refusal = registry_gates_refusal(model_id);
+
+		if (refusal != NULL)
+			ereport(NOTICE,
+					(errmsg("imported galaxy model %lld (project \"%s\", version %d.%d.%d) cannot be deployed: %s",
+							(long long) model_id, project, major, minor, patch, refusal),
+					 errdetail("It is registered; galaxy.gate_results shows its gate results.")));
+	}
 
 	PG_RETURN_DATUM(registry_model_row(model_id));
 }

@@ -7,6 +7,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 #include "utils/memutils.h"
@@ -137,6 +138,43 @@ query_scan(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	SPI_cursor_close(portal);
 	SPI_finish();
 	MemoryContextDelete(batchcxt);
+}
+
+/* Prepare once, execute n times as the calling role, time each execution; see query.h. */
+void
+query_time_executions(const char *sql, int nargs, Oid *argtypes, int n,
+					  QueryParamsFill fill, void *arg, double *ms)
+{
+	SPIPlanPtr	plan;
+	Datum	   *values;
+	char	   *nulls;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "could not connect to SPI to time a statement");
+	plan = SPI_prepare(sql, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare a statement to time: %s", SPI_result_code_string(SPI_result));
+	values = palloc0(sizeof(Datum) * Max(nargs, 1));
+	nulls = palloc(sizeof(char) * Max(nargs, 1));
+	for (int i = 0; i < n; i++)
+	{
+		instr_time	start;
+		instr_time	end;
+		int			rc;
+
+		memset(nulls, ' ', Max(nargs, 1));
+		fill(arg, i, values, nulls);
+		INSTR_TIME_SET_CURRENT(start);
+		rc = SPI_execute_plan(plan, values, nulls, false, 0);
+		INSTR_TIME_SET_CURRENT(end);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not execute a timed statement: %s", SPI_result_code_string(rc));
+		SPI_freetuptable(SPI_tuptable);
+		INSTR_TIME_SUBTRACT(end, start);
+		ms[i] = INSTR_TIME_GET_MILLISEC(end);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_finish();
 }
 
 /* Value of a column (1-based) of a result row. */

@@ -19,6 +19,8 @@
  *    batch by batch; the callback runs in a per-batch memory context that is
  *    reset after every batch, so buffers it fills across batches must be
  *    allocated before the scan (repalloc keeps a chunk in its own context).
+ *  - query_time_executions: one prepared statement as the calling role,
+ *    executed and timed n times (predict latency for the deployment gates).
  */
 #ifndef GALAXY_QUERY_H
 #define GALAXY_QUERY_H
@@ -66,6 +68,19 @@ typedef void (*QueryScanBatch) (void *arg, HeapTuple *rows, uint64 nrows,
 extern void query_scan(const char *sql, int nargs, Oid *argtypes, Datum *values,
 					   const char *nulls, int batch_rows,
 					   QueryScanStart start, QueryScanBatch batch, void *arg);
+
+/* Fills the parameters of execution i of a timed statement (nargs each). */
+typedef void (*QueryParamsFill) (void *arg, int i, Datum *values, char *nulls);
+
+/*
+ * Prepare one statement as the calling role, then execute it n times, each
+ * execution with the parameters fill gives and a fresh snapshot, its rows
+ * discarded: ms[i] is the wall time of execution i alone (SPI_execute_plan,
+ * not fill), in milliseconds.  What a client's prepared statement costs
+ * inside the backend, per execution.
+ */
+extern void query_time_executions(const char *sql, int nargs, Oid *argtypes, int n,
+								  QueryParamsFill fill, void *arg, double *ms);
 
 /* Value of a column (1-based) of a result row. */
 extern Datum query_datum(QueryResult *r, uint64 row, int col, bool *isnull);

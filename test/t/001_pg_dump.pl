@@ -122,6 +122,31 @@ is( $node->safe_psql('src', q{
 	'lz4',
 	'the model with the one-hot street feature is LZ4-compressed');
 
+# Deployment gates: a project's own gate (no model can pass r2 > 1), a
+# default for every project, and a latency measured on demand for a model
+# registered without one (a copy of a model, its latency stripped, in a
+# project of its own).
+$node->safe_psql('src', q{
+	SET client_min_messages = warning;
+	SELECT galaxy.set_gate('price_small', 'r2', '>', 1);
+	SELECT galaxy.set_gate('*', 'predict_p99_ms', '<=', 100);
+	INSERT INTO galaxy.projects (name, task, owner) VALUES ('price_old', 'regression', current_user);
+	INSERT INTO galaxy.models (project_id, version, version_major, version_minor, version_patch, status,
+	                           algorithm, task, model, hyperparams, metrics, features, feature_types,
+	                           target, relation, schema_fingerprint, size_bytes)
+	SELECT (SELECT id FROM galaxy.projects WHERE name = 'price_old'), '1.0.0', 1, 0, 0, 'ready',
+	       m.algorithm, m.task, m.model, m.hyperparams,
+	       m.metrics - 'predict_p50_ms' - 'predict_p99_ms' - 'predict_latency_rows',
+	       m.features, m.feature_types, m.target, m.relation, m.schema_fingerprint, m.size_bytes
+	  FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id
+	 WHERE p.name = 'price_small' ORDER BY m.id LIMIT 1;
+	SELECT count(*) FROM galaxy.check_gates((SELECT max(id) FROM galaxy.models));
+});
+is($node->safe_psql('src', 'SELECT count(*) FROM galaxy.deployment_gates'), '2', 'two gates set');
+is($node->safe_psql('src', "SELECT source FROM galaxy.model_latency"), 'relation',
+	'one latency measured on demand, on the training relation');
+$n_models = $node->safe_psql('src', 'SELECT count(*) FROM galaxy.models');
+
 # What must survive: catalog tables row for row, model bytes, predictions.
 my %queries = (
 	model_bytes => q{
@@ -137,6 +162,12 @@ my %queries = (
 		SELECT md5(coalesce(string_agg(d::text, '|' ORDER BY id), '')) FROM galaxy.deployments d},
 	audit_log => q{
 		SELECT md5(coalesce(string_agg(a::text, '|' ORDER BY id), '')) FROM galaxy.audit_log a},
+	gates => q{
+		SELECT md5(coalesce(string_agg(g::text, '|' ORDER BY id), '')) FROM galaxy.deployment_gates g},
+	gate_results => q{
+		SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY model, metric), '')) FROM galaxy.gate_results r},
+	model_latency => q{
+		SELECT md5(coalesce(string_agg(l::text, '|' ORDER BY model_id), '')) FROM galaxy.model_latency l},
 	jobs => q{
 		SELECT md5(coalesce(string_agg(id || ':' || state || ':' || coalesce(model_id::text, '-'), '|' ORDER BY id), ''))
 		  FROM galaxy.jobs},
@@ -181,6 +212,13 @@ for my $db ('dst_custom', 'dst_plain')
 		  unless $node->safe_psql($db, "SELECT to_regprocedure('galaxy.verify_audit()') IS NOT NULL") eq 't';
 		is($node->safe_psql($db, 'SELECT ok FROM galaxy.verify_audit()'), 't', "$db: the audit chain verifies");
 	}
+	# the restored gates still decide
+	my ($ret, $out, $err) = $node->psql($db, q{
+		SELECT galaxy.deploy('price_small', (SELECT min(m.id) FROM galaxy.models m
+		                                      JOIN galaxy.projects p ON p.id = m.project_id
+		                                     WHERE p.name = 'price_small'))});
+	like($err, qr/fails the deployment gate "r2 > 1" of project "price_small"/,
+		"$db: the restored gate still refuses a deployment");
 	# the restored registry keeps going: new ids, next version
 	my $row = $node->safe_psql($db, q{
 		SELECT m.version || ' ' || (m.id > (SELECT max(id) FROM galaxy.models WHERE id <> m.id))
