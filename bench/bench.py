@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""galaxy's speed benchmark: every row of shared BENCHMARKS.md, galaxy and its peer in the same run.
+"""galaxy's speed benchmark: every row of the project's benchmark brief, galaxy and its peer in the same run.
 
 Runs against a server that already has galaxy installed and preloaded; connection parameters come
 from PGHOST/PGPORT/PGUSER/PGDATABASE.  bench/run builds galaxy, starts a throwaway cluster and calls
@@ -58,7 +58,7 @@ MODES["quick"].update(mlp_epochs=2, mlp_batch=256, fmnist_rows=10_000, fmnist_ep
 MODES["full"].update(cnn_epochs=2, cnn_batch=128, cnn_reps=1)
 MODES["quick"].update(cnn_epochs=1, cnn_batch=128, cnn_reps=1)
 
-# BENCHMARKS.md figures quoted for reference (2-core Debian 12 machine, not measured here).
+# The benchmark brief's figures, quoted for reference (2-core Debian 12 machine, not measured here).
 QUOTED = {
     "scan_serial": 0.23, "scan_parallel": 0.12, "fetch": 10.3, "linreg": 1.38, "logreg": 1.29,
     "gbdt": 5.5, "rf": 58.8, "kmeans": 2.1, "predict_logreg": 0.02, "predict_gbdt": 0.72,
@@ -875,7 +875,7 @@ class Bench:
                     "error": r["error"]})
 
     def run(self):
-        """Everything, in the order of BENCHMARKS.md."""
+        """Everything, in the order of the benchmark brief."""
         t0 = time.perf_counter()
         only = set(self.args.only.split(",")) if self.args.only else None
         if not self.gx.installed:

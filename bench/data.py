@@ -1,4 +1,4 @@
-"""Deterministic benchmark data: the 1M x 20 classification table of shared BENCHMARKS.md, a large
+"""Deterministic benchmark data: the 1M x 20 classification table of the project's benchmark brief, a large
 regression table generated inside PostgreSQL, and the small shared data sets of test/data.
 """
 
@@ -17,7 +17,7 @@ COPY_TRAILER = b"\xff\xff"
 
 
 def make_clf(n_samples=1_000_000):
-    """The classification data of BENCHMARKS.md: X float64 (n x 20), y int (0/1)."""
+    """The classification data of the benchmark brief: X float64 (n x 20), y int (0/1)."""
     from sklearn.datasets import make_classification
     X, y = make_classification(n_samples=n_samples, n_features=20, n_informative=10, n_redundant=4,
                                flip_y=0.05, random_state=0)

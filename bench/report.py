@@ -7,7 +7,7 @@ from common import fmt, md_table
 
 MB = 1048576.0
 
-# Targets of shared BENCHMARKS.md and the tree-model issue, per training row.
+# Targets of the project's benchmark brief and the tree-model issue, per training row.
 TRAIN_TARGETS = {
     "linreg": [("abs", 0.5, "≤ 0.5 s end to end")],
     "logreg": [("abs", 1.5, "≤ 1.5 s end to end")],
@@ -157,7 +157,7 @@ def floor_table(res):
         elif r["id"] == "fetch":
             rows.append([r["work"] + " (what a Python user pays before fitting)", f"{r['rows']:,}",
                          fmt(r["median_s"]), "10.3 s"])
-    return md_table(["work", "rows", "median (s)", "BENCHMARKS.md (1M rows)"], rows)
+    return md_table(["work", "rows", "median (s)", "quoted reference (1M rows)"], rows)
 
 
 def training_table(res):
@@ -367,7 +367,7 @@ def accuracy_markdown(acc):
             f"galaxy is trained on four folds with `test_size => 0` and scored on the fifth; the peer runs in the "
             f"same script on the same folds. Run {acc.get('date', '')}.\n\n")
     return head + summary + md_table(["dataset", "metric", "galaxy algorithm", "peer", "galaxy", "peer (same folds)",
-                            "BENCHMARKS.md", "galaxy − peer", "within 0.01 (or better)?",
+                            "quoted reference", "galaxy − peer", "within 0.01 (or better)?",
                             "5 fits + scoring, galaxy / peer (s)"], rows)
 
 

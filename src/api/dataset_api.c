@@ -113,6 +113,9 @@ resolve_dataset_features(Relation rel, ArrayType *features, AttrNumber target_at
 	}
 	else
 	{
+		StringInfoData keys;
+
+		initStringInfo(&keys);
 		for (int i = 0; i < desc->natts; i++)
 		{
 			Form_pg_attribute a = TupleDescAttr(desc, i);
@@ -120,10 +123,17 @@ resolve_dataset_features(Relation rel, ArrayType *features, AttrNumber target_at
 			if (a->attisdropped || a->attnum == target_att)
 				continue;
 			if (data_column_is_key(rel, a->attnum))
-				continue;		/* ids are not features (name them to use them) */
+			{
+				/* ids are not features (name them to use them) */
+				appendStringInfo(&keys, "%s%s", keys.len > 0 ? ", " : "",
+								 quote_identifier(NameStr(a->attname)));
+				continue;
+			}
 			atts[nfeat] = a->attnum;
 			feat[nfeat++] = pstrdup(NameStr(a->attname));
 		}
+		data_notice_keys_left_out(relname, keys.data);
+		pfree(keys.data);
 		if (nfeat == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -453,3 +453,19 @@ data_column_is_key(Relation rel, AttrNumber attnum)
 	}
 	return false;
 }
+
+/*
+ * Say which key columns were left out of the default features: one NOTICE
+ * naming them (keys: a comma-separated list; nothing when empty), so that a
+ * user who expected an id to be a feature learns why it is not.
+ */
+void
+data_notice_keys_left_out(const char *relname, const char *keys)
+{
+	if (keys == NULL || keys[0] == '\0')
+		return;
+	ereport(NOTICE,
+			(errmsg("key columns of \"%s\" are not used as features: %s", relname, keys),
+			 errhint("Primary-key, identity and serial columns are never default features; "
+					 "name one in features to use it.")));
+}

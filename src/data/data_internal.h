@@ -62,6 +62,8 @@ data_cmp_double(const void *a, const void *b)
 
 /* Whether a column is a key (primary key, identity, serial): never a default feature. */
 extern bool data_column_is_key(Relation rel, AttrNumber attnum);
+/* NOTICE naming the key columns left out of the default features (none: nothing). */
+extern void data_notice_keys_left_out(const char *relname, const char *keys);
 
 /* Open a relation by OID with AccessShareLock; ERROR 42P01 if it does not exist. */
 extern Relation data_open_relation(Oid relid);

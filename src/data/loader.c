@@ -847,6 +847,9 @@ load_resolve_features(LoadState *ls, Relation rel, const LoadOptions *opts)
 	}
 	else
 	{
+		StringInfoData keys;
+
+		initStringInfo(&keys);
 		ls->cols = palloc0(sizeof(LoadCol) * Max(desc->natts, 1));
 		for (int i = 0; i < desc->natts; i++)
 		{
@@ -856,11 +859,18 @@ load_resolve_features(LoadState *ls, Relation rel, const LoadOptions *opts)
 									strcmp(NameStr(a->attname), opts->target) == 0))
 				continue;
 			if (data_column_is_key(rel, a->attnum))
-				continue;		/* ids are not features (name them to use them) */
+			{
+				/* ids are not features (name them to use them) */
+				appendStringInfo(&keys, "%s%s", keys.len > 0 ? ", " : "",
+								 quote_identifier(NameStr(a->attname)));
+				continue;
+			}
 			ls->cols[ls->ncols].attnum = a->attnum;
 			ls->cols[ls->ncols].name = pstrdup(NameStr(a->attname));
 			ls->ncols++;
 		}
+		data_notice_keys_left_out(ls->relname, keys.data);
+		pfree(keys.data);
 	}
 	if (ls->ncols == 0)
 		ereport(ERROR,

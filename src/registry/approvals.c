@@ -86,7 +86,9 @@ galaxy_set_require_approval(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only a galaxy_admin may change whether project \"%s\" requires approval", project),
-				 errdetail("Letting a project's owner turn off the four-eyes rule would defeat it.")));
+				 errdetail("Letting a project's owner turn off the four-eyes rule would defeat it."),
+				 errhint("Ask a member of galaxy_admin to run it (an administrator can run GRANT galaxy_admin TO %s).",
+						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 	id = registry_lookup_project(project);
 	args[0] = Int64GetDatum(id);
 	if (PG_ARGISNULL(1))

@@ -103,7 +103,7 @@ CREATE TABLE galaxy.models (
     size_bytes         integer,
     trained_by         name NOT NULL DEFAULT current_user,
     job_id             bigint REFERENCES galaxy.jobs (id) ON DELETE SET NULL,
-    parent_id          bigint REFERENCES galaxy.models (id) ON DELETE SET NULL,
+    parent_id          bigint,          -- no foreign key: see below
     created_at         timestamptz NOT NULL DEFAULT now(),
     UNIQUE (project_id, version),
     CHECK (version = version_major || '.' || version_minor || '.' || version_patch),
@@ -116,6 +116,26 @@ COMMENT ON TABLE galaxy.models IS 'Every trained model: a semantic version of it
 -- close a cycle that pg_restore cannot load (each table's data needs the
 -- other's first).  models.job_id is the provenance link; jobs is history.
 COMMENT ON COLUMN galaxy.jobs.model_id IS 'The model a succeeded job registered (history: kept if the model is deleted)';
+--
+-- models.parent_id (the version a model succeeds, always of the same
+-- project) has no foreign key either.  pg_dump dumps an extension's tables
+-- as data only, ordered by their foreign keys, and takes a table that
+-- references itself for a cycle: every pg_dump warned "there are circular
+-- foreign-key constraints on this table: models".  The trigger does what
+-- ON DELETE SET NULL did; galaxy's own code is the only writer of the column.
+CREATE FUNCTION galaxy.models_unlink_parent() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, galaxy, pg_temp
+    AS $$
+BEGIN
+    UPDATE galaxy.models m SET parent_id = NULL
+     WHERE m.parent_id IN (SELECT g.id FROM gone g);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION galaxy.models_unlink_parent() IS 'Trigger: a deleted model''s successors lose their parent_id (what ON DELETE SET NULL would do; models.parent_id has no foreign key so that pg_dump sees no cycle)';
+CREATE TRIGGER models_unlink_parent AFTER DELETE ON galaxy.models
+    REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION galaxy.models_unlink_parent();
 
 CREATE TABLE galaxy.deployments (
     id           bigserial PRIMARY KEY,

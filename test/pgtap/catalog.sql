@@ -2,7 +2,7 @@
 -- indexes, pg_dump registration, PUBLIC privileges, the galaxy.model type.
 -- Runs in a fresh database with pgtap and galaxy created (scripts/check).
 BEGIN;
-SELECT plan(108);
+SELECT plan(110);
 
 -- ---------------------------------------------------------------------------
 -- The extension
@@ -43,7 +43,22 @@ SELECT fk_ok('galaxy', 'job_progress', 'job_id', 'galaxy', 'jobs', 'id');
 SELECT fk_ok('galaxy', 'models', 'project_id', 'galaxy', 'projects', 'id');
 SELECT fk_ok('galaxy', 'models', 'dataset_id', 'galaxy', 'datasets', 'id');
 SELECT fk_ok('galaxy', 'models', 'job_id', 'galaxy', 'jobs', 'id');
-SELECT fk_ok('galaxy', 'models', 'parent_id', 'galaxy', 'models', 'id');
+SELECT is((SELECT count(*)::int FROM pg_constraint c
+            WHERE c.conrelid = 'galaxy.models'::regclass AND c.contype = 'f'
+              AND c.confrelid = 'galaxy.models'::regclass),
+          0, 'models.parent_id has no foreign key: pg_dump takes a self-reference for a cycle and warns on every dump');
+-- what ON DELETE SET NULL did, a trigger does: a deleted model's successors lose their parent_id
+INSERT INTO galaxy.projects (id, name) VALUES (-1, 'catalog_parent_link');
+INSERT INTO galaxy.models (id, project_id, version, version_major, version_minor, version_patch, status,
+                           algorithm, task, features, feature_types, schema_fingerprint, parent_id)
+VALUES (-1, -1, '1.0.0', 1, 0, 0, 'training', 'linear_regression', 'regression', '{x}', '{float8}', 'f', NULL),
+       (-2, -1, '1.1.0', 1, 1, 0, 'training', 'linear_regression', 'regression', '{x}', '{float8}', 'f', -1);
+DELETE FROM galaxy.models WHERE id = -1;
+SELECT is((SELECT parent_id FROM galaxy.models WHERE id = -2), NULL,
+          'deleting a model clears its successor''s parent_id (trigger models_unlink_parent)');
+SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'galaxy.models'::regclass
+              AND tgname = 'models_unlink_parent'), 1, 'the parent link trigger exists');
+DELETE FROM galaxy.projects WHERE id = -1;
 SELECT fk_ok('galaxy', 'deployments', 'project_id', 'galaxy', 'projects', 'id');
 SELECT fk_ok('galaxy', 'deployments', 'model_id', 'galaxy', 'models', 'id');
 

@@ -186,8 +186,11 @@ like($before{model_bytes}, qr/^\d+:[0-9a-f]{32}(,\d+:[0-9a-f]{32})+$/,
 # Custom format through pg_restore, and plain SQL through psql.
 my $dump_c = $node->basedir . '/src.dump';
 my $dump_p = $node->basedir . '/src.sql';
-$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump_c, '-d', $node->connstr('src') ],
-	'pg_dump -Fc of a database with galaxy models');
+# ... without a word on stderr: galaxy's catalog has no foreign-key cycle
+# (models.parent_id, a self-reference, once made every dump warn "there are
+# circular foreign-key constraints on this table: models").
+$node->command_checks_all([ 'pg_dump', '-Fc', '-f', $dump_c, '-d', $node->connstr('src') ],
+	0, [qr/^$/], [qr/^$/], 'pg_dump -Fc of a database with galaxy models, without warnings');
 $node->command_ok([ 'pg_dump', '-Fp', '-f', $dump_p, '-d', $node->connstr('src') ],
 	'pg_dump (plain) of a database with galaxy models');
 

@@ -1,0 +1,259 @@
+-- ---------------------------------------------------------------------------
+-- Column comments of galaxy's catalog tables and views, for \d+ in psql and
+-- for BI tools that show them.  One place for all of them, after every part
+-- that creates or alters a table or view (90_roles_grants.sql creates none).
+-- test/pgtap/comments.sql fails when a column of a galaxy table or view has
+-- no comment: a part that adds a column adds its comment here (or beside the
+-- column, as 50_jobs.sql does for job_progress.attempt and step).
+-- ---------------------------------------------------------------------------
+
+-- projects
+COMMENT ON COLUMN galaxy.projects.id IS 'Project id';
+COMMENT ON COLUMN galaxy.projects.name IS 'Unique project name (letters, digits, _ . -; at most 63 characters): the first argument of train, predict, deploy';
+COMMENT ON COLUMN galaxy.projects.task IS 'regression, classification or clustering, fixed by the first model';
+COMMENT ON COLUMN galaxy.projects.owner IS 'Role that created the project (its first train, submit or import_model); holds every privilege on it';
+COMMENT ON COLUMN galaxy.projects.description IS 'Free text about the project';
+COMMENT ON COLUMN galaxy.projects.key_metric IS 'Metric that deploy strategy best compares; NULL: r2 (regression), accuracy (classification), silhouette (clustering)';
+COMMENT ON COLUMN galaxy.projects.require_approval IS 'Whether deployments need an approved request; NULL follows the setting galaxy.require_approval';
+COMMENT ON COLUMN galaxy.projects.created_at IS 'When the project was created';
+
+-- datasets
+COMMENT ON COLUMN galaxy.datasets.id IS 'Dataset id';
+COMMENT ON COLUMN galaxy.datasets.name IS 'Unique dataset name, for train(dataset => ...)';
+COMMENT ON COLUMN galaxy.datasets.relation IS 'The registered table, view, materialized view, partitioned or foreign table';
+COMMENT ON COLUMN galaxy.datasets.target IS 'Column to predict (NULL for clustering data)';
+COMMENT ON COLUMN galaxy.datasets.features IS 'Input columns, in order (without features: every column but the target and keys)';
+COMMENT ON COLUMN galaxy.datasets.description IS 'Free text given to create_dataset';
+COMMENT ON COLUMN galaxy.datasets.row_count IS 'Rows of the relation when it was registered';
+COMMENT ON COLUMN galaxy.datasets.profile IS 'Profile of every feature and the target at registration (counts, NULLs, statistics, quantiles, histogram, top values): the baseline for drift';
+COMMENT ON COLUMN galaxy.datasets.schema_fingerprint IS 'SHA-256 (hex) of name:type:width; of every feature, in order; models trained on the same input schema share it';
+COMMENT ON COLUMN galaxy.datasets.owner IS 'Role that registered the dataset; it (or a galaxy_admin) may drop it';
+COMMENT ON COLUMN galaxy.datasets.created_at IS 'When the dataset was registered';
+
+-- jobs (model_id is commented in 10_catalog.sql)
+COMMENT ON COLUMN galaxy.jobs.id IS 'Job id, returned by galaxy.submit()';
+COMMENT ON COLUMN galaxy.jobs.project_id IS 'The project, once it exists (a job may create it)';
+COMMENT ON COLUMN galaxy.jobs.project IS 'Project name as submitted';
+COMMENT ON COLUMN galaxy.jobs.owner IS 'Role that submitted the job; the worker connects as this role';
+COMMENT ON COLUMN galaxy.jobs.owner_oid IS 'OID of the owner role (the worker logs in by OID, so a renamed role still runs its jobs)';
+COMMENT ON COLUMN galaxy.jobs.state IS 'queued, running, succeeded, failed or cancelled';
+COMMENT ON COLUMN galaxy.jobs.priority IS 'Higher runs first; equal priorities run oldest first';
+COMMENT ON COLUMN galaxy.jobs.retries IS 'Extra attempts allowed after a failed attempt';
+COMMENT ON COLUMN galaxy.jobs.attempts IS 'Attempts started so far (a failed start counts)';
+COMMENT ON COLUMN galaxy.jobs.timeout IS 'Time limit of each attempt; NULL: the owner''s galaxy.job_timeout';
+COMMENT ON COLUMN galaxy.jobs.request IS 'The arguments of galaxy.submit(), as jsonb: what the worker passes to the training pipeline';
+COMMENT ON COLUMN galaxy.jobs.worker_pid IS 'Process id of the training worker while the job runs';
+COMMENT ON COLUMN galaxy.jobs.error_message IS 'Message of the error that failed (or cancelled) the last attempt';
+COMMENT ON COLUMN galaxy.jobs.error_sqlstate IS 'SQLSTATE of that error';
+COMMENT ON COLUMN galaxy.jobs.error_context IS 'DETAIL, HINT and CONTEXT of that error';
+COMMENT ON COLUMN galaxy.jobs.submitted_at IS 'When the job was queued';
+COMMENT ON COLUMN galaxy.jobs.started_at IS 'When the last attempt started';
+COMMENT ON COLUMN galaxy.jobs.finished_at IS 'When the job reached succeeded, failed or cancelled';
+
+-- job_progress (attempt and step are commented in 50_jobs.sql)
+COMMENT ON COLUMN galaxy.job_progress.job_id IS 'The job';
+COMMENT ON COLUMN galaxy.job_progress.iteration IS 'Iteration of the loop that reported (round, epoch, sweep)';
+COMMENT ON COLUMN galaxy.job_progress.at IS 'When the iteration was reported';
+COMMENT ON COLUMN galaxy.job_progress.phase IS 'load, preprocess, cross-validate, fit, evaluate or register';
+COMMENT ON COLUMN galaxy.job_progress.total IS 'Iterations planned in that loop (NULL when unknown)';
+COMMENT ON COLUMN galaxy.job_progress.rows_processed IS 'Training rows of the run';
+COMMENT ON COLUMN galaxy.job_progress.loss IS 'Training loss reported by the algorithm (NULL when it reports none)';
+COMMENT ON COLUMN galaxy.job_progress.val_loss IS 'Validation loss reported by the algorithm';
+COMMENT ON COLUMN galaxy.job_progress.metric IS 'Metric reported by the algorithm (e.g. validation accuracy or R²)';
+COMMENT ON COLUMN galaxy.job_progress.learning_rate IS 'Learning rate (or step length) in use';
+
+-- models (imported_from is commented in 60_registry.sql)
+COMMENT ON COLUMN galaxy.models.id IS 'Model id: galaxy.predict(id, ...) uses this model';
+COMMENT ON COLUMN galaxy.models.project_id IS 'The project this model is a version of';
+COMMENT ON COLUMN galaxy.models.version IS 'Semantic version within the project: major.minor.patch';
+COMMENT ON COLUMN galaxy.models.version_major IS 'Major version: bumped when the input schema changes';
+COMMENT ON COLUMN galaxy.models.version_minor IS 'Minor version: bumped on a retrain with the same input schema';
+COMMENT ON COLUMN galaxy.models.version_patch IS 'Patch version: a derived variant of a model (compression, recalibration)';
+COMMENT ON COLUMN galaxy.models.status IS 'training, ready, deployed or archived; the only column that changes once the model is trained';
+COMMENT ON COLUMN galaxy.models.algorithm IS 'Algorithm name (aliases resolved: mlp is neural_network)';
+COMMENT ON COLUMN galaxy.models.task IS 'regression, classification or clustering';
+COMMENT ON COLUMN galaxy.models.model IS 'The trained model value (galaxy.model; galaxy.describe() reads it); not granted to galaxy_reader';
+COMMENT ON COLUMN galaxy.models.hyperparams IS 'Effective hyperparameters: every one, defaults filled in';
+COMMENT ON COLUMN galaxy.models.hyperparams_given IS 'Hyperparameters as passed to train()';
+COMMENT ON COLUMN galaxy.models.preprocess IS 'The preprocess option passed to train() (NULL: the defaults); what was fitted is in galaxy.describe(model)';
+COMMENT ON COLUMN galaxy.models.metrics IS 'Metrics on the held-out rows (or the training rows with test_size 0) and run statistics, as jsonb';
+COMMENT ON COLUMN galaxy.models.features IS 'Input columns, in order; predict matches a row''s columns to them by name';
+COMMENT ON COLUMN galaxy.models.feature_types IS 'Type of each input column at training';
+COMMENT ON COLUMN galaxy.models.target IS 'Column the model predicts (NULL for clustering)';
+COMMENT ON COLUMN galaxy.models.label_type IS 'Type of the target column (the labels keep it)';
+COMMENT ON COLUMN galaxy.models.relation IS 'Schema-qualified name of the relation trained on';
+COMMENT ON COLUMN galaxy.models.dataset_id IS 'The registered dataset trained on, if any';
+COMMENT ON COLUMN galaxy.models.training_rows IS 'Rows the model was fitted on';
+COMMENT ON COLUMN galaxy.models.test_rows IS 'Held-out rows the metrics were measured on';
+COMMENT ON COLUMN galaxy.models.schema_fingerprint IS 'SHA-256 (hex) of the input schema (names, types, widths): decides minor or major version';
+COMMENT ON COLUMN galaxy.models.data_fingerprint IS 'Checksum of the training data (values, labels, categories): the same data gives the same fingerprint';
+COMMENT ON COLUMN galaxy.models.seed IS 'Seed of every random choice (split, initialisation, sampling)';
+COMMENT ON COLUMN galaxy.models.size_bytes IS 'Stored size of the model value in bytes';
+COMMENT ON COLUMN galaxy.models.trained_by IS 'Role that trained (or imported) the model';
+COMMENT ON COLUMN galaxy.models.job_id IS 'Background job that trained the model (NULL for train() in a session)';
+COMMENT ON COLUMN galaxy.models.parent_id IS 'The model this one succeeds: the project''s previous version when it was registered (no foreign key: a trigger clears it when that model is deleted)';
+COMMENT ON COLUMN galaxy.models.created_at IS 'When the model was registered';
+
+-- deployments
+COMMENT ON COLUMN galaxy.deployments.id IS 'Deployment id';
+COMMENT ON COLUMN galaxy.deployments.project_id IS 'The project served';
+COMMENT ON COLUMN galaxy.deployments.model_id IS 'The model that serves';
+COMMENT ON COLUMN galaxy.deployments.traffic IS 'Share of the traffic: 1.0 is the primary, less a canary';
+COMMENT ON COLUMN galaxy.deployments.strategy IS 'How the model was chosen: specific, best, latest, rollback, or train''s deploy policy';
+COMMENT ON COLUMN galaxy.deployments.reason IS 'Reason given to deploy or rollback';
+COMMENT ON COLUMN galaxy.deployments.deployed_at IS 'When the deployment started to serve (taken under the project''s deployment lock)';
+COMMENT ON COLUMN galaxy.deployments.deployed_by IS 'Role that deployed';
+COMMENT ON COLUMN galaxy.deployments.retired_at IS 'When it stopped serving (NULL while it serves)';
+COMMENT ON COLUMN galaxy.deployments.retired_by IS 'Role whose deployment retired it';
+
+-- audit_log
+COMMENT ON COLUMN galaxy.audit_log.id IS 'Position in the hash chain (assigned under the chain lock; gaps are rolled-back rows)';
+COMMENT ON COLUMN galaxy.audit_log.at IS 'clock_timestamp() when the row was written';
+COMMENT ON COLUMN galaxy.audit_log.session_user_name IS 'Login role of the session';
+COMMENT ON COLUMN galaxy.audit_log.current_user_name IS 'Role acting (differs from the login role after SET ROLE)';
+COMMENT ON COLUMN galaxy.audit_log.client_addr IS 'Client address (NULL for Unix sockets and background workers)';
+COMMENT ON COLUMN galaxy.audit_log.application_name IS 'application_name of the session';
+COMMENT ON COLUMN galaxy.audit_log.action IS 'What happened: create_dataset, train, submit, deploy, approve, export, ...';
+COMMENT ON COLUMN galaxy.audit_log.object_type IS 'Kind of object acted on: project, model, dataset, job, approval, ...';
+COMMENT ON COLUMN galaxy.audit_log.object_id IS 'Id or name of the object acted on';
+COMMENT ON COLUMN galaxy.audit_log.details IS 'What else the call recorded, as jsonb (at most 8 kB; larger details are kept as size and SHA-256)';
+COMMENT ON COLUMN galaxy.audit_log.txid IS 'Transaction id (pg_current_xact_id()) of the call';
+COMMENT ON COLUMN galaxy.audit_log.prev_hash IS 'Hash of the previous row (32 zero bytes for the first, the anchor after a purge)';
+COMMENT ON COLUMN galaxy.audit_log.hash IS 'sha256(prev_hash || galaxy.audit_canonical(row))';
+
+-- audit_purges
+COMMENT ON COLUMN galaxy.audit_purges.id IS 'Purge id';
+COMMENT ON COLUMN galaxy.audit_purges.purged_at IS 'When galaxy.purge_audit() ran';
+COMMENT ON COLUMN galaxy.audit_purges.purged_by IS 'Superuser who ran it';
+COMMENT ON COLUMN galaxy.audit_purges.before IS 'The before argument: rows older than this were deleted';
+COMMENT ON COLUMN galaxy.audit_purges.deleted_rows IS 'Audit rows deleted';
+COMMENT ON COLUMN galaxy.audit_purges.anchor_id IS 'Id of the last deleted audit row';
+COMMENT ON COLUMN galaxy.audit_purges.anchor_hash IS 'Hash of the last deleted audit row: the oldest remaining row chains to it';
+
+-- project_grants
+COMMENT ON COLUMN galaxy.project_grants.project_id IS 'The project';
+COMMENT ON COLUMN galaxy.project_grants.grantee IS 'Role name given the privilege, or public';
+COMMENT ON COLUMN galaxy.project_grants.privilege IS 'read, train, deploy or all (each includes the ones before)';
+COMMENT ON COLUMN galaxy.project_grants.granted_by IS 'Role that granted it';
+COMMENT ON COLUMN galaxy.project_grants.granted_at IS 'When it was granted';
+
+-- approvals
+COMMENT ON COLUMN galaxy.approvals.id IS 'Request id, returned by galaxy.request_deployment()';
+COMMENT ON COLUMN galaxy.approvals.project_id IS 'The model''s project';
+COMMENT ON COLUMN galaxy.approvals.model_id IS 'The model to deploy';
+COMMENT ON COLUMN galaxy.approvals.requested_by IS 'Role that requested (current role)';
+COMMENT ON COLUMN galaxy.approvals.requested_session_user IS 'Login role of the requesting session (an approver may be neither)';
+COMMENT ON COLUMN galaxy.approvals.requested_at IS 'When the request was made';
+COMMENT ON COLUMN galaxy.approvals.note IS 'The requester''s note';
+COMMENT ON COLUMN galaxy.approvals.state IS 'pending, approved, rejected, expired or used (galaxy.approval_requests shows the effective state)';
+COMMENT ON COLUMN galaxy.approvals.decided_by IS 'Approver who approved or rejected (never the requester)';
+COMMENT ON COLUMN galaxy.approvals.decided_at IS 'When it was decided';
+COMMENT ON COLUMN galaxy.approvals.decision_note IS 'The approver''s note';
+COMMENT ON COLUMN galaxy.approvals.expires_at IS 'A pending request, then an approval, is valid until this time (galaxy.approval_ttl)';
+COMMENT ON COLUMN galaxy.approvals.used_at IS 'When a deploy used the approval';
+COMMENT ON COLUMN galaxy.approvals.used_by IS 'Role whose deploy used it';
+COMMENT ON COLUMN galaxy.approvals.deployment_id IS 'The deployment that used it';
+
+-- views: algorithms, algorithm_hyperparameters
+COMMENT ON COLUMN galaxy.algorithms.name IS 'Algorithm name, for train(algorithm => ...)';
+COMMENT ON COLUMN galaxy.algorithms.tasks IS 'Tasks it can learn';
+COMMENT ON COLUMN galaxy.algorithms.description IS 'What it fits';
+COMMENT ON COLUMN galaxy.algorithms.default_scaling IS 'Whether numeric inputs are standard-scaled unless preprocess says otherwise';
+COMMENT ON COLUMN galaxy.algorithms.hyperparameters IS 'Every hyperparameter as jsonb: type, default, min, max, min_exclusive, choices, description';
+COMMENT ON COLUMN galaxy.algorithm_hyperparameters.algorithm IS 'Algorithm name';
+COMMENT ON COLUMN galaxy.algorithm_hyperparameters.name IS 'Hyperparameter name, a key of train(hyperparams => ...)';
+COMMENT ON COLUMN galaxy.algorithm_hyperparameters.type IS 'integer, float, boolean, choice or integer[]';
+COMMENT ON COLUMN galaxy.algorithm_hyperparameters.default_value IS 'Value used when it is not given, as text';
+COMMENT ON COLUMN galaxy.algorithm_hyperparameters.min_value IS 'Smallest allowed value (numbers; for integer[] each element)';
+COMMENT ON COLUMN galaxy.algorithm_hyperparameters.max_value IS 'Largest allowed value';
+COMMENT ON COLUMN galaxy.algorithm_hyperparameters.min_exclusive IS 'Whether min_value itself is excluded';
+COMMENT ON COLUMN galaxy.algorithm_hyperparameters.choices IS 'Allowed values of a choice, comma-separated';
+COMMENT ON COLUMN galaxy.algorithm_hyperparameters.description IS 'What it does';
+
+-- view: approval_requests
+COMMENT ON COLUMN galaxy.approval_requests.id IS 'Request id';
+COMMENT ON COLUMN galaxy.approval_requests.project IS 'Project name';
+COMMENT ON COLUMN galaxy.approval_requests.model IS 'Model id to deploy';
+COMMENT ON COLUMN galaxy.approval_requests.version IS 'Its version';
+COMMENT ON COLUMN galaxy.approval_requests.state IS 'Effective state: pending, approved, rejected, expired (past expires_at) or used';
+COMMENT ON COLUMN galaxy.approval_requests.requested_by IS 'Role that requested';
+COMMENT ON COLUMN galaxy.approval_requests.requested_at IS 'When it was requested';
+COMMENT ON COLUMN galaxy.approval_requests.note IS 'The requester''s note';
+COMMENT ON COLUMN galaxy.approval_requests.decided_by IS 'Approver who decided';
+COMMENT ON COLUMN galaxy.approval_requests.decided_at IS 'When it was decided';
+COMMENT ON COLUMN galaxy.approval_requests.decision_note IS 'The approver''s note';
+COMMENT ON COLUMN galaxy.approval_requests.expires_at IS 'Valid until';
+COMMENT ON COLUMN galaxy.approval_requests.used_by IS 'Role whose deploy used the approval';
+COMMENT ON COLUMN galaxy.approval_requests.used_at IS 'When it was used';
+COMMENT ON COLUMN galaxy.approval_requests.deployment_id IS 'The deployment that used it';
+
+-- view: deployed_models
+COMMENT ON COLUMN galaxy.deployed_models.project IS 'Project name';
+COMMENT ON COLUMN galaxy.deployed_models.project_id IS 'Project id';
+COMMENT ON COLUMN galaxy.deployed_models.model IS 'Model id serving';
+COMMENT ON COLUMN galaxy.deployed_models.version IS 'Its version';
+COMMENT ON COLUMN galaxy.deployed_models.algorithm IS 'Its algorithm';
+COMMENT ON COLUMN galaxy.deployed_models.task IS 'Its task';
+COMMENT ON COLUMN galaxy.deployed_models.traffic IS 'Traffic weight: 1.0 for the primary, the canary''s share otherwise';
+COMMENT ON COLUMN galaxy.deployed_models.is_primary IS 'Whether it is the primary (it serves what the canaries leave)';
+COMMENT ON COLUMN galaxy.deployed_models.strategy IS 'How it was deployed: specific, best, latest, rollback, or train''s deploy policy';
+COMMENT ON COLUMN galaxy.deployed_models.reason IS 'Reason given when deploying';
+COMMENT ON COLUMN galaxy.deployed_models.deployed_at IS 'Serving since';
+COMMENT ON COLUMN galaxy.deployed_models.deployed_by IS 'Role that deployed it';
+COMMENT ON COLUMN galaxy.deployed_models.trained_by IS 'Role that trained it';
+COMMENT ON COLUMN galaxy.deployed_models.trained_at IS 'When it was registered';
+COMMENT ON COLUMN galaxy.deployed_models.deployment_id IS 'Row of galaxy.deployments';
+
+-- view: inference_routes
+COMMENT ON COLUMN galaxy.inference_routes.project IS 'Project name';
+COMMENT ON COLUMN galaxy.inference_routes.model IS 'Model id';
+COMMENT ON COLUMN galaxy.inference_routes.version IS 'Its version';
+COMMENT ON COLUMN galaxy.inference_routes.route IS 'primary or canary';
+COMMENT ON COLUMN galaxy.inference_routes.traffic_share IS 'Share of the predictions it answers (the primary takes what the canaries leave)';
+
+-- view: jobs_overview
+COMMENT ON COLUMN galaxy.jobs_overview.job_id IS 'Job id';
+COMMENT ON COLUMN galaxy.jobs_overview.project IS 'Project name';
+COMMENT ON COLUMN galaxy.jobs_overview.algorithm IS 'Algorithm requested';
+COMMENT ON COLUMN galaxy.jobs_overview.relation IS 'Relation to train on, as submitted';
+COMMENT ON COLUMN galaxy.jobs_overview.target IS 'Target column, as submitted';
+COMMENT ON COLUMN galaxy.jobs_overview.state IS 'queued, running, succeeded, failed or cancelled';
+COMMENT ON COLUMN galaxy.jobs_overview.owner IS 'Role that submitted it (the worker runs as this role)';
+COMMENT ON COLUMN galaxy.jobs_overview.priority IS 'Higher runs first';
+COMMENT ON COLUMN galaxy.jobs_overview.attempts IS 'Attempts started';
+COMMENT ON COLUMN galaxy.jobs_overview.retries IS 'Extra attempts allowed after a failure';
+COMMENT ON COLUMN galaxy.jobs_overview.timeout IS 'Time limit of each attempt (NULL: galaxy.job_timeout)';
+COMMENT ON COLUMN galaxy.jobs_overview.submitted_at IS 'When it was queued';
+COMMENT ON COLUMN galaxy.jobs_overview.started_at IS 'When the last attempt started';
+COMMENT ON COLUMN galaxy.jobs_overview.finished_at IS 'When it finished';
+COMMENT ON COLUMN galaxy.jobs_overview.waiting IS 'Time in the queue so far (queued jobs only)';
+COMMENT ON COLUMN galaxy.jobs_overview.run_time IS 'Duration of the last attempt (so far, for a running job)';
+COMMENT ON COLUMN galaxy.jobs_overview.model_id IS 'Model the job registered';
+COMMENT ON COLUMN galaxy.jobs_overview.model_version IS 'Its version';
+COMMENT ON COLUMN galaxy.jobs_overview.worker_pid IS 'Process id of the training worker while it runs';
+COMMENT ON COLUMN galaxy.jobs_overview.error_message IS 'Error of the last failed attempt';
+COMMENT ON COLUMN galaxy.jobs_overview.error_sqlstate IS 'Its SQLSTATE';
+COMMENT ON COLUMN galaxy.jobs_overview.error_context IS 'Its DETAIL, HINT and CONTEXT';
+
+-- view: training_progress
+COMMENT ON COLUMN galaxy.training_progress.job_id IS 'Job id (NULL for a galaxy.train() session)';
+COMMENT ON COLUMN galaxy.training_progress.project IS 'Project name';
+COMMENT ON COLUMN galaxy.training_progress.algorithm IS 'Algorithm being trained';
+COMMENT ON COLUMN galaxy.training_progress.state IS 'training (a session), queued, running, succeeded, failed or cancelled';
+COMMENT ON COLUMN galaxy.training_progress.owner IS 'Role training';
+COMMENT ON COLUMN galaxy.training_progress.pid IS 'Process training: a galaxy training worker, or the session''s backend';
+COMMENT ON COLUMN galaxy.training_progress.phase IS 'load, preprocess, cross-validate, fit, evaluate, register; starting, or the final state, for jobs not running live';
+COMMENT ON COLUMN galaxy.training_progress.iteration IS 'Iteration (round, epoch) of the current loop';
+COMMENT ON COLUMN galaxy.training_progress.total IS 'Iterations planned in the current loop';
+COMMENT ON COLUMN galaxy.training_progress.percent IS '100 x iteration / total';
+COMMENT ON COLUMN galaxy.training_progress.progress_bar IS 'percent as a text bar, [#######.............] 35%';
+COMMENT ON COLUMN galaxy.training_progress.rows IS 'Training rows';
+COMMENT ON COLUMN galaxy.training_progress.loss IS 'Training loss reported by the algorithm';
+COMMENT ON COLUMN galaxy.training_progress.val_loss IS 'Validation loss reported by the algorithm';
+COMMENT ON COLUMN galaxy.training_progress.metric IS 'Metric reported by the algorithm';
+COMMENT ON COLUMN galaxy.training_progress.learning_rate IS 'Learning rate in use';
+COMMENT ON COLUMN galaxy.training_progress.elapsed IS 'Time since the run started';
+COMMENT ON COLUMN galaxy.training_progress.eta IS 'Estimated time left in the current loop';
+COMMENT ON COLUMN galaxy.training_progress.started_at IS 'Start of the run';
+COMMENT ON COLUMN galaxy.training_progress.updated_at IS 'Last progress report';
+COMMENT ON COLUMN galaxy.training_progress.rows_per_second IS 'Rows processed per second so far (NULL for queued and finished jobs)';

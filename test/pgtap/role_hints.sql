@@ -1,0 +1,46 @@
+-- test/pgtap/role_hints.sql — where galaxy itself checks a role (beyond
+-- PostgreSQL's EXECUTE privilege, which a DBA may widen), its error names
+-- the role to grant in a HINT.  PostgreSQL's own "permission denied for
+-- function" cannot carry one (docs/troubleshooting.md explains it).
+BEGIN;
+SELECT plan(4);
+
+CREATE ROLE rh_tess LOGIN IN ROLE galaxy_trainer;
+-- a DBA let the trainer call two functions meant for other roles
+GRANT EXECUTE ON FUNCTION galaxy.set_require_approval(text, boolean) TO rh_tess;
+GRANT EXECUTE ON FUNCTION galaxy.approve(bigint, text) TO rh_tess;
+
+CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    st text;
+    hint text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, hint = PG_EXCEPTION_HINT;
+    RETURN st || ' | ' || hint;
+END
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.error_of(text) TO rh_tess;
+
+SET LOCAL ROLE rh_tess;
+SELECT is(pg_temp.error_of($$SELECT galaxy.approve(1, 'fine')$$),
+          '42501 | An administrator can run GRANT galaxy_approver TO rh_tess.',
+          'approving without galaxy_approver: the hint names the role to grant');
+SELECT matches(pg_temp.error_of($$SELECT galaxy.set_require_approval('p', false)$$),
+               '^42501 \| .*GRANT galaxy_admin TO rh_tess',
+               'changing the approval policy without galaxy_admin: the hint names the role to grant');
+RESET ROLE;
+
+-- without the extra grants, PostgreSQL refuses first, with no hint (documented)
+REVOKE EXECUTE ON FUNCTION galaxy.approve(bigint, text) FROM rh_tess;
+SET LOCAL ROLE rh_tess;
+SELECT is(pg_temp.error_of($$SELECT galaxy.approve(1, 'fine')$$), '42501 | ',
+          'PostgreSQL''s own EXECUTE check comes first and has no hint');
+RESET ROLE;
+SELECT ok(NOT has_function_privilege('rh_tess', 'galaxy.approve(bigint, text)', 'EXECUTE'),
+          'the trainer holds no EXECUTE on approve by galaxy''s grants');
+
+SELECT * FROM finish();
+ROLLBACK;
