@@ -57,6 +57,12 @@ MODES["quick"].update(mlp_epochs=2, mlp_batch=256, fmnist_rows=10_000, fmnist_ep
 # the cnn row (issue #13): epochs and batch size on the same Fashion-MNIST tables, one run per side ("one run")
 MODES["full"].update(cnn_epochs=2, cnn_batch=128, cnn_reps=1)
 MODES["quick"].update(cnn_epochs=1, cnn_batch=128, cnn_reps=1)
+# the sequence rows (issue #13's sequence task): R's sunspot.month, windows of forecast_window months → the next month,
+# the last 20 % of the windows (in time) for test; epochs, batch size and repetitions per side
+MODES["full"].update(forecast_series="sunspot.month", forecast_window=48, forecast_test_fraction=0.2,
+                     forecast_epochs=30, forecast_batch=32, forecast_reps=3)
+MODES["quick"].update(forecast_series="sunspot.month", forecast_window=48, forecast_test_fraction=0.2,
+                      forecast_epochs=5, forecast_batch=32, forecast_reps=1)
 
 # The benchmark brief's figures, quoted for reference (2-core Debian 12 machine, not measured here).
 QUOTED = {
@@ -145,6 +151,14 @@ def peer_fit(kind, X, y, use_split=True):
     return fit_s, time.perf_counter() - t0, model, quality
 
 
+def regression_quality(y, pred):
+    """RMSE, R² and MAE of predictions PRED of Y (the names galaxy.evaluate uses)."""
+    from sklearn.metrics import r2_score
+    y, pred = np.asarray(y, dtype=np.float64), np.asarray(pred, dtype=np.float64)
+    return {"rmse": float(np.sqrt(np.mean((y - pred) ** 2))), "r2": float(r2_score(y, pred)),
+            "mae": float(np.mean(np.abs(y - pred)))}
+
+
 # --- galaxy --------------------------------------------------------------------------------------------
 
 GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "logreg": "logistic_regression",
@@ -158,6 +172,15 @@ NEURAL_ROWS = {
     "cnn_fmnist": {"cnn": True, "input_shape": [1, 28, 28], "filters": [32, 64], "kernel": 3, "pool": 2,
                    "dense": [128], "learning_rate": 0.001, "weight_decay": 0.0001},
 }
+# Sequence rows (issue #13): next-value forecasting of a real series, galaxy's lstm and transformer against the same
+# networks in PyTorch (bench/neural.py: build_torch_lstm, build_torch_transformer); Adam, MSE on the standardised
+# target, no weight decay, no early stopping, no validation split.
+FORECAST_ROWS = {
+    "lstm_forecast": {"algorithm": "lstm", "lstm_units": [32], "learning_rate": 0.001},
+    "transformer_forecast": {"algorithm": "transformer", "d_model": 32, "heads": 4, "layers": 2, "ff_units": 64,
+                             "activation": "relu", "learning_rate": 0.001},
+}
+GALAXY_ALGO.update({k: v["algorithm"] for k, v in FORECAST_ROWS.items()})
 GALAXY_HP = {
     "linreg": {}, "linreg_10m": {},
     "logreg": {"C": 1.0, "max_iter": 100, "tol": 1e-4},
@@ -388,6 +411,8 @@ class Bench:
             self.mark(self.table("reg"), tag)
         if self.want("mlp_fmnist") or self.want("cnn_fmnist"):
             self.setup_fmnist()
+        if any(self.want(k) for k in FORECAST_ROWS):
+            self.setup_forecast()
         self.results["meta"]["setup_seconds"] = time.perf_counter() - t0
         size = "SELECT pg_table_size(to_regclass(%s)) / 1048576.0::float8"
         self.results["meta"]["clf_heap_mb"] = q1(self.conn, size, (self.table("clf"),))
@@ -741,6 +766,220 @@ class Bench:
                 "used_bytes": used, "target_bytes": budget, "ratio": ratio(used, matrix),
                 "ratio_budget": ratio(used, budget)})
 
+    # -- sequence forecasting (issue #13's sequence task) --
+    def setup_forecast(self):
+        """R's series (Rscript, Debian's r-base-core) as the table forecast_series (step, time, value), then the
+        windows, split in time: forecast_train (the first windows) and forecast_test (the last
+        forecast_test_fraction of them), both (history real[W], next_value float8).  On failure the rows say why."""
+        name, w, frac = self.cfg["forecast_series"], self.cfg["forecast_window"], self.cfg["forecast_test_fraction"]
+        try:
+            t, v = data.r_series(name)
+        except Exception as e:  # noqa: BLE001 - the rows report it
+            self.forecast_error = f"series {name}: {first_line(e)}"
+            log(self.forecast_error)
+            return
+        self.forecast_error = None
+        series, train, test = (self.table(x) for x in ("forecast_series", "forecast_train", "forecast_test"))
+        tag = f"galaxy bench data v1: R {name} n={len(v)} sum={float(np.sum(v)):.6f}"
+        if not self.fresh(series, tag):
+            log(f"COPY R's {name} ({len(v):,} values) into {series}")
+            data.load_series_table(self.conn, series, t, v)
+            self.mark(series, tag)
+        wtag = f"{tag} window={w} test_fraction={frac}"
+        if not (self.fresh(train, wtag) and self.fresh(test, wtag)):
+            log(f"windows of {w} values → the next one, the last {frac:.0%} for test: {train}, {test}")
+            for sql in data.window_tables_sql(series, train, test, w, frac):
+                execute(self.conn, sql)
+            self.mark(train, wtag)
+            self.mark(test, wtag)
+        n_train = q1(self.conn, f"SELECT count(*) FROM {train}")
+        n_test = q1(self.conn, f"SELECT count(*) FROM {test}")
+        self.forecast_info = {
+            "series": name, "source": data.R_SERIES[name][1], "values": len(v),
+            "first": float(t[0]), "last": float(t[-1]), "window": w, "test_fraction": frac,
+            "train_rows": int(n_train), "test_rows": int(n_test),
+            # the first test target is value number len(v) - n_test + 1 (1-based)
+            "test_from": float(t[len(v) - int(n_test)])}
+        self.results["meta"]["forecast_series"] = self.forecast_info
+
+    def forecast_arrays(self):
+        """The training and test windows as the peer fetches them (psycopg2 + NumPy): X float32 [n, W], y float64."""
+        out = []
+        for name in ("forecast_train", "forecast_test"):
+            with self.conn.cursor() as cur:
+                cur.execute(f"SELECT history, next_value FROM {self.table(name)}")
+                rows = cur.fetchall()
+            out.append(np.array([r[0] for r in rows], dtype=np.float32))
+            out.append(np.array([r[1] for r in rows], dtype=np.float64))
+        return out
+
+    def run_forecast(self, kind):
+        """A sequence row: galaxy's lstm or transformer against the same network in PyTorch (CPU, 2 threads), same
+        Adam, learning rate, batch size and epochs, MSE on the standardised target, every window value
+        standard-scaled per position on the training windows; galaxy trains on forecast_train (test_size 0) and is
+        scored with galaxy.evaluate on forecast_test, PyTorch on the same rows fetched with psycopg2.  Compared: the
+        time per epoch (galaxy's fit_seconds / epochs_trained against the mean epoch of PyTorch's loop; target
+        ≤ 1.5 ×) and the test RMSE; repetitions alternate which side goes first."""
+        spec, reps = FORECAST_ROWS[kind], self.cfg["forecast_reps"]
+        epochs, batch, w = self.cfg["forecast_epochs"], self.cfg["forecast_batch"], self.cfg["forecast_window"]
+        algo = spec["algorithm"]
+        if algo == "lstm":
+            hp = neural.lstm_forecast_hyperparams(w, 1, spec["lstm_units"], epochs, batch, spec["learning_rate"])
+            params = neural.lstm_parameters(1, spec["lstm_units"])
+            arch = f"[{w}, 1] → " + " → ".join(f"LSTM {h}" for h in spec["lstm_units"]) + " (last step) → 1"
+
+            def build():
+                return neural.build_torch_lstm(1, spec["lstm_units"])
+        else:
+            hp = neural.transformer_forecast_hyperparams(w, 1, spec["d_model"], spec["heads"], spec["layers"],
+                                                         spec["ff_units"], epochs, batch, spec["learning_rate"],
+                                                         activation=spec["activation"])
+            params = neural.transformer_parameters(1, spec["d_model"], spec["layers"], spec["ff_units"])
+            arch = (f"[{w}, 1] → dense {spec['d_model']} per step + sinusoidal PE → {spec['layers']} × pre-norm block "
+                    f"({spec['heads']} heads, ff {spec['ff_units']}, {spec['activation']}) → layer norm → mean over steps → 1")
+
+            def build():
+                return neural.build_torch_transformer(w, 1, spec["d_model"], spec["heads"], spec["layers"],
+                                                      spec["ff_units"], activation=spec["activation"])
+        info = getattr(self, "forecast_info", None) or {}
+        row = {"id": kind, "forecast": True, "algorithm": algo, "series": info, "window": w,
+               "rows": info.get("train_rows") or 0, "train_rows": info.get("train_rows"), "test_rows": info.get("test_rows"), "features": w,
+               "architecture": arch, "parameters": params, "epochs": epochs, "batch_size": batch,
+               "learning_rate": spec["learning_rate"], "hyperparams": hp, "test_size": 0.0, "threads": NCPU,
+               "implemented": self.gx.can_train() and self.gx.has_algorithm(algo),
+               "error": getattr(self, "forecast_error", None), "torch": neural.torch_version(),
+               "galaxy_s": [], "galaxy_fit_s": [], "galaxy_epochs_trained": [], "galaxy_epoch_s": [],
+               "galaxy_eval_s": [], "galaxy_quality": {}, "galaxy_memory": [], "galaxy_quality_runs": [],
+               "torch_fit_s": [], "torch_epoch_s": [], "torch_e2e_s": [], "torch_quality": {},
+               "torch_quality_runs": [], "loadavg": []}
+        if not row["implemented"]:
+            row["error_detail"] = f"galaxy.algorithms has no {algo}"
+        if row["error"] is None:
+            try:
+                import torch
+                torch.set_num_threads(NCPU)
+                torch.manual_seed(0)
+                row["torch_parameters"] = neural.trainable_parameters(build())
+            except Exception as e:  # noqa: BLE001
+                row["error"] = f"PyTorch: {first_line(e)}"
+        if row.get("torch_parameters") is not None and row["torch_parameters"] != params:
+            row["error"] = (f"PyTorch's network has {row['torch_parameters']:,} trainable parameters, galaxy's "
+                            f"{params:,}: not the same architecture")
+            log(f"{kind}: {row['error']}")
+        if row["error"] is None:
+            fetch_s, (Xtr, ytr, Xte, yte) = timed(self.forecast_arrays)
+            row["fetch_s"] = fetch_s
+            # the naive forecast (the last value of each test window) as a floor for both RMSEs
+            row["naive_quality"] = regression_quality(yte, Xte[:, -1].astype(np.float64))
+            for rep in range(reps):
+                order = ("galaxy", "torch") if rep % 2 == 0 else ("torch", "galaxy")
+                for side in order:
+                    if row["error"]:
+                        break
+                    log(f"rep {rep + 1}/{reps}: {kind} {side}, {epochs} epoch(s) × batch {batch} on "
+                        f"{len(ytr):,} windows of {w}")
+                    row["loadavg"].append(os.getloadavg()[0])
+                    if side == "galaxy":
+                        self.forecast_galaxy(row, kind, hp)
+                    else:
+                        self.forecast_torch(row, build, Xtr, ytr, Xte, yte, spec, epochs, batch, fetch_s)
+        self.finish_forecast(row)
+
+    def forecast_galaxy(self, row, kind, hp):
+        """One galaxy.train() on forecast_train (test_size 0), then galaxy.evaluate on forecast_test."""
+        if not row["implemented"] or row["error"]:
+            return
+        try:
+            secs, metrics, model_id, mem = galaxy_train(self.gx, f"bench_{kind}", self.table("forecast_train"), kind,
+                                                        0.0, self.cfg["timeout_s"], hyperparams=hp,
+                                                        target_col="next_value")
+            if metrics.get("r2") is None and (metrics.get("details") or {}).get("r2") is None:
+                raise RuntimeError(f"galaxy did not train a regression model (metrics: {sorted(metrics)})")
+            row["galaxy_s"].append(secs)
+            row["galaxy_metrics"] = {k: v for k, v in metrics.items() if k != "confusion_matrix"}
+            details = metrics.get("details") if isinstance(metrics.get("details"), dict) else {}
+            fit_s = metrics.get("fit_seconds", details.get("fit_seconds"))
+            epochs = metrics.get("epochs_trained", details.get("epochs_trained"))
+            row["galaxy_fit_s"].append(fit_s)
+            row["galaxy_epochs_trained"].append(epochs)
+            if isinstance(fit_s, (int, float)) and isinstance(epochs, (int, float)) and epochs > 0:
+                row["galaxy_epoch_s"].append(fit_s / epochs)
+            if mem:
+                row["galaxy_memory"].append(mem)
+            row["model_id"] = model_id
+            d = json.loads(q1(self.conn, "SELECT galaxy.describe(model)::text FROM galaxy.models WHERE id = %s",
+                              (model_id,)) or "{}")
+            a = d.get("architecture") or {}
+            row["galaxy_parameters"] = a.get("parameters")
+            row["galaxy_layers"] = [l.get("type") for l in a.get("layers") or []]
+            row["galaxy_curve_loss"] = (d.get("training_curve") or {}).get("loss")
+            if row["galaxy_parameters"] != row["parameters"]:
+                row["error"] = (f"galaxy's model has {row['galaxy_parameters']} parameters, {row['parameters']:,} "
+                                "expected (PyTorch's network has those): not the same architecture")
+                log(f"{kind}: {row['error']}")
+            t0 = time.perf_counter()
+            ev = json.loads(q1(self.conn, "SELECT galaxy.evaluate(%s::bigint, %s::regclass)::text",
+                               (model_id, self.table("forecast_test"))))
+            row["galaxy_eval_s"].append(time.perf_counter() - t0)
+            q = {k: float(ev[k]) for k in ("rmse", "r2", "mae") if isinstance(ev.get(k), (int, float))}
+            row["galaxy_quality_runs"].append(q)
+            row["galaxy_quality"] = q
+        except Exception as e:  # noqa: BLE001 - the report says what failed
+            row["error"] = first_line(e)
+            log(f"galaxy {kind} failed: {row['error']}")
+
+    def forecast_torch(self, row, build, Xtr, ytr, Xte, yte, spec, epochs, batch, fetch_s):
+        """One PyTorch training: scale per position and the target (training windows), fit (timed per epoch),
+        predict the test windows, un-scale."""
+        t0 = time.perf_counter()
+        A, B = neural.scale(Xtr, Xte)
+        A, B = (np.ascontiguousarray(a.reshape(len(a), -1, 1)) for a in (A, B))
+        y_mean, y_scale = float(ytr.mean()), float(ytr.std()) or 1.0
+        model, secs = neural.torch_fit(A, (ytr - y_mean) / y_scale, None, 1, epochs, batch,
+                                       learning_rate=spec["learning_rate"], weight_decay=0.0, seed=0, threads=NCPU,
+                                       build=build)
+        pred = neural.torch_predict(model, B, chunk=4096).astype(np.float64) * y_scale + y_mean
+        row["torch_e2e_s"].append(time.perf_counter() - t0 + fetch_s)
+        row["torch_fit_s"].append(sum(secs))
+        row["torch_epoch_s"].append(sum(secs) / len(secs))
+        row.setdefault("torch_epoch_seconds", []).append(secs)
+        q = regression_quality(yte, pred)
+        row["torch_quality_runs"].append(q)
+        row["torch_quality"] = q
+
+    def finish_forecast(self, row):
+        """Medians, ratios and the memory budget of a sequence row."""
+        for k in ("galaxy_s", "galaxy_fit_s", "galaxy_epoch_s", "galaxy_eval_s", "torch_fit_s", "torch_epoch_s",
+                  "torch_e2e_s"):
+            row[k[:-2] + "_median_s"] = median([v for v in row[k] if isinstance(v, (int, float))])
+        row["ratio_epoch"] = ratio(row["galaxy_epoch_median_s"], row["torch_epoch_median_s"])
+        best = [min((v for v in row[k] if isinstance(v, (int, float))), default=None)
+                for k in ("galaxy_epoch_s", "torch_epoch_s")]
+        row["ratio_epoch_fastest"] = ratio(*best)
+        g = row["galaxy_median_s"]
+        row["galaxy_e2e_median_s"] = None if g is None or row["galaxy_eval_median_s"] is None else \
+            g + row["galaxy_eval_median_s"]
+        for side in ("galaxy", "torch"):
+            runs = row[f"{side}_quality_runs"]
+            if runs:
+                # the median run's metrics (every run's are kept in *_quality_runs)
+                row[f"{side}_quality"] = {k: median([r.get(k) for r in runs]) for k in runs[0]}
+        gr, tr = row["galaxy_quality"].get("rmse"), row["torch_quality"].get("rmse")
+        row["rmse_ratio"] = ratio(gr, tr)
+        self.results["speed"].append(row)
+        if row["galaxy_memory"]:
+            mem = max(row["galaxy_memory"], key=lambda m: m["private_peak"])
+            n, f = row["train_rows"], row["features"]
+            budget = neural.memory_budget(n, f, row["parameters"])
+            used = mem["private_peak"] - mem["baseline_private"]
+            self.results["memory"].append({
+                "neural": True, "forecast": True, "algorithm": row["algorithm"], "row": row["id"], "rows": n,
+                "features": f, "parameters": row["parameters"], "matrix_bytes": n * f * 4, "matrix_dtype": "float32",
+                "vmhwm_bytes": mem["vmhwm"], "shmem_bytes": mem["shmem"], "private_peak_bytes": mem["private_peak"],
+                "baseline_bytes": mem["baseline_private"], "hwm_private_bytes": mem.get("hwm_private"),
+                "sampled_private_bytes": mem.get("sampled_private"), "used_bytes": used, "target_bytes": budget,
+                "ratio": ratio(used, n * f * 4), "ratio_budget": ratio(used, budget)})
+
     def run_predict(self):
         """Batch predict over the main table vs the plain scan and the peers' in-memory predict."""
         n, reps = self.cfg["clf_rows"], self.cfg["reps"]
@@ -895,6 +1134,9 @@ class Bench:
             for kind in NEURAL_ROWS:
                 if self.want(kind):
                     self.run_neural(kind)
+            for kind in FORECAST_ROWS:
+                if self.want(kind):
+                    self.run_forecast(kind)
         # latency measures the linreg and gbdt models: a run of other rows (say --rows mlp) skips it
         if (only is None or "latency" in only) and (
                 self.rows_filter is None or self.rows_filter & {"linreg", "gbdt", "predict", "latency"}):
@@ -956,7 +1198,7 @@ def main():
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
     ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
-                                   "mlp_fmnist,cnn_fmnist (default: all; predict and latency reuse models of earlier runs; "
+                                   "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast (default: all; predict and latency reuse models of earlier runs; "
                                    "latency runs only with linreg, gbdt or predict)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")
     ap.add_argument("--accuracy-json", help="accuracy results (from bench/accuracy --json) to include")

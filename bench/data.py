@@ -240,3 +240,62 @@ def load_array_table(conn, table, X, y):
     execute(conn, f"CREATE TABLE {table} (pixels real[] NOT NULL, label int NOT NULL)")
     with conn.cursor() as cur:
         cur.copy_expert(f"COPY {table} FROM STDIN (FORMAT binary)", _ChunkReader(_binary_array_rows(X, y)))
+
+
+# --- a real time series from R's datasets package (Debian's r-base-core) --------------------------------
+# issue #13's sequence task: forecast the next value of a real series from the W values before it.
+
+R_SERIES = {
+    # name: (R expression, what it is)
+    "sunspot.month": ("datasets::sunspot.month",
+                      "monthly mean relative sunspot numbers, 1749-2013 (R's datasets::sunspot.month)"),
+}
+
+
+def r_series(name="sunspot.month"):
+    """A series of R's datasets package as (time float64, value float64), exported to CSV by Rscript (Debian's
+    r-base-core; nothing is downloaded).  The order is R's: oldest first."""
+    import shutil
+    import subprocess
+    import tempfile
+    expr, _ = R_SERIES[name]
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        raise FileNotFoundError("Rscript not found: install the Debian package r-base-core (bench/run does)")
+    with tempfile.TemporaryDirectory(prefix="galaxy-bench-r-") as tmp:
+        path = os.path.join(tmp, "series.csv")
+        code = (f"x <- {expr}; write.csv(data.frame(time = as.numeric(time(x)), value = as.numeric(x)), "
+                f"'{path}', row.names = FALSE)")
+        subprocess.run([rscript, "--vanilla", "-e", code], check=True, capture_output=True, text=True)
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))[1:]
+    t = np.array([float(r[0]) for r in rows], dtype=np.float64)
+    v = np.array([float(r[1]) for r in rows], dtype=np.float64)
+    if len(v) == 0 or not np.all(np.isfinite(v)):
+        raise ValueError(f"R's {name}: {len(v)} values, not all finite")
+    return t, v
+
+
+def load_series_table(conn, table, t, v):
+    """(Re)create TABLE (step int, time float8, value float8), step 1 = the oldest value, and COPY the series in."""
+    execute(conn, f"DROP TABLE IF EXISTS {table}")
+    execute(conn, f"CREATE TABLE {table} (step int PRIMARY KEY, time float8 NOT NULL, value float8 NOT NULL)")
+    cols = [("int4", np.arange(1, len(v) + 1, dtype=np.int32)), ("float8", t), ("float8", v)]
+    with conn.cursor() as cur:
+        cur.copy_expert(f"COPY {table} FROM STDIN (FORMAT binary)", _ChunkReader(_binary_rows(cols)))
+
+
+def window_tables_sql(series, train, test, window, test_fraction):
+    """SQL that turns SERIES (step, value) into windows — history real[WINDOW] = the values of steps s-W+1 .. s,
+    next_value = the value of step s+1 — with a window function, and splits them in time: the last TEST_FRACTION
+    of the windows (rounded) go to TEST, the others to TRAIN.  Both tables have the columns (history,
+    next_value) only (galaxy's features are then the array alone); step says where each window ends."""
+    w = int(window)
+    windows = (f"SELECT step, array_agg(value::real) OVER w AS history, lead(value) OVER (ORDER BY step) AS next_value "
+               f"FROM {series} WINDOW w AS (ORDER BY step ROWS BETWEEN {w - 1} PRECEDING AND CURRENT ROW)")
+    numbered = (f"SELECT history, next_value, row_number() OVER (ORDER BY step) AS i, count(*) OVER () AS n "
+                f"FROM ({windows}) s WHERE step >= {w} AND next_value IS NOT NULL")
+    cut = f"n - round(n * {float(test_fraction)!r})::bigint"
+    return [f"DROP TABLE IF EXISTS {train}", f"DROP TABLE IF EXISTS {test}",
+            f"CREATE TABLE {train} AS SELECT history, next_value FROM ({numbered}) s WHERE i <= {cut} ORDER BY i",
+            f"CREATE TABLE {test} AS SELECT history, next_value FROM ({numbered}) s WHERE i > {cut} ORDER BY i"]

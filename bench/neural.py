@@ -270,3 +270,119 @@ class TorchMLP:
     def predict(self, X):
         p = torch_predict(self.model, np.asarray(self.scaler.transform(X), dtype=np.float32))
         return p if self.classification else p.astype(np.float64) * self.y_scale + self.y_mean
+
+
+# --- sequences (issue #13's sequence task: lstm and transformer forecasting) ------------------------------
+#
+# galaxy's lstm (src/algo/neural_network.c, lstm_build) → one torch.nn.LSTM(f, h, batch_first=True) per entry of
+# lstm_units (every one but the last passes its whole sequence on), the last step's hidden state, the
+# dense_units layers, then Linear(h, outputs).  galaxy's LSTM has one bias per gate (b, 4h values); PyTorch has two
+# (b_ih + b_hh, which only ever appear summed): the peer keeps b_hh at 0 and frozen, so both train the same
+# function of the same 4h·(f + h + 1) weights per layer.
+#
+# galaxy's transformer over numeric sequences (transformer_build) → Linear(f, d_model) at every step, + the
+# sinusoidal position codes PE[t][2i] = sin(t / 10000^(2i/d)), PE[t][2i+1] = cos(the same), `layers` ×
+# TransformerEncoderLayer(d_model, heads, ff_units, dropout 0, relu, batch_first, norm_first = pre-norm:
+# x + attention(layer_norm(x)), then x + W2·relu(W1·layer_norm(x))), a final LayerNorm, the mean over the steps,
+# the dense_units layers and Linear(d_model, outputs).  Both use layer-norm epsilon 1e-5 and scale the attention
+# scores by 1/sqrt(d_model / heads).
+
+def lstm_forecast_hyperparams(window, features, units, epochs, batch_size, learning_rate, weight_decay=0.0):
+    """galaxy's lstm hyperparameters for a fixed number of epochs without early stopping or validation split."""
+    return {"input_shape": [window, features], "lstm_units": list(units), "dense_units": [], "cell": "lstm",
+            "optimizer": "adam", "learning_rate": learning_rate, "batch_size": batch_size, "epochs": epochs,
+            "early_stopping_rounds": 0, "validation_fraction": 0, "weight_decay": weight_decay}
+
+
+def transformer_forecast_hyperparams(window, features, d_model, heads, layers, ff_units, epochs, batch_size,
+                                     learning_rate, weight_decay=0.0, activation="relu"):
+    """galaxy's transformer hyperparameters (numeric sequences) for a fixed number of epochs, no early stopping."""
+    return {"input_shape": [window, features], "vocab_size": 0, "d_model": d_model, "heads": heads,
+            "layers": layers, "ff_units": ff_units, "positional_encoding": "sinusoidal", "dense_units": [],
+            "activation": activation, "dropout": 0, "optimizer": "adam", "learning_rate": learning_rate,
+            "batch_size": batch_size, "epochs": epochs, "early_stopping_rounds": 0, "validation_fraction": 0,
+            "weight_decay": weight_decay}
+
+
+def lstm_parameters(features, units, n_out=1):
+    """Weights and biases of galaxy's lstm: 4h·(f + h + 1) per layer, then the output layer."""
+    n, f = 0, features
+    for h in units:
+        n += 4 * h * (f + h + 1)
+        f = h
+    return n + (f + 1) * n_out
+
+
+def transformer_parameters(features, d_model, layers, ff_units, n_out=1):
+    """Weights and biases of galaxy's transformer over numeric sequences: the input projection, per block two layer
+    norms, attention (Q, K, V and output projections with biases) and the feed-forward pair, the final norm and
+    the output layer."""
+    d = d_model
+    block = 2 * d + (3 * d * d + 3 * d) + (d * d + d) + 2 * d + (d * ff_units + ff_units) + (ff_units * d + d)
+    return (features + 1) * d + layers * block + 2 * d + (d + 1) * n_out
+
+
+def positional_codes(steps, d_model):
+    """galaxy's sinusoidal position codes as a float32 [steps, d_model] array."""
+    t = np.arange(steps, dtype=np.float64)[:, None]
+    j = np.arange(d_model)
+    angle = t / np.power(10000.0, (j - j % 2) / d_model)[None, :]
+    return np.where(j % 2 == 0, np.sin(angle), np.cos(angle)).astype(np.float32)
+
+
+def build_torch_lstm(features, units, n_out=1):
+    """galaxy's lstm in PyTorch (see above); takes batches shaped [n, steps, features]."""
+    import torch
+    import torch.nn as nn
+
+    class LstmNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnns = nn.ModuleList()
+            f = features
+            for h in units:
+                rnn = nn.LSTM(f, h, batch_first=True)
+                with torch.no_grad():
+                    rnn.bias_hh_l0.zero_()
+                rnn.bias_hh_l0.requires_grad_(False)  # galaxy's single bias per gate is bias_ih_l0
+                self.rnns.append(rnn)
+                f = h
+            self.out = nn.Linear(f, n_out)
+
+        def forward(self, x):
+            for rnn in self.rnns:
+                x, _ = rnn(x)
+            return self.out(x[:, -1, :])
+
+    return LstmNet()
+
+
+def build_torch_transformer(steps, features, d_model, heads, layers, ff_units, n_out=1, activation="relu"):
+    """galaxy's transformer over numeric sequences in PyTorch (see above); takes batches [n, steps, features]."""
+    import torch
+    import torch.nn as nn
+
+    class TransformerNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(features, d_model)
+            self.register_buffer("pe", torch.from_numpy(positional_codes(steps, d_model)))
+            self.blocks = nn.ModuleList(
+                nn.TransformerEncoderLayer(d_model, heads, ff_units, dropout=0.0, activation=activation,
+                                           batch_first=True, norm_first=True, layer_norm_eps=1e-5)
+                for _ in range(layers))
+            self.norm = nn.LayerNorm(d_model, eps=1e-5)
+            self.out = nn.Linear(d_model, n_out)
+
+        def forward(self, x):
+            x = self.proj(x) + self.pe
+            for block in self.blocks:
+                x = block(x)
+            return self.out(self.norm(x).mean(dim=1))
+
+    return TransformerNet()
+
+
+def trainable_parameters(model):
+    """Values PyTorch's optimiser updates (frozen tensors left out)."""
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))

@@ -318,6 +318,91 @@ def neural_table(res):
                      "within 0.01 of PyTorch (or better)?"], rows)
 
 
+FORECAST_TITLES = {"lstm_forecast": "lstm", "transformer_forecast": "transformer"}
+FORECAST_EPOCH_TARGET = 1.5  # issue #13: time per epoch at most 1.5 × PyTorch's
+
+
+def forecast_table(res):
+    """Sequence rows (issue #13): time per epoch of galaxy and PyTorch, test RMSE and R², parameters, memory."""
+    mem = {m.get("row"): m for m in res["memory"] if m.get("forecast")}
+    rows = []
+    for r in res["speed"]:
+        if not r.get("forecast"):
+            continue
+        if not r.get("implemented"):
+            g = "not implemented"
+        elif r.get("error"):
+            g = "error: " + r["error"].replace("|", "\\|")
+        else:
+            g = fmt(r.get("galaxy_epoch_median_s"))
+        ratio_cell = fmt(r.get("ratio_epoch"), 2)
+        if len(r.get("torch_epoch_s") or []) > 1 and r.get("ratio_epoch_fastest") is not None:
+            ratio_cell += f" (fastest runs: {fmt(r['ratio_epoch_fastest'], 2)})"
+        ok = None if r.get("ratio_epoch") is None else r["ratio_epoch"] <= FORECAST_EPOCH_TARGET
+        gq, tq, nq = (r.get(k) or {} for k in ("galaxy_quality", "torch_quality", "naive_quality"))
+        gp, tp = r.get("galaxy_parameters"), r.get("torch_parameters")
+        params = f"{fmt(gp if gp is None else f'{gp:,}')} / {fmt(tp if tp is None else f'{tp:,}')}"
+        m = mem.get(r["id"])
+        if m:
+            used = m["private_peak_bytes"] - m["baseline_bytes"]
+            memory = (f"{fmt(used / MB)} of {fmt(m['target_bytes'] / MB)} "
+                      f"({fmt(common.ratio(used, m['target_bytes']), 2)}; {verdict(used <= m['target_bytes'])})")
+        else:
+            memory = "—"
+        reps = len(r.get("torch_epoch_s") or [])
+        rows.append([f"{FORECAST_TITLES.get(r['id'], r['id'])} (`{r['id']}`)", r.get("architecture", "—"), params,
+                     f"{fmt(r.get('train_rows'))} / {fmt(r.get('test_rows'))}",
+                     f"{r['epochs']} × {r['batch_size']}, lr {r.get('learning_rate')}" + (f", {reps} runs" if reps > 1 else ""),
+                     fmt(r.get("torch_epoch_median_s")), g, ratio_cell, verdict(ok),
+                     f"{fmt(gq.get('rmse'), 2)} / {fmt(tq.get('rmse'), 2)} ({fmt(nq.get('rmse'), 2)})",
+                     f"{fmt(gq.get('r2'), 4)} / {fmt(tq.get('r2'), 4)}",
+                     f"{fmt(r.get('galaxy_e2e_median_s'))} / {fmt(r.get('torch_e2e_median_s'))}", memory])
+    return md_table(["model", "network", "trainable parameters galaxy / PyTorch", "train / test windows",
+                     "epochs × batch", "PyTorch s/epoch", "galaxy s/epoch", "galaxy / PyTorch per epoch",
+                     f"≤ {FORECAST_EPOCH_TARGET} × PyTorch?", "test RMSE galaxy / PyTorch (last value repeated)",
+                     "test R² galaxy / PyTorch", "end to end galaxy / PyTorch (s)",
+                     "galaxy training memory: private peak − fresh of budget (MB)"], rows)
+
+
+def forecast_markdown(res):
+    """The sequence-forecasting section (issue #13's sequence task), or [] when no such row was measured."""
+    rs = [r for r in res["speed"] if r.get("forecast")]
+    if not rs:
+        return []
+    s = rs[0].get("series") or {}
+    def month(t):
+        """A decimal year of R's time() (1749.0833 …) as 1749-02."""
+        if t is None:
+            return "?"
+        y = int(t + 1e-6)
+        return f"{y}-{int(round((t - y) * 12)) + 1:02d}"
+
+    when = f" ({month(s.get('first'))} to {month(s.get('last'))})" if s.get("first") is not None else ""
+    la = [x for r in rs for x in r.get("loadavg") or []]
+    load = f" Load average (1 min) at the start of each training: {min(la):.1f} to {max(la):.1f}." if la else ""
+    return ["### Sequences: next-value forecasting", "",
+            f"Issue #13's sequence task on a real series: {s.get('source', 'a series')}, {fmt(s.get('values'))} "
+            f"values{when}, exported by `Rscript` (Debian's `r-base-core`) into a table. A window function turns it "
+            f"into rows `history real[{s.get('window')}]` (the last {s.get('window')} values) → `next_value` (the "
+            f"following one); the split is in time: the last {100 * (s.get('test_fraction') or 0):g} % of the "
+            f"windows (targets from {month(s.get('test_from'))} on) are the test rows, the others the training rows. galaxy "
+            "trains on the training table with `test_size => 0` and is scored with `galaxy.evaluate(model, "
+            "test_table)`; PyTorch (CPU, `torch.set_num_threads(2)`) fetches the same two tables with psycopg2. "
+            "Both standard-scale every window position and the target on the training rows, train with Adam "
+            "(MSE on the scaled target, no weight decay, no early stopping, no validation split), the same batch "
+            "size, epochs and learning rate, float32, and report RMSE and R² in the series' units on the test "
+            "rows. The networks are the same layers: galaxy's `lstm` (`lstm_units` [32]) against `nn.LSTM(1, 32)` "
+            "whose second bias (`bias_hh`, redundant with `bias_ih`) is held at 0 so both train the same "
+            "parameters; galaxy's `transformer` (`d_model` 32, 4 heads, 2 blocks, `ff_units` 64) against "
+            "`Linear(1, 32)` at every step + the same sinusoidal codes + 2 × `nn.TransformerEncoderLayer(32, 4, 64, "
+            "dropout=0, relu, batch_first, norm_first=True)` + `LayerNorm` + mean over the steps + `Linear(32, 1)`. "
+            "The benchmark stops a row when the two trainable-parameter counts differ. Each side keeps its own "
+            "default initialisation. Time per epoch: galaxy's `fit_seconds / epochs_trained`, PyTorch's mean "
+            "epoch; medians over the runs, which alternate which side goes first. The RMSE of repeating each "
+            "window's last value is given in brackets as a floor." + load, "",
+            forecast_table(res), ""]
+
+
 def neural_memory_table(res):
     """Peak private memory of the neural_network training backends against issue #12's budget."""
     rows = []
@@ -404,6 +489,7 @@ def markdown(res, img_rel="img"):
                 neural_table(res), "",
                 "Memory of the `neural_network` training backend (measured as below) against issue #12's budget.", "",
                 or_note(neural_memory_table(res)), ""]
+    out += forecast_markdown(res)
     out += ["### Batch predict", "", or_note(predict_table(res)), ""]
     out += ["### Single-row predict under load (pgbench, prepared protocol)", "",
             "Each transaction fetches one random row by primary key; the baseline runs the identical query without "
