@@ -257,3 +257,47 @@ COMMENT ON COLUMN galaxy.training_progress.eta IS 'Estimated time left in the cu
 COMMENT ON COLUMN galaxy.training_progress.started_at IS 'Start of the run';
 COMMENT ON COLUMN galaxy.training_progress.updated_at IS 'Last progress report';
 COMMENT ON COLUMN galaxy.training_progress.rows_per_second IS 'Rows processed per second so far (NULL for queued and finished jobs)';
+
+-- deployment quality gates (65_gates.sql)
+COMMENT ON COLUMN galaxy.deployment_gates.id IS 'Gate id';
+COMMENT ON COLUMN galaxy.deployment_gates.project_id IS 'The project the gate belongs to; NULL: a default every project has';
+COMMENT ON COLUMN galaxy.deployment_gates.metric IS 'What is compared: a key of the model''s metrics, size_bytes, predict_p50_ms or predict_p99_ms';
+COMMENT ON COLUMN galaxy.deployment_gates.op IS 'The comparison the value must satisfy: >=, >, <= or <';
+COMMENT ON COLUMN galaxy.deployment_gates.threshold IS 'The finite number the value is compared with';
+COMMENT ON COLUMN galaxy.deployment_gates.set_by IS 'Role that set (or last changed) the gate';
+COMMENT ON COLUMN galaxy.deployment_gates.set_at IS 'When the gate was set or last changed';
+
+COMMENT ON COLUMN galaxy.model_latency.model_id IS 'The model measured';
+COMMENT ON COLUMN galaxy.model_latency.project_id IS 'The model''s project';
+COMMENT ON COLUMN galaxy.model_latency.p50_ms IS 'Median single-row predict time, milliseconds';
+COMMENT ON COLUMN galaxy.model_latency.p99_ms IS '99th percentile of single-row predict time, milliseconds';
+COMMENT ON COLUMN galaxy.model_latency.sample_rows IS 'Rows predicted one at a time for the measurement';
+COMMENT ON COLUMN galaxy.model_latency.source IS 'Where the rows came from: relation (the training relation) or synthetic';
+COMMENT ON COLUMN galaxy.model_latency.measured_by IS 'Role whose call measured it';
+COMMENT ON COLUMN galaxy.model_latency.measured_at IS 'When it was measured';
+
+COMMENT ON COLUMN galaxy.gates.project IS 'Project name, or * for a default every project has';
+COMMENT ON COLUMN galaxy.gates.project_id IS 'Project id (NULL for a default)';
+COMMENT ON COLUMN galaxy.gates.scope IS 'project (the project''s own gate) or default';
+COMMENT ON COLUMN galaxy.gates.metric IS 'What is compared: a metrics key, size_bytes, predict_p50_ms or predict_p99_ms';
+COMMENT ON COLUMN galaxy.gates.op IS 'Comparison: >=, >, <= or <';
+COMMENT ON COLUMN galaxy.gates.threshold IS 'The number the value is compared with';
+COMMENT ON COLUMN galaxy.gates.gate IS 'The gate as text, e.g. accuracy >= 0.975';
+COMMENT ON COLUMN galaxy.gates.set_by IS 'Role that set the gate';
+COMMENT ON COLUMN galaxy.gates.set_at IS 'When the gate was set';
+
+COMMENT ON COLUMN galaxy.gate_results.project IS 'Project name';
+COMMENT ON COLUMN galaxy.gate_results.project_id IS 'Project id';
+COMMENT ON COLUMN galaxy.gate_results.model IS 'Model id';
+COMMENT ON COLUMN galaxy.gate_results.version IS 'Model version (major.minor.patch)';
+COMMENT ON COLUMN galaxy.gate_results.model_status IS 'The model''s registry status';
+COMMENT ON COLUMN galaxy.gate_results.metric IS 'The gated metric';
+COMMENT ON COLUMN galaxy.gate_results.op IS 'The gate''s comparison';
+COMMENT ON COLUMN galaxy.gate_results.threshold IS 'The gate''s threshold';
+COMMENT ON COLUMN galaxy.gate_results.scope IS 'project (the project''s own gate) or default';
+COMMENT ON COLUMN galaxy.gate_results.value IS 'The model''s value of the metric (NULL: missing or not measured)';
+COMMENT ON COLUMN galaxy.gate_results.value_source IS 'Where the value comes from: metrics, model (size_bytes), on_demand_relation or on_demand_synthetic';
+COMMENT ON COLUMN galaxy.gate_results.status IS 'passed, failed, missing (no such metric: fails) or not_measured (latency not measured yet)';
+COMMENT ON COLUMN galaxy.gate_results.passed IS 'Whether the model passes the gate (NULL while its latency is not measured)';
+COMMENT ON COLUMN galaxy.gate_results.margin IS 'How far the value is on the passing side of the threshold; negative: how much it misses by';
+COMMENT ON COLUMN galaxy.gate_results.gate IS 'The gate as text, e.g. accuracy >= 0.975';
