@@ -1857,7 +1857,8 @@ model_card(int64 model_id, Oid relid)
 	card_load_value(c);
 
 	initStringInfo(b);
-	appendStringInfoString(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	/* one line: no newline, tab or backslash anywhere (see html_escape) */
+	appendStringInfoString(b, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 						   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 						   "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 						   "style-src 'unsafe-inline'\"><meta name=\"generator\" content=\"galaxy\"><title>");
@@ -1882,7 +1883,7 @@ model_card(int64 model_id, Oid relid)
 	appendStringInfo(b, " &middot; model #" INT64_FORMAT " &middot; generated ", model_id);
 	put(b, r->nrows ? query_text(r, 0, 2) : NULL);
 	appendStringInfoString(b, " &middot; one file: no scripts, nothing loaded from the network</footer>"
-						   "</main></body></html>\n");
+						   "</main></body></html>");
 	return cstring_to_text_with_len(b->data, b->len);
 }
 

@@ -25,7 +25,7 @@ const char *const svg_palette[SVG_PALETTE_SIZE] = {
 #define GRID "#e4e7eb"
 #define FONT " font-size=\"11\" fill=\"" MUTED "\""
 
-/* Append s with & < > " ' escaped. */
+/* Append s with & < > " ' escaped, and backslashes, tabs and line breaks as references. */
 void
 html_escape(StringInfo buf, const char *s)
 {
@@ -49,6 +49,19 @@ html_escape(StringInfo buf, const char *s)
 				break;
 			case '\'':
 				appendStringInfoString(buf, "&#39;");
+				break;
+				/* no backslash or line break: COPY ... TO STDOUT writes a page unchanged */
+			case '\\':
+				appendStringInfoString(buf, "&#92;");
+				break;
+			case '\n':
+				appendStringInfoString(buf, "&#10;");
+				break;
+			case '\r':
+				appendStringInfoString(buf, "&#13;");
+				break;
+			case '\t':
+				appendStringInfoString(buf, "&#9;");
 				break;
 			default:
 				appendStringInfoChar(buf, *s);

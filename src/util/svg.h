@@ -13,7 +13,11 @@
 
 #include "lib/stringinfo.h"
 
-/* Append s with & < > " ' escaped (safe in text and in quoted attributes). */
+/*
+ * Append s with & < > " ' escaped (safe in text and in quoted attributes);
+ * backslashes, tabs and line breaks become character references too, so a
+ * page built with it holds none (COPY ... TO STDOUT leaves it unchanged).
+ */
 extern void html_escape(StringInfo buf, const char *s);
 /* The same, cut to at most max_chars characters (UTF-8) with an ellipsis. */
 extern void html_escape_cut(StringInfo buf, const char *s, int max_chars);

@@ -6,7 +6,7 @@
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a
 -- superuser, with galaxy preloaded.
 BEGIN;
-SELECT plan(75);
+SELECT plan(76);
 
 SET LOCAL client_min_messages = warning;
 
@@ -53,7 +53,7 @@ UNION ALL
 SELECT 'undeployed', id FROM galaxy.train('card_reg', 'public.card_reg', 'y', 'linear_regression',
                                           features => ARRAY['x1', 'x2'], deploy => 'never');
 CREATE TEMP TABLE deployed AS
-SELECT id FROM galaxy.deploy('card_bin', (SELECT id FROM m WHERE k = 'bin'), reason => '<img src=x onerror=alert(1)>');
+SELECT id FROM galaxy.deploy('card_bin', (SELECT id FROM m WHERE k = 'bin'), reason => '<img src=x onerror=alert(1)>' || E'\n\tC:\\temp\r');
 CREATE TEMP TABLE granted AS
 SELECT galaxy.grant_project(p, 'card_reader', 'read')::text FROM unnest(ARRAY['card_bin', 'card_reg']) p;
 GRANT SELECT ON m TO PUBLIC;
@@ -84,8 +84,10 @@ SELECT ok(NOT has_function_privilege('card_nobody', 'galaxy.model_card(bigint, r
 -- ---------------------------------------------------------------------------
 -- One self-contained HTML5 document
 -- ---------------------------------------------------------------------------
-SELECT is((SELECT count(*)::int FROM card WHERE html LIKE '<!DOCTYPE html>%' AND html LIKE '%</html>' || E'\n'), 9,
+SELECT is((SELECT count(*)::int FROM card WHERE html LIKE '<!DOCTYPE html><html lang="en">%' AND html LIKE '%</html>'), 9,
           'every card is an HTML5 document from <!DOCTYPE html> to </html>');
+SELECT is((SELECT count(*)::int FROM card WHERE html ~ '[\\\n\r\t]'), 0,
+          'no card holds a backslash, tab or line break: COPY ... TO STDOUT writes it unchanged');
 SELECT is((SELECT count(*)::int FROM card
             WHERE html ~* '<(script|link|img|image|iframe|object|embed|use|form|base|meta http-equiv="refresh")[\s>]'
                OR html ~* '<[a-z][^>]*\s(src|xlink:href|srcset|action|on[a-z]+)='
@@ -232,8 +234,8 @@ SELECT ok((SELECT html FROM card WHERE k = 'bin') LIKE '%&lt;script&gt;alert(1)&
           'a column named with a script element is escaped');
 SELECT ok((SELECT html FROM card WHERE k = 'bin') LIKE '%<b>&lt;b&gt;label&lt;/b&gt;</b>%',
           'the target column''s markup is escaped');
-SELECT ok((SELECT html FROM card WHERE k = 'bin') LIKE '%&lt;img src=x onerror=alert(1)&gt;%',
-          'a deployment reason is escaped');
+SELECT ok((SELECT html FROM card WHERE k = 'bin') LIKE '%&lt;img src=x onerror=alert(1)&gt;&#10;&#9;C:&#92;temp&#13;%',
+          'a deployment reason is escaped, its line breaks, tab and backslash as references');
 SELECT ok((SELECT html FROM card WHERE k = 'bin') LIKE '%safe &amp; sound%', 'an ampersand is escaped');
 SELECT is((SELECT count(*)::int FROM card
             WHERE html LIKE '%<script%' OR html LIKE '%<img src=x%' OR html LIKE '%<b>label</b>%'
