@@ -144,12 +144,14 @@ bytes_text(int64 n)
 	return psprintf("%.1f MB", n / (1024.0 * 1024.0));
 }
 
-/* Elements of a float8[] Datum (NULL elements as NaN). */
+/* Elements of a float8[] column of a result row (NULL elements as NaN). */
 static int
-float8_array(Datum d, bool isnull, double **out)
+float8_array(QueryResult *r, uint64 row, int col, double **out)
 {
 	Datum	   *elems;
 	bool	   *nulls;
+	bool		isnull;
+	Datum		d = query_datum(r, row, col, &isnull);
 	int			n;
 
 	*out = NULL;
@@ -163,12 +165,14 @@ float8_array(Datum d, bool isnull, double **out)
 	return n;
 }
 
-/* Elements of a text[] Datum (NULL elements as NULL). */
+/* Elements of a text[] column of a result row (NULL elements as NULL). */
 static int
-text_array(Datum d, bool isnull, char ***out)
+text_array(QueryResult *r, uint64 row, int col, char ***out)
 {
 	Datum	   *elems;
 	bool	   *nulls;
+	bool		isnull;
+	Datum		d = query_datum(r, row, col, &isnull);
 	int			n;
 
 	*out = NULL;
@@ -1594,7 +1598,9 @@ card_profile_dataset(Card *c)
 				   "              WITH ORDINALITY t(v, o) ORDER BY t.o LIMIT 5),"
 				   "       ARRAY(SELECT (t.v->>'count')::float8 FROM jsonb_array_elements(" JSONB_ARRAY("x.c->'top_values'") ")"
 				   "              WITH ORDINALITY t(v, o) ORDER BY t.o LIMIT 5),"
-				   "       f.name = m.target, (x.c->>'n_distinct')::float8"
+				   "       f.name = m.target, (x.c->>'n_distinct')::float8,"
+				   "       ARRAY(SELECT h.v::float8 FROM jsonb_array_elements_text(" JSONB_ARRAY("x.c->'histogram'->'edges'") ")"
+				   "              WITH ORDINALITY h(v, o) ORDER BY h.o)"
 				   "  FROM galaxy.models m JOIN galaxy.datasets d ON d.id = m.dataset_id,"
 				   "       unnest(m.features || m.target) WITH ORDINALITY f(name, ord),"
 				   "       LATERAL (SELECT d.profile->'columns'->f.name AS c) x"
@@ -1608,16 +1614,15 @@ card_profile_dataset(Card *c)
 		double		count = query_float8(r, i, 4, NAN),
 					nulls = query_float8(r, i, 5, NAN);
 		double	   *hist,
+				   *edges,
 				   *top_counts;
 		char	  **top;
-		bool		isnull;
-		int			nh,
-					nt;
+		int			nh = float8_array(r, i, 10, &hist),
+					nt = text_array(r, i, 11, &top),
+					ne = float8_array(r, i, 15, &edges);
 		char	   *kind = query_text(r, i, 3);
 
-		nh = float8_array(query_datum(r, i, 10, &isnull), isnull, &hist);
-		nt = text_array(query_datum(r, i, 11, &isnull), isnull, &top);
-		(void) float8_array(query_datum(r, i, 12, &isnull), isnull, &top_counts);
+		(void) float8_array(r, i, 12, &top_counts);
 
 		appendStringInfoString(b, "<tr><td><b>");
 		put(b, query_text(r, i, 1));
@@ -1666,7 +1671,9 @@ card_profile_dataset(Card *c)
 			}
 		}
 		appendStringInfoString(b, "</td><td>");
-		if (nh > 0)
+		if (nh > 0 && ne == nh + 1)
+			svg_sparkhist(b, edges, hist, nh, "#60a5fa");
+		else if (nh > 0)
 			svg_sparkbars(b, hist, nh, "#60a5fa");
 		else if (nt > 0 && top_counts)
 			svg_sparkbars(b, top_counts, nt, "#f59e0b");
@@ -1704,8 +1711,7 @@ card_profile_preprocess(Card *c)
 		char	   *scale = query_text(r, i, 5);
 		double		width = query_float8(r, i, 11, 1);
 		char	  **cats;
-		bool		isnull;
-		int			nc = text_array(query_datum(r, i, 14, &isnull), isnull, &cats);
+		int			nc = text_array(r, i, 14, &cats);
 
 		appendStringInfoString(b, "<tr><td><b>");
 		put(b, query_text(r, i, 1));

@@ -649,5 +649,45 @@ svg_sparkbars(StringInfo buf, const double *heights, int n, const char *color)
 		appendStringInfo(buf, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
 						 i * bw + 0.5, h - bh, Max(bw - 1, 0.5), bh);
 	}
-	appendStringInfo(buf, "</g><line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\"/></svg>", h - 0, w, h, GRID);
+	appendStringInfo(buf, "</g><line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\"/></svg>", h, w, h, GRID);
+}
+
+/* A tiny histogram over bins of any widths, bars as high as their density. */
+void
+svg_sparkhist(StringInfo buf, const double *edges, const double *counts, int n,
+			  const char *color)
+{
+	const int	w = 120,
+				h = 28;
+	double		lo = edges[0],
+				hi = edges[n];
+	double		min_width = (hi - lo) / 200;
+	double		top = 0;
+	double	   *density;
+
+	if (!(hi > lo) || !isfinite(hi - lo))
+	{
+		svg_sparkbars(buf, counts, n, color);
+		return;
+	}
+	density = palloc(sizeof(double) * n);
+	/* a bin of one repeated value has no width: give it a sliver */
+	for (int i = 0; i < n; i++)
+	{
+		density[i] = isfinite(counts[i]) ? counts[i] / Max(edges[i + 1] - edges[i], min_width) : 0;
+		top = Max(top, density[i]);
+	}
+	appendStringInfo(buf, "<svg class=\"spark\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"distribution\"><g fill=\"%s\">",
+					 w, h, w, h, color);
+	for (int i = 0; i < n && top > 0; i++)
+	{
+		double		x0 = (edges[i] - lo) / (hi - lo) * w,
+					x1 = (edges[i + 1] - lo) / (hi - lo) * w,
+					bh = density[i] / top * (h - 2);
+
+		appendStringInfo(buf, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
+						 x0, h - bh, Max(x1 - x0 - 0.6, 0.8), bh);
+	}
+	appendStringInfo(buf, "</g><line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\"/></svg>", h, w, h, GRID);
+	pfree(density);
 }

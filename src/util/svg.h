@@ -109,5 +109,12 @@ extern void svg_heatmap(StringInfo buf, const char *title, const char *const *la
 /* Tiny bars (no axes) for a table cell: n heights scaled to their maximum. */
 extern void svg_sparkbars(StringInfo buf, const double *heights, int n,
 						  const char *color);
+/*
+ * A tiny histogram for a table cell over bins of any widths (edges[0..n]):
+ * each bar as wide as its bin and as high as its density (count / width),
+ * so equal-frequency bins still show the distribution's shape.
+ */
+extern void svg_sparkhist(StringInfo buf, const double *edges, const double *counts,
+						  int n, const char *color);
 
 #endif							/* GALAXY_SVG_H */

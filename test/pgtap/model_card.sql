@@ -6,7 +6,7 @@
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a
 -- superuser, with galaxy preloaded.
 BEGIN;
-SELECT plan(76);
+SELECT plan(77);
 
 SET LOCAL client_min_messages = warning;
 
@@ -174,6 +174,8 @@ SELECT ok((SELECT html FROM card WHERE k = 'nn') ~ 'id="feature-importance">.*do
 -- data profile
 SELECT ok((SELECT html FROM card WHERE k = 'bin') ~ 'id="data-profile">.*from the profile of dataset <b>&lt;script&gt;ds&lt;/script&gt;</b>.*<svg class="spark"',
           'a model trained on a dataset: the dataset''s profile, with small histograms');
+SELECT is((SELECT count(*)::int FROM card, regexp_matches(html, '<svg class="spark"', 'g') WHERE k = 'bin'), 3,
+          'every column of the dataset profile, the target too, has its small histogram');
 SELECT ok((SELECT html FROM card WHERE k = 'undeployed') ~ 'id="data-profile">.*statistics the preprocessor fitted.*<b>x1</b>.*mean [0-9.]+ &plusmn; [0-9.]+<br><span class="muted small">scaling: standard',
           'a model trained on a relation: the preprocessor''s statistics');
 -- hyperparameters and the neural architecture
