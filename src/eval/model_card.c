@@ -17,6 +17,10 @@
  * (eval/evaluate.h) reads it with the caller's privileges, as
  * galaxy.evaluate does.  The catalog is read as the extension owner after
  * the caller's read access to the project is checked.
+ *
+ * This file reads the model, writes the page's frame and its text sections
+ * and holds the SQL entry points; the charts are in model_card_plots.c
+ * (model_card.h is what both share).
  */
 #include "postgres.h"
 
@@ -30,82 +34,18 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
-#include "eval/evaluate.h"
-#include "eval/metrics.h"
+#include "eval/model_card.h"
 #include "model/model_cache.h"
 #include "registry/access.h"
 #include "registry/deploy.h"
 #include "registry/versions.h"
-#include "util/query.h"
 #include "util/svg.h"
 
 PG_FUNCTION_INFO_V1(galaxy_model_card);
 PG_FUNCTION_INFO_V1(galaxy_model_card_project);
 
-/* At most this many feature importances, ROC/PR classes, profile rows. */
-#define CARD_TOP_FEATURES 20
-#define CARD_MAX_CURVES 10
-#define CARD_MAX_PROFILE_ROWS 100
-/* Larger confusion matrices are listed, not drawn. */
-#define CARD_MAX_HEATMAP_CLASSES 30
-/* Points of a scatter plot, and bins of histograms and calibration. */
-#define CARD_MAX_SCATTER 2000
-#define CARD_RESIDUAL_BINS 30
-#define CARD_CALIBRATION_BINS 10
-
 /* How timestamps are shown. */
 #define TS(col) "to_char(" col ", 'YYYY-MM-DD HH24:MI:SSOF')"
-
-/* What the card knows about its model. */
-typedef struct Card
-{
-	StringInfoData html;
-	int64		model_id;
-	int64		project_id;
-	char	   *project;
-	char	   *project_description;
-	char	   *version;
-	char	   *status;
-	char	   *algorithm;
-	char	   *task_name;
-	GalaxyTask	task;
-	char	   *target;
-	char	   *label_type;
-	char	   *relation;
-	int64		dataset_id;
-	int64		training_rows;
-	int64		test_rows;
-	char	   *schema_fp;
-	char	   *data_fp;
-	char	   *seed;
-	int64		size_bytes;
-	char	   *trained_by;
-	char	   *created_at;
-	int64		job_id;
-	int64		parent_id;
-	char	   *parent_version;
-	char	   *imported_from;
-	char	   *key_metric;
-	char	   *evaluated_on;
-	Datum		describe;		/* galaxy.describe() of the model value (jsonb) */
-	/* from the model value */
-	int			n_classes;
-	char	  **labels;
-	bool		has_proba;
-	int			n_importance;
-	char	  **importance_names;
-	double	   *importance;
-	/* the stored metrics */
-	int			n_metrics;
-	char	  **metric_names;
-	double	   *metric_values;
-	/* the scored relation, when one was given */
-	Oid			relid;
-	char	   *relname;
-	bool		scored;
-	EvaluatedRows ev;
-	MetricSet	ev_metrics;
-} Card;
 
 /* ------------------------------------------------------------------------
  * Small helpers
@@ -113,8 +53,8 @@ typedef struct Card
  */
 
 /* Escaped text, or a dash for NULL. */
-static void
-put(StringInfo b, const char *s)
+void
+card_put(StringInfo b, const char *s)
 {
 	if (s == NULL)
 		appendStringInfoString(b, "&mdash;");
@@ -127,7 +67,7 @@ static void
 fact(StringInfo b, const char *label, const char *value)
 {
 	appendStringInfo(b, "<dt>%s</dt><dd>", label);
-	put(b, value);
+	card_put(b, value);
 	appendStringInfoString(b, "</dd>");
 }
 
@@ -187,7 +127,7 @@ text_array(QueryResult *r, uint64 row, int col, char ***out)
 }
 
 /* One read-only catalog statement with the model id as $1. */
-static QueryResult *
+QueryResult *
 card_query(const Card *c, const char *sql, const char *what)
 {
 	return catalog_query(sql, 1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(c->model_id)},
@@ -195,41 +135,36 @@ card_query(const Card *c, const char *sql, const char *what)
 }
 
 /* One read-only statement over the model's describe() jsonb as $1. */
-static QueryResult *
-describe_query(const Card *c, const char *sql)
+QueryResult *
+card_describe_query(const Card *c, const char *sql)
 {
 	return catalog_query(sql, 1, (Oid[]) {JSONBOID}, (Datum[]) {c->describe},
 						 NULL, true, 0, SPI_OK_SELECT, "read a model description");
 }
 
-/* A jsonb array at an expression, or an empty one (for jsonb_array_elements). */
-#define JSONB_ARRAY(e) "CASE WHEN jsonb_typeof(" e ") = 'array' THEN " e " ELSE '[]' END"
-/* A jsonb number at an expression as float8, else NULL. */
-#define JSONB_NUM(e) "CASE WHEN jsonb_typeof(" e ") = 'number' THEN (" e ")::float8 END"
-
 /* A note in place of a plot. */
-static void
-note(StringInfo b, const char *html)
+void
+card_note(StringInfo b, const char *html)
 {
 	appendStringInfo(b, "<p class=\"note\">%s</p>", html);
 }
 
 /* Open a figure with a heading. */
-static void
-figure_open(StringInfo b, const char *id, const char *title)
+void
+card_figure_open(StringInfo b, const char *id, const char *title)
 {
 	appendStringInfo(b, "<figure id=\"%s\"><figcaption class=\"fig-title\">%s</figcaption>", id, title);
 }
 
 /* The hint to pass a relation, for plots that need scored rows. */
-static void
-relation_hint(Card *c, const char *what)
+void
+card_relation_hint(Card *c, const char *what)
 {
 	StringInfo	b = &c->html;
 
 	appendStringInfo(b, "<p class=\"note\">galaxy keeps no per-row predictions: pass a relation with "
 					 "the model's inputs and its target column <code>");
-	put(b, c->target);
+	card_put(b, c->target);
 	appendStringInfo(b, "</code> to draw %s, e.g. <code>SELECT galaxy.model_card(" INT64_FORMAT
 					 ", 'held_out_rows');</code></p>", what, c->model_id);
 }
@@ -450,25 +385,25 @@ card_header(Card *c)
 	double		fit = stored_metric(c, "fit_seconds");
 
 	appendStringInfoString(b, "<header class=\"hero\"><div><div class=\"eyebrow\">galaxy model card</div><h1>");
-	put(b, c->project);
+	card_put(b, c->project);
 	appendStringInfoString(b, "<span class=\"ver\">v");
-	put(b, c->version);
+	card_put(b, c->version);
 	appendStringInfoString(b, "</span></h1><p>");
-	put(b, c->algorithm);
+	card_put(b, c->algorithm);
 	appendStringInfoString(b, " &middot; ");
-	put(b, c->task_name);
+	card_put(b, c->task_name);
 	appendStringInfo(b, " &middot; model #" INT64_FORMAT, c->model_id);
 	if (c->target)
 	{
 		appendStringInfoString(b, " &middot; predicts <b>");
-		put(b, c->target);
+		card_put(b, c->target);
 		appendStringInfoString(b, "</b>");
 	}
 	appendStringInfoString(b, "</p>");
 	if (c->project_description)
 	{
 		appendStringInfoString(b, "<p>");
-		put(b, c->project_description);
+		card_put(b, c->project_description);
 		appendStringInfoString(b, "</p>");
 	}
 
@@ -481,34 +416,34 @@ card_header(Card *c)
 	if (r->nrows == 1 && query_float8(r, 0, 1, 0) >= 1.0)
 	{
 		appendStringInfoString(b, "<span class=\"badge live\">deployed &middot; primary since ");
-		put(b, query_text(r, 0, 2));
+		card_put(b, query_text(r, 0, 2));
 		appendStringInfoString(b, "</span>");
 	}
 	else if (r->nrows == 1)
 	{
 		appendStringInfo(b, "<span class=\"badge canary\">canary &middot; %.0f%% of traffic since ",
 						 query_float8(r, 0, 1, 0) * 100);
-		put(b, query_text(r, 0, 2));
+		card_put(b, query_text(r, 0, 2));
 		appendStringInfoString(b, "</span>");
 	}
 	else
 	{
 		appendStringInfo(b, "<span class=\"badge%s\">not deployed &middot; ",
 						 strcmp(c->status, "archived") == 0 ? " archived" : "");
-		put(b, c->status);
+		card_put(b, c->status);
 		appendStringInfoString(b, "</span>");
 	}
 	appendStringInfoString(b, "<span class=\"badge\">trained by ");
-	put(b, c->trained_by);
+	card_put(b, c->trained_by);
 	appendStringInfoString(b, " on ");
-	put(b, c->created_at);
+	card_put(b, c->created_at);
 	appendStringInfoString(b, "</span></div></div>");
 
 	/* key figures */
 	appendStringInfoString(b, "<div class=\"kpis\"><div class=\"kpi main\"><div class=\"v\">");
 	html_number(b, key);
 	appendStringInfoString(b, "</div><div class=\"k\">");
-	put(b, c->key_metric);
+	card_put(b, c->key_metric);
 	appendStringInfo(b, " (%s)</div></div>",
 					 c->evaluated_on && strcmp(c->evaluated_on, "training") == 0 ? "training rows" : "held-out");
 	appendStringInfoString(b, "<div class=\"kpi\"><div class=\"v\">");
@@ -536,7 +471,7 @@ card_toc(Card *c)
 						   "<a href=\"#hyperparameters\">Hyperparameters</a></nav>");
 }
 
-/* Training facts, lineage, deployments and approvals. */
+/* Training facts and provenance. */
 static void
 card_lineage(Card *c)
 {
@@ -566,13 +501,13 @@ card_lineage(Card *c)
 	/* provenance */
 	appendStringInfoString(b, "<div><h3>Provenance</h3><dl>");
 	appendStringInfo(b, "<dt>project</dt><dd>");
-	put(b, c->project);
+	card_put(b, c->project);
 	appendStringInfo(b, " <span class=\"muted\">#" INT64_FORMAT "</span></dd>", c->project_id);
 	appendStringInfoString(b, "<dt>parent model</dt><dd>");
 	if (c->parent_id)
 	{
 		appendStringInfo(b, "#" INT64_FORMAT " v", c->parent_id);
-		put(b, c->parent_version);
+		card_put(b, c->parent_version);
 	}
 	else
 		appendStringInfoString(b, "none (first version)");
@@ -585,7 +520,7 @@ card_lineage(Card *c)
 		for (uint64 i = 0; i < r->nrows; i++)
 		{
 			appendStringInfo(b, "%s#" INT64_FORMAT " v", i ? ", " : "", query_int64(r, i, 1, 0));
-			put(b, query_text(r, i, 2));
+			card_put(b, query_text(r, i, 2));
 		}
 		appendStringInfoString(b, "</dd>");
 	}
@@ -596,7 +531,7 @@ card_lineage(Card *c)
 		appendStringInfoString(b, "<dt>dataset</dt><dd>");
 		if (r->nrows == 1)
 		{
-			put(b, query_text(r, 0, 1));
+			card_put(b, query_text(r, 0, 1));
 			appendStringInfo(b, " <span class=\"muted\">#" INT64_FORMAT ", " INT64_FORMAT " rows</span>",
 							 c->dataset_id, query_int64(r, 0, 2, 0));
 		}
@@ -606,9 +541,9 @@ card_lineage(Card *c)
 	}
 	fact(b, "relation", c->relation);
 	appendStringInfoString(b, "<dt>schema fingerprint</dt><dd><code>");
-	put(b, c->schema_fp);
+	card_put(b, c->schema_fp);
 	appendStringInfoString(b, "</code></dd><dt>data fingerprint</dt><dd><code>");
-	put(b, c->data_fp);
+	card_put(b, c->data_fp);
 	appendStringInfoString(b, "</code></dd><dt>job</dt><dd>");
 	if (c->job_id)
 	{
@@ -619,11 +554,11 @@ card_lineage(Card *c)
 		if (r->nrows == 1)
 		{
 			appendStringInfoString(b, " <span class=\"muted\">");
-			put(b, query_text(r, 0, 1));
+			card_put(b, query_text(r, 0, 1));
 			appendStringInfoString(b, ", submitted ");
-			put(b, query_text(r, 0, 2));
+			card_put(b, query_text(r, 0, 2));
 			appendStringInfoString(b, ", finished ");
-			put(b, query_text(r, 0, 3));
+			card_put(b, query_text(r, 0, 3));
 			appendStringInfoString(b, "</span>");
 		}
 	}
@@ -633,12 +568,19 @@ card_lineage(Card *c)
 	if (c->imported_from)
 	{
 		appendStringInfoString(b, "<dt>imported from</dt><dd><code>");
-		put(b, c->imported_from);
+		card_put(b, c->imported_from);
 		appendStringInfoString(b, "</code></dd>");
 	}
 	appendStringInfoString(b, "</dl></div></div>");
+}
 
-	/* deployments */
+/* Every deployment of the model, and its approval requests. */
+static void
+card_deployments(Card *c)
+{
+	StringInfo	b = &c->html;
+	QueryResult *r;
+
 	appendStringInfoString(b, "<h3>Deployments</h3>");
 	r = card_query(c,
 				   "SELECT " TS("deployed_at") ", " TS("retired_at") ", traffic, strategy, deployed_by::text,"
@@ -646,7 +588,7 @@ card_lineage(Card *c)
 				   "  FROM galaxy.deployments WHERE model_id = $1 ORDER BY deployed_at, id",
 				   "read galaxy.deployments");
 	if (r->nrows == 0)
-		note(b, "This model has never been deployed.");
+		card_note(b, "This model has never been deployed.");
 	else
 	{
 		appendStringInfoString(b, "<table><tr><th>deployed</th><th>retired</th><th class=\"num\">traffic</th>"
@@ -656,23 +598,23 @@ card_lineage(Card *c)
 			char	   *retired = query_text(r, i, 2);
 
 			appendStringInfoString(b, "<tr><td>");
-			put(b, query_text(r, i, 1));
+			card_put(b, query_text(r, i, 1));
 			appendStringInfoString(b, "</td><td>");
 			if (retired)
 			{
-				put(b, retired);
+				card_put(b, retired);
 				appendStringInfoString(b, " <span class=\"muted\">by ");
-				put(b, query_text(r, i, 6));
+				card_put(b, query_text(r, i, 6));
 				appendStringInfoString(b, "</span>");
 			}
 			else
 				appendStringInfoString(b, "<span class=\"pill passed\">serving</span>");
 			appendStringInfo(b, "</td><td class=\"num\">%.0f%%</td><td>", query_float8(r, i, 3, 0) * 100);
-			put(b, query_text(r, i, 4));
+			card_put(b, query_text(r, i, 4));
 			appendStringInfoString(b, "</td><td>");
-			put(b, query_text(r, i, 5));
+			card_put(b, query_text(r, i, 5));
 			appendStringInfoString(b, "</td><td>");
-			put(b, query_text(r, i, 7));
+			card_put(b, query_text(r, i, 7));
 			appendStringInfoString(b, "</td></tr>");
 		}
 		appendStringInfoString(b, "</table>");
@@ -694,34 +636,33 @@ card_lineage(Card *c)
 			char	   *state = query_text(r, i, 4);
 
 			appendStringInfo(b, "<tr><td>#" INT64_FORMAT "</td><td>", query_int64(r, i, 1, 0));
-			put(b, query_text(r, i, 2));
+			card_put(b, query_text(r, i, 2));
 			appendStringInfoString(b, " <span class=\"muted\">");
-			put(b, query_text(r, i, 3));
+			card_put(b, query_text(r, i, 3));
 			appendStringInfoString(b, "</span></td><td><span class=\"pill ");
-			put(b, state);
+			card_put(b, state);
 			appendStringInfoString(b, "\">");
-			put(b, state);
+			card_put(b, state);
 			appendStringInfoString(b, "</span></td><td>");
 			if (query_text(r, i, 5))
 			{
-				put(b, query_text(r, i, 5));
+				card_put(b, query_text(r, i, 5));
 				appendStringInfoString(b, " <span class=\"muted\">");
-				put(b, query_text(r, i, 6));
+				card_put(b, query_text(r, i, 6));
 				appendStringInfoString(b, "</span>");
 			}
 			appendStringInfoString(b, "</td><td>");
 			if (query_text(r, i, 7))
-				put(b, query_text(r, i, 7));
+				card_put(b, query_text(r, i, 7));
 			if (query_text(r, i, 8))
 			{
 				appendStringInfoString(b, " &rarr; ");
-				put(b, query_text(r, i, 8));
+				card_put(b, query_text(r, i, 8));
 			}
 			appendStringInfoString(b, "</td></tr>");
 		}
 		appendStringInfoString(b, "</table>");
 	}
-	appendStringInfoString(b, "</section>");
 }
 
 /* Whether galaxy.gate_results exists with the columns the card reads. */
@@ -738,7 +679,7 @@ gate_results_exist(void)
 	return query_bool(r, 0, 1, false);
 }
 
-/* Metric table (held-out, and on the relation when scored), run facts, gates. */
+/* Metric table (held-out, and on the relation when scored) and run facts. */
 static void
 card_metrics(Card *c)
 {
@@ -756,7 +697,7 @@ card_metrics(Card *c)
 	if (c->scored)
 	{
 		appendStringInfoString(b, " The second column scores <code>");
-		put(b, c->relname);
+		card_put(b, c->relname);
 		appendStringInfo(b, "</code> now (" INT64_FORMAT " rows).", c->ev.n);
 	}
 	appendStringInfoString(b, " The project's key metric is highlighted.</p>");
@@ -781,14 +722,14 @@ card_metrics(Card *c)
 	if (c->scored)
 	{
 		appendStringInfoString(b, "<th class=\"num\">");
-		put(b, c->relname);
+		card_put(b, c->relname);
 		appendStringInfoString(b, "</th>");
 	}
 	appendStringInfoString(b, "</tr>");
 	for (int i = 0; i < n; i++)
 	{
 		appendStringInfo(b, "<tr%s><td>", i == 0 ? " class=\"main\"" : "");
-		put(b, names[i]);
+		card_put(b, names[i]);
 		if (i == 0)
 			appendStringInfoString(b, " &#9733;");
 		appendStringInfoString(b, "</td><td class=\"num\">");
@@ -813,7 +754,7 @@ card_metrics(Card *c)
 			appendStringInfoString(b, "<table><tr><th>training run</th><th class=\"num\">value</th></tr>");
 		any_run = true;
 		appendStringInfoString(b, "<tr><td>");
-		put(b, c->metric_names[i]);
+		card_put(b, c->metric_names[i]);
 		appendStringInfoString(b, "</td><td class=\"num\">");
 		html_number(b, c->metric_values[i]);
 		appendStringInfoString(b, "</td></tr>");
@@ -821,8 +762,14 @@ card_metrics(Card *c)
 	if (any_run)
 		appendStringInfoString(b, "</table>");
 	appendStringInfoString(b, "</div></div>");
+}
 
-	/* deployment gates, when this galaxy has them */
+/* The deployment gates of the model's project and its results, when this galaxy has gates. */
+static void
+card_gates(Card *c)
+{
+	StringInfo	b = &c->html;
+
 	if (gate_results_exist())
 	{
 		QueryResult *r = card_query(c,
@@ -832,7 +779,7 @@ card_metrics(Card *c)
 
 		appendStringInfoString(b, "<h3 id=\"gates\">Deployment gates</h3>");
 		if (r->nrows == 0)
-			note(b, "No deployment gate applies to this project.");
+			card_note(b, "No deployment gate applies to this project.");
 		else
 		{
 			appendStringInfoString(b, "<table><tr><th>gate</th><th>scope</th><th class=\"num\">value</th>"
@@ -842,724 +789,32 @@ card_metrics(Card *c)
 				char	   *status = query_text(r, i, 5);
 
 				appendStringInfoString(b, "<tr><td><code>");
-				put(b, query_text(r, i, 1));
+				card_put(b, query_text(r, i, 1));
 				appendStringInfoString(b, " ");
-				put(b, query_text(r, i, 2));
+				card_put(b, query_text(r, i, 2));
 				appendStringInfoString(b, " ");
 				html_number(b, query_float8(r, i, 3, NAN));
 				appendStringInfoString(b, "</code></td><td>");
-				put(b, query_text(r, i, 7));
+				card_put(b, query_text(r, i, 7));
 				appendStringInfoString(b, "</td><td class=\"num\">");
 				html_number(b, query_float8(r, i, 4, NAN));
 				appendStringInfoString(b, "</td><td class=\"num\">");
 				html_number(b, query_float8(r, i, 6, NAN));
 				appendStringInfoString(b, "</td><td><span class=\"pill ");
-				put(b, status);
+				card_put(b, status);
 				appendStringInfoString(b, "\">");
-				put(b, status);
+				card_put(b, status);
 				appendStringInfoString(b, "</span></td></tr>");
 			}
 			appendStringInfoString(b, "</table>");
 		}
 	}
-	appendStringInfoString(b, "</section>");
 }
 
 /* ------------------------------------------------------------------------
- * Classification plots
+ * Data profile and hyperparameters
  * ------------------------------------------------------------------------
  */
-
-/* A row's score and whether it is positive, for sorting. */
-typedef struct ScoreRow
-{
-	double		score;
-	bool		positive;
-} ScoreRow;
-
-/* Descending score. */
-static int
-cmp_score_desc(const void *a, const void *b)
-{
-	double		x = ((const ScoreRow *) a)->score;
-	double		y = ((const ScoreRow *) b)->score;
-
-	return x > y ? -1 : x < y ? 1 : 0;
-}
-
-/* Keep a point only when it moves visibly from the last kept one (and the last). */
-static int
-thin_curve(double *x, double *y, int n)
-{
-	int			kept = 0;
-
-	for (int i = 0; i < n; i++)
-	{
-		if (kept > 0 && i < n - 1 &&
-			fabs(x[i] - x[kept - 1]) < 0.002 && fabs(y[i] - y[kept - 1]) < 0.002)
-			continue;
-		x[kept] = x[i];
-		y[kept] = y[i];
-		kept++;
-	}
-	return kept;
-}
-
-/*
- * Precision-recall points of one class, from the highest score down (one
- * point per distinct score, starting at recall 0, precision 1), and the
- * average precision (the step-wise area).  Returns the point count.
- */
-static int
-pr_curve(const ScoreRow *rows, int64 n, double positives, double **rec, double **prec,
-		 double *ap)
-{
-	double		tp = 0,
-				fp = 0,
-				last_recall = 0;
-	int			k = 0;
-
-	*rec = palloc(sizeof(double) * (n + 1));
-	*prec = palloc(sizeof(double) * (n + 1));
-	(*rec)[k] = 0;
-	(*prec)[k] = 1;
-	k++;
-	*ap = 0;
-	for (int64 i = 0; i < n;)
-	{
-		double		s = rows[i].score;
-
-		for (; i < n && rows[i].score == s; i++)
-		{
-			if (rows[i].positive)
-				tp += 1;
-			else
-				fp += 1;
-		}
-		(*rec)[k] = tp / positives;
-		(*prec)[k] = tp / (tp + fp);
-		*ap += ((*rec)[k] - last_recall) * (*prec)[k];
-		last_recall = (*rec)[k];
-		k++;
-	}
-	return k;
-}
-
-/* Classes to draw curves for: the binary positive class, else the most frequent ones. */
-static int
-curve_classes(const Card *c, int *classes, double *support)
-{
-	int			k = c->ev.n_classes;
-	int			n = 0;
-
-	for (int j = 0; j < k; j++)
-		support[j] = 0;
-	for (int64 i = 0; i < c->ev.n; i++)
-		support[(int) c->ev.y[i]] += 1;
-	if (k == 2)
-	{
-		classes[0] = 1;
-		return 1;
-	}
-	for (int j = 0; j < k; j++)
-		classes[n++] = j;
-	/* by support, descending (selection: k is small) */
-	for (int a = 0; a < n; a++)
-		for (int b = a + 1; b < n; b++)
-			if (support[classes[b]] > support[classes[a]])
-			{
-				int			t = classes[a];
-
-				classes[a] = classes[b];
-				classes[b] = t;
-			}
-	return Min(n, CARD_MAX_CURVES);
-}
-
-/* ROC and precision-recall curves, one-vs-rest per class. */
-static void
-card_roc_pr(Card *c)
-{
-	StringInfo	b = &c->html;
-	int			k = c->ev.n_classes;
-	int		   *classes = palloc(sizeof(int) * Max(k, 1));
-	double	   *support = palloc(sizeof(double) * Max(k, 1));
-	int			nc = curve_classes(c, classes, support);
-	SvgSeries  *roc = palloc0(sizeof(SvgSeries) * nc);
-	SvgSeries  *pr = palloc0(sizeof(SvgSeries) * (nc + 1));
-	int			n_roc = 0,
-				n_pr = 0;
-	double	   *is_pos = palloc(sizeof(double) * Max(c->ev.n, 1));
-	double	   *score = palloc(sizeof(double) * Max(c->ev.n, 1));
-	ScoreRow   *rows = palloc(sizeof(ScoreRow) * Max(c->ev.n, 1));
-	int			skipped = 0;
-	double		base_x[2] = {0, 1},
-				base_y[2];
-	SvgChart	chart = {0};
-
-	for (int ci = 0; ci < nc; ci++)
-	{
-		int			cls = classes[ci];
-		double		positives = support[cls];
-		double	   *fpr,
-				   *tpr,
-				   *thr,
-				   *rec,
-				   *prec,
-					auc = 0,
-					ap;
-		int			n;
-		const char *name = c->labels[cls];
-
-		if (positives == 0 || positives == c->ev.n)
-		{
-			skipped++;			/* one-sided: no curve */
-			continue;
-		}
-		for (int64 i = 0; i < c->ev.n; i++)
-		{
-			is_pos[i] = c->ev.y[i] == cls ? 1.0 : 0.0;
-			score[i] = c->ev.proba[i * k + cls];
-			rows[i].score = score[i];
-			rows[i].positive = c->ev.y[i] == cls;
-		}
-		n = metrics_roc_curve(is_pos, score, c->ev.n, &fpr, &tpr, &thr);
-		for (int i = 1; i < n; i++)
-			auc += (fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1]) / 2;
-		n = thin_curve(fpr, tpr, n);
-		roc[n_roc].x = fpr;
-		roc[n_roc].y = tpr;
-		roc[n_roc].n = n;
-		roc[n_roc].color = svg_palette[ci % SVG_PALETTE_SIZE];
-		roc[n_roc].mark = SVG_LINE;
-		roc[n_roc].label = psprintf("%s  AUC %.3f", name, auc);
-		n_roc++;
-
-		qsort(rows, c->ev.n, sizeof(ScoreRow), cmp_score_desc);
-		n = pr_curve(rows, c->ev.n, positives, &rec, &prec, &ap);
-		n = thin_curve(rec, prec, n);
-		pr[n_pr].x = rec;
-		pr[n_pr].y = prec;
-		pr[n_pr].n = n;
-		pr[n_pr].color = svg_palette[ci % SVG_PALETTE_SIZE];
-		pr[n_pr].mark = SVG_LINE;
-		pr[n_pr].label = psprintf("%s  AP %.3f", name, ap);
-		n_pr++;
-	}
-
-	appendStringInfoString(b, "<div class=\"grid two\">");
-	figure_open(b, "roc-curve", k == 2 ? "ROC curve" : "ROC curves (one class against the rest)");
-	if (n_roc == 0)
-		note(b, "Every scored row has the same class: no ROC curve.");
-	else
-	{
-		chart.title = "ROC curve";
-		chart.x_label = "false positive rate";
-		chart.y_label = "true positive rate";
-		chart.x_min = chart.y_min = 0;
-		chart.x_max = chart.y_max = 1;
-		chart.diagonal = true;
-		chart.x_marker = NAN;
-		chart.legend = SVG_LEGEND_BOTTOM_RIGHT;
-		chart.series = roc;
-		chart.n_series = n_roc;
-		svg_xy_chart(b, &chart);
-	}
-	appendStringInfoString(b, "</figure>");
-
-	figure_open(b, "pr-curve", k == 2 ? "Precision&ndash;recall curve" : "Precision&ndash;recall curves");
-	if (n_pr == 0)
-		note(b, "Every scored row has the same class: no precision-recall curve.");
-	else
-	{
-		/* for one positive class, the precision of guessing: its prevalence */
-		if (k == 2)
-		{
-			base_y[0] = base_y[1] = support[1] / c->ev.n;
-			pr[n_pr].x = base_x;
-			pr[n_pr].y = base_y;
-			pr[n_pr].n = 2;
-			pr[n_pr].color = "#9aa5b1";
-			pr[n_pr].mark = SVG_DASHED;
-			pr[n_pr].label = psprintf("chance  %.3f", base_y[0]);
-			n_pr++;
-		}
-		chart.title = "Precision-recall curve";
-		chart.x_label = "recall";
-		chart.y_label = "precision";
-		chart.x_min = chart.y_min = 0;
-		chart.x_max = chart.y_max = 1;
-		chart.diagonal = false;
-		chart.x_marker = NAN;
-		chart.legend = SVG_LEGEND_BOTTOM_LEFT;
-		chart.series = pr;
-		chart.n_series = n_pr;
-		svg_xy_chart(b, &chart);
-	}
-	appendStringInfoString(b, "</figure></div>");
-	if (k > 2 && k > nc)
-		appendStringInfo(b, "<p class=\"muted small\">The %d most frequent of %d classes are drawn.</p>", nc, k);
-	if (skipped > 0)
-		appendStringInfo(b, "<p class=\"muted small\">%d class(es) with no positive or no negative row are left out.</p>",
-						 skipped);
-}
-
-/*
- * Reliability diagram: binary models by the positive class's probability,
- * multiclass models by the confidence of the predicted class (top label).
- */
-static void
-card_calibration(Card *c)
-{
-	StringInfo	b = &c->html;
-	int			k = c->ev.n_classes;
-	const int	nb = CARD_CALIBRATION_BINS;
-	double		sum_p[CARD_CALIBRATION_BINS] = {0},
-				sum_hit[CARD_CALIBRATION_BINS] = {0},
-				count[CARD_CALIBRATION_BINS] = {0};
-	double		mean_p[CARD_CALIBRATION_BINS],
-				frac[CARD_CALIBRATION_BINS];
-	double		ece = 0,
-				brier = 0;
-	int			used = 0;
-	SvgSeries	s = {0};
-	SvgChart	chart = {0};
-
-	for (int64 i = 0; i < c->ev.n; i++)
-	{
-		const double *p = c->ev.proba + i * k;
-		double		conf;
-		bool		hit;
-		int			bin;
-
-		if (k == 2)
-		{
-			conf = p[1];
-			hit = c->ev.y[i] == 1;
-		}
-		else
-		{
-			int			best = 0;
-
-			for (int j = 1; j < k; j++)
-				if (p[j] > p[best])
-					best = j;
-			conf = p[best];
-			hit = c->ev.y[i] == best;
-		}
-		if (!isfinite(conf))
-			continue;
-		bin = Min(nb - 1, Max(0, (int) floor(conf * nb)));
-		sum_p[bin] += conf;
-		sum_hit[bin] += hit ? 1 : 0;
-		count[bin] += 1;
-		brier += (conf - (hit ? 1 : 0)) * (conf - (hit ? 1 : 0));
-	}
-	for (int j = 0; j < nb; j++)
-	{
-		if (count[j] == 0)
-			continue;
-		mean_p[used] = sum_p[j] / count[j];
-		frac[used] = sum_hit[j] / count[j];
-		ece += count[j] / c->ev.n * fabs(frac[used] - mean_p[used]);
-		used++;
-	}
-	figure_open(b, "calibration", k == 2 ? "Calibration (reliability diagram)" :
-				"Calibration of the predicted class (reliability diagram)");
-	s.x = mean_p;
-	s.y = frac;
-	s.n = used;
-	s.color = svg_palette[0];
-	s.mark = SVG_LINE_POINTS;
-	s.label = psprintf("model  ECE %.3f", ece);
-	chart.title = "Calibration";
-	chart.x_label = k == 2 ? psprintf("predicted probability of %s", c->labels[1]) :
-		"confidence of the predicted class";
-	chart.y_label = k == 2 ? "observed frequency" : "observed accuracy";
-	chart.x_min = chart.y_min = 0;
-	chart.x_max = chart.y_max = 1;
-	chart.diagonal = true;
-	chart.x_marker = NAN;
-	chart.legend = SVG_LEGEND_BOTTOM_RIGHT;
-	chart.series = &s;
-	chart.n_series = 1;
-	chart.bars = count;
-	chart.n_bars = nb;
-	svg_xy_chart(b, &chart);
-	appendStringInfoString(b, "<p class=\"muted small\">A perfectly calibrated model follows the dashed diagonal; "
-						   "the light bars are the rows in each tenth. Brier score ");
-	html_number(b, brier / Max(c->ev.n, 1));
-	appendStringInfoString(b, ".</p></figure>");
-}
-
-/* Confusion matrix as a heat map: from the scored relation, else the stored one. */
-static void
-card_confusion(Card *c)
-{
-	StringInfo	b = &c->html;
-	int			k = c->n_classes;
-	int64	   *counts = NULL;
-
-	if (c->scored && c->ev_metrics.confusion && c->ev_metrics.n_classes == k)
-		counts = c->ev_metrics.confusion;
-	else
-	{
-		QueryResult *r = card_query(c,
-									"SELECT (i.ord - 1)::int, (j.ord - 1)::int, j.v::float8"
-									"  FROM galaxy.models m,"
-									"       jsonb_array_elements(" JSONB_ARRAY("m.metrics->'confusion_matrix'") ") WITH ORDINALITY i(r, ord),"
-									"       jsonb_array_elements_text(" JSONB_ARRAY("i.r") ") WITH ORDINALITY j(v, ord)"
-									" WHERE m.id = $1",
-									"read the confusion matrix");
-
-		if (r->nrows > 0)
-		{
-			counts = palloc0(sizeof(int64) * k * k);
-			for (uint64 i = 0; i < r->nrows; i++)
-			{
-				int			row = query_int32(r, i, 1, -1),
-							col = query_int32(r, i, 2, -1);
-
-				if (row >= 0 && row < k && col >= 0 && col < k)
-					counts[row * k + col] = (int64) query_float8(r, i, 3, 0);
-			}
-		}
-	}
-	figure_open(b, "confusion-matrix", "Confusion matrix");
-	if (counts == NULL)
-		note(b, "galaxy stored no confusion matrix for this model.");
-	else if (k > CARD_MAX_HEATMAP_CLASSES)
-		appendStringInfo(b, "<p class=\"note\">%d classes are too many to draw; "
-						 "<code>SELECT metrics-&gt;'confusion_matrix' FROM galaxy.models WHERE id = " INT64_FORMAT
-						 "</code> has the counts.</p>", k, c->model_id);
-	else
-	{
-		svg_heatmap(b, "Confusion matrix", (const char *const *) c->labels, k, counts,
-					"actual", "predicted");
-		appendStringInfo(b, "<p class=\"muted small\">Rows: the actual class; columns: the predicted one. "
-						 "Each cell shows its rows and its share of the actual class; blue is right, orange wrong. "
-						 "On %s.</p>", c->scored ? "the scored relation" : "the held-out split");
-	}
-	appendStringInfoString(b, "</figure>");
-}
-
-/* ------------------------------------------------------------------------
- * Regression and clustering plots
- * ------------------------------------------------------------------------
- */
-
-/* Predicted against actual, and the residuals' histogram. */
-static void
-card_regression_plots(Card *c)
-{
-	StringInfo	b = &c->html;
-	int64		n = c->ev.n;
-	int64		step = Max(1, (n + CARD_MAX_SCATTER - 1) / CARD_MAX_SCATTER);
-	int			m = 0;
-	double	   *xs = palloc(sizeof(double) * Max(Min(n, CARD_MAX_SCATTER), 1));
-	double	   *ys = palloc(sizeof(double) * Max(Min(n, CARD_MAX_SCATTER), 1));
-	double		lo = INFINITY,
-				hi = -INFINITY,
-				mean = 0,
-				var = 0;
-	double		edges[CARD_RESIDUAL_BINS + 1],
-				counts[CARD_RESIDUAL_BINS] = {0};
-	SvgSeries	s = {0};
-	SvgChart	chart = {0};
-
-	/* every step-th row: deterministic */
-	for (int64 i = 0; i < n && m < CARD_MAX_SCATTER; i += step)
-	{
-		xs[m] = c->ev.y[i];
-		ys[m] = c->ev.pred[i];
-		m++;
-	}
-	for (int64 i = 0; i < n; i++)
-	{
-		double		r = c->ev.y[i] - c->ev.pred[i];
-
-		lo = Min(lo, r);
-		hi = Max(hi, r);
-		mean += r;
-	}
-	mean /= Max(n, 1);
-	for (int64 i = 0; i < n; i++)
-		var += (c->ev.y[i] - c->ev.pred[i] - mean) * (c->ev.y[i] - c->ev.pred[i] - mean);
-	var /= Max(n - 1, 1);
-
-	appendStringInfoString(b, "<div class=\"grid two\">");
-	figure_open(b, "predicted-vs-actual", "Predicted against actual");
-	s.x = xs;
-	s.y = ys;
-	s.n = m;
-	s.color = svg_palette[0];
-	s.mark = SVG_POINTS;
-	s.label = psprintf("rows  R2 %.3f", metrics_get(&c->ev_metrics, "r2"));
-	chart.title = "Predicted against actual";
-	chart.x_label = psprintf("actual %s", c->target ? c->target : "");
-	chart.y_label = "predicted";
-	chart.x_min = chart.x_max = chart.y_min = chart.y_max = NAN;
-	chart.diagonal = true;
-	chart.same_scale = true;
-	chart.x_marker = NAN;
-	chart.legend = SVG_LEGEND_BOTTOM_RIGHT;
-	chart.series = &s;
-	chart.n_series = 1;
-	svg_xy_chart(b, &chart);
-	if (step > 1)
-		appendStringInfo(b, "<p class=\"muted small\">Every " INT64_FORMAT "th of " INT64_FORMAT " rows.</p>", step, n);
-	appendStringInfoString(b, "</figure>");
-
-	figure_open(b, "residuals", "Residuals (actual &minus; predicted)");
-	if (!(hi > lo))
-	{
-		lo -= 0.5;
-		hi += 0.5;
-	}
-	for (int j = 0; j <= CARD_RESIDUAL_BINS; j++)
-		edges[j] = lo + (hi - lo) * j / CARD_RESIDUAL_BINS;
-	for (int64 i = 0; i < n; i++)
-	{
-		int			j = (int) floor((c->ev.y[i] - c->ev.pred[i] - lo) / (hi - lo) * CARD_RESIDUAL_BINS);
-
-		counts[Min(CARD_RESIDUAL_BINS - 1, Max(0, j))] += 1;
-	}
-	svg_histogram(b, "Residuals", edges, counts, CARD_RESIDUAL_BINS, "residual", svg_palette[4], 0.0);
-	appendStringInfoString(b, "<p class=\"muted small\">Mean ");
-	html_number(b, mean);
-	appendStringInfoString(b, ", standard deviation ");
-	html_number(b, sqrt(var));
-	appendStringInfoString(b, "; the dashed line is zero.</p></figure></div>");
-}
-
-/* Rows per cluster, from the stored metrics. */
-static void
-card_clusters(Card *c)
-{
-	StringInfo	b = &c->html;
-	QueryResult *r = card_query(c,
-								"SELECT (e.ord - 1)::text, e.v::float8 FROM galaxy.models m,"
-								"       jsonb_array_elements_text(" JSONB_ARRAY("m.metrics->'cluster_sizes'") ") WITH ORDINALITY e(v, ord)"
-								" WHERE m.id = $1 ORDER BY e.ord",
-								"read the cluster sizes");
-	int			n = (int) Min(r->nrows, 100);
-	const char **labels = palloc(sizeof(char *) * Max(n, 1));
-	double	   *sizes = palloc(sizeof(double) * Max(n, 1));
-
-	figure_open(b, "cluster-sizes", "Rows per cluster");
-	if (n == 0)
-		note(b, "galaxy stored no cluster sizes for this model.");
-	else
-	{
-		for (int i = 0; i < n; i++)
-		{
-			labels[i] = psprintf("cluster %s", query_text(r, i, 1));
-			sizes[i] = query_float8(r, i, 2, 0);
-		}
-		svg_bar_chart(b, "Rows per cluster", labels, sizes, n, svg_palette[5]);
-	}
-	appendStringInfoString(b, "</figure>");
-	if (OidIsValid(c->relid))
-		note(b, "A clustering model has no target to score a relation against; the relation was not used.");
-}
-
-/* The task's evaluation plots. */
-static void
-card_evaluation(Card *c)
-{
-	StringInfo	b = &c->html;
-
-	appendStringInfoString(b, "<section id=\"evaluation\"><h2>Evaluation</h2><p class=\"lead\">");
-	if (c->scored)
-	{
-		appendStringInfoString(b, "Scored now on <code>");
-		put(b, c->relname);
-		appendStringInfo(b, "</code>: " INT64_FORMAT " rows", c->ev.n);
-		if (c->ev.unknown > 0)
-			appendStringInfo(b, " (" INT64_FORMAT " rows with a label the model does not know left out)", c->ev.unknown);
-		if (c->ev.non_finite > 0)
-			appendStringInfo(b, " (" INT64_FORMAT " rows with a non-finite target left out)", c->ev.non_finite);
-		appendStringInfoString(b, ".");
-	}
-	else if (c->task == TASK_CLUSTERING)
-		appendStringInfo(b, "How the %s rows fell into the clusters.",
-						 c->evaluated_on && strcmp(c->evaluated_on, "training") == 0 ? "training" : "held-out");
-	else
-		appendStringInfoString(b, "From what galaxy stored at training time.");
-	appendStringInfoString(b, "</p>");
-
-	if (c->task == TASK_CLASSIFICATION)
-	{
-		appendStringInfoString(b, "<div class=\"grid two\">");
-		card_confusion(c);
-		if (c->scored && c->ev.proba)
-			card_calibration(c);
-		else if (c->scored)
-			note(b, "This algorithm gives no class probabilities: no calibration, ROC or precision-recall curve.");
-		else
-			relation_hint(c, "ROC, precision-recall and calibration curves");
-		appendStringInfoString(b, "</div>");
-		if (c->scored && c->ev.proba)
-			card_roc_pr(c);
-	}
-	else if (c->task == TASK_REGRESSION)
-	{
-		if (c->scored)
-			card_regression_plots(c);
-		else
-			relation_hint(c, "predicted against actual values and the residuals");
-	}
-	else
-		card_clusters(c);
-	appendStringInfoString(b, "</section>");
-}
-
-/* ------------------------------------------------------------------------
- * Training curve, feature importance, data profile, hyperparameters
- * ------------------------------------------------------------------------
- */
-
-/* Loss and validation loss per epoch (neural models) or per iteration (background jobs). */
-static void
-card_training_curve(Card *c)
-{
-	StringInfo	b = &c->html;
-	QueryResult *r;
-	const char *source;
-	double		best = NAN;
-	int			n;
-	double	   *x,
-			   *loss,
-			   *val;
-	bool		any_val = false;
-	SvgSeries	s[2] = {{0}};
-	SvgChart	chart = {0};
-
-	r = describe_query(c,
-					   "SELECT l.ord::float8, l.v::float8, v.v::float8,"
-					   "       " JSONB_NUM("$1->'training_curve'->'best_epoch'")
-					   "  FROM jsonb_array_elements_text(" JSONB_ARRAY("$1->'training_curve'->'loss'") ") WITH ORDINALITY l(v, ord)"
-					   "  LEFT JOIN jsonb_array_elements_text(" JSONB_ARRAY("$1->'training_curve'->'val_loss'") ") WITH ORDINALITY v(v, ord)"
-					   "    ON v.ord = l.ord"
-					   " ORDER BY l.ord");
-	source = "epoch";
-	if (r->nrows > 0)
-		best = query_float8(r, 0, 4, NAN);
-	else if (c->job_id)
-	{
-		r = card_query(c,
-					   "SELECT p.iteration::float8, p.loss, p.val_loss"
-					   "  FROM galaxy.models m JOIN galaxy.job_progress p ON p.job_id = m.job_id"
-					   " WHERE m.id = $1 AND (p.loss IS NOT NULL OR p.val_loss IS NOT NULL)"
-					   " ORDER BY p.iteration",
-					   "read galaxy.job_progress");
-		source = "iteration";
-	}
-
-	appendStringInfoString(b, "<section id=\"training-curve\"><h2>Training curve</h2>");
-	n = (int) r->nrows;
-	if (n == 0)
-	{
-		appendStringInfoString(b, "<p class=\"lead\">Loss while the model learned.</p>");
-		note(b, "No training curve: galaxy records one in the model for neural networks, and per iteration "
-			 "for models trained by a background job (<code>galaxy.submit</code>); this model has neither.");
-		appendStringInfoString(b, "</section>");
-		return;
-	}
-	x = palloc(sizeof(double) * n);
-	loss = palloc(sizeof(double) * n);
-	val = palloc(sizeof(double) * n);
-	for (int i = 0; i < n; i++)
-	{
-		x[i] = query_float8(r, i, 1, NAN);
-		loss[i] = query_float8(r, i, 2, NAN);
-		val[i] = query_float8(r, i, 3, NAN);
-		any_val |= isfinite(val[i]);
-	}
-	appendStringInfo(b, "<p class=\"lead\">Training and validation loss per %s (%d %ss%s).</p>",
-					 source, n, source, strcmp(source, "epoch") == 0 ? ", stored in the model" :
-					 ", recorded by the background job");
-	s[0].x = x;
-	s[0].y = loss;
-	s[0].n = n;
-	s[0].color = svg_palette[0];
-	s[0].mark = n <= 40 ? SVG_LINE_POINTS : SVG_LINE;
-	s[0].label = "training loss";
-	s[1].x = x;
-	s[1].y = val;
-	s[1].n = n;
-	s[1].color = svg_palette[1];
-	s[1].mark = n <= 40 ? SVG_LINE_POINTS : SVG_LINE;
-	s[1].label = "validation loss";
-	chart.title = "Training curve";
-	chart.x_label = source;
-	chart.y_label = "loss";
-	chart.x_min = chart.x_max = chart.y_min = chart.y_max = NAN;
-	chart.x_marker = best > 0 ? best : NAN;
-	chart.x_marker_label = "best";
-	chart.legend = SVG_LEGEND_TOP_RIGHT;
-	chart.series = s;
-	chart.n_series = any_val ? 2 : 1;
-	chart.width = 900;
-	chart.height = 340;
-	appendStringInfoString(b, "<figure>");
-	svg_xy_chart(b, &chart);
-	appendStringInfoString(b, "</figure></section>");
-}
-
-/* Importance per feature comparison. */
-static int
-cmp_importance(const void *a, const void *b, void *arg)
-{
-	const double *v = arg;
-	double		x = fabs(v[*(const int *) a]),
-				y = fabs(v[*(const int *) b]);
-
-	if (x != y)
-		return x > y ? -1 : 1;
-	return *(const int *) a - *(const int *) b;
-}
-
-/* The top features by importance as horizontal bars. */
-static void
-card_feature_importance(Card *c)
-{
-	StringInfo	b = &c->html;
-	int			n = c->n_importance;
-	int		   *order;
-	int			top;
-	const char **labels;
-	double	   *values;
-
-	appendStringInfoString(b, "<section id=\"feature-importance\"><h2>Feature importance</h2>");
-	if (n < 0)
-	{
-		appendStringInfoString(b, "<p class=\"lead\">Which inputs the model leans on.</p>");
-		appendStringInfo(b, "<p class=\"note\">The %s algorithm does not report feature importance.</p></section>",
-						 c->algorithm);
-		return;
-	}
-	order = palloc(sizeof(int) * Max(n, 1));
-	for (int j = 0; j < n; j++)
-		order[j] = j;
-	qsort_arg(order, n, sizeof(int), cmp_importance, c->importance);
-	top = Min(n, CARD_TOP_FEATURES);
-	labels = palloc(sizeof(char *) * Max(top, 1));
-	values = palloc(sizeof(double) * Max(top, 1));
-	for (int i = 0; i < top; i++)
-	{
-		labels[i] = c->importance_names[order[i]];
-		values[i] = c->importance[order[i]];
-	}
-	appendStringInfo(b, "<p class=\"lead\">%s features by importance (%s), after preprocessing.</p>",
-					 n > top ? psprintf("The top %d of %d", top, n) : "All",
-					 c->task == TASK_REGRESSION || strstr(c->algorithm, "linear") || strstr(c->algorithm, "logistic") ||
-					 strstr(c->algorithm, "lasso") || strstr(c->algorithm, "elastic") ?
-					 "absolute coefficient on the scaled feature" : "total gain of the splits on it");
-	appendStringInfoString(b, "<figure>");
-	svg_bar_chart(b, "Feature importance", labels, values, top, svg_palette[0]);
-	appendStringInfoString(b, "</figure></section>");
-}
 
 /* The data profile from the dataset's stored profile. */
 static bool
@@ -1584,7 +839,7 @@ card_profile_dataset(Card *c)
 		!registry_is_admin(GetUserId()))
 		return false;
 	appendStringInfoString(b, "<p class=\"lead\">Per column, from the profile of dataset <b>");
-	put(b, name);
+	card_put(b, name);
 	appendStringInfo(b, "</b> (" INT64_FORMAT " rows, profiled when it was registered). The target comes last.</p>",
 					 query_int64(r, 0, 3, 0));
 
@@ -1625,12 +880,12 @@ card_profile_dataset(Card *c)
 		(void) float8_array(r, i, 12, &top_counts);
 
 		appendStringInfoString(b, "<tr><td><b>");
-		put(b, query_text(r, i, 1));
+		card_put(b, query_text(r, i, 1));
 		appendStringInfo(b, "</b>%s</td><td>", query_bool(r, i, 13, false) ? " <span class=\"pill\">target</span>" : "");
-		put(b, query_text(r, i, 2));
+		card_put(b, query_text(r, i, 2));
 		appendStringInfoString(b, " <span class=\"muted\">");
 		if (kind)
-			put(b, kind);
+			card_put(b, kind);
 		appendStringInfoString(b, "</span></td><td class=\"num\">");
 		if (count + nulls > 0)
 			appendStringInfo(b, "%.1f%%", 100.0 * nulls / (count + nulls));
@@ -1695,7 +950,7 @@ card_profile_preprocess(Card *c)
 	if (c->dataset_id)
 		appendStringInfoString(b, " (the dataset's own profile is for its owner)");
 	appendStringInfoString(b, ".</p>");
-	r = describe_query(c,
+	r = card_describe_query(c,
 					   "SELECT t.i->>'name', t.i->>'type', t.i->>'kind', t.i->>'impute', t.i->>'scale',"
 					   "       t.i->>'encoding', t.i->>'most_frequent',"
 					   "       " JSONB_NUM("t.i->'fill'") ", " JSONB_NUM("t.i->'center'") ", " JSONB_NUM("t.i->'scale_factor'") ","
@@ -1714,16 +969,16 @@ card_profile_preprocess(Card *c)
 		int			nc = text_array(r, i, 14, &cats);
 
 		appendStringInfoString(b, "<tr><td><b>");
-		put(b, query_text(r, i, 1));
+		card_put(b, query_text(r, i, 1));
 		appendStringInfoString(b, "</b></td><td>");
-		put(b, query_text(r, i, 2));
+		card_put(b, query_text(r, i, 2));
 		appendStringInfoString(b, " <span class=\"muted\">");
 		if (kind)
-			put(b, kind);
+			card_put(b, kind);
 		if (width > 1)
 			appendStringInfo(b, ", %.0f values", width);
 		appendStringInfoString(b, "</span></td><td>imputed: ");
-		put(b, query_text(r, i, 4));
+		card_put(b, query_text(r, i, 4));
 		appendStringInfoString(b, "</td><td>");
 		if (kind && strcmp(kind, "categorical") == 0)
 		{
@@ -1745,7 +1000,7 @@ card_profile_preprocess(Card *c)
 					appendStringInfoString(b, ", &hellip;");
 			}
 			appendStringInfoString(b, "<br><span class=\"muted small\">most frequent: ");
-			put(b, query_text(r, i, 7));
+			card_put(b, query_text(r, i, 7));
 			appendStringInfoString(b, "</span>");
 		}
 		else if (isfinite(query_float8(r, i, 8, NAN)))
@@ -1763,13 +1018,13 @@ card_profile_preprocess(Card *c)
 				html_number(b, query_float8(r, i, 8, NAN));
 			}
 			appendStringInfoString(b, "<br><span class=\"muted small\">scaling: ");
-			put(b, scale);
+			card_put(b, scale);
 			appendStringInfoString(b, "</span>");
 		}
 		else
 		{
 			appendStringInfoString(b, "<span class=\"muted\">scaling: ");
-			put(b, scale);
+			card_put(b, scale);
 			appendStringInfoString(b, "</span>");
 		}
 		appendStringInfoString(b, "</td></tr>");
@@ -1802,14 +1057,14 @@ card_hyperparameters(Card *c)
 				   "  FROM galaxy.models m, jsonb_each(m.hyperparams) e WHERE m.id = $1 ORDER BY e.key",
 				   "read the hyperparameters");
 	if (r->nrows == 0)
-		note(b, "This algorithm has no hyperparameters.");
+		card_note(b, "This algorithm has no hyperparameters.");
 	else
 	{
 		appendStringInfoString(b, "<table><tr><th>hyperparameter</th><th>value</th><th></th></tr>");
 		for (uint64 i = 0; i < r->nrows; i++)
 		{
 			appendStringInfoString(b, "<tr><td>");
-			put(b, query_text(r, i, 1));
+			card_put(b, query_text(r, i, 1));
 			appendStringInfoString(b, "</td><td><code>");
 			html_escape_cut(b, query_text(r, i, 2), 200);
 			appendStringInfo(b, "</code></td><td>%s</td></tr>",
@@ -1819,7 +1074,7 @@ card_hyperparameters(Card *c)
 		appendStringInfoString(b, "</table>");
 	}
 
-	r = describe_query(c,
+	r = card_describe_query(c,
 					   "SELECT $1->'architecture'->>'parameters', $1->'architecture'->>'loss',"
 					   "       l.v::text"
 					   "  FROM jsonb_array_elements(" JSONB_ARRAY("$1->'architecture'->'layers'") ") WITH ORDINALITY l(v, o)"
@@ -1827,9 +1082,9 @@ card_hyperparameters(Card *c)
 	if (r->nrows > 0)
 	{
 		appendStringInfoString(b, "<h3>Architecture</h3><p>");
-		put(b, query_text(r, 0, 1));
+		card_put(b, query_text(r, 0, 1));
 		appendStringInfoString(b, " parameters, loss ");
-		put(b, query_text(r, 0, 2));
+		card_put(b, query_text(r, 0, 2));
 		appendStringInfoString(b, "</p><ol class=\"small\">");
 		for (uint64 i = 0; i < r->nrows; i++)
 		{
@@ -1868,14 +1123,18 @@ model_card(int64 model_id, Oid relid)
 						   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 						   "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 						   "style-src 'unsafe-inline'\"><meta name=\"generator\" content=\"galaxy\"><title>");
-	put(b, c->project);
+	card_put(b, c->project);
 	appendStringInfoString(b, " v");
-	put(b, c->version);
+	card_put(b, c->version);
 	appendStringInfo(b, " &middot; galaxy model card</title><style>%s</style></head><body><main>", card_css);
 	card_header(c);
 	card_toc(c);
 	card_lineage(c);
+	card_deployments(c);
+	appendStringInfoString(b, "</section>");
 	card_metrics(c);
+	card_gates(c);
+	appendStringInfoString(b, "</section>");
 	card_evaluation(c);
 	card_training_curve(c);
 	card_feature_importance(c);
@@ -1885,9 +1144,9 @@ model_card(int64 model_id, Oid relid)
 	r = catalog_query("SELECT extversion, " TS("clock_timestamp()") " FROM pg_catalog.pg_extension WHERE extname = 'galaxy'",
 					  0, NULL, NULL, NULL, true, 1, SPI_OK_SELECT, "read pg_extension");
 	appendStringInfoString(b, "<footer>galaxy ");
-	put(b, r->nrows ? query_text(r, 0, 1) : NULL);
+	card_put(b, r->nrows ? query_text(r, 0, 1) : NULL);
 	appendStringInfo(b, " &middot; model #" INT64_FORMAT " &middot; generated ", model_id);
-	put(b, r->nrows ? query_text(r, 0, 2) : NULL);
+	card_put(b, r->nrows ? query_text(r, 0, 2) : NULL);
 	appendStringInfoString(b, " &middot; one file: no scripts, nothing loaded from the network</footer>"
 						   "</main></body></html>");
 	return cstring_to_text_with_len(b->data, b->len);
