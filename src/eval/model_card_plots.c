@@ -154,7 +154,8 @@ card_roc_pr(Card *c)
 	for (int ci = 0; ci < nc; ci++)
 	{
 		int			cls = classes[ci];
-		double		positives = support[cls];
+		double		positives = 0;
+		int64		m = 0;
 		double	   *fpr,
 				   *tpr,
 				   *thr,
@@ -166,19 +167,26 @@ card_roc_pr(Card *c)
 		const char *name = c->labels[cls];
 
 		CHECK_FOR_INTERRUPTS();
-		if (positives == 0 || positives == c->ev.n)
+		/* the rows with a probability (a NaN would not sort) */
+		for (int64 i = 0; i < c->ev.n; i++)
+		{
+			double		p = c->ev.proba[i * k + cls];
+
+			if (!isfinite(p))
+				continue;
+			is_pos[m] = c->ev.y[i] == cls ? 1.0 : 0.0;
+			score[m] = p;
+			rows[m].score = p;
+			rows[m].positive = c->ev.y[i] == cls;
+			positives += is_pos[m];
+			m++;
+		}
+		if (positives == 0 || positives == m)
 		{
 			skipped++;			/* one-sided: no curve */
 			continue;
 		}
-		for (int64 i = 0; i < c->ev.n; i++)
-		{
-			is_pos[i] = c->ev.y[i] == cls ? 1.0 : 0.0;
-			score[i] = c->ev.proba[i * k + cls];
-			rows[i].score = score[i];
-			rows[i].positive = c->ev.y[i] == cls;
-		}
-		n = metrics_roc_curve(is_pos, score, c->ev.n, &fpr, &tpr, &thr);
+		n = metrics_roc_curve(is_pos, score, m, &fpr, &tpr, &thr);
 		for (int i = 1; i < n; i++)
 			auc += (fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1]) / 2;
 		n = thin_curve(fpr, tpr, n);
@@ -190,8 +198,8 @@ card_roc_pr(Card *c)
 		roc[n_roc].label = psprintf("%s  AUC %.3f", name, auc);
 		n_roc++;
 
-		qsort(rows, c->ev.n, sizeof(ScoreRow), cmp_score_desc);
-		n = pr_curve(rows, c->ev.n, positives, &rec, &prec, &ap);
+		qsort(rows, m, sizeof(ScoreRow), cmp_score_desc);
+		n = pr_curve(rows, m, positives, &rec, &prec, &ap);
 		n = thin_curve(rec, prec, n);
 		pr[n_pr].x = rec;
 		pr[n_pr].y = prec;
@@ -230,7 +238,7 @@ card_roc_pr(Card *c)
 		/* for one positive class, the precision of guessing: its prevalence */
 		if (k == 2)
 		{
-			base_y[0] = base_y[1] = support[1] / c->ev.n;
+			base_y[0] = base_y[1] = support[1] / Max(c->ev.n, 1);
 			pr[n_pr].x = base_x;
 			pr[n_pr].y = base_y;
 			pr[n_pr].n = 2;
@@ -275,7 +283,8 @@ card_calibration(Card *c)
 	double		mean_p[CARD_CALIBRATION_BINS],
 				frac[CARD_CALIBRATION_BINS];
 	double		ece = 0,
-				brier = 0;
+				brier = 0,
+				total = 0;
 	int			used = 0;
 	SvgSeries	s = {0};
 	SvgChart	chart = {0};
@@ -309,6 +318,7 @@ card_calibration(Card *c)
 		sum_hit[bin] += hit ? 1 : 0;
 		count[bin] += 1;
 		brier += (conf - (hit ? 1 : 0)) * (conf - (hit ? 1 : 0));
+		total += 1;
 	}
 	for (int j = 0; j < nb; j++)
 	{
@@ -316,7 +326,7 @@ card_calibration(Card *c)
 			continue;
 		mean_p[used] = sum_p[j] / count[j];
 		frac[used] = sum_hit[j] / count[j];
-		ece += count[j] / c->ev.n * fabs(frac[used] - mean_p[used]);
+		ece += count[j] * fabs(frac[used] - mean_p[used]);
 		used++;
 	}
 	card_figure_open(b, "calibration", k == 2 ? "Calibration (reliability diagram)" :
@@ -326,6 +336,7 @@ card_calibration(Card *c)
 	s.n = used;
 	s.color = svg_palette[0];
 	s.mark = SVG_LINE_POINTS;
+	ece /= Max(total, 1);
 	s.label = psprintf("model  ECE %.3f", ece);
 	chart.title = "Calibration";
 	chart.x_label = k == 2 ? psprintf("predicted probability of %s", c->labels[1]) :
@@ -343,7 +354,7 @@ card_calibration(Card *c)
 	svg_xy_chart(b, &chart);
 	appendStringInfoString(b, "<p class=\"muted small\">A perfectly calibrated model follows the dashed diagonal; "
 						   "the light bars are the rows in each tenth. Brier score ");
-	html_number(b, brier / Max(c->ev.n, 1));
+	html_number(b, brier / Max(total, 1));
 	appendStringInfoString(b, ".</p></figure>");
 }
 
@@ -417,6 +428,7 @@ card_regression_plots(Card *c)
 				hi = -INFINITY,
 				mean = 0,
 				var = 0;
+	int64		finite = 0;
 	double		edges[CARD_RESIDUAL_BINS + 1],
 				counts[CARD_RESIDUAL_BINS] = {0};
 	SvgSeries	s = {0};
@@ -429,18 +441,27 @@ card_regression_plots(Card *c)
 		ys[m] = c->ev.pred[i];
 		m++;
 	}
+	/* residuals of the rows with a finite prediction (the targets are finite) */
 	for (int64 i = 0; i < n; i++)
 	{
 		double		r = c->ev.y[i] - c->ev.pred[i];
 
+		if (!isfinite(r))
+			continue;
 		lo = Min(lo, r);
 		hi = Max(hi, r);
 		mean += r;
+		finite++;
 	}
-	mean /= Max(n, 1);
+	mean /= Max(finite, 1);
 	for (int64 i = 0; i < n; i++)
-		var += (c->ev.y[i] - c->ev.pred[i] - mean) * (c->ev.y[i] - c->ev.pred[i] - mean);
-	var /= Max(n - 1, 1);
+	{
+		double		r = c->ev.y[i] - c->ev.pred[i];
+
+		if (isfinite(r))
+			var += (r - mean) * (r - mean);
+	}
+	var /= Max(finite - 1, 1);
 
 	appendStringInfoString(b, "<div class=\"grid two\">");
 	card_figure_open(b, "predicted-vs-actual", "Predicted against actual");
@@ -466,6 +487,8 @@ card_regression_plots(Card *c)
 	appendStringInfoString(b, "</figure>");
 
 	card_figure_open(b, "residuals", "Residuals (actual &minus; predicted)");
+	if (finite == 0)
+		lo = hi = 0;
 	if (!(hi > lo))
 	{
 		lo -= 0.5;
@@ -475,8 +498,12 @@ card_regression_plots(Card *c)
 		edges[j] = lo + (hi - lo) * j / CARD_RESIDUAL_BINS;
 	for (int64 i = 0; i < n; i++)
 	{
-		int			j = (int) floor((c->ev.y[i] - c->ev.pred[i] - lo) / (hi - lo) * CARD_RESIDUAL_BINS);
+		double		r = c->ev.y[i] - c->ev.pred[i];
+		int			j;
 
+		if (!isfinite(r))
+			continue;
+		j = (int) floor((r - lo) / (hi - lo) * CARD_RESIDUAL_BINS);
 		counts[Min(CARD_RESIDUAL_BINS - 1, Max(0, j))] += 1;
 	}
 	svg_histogram(b, "Residuals", edges, counts, CARD_RESIDUAL_BINS, "residual", svg_palette[4], 0.0);
@@ -675,6 +702,20 @@ cmp_importance(const void *a, const void *b, void *arg)
 	return *(const int *) a - *(const int *) b;
 }
 
+/* What an algorithm's importances measure (galaxy.feature_importance's comment says the same). */
+static const char *
+importance_meaning(const char *algorithm)
+{
+	if (strcmp(algorithm, "decision_tree") == 0 || strcmp(algorithm, "random_forest") == 0 ||
+		strcmp(algorithm, "gradient_boosting") == 0)
+		return "the gain of the splits on each";
+	if (strcmp(algorithm, "linear_regression") == 0 || strcmp(algorithm, "logistic_regression") == 0 ||
+		strcmp(algorithm, "lasso") == 0 || strcmp(algorithm, "elastic_net") == 0 ||
+		strcmp(algorithm, "linear_svm") == 0)
+		return "the absolute coefficient of each, on the scaled features";
+	return "as the algorithm reports it";
+}
+
 /* The top features by importance as horizontal bars. */
 void
 card_feature_importance(Card *c)
@@ -708,9 +749,7 @@ card_feature_importance(Card *c)
 	}
 	appendStringInfo(b, "<p class=\"lead\">%s features by importance (%s), after preprocessing.</p>",
 					 n > top ? psprintf("The top %d of %d", top, n) : "All",
-					 c->task == TASK_REGRESSION || strstr(c->algorithm, "linear") || strstr(c->algorithm, "logistic") ||
-					 strstr(c->algorithm, "lasso") || strstr(c->algorithm, "elastic") ?
-					 "absolute coefficient on the scaled feature" : "total gain of the splits on it");
+					 importance_meaning(c->algorithm));
 	appendStringInfoString(b, "<figure>");
 	svg_bar_chart(b, "Feature importance", labels, values, top, svg_palette[0]);
 	appendStringInfoString(b, "</figure></section>");

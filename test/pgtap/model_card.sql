@@ -6,7 +6,7 @@
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a
 -- superuser, with galaxy preloaded.
 BEGIN;
-SELECT plan(77);
+SELECT plan(78);
 
 SET LOCAL client_min_messages = warning;
 
@@ -167,8 +167,10 @@ SELECT ok((SELECT html FROM card WHERE k = 'nn') ~ 'id="training-curve">.*per ep
 SELECT ok((SELECT html FROM card WHERE k = 'bin') ~ 'id="training-curve">.*No training curve',
           'a model trained in the session without a stored curve says so');
 -- feature importance
-SELECT ok((SELECT html FROM card WHERE k = 'reg') ~ 'id="feature-importance">.*<svg .*x1.*<rect ',
-          'feature importance as bars');
+SELECT ok((SELECT html FROM card WHERE k = 'reg') ~ 'id="feature-importance">.*the gain of the splits on each.*<svg .*x1.*<rect ',
+          'feature importance as bars, a tree ensemble''s as the gain of its splits');
+SELECT ok((SELECT html FROM card WHERE k = 'bin') ~ 'id="feature-importance">.*the absolute coefficient of each, on the scaled features',
+          '... a linear model''s as its absolute coefficients');
 SELECT ok((SELECT html FROM card WHERE k = 'nn') ~ 'id="feature-importance">.*does not report feature importance',
           'an algorithm without importances says so');
 -- data profile
