@@ -5,7 +5,8 @@
  * Both read the model through the per-backend model cache
  * (model/model_cache.h); evaluate scores the relation batch by batch
  * through query_scan and computes the same metrics as training
- * (eval/metrics.h).
+ * (eval/metrics.h).  evaluate_relation (evaluate.h) hands the scored rows
+ * to others: the model card draws its curves from them.
  */
 #include "postgres.h"
 
@@ -22,6 +23,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "eval/evaluate.h"
 #include "eval/metrics.h"
 #include "model/model_cache.h"
 #include "registry/access.h"
@@ -224,17 +226,18 @@ evaluate_check_column(Oid relid, const char *column, int64 model_id, const char 
 						column, get_rel_name(relid))));
 }
 
-/* Metrics of a model on a relation (inputs matched by name, target by the model's target). */
-static Jsonb *
-evaluate_model(int64 model_id, Oid relid)
+/*
+ * Score the rows of a relation with a model (inputs matched by name, target
+ * by the model's target), as the caller: see evaluate.h.
+ */
+void
+evaluate_relation(int64 model_id, Oid relid, EvaluatedRows *out)
 {
 	EvalScan	es = {0};
 	GalaxyModel *m;
 	char	   *target;
 	StringInfoData sql;
 	QueryResult *r;
-	MetricSet	ms;
-	StringInfoData extra;
 
 	if (!OidIsValid(relid) || get_rel_name(relid) == NULL)
 		ereport(ERROR,
@@ -299,21 +302,40 @@ evaluate_model(int64 model_id, Oid relid)
 				 (es.unknown + es.non_finite) > 0 ?
 				 errdetail("Skipped " INT64_FORMAT " rows with a label the model does not know and "
 						   INT64_FORMAT " rows with a NaN or infinite target.", es.unknown, es.non_finite) : 0));
+	out->model_id = model_id;
+	out->task = m->task;
+	out->n_classes = m->n_classes;
+	out->n = es.n;
+	out->y = es.y;
+	out->pred = es.pred;
+	out->proba = m->algo->predict_proba ? es.proba : NULL;
+	out->unknown = es.unknown;
+	out->non_finite = es.non_finite;
+}
+
+/* Metrics of a model on a relation (inputs matched by name, target by the model's target). */
+static Jsonb *
+evaluate_model(int64 model_id, Oid relid)
+{
+	EvaluatedRows ev;
+	MetricSet	ms;
+	StringInfoData extra;
+
+	evaluate_relation(model_id, relid, &ev);
 	metrics_init(&ms);
-	if (m->task == TASK_REGRESSION)
-		metrics_regression(es.y, es.pred, es.n, &ms);
-	else if (m->task == TASK_CLASSIFICATION)
-		metrics_classification(es.y, es.pred, m->algo->predict_proba ? es.proba : NULL, es.n,
-							   m->n_classes, &ms);
+	if (ev.task == TASK_REGRESSION)
+		metrics_regression(ev.y, ev.pred, ev.n, &ms);
+	else if (ev.task == TASK_CLASSIFICATION)
+		metrics_classification(ev.y, ev.pred, ev.proba, ev.n, ev.n_classes, &ms);
 
 	initStringInfo(&extra);
 	details_begin(&extra);
-	details_int(&extra, "rows", es.n);
+	details_int(&extra, "rows", ev.n);
 	details_int(&extra, "model_id", model_id);
-	if (es.unknown > 0)
-		details_int(&extra, "rows_with_unknown_label", es.unknown);
-	if (es.non_finite > 0)
-		details_int(&extra, "rows_with_non_finite_target", es.non_finite);
+	if (ev.unknown > 0)
+		details_int(&extra, "rows_with_unknown_label", ev.unknown);
+	if (ev.non_finite > 0)
+		details_int(&extra, "rows_with_non_finite_target", ev.non_finite);
 	return metrics_to_jsonb(&ms, details_end(&extra));
 }
 

@@ -178,7 +178,8 @@ DECLARE
                                'deployed_model', 'evaluate', 'confusion_matrix', 'roc_curve',
                                'feature_importance', 'drift', 'health', 'prometheus', 'algorithms',
                                'metrics_key', 'audit_canonical', 'route_fallbacks',
-                               'inference_stats', 'model_metrics', 'series_windows', 'forecast'];
+                               'inference_stats', 'model_metrics', 'series_windows', 'forecast',
+                               'model_card'];
     trainer_fns text[] := ARRAY['create_dataset', 'drop_dataset', 'profile', 'train', 'submit', 'cancel', 'wait',
                                 'deploy', 'rollback', 'request_deployment', 'export_model', 'import_model',
                                 'grant_project', 'revoke_project', 'schedule_evaluation', 'unschedule_evaluation',
