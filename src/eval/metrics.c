@@ -234,11 +234,21 @@ cmp_scored(const void *a, const void *b)
 	double		sa = ((const ScoredRow *) a)->score;
 	double		sb = ((const ScoredRow *) b)->score;
 
+	/* NaN (a model that diverged) sorts below every number, and equals NaN */
+	if (isnan(sa) || isnan(sb))
+		return isnan(sa) ? (isnan(sb) ? 0 : -1) : 1;
 	if (sa < sb)
 		return -1;
 	if (sa > sb)
 		return 1;
 	return 0;
+}
+
+/* Scores that share a rank (NaN with NaN, as the sort puts them together). */
+static inline bool
+same_score(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
 }
 
 /*
@@ -260,7 +270,7 @@ auc_scored(ScoredRow *rows, int64 n)
 		int64		j = i;
 		double		pos_in_group = 0.0;
 
-		while (j < n && rows[j].score == rows[i].score)
+		while (j < n && same_score(rows[j].score, rows[i].score))
 		{
 			if (rows[j].positive)
 				pos_in_group += 1.0;
@@ -831,7 +841,7 @@ metrics_roc_curve(const double *y_is_pos, const double *score, int64 n,
 	{
 		double		s = rows[i].score;
 
-		while (i >= 0 && rows[i].score == s)
+		while (i >= 0 && same_score(rows[i].score, s))
 		{
 			if (rows[i].positive)
 				tp += 1.0;
