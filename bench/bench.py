@@ -55,7 +55,7 @@ MODES = {
 MODES["full"].update(mlp_epochs=5, mlp_batch=256, fmnist_rows=60_000, fmnist_epochs=5)
 MODES["quick"].update(mlp_epochs=2, mlp_batch=256, fmnist_rows=10_000, fmnist_epochs=2)
 # the cnn row (issue #13): epochs and batch size on the same Fashion-MNIST tables, one run per side ("one run")
-MODES["full"].update(cnn_epochs=2, cnn_batch=128, cnn_reps=1)
+MODES["full"].update(cnn_epochs=4, cnn_batch=128, cnn_reps=1)
 MODES["quick"].update(cnn_epochs=1, cnn_batch=128, cnn_reps=1)
 # the sequence rows (issue #13's sequence task): R's sunspot.month, windows of forecast_window months → the next month,
 # the last 20 % of the windows (in time) for test; epochs, batch size and repetitions per side
