@@ -98,7 +98,9 @@ BEGIN
         RAISE EXCEPTION 'model % has no metric "%"', model, metric
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Its metrics: ' || (SELECT string_agg(e.key, ', ' ORDER BY e.key)
-                                               FROM jsonb_each(m) e WHERE jsonb_typeof(e.value) = 'number') || '.';
+                                               FROM jsonb_each(m) e
+                                              WHERE jsonb_typeof(e.value) = 'number'
+                                                AND e.key NOT IN ('model_id', 'rows')) || '.';
     END IF;
     RETURN (m ->> metric)::float8;
 END
@@ -118,10 +120,12 @@ BEGIN
         RETURN NULL;
     END IF;
     IF jsonb_typeof(m -> metric) IS DISTINCT FROM 'number' THEN
-        RAISE EXCEPTION 'project %''s model has no metric "%"', project, metric
+        RAISE EXCEPTION 'the deployed model of project "%" has no metric "%"', project, metric
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Its metrics: ' || (SELECT string_agg(e.key, ', ' ORDER BY e.key)
-                                               FROM jsonb_each(m) e WHERE jsonb_typeof(e.value) = 'number') || '.';
+                                               FROM jsonb_each(m) e
+                                              WHERE jsonb_typeof(e.value) = 'number'
+                                                AND e.key NOT IN ('model_id', 'rows')) || '.';
     END IF;
     RETURN (m ->> metric)::float8;
 END
