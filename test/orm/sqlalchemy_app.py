@@ -117,6 +117,16 @@ def main():
         check(all(isinstance(i, int) for i in ids) and len(set(ids + [model_id])) == 4,
               f'str, JSONB bind parameter and cast(dict, JSONB) options each train a model ({ids})')
 
+        # a registered dataset (features as a Python list: a text[]), profiled and trained on by name
+        s.execute(select(func.galaxy.create_dataset('flowers_ds', Flower.__tablename__, 'species', INPUTS)))
+        profile = func.galaxy.profile(Flower.__tablename__).table_valued('column_name', 'count', 'nulls')
+        counts = {r.column_name: (r.count, r.nulls) for r in s.execute(select(profile))}
+        check(counts.get('size') == (150, 0), f'func.galaxy.profile(...).table_valued(...) profiles size: {counts.get("size")}')
+        by_dataset = s.scalar(select(func.galaxy.train(PROJECT, Json({'dataset': 'flowers_ds', 'deploy': 'never',
+                                                                       'algorithm': 'naive_bayes'}))))
+        s.commit()
+        check(s.get(GalaxyModel, by_dataset).features == INPUTS, f'trained on the dataset by name: model {by_dataset}')
+
         # a bad option is an error with its SQLSTATE, not a silently dropped argument
         try:
             s.scalar(select(func.galaxy.train(PROJECT, Json({'relation': 'flowers', 'target': 'species',

@@ -67,7 +67,7 @@ like($dj, qr/^ok\s+Django 3\.2/m, 'Django 3.2 ran');
 # the applications' models were trained by the application role, through the ORM forms
 is($node->safe_psql('orm_sqlalchemy',
 		q{SELECT count(*) FILTER (WHERE trained_by = 'orm_app') || '/' || count(*) FROM galaxy.models}),
-	'5/5', 'SQLAlchemy: five models, all trained as orm_app');
+	'6/6', 'SQLAlchemy: six models, all trained as orm_app');
 is($node->safe_psql('orm_django',
 		q{SELECT count(*) FILTER (WHERE trained_by = 'orm_app') || '/' || count(*) FROM galaxy.models}),
 	'4/4', 'Django: four models, all trained as orm_app');
