@@ -21,7 +21,7 @@ CREATE FUNCTION galaxy.train(project text, options text) RETURNS bigint
 COMMENT ON FUNCTION galaxy.train(text, jsonb) IS
     'galaxy.train() for ORMs: the named arguments as one JSON object (relation, target, algorithm, hyperparams, features, preprocess, test_size, seed, deploy, folds, task, dataset, ...); returns the new model''s id';
 COMMENT ON FUNCTION galaxy.train(text, text) IS
-    'galaxy.train(project, options jsonb) with the options as JSON text (a text not starting with { is the relation)';
+    'galaxy.train(project, options jsonb) with the options as JSON text (a text that starts with neither { nor [ is the relation, as before)';
 
 CREATE FUNCTION galaxy.submit(project text, options jsonb) RETURNS bigint
     AS 'MODULE_PATHNAME', 'galaxy_submit_options' LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -30,7 +30,7 @@ CREATE FUNCTION galaxy.submit(project text, options text) RETURNS bigint
 COMMENT ON FUNCTION galaxy.submit(text, jsonb) IS
     'galaxy.submit() for ORMs: train''s options plus priority, retries and timeout (a string such as "10 minutes" or seconds) as one JSON object; returns the job id';
 COMMENT ON FUNCTION galaxy.submit(text, text) IS
-    'galaxy.submit(project, options jsonb) with the options as JSON text (a text not starting with { is the relation)';
+    'galaxy.submit(project, options jsonb) with the options as JSON text (a text that starts with neither { nor [ is the relation, as before)';
 
 -- Predicting from JSON: {"column": value, ...} by name, or [x1, x2, ...] in order.
 CREATE FUNCTION galaxy.predict(project text, features jsonb, key text DEFAULT NULL) RETURNS float8
