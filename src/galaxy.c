@@ -23,6 +23,7 @@
 #include "algo/algo.h"
 #include "jobs/shmem.h"
 #include "registry/access.h"
+#include "registry/role_hint.h"
 
 PG_MODULE_MAGIC;
 
@@ -130,6 +131,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	registry_access_init();
+	role_hint_init();
 	galaxy_jobs_init();
 	MarkGUCPrefixReserved("galaxy");
 

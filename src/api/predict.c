@@ -2,8 +2,8 @@
  * predict.c — galaxy.predict / predict_proba / predict_label and their
  * _values and _columns forms: resolve the model serving a call (by project,
  * routed, or by id) through the model cache (model/model_cache.h), map the
- * call's input (array, values, whole row or columns) to the model's raw
- * inputs, and answer.
+ * call's input (array, values, whole row, columns or jsonb) to the model's
+ * raw inputs, and answer.
  *
  * Per call site, PredictCall in fn_extra keeps the routes pinned for the
  * statement, the model and the input mapping, so a row costs no catalog
@@ -19,6 +19,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
@@ -27,6 +28,7 @@
 #include "model/model_cache.h"
 #include "registry/access.h"
 #include "registry/deploy.h"
+#include "util/jsonb_build.h"
 
 PG_FUNCTION_INFO_V1(galaxy_predict);
 PG_FUNCTION_INFO_V1(galaxy_predict_proba);
@@ -71,6 +73,7 @@ typedef struct PredictCall
 #define INPUT_IS_ROW 2
 #define INPUT_IS_COLUMNS 3		/* predict_columns(target, row_id, key, names, columns...) */
 #define INPUT_IS_VALUES 4		/* predict_values(target, key, values...) */
+#define INPUT_IS_JSON 5			/* jsonb: {"column": value, ...} or [x1, ...] */
 
 /* fn_extra state of this call site. */
 static PredictCall *
@@ -541,8 +544,189 @@ raw_from_columns(FunctionCallInfo fcinfo, CachedModel *cm)
 	preprocess_datums_to_raw_conv(cm->m->prep, pc->conv, pc->in_values, pc->in_nulls, cm->raw);
 }
 
+/* A JSON number as a double (±Infinity when out of range, refused later as non-finite). */
+static inline double
+json_number(const JsonbValue *v)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, NumericGetDatum(v->val.numeric)));
+}
+
 /*
- * Prepare the model's features for the call's input (array or row).  The
+ * The type in which a model input is read from a JSON object: numbers for
+ * numeric and boolean inputs, float8[] for array inputs, text for the rest.
+ */
+static Oid
+json_input_type(const InputColumn *in)
+{
+	switch (in->kind)
+	{
+		case INPUT_NUMERIC:
+		case INPUT_BOOLEAN:
+			return FLOAT8OID;
+		case INPUT_ARRAY:
+			return FLOAT8ARRAYOID;
+		default:
+			return TEXTOID;
+	}
+}
+
+/* ERROR: a JSON feature of the wrong type. */
+static void json_feature_mismatch(const char *name, const char *expected,
+								  const JsonbValue *v) pg_attribute_noreturn();
+static void
+json_feature_mismatch(const char *name, const char *expected, const JsonbValue *v)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("feature \"%s\" must be %s, got a JSON %s", name, expected, jb_type_name(v))));
+}
+
+/* The Datum of type 'type' (json_input_type) for a non-null JSON feature value. */
+static Datum
+json_feature_datum(const InputColumn *in, Oid type, const JsonbValue *v)
+{
+	if (type == FLOAT8OID)
+	{
+		if (v->type == jbvNumeric)
+			return Float8GetDatum(json_number(v));
+		if (v->type == jbvBool)
+			return Float8GetDatum(v->val.boolean ? 1.0 : 0.0);
+		json_feature_mismatch(in->name, "a JSON number or boolean", v);
+	}
+	else if (type == TEXTOID)
+	{
+		if (v->type == jbvString)
+			return PointerGetDatum(cstring_to_text_with_len(v->val.string.val, v->val.string.len));
+		if (v->type == jbvNumeric)
+			return DirectFunctionCall1(textin, DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		json_feature_mismatch(in->name, "a JSON string", v);
+	}
+	else if (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data) &&
+			 !JsonContainerIsScalar(v->val.binary.data))
+	{
+		/* an array input: a JSON array of numbers (null: a missing element) */
+		JsonbContainer *c = v->val.binary.data;
+		int			n = JsonContainerSize(c);
+		Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+		bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		for (int k = 0; k < n; k++)
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(c, k);
+
+			nulls[k] = e->type == jbvNull;
+			if (nulls[k])
+				continue;
+			if (e->type != jbvNumeric)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("element %d of feature \"%s\" must be a JSON number, got a JSON %s",
+								k + 1, in->name, jb_type_name(e))));
+			elems[k] = Float8GetDatum(json_number(e));
+		}
+		return PointerGetDatum(construct_md_array(elems, nulls, n > 0 ? 1 : 0, dims, lbs, FLOAT8OID,
+												  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
+	else
+		json_feature_mismatch(in->name, "a JSON array of numbers", v);
+	pg_unreachable();
+}
+
+/*
+ * Fill the model's raw row from jsonb features, the form clients that call
+ * functions positionally (ORMs) can send: an object maps the model's input
+ * columns by name, with the whole-row form's meaning (keys the model does not
+ * use are ignored, a missing one is an ERROR, null is a missing value); an
+ * array holds the numbers in order, with the float8[] form's meaning.
+ */
+static void
+raw_from_json(FunctionCallInfo fcinfo, CachedModel *cm, Jsonb *jb)
+{
+	PredictCall *pc = call_state(fcinfo);
+	const Preprocessor *prep = cm->m->prep;
+	StringInfoData missing;
+
+	if (JB_ROOT_IS_SCALAR(jb))
+	{
+		JsonbValue	v;
+
+		(void) JsonbExtractScalar(&jb->root, &v);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("features must be a JSON object or array, got a JSON %s", jb_type_name(&v)),
+				 errhint("Pass {\"column\": value, ...} with the model's input columns, or [x1, x2, ...] for a model with numeric inputs.")));
+	}
+	if (JB_ROOT_IS_ARRAY(jb))
+	{
+		int			n = JB_ROOT_COUNT(jb);
+
+		if (cm->has_categorical)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("this model has categorical inputs and cannot take a JSON array"),
+					 errhint("Pass a JSON object instead: {\"column\": value, ...}.")));
+		check_positional(cm, n);
+		for (int i = 0; i < n; i++)
+		{
+			JsonbValue *v = getIthJsonbValueFromContainer(&jb->root, i);
+
+			if (v->type == jbvNull)
+			{
+				cm->raw[i] = NAN;	/* missing: imputed */
+				continue;
+			}
+			if (v->type != jbvNumeric)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("feature %d must be a JSON number, got a JSON %s", i + 1, jb_type_name(v))));
+			cm->raw[i] = json_number(v);
+			check_feature(i, cm->raw[i]);
+		}
+		return;
+	}
+
+	/* an object: map the model's inputs to their types once per call site and model */
+	if (pc->attnum == NULL || pc->row_model != cm || pc->row_generation != model_cache_generation)
+	{
+		int			n_in = preprocess_n_inputs(prep);
+		char	  **names = palloc(sizeof(char *) * Max(n_in, 1));
+		Oid		   *types = palloc(sizeof(Oid) * Max(n_in, 1));
+
+		for (int i = 0; i < n_in; i++)
+		{
+			names[i] = preprocess_input(prep, i)->name;
+			types[i] = json_input_type(preprocess_input(prep, i));
+		}
+		map_inputs(fcinfo, pc, cm, n_in, names, types);
+	}
+	initStringInfo(&missing);
+	for (int i = 0; i < pc->n_inputs; i++)
+	{
+		const InputColumn *in = preprocess_input(prep, i);
+		JsonbValue	buf;
+		JsonbValue *v = getKeyJsonValueFromContainer(&jb->root, in->name, strlen(in->name), &buf);
+
+		if (v == NULL)
+		{
+			appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", in->name);
+			continue;
+		}
+		pc->in_nulls[i] = v->type == jbvNull;
+		if (!pc->in_nulls[i])
+			pc->in_values[i] = json_feature_datum(in, pc->atttype[i], v);
+	}
+	if (missing.len > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the features lack input columns of the model: %s", missing.data),
+				 errhint("Give every input column as a key; use null for a missing value.")));
+	preprocess_datums_to_raw_conv(prep, pc->conv, pc->in_values, pc->in_nulls, cm->raw);
+}
+
+/*
+ * Prepare the model's features for the call's input (array, row or jsonb).  The
  * same C function serves predict by project (text) and by model id
  * (bigint): the first argument's type decides, once per call site.
  */
@@ -572,10 +756,12 @@ prepare_features(FunctionCallInfo fcinfo)
 			pc->input_kind = INPUT_IS_ROW;
 		else if (argtype == TIDOID && PG_NARGS() > PREDICT_COLUMNS_FIXED_ARGS)
 			pc->input_kind = INPUT_IS_COLUMNS;
+		else if (argtype == JSONBOID)
+			pc->input_kind = INPUT_IS_JSON;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("galaxy.predict takes a float8[] or a row, got %s",
+					 errmsg("galaxy.predict takes a float8[], a row or jsonb, got %s",
 							OidIsValid(argtype) ? format_type_be(argtype) : "an unknown type")));
 	}
 	/* a NULL array or row, or the NULL row_id of an outer join's missing row */
@@ -600,6 +786,9 @@ prepare_features(FunctionCallInfo fcinfo)
 			break;
 		case INPUT_IS_COLUMNS:
 			raw_from_columns(fcinfo, cm);
+			break;
+		case INPUT_IS_JSON:
+			raw_from_json(fcinfo, cm, PG_GETARG_JSONB_P(1));
 			break;
 		default:
 			raw_from_row(fcinfo, cm, PG_GETARG_HEAPTUPLEHEADER(1));

@@ -102,3 +102,28 @@ jb_kv_jsonb(JsonbParseState **st, const char *key, Jsonb *val)
 	v.val.binary.len = VARSIZE(val) - VARHDRSZ;
 	pushJsonbValue(st, WJB_VALUE, &v);
 }
+
+/* The JSON type of a value, for messages. */
+const char *
+jb_type_name(const JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvString:
+			return "string";
+		case jbvNumeric:
+			return "number";
+		case jbvBool:
+			return "boolean";
+		case jbvArray:
+			return "array";
+		case jbvObject:
+			return "object";
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? "array" : "object";
+		default:
+			return "value";
+	}
+}

@@ -1,6 +1,7 @@
 /*
  * jsonb_build.h — small helpers for building jsonb values with
- * pushJsonbValue (describe(), profiles, preprocessing summaries).
+ * pushJsonbValue (describe(), profiles, preprocessing summaries), and the
+ * name of a value's JSON type for messages about jsonb input.
  */
 #ifndef GALAXY_JSONB_BUILD_H
 #define GALAXY_JSONB_BUILD_H
@@ -21,5 +22,7 @@ extern void jb_kv_str(JsonbParseState **st, const char *key, const char *s);
 extern void jb_kv_num(JsonbParseState **st, const char *key, double d);
 extern void jb_kv_int(JsonbParseState **st, const char *key, int64 i);
 extern void jb_kv_jsonb(JsonbParseState **st, const char *key, Jsonb *val);
+/* "null", "string", "number", "boolean", "array" or "object". */
+extern const char *jb_type_name(const JsonbValue *v);
 
 #endif							/* GALAXY_JSONB_BUILD_H */

@@ -22,15 +22,15 @@ SELECT function_returns('galaxy', 'submit',
           'text', 'integer', 'text[]', 'jsonb', 'text', 'text', 'integer', 'integer', 'interval'],
     'bigint', 'galaxy.submit returns the job id');
 SELECT is(
-    (SELECT array_to_string(proargnames[1:15], ',') FROM pg_proc WHERE oid = 'galaxy.submit'::regproc),
-    (SELECT array_to_string(proargnames, ',') FROM pg_proc WHERE oid = 'galaxy.train'::regproc),
+    (SELECT array_to_string(proargnames[1:15], ',') FROM pg_proc WHERE oid = 'galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, integer, interval)'::regprocedure),
+    (SELECT array_to_string(proargnames, ',') FROM pg_proc WHERE oid = 'galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text)'::regprocedure),
     'submit''s leading argument names are train()''s');
 SELECT is(
-    (SELECT array_to_string(proargnames[16:18], ',') FROM pg_proc WHERE oid = 'galaxy.submit'::regproc),
+    (SELECT array_to_string(proargnames[16:18], ',') FROM pg_proc WHERE oid = 'galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, integer, interval)'::regprocedure),
     'priority,retries,timeout', 'submit''s own arguments');
 SELECT ok(
-    starts_with(pg_get_function_arguments('galaxy.submit'::regproc),
-                pg_get_function_arguments('galaxy.train'::regproc)),
+    starts_with(pg_get_function_arguments('galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, integer, interval)'::regprocedure),
+                pg_get_function_arguments('galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text)'::regprocedure)),
     'submit''s leading defaults are train()''s');
 SELECT has_function('galaxy', 'cancel', ARRAY['bigint'], 'galaxy.cancel(job bigint)');
 SELECT ok((SELECT prorettype = 'galaxy.jobs'::regtype FROM pg_proc WHERE oid = 'galaxy.cancel(bigint)'::regprocedure),
@@ -51,10 +51,11 @@ SELECT col_type_is('galaxy', 'training_progress', 'eta', 'interval', 'eta is an 
 SELECT col_type_is('galaxy', 'training_progress', 'loss', 'double precision', 'loss is float8');
 SELECT has_column('galaxy', 'jobs_overview', 'error_message', 'jobs_overview has the error');
 SELECT col_type_is('galaxy', 'jobs_overview', 'run_time', 'interval', 'run_time is an interval');
-SELECT is((SELECT count(*)::int FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid
+SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.proname IN ('submit', 'cancel', 'wait', 'progress_slots', 'progress_bar')
-              AND p.pronamespace = 'galaxy'::regnamespace),
-          5, 'every job function has a comment');
+              AND p.pronamespace = 'galaxy'::regnamespace
+              AND obj_description(p.oid, 'pg_proc') IS NULL),
+          0, 'every job function has a comment');
 SELECT is(current_setting('galaxy.job_timeout'), '0', 'galaxy.job_timeout defaults to 0 (no limit)');
 
 -- the progress bar

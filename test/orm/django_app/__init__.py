@@ -1,0 +1,1 @@
+"""A tiny Django 3.2 application on galaxy (see app.py)."""
