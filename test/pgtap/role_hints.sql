@@ -33,11 +33,13 @@ SELECT matches(pg_temp.error_of($$SELECT galaxy.set_require_approval('p', false)
                'changing the approval policy without galaxy_admin: the hint names the role to grant');
 RESET ROLE;
 
--- without the extra grants, PostgreSQL refuses first, with no hint (documented)
+-- without the extra grants, PostgreSQL refuses first; galaxy adds the hint
+-- to that error too (registry/role_hint.c)
 REVOKE EXECUTE ON FUNCTION galaxy.approve(bigint, text) FROM rh_tess;
 SET LOCAL ROLE rh_tess;
-SELECT is(pg_temp.error_of($$SELECT galaxy.approve(1, 'fine')$$), '42501 | ',
-          'PostgreSQL''s own EXECUTE check comes first and has no hint');
+SELECT is(pg_temp.error_of($$SELECT galaxy.approve(1, 'fine')$$),
+          '42501 | galaxy.approve is for galaxy_approver: an administrator can run GRANT galaxy_approver TO rh_tess.',
+          'PostgreSQL''s own EXECUTE check comes first, and galaxy adds the role to grant to it');
 RESET ROLE;
 SELECT ok(NOT has_function_privilege('rh_tess', 'galaxy.approve(bigint, text)', 'EXECUTE'),
           'the trainer holds no EXECUTE on approve by galaxy''s grants');
