@@ -7,6 +7,7 @@
 #define GALAXY_DATA_INTERNAL_H
 
 #include "data/dataset.h"
+#include "util/dict.h"
 #include "utils/relcache.h"
 
 /* How a scalar Datum is turned into a double (precomputed per column). */
@@ -84,27 +85,6 @@ extern ArrayFillResult data_array_fill(Datum d, double *dst, int width, int *nit
 
 /* Element count of a one-dimensional array datum (-1 if multidimensional). */
 extern int	data_array_length(Datum d);
-
-/* A small string → code dictionary (open addressing, grows by doubling). */
-typedef struct Dict
-{
-	int			n;				/* entries */
-	int			cap;			/* allocated entries */
-	char	  **keys;			/* NUL-terminated copies */
-	int		   *lens;
-	uint32	   *hashes;
-	int64	   *counts;			/* occurrences of each entry */
-	Datum	   *datums;			/* representative value (optional) */
-	int		   *slots;			/* -1 = empty, else entry */
-	int			nslots;			/* power of two */
-	MemoryContext cxt;
-} Dict;
-
-/* Create an empty dictionary in cxt (with a datum per entry if asked). */
-extern Dict *dict_create(MemoryContext cxt, bool with_datums);
-
-/* Code of (s, len), counting it; a new key is copied and *added set. */
-extern int	dict_lookup(Dict *d, const char *s, int len, bool *added);
 
 /* Hex SHA-256 of a schema: "name:type:width;" for each input, in order. */
 extern char *data_schema_fingerprint(int n, const char *const *names,

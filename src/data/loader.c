@@ -1044,9 +1044,9 @@ dataset_load(const LoadOptions *opts)
 	/* dictionaries live with the result; per-row garbage in its own context */
 	for (int c = 0; c < ls.ncols; c++)
 		if (ls.cols[c].kind == INPUT_CATEGORICAL)
-			ls.cols[c].dict = dict_create(ls.cxt, false);
+			ls.cols[c].dict = dict_create(ls.cxt, false, MODEL_MAX_FEATURES, "distinct values in one column");
 	if (ls.tmode == TARGET_DICT)
-		ls.labels = dict_create(ls.cxt, true);
+		ls.labels = dict_create(ls.cxt, true, MODEL_MAX_FEATURES, "distinct values in one column");
 	ls.rowcxt = AllocSetContextCreate(ls.cxt, "galaxy loader rows", ALLOCSET_DEFAULT_SIZES);
 
 	if (relkind == RELKIND_MATVIEW && !RelationIsPopulated(rel))
