@@ -17,7 +17,21 @@
  *
  * Output features, in input order: numeric/boolean → 1, array → width,
  * one-hot categorical → one per training category (sorted by bytes),
- * hashed categorical → hash_buckets.
+ * hashed categorical → hash_buckets, text → one per vocabulary term (sorted
+ * by bytes) or n_features hash buckets.
+ *
+ * Text (INPUT_TEXT): a column the options make text is tokenised while
+ * loading (text/tokenize.h; the Dataset keeps each row's distinct terms
+ * with their counts, and its raw slot holds the row's number).  Fitting
+ * chooses the vocabulary on the training rows only (min_df, max_df, then
+ * the max_features most frequent; text/vocab.h) and, for "tfidf", the
+ * smoothed inverse document frequencies of scikit-learn's TfidfVectorizer;
+ * "hashing" needs no fitting.  A row's text features are then its term
+ * counts (1 for "binary", 1 + ln(count) with sublinear_tf), times the idf
+ * ("tfidf"), normalised to unit length ("norm": l2 by default for tfidf and
+ * hashing).  NULL and empty texts give all-zero features.  Features with a
+ * text input are sparse: rows become SparseRows (preprocess_apply_sparse*),
+ * never dense ones.
  */
 #include "postgres.h"
 
@@ -33,6 +47,8 @@
 
 #include "data/data_internal.h"
 #include "data/dataset.h"
+#include "text/tokenize.h"
+#include "text/vocab.h"
 #include "util/jsonb_build.h"
 #include "model/model.h"
 
@@ -44,6 +60,10 @@
 #define PREP_MAX_MAX_CATEGORIES		100000
 #define PREP_MAX_HASH_BUCKETS		(1 << 20)
 #define PREP_HASH_SEED			UINT64CONST(0x67616C6178790001)
+#define PREP_TEXT_MAX_HASH		(1 << 20)	/* n_features of the hashing trick */
+#define PREP_TEXT_DEFAULT_HASH	(1 << 18)
+#define PREP_TEXT_DEFAULT_CONFIG "english"
+#define PREP_TEXT_MAX_MAX_DF	2147483647.0
 
 typedef enum ScaleMode
 {
@@ -68,6 +88,24 @@ typedef enum Encoding
 	ENC_HASH = 2
 } Encoding;
 
+typedef enum TextMode
+{
+	TEXT_NONE = 0,
+	TEXT_TFIDF = 1,
+	TEXT_COUNTS = 2,
+	TEXT_BINARY = 3,
+	TEXT_HASHING = 4
+} TextMode;
+
+typedef enum TextNorm
+{
+	NORM_NONE = 0,
+	NORM_L2 = 1,
+	NORM_L1 = 2
+} TextNorm;
+
+static const char *const text_names[] = {"none", "tfidf", "counts", "binary", "hashing"};
+static const char *const norm_names[] = {"none", "l2", "l1"};
 static const char *const scale_names[] = {"none", "standard", "minmax"};
 static const char *const impute_names[] = {"mean", "median", "most_frequent", "zero", "error"};
 static const char *const encoding_names[] = {"none", "one_hot", "hashing"};
@@ -83,6 +121,18 @@ typedef struct PrepColumn
 	int			missing_code;	/* categorical: code used for NULL, -1 = none */
 	char	   *mode;			/* categorical: most frequent category or NULL */
 	int		   *cat_len;		/* one-hot: byte length of each category */
+	/* text */
+	TextMode	text;
+	TextNorm	norm;
+	bool		sublinear_tf;	/* tf = 1 + ln(count) */
+	bool		smooth_idf;
+	char	   *text_config;	/* schema-qualified text search configuration */
+	TextVocab  *vocab;			/* tfidf, counts, binary: n_out terms */
+	double	   *idf;			/* tfidf: per term */
+	int64		n_docs;			/* training documents */
+	double		min_df;			/* as configured: a count, or a fraction below 1 */
+	double		max_df;			/* as configured: a fraction up to 1, or a count */
+	int			max_features;	/* as configured, 0 = no limit */
 } PrepColumn;
 
 struct Preprocessor
@@ -107,7 +157,9 @@ struct Preprocessor
 	bool	   *num_error;		/* NULL is an error */
 	int			n_cat;
 	int		   *cat_input;		/* input column of each categorical */
-	int		  **fit_map;		/* per input: fitted Dataset code → own code */
+	int			n_text;			/* text inputs: the features are sparse */
+	int		   *num_first;		/* per input: its first numeric slot (numeric, boolean, array) */
+	int		  **fit_map;		/* per input: fitted Dataset code → own code (text: term → index) */
 	int		   *fit_ncodes;		/* per input: size of fit_map[i] */
 
 	char	  **feature_names;	/* built on first use */
@@ -125,6 +177,25 @@ typedef struct PrepOptions
 	int			max_categories;
 	bool		has_hash_buckets;
 	int			hash_buckets;
+	/* text columns */
+	bool		has_text;
+	TextMode	text;
+	bool		has_config;
+	char	   *config;
+	bool		has_min_df;
+	double		min_df;
+	bool		has_max_df;
+	double		max_df;
+	bool		has_max_features;
+	int			max_features;
+	bool		has_n_features;
+	int			n_features;
+	bool		has_norm;
+	TextNorm	norm;
+	bool		has_sublinear_tf;
+	bool		sublinear_tf;
+	bool		has_smooth_idf;
+	bool		smooth_idf;
 } PrepOptions;
 
 /* ---------------------------------------------------------------------
@@ -183,9 +254,102 @@ option_int(const char *option, const char *where, const JsonbValue *v, int lo, i
 	return (int) d;
 }
 
+/* A number option within [lo, hi] (lo excluded when lo_open). */
+static double
+option_number(const char *option, const char *where, const JsonbValue *v, double lo, double hi, bool lo_open)
+{
+	double		d;
+
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be a number", option, where)));
+	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+										   NumericGetDatum(v->val.numeric)));
+	if (!isfinite(d) || d > hi || (lo_open ? d <= lo : d < lo))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be %s %g and at most %g", option, where,
+						lo_open ? "above" : "at least", lo, hi),
+				 errdetail("The value given is %s.",
+						   DatumGetCString(DirectFunctionCall1(numeric_out,
+															   NumericGetDatum(v->val.numeric))))));
+	return d;
+}
+
+/* A boolean option. */
+static bool
+option_bool(const char *option, const char *where, const JsonbValue *v)
+{
+	if (v->type != jbvBool)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be true or false", option, where)));
+	return v->val.boolean;
+}
+
+/* A document-frequency bound: a count (an integer from 1) or a fraction of the documents. */
+static double
+option_df(const char *option, const char *where, const JsonbValue *v, double fraction_max)
+{
+	double		d = option_number(option, where, v, 0.0, PREP_TEXT_MAX_MAX_DF, true);
+
+	if (d > fraction_max && d != floor(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be a fraction of the documents (at most %g) or a whole number of documents, not %g",
+						option, where, fraction_max, d)));
+	return d;
+}
+
+/* The text options of a column, checked against its "text" mode. */
+static void
+check_text_options(const PrepOptions *o, const char *where)
+{
+	const char *mode;
+
+	if (!o->has_text)
+	{
+		if (o->has_config || o->has_min_df || o->has_max_df || o->has_max_features ||
+			o->has_n_features || o->has_norm || o->has_sublinear_tf || o->has_smooth_idf)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("preprocess options config, min_df, max_df, max_features, n_features, norm, sublinear_tf and smooth_idf%s need \"text\"",
+							where),
+					 errhint("Make the column text with \"text\": \"tfidf\", \"counts\", \"binary\" or \"hashing\".")));
+		return;
+	}
+	mode = text_names[o->text];
+	if ((o->has_scale && o->scale != SCALE_NONE) || o->has_max_categories || o->has_hash_buckets)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess options \"scale\", \"max_categories\" and \"hash_buckets\" do not apply to text%s", where),
+				 errhint("The size of a text column's features is set by \"max_features\" (a vocabulary) or \"n_features\" (hashing).")));
+	if (o->has_impute && o->impute != IMPUTE_ZERO && o->impute != IMPUTE_ERROR)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"impute\" = \"%s\" does not apply to text%s", impute_names[o->impute], where),
+				 errhint("A NULL text has no words (\"zero\", the default), or is an error (\"error\").")));
+	if (o->text == TEXT_HASHING && (o->has_min_df || o->has_max_df || o->has_max_features))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess options \"min_df\", \"max_df\" and \"max_features\" need a vocabulary, not \"text\": \"hashing\"%s", where),
+				 errhint("Hashing has a fixed width: \"n_features\".")));
+	if (o->text != TEXT_HASHING && o->has_n_features)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"n_features\" applies to \"text\": \"hashing\", not \"%s\"%s", mode, where),
+				 errhint("A vocabulary's size is limited by \"max_features\".")));
+	if (o->text != TEXT_TFIDF && (o->has_sublinear_tf || o->has_smooth_idf))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess options \"sublinear_tf\" and \"smooth_idf\" apply to \"text\": \"tfidf\", not \"%s\"%s", mode, where)));
+}
+
 /*
- * Parse one options object.  With 'columns' non-NULL the "columns" key is
- * accepted and its container returned there (top level only).
+ * Parse one options object.  At the top level (columns non-NULL) the
+ * "columns" key is accepted and its container returned there; a column's
+ * options (columns NULL) may make it text.
  */
 static void
 parse_options(JsonbContainer *c, PrepOptions *o, const char *where,
@@ -236,23 +400,91 @@ parse_options(JsonbContainer *c, PrepOptions *o, const char *where,
 						 errmsg("preprocess option \"columns\" must be an object mapping column names to options")));
 			*columns = v.val.binary.data;
 		}
+		else if (columns != NULL &&
+				 (strcmp(key, "text") == 0 || strcmp(key, "config") == 0 || strcmp(key, "min_df") == 0 ||
+				  strcmp(key, "max_df") == 0 || strcmp(key, "max_features") == 0 ||
+				  strcmp(key, "n_features") == 0 || strcmp(key, "norm") == 0 ||
+				  strcmp(key, "sublinear_tf") == 0 || strcmp(key, "smooth_idf") == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("preprocess option \"%s\" applies to one column", key),
+					 errhint("Give it under \"columns\", e.g. '{\"columns\": {\"body\": {\"text\": \"tfidf\"}}}'.")));
+		else if (strcmp(key, "text") == 0)
+		{
+			o->has_text = true;
+			o->text = (TextMode) option_choice(key, where, &v, text_names + 1, 4,
+											   "tfidf, counts, binary, hashing") + 1;
+		}
+		else if (strcmp(key, "config") == 0)
+		{
+			if (v.type != jbvString || v.val.string.len == 0 || v.val.string.len > PREP_MAX_NAME)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("preprocess option \"config\"%s must be the name of a text search configuration", where),
+						 errhint("For example \"english\" or \"simple\"; SELECT cfgname FROM pg_ts_config lists them.")));
+			o->has_config = true;
+			o->config = jbv_cstring(&v);
+		}
+		else if (strcmp(key, "min_df") == 0)
+		{
+			o->has_min_df = true;
+			o->min_df = option_df(key, where, &v, 1.0);
+		}
+		else if (strcmp(key, "max_df") == 0)
+		{
+			o->has_max_df = true;
+			o->max_df = option_df(key, where, &v, 1.0);
+		}
+		else if (strcmp(key, "max_features") == 0)
+		{
+			o->has_max_features = true;
+			o->max_features = option_int(key, where, &v, 1, MODEL_MAX_FEATURES);
+		}
+		else if (strcmp(key, "n_features") == 0)
+		{
+			o->has_n_features = true;
+			o->n_features = option_int(key, where, &v, 1, PREP_TEXT_MAX_HASH);
+		}
+		else if (strcmp(key, "norm") == 0)
+		{
+			o->has_norm = true;
+			o->norm = (TextNorm) option_choice(key, where, &v, norm_names, 3, "l2, l1, none");
+		}
+		else if (strcmp(key, "sublinear_tf") == 0)
+		{
+			o->has_sublinear_tf = true;
+			o->sublinear_tf = option_bool(key, where, &v);
+		}
+		else if (strcmp(key, "smooth_idf") == 0)
+		{
+			o->has_smooth_idf = true;
+			o->smooth_idf = option_bool(key, where, &v);
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown preprocess option \"%s\"%s", key, where),
 					 errhint("Valid options are: scale, impute, max_categories, hash_buckets%s.",
-							 columns != NULL ? ", columns" : "")));
+							 columns != NULL ? ", columns" :
+							 ", and for a text column text, config, min_df, max_df, max_features, n_features, norm, sublinear_tf, smooth_idf")));
 	}
+	if (columns == NULL)
+		check_text_options(o, where);
 }
 
-/* Parse the whole preprocess config into global and per-input options. */
+/*
+ * Where the options of a named column go: called for each key of
+ * "columns" before its options are parsed.
+ */
+typedef PrepOptions *(*ColumnOptionsFn) (const char *name, void *arg);
+
+/* Parse the whole preprocess config into global options and, through 'column', per-column ones. */
 static void
-parse_config(Jsonb *config, const Dataset *ds, PrepOptions *global, PrepOptions *per_col)
+parse_config(Jsonb *config, PrepOptions *global, ColumnOptionsFn column, void *arg)
 {
 	JsonbContainer *columns = NULL;
 
 	memset(global, 0, sizeof(PrepOptions));
-	memset(per_col, 0, sizeof(PrepOptions) * ds->n_inputs);
 	if (config == NULL)
 		return;
 	if (JB_ROOT_IS_SCALAR(config) || !JB_ROOT_IS_OBJECT(config))
@@ -267,7 +499,7 @@ parse_config(Jsonb *config, const Dataset *ds, PrepOptions *global, PrepOptions 
 		JsonbIterator *it = JsonbIteratorInit(columns);
 		JsonbValue	v;
 		JsonbIteratorToken tok;
-		int			target = -1;
+		PrepOptions *target = NULL;
 		char	   *colname = NULL;
 
 		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
@@ -275,15 +507,7 @@ parse_config(Jsonb *config, const Dataset *ds, PrepOptions *global, PrepOptions 
 			if (tok == WJB_KEY)
 			{
 				colname = jbv_cstring(&v);
-				target = -1;
-				for (int i = 0; i < ds->n_inputs; i++)
-					if (strcmp(ds->inputs[i].name, colname) == 0)
-						target = i;
-				if (target < 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("preprocess names column \"%s\", which is not a feature of this training run",
-									colname)));
+				target = column(colname, arg);
 			}
 			else if (tok == WJB_VALUE)
 			{
@@ -293,10 +517,101 @@ parse_config(Jsonb *config, const Dataset *ds, PrepOptions *global, PrepOptions 
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("preprocess options%s must be an object", where)));
-				parse_options(v.val.binary.data, &per_col[target], where, NULL);
+				memset(target, 0, sizeof(PrepOptions));
+				parse_options(v.val.binary.data, target, where, NULL);
 			}
 		}
 	}
+}
+
+/* What parse_config fills for a Dataset: options per input. */
+typedef struct DatasetColumns
+{
+	const Dataset *ds;
+	PrepOptions *per_col;
+} DatasetColumns;
+
+/* ColumnOptionsFn for a Dataset: the input's options; ERROR for a column that is not an input. */
+static PrepOptions *
+dataset_column(const char *name, void *arg)
+{
+	DatasetColumns *dc = (DatasetColumns *) arg;
+
+	for (int i = 0; i < dc->ds->n_inputs; i++)
+		if (strcmp(dc->ds->inputs[i].name, name) == 0)
+			return &dc->per_col[i];
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("preprocess names column \"%s\", which is not a feature of this training run",
+					name)));
+	return NULL;				/* keep compiler quiet */
+}
+
+/* What parse_config fills for preprocess_text_columns: every column's options by name. */
+typedef struct NamedColumns
+{
+	int			n;
+	int			cap;
+	char	  **names;
+	PrepOptions **opts;
+} NamedColumns;
+
+/* ColumnOptionsFn collecting the options of every named column. */
+static PrepOptions *
+named_column(const char *name, void *arg)
+{
+	NamedColumns *nc = (NamedColumns *) arg;
+
+	for (int k = 0; k < nc->n; k++)
+		if (strcmp(nc->names[k], name) == 0)
+			return nc->opts[k];	/* a repeated key: the last wins, as in jsonb */
+	if (nc->n == nc->cap)
+	{
+		nc->cap = Max(nc->cap * 2, 8);
+		nc->names = nc->names ? repalloc(nc->names, sizeof(char *) * nc->cap) : palloc(sizeof(char *) * nc->cap);
+		nc->opts = nc->opts ? repalloc(nc->opts, sizeof(PrepOptions *) * nc->cap) : palloc(sizeof(PrepOptions *) * nc->cap);
+	}
+	nc->names[nc->n] = pstrdup(name);
+	nc->opts[nc->n] = palloc0(sizeof(PrepOptions));
+	return nc->opts[nc->n++];
+}
+
+/* The columns the config makes text, for the loader. */
+TextColumnSpec *
+preprocess_text_columns(Jsonb *config, int *n)
+{
+	PrepOptions global;
+	NamedColumns nc = {0};
+	TextColumnSpec *specs;
+	int			k = 0;
+
+	*n = 0;
+	parse_config(config, &global, named_column, &nc);
+	for (int c = 0; c < nc.n; c++)
+		if (nc.opts[c]->has_text)
+			k++;
+	if (k == 0)
+		return NULL;
+	specs = palloc0(sizeof(TextColumnSpec) * k);
+	for (int c = 0; c < nc.n; c++)
+	{
+		const PrepOptions *o = nc.opts[c];
+		TextColumnSpec *t;
+
+		if (!o->has_text)
+			continue;
+		t = &specs[(*n)++];
+		t->name = nc.names[c];
+		t->config = o->has_config ? o->config : pstrdup(PREP_TEXT_DEFAULT_CONFIG);
+		if (o->text == TEXT_HASHING)
+		{
+			t->hash_buckets = o->has_n_features ? o->n_features : PREP_TEXT_DEFAULT_HASH;
+			t->max_width = t->hash_buckets;
+		}
+		else
+			t->max_width = o->has_max_features ? o->max_features : 0;
+	}
+	return specs;
 }
 
 /* ---------------------------------------------------------------------
@@ -376,6 +691,8 @@ kind_name(InputKind k)
 			return "categorical";
 		case INPUT_ARRAY:
 			return "array";
+		case INPUT_TEXT:
+			return "text";
 	}
 	return "unknown";
 }
@@ -393,13 +710,17 @@ build_tables(Preprocessor *p)
 
 	p->n_num = 0;
 	p->n_cat = 0;
+	p->n_text = 0;
 	for (int i = 0; i < p->n_inputs; i++)
 	{
 		if (p->inputs[i].kind == INPUT_CATEGORICAL)
 			p->n_cat++;
+		else if (p->inputs[i].kind == INPUT_TEXT)
+			p->n_text++;
 		else
 			p->n_num += p->inputs[i].width;
 	}
+	p->num_first = palloc(sizeof(int) * Max(p->n_inputs, 1));
 	p->num_raw = palloc(sizeof(int) * Max(p->n_num, 1));
 	p->num_out = palloc(sizeof(int) * Max(p->n_num, 1));
 	p->num_input = palloc(sizeof(int) * Max(p->n_num, 1));
@@ -416,11 +737,14 @@ build_tables(Preprocessor *p)
 		PrepColumn *pc = &p->cols[i];
 
 		pc->out_offset = (int) nf;
+		p->num_first[i] = k;
 		if (in->kind == INPUT_CATEGORICAL)
 		{
 			p->cat_input[p->n_cat++] = i;
 			nf += pc->n_out;
 		}
+		else if (in->kind == INPUT_TEXT)
+			nf += pc->n_out;
 		else
 		{
 			pc->n_out = in->width;
@@ -466,6 +790,32 @@ resolve_options(const InputColumn *in, const PrepOptions *g, const PrepOptions *
 				bool default_scale, PrepColumn *pc, int *max_categories, int *hash_buckets)
 {
 	bool		cat = (in->kind == INPUT_CATEGORICAL);
+
+	if (c->has_text != (in->kind == INPUT_TEXT))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 c->has_text ?
+				 errmsg("preprocess option \"text\" needs a text column, but \"%s\" is %s", in->name, kind_name(in->kind)) :
+				 errmsg("column \"%s\" was read as text, but its preprocess options do not make it text", in->name)));
+	if (in->kind == INPUT_TEXT)
+	{
+		/* checked by parse_options: no scaling, NULL is no words or an error */
+		pc->scale = SCALE_NONE;
+		pc->impute = c->has_impute ? c->impute :
+			(g->has_impute && g->impute == IMPUTE_ERROR) ? IMPUTE_ERROR : IMPUTE_ZERO;
+		pc->text = c->text;
+		pc->norm = c->has_norm ? c->norm :
+			(c->text == TEXT_TFIDF || c->text == TEXT_HASHING) ? NORM_L2 : NORM_NONE;
+		pc->sublinear_tf = c->has_sublinear_tf && c->sublinear_tf;
+		pc->smooth_idf = !c->has_smooth_idf || c->smooth_idf;
+		pc->min_df = c->has_min_df ? c->min_df : 1.0;
+		pc->max_df = c->has_max_df ? c->max_df : 1.0;
+		pc->max_features = c->has_max_features ? c->max_features : 0;
+		pc->n_out = c->text == TEXT_HASHING ? (c->has_n_features ? c->n_features : PREP_TEXT_DEFAULT_HASH) : 0;
+		*max_categories = 0;
+		*hash_buckets = 0;
+		return;
+	}
 
 	/* scale */
 	if (c->has_scale)
@@ -562,7 +912,7 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 	double	   *rowbuf;
 
 	for (int i = 0; i < p->n_inputs; i++)
-		if (p->inputs[i].kind != INPUT_CATEGORICAL)
+		if (p->inputs[i].kind != INPUT_CATEGORICAL && p->inputs[i].kind != INPUT_TEXT)
 			n_slots += p->inputs[i].width;
 	if (n_slots == 0)
 		return;
@@ -577,7 +927,7 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 	mx = palloc(sizeof(double) * n_slots);
 	n_slots = 0;
 	for (int i = 0; i < p->n_inputs; i++)
-		if (p->inputs[i].kind != INPUT_CATEGORICAL)
+		if (p->inputs[i].kind != INPUT_CATEGORICAL && p->inputs[i].kind != INPUT_TEXT)
 			for (int j = 0; j < p->inputs[i].width; j++)
 			{
 				slot[n_slots] = p->inputs[i].raw_offset + j;
@@ -795,6 +1145,124 @@ fit_categorical(Preprocessor *p, int i, const Dataset *ds, const InputColumn *ds
 	pfree(counts);
 }
 
+/* A document-frequency bound as a number of the n documents: a fraction (min: below 1, max: up to 1) or a count. */
+static int64
+df_bound(double v, int64 n, bool upper)
+{
+	if (upper)
+		return v <= 1.0 ? (int64) floor(v * (double) n) : (int64) v;
+	return v < 1.0 ? (int64) ceil(v * (double) n) : (int64) v;
+}
+
+/*
+ * Fit one text input: hashing needs nothing; a vocabulary is chosen from
+ * the terms of the training rows' texts (document frequencies, then the most
+ * frequent), with the inverse document frequencies for tfidf.
+ */
+static void
+fit_text(Preprocessor *p, int i, const Dataset *ds, const InputColumn *dsin,
+		 const int64 *rows, int64 n_rows)
+{
+	InputColumn *in = &p->inputs[i];
+	PrepColumn *pc = &p->cols[i];
+	int			s = dsin->raw_offset;
+	int			ncat = dsin->n_categories;
+	int64		nulls = 0;
+	int64	   *df;
+	int64	   *tf;
+	int		   *map;
+	int64		min_docs,
+				max_docs;
+
+	if (dsin->doc_start == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text column \"%s\" has no words loaded", dsin->name)));
+	pc->text_config = pstrdup(dsin->text_config ? dsin->text_config : PREP_TEXT_DEFAULT_CONFIG);
+	pc->n_docs = n_rows;
+	/* the fitted schema keeps a vocabulary, not the load-time terms */
+	in->n_categories = 0;
+	in->categories = NULL;
+	in->category_counts = NULL;
+	for (int64 r = 0; r < n_rows; r++)
+		if (isnan(dataset_raw_value(ds, rows[r], s)))
+			nulls++;
+	if (nulls > 0 && pc->impute == IMPUTE_ERROR)
+		null_is_error(in->name);
+
+	if (pc->text == TEXT_HASHING)
+	{
+		/* the loader stored hash buckets: nothing to learn */
+		if (dsin->text_buckets != pc->n_out)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("text column \"%s\" was loaded into %d hash buckets, not n_features = %d",
+							dsin->name, dsin->text_buckets, pc->n_out)));
+		p->fit_map[i] = NULL;
+		p->fit_ncodes[i] = 0;
+		return;
+	}
+	if (dsin->text_buckets != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text column \"%s\" was loaded hashed, but its options ask for a vocabulary", dsin->name)));
+
+	/* document frequency and occurrences of every term over the training rows */
+	df = palloc0(sizeof(int64) * Max(ncat, 1));
+	tf = palloc0(sizeof(int64) * Max(ncat, 1));
+	for (int64 r = 0; r < n_rows; r++)
+	{
+		double		x = dataset_raw_value(ds, rows[r], s);
+		int64		doc;
+
+		if ((r & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (isnan(x))
+			continue;
+		doc = (int64) x;
+		if (doc < 0 || doc >= ds->n_rows)
+			elog(ERROR, "galaxy: document %g of text column \"%s\" is not a row", x, dsin->name);
+		for (int64 k = dsin->doc_start[doc]; k < dsin->doc_start[doc + 1]; k++)
+		{
+			int32		t = dsin->doc_terms[k];
+
+			if (t < 0 || t >= ncat)
+				elog(ERROR, "galaxy: term %d of text column \"%s\" is outside its %d terms", t, dsin->name, ncat);
+			df[t]++;
+			tf[t] += dsin->doc_counts[k];
+		}
+	}
+	min_docs = df_bound(pc->min_df, n_rows, false);
+	max_docs = df_bound(pc->max_df, n_rows, true);
+	if (max_docs < min_docs)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("for text column \"%s\", max_df keeps terms of at most " INT64_FORMAT " documents, fewer than the " INT64_FORMAT " min_df asks for",
+						in->name, max_docs, min_docs),
+				 errdetail("The training split has " INT64_FORMAT " rows.", n_rows)));
+	map = palloc(sizeof(int) * Max(ncat, 1));
+	pc->vocab = text_vocab_build(ncat, dsin->categories, df, tf, n_rows,
+								 Max(min_docs, 1), max_docs, pc->max_features, map);
+	if (pc->vocab->n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("text column \"%s\" has no term for its vocabulary", in->name),
+				 errdetail("The " INT64_FORMAT " training rows (" INT64_FORMAT " NULL) have %d distinct terms; none is in at least " INT64_FORMAT " and at most " INT64_FORMAT " documents.",
+						   n_rows, nulls, ncat, Max(min_docs, 1), max_docs),
+				 errhint("Lower \"min_df\" or raise \"max_df\"; with config 'english' a text of stop words only has no terms.")));
+	pc->n_out = pc->vocab->n;
+	if (pc->text == TEXT_TFIDF)
+	{
+		pc->idf = palloc(sizeof(double) * pc->n_out);
+		for (int j = 0; j < pc->n_out; j++)
+			pc->idf[j] = text_vocab_idf(pc->vocab, j, pc->smooth_idf);
+	}
+	p->fit_map[i] = map;
+	p->fit_ncodes[i] = ncat;
+	pfree(df);
+	pfree(tf);
+}
+
 /* Fit the preprocessor on the given training rows of a Dataset. */
 /*
  * The fitted numbers must be what preprocess_read accepts: finite fill,
@@ -846,8 +1314,12 @@ preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no training rows to fit the preprocessor on")));
 
-	per_col = palloc(sizeof(PrepOptions) * ds->n_inputs);
-	parse_config(config, ds, &global, per_col);
+	per_col = palloc0(sizeof(PrepOptions) * ds->n_inputs);
+	{
+		DatasetColumns dc = {ds, per_col};
+
+		parse_config(config, &global, dataset_column, &dc);
+	}
 
 	p = palloc0(sizeof(Preprocessor));
 	p->mcxt = CurrentMemoryContext;
@@ -888,6 +1360,8 @@ preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 						&p->cols[i], &max_categories, &hash_buckets);
 		if (p->inputs[i].kind == INPUT_CATEGORICAL)
 			fit_categorical(p, i, ds, &ds->inputs[i], rows, n_rows, max_categories, hash_buckets);
+		else if (p->inputs[i].kind == INPUT_TEXT)
+			fit_text(p, i, ds, &ds->inputs[i], rows, n_rows);
 	}
 	fit_numeric(p, ds, rows, n_rows);
 
@@ -895,7 +1369,7 @@ preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("preprocessing yields more than %d features", MODEL_MAX_FEATURES),
-				 errhint("Lower \"max_categories\" or \"hash_buckets\" in preprocess.")));
+				 errhint("Lower \"max_categories\", \"hash_buckets\", \"max_features\" or \"n_features\" in preprocess.")));
 	if (p->n_features == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -937,6 +1411,23 @@ preprocess_input(const Preprocessor *p, int i)
 	return &p->inputs[i];
 }
 
+/* Whether the features are sparse: a text input makes them so. */
+bool
+preprocess_is_sparse(const Preprocessor *p)
+{
+	return p->n_text > 0;
+}
+
+/* The features of input i: the first one and how many. */
+void
+preprocess_input_features(const Preprocessor *p, int i, int *first, int *n)
+{
+	if (i < 0 || i >= p->n_inputs)
+		elog(ERROR, "galaxy: input index %d out of range", i);
+	*first = p->cols[i].out_offset;
+	*n = p->cols[i].n_out;
+}
+
 /* Build every output feature name (once, in the preprocessor's context). */
 static void
 build_feature_names(Preprocessor *p)
@@ -965,6 +1456,12 @@ build_feature_names(Preprocessor *p)
 						psprintf("%s#h%d", in->name, j) :
 						psprintf("%s=%s", in->name, in->categories[j]);
 				break;
+			case INPUT_TEXT:
+				for (int j = 0; j < pc->n_out; j++)
+					names[pc->out_offset + j] = pc->text == TEXT_HASHING ?
+						psprintf("%s#h%d", in->name, j) :
+						psprintf("%s:%s", in->name, pc->vocab->terms[j]);
+				break;
 		}
 	}
 	p->feature_names = names;
@@ -986,6 +1483,19 @@ preprocess_feature_name(const Preprocessor *p, int j)
  * applying
  * --------------------------------------------------------------------- */
 
+/* Numeric slot k's feature for raw value x (NaN: missing). */
+static inline double
+numeric_feature(const Preprocessor *p, int k, double x)
+{
+	if (isnan(x))
+	{
+		if (unlikely(p->num_error[k]))
+			null_is_error(p->inputs[p->num_input[k]].name);
+		return p->num_missing[k];
+	}
+	return (x - p->num_center[k]) * p->num_inv[k];
+}
+
 /*
  * Impute and scale the numeric slots of one row: slot k is read at
  * row[src[k]] and written at out[num_out[k]].
@@ -994,57 +1504,290 @@ static inline void
 apply_numeric(const Preprocessor *p, const double *row, const int *src, double *out)
 {
 	for (int k = 0; k < p->n_num; k++)
-	{
-		double		x = row[src[k]];
+		out[p->num_out[k]] = numeric_feature(p, k, row[src[k]]);
+}
 
-		if (isnan(x))
-		{
-			if (unlikely(p->num_error[k]))
-				null_is_error(p->inputs[p->num_input[k]].name);
-			out[p->num_out[k]] = p->num_missing[k];
-		}
-		else
-			out[p->num_out[k]] = (x - p->num_center[k]) * p->num_inv[k];
+/*
+ * The own code (one-hot index or bucket) of categorical input i for its raw
+ * slot value x (see the top of this file), or -1 for no feature.
+ */
+static inline int
+raw_category(const Preprocessor *p, int i, double x)
+{
+	const PrepColumn *pc = &p->cols[i];
+	int			code;
+
+	if (isnan(x))
+	{
+		if (unlikely(pc->impute == IMPUTE_ERROR))
+			null_is_error(p->inputs[i].name);
+		code = pc->missing_code;
 	}
+	else if (x >= 0)
+	{
+		/* a code of the Dataset this preprocessor was fitted on */
+		if (unlikely(p->fit_map == NULL || p->fit_map[i] == NULL))
+			elog(ERROR, "galaxy: dataset category codes need the preprocessor fitted on that dataset");
+		code = x < p->fit_ncodes[i] ? p->fit_map[i][(int) x] : -1;
+	}
+	else if (x <= -2 && x > -2.0 - pc->n_out)
+		code = (int) (-x) - 2;	/* own code */
+	else
+		code = -1;				/* unseen */
+	Assert(code < pc->n_out);
+	return code;
+}
+
+/* ERROR: a dense transform of a preprocessor whose features are sparse. */
+static void
+dense_of_sparse(void)
+{
+	elog(ERROR, "galaxy: text features are sparse and are not transformed into dense rows");
 }
 
 /* Transform one raw row (preprocessor codes for categoricals). */
 void
 preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out)
 {
+	if (unlikely(p->n_text > 0))
+		dense_of_sparse();
 	apply_numeric(p, raw, p->num_raw, out);
 	for (int c = 0; c < p->n_cat; c++)
 	{
 		int			i = p->cat_input[c];
 		const PrepColumn *pc = &p->cols[i];
-		double		x = raw[p->inputs[i].raw_offset];
 		double	   *o = out + pc->out_offset;
-		int			code;
+		int			code = raw_category(p, i, raw[p->inputs[i].raw_offset]);
 
 		for (int j = 0; j < pc->n_out; j++)
 			o[j] = 0.0;
-		if (isnan(x))
-		{
-			if (unlikely(pc->impute == IMPUTE_ERROR))
-				null_is_error(p->inputs[i].name);
-			code = pc->missing_code;
-		}
-		else if (x >= 0)
-		{
-			/* a code of the Dataset this preprocessor was fitted on */
-			if (unlikely(p->fit_map == NULL || p->fit_map[i] == NULL))
-				elog(ERROR, "galaxy: dataset category codes need the preprocessor fitted on that dataset");
-			code = x < p->fit_ncodes[i] ? p->fit_map[i][(int) x] : -1;
-		}
-		else if (x <= -2 && x > -2.0 - pc->n_out)
-			code = (int) (-x) - 2;	/* own code */
-		else
-			code = -1;			/* unseen */
-		Assert(code < pc->n_out);
 		Assert(pc->out_offset + pc->n_out <= p->n_features);
 		if (code >= 0)
 			o[code] = 1.0;
 	}
+}
+
+/* Sort n entries of a row by column (a quicksort for long rows, insertion below 16). */
+static void
+sort_entries(int32 *idx, double *val, int n)
+{
+	while (n > 16)
+	{
+		int32		a = idx[0],
+					b = idx[n / 2],
+					c = idx[n - 1];
+		int32		pivot = (a < b) ? ((b < c) ? b : ((a < c) ? c : a)) : ((a < c) ? a : ((b < c) ? c : b));
+		int			i = 0,
+					j = n - 1;
+
+		while (i <= j)
+		{
+			while (idx[i] < pivot)
+				i++;
+			while (idx[j] > pivot)
+				j--;
+			if (i <= j)
+			{
+				int32		ti = idx[i];
+				double		tv = val[i];
+
+				idx[i] = idx[j];
+				val[i] = val[j];
+				idx[j] = ti;
+				val[j] = tv;
+				i++;
+				j--;
+			}
+		}
+		/* recurse into the smaller part, loop on the larger */
+		if (j + 1 < n - i)
+		{
+			sort_entries(idx, val, j + 1);
+			idx += i;
+			val += i;
+			n -= i;
+		}
+		else
+		{
+			sort_entries(idx + i, val + i, n - i);
+			n = j + 1;
+		}
+	}
+	for (int k = 1; k < n; k++)
+	{
+		int32		ti = idx[k];
+		double		tv = val[k];
+		int			m = k - 1;
+
+		while (m >= 0 && idx[m] > ti)
+		{
+			idx[m + 1] = idx[m];
+			val[m + 1] = val[m];
+			m--;
+		}
+		idx[m + 1] = ti;
+		val[m + 1] = tv;
+	}
+}
+
+/*
+ * Text input i's features for raw slot value x, appended to out: its terms
+ * from the fitted Dataset ds (x is the row's document), or from terms
+ * (own ids).
+ */
+static void
+apply_text(const Preprocessor *p, int i, double x, const Dataset *ds, const TextTerms *terms,
+		   SparseRow *out)
+{
+	const PrepColumn *pc = &p->cols[i];
+	const int32 *ids = NULL;
+	const int32 *counts = NULL;
+	const int  *map = NULL;
+	int			map_n = 0;
+	int64		n = 0;
+	int			start = out->nnz;
+	int			m;
+	bool		sorted = true;
+	double		norm = 0.0;
+
+	if (isnan(x))
+	{
+		if (unlikely(pc->impute == IMPUTE_ERROR))
+			null_is_error(p->inputs[i].name);
+		return;					/* no words */
+	}
+	if (ds != NULL)
+	{
+		const InputColumn *d = &ds->inputs[i];
+		int64		doc = (int64) x;
+
+		if (i >= ds->n_inputs || d->kind != INPUT_TEXT || d->doc_start == NULL ||
+			!(x >= 0 && x < (double) ds->n_rows))
+			elog(ERROR, "galaxy: text input \"%s\" does not match the Dataset row", p->inputs[i].name);
+		ids = d->doc_terms + d->doc_start[doc];
+		counts = d->doc_counts + d->doc_start[doc];
+		n = d->doc_start[doc + 1] - d->doc_start[doc];
+		if (pc->text != TEXT_HASHING)
+		{
+			if (p->fit_map == NULL || p->fit_map[i] == NULL)
+				elog(ERROR, "galaxy: dataset terms need the preprocessor fitted on that dataset");
+			map = p->fit_map[i];
+			map_n = p->fit_ncodes[i];
+		}
+	}
+	else if (terms != NULL)
+	{
+		ids = terms[i].ids;
+		counts = terms[i].counts;
+		n = terms[i].n;
+	}
+	sparse_row_reserve(out, n);
+	for (int64 k = 0; k < n; k++)
+	{
+		int32		t = ids[k];
+		int			own;
+
+		if (map)
+			own = (t >= 0 && t < map_n) ? map[t] : -1;
+		else
+			own = (t >= 0 && t < pc->n_out) ? t : -1;
+		if (own < 0 || counts[k] <= 0)
+			continue;			/* out of the vocabulary */
+		if (out->nnz > start && out->idx[out->nnz - 1] >= pc->out_offset + own)
+			sorted = false;
+		sparse_row_push(out, pc->out_offset + own, (double) counts[k]);
+	}
+	if (!sorted)
+	{
+		/* sort the terms by feature, and add up the counts of a feature seen twice */
+		sort_entries(out->idx + start, out->val + start, out->nnz - start);
+		m = start;
+		for (int k = start; k < out->nnz; k++)
+		{
+			if (k > start && out->idx[k] == out->idx[m - 1])
+				out->val[m - 1] += out->val[k];
+			else
+			{
+				out->idx[m] = out->idx[k];
+				out->val[m] = out->val[k];
+				m++;
+			}
+		}
+		out->nnz = m;
+	}
+	/* term frequency, times the idf, then the norm */
+	for (int k = start; k < out->nnz; k++)
+	{
+		double		v = out->val[k];
+
+		if (pc->text == TEXT_BINARY)
+			v = 1.0;
+		else if (pc->sublinear_tf)
+			v = 1.0 + log(v);
+		if (pc->text == TEXT_TFIDF)
+			v *= pc->idf[out->idx[k] - pc->out_offset];
+		out->val[k] = v;
+		norm += pc->norm == NORM_L2 ? v * v : fabs(v);
+	}
+	if (pc->norm != NORM_NONE && norm > 0.0)
+	{
+		double		scale = pc->norm == NORM_L2 ? 1.0 / sqrt(norm) : 1.0 / norm;
+
+		for (int k = start; k < out->nnz; k++)
+			out->val[k] *= scale;
+	}
+}
+
+/* A raw row's sparse features, text from ds (the fitted Dataset) or terms. */
+static void
+apply_sparse(const Preprocessor *p, const double *raw, const Dataset *ds, const TextTerms *terms,
+			 SparseRow *out)
+{
+	out->nnz = 0;
+	sparse_row_reserve(out, (int64) p->n_num + p->n_cat);
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		const InputColumn *in = &p->inputs[i];
+		const PrepColumn *pc = &p->cols[i];
+
+		switch (in->kind)
+		{
+			case INPUT_CATEGORICAL:
+				{
+					int			code = raw_category(p, i, raw[in->raw_offset]);
+
+					if (code >= 0)
+						sparse_row_push(out, pc->out_offset + code, 1.0);
+					break;
+				}
+			case INPUT_TEXT:
+				apply_text(p, i, raw[in->raw_offset], ds, terms, out);
+				break;
+			default:
+				for (int k = p->num_first[i]; k < p->num_first[i] + in->width; k++)
+				{
+					double		v = numeric_feature(p, k, raw[p->num_raw[k]]);
+
+					if (v != 0.0)
+						sparse_row_push(out, p->num_out[k], v);
+				}
+				break;
+		}
+	}
+}
+
+/* Sparse features of a row of the fitted Dataset. */
+void
+preprocess_apply_sparse_dataset(const Preprocessor *p, const Dataset *ds, const double *raw, SparseRow *out)
+{
+	apply_sparse(p, raw, ds, NULL, out);
+}
+
+/* Sparse features of a raw row whose text inputs' terms are given. */
+void
+preprocess_apply_sparse(const Preprocessor *p, const double *raw, const TextTerms *terms, SparseRow *out)
+{
+	apply_sparse(p, raw, NULL, terms, out);
 }
 
 /* Undo the scaling of the numeric features; categorical features stay as they are. */
@@ -1085,8 +1828,8 @@ match_dataset_input(const Preprocessor *p, int i, const Dataset *ds)
 		const InputColumn *d = &ds->inputs[j];
 		bool		ok;
 
-		if (in->kind == INPUT_CATEGORICAL)
-			ok = d->kind == INPUT_CATEGORICAL;
+		if (in->kind == INPUT_CATEGORICAL || in->kind == INPUT_TEXT)
+			ok = d->kind == in->kind;
 		else if (in->kind == INPUT_ARRAY)
 			ok = d->kind == INPUT_ARRAY && d->width == in->width;
 		else
@@ -1114,6 +1857,8 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 	double	   *rowbuf = palloc(sizeof(double) * Max(ds->n_raw, 1));
 	bool		dense;
 
+	if (p->n_text > 0)
+		dense_of_sparse();
 	/* map fitted inputs onto the Dataset's raw slots and dictionaries */
 	for (int k = 0; k < p->n_num; k++)
 	{
@@ -1231,6 +1976,21 @@ nonfinite_value(const InputColumn *in, double v)
  * How each input's Datums become raw values: the type classification of
  * every input, done once for a call site instead of once per row.
  */
+/* The text inputs of a call site: their tokenizers and the terms of the row converted last. */
+typedef struct PrepTextConv
+{
+	const Preprocessor *p;
+	TextTokenizer **tk;			/* per input; NULL for an input that is not text */
+	TextTerms  *terms;			/* per input */
+	int32	  **ids;			/* per input: the buffers terms[i] points into */
+	int32	  **counts;
+	int		   *cap;
+	int32	   *lexemes;		/* own ids of the lexemes of the text being read */
+	int			n_lexemes;
+	int			cap_lexemes;
+	int			input;			/* the text input being read */
+} PrepTextConv;
+
 struct PrepDatumConv
 {
 	bool		all_float8;		/* every input a float8 column for a numeric input */
@@ -1238,7 +1998,104 @@ struct PrepDatumConv
 	ScalarConv *conv;
 	CategoryConv *cat;
 	Oid		   *types;
+	PrepTextConv *text;			/* NULL without text inputs */
 };
+
+/* Set up the tokenizers of the text inputs (their configurations must exist). */
+static PrepTextConv *
+text_conv_create(const Preprocessor *p)
+{
+	PrepTextConv *tc = palloc0(sizeof(PrepTextConv));
+	int			n = Max(p->n_inputs, 1);
+
+	tc->p = p;
+	tc->tk = palloc0(sizeof(TextTokenizer *) * n);
+	tc->terms = palloc0(sizeof(TextTerms) * n);
+	tc->ids = palloc0(sizeof(int32 *) * n);
+	tc->counts = palloc0(sizeof(int32 *) * n);
+	tc->cap = palloc0(sizeof(int) * n);
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		if (p->inputs[i].kind != INPUT_TEXT)
+			continue;
+		tc->tk[i] = text_tokenizer_create(text_config_oid(p->cols[i].text_config));
+		tc->cap[i] = 64;
+		tc->ids[i] = palloc(sizeof(int32) * tc->cap[i]);
+		tc->counts[i] = palloc(sizeof(int32) * tc->cap[i]);
+	}
+	tc->cap_lexemes = 256;
+	tc->lexemes = palloc(sizeof(int32) * tc->cap_lexemes);
+	return tc;
+}
+
+/* One lexeme of the text being converted: its own id (vocabulary index or bucket), if any. */
+static void
+text_conv_lexeme(void *arg, const char *lexeme, int len, int position)
+{
+	PrepTextConv *tc = (PrepTextConv *) arg;
+	const PrepColumn *pc = &tc->p->cols[tc->input];
+	int			id;
+
+	if (pc->text == TEXT_HASHING)
+		id = len <= TEXT_MAX_TERM_BYTES ? text_hash_bucket(lexeme, len, pc->n_out) : -1;
+	else
+		id = text_vocab_lookup(pc->vocab, lexeme, len);
+	if (id < 0)
+		return;					/* not in the vocabulary */
+	if (tc->n_lexemes == tc->cap_lexemes)
+	{
+		tc->cap_lexemes *= 2;
+		tc->lexemes = repalloc_huge(tc->lexemes, sizeof(int32) * tc->cap_lexemes);
+	}
+	tc->lexemes[tc->n_lexemes++] = id;
+}
+
+/* qsort comparator for int32. */
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Tokenise text input i's value into tc->terms[i] (distinct own ids, ascending, with counts). */
+static void
+text_conv_value(PrepTextConv *tc, int i, Datum d)
+{
+	text	   *t = DatumGetTextPP(d);
+	TextTerms  *tt = &tc->terms[i];
+	int			n = 0;
+
+	tc->input = i;
+	tc->n_lexemes = 0;
+	text_tokenize(tc->tk[i], VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), text_conv_lexeme, tc);
+	if ((Pointer) t != DatumGetPointer(d))
+		pfree(t);
+	if (tc->n_lexemes > 1)
+		qsort(tc->lexemes, tc->n_lexemes, sizeof(int32), cmp_int32);
+	if (tc->n_lexemes > tc->cap[i])
+	{
+		tc->cap[i] = tc->n_lexemes;
+		tc->ids[i] = repalloc_huge(tc->ids[i], sizeof(int32) * tc->cap[i]);
+		tc->counts[i] = repalloc_huge(tc->counts[i], sizeof(int32) * tc->cap[i]);
+	}
+	for (int k = 0; k < tc->n_lexemes; k++)
+	{
+		if (k == 0 || tc->lexemes[k] != tc->lexemes[k - 1])
+		{
+			tc->ids[i][n] = tc->lexemes[k];
+			tc->counts[i][n] = 0;
+			n++;
+		}
+		if (tc->counts[i][n - 1] < PG_INT32_MAX)
+			tc->counts[i][n - 1]++;
+	}
+	tt->n = n;
+	tt->ids = tc->ids[i];
+	tt->counts = tc->counts[i];
+}
 
 /* Classify the types of the inputs' Datums (types[i] for input i). */
 PrepDatumConv *
@@ -1260,13 +2117,40 @@ preprocess_datum_conv(const Preprocessor *p, const Oid *types)
 			dc->conv[i] != CONV_FLOAT8)
 			dc->all_float8 = false;
 	}
+	dc->text = p->n_text > 0 ? text_conv_create(p) : NULL;
 	return dc;
+}
+
+/* The text inputs' terms of the row converted last. */
+const TextTerms *
+preprocess_datum_conv_terms(const PrepDatumConv *dc)
+{
+	return dc->text ? dc->text->terms : NULL;
 }
 
 /* Free what preprocess_datum_conv() allocated. */
 void
 preprocess_datum_conv_free(PrepDatumConv *dc)
 {
+	if (dc->text)
+	{
+		PrepTextConv *tc = dc->text;
+
+		for (int i = 0; i < tc->p->n_inputs; i++)
+			if (tc->tk[i])
+			{
+				text_tokenizer_free(tc->tk[i]);
+				pfree(tc->ids[i]);
+				pfree(tc->counts[i]);
+			}
+		pfree(tc->tk);
+		pfree(tc->terms);
+		pfree(tc->ids);
+		pfree(tc->counts);
+		pfree(tc->cap);
+		pfree(tc->lexemes);
+		pfree(tc);
+	}
 	pfree(dc->kind);
 	pfree(dc->conv);
 	pfree(dc->cat);
@@ -1309,10 +2193,18 @@ preprocess_datums_to_raw_conv(const Preprocessor *p, const PrepDatumConv *dc,
 		{
 			for (int j = 0; j < in->width; j++)
 				dst[j] = get_float8_nan();
+			if (in->kind == INPUT_TEXT)
+				dc->text->terms[i].n = 0;
 			continue;
 		}
 		switch (in->kind)
 		{
+			case INPUT_TEXT:
+				if (kind != INPUT_CATEGORICAL || cat != CAT_TEXT)
+					type_mismatch(in, types[i]);
+				text_conv_value(dc->text, i, values[i]);
+				dst[0] = 0.0;	/* not NULL: its words are in dc->text */
+				break;
 			case INPUT_NUMERIC:
 			case INPUT_BOOLEAN:
 				if (kind != INPUT_NUMERIC && kind != INPUT_BOOLEAN)
@@ -1397,6 +2289,20 @@ preprocess_write(const Preprocessor *p, ModelWriter *w)
 			for (int j = 0; j < in->n_categories; j++)
 				mw_str(w, in->categories[j]);
 		}
+		else if (in->kind == INPUT_TEXT)
+		{
+			mw_u8(w, (uint8) pc->text);
+			mw_u8(w, (uint8) pc->norm);
+			mw_u8(w, (uint8) ((pc->sublinear_tf ? 1 : 0) | (pc->smooth_idf ? 2 : 0)));
+			mw_str(w, pc->text_config);
+			mw_i32(w, pc->n_out);
+			mw_i64(w, pc->n_docs);
+			mw_f64(w, pc->min_df);
+			mw_f64(w, pc->max_df);
+			mw_i32(w, pc->max_features);
+			if (pc->text != TEXT_HASHING)
+				text_vocab_write(pc->vocab, w);
+		}
 	}
 	mw_u32(w, (uint32) p->n_raw);
 	for (int s = 0; s < p->n_raw; s++)
@@ -1406,6 +2312,53 @@ preprocess_write(const Preprocessor *p, ModelWriter *w)
 		mw_f64(w, p->scale[s]);
 	}
 	mw_u32(w, (uint32) p->n_features);
+}
+
+/* Read and validate the fitted transform of a text input. */
+static void
+read_text_column(ModelReader *r, const InputColumn *in, PrepColumn *pc)
+{
+	uint8		mode = mr_u8(r);
+	uint8		norm = mr_u8(r);
+	uint8		flags = mr_u8(r);
+
+	if (mode < TEXT_TFIDF || mode > TEXT_HASHING)
+		mr_corrupt("text input \"%s\" has unknown mode %u", in->name, mode);
+	if (norm > NORM_L1)
+		mr_corrupt("text input \"%s\" has unknown norm %u", in->name, norm);
+	if (flags & ~3)
+		mr_corrupt("text input \"%s\" has unknown flags 0x%02X", in->name, flags);
+	if (pc->scale != SCALE_NONE || (pc->impute != IMPUTE_ZERO && pc->impute != IMPUTE_ERROR))
+		mr_corrupt("text input \"%s\" is scaled or imputed", in->name);
+	pc->enc = ENC_NONE;
+	pc->missing_code = -1;
+	pc->text = (TextMode) mode;
+	pc->norm = (TextNorm) norm;
+	pc->sublinear_tf = (flags & 1) != 0;
+	pc->smooth_idf = (flags & 2) != 0;
+	pc->text_config = mr_str(r, PREP_MAX_NAME);
+	if (pc->text_config == NULL || pc->text_config[0] == '\0')
+		mr_corrupt("text input \"%s\" has no text search configuration", in->name);
+	pc->n_out = mr_i32_range(r, 1, mode == TEXT_HASHING ? PREP_TEXT_MAX_HASH : MODEL_MAX_FEATURES,
+							 "text feature count");
+	pc->n_docs = mr_i64(r);
+	if (pc->n_docs < 1)
+		mr_corrupt("text input \"%s\" was fitted on " INT64_FORMAT " documents", in->name, pc->n_docs);
+	pc->min_df = mr_f64_finite(r, "min_df");
+	pc->max_df = mr_f64_finite(r, "max_df");
+	pc->max_features = mr_i32_range(r, 0, MODEL_MAX_FEATURES, "max_features");
+	if (mode == TEXT_HASHING)
+		return;
+	pc->vocab = text_vocab_read(r, MODEL_MAX_FEATURES);
+	if (pc->vocab->n != pc->n_out || pc->vocab->n_docs != pc->n_docs)
+		mr_corrupt("text input \"%s\" has a vocabulary of %d terms from " INT64_FORMAT " documents for %d features from " INT64_FORMAT,
+				   in->name, pc->vocab->n, pc->vocab->n_docs, pc->n_out, pc->n_docs);
+	if (mode == TEXT_TFIDF)
+	{
+		pc->idf = palloc(sizeof(double) * pc->n_out);
+		for (int j = 0; j < pc->n_out; j++)
+			pc->idf[j] = text_vocab_idf(pc->vocab, j, pc->smooth_idf);
+	}
 }
 
 /* Read and validate a serialised preprocessor. */
@@ -1443,7 +2396,7 @@ preprocess_read(ModelReader *r)
 			if (strcmp(p->inputs[k].name, in->name) == 0)
 				mr_corrupt("input \"%s\" appears twice", in->name);
 		kind = mr_u8(r);
-		if (kind < INPUT_NUMERIC || kind > INPUT_ARRAY)
+		if (kind < INPUT_NUMERIC || kind > INPUT_TEXT)
 			mr_corrupt("input \"%s\" has unknown kind %u", in->name, kind);
 		in->kind = (InputKind) kind;
 		in->typid = InvalidOid;
@@ -1496,6 +2449,8 @@ preprocess_read(ModelReader *r)
 				pc->cat_len[j] = strlen(c);
 			}
 		}
+		else if (in->kind == INPUT_TEXT)
+			read_text_column(r, in, pc);
 		else
 		{
 			pc->enc = ENC_NONE;
@@ -1539,6 +2494,60 @@ preprocess_read(ModelReader *r)
 #define DESCRIBE_MAX_CATEGORIES 100
 #define DESCRIBE_MAX_SLOTS		16
 
+#define DESCRIBE_TOP_TERMS		20
+
+/* qsort_arg comparator of vocabulary indexes: more documents first, then the term. */
+static int
+cmp_by_df(const void *a, const void *b, void *arg)
+{
+	const TextVocab *v = (const TextVocab *) arg;
+	int			i = *(const int *) a;
+	int			j = *(const int *) b;
+
+	if (v->df[i] != v->df[j])
+		return v->df[i] > v->df[j] ? -1 : 1;
+	return (i > j) - (i < j);
+}
+
+/* The keys of a text input in galaxy.describe(). */
+static void
+describe_text(JsonbParseState **st, const PrepColumn *pc)
+{
+	jb_kv_str(st, "text", text_names[pc->text]);
+	jb_kv_str(st, "config", pc->text_config);
+	jb_kv_str(st, "norm", norm_names[pc->norm]);
+	jb_kv_num(st, "training_documents", (double) pc->n_docs);
+	if (pc->text == TEXT_HASHING)
+	{
+		jb_kv_num(st, "hash_features", pc->n_out);
+		return;
+	}
+	jb_kv_num(st, "vocabulary_size", pc->n_out);
+	jb_kv_num(st, "min_df", pc->min_df);
+	jb_kv_num(st, "max_df", pc->max_df);
+	if (pc->max_features > 0)
+		jb_kv_num(st, "max_features", pc->max_features);
+	if (pc->text == TEXT_TFIDF)
+	{
+		jb_kv_bool(st, "sublinear_tf", pc->sublinear_tf);
+		jb_kv_bool(st, "smooth_idf", pc->smooth_idf);
+	}
+	{
+		int		   *order = palloc(sizeof(int) * pc->n_out);
+		int			n = Min(pc->n_out, DESCRIBE_TOP_TERMS);
+
+		for (int j = 0; j < pc->n_out; j++)
+			order[j] = j;
+		qsort_arg(order, pc->n_out, sizeof(int), cmp_by_df, pc->vocab);
+		jb_key(st, "most_frequent_terms");
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		for (int j = 0; j < n; j++)
+			jb_str(st, WJB_ELEM, pc->vocab->terms[order[j]]);
+		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+		pfree(order);
+	}
+}
+
 /* jsonb description of the preprocessor for galaxy.describe(). */
 Jsonb *
 preprocess_describe(const Preprocessor *p)
@@ -1565,7 +2574,9 @@ preprocess_describe(const Preprocessor *p)
 		jb_kv_num(&st, "first_feature", pc->out_offset);
 		jb_kv_num(&st, "n_features", pc->n_out);
 		jb_kv_str(&st, "impute", impute_names[pc->impute]);
-		if (in->kind == INPUT_CATEGORICAL)
+		if (in->kind == INPUT_TEXT)
+			describe_text(&st, pc);
+		else if (in->kind == INPUT_CATEGORICAL)
 		{
 			jb_kv_str(&st, "encoding", encoding_names[pc->enc]);
 			jb_kv_str(&st, "most_frequent", pc->mode);
