@@ -39,6 +39,7 @@
 #include "algo/sparse.h"
 #include "galaxy.h"
 #include "model/model.h"
+#include "util/jsonb_build.h"
 
 /* Rows per block, and the bound on block-buffer doubles. */
 #define LOGREG_BLOCK_ROWS	2048
@@ -900,6 +901,79 @@ logreg_feature_importance(const void *state, double *out)
 	coef_importance(st->coef, st->n_outputs, st->n_features, out);
 }
 
+/* Terms galaxy.describe() lists per class and text input. */
+#define LOGREG_TOP_TERMS 10
+
+/*
+ * describe(): for every text input with a vocabulary, the terms that weigh
+ * most for each class (largest coefficients; for two classes, class 0 gets
+ * the most negative ones), in the order of the model's labels.
+ */
+static void
+logreg_describe(const void *state, const Preprocessor *prep, JsonbParseState **st)
+{
+	const LogRegState *lr = state;
+	bool		any = false;
+
+	if (prep == NULL || !preprocess_is_sparse(prep))
+		return;
+	for (int i = 0; i < preprocess_n_inputs(prep); i++)
+	{
+		const InputColumn *in = preprocess_input(prep, i);
+		int			first,
+					n;
+		int			prefix = strlen(in->name) + 1;
+
+		preprocess_input_features(prep, i, &first, &n);
+		/* a vocabulary's features are named input:term (hash buckets input#hN) */
+		if (in->kind != INPUT_TEXT || n == 0 ||
+			strncmp(preprocess_feature_name(prep, first), in->name, prefix - 1) != 0 ||
+			preprocess_feature_name(prep, first)[prefix - 1] != ':')
+			continue;
+		if (!any)
+		{
+			jb_key(st, "top_terms");
+			pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+			any = true;
+		}
+		jb_key(st, in->name);
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		for (int c = 0; c < lr->n_classes; c++)
+		{
+			/* class c's weight of feature j: binary models have one output, for class 1 */
+			int			out = lr->n_outputs == 1 ? 0 : c;
+			double		sign = (lr->n_outputs == 1 && c == 0) ? -1.0 : 1.0;
+			int			top[LOGREG_TOP_TERMS];
+			int			ntop = 0;
+
+			for (int j = first; j < first + n; j++)
+			{
+				double		w = sign * lr->coef[(Size) out * lr->n_features + j];
+				int			pos = ntop;
+
+				if (!(w > 0.0))
+					continue;
+				/* keep the LOGREG_TOP_TERMS largest, in descending order */
+				while (pos > 0 && w > sign * lr->coef[(Size) out * lr->n_features + top[pos - 1]])
+					pos--;
+				if (pos >= LOGREG_TOP_TERMS)
+					continue;
+				if (ntop < LOGREG_TOP_TERMS)
+					ntop++;
+				memmove(top + pos + 1, top + pos, sizeof(int) * (ntop - 1 - pos));
+				top[pos] = j;
+			}
+			pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+			for (int t = 0; t < ntop; t++)
+				jb_str(st, WJB_ELEM, preprocess_feature_name(prep, top[t]) + prefix);
+			pushJsonbValue(st, WJB_END_ARRAY, NULL);
+		}
+		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	}
+	if (any)
+		pushJsonbValue(st, WJB_END_OBJECT, NULL);
+}
+
 const AlgorithmDef galaxy_algo_logistic_regression = {
 	.name = "logistic_regression",
 	.id = 2,
@@ -914,6 +988,7 @@ const AlgorithmDef galaxy_algo_logistic_regression = {
 	.serialize = logreg_serialize,
 	.deserialize = logreg_deserialize,
 	.feature_importance = logreg_feature_importance,
+	.describe = logreg_describe,
 	.sparse_input = true,
 	.predict_sparse = logreg_predict_sparse,
 	.predict_proba_sparse = logreg_predict_proba_sparse,
