@@ -824,9 +824,7 @@ schema_fingerprint(const Dataset *ds)
 	for (int i = 0; i < ds->n_inputs; i++)
 	{
 		names[i] = ds->inputs[i].name;
-		/* a column read as text features is another input than the same column as a category */
-		types[i] = ds->inputs[i].kind == INPUT_TEXT ?
-			psprintf("%s as text", ds->inputs[i].typname) : ds->inputs[i].typname;
+		types[i] = ds->inputs[i].typname;
 		widths[i] = ds->inputs[i].width;
 	}
 	return data_schema_fingerprint(ds->n_inputs, names, types, widths);
