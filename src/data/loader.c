@@ -89,6 +89,10 @@ typedef struct LoadCol
 	int32	   *doc_counts;
 	int64		nnz;
 	int64		cap_nnz;
+	/* the term of each lexeme id of the tokenizer's current generation (-1: not yet known, -2: none) */
+	int32	   *memo;
+	int			memo_cap;
+	uint64		memo_gen;
 } LoadCol;
 
 typedef struct LoadState
@@ -233,26 +237,61 @@ load_label_code(LoadState *ls, Datum d)
 	return code;
 }
 
-/* One lexeme of the text value being read: its term id into ls->row_terms. */
+/*
+ * The term of a lexeme of text column col: its dictionary code (added when
+ * new) or hash bucket, -1 for a lexeme too long to keep.
+ */
+static int32
+load_term(LoadState *ls, LoadCol *col, const char *lexeme, int len)
+{
+	bool		added;
+	int32		term;
+
+	if (len > TEXT_MAX_TERM_BYTES)
+		return -1;				/* no vocabulary could keep it */
+	if (col->text->hash_buckets > 0)
+		return text_hash_bucket(lexeme, len, col->text->hash_buckets);
+	term = dict_lookup(col->dict, lexeme, len, &added);
+	if (added)
+		ls->text_bytes += len + 1 + sizeof(char *) + 2 * sizeof(int) + sizeof(int64);
+	return term;
+}
+
+/* One lexeme of the text value being read: its term into ls->row_terms. */
 static void
-load_text_lexeme(void *arg, const char *lexeme, int len, int position)
+load_text_lexeme(void *arg, const char *lexeme, int len, int position, int id)
 {
 	LoadState  *ls = (LoadState *) arg;
 	LoadCol    *col = ls->text_col;
 	int32		term;
 
-	if (len > TEXT_MAX_TERM_BYTES)
-		return;					/* no vocabulary could keep it */
-	if (col->text->hash_buckets > 0)
-		term = text_hash_bucket(lexeme, len, col->text->hash_buckets);
+	if (id < 0)
+		term = load_term(ls, col, lexeme, len);
 	else
 	{
-		bool		added;
+		/* a lexeme id seen before names the same term */
+		if (col->memo_gen != text_tokenizer_generation(col->tk))
+		{
+			memset(col->memo, 0xFF, sizeof(int32) * col->memo_cap);	/* -1 */
+			col->memo_gen = text_tokenizer_generation(col->tk);
+		}
+		if (id >= col->memo_cap)
+		{
+			int			cap = Max(col->memo_cap * 2, id + 1);
 
-		term = dict_lookup(col->dict, lexeme, len, &added);
-		if (added)
-			ls->text_bytes += len + 1 + sizeof(char *) + 2 * sizeof(int) + sizeof(int64);
+			col->memo = repalloc_huge(col->memo, sizeof(int32) * cap);
+			memset(col->memo + col->memo_cap, 0xFF, sizeof(int32) * (cap - col->memo_cap));
+			col->memo_cap = cap;
+		}
+		if (col->memo[id] == -1)
+		{
+			term = load_term(ls, col, lexeme, len);
+			col->memo[id] = term < 0 ? -2 : term;
+		}
+		term = col->memo[id];
 	}
+	if (term < 0)
+		return;
 	if (ls->row_n == ls->row_cap)
 	{
 		ls->row_cap *= 2;
@@ -1113,6 +1152,10 @@ load_allocate(LoadState *ls, Relation rel)
 		if (col->kind != INPUT_TEXT)
 			continue;
 		col->tk = text_tokenizer_create(col->text_cfg);
+		col->memo_cap = 4096;
+		col->memo = MemoryContextAlloc(ls->cxt, sizeof(int32) * col->memo_cap);
+		memset(col->memo, 0xFF, sizeof(int32) * col->memo_cap);
+		col->memo_gen = text_tokenizer_generation(col->tk);
 		if (col->text->hash_buckets == 0)
 			col->dict = dict_create(ls->cxt, false, LOADER_MAX_TERMS, "distinct words in one text column");
 		col->doc_start = MemoryContextAllocHuge(ls->cxt, sizeof(int64) * (ls->cap + 1));
@@ -1174,6 +1217,8 @@ load_build_dataset(LoadState *ls, Relation rel, GalaxyTask task)
 			in->doc_counts = col->doc_counts;
 			text_tokenizer_free(col->tk);
 			col->tk = NULL;
+			pfree(col->memo);
+			col->memo = NULL;
 		}
 	}
 	if (ls->row_terms)

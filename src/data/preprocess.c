@@ -1989,6 +1989,10 @@ typedef struct PrepTextConv
 	int			n_lexemes;
 	int			cap_lexemes;
 	int			input;			/* the text input being read */
+	/* per input: the own id of each lexeme id of its tokenizer (-1: not yet known, -2: none) */
+	int32	  **memo;
+	int		   *memo_cap;
+	uint64	   *memo_gen;
 } PrepTextConv;
 
 struct PrepDatumConv
@@ -2014,11 +2018,18 @@ text_conv_create(const Preprocessor *p)
 	tc->ids = palloc0(sizeof(int32 *) * n);
 	tc->counts = palloc0(sizeof(int32 *) * n);
 	tc->cap = palloc0(sizeof(int) * n);
+	tc->memo = palloc0(sizeof(int32 *) * n);
+	tc->memo_cap = palloc0(sizeof(int) * n);
+	tc->memo_gen = palloc0(sizeof(uint64) * n);
 	for (int i = 0; i < p->n_inputs; i++)
 	{
 		if (p->inputs[i].kind != INPUT_TEXT)
 			continue;
 		tc->tk[i] = text_tokenizer_create(text_config_oid(p->cols[i].text_config));
+		tc->memo_cap[i] = 1024;
+		tc->memo[i] = palloc(sizeof(int32) * tc->memo_cap[i]);
+		memset(tc->memo[i], 0xFF, sizeof(int32) * tc->memo_cap[i]);	/* -1 */
+		tc->memo_gen[i] = text_tokenizer_generation(tc->tk[i]);
 		tc->cap[i] = 64;
 		tc->ids[i] = palloc(sizeof(int32) * tc->cap[i]);
 		tc->counts[i] = palloc(sizeof(int32) * tc->cap[i]);
@@ -2028,18 +2039,49 @@ text_conv_create(const Preprocessor *p)
 	return tc;
 }
 
+/* The own id of a lexeme of text input i: vocabulary index or bucket, -1 for none. */
+static int32
+text_own_id(const PrepColumn *pc, const char *lexeme, int len)
+{
+	if (pc->text == TEXT_HASHING)
+		return len <= TEXT_MAX_TERM_BYTES ? text_hash_bucket(lexeme, len, pc->n_out) : -1;
+	return text_vocab_lookup(pc->vocab, lexeme, len);
+}
+
 /* One lexeme of the text being converted: its own id (vocabulary index or bucket), if any. */
 static void
-text_conv_lexeme(void *arg, const char *lexeme, int len, int position)
+text_conv_lexeme(void *arg, const char *lexeme, int len, int position, int lexeme_id)
 {
 	PrepTextConv *tc = (PrepTextConv *) arg;
-	const PrepColumn *pc = &tc->p->cols[tc->input];
-	int			id;
+	int			i = tc->input;
+	const PrepColumn *pc = &tc->p->cols[i];
+	int32		id;
 
-	if (pc->text == TEXT_HASHING)
-		id = len <= TEXT_MAX_TERM_BYTES ? text_hash_bucket(lexeme, len, pc->n_out) : -1;
+	if (lexeme_id < 0)
+		id = text_own_id(pc, lexeme, len);
 	else
-		id = text_vocab_lookup(pc->vocab, lexeme, len);
+	{
+		/* a lexeme id seen before has the same own id */
+		if (tc->memo_gen[i] != text_tokenizer_generation(tc->tk[i]))
+		{
+			memset(tc->memo[i], 0xFF, sizeof(int32) * tc->memo_cap[i]);
+			tc->memo_gen[i] = text_tokenizer_generation(tc->tk[i]);
+		}
+		if (lexeme_id >= tc->memo_cap[i])
+		{
+			int			cap = Max(tc->memo_cap[i] * 2, lexeme_id + 1);
+
+			tc->memo[i] = repalloc_huge(tc->memo[i], sizeof(int32) * cap);
+			memset(tc->memo[i] + tc->memo_cap[i], 0xFF, sizeof(int32) * (cap - tc->memo_cap[i]));
+			tc->memo_cap[i] = cap;
+		}
+		if (tc->memo[i][lexeme_id] == -1)
+		{
+			id = text_own_id(pc, lexeme, len);
+			tc->memo[i][lexeme_id] = id < 0 ? -2 : id;
+		}
+		id = tc->memo[i][lexeme_id];
+	}
 	if (id < 0)
 		return;					/* not in the vocabulary */
 	if (tc->n_lexemes == tc->cap_lexemes)
@@ -2142,8 +2184,12 @@ preprocess_datum_conv_free(PrepDatumConv *dc)
 				text_tokenizer_free(tc->tk[i]);
 				pfree(tc->ids[i]);
 				pfree(tc->counts[i]);
+				pfree(tc->memo[i]);
 			}
 		pfree(tc->tk);
+		pfree(tc->memo);
+		pfree(tc->memo_cap);
+		pfree(tc->memo_gen);
 		pfree(tc->terms);
 		pfree(tc->ids);
 		pfree(tc->counts);

@@ -29,7 +29,7 @@ typedef struct TokenizeResult
 
 /* Collect one lexeme. */
 static void
-collect_lexeme(void *arg, const char *lexeme, int len, int position)
+collect_lexeme(void *arg, const char *lexeme, int len, int position, int id)
 {
 	TokenizeResult *res = (TokenizeResult *) arg;
 

@@ -35,7 +35,7 @@
 #include "utils/regproc.h"
 
 #include "text/tokenize.h"
-#include "util/dict.h"
+#include "common/hashfn.h"
 
 /* Bytes of text given to the parser at a time (cut at white space). */
 #define TEXT_SLICE			(16 * 1024)
@@ -44,6 +44,17 @@
 /* Lexeme bytes the cache keeps before it starts afresh. */
 #define TEXT_CACHE_BYTES	(32 * 1024 * 1024)
 
+/* A token the tokenizer has seen: its bytes in 'tokens', its lexemes in 'lex_*'. */
+typedef struct TokenEntry
+{
+	uint32		hash;
+	uint16		type;			/* the parser's token type */
+	int32		key_off;		/* the token's bytes in 'tokens' */
+	int32		key_len;
+	int32		first;			/* its first lexeme */
+	int32		nlex;			/* its lexemes; -1: no dictionary recognised it */
+} TokenEntry;
+
 struct TextTokenizer
 {
 	Oid			cfg;
@@ -51,13 +62,15 @@ struct TextTokenizer
 	MemoryContext slicecxt;		/* the parser's and dictionaries' work on one slice */
 	bool		multiword;		/* a dictionary reads several tokens: use parsetext() */
 	TimestampTz stmt;			/* the statement the cache belongs to */
-	Dict	   *cache;			/* (token type, token bytes) → cache entry */
-	StringInfoData key;			/* the key being looked up */
-	/* per cache entry: its lexemes, or -1 when no dictionary recognised the token */
-	int		   *first;
-	int		   *nlex;
+	uint64		generation;		/* changes whenever the cache starts afresh */
+	/* the cache: open addressing over entries, by (type, token bytes) */
+	int32	   *slots;			/* entry index, -1 = empty */
+	int			nslots;			/* a power of two, at least twice the entries */
+	TokenEntry *entries;
+	int			n_entries;
 	int			cap_entries;
-	/* the cached lexemes: NUL-terminated in 'bytes' */
+	StringInfoData tokens;		/* the tokens' bytes */
+	/* the cached lexemes: NUL-terminated in 'bytes'; index = lexeme id */
 	StringInfoData bytes;
 	int		   *lex_off;
 	int		   *lex_len;
@@ -114,12 +127,13 @@ text_tokenizer_create(Oid cfg)
 	tk->cfg = cfg;
 	tk->cxt = cxt;
 	tk->slicecxt = AllocSetContextCreate(cxt, "galaxy tokenizer slice", ALLOCSET_DEFAULT_SIZES);
-	tk->cache = dict_create(cxt, false, INT_MAX, "distinct tokens");
-	initStringInfo(&tk->key);
-	initStringInfo(&tk->bytes);
+	tk->nslots = 4096;
+	tk->slots = palloc(sizeof(int32) * tk->nslots);
+	memset(tk->slots, -1, sizeof(int32) * tk->nslots);
 	tk->cap_entries = 1024;
-	tk->first = palloc(sizeof(int) * tk->cap_entries);
-	tk->nlex = palloc(sizeof(int) * tk->cap_entries);
+	tk->entries = palloc(sizeof(TokenEntry) * tk->cap_entries);
+	initStringInfo(&tk->tokens);
+	initStringInfo(&tk->bytes);
 	tk->cap_lex = 1024;
 	tk->lex_off = palloc(sizeof(int) * tk->cap_lex);
 	tk->lex_len = palloc(sizeof(int) * tk->cap_lex);
@@ -139,13 +153,44 @@ text_tokenizer_free(TextTokenizer *tk)
 	MemoryContextDelete(tk->cxt);
 }
 
-/* Forget the cached tokens. */
+/* Forget the cached tokens (their lexeme ids are given anew). */
 static void
 cache_reset(TextTokenizer *tk)
 {
-	dict_reset(tk->cache);
+	memset(tk->slots, -1, sizeof(int32) * tk->nslots);
+	tk->n_entries = 0;
+	resetStringInfo(&tk->tokens);
 	resetStringInfo(&tk->bytes);
 	tk->n_lex = 0;
+	tk->generation++;
+}
+
+/* The generation of the lexeme ids (see tokenize.h). */
+uint64
+text_tokenizer_generation(const TextTokenizer *tk)
+{
+	return tk->generation;
+}
+
+/* Double the slot table. */
+static void
+cache_grow_slots(TextTokenizer *tk)
+{
+	int			nslots = tk->nslots * 2;
+	int32	   *slots = MemoryContextAllocHuge(tk->cxt, sizeof(int32) * nslots);
+
+	memset(slots, -1, sizeof(int32) * nslots);
+	for (int e = 0; e < tk->n_entries; e++)
+	{
+		uint32		h = tk->entries[e].hash & (nslots - 1);
+
+		while (slots[h] >= 0)
+			h = (h + 1) & (nslots - 1);
+		slots[h] = e;
+	}
+	pfree(tk->slots);
+	tk->slots = slots;
+	tk->nslots = nslots;
 }
 
 /* Keep one lexeme of the cache entry being built. */
@@ -174,14 +219,14 @@ cache_add_lexeme(TextTokenizer *tk, const char *lexeme, bool addpos)
  * dictionary wants the following tokens too (multi-word mode).
  */
 static bool
-lexize_token(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm, int e)
+lexize_token(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm, TokenEntry *te)
 {
 	ListDictionary *map = cfg->map + type;
 	char	   *cur = lemm;
 	int			curlen = lenlemm;
 
-	tk->first[e] = tk->n_lex;
-	tk->nlex[e] = -1;
+	te->first = tk->n_lex;
+	te->nlex = -1;
 	if (type <= 0 || type >= cfg->lenmap || map->len == 0)
 		return true;			/* a token type the configuration skips */
 	for (int i = 0; i < map->len; i++)
@@ -207,11 +252,11 @@ lexize_token(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, i
 			curlen = strlen(res->lexeme);
 			continue;
 		}
-		tk->nlex[e] = 0;		/* recognised: a stop word has no lexeme */
+		te->nlex = 0;			/* recognised: a stop word has no lexeme */
 		for (TSLexeme *ptr = res; ptr->lexeme; ptr++)
 		{
 			cache_add_lexeme(tk, ptr->lexeme, (ptr->flags & TSL_ADDPOS) != 0);
-			tk->nlex[e]++;
+			te->nlex++;
 		}
 		return true;
 	}
@@ -225,24 +270,38 @@ lexize_token(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, i
 static int
 token_entry(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm)
 {
-	uint16		t = (uint16) type;
-	bool		added;
+	uint32		hash = hash_bytes((const unsigned char *) lemm, lenlemm) ^ ((uint32) type * 0x9E3779B9);
+	uint32		h = hash & (tk->nslots - 1);
 	int			e;
+	TokenEntry *te;
 
-	resetStringInfo(&tk->key);
-	appendBinaryStringInfo(&tk->key, (const char *) &t, sizeof(t));
-	appendBinaryStringInfo(&tk->key, lemm, lenlemm);
-	e = dict_lookup(tk->cache, tk->key.data, tk->key.len, &added);
-	if (!added)
-		return e;
-	if (e >= tk->cap_entries)
+	while ((e = tk->slots[h]) >= 0)
+	{
+		te = &tk->entries[e];
+		if (te->hash == hash && te->type == type && te->key_len == lenlemm &&
+			memcmp(tk->tokens.data + te->key_off, lemm, lenlemm) == 0)
+			return e;
+		h = (h + 1) & (tk->nslots - 1);
+	}
+	/* first sight: what do the dictionaries say? */
+	if (tk->n_entries == tk->cap_entries)
 	{
 		tk->cap_entries *= 2;
-		tk->first = repalloc_huge(tk->first, sizeof(int) * tk->cap_entries);
-		tk->nlex = repalloc_huge(tk->nlex, sizeof(int) * tk->cap_entries);
+		tk->entries = repalloc_huge(tk->entries, sizeof(TokenEntry) * tk->cap_entries);
 	}
-	if (!lexize_token(tk, cfg, type, lemm, lenlemm, e))
+	e = tk->n_entries;
+	te = &tk->entries[e];
+	te->hash = hash;
+	te->type = (uint16) type;
+	te->key_off = tk->tokens.len;
+	te->key_len = lenlemm;
+	if (!lexize_token(tk, cfg, type, lemm, lenlemm, te))
 		return -1;
+	appendBinaryStringInfo(&tk->tokens, lemm, lenlemm);
+	tk->slots[h] = e;
+	tk->n_entries++;
+	if (tk->n_entries * 2 > tk->nslots)
+		cache_grow_slots(tk);
 	return e;
 }
 
@@ -274,6 +333,8 @@ slice_cached(TextTokenizer *tk, char *buf, int len)
 			break;
 		if (lenlemm >= MAXSTRLEN)
 			continue;			/* too long a word: to_tsvector skips it too */
+		if (type >= cfg->lenmap || cfg->map[type].len == 0)
+			continue;			/* a token type the configuration skips (white space): no position */
 		e = token_entry(tk, cfg, type, lemm, lenlemm);
 		if (e < 0)
 		{
@@ -299,18 +360,16 @@ emit_pending(TextTokenizer *tk, int *pos, TextLexemeFn fn, void *arg)
 
 	for (int k = 0; k < tk->n_pending; k++)
 	{
-		int			e = tk->pending[k];
+		const TokenEntry *te = &tk->entries[tk->pending[k]];
 
-		if (tk->nlex[e] < 0)
+		if (te->nlex < 0)
 			continue;			/* no dictionary knew it: no position either */
 		(*pos)++;
-		for (int j = 0; j < tk->nlex[e]; j++)
+		for (int l = te->first; l < te->first + te->nlex; l++)
 		{
-			int			l = tk->first[e] + j;
-
 			if (tk->lex_addpos[l])
 				(*pos)++;
-			fn(arg, tk->bytes.data + tk->lex_off[l], tk->lex_len[l], *pos);
+			fn(arg, tk->bytes.data + tk->lex_off[l], tk->lex_len[l], *pos, l);
 			n++;
 		}
 	}
@@ -335,7 +394,7 @@ slice_parsetext(TextTokenizer *tk, char *buf, int len, int *pos, TextLexemeFn fn
 	parsetext(tk->cfg, &prs, buf, len);
 	MemoryContextSwitchTo(old);
 	for (int i = 0; i < prs.curwords; i++)
-		fn(arg, prs.words[i].word, prs.words[i].len, base + prs.words[i].pos.pos);
+		fn(arg, prs.words[i].word, prs.words[i].len, base + prs.words[i].pos.pos, -1);
 	*pos = base + prs.pos;
 	return prs.curwords;
 }
@@ -379,7 +438,7 @@ text_tokenize(TextTokenizer *tk, const char *s, int len, TextLexemeFn fn, void *
 
 		if (sl <= 0)
 			break;
-		if (tk->cache->n > TEXT_CACHE_TOKENS || tk->bytes.len > TEXT_CACHE_BYTES)
+		if (tk->n_entries > TEXT_CACHE_TOKENS || tk->bytes.len + tk->tokens.len > TEXT_CACHE_BYTES)
 			cache_reset(tk);
 		if (!tk->multiword)
 		{

@@ -36,10 +36,15 @@
 
 /*
  * Called once per lexeme, in text order: the lexeme's bytes (NUL-terminated;
- * valid only during the call), their length, and the 1-based position of the
- * word it came from (several lexemes of one word share it).
+ * valid only during the call), their length, the 1-based position of the
+ * word it came from (several lexemes of one word share it), and an id: the
+ * same lexeme of the same word comes with the same id, 0, 1, 2, ..., until
+ * text_tokenizer_generation() changes, so a caller may remember what it made
+ * of an id instead of looking the lexeme up again (-1: no id, with
+ * multi-word dictionaries).  Different words may give the same lexeme under
+ * different ids.
  */
-typedef void (*TextLexemeFn) (void *arg, const char *lexeme, int len, int position);
+typedef void (*TextLexemeFn) (void *arg, const char *lexeme, int len, int position, int id);
 
 typedef struct TextTokenizer TextTokenizer;
 
@@ -60,6 +65,9 @@ extern TextTokenizer *text_tokenizer_create(Oid cfg);
  * every lexeme.  Returns the number of lexemes.
  */
 extern int	text_tokenize(TextTokenizer *tk, const char *s, int len, TextLexemeFn fn, void *arg);
+
+/* Changes whenever the tokenizer forgets its cache: lexeme ids start again. */
+extern uint64 text_tokenizer_generation(const TextTokenizer *tk);
 
 /* Free a tokenizer and everything it keeps. */
 extern void text_tokenizer_free(TextTokenizer *tk);

@@ -175,7 +175,7 @@ typedef struct SequenceState
 
 /* One lexeme of a sequence. */
 static void
-sequence_lexeme(void *arg, const char *lexeme, int len, int position)
+sequence_lexeme(void *arg, const char *lexeme, int len, int position, int id)
 {
 	SequenceState *st = (SequenceState *) arg;
 
