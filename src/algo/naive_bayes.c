@@ -160,12 +160,12 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("naive_bayes needs at least one training row")));
 
-	galaxy_check_training_memory(sizeof(double) * (4 * kp + 2 * (Size) k),
+	galaxy_check_training_memory(sizeof(double) * (2 * kp + 2 * (Size) k),
 								 "the class statistics of naive_bayes");
 
 	cw = alloc_doubles(k);
-	s1 = alloc_doubles(kp);
-	s2 = alloc_doubles(kp);
+	s1 = alloc_doubles(kp);		/* becomes the model's m1 */
+	s2 = (dist == NB_GAUSSIAN) ? alloc_doubles(kp) : NULL;
 	if (d->Xs && dist == NB_GAUSSIAN)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -286,8 +286,8 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	st->distribution = dist;
 	st->binarize = (dist == NB_BERNOULLI) ? thr : 0.0;
 	st->log_prior = alloc_doubles(k);
-	st->m1 = alloc_doubles(kp);
-	st->m2 = (dist == NB_MULTINOMIAL) ? NULL : alloc_doubles(kp);
+	st->m1 = s1;				/* computed in place from the sums */
+	st->m2 = (dist == NB_MULTINOMIAL) ? NULL : (dist == NB_GAUSSIAN ? s2 : alloc_doubles(kp));
 
 	for (int c = 0; c < k; c++)
 	{
@@ -324,7 +324,7 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			{
 				Size		o = (Size) c * p + j;
 
-				st->m1[o] = s1[o];
+				/* m1 is s1, the means; m2 is s2, the squared deviations made variances */
 				st->m2[o] = Max((cw[c] > 0.0 ? s2[o] / cw[c] : 0.0) + eps, NB_MIN_VAR);
 			}
 	}
@@ -337,7 +337,7 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			for (int j = 0; j < p; j++)
 				sum += s1[(Size) c * p + j];
 			for (int j = 0; j < p; j++)
-				st->m1[(Size) c * p + j] = log(s1[(Size) c * p + j] + alpha) - log(sum + alpha * p);
+				st->m1[(Size) c * p + j] = log(s1[(Size) c * p + j] + alpha) - log(sum + alpha * p);	/* in place */
 		}
 	}
 	else
@@ -348,8 +348,8 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				Size		o = (Size) c * p + j;
 				double		denom = cw[c] + 2.0 * alpha;
 
-				st->m1[o] = log(s1[o] + alpha) - log(denom);
 				st->m2[o] = log(cw[c] - s1[o] + alpha) - log(denom);
+				st->m1[o] = log(s1[o] + alpha) - log(denom);	/* in place, after m2 read it */
 			}
 	}
 	for (Size o = 0; o < kp; o++)
@@ -364,8 +364,6 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	fit_report_iteration(ctx, 1, 1, n, get_float8_nan(), get_float8_nan(),
 						 get_float8_nan(), get_float8_nan());
 	pfree(cw);
-	pfree(s1);
-	pfree(s2);
 	return st;
 }
 
