@@ -61,6 +61,16 @@ data_cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* qsort comparator for int32s, ascending. */
+static inline int
+data_cmp_int32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
 /* Whether a column is a key (primary key, identity, serial): never a default feature. */
 extern bool data_column_is_key(Relation rel, AttrNumber attnum);
 

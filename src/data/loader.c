@@ -300,16 +300,6 @@ load_text_lexeme(void *arg, const char *lexeme, int len, int position, int id)
 	ls->row_terms[ls->row_n++] = term;
 }
 
-/* qsort comparator for int32. */
-static int
-cmp_int32(const void *a, const void *b)
-{
-	int32		x = *(const int32 *) a;
-	int32		y = *(const int32 *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * A text value of row ls->n_rows: tokenise it, and store its distinct terms
  * with their counts in the column's store (none for NULL).
@@ -335,7 +325,7 @@ load_text_value(LoadState *ls, LoadCol *col, Datum d, bool isnull)
 
 		/* distinct terms and their counts */
 		if (ls->row_n > 1)
-			qsort(ls->row_terms, ls->row_n, sizeof(int32), cmp_int32);
+			qsort(ls->row_terms, ls->row_n, sizeof(int32), data_cmp_int32);
 		for (int k = 0; k < ls->row_n; k++)
 			if (k == 0 || ls->row_terms[k] != ls->row_terms[k - 1])
 				n++;
