@@ -339,6 +339,8 @@ train_request_check_inputs(const TrainRequest *req)
 				 errdetail("Temporary tables are visible only to the session that created them."),
 				 errhint("Train synchronously with galaxy.train(), or copy the rows into a regular table.")));
 	request_load_options(req, &lo);
+	if (strcmp(req->algorithm, "auto") != 0)
+		check_text_algorithm(algo_by_name(req->algorithm), &lo);
 	lo.check_only = true;
 	(void) dataset_load(&lo);
 }
