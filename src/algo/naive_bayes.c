@@ -241,7 +241,7 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			continue;
 		c = (int) v;
 		a = s1 + (Size) c * p;
-		b = s2 + (Size) c * p;
+		b = s2 ? s2 + (Size) c * p : NULL;	/* gaussian only */
 		cw[c] += w;
 		total += w;
 		switch (dist)
