@@ -71,6 +71,29 @@ data_cmp_int32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Sort n int32s ascending (insertion sort for the few terms of a short text). */
+static inline void
+data_sort_int32(int32 *a, int n)
+{
+	if (n > 24)
+	{
+		qsort(a, n, sizeof(int32), data_cmp_int32);
+		return;
+	}
+	for (int i = 1; i < n; i++)
+	{
+		int32		v = a[i];
+		int			j = i - 1;
+
+		while (j >= 0 && a[j] > v)
+		{
+			a[j + 1] = a[j];
+			j--;
+		}
+		a[j + 1] = v;
+	}
+}
+
 /* Whether a column is a key (primary key, identity, serial): never a default feature. */
 extern bool data_column_is_key(Relation rel, AttrNumber attnum);
 

@@ -325,7 +325,7 @@ load_text_value(LoadState *ls, LoadCol *col, Datum d, bool isnull)
 
 		/* distinct terms and their counts */
 		if (ls->row_n > 1)
-			qsort(ls->row_terms, ls->row_n, sizeof(int32), data_cmp_int32);
+			data_sort_int32(ls->row_terms, ls->row_n);
 		for (int k = 0; k < ls->row_n; k++)
 			if (k == 0 || ls->row_terms[k] != ls->row_terms[k - 1])
 				n++;

@@ -623,7 +623,7 @@ prep_text_conv_value(PrepTextConv *tc, int i, Datum d)
 	if ((Pointer) t != DatumGetPointer(d))
 		pfree(t);
 	if (tc->n_lexemes > 1)
-		qsort(tc->lexemes, tc->n_lexemes, sizeof(int32), data_cmp_int32);
+		data_sort_int32(tc->lexemes, tc->n_lexemes);
 	if (tc->n_lexemes > tc->cap[i])
 	{
 		tc->cap[i] = tc->n_lexemes;

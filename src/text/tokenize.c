@@ -44,16 +44,34 @@
 /* Lexeme bytes the cache keeps before it starts afresh. */
 #define TEXT_CACHE_BYTES	(32 * 1024 * 1024)
 
-/* A token the tokenizer has seen: its bytes in 'tokens', its lexemes in 'lex_*'. */
-typedef struct TokenEntry
+/* Bytes of a token kept in its slot; longer ones are kept in 'tokens'. */
+#define TOKEN_INLINE		12
+
+/*
+ * A token the tokenizer has seen, in its slot of the open-addressing table:
+ * all a lookup reads is in one 32-byte slot (half a cache line) for tokens of
+ * up to TOKEN_INLINE bytes, so a word seen before costs one cache miss.
+ */
+typedef struct TokenSlot
 {
-	uint32		hash;
+	uint32		hash;			/* 0: an empty slot */
 	uint16		type;			/* the parser's token type */
-	int32		key_off;		/* the token's bytes in 'tokens' */
-	int32		key_len;
+	uint16		len;			/* the token's bytes (< MAXSTRLEN) */
 	int32		first;			/* its first lexeme */
 	int32		nlex;			/* its lexemes; -1: no dictionary recognised it */
-} TokenEntry;
+	union
+	{
+		char		bytes[TOKEN_INLINE];	/* len <= TOKEN_INLINE */
+		int32		off;		/* else: its bytes in 'tokens' */
+	}			key;
+} TokenSlot;
+
+/* A token of the slice being read: its lexemes. */
+typedef struct PendingToken
+{
+	int32		first;
+	int32		nlex;
+} PendingToken;
 
 struct TextTokenizer
 {
@@ -63,13 +81,11 @@ struct TextTokenizer
 	bool		multiword;		/* a dictionary reads several tokens: use parsetext() */
 	TimestampTz stmt;			/* the statement the cache belongs to */
 	uint64		generation;		/* changes whenever the cache starts afresh */
-	/* the cache: open addressing over entries, by (type, token bytes) */
-	int32	   *slots;			/* entry index, -1 = empty */
-	int			nslots;			/* a power of two, at least twice the entries */
-	TokenEntry *entries;
-	int			n_entries;
-	int			cap_entries;
-	StringInfoData tokens;		/* the tokens' bytes */
+	/* the cache: open addressing by (type, token bytes) */
+	TokenSlot  *slots;
+	int			nslots;			/* a power of two, at least twice the tokens */
+	int			n_entries;		/* tokens cached */
+	StringInfoData tokens;		/* the bytes of tokens longer than TOKEN_INLINE */
 	/* the cached lexemes: NUL-terminated in 'bytes'; index = lexeme id */
 	StringInfoData bytes;
 	int		   *lex_off;
@@ -77,8 +93,8 @@ struct TextTokenizer
 	bool	   *lex_addpos;		/* TSL_ADDPOS: the lexeme takes a position of its own */
 	int			n_lex;
 	int			cap_lex;
-	/* the cache entries of the tokens of the slice being read, in order */
-	int		   *pending;
+	/* the tokens of the slice being read, in order */
+	PendingToken *pending;
 	int			n_pending;
 	int			cap_pending;
 };
@@ -128,10 +144,7 @@ text_tokenizer_create(Oid cfg)
 	tk->cxt = cxt;
 	tk->slicecxt = AllocSetContextCreate(cxt, "galaxy tokenizer slice", ALLOCSET_DEFAULT_SIZES);
 	tk->nslots = 4096;
-	tk->slots = palloc(sizeof(int32) * tk->nslots);
-	memset(tk->slots, -1, sizeof(int32) * tk->nslots);
-	tk->cap_entries = 1024;
-	tk->entries = palloc(sizeof(TokenEntry) * tk->cap_entries);
+	tk->slots = palloc0(sizeof(TokenSlot) * tk->nslots);
 	initStringInfo(&tk->tokens);
 	initStringInfo(&tk->bytes);
 	tk->cap_lex = 1024;
@@ -139,7 +152,7 @@ text_tokenizer_create(Oid cfg)
 	tk->lex_len = palloc(sizeof(int) * tk->cap_lex);
 	tk->lex_addpos = palloc(sizeof(bool) * tk->cap_lex);
 	tk->cap_pending = 1024;
-	tk->pending = palloc(sizeof(int) * tk->cap_pending);
+	tk->pending = palloc(sizeof(PendingToken) * tk->cap_pending);
 	MemoryContextSwitchTo(old);
 	/* the configuration must exist now, not at the first text */
 	(void) lookup_ts_config_cache(cfg);
@@ -157,7 +170,7 @@ text_tokenizer_free(TextTokenizer *tk)
 static void
 cache_reset(TextTokenizer *tk)
 {
-	memset(tk->slots, -1, sizeof(int32) * tk->nslots);
+	memset(tk->slots, 0, sizeof(TokenSlot) * tk->nslots);
 	tk->n_entries = 0;
 	resetStringInfo(&tk->tokens);
 	resetStringInfo(&tk->bytes);
@@ -177,16 +190,19 @@ static void
 cache_grow_slots(TextTokenizer *tk)
 {
 	int			nslots = tk->nslots * 2;
-	int32	   *slots = MemoryContextAllocHuge(tk->cxt, sizeof(int32) * nslots);
+	TokenSlot  *slots = MemoryContextAllocExtended(tk->cxt, sizeof(TokenSlot) * nslots,
+												   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
-	memset(slots, -1, sizeof(int32) * nslots);
-	for (int e = 0; e < tk->n_entries; e++)
+	for (int k = 0; k < tk->nslots; k++)
 	{
-		uint32		h = tk->entries[e].hash & (nslots - 1);
+		uint32		h;
 
-		while (slots[h] >= 0)
+		if (tk->slots[k].hash == 0)
+			continue;
+		h = tk->slots[k].hash & (nslots - 1);
+		while (slots[h].hash != 0)
 			h = (h + 1) & (nslots - 1);
-		slots[h] = e;
+		slots[h] = tk->slots[k];
 	}
 	pfree(tk->slots);
 	tk->slots = slots;
@@ -215,11 +231,11 @@ cache_add_lexeme(TextTokenizer *tk, const char *lexeme, bool addpos)
 
 /*
  * What the configuration's dictionaries make of one token, as LexizeExec's
- * single-token mode does, into cache entry e.  Returns false when a
+ * single-token mode does, into its slot te.  Returns false when a
  * dictionary wants the following tokens too (multi-word mode).
  */
 static bool
-lexize_token(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm, TokenEntry *te)
+lexize_token(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm, TokenSlot *te)
 {
 	ListDictionary *map = cfg->map + type;
 	char	   *cur = lemm;
@@ -264,50 +280,53 @@ lexize_token(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, i
 }
 
 /*
- * Cache entry of a token, lexizing it on first sight; -1 when a dictionary
- * wants several tokens.
+ * The cache slot of a token, lexizing it on first sight; NULL when a
+ * dictionary wants several tokens.  The slot is valid until the next call.
  */
-static int
-token_entry(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm)
+static const TokenSlot *
+token_slot(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm)
 {
 	uint32		hash = hash_bytes((const unsigned char *) lemm, lenlemm) ^ ((uint32) type * 0x9E3779B9);
-	uint32		h = hash & (tk->nslots - 1);
-	int			e;
-	TokenEntry *te;
+	uint32		h;
+	TokenSlot  *te;
 
-	while ((e = tk->slots[h]) >= 0)
+	if (hash == 0)
+		hash = 1;				/* 0 marks an empty slot */
+	/* room for one more token first: the slot returned stays where it is */
+	if ((tk->n_entries + 1) * 2 > tk->nslots)
+		cache_grow_slots(tk);
+	h = hash & (tk->nslots - 1);
+	for (;;)
 	{
-		te = &tk->entries[e];
-		if (te->hash == hash && te->type == type && te->key_len == lenlemm &&
-			memcmp(tk->tokens.data + te->key_off, lemm, lenlemm) == 0)
-			return e;
+		te = &tk->slots[h];
+		if (te->hash == 0)
+			break;
+		if (te->hash == hash && te->type == type && te->len == lenlemm &&
+			memcmp(lenlemm <= TOKEN_INLINE ? te->key.bytes : tk->tokens.data + te->key.off,
+				   lemm, lenlemm) == 0)
+			return te;
 		h = (h + 1) & (tk->nslots - 1);
 	}
 	/* first sight: what do the dictionaries say? */
-	if (tk->n_entries == tk->cap_entries)
-	{
-		tk->cap_entries *= 2;
-		tk->entries = repalloc_huge(tk->entries, sizeof(TokenEntry) * tk->cap_entries);
-	}
-	e = tk->n_entries;
-	te = &tk->entries[e];
+	if (!lexize_token(tk, cfg, type, lemm, lenlemm, te))
+		return NULL;			/* the slot stays empty */
 	te->hash = hash;
 	te->type = (uint16) type;
-	te->key_off = tk->tokens.len;
-	te->key_len = lenlemm;
-	if (!lexize_token(tk, cfg, type, lemm, lenlemm, te))
-		return -1;
-	appendBinaryStringInfo(&tk->tokens, lemm, lenlemm);
-	tk->slots[h] = e;
+	te->len = (uint16) lenlemm;
+	if (lenlemm <= TOKEN_INLINE)
+		memcpy(te->key.bytes, lemm, lenlemm);
+	else
+	{
+		te->key.off = tk->tokens.len;
+		appendBinaryStringInfo(&tk->tokens, lemm, lenlemm);
+	}
 	tk->n_entries++;
-	if (tk->n_entries * 2 > tk->nslots)
-		cache_grow_slots(tk);
-	return e;
+	return te;
 }
 
 /*
- * One slice with the configuration's parser and the cache: the cache entries
- * of its tokens into tk->pending.  Returns false when a dictionary wants
+ * One slice with the configuration's parser and the cache: the lexemes of
+ * its tokens into tk->pending.  Returns false when a dictionary wants
  * several tokens (nothing of the slice is used then).
  */
 static bool
@@ -325,7 +344,7 @@ slice_cached(TextTokenizer *tk, char *buf, int len)
 	{
 		char	   *lemm = NULL;
 		int			lenlemm = 0;
-		int			e;
+		const TokenSlot *te;
 
 		type = DatumGetInt32(FunctionCall3(&prs->prstoken, PointerGetDatum(state),
 										   PointerGetDatum(&lemm), PointerGetDatum(&lenlemm)));
@@ -335,8 +354,8 @@ slice_cached(TextTokenizer *tk, char *buf, int len)
 			continue;			/* too long a word: to_tsvector skips it too */
 		if (type >= cfg->lenmap || cfg->map[type].len == 0)
 			continue;			/* a token type the configuration skips (white space): no position */
-		e = token_entry(tk, cfg, type, lemm, lenlemm);
-		if (e < 0)
+		te = token_slot(tk, cfg, type, lemm, lenlemm);
+		if (te == NULL)
 		{
 			ok = false;
 			break;
@@ -344,9 +363,11 @@ slice_cached(TextTokenizer *tk, char *buf, int len)
 		if (tk->n_pending == tk->cap_pending)
 		{
 			tk->cap_pending *= 2;
-			tk->pending = repalloc_huge(tk->pending, sizeof(int) * tk->cap_pending);
+			tk->pending = repalloc_huge(tk->pending, sizeof(PendingToken) * tk->cap_pending);
 		}
-		tk->pending[tk->n_pending++] = e;
+		tk->pending[tk->n_pending].first = te->first;
+		tk->pending[tk->n_pending].nlex = te->nlex;
+		tk->n_pending++;
 	}
 	FunctionCall1(&prs->prsend, PointerGetDatum(state));
 	return ok;
@@ -360,7 +381,7 @@ emit_pending(TextTokenizer *tk, int *pos, TextLexemeFn fn, void *arg)
 
 	for (int k = 0; k < tk->n_pending; k++)
 	{
-		const TokenEntry *te = &tk->entries[tk->pending[k]];
+		const PendingToken *te = &tk->pending[k];
 
 		if (te->nlex < 0)
 			continue;			/* no dictionary knew it: no position either */

@@ -36,13 +36,47 @@ cmp_by_frequency(const void *a, const void *b, void *arg)
 	return strcmp(ctx->terms[i], ctx->terms[j]);
 }
 
-/* qsort_arg comparator: ascending term bytes. */
-static int
-cmp_by_term(const void *a, const void *b, void *arg)
+/* A term to sort by its bytes: its first 8 bytes as a number (strcmp order), then the rest. */
+typedef struct TermKey
 {
-	char	   *const *terms = (char *const *) arg;
+	uint64		prefix;
+	int			idx;
+	const char *term;
+} TermKey;
 
-	return strcmp(terms[*(const int *) a], terms[*(const int *) b]);
+/* qsort comparator: ascending term bytes, most decided by the prefixes alone. */
+static int
+cmp_term_keys(const void *a, const void *b)
+{
+	const TermKey *x = (const TermKey *) a;
+	const TermKey *y = (const TermKey *) b;
+
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix ? -1 : 1;
+	return strcmp(x->term, y->term);
+}
+
+/* Sort candidate indexes by their terms' bytes (strcmp order). */
+static void
+sort_by_term(int *idx, int n, char *const *terms)
+{
+	TermKey    *keys = palloc(sizeof(TermKey) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		const unsigned char *t = (const unsigned char *) terms[idx[i]];
+		uint64		p = 0;
+
+		for (int b = 0; b < 8 && t[b]; b++)
+			p |= (uint64) t[b] << (56 - 8 * b);
+		keys[i].prefix = p;
+		keys[i].idx = idx[i];
+		keys[i].term = terms[idx[i]];
+	}
+	qsort(keys, n, sizeof(TermKey), cmp_term_keys);
+	for (int i = 0; i < n; i++)
+		idx[i] = keys[i].idx;
+	pfree(keys);
 }
 
 /* Build the term index of a vocabulary. */
@@ -82,7 +116,7 @@ text_vocab_build(int n, char *const *terms, const int64 *df, const int64 *tf,
 		qsort_arg(keep, k, sizeof(int), cmp_by_frequency, &ctx);
 		k = max_features;
 	}
-	qsort_arg(keep, k, sizeof(int), cmp_by_term, (void *) terms);
+	sort_by_term(keep, k, terms);
 
 	v->n = k;
 	v->n_docs = n_docs;
