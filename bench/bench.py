@@ -13,6 +13,7 @@ that are missed are reported, not asserted.
 """
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -214,10 +215,11 @@ def galaxy_hyperparams(gx, kind):
 
 
 def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=None, target_col="y",
-                 features=None, preprocess=None):
+                 features=None, preprocess=None, sample_memory=True):
     """One galaxy.train() from a fresh connection: (seconds, metrics dict, model id, memory dict).
     HYPERPARAMS (default: the row's, restricted to the names galaxy advertises) are passed as they are;
-    FEATURES (column names) and PREPROCESS (a dict) when given."""
+    FEATURES (column names) and PREPROCESS (a dict) when given.  SAMPLE_MEMORY false: no thread polls the
+    backend's memory while it trains (its peak is then VmHWM's alone)."""
     c = connect()
     try:
         execute(c, f"SET statement_timeout = '{int(timeout_s)}s'")
@@ -248,7 +250,8 @@ def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=Non
         sql = (f"SELECT m.id, m.metrics::text FROM galaxy.train(project => %(p)s, relation => %(r)s::regclass, "
                f"target => {target}, algorithm => %(a)s, hyperparams => %(h)s::jsonb, test_size => %(ts)s, "
                f"deploy => 'always', seed => 42{extra}) m")
-        with c.cursor() as cur, common.MemorySampler(pid) as sampler:
+        sampler = common.MemorySampler(pid) if sample_memory else None
+        with c.cursor() as cur, (sampler or contextlib.nullcontext()):
             t0 = time.perf_counter()
             cur.execute(sql, args)
             model_id, metrics = cur.fetchone()
@@ -259,9 +262,10 @@ def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=Non
             # the larger of two lower bounds of the private peak: VmHWM less the final shared memory,
             # and the largest private RSS sampled while the statement ran
             hwm_private = after["VmHWM"] - after.get("RssShmem", 0)
+            sampled = sampler.peak if sampler else 0
             mem = {"vmhwm": after["VmHWM"], "shmem": after.get("RssShmem", 0),
-                   "hwm_private": hwm_private, "sampled_private": sampler.peak,
-                   "private_peak": max(hwm_private, sampler.peak),
+                   "hwm_private": hwm_private, "sampled_private": sampled,
+                   "private_peak": max(hwm_private, sampled),
                    "baseline_private": before["VmHWM"] - before.get("RssShmem", 0)}
         return secs, json.loads(metrics) if metrics else {}, model_id, mem
     finally:
@@ -488,7 +492,7 @@ class Bench:
                             secs, metrics, model_id, _ = galaxy_train(
                                 self.gx, f"bench_{kind}", self.table("text_train"), kind, 0, self.cfg["timeout_s"],
                                 hyperparams=spec["hyperparams"], target_col="category", features=["body"],
-                                preprocess=preprocess)
+                                preprocess=preprocess, sample_memory=False)
                             row["galaxy_s"].append(secs)
                             row["galaxy_phases"].append(pick_phases(metrics))
                             row["model_id"] = model_id
