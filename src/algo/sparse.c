@@ -188,23 +188,3 @@ sparse_densify(const SparseMatrix *X, int64 r0, int64 b, double *D)
 			d[X->indices[q]] = X->values[q];
 	}
 }
-
-/* ERROR unless X is well formed. */
-void
-sparse_check(const SparseMatrix *X)
-{
-	for (int64 i = 0; i < X->n_rows; i++)
-	{
-		if (X->indptr[i + 1] < X->indptr[i])
-			elog(ERROR, "galaxy: sparse row " INT64_FORMAT " has a negative length", i);
-		for (int64 q = X->indptr[i]; q < X->indptr[i + 1]; q++)
-		{
-			if (X->indices[q] < 0 || X->indices[q] >= X->n_cols ||
-				(q > X->indptr[i] && X->indices[q] <= X->indices[q - 1]))
-				elog(ERROR, "galaxy: sparse row " INT64_FORMAT " has column %d out of order or range",
-					 i, X->indices[q]);
-			if (!isfinite(X->values[q]))
-				elog(ERROR, "galaxy: sparse row " INT64_FORMAT " has a non-finite value", i);
-		}
-	}
-}

@@ -110,11 +110,4 @@ extern void sparse_tmul_acc(const SparseMatrix *X, int64 r0, int b, const double
 /* Rows [r0, r0 + b) of X as a dense b x n_cols row-major matrix D. */
 extern void sparse_densify(const SparseMatrix *X, int64 r0, int64 b, double *D);
 
-/*
- * ERROR unless X is well formed: n_rows + 1 non-decreasing offsets, column
- * indices ascending and inside [0, n_cols), finite values (for matrices
- * from outside the training pipeline, e.g. the fuzzers).
- */
-extern void sparse_check(const SparseMatrix *X);
-
 #endif							/* GALAXY_SPARSE_H */

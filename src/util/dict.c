@@ -117,13 +117,3 @@ dict_find(const Dict *d, const char *s, int len)
 	}
 	return -1;
 }
-
-/* Forget every entry; the keys' copies are freed, the arrays kept. */
-void
-dict_reset(Dict *d)
-{
-	for (int e = 0; e < d->n; e++)
-		pfree(d->keys[e]);
-	d->n = 0;
-	memset(d->slots, -1, sizeof(int) * d->nslots);
-}

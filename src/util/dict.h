@@ -1,8 +1,8 @@
 /*
  * dict.h — a string → code dictionary (open addressing, grows by doubling):
  * categorical values and labels while loading, column profiles, the terms
- * of text columns, the lexeme cache of the tokenizer and the index of a text
- * vocabulary.  Codes are dense, 0..n-1, in order of first appearance.
+ * of text columns and the index of a text vocabulary.  Codes are dense,
+ * 0..n-1, in order of first appearance.
  */
 #ifndef GALAXY_DICT_H
 #define GALAXY_DICT_H
@@ -37,8 +37,5 @@ extern int	dict_lookup(Dict *d, const char *s, int len, bool *added);
 
 /* Code of (s, len), or -1 when it is not in the dictionary (nothing counted). */
 extern int	dict_find(const Dict *d, const char *s, int len);
-
-/* Forget every entry (the dictionary stays usable; its memory is kept for reuse). */
-extern void dict_reset(Dict *d);
 
 #endif							/* GALAXY_DICT_H */
