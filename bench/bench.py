@@ -13,6 +13,7 @@ that are missed are reported, not asserted.
 """
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -63,6 +64,19 @@ MODES["full"].update(forecast_series="sunspot.month", forecast_window=48, foreca
                      forecast_epochs=30, forecast_batch=32, forecast_reps=3)
 MODES["quick"].update(forecast_series="sunspot.month", forecast_window=48, forecast_test_fraction=0.2,
                       forecast_epochs=5, forecast_batch=32, forecast_reps=1)
+
+# the text rows (issue #14): the largest categories of the fortunes package, 80/20 by a seeded shuffle shared by
+# both sides; galaxy TF-IDF (PostgreSQL's 'english' configuration: stemming, stop words) against scikit-learn's
+# TfidfVectorizer (its defaults), each followed by the same classifier
+MODES["full"].update(text_categories=8)
+MODES["quick"].update(text_categories=5)
+TEXT_CONFIG = "english"
+TEXT_ROWS = {
+    "text_logreg": {"algorithm": "logistic_regression", "hyperparams": {"C": 1.0, "max_iter": 100, "tol": 1e-4},
+                    "peer": "TfidfVectorizer + LogisticRegression"},
+    "text_nb": {"algorithm": "naive_bayes", "hyperparams": {"distribution": "multinomial", "alpha": 1.0},
+                "peer": "TfidfVectorizer + MultinomialNB"},
+}
 
 # The benchmark brief's figures, quoted for reference (2-core Debian 12 machine, not measured here).
 QUOTED = {
@@ -163,7 +177,8 @@ def regression_quality(y, pred):
 
 GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "logreg": "logistic_regression",
                "gbdt": "gradient_boosting", "rf": "random_forest", "kmeans": "kmeans",
-               "mlp": "neural_network", "mlp_fmnist": "neural_network", "cnn_fmnist": "cnn"}
+               "mlp": "neural_network", "mlp_fmnist": "neural_network", "cnn_fmnist": "cnn",
+               "text_logreg": "logistic_regression", "text_nb": "naive_bayes"}
 # Neural rows: hidden layers, learning rate and weight decay (Adam, ReLU, no early stopping on every side).
 NEURAL_ROWS = {
     "mlp": {"hidden": [64, 64], "learning_rate": 0.001, "weight_decay": 0.0001},
@@ -222,9 +237,12 @@ def galaxy_hyperparams(gx, kind):
     return want
 
 
-def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=None, target_col="y"):
+def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=None, target_col="y",
+                 features=None, preprocess=None, sample_memory=True):
     """One galaxy.train() from a fresh connection: (seconds, metrics dict, model id, memory dict).
-    HYPERPARAMS (default: the row's, restricted to the names galaxy advertises) are passed as they are."""
+    HYPERPARAMS (default: the row's, restricted to the names galaxy advertises) are passed as they are;
+    FEATURES (column names) and PREPROCESS (a dict) when given.  SAMPLE_MEMORY false: no thread polls the
+    backend's memory while it trains (its peak is then VmHWM's alone)."""
     c = connect()
     try:
         execute(c, f"SET statement_timeout = '{int(timeout_s)}s'")
@@ -246,10 +264,17 @@ def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=Non
             args["ts"] = 0
         else:
             target = "%(t)s"
+        if features is not None:
+            extra += ", features => %(f)s::text[]"
+            args["f"] = features
+        if preprocess is not None:
+            extra += ", preprocess => %(pp)s::jsonb"
+            args["pp"] = json.dumps(preprocess)
         sql = (f"SELECT m.id, m.metrics::text FROM galaxy.train(project => %(p)s, relation => %(r)s::regclass, "
                f"target => {target}, algorithm => %(a)s, hyperparams => %(h)s::jsonb, test_size => %(ts)s, "
                f"deploy => 'always', seed => 42{extra}) m")
-        with c.cursor() as cur, common.MemorySampler(pid) as sampler:
+        sampler = common.MemorySampler(pid) if sample_memory else None
+        with c.cursor() as cur, (sampler or contextlib.nullcontext()):
             t0 = time.perf_counter()
             cur.execute(sql, args)
             model_id, metrics = cur.fetchone()
@@ -260,9 +285,10 @@ def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=Non
             # the larger of two lower bounds of the private peak: VmHWM less the final shared memory,
             # and the largest private RSS sampled while the statement ran
             hwm_private = after["VmHWM"] - after.get("RssShmem", 0)
+            sampled = sampler.peak if sampler else 0
             mem = {"vmhwm": after["VmHWM"], "shmem": after.get("RssShmem", 0),
-                   "hwm_private": hwm_private, "sampled_private": sampler.peak,
-                   "private_peak": max(hwm_private, sampler.peak),
+                   "hwm_private": hwm_private, "sampled_private": sampled,
+                   "private_peak": max(hwm_private, sampled),
                    "baseline_private": before["VmHWM"] - before.get("RssShmem", 0)}
         return secs, json.loads(metrics) if metrics else {}, model_id, mem
     finally:
@@ -413,6 +439,8 @@ class Bench:
             self.setup_fmnist()
         if any(self.want(k) for k in FORECAST_ROWS):
             self.setup_forecast()
+        if self.want_text():
+            self.setup_text()
         self.results["meta"]["setup_seconds"] = time.perf_counter() - t0
         size = "SELECT pg_table_size(to_regclass(%s)) / 1048576.0::float8"
         self.results["meta"]["clf_heap_mb"] = q1(self.conn, size, (self.table("clf"),))
@@ -434,6 +462,104 @@ class Bench:
             log(f"COPY {len(y):,} Fashion-MNIST images ({what}) into {table}")
             data.load_array_table(self.conn, table, X, y)
             self.mark(table, tag)
+
+    def want_text(self):
+        """--rows selects the text rows: "text", or one of them by id."""
+        return self.want("text") or any(self.want(k) for k in TEXT_ROWS)
+
+    def setup_text(self):
+        """The fortunes texts as tables text_train and text_test (id, category, body), split once for both sides."""
+        k = self.cfg["text_categories"]
+        rows = data.fortunes(k)
+        train, test = data.text_split(rows)
+        self.arrays["text"] = (train, test)
+        for table, part, what in ((self.table("text_train"), train, "train"), (self.table("text_test"), test, "test")):
+            tag = f"galaxy bench data v1: fortunes {k} categories {what} rows={len(part)} split seed 0"
+            if self.fresh(table, tag):
+                continue
+            log(f"COPY {len(part):,} fortunes ({what}, {k} categories) into {table}")
+            data.load_text_table(self.conn, table, part)
+            self.mark(table, tag)
+        self.results["meta"]["text_data"] = {
+            "categories": sorted({c for c, _ in rows}), "train_rows": len(train), "test_rows": len(test),
+            "train_bytes": sum(len(t.encode()) for _, t in train)}
+
+    def run_text(self):
+        """TF-IDF + logistic regression and + multinomial naive Bayes on the fortunes: galaxy end to end from the
+        table (tokenise with PostgreSQL's text search, vocabulary and idf, fit, score, register) against
+        scikit-learn's TfidfVectorizer.fit_transform + fit on the same training texts in memory; accuracy of both
+        on the same held-out texts (galaxy.evaluate on text_test)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.naive_bayes import MultinomialNB
+        train, test = self.arrays["text"]
+        x_train, y_train = [t for _, t in train], [c for c, _ in train]
+        x_test, y_test = [t for _, t in test], np.array([c for c, _ in test])
+        reps = self.cfg["reps"]
+        preprocess = {"columns": {"body": {"text": "tfidf", "config": TEXT_CONFIG}}}
+        for kind, spec in TEXT_ROWS.items():
+            if not (self.want("text") or self.want(kind)):
+                continue
+            algo = spec["algorithm"]
+            row = {"id": kind, "algorithm": algo, "text": True, "rows": len(train), "test_rows": len(test),
+                   "categories": len({c for c, _ in train}), "features": "text",
+                   "implemented": self.gx.can_train() and self.gx.has_algorithm(algo),
+                   "hyperparams": spec["hyperparams"], "preprocess": preprocess, "peer": spec["peer"],
+                   "galaxy_s": [], "peer_vectorize_s": [], "peer_fit_s": [], "peer_total_s": [],
+                   "galaxy_quality": {}, "peer_quality": {}, "galaxy_phases": [], "error": None}
+            for rep in range(reps):
+                log(f"rep {rep + 1}/{reps}: {kind} on {len(train):,} fortunes")
+                for side in (("galaxy", "peer") if rep % 2 == 0 else ("peer", "galaxy")):
+                    if side == "galaxy":
+                        if not row["implemented"] or row["error"]:
+                            continue
+                        try:
+                            secs, metrics, model_id, _ = galaxy_train(
+                                self.gx, f"bench_{kind}", self.table("text_train"), kind, 0, self.cfg["timeout_s"],
+                                hyperparams=spec["hyperparams"], target_col="category", features=["body"],
+                                preprocess=preprocess, sample_memory=False)
+                            row["galaxy_s"].append(secs)
+                            row["galaxy_phases"].append(pick_phases(metrics))
+                            row["model_id"] = model_id
+                        except Exception as e:  # noqa: BLE001 - the report says what failed
+                            row["error"] = first_line(e)
+                            log(f"galaxy {kind} failed: {row['error']}")
+                    else:
+                        t0 = time.perf_counter()
+                        vec = TfidfVectorizer()
+                        X = vec.fit_transform(x_train)
+                        t1 = time.perf_counter()
+                        model = (LogisticRegression(C=1.0, max_iter=100, tol=1e-4) if algo == "logistic_regression"
+                                 else MultinomialNB(alpha=1.0))
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")  # lbfgs stops at max_iter, as galaxy's does
+                            model.fit(X, y_train)
+                        t2 = time.perf_counter()
+                        row["peer_vectorize_s"].append(t1 - t0)
+                        row["peer_fit_s"].append(t2 - t1)
+                        row["peer_total_s"].append(t2 - t0)
+                        row["peer_quality"] = {"accuracy": float((model.predict(vec.transform(x_test)) == y_test).mean())}
+                        row["peer_vocabulary"] = len(vec.vocabulary_)
+            if row.get("model_id"):
+                try:
+                    ev = q1(self.conn, "SELECT galaxy.evaluate(%s::bigint, %s::regclass)::text",
+                            (row["model_id"], self.table("text_test")))
+                    row["galaxy_quality"] = {"accuracy": float(json.loads(ev)["accuracy"])}
+                    row["galaxy_vocabulary"] = q1(self.conn, "SELECT (galaxy.describe(model) -> 'preprocess' -> "
+                                                             "'inputs' -> 0 ->> 'vocabulary_size')::int "
+                                                             "FROM galaxy.models WHERE id = %s", (row["model_id"],))
+                except Exception as e:  # noqa: BLE001 - the report says what failed
+                    row["error"] = row["error"] or first_line(e)
+                    log(f"galaxy.evaluate of {kind} failed: {first_line(e)}")
+            row["galaxy_median_s"] = median(row["galaxy_s"])
+            row["peer_vectorize_median_s"] = median(row["peer_vectorize_s"])
+            row["peer_fit_median_s"] = median(row["peer_fit_s"])
+            row["peer_total_median_s"] = median(row["peer_total_s"])
+            row["ratio"] = ratio(row["galaxy_median_s"], row["peer_total_median_s"])
+            row["galaxy_phases_median"] = {k: median([p.get(k) for p in row["galaxy_phases"]])
+                                           for k in ("load_seconds", "fit_seconds", "score_seconds")
+                                           if any(k in p for p in row["galaxy_phases"])}
+            self.results["speed"].append(row)
 
     def table_for_rows(self, m):
         """The bench table holding the first m rows of the classification data."""
@@ -1137,6 +1263,8 @@ class Bench:
             for kind in FORECAST_ROWS:
                 if self.want(kind):
                     self.run_forecast(kind)
+            if self.want_text():
+                self.run_text()
         # latency measures the linreg and gbdt models: a run of other rows (say --rows mlp) skips it
         if (only is None or "latency" in only) and (
                 self.rows_filter is None or self.rows_filter & {"linreg", "gbdt", "predict", "latency"}):
@@ -1198,7 +1326,7 @@ def main():
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
     ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
-                                   "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast (default: all; predict and latency reuse models of earlier runs; "
+                                   "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast,text (default: all; predict and latency reuse models of earlier runs; "
                                    "latency runs only with linreg, gbdt or predict)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")
     ap.add_argument("--accuracy-json", help="accuracy results (from bench/accuracy --json) to include")

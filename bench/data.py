@@ -299,3 +299,53 @@ def window_tables_sql(series, train, test, window, test_fraction):
     return [f"DROP TABLE IF EXISTS {train}", f"DROP TABLE IF EXISTS {test}",
             f"CREATE TABLE {train} AS SELECT history, next_value FROM ({numbered}) s WHERE i <= {cut} ORDER BY i",
             f"CREATE TABLE {test} AS SELECT history, next_value FROM ({numbered}) s WHERE i > {cut} ORDER BY i"]
+
+
+# --- text: the fortunes Debian package ------------------------------------------------------------------
+
+FORTUNES_DIR = "/usr/share/games/fortunes"
+
+
+def fortunes(n_categories):
+    """The n_categories largest categories of the fortunes package (one data file per category, entries
+    separated by lines holding only '%'): a list of (category, text), in file and entry order."""
+    counts = {}
+    for name in sorted(os.listdir(FORTUNES_DIR)):
+        path = os.path.join(FORTUNES_DIR, name)
+        if "." in name or os.path.islink(path) or not os.path.isfile(path):
+            continue  # name.dat indexes, name.u8 links
+        with open(path, encoding="utf-8", errors="replace") as f:
+            entries = [e.strip() for e in f.read().split("\n%\n")]
+        entries = [e.rstrip("%").strip() for e in entries]
+        counts[name] = [e for e in entries if e]
+    if len(counts) < n_categories:
+        raise SystemExit(f"{FORTUNES_DIR} has {len(counts)} categories, {n_categories} wanted "
+                         "(apt-get install fortunes)")
+    chosen = sorted(counts, key=lambda c: (-len(counts[c]), c))[:n_categories]
+    return [(c, e) for c in sorted(chosen) for e in counts[c]]
+
+
+def text_split(rows, test_size=0.2, seed=0):
+    """A deterministic split of (category, text) rows shared by galaxy and its peer: a seeded shuffle,
+    the last test_size of it held out."""
+    import random
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    n_test = int(round(test_size * len(rows)))
+    train = [rows[i] for i in sorted(order[:len(rows) - n_test])]
+    test = [rows[i] for i in sorted(order[len(rows) - n_test:])]
+    return train, test
+
+
+def load_text_table(conn, table, rows):
+    """(Re)create TABLE (id int, category text, body text) and COPY the rows in (CSV)."""
+    import io
+    execute(conn, f"DROP TABLE IF EXISTS {table}")
+    execute(conn, f"CREATE TABLE {table} (id int PRIMARY KEY, category text, body text)")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for i, (cat, text) in enumerate(rows, 1):
+        w.writerow([i, cat, text])
+    buf.seek(0)
+    with conn.cursor() as cur:
+        cur.copy_expert(f"COPY {table} FROM STDIN (FORMAT csv)", buf)

@@ -403,6 +403,34 @@ def forecast_markdown(res):
             forecast_table(res), ""]
 
 
+TEXT_TITLES = {"text_logreg": "TF-IDF + logistic regression", "text_nb": "TF-IDF + multinomial naive Bayes"}
+
+
+def text_table(res):
+    """Text rows (issue #14): galaxy end to end from the table against scikit-learn's vectorize + fit, and the
+    held-out accuracy of both."""
+    rows = []
+    for r in res["speed"]:
+        if not r.get("text"):
+            continue
+        ga, pa = (r.get(k, {}).get("accuracy") for k in ("galaxy_quality", "peer_quality"))
+        time_ok = None if r.get("ratio") is None else r["ratio"] <= 1.0
+        acc_ok = None if ga is None or pa is None else ga >= pa - 0.01
+        done = r.get("implemented") and not r.get("error")
+        rows.append([TEXT_TITLES.get(r["id"], r["id"]),
+                     f"{r['rows']:,} train / {r['test_rows']:,} test texts, {r['categories']} categories",
+                     "scikit-learn " + r.get("peer", ""),
+                     f"{fmt(r.get('peer_vectorize_median_s'))} + {fmt(r.get('peer_fit_median_s'))} = "
+                     f"{fmt(r.get('peer_total_median_s'))}",
+                     galaxy_cell(r), phases_cell(r), fmt(r.get("ratio"), 2),
+                     verdict(time_ok) if done else "n/a",
+                     f"{fmt(ga, 4)} / {fmt(pa, 4)}", verdict(acc_ok) if done else "n/a",
+                     f"{fmt(r.get('galaxy_vocabulary'), 0)} / {fmt(r.get('peer_vocabulary'), 0)}"])
+    return md_table(["work", "data", "peer", "peer vectorize + fit (s)", "galaxy end to end (s)",
+                     "galaxy load / fit / score (s)", "galaxy / peer", "≤ 1.0 × peer?",
+                     "held-out accuracy galaxy / peer", "within 0.01 (or better)?", "vocabulary galaxy / peer"], rows)
+
+
 def neural_memory_table(res):
     """Peak private memory of the neural_network training backends against issue #12's budget."""
     rows = []
@@ -490,6 +518,21 @@ def markdown(res, img_rel="img"):
                 "Memory of the `neural_network` training backend (measured as below) against issue #12's budget.", "",
                 or_note(neural_memory_table(res)), ""]
     out += forecast_markdown(res)
+    if any(r.get("text") for r in res["speed"]):
+        td = res["meta"].get("text_data") or {}
+        out += ["### Text classification (TF-IDF)", "",
+                "The fortunes Debian package (one file per category, entries separated by `%` lines): the "
+                f"{len(td.get('categories') or [])} largest categories ({', '.join(td.get('categories') or [])}), "
+                "split 80/20 by a seeded shuffle that both sides share. galaxy: one `galaxy.train` on the training "
+                "table with `preprocess => '{\"columns\": {\"body\": {\"text\": \"tfidf\"}}}'` (PostgreSQL's "
+                "'english' text search configuration: its parser, stemming and stop words; smoothed idf, l2 rows, "
+                "as scikit-learn's defaults), `test_size => 0`, timed from the client: read the table, tokenise, "
+                "build the vocabulary, fit, score, register; then `galaxy.evaluate` on the test table. Peer: "
+                "scikit-learn's `TfidfVectorizer()` (its defaults) `fit_transform` and the classifier's `fit` on the "
+                "same training texts in memory, then `predict` on the test texts. Same classifier settings on both "
+                "sides (C = 1, 100 L-BFGS iterations, tol 1e-4; alpha = 1). Targets (issue #14): galaxy end to end "
+                "≤ 1.0 × the peer's vectorize + fit; accuracy within 0.01 of the peer's, or better.", "",
+                or_note(text_table(res)), ""]
     out += ["### Batch predict", "", or_note(predict_table(res)), ""]
     out += ["### Single-row predict under load (pgbench, prepared protocol)", "",
             "Each transaction fetches one random row by primary key; the baseline runs the identical query without "

@@ -6,12 +6,15 @@
 #include <math.h>
 
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
+#include "utils/memutils.h"
 
 #include "galaxy.h"
 #include "algo/algo.h"
+#include "algo/sparse.h"
 
 /*
  * Every algorithm galaxy ships, in the order galaxy.algorithms lists them.
@@ -96,6 +99,16 @@ algo_check_registry(void)
 				elog(ERROR, "galaxy: algorithms %s and %s share an id (%u, %u) or a name",
 					 a->name, b->name, a->id, b->id);
 		}
+	for (int i = 0; i < N_ALGOS; i++)
+	{
+		const AlgorithmDef *a = registry[i];
+
+		/* sparse input needs a sparse predict, and a sparse predict_proba if it has one */
+		if (a->sparse_input != (a->predict_sparse != NULL) ||
+			(a->sparse_input && (a->predict_proba != NULL) != (a->predict_proba_sparse != NULL)))
+			elog(ERROR, "galaxy: algorithm %s declares sparse input without its sparse predictions",
+				 a->name);
+	}
 }
 
 int
@@ -134,6 +147,45 @@ algo_predict_scores(const AlgorithmDef *algo, const void *state, const double *X
 	algo->predict(state, X, n, pred);
 	if (proba)
 		algo->predict_proba(state, X, n, proba);
+}
+
+/* Rows of a CSR matrix made dense at a time: about 4 MB of doubles. */
+#define SPARSE_DENSE_BLOCK_BYTES (4 << 20)
+
+void
+algo_predict_scores_sparse(const AlgorithmDef *algo, const void *state, const SparseMatrix *X,
+						   int n_classes, double *pred, double *proba)
+{
+	int64		n = X->n_rows;
+	int			p = X->n_cols;
+	int64		block;
+	double	   *buf;
+
+	Assert(proba == NULL || (n_classes > 0 && algo->predict_proba != NULL));
+	if (algo->sparse_input)
+	{
+		algo->predict_sparse(state, X, pred);
+		if (proba)
+			algo->predict_proba_sparse(state, X, proba);
+		return;
+	}
+	/* a dense-only algorithm: its (few) features are made dense a block at a time */
+	block = Max((int64) (SPARSE_DENSE_BLOCK_BYTES / (sizeof(double) * Max(p, 1))), 1);
+	block = Min(block, Max(n, 1));
+	buf = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * block * Max(p, 1));
+	for (int64 start = 0; start < n; start += block)
+	{
+		int64		m = Min(block, n - start);
+
+		sparse_densify(X, start, m, buf);
+		if (n_classes > 0)
+			algo_predict_scores(algo, state, buf, m, n_classes, pred + start,
+								proba ? proba + start * n_classes : NULL);
+		else
+			algo->predict(state, buf, m, pred + start);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(buf);
 }
 
 /*

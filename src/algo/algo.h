@@ -2,9 +2,11 @@
  * algo.h — the one algorithm interface.
  *
  * An algorithm sees only preprocessed numeric data: a dense row-major
- * float64 matrix X (n_rows x n_features) and a target vector y (the value for
- * regression, the class index 0..n_classes-1 for classification, unused for
- * clustering).  It never touches the catalog, SPI or relations.
+ * float64 matrix X (n_rows x n_features) — or, for an algorithm with
+ * sparse_input when the features include text, a CSR matrix Xs — and a
+ * target vector y (the value for regression, the class index
+ * 0..n_classes-1 for classification, unused for clustering).  It never
+ * touches the catalog, SPI or relations.
  *
  * Rules every implementation follows:
  *   - allocate with palloc in CurrentMemoryContext (the caller owns it);
@@ -145,6 +147,21 @@ fit_report_iteration(const FitContext *ctx, int iteration, int total, int64 rows
 	fit_report(ctx, &info);
 }
 
+/*
+ * A CSR matrix of float64 values: row i's entries are column indices[k] with
+ * values[k] for k in [indptr[i], indptr[i + 1]), columns ascending within a
+ * row.  indptr[0] need not be 0: a matrix may be a view of some rows of a
+ * bigger one (src/algo/sparse.h builds them and holds the shared kernels).
+ */
+typedef struct SparseMatrix
+{
+	int64		n_rows;
+	int			n_cols;
+	const int64 *indptr;		/* n_rows + 1 offsets */
+	const int32 *indices;
+	const double *values;
+} SparseMatrix;
+
 /* Training data handed to fit (already preprocessed). */
 typedef struct TrainData
 {
@@ -158,6 +175,12 @@ typedef struct TrainData
 	 * (cross-validation folds still come in float64).
 	 */
 	const float *Xf;
+
+	/*
+	 * The same rows in CSR form instead (X and Xf are then NULL): only for an
+	 * algorithm with sparse_input, when the features include text.
+	 */
+	const SparseMatrix *Xs;
 	const double *y;			/* n_rows; class index for classification */
 	const double *weight;		/* n_rows sample weights, or NULL */
 	int			n_classes;		/* classification: >= 2; else 0 */
@@ -165,6 +188,7 @@ typedef struct TrainData
 	/* optional validation split (early stopping, validation loss) */
 	int64		n_val;
 	const double *X_val;
+	const SparseMatrix *Xs_val; /* the validation rows in CSR form (with Xs) */
 	const double *y_val;
 } TrainData;
 
@@ -216,6 +240,17 @@ typedef struct AlgorithmDef
 	 * (half the memory) and passes them to the final fit as TrainData.Xf.
 	 */
 	bool		float32_input;
+
+	/*
+	 * The algorithm takes sparse input (text features): fit reads
+	 * TrainData.Xs and Xs_val when they are set, and predict_sparse /
+	 * predict_proba_sparse (classification) answer for CSR rows as predict /
+	 * predict_proba do for dense ones.  Without it an algorithm gets text
+	 * features only when they are few enough to be made dense (train.c).
+	 */
+	bool		sparse_input;
+	void		(*predict_sparse) (const void *state, const SparseMatrix *X, double *out);
+	void		(*predict_proba_sparse) (const void *state, const SparseMatrix *X, double *out);
 } AlgorithmDef;
 
 /*
@@ -226,6 +261,15 @@ typedef struct AlgorithmDef
  */
 extern void algo_predict_scores(const AlgorithmDef *algo, const void *state, const double *X, int64 n,
 								int n_classes, double *pred, double *proba);
+
+/*
+ * algo_predict_scores for rows in CSR form: through the algorithm's sparse
+ * predict, or, for an algorithm without sparse_input, a block of rows made
+ * dense at a time.  With n_classes = 0 (regression, clustering) only pred.
+ */
+extern void algo_predict_scores_sparse(const AlgorithmDef *algo, const void *state,
+									   const SparseMatrix *X, int n_classes,
+									   double *pred, double *proba);
 
 /* Registry (algo.c). */
 /* Whether a fit with these hyperparameters standard-scales features by default. */

@@ -21,6 +21,9 @@
  * when the spread of the projected gradients is at most tol.  There is no
  * step size and no line search, so the method cannot diverge.
  *
+ * Sparse input (text features, TrainData.Xs): the same solver over CSR
+ * rows, each update touching the row's non-zeros only.
+ *
  * Probabilities: for every binary problem a sigmoid 1 / (1 + exp(A f + B)) of
  * its decision value f is fitted on the training rows by Newton's method with
  * backtracking (Platt 2000, in the form of Lin, Lin and Weng 2007, with
@@ -39,6 +42,7 @@
 
 #include "algo/algo.h"
 #include "algo/linalg.h"
+#include "algo/sparse.h"
 #include "galaxy.h"
 #include "model/model.h"
 #include "util/rng.h"
@@ -229,6 +233,48 @@ platt_fit(const double *f, const bool *y_pos, const bool *use, int64 n, double *
 	pfree(ff);
 }
 
+/* Training row i times w: dense or sparse. */
+static inline double
+row_dot(const TrainData *d, int64 i, const double *w)
+{
+	if (d->Xs)
+		return sparse_row_dot(d->Xs, i, w);
+	return dot_product(w, d->X + i * d->n_features, d->n_features);
+}
+
+/* w += step times training row i: dense or sparse. */
+static inline void
+row_axpy(const TrainData *d, int64 i, double step, double *w)
+{
+	if (d->Xs)
+	{
+		for (int64 q = d->Xs->indptr[i]; q < d->Xs->indptr[i + 1]; q++)
+			w[d->Xs->indices[q]] += step * d->Xs->values[q];
+	}
+	else
+	{
+		const double *x = d->X + i * d->n_features;
+
+		for (int j = 0; j < d->n_features; j++)
+			w[j] += step * x[j];
+	}
+}
+
+/* Squared norm of training row i. */
+static inline double
+row_norm2(const TrainData *d, int64 i)
+{
+	double		s = 0.0;
+
+	if (d->Xs)
+	{
+		for (int64 q = d->Xs->indptr[i]; q < d->Xs->indptr[i + 1]; q++)
+			s += d->Xs->values[q] * d->Xs->values[q];
+		return s;
+	}
+	return dot_product(d->X + i * d->n_features, d->X + i * d->n_features, d->n_features);
+}
+
 /*
  * Solve one binary problem (positive: class index 'pos') by dual coordinate
  * descent into w (p) and *bias.  Reports each sweep as iteration
@@ -264,7 +310,6 @@ svm_solve_binary(const TrainData *d, int pos, double C, int loss, int max_iter, 
 		for (int64 k = 0; k < n_active; k++)
 		{
 			int64		i = order[k];
-			const double *x = d->X + i * p;
 			double		yi = ((int) d->y[i] == pos) ? 1.0 : -1.0;
 			double		ci = C * (d->weight ? d->weight[i] : 1.0);
 			double		diag = (loss == SVM_LOSS_SQUARED_HINGE) ? 0.5 / ci : 0.0;
@@ -273,7 +318,7 @@ svm_solve_binary(const TrainData *d, int pos, double C, int loss, int max_iter, 
 						pg = 0.0,
 						qd = qd_x[i] + diag;
 
-			g = yi * (dot_product(w, x, p) + *bias * bias_x) - 1.0 + diag * alpha[i];
+			g = yi * (row_dot(d, i, w) + *bias * bias_x) - 1.0 + diag * alpha[i];
 			if (alpha[i] == 0.0)
 				pg = Min(g, 0.0);
 			else if (alpha[i] >= upper)
@@ -291,8 +336,7 @@ svm_solve_binary(const TrainData *d, int pos, double C, int loss, int max_iter, 
 				step = (alpha[i] - old) * yi;
 				if (step != 0.0)
 				{
-					for (int j = 0; j < p; j++)
-						w[j] += step * x[j];
+					row_axpy(d, i, step, w);
 					*bias += step * bias_x;
 				}
 			}
@@ -384,9 +428,7 @@ svm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	order = palloc0(sizeof(int64) * Max(n, 1));
 	for (int64 i = 0; i < n; i++)
 	{
-		const double *x = d->X + i * p;
-
-		qd_x[i] = dot_product(x, x, p) + bias_x * bias_x;
+		qd_x[i] = row_norm2(d, i) + bias_x * bias_x;
 		use[i] = d->weight == NULL || d->weight[i] > 0.0;
 	}
 
@@ -408,7 +450,7 @@ svm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 						 errhint("Scale the features or lower \"C\".")));
 		for (int64 i = 0; i < n; i++)
 		{
-			f[i] = st->intercept[c] + dot_product(w, d->X + i * p, p);
+			f[i] = st->intercept[c] + row_dot(d, i, w);
 			y_pos[i] = (int) d->y[i] == pos;
 		}
 		platt_fit(f, y_pos, use, n, &st->platt_a[c], &st->platt_b[c]);
@@ -436,59 +478,98 @@ svm_scores(const SvmState *st, const double *x, double *z)
 		z[c] = st->intercept[c] + dot_product(st->coef + (Size) c * p, x, p);
 }
 
-/* Predicted class: the sign of the decision value, or the largest one-vs-rest value. */
-static void
-svm_predict(const void *state, const double *X, int64 n, double *out)
+/* Decision values of CSR row i. */
+static inline void
+svm_scores_sparse(const SvmState *st, const SparseMatrix *X, int64 i, double *z)
 {
-	const SvmState *st = state;
+	int			p = st->n_features;
+
+	for (int c = 0; c < st->n_outputs; c++)
+		z[c] = st->intercept[c] + sparse_row_dot(X, i, st->coef + (Size) c * p);
+}
+
+/* The class of decision values z: the sign, or the largest one-vs-rest value. */
+static inline double
+svm_class(const SvmState *st, const double *z)
+{
+	return (st->n_outputs == 1) ? (z[0] > 0.0 ? 1.0 : 0.0) : vec_argmax(z, st->n_outputs);
+}
+
+/* Platt-calibrated probabilities o (n_classes) of decision values z. */
+static void
+svm_proba(const SvmState *st, const double *z, double *o)
+{
+	int			kk = st->n_outputs;
+
+	if (kk == 1)
+	{
+		o[1] = logistic(-(st->platt_a[0] * z[0] + st->platt_b[0]));
+		o[0] = 1.0 - o[1];
+	}
+	else
+	{
+		double		sum = 0.0;
+
+		for (int c = 0; c < kk; c++)
+		{
+			o[c] = logistic(-(st->platt_a[c] * z[c] + st->platt_b[c]));
+			sum += o[c];
+		}
+		for (int c = 0; c < kk; c++)
+			o[c] = sum > 0.0 ? o[c] / sum : 1.0 / kk;
+	}
+}
+
+/* Predicted classes (dense rows X, or CSR rows Xs), or probabilities when proba is set. */
+static void
+svm_predict_rows(const SvmState *st, const double *X, const SparseMatrix *Xs, int64 n,
+				 double *out, double *proba)
+{
 	int			kk = st->n_outputs;
 	double		zbuf[SVM_SCORE_STACK];
 	double	   *z = kk <= SVM_SCORE_STACK ? zbuf : palloc(sizeof(double) * kk);
 
 	for (int64 i = 0; i < n; i++)
 	{
-		svm_scores(st, X + i * st->n_features, z);
-		out[i] = (kk == 1) ? (z[0] > 0.0 ? 1.0 : 0.0) : vec_argmax(z, kk);
+		if (Xs)
+			svm_scores_sparse(st, Xs, i, z);
+		else
+			svm_scores(st, X + i * st->n_features, z);
+		if (proba)
+			svm_proba(st, z, proba + i * st->n_classes);
+		else
+			out[i] = svm_class(st, z);
 	}
 	if (z != zbuf)
 		pfree(z);
+}
+
+/* Predicted class: the sign of the decision value, or the largest one-vs-rest value. */
+static void
+svm_predict(const void *state, const double *X, int64 n, double *out)
+{
+	svm_predict_rows(state, X, NULL, n, out, NULL);
 }
 
 /* Platt-calibrated probabilities, n x n_classes. */
 static void
 svm_predict_proba(const void *state, const double *X, int64 n, double *out)
 {
-	const SvmState *st = state;
-	int			kk = st->n_outputs;
-	int			k = st->n_classes;
-	double		zbuf[SVM_SCORE_STACK];
-	double	   *z = kk <= SVM_SCORE_STACK ? zbuf : palloc(sizeof(double) * kk);
+	svm_predict_rows(state, X, NULL, n, NULL, out);
+}
 
-	for (int64 i = 0; i < n; i++)
-	{
-		double	   *o = out + i * k;
+/* Predicted classes of CSR rows. */
+static void
+svm_predict_sparse(const void *state, const SparseMatrix *X, double *out)
+{
+	svm_predict_rows(state, NULL, X, X->n_rows, out, NULL);
+}
 
-		svm_scores(st, X + i * st->n_features, z);
-		if (kk == 1)
-		{
-			o[1] = logistic(-(st->platt_a[0] * z[0] + st->platt_b[0]));
-			o[0] = 1.0 - o[1];
-		}
-		else
-		{
-			double		sum = 0.0;
-
-			for (int c = 0; c < kk; c++)
-			{
-				o[c] = logistic(-(st->platt_a[c] * z[c] + st->platt_b[c]));
-				sum += o[c];
-			}
-			for (int c = 0; c < kk; c++)
-				o[c] = sum > 0.0 ? o[c] / sum : 1.0 / kk;
-		}
-	}
-	if (z != zbuf)
-		pfree(z);
+/* Probabilities of CSR rows. */
+static void
+svm_predict_proba_sparse(const void *state, const SparseMatrix *X, double *out)
+{
+	svm_predict_rows(state, NULL, X, X->n_rows, NULL, out);
 }
 
 /* Write the coefficients and the sigmoids. */
@@ -573,4 +654,7 @@ const AlgorithmDef galaxy_algo_linear_svm = {
 	.serialize = svm_serialize,
 	.deserialize = svm_deserialize,
 	.feature_importance = svm_feature_importance,
+	.sparse_input = true,
+	.predict_sparse = svm_predict_sparse,
+	.predict_proba_sparse = svm_predict_proba_sparse,
 };

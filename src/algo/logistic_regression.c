@@ -17,6 +17,11 @@
  * matrix in row blocks: the scores of a block come from dgemv/dgemm, and
  * the gradient is accumulated with the transposed product while the block is
  * still in cache.  Memory beyond the data is O(block * classes).
+ *
+ * Sparse input (text features, TrainData.Xs): the same objective over CSR
+ * rows; the weights are then kept feature-major (the outputs' weights of a
+ * feature side by side, so a row's non-zeros each touch one short run) and
+ * transposed into the stored class-major layout at the end.
  */
 #include "postgres.h"
 
@@ -31,8 +36,10 @@
 
 #include "algo/algo.h"
 #include "algo/linalg.h"
+#include "algo/sparse.h"
 #include "galaxy.h"
 #include "model/model.h"
+#include "util/jsonb_build.h"
 
 /* Rows per block, and the bound on block-buffer doubles. */
 #define LOGREG_BLOCK_ROWS	2048
@@ -89,6 +96,7 @@ typedef struct LogRegState
 typedef struct LogRegProblem
 {
 	const TrainData *d;
+	const SparseMatrix *Xs;		/* CSR rows (d->Xs), or NULL: dense d->X */
 	int			p;
 	int			k;				/* classes */
 	int			kk;				/* outputs: 1 or k */
@@ -114,16 +122,19 @@ log1p_unit(double e)
 }
 
 /*
- * Scores of rows X[0..b) into Z (b x kk): Z = X W' + intercept.
+ * Scores of rows X[0..b) into Z (b x kk): Z = X W' + intercept; with
+ * sparse rows (Xs non-NULL), rows r0 .. r0 + b of Xs and W feature-major.
  */
 static void
 block_scores(const LogRegProblem *pr, const double *W, const double *icpt,
-			 const double *X, int b, double *Z)
+			 const double *X, const SparseMatrix *Xs, int64 r0, int b, double *Z)
 {
 	int			p = pr->p;
 	int			kk = pr->kk;
 
-	if (p > 0)
+	if (Xs)
+		sparse_mul_dense(Xs, r0, b, W, kk, Z);
+	else if (p > 0)
 	{
 		if (kk == 1)
 			cblas_dgemv(CblasRowMajor, CblasNoTrans, b, p, 1.0, X, p, W, 1, 0.0, Z, 1);
@@ -218,11 +229,11 @@ logreg_eval(LogRegProblem *pr, const double *theta, double *grad, double *data_l
 	for (int64 start = 0; start < d->n_rows; start += pr->block)
 	{
 		int			b = (int) Min((int64) pr->block, d->n_rows - start);
-		const double *X = d->X + start * p;
+		const double *X = pr->Xs ? NULL : d->X + start * p;
 		double	   *Z = pr->Z;
 
 		CHECK_FOR_INTERRUPTS();
-		block_scores(pr, W, icpt, X, b, Z);
+		block_scores(pr, W, icpt, X, pr->Xs, start, b, Z);
 		for (int i = 0; i < b; i++)
 		{
 			int			cls = (int) d->y[start + i];
@@ -236,7 +247,9 @@ logreg_eval(LogRegProblem *pr, const double *theta, double *grad, double *data_l
 				for (int c = 0; c < kk; c++)
 					gb[c] += z[c];
 		}
-		if (p > 0)
+		if (pr->Xs)
+			sparse_tmul_acc(pr->Xs, start, b, Z, kk, gW);
+		else if (p > 0)
 		{
 			if (kk == 1)
 				cblas_dgemv(CblasRowMajor, CblasTrans, b, p, 1.0, X, p, Z, 1, 1.0, gW, 1);
@@ -254,9 +267,9 @@ logreg_eval(LogRegProblem *pr, const double *theta, double *grad, double *data_l
 	return loss + 0.5 * pr->inv_c * pen;
 }
 
-/* Mean (unweighted) log loss of theta on other rows, e.g. the validation split. */
+/* Mean (unweighted) log loss of theta on other rows (dense Xv or sparse Xsv), e.g. the validation split. */
 static double
-logreg_mean_loss(LogRegProblem *pr, const double *theta, const double *Xv,
+logreg_mean_loss(LogRegProblem *pr, const double *theta, const double *Xv, const SparseMatrix *Xsv,
 				 const double *yv, int64 n)
 {
 	int			p = pr->p;
@@ -269,7 +282,7 @@ logreg_mean_loss(LogRegProblem *pr, const double *theta, const double *Xv,
 		int			b = (int) Min((int64) pr->block, n - start);
 
 		CHECK_FOR_INTERRUPTS();
-		block_scores(pr, theta, icpt, Xv + start * p, b, pr->Z);
+		block_scores(pr, theta, icpt, Xsv ? NULL : Xv + start * p, Xsv, start, b, pr->Z);
 		for (int i = 0; i < b; i++)
 		{
 			double		v = yv[start + i];
@@ -536,8 +549,9 @@ lbfgs_minimize(LogRegProblem *pr, double *theta, int max_iter, double tol,
 		data_loss = data_new;
 
 		fit_report_iteration(ctx, iter, max_iter, pr->d->n_rows, data_loss / pr->wsum,
-							 pr->d->n_val > 0 ?
-							 logreg_mean_loss(pr, theta, pr->d->X_val, pr->d->y_val, pr->d->n_val) :
+							 pr->d->n_val > 0 && (pr->Xs ? pr->d->Xs_val != NULL : pr->d->X_val != NULL) ?
+							 logreg_mean_loss(pr, theta, pr->d->X_val, pr->Xs ? pr->d->Xs_val : NULL,
+											  pr->d->y_val, pr->d->n_val) :
 							 get_float8_nan(),
 							 get_float8_nan(), step);
 
@@ -632,6 +646,7 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 
 	memset(&pr, 0, sizeof(pr));
 	pr.d = d;
+	pr.Xs = d->Xs;
 	pr.p = p;
 	pr.k = k;
 	pr.kk = kk;
@@ -672,6 +687,14 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	st->n_classes = k;
 	st->n_outputs = kk;
 	st->coef = theta;
+	if (pr.Xs && kk > 1)
+	{
+		/* sparse rows were fitted feature-major: store class-major */
+		st->coef = alloc_doubles((Size) kk * p);
+		for (int j = 0; j < p; j++)
+			for (int c = 0; c < kk; c++)
+				st->coef[(Size) c * p + j] = theta[(Size) j * kk + c];
+	}
 	st->intercept = alloc_doubles(kk);
 	if (pr.fit_intercept)
 		memcpy(st->intercept, theta + (Size) kk * p, sizeof(double) * kk);
@@ -753,6 +776,69 @@ logreg_predict_proba(const void *state, const double *X, int64 n, double *out)
 		pfree(z);
 }
 
+/* Scores of CSR row i: z = W x + b. */
+static inline void
+row_scores_sparse(const LogRegState *st, const SparseMatrix *X, int64 i, double *z)
+{
+	int			p = st->n_features;
+
+	for (int c = 0; c < st->n_outputs; c++)
+		z[c] = st->intercept[c];
+	for (int64 q = X->indptr[i]; q < X->indptr[i + 1]; q++)
+	{
+		const double *w = st->coef + X->indices[q];
+		double		v = X->values[q];
+
+		for (int c = 0; c < st->n_outputs; c++)
+			z[c] += v * w[(Size) c * p];
+	}
+}
+
+/* Predicted class indexes of CSR rows. */
+static void
+logreg_predict_sparse(const void *state, const SparseMatrix *X, double *out)
+{
+	const LogRegState *st = state;
+	int			kk = st->n_outputs;
+	double		zbuf[SCORE_STACK];
+	double	   *z = kk <= SCORE_STACK ? zbuf : palloc(sizeof(double) * kk);
+
+	for (int64 i = 0; i < X->n_rows; i++)
+	{
+		row_scores_sparse(st, X, i, z);
+		out[i] = kk == 1 ? (z[0] > 0.0 ? 1.0 : 0.0) : vec_argmax(z, kk);
+	}
+	if (z != zbuf)
+		pfree(z);
+}
+
+/* Class probabilities of CSR rows, n x n_classes. */
+static void
+logreg_predict_proba_sparse(const void *state, const SparseMatrix *X, double *out)
+{
+	const LogRegState *st = state;
+	int			k = st->n_classes;
+	int			kk = st->n_outputs;
+	double		zbuf[SCORE_STACK];
+	double	   *z = kk <= SCORE_STACK ? zbuf : palloc(sizeof(double) * kk);
+
+	for (int64 i = 0; i < X->n_rows; i++)
+	{
+		double	   *o = out + i * k;
+
+		row_scores_sparse(st, X, i, z);
+		if (kk == 1)
+		{
+			o[1] = logistic(z[0]);
+			o[0] = logistic(-z[0]);
+		}
+		else
+			vec_exp_normalise(z, kk, z[vec_argmax(z, kk)], o);
+	}
+	if (z != zbuf)
+		pfree(z);
+}
+
 /* Write the coefficients. */
 static void
 logreg_serialize(const void *state, ModelWriter *w)
@@ -815,6 +901,79 @@ logreg_feature_importance(const void *state, double *out)
 	coef_importance(st->coef, st->n_outputs, st->n_features, out);
 }
 
+/* Terms galaxy.describe() lists per class and text input. */
+#define LOGREG_TOP_TERMS 10
+
+/*
+ * describe(): for every text input with a vocabulary, the terms that weigh
+ * most for each class (largest coefficients; for two classes, class 0 gets
+ * the most negative ones), in the order of the model's labels.
+ */
+static void
+logreg_describe(const void *state, const Preprocessor *prep, JsonbParseState **st)
+{
+	const LogRegState *lr = state;
+	bool		any = false;
+
+	if (prep == NULL || !preprocess_is_sparse(prep))
+		return;
+	for (int i = 0; i < preprocess_n_inputs(prep); i++)
+	{
+		const InputColumn *in = preprocess_input(prep, i);
+		int			first,
+					n;
+		int			prefix = strlen(in->name) + 1;
+
+		preprocess_input_features(prep, i, &first, &n);
+		/* a vocabulary's features are named input:term (hash buckets input#hN) */
+		if (in->kind != INPUT_TEXT || n == 0 ||
+			strncmp(preprocess_feature_name(prep, first), in->name, prefix - 1) != 0 ||
+			preprocess_feature_name(prep, first)[prefix - 1] != ':')
+			continue;
+		if (!any)
+		{
+			jb_key(st, "top_terms");
+			pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+			any = true;
+		}
+		jb_key(st, in->name);
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		for (int c = 0; c < lr->n_classes; c++)
+		{
+			/* class c's weight of feature j: binary models have one output, for class 1 */
+			int			out = lr->n_outputs == 1 ? 0 : c;
+			double		sign = (lr->n_outputs == 1 && c == 0) ? -1.0 : 1.0;
+			int			top[LOGREG_TOP_TERMS];
+			int			ntop = 0;
+
+			for (int j = first; j < first + n; j++)
+			{
+				double		w = sign * lr->coef[(Size) out * lr->n_features + j];
+				int			pos = ntop;
+
+				if (!(w > 0.0))
+					continue;
+				/* keep the LOGREG_TOP_TERMS largest, in descending order */
+				while (pos > 0 && w > sign * lr->coef[(Size) out * lr->n_features + top[pos - 1]])
+					pos--;
+				if (pos >= LOGREG_TOP_TERMS)
+					continue;
+				if (ntop < LOGREG_TOP_TERMS)
+					ntop++;
+				memmove(top + pos + 1, top + pos, sizeof(int) * (ntop - 1 - pos));
+				top[pos] = j;
+			}
+			pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+			for (int t = 0; t < ntop; t++)
+				jb_str(st, WJB_ELEM, preprocess_feature_name(prep, top[t]) + prefix);
+			pushJsonbValue(st, WJB_END_ARRAY, NULL);
+		}
+		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	}
+	if (any)
+		pushJsonbValue(st, WJB_END_OBJECT, NULL);
+}
+
 const AlgorithmDef galaxy_algo_logistic_regression = {
 	.name = "logistic_regression",
 	.id = 2,
@@ -829,4 +988,8 @@ const AlgorithmDef galaxy_algo_logistic_regression = {
 	.serialize = logreg_serialize,
 	.deserialize = logreg_deserialize,
 	.feature_importance = logreg_feature_importance,
+	.describe = logreg_describe,
+	.sparse_input = true,
+	.predict_sparse = logreg_predict_sparse,
+	.predict_proba_sparse = logreg_predict_proba_sparse,
 };

@@ -20,6 +20,11 @@
  * Class priors are the class frequencies (fit_prior) or uniform.  The
  * preprocessor leaves the features unscaled by default for this algorithm
  * (AlgorithmDef.default_scaling = false): counts must stay counts.
+ *
+ * Sparse input (text features, TrainData.Xs): multinomial and Bernoulli
+ * read only the non-zeros, for fitting and predicting; the Bernoulli
+ * likelihood of an all-zero row is kept per class (base), so a row costs its
+ * non-zeros.  The Gaussian model wants dense numeric features.
  */
 #include "postgres.h"
 
@@ -32,6 +37,7 @@
 
 #include "algo/algo.h"
 #include "algo/linalg.h"
+#include "algo/sparse.h"
 #include "galaxy.h"
 #include "model/model.h"
 
@@ -84,7 +90,32 @@ typedef struct NbState
 	double	   *log_prior;		/* n_classes */
 	double	   *m1;				/* n_classes x n_features: mean / log theta / log q */
 	double	   *m2;				/* gaussian: variance; bernoulli: log (1 - q); else NULL */
+	double	   *base;			/* bernoulli: joint log likelihood of an all-zero row (derived) */
 } NbState;
+
+/* The Bernoulli likelihood of feature value x (present above the threshold). */
+static inline double
+nb_bernoulli(const NbState *st, Size o, double x)
+{
+	return x > st->binarize ? st->m1[o] : st->m2[o];
+}
+
+/* Bernoulli: each class's joint log likelihood of a row of zeros. */
+static void
+nb_bernoulli_base(NbState *st)
+{
+	int			p = st->n_features;
+
+	st->base = alloc_doubles(st->n_classes);
+	for (int c = 0; c < st->n_classes; c++)
+	{
+		double		s = st->log_prior[c];
+
+		for (int j = 0; j < p; j++)
+			s += nb_bernoulli(st, (Size) c * p + j, 0.0);
+		st->base[c] = s;
+	}
+}
 
 /* ERROR for a negative value given to the multinomial model. */
 static void
@@ -129,13 +160,63 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("naive_bayes needs at least one training row")));
 
-	galaxy_check_training_memory(sizeof(double) * (4 * kp + 2 * (Size) k),
+	galaxy_check_training_memory(sizeof(double) * (2 * kp + 2 * (Size) k),
 								 "the class statistics of naive_bayes");
 
 	cw = alloc_doubles(k);
-	s1 = alloc_doubles(kp);
-	s2 = alloc_doubles(kp);
-	for (int64 i = 0; i < n; i++)
+	s1 = alloc_doubles(kp);		/* becomes the model's m1 */
+	s2 = (dist == NB_GAUSSIAN) ? alloc_doubles(kp) : NULL;
+	if (d->Xs && dist == NB_GAUSSIAN)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("naive_bayes with distribution \"gaussian\" does not take text features"),
+				 errhint("Use hyperparams => '{\"distribution\": \"multinomial\"}' (counts, TF-IDF) or \"bernoulli\" (words present or not).")));
+	for (int64 i = 0; d->Xs && i < n; i++)
+	{
+		/* sparse rows: only the non-zeros add to the sums */
+		double		v = d->y[i];
+		double		w = d->weight ? d->weight[i] : 1.0;
+		double	   *a;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!(v >= 0.0 && v < k) || v != floor(v))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("class index %g of training row " INT64_FORMAT " is not in 0..%d",
+							v, i + 1, k - 1)));
+		if (!(w >= 0.0) || !isfinite(w))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("sample weight %g of row " INT64_FORMAT " is not a finite non-negative number",
+							w, i + 1)));
+		if (w == 0.0)
+			continue;
+		a = s1 + (Size) ((int) v) * p;
+		cw[(int) v] += w;
+		total += w;
+		for (int64 q = d->Xs->indptr[i]; q < d->Xs->indptr[i + 1]; q++)
+		{
+			double		x = d->Xs->values[q];
+
+			if (dist == NB_MULTINOMIAL)
+			{
+				if (x < 0.0)
+					nb_negative_error(x, i, d->Xs->indices[q], "training");
+				a[d->Xs->indices[q]] += w * x;
+			}
+			else if ((x > thr) != (0.0 > thr))
+				a[d->Xs->indices[q]] += w;	/* bernoulli: differs from a zero */
+		}
+	}
+	if (d->Xs && dist == NB_BERNOULLI && 0.0 > thr)
+	{
+		/* a zero counts as present: present = rows of the class - rows not present */
+		for (int c = 0; c < k; c++)
+			for (int j = 0; j < p; j++)
+				s1[(Size) c * p + j] = cw[c] - s1[(Size) c * p + j];
+	}
+	for (int64 i = 0; d->Xs == NULL && i < n; i++)
 	{
 		double		v = d->y[i];
 		double		w = d->weight ? d->weight[i] : 1.0;
@@ -160,7 +241,7 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			continue;
 		c = (int) v;
 		a = s1 + (Size) c * p;
-		b = s2 + (Size) c * p;
+		b = s2 ? s2 + (Size) c * p : NULL;	/* gaussian only */
 		cw[c] += w;
 		total += w;
 		switch (dist)
@@ -205,8 +286,8 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	st->distribution = dist;
 	st->binarize = (dist == NB_BERNOULLI) ? thr : 0.0;
 	st->log_prior = alloc_doubles(k);
-	st->m1 = alloc_doubles(kp);
-	st->m2 = (dist == NB_MULTINOMIAL) ? NULL : alloc_doubles(kp);
+	st->m1 = s1;				/* computed in place from the sums */
+	st->m2 = (dist == NB_MULTINOMIAL) ? NULL : (dist == NB_GAUSSIAN ? s2 : alloc_doubles(kp));
 
 	for (int c = 0; c < k; c++)
 	{
@@ -243,7 +324,7 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			{
 				Size		o = (Size) c * p + j;
 
-				st->m1[o] = s1[o];
+				/* m1 is s1, the means; m2 is s2, the squared deviations made variances */
 				st->m2[o] = Max((cw[c] > 0.0 ? s2[o] / cw[c] : 0.0) + eps, NB_MIN_VAR);
 			}
 	}
@@ -256,7 +337,7 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			for (int j = 0; j < p; j++)
 				sum += s1[(Size) c * p + j];
 			for (int j = 0; j < p; j++)
-				st->m1[(Size) c * p + j] = log(s1[(Size) c * p + j] + alpha) - log(sum + alpha * p);
+				st->m1[(Size) c * p + j] = log(s1[(Size) c * p + j] + alpha) - log(sum + alpha * p);	/* in place */
 		}
 	}
 	else
@@ -267,8 +348,8 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				Size		o = (Size) c * p + j;
 				double		denom = cw[c] + 2.0 * alpha;
 
-				st->m1[o] = log(s1[o] + alpha) - log(denom);
 				st->m2[o] = log(cw[c] - s1[o] + alpha) - log(denom);
+				st->m1[o] = log(s1[o] + alpha) - log(denom);	/* in place, after m2 read it */
 			}
 	}
 	for (Size o = 0; o < kp; o++)
@@ -278,11 +359,11 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 					 errmsg("naive_bayes produced a non-finite class statistic"),
 					 errhint("The feature values are too large; scale them.")));
 
+	if (dist == NB_BERNOULLI)
+		nb_bernoulli_base(st);
 	fit_report_iteration(ctx, 1, 1, n, get_float8_nan(), get_float8_nan(),
 						 get_float8_nan(), get_float8_nan());
 	pfree(cw);
-	pfree(s1);
-	pfree(s2);
 	return st;
 }
 
@@ -332,6 +413,90 @@ nb_joint_log_likelihood(const NbState *st, const double *x, int64 row, double *j
 	}
 }
 
+/* Joint log likelihood of every class for CSR row i, into jll (n_classes). */
+static void
+nb_joint_log_likelihood_sparse(const NbState *st, const SparseMatrix *X, int64 i, double *jll)
+{
+	int			p = st->n_features;
+
+	for (int c = 0; c < st->n_classes; c++)
+	{
+		const double *a = st->m1 + (Size) c * p;
+		double		s;
+
+		if (st->distribution == NB_MULTINOMIAL)
+		{
+			s = st->log_prior[c];
+			for (int64 q = X->indptr[i]; q < X->indptr[i + 1]; q++)
+			{
+				if (X->values[q] < 0.0)
+					nb_negative_error(X->values[q], i, X->indices[q], "the");
+				s += X->values[q] * a[X->indices[q]];
+			}
+		}
+		else
+		{
+			/* bernoulli: the all-zero row's likelihood, corrected at the non-zeros */
+			s = st->base[c];
+			for (int64 q = X->indptr[i]; q < X->indptr[i + 1]; q++)
+			{
+				Size		o = (Size) c * p + X->indices[q];
+
+				s += nb_bernoulli(st, o, X->values[q]) - nb_bernoulli(st, o, 0.0);
+			}
+		}
+		jll[c] = s;
+	}
+}
+
+/* Predicted classes of CSR rows. */
+static void
+nb_predict_sparse(const void *state, const SparseMatrix *X, double *out)
+{
+	const NbState *st = state;
+	int			k = st->n_classes;
+	double		buf[NB_SCORE_STACK];
+	double	   *jll = k <= NB_SCORE_STACK ? buf : palloc(sizeof(double) * k);
+
+	for (int64 i = 0; i < X->n_rows; i++)
+	{
+		nb_joint_log_likelihood_sparse(st, X, i, jll);
+		out[i] = vec_argmax(jll, k);
+	}
+	if (jll != buf)
+		pfree(jll);
+}
+
+/* Normalise joint log likelihoods into probabilities (uniform when none is finite). */
+static void
+nb_normalise(double *o, int k)
+{
+	double		m = o[vec_argmax(o, k)];
+
+	if (!isfinite(m))
+	{
+		/* every class infinitely unlikely (e.g. an infinite input): say nothing */
+		for (int c = 0; c < k; c++)
+			o[c] = 1.0 / k;
+		return;
+	}
+	vec_exp_normalise(o, k, m, o);
+}
+
+/* Class probabilities of CSR rows. */
+static void
+nb_predict_proba_sparse(const void *state, const SparseMatrix *X, double *out)
+{
+	const NbState *st = state;
+	int			k = st->n_classes;
+
+	for (int64 i = 0; i < X->n_rows; i++)
+	{
+		nb_joint_log_likelihood_sparse(st, X, i, out + i * k);
+		nb_normalise(out + i * k, k);
+	}
+}
+
 /* Predicted class: the largest joint log likelihood. */
 static void
 nb_predict(const void *state, const double *X, int64 n, double *out)
@@ -359,19 +524,8 @@ nb_predict_proba(const void *state, const double *X, int64 n, double *out)
 
 	for (int64 i = 0; i < n; i++)
 	{
-		double	   *o = out + i * k;
-		double		m;
-
-		nb_joint_log_likelihood(st, X + i * st->n_features, i, o);
-		m = o[vec_argmax(o, k)];
-		if (!isfinite(m))
-		{
-			/* every class infinitely unlikely (e.g. an infinite input): say nothing */
-			for (int c = 0; c < k; c++)
-				o[c] = 1.0 / k;
-			continue;
-		}
-		vec_exp_normalise(o, k, m, o);
+		nb_joint_log_likelihood(st, X + i * st->n_features, i, out + i * k);
+		nb_normalise(out + i * k, k);
 	}
 }
 
@@ -453,6 +607,8 @@ nb_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
 			if (dist == NB_BERNOULLI && st->m2[o] > 0.0)
 				mr_corrupt("naive_bayes log probability %g is above 0", st->m2[o]);
 		}
+	if (dist == NB_BERNOULLI)
+		nb_bernoulli_base(st);
 	return st;
 }
 
@@ -470,4 +626,7 @@ const AlgorithmDef galaxy_algo_naive_bayes = {
 	.serialize = nb_serialize,
 	.deserialize = nb_deserialize,
 	.feature_importance = NULL,
+	.sparse_input = true,
+	.predict_sparse = nb_predict_sparse,
+	.predict_proba_sparse = nb_predict_proba_sparse,
 };

@@ -33,6 +33,9 @@
 PG_FUNCTION_INFO_V1(galaxy_predict);
 PG_FUNCTION_INFO_V1(galaxy_predict_proba);
 PG_FUNCTION_INFO_V1(galaxy_predict_label);
+PG_FUNCTION_INFO_V1(galaxy_predict_text);
+PG_FUNCTION_INFO_V1(galaxy_predict_proba_text);
+PG_FUNCTION_INFO_V1(galaxy_predict_label_text);
 PG_FUNCTION_INFO_V1(galaxy_route_fallbacks);
 
 /* Per-call-site cache kept in fn_extra. */
@@ -74,6 +77,7 @@ typedef struct PredictCall
 #define INPUT_IS_COLUMNS 3		/* predict_columns(target, row_id, key, names, columns...) */
 #define INPUT_IS_VALUES 4		/* predict_values(target, key, values...) */
 #define INPUT_IS_JSON 5			/* jsonb: {"column": value, ...} or [x1, ...] */
+#define INPUT_IS_TEXT 6			/* text: the document of a model whose one input is text, else JSON */
 
 /* fn_extra state of this call site. */
 static PredictCall *
@@ -248,6 +252,11 @@ check_positional(CachedModel *cm, int n)
 {
 	int			n_raw = preprocess_n_raw(cm->m->prep);
 
+	if (cm->has_text)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("this model has text inputs and cannot take a float8[]"),
+				 errhint("Pass the whole row (galaxy.predict('project', t) FROM t), or the text itself when it is the model's only input.")));
 	if (cm->has_categorical)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -726,7 +735,90 @@ raw_from_json(FunctionCallInfo fcinfo, CachedModel *cm, Jsonb *jb)
 }
 
 /*
- * Prepare the model's features for the call's input (array, row or jsonb).  The
+ * Fill the model's raw row from a text argument: the document, for a model
+ * whose one input is a text column (predict(target, document)); JSON
+ * features otherwise (predict(target, '{"column": value}'), as ORMs send).
+ */
+static void
+raw_from_text(FunctionCallInfo fcinfo, CachedModel *cm)
+{
+	PredictCall *pc = call_state(fcinfo);
+	const Preprocessor *prep = cm->m->prep;
+	Datum		doc = PG_GETARG_DATUM(1);
+	bool		isnull = false;
+
+	/* any other model reads a text argument as JSON features (the ORM form) */
+	if (preprocess_n_inputs(prep) != 1 || preprocess_input(prep, 0)->kind != INPUT_TEXT)
+	{
+		raw_from_json(fcinfo, cm,
+					  DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+														 CStringGetDatum(TextDatumGetCString(doc)))));
+		return;
+	}
+	if (pc->conv == NULL || pc->row_model != cm || pc->row_generation != model_cache_generation)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		Oid			type = TEXTOID;
+
+		if (pc->conv)
+			preprocess_datum_conv_free(pc->conv);
+		pc->conv = preprocess_datum_conv(prep, &type);
+		MemoryContextSwitchTo(old);
+		pc->row_model = cm;
+		pc->row_generation = model_cache_generation;
+	}
+	preprocess_datums_to_raw_conv(prep, pc->conv, &doc, &isnull, cm->raw);
+}
+
+/*
+ * The prepared row's features as the algorithm reads them: sparse (text)
+ * features in cm->row for an algorithm with sparse input, else dense in
+ * cm->feat (few text features are made dense for the others).
+ */
+static void
+finish_features(PredictCall *pc, CachedModel *cm)
+{
+	const Preprocessor *prep = cm->m->prep;
+
+	if (!cm->has_text)
+	{
+		preprocess_apply_raw(prep, cm->raw, cm->feat);
+		return;
+	}
+	preprocess_apply_sparse(prep, cm->raw, pc->conv ? preprocess_datum_conv_terms(pc->conv) : NULL, &cm->row);
+	if (!cm->m->algo->sparse_input)
+	{
+		memset(cm->feat, 0, sizeof(double) * cm->m->n_features);
+		for (int k = 0; k < cm->row.nnz; k++)
+			cm->feat[cm->row.idx[k]] = cm->row.val[k];
+	}
+}
+
+/* Predict the prepared row: the value or class index into *out and/or the probabilities into proba. */
+static void
+predict_prepared(CachedModel *cm, double *out, double *proba)
+{
+	const AlgorithmDef *algo = cm->m->algo;
+
+	if (cm->has_text && algo->sparse_input)
+	{
+		int64		indptr[2];
+		SparseMatrix X = sparse_row_matrix(&cm->row, cm->m->n_features, indptr);
+
+		if (out)
+			algo->predict_sparse(cm->m->state, &X, out);
+		if (proba)
+			algo->predict_proba_sparse(cm->m->state, &X, proba);
+		return;
+	}
+	if (out)
+		algo->predict(cm->m->state, cm->feat, 1, out);
+	if (proba)
+		algo->predict_proba(cm->m->state, cm->feat, 1, proba);
+}
+
+/*
+ * Prepare the model's features for the call's input (array, row, jsonb or text).  The
  * same C function serves predict by project (text) and by model id
  * (bigint): the first argument's type decides, once per call site.
  */
@@ -748,7 +840,11 @@ prepare_features(FunctionCallInfo fcinfo)
 	{
 		Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
 
-		if (argtype == TEXTOID && PG_NARGS() > PREDICT_VALUES_FIXED_ARGS)
+		if (fcinfo->flinfo->fn_addr == galaxy_predict_text ||
+			fcinfo->flinfo->fn_addr == galaxy_predict_proba_text ||
+			fcinfo->flinfo->fn_addr == galaxy_predict_label_text)
+			pc->input_kind = INPUT_IS_TEXT;
+		else if (argtype == TEXTOID && PG_NARGS() > PREDICT_VALUES_FIXED_ARGS)
 			pc->input_kind = INPUT_IS_VALUES;
 		else if (argtype == FLOAT8ARRAYOID || (OidIsValid(argtype) && type_is_array(argtype)))
 			pc->input_kind = INPUT_IS_ARRAY;
@@ -790,11 +886,14 @@ prepare_features(FunctionCallInfo fcinfo)
 		case INPUT_IS_JSON:
 			raw_from_json(fcinfo, cm, PG_GETARG_JSONB_P(1));
 			break;
+		case INPUT_IS_TEXT:
+			raw_from_text(fcinfo, cm);
+			break;
 		default:
 			raw_from_row(fcinfo, cm, PG_GETARG_HEAPTUPLEHEADER(1));
 			break;
 	}
-	preprocess_apply_raw(cm->m->prep, cm->raw, cm->feat);
+	finish_features(pc, cm);
 	return cm;
 }
 
@@ -815,7 +914,7 @@ predict_value(CachedModel *cm)
 {
 	double		out;
 
-	cm->m->algo->predict(cm->m->state, cm->feat, 1, &out);
+	predict_prepared(cm, &out, NULL);
 	if (!isfinite(out))
 		prediction_not_finite(cm);
 	if (cm->m->task == TASK_CLASSIFICATION)
@@ -850,7 +949,7 @@ proba_datum(CachedModel *cm)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("predict_proba needs a classification model; this one is %s (%s)",
 						galaxy_task_name(cm->m->task), cm->m->algo->name)));
-	cm->m->algo->predict_proba(cm->m->state, cm->feat, 1, cm->proba);
+	predict_prepared(cm, NULL, cm->proba);
 	d = palloc(sizeof(Datum) * cm->m->n_classes);
 	for (int k = 0; k < cm->m->n_classes; k++)
 	{
@@ -878,7 +977,7 @@ label_text(CachedModel *cm)
 {
 	double		out;
 
-	cm->m->algo->predict(cm->m->state, cm->feat, 1, &out);
+	predict_prepared(cm, &out, NULL);
 	if (!isfinite(out))
 		prediction_not_finite(cm);
 	if (cm->m->task == TASK_CLASSIFICATION)
@@ -903,6 +1002,27 @@ galaxy_predict_label(PG_FUNCTION_ARGS)
 	if (cm == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(label_text(cm));
+}
+
+/* galaxy.predict(project text | model bigint, document text [, key]) → float8 */
+Datum
+galaxy_predict_text(PG_FUNCTION_ARGS)
+{
+	return galaxy_predict(fcinfo);
+}
+
+/* galaxy.predict_proba(project text | model bigint, document text [, key]) → float8[] */
+Datum
+galaxy_predict_proba_text(PG_FUNCTION_ARGS)
+{
+	return galaxy_predict_proba(fcinfo);
+}
+
+/* galaxy.predict_label(project text | model bigint, document text [, key]) → text */
+Datum
+galaxy_predict_label_text(PG_FUNCTION_ARGS)
+{
+	return galaxy_predict_label(fcinfo);
 }
 
 /* Number of canary loads that fell back to the primary in this backend. */

@@ -24,6 +24,7 @@
 
 #include "galaxy.h"
 #include "algo/algo.h"
+#include "algo/sparse.h"
 #include "api/train.h"
 #include "data/dataset.h"
 #include "eval/metrics.h"
@@ -263,7 +264,48 @@ request_load_options(const TrainRequest *req, LoadOptions *lo)
 		char	   *imp = jget_str(req->preprocess, "impute");
 
 		lo->impute_error = imp && strcmp(imp, "error") == 0;
+		lo->text = preprocess_text_columns(req->preprocess, &lo->n_text);
 	}
+}
+
+/*
+ * Most text features a dense-only algorithm (without sparse_input) takes:
+ * its rows are then made dense, n_rows x n_features doubles.
+ */
+#define TEXT_DENSE_MAX_FEATURES 4096
+
+/*
+ * An algorithm without sparse input takes text columns only when their
+ * options bound their features to at most TEXT_DENSE_MAX_FEATURES in all
+ * (max_features, or hashing's n_features): ERROR 0A000 otherwise, decided
+ * from the request before any row is read.
+ */
+static void
+check_text_algorithm(const AlgorithmDef *algo, const LoadOptions *lo)
+{
+	int64		width = 0;
+	const char *unbounded = NULL;
+
+	if (lo->n_text == 0 || algo->sparse_input)
+		return;
+	for (int t = 0; t < lo->n_text; t++)
+	{
+		if (lo->text[t].max_width == 0)
+			unbounded = lo->text[t].name;
+		width += lo->text[t].max_width;
+	}
+	if (unbounded == NULL && width <= TEXT_DENSE_MAX_FEATURES)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("algorithm %s does not take sparse text features", algo->name),
+			 unbounded ?
+			 errdetail("Text column \"%s\" has a vocabulary of any size; %s would need it dense, which galaxy does for at most %d text features.",
+					   unbounded, algo->name, TEXT_DENSE_MAX_FEATURES) :
+			 errdetail("The text columns yield up to " INT64_FORMAT " features; %s would need them dense, which galaxy does for at most %d.",
+					   width, algo->name, TEXT_DENSE_MAX_FEATURES),
+			 errhint("Train logistic_regression, naive_bayes or linear_svm on text, or bound the text features to at most %d with \"max_features\" (or \"text\": \"hashing\" with \"n_features\").",
+					 TEXT_DENSE_MAX_FEATURES)));
 }
 
 /* The audit row of a registered model. */
@@ -299,6 +341,8 @@ train_request_check_inputs(const TrainRequest *req)
 				 errdetail("Temporary tables are visible only to the session that created them."),
 				 errhint("Train synchronously with galaxy.train(), or copy the rows into a regular table.")));
 	request_load_options(req, &lo);
+	if (strcmp(req->algorithm, "auto") != 0)
+		check_text_algorithm(algo_by_name(req->algorithm), &lo);
 	lo.check_only = true;
 	(void) dataset_load(&lo);
 }
@@ -516,7 +560,85 @@ typedef struct SplitData
 	double	   *y_test;
 	float	   *Xf_train;
 	float	   *Xf_test;		/* the rows after the training rows in Xf_train's buffer */
+	/* text features for an algorithm with sparse input: CSR, training rows then test rows */
+	bool		sparse;
+	SparseBuilder csr;
+	SparseMatrix Xs_train;
+	SparseMatrix Xs_test;
 } SplitData;
+
+/*
+ * Sparse features (a text input) of rows a, then rows b, of the Dataset
+ * into one CSR matrix in out->csr.  An algorithm with sparse input gets
+ * them as they are (Xs_train, Xs_test); for any other they are made dense
+ * (X_train, X_test: the text features are few, check_text_algorithm).
+ */
+static void
+sparse_split(const Dataset *ds, const Preprocessor *prep, const AlgorithmDef *algo,
+			 const int64 *ra, int64 na, const int64 *rb, int64 nb, SplitData *out)
+{
+	int			p = preprocess_n_features(prep);
+	int64		nnz_hint = 0;
+	double	   *rowbuf = palloc(sizeof(double) * Max(ds->n_raw, 1));
+	SparseRow	row;
+
+	/* the text columns' words plus a value per other input and row */
+	for (int i = 0; i < ds->n_inputs; i++)
+		nnz_hint += ds->inputs[i].kind == INPUT_TEXT ? ds->inputs[i].doc_start[ds->n_rows] :
+			(int64) ds->inputs[i].width * ds->n_rows;
+	sparse_builder_init(&out->csr, p, na + nb, Min(nnz_hint, (int64) 1 << 30), "text features");
+	sparse_row_init(&row, 256);
+	for (int part = 0; part < 2; part++)
+	{
+		const int64 *rows = part == 0 ? ra : rb;
+		int64		n = part == 0 ? na : nb;
+
+		for (int64 k = 0; k < n; k++)
+		{
+			if ((k & 0x3FFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			preprocess_apply_sparse_dataset(prep, ds, dataset_raw_row(ds, rows[k], rowbuf), &row);
+			sparse_builder_add(&out->csr, &row);
+		}
+	}
+	pfree(row.idx);
+	pfree(row.val);
+	pfree(rowbuf);
+	out->Xs_train = sparse_builder_rows(&out->csr, 0, na);
+	out->Xs_test = sparse_builder_rows(&out->csr, na, nb);
+	out->sparse = true;
+	if (!algo->sparse_input)
+	{
+		/* a dense-only algorithm: few text features, made dense */
+		galaxy_check_training_memory((Size) (na + nb) * p * sizeof(double), "text features made dense");
+		out->X_train = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(na + nb, 1) * Max(p, 1));
+		sparse_densify(&out->Xs_train, 0, na, out->X_train);
+		out->X_test = nb > 0 ? out->X_train + na * p : NULL;
+		if (nb > 0)
+			sparse_densify(&out->Xs_test, 0, nb, out->X_test);
+		sparse_builder_free(&out->csr);
+		out->sparse = false;
+	}
+}
+
+/* The Dataset's text columns' stores of terms, no longer needed once the features are built. */
+static void
+free_text_stores(Dataset *ds)
+{
+	for (int i = 0; i < ds->n_inputs; i++)
+	{
+		InputColumn *in = &ds->inputs[i];
+
+		if (in->kind != INPUT_TEXT || in->doc_start == NULL)
+			continue;
+		pfree(in->doc_start);
+		pfree(in->doc_terms);
+		pfree(in->doc_counts);
+		in->doc_start = NULL;
+		in->doc_terms = NULL;
+		in->doc_counts = NULL;
+	}
+}
 
 /* Store preprocessed row 'src' (p values) at row i of a float64 or float32 matrix. */
 static inline void
@@ -542,7 +664,8 @@ store_row(void *X, bool f32, int64 i, int p, const double *src)
  * memory stays near one copy of the data.
  */
 static void
-build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 n_test, SplitData *out)
+build_split(Dataset *ds, const Preprocessor *prep, const AlgorithmDef *algo,
+			const int64 *train_idx, int64 n_train, const int64 *test_idx, int64 n_test, SplitData *out)
 {
 	int			p = preprocess_n_features(prep);
 	int			r = ds->n_raw;
@@ -558,12 +681,34 @@ build_split(Dataset *ds, const Preprocessor *prep, const int64 *test_idx, int64 
 	int64		dst = 0;
 	int64		ti = 0;
 
-	for (int64 i = 0; i < n_test; i++)
-		is_test[test_idx[i]] = true;
-
 	memset(out, 0, sizeof(SplitData));
 	out->n_test = n_test;
 	out->n_train = n - n_test;
+	if (preprocess_is_sparse(prep))
+	{
+		/* text features: CSR rows (training, then test), labels in the same order */
+		Assert(n_train == out->n_train);
+		sparse_split(ds, prep, algo, train_idx, n_train, test_idx, n_test, out);
+		if (ds->y)
+		{
+			out->y_train = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n_train, 1));
+			for (int64 i = 0; i < n_train; i++)
+				out->y_train[i] = ds->y[train_idx[i]];
+			out->y_test = n_test > 0 ? MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n_test) : NULL;
+			for (int64 i = 0; i < n_test; i++)
+				out->y_test[i] = ds->y[test_idx[i]];
+		}
+		pfree(ds->raw);
+		ds->raw = NULL;
+		free_text_stores(ds);
+		pfree(is_test);
+		pfree(scratch);
+		pfree(rowbuf);
+		return;
+	}
+	for (int64 i = 0; i < n_test; i++)
+		is_test[test_idx[i]] = true;
+
 	galaxy_check_training_memory((Size) (in_place ? n_test : n) * p * elem + (Size) n * r * elem,
 								 "preprocessed training data");
 	X = in_place ? (f32 ? (char *) ds->raw32 : (char *) ds->raw) :
@@ -646,11 +791,16 @@ add_fit_metric(const char *name, double value, void *arg)
  */
 static void
 predict_rows(const AlgorithmDef *algo, void *state, int n_classes, const double *X, const float *Xf,
-			 int64 n, int p, double *pred, double *proba)
+			 const SparseMatrix *Xs, int64 n, int p, double *pred, double *proba)
 {
 	int64		block;
 	double	   *buf;
 
+	if (Xs != NULL)
+	{
+		algo_predict_scores_sparse(algo, state, Xs, n_classes, pred, proba);
+		return;
+	}
 	if (Xf == NULL)
 	{
 		if (n_classes > 0)
@@ -680,8 +830,8 @@ predict_rows(const AlgorithmDef *algo, void *state, int n_classes, const double 
 /* Evaluate a fitted state on X (or Xf, float32) and y into metrics. */
 static void
 evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_classes,
-			   const double *X, const float *Xf, const double *y, int64 n, int p, uint64 seed,
-			   MetricSet *ms)
+			   const double *X, const float *Xf, const SparseMatrix *Xs, const double *y, int64 n,
+			   int p, uint64 seed, MetricSet *ms)
 {
 	double	   *pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
 
@@ -692,16 +842,16 @@ evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_cla
 
 		if (algo->predict_proba)
 			proba = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1) * n_classes);
-		predict_rows(algo, state, n_classes, X, Xf, n, p, pred, proba);
+		predict_rows(algo, state, n_classes, X, Xf, Xs, n, p, pred, proba);
 		metrics_classification(y, pred, proba, n, n_classes, ms);
 		if (proba)
 			pfree(proba);
 	}
 	else
 	{
-		/* clustering metrics read the rows: a clustering algorithm is loaded in float64 */
-		Assert(task == TASK_REGRESSION || Xf == NULL);
-		predict_rows(algo, state, 0, X, Xf, n, p, pred, NULL);
+		/* clustering metrics read the rows: a clustering algorithm is loaded in float64, dense */
+		Assert(task == TASK_REGRESSION || (Xf == NULL && Xs == NULL));
+		predict_rows(algo, state, 0, X, Xf, Xs, n, p, pred, NULL);
 		if (task == TASK_REGRESSION)
 			metrics_regression(y, pred, n, ms);
 		else
@@ -744,6 +894,7 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 				   *ytr = NULL,
 				   *yte = NULL;
 		TrainData	td = {0};
+		SplitData	fold = {0};
 		void	   *state;
 		MetricSet	ms;
 
@@ -756,11 +907,21 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 		}
 		prep = preprocess_fit(ds, tr, n_tr, req->preprocess, algo_default_scaling(algo, hp));
 		p = preprocess_n_features(prep);
-		galaxy_check_training_memory((Size) ds->n_rows * p * sizeof(double), "cross-validation fold");
-		Xtr = MemoryContextAllocHuge(foldctx, (Size) Max(n_tr, 1) * p * sizeof(double));
-		Xte = MemoryContextAllocHuge(foldctx, (Size) Max(n_te, 1) * p * sizeof(double));
-		preprocess_transform(prep, ds, tr, n_tr, Xtr);
-		preprocess_transform(prep, ds, te, n_te, Xte);
+		if (preprocess_is_sparse(prep))
+		{
+			/* text features: CSR for a sparse algorithm, else made dense */
+			sparse_split(ds, prep, algo, tr, n_tr, te, n_te, &fold);
+			Xtr = fold.X_train;
+			Xte = fold.X_test;
+		}
+		else
+		{
+			galaxy_check_training_memory((Size) ds->n_rows * p * sizeof(double), "cross-validation fold");
+			Xtr = MemoryContextAllocHuge(foldctx, (Size) Max(n_tr, 1) * p * sizeof(double));
+			Xte = MemoryContextAllocHuge(foldctx, (Size) Max(n_te, 1) * p * sizeof(double));
+			preprocess_transform(prep, ds, tr, n_tr, Xtr);
+			preprocess_transform(prep, ds, te, n_te, Xte);
+		}
 		if (ds->y)
 		{
 			ytr = palloc(sizeof(double) * Max(n_tr, 1));
@@ -772,12 +933,14 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 		}
 		td.n_rows = n_tr;
 		td.n_features = p;
-		td.X = Xtr;
+		td.X = fold.sparse ? NULL : Xtr;
+		td.Xs = fold.sparse ? &fold.Xs_train : NULL;
 		td.y = ytr;
 		td.n_classes = ds->n_classes;
 		td.task = ds->task;
 		state = algo->fit(&td, hp, fctx);
-		evaluate_state(algo, state, ds->task, ds->n_classes, Xte, NULL, yte, n_te, p, (uint64) req->seed, &ms);
+		evaluate_state(algo, state, ds->task, ds->n_classes, fold.sparse ? NULL : Xte, NULL,
+					   fold.sparse ? &fold.Xs_test : NULL, yte, n_te, p, (uint64) req->seed, &ms);
 		for (int m = 0; m < ms.n; m++)
 		{
 			int			k;
@@ -996,6 +1159,11 @@ training_data(const Dataset *ds, const SplitData *sd, int n_features, TrainData 
 	td->n_val = sd->n_test;
 	td->X_val = sd->X_test;
 	td->y_val = sd->y_test;
+	if (sd->sparse)
+	{
+		td->Xs = &sd->Xs_train;
+		td->Xs_val = sd->n_test > 0 ? &sd->Xs_test : NULL;
+	}
 }
 
 /* The in-memory model of a fit, as model_serialize takes it. */
@@ -1027,10 +1195,12 @@ score_fit(const TrainRequest *req, const AlgorithmDef *algo, const Dataset *ds,
 
 	INSTR_TIME_SET_CURRENT(t);
 	if (sd->n_test > 0)
-		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_test, sd->Xf_test, sd->y_test,
+		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_test, sd->Xf_test,
+					   sd->sparse ? &sd->Xs_test : NULL, sd->y_test,
 					   sd->n_test, p, (uint64) req->seed, ms);
 	else
-		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_train, sd->Xf_train, sd->y_train,
+		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_train, sd->Xf_train,
+					   sd->sparse ? &sd->Xs_train : NULL, sd->y_train,
 					   sd->n_train, p, (uint64) req->seed, ms);
 	if (algo->fit_metrics)
 		algo->fit_metrics(state, add_fit_metric, ms);
@@ -1134,14 +1304,18 @@ train_run(TrainRequest *req)
 		/* load */
 		progress_phase(run, "load");
 		request_load_options(req, &lo);
-		/* an algorithm that computes in float32 gets its rows loaded in float32 */
+		/* an algorithm that computes in float32 gets its rows loaded in float32 (not with text) */
 		if (strcmp(req->algorithm, "auto") != 0)
-			lo.float32 = algo_by_name(req->algorithm)->float32_input;
+		{
+			check_text_algorithm(algo_by_name(req->algorithm), &lo);
+			lo.float32 = algo_by_name(req->algorithm)->float32_input && lo.n_text == 0;
+		}
 		ds = dataset_load(&lo);
 		load_seconds = seconds_since(t_start);
 		progress_set_rows(run, ds->n_rows);
 
 		algo = choose_algorithm(req->algorithm, ds->task);
+		check_text_algorithm(algo, &lo);
 		algo_resolve_hyperparams(algo, req->hyperparams, &hp);
 
 		/* split + preprocess (fitted on the training rows only) */
@@ -1164,7 +1338,7 @@ train_run(TrainRequest *req)
 			cross_validate(req, ds, algo, &hp, &fctx, &extra);
 		}
 
-		build_split(ds, prep, test_idx, n_test, &sd);
+		build_split(ds, prep, algo, train_idx, n_train, test_idx, n_test, &sd);
 
 		/* fit */
 		progress_phase(run, "fit");
@@ -1198,6 +1372,8 @@ train_run(TrainRequest *req)
 			pfree(sd.X_train);
 		if (sd.Xf_train)
 			pfree(sd.Xf_train);
+		if (sd.sparse)
+			sparse_builder_free(&sd.csr);
 		sd.X_train = sd.X_test = NULL;
 		sd.Xf_train = sd.Xf_test = NULL;
 

@@ -7,6 +7,7 @@
 #define GALAXY_DATA_INTERNAL_H
 
 #include "data/dataset.h"
+#include "util/dict.h"
 #include "utils/relcache.h"
 
 /* How a scalar Datum is turned into a double (precomputed per column). */
@@ -60,6 +61,39 @@ data_cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* qsort comparator for int32s, ascending. */
+static inline int
+data_cmp_int32(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sort n int32s ascending (insertion sort for the few terms of a short text). */
+static inline void
+data_sort_int32(int32 *a, int n)
+{
+	if (n > 24)
+	{
+		qsort(a, n, sizeof(int32), data_cmp_int32);
+		return;
+	}
+	for (int i = 1; i < n; i++)
+	{
+		int32		v = a[i];
+		int			j = i - 1;
+
+		while (j >= 0 && a[j] > v)
+		{
+			a[j + 1] = a[j];
+			j--;
+		}
+		a[j + 1] = v;
+	}
+}
+
 /* Whether a column is a key (primary key, identity, serial): never a default feature. */
 extern bool data_column_is_key(Relation rel, AttrNumber attnum);
 /* NOTICE naming the key columns left out of the default features (none: nothing). */
@@ -86,27 +120,6 @@ extern ArrayFillResult data_array_fill(Datum d, double *dst, int width, int *nit
 
 /* Element count of a one-dimensional array datum (-1 if multidimensional). */
 extern int	data_array_length(Datum d);
-
-/* A small string → code dictionary (open addressing, grows by doubling). */
-typedef struct Dict
-{
-	int			n;				/* entries */
-	int			cap;			/* allocated entries */
-	char	  **keys;			/* NUL-terminated copies */
-	int		   *lens;
-	uint32	   *hashes;
-	int64	   *counts;			/* occurrences of each entry */
-	Datum	   *datums;			/* representative value (optional) */
-	int		   *slots;			/* -1 = empty, else entry */
-	int			nslots;			/* power of two */
-	MemoryContext cxt;
-} Dict;
-
-/* Create an empty dictionary in cxt (with a datum per entry if asked). */
-extern Dict *dict_create(MemoryContext cxt, bool with_datums);
-
-/* Code of (s, len), counting it; a new key is copied and *added set. */
-extern int	dict_lookup(Dict *d, const char *s, int len, bool *added);
 
 /* Hex SHA-256 of a schema: "name:type:width;" for each input, in order. */
 extern char *data_schema_fingerprint(int n, const char *const *names,

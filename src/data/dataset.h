@@ -5,14 +5,17 @@
  * Raw rows: every input column maps to 'width' consecutive raw slots
  * (numeric/boolean: 1; fixed-length float4[]/float8[]: the array length;
  * categorical: 1 slot holding the category code, an index into the column's
- * dictionary).  NULL is stored as NaN in the raw row.  The preprocessor turns a
- * raw row into the n_features doubles an algorithm sees (imputation, scaling,
- * one-hot / hashing).
+ * dictionary; text: 1 slot holding the row's document number in the column's
+ * store of terms).  NULL is stored as NaN in the raw row.  The preprocessor
+ * turns a raw row into the n_features doubles an algorithm sees (imputation,
+ * scaling, one-hot / hashing) or, when an input is text, into a sparse row
+ * (bag of words: TF-IDF, counts or hashed; see preprocess.c).
  */
 #ifndef GALAXY_DATASET_H
 #define GALAXY_DATASET_H
 
 #include "algo/algo.h"
+#include "algo/sparse.h"
 #include "model/modelio.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -22,7 +25,8 @@ typedef enum InputKind
 	INPUT_NUMERIC = 1,			/* int2/4/8, float4/8, numeric */
 	INPUT_BOOLEAN = 2,			/* bool → 0/1 */
 	INPUT_CATEGORICAL = 3,		/* text, varchar, bpchar, name, enum */
-	INPUT_ARRAY = 4				/* float4[]/float8[] of one fixed length */
+	INPUT_ARRAY = 4,			/* float4[]/float8[] of one fixed length */
+	INPUT_TEXT = 5				/* text/varchar/char configured as text: a bag of words */
 } InputKind;
 
 typedef struct InputColumn
@@ -33,10 +37,25 @@ typedef struct InputColumn
 	char	   *typname;		/* format_type of the column, serialised */
 	int			width;			/* raw slots: 1, or the array length */
 	int			raw_offset;		/* first raw slot of this column */
-	/* categorical dictionary (built while loading; index = code) */
+	/* categorical dictionary (built while loading; index = code); text: the terms */
 	int			n_categories;
 	char	  **categories;
 	int64	   *category_counts;
+
+	/*
+	 * text (INPUT_TEXT): the text search configuration (schema-qualified
+	 * name) and, per row of the Dataset, the distinct terms of its text with
+	 * their counts: entries doc_start[r] .. doc_start[r + 1] of
+	 * doc_terms/doc_counts.  A term is a code of the column's term dictionary
+	 * (categories), or its hash bucket when text_buckets > 0 (no dictionary).
+	 * The row's raw slot holds r (NaN: NULL).  Only the loader's Dataset has
+	 * the store; a fitted preprocessor keeps its vocabulary instead.
+	 */
+	char	   *text_config;
+	int			text_buckets;
+	int64	   *doc_start;
+	int32	   *doc_terms;
+	int32	   *doc_counts;
 } InputColumn;
 
 typedef struct Dataset
@@ -68,6 +87,15 @@ typedef struct Dataset
 	char	   *data_fingerprint;	/* hex digest of the loaded values */
 } Dataset;
 
+/* A column configured as text in the preprocess options (preprocess_text_columns). */
+typedef struct TextColumnSpec
+{
+	char	   *name;
+	char	   *config;			/* text search configuration, as given */
+	int			hash_buckets;	/* "hashing": its n_features; 0: a vocabulary */
+	int			max_width;		/* most features it can yield (max_features, n_features); 0: no bound */
+} TextColumnSpec;
+
 typedef struct LoadOptions
 {
 	Oid			relid;
@@ -77,6 +105,8 @@ typedef struct LoadOptions
 	bool		impute_error;	/* NULL feature → ERROR instead of imputing */
 	bool		check_only;		/* resolve columns, types, privileges; read no row; return NULL */
 	bool		float32;		/* store the rows in float32 (Dataset.raw32) */
+	int			n_text;			/* feature columns to load as text */
+	const TextColumnSpec *text;
 } LoadOptions;
 
 /*
@@ -133,11 +163,18 @@ typedef struct Preprocessor Preprocessor;
  * Fit on the given training rows.  'config' is the user's preprocess jsonb
  * (may be NULL): {"scale": "standard|minmax|none", "impute": "mean|median|
  * most_frequent|zero|error", "max_categories": N, "hash_buckets": N,
- * "columns": {"col": {...same keys...}}}.  default_scale is the algorithm's
- * preference when "scale" is not given.
+ * "columns": {"col": {...same keys..., or for a text column "text":
+ * "tfidf|counts|binary|hashing", "config", "min_df", "max_df",
+ * "max_features", "n_features", "norm", "sublinear_tf", "smooth_idf"}}}.
+ * default_scale is the algorithm's preference when "scale" is not given.
  */
 extern Preprocessor *preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 									Jsonb *config, bool default_scale);
+/*
+ * The columns 'config' makes text (array of *n, palloc'd; NULL when none),
+ * with what the loader needs; ERROR 22023 on a malformed text option.
+ */
+extern TextColumnSpec *preprocess_text_columns(Jsonb *config, int *n);
 extern int	preprocess_n_features(const Preprocessor *p);
 extern int	preprocess_n_inputs(const Preprocessor *p);
 extern int	preprocess_n_raw(const Preprocessor *p);
@@ -155,6 +192,40 @@ extern void preprocess_transform(const Preprocessor *p, const Dataset *ds,
  * -(code + 2); see preprocess.c).  Allocation-free.
  */
 extern void preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out);
+/*
+ * Sparse features (a text input is a bag of words): preprocess_apply_raw()
+ * and preprocess_transform() are then not used; rows become SparseRows.
+ */
+extern bool preprocess_is_sparse(const Preprocessor *p);
+
+/*
+ * The terms of one text value in the preprocessor's own indexes (vocabulary
+ * index or hash bucket, relative to the input's first feature): n distinct
+ * ids, ascending, with their counts.
+ */
+typedef struct TextTerms
+{
+	int			n;
+	const int32 *ids;
+	const int32 *counts;
+} TextTerms;
+
+/*
+ * Transform one raw row into sparse features (columns ascending, zeros left
+ * out) in out, replacing what it held.  preprocess_apply_sparse_dataset:
+ * a row of the Dataset the preprocessor was fitted on (text from its
+ * store).  preprocess_apply_sparse: text input i's terms in terms[i] (NULL,
+ * or an entry with n = 0: no words), e.g. preprocess_datum_conv_terms().
+ * Allocation-free but for growing out.
+ */
+extern void preprocess_apply_sparse_dataset(const Preprocessor *p, const Dataset *ds,
+											const double *raw, SparseRow *out);
+extern void preprocess_apply_sparse(const Preprocessor *p, const double *raw,
+									const TextTerms *terms, SparseRow *out);
+
+/* The input's features: first (a column index) and count. */
+extern void preprocess_input_features(const Preprocessor *p, int i, int *first, int *n);
+
 /*
  * Map n_features preprocessed values back towards the input columns' units:
  * numeric, boolean and array features undo their scaling (standard or
@@ -174,6 +245,12 @@ extern PrepDatumConv *preprocess_datum_conv(const Preprocessor *p, const Oid *ty
 extern void preprocess_datum_conv_free(PrepDatumConv *dc);
 extern void preprocess_datums_to_raw_conv(const Preprocessor *p, const PrepDatumConv *dc,
 										  const Datum *values, const bool *isnull, double *raw);
+/*
+ * The text inputs' terms of the row preprocess_datums_to_raw_conv() filled
+ * last (tokenised with the input's text search configuration), indexed by
+ * input, for preprocess_apply_sparse().
+ */
+extern const TextTerms *preprocess_datum_conv_terms(const PrepDatumConv *dc);
 /* Serialise / read (validating every count and index). */
 extern void preprocess_write(const Preprocessor *p, ModelWriter *w);
 extern Preprocessor *preprocess_read(ModelReader *r);

@@ -43,6 +43,8 @@
 #include "data/data_internal.h"
 #include "data/dataset.h"
 #include "model/model.h"
+#include "text/tokenize.h"
+#include "text/vocab.h"
 #include "util/query.h"
 
 #define LOADER_SPI_BATCH	10000
@@ -51,6 +53,8 @@
 /* First capacity when the relation was never analyzed: the guess may be far off */
 #define LOADER_GUESS_ROWS	65536
 #define INFER_MAX_CLASSES	20		/* integer targets with more values → regression */
+/* Distinct terms of one text column (a term id is an int32) */
+#define LOADER_MAX_TERMS	(1 << 26)
 
 /* ---------------------------------------------------------------------
  * load state
@@ -74,7 +78,21 @@ typedef struct LoadCol
 	int			raw_offset;
 	int			width;
 	int			pos;			/* index into the values array of the scan */
-	Dict	   *dict;			/* categorical */
+	Dict	   *dict;			/* categorical; text: the terms (without text_buckets) */
+	/* text: the tokenizer, and per row the distinct terms with their counts */
+	const TextColumnSpec *text;
+	char	   *text_config;	/* schema-qualified configuration name */
+	Oid			text_cfg;
+	TextTokenizer *tk;
+	int64	   *doc_start;		/* rows + 1 */
+	int32	   *doc_terms;
+	int32	   *doc_counts;
+	int64		nnz;
+	int64		cap_nnz;
+	/* the term of each lexeme id of the tokenizer's current generation (-1: not yet known, -2: none) */
+	int32	   *memo;
+	int			memo_cap;
+	uint64		memo_gen;
 } LoadCol;
 
 typedef struct LoadState
@@ -116,13 +134,21 @@ typedef struct LoadState
 	MemoryContext cxt;			/* where the result lives */
 	MemoryContext rowcxt;		/* reset every LOADER_ROWCXT_RESET rows */
 	int			since_reset;
+
+	/* text columns: the terms of the value being read, and its detoasted copy */
+	MemoryContext textcxt;		/* reset after every text value */
+	int32	   *row_terms;
+	int			row_n;
+	int			row_cap;
+	LoadCol    *text_col;		/* the text column being read */
+	Size		text_bytes;		/* bytes of every text column's store of terms */
 } LoadState;
 
-/* Bytes of the matrix and label vector for 'rows' rows. */
+/* Bytes of the matrix and label vector for 'rows' rows, and of the text columns' terms. */
 static Size
 load_bytes(const LoadState *ls, int64 rows)
 {
-	return (Size) rows * ls->row_bytes;
+	return (Size) rows * ls->row_bytes + ls->text_bytes;
 }
 
 /* Make room for one more row, checking galaxy.max_training_memory. */
@@ -148,6 +174,9 @@ load_grow(LoadState *ls)
 		ls->raw = repalloc_huge(ls->raw, sizeof(double) * Max(ls->n_raw, 1) * newcap);
 	if (ls->y)
 		ls->y = repalloc_huge(ls->y, sizeof(double) * newcap);
+	for (int c = 0; c < ls->ncols; c++)
+		if (ls->cols[c].kind == INPUT_TEXT)
+			ls->cols[c].doc_start = repalloc_huge(ls->cols[c].doc_start, sizeof(int64) * (newcap + 1));
 	ls->cap = newcap;
 }
 
@@ -208,6 +237,125 @@ load_label_code(LoadState *ls, Datum d)
 	return code;
 }
 
+/*
+ * The term of a lexeme of text column col: its dictionary code (added when
+ * new) or hash bucket, -1 for a lexeme too long to keep.
+ */
+static int32
+load_term(LoadState *ls, LoadCol *col, const char *lexeme, int len)
+{
+	bool		added;
+	int32		term;
+
+	if (len > TEXT_MAX_TERM_BYTES)
+		return -1;				/* no vocabulary could keep it */
+	if (col->text->hash_buckets > 0)
+		return text_hash_bucket(lexeme, len, col->text->hash_buckets);
+	term = dict_lookup(col->dict, lexeme, len, &added);
+	if (added)
+		ls->text_bytes += len + 1 + sizeof(char *) + 2 * sizeof(int) + sizeof(int64);
+	return term;
+}
+
+/* One lexeme of the text value being read: its term into ls->row_terms. */
+static void
+load_text_lexeme(void *arg, const char *lexeme, int len, int position, int id)
+{
+	LoadState  *ls = (LoadState *) arg;
+	LoadCol    *col = ls->text_col;
+	int32		term;
+
+	if (id < 0)
+		term = load_term(ls, col, lexeme, len);
+	else
+	{
+		/* a lexeme id seen before names the same term */
+		if (col->memo_gen != text_tokenizer_generation(col->tk))
+		{
+			memset(col->memo, 0xFF, sizeof(int32) * col->memo_cap);	/* -1 */
+			col->memo_gen = text_tokenizer_generation(col->tk);
+		}
+		if (id >= col->memo_cap)
+		{
+			int			cap = Max(col->memo_cap * 2, id + 1);
+
+			col->memo = repalloc_huge(col->memo, sizeof(int32) * cap);
+			memset(col->memo + col->memo_cap, 0xFF, sizeof(int32) * (cap - col->memo_cap));
+			col->memo_cap = cap;
+		}
+		if (col->memo[id] == -1)
+		{
+			term = load_term(ls, col, lexeme, len);
+			col->memo[id] = term < 0 ? -2 : term;
+		}
+		term = col->memo[id];
+	}
+	if (term < 0)
+		return;
+	if (ls->row_n == ls->row_cap)
+	{
+		ls->row_cap *= 2;
+		ls->row_terms = repalloc_huge(ls->row_terms, sizeof(int32) * ls->row_cap);
+	}
+	ls->row_terms[ls->row_n++] = term;
+}
+
+/*
+ * A text value of row ls->n_rows: tokenise it, and store its distinct terms
+ * with their counts in the column's store (none for NULL).
+ */
+static void
+load_text_value(LoadState *ls, LoadCol *col, Datum d, bool isnull)
+{
+	int64		row = ls->n_rows;
+	int			n = 0;
+
+	if (!isnull)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ls->textcxt);
+		text	   *t = DatumGetTextPP(d);
+
+		/* the text itself goes into the data fingerprint */
+		COMP_CRC32C(ls->crc_x, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		ls->text_col = col;
+		ls->row_n = 0;
+		text_tokenize(col->tk, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), load_text_lexeme, ls);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ls->textcxt);
+
+		/* distinct terms and their counts */
+		if (ls->row_n > 1)
+			data_sort_int32(ls->row_terms, ls->row_n);
+		for (int k = 0; k < ls->row_n; k++)
+			if (k == 0 || ls->row_terms[k] != ls->row_terms[k - 1])
+				n++;
+	}
+	if (col->nnz + n > col->cap_nnz)
+	{
+		int64		cap = Max(col->cap_nnz * 2, col->nnz + n);
+		Size		more = (Size) (cap - col->cap_nnz) * 2 * sizeof(int32);
+
+		galaxy_check_training_memory(load_bytes(ls, ls->cap) + more,
+									 psprintf("the words of text column \"%s\"", col->name));
+		col->doc_terms = repalloc_huge(col->doc_terms, sizeof(int32) * cap);
+		col->doc_counts = repalloc_huge(col->doc_counts, sizeof(int32) * cap);
+		ls->text_bytes += more;
+		col->cap_nnz = cap;
+	}
+	for (int k = 0; k < (isnull ? 0 : ls->row_n); k++)
+	{
+		if (k == 0 || ls->row_terms[k] != ls->row_terms[k - 1])
+		{
+			col->doc_terms[col->nnz] = ls->row_terms[k];
+			col->doc_counts[col->nnz] = 0;
+			col->nnz++;
+		}
+		if (col->doc_counts[col->nnz - 1] < PG_INT32_MAX)
+			col->doc_counts[col->nnz - 1]++;
+	}
+	col->doc_start[row + 1] = col->nnz;
+}
+
 /* Process one row: values/isnull are indexed by each column's pos. */
 static void
 load_row(LoadState *ls, const Datum *values, const bool *isnull)
@@ -266,6 +414,8 @@ load_row(LoadState *ls, const Datum *values, const bool *isnull)
 								col->name)));
 			for (int j = 0; j < col->width; j++)
 				dst[j] = get_float8_nan();
+			if (col->kind == INPUT_TEXT)
+				load_text_value(ls, col, (Datum) 0, true);
 			continue;
 		}
 		switch (col->kind)
@@ -343,6 +493,11 @@ load_row(LoadState *ls, const Datum *values, const bool *isnull)
 					dst[0] = (double) dict_lookup(col->dict, s, len, &added);
 					break;
 				}
+			case INPUT_TEXT:
+				/* the raw slot holds the row's document number */
+				load_text_value(ls, col, values[col->pos], false);
+				dst[0] = (double) ls->n_rows;
+				break;
 		}
 	}
 	/* the fingerprint hashes the float64 values whichever way they are kept */
@@ -810,6 +965,39 @@ load_resolve_target(LoadState *ls, Relation rel, const LoadOptions *opts, Galaxy
 }
 
 /*
+ * The feature columns the preprocess options make text: of a text type,
+ * with an existing text search configuration.
+ */
+static void
+load_resolve_text(LoadState *ls, const LoadOptions *opts)
+{
+	for (int t = 0; t < opts->n_text; t++)
+	{
+		const TextColumnSpec *spec = &opts->text[t];
+		LoadCol    *col = NULL;
+
+		for (int c = 0; c < ls->ncols; c++)
+			if (strcmp(ls->cols[c].name, spec->name) == 0)
+				col = &ls->cols[c];
+		if (col == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("preprocess names column \"%s\", which is not a feature of this training run",
+							spec->name)));
+		if (col->kind != INPUT_CATEGORICAL || col->cat != CAT_TEXT)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" is of type %s, but preprocess option \"text\" needs a text, varchar or char column",
+							col->name, format_type_be(col->typid)),
+					 errhint("Cast it to text in a view, or leave \"text\" out for this column.")));
+		col->kind = INPUT_TEXT;
+		col->text = spec;
+		col->text_cfg = text_config_oid(spec->config);
+		col->text_config = text_config_name(col->text_cfg);
+	}
+}
+
+/*
  * Resolve the feature columns (the given ones, or every column but the
  * target), classify their types and check the caller may read them.
  */
@@ -890,6 +1078,7 @@ load_resolve_features(LoadState *ls, Relation rel, const LoadOptions *opts)
 		col->width = 1;
 		attnums[n_att++] = col->attnum;
 	}
+	load_resolve_text(ls, opts);
 	if (ls->tmode != TARGET_NONE)
 		attnums[n_att++] = ls->tattnum;
 	check_select_privilege(rel, attnums, n_att);
@@ -964,6 +1153,35 @@ load_allocate(LoadState *ls, Relation rel)
 			galaxy_prefault(ls->y, sizeof(double) * ls->cap);
 	}
 	INIT_CRC32C(ls->crc_x);
+
+	/* text columns: their tokenizers and stores of terms, grown while loading */
+	for (int c = 0; c < ls->ncols; c++)
+	{
+		LoadCol    *col = &ls->cols[c];
+
+		if (col->kind != INPUT_TEXT)
+			continue;
+		col->tk = text_tokenizer_create(col->text_cfg);
+		col->memo_cap = 4096;
+		col->memo = MemoryContextAlloc(ls->cxt, sizeof(int32) * col->memo_cap);
+		memset(col->memo, 0xFF, sizeof(int32) * col->memo_cap);
+		col->memo_gen = text_tokenizer_generation(col->tk);
+		if (col->text->hash_buckets == 0)
+			col->dict = dict_create(ls->cxt, false, LOADER_MAX_TERMS, "distinct words in one text column");
+		col->doc_start = MemoryContextAllocHuge(ls->cxt, sizeof(int64) * (ls->cap + 1));
+		col->doc_start[0] = 0;
+		col->cap_nnz = 1024;
+		col->doc_terms = MemoryContextAllocHuge(ls->cxt, sizeof(int32) * col->cap_nnz);
+		col->doc_counts = MemoryContextAllocHuge(ls->cxt, sizeof(int32) * col->cap_nnz);
+		ls->text_bytes += (Size) col->cap_nnz * 2 * sizeof(int32);
+		ls->row_bytes += sizeof(int64);
+	}
+	if (ls->text_bytes > 0)
+	{
+		ls->row_cap = 256;
+		ls->row_terms = MemoryContextAlloc(ls->cxt, sizeof(int32) * ls->row_cap);
+		ls->textcxt = AllocSetContextCreate(ls->cxt, "galaxy loader text", ALLOCSET_DEFAULT_SIZES);
+	}
 }
 
 /* The Dataset of a loaded relation: its inputs, rows, target and labels. */
@@ -1000,7 +1218,21 @@ load_build_dataset(LoadState *ls, Relation rel, GalaxyTask task)
 			in->categories = col->dict->keys;
 			in->category_counts = col->dict->counts;
 		}
+		if (col->kind == INPUT_TEXT)
+		{
+			in->text_config = col->text_config;
+			in->text_buckets = col->text->hash_buckets;
+			in->doc_start = col->doc_start;
+			in->doc_terms = col->doc_terms;
+			in->doc_counts = col->doc_counts;
+			text_tokenizer_free(col->tk);
+			col->tk = NULL;
+			pfree(col->memo);
+			col->memo = NULL;
+		}
 	}
+	if (ls->row_terms)
+		pfree(ls->row_terms);
 
 	if (ls->tmode != TARGET_NONE)
 	{
@@ -1064,9 +1296,9 @@ dataset_load(const LoadOptions *opts)
 	/* dictionaries live with the result; per-row garbage in its own context */
 	for (int c = 0; c < ls.ncols; c++)
 		if (ls.cols[c].kind == INPUT_CATEGORICAL)
-			ls.cols[c].dict = dict_create(ls.cxt, false);
+			ls.cols[c].dict = dict_create(ls.cxt, false, MODEL_MAX_FEATURES, "distinct values in one column");
 	if (ls.tmode == TARGET_DICT)
-		ls.labels = dict_create(ls.cxt, true);
+		ls.labels = dict_create(ls.cxt, true, MODEL_MAX_FEATURES, "distinct values in one column");
 	ls.rowcxt = AllocSetContextCreate(ls.cxt, "galaxy loader rows", ALLOCSET_DEFAULT_SIZES);
 
 	if (relkind == RELKIND_MATVIEW && !RelationIsPopulated(rel))

@@ -17,7 +17,12 @@
  *
  * Output features, in input order: numeric/boolean → 1, array → width,
  * one-hot categorical → one per training category (sorted by bytes),
- * hashed categorical → hash_buckets.
+ * hashed categorical → hash_buckets, text → one per vocabulary term (sorted
+ * by bytes) or n_features hash buckets.
+ *
+ * Text inputs (INPUT_TEXT) are preprocess_text.c's: they make the features
+ * sparse, and rows become SparseRows (preprocess_apply_sparse*), never
+ * dense ones.  The Preprocessor's structures are in data/preprocessor.h.
  */
 #include "postgres.h"
 
@@ -33,99 +38,16 @@
 
 #include "data/data_internal.h"
 #include "data/dataset.h"
+#include "data/preprocessor.h"
+#include "text/tokenize.h"
+#include "text/vocab.h"
 #include "util/jsonb_build.h"
 #include "model/model.h"
 
-#define PREP_FORMAT_VERSION		1
-#define PREP_MAX_NAME			1024
-#define PREP_MAX_CATEGORY		(1024 * 1024)
-#define PREP_DEFAULT_MAX_CATEGORIES 32
-#define PREP_DEFAULT_HASH_BUCKETS	32
-#define PREP_MAX_MAX_CATEGORIES		100000
-#define PREP_MAX_HASH_BUCKETS		(1 << 20)
-#define PREP_HASH_SEED			UINT64CONST(0x67616C6178790001)
+const char *const prep_scale_names[] = {"none", "standard", "minmax"};
+const char *const prep_impute_names[] = {"mean", "median", "most_frequent", "zero", "error"};
+const char *const prep_encoding_names[] = {"none", "one_hot", "hashing"};
 
-typedef enum ScaleMode
-{
-	SCALE_NONE = 0,
-	SCALE_STANDARD = 1,
-	SCALE_MINMAX = 2
-} ScaleMode;
-
-typedef enum ImputeMode
-{
-	IMPUTE_MEAN = 0,
-	IMPUTE_MEDIAN = 1,
-	IMPUTE_MOST_FREQUENT = 2,
-	IMPUTE_ZERO = 3,
-	IMPUTE_ERROR = 4
-} ImputeMode;
-
-typedef enum Encoding
-{
-	ENC_NONE = 0,
-	ENC_ONEHOT = 1,
-	ENC_HASH = 2
-} Encoding;
-
-static const char *const scale_names[] = {"none", "standard", "minmax"};
-static const char *const impute_names[] = {"mean", "median", "most_frequent", "zero", "error"};
-static const char *const encoding_names[] = {"none", "one_hot", "hashing"};
-
-/* Fitted transform of one input column. */
-typedef struct PrepColumn
-{
-	ScaleMode	scale;
-	ImputeMode	impute;
-	Encoding	enc;			/* categorical only */
-	int			out_offset;		/* first output feature */
-	int			n_out;			/* output features */
-	int			missing_code;	/* categorical: code used for NULL, -1 = none */
-	char	   *mode;			/* categorical: most frequent category or NULL */
-	int		   *cat_len;		/* one-hot: byte length of each category */
-} PrepColumn;
-
-struct Preprocessor
-{
-	int			n_inputs;
-	InputColumn *inputs;		/* fitted schema; categories sorted (one-hot) */
-	PrepColumn *cols;
-	int			n_raw;
-	int			n_features;
-	double	   *fill;			/* per raw slot: raw value used for NULL */
-	double	   *center;			/* per raw slot */
-	double	   *scale;			/* per raw slot (never 0) */
-
-	/* derived tables for the per-row paths */
-	int			n_num;			/* numeric/boolean/array raw slots */
-	int		   *num_raw;		/* raw slot */
-	int		   *num_out;		/* output feature */
-	int		   *num_input;		/* input column */
-	double	   *num_center;		/* center of the slot */
-	double	   *num_inv;		/* 1 / scale */
-	double	   *num_missing;	/* transformed value for NULL */
-	bool	   *num_error;		/* NULL is an error */
-	int			n_cat;
-	int		   *cat_input;		/* input column of each categorical */
-	int		  **fit_map;		/* per input: fitted Dataset code → own code */
-	int		   *fit_ncodes;		/* per input: size of fit_map[i] */
-
-	char	  **feature_names;	/* built on first use */
-	MemoryContext mcxt;			/* where this preprocessor lives */
-};
-
-/* User options for one column (or the defaults for all of them). */
-typedef struct PrepOptions
-{
-	bool		has_scale;
-	ScaleMode	scale;
-	bool		has_impute;
-	ImputeMode	impute;
-	bool		has_max_categories;
-	int			max_categories;
-	bool		has_hash_buckets;
-	int			hash_buckets;
-} PrepOptions;
 
 /* ---------------------------------------------------------------------
  * option parsing
@@ -183,9 +105,58 @@ option_int(const char *option, const char *where, const JsonbValue *v, int lo, i
 	return (int) d;
 }
 
+/* A number option within [lo, hi] (lo excluded when lo_open). */
+static double
+option_number(const char *option, const char *where, const JsonbValue *v, double lo, double hi, bool lo_open)
+{
+	double		d;
+
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be a number", option, where)));
+	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+										   NumericGetDatum(v->val.numeric)));
+	if (!isfinite(d) || d > hi || (lo_open ? d <= lo : d < lo))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be %s %g and at most %g", option, where,
+						lo_open ? "above" : "at least", lo, hi),
+				 errdetail("The value given is %s.",
+						   DatumGetCString(DirectFunctionCall1(numeric_out,
+															   NumericGetDatum(v->val.numeric))))));
+	return d;
+}
+
+/* A boolean option. */
+static bool
+option_bool(const char *option, const char *where, const JsonbValue *v)
+{
+	if (v->type != jbvBool)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be true or false", option, where)));
+	return v->val.boolean;
+}
+
+/* A document-frequency bound: a count (an integer from 1) or a fraction of the documents. */
+static double
+option_df(const char *option, const char *where, const JsonbValue *v, double fraction_max)
+{
+	double		d = option_number(option, where, v, 0.0, PREP_TEXT_MAX_MAX_DF, true);
+
+	if (d > fraction_max && d != floor(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"%s\"%s must be a fraction of the documents (at most %g) or a whole number of documents, not %g",
+						option, where, fraction_max, d)));
+	return d;
+}
+
 /*
- * Parse one options object.  With 'columns' non-NULL the "columns" key is
- * accepted and its container returned there (top level only).
+ * Parse one options object.  At the top level (columns non-NULL) the
+ * "columns" key is accepted and its container returned there; a column's
+ * options (columns NULL) may make it text.
  */
 static void
 parse_options(JsonbContainer *c, PrepOptions *o, const char *where,
@@ -209,13 +180,13 @@ parse_options(JsonbContainer *c, PrepOptions *o, const char *where,
 		if (strcmp(key, "scale") == 0)
 		{
 			o->has_scale = true;
-			o->scale = (ScaleMode) option_choice(key, where, &v, scale_names, 3,
+			o->scale = (ScaleMode) option_choice(key, where, &v, prep_scale_names, 3,
 												 "standard, minmax, none");
 		}
 		else if (strcmp(key, "impute") == 0)
 		{
 			o->has_impute = true;
-			o->impute = (ImputeMode) option_choice(key, where, &v, impute_names, 5,
+			o->impute = (ImputeMode) option_choice(key, where, &v, prep_impute_names, 5,
 												   "mean, median, most_frequent, zero, error");
 		}
 		else if (strcmp(key, "max_categories") == 0)
@@ -236,23 +207,91 @@ parse_options(JsonbContainer *c, PrepOptions *o, const char *where,
 						 errmsg("preprocess option \"columns\" must be an object mapping column names to options")));
 			*columns = v.val.binary.data;
 		}
+		else if (columns != NULL &&
+				 (strcmp(key, "text") == 0 || strcmp(key, "config") == 0 || strcmp(key, "min_df") == 0 ||
+				  strcmp(key, "max_df") == 0 || strcmp(key, "max_features") == 0 ||
+				  strcmp(key, "n_features") == 0 || strcmp(key, "norm") == 0 ||
+				  strcmp(key, "sublinear_tf") == 0 || strcmp(key, "smooth_idf") == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("preprocess option \"%s\" applies to one column", key),
+					 errhint("Give it under \"columns\", e.g. '{\"columns\": {\"body\": {\"text\": \"tfidf\"}}}'.")));
+		else if (strcmp(key, "text") == 0)
+		{
+			o->has_text = true;
+			o->text = (TextMode) option_choice(key, where, &v, prep_text_names + 1, 4,
+											   "tfidf, counts, binary, hashing") + 1;
+		}
+		else if (strcmp(key, "config") == 0)
+		{
+			if (v.type != jbvString || v.val.string.len == 0 || v.val.string.len > PREP_MAX_NAME)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("preprocess option \"config\"%s must be the name of a text search configuration", where),
+						 errhint("For example \"english\" or \"simple\"; SELECT cfgname FROM pg_ts_config lists them.")));
+			o->has_config = true;
+			o->config = jbv_cstring(&v);
+		}
+		else if (strcmp(key, "min_df") == 0)
+		{
+			o->has_min_df = true;
+			o->min_df = option_df(key, where, &v, 1.0);
+		}
+		else if (strcmp(key, "max_df") == 0)
+		{
+			o->has_max_df = true;
+			o->max_df = option_df(key, where, &v, 1.0);
+		}
+		else if (strcmp(key, "max_features") == 0)
+		{
+			o->has_max_features = true;
+			o->max_features = option_int(key, where, &v, 1, MODEL_MAX_FEATURES);
+		}
+		else if (strcmp(key, "n_features") == 0)
+		{
+			o->has_n_features = true;
+			o->n_features = option_int(key, where, &v, 1, PREP_TEXT_MAX_HASH);
+		}
+		else if (strcmp(key, "norm") == 0)
+		{
+			o->has_norm = true;
+			o->norm = (TextNorm) option_choice(key, where, &v, prep_norm_names, 3, "l2, l1, none");
+		}
+		else if (strcmp(key, "sublinear_tf") == 0)
+		{
+			o->has_sublinear_tf = true;
+			o->sublinear_tf = option_bool(key, where, &v);
+		}
+		else if (strcmp(key, "smooth_idf") == 0)
+		{
+			o->has_smooth_idf = true;
+			o->smooth_idf = option_bool(key, where, &v);
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown preprocess option \"%s\"%s", key, where),
 					 errhint("Valid options are: scale, impute, max_categories, hash_buckets%s.",
-							 columns != NULL ? ", columns" : "")));
+							 columns != NULL ? ", columns" :
+							 ", and for a text column text, config, min_df, max_df, max_features, n_features, norm, sublinear_tf, smooth_idf")));
 	}
+	if (columns == NULL)
+		prep_text_check_options(o, where);
 }
 
-/* Parse the whole preprocess config into global and per-input options. */
+/*
+ * Where the options of a named column go: called for each key of
+ * "columns" before its options are parsed.
+ */
+typedef PrepOptions *(*ColumnOptionsFn) (const char *name, void *arg);
+
+/* Parse the whole preprocess config into global options and, through 'column', per-column ones. */
 static void
-parse_config(Jsonb *config, const Dataset *ds, PrepOptions *global, PrepOptions *per_col)
+parse_config(Jsonb *config, PrepOptions *global, ColumnOptionsFn column, void *arg)
 {
 	JsonbContainer *columns = NULL;
 
 	memset(global, 0, sizeof(PrepOptions));
-	memset(per_col, 0, sizeof(PrepOptions) * ds->n_inputs);
 	if (config == NULL)
 		return;
 	if (JB_ROOT_IS_SCALAR(config) || !JB_ROOT_IS_OBJECT(config))
@@ -267,7 +306,7 @@ parse_config(Jsonb *config, const Dataset *ds, PrepOptions *global, PrepOptions 
 		JsonbIterator *it = JsonbIteratorInit(columns);
 		JsonbValue	v;
 		JsonbIteratorToken tok;
-		int			target = -1;
+		PrepOptions *target = NULL;
 		char	   *colname = NULL;
 
 		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
@@ -275,15 +314,7 @@ parse_config(Jsonb *config, const Dataset *ds, PrepOptions *global, PrepOptions 
 			if (tok == WJB_KEY)
 			{
 				colname = jbv_cstring(&v);
-				target = -1;
-				for (int i = 0; i < ds->n_inputs; i++)
-					if (strcmp(ds->inputs[i].name, colname) == 0)
-						target = i;
-				if (target < 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("preprocess names column \"%s\", which is not a feature of this training run",
-									colname)));
+				target = column(colname, arg);
 			}
 			else if (tok == WJB_VALUE)
 			{
@@ -293,10 +324,101 @@ parse_config(Jsonb *config, const Dataset *ds, PrepOptions *global, PrepOptions 
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("preprocess options%s must be an object", where)));
-				parse_options(v.val.binary.data, &per_col[target], where, NULL);
+				memset(target, 0, sizeof(PrepOptions));
+				parse_options(v.val.binary.data, target, where, NULL);
 			}
 		}
 	}
+}
+
+/* What parse_config fills for a Dataset: options per input. */
+typedef struct DatasetColumns
+{
+	const Dataset *ds;
+	PrepOptions *per_col;
+} DatasetColumns;
+
+/* ColumnOptionsFn for a Dataset: the input's options; ERROR for a column that is not an input. */
+static PrepOptions *
+dataset_column(const char *name, void *arg)
+{
+	DatasetColumns *dc = (DatasetColumns *) arg;
+
+	for (int i = 0; i < dc->ds->n_inputs; i++)
+		if (strcmp(dc->ds->inputs[i].name, name) == 0)
+			return &dc->per_col[i];
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("preprocess names column \"%s\", which is not a feature of this training run",
+					name)));
+	return NULL;				/* keep compiler quiet */
+}
+
+/* What parse_config fills for preprocess_text_columns: every column's options by name. */
+typedef struct NamedColumns
+{
+	int			n;
+	int			cap;
+	char	  **names;
+	PrepOptions **opts;
+} NamedColumns;
+
+/* ColumnOptionsFn collecting the options of every named column. */
+static PrepOptions *
+named_column(const char *name, void *arg)
+{
+	NamedColumns *nc = (NamedColumns *) arg;
+
+	for (int k = 0; k < nc->n; k++)
+		if (strcmp(nc->names[k], name) == 0)
+			return nc->opts[k];	/* a repeated key: the last wins, as in jsonb */
+	if (nc->n == nc->cap)
+	{
+		nc->cap = Max(nc->cap * 2, 8);
+		nc->names = nc->names ? repalloc(nc->names, sizeof(char *) * nc->cap) : palloc(sizeof(char *) * nc->cap);
+		nc->opts = nc->opts ? repalloc(nc->opts, sizeof(PrepOptions *) * nc->cap) : palloc(sizeof(PrepOptions *) * nc->cap);
+	}
+	nc->names[nc->n] = pstrdup(name);
+	nc->opts[nc->n] = palloc0(sizeof(PrepOptions));
+	return nc->opts[nc->n++];
+}
+
+/* The columns the config makes text, for the loader. */
+TextColumnSpec *
+preprocess_text_columns(Jsonb *config, int *n)
+{
+	PrepOptions global;
+	NamedColumns nc = {0};
+	TextColumnSpec *specs;
+	int			k = 0;
+
+	*n = 0;
+	parse_config(config, &global, named_column, &nc);
+	for (int c = 0; c < nc.n; c++)
+		if (nc.opts[c]->has_text)
+			k++;
+	if (k == 0)
+		return NULL;
+	specs = palloc0(sizeof(TextColumnSpec) * k);
+	for (int c = 0; c < nc.n; c++)
+	{
+		const PrepOptions *o = nc.opts[c];
+		TextColumnSpec *t;
+
+		if (!o->has_text)
+			continue;
+		t = &specs[(*n)++];
+		t->name = nc.names[c];
+		t->config = o->has_config ? o->config : pstrdup(PREP_TEXT_DEFAULT_CONFIG);
+		if (o->text == TEXT_HASHING)
+		{
+			t->hash_buckets = o->has_n_features ? o->n_features : PREP_TEXT_DEFAULT_HASH;
+			t->max_width = t->hash_buckets;
+		}
+		else
+			t->max_width = o->has_max_features ? o->max_features : 0;
+	}
+	return specs;
 }
 
 /* ---------------------------------------------------------------------
@@ -376,6 +498,8 @@ kind_name(InputKind k)
 			return "categorical";
 		case INPUT_ARRAY:
 			return "array";
+		case INPUT_TEXT:
+			return "text";
 	}
 	return "unknown";
 }
@@ -393,13 +517,17 @@ build_tables(Preprocessor *p)
 
 	p->n_num = 0;
 	p->n_cat = 0;
+	p->n_text = 0;
 	for (int i = 0; i < p->n_inputs; i++)
 	{
 		if (p->inputs[i].kind == INPUT_CATEGORICAL)
 			p->n_cat++;
+		else if (p->inputs[i].kind == INPUT_TEXT)
+			p->n_text++;
 		else
 			p->n_num += p->inputs[i].width;
 	}
+	p->num_first = palloc(sizeof(int) * Max(p->n_inputs, 1));
 	p->num_raw = palloc(sizeof(int) * Max(p->n_num, 1));
 	p->num_out = palloc(sizeof(int) * Max(p->n_num, 1));
 	p->num_input = palloc(sizeof(int) * Max(p->n_num, 1));
@@ -416,11 +544,14 @@ build_tables(Preprocessor *p)
 		PrepColumn *pc = &p->cols[i];
 
 		pc->out_offset = (int) nf;
+		p->num_first[i] = k;
 		if (in->kind == INPUT_CATEGORICAL)
 		{
 			p->cat_input[p->n_cat++] = i;
 			nf += pc->n_out;
 		}
+		else if (in->kind == INPUT_TEXT)
+			nf += pc->n_out;
 		else
 		{
 			pc->n_out = in->width;
@@ -447,8 +578,8 @@ build_tables(Preprocessor *p)
 }
 
 /* ERROR for a NULL value in a column whose impute option is "error". */
-static void
-null_is_error(const char *colname)
+void
+prep_null_is_error(const char *colname)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -466,6 +597,20 @@ resolve_options(const InputColumn *in, const PrepOptions *g, const PrepOptions *
 				bool default_scale, PrepColumn *pc, int *max_categories, int *hash_buckets)
 {
 	bool		cat = (in->kind == INPUT_CATEGORICAL);
+
+	if (c->has_text != (in->kind == INPUT_TEXT))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 c->has_text ?
+				 errmsg("preprocess option \"text\" needs a text column, but \"%s\" is %s", in->name, kind_name(in->kind)) :
+				 errmsg("column \"%s\" was read as text, but its preprocess options do not make it text", in->name)));
+	if (in->kind == INPUT_TEXT)
+	{
+		prep_text_resolve(g, c, pc);
+		*max_categories = 0;
+		*hash_buckets = 0;
+		return;
+	}
 
 	/* scale */
 	if (c->has_scale)
@@ -490,7 +635,7 @@ resolve_options(const InputColumn *in, const PrepOptions *g, const PrepOptions *
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("preprocess option \"impute\" = \"%s\" does not apply to categorical column \"%s\"",
-							impute_names[c->impute], in->name),
+							prep_impute_names[c->impute], in->name),
 					 errhint("Categorical columns accept most_frequent, zero or error.")));
 		pc->impute = c->impute;
 	}
@@ -562,7 +707,7 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 	double	   *rowbuf;
 
 	for (int i = 0; i < p->n_inputs; i++)
-		if (p->inputs[i].kind != INPUT_CATEGORICAL)
+		if (p->inputs[i].kind != INPUT_CATEGORICAL && p->inputs[i].kind != INPUT_TEXT)
 			n_slots += p->inputs[i].width;
 	if (n_slots == 0)
 		return;
@@ -577,7 +722,7 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 	mx = palloc(sizeof(double) * n_slots);
 	n_slots = 0;
 	for (int i = 0; i < p->n_inputs; i++)
-		if (p->inputs[i].kind != INPUT_CATEGORICAL)
+		if (p->inputs[i].kind != INPUT_CATEGORICAL && p->inputs[i].kind != INPUT_TEXT)
 			for (int j = 0; j < p->inputs[i].width; j++)
 			{
 				slot[n_slots] = p->inputs[i].raw_offset + j;
@@ -636,7 +781,7 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 		double		sd = count[k] > 0 ? sqrt(ss[k] / (double) count[k]) : 0.0;
 
 		if (count[k] < n_rows && pc->impute == IMPUTE_ERROR)
-			null_is_error(in->name);
+			prep_null_is_error(in->name);
 
 		/* imputation value */
 		switch (pc->impute)
@@ -732,7 +877,7 @@ fit_categorical(Preprocessor *p, int i, const Dataset *ds, const InputColumn *ds
 		counts[(int) x]++;
 	}
 	if (nulls > 0 && pc->impute == IMPUTE_ERROR)
-		null_is_error(in->name);
+		prep_null_is_error(in->name);
 
 	/* most frequent category; ties go to the smallest string */
 	for (int c = 0; c < ncat; c++)
@@ -846,8 +991,12 @@ preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no training rows to fit the preprocessor on")));
 
-	per_col = palloc(sizeof(PrepOptions) * ds->n_inputs);
-	parse_config(config, ds, &global, per_col);
+	per_col = palloc0(sizeof(PrepOptions) * ds->n_inputs);
+	{
+		DatasetColumns dc = {ds, per_col};
+
+		parse_config(config, &global, dataset_column, &dc);
+	}
 
 	p = palloc0(sizeof(Preprocessor));
 	p->mcxt = CurrentMemoryContext;
@@ -888,6 +1037,8 @@ preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 						&p->cols[i], &max_categories, &hash_buckets);
 		if (p->inputs[i].kind == INPUT_CATEGORICAL)
 			fit_categorical(p, i, ds, &ds->inputs[i], rows, n_rows, max_categories, hash_buckets);
+		else if (p->inputs[i].kind == INPUT_TEXT)
+			prep_text_fit(p, i, ds, &ds->inputs[i], rows, n_rows);
 	}
 	fit_numeric(p, ds, rows, n_rows);
 
@@ -895,7 +1046,7 @@ preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("preprocessing yields more than %d features", MODEL_MAX_FEATURES),
-				 errhint("Lower \"max_categories\" or \"hash_buckets\" in preprocess.")));
+				 errhint("Lower \"max_categories\", \"hash_buckets\", \"max_features\" or \"n_features\" in preprocess.")));
 	if (p->n_features == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -937,6 +1088,23 @@ preprocess_input(const Preprocessor *p, int i)
 	return &p->inputs[i];
 }
 
+/* Whether the features are sparse: a text input makes them so. */
+bool
+preprocess_is_sparse(const Preprocessor *p)
+{
+	return p->n_text > 0;
+}
+
+/* The features of input i: the first one and how many. */
+void
+preprocess_input_features(const Preprocessor *p, int i, int *first, int *n)
+{
+	if (i < 0 || i >= p->n_inputs)
+		elog(ERROR, "galaxy: input index %d out of range", i);
+	*first = p->cols[i].out_offset;
+	*n = p->cols[i].n_out;
+}
+
 /* Build every output feature name (once, in the preprocessor's context). */
 static void
 build_feature_names(Preprocessor *p)
@@ -965,6 +1133,12 @@ build_feature_names(Preprocessor *p)
 						psprintf("%s#h%d", in->name, j) :
 						psprintf("%s=%s", in->name, in->categories[j]);
 				break;
+			case INPUT_TEXT:
+				for (int j = 0; j < pc->n_out; j++)
+					names[pc->out_offset + j] = pc->text == TEXT_HASHING ?
+						psprintf("%s#h%d", in->name, j) :
+						psprintf("%s:%s", in->name, pc->vocab->terms[j]);
+				break;
 		}
 	}
 	p->feature_names = names;
@@ -986,6 +1160,19 @@ preprocess_feature_name(const Preprocessor *p, int j)
  * applying
  * --------------------------------------------------------------------- */
 
+/* Numeric slot k's feature for raw value x (NaN: missing). */
+static inline double
+numeric_feature(const Preprocessor *p, int k, double x)
+{
+	if (isnan(x))
+	{
+		if (unlikely(p->num_error[k]))
+			prep_null_is_error(p->inputs[p->num_input[k]].name);
+		return p->num_missing[k];
+	}
+	return (x - p->num_center[k]) * p->num_inv[k];
+}
+
 /*
  * Impute and scale the numeric slots of one row: slot k is read at
  * row[src[k]] and written at out[num_out[k]].
@@ -994,57 +1181,119 @@ static inline void
 apply_numeric(const Preprocessor *p, const double *row, const int *src, double *out)
 {
 	for (int k = 0; k < p->n_num; k++)
-	{
-		double		x = row[src[k]];
+		out[p->num_out[k]] = numeric_feature(p, k, row[src[k]]);
+}
 
-		if (isnan(x))
-		{
-			if (unlikely(p->num_error[k]))
-				null_is_error(p->inputs[p->num_input[k]].name);
-			out[p->num_out[k]] = p->num_missing[k];
-		}
-		else
-			out[p->num_out[k]] = (x - p->num_center[k]) * p->num_inv[k];
+/*
+ * The own code (one-hot index or bucket) of categorical input i for its raw
+ * slot value x (see the top of this file), or -1 for no feature.
+ */
+static inline int
+raw_category(const Preprocessor *p, int i, double x)
+{
+	const PrepColumn *pc = &p->cols[i];
+	int			code;
+
+	if (isnan(x))
+	{
+		if (unlikely(pc->impute == IMPUTE_ERROR))
+			prep_null_is_error(p->inputs[i].name);
+		code = pc->missing_code;
 	}
+	else if (x >= 0)
+	{
+		/* a code of the Dataset this preprocessor was fitted on */
+		if (unlikely(p->fit_map == NULL || p->fit_map[i] == NULL))
+			elog(ERROR, "galaxy: dataset category codes need the preprocessor fitted on that dataset");
+		code = x < p->fit_ncodes[i] ? p->fit_map[i][(int) x] : -1;
+	}
+	else if (x <= -2 && x > -2.0 - pc->n_out)
+		code = (int) (-x) - 2;	/* own code */
+	else
+		code = -1;				/* unseen */
+	Assert(code < pc->n_out);
+	return code;
+}
+
+/* ERROR: a dense transform of a preprocessor whose features are sparse. */
+static void
+dense_of_sparse(void)
+{
+	elog(ERROR, "galaxy: text features are sparse and are not transformed into dense rows");
 }
 
 /* Transform one raw row (preprocessor codes for categoricals). */
 void
 preprocess_apply_raw(const Preprocessor *p, const double *raw, double *out)
 {
+	if (unlikely(p->n_text > 0))
+		dense_of_sparse();
 	apply_numeric(p, raw, p->num_raw, out);
 	for (int c = 0; c < p->n_cat; c++)
 	{
 		int			i = p->cat_input[c];
 		const PrepColumn *pc = &p->cols[i];
-		double		x = raw[p->inputs[i].raw_offset];
 		double	   *o = out + pc->out_offset;
-		int			code;
+		int			code = raw_category(p, i, raw[p->inputs[i].raw_offset]);
 
 		for (int j = 0; j < pc->n_out; j++)
 			o[j] = 0.0;
-		if (isnan(x))
-		{
-			if (unlikely(pc->impute == IMPUTE_ERROR))
-				null_is_error(p->inputs[i].name);
-			code = pc->missing_code;
-		}
-		else if (x >= 0)
-		{
-			/* a code of the Dataset this preprocessor was fitted on */
-			if (unlikely(p->fit_map == NULL || p->fit_map[i] == NULL))
-				elog(ERROR, "galaxy: dataset category codes need the preprocessor fitted on that dataset");
-			code = x < p->fit_ncodes[i] ? p->fit_map[i][(int) x] : -1;
-		}
-		else if (x <= -2 && x > -2.0 - pc->n_out)
-			code = (int) (-x) - 2;	/* own code */
-		else
-			code = -1;			/* unseen */
-		Assert(code < pc->n_out);
 		Assert(pc->out_offset + pc->n_out <= p->n_features);
 		if (code >= 0)
 			o[code] = 1.0;
 	}
+}
+
+/* A raw row's sparse features, text from ds (the fitted Dataset) or terms. */
+static void
+apply_sparse(const Preprocessor *p, const double *raw, const Dataset *ds, const TextTerms *terms,
+			 SparseRow *out)
+{
+	out->nnz = 0;
+	sparse_row_reserve(out, (int64) p->n_num + p->n_cat);
+	for (int i = 0; i < p->n_inputs; i++)
+	{
+		const InputColumn *in = &p->inputs[i];
+		const PrepColumn *pc = &p->cols[i];
+
+		switch (in->kind)
+		{
+			case INPUT_CATEGORICAL:
+				{
+					int			code = raw_category(p, i, raw[in->raw_offset]);
+
+					if (code >= 0)
+						sparse_row_push(out, pc->out_offset + code, 1.0);
+					break;
+				}
+			case INPUT_TEXT:
+				prep_text_apply(p, i, raw[in->raw_offset], ds, terms, out);
+				break;
+			default:
+				for (int k = p->num_first[i]; k < p->num_first[i] + in->width; k++)
+				{
+					double		v = numeric_feature(p, k, raw[p->num_raw[k]]);
+
+					if (v != 0.0)
+						sparse_row_push(out, p->num_out[k], v);
+				}
+				break;
+		}
+	}
+}
+
+/* Sparse features of a row of the fitted Dataset. */
+void
+preprocess_apply_sparse_dataset(const Preprocessor *p, const Dataset *ds, const double *raw, SparseRow *out)
+{
+	apply_sparse(p, raw, ds, NULL, out);
+}
+
+/* Sparse features of a raw row whose text inputs' terms are given. */
+void
+preprocess_apply_sparse(const Preprocessor *p, const double *raw, const TextTerms *terms, SparseRow *out)
+{
+	apply_sparse(p, raw, NULL, terms, out);
 }
 
 /* Undo the scaling of the numeric features; categorical features stay as they are. */
@@ -1085,8 +1334,8 @@ match_dataset_input(const Preprocessor *p, int i, const Dataset *ds)
 		const InputColumn *d = &ds->inputs[j];
 		bool		ok;
 
-		if (in->kind == INPUT_CATEGORICAL)
-			ok = d->kind == INPUT_CATEGORICAL;
+		if (in->kind == INPUT_CATEGORICAL || in->kind == INPUT_TEXT)
+			ok = d->kind == in->kind;
 		else if (in->kind == INPUT_ARRAY)
 			ok = d->kind == INPUT_ARRAY && d->width == in->width;
 		else
@@ -1114,6 +1363,8 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 	double	   *rowbuf = palloc(sizeof(double) * Max(ds->n_raw, 1));
 	bool		dense;
 
+	if (p->n_text > 0)
+		dense_of_sparse();
 	/* map fitted inputs onto the Dataset's raw slots and dictionaries */
 	for (int k = 0; k < p->n_num; k++)
 	{
@@ -1185,7 +1436,7 @@ preprocess_transform(const Preprocessor *p, const Dataset *ds,
 			if (isnan(x))
 			{
 				if (unlikely(pc->impute == IMPUTE_ERROR))
-					null_is_error(p->inputs[i].name);
+					prep_null_is_error(p->inputs[i].name);
 				code = pc->missing_code;
 			}
 			else if (x >= 0 && x < cat_ncodes[c])
@@ -1238,6 +1489,7 @@ struct PrepDatumConv
 	ScalarConv *conv;
 	CategoryConv *cat;
 	Oid		   *types;
+	PrepTextConv *text;			/* NULL without text inputs (preprocess_text.c) */
 };
 
 /* Classify the types of the inputs' Datums (types[i] for input i). */
@@ -1260,13 +1512,23 @@ preprocess_datum_conv(const Preprocessor *p, const Oid *types)
 			dc->conv[i] != CONV_FLOAT8)
 			dc->all_float8 = false;
 	}
+	dc->text = p->n_text > 0 ? prep_text_conv_create(p) : NULL;
 	return dc;
+}
+
+/* The text inputs' terms of the row converted last. */
+const TextTerms *
+preprocess_datum_conv_terms(const PrepDatumConv *dc)
+{
+	return dc->text ? prep_text_conv_terms(dc->text) : NULL;
 }
 
 /* Free what preprocess_datum_conv() allocated. */
 void
 preprocess_datum_conv_free(PrepDatumConv *dc)
 {
+	if (dc->text)
+		prep_text_conv_free(dc->text);
 	pfree(dc->kind);
 	pfree(dc->conv);
 	pfree(dc->cat);
@@ -1309,10 +1571,18 @@ preprocess_datums_to_raw_conv(const Preprocessor *p, const PrepDatumConv *dc,
 		{
 			for (int j = 0; j < in->width; j++)
 				dst[j] = get_float8_nan();
+			if (in->kind == INPUT_TEXT)
+				prep_text_conv_null(dc->text, i);
 			continue;
 		}
 		switch (in->kind)
 		{
+			case INPUT_TEXT:
+				if (kind != INPUT_CATEGORICAL || cat != CAT_TEXT)
+					type_mismatch(in, types[i]);
+				prep_text_conv_value(dc->text, i, values[i]);
+				dst[0] = 0.0;	/* not NULL: its words are in dc->text */
+				break;
 			case INPUT_NUMERIC:
 			case INPUT_BOOLEAN:
 				if (kind != INPUT_NUMERIC && kind != INPUT_BOOLEAN)
@@ -1397,6 +1667,8 @@ preprocess_write(const Preprocessor *p, ModelWriter *w)
 			for (int j = 0; j < in->n_categories; j++)
 				mw_str(w, in->categories[j]);
 		}
+		else if (in->kind == INPUT_TEXT)
+			prep_text_write(pc, w);
 	}
 	mw_u32(w, (uint32) p->n_raw);
 	for (int s = 0; s < p->n_raw; s++)
@@ -1443,7 +1715,7 @@ preprocess_read(ModelReader *r)
 			if (strcmp(p->inputs[k].name, in->name) == 0)
 				mr_corrupt("input \"%s\" appears twice", in->name);
 		kind = mr_u8(r);
-		if (kind < INPUT_NUMERIC || kind > INPUT_ARRAY)
+		if (kind < INPUT_NUMERIC || kind > INPUT_TEXT)
 			mr_corrupt("input \"%s\" has unknown kind %u", in->name, kind);
 		in->kind = (InputKind) kind;
 		in->typid = InvalidOid;
@@ -1496,6 +1768,8 @@ preprocess_read(ModelReader *r)
 				pc->cat_len[j] = strlen(c);
 			}
 		}
+		else if (in->kind == INPUT_TEXT)
+			prep_text_read(r, in, pc);
 		else
 		{
 			pc->enc = ENC_NONE;
@@ -1564,10 +1838,12 @@ preprocess_describe(const Preprocessor *p)
 		jb_kv_num(&st, "width", in->width);
 		jb_kv_num(&st, "first_feature", pc->out_offset);
 		jb_kv_num(&st, "n_features", pc->n_out);
-		jb_kv_str(&st, "impute", impute_names[pc->impute]);
-		if (in->kind == INPUT_CATEGORICAL)
+		jb_kv_str(&st, "impute", prep_impute_names[pc->impute]);
+		if (in->kind == INPUT_TEXT)
+			prep_text_describe(&st, pc);
+		else if (in->kind == INPUT_CATEGORICAL)
 		{
-			jb_kv_str(&st, "encoding", encoding_names[pc->enc]);
+			jb_kv_str(&st, "encoding", prep_encoding_names[pc->enc]);
 			jb_kv_str(&st, "most_frequent", pc->mode);
 			if (pc->enc == ENC_HASH)
 				jb_kv_num(&st, "hash_buckets", pc->n_out);
@@ -1585,7 +1861,7 @@ preprocess_describe(const Preprocessor *p)
 		{
 			int			n = Min(in->width, DESCRIBE_MAX_SLOTS);
 
-			jb_kv_str(&st, "scale", scale_names[pc->scale]);
+			jb_kv_str(&st, "scale", prep_scale_names[pc->scale]);
 			if (in->width == 1)
 			{
 				jb_kv_num(&st, "fill", p->fill[in->raw_offset]);

@@ -31,6 +31,7 @@
 #include "data/data_internal.h"
 #include "data/dataset.h"
 #include "data/profile.h"
+#include "model/model.h"
 #include "util/jsonb_build.h"
 #include "util/query.h"
 
@@ -366,7 +367,7 @@ profile_compute(Oid relid, List *columns)
 		c->kind = data_classify_type(a->atttypid, &c->conv, &c->cat);
 		c->width = -1;
 		if (c->kind != INPUT_NUMERIC && c->kind != INPUT_ARRAY)
-			c->dict = dict_create(st->cxt, false);
+			c->dict = dict_create(st->cxt, false, MODEL_MAX_FEATURES, "distinct values in one column");
 		getTypeOutputInfo(a->atttypid, &c->outfunc, &isvarlena);
 		appendStringInfo(&q, "%s%s", i > 0 ? ", " : "", quote_identifier(c->name));
 	}

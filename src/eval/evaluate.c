@@ -23,6 +23,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "algo/sparse.h"
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
 #include "model/model_cache.h"
@@ -109,17 +110,25 @@ eval_scan_start(void *arg, TupleDesc td)
 /* Rows whose features evaluate predicts in one call. */
 #define EVAL_BLOCK 256
 
-/* Predict the last nb rows added (their features in block). */
+/* Predict the last nb rows added (their features in block, or in csr for text features). */
 static void
-eval_predict_block(EvalScan *es, const double *block, int64 nb)
+eval_predict_block(EvalScan *es, const double *block, SparseBuilder *csr, int64 nb)
 {
 	GalaxyModel *m = es->m;
 	int64		first = es->n - nb;
+	double	   *proba = es->proba && m->algo->predict_proba ? es->proba + first * m->n_classes : NULL;
 
 	if (nb == 0)
 		return;
-	algo_predict_scores(m->algo, m->state, block, nb, m->n_classes, &es->pred[first],
-						es->proba && m->algo->predict_proba ? es->proba + first * m->n_classes : NULL);
+	if (csr)
+	{
+		SparseMatrix X = sparse_builder_rows(csr, 0, nb);
+
+		algo_predict_scores_sparse(m->algo, m->state, &X, m->n_classes, &es->pred[first], proba);
+		sparse_builder_reset(csr);
+	}
+	else
+		algo_predict_scores(m->algo, m->state, block, nb, m->n_classes, &es->pred[first], proba);
 }
 
 /* evaluate: score one batch of rows. */
@@ -132,9 +141,15 @@ eval_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
 	int			p = m->n_features;
 	/* up to EVAL_BLOCK rows' features, predicted in one call (in the batch's context) */
 	int64		block_rows = Min((int64) Max(nrows, 1), EVAL_BLOCK);
-	double	   *block = MemoryContextAllocHuge(CurrentMemoryContext,
-											   sizeof(double) * block_rows * Max(p, 1));
+	double	   *block = NULL;
+	SparseBuilder csr;
 	int64		nb = 0;
+
+	/* text features are sparse: a block of CSR rows instead of dense ones */
+	if (cm->has_text)
+		sparse_builder_init(&csr, p, block_rows, block_rows * 64, "evaluation rows");
+	else
+		block = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * block_rows * Max(p, 1));
 
 	for (uint64 r = 0; r < nrows; r++)
 	{
@@ -191,17 +206,23 @@ eval_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
 				es->proba = repalloc_huge(es->proba, sizeof(double) * es->cap * m->n_classes);
 		}
 		preprocess_datums_to_raw_conv(m->prep, es->conv, es->vals, es->nulls, cm->raw);
-		preprocess_apply_raw(m->prep, cm->raw, block + nb * p);
+		if (cm->has_text)
+		{
+			preprocess_apply_sparse(m->prep, cm->raw, preprocess_datum_conv_terms(es->conv), &cm->row);
+			sparse_builder_add(&csr, &cm->row);
+		}
+		else
+			preprocess_apply_raw(m->prep, cm->raw, block + nb * p);
 		nb++;
 		es->y[es->n] = yv;
 		es->n++;
 		if (nb == block_rows)
 		{
-			eval_predict_block(es, block, nb);
+			eval_predict_block(es, block, cm->has_text ? &csr : NULL, nb);
 			nb = 0;
 		}
 	}
-	eval_predict_block(es, block, nb);
+	eval_predict_block(es, block, cm->has_text ? &csr : NULL, nb);
 }
 
 /*

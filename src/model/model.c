@@ -99,6 +99,9 @@ payload_write(const GalaxyModel *m, ModelWriter *w)
 	mw_flush(w);
 }
 
+/* Bytes the first pass collects before handing them to count_sink. */
+#define MODEL_COUNT_CHUNK	(64 * 1024)
+
 /* First pass: the payload's size and checksum, without keeping its bytes. */
 typedef struct CountSink
 {
@@ -205,7 +208,8 @@ model_serialize(const GalaxyModel *m)
 
 	cs.size = 0;
 	INIT_CRC32C(cs.crc);
-	mw_init_sink(&w, MODEL_LZ4_BLOCK, count_sink, &cs);
+	/* counting needs no block-sized buffer: the bytes only pass through the CRC */
+	mw_init_sink(&w, MODEL_COUNT_CHUNK, count_sink, &cs);
 	payload_write(m, &w);
 	pfree(w.buf.data);
 	FIN_CRC32C(cs.crc);

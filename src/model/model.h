@@ -30,7 +30,7 @@
 #define MODEL_LZ4_BLOCK		((Size) 1 << 20)	/* raw bytes per LZ4 block */
 #define MODEL_LZ4_DICT		(64 * 1024)	/* LZ4's window */
 #define MODEL_MAX_PAYLOAD	((Size) 1 << 29)	/* 512 MB */
-#define MODEL_MAX_FEATURES	1000000
+#define MODEL_MAX_FEATURES	(1 << 21)	/* 2,097,152: a 2^20 hashing trick and more */
 #define MODEL_MAX_CLASSES	100000
 
 typedef struct GalaxyModelHeader

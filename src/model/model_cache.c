@@ -172,6 +172,9 @@ load_model_into(CachedModel *cm, int64 model_id)
 	for (int i = 0; i < preprocess_n_inputs(m->prep); i++)
 		if (preprocess_input(m->prep, i)->kind == INPUT_CATEGORICAL)
 			cm->has_categorical = true;
+	cm->has_text = preprocess_is_sparse(m->prep);
+	if (cm->has_text)
+		sparse_row_init(&cm->row, 256);
 	for (int k = 0; k < m->n_classes; k++)
 	{
 		const char *lab = m->labels[k];

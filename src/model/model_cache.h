@@ -28,6 +28,8 @@ typedef struct CachedModel
 	double	   *proba;			/* n_classes scratch */
 	double	   *label_value;	/* numeric value of each label, NaN if not numeric */
 	bool		has_categorical;
+	bool		has_text;		/* text inputs: the features are sparse (row, not feat) */
+	SparseRow	row;			/* the sparse features of one row (has_text) */
 } CachedModel;
 
 /* Active deployments of a project. */

@@ -121,6 +121,27 @@ COMMENT ON FUNCTION galaxy.predict_label(text, record, text) IS 'The predicted l
 COMMENT ON FUNCTION galaxy.predict_label(bigint, float8[]) IS 'The predicted label from a specific model';
 COMMENT ON FUNCTION galaxy.predict_label(bigint, record) IS 'The predicted label for a whole row from a specific model';
 
+-- On a text: the document, for a model whose only input is a text column (text
+-- features); for any other model the text is JSON features (the ORM form, 80_orm.sql).
+CREATE FUNCTION galaxy.predict(project text, document text, key text DEFAULT NULL) RETURNS float8
+    AS 'MODULE_PATHNAME', 'galaxy_predict_text' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict(model bigint, document text) RETURNS float8
+    AS 'MODULE_PATHNAME', 'galaxy_predict_text' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_proba(project text, document text, key text DEFAULT NULL) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba_text' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_proba(model bigint, document text) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba_text' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_label(project text, document text, key text DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label_text' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_label(model bigint, document text) RETURNS text
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label_text' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy.predict(text, text, text) IS 'Predict with the project''s deployed model on a text (a model whose only input is a text column) or on JSON features given as text';
+COMMENT ON FUNCTION galaxy.predict(bigint, text) IS 'Predict with a specific model on a text (its only input is a text column) or on JSON features given as text';
+COMMENT ON FUNCTION galaxy.predict_proba(text, text, text) IS 'Class probabilities from the project''s deployed model for a text (its only input is text) or JSON features given as text';
+COMMENT ON FUNCTION galaxy.predict_proba(bigint, text) IS 'Class probabilities from a specific model for a text (its only input is text) or JSON features given as text';
+COMMENT ON FUNCTION galaxy.predict_label(text, text, text) IS 'The predicted label from the project''s deployed model for a text (its only input is text) or JSON features given as text';
+COMMENT ON FUNCTION galaxy.predict_label(bigint, text) IS 'The predicted label from a specific model for a text (its only input is text) or JSON features given as text';
+
 CREATE FUNCTION galaxy.route_fallbacks() RETURNS bigint
     AS 'MODULE_PATHNAME', 'galaxy_route_fallbacks' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy.route_fallbacks() IS 'Predictions in this session that fell back to the primary because a canary model could not be loaded';

@@ -33,51 +33,29 @@ COMMENT ON FUNCTION galaxy.submit(text, text) IS
     'galaxy.submit(project, options jsonb) with the options as JSON text (a text that starts with neither { nor [ is the relation, as before)';
 
 -- Predicting from JSON: {"column": value, ...} by name, or [x1, x2, ...] in order.
+-- JSON as text goes to the text forms of 40_predict.sql (galaxy_predict_text), which read
+-- it as JSON unless the model's one input is a text column (then it is the document).
 CREATE FUNCTION galaxy.predict(project text, features jsonb, key text DEFAULT NULL) RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict(model bigint, features jsonb) RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy.predict(project text, features text, key text DEFAULT NULL) RETURNS float8
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN galaxy.predict(project, features::jsonb, key);
-CREATE FUNCTION galaxy.predict(model bigint, features text) RETURNS float8
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN galaxy.predict(model, features::jsonb);
 COMMENT ON FUNCTION galaxy.predict(text, jsonb, text) IS
     'Predict from JSON with the project''s deployed model: an object of input columns by name (text and categorical inputs included; other keys ignored) or an array of numbers in order';
 COMMENT ON FUNCTION galaxy.predict(bigint, jsonb) IS 'Predict from JSON (an object by column name, or an array of numbers) with a specific model';
-COMMENT ON FUNCTION galaxy.predict(text, text, text) IS 'galaxy.predict(project, features jsonb, key) with the features as JSON text';
-COMMENT ON FUNCTION galaxy.predict(bigint, text) IS 'galaxy.predict(model, features jsonb) with the features as JSON text';
 
 CREATE FUNCTION galaxy.predict_proba(project text, features jsonb, key text DEFAULT NULL) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict_proba(model bigint, features jsonb) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy.predict_proba(project text, features text, key text DEFAULT NULL) RETURNS float8[]
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN galaxy.predict_proba(project, features::jsonb, key);
-CREATE FUNCTION galaxy.predict_proba(model bigint, features text) RETURNS float8[]
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN galaxy.predict_proba(model, features::jsonb);
 COMMENT ON FUNCTION galaxy.predict_proba(text, jsonb, text) IS 'Class probabilities from JSON features with the project''s deployed model';
 COMMENT ON FUNCTION galaxy.predict_proba(bigint, jsonb) IS 'Class probabilities from JSON features with a specific model';
-COMMENT ON FUNCTION galaxy.predict_proba(text, text, text) IS 'galaxy.predict_proba(project, features jsonb, key) with the features as JSON text';
-COMMENT ON FUNCTION galaxy.predict_proba(bigint, text) IS 'galaxy.predict_proba(model, features jsonb) with the features as JSON text';
 
 CREATE FUNCTION galaxy.predict_label(project text, features jsonb, key text DEFAULT NULL) RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION galaxy.predict_label(model bigint, features jsonb) RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy.predict_label(project text, features text, key text DEFAULT NULL) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN galaxy.predict_label(project, features::jsonb, key);
-CREATE FUNCTION galaxy.predict_label(model bigint, features text) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN galaxy.predict_label(model, features::jsonb);
 COMMENT ON FUNCTION galaxy.predict_label(text, jsonb, text) IS 'The predicted label from JSON features with the project''s deployed model';
 COMMENT ON FUNCTION galaxy.predict_label(bigint, jsonb) IS 'The predicted label from JSON features with a specific model';
-COMMENT ON FUNCTION galaxy.predict_label(text, text, text) IS 'galaxy.predict_label(project, features jsonb, key) with the features as JSON text';
-COMMENT ON FUNCTION galaxy.predict_label(bigint, text) IS 'galaxy.predict_label(model, features jsonb) with the features as JSON text';
 
 -- One metric as a scalar.
 CREATE FUNCTION galaxy.evaluate(model bigint, relation regclass, metric text) RETURNS float8

@@ -90,6 +90,18 @@ jb_kv_int(JsonbParseState **st, const char *key, int64 i)
 	jb_int(st, WJB_VALUE, i);
 }
 
+/* Push key: true or false. */
+void
+jb_kv_bool(JsonbParseState **st, const char *key, bool b)
+{
+	JsonbValue	v;
+
+	jb_key(st, key);
+	v.type = jbvBool;
+	v.val.boolean = b;
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
 /* Push key: a whole jsonb value. */
 void
 jb_kv_jsonb(JsonbParseState **st, const char *key, Jsonb *val)

@@ -21,6 +21,7 @@ extern void jb_int(JsonbParseState **st, JsonbIteratorToken tok, int64 i);
 extern void jb_kv_str(JsonbParseState **st, const char *key, const char *s);
 extern void jb_kv_num(JsonbParseState **st, const char *key, double d);
 extern void jb_kv_int(JsonbParseState **st, const char *key, int64 i);
+extern void jb_kv_bool(JsonbParseState **st, const char *key, bool b);
 extern void jb_kv_jsonb(JsonbParseState **st, const char *key, Jsonb *val);
 /* "null", "string", "number", "boolean", "array" or "object". */
 extern const char *jb_type_name(const JsonbValue *v);

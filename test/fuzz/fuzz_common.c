@@ -12,6 +12,7 @@
 #include "port/pg_crc32c.h"
 #include "utils/float.h"
 
+#include "algo/sparse.h"
 #include "data/dataset.h"
 #include "fuzz_common.h"
 #include "model/model.h"
@@ -19,7 +20,7 @@
 
 extern void openblas_set_num_threads(int num_threads);
 
-/* Largest feature count for which accepted models are also exercised. */
+/* Largest feature count for which accepted models are also exercised with dense rows. */
 #define EXERCISE_MAX_FEATURES 100000
 
 const char *fuzz_target_name = "fuzz";
@@ -122,20 +123,92 @@ fuzz_repair_model_checksum(uint8 *buf, size_t len)
 	free(tmp);
 }
 
-/* Use an accepted model the way the server does. */
+/* The checks of predictions and probabilities of nrows rows. */
 static void
-exercise(GalaxyModel *m)
+check_predictions(GalaxyModel *m, const double *pred, int nrows)
+{
+	if (m->task == TASK_CLASSIFICATION)
+		for (int i = 0; i < nrows; i++)
+			if (!(pred[i] >= 0 && pred[i] < m->n_classes && pred[i] == floor(pred[i])))
+				fuzz_finding("%s predicted class %g for a model with %d classes",
+							 m->algo->name, pred[i], m->n_classes);
+	if (m->task == TASK_CLUSTERING)
+		for (int i = 0; i < nrows; i++)
+			if (!(pred[i] >= 0 && pred[i] == floor(pred[i])))
+				fuzz_finding("%s predicted cluster %g", m->algo->name, pred[i]);
+}
+
+/*
+ * A model with text inputs (sparse features), used as predict and evaluate
+ * do: raw rows with every input missing, with unseen values, and with
+ * hand-made terms for every text input (in and out of range, unsorted,
+ * repeated), made sparse, then predicted.
+ */
+static void
+exercise_sparse(GalaxyModel *m)
 {
 	int			nf = m->n_features;
-	int			nraw;
+	int			nraw = preprocess_n_raw(m->prep);
+	int			n_in = preprocess_n_inputs(m->prep);
+	double	   *raw = palloc(sizeof(double) * nraw);
+	TextTerms  *terms = palloc0(sizeof(TextTerms) * n_in);
+	int32		ids[6];
+	int32		counts[6] = {1, 2, 3, 1, 7, 2};
+	SparseBuilder b;
+	SparseRow	row;
+	SparseMatrix X;
+	double	   *pred = palloc0(sizeof(double) * 3);
+	double	   *proba = NULL;
+
+	sparse_builder_init(&b, nf, 3, 64, "fuzz rows");
+	sparse_row_init(&row, 16);
+	for (int k = 0; k < 3; k++)
+	{
+		for (int i = 0; i < nraw; i++)
+			raw[i] = (k == 0) ? get_float8_nan() : -1.0;	/* missing, or unseen (categorical) */
+		for (int i = 0; i < n_in; i++)
+		{
+			int			first,
+						n;
+
+			preprocess_input_features(m->prep, i, &first, &n);
+			ids[0] = n - 1;
+			ids[1] = 0;
+			ids[2] = n / 2;
+			ids[3] = n;			/* out of range */
+			ids[4] = -1;		/* out of range */
+			ids[5] = 0;			/* repeated */
+			terms[i].n = k == 2 ? 6 : 0;
+			terms[i].ids = ids;
+			terms[i].counts = counts;
+		}
+		preprocess_apply_sparse(m->prep, raw, terms, &row);
+		for (int q = 0; q < row.nnz; q++)
+			if (row.idx[q] < 0 || row.idx[q] >= nf || (q > 0 && row.idx[q] <= row.idx[q - 1]) ||
+				!isfinite(row.val[q]))
+				fuzz_finding("sparse row has entry %d = %g at column %d of %d (out of order or range)",
+							 q, row.val[q], row.idx[q], nf);
+		sparse_builder_add(&b, &row);
+	}
+	X = sparse_builder_rows(&b, 0, 3);
+	if (m->task == TASK_CLASSIFICATION && m->algo->predict_proba && m->n_classes <= 100000)
+		proba = palloc0(sizeof(double) * 3 * m->n_classes);
+	algo_predict_scores_sparse(m->algo, m->state, &X, m->task == TASK_CLASSIFICATION ? m->n_classes : 0,
+							   pred, proba);
+	check_predictions(m, pred, 3);
+}
+
+/* Dense rows (a model without text inputs) preprocessed and predicted as the server does. */
+static void
+exercise_dense(GalaxyModel *m)
+{
+	int			nf = m->n_features;
+	int			nraw = preprocess_n_raw(m->prep);
 	double	   *raw;
 	double	   *X;
 	double	   *pred;
 	int			nrows = 0;
 
-	if (nf <= 0 || nf > EXERCISE_MAX_FEATURES)
-		return;
-	nraw = preprocess_n_raw(m->prep);
 	if (nraw <= 0 || nraw > EXERCISE_MAX_FEATURES * 16)
 		return;
 	raw = palloc(sizeof(double) * nraw);
@@ -162,29 +235,35 @@ exercise(GalaxyModel *m)
 	nrows++;
 
 	model_predict_features(m, X, nrows, pred);
-	if (m->task == TASK_CLASSIFICATION)
+	check_predictions(m, pred, nrows);
+	if (m->task == TASK_CLASSIFICATION && m->algo->predict_proba && m->n_classes <= 100000)
 	{
-		for (int i = 0; i < nrows; i++)
-			if (!(pred[i] >= 0 && pred[i] < m->n_classes && pred[i] == floor(pred[i])))
-				fuzz_finding("%s predicted class %g for a model with %d classes",
-							 m->algo->name, pred[i], m->n_classes);
-		if (m->algo->predict_proba && m->n_classes <= 100000)
-		{
-			double	   *proba = palloc0(sizeof(double) * nrows * m->n_classes);
+		double	   *proba = palloc0(sizeof(double) * nrows * m->n_classes);
 
-			m->algo->predict_proba(m->state, X, nrows, proba);
-		}
+		m->algo->predict_proba(m->state, X, nrows, proba);
 	}
+}
+
+/* Use an accepted model the way the server does. */
+static void
+exercise(GalaxyModel *m)
+{
+	int			nf = m->n_features;
+	bool		sparse = preprocess_is_sparse(m->prep);
+
+	/* sparse rows cost their non-zeros: any width; dense ones theirs */
+	if (nf <= 0 || (!sparse && nf > EXERCISE_MAX_FEATURES))
+		return;
+	if (sparse)
+		exercise_sparse(m);
+	else
+		exercise_dense(m);
 	if (m->algo->feature_importance)
 	{
 		double	   *imp = palloc0(sizeof(double) * nf);
 
 		m->algo->feature_importance(m->state, imp);
 	}
-	if (m->task == TASK_CLUSTERING)
-		for (int i = 0; i < nrows; i++)
-			if (!(pred[i] >= 0 && pred[i] == floor(pred[i])))
-				fuzz_finding("%s predicted cluster %g", m->algo->name, pred[i]);
 	/* the algorithm's keys of galaxy.describe() (e.g. centroids in input units) */
 	if (m->algo->describe)
 	{
@@ -194,6 +273,8 @@ exercise(GalaxyModel *m)
 		m->algo->describe(m->state, m->prep, &st);
 		(void) pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	}
+	/* the preprocessor's keys of galaxy.describe() (a text input's vocabulary) */
+	(void) preprocess_describe(m->prep);
 }
 
 /* Serialise an accepted model twice: the value must be stable. */

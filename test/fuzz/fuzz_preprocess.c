@@ -6,14 +6,17 @@
  * The input is JSON text, turned into jsonb by jsonb_in (jsonb_shim.c), and
  * used to fit a preprocessor on a small fixed Dataset with one input of every
  * kind: "x" numeric (with NULLs), "flag" boolean, "color" categorical (few
- * categories, one empty string, NULLs), "pixels" a float8[3] array and "city"
- * categorical with many categories (one-hot caps and hashing).  Both
+ * categories, one empty string, NULLs), "pixels" a float8[3] array, "city"
+ * categorical with many categories (one-hot caps and hashing) and "notes",
+ * which is text when the options make it text (preprocess_text_columns, as
+ * the loader reads them: each row's terms with counts, or hash buckets; a
+ * NULL and an empty text among them) and categorical otherwise.  Both
  * defaults of the algorithm's scaling preference are tried.  A preprocessor
  * the options produce must work: every training row without NULLs turns into
- * finite features, every feature has a name, rows of unseen categories and
- * missing values transform, and the serialised preprocessor reads back and
- * serialises to the same bytes.  An ERROR with an unexpected SQLSTATE is a
- * finding (fuzz_common.c).
+ * finite features (sparse rows, columns ascending, with text), every feature
+ * has a name, rows of unseen categories and missing values transform, and the
+ * serialised preprocessor reads back and serialises to the same bytes.  An
+ * ERROR with an unexpected SQLSTATE is a finding (fuzz_common.c).
  */
 #include "postgres.h"
 
@@ -30,14 +33,16 @@
 #include "fuzz_common.h"
 #include "model/modelio.h"
 #include "pg_shim.h"
+#include "text/vocab.h"
 
 int			LLVMFuzzerInitialize(int *argc, char ***argv);
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define N_ROWS 40
-#define N_INPUTS 5
-#define N_RAW 7
+#define N_INPUTS 6
+#define N_RAW 8
 #define N_CITIES 30
+#define N_WORDS 12
 
 /*
  * Above this many features (hash_buckets and max_categories allow about a
@@ -48,9 +53,66 @@ int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const colors[] = {"red", "green", "blue", ""};
 
-/* Build the fixed Dataset (in the shim's memory; rebuilt for every input). */
+/*
+ * "notes" as the loader stores a text column: each row's distinct terms
+ * (dictionary codes, or hash buckets of hash_buckets > 0) with their counts;
+ * row 5 is NULL, row 6 empty.
+ */
+static void
+make_text_column(InputColumn *in, double *raw, int hash_buckets)
+{
+	char	  **words = palloc(sizeof(char *) * N_WORDS);
+	int64		nnz = 0;
+
+	for (int w = 0; w < N_WORDS; w++)
+		words[w] = psprintf("w%d", w);
+	in->kind = INPUT_TEXT;
+	in->text_config = pstrdup("pg_catalog.english");
+	in->text_buckets = hash_buckets;
+	in->doc_start = palloc(sizeof(int64) * (N_ROWS + 1));
+	in->doc_terms = palloc(sizeof(int32) * N_ROWS * 3);
+	in->doc_counts = palloc(sizeof(int32) * N_ROWS * 3);
+	if (hash_buckets == 0)
+	{
+		in->n_categories = N_WORDS;
+		in->categories = words;
+		in->category_counts = palloc0(sizeof(int64) * N_WORDS);
+	}
+	else
+		in->n_categories = 0;
+	in->doc_start[0] = 0;
+	for (int r = 0; r < N_ROWS; r++)
+	{
+		raw[r * N_RAW + in->raw_offset] = r == 5 ? get_float8_nan() : (double) r;
+		for (int t = 0; r != 5 && r != 6 && t < 1 + r % 3; t++)
+		{
+			int			w = (r + 4 * t) % N_WORDS;	/* distinct for t < 3 */
+			int32		term = hash_buckets ? text_hash_bucket(words[w], strlen(words[w]), hash_buckets) : w;
+			bool		seen = false;
+
+			for (int64 k = in->doc_start[r]; k < nnz; k++)
+				if (in->doc_terms[k] == term)
+				{
+					in->doc_counts[k] += 1;
+					seen = true;
+				}
+			if (!seen)
+			{
+				in->doc_terms[nnz] = term;
+				in->doc_counts[nnz] = 1 + (r + t) % 4;
+				nnz++;
+			}
+		}
+		in->doc_start[r + 1] = nnz;
+	}
+}
+
+/*
+ * Build the fixed Dataset (in the shim's memory; rebuilt for every input);
+ * "notes" is text when the options' text columns name it.
+ */
 static Dataset *
-make_dataset(void)
+make_dataset(const TextColumnSpec *text, int n_text)
 {
 	Dataset    *ds = palloc0(sizeof(Dataset));
 	InputColumn *in = palloc0(sizeof(InputColumn) * N_INPUTS);
@@ -67,8 +129,14 @@ make_dataset(void)
 		{"color", INPUT_CATEGORICAL, "text", 1},
 		{"pixels", INPUT_ARRAY, "double precision[]", 3},
 		{"city", INPUT_CATEGORICAL, "text", 1},
+		{"notes", INPUT_CATEGORICAL, "text", 1},
 	};
 	int			off = 0;
+	const TextColumnSpec *notes = NULL;
+
+	for (int t = 0; t < n_text; t++)
+		if (strcmp(text[t].name, "notes") == 0)
+			notes = &text[t];
 
 	for (int i = 0; i < N_INPUTS; i++)
 	{
@@ -102,9 +170,20 @@ make_dataset(void)
 		row[4] = -r * 2.0;
 		row[5] = 7.0;			/* constant: a zero-width range */
 		row[6] = (double) ((r * 7) % N_CITIES);
+		row[7] = (double) (r % N_WORDS);
 		if (!isnan(row[2]))
 			in[2].category_counts[(int) row[2]]++;
 		in[4].category_counts[(int) row[6]]++;
+	}
+	if (notes)
+		make_text_column(&in[5], raw, notes->hash_buckets);
+	else
+	{
+		in[5].n_categories = N_WORDS;
+		in[5].categories = palloc(sizeof(char *) * N_WORDS);
+		in[5].category_counts = palloc0(sizeof(int64) * N_WORDS);
+		for (int c = 0; c < N_WORDS; c++)
+			in[5].categories[c] = psprintf("w%d", c);
 	}
 	ds->n_inputs = N_INPUTS;
 	ds->inputs = in;
@@ -134,28 +213,56 @@ check_preprocessor(const Preprocessor *p, const Dataset *ds, const int64 *rows)
 		if (preprocess_feature_name(p, j) == NULL)
 			fuzz_finding("feature %d has no name", j);
 
-	for (int i = 0; i < (nf <= CHECK_ALL_MAX_FEATURES ? N_ROWS : 1); i++)
+	if (preprocess_is_sparse(p))
 	{
-		const double *row = ds->raw + (int64) i * N_RAW;
-		bool		complete = true;
+		/* text: sparse rows, well formed; unseen categories and missing inputs too */
+		SparseRow	sr;
 
-		for (int s = 0; s < N_RAW; s++)
-			if (isnan(row[s]))
-				complete = false;
-		preprocess_apply_raw(p, row, out);
-		for (int j = 0; complete && j < nf; j++)
-			if (!isfinite(out[j]))
-				fuzz_finding("training row %d without NULLs gives feature %s = %g",
-							 i, preprocess_feature_name(p, j), out[j]);
+		sparse_row_init(&sr, 8);
+		for (int i = 0; i < N_ROWS + 2; i++)
+		{
+			const double *row = ds->raw + (int64) Min(i, N_ROWS - 1) * N_RAW;
+
+			if (i < N_ROWS)
+				preprocess_apply_sparse_dataset(p, ds, row, &sr);
+			else
+			{
+				for (int s = 0; s < N_RAW; s++)
+					raw[s] = i == N_ROWS ? -1.0 : get_float8_nan();
+				preprocess_apply_sparse(p, raw, NULL, &sr);
+			}
+			for (int q = 0; q < sr.nnz; q++)
+				if (sr.idx[q] < 0 || sr.idx[q] >= nf || (q > 0 && sr.idx[q] <= sr.idx[q - 1]) ||
+					!isfinite(sr.val[q]))
+					fuzz_finding("row %d gives sparse entry %d: column %d of %d, value %g",
+								 i, q, sr.idx[q], nf, sr.val[q]);
+		}
 	}
-	/* unseen categories, every input missing */
-	for (int k = 0; k < 2; k++)
+	else
 	{
-		for (int s = 0; s < N_RAW; s++)
-			raw[s] = k == 0 ? -1.0 : get_float8_nan();
-		preprocess_apply_raw(p, raw, out);
+		for (int i = 0; i < (nf <= CHECK_ALL_MAX_FEATURES ? N_ROWS : 1); i++)
+		{
+			const double *row = ds->raw + (int64) i * N_RAW;
+			bool		complete = true;
+
+			for (int s = 0; s < N_RAW; s++)
+				if (isnan(row[s]))
+					complete = false;
+			preprocess_apply_raw(p, row, out);
+			for (int j = 0; complete && j < nf; j++)
+				if (!isfinite(out[j]))
+					fuzz_finding("training row %d without NULLs gives feature %s = %g",
+								 i, preprocess_feature_name(p, j), out[j]);
+		}
+		/* unseen categories, every input missing */
+		for (int k = 0; k < 2; k++)
+		{
+			for (int s = 0; s < N_RAW; s++)
+				raw[s] = k == 0 ? -1.0 : get_float8_nan();
+			preprocess_apply_raw(p, raw, out);
+		}
 	}
-	if (nf <= CHECK_ALL_MAX_FEATURES)
+	if (nf <= CHECK_ALL_MAX_FEATURES && !preprocess_is_sparse(p))
 	{
 		double	   *all = palloc(sizeof(double) * N_ROWS * Max(nf, 1));
 
@@ -210,12 +317,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	PG_END_TRY();
 	for (int scale = 0; jb != NULL && scale < 2; scale++)
 	{
-		Dataset    *ds = make_dataset();
+		TextColumnSpec *volatile text = NULL;
+		volatile int n_text = 0;
+		Dataset    *ds;
 		int64		rows[N_ROWS];
 		Preprocessor *volatile p = NULL;
 
 		for (int i = 0; i < N_ROWS; i++)
 			rows[i] = i;
+		/* the text columns, as train reads them before loading */
+		PG_TRY();
+		{
+			int			n;
+
+			text = preprocess_text_columns(jb, &n);
+			n_text = n;
+		}
+		PG_CATCH();
+		{
+			fuzz_check_error("preprocess_text_columns");
+			break;
+		}
+		PG_END_TRY();
+		ds = make_dataset(text, n_text);
 		PG_TRY();
 		{
 			p = preprocess_fit(ds, rows, N_ROWS, jb, scale == 1);

@@ -85,6 +85,22 @@ for my $algo ('logistic_regression', 'decision_tree', 'gradient_boosting', 'line
 	});
 }
 
+# a model with text features: its vocabulary and text search configuration
+# must survive, and it must predict the same on raw text after the restore
+if ($have{logistic_regression})
+{
+	$node->safe_psql('src', q{
+		CREATE TABLE notes AS
+		SELECT i AS id,
+		       CASE i % 2 WHEN 0 THEN 'please refund my invoice ' ELSE 'the app crashes on start ' END || i AS body,
+		       CASE i % 2 WHEN 0 THEN 'billing' ELSE 'bug' END AS kind
+		  FROM generate_series(1, 200) i;
+		SELECT galaxy.train('notes_text', relation => 'notes', target => 'kind',
+		                    algorithm => 'logistic_regression', features => ARRAY['body'],
+		                    preprocess => '{"columns": {"body": {"text": "tfidf"}}}');
+	});
+}
+
 # a forest whose payload spans several 1 MB LZ4 blocks (each may refer back
 # into the one before it): its bytes and predictions must survive the dump too
 if ($have{random_forest})
@@ -176,12 +192,23 @@ my %queries = (
 		                  ',' ORDER BY m.id, h.id)
 		  FROM galaxy.models m, houses h
 		 WHERE h.id <= 5 AND cardinality(m.features) = 2},
+	text_predictions => q{
+		SELECT coalesce(string_agg(m.id || ':' || galaxy.predict_label(m.id, t) || ':'
+		                           || round((galaxy.predict_proba(m.id, t))[1]::numeric, 9), ',' ORDER BY m.id, t), '')
+		  FROM galaxy.models m, unnest(ARRAY['refund please', 'it crashes again', '']) t
+		 WHERE m.features = ARRAY['body']},
 );
 
 my %before;
 $before{$_} = $node->safe_psql('src', $queries{$_}) for sort keys %queries;
 like($before{model_bytes}, qr/^\d+:[0-9a-f]{32}(,\d+:[0-9a-f]{32})+$/,
 	'model fingerprints computed');
+SKIP:
+{
+	skip 'logistic_regression does not exist', 1 unless $have{logistic_regression};
+	like($before{text_predictions}, qr/^\d+:(billing|bug):0\.\d+(,\d+:(billing|bug):0\.\d+){2}$/,
+		'the text model predicts on raw text');
+}
 
 # Custom format through pg_restore, and plain SQL through psql.
 my $dump_c = $node->basedir . '/src.dump';
