@@ -750,9 +750,21 @@ raw_from_text(FunctionCallInfo fcinfo, CachedModel *cm)
 	/* any other model reads a text argument as JSON features (the ORM form) */
 	if (preprocess_n_inputs(prep) != 1 || preprocess_input(prep, 0)->kind != INPUT_TEXT)
 	{
-		raw_from_json(fcinfo, cm,
-					  DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-														 CStringGetDatum(TextDatumGetCString(doc)))));
+		char	   *json = TextDatumGetCString(doc);
+		const char *p = json;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p != '{' && *p != '[')
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("a text argument needs a model whose only input is a text column"),
+					 errdetail("Model " INT64_FORMAT " has %d input%s; the first, \"%s\", is %s. For any other model a text argument is JSON features.",
+							   cm->id, preprocess_n_inputs(prep), preprocess_n_inputs(prep) == 1 ? "" : "s",
+							   preprocess_input(prep, 0)->name,
+							   preprocess_input(prep, 0)->kind == INPUT_TEXT ? "text" : "not text"),
+					 errhint("Pass the whole row, galaxy.predict('project', t) FROM t, or the inputs as JSON: '{\"column\": value, ...}'.")));
+		raw_from_json(fcinfo, cm, DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json))));
 		return;
 	}
 	if (pc->conv == NULL || pc->row_model != cm || pc->row_generation != model_cache_generation)
