@@ -184,7 +184,7 @@ card_load_model(Card *c)
 	r = card_query(c,
 				   "SELECT m.project_id, p.name, p.description, m.version, m.status, m.algorithm, m.task,"
 				   "       m.target, m.label_type, m.relation, m.dataset_id, m.training_rows, m.test_rows,"
-				   "       m.schema_fingerprint, m.data_fingerprint, m.seed::text, m.size_bytes, m.trained_by::text,"
+				   "       m.schema_fingerprint, m.data_fingerprint, m.seed::text, m.size_bytes::bigint, m.trained_by::text,"
 				   "       " TS("m.created_at") ", m.job_id, m.parent_id, pm.version,"
 				   "       m.imported_from::text, p.key_metric, m.metrics->>'evaluated_on', m.model IS NOT NULL"
 				   "  FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id"
@@ -494,7 +494,7 @@ card_lineage(Card *c)
 	fact(b, "seed", c->seed);
 	fact(b, "evaluated on", c->evaluated_on == NULL ? NULL :
 		 strcmp(c->evaluated_on, "test") == 0 ? "a held-out split" : c->evaluated_on);
-	r = card_query(c, "SELECT cardinality(features) FROM galaxy.models WHERE id = $1", "read galaxy.models");
+	r = card_query(c, "SELECT cardinality(features)::bigint FROM galaxy.models WHERE id = $1", "read galaxy.models");
 	fact(b, "inputs", psprintf(INT64_FORMAT " columns", query_int64(r, 0, 1, 0)));
 	appendStringInfoString(b, "</dl></div>");
 
