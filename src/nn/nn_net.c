@@ -260,6 +260,26 @@ window_output(int size, int kernel, int stride, int padding, const char *what, i
 }
 
 static void
+require_sequence(const NnLayer *l, const char *what)
+{
+	if (l->in.ndim != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs an input of shape [steps, features], not one of %d dimension%s",
+						what, l->in.ndim, l->in.ndim == 1 ? "" : "s")));
+}
+
+static void
+check_width(const NnLayer *l, const char *what)
+{
+	if (nn_shape_size(&l->out) > NN_MAX_WIDTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s output of " INT64_FORMAT " values per row is more than %d",
+						what, nn_shape_size(&l->out), NN_MAX_WIDTH)));
+}
+
+static void
 require_image(const NnLayer *l, const char *what)
 {
 	if (l->in.ndim != 3)
@@ -292,11 +312,7 @@ nn_add_conv2d(NnNet *net, int filters, int kernel, int stride, int padding,
 	l->out.d[0] = filters;
 	l->out.d[1] = window_output(l->in.d[1], kernel, stride, padding, "conv2d", 1);
 	l->out.d[2] = window_output(l->in.d[2], kernel, stride, padding, "conv2d", 2);
-	if (nn_shape_size(&l->out) > NN_MAX_WIDTH)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("conv2d output of " INT64_FORMAT " values per row is more than %d",
-						nn_shape_size(&l->out), NN_MAX_WIDTH)));
+	check_width(l, "conv2d");
 	fan_in = (int64) l->in.d[0] * kernel * kernel;
 	add_param(l, fan_in * filters, true);
 	add_param(l, filters, false);
@@ -342,11 +358,7 @@ add_recurrent(NnNet *net, NnLayerKind kind, int units, bool sequences, GalaxyRng
 	int			gates = kind == NN_LSTM ? 4 : 3;
 	int			F;
 
-	if (l->in.ndim != 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s needs an input of shape [steps, features], not one of %d dimension%s",
-						what, l->in.ndim, l->in.ndim == 1 ? "" : "s")));
+	require_sequence(l, what);
 	if (units < 1 || units > 65536)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -365,11 +377,7 @@ add_recurrent(NnNet *net, NnLayerKind kind, int units, bool sequences, GalaxyRng
 		l->out.ndim = 1;
 		l->out.d[0] = units;
 	}
-	if (nn_shape_size(&l->out) > NN_MAX_WIDTH)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s output of " INT64_FORMAT " values per row is more than %d",
-						what, nn_shape_size(&l->out), NN_MAX_WIDTH)));
+	check_width(l, what);
 	add_param(l, (int64) gates * units * F, true);	/* W_ih */
 	add_param(l, (int64) gates * units * units, true);	/* W_hh */
 	add_param(l, (int64) gates * units, false); /* b (LSTM), b_ih (GRU) */
@@ -407,26 +415,6 @@ nn_add_flatten(NnNet *net)
 }
 
 /* ---- sequence and attention layers ---- */
-
-static void
-require_sequence(const NnLayer *l, const char *what)
-{
-	if (l->in.ndim != 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s needs an input of shape [steps, features], not one of %d dimension%s",
-						what, l->in.ndim, l->in.ndim == 1 ? "" : "s")));
-}
-
-static void
-check_width(const NnLayer *l, const char *what)
-{
-	if (nn_shape_size(&l->out) > NN_MAX_WIDTH)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s output of " INT64_FORMAT " values per row is more than %d",
-						what, nn_shape_size(&l->out), NN_MAX_WIDTH)));
-}
 
 /* Embedding vectors ~ N(0, 1), as PyTorch draws them. */
 void
