@@ -111,6 +111,45 @@ sigmoidf(float x)
 	}
 }
 
+/*
+ * tanh for the recurrent cells' gates: a rational function (odd numerator
+ * of degree 13, even denominator of degree 6, the approximation Eigen's
+ * vectorised tanh uses) on x clamped to +-7.905 (where tanh is 1 in
+ * float), so the gate loops vectorise instead of calling libm per value.
+ * Absolute error below 1e-6 over the whole line; tanh(0) = 0 exactly.
+ */
+static inline float
+gate_tanhf(float x)
+{
+	float		x2,
+				p,
+				q;
+
+	x = x > 7.90531110763549805f ? 7.90531110763549805f : x;
+	x = x < -7.90531110763549805f ? -7.90531110763549805f : x;
+	x2 = x * x;
+	p = -2.76076847742355e-16f;
+	p = p * x2 + 2.00018790482477e-13f;
+	p = p * x2 - 8.60467152213735e-11f;
+	p = p * x2 + 5.12229709037114e-08f;
+	p = p * x2 + 1.48572235717979e-05f;
+	p = p * x2 + 6.37261928875436e-04f;
+	p = p * x2 + 4.89352455891786e-03f;
+	p = p * x;
+	q = 1.19825839466702e-06f;
+	q = q * x2 + 1.18534705686654e-04f;
+	q = q * x2 + 2.26843463243900e-03f;
+	q = q * x2 + 4.89352518554385e-03f;
+	return p / q;
+}
+
+/* The logistic function of the gates through gate_tanhf: 1/2 + tanh(x/2)/2. */
+static inline float
+gate_sigmoidf(float x)
+{
+	return 0.5f + 0.5f * gate_tanhf(0.5f * x);
+}
+
 static void
 activation_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 {
@@ -800,10 +839,10 @@ lstm_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 
 			for (int j = 0; j < H; j++)
 			{
-				float		ig = sigmoidf(z[j] + bias[j]);
-				float		fg = sigmoidf(z[H + j] + bias[H + j]);
-				float		gg = tanhf(z[2 * H + j] + bias[2 * H + j]);
-				float		og = sigmoidf(z[3 * H + j] + bias[3 * H + j]);
+				float		ig = gate_sigmoidf(z[j] + bias[j]);
+				float		fg = gate_sigmoidf(z[H + j] + bias[H + j]);
+				float		gg = gate_tanhf(z[2 * H + j] + bias[2 * H + j]);
+				float		og = gate_sigmoidf(z[3 * H + j] + bias[3 * H + j]);
 				float		cv = (cprev ? fg * cprev[j] : 0.0f) + ig * gg;
 
 				z[j] = ig;
@@ -811,7 +850,7 @@ lstm_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 				z[2 * H + j] = gg;
 				z[3 * H + j] = og;
 				ct[(Size) b * H + j] = cv;
-				ht[(Size) b * H + j] = og * tanhf(cv);
+				ht[(Size) b * H + j] = og * gate_tanhf(cv);
 			}
 		}
 	}
@@ -865,7 +904,7 @@ lstm_backward(NnLayer *l, const float *in, const float *out, const float *dout,
 							fg = z[H + j],
 							gg = z[2 * H + j],
 							og = z[3 * H + j];
-				float		tc = tanhf(ct[j]);
+				float		tc = gate_tanhf(ct[j]);
 				float		dhj = dhb[j] + (dy ? dy[j] : 0.0f);
 				float		dcj = dcb[j] + dhj * og * (1.0f - tc * tc);
 
@@ -968,10 +1007,10 @@ gru_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 
 			for (int j = 0; j < H; j++)
 			{
-				float		r = sigmoidf(x3[j] + bih[j] + h3[j] + bhh[j]);
-				float		z = sigmoidf(x3[H + j] + bih[H + j] + h3[H + j] + bhh[H + j]);
+				float		r = gate_sigmoidf(x3[j] + bih[j] + h3[j] + bhh[j]);
+				float		z = gate_sigmoidf(x3[H + j] + bih[H + j] + h3[H + j] + bhh[H + j]);
 				float		hn = h3[2 * H + j] + bhh[2 * H + j];
-				float		n = tanhf(x3[2 * H + j] + bih[2 * H + j] + r * hn);
+				float		n = gate_tanhf(x3[2 * H + j] + bih[2 * H + j] + r * hn);
 				float		hp = hprev ? hprev[(Size) b * H + j] : 0.0f;
 
 				st[j] = r;
