@@ -27,11 +27,12 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The neural engine's elementwise kernels (activations, optimizer steps) are
-# worth vectorizing: -O3, and sqrtf/expf without errno so the loops can be.
-# Nothing in src/nn reads errno.
+# The neural engine's elementwise kernels (activations, optimizer steps, the
+# recurrent gates) are worth vectorizing: -O3, sqrtf/expf without errno, and
+# no floating-point traps (so a clamp is a min/max, not a branch).  Nothing in
+# src/nn reads errno or the floating-point exception flags.
 src/nn/%.o: src/nn/%.c
-	$(CC) $(CFLAGS) -O3 -fno-math-errno $(CPPFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -O3 -fno-math-errno -fno-trapping-math $(CPPFLAGS) -c -o $@ $<
 
 # k-means' per-row loops (nearest centre, centre sums) and the silhouette's
 # sums of square roots vectorize at -O3 without errno (neither file reads it).

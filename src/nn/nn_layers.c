@@ -802,6 +802,43 @@ lstm_parts(const NnLayer *l, int batch, float **c, float **h, float **xt, float 
 	*dc = *dh + (Size) batch * H;
 }
 
+/*
+ * One row of an LSTM step: z holds the row's 4H pre-activations (input,
+ * forget, cell, output; without the bias), replaced by the gates; cprev is
+ * the previous cell state (zeros at the first step).  Branch-free, so the
+ * loop vectorises.
+ */
+static inline void
+lstm_cell(float *restrict z, const float *restrict bias, const float *restrict cprev,
+		  float *restrict c, float *restrict h, int H)
+{
+	/* one pointer per gate: z[H + j] would not vectorise under -fwrapv */
+	float	   *zi = z,
+			   *zf = z + H,
+			   *zg = z + 2 * (Size) H,
+			   *zo = z + 3 * (Size) H;
+	const float *bi = bias,
+			   *bf = bias + H,
+			   *bg = bias + 2 * (Size) H,
+			   *bo = bias + 3 * (Size) H;
+
+	for (int j = 0; j < H; j++)
+	{
+		float		ig = gate_sigmoidf(zi[j] + bi[j]);
+		float		fg = gate_sigmoidf(zf[j] + bf[j]);
+		float		gg = gate_tanhf(zg[j] + bg[j]);
+		float		og = gate_sigmoidf(zo[j] + bo[j]);
+		float		cv = fg * cprev[j] + ig * gg;
+
+		zi[j] = ig;
+		zf[j] = fg;
+		zg[j] = gg;
+		zo[j] = og;
+		c[j] = cv;
+		h[j] = og * gate_tanhf(cv);
+	}
+}
+
 static void
 lstm_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 {
@@ -817,9 +854,11 @@ lstm_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 			   *h,
 			   *xt,
 			   *dh,
-			   *dc;
+			   *dc,
+			   *zeros;
 
 	lstm_parts(l, batch, &c, &h, &xt, &dh, &dc);
+	zeros = palloc0(sizeof(float) * H);
 	to_step_major(in, xt, T, batch, F);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T * batch, G, F,
 				1.0f, xt, F, Wih, F, 0.0f, gates, G);
@@ -833,31 +872,47 @@ lstm_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, G, H,
 						1.0f, h + (Size) (t - 1) * batch * H, H, Whh, H, 1.0f, gt, G);
 		for (int b = 0; b < batch; b++)
-		{
-			float	   *z = gt + (Size) b * G;
-			const float *cprev = t > 0 ? c + ((Size) (t - 1) * batch + b) * H : NULL;
-
-			for (int j = 0; j < H; j++)
-			{
-				float		ig = gate_sigmoidf(z[j] + bias[j]);
-				float		fg = gate_sigmoidf(z[H + j] + bias[H + j]);
-				float		gg = gate_tanhf(z[2 * H + j] + bias[2 * H + j]);
-				float		og = gate_sigmoidf(z[3 * H + j] + bias[3 * H + j]);
-				float		cv = (cprev ? fg * cprev[j] : 0.0f) + ig * gg;
-
-				z[j] = ig;
-				z[H + j] = fg;
-				z[2 * H + j] = gg;
-				z[3 * H + j] = og;
-				ct[(Size) b * H + j] = cv;
-				ht[(Size) b * H + j] = og * gate_tanhf(cv);
-			}
-		}
+			lstm_cell(gt + (Size) b * G, bias, t > 0 ? c + ((Size) (t - 1) * batch + b) * H : zeros,
+					  ct + (Size) b * H, ht + (Size) b * H, H);
 	}
+	pfree(zeros);
 	if (l->sequences)
 		from_step_major(h, out, T, batch, H);
 	else
 		memcpy(out, h + (Size) (T - 1) * batch * H, sizeof(float) * batch * H);
+}
+
+/*
+ * The backward of one row of an LSTM step: z holds the step's gates,
+ * replaced by dL/dz; c is the row's cell state, cprev the previous one
+ * (zeros at the first step), dy the gradient from above (zeros where none),
+ * dh and dc the gradients carried from the next step (updated).
+ */
+static inline void
+lstm_cell_backward(float *restrict z, const float *restrict c, const float *restrict cprev,
+				   const float *restrict dy, const float *restrict dh, float *restrict dc, int H)
+{
+	float	   *zi = z,
+			   *zf = z + H,
+			   *zg = z + 2 * (Size) H,
+			   *zo = z + 3 * (Size) H;
+
+	for (int j = 0; j < H; j++)
+	{
+		float		ig = zi[j],
+					fg = zf[j],
+					gg = zg[j],
+					og = zo[j];
+		float		tc = gate_tanhf(c[j]);
+		float		dhj = dh[j] + dy[j];
+		float		dcj = dc[j] + dhj * og * (1.0f - tc * tc);
+
+		zi[j] = dcj * gg * ig * (1.0f - ig);
+		zf[j] = dcj * cprev[j] * fg * (1.0f - fg);
+		zg[j] = dcj * ig * (1.0f - gg * gg);
+		zo[j] = dhj * tc * og * (1.0f - og);
+		dc[j] = dcj * fg;
+	}
 }
 
 static void
@@ -878,9 +933,11 @@ lstm_backward(NnLayer *l, const float *in, const float *out, const float *dout,
 			   *h,
 			   *xt,
 			   *dh,
-			   *dc;
+			   *dc,
+			   *zeros;
 
 	lstm_parts(l, batch, &c, &h, &xt, &dh, &dc);
+	zeros = palloc0(sizeof(float) * H);
 	memset(gWhh, 0, sizeof(float) * G * H);
 	memset(dh, 0, sizeof(float) * batch * H);
 	memset(dc, 0, sizeof(float) * batch * H);
@@ -895,25 +952,9 @@ lstm_backward(NnLayer *l, const float *in, const float *out, const float *dout,
 			const float *cprev = t > 0 ? c + ((Size) (t - 1) * batch + b) * H : NULL;
 			const float *dy = l->sequences ? dout + ((Size) b * T + t) * H :
 				(t == T - 1 ? dout + (Size) b * H : NULL);
-			float	   *dhb = dh + (Size) b * H;
-			float	   *dcb = dc + (Size) b * H;
 
-			for (int j = 0; j < H; j++)
-			{
-				float		ig = z[j],
-							fg = z[H + j],
-							gg = z[2 * H + j],
-							og = z[3 * H + j];
-				float		tc = gate_tanhf(ct[j]);
-				float		dhj = dhb[j] + (dy ? dy[j] : 0.0f);
-				float		dcj = dcb[j] + dhj * og * (1.0f - tc * tc);
-
-				z[j] = dcj * gg * ig * (1.0f - ig);
-				z[H + j] = (cprev ? dcj * cprev[j] : 0.0f) * fg * (1.0f - fg);
-				z[2 * H + j] = dcj * ig * (1.0f - gg * gg);
-				z[3 * H + j] = dhj * tc * og * (1.0f - og);
-				dcb[j] = dcj * fg;
-			}
+			lstm_cell_backward(z, ct, cprev ? cprev : zeros, dy ? dy : zeros,
+							   dh + (Size) b * H, dc + (Size) b * H, H);
 		}
 		if (t > 0)
 		{
@@ -939,6 +980,7 @@ lstm_backward(NnLayer *l, const float *in, const float *out, const float *dout,
 					1.0f, gates, G, Wih, F, 0.0f, xt, F);
 		from_step_major(xt, din, T, batch, F);
 	}
+	pfree(zeros);
 }
 
 const NnLayerOps nn_lstm_ops = {"lstm", lstm_forward, lstm_backward};
