@@ -8,7 +8,7 @@
  * partitioned, or a materialized view), this support function rewrites the
  * call at plan time into
  *
- *     galaxy.predict_columns(project, row_id, key, '{col1,col2,...}', t.col1, t.col2, ...)
+ *     galaxy_internal.predict_columns(project, row_id, key, '{col1,col2,...}', t.col1, t.col2, ...)
  *
  * which receives the columns as ordinary arguments (the scan has them
  * deformed already) and matches them to the model's inputs by the names in
@@ -25,7 +25,7 @@
  * ARRAY[x1, x2, ...]) would build a float8[] for every row only for predict
  * to read it back, so an ARRAY[...] constructor of numbers becomes
  *
- *     galaxy.predict_values(project, key, x1, x2, ...)
+ *     galaxy_internal.predict_values(project, key, x1, x2, ...)
  *
  * with the same positional meaning, NULL handling and errors.
  */
@@ -49,21 +49,23 @@
 #include "utils/rel.h"
 
 #include "api/predict.h"
+#include "util/catalog.h"
 
 PG_FUNCTION_INFO_V1(galaxy_predict_support);
 
 /*
  * The function of the same family as funcid with the given suffix and
- * argument types (predict → predict_columns, ...), or InvalidOid.
+ * argument types (predict → predict_columns, ...), among galaxy's internal
+ * functions, or InvalidOid.
  */
 static Oid
 family_function(Oid funcid, const char *suffix, int nargs, Oid *argtypes)
 {
 	char	   *name = get_func_name(funcid);
-	Oid			nsp = get_func_namespace(funcid);
+	Oid			nsp = galaxy_internal_namespace_oid();
 	List	   *qname;
 
-	if (name == NULL || !OidIsValid(nsp))
+	if (name == NULL)
 		return InvalidOid;
 	qname = list_make2(makeString(get_namespace_name(nsp)), makeString(psprintf("%s_%s", name, suffix)));
 	return LookupFuncName(qname, nargs, argtypes, true);
