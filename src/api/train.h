@@ -22,8 +22,10 @@ typedef struct TrainRequest
 	Jsonb	   *hyperparams;
 	Jsonb	   *preprocess;
 	double		test_size;
-	char	   *search;			/* NULL, "grid", "random" */
+	char	   *search;			/* NULL, "grid", "random", "bayesian" */
 	Jsonb	   *search_space;
+	int			search_trials;	/* 0 = the strategy's default */
+	char	   *search_metric;	/* NULL = the task's key metric */
 	int			folds;			/* 0 = none */
 	char	   *deploy;			/* "if_better", "always", "never" */
 	int			seed;
@@ -52,6 +54,8 @@ typedef enum TrainArg
 	TA_PREPROCESS,
 	TA_TASK,
 	TA_DATASET,
+	TA_SEARCH_TRIALS,
+	TA_SEARCH_METRIC,
 	TA_NARGS
 } TrainArg;
 
