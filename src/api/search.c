@@ -59,7 +59,25 @@ struct Search
 	double	   *x;				/* budget x n_dims: choice index or value of each trial */
 	bool	   *ok;				/* budget: trial observed with a finite score */
 	double	   *score;			/* budget: its score, larger better (negated when lower is better) */
+
+	/* successive halving ("halving"): configurations, rungs and each trial's place */
+	bool		halving;
+	const HyperParamSpec *resource;	/* the algorithm's budget_param */
+	int			resource_max;	/* its value in the base hyperparameters (or default) */
+	int			n_configs;
+	double	   *cfg;			/* n_configs x n_dims */
+	int			n_rungs;
+	int		   *rung_size;		/* configurations in each rung */
+	int		   *rung_start;		/* first trial of each rung */
+	int		   *rung_resource;	/* the resource each rung fits with */
+	int		   *trial_cfg;		/* budget: configuration of each trial */
+	int		   *trial_rung;		/* budget: rung of each trial */
 };
+
+/* Successive halving keeps the best third of a rung and triples its resource. */
+#define HALVING_ETA 3
+/* Configurations a halving search samples when its space has ranges and no search_trials is given. */
+#define HALVING_DEFAULT_CONFIGS 27
 
 /* ---------- parsing ---------- */
 
@@ -228,6 +246,177 @@ parse_range(Search *s, SearchDim *d, const HyperParamSpec *spec, JsonbContainer 
 	}
 }
 
+/* Random value of a dimension (defined with the proposals below). */
+static double random_value(Search *s, const SearchDim *d);
+
+/*
+ * The rungs of a successive-halving search over n configurations: rung r
+ * fits floor(n / 3^r) of them (at least one) with resource_max / 3^(K - r)
+ * iterations, K = the number of times n can be divided by 3 (bounded so the
+ * first rung fits at least one iteration); the last rung fits the full count.
+ */
+static void
+halving_plan(Search *s, double grid_size, int trials, Jsonb *base_hp)
+{
+	const AlgorithmDef *algo = s->algo;
+	HyperParams hp;
+	int			n,
+				K = 0,
+				total = 0,
+				idx = -1;
+	double		div = 1;
+
+	for (int i = 0; i < algo->n_params; i++)
+		if (strcmp(algo->params[i].name, algo->budget_param) == 0)
+			idx = i;
+	if (idx < 0 || algo->params[idx].type != HP_INT)
+		elog(ERROR, "algorithm %s's budget_param \"%s\" is not an integer hyperparameter",
+			 algo->name, algo->budget_param);
+	s->resource = &algo->params[idx];
+	algo_resolve_hyperparams(algo, base_hp, &hp);
+	s->resource_max = (int) hp.values[idx];
+
+	/* the grid when every hyperparameter is a list and no budget is given, else random draws */
+	if (trials > 0)
+		n = trials;
+	else
+	{
+		bool		all_lists = true;
+
+		for (int d = 0; d < s->n_dims; d++)
+			all_lists &= s->dims[d].kind == DIM_LIST;
+		if (all_lists && grid_size > SEARCH_MAX_TRIALS / 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the search grid has %.0f points, more than a halving search may start with (%d)",
+							grid_size, SEARCH_MAX_TRIALS / 2),
+					 errhint("List fewer values, or give search_trials to sample that many configurations.")));
+		n = all_lists ? (int) grid_size : HALVING_DEFAULT_CONFIGS;
+	}
+	if (n > SEARCH_MAX_TRIALS / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a halving search starts with at most %d configurations, got %d", SEARCH_MAX_TRIALS / 2, n)));
+	while (div * HALVING_ETA <= n && div * HALVING_ETA <= s->resource_max)
+	{
+		div *= HALVING_ETA;
+		K++;
+	}
+	s->n_configs = n;
+	s->n_rungs = K + 1;
+	s->rung_size = palloc(sizeof(int) * s->n_rungs);
+	s->rung_start = palloc(sizeof(int) * s->n_rungs);
+	s->rung_resource = palloc(sizeof(int) * s->n_rungs);
+	div = 1;
+	for (int r = 0; r < s->n_rungs; r++)
+	{
+		s->rung_size[r] = Max(1, (int) floor(n / div));
+		s->rung_start[r] = total;
+		total += s->rung_size[r];
+		div *= HALVING_ETA;
+	}
+	div = 1;
+	for (int r = s->n_rungs - 1; r >= 0; r--)
+	{
+		s->rung_resource[r] = Max(1, (int) floor(s->resource_max / div + 0.5));
+		div *= HALVING_ETA;
+	}
+	s->budget = total;
+	s->trial_cfg = palloc0(sizeof(int) * total);
+	s->trial_rung = palloc0(sizeof(int) * total);
+	for (int r = 0; r < s->n_rungs; r++)
+		for (int i = 0; i < s->rung_size[r]; i++)
+			s->trial_rung[s->rung_start[r] + i] = r;
+	for (int i = 0; i < s->rung_size[0]; i++)
+		s->trial_cfg[i] = i;
+}
+
+/* The configurations of a halving search: the grid's points in order, or random draws. */
+static void
+halving_configs(Search *s, double grid_size, int trials)
+{
+	bool		grid = trials <= 0 && (int) grid_size == s->n_configs;
+
+	for (int d = 0; d < s->n_dims && grid; d++)
+		grid = s->dims[d].kind == DIM_LIST;
+	s->cfg = palloc(sizeof(double) * Max(s->n_configs * s->n_dims, 1));
+	for (int c = 0; c < s->n_configs; c++)
+	{
+		double	   *x = s->cfg + (Size) c * s->n_dims;
+		int			rest = c;
+
+		for (int d = s->n_dims - 1; d >= 0; d--)
+		{
+			if (grid)
+			{
+				x[d] = rest % s->dims[d].n_choices;
+				rest /= s->dims[d].n_choices;
+			}
+		}
+		if (!grid)
+			for (int d = 0; d < s->n_dims; d++)
+				x[d] = random_value(s, &s->dims[d]);
+	}
+}
+
+/*
+ * Promote to rung r (r >= 1) the best rung_size[r] configurations of rung
+ * r - 1: trials that failed rank last, ties go to the earlier trial.
+ */
+static void
+halving_promote(Search *s, int r)
+{
+	int			prev = s->rung_start[r - 1];
+	int			n = s->rung_size[r - 1];
+	int		   *order = palloc(sizeof(int) * n);
+
+	for (int i = 0; i < n; i++)
+	{
+		int			v = prev + i,
+					j = i - 1;
+
+		/* insertion sort, best first */
+		while (j >= 0 && ((s->ok[v] && !s->ok[order[j]]) ||
+						  (s->ok[v] && s->ok[order[j]] && s->score[v] > s->score[order[j]])))
+		{
+			order[j + 1] = order[j];
+			j--;
+		}
+		order[j + 1] = v;
+	}
+	for (int i = 0; i < s->rung_size[r]; i++)
+		s->trial_cfg[s->rung_start[r] + i] = s->trial_cfg[order[i]];
+	pfree(order);
+}
+
+/* Whether trial t is scored with the algorithm's full settings (always, but in a halving search's early rungs). */
+bool
+search_trial_final(const Search *s, int t)
+{
+	return !s->halving || s->trial_rung[t] == s->n_rungs - 1;
+}
+
+/* Rung of trial t in a halving search, -1 otherwise. */
+int
+search_trial_rung(const Search *s, int t)
+{
+	return s->halving ? s->trial_rung[t] : -1;
+}
+
+/* Iterations trial t fits per fold (its budget_param's value) in a halving search, 0 otherwise. */
+int
+search_trial_resource(const Search *s, int t)
+{
+	return s->halving ? s->rung_resource[s->trial_rung[t]] : 0;
+}
+
+/* The iterations a full fit of every configuration would take per fold, 0 unless halving. */
+int64
+search_full_resource(const Search *s)
+{
+	return s->halving ? (int64) s->n_configs * s->resource_max : 0;
+}
+
 /* Parse and check a search. */
 Search *
 search_prepare(const AlgorithmDef *algo, const char *strategy, Jsonb *space, int trials,
@@ -248,11 +437,19 @@ search_prepare(const AlgorithmDef *algo, const char *strategy, Jsonb *space, int
 		s->grid = true;
 	else if (strcmp(strategy, "bayesian") == 0)
 		s->bayesian = true;
+	else if (strcmp(strategy, "halving") == 0)
+		s->halving = true;
 	else if (strcmp(strategy, "random") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown search strategy \"%s\"", galaxy_short(strategy)),
-				 errhint("Valid strategies: grid, random, bayesian.")));
+				 errhint("Valid strategies: grid, random, bayesian, halving.")));
+	if (s->halving && algo->budget_param == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("search => 'halving' needs an iterative algorithm; %s has no iteration count to halve", algo->name),
+				 errhint("Halving searches gradient_boosting, random_forest and neural_network; use grid, random or bayesian for %s.",
+						 algo->name)));
 	if (space == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -291,6 +488,9 @@ search_prepare(const AlgorithmDef *algo, const char *strategy, Jsonb *space, int
 					 errmsg("search_space: unknown hyperparameter \"%s\" of algorithm %s",
 							galaxy_short(d->name), algo->name),
 					 errhint("Hyperparameters of %s: %s.", algo->name, spec_names(algo))));
+		if (s->halving && strcmp(d->name, algo->budget_param) == 0)
+			space_error(d->name, "is what search => 'halving' gives each rung: it cannot be searched too",
+						psprintf("Set the full %s in hyperparams; the first rungs fit with a fraction of it.", d->name));
 		if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
 		{
 			d->kind = DIM_LIST;
@@ -329,6 +529,8 @@ search_prepare(const AlgorithmDef *algo, const char *strategy, Jsonb *space, int
 					 errhint("A grid search tries every point: leave search_trials out, or sample with search => 'random'.")));
 		s->budget = (int) grid_size;
 	}
+	else if (s->halving)
+		halving_plan(s, grid_size, trials, base_hp);
 	else
 		s->budget = trials > 0 ? trials : SEARCH_DEFAULT_TRIALS;
 	s->n_startup = Min(s->budget, Max(3, Min(10, s->budget / 4)));
@@ -336,6 +538,8 @@ search_prepare(const AlgorithmDef *algo, const char *strategy, Jsonb *space, int
 	s->ok = palloc0(sizeof(bool) * s->budget);
 	s->score = palloc0(sizeof(double) * s->budget);
 	galaxy_rng_seed(&s->rng, (uint64) seed, SEARCH_STREAM);
+	if (s->halving)
+		halving_configs(s, grid_size, trials);
 	return s;
 }
 
@@ -593,7 +797,15 @@ search_propose(Search *s, int t, Jsonb **values)
 	JsonbValue *res;
 
 	Assert(t >= 0 && t < s->budget);
-	if (s->grid)
+	if (s->halving)
+	{
+		int			r = s->trial_rung[t];
+
+		if (r > 0 && t == s->rung_start[r])
+			halving_promote(s, r);
+		memcpy(x, s->cfg + (Size) s->trial_cfg[t] * s->n_dims, sizeof(double) * s->n_dims);
+	}
+	else if (s->grid)
 	{
 		/* odometer over the lists, the last hyperparameter (in jsonb key order) fastest */
 		int			rest = t;
@@ -620,6 +832,11 @@ search_propose(Search *s, int t, Jsonb **values)
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	for (int d = 0; d < s->n_dims; d++)
 		push_dim_value(&st, &s->dims[d], x[d]);
+	if (s->halving)
+	{
+		jb_key(&st, s->resource->name);
+		jb_int(&st, WJB_VALUE, s->rung_resource[s->trial_rung[t]]);
+	}
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	*values = JsonbValueToJsonb(res);
 
@@ -638,6 +855,11 @@ search_propose(Search *s, int t, Jsonb **values)
 	}
 	for (int d = 0; d < s->n_dims; d++)
 		push_dim_value(&st, &s->dims[d], x[d]);
+	if (s->halving)
+	{
+		jb_key(&st, s->resource->name);
+		jb_int(&st, WJB_VALUE, s->rung_resource[s->trial_rung[t]]);
+	}
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }
@@ -687,14 +909,15 @@ search_insert(const Search *s, int64 project_id, const char *algorithm, const ch
  * counters and best trial (the first with the best score wins ties).
  */
 void
-search_record_trial(int64 search_id, int64 project_id, int trial, Jsonb *values, bool ok,
-					double score, double score_std, const double *fold_scores, int n_folds,
-					Jsonb *metrics, double seconds, const char *error_message, const char *sqlstate)
+search_record_trial(int64 search_id, int64 project_id, int trial, int rung, bool candidate,
+					Jsonb *values, bool ok, double score, double score_std, const double *fold_scores,
+					int n_folds, Jsonb *metrics, double seconds, const char *error_message,
+					const char *sqlstate)
 {
 	Datum	   *fs = palloc(sizeof(Datum) * Max(n_folds, 1));
-	bool		scored = ok && isfinite(score);
-	Datum		v[11];
-	char		nulls[11];
+	bool		scored = candidate && ok && isfinite(score);
+	Datum		v[12];
+	char		nulls[12];
 
 	for (int f = 0; f < n_folds; f++)
 		fs[f] = Float8GetDatum(fold_scores[f]);
@@ -710,6 +933,9 @@ search_record_trial(int64 search_id, int64 project_id, int trial, Jsonb *values,
 	v[8] = CStringGetTextDatum(error_message ? error_message : "unknown error");
 	v[9] = CStringGetTextDatum(sqlstate ? sqlstate : "XX000");
 	v[10] = Float8GetDatum(Max(seconds, 0));
+	v[11] = Int32GetDatum(rung);
+	if (rung < 0)
+		nulls[11] = 'n';
 	if (ok)
 		nulls[8] = nulls[9] = 'n';
 	else
@@ -717,11 +943,11 @@ search_record_trial(int64 search_id, int64 project_id, int trial, Jsonb *values,
 	if (metrics == NULL)
 		nulls[7] = 'n';
 	catalog_command("INSERT INTO galaxy.trials (search_id, trial, project_id, hyperparams, state, score,"
-					" score_std, fold_scores, metrics, error_message, error_sqlstate, fit_seconds)"
+					" score_std, fold_scores, metrics, error_message, error_sqlstate, fit_seconds, rung)"
 					" VALUES ($1, $2, $3, $4, CASE WHEN $9::text IS NULL THEN 'succeeded' ELSE 'failed' END,"
-					" $5, $6, $7, $8, $9, $10, $11)",
-					11, (Oid[]) {INT8OID, INT4OID, INT8OID, JSONBOID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID,
-					JSONBOID, TEXTOID, TEXTOID, FLOAT8OID},
+					" $5, $6, $7, $8, $9, $10, $11, $12)",
+					12, (Oid[]) {INT8OID, INT4OID, INT8OID, JSONBOID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID,
+					JSONBOID, TEXTOID, TEXTOID, FLOAT8OID, INT4OID},
 					v, nulls, SPI_OK_INSERT, "record the trial");
 	catalog_command("UPDATE galaxy.searches s SET trials_done = s.trials_done + 1,"
 					" trials_failed = s.trials_failed + CASE WHEN $3 THEN 0 ELSE 1 END,"

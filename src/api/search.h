@@ -19,7 +19,8 @@
 typedef struct Search Search;
 
 /*
- * Parse and check a search: strategy ("grid", "random", "bayesian"), the
+ * Parse and check a search: strategy ("grid", "random", "bayesian",
+ * "halving"), the
  * space against the algorithm's hyperparameters (every list value and range
  * end resolved with the base hyperparameters), the budget (trials <= 0: the
  * default).  ERROR 22023 on anything malformed, 54000 on a grid too large.
@@ -37,14 +38,31 @@ extern int	search_budget(const Search *s);
  */
 extern Jsonb *search_propose(Search *s, int t, Jsonb **values);
 
+/*
+ * Successive halving (strategy "halving"): whether trial t fits with the
+ * algorithm's full settings (always true for the other strategies), its
+ * rung (-1 when not halving), the iterations it fits (its budget_param's
+ * value; 0 when not halving), and what fitting every configuration in full
+ * would take (0 when not halving).
+ */
+extern bool search_trial_final(const Search *s, int t);
+extern int	search_trial_rung(const Search *s, int t);
+extern int	search_trial_resource(const Search *s, int t);
+extern int64 search_full_resource(const Search *s);
+
 /* Record trial t's outcome: ok = it produced a finite score. */
 extern void search_observe(Search *s, int t, bool ok, double score, bool higher_is_better);
 
-/* Catalog rows (as the extension owner). */
+/*
+ * Catalog rows (as the extension owner).  A trial's rung is -1 outside a
+ * halving search; only a candidate trial (scored with the full settings)
+ * can become the search's best.
+ */
 extern int64 search_insert(const Search *s, int64 project_id, const char *algorithm,
 						   const char *strategy, Jsonb *space, const char *metric,
 						   bool higher_is_better, int folds, int seed, int64 job_id);
-extern void search_record_trial(int64 search_id, int64 project_id, int trial, Jsonb *values,
+extern void search_record_trial(int64 search_id, int64 project_id, int trial, int rung, bool candidate,
+								Jsonb *values,
 								bool ok, double score, double score_std,
 								const double *fold_scores, int n_folds, Jsonb *metrics,
 								double seconds, const char *error_message, const char *sqlstate);

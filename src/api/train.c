@@ -1252,6 +1252,7 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 	Jsonb	   *best_given = NULL;
 	Jsonb	   *best_values = NULL;
 	char	   *first_error = NULL;
+	int64		resource_fitted = 0;
 
 	if (req->search_metric)
 	{
@@ -1268,20 +1269,22 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 		Jsonb	   *given = search_propose(s, t, &values);
 		TrialResult res;
 		ProgressInfo info = {0};
+		bool		final = search_trial_final(s, t);
 
 		CHECK_FOR_INTERRUPTS();
 		run_trial(req, ds, algo, given, fold_of, n_folds, metric, &res);
 		search_observe(s, t, res.ok, res.score, higher);
-		search_record_trial(search_id, project_id, t + 1, values, res.ok, res.score, res.score_std,
-							res.fold_scores, n_folds, res.metrics, res.seconds,
-							res.error_message, res.sqlstate);
+		search_record_trial(search_id, project_id, t + 1, search_trial_rung(s, t), final, values,
+							res.ok, res.score, res.score_std, res.fold_scores, n_folds, res.metrics,
+							res.seconds, res.error_message, res.sqlstate);
+		resource_fitted += (int64) search_trial_resource(s, t) * n_folds;
 		if (!res.ok)
 		{
 			n_failed++;
 			if (first_error == NULL)
 				first_error = psprintf("trial %d: %s", t + 1, res.error_message);
 		}
-		else if (isfinite(res.score) &&
+		else if (final && isfinite(res.score) &&
 				 (best < 0 || (higher ? res.score > best_res.score : res.score < best_res.score)))
 		{
 			best = t;
@@ -1318,6 +1321,13 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 	details_float(extra, "search_best_score_std", best_res.score_std);
 	details_json(extra, "search_best_hyperparams", JsonbToCString(NULL, &best_values->root, 0));
 	details_float(extra, "search_folds", req->folds >= 2 ? req->folds : 0);
+	if (search_full_resource(s) > 0)
+	{
+		/* successive halving: iterations fitted, against fitting every configuration in full */
+		details_str(extra, "search_resource", algo->budget_param);
+		details_float(extra, "search_resource_fitted", (double) resource_fitted);
+		details_float(extra, "search_resource_full", (double) search_full_resource(s) * n_folds);
+	}
 	ereport(NOTICE,
 			(errmsg("galaxy: search " INT64_FORMAT " (%s, %d trial%s, %d failed): best trial %d, %s = %.4f",
 					search_id, req->search, budget, budget == 1 ? "" : "s", n_failed, best + 1, metric,

@@ -8,7 +8,7 @@ CREATE TABLE galaxy.searches (
     id               bigserial PRIMARY KEY,
     project_id       bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
     algorithm        text NOT NULL,
-    strategy         text NOT NULL CHECK (strategy IN ('grid', 'random', 'bayesian')),
+    strategy         text NOT NULL CHECK (strategy IN ('grid', 'random', 'bayesian', 'halving')),
     space            jsonb NOT NULL,
     budget           integer NOT NULL CHECK (budget >= 1),
     metric           text NOT NULL,
@@ -36,6 +36,7 @@ COMMENT ON TABLE galaxy.searches IS 'Hyperparameter searches: space, budget, sta
 CREATE TABLE galaxy.trials (
     search_id      bigint NOT NULL REFERENCES galaxy.searches (id) ON DELETE CASCADE,
     trial          integer NOT NULL CHECK (trial >= 1),
+    rung           integer CHECK (rung >= 0),
     project_id     bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
     hyperparams    jsonb NOT NULL,
     state          text NOT NULL CHECK (state IN ('succeeded', 'failed')),

@@ -306,7 +306,7 @@ COMMENT ON COLUMN galaxy.gate_results.gate IS 'The gate as text, e.g. accuracy >
 COMMENT ON COLUMN galaxy.searches.id IS 'Search id; galaxy.trials.search_id and galaxy.models.search_id point here';
 COMMENT ON COLUMN galaxy.searches.project_id IS 'The project the search trains for';
 COMMENT ON COLUMN galaxy.searches.algorithm IS 'The algorithm whose hyperparameters are searched';
-COMMENT ON COLUMN galaxy.searches.strategy IS 'grid (every combination), random (independent draws) or bayesian (tree-structured Parzen estimator)';
+COMMENT ON COLUMN galaxy.searches.strategy IS 'grid (every combination), random (independent draws), bayesian (tree-structured Parzen estimator) or halving (successive halving of the iteration count)';
 COMMENT ON COLUMN galaxy.searches.space IS 'The search_space as given: lists for grid; lists, uniform, log_uniform, int and choice for random and bayesian';
 COMMENT ON COLUMN galaxy.searches.budget IS 'Number of trials planned (search_trials, or the grid''s size)';
 COMMENT ON COLUMN galaxy.searches.metric IS 'The metric trials are compared on (search_metric, default the task''s key metric)';
@@ -326,6 +326,7 @@ COMMENT ON COLUMN galaxy.searches.started_at IS 'When the search started';
 COMMENT ON COLUMN galaxy.searches.finished_at IS 'When the search finished, NULL while it runs';
 COMMENT ON COLUMN galaxy.trials.search_id IS 'The search the trial belongs to';
 COMMENT ON COLUMN galaxy.trials.trial IS 'Trial number within the search, from 1, in the order trials were proposed';
+COMMENT ON COLUMN galaxy.trials.rung IS 'Rung of a halving search (0 = the first, fewest iterations; the last fits the full count), NULL for other strategies';
 COMMENT ON COLUMN galaxy.trials.project_id IS 'The search''s project';
 COMMENT ON COLUMN galaxy.trials.hyperparams IS 'The trial''s values of the searched hyperparameters (the others are the search''s hyperparams or defaults)';
 COMMENT ON COLUMN galaxy.trials.state IS 'succeeded, or failed (the error is in error_message; the search went on)';
