@@ -3,7 +3,7 @@
 -- is recorded while the search goes on, and the model that points to its
 -- search.
 BEGIN;
-SELECT plan(45);
+SELECT plan(52);
 
 CREATE TABLE s_iris (sepal_length float8, sepal_width float8, petal_length float8, petal_width float8, species text);
 INSERT INTO s_iris
@@ -131,6 +131,34 @@ SELECT ok(galaxy.train('sp_opts', '{"relation": "s_iris", "target": "species", "
 RESET client_min_messages;
 SELECT is((SELECT (budget, metric, trials_done) FROM galaxy.searches s JOIN galaxy.projects p ON p.id = s.project_id WHERE p.name = 'sp_opts'),
           (3, 'f1_macro'::text, 3), 'with its budget and metric');
+
+-- successive halving
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'decision_tree', search => 'halving', search_space => '{"max_depth": [1, 2]}')$$,
+                 '0A000', NULL, 'halving needs an iterative algorithm');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'gradient_boosting', search => 'halving', search_space => '{"n_estimators": [10, 20]}')$$,
+                 '22023', 'search_space: hyperparameter "n_estimators" is what search => ''halving'' gives each rung: it cannot be searched too',
+                 'halving does not search its own iteration count');
+SET LOCAL client_min_messages = warning;
+SELECT id AS halving_model FROM galaxy.train('sp_halving', 's_iris', 'species', algorithm => 'gradient_boosting', folds => 3,
+                                             hyperparams => '{"n_estimators": 27}', search => 'halving',
+                                             search_space => '{"learning_rate": [0.05, 0.1, 0.3], "max_depth": [1, 2, 3], "subsample": [0.5, 1.0]}') \gset
+RESET client_min_messages;
+SELECT results_eq($$SELECT t.rung, count(*), min((t.hyperparams->>'n_estimators')::int), max((t.hyperparams->>'n_estimators')::int)
+                     FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id WHERE s.model_id = $$ || :halving_model || $$
+                    GROUP BY t.rung ORDER BY t.rung$$,
+                  $$VALUES (0, 18::bigint, 3, 3), (1, 6::bigint, 9, 9), (2, 2::bigint, 27, 27)$$,
+                  'rungs of 18, 6 and 2 configurations with 3, 9 and 27 rounds');
+SELECT is((SELECT (metrics->>'search_resource_fitted')::int || ' of ' || (metrics->>'search_resource_full')::int
+             FROM galaxy.models WHERE id = :halving_model), '486 of 1458', 'the model counts the rounds fitted: (18 x 3 + 6 x 9 + 2 x 27) x 3 folds, against 18 x 27 x 3');
+SELECT is((SELECT (hyperparams->>'n_estimators')::int FROM galaxy.models WHERE id = :halving_model), 27, 'the best configuration is refitted with every round');
+SELECT ok((SELECT best_trial > 24 FROM galaxy.searches WHERE model_id = :halving_model), 'the best trial is one of the last rung');
+SELECT is((SELECT array_agg(t.hyperparams - 'n_estimators' ORDER BY t.trial) FILTER (WHERE t.rung = 1)
+             FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id WHERE s.model_id = :halving_model),
+          (SELECT array_agg(h ORDER BY sc DESC, tr) FROM (
+              SELECT t.hyperparams - 'n_estimators' AS h, t.score AS sc, t.trial AS tr
+                FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id
+               WHERE s.model_id = :halving_model AND t.rung = 0 ORDER BY t.score DESC, t.trial LIMIT 6) best),
+          'rung 1 holds the six best configurations of rung 0, best first');
 
 SELECT * FROM finish();
 ROLLBACK;
