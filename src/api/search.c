@@ -550,6 +550,13 @@ search_budget(const Search *s)
 	return s->budget;
 }
 
+/* Whether a trial's proposal depends on earlier trials' results. */
+bool
+search_is_sequential(const Search *s)
+{
+	return s->bayesian || s->halving;
+}
+
 /* ---------- proposals ---------- */
 
 /* The transformed range of a numeric dimension: log for log_uniform, +-0.5 around ints. */

@@ -31,6 +31,9 @@ extern Search *search_prepare(const AlgorithmDef *algo, const char *strategy, Js
 /* Number of trials the search runs. */
 extern int	search_budget(const Search *s);
 
+/* Whether a trial's proposal depends on earlier trials' results (bayesian, halving). */
+extern bool search_is_sequential(const Search *s);
+
 /*
  * Propose trial t (0-based, in order, after search_observe of every earlier
  * trial): *values gets the searched hyperparameters alone, and the result is

@@ -31,6 +31,7 @@
 #include "api/train.h"
 #include "data/dataset.h"
 #include "eval/metrics.h"
+#include "jobs/trials.h"
 #include "progress/progress.h"
 #include "model/model.h"
 #include "model/model_latency.h"
@@ -1117,28 +1118,14 @@ search_folds(const TrainRequest *req, const Dataset *ds, const int64 *test_idx, 
 	return n_folds;
 }
 
-/* The outcome of one trial. */
-typedef struct TrialResult
-{
-	bool		ok;
-	double		score;			/* mean of the search's metric over the folds */
-	double		score_std;
-	double	   *fold_scores;	/* n_folds */
-	Jsonb	   *metrics;		/* mean of every metric */
-	HyperParams hp;
-	char	   *error_message;
-	char	   *sqlstate;
-	double		seconds;
-} TrialResult;
-
 /*
- * Run one trial in a subtransaction: resolve its hyperparameters, score them
- * on the folds.  An error is caught and returned as a failed trial (a query
- * cancel or a shutdown is not: it ends the search).
+ * Run one trial in a subtransaction: resolve its hyperparameters (into *hp),
+ * score them on the folds.  An error is caught and returned as a failed
+ * trial (a query cancel or a shutdown is not: it ends the search).
  */
 static void
 run_trial(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Jsonb *given,
-		  const int *fold_of, int n_folds, const char *metric, TrialResult *res)
+		  const int *fold_of, int n_folds, const char *metric, TrialOutcome *res, HyperParams *hp)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -1151,15 +1138,16 @@ run_trial(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Jsonb 
 	fctx.seed = (uint64) req->seed;
 	fctx.threads = galaxy_threads;
 	memset(res, 0, sizeof(*res));
-	res->fold_scores = palloc0(sizeof(double) * n_folds);
+	memset(hp, 0, sizeof(*hp));
+	res->n_folds = n_folds;
 	INSTR_TIME_SET_CURRENT(t0);
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(trialctx);
 	PG_TRY();
 	{
-		algo_resolve_hyperparams(algo, given, &res->hp);
-		fold_metrics(req, ds, algo, &res->hp, &fctx, fold_of, n_folds, per_fold);
+		algo_resolve_hyperparams(algo, given, hp);
+		fold_metrics(req, ds, algo, hp, &fctx, fold_of, n_folds, per_fold);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
@@ -1225,13 +1213,90 @@ run_trial(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Jsonb 
 	pfree(per_fold);
 }
 
+static void train_split(const TrainRequest *req, const Dataset *ds, int64 **train_idx, int64 *n_train,
+						int64 **test_idx, int64 *n_test);
+
+/* What trials_wait reports to: the job's progress slot. */
+typedef struct SearchProgress
+{
+	ProgressRun *run;
+	int			budget;
+	int64		rows;
+} SearchProgress;
+
+/* Report the trials done so far as the search's progress. */
+static void
+search_progress(void *arg, int done)
+{
+	SearchProgress *sp = (SearchProgress *) arg;
+	ProgressInfo info = {0};
+
+	info.phase = "search";
+	info.iteration = done;
+	info.total = sp->budget;
+	info.rows = sp->rows;
+	info.loss = NAN;
+	info.val_loss = NAN;
+	info.metric = NAN;
+	info.learning_rate = NAN;
+	progress_callback(&info, sp->run);
+}
+
+/*
+ * A background job's grid or random search with more than one trial runs
+ * its trials in parallel: every proposal up front on a board, up to
+ * galaxy.max_workers - 1 trial workers plus this one claiming them
+ * (jobs/trials.c).  Returns the board with every trial's result, or NULL
+ * when the search runs here alone.
+ */
+static TrialBoard *
+run_trials_parallel(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Search *s,
+					const int *fold_of, int n_folds, const char *metric, Jsonb **given,
+					Jsonb **values, SearchProgress *sp)
+{
+	int			budget = search_budget(s);
+	TrialBoard *volatile board;
+
+	if (req->job_id == 0 || search_is_sequential(s) || budget < 2 || budget > TRIALS_MAX_PARALLEL ||
+		galaxy_max_workers < 2 || n_folds > TRIALS_MAX_FOLDS)
+		return NULL;
+	for (int t = 0; t < budget; t++)
+		given[t] = search_propose(s, t, &values[t]);
+	board = trials_create(budget, n_folds, train_request_to_jsonb(req), ds->data_fingerprint, req->job_id);
+	PG_TRY();
+	{
+		int			t;
+
+		for (t = 0; t < budget; t++)
+			trials_put(board, t, given[t]);
+		(void) trials_launch(board, Min(galaxy_max_workers, budget) - 1);
+		while ((t = trials_claim(board, 0)) >= 0)
+		{
+			TrialOutcome res;
+			HyperParams thp;
+
+			run_trial(req, ds, algo, given[t], fold_of, n_folds, metric, &res, &thp);
+			trials_set_result(board, t, &res);
+		}
+		trials_wait(board, search_progress, sp);
+	}
+	PG_CATCH();
+	{
+		trials_stop(board);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return board;
+}
+
 /*
  * Hyperparameter search: run every trial the search proposes, scored on
- * folds of the training rows (search_folds), record each in galaxy.trials
- * as it finishes, then set *hp and req->hyperparams to the best
- * configuration (the first of equally good ones).  A failing trial is
- * recorded as failed and the search goes on; ERROR when every trial failed.
- * Returns the search's id.
+ * folds of the training rows (search_folds) — here one after another, or
+ * in parallel workers for a background job (run_trials_parallel) — record
+ * each in galaxy.trials in trial order, then set *hp and req->hyperparams
+ * to the best configuration (the first of equally good ones).  A failing
+ * trial is recorded as failed and the search goes on; ERROR when every
+ * trial failed.  Returns the search's id.
  */
 static int64
 run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64 *test_idx,
@@ -1248,11 +1313,17 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 	int64		search_id;
 	int			best = -1,
 				n_failed = 0;
-	TrialResult best_res = {0};
+	double		best_score = NAN,
+				best_std = NAN;
+	HyperParams best_hp;
 	Jsonb	   *best_given = NULL;
 	Jsonb	   *best_values = NULL;
 	char	   *first_error = NULL;
 	int64		resource_fitted = 0;
+	Jsonb	  **given = palloc0(sizeof(Jsonb *) * budget);
+	Jsonb	  **values = palloc0(sizeof(Jsonb *) * budget);
+	SearchProgress sp = {run, budget, ds->n_rows};
+	TrialBoard *board;
 
 	if (req->search_metric)
 	{
@@ -1262,21 +1333,31 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 	registry_check_project_access(project_id, "train");
 	search_id = search_insert(s, project_id, algo->name, req->search, req->search_space, metric, higher,
 							  req->folds, req->seed, req->job_id);
+	board = run_trials_parallel(req, ds, algo, s, fold_of, n_folds, metric, given, values, &sp);
 
 	for (int t = 0; t < budget; t++)
 	{
-		Jsonb	   *values;
-		Jsonb	   *given = search_propose(s, t, &values);
-		TrialResult res;
-		ProgressInfo info = {0};
+		TrialOutcome res;
+		HyperParams thp;
 		bool		final = search_trial_final(s, t);
 
 		CHECK_FOR_INTERRUPTS();
-		run_trial(req, ds, algo, given, fold_of, n_folds, metric, &res);
+		if (board == NULL)
+		{
+			given[t] = search_propose(s, t, &values[t]);
+			run_trial(req, ds, algo, given[t], fold_of, n_folds, metric, &res, &thp);
+			search_progress(&sp, t + 1);
+		}
+		else
+		{
+			trials_get_result(board, t, &res);
+			if (res.ok)
+				algo_resolve_hyperparams(algo, given[t], &thp);
+		}
 		search_observe(s, t, res.ok, res.score, higher);
-		search_record_trial(search_id, project_id, t + 1, search_trial_rung(s, t), final, values,
-							res.ok, res.score, res.score_std, res.fold_scores, n_folds, res.metrics,
-							res.seconds, res.error_message, res.sqlstate);
+		search_record_trial(search_id, project_id, t + 1, search_trial_rung(s, t), final, values[t],
+							res.ok, res.score, res.score_std, res.fold_scores, res.ok ? res.n_folds : 0,
+							res.metrics, res.seconds, res.error_message, res.sqlstate);
 		resource_fitted += (int64) search_trial_resource(s, t) * n_folds;
 		if (!res.ok)
 		{
@@ -1285,23 +1366,18 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 				first_error = psprintf("trial %d: %s", t + 1, res.error_message);
 		}
 		else if (final && isfinite(res.score) &&
-				 (best < 0 || (higher ? res.score > best_res.score : res.score < best_res.score)))
+				 (best < 0 || (higher ? res.score > best_score : res.score < best_score)))
 		{
 			best = t;
-			best_res = res;
-			best_given = given;
-			best_values = values;
+			best_score = res.score;
+			best_std = res.score_std;
+			best_hp = thp;
+			best_given = given[t];
+			best_values = values[t];
 		}
-		info.phase = "search";
-		info.iteration = t + 1;
-		info.total = budget;
-		info.rows = ds->n_rows;
-		info.loss = NAN;
-		info.val_loss = NAN;
-		info.metric = best >= 0 ? best_res.score : NAN;
-		info.learning_rate = NAN;
-		progress_callback(&info, run);
 	}
+	if (board != NULL)
+		trials_stop(board);
 	if (best < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -1309,7 +1385,7 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 				 first_error ? errdetail("First failure: %s", first_error) : 0,
 				 errhint("Narrow search_space to values the algorithm can fit on this data.")));
 
-	*hp = best_res.hp;
+	*hp = best_hp;
 	req->hyperparams = best_given;
 	details_float(extra, "search_id", (double) search_id);
 	details_str(extra, "search", req->search);
@@ -1317,8 +1393,8 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 	details_float(extra, "search_trials_failed", n_failed);
 	details_float(extra, "search_best_trial", best + 1);
 	details_str(extra, "search_metric", metric);
-	details_float(extra, "search_best_score", best_res.score);
-	details_float(extra, "search_best_score_std", best_res.score_std);
+	details_float(extra, "search_best_score", best_score);
+	details_float(extra, "search_best_score_std", best_std);
 	details_json(extra, "search_best_hyperparams", JsonbToCString(NULL, &best_values->root, 0));
 	details_float(extra, "search_folds", req->folds >= 2 ? req->folds : 0);
 	if (search_full_resource(s) > 0)
@@ -1331,8 +1407,79 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 	ereport(NOTICE,
 			(errmsg("galaxy: search " INT64_FORMAT " (%s, %d trial%s, %d failed): best trial %d, %s = %.4f",
 					search_id, req->search, budget, budget == 1 ? "" : "s", n_failed, best + 1, metric,
-					best_res.score)));
+					best_score)));
 	return search_id;
+}
+
+/*
+ * A trial worker of a parallel search: load and split the rows as the job's
+ * worker did (the same request and seed), then score trials from the board
+ * until none is left.  Nothing is written to the catalog.
+ */
+void
+train_trials_run(TrainRequest *req, TrialBoard *board, int who, const char *fingerprint)
+{
+	MemoryContext trainctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy trials",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldctx = MemoryContextSwitchTo(trainctx);
+	ProgressRun *volatile run;
+
+	train_request_validate(req);
+	run = progress_begin(req->job_id, req->project, req->algorithm, 0);
+	PG_TRY();
+	{
+		LoadOptions lo = {0};
+		Dataset    *ds;
+		const AlgorithmDef *algo;
+		int64	   *train_idx,
+				   *test_idx;
+		int64		n_train,
+					n_test;
+		int		   *fold_of;
+		int			n_folds;
+		bool		higher;
+		const char *metric;
+		int			t,
+					done = 0;
+		SearchProgress sp;
+
+		progress_phase(run, "load");
+		request_load_options(req, &lo);
+		check_text_algorithm(algo_by_name(req->algorithm), &lo);
+		lo.float32 = algo_by_name(req->algorithm)->float32_input && lo.n_text == 0;
+		ds = dataset_load(&lo);
+		if (fingerprint && ds->data_fingerprint && strcmp(fingerprint, ds->data_fingerprint) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the rows of relation \"%s\" changed since the search's job read them",
+							get_rel_name(req->relid)),
+					 errdetail("This trial worker stops; the job's other workers score its trials.")));
+		progress_set_rows(run, ds->n_rows);
+		algo = choose_algorithm(req->algorithm, ds->task);
+		train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
+		n_folds = search_folds(req, ds, test_idx, n_test, &fold_of);
+		metric = req->search_metric ? req->search_metric : metrics_key(ds->task, &higher);
+		progress_phase(run, "trial");
+		sp.run = run;
+		sp.budget = 0;
+		sp.rows = ds->n_rows;
+		while ((t = trials_claim(board, who)) >= 0)
+		{
+			TrialOutcome res;
+			HyperParams thp;
+
+			run_trial(req, ds, algo, trials_given(board, t), fold_of, n_folds, metric, &res, &thp);
+			trials_set_result(board, t, &res);
+			search_progress(&sp, ++done);
+		}
+	}
+	PG_FINALLY();
+	{
+		progress_end(run);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldctx);
+	MemoryContextDelete(trainctx);
 }
 
 /* Key metric of a stored model's metrics, NaN if absent. */

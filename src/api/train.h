@@ -77,4 +77,14 @@ extern TrainRequest *train_request_from_jsonb(Jsonb *j);
 /* Run the pipeline in the current transaction; returns the new model's id. */
 extern int64 train_run(TrainRequest *req);
 
+/*
+ * A trial worker of a parallel search (jobs/trials.c): load and split the
+ * request's rows as the job's worker does, check they are the same data
+ * (fingerprint, if known), then score trials claimed from the board until
+ * none is left.
+ */
+struct TrialBoard;
+extern void train_trials_run(TrainRequest *req, struct TrialBoard *board, int who,
+							 const char *fingerprint);
+
 #endif							/* GALAXY_TRAIN_H */
