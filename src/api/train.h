@@ -59,16 +59,28 @@ typedef enum TrainArg
 	TA_NARGS
 } TrainArg;
 
-/* Build a request from galaxy.train()'s arguments (or submit()'s leading ones). */
-extern TrainRequest *train_request_from_args(FunctionCallInfo fcinfo);
+/*
+ * Build a request from galaxy.train()'s arguments (or submit()'s leading
+ * ones): the first ntrain arguments of the call are train()'s (fewer than
+ * TA_NARGS from a database not yet updated, whose train() lacks the later
+ * ones; they take their defaults).
+ */
+extern TrainRequest *train_request_from_args(FunctionCallInfo fcinfo, int ntrain);
+
+/* train()'s arguments in 0.1.0 (before search_trials and search_metric). */
+#define TA_NARGS_0_1 TA_SEARCH_TRIALS
 
 /* The galaxy.models row of a model, as a composite datum for a function result. */
 
 
 /* Validate a request up front (names, ranges, relation access, algorithm, hyperparameters). */
 extern void train_request_validate(TrainRequest *req);
-/* Resolve the request's relation, columns, types and privileges without reading rows. */
-extern void train_request_check_inputs(const TrainRequest *req);
+/*
+ * Resolve the request's relation, columns, types and privileges without
+ * reading rows (and, for task 'nlp', make its text columns text in
+ * req->preprocess).
+ */
+extern void train_request_check_inputs(TrainRequest *req);
 
 /* Serialise a request for the job queue, and back. */
 extern Jsonb *train_request_to_jsonb(const TrainRequest *req);
