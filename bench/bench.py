@@ -89,6 +89,12 @@ NLP_ROWS = {
                          "activation": "relu", "learning_rate": 0.001},
 }
 
+# the grid-search row (issue #16): a 24-point grid of gradient boosting, 3-fold CV on the training rows (80 %)
+MODES["full"].update(grid_rows=100_000)
+MODES["quick"].update(grid_rows=10_000)
+GRID_SPACE = {"max_depth": [4, 6], "learning_rate": [0.1, 0.3], "n_estimators": [50, 100], "reg_lambda": [0, 1, 5]}
+GRID_FOLDS = 3
+
 # The benchmark brief's figures, quoted for reference (2-core Debian 12 machine, not measured here).
 QUOTED = {
     "scan_serial": 0.23, "scan_parallel": 0.12, "fetch": 10.3, "linreg": 1.38, "logreg": 1.29,
@@ -432,7 +438,8 @@ class Bench:
         X, y = data.make_clf(1_000_000)
         n = self.cfg["clf_rows"]
         self.arrays["clf"] = (X[:n], y[:n])
-        sizes = sorted(set(self.cfg["scaling"] + self.cfg["rf_scaling"] + [self.cfg["rf_rows"]]) - {n})
+        sizes = sorted(set(self.cfg["scaling"] + self.cfg["rf_scaling"] + [self.cfg["rf_rows"]] +
+                           ([self.cfg["grid_rows"]] if self.want("grid_search") else [])) - {n})
         ids = min(n, self.cfg["id_rows"])
         wanted = [(self.table("clf"), n, False)] + [(self.table(f"clf_{m}"), m, False) for m in sizes] + \
             [(self.table("clf_ids"), ids, True)]
@@ -707,6 +714,67 @@ class Bench:
             fsecs, arr = timed(fetch_table, self.conn, t, data.CLF_FEATURES + ["y"])
             self.measure_training(row, "rf", t, arr[:, :-1], arr[:, -1], fsecs, rep)
         self.finish_row(row)
+
+    def run_grid_search(self):
+        """A 24-point grid of gradient boosting with 3-fold CV: galaxy.submit(search => 'grid') until galaxy.wait
+        returns, against scikit-learn's GridSearchCV(XGBClassifier, n_jobs=2) fit on the same training rows."""
+        import xgboost
+        from sklearn.model_selection import GridSearchCV, StratifiedKFold
+        n, reps = self.cfg["grid_rows"], self.cfg["reps"]
+        t = self.table_for_rows(n)
+        points = int(np.prod([len(v) for v in GRID_SPACE.values()]))
+        row = {"id": "grid_search", "grid": True, "algorithm": "gradient_boosting", "rows": n, "features": 20,
+               "points": points, "folds": GRID_FOLDS, "space": GRID_SPACE, "galaxy_s": [], "peer_fit_s": [],
+               "implemented": self.gx.can_train() and self.gx.has_algorithm("gradient_boosting"), "error": None,
+               "max_workers": q1(self.conn, "SELECT current_setting('galaxy.max_workers', true)")}
+        space = json.dumps(GRID_SPACE)
+        for rep in range(reps):
+            log(f"rep {rep + 1}/{reps}: {points}-point grid search, {GRID_FOLDS} folds, on {n:,} rows")
+            for side in (("galaxy", "peer") if rep % 2 == 0 else ("peer", "galaxy")):
+                if side == "galaxy" and row["implemented"] and not row["error"]:
+                    try:
+                        c = connect()
+                        c.autocommit = True
+                        t0 = time.perf_counter()
+                        job = q1(c, "SELECT galaxy.submit('bench_grid', %s::regclass, 'y', algorithm => 'gradient_boosting', "
+                                    f"features => %s::text[], folds => {GRID_FOLDS}, search => 'grid', "
+                                    "search_space => %s::jsonb, deploy => 'never', seed => 0)",
+                                 (t, list(data.CLF_FEATURES), space))
+                        state = q1(c, "SELECT state FROM galaxy.wait(%s, %s::interval)",
+                                   (job, f"{int(self.cfg['timeout_s'])} s"))
+                        secs = time.perf_counter() - t0
+                        if state != "succeeded":
+                            raise RuntimeError(f"job {job} {state}: " + str(q1(c, "SELECT error_message FROM galaxy.jobs "
+                                                                              "WHERE id = %s", (job,))))
+                        row["galaxy_s"].append(secs)
+                        best = q1(c, "SELECT jsonb_build_object('params', s.best_hyperparams, 'cv', s.best_score, "
+                                     "'failed', s.trials_failed, 'test', (m.metrics->>'accuracy')::float8) "
+                                     "FROM galaxy.searches s JOIN galaxy.models m ON m.id = s.model_id WHERE s.job_id = %s",
+                                  (job,))
+                        row["galaxy_best"] = best["params"]
+                        row["galaxy_quality"] = {"cv_accuracy": best["cv"], "accuracy": best["test"],
+                                                 "trials_failed": best["failed"]}
+                        c.close()
+                    except Exception as e:  # noqa: BLE001 - the report says what failed
+                        row["error"] = first_line(e)
+                        log(f"galaxy grid search failed: {row['error']}")
+                elif side == "peer":
+                    arr = fetch_table(self.conn, t, data.CLF_FEATURES + ["y"])
+                    X_train, X_test, y_train, y_test = split(arr[:, :-1], arr[:, -1], True)
+                    est = xgboost.XGBClassifier(tree_method="hist", max_bin=256, n_jobs=1, random_state=0)
+                    gs = GridSearchCV(est, GRID_SPACE, scoring="accuracy", n_jobs=2, refit=True,
+                                      cv=StratifiedKFold(GRID_FOLDS, shuffle=True, random_state=0))
+                    secs, _ = timed(gs.fit, X_train, y_train)
+                    row["peer_fit_s"].append(secs)
+                    row["peer_best"] = {k: (float(v) if isinstance(v, float) else int(v)) for k, v in gs.best_params_.items()}
+                    row["peer_quality"] = {"cv_accuracy": float(gs.best_score_),
+                                           "accuracy": float((gs.best_estimator_.predict(X_test) == y_test).mean())}
+        row["galaxy_median_s"] = median(row["galaxy_s"])
+        row["peer_fit_median_s"] = median(row["peer_fit_s"])
+        row["ratio"] = ratio(row["galaxy_median_s"], row["peer_fit_median_s"])
+        gb, pb = row.get("galaxy_best") or {}, row.get("peer_best") or {}
+        row["same_best"] = bool(gb) and all(float(gb.get(k, "nan")) == float(v) for k, v in pb.items())
+        self.results["speed"].append(row)
 
     def run_linreg_10m(self):
         """Linear regression on the large regression table: all rows (test_size 0) on both sides."""
@@ -1402,6 +1470,8 @@ class Bench:
                 self.run_scan_and_training()
             if self.want("rf"):
                 self.run_rf()
+            if self.want("grid_search"):
+                self.run_grid_search()
             if self.want("predict"):
                 self.run_predict()
             if self.want("linreg_10m"):
@@ -1478,7 +1548,7 @@ def main():
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
     ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
-                                   "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast,text,lstm_text,transformer_text (default: all; predict and latency reuse models of earlier runs; "
+                                   "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast,text,lstm_text,transformer_text,grid_search (default: all; predict and latency reuse models of earlier runs; "
                                    "latency runs only with linreg, gbdt or predict)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")
     ap.add_argument("--accuracy-json", help="accuracy results (from bench/accuracy --json) to include")

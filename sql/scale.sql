@@ -34,7 +34,7 @@ LANGUAGE sql AS $$ SELECT galaxy.deployed_model(project) $$;
 CREATE FUNCTION model_of(project text, version text) RETURNS bigint
 LANGUAGE sql AS $$
     SELECT m.id FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id
-     WHERE p.name = project AND m.version = version
+     WHERE p.name = model_of.project AND m.version = model_of.version
 $$;
 
 -- Every prediction entry point of a project's deployed model on every row of

@@ -82,6 +82,122 @@ ALTER FUNCTION galaxy.owner_visible(name) SET SCHEMA galaxy_internal;
 -- Other changes of this release go here (see the list at the top).
 -- ---------------------------------------------------------------------------
 
+-- hyperparameter search (issue #16): train() and submit() take search_trials
+-- and search_metric (galaxy_train and galaxy_submit still serve 0.1.0's
+-- shorter signatures); galaxy.searches, galaxy.trials, models.search_id
+DROP FUNCTION galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text);
+CREATE FUNCTION galaxy.train(
+    project      text,
+    relation     regclass DEFAULT NULL,
+    target       text     DEFAULT NULL,
+    algorithm    text     DEFAULT 'auto',
+    hyperparams  jsonb    DEFAULT '{}',
+    test_size    float8   DEFAULT 0.2,
+    search       text     DEFAULT NULL,
+    search_space jsonb    DEFAULT NULL,
+    folds        integer  DEFAULT NULL,
+    deploy       text     DEFAULT 'if_better',
+    seed         integer  DEFAULT 42,
+    features     text[]   DEFAULT NULL,
+    preprocess   jsonb    DEFAULT NULL,
+    task         text     DEFAULT NULL,
+    dataset      text     DEFAULT NULL,
+    search_trials integer DEFAULT NULL,
+    search_metric text    DEFAULT NULL
+) RETURNS galaxy.models
+    AS 'MODULE_PATHNAME', 'galaxy_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text) IS
+    'Train a model synchronously: load the relation (as the caller), preprocess, optionally search hyperparameters (search, search_space, search_trials, search_metric), fit, evaluate on a held-out split, register a new version and deploy per policy (if_better, always, never)';
+DROP FUNCTION galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, integer, interval);
+CREATE FUNCTION galaxy.submit(
+    project      text,
+    relation     regclass DEFAULT NULL,
+    target       text     DEFAULT NULL,
+    algorithm    text     DEFAULT 'auto',
+    hyperparams  jsonb    DEFAULT '{}',
+    test_size    float8   DEFAULT 0.2,
+    search       text     DEFAULT NULL,
+    search_space jsonb    DEFAULT NULL,
+    folds        integer  DEFAULT NULL,
+    deploy       text     DEFAULT 'if_better',
+    seed         integer  DEFAULT 42,
+    features     text[]   DEFAULT NULL,
+    preprocess   jsonb    DEFAULT NULL,
+    task         text     DEFAULT NULL,
+    dataset      text     DEFAULT NULL,
+    search_trials integer DEFAULT NULL,
+    search_metric text    DEFAULT NULL,
+    priority     integer  DEFAULT 0,
+    retries      integer  DEFAULT 0,
+    timeout      interval DEFAULT NULL
+) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'galaxy_submit' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, integer, integer, interval) IS
+    'Queue a background training job with galaxy.train()''s arguments (validated now); a worker runs it as the calling role after COMMIT; returns the job id; audited';
+
+-- ---------------------------------------------------------------------------
+-- Hyperparameter search (src/api/search.c, run by the training pipeline in
+-- src/api/train.c): one row per search and one per trial, written as each
+-- trial finishes.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE galaxy.searches (
+    id               bigserial PRIMARY KEY,
+    project_id       bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
+    algorithm        text NOT NULL,
+    strategy         text NOT NULL CHECK (strategy IN ('grid', 'random', 'bayesian', 'halving')),
+    space            jsonb NOT NULL,
+    budget           integer NOT NULL CHECK (budget >= 1),
+    metric           text NOT NULL,
+    higher_is_better boolean NOT NULL,
+    folds            integer CHECK (folds IS NULL OR folds >= 2),
+    seed             integer NOT NULL,
+    state            text NOT NULL DEFAULT 'running'
+                     CHECK (state IN ('running', 'succeeded', 'failed')),
+    trials_done      integer NOT NULL DEFAULT 0 CHECK (trials_done >= 0),
+    trials_failed    integer NOT NULL DEFAULT 0 CHECK (trials_failed >= 0),
+    best_trial       integer,
+    best_score       float8,
+    best_hyperparams jsonb,
+    model_id         bigint,          -- no foreign key: models.search_id points here
+    job_id           bigint REFERENCES galaxy.jobs (id) ON DELETE SET NULL,
+    started_by       name NOT NULL DEFAULT current_user,
+    started_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at      timestamptz,
+    CHECK (trials_failed <= trials_done AND trials_done <= budget),
+    CHECK (finished_at IS NULL OR finished_at >= started_at)
+);
+CREATE INDEX searches_project_idx ON galaxy.searches (project_id, started_at DESC);
+COMMENT ON TABLE galaxy.searches IS 'Hyperparameter searches: space, budget, state and best trial of each';
+
+CREATE TABLE galaxy.trials (
+    search_id      bigint NOT NULL REFERENCES galaxy.searches (id) ON DELETE CASCADE,
+    trial          integer NOT NULL CHECK (trial >= 1),
+    rung           integer CHECK (rung >= 0),
+    project_id     bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
+    hyperparams    jsonb NOT NULL,
+    state          text NOT NULL CHECK (state IN ('succeeded', 'failed')),
+    score          float8,
+    score_std      float8,
+    fold_scores    float8[],
+    metrics        jsonb,
+    fit_seconds    float8 CHECK (fit_seconds >= 0),
+    error_message  text,
+    error_sqlstate text,
+    finished_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (search_id, trial),
+    CHECK (state = 'succeeded' OR error_message IS NOT NULL)
+);
+COMMENT ON TABLE galaxy.trials IS 'One row per trial of a hyperparameter search: its values, per-fold and mean scores, time and state';
+
+ALTER TABLE galaxy.models ADD COLUMN search_id bigint REFERENCES galaxy.searches (id) ON DELETE SET NULL;
+
+SELECT pg_catalog.pg_extension_config_dump('galaxy.searches', '');
+SELECT pg_catalog.pg_extension_config_dump('galaxy.searches_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('galaxy.trials', '');
+REVOKE ALL ON galaxy.searches, galaxy.trials FROM PUBLIC;
+
+
 -- ---------------------------------------------------------------------------
 -- What follows is src/sql/90_roles_grants.sql, then src/sql/95_comments.sql.
 -- ---------------------------------------------------------------------------

@@ -266,6 +266,12 @@ typedef struct AlgorithmDef
 	bool		token_input;
 	void		(*predict_sparse) (const void *state, const SparseMatrix *X, double *out);
 	void		(*predict_proba_sparse) (const void *state, const SparseMatrix *X, double *out);
+	/*
+	 * The integer hyperparameter that counts the fit's iterations (boosting
+	 * rounds, trees, epochs): a successive-halving search (api/search.c)
+	 * fits its early rungs with a fraction of it.  NULL: none.
+	 */
+	const char *budget_param;
 } AlgorithmDef;
 
 /*

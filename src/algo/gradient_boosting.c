@@ -1602,4 +1602,5 @@ const AlgorithmDef galaxy_algo_gradient_boosting = {
 	.serialize = tree_serialize,
 	.deserialize = gb_deserialize,
 	.feature_importance = tree_feature_importance,
+	.budget_param = "n_estimators",
 };

@@ -1241,6 +1241,7 @@ const AlgorithmDef galaxy_algo_neural_network = {
 	.description = "Multilayer perceptron (dense layers, relu/tanh/gelu..., dropout, batch norm; adam/adamw/sgd) on galaxy's float32 neural engine",
 	.fit = mlp_fit,
 	NN_ALGORITHM_HOOKS
+	.budget_param = "epochs",
 };
 
 const AlgorithmDef galaxy_algo_cnn = {

@@ -139,4 +139,5 @@ const AlgorithmDef galaxy_algo_random_forest = {
 	.deserialize = rf_deserialize,
 	.feature_importance = tree_feature_importance,
 	.fit_metrics = rf_fit_metrics,
+	.budget_param = "n_estimators",
 };

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -21,13 +22,16 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 
 #include "galaxy.h"
 #include "algo/algo.h"
 #include "algo/sparse.h"
+#include "api/search.h"
 #include "api/train.h"
 #include "data/dataset.h"
 #include "eval/metrics.h"
+#include "jobs/trials.h"
 #include "progress/progress.h"
 #include "model/model.h"
 #include "model/model_latency.h"
@@ -98,7 +102,7 @@ arg_text_list(FunctionCallInfo fcinfo, int i, const char *what)
 
 /* Build a request from galaxy.train()'s (or galaxy.submit()'s leading) arguments. */
 TrainRequest *
-train_request_from_args(FunctionCallInfo fcinfo)
+train_request_from_args(FunctionCallInfo fcinfo, int ntrain)
 {
 	TrainRequest *req = palloc0(sizeof(TrainRequest));
 
@@ -123,6 +127,16 @@ train_request_from_args(FunctionCallInfo fcinfo)
 	req->preprocess = arg_jsonb(fcinfo, TA_PREPROCESS);
 	req->task = arg_text(fcinfo, TA_TASK);
 	req->dataset = arg_text(fcinfo, TA_DATASET);
+	req->search_trials = (ntrain > TA_SEARCH_TRIALS && !PG_ARGISNULL(TA_SEARCH_TRIALS)) ?
+		PG_GETARG_INT32(TA_SEARCH_TRIALS) : 0;
+	if (ntrain > TA_SEARCH_TRIALS && !PG_ARGISNULL(TA_SEARCH_TRIALS) &&
+		(req->search_trials < 1 || req->search_trials > SEARCH_MAX_TRIALS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search_trials must be between 1 and %d, got %d", SEARCH_MAX_TRIALS, req->search_trials),
+				 errhint("Pass NULL (or leave it out) for the strategy's default: every point of a grid, %d random or bayesian trials.",
+						 SEARCH_DEFAULT_TRIALS)));
+	req->search_metric = ntrain > TA_SEARCH_METRIC ? arg_text(fcinfo, TA_SEARCH_METRIC) : NULL;
 	if (req->algorithm == NULL)
 		req->algorithm = pstrdup("auto");
 	if (req->deploy == NULL)
@@ -227,11 +241,26 @@ train_request_validate(TrainRequest *req)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("test_size must be in [0, 1), got %g", req->test_size)));
-	if (req->search != NULL || req->search_space != NULL)
+	if (req->search == NULL && (req->search_space != NULL || req->search_trials != 0 ||
+								req->search_metric != NULL))
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("hyperparameter search is not available in this version of galaxy"),
-				 errhint("Train with explicit hyperparams, and use folds => k to compare them by cross-validation.")));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search_space, search_trials and search_metric need search => 'grid', 'random' or 'bayesian'")));
+	if (req->search != NULL)
+	{
+		if (strcmp(req->algorithm, "auto") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a hyperparameter search needs an explicit algorithm"),
+					 errhint("Pass algorithm => 'name'; its hyperparameters are listed in galaxy.algorithm_hyperparameters.")));
+		/* the strategy, the space against the algorithm's hyperparameters, the budget */
+		(void) search_prepare(algo_by_name(req->algorithm), req->search, req->search_space,
+							  req->search_trials, req->hyperparams, req->seed);
+		if (req->search_metric && (req->search_metric[0] == '\0' || strlen(req->search_metric) > 63))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("search_metric must be a metric's name, such as accuracy or rmse")));
+	}
 	if (req->folds != 0 && (req->folds < 2 || req->folds > 100))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -427,6 +456,10 @@ train_request_to_jsonb(const TrainRequest *req)
 	details_float(&s, "folds", req->folds);
 	details_str(&s, "deploy", req->deploy);
 	details_float(&s, "seed", req->seed);
+	details_str(&s, "search", req->search);
+	details_json(&s, "search_space", req->search_space ? JsonbToCString(NULL, &req->search_space->root, 0) : "null");
+	details_float(&s, "search_trials", req->search_trials);
+	details_str(&s, "search_metric", req->search_metric);
 	if (req->features == NIL)
 		details_json(&s, "features", "null");
 	else
@@ -517,6 +550,10 @@ train_request_from_jsonb(Jsonb *j)
 	req->seed = (int) jget_num(j, "seed", 42);
 	req->hyperparams = jget_jsonb(j, "hyperparams");
 	req->preprocess = jget_jsonb(j, "preprocess");
+	req->search = jget_str(j, "search");
+	req->search_space = jget_jsonb(j, "search_space");
+	req->search_trials = (int) jget_num(j, "search_trials", 0);
+	req->search_metric = jget_str(j, "search_metric");
 	features = jget_jsonb(j, "features");
 	if (features)
 	{
@@ -928,18 +965,17 @@ evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_cla
 	pfree(pred);
 }
 
-/* k-fold cross-validation of the same algorithm/hyperparameters: mean and std of every metric. */
+/*
+ * Fit and score one configuration on folds 0..n_folds-1 of fold_of: fold
+ * f's rows are scored by a fit on every other row with fold_of >= 0 (rows
+ * with fold_of < 0 take no part).  per_fold[f] gets fold f's metrics (their
+ * names and values only).
+ */
 static void
-cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const HyperParams *hp,
-			   const FitContext *fctx, StringInfo extra)
+fold_metrics(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const HyperParams *hp,
+			 const FitContext *fctx, const int *fold_of, int n_folds, MetricSet *per_fold)
 {
-	int		   *fold_of = split_kfold(ds, req->folds, (uint64) req->seed);
-	const char *names[GALAXY_MAX_METRICS];
-	double		sum[GALAXY_MAX_METRICS] = {0};
-	double		sumsq[GALAXY_MAX_METRICS] = {0};
-	int			n_names = 0;
-
-	for (int f = 0; f < req->folds; f++)
+	for (int f = 0; f < n_folds; f++)
 	{
 		MemoryContext foldctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy cv fold", ALLOCSET_DEFAULT_SIZES);
 		MemoryContext old = MemoryContextSwitchTo(foldctx);
@@ -956,15 +992,21 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 		TrainData	td = {0};
 		SplitData	fold = {0};
 		void	   *state;
-		MetricSet	ms;
+		MetricSet  *ms = &per_fold[f];
 
 		for (int64 i = 0; i < ds->n_rows; i++)
 		{
 			if (fold_of[i] == f)
 				te[n_te++] = i;
-			else
+			else if (fold_of[i] >= 0)
 				tr[n_tr++] = i;
 		}
+		if (n_te == 0 || n_tr < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("too few rows to score on %d fold%s: fold %d has " INT64_FORMAT " rows to score and " INT64_FORMAT " to train on",
+							n_folds, n_folds == 1 ? "" : "s", f + 1, n_te, n_tr),
+					 errhint("Train on more rows, or use fewer folds.")));
 		prep = preprocess_fit(ds, tr, n_tr, req->preprocess, algo_default_scaling(algo, hp));
 		p = preprocess_n_features(prep);
 		if (preprocess_is_sparse(prep))
@@ -1001,38 +1043,504 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 		td.task = ds->task;
 		state = algo->fit(&td, hp, fctx);
 		evaluate_state(algo, state, ds->task, ds->n_classes, fold.sparse ? NULL : Xte, NULL,
-					   fold.sparse ? &fold.Xs_test : NULL, yte, n_te, p, (uint64) req->seed, &ms);
-		for (int m = 0; m < ms.n; m++)
-		{
-			int			k;
-
-			for (k = 0; k < n_names; k++)
-				if (strcmp(names[k], ms.names[m]) == 0)
-					break;
-			if (k == n_names && n_names < GALAXY_MAX_METRICS)
-				names[n_names++] = ms.names[m];
-			if (k < GALAXY_MAX_METRICS)
-			{
-				sum[k] += ms.values[m];
-				sumsq[k] += ms.values[m] * ms.values[m];
-			}
-		}
+					   fold.sparse ? &fold.Xs_test : NULL, yte, n_te, p, (uint64) req->seed, ms);
+		/* the confusion matrix and cluster sizes live in the fold's context */
+		ms->confusion = NULL;
+		ms->n_classes = 0;
+		ms->cluster_sizes = NULL;
+		ms->n_clusters = 0;
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(foldctx);
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/*
+ * Mean and standard deviation over n_folds folds of every metric, in the
+ * order first seen; a metric missing from a fold counts as 0 there.
+ * Returns the number of metrics.
+ */
+static int
+fold_summary(const MetricSet *per_fold, int n_folds, const char **names, double *mean, double *std)
+{
+	double		sum[GALAXY_MAX_METRICS] = {0};
+	double		sumsq[GALAXY_MAX_METRICS] = {0};
+	int			n_names = 0;
+
+	for (int f = 0; f < n_folds; f++)
+	{
+		const MetricSet *ms = &per_fold[f];
+
+		for (int m = 0; m < ms->n; m++)
+		{
+			int			k;
+
+			for (k = 0; k < n_names; k++)
+				if (strcmp(names[k], ms->names[m]) == 0)
+					break;
+			if (k == n_names && n_names < GALAXY_MAX_METRICS)
+				names[n_names++] = ms->names[m];
+			if (k < GALAXY_MAX_METRICS)
+			{
+				sum[k] += ms->values[m];
+				sumsq[k] += ms->values[m] * ms->values[m];
+			}
+		}
+	}
+	for (int k = 0; k < n_names; k++)
+	{
+		double		var;
+
+		mean[k] = sum[k] / n_folds;
+		var = sumsq[k] / n_folds - mean[k] * mean[k];
+		std[k] = sqrt(Max(var, 0));
+	}
+	return n_names;
+}
+
+/* Add a fold summary to details as cv_<metric>_mean and cv_<metric>_std. */
+static void
+details_fold_summary(StringInfo extra, const char **names, const double *mean, const double *std,
+					 int n_names, int n_folds)
+{
 	for (int k = 0; k < n_names; k++)
 	{
 		char		key[80];
-		double		mean = sum[k] / req->folds;
-		double		var = sumsq[k] / req->folds - mean * mean;
 
 		snprintf(key, sizeof(key), "cv_%s_mean", names[k]);
-		details_float(extra, key, mean);
+		details_float(extra, key, mean[k]);
 		snprintf(key, sizeof(key), "cv_%s_std", names[k]);
-		details_float(extra, key, sqrt(Max(var, 0)));
+		details_float(extra, key, std[k]);
 	}
-	details_float(extra, "cv_folds", req->folds);
+	details_float(extra, "cv_folds", n_folds);
+}
+
+/* k-fold cross-validation of the same algorithm/hyperparameters: mean and std of every metric. */
+static void
+cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const HyperParams *hp,
+			   const FitContext *fctx, StringInfo extra)
+{
+	int		   *fold_of = split_kfold(ds, req->folds, (uint64) req->seed);
+	MetricSet  *per_fold = palloc0(sizeof(MetricSet) * req->folds);
+	const char *names[GALAXY_MAX_METRICS];
+	double		mean[GALAXY_MAX_METRICS];
+	double		std[GALAXY_MAX_METRICS];
+	int			n_names;
+
+	fold_metrics(req, ds, algo, hp, fctx, fold_of, req->folds, per_fold);
+	n_names = fold_summary(per_fold, req->folds, names, mean, std);
+	details_fold_summary(extra, names, mean, std, n_names, req->folds);
+}
+
+/* The fraction of the training rows a search without folds scores its trials on. */
+#define SEARCH_VALIDATION_SIZE 0.25
+/* The random stream of that validation split ("SVAL"), apart from the test split's. */
+#define SEARCH_VALIDATION_SEED UINT64CONST(0x5356414C)
+
+/*
+ * Folds a search scores its trials on, over the Dataset's rows: k-fold on
+ * the training rows (stratified for classification) with folds => k, else
+ * one validation split of a quarter of them (fold 0 scored, fold 1 trains);
+ * the test rows are -1 (never used).  Returns the number of scored folds.
+ */
+static int
+search_folds(const TrainRequest *req, const Dataset *ds, const int64 *test_idx, int64 n_test,
+			 int **fold_of_out)
+{
+	int		   *fold_of;
+	int			n_folds;
+
+	if (req->folds >= 2)
+	{
+		fold_of = split_kfold(ds, req->folds, (uint64) req->seed);
+		n_folds = req->folds;
+	}
+	else
+	{
+		int64	   *vtr,
+				   *vte;
+		int64		n_vtr,
+					n_vte;
+
+		split_holdout(ds, SEARCH_VALIDATION_SIZE, (uint64) req->seed ^ SEARCH_VALIDATION_SEED,
+					  &vtr, &n_vtr, &vte, &n_vte);
+		fold_of = palloc(sizeof(int) * Max(ds->n_rows, 1));
+		for (int64 i = 0; i < ds->n_rows; i++)
+			fold_of[i] = 1;
+		for (int64 i = 0; i < n_vte; i++)
+			fold_of[vte[i]] = 0;
+		pfree(vtr);
+		pfree(vte);
+		n_folds = 1;
+	}
+	for (int64 i = 0; i < n_test; i++)
+		fold_of[test_idx[i]] = -1;
+	*fold_of_out = fold_of;
+	return n_folds;
+}
+
+/*
+ * Run one trial in a subtransaction: resolve its hyperparameters (into *hp),
+ * score them on the folds.  An error is caught and returned as a failed
+ * trial (a query cancel or a shutdown is not: it ends the search).
+ */
+static void
+run_trial(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Jsonb *given,
+		  const int *fold_of, int n_folds, const char *metric, TrialOutcome *res, HyperParams *hp)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	MemoryContext trialctx = AllocSetContextCreate(caller, "galaxy trial", ALLOCSET_DEFAULT_SIZES);
+	MetricSet  *per_fold = palloc0(sizeof(MetricSet) * n_folds);
+	FitContext	fctx = {0};
+	instr_time	t0;
+
+	/* trials report as the search; their fits do not report iterations */
+	fctx.seed = (uint64) req->seed;
+	fctx.threads = galaxy_threads;
+	memset(res, 0, sizeof(*res));
+	memset(hp, 0, sizeof(*hp));
+	res->n_folds = n_folds;
+	INSTR_TIME_SET_CURRENT(t0);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(trialctx);
+	PG_TRY();
+	{
+		algo_resolve_hyperparams(algo, given, hp);
+		fold_metrics(req, ds, algo, hp, &fctx, fold_of, n_folds, per_fold);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+		res->ok = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(edata);
+		res->error_message = pstrdup(edata->message);
+		res->sqlstate = pstrdup(unpack_sql_state(edata->sqlerrcode));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextDelete(trialctx);
+	res->seconds = seconds_since(t0);
+
+	if (res->ok)
+	{
+		const char *names[GALAXY_MAX_METRICS];
+		double		mean[GALAXY_MAX_METRICS];
+		double		std[GALAXY_MAX_METRICS];
+		int			n_names = fold_summary(per_fold, n_folds, names, mean, std);
+		MetricSet	means;
+		bool		found = false;
+
+		metrics_init(&means);
+		for (int k = 0; k < n_names; k++)
+		{
+			metrics_add(&means, names[k], mean[k]);
+			if (strcmp(names[k], metric) == 0)
+			{
+				res->score = mean[k];
+				res->score_std = std[k];
+				found = true;
+			}
+		}
+		if (!found)
+		{
+			StringInfoData known;
+
+			initStringInfo(&known);
+			for (int k = 0; k < n_names; k++)
+				appendStringInfo(&known, "%s%s", k > 0 ? ", " : "", names[k]);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("search_metric \"%s\" is not a metric of this task", galaxy_short(metric)),
+					 errhint("Metrics scored: %s.", known.data)));
+		}
+		for (int f = 0; f < n_folds; f++)
+			res->fold_scores[f] = metrics_get(&per_fold[f], metric);
+		res->metrics = metrics_to_jsonb(&means, NULL);
+	}
+	pfree(per_fold);
+}
+
+static void train_split(const TrainRequest *req, const Dataset *ds, int64 **train_idx, int64 *n_train,
+						int64 **test_idx, int64 *n_test);
+
+/* What trials_wait reports to: the job's progress slot. */
+typedef struct SearchProgress
+{
+	ProgressRun *run;
+	int			budget;
+	int64		rows;
+} SearchProgress;
+
+/* Report the trials done so far as the search's progress. */
+static void
+search_progress(void *arg, int done)
+{
+	SearchProgress *sp = (SearchProgress *) arg;
+	ProgressInfo info = {0};
+
+	info.phase = "search";
+	info.iteration = done;
+	info.total = sp->budget;
+	info.rows = sp->rows;
+	info.loss = NAN;
+	info.val_loss = NAN;
+	info.metric = NAN;
+	info.learning_rate = NAN;
+	progress_callback(&info, sp->run);
+}
+
+/*
+ * A background job's grid or random search with more than one trial runs
+ * its trials in parallel: every proposal up front on a board, up to
+ * galaxy.max_workers - 1 trial workers plus this one claiming them
+ * (jobs/trials.c).  Returns the board with every trial's result, or NULL
+ * when the search runs here alone.
+ */
+static TrialBoard *
+run_trials_parallel(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Search *s,
+					const int *fold_of, int n_folds, const char *metric, Jsonb **given,
+					Jsonb **values, SearchProgress *sp)
+{
+	int			budget = search_budget(s);
+	TrialBoard *volatile board;
+
+	if (req->job_id == 0 || search_is_sequential(s) || budget < 2 || budget > TRIALS_MAX_PARALLEL ||
+		galaxy_max_workers < 2 || n_folds > TRIALS_MAX_FOLDS)
+		return NULL;
+	for (int t = 0; t < budget; t++)
+		given[t] = search_propose(s, t, &values[t]);
+	board = trials_create(budget, n_folds, train_request_to_jsonb(req), ds->data_fingerprint, req->job_id);
+	PG_TRY();
+	{
+		int			t;
+
+		for (t = 0; t < budget; t++)
+			trials_put(board, t, given[t]);
+		(void) trials_launch(board, Min(galaxy_max_workers, budget) - 1);
+		while ((t = trials_claim(board, 0)) >= 0)
+		{
+			TrialOutcome res;
+			HyperParams thp;
+
+			run_trial(req, ds, algo, given[t], fold_of, n_folds, metric, &res, &thp);
+			trials_set_result(board, t, &res);
+		}
+		trials_wait(board, search_progress, sp);
+	}
+	PG_CATCH();
+	{
+		trials_stop(board);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return board;
+}
+
+/*
+ * Hyperparameter search: run every trial the search proposes, scored on
+ * folds of the training rows (search_folds) — here one after another, or
+ * in parallel workers for a background job (run_trials_parallel) — record
+ * each in galaxy.trials in trial order, then set *hp and req->hyperparams
+ * to the best configuration (the first of equally good ones).  A failing
+ * trial is recorded as failed and the search goes on; ERROR when every
+ * trial failed.  Returns the search's id.
+ */
+static int64
+run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64 *test_idx,
+		   int64 n_test, ProgressRun *run, HyperParams *hp, StringInfo extra)
+{
+	Search	   *s = search_prepare(algo, req->search, req->search_space, req->search_trials,
+								   req->hyperparams, req->seed);
+	int			budget = search_budget(s);
+	bool		higher;
+	const char *metric = metrics_key(ds->task, &higher);
+	int		   *fold_of;
+	int			n_folds = search_folds(req, ds, test_idx, n_test, &fold_of);
+	int64		project_id = registry_project_ensure(req->project, ds->task);
+	int64		search_id;
+	int			best = -1,
+				n_failed = 0;
+	double		best_score = NAN,
+				best_std = NAN;
+	HyperParams best_hp;
+	Jsonb	   *best_given = NULL;
+	Jsonb	   *best_values = NULL;
+	char	   *first_error = NULL;
+	int64		resource_fitted = 0;
+	Jsonb	  **given = palloc0(sizeof(Jsonb *) * budget);
+	Jsonb	  **values = palloc0(sizeof(Jsonb *) * budget);
+	SearchProgress sp = {run, budget, ds->n_rows};
+	TrialBoard *board;
+
+	if (req->search_metric)
+	{
+		metric = req->search_metric;
+		higher = !metrics_lower_is_better(metric);
+	}
+	registry_check_project_access(project_id, "train");
+	search_id = search_insert(s, project_id, algo->name, req->search, req->search_space, metric, higher,
+							  req->folds, req->seed, req->job_id);
+	board = run_trials_parallel(req, ds, algo, s, fold_of, n_folds, metric, given, values, &sp);
+
+	for (int t = 0; t < budget; t++)
+	{
+		TrialOutcome res;
+		HyperParams thp;
+		bool		final = search_trial_final(s, t);
+
+		CHECK_FOR_INTERRUPTS();
+		if (board == NULL)
+		{
+			given[t] = search_propose(s, t, &values[t]);
+			run_trial(req, ds, algo, given[t], fold_of, n_folds, metric, &res, &thp);
+			search_progress(&sp, t + 1);
+		}
+		else
+		{
+			trials_get_result(board, t, &res);
+			if (res.ok)
+				algo_resolve_hyperparams(algo, given[t], &thp);
+		}
+		search_observe(s, t, res.ok, res.score, higher);
+		search_record_trial(search_id, project_id, t + 1, search_trial_rung(s, t), final, values[t],
+							res.ok, res.score, res.score_std, res.fold_scores, res.ok ? res.n_folds : 0,
+							res.metrics, res.seconds, res.error_message, res.sqlstate);
+		resource_fitted += (int64) search_trial_resource(s, t) * n_folds;
+		if (!res.ok)
+		{
+			n_failed++;
+			if (first_error == NULL)
+				first_error = psprintf("trial %d: %s", t + 1, res.error_message);
+		}
+		else if (final && isfinite(res.score) &&
+				 (best < 0 || (higher ? res.score > best_score : res.score < best_score)))
+		{
+			best = t;
+			best_score = res.score;
+			best_std = res.score_std;
+			best_hp = thp;
+			best_given = given[t];
+			best_values = values[t];
+		}
+	}
+	if (board != NULL)
+		trials_stop(board);
+	if (best < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("every trial of the %s search failed or scored no %s", req->search, metric),
+				 first_error ? errdetail("First failure: %s", first_error) : 0,
+				 errhint("Narrow search_space to values the algorithm can fit on this data.")));
+
+	*hp = best_hp;
+	req->hyperparams = best_given;
+	details_float(extra, "search_id", (double) search_id);
+	details_str(extra, "search", req->search);
+	details_float(extra, "search_trials", budget);
+	details_float(extra, "search_trials_failed", n_failed);
+	details_float(extra, "search_best_trial", best + 1);
+	details_str(extra, "search_metric", metric);
+	details_float(extra, "search_best_score", best_score);
+	details_float(extra, "search_best_score_std", best_std);
+	details_json(extra, "search_best_hyperparams", JsonbToCString(NULL, &best_values->root, 0));
+	details_float(extra, "search_folds", req->folds >= 2 ? req->folds : 0);
+	if (search_full_resource(s) > 0)
+	{
+		/* successive halving: iterations fitted, against fitting every configuration in full */
+		details_str(extra, "search_resource", algo->budget_param);
+		details_float(extra, "search_resource_fitted", (double) resource_fitted);
+		details_float(extra, "search_resource_full", (double) search_full_resource(s) * n_folds);
+	}
+	ereport(NOTICE,
+			(errmsg("galaxy: search " INT64_FORMAT " (%s, %d trial%s, %d failed): best trial %d, %s = %.4f",
+					search_id, req->search, budget, budget == 1 ? "" : "s", n_failed, best + 1, metric,
+					best_score)));
+	return search_id;
+}
+
+/*
+ * A trial worker of a parallel search: load and split the rows as the job's
+ * worker did (the same request and seed), then score trials from the board
+ * until none is left.  Nothing is written to the catalog.
+ */
+void
+train_trials_run(TrainRequest *req, TrialBoard *board, int who, const char *fingerprint)
+{
+	MemoryContext trainctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy trials",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldctx = MemoryContextSwitchTo(trainctx);
+	ProgressRun *volatile run;
+
+	train_request_validate(req);
+	run = progress_begin(req->job_id, req->project, req->algorithm, 0);
+	PG_TRY();
+	{
+		LoadOptions lo = {0};
+		Dataset    *ds;
+		const AlgorithmDef *algo;
+		int64	   *train_idx,
+				   *test_idx;
+		int64		n_train,
+					n_test;
+		int		   *fold_of;
+		int			n_folds;
+		bool		higher;
+		const char *metric;
+		int			t,
+					done = 0;
+		SearchProgress sp;
+
+		progress_phase(run, "load");
+		request_load_options(req, &lo);
+		check_text_algorithm(algo_by_name(req->algorithm), &lo);
+		lo.float32 = algo_by_name(req->algorithm)->float32_input && lo.n_text == 0;
+		ds = dataset_load(&lo);
+		if (fingerprint && ds->data_fingerprint && strcmp(fingerprint, ds->data_fingerprint) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the rows of relation \"%s\" changed since the search's job read them",
+							get_rel_name(req->relid)),
+					 errdetail("This trial worker stops; the job's other workers score its trials.")));
+		progress_set_rows(run, ds->n_rows);
+		algo = choose_algorithm(req->algorithm, ds->task);
+		train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
+		n_folds = search_folds(req, ds, test_idx, n_test, &fold_of);
+		metric = req->search_metric ? req->search_metric : metrics_key(ds->task, &higher);
+		progress_phase(run, "trial");
+		sp.run = run;
+		sp.budget = 0;
+		sp.rows = ds->n_rows;
+		while ((t = trials_claim(board, who)) >= 0)
+		{
+			TrialOutcome res;
+			HyperParams thp;
+
+			run_trial(req, ds, algo, trials_given(board, t), fold_of, n_folds, metric, &res, &thp);
+			trials_set_result(board, t, &res);
+			search_progress(&sp, ++done);
+		}
+	}
+	PG_FINALLY();
+	{
+		progress_end(run);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldctx);
+	MemoryContextDelete(trainctx);
 }
 
 /* Key metric of a stored model's metrics, NaN if absent. */
@@ -1359,6 +1867,7 @@ train_run(TrainRequest *req)
 		double		new_score;
 		const char *outcome;
 		int			p;
+		int64		search_id = 0;
 
 		INSTR_TIME_SET_CURRENT(t_start);
 
@@ -1381,21 +1890,31 @@ train_run(TrainRequest *req)
 		check_token_sequence(&lo, ds);
 		algo_resolve_hyperparams(algo, req->hyperparams, &hp);
 
-		/* split + preprocess (fitted on the training rows only) */
-		progress_phase(run, "preprocess");
-		train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
-		prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo_default_scaling(algo, &hp));
-		p = preprocess_n_features(prep);
-
 		initStringInfo(&extra);
 		details_begin(&extra);
 
-		/* optional cross-validation before the final fit reuses the raw rows */
+		/* split */
+		progress_phase(run, "preprocess");
+		train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
+
+		/* a search picks the hyperparameters on the training rows (before the final preprocessing) */
+		if (req->search != NULL)
+		{
+			progress_phase(run, "search");
+			search_id = run_search(req, ds, algo, test_idx, n_test, run, &hp, &extra);
+			progress_phase(run, "preprocess");
+		}
+
+		/* preprocess (fitted on the training rows only) */
+		prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo_default_scaling(algo, &hp));
+		p = preprocess_n_features(prep);
+
+		/* optional cross-validation before the final fit reuses the raw rows (a search did it per trial) */
 		fctx.progress = progress_callback;
 		fctx.progress_arg = run;
 		fctx.seed = (uint64) req->seed;
 		fctx.threads = galaxy_threads;
-		if (req->folds >= 2)
+		if (req->folds >= 2 && req->search == NULL)
 		{
 			progress_phase(run, "cross-validate");
 			cross_validate(req, ds, algo, &hp, &fctx, &extra);
@@ -1452,6 +1971,8 @@ train_run(TrainRequest *req)
 
 		project_id = registry_project_ensure(req->project, ds->task);
 		model_id = insert_model(req, project_id, ds, &gm, value, metrics, &hp, sd.n_train, sd.n_test);
+		if (search_id != 0)
+			search_finish(search_id, model_id);
 
 		/*
 		 * The project may have been created by another role while this one
@@ -1496,7 +2017,7 @@ train_run(TrainRequest *req)
 Datum
 galaxy_train(PG_FUNCTION_ARGS)
 {
-	TrainRequest *req = train_request_from_args(fcinfo);
+	TrainRequest *req = train_request_from_args(fcinfo, Min(PG_NARGS(), TA_NARGS));
 	int64		model_id = train_run(req);
 
 	PG_RETURN_DATUM(registry_model_row(model_id));

@@ -22,8 +22,10 @@ typedef struct TrainRequest
 	Jsonb	   *hyperparams;
 	Jsonb	   *preprocess;
 	double		test_size;
-	char	   *search;			/* NULL, "grid", "random" */
+	char	   *search;			/* NULL, "grid", "random", "bayesian" */
 	Jsonb	   *search_space;
+	int			search_trials;	/* 0 = the strategy's default */
+	char	   *search_metric;	/* NULL = the task's key metric */
 	int			folds;			/* 0 = none */
 	char	   *deploy;			/* "if_better", "always", "never" */
 	int			seed;
@@ -52,11 +54,21 @@ typedef enum TrainArg
 	TA_PREPROCESS,
 	TA_TASK,
 	TA_DATASET,
+	TA_SEARCH_TRIALS,
+	TA_SEARCH_METRIC,
 	TA_NARGS
 } TrainArg;
 
-/* Build a request from galaxy.train()'s arguments (or submit()'s leading ones). */
-extern TrainRequest *train_request_from_args(FunctionCallInfo fcinfo);
+/*
+ * Build a request from galaxy.train()'s arguments (or submit()'s leading
+ * ones): the first ntrain arguments of the call are train()'s (fewer than
+ * TA_NARGS from a database not yet updated, whose train() lacks the later
+ * ones; they take their defaults).
+ */
+extern TrainRequest *train_request_from_args(FunctionCallInfo fcinfo, int ntrain);
+
+/* train()'s arguments in 0.1.0 (before search_trials and search_metric). */
+#define TA_NARGS_0_1 TA_SEARCH_TRIALS
 
 /* The galaxy.models row of a model, as a composite datum for a function result. */
 
@@ -76,5 +88,15 @@ extern TrainRequest *train_request_from_jsonb(Jsonb *j);
 
 /* Run the pipeline in the current transaction; returns the new model's id. */
 extern int64 train_run(TrainRequest *req);
+
+/*
+ * A trial worker of a parallel search (jobs/trials.c): load and split the
+ * request's rows as the job's worker does, check they are the same data
+ * (fingerprint, if known), then score trials claimed from the board until
+ * none is left.
+ */
+struct TrialBoard;
+extern void train_trials_run(TrainRequest *req, struct TrialBoard *board, int who,
+							 const char *fingerprint);
 
 #endif							/* GALAXY_TRAIN_H */

@@ -1023,3 +1023,17 @@ metrics_key(int task, bool *higher_is_better)
 	elog(ERROR, "unknown task %d", task);
 	pg_unreachable();
 }
+
+/* Whether a smaller value of the named metric is better (errors, losses, inertia). */
+bool
+metrics_lower_is_better(const char *name)
+{
+	static const char *const lower[] = {
+		"rmse", "mse", "mae", "median_absolute_error", "log_loss", "inertia", "davies_bouldin",
+	};
+
+	for (int i = 0; i < lengthof(lower); i++)
+		if (strcmp(name, lower[i]) == 0)
+			return true;
+	return false;
+}

@@ -54,4 +54,7 @@ extern Jsonb *metrics_to_jsonb(const MetricSet *m, Jsonb *extra);
 /* The key metric of a task and whether larger is better. */
 extern const char *metrics_key(int task, bool *higher_is_better);
 
+/* Whether a smaller value of the named metric is better (errors, losses, inertia). */
+extern bool metrics_lower_is_better(const char *name);
+
 #endif							/* GALAXY_METRICS_H */

@@ -47,10 +47,14 @@ PG_FUNCTION_INFO_V1(galaxy_submit);
 PG_FUNCTION_INFO_V1(galaxy_cancel);
 PG_FUNCTION_INFO_V1(galaxy_wait);
 
-/* Positions of submit()'s own arguments, after train()'s. */
-#define SA_PRIORITY		(TA_NARGS + 0)
-#define SA_RETRIES		(TA_NARGS + 1)
-#define SA_TIMEOUT		(TA_NARGS + 2)
+/*
+ * Positions of submit()'s own arguments, after train()'s: TA_NARGS of them,
+ * or TA_NARGS_0_1 in a database not yet updated from 0.1.0.
+ */
+#define SUBMIT_OWN_ARGS	3
+#define SA_PRIORITY		(ntrain + 0)
+#define SA_RETRIES		(ntrain + 1)
+#define SA_TIMEOUT		(ntrain + 2)
 
 /* How long galaxy.cancel() waits for a running job's worker to stop. */
 #define CANCEL_WAIT_MS	5000
@@ -415,6 +419,7 @@ Datum
 galaxy_submit(PG_FUNCTION_ARGS)
 {
 	TrainRequest *req;
+	int			ntrain = PG_NARGS() - SUBMIT_OWN_ARGS;
 	int			priority = PG_ARGISNULL(SA_PRIORITY) ? 0 : PG_GETARG_INT32(SA_PRIORITY);
 	int			retries = PG_ARGISNULL(SA_RETRIES) ? 0 : PG_GETARG_INT32(SA_RETRIES);
 	Interval   *timeout = PG_ARGISNULL(SA_TIMEOUT) ? NULL : PG_GETARG_INTERVAL_P(SA_TIMEOUT);
@@ -449,7 +454,9 @@ galaxy_submit(PG_FUNCTION_ARGS)
 				 errmsg("timeout must be at most %d ms (about 24 days)", INT_MAX)));
 
 	/* the same request and checks as galaxy.train(): typos fail here */
-	req = train_request_from_args(fcinfo);
+	if (ntrain != TA_NARGS && ntrain != TA_NARGS_0_1)
+		elog(ERROR, "galaxy.submit called with %d arguments", PG_NARGS());
+	req = train_request_from_args(fcinfo, ntrain);
 	train_request_validate(req);
 	train_request_check_inputs(req);
 

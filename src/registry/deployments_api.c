@@ -167,20 +167,6 @@ query_bigint(const char *sql, int nargs, Oid *types, Datum *values)
 	return r->nrows == 1 ? query_int64(r, 0, 1, 0) : 0;
 }
 
-/* Whether a smaller value of the metric is better. */
-static bool
-metric_lower_is_better(const char *metric)
-{
-	static const char *const lower[] = {
-		"rmse", "mse", "mae", "median_absolute_error", "log_loss", "inertia",
-	};
-
-	for (int i = 0; i < lengthof(lower); i++)
-		if (strcmp(metric, lower[i]) == 0)
-			return true;
-	return false;
-}
-
 /* The model a strategy picks (ERROR if none); *why describes the choice. */
 static int64
 strategy_model(int64 project_id, const char *project, const char *strategy,
@@ -199,7 +185,7 @@ strategy_model(int64 project_id, const char *project, const char *strategy,
 
 		if (metric == NULL)
 			metric = metrics_key(galaxy_task_from_name(task), NULL);
-		lower = metric_lower_is_better(metric);
+		lower = metrics_lower_is_better(metric);
 		v2[0] = Int64GetDatum(project_id);
 		v2[1] = CStringGetTextDatum(metric);
 		model_id = query_bigint(lower ?
