@@ -173,31 +173,6 @@ check_problem(const char *name, const TrainData *d)
 				 errmsg("%s supports at most %d training rows", name, INT_MAX)));
 }
 
-/* The sample weights (1 without) into sw, checked; returns their sum W > 0. */
-static double
-read_weights(const char *name, const TrainData *d, double *sw)
-{
-	double		W = 0.0;
-
-	for (int64 i = 0; i < d->n_rows; i++)
-	{
-		double		w = d->weight ? d->weight[i] : 1.0;
-
-		if (!(w >= 0.0) || !isfinite(w))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("sample weight %g of row " INT64_FORMAT " is not a finite non-negative number",
-							w, i + 1)));
-		sw[i] = w;
-		W += w;
-	}
-	if (!(W > 0.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: the sample weights sum to zero", name)));
-	return W;
-}
-
 /* ERROR on a non-finite coefficient; the intercept from the means. */
 static void
 finish_state(const char *name, SparseLinState *st, bool fit_intercept, const double *xmean, double ymean)
@@ -304,7 +279,7 @@ sparse_input_fit(const char *name, const TrainData *d, const HyperParams *hp, do
 	galaxy_check_training_memory(sizeof(double) * (3 * (Size) n + 2 * (Size) p),
 								 "the coordinate descent vectors");
 	sw = alloc_doubles(n);
-	W = read_weights(name, d, sw);
+	W = algo_sample_weights(name, d, sw);
 	csr_to_csc(X, &colptr, &rows, &vals);
 
 	/* weighted means of the columns and of y; the columns' centred norms */
@@ -467,7 +442,7 @@ sparse_fit(const char *name, const TrainData *d, const HyperParams *hp, double l
 								 "the coordinate descent copy of the training matrix");
 
 	sw = alloc_doubles(n);
-	W = read_weights(name, d, sw);
+	W = algo_sample_weights(name, d, sw);
 
 	/* weighted means */
 	xmean = alloc_doubles(p);

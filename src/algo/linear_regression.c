@@ -394,7 +394,7 @@ linreg_fit_sparse(const TrainData *d, const HyperParams *hp, const FitContext *c
 			   *r,
 			   *z,
 			   *Mz;
-	double		W = 0.0,
+	double		W,
 				ymean = 0.0,
 				rr,
 				rr0,
@@ -404,24 +404,10 @@ linreg_fit_sparse(const TrainData *d, const HyperParams *hp, const FitContext *c
 	galaxy_check_training_memory(sizeof(double) * (3 * (Size) n + 6 * (Size) p),
 								 "the conjugate gradient vectors of linear_regression");
 	sw = alloc_doubles(n);
-	for (int64 i = 0; i < n; i++)
-	{
-		double		w = d->weight ? d->weight[i] : 1.0;
-
-		if (!(w >= 0.0) || !isfinite(w))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("sample weight %g of row " INT64_FORMAT " is not a finite non-negative number",
-							w, i + 1)));
-		sw[i] = w;
-		W += w;
-		ymean += w * d->y[i];
-	}
-	if (!(W > 0.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("linear_regression: the sample weights sum to zero")));
-	ymean = fit_intercept ? ymean / W : 0.0;
+	W = algo_sample_weights("linear_regression", d, sw);
+	for (int64 i = 0; i < n && fit_intercept; i++)
+		ymean += sw[i] * d->y[i];
+	ymean /= W;
 
 	/* weighted column means (X' w / W), and the right-hand side A'W yc */
 	mean = alloc_doubles(p);
