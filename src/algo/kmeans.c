@@ -1393,7 +1393,7 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			kmeans_plusplus(&wk, d, d->X, xn, n, p, k, &rng, C);
 			memcpy(init, C, sizeof(double) * k * p);
 			inertia = lloyd_run(&wk, d, xn, k, max_iter, tol_abs, ctx, C, labels, mind, &it);
-			if (inertia < st->inertia)
+			if (r == 0 || inertia < st->inertia)
 			{
 				st->inertia = inertia;
 				st->n_iter = it;
@@ -1403,10 +1403,16 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 		}
 		pfree(init);
 	}
-	/* the final assignment: cluster sizes and the exact inertia */
-	row_norms(st->centers, k, p, cn);
-	assign_rows(&wk, d->X, xn, n, p, st->centers, cn, k, labels, NULL, NULL, NULL, NULL, NULL, NULL);
-	st->inertia = exact_inertia(d->X, n, p, st->centers, labels);
+	/*
+	 * The final assignment: cluster sizes and the exact inertia (a single
+	 * Lloyd run left both: its labels are those of its final centres).
+	 */
+	if (batch > 0 || n_init > 1)
+	{
+		row_norms(st->centers, k, p, cn);
+		assign_rows(&wk, d->X, xn, n, p, st->centers, cn, k, labels, NULL, NULL, NULL, NULL, NULL, NULL);
+		st->inertia = exact_inertia(d->X, n, p, st->centers, labels);
+	}
 	for (int64 i = 0; i < n; i++)
 		st->sizes[labels[i]]++;
 	for (Size j = 0; j < (Size) k * p; j++)
