@@ -272,6 +272,35 @@ block_products(const double *X, int nb, int p, const double *Ct, int mp, double 
 		block_products_mp(X, nb, p, Ct, D, KM_FUSED_MAX_CENTRES);
 }
 
+/*
+ * The nearest of m centres to a row from its products di (cnorm[c] - 2 x.c,
+ * the squared distance less ||x||^2): returns its index (the lowest on
+ * ties) and sets *best_v and *second_v (the same for the second nearest,
+ * INFINITY with one centre).
+ */
+static inline __attribute__((always_inline)) int
+nearest_two(const double *cnorm, const double *di, int m, double *best_v, double *second_v)
+{
+	int			best = 0;
+
+	*best_v = cnorm[0] - 2.0 * di[0];
+	*second_v = INFINITY;
+	for (int c = 1; c < m; c++)
+	{
+		double		v = cnorm[c] - 2.0 * di[c];
+
+		if (v < *best_v)
+		{
+			*second_v = *best_v;
+			*best_v = v;
+			best = c;
+		}
+		else if (v < *second_v)
+			*second_v = v;
+	}
+	return best;
+}
+
 /* Worker w of nw: its groups of one pass (a pure numeric kernel). */
 static inline __attribute__((always_inline)) void
 pass_body(KmPass *a, int w, int nw)
@@ -332,23 +361,10 @@ pass_body(KmPass *a, int w, int nw)
 				}
 				else
 				{
-					double		best_v = a->cnorm[0] - 2.0 * di[0];
-					double		second_v = INFINITY;
-					int			best = 0;
+					double		best_v,
+								second_v;
+					int			best = nearest_two(a->cnorm, di, m, &best_v, &second_v);
 
-					for (int c = 1; c < m; c++)
-					{
-						double		v = a->cnorm[c] - 2.0 * di[c];
-
-						if (v < best_v)
-						{
-							second_v = best_v;
-							best_v = v;
-							best = c;
-						}
-						else if (v < second_v)
-							second_v = v;
-					}
 					a->labels[row] = best;
 					if (a->second)
 					{
@@ -472,24 +488,11 @@ bounds_body(KmPass *a, int w, int nw)
 				int64		row = start + rows[i];
 				const double *di = D + (Size) i * mp;
 				const double *x = Xg + (Size) i * p;
-				double		best_v = a->cnorm[0] - 2.0 * di[0];
-				double		second_v = INFINITY;
-				int			best = 0;
+				double		best_v,
+							second_v;
+				int			best = nearest_two(a->cnorm, di, m, &best_v, &second_v);
 				int			old = a->labels[row];
 
-				for (int c = 1; c < m; c++)
-				{
-					double		v = a->cnorm[c] - 2.0 * di[c];
-
-					if (v < best_v)
-					{
-						second_v = best_v;
-						best_v = v;
-						best = c;
-					}
-					else if (v < second_v)
-						second_v = v;
-				}
 				a->upper[row] = sqrt(Max(a->xn[row] + best_v, 0.0));
 				a->lower[row] = sqrt(Max(a->xn[row] + second_v, 0.0));
 				if (best != old)

@@ -332,6 +332,18 @@ linreg_mse(const LinRegState *st, const double *X, const double *y, int64 n)
 	return n > 0 ? sse / n : get_float8_nan();
 }
 
+/* ERROR on a non-finite coefficient. */
+static void
+check_coefficients(const LinRegState *st)
+{
+	for (int j = 0; j < st->n_features; j++)
+		if (!isfinite(st->coef[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("linear_regression produced a non-finite coefficient for feature %d", j + 1),
+					 errhint("Scale the features or set a positive \"alpha\".")));
+}
+
 /* Rows per block of the sparse products. */
 #define LINREG_SPARSE_BLOCK 65536
 
@@ -470,12 +482,7 @@ linreg_fit_sparse(const TrainData *d, const HyperParams *hp, const FitContext *c
 				(errmsg("linear_regression: conjugate gradients stopped after %d steps (relative residual %g)",
 						LINREG_CG_MAX_STEPS, sqrt(rr / Max(rr0, DBL_MIN)))));
 
-	for (int j = 0; j < p; j++)
-		if (!isfinite(st->coef[j]))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("linear_regression produced a non-finite coefficient for feature %d", j + 1),
-					 errhint("Scale the features or set a positive \"alpha\".")));
+	check_coefficients(st);
 	st->intercept = fit_intercept ? ymean - dot_product(mean, st->coef, p) : 0.0;
 	if (!isfinite(st->intercept))
 		ereport(ERROR,
@@ -551,12 +558,7 @@ linreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	st->n_features = p;
 	st->coef = alloc_doubles(p);
 	pinv = solve_spd(A, m.xy, p, st->coef, &rank);
-	for (int j = 0; j < p; j++)
-		if (!isfinite(st->coef[j]))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("linear_regression produced a non-finite coefficient for feature %d", j + 1),
-					 errhint("Scale the features or set a positive \"alpha\".")));
+	check_coefficients(st);
 	st->intercept = fit_intercept ? m.ymean - cblas_ddot(p, m.mean, 1, st->coef, 1) : 0.0;
 	if (!isfinite(st->intercept))
 		ereport(ERROR,
