@@ -169,6 +169,61 @@ SELECT hyperparams_given FROM galaxy.train('sl_nb_bern', 'sl_counts', 'label', a
 SELECT galaxy.predict_label('sl_nb_bern', ARRAY[5, 5, 5, 0, 0, 0]) AS spam_words,
        galaxy.predict_label('sl_nb_bern', ARRAY[0, 0, 0, 9, 9, 9]) AS ham_words;
 
+-- ---------------------------------------------------------------------------
+-- text features (sparse rows, never made dense) for linear_regression, lasso
+-- and elastic_net: the same model as on the same words given as dense 0/1
+-- columns (binary text features, the 'simple' configuration, no scaling)
+CREATE TABLE sl_docs (id int, body text, y float8);
+INSERT INTO sl_docs
+SELECT g, concat_ws(' ', CASE WHEN g % 2 = 0 THEN 'red' END, CASE WHEN g % 3 = 0 THEN 'green' END,
+                    CASE WHEN g % 5 < 2 THEN 'blue' END, CASE WHEN g % 7 < 3 THEN 'big' END,
+                    CASE WHEN g % 4 = 1 THEN 'small' END, 'the'),
+       1 + 2 * (g % 2 = 0)::int - 1.5 * (g % 3 = 0)::int + 0.5 * (g % 7 < 3)::int + ((g * 37) % 11) / 10.0
+FROM generate_series(1, 60) g;
+INSERT INTO sl_docs VALUES (61, '', 1.2), (62, NULL, 0.9);
+CREATE TABLE sl_docs_dense AS
+SELECT id, (coalesce(body, '') ~ '\mred\M')::int::float8 AS red, (coalesce(body, '') ~ '\mgreen\M')::int::float8 AS green,
+       (coalesce(body, '') ~ '\mblue\M')::int::float8 AS blue, (coalesce(body, '') ~ '\mbig\M')::int::float8 AS big,
+       (coalesce(body, '') ~ '\msmall\M')::int::float8 AS small, (coalesce(body, '') ~ '\mthe\M')::int::float8 AS the, y
+FROM sl_docs;
+CREATE TEMP TABLE sl_pairs AS
+SELECT v.algo, v.hp, t.id AS text_id, d.id AS dense_id, (t.metrics->>'training_rows')::int AS rows,
+       round((t.metrics->>'r2')::numeric, 4) AS r2_text, round((d.metrics->>'r2')::numeric, 4) AS r2_dense,
+       t.metrics->'nonzero_coefficients' AS nonzero_text, d.metrics->'nonzero_coefficients' AS nonzero_dense
+FROM (VALUES ('lasso', '{"alpha": 0.05, "tol": 1e-10, "max_iter": 100000}'),
+             ('lasso', '{"alpha": 0.3, "tol": 1e-10, "max_iter": 100000, "fit_intercept": false}'),
+             ('elastic_net', '{"alpha": 0.05, "l1_ratio": 0.3, "tol": 1e-10, "max_iter": 100000}'),
+             ('linear_regression', '{}'),
+             ('linear_regression', '{"alpha": 2}')) v(algo, hp),
+     LATERAL galaxy.train('sl_txt_' || v.algo, 'sl_docs', 'y', algorithm => v.algo, hyperparams => v.hp::jsonb,
+                          features => '{body}', task => 'regression', test_size => 0, deploy => 'never',
+                          preprocess => '{"columns": {"body": {"text": "binary", "config": "simple"}}}') t,
+     LATERAL galaxy.train('sl_dense_' || v.algo, 'sl_docs_dense', 'y', algorithm => v.algo, hyperparams => v.hp::jsonb,
+                          features => '{red, green, blue, big, small, the}', test_size => 0, deploy => 'never',
+                          preprocess => '{"scale": "none"}') d;
+SELECT algo, hp, rows, r2_text, r2_dense, nonzero_text, nonzero_dense,
+       (SELECT max(abs(galaxy.predict(text_id, s.body) - galaxy.predict(dense_id, ARRAY[x.red, x.green, x.blue, x.big, x.small, x.the])))
+          FROM sl_docs s JOIN sl_docs_dense x USING (id)) < 1e-6 AS same_predictions
+FROM sl_pairs ORDER BY 1, 2;
+-- the vocabulary is never made dense: 20,000 hashed features train, and the
+-- model's coefficients cover all of them
+SELECT algorithm, round((metrics->>'r2')::numeric, 4) AS r2
+FROM galaxy.train('sl_txt_hashed', 'sl_docs', 'y', algorithm => 'elastic_net', features => '{body}',
+                  task => 'regression', test_size => 0, hyperparams => '{"alpha": 0.01}',
+                  preprocess => '{"columns": {"body": {"text": "hashing", "n_features": 20000, "config": "simple"}}}');
+SELECT count(*) AS importances FROM galaxy.feature_importance((SELECT max(id) FROM galaxy.models));
+-- predict on text: a document, an empty one, NULL
+SELECT round(galaxy.predict('sl_txt_hashed', 'red big')::numeric, 3) AS red_big,
+       round(galaxy.predict('sl_txt_hashed', '')::numeric, 3) AS empty,
+       galaxy.predict('sl_txt_hashed', NULL::text) IS NULL AS null_is_null;
+-- a classification target on text is refused like any other
+CREATE FUNCTION sl_err(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN EXECUTE q; RETURN 'no error'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+SELECT sl_err($$SELECT galaxy.train('sl_txt_bad', 'sl_docs', 'body', algorithm => 'lasso', features => '{y}',
+                                    task => 'classification')$$) AS lasso_classification;
+SELECT sl_err($$SELECT galaxy.train('sl_txt_bad', 'sl_docs', 'y', algorithm => 'elastic_net', features => '{body}',
+                                    hyperparams => '{"l1_ratio": 2}', preprocess => '{"columns": {"body": {"text": "tfidf"}}}')$$) AS bad_l1_ratio;
+
 -- determinism: the same call gives the same bytes, for each algorithm
 SELECT a.algorithm, a.model::text = b.model::text AS identical
 FROM (VALUES ('lasso', 'sl_diabetes', 'progression'), ('elastic_net', 'sl_diabetes', 'progression'),

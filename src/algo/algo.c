@@ -193,6 +193,31 @@ algo_predict_scores_sparse(const AlgorithmDef *algo, const void *state, const Sp
 	pfree(buf);
 }
 
+/* The sample weights of d, checked; returns their sum (algo.h). */
+double
+algo_sample_weights(const char *name, const TrainData *d, double *sw)
+{
+	double		W = 0.0;
+
+	for (int64 i = 0; i < d->n_rows; i++)
+	{
+		double		w = d->weight ? d->weight[i] : 1.0;
+
+		if (!(w >= 0.0) || !isfinite(w))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("sample weight %g of row " INT64_FORMAT " is not a finite non-negative number",
+							w, i + 1)));
+		sw[i] = w;
+		W += w;
+	}
+	if (!(W > 0.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: the sample weights sum to zero", name)));
+	return W;
+}
+
 /*
  * Algorithm by stable id, NULL if unknown.  The first call checks that no two
  * algorithms share an id (a model would be read by the wrong algorithm).

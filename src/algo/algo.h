@@ -292,6 +292,13 @@ extern void algo_predict_scores_sparse(const AlgorithmDef *algo, const void *sta
 									   const SparseMatrix *X, int n_classes,
 									   double *pred, double *proba);
 
+/*
+ * The sample weights of d (1 for every row without them) into sw (n_rows),
+ * each checked finite and non-negative; returns their sum, which must be
+ * positive (ERROR 22023 naming the algorithm otherwise).
+ */
+extern double algo_sample_weights(const char *name, const TrainData *d, double *sw);
+
 /* Registry (algo.c). */
 /* Whether a fit with these hyperparameters standard-scales features by default. */
 extern bool algo_default_scaling(const AlgorithmDef *algo, const HyperParams *hp);

@@ -2,13 +2,18 @@
  * kmeans.c — k-means clustering: k-means++ initialisation, Lloyd iterations
  * and mini-batch k-means, as scikit-learn's KMeans and MiniBatchKMeans.
  *
- * Distances come from OpenBLAS: for a block of rows X_b and centres C,
+ * Distances: for a block of rows X_b and centres C,
  * ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2 with the products X_b C' from one
- * dgemm; blocks are a fixed number of rows, so memory stays bounded and the
- * work is split over threads (the trees' runner, tree_parallel) in fixed
- * groups of blocks (each thread runs its own single-threaded dgemm).  Everything summed over rows (centre sums,
- * inertia, k-means++ potentials) is added in row order on the calling
- * thread, so results do not depend on the thread count.
+ * dgemm (OpenBLAS) for many centres, and for up to KM_FUSED_MAX_CENTRES from
+ * block_products, which keeps every row's products in registers (a dgemm
+ * spends more on packing the rows than on so few products); the pass
+ * kernels are also compiled for AVX2 and FMA, used when the CPU has them.
+ * Blocks are a fixed number of rows, so memory stays bounded and the work is
+ * split over threads (the trees' runner, tree_parallel) in fixed groups of
+ * blocks (each thread runs its own single-threaded dgemm).  Everything
+ * summed over rows (centre sums, inertia, k-means++ potentials) is added in
+ * row order per group and the groups in order on the calling thread, so
+ * results do not depend on the thread count.
  *
  *   - k-means++ (greedy, 2 + ln k candidates per centre, as scikit-learn);
  *     when the potential vanishes, or a chosen row equals a centre, the
@@ -16,7 +21,10 @@
  *   - Lloyd: assign every row, move each centre to its rows' mean, stop when
  *     the assignment no longer changes or the squared centre shift is at most
  *     tol times the mean feature variance; an empty cluster takes the row
- *     farthest from its centre.  n_init runs; the lowest inertia wins.
+ *     farthest from its centre.  n_init runs; the lowest inertia wins.  For
+ *     few centres the iterations after the first are Hamerly's: the same
+ *     assignment, but a row whose distance bounds show it keeps its centre
+ *     is not read (late iterations read a tenth of the rows).
  *   - mini-batch (batch_size > 0): k-means++ on a sample of 3 x batch_size
  *     rows (best of n_init), then max_iter passes' worth of batches drawn with
  *     replacement, each centre moving by the running mean of the rows it got;
@@ -49,6 +57,8 @@
 /* Rows per distance block, and the bound on a block's doubles. */
 #define KM_BLOCK_ROWS		1024
 #define KM_BLOCK_DOUBLES	(1 << 18)
+/* Most centres of a pass whose products skip dgemm (block_products). */
+#define KM_FUSED_MAX_CENTRES 32
 /* Largest k stored in a model. */
 #define KM_MAX_CLUSTERS		100000
 /* mini-batch: batches without improvement of the smoothed inertia */
@@ -145,19 +155,32 @@ typedef struct KmPass
 	int64		n;
 	int			p;
 	const double *C;
+	const double *Ct;			/* C transposed (p x m), for the fused products */
 	const double *cnorm;
 	int			m;
 	int			G;
 	int			block;
-	double	   *scratch;		/* nw x block x m */
+	bool		fused;			/* products by block_products, not dgemm */
+	double	   *scratch;		/* nw x block x max(m, KM_FUSED_MAX_CENTRES) */
 	/* PASS_ASSIGN */
 	int32	   *labels;
 	double	   *mind;			/* or NULL */
+	double	   *second;			/* or NULL: squared distance to the second nearest */
 	const int32 *old;			/* or NULL */
 	double	   *gsums;			/* G x m x p, or NULL */
 	int64	   *gcounts;		/* G x m */
 	double	   *ginertia;		/* G */
 	int64	   *gchanged;		/* G */
+	/* bounds_pass (labels, gsums, gcounts, gchanged as above; the sums are changes) */
+	double	   *upper;			/* n: at least the distance to the row's centre */
+	double	   *lower;			/* n: at most the distance to any other centre */
+	const double *moved;		/* m: how far each centre moved */
+	const double *half_gap;		/* m: half the distance to the nearest other centre */
+	int			far1;			/* the centre that moved most */
+	double		far1_moved;		/* its move, and the largest of the others */
+	double		far2_moved;
+	double	   *gather;			/* nw x block x p: the rows whose bounds fail */
+	int32	   *gather_rows;	/* nw x block */
 	/* PASS_POTENTIAL */
 	double	   *pot;
 	double	   *gpot;			/* G x m */
@@ -172,13 +195,119 @@ group_rows(const KmPass *a, int g, int64 *r0, int64 *r1)
 	*r1 = a->n * (g + 1) / a->G;
 }
 
-/* Worker w of nw: its groups of one pass (a pure numeric kernel). */
-static void
-pass_kernel(void *arg, int w, int nw)
+/* Four doubles, as GCC's vector extension (one AVX register), at any 8-byte address. */
+typedef double KmVec4 __attribute__((vector_size(32), aligned(8)));
+
+/*
+ * Rows [i0, i0 + R) of D (x MP) = the same rows of X (x p) times C' from Ct
+ * (C transposed, p x MP, the columns past m zero): R rows' products in one
+ * sweep of their features, R x MP running sums side by side in registers
+ * (R and MP constants, MP a multiple of 4); R rows at once keep R
+ * independent chains of multiply-adds in flight.
+ */
+static inline __attribute__((always_inline)) void
+rows_products(const double *X, int64 i0, int p, const double *Ct, double *D, const int MP, const int R)
 {
-	KmPass	   *a = (KmPass *) arg;
-	double	   *D = a->scratch + (Size) w * a->block * a->m;
+	KmVec4		acc[8][KM_FUSED_MAX_CENTRES / 4];
+
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < MP / 4; c++)
+			acc[r][c] = (KmVec4) {0.0, 0.0, 0.0, 0.0};
+	for (int j = 0; j < p; j++)
+	{
+		const KmVec4 *ct = (const KmVec4 *) (Ct + (Size) j * MP);
+
+		for (int r = 0; r < R; r++)
+		{
+			const double v = X[(i0 + r) * p + j];
+			const KmVec4 xj = (KmVec4) {v, v, v, v};
+
+			for (int c = 0; c < MP / 4; c++)
+				acc[r][c] += xj * ct[c];
+		}
+	}
+	for (int r = 0; r < R; r++)
+	{
+		KmVec4	   *di = (KmVec4 *) (D + (i0 + r) * MP);
+
+		for (int c = 0; c < MP / 4; c++)
+			di[c] = acc[r][c];
+	}
+}
+
+/*
+ * D (nb x MP) = X (nb x p) times C' (rows_products): for few centres this
+ * beats a dgemm, whose packing of the rows costs more than the products.
+ */
+static inline __attribute__((always_inline)) void
+block_products_mp(const double *X, int nb, int p, const double *Ct, double *D, const int MP)
+{
+	const int	R = MP <= 4 ? 8 : 32 / MP;	/* at most 8 registers of sums */
+	int64		i = 0;
+
+	for (; i + R <= nb; i += R)
+		rows_products(X, i, p, Ct, D, MP, R);
+	for (; i < nb; i++)
+		rows_products(X, i, p, Ct, D, MP, 1);
+}
+
+/* Padded width of the fused products for m centres (a multiple of 4). */
+static inline int
+fused_width(int m)
+{
+	return m <= 4 ? 4 : m <= 8 ? 8 : m <= 16 ? 16 : KM_FUSED_MAX_CENTRES;
+}
+
+/* block_products_mp for the padded width MP of the pass's centres. */
+static inline __attribute__((always_inline)) void
+block_products(const double *X, int nb, int p, const double *Ct, int mp, double *D)
+{
+	if (mp == 4)
+		block_products_mp(X, nb, p, Ct, D, 4);
+	else if (mp == 8)
+		block_products_mp(X, nb, p, Ct, D, 8);
+	else if (mp == 16)
+		block_products_mp(X, nb, p, Ct, D, 16);
+	else
+		block_products_mp(X, nb, p, Ct, D, KM_FUSED_MAX_CENTRES);
+}
+
+/*
+ * The nearest of m centres to a row from its products di (cnorm[c] - 2 x.c,
+ * the squared distance less ||x||^2): returns its index (the lowest on
+ * ties) and sets *best_v and *second_v (the same for the second nearest,
+ * INFINITY with one centre).
+ */
+static inline __attribute__((always_inline)) int
+nearest_two(const double *cnorm, const double *di, int m, double *best_v, double *second_v)
+{
+	int			best = 0;
+
+	*best_v = cnorm[0] - 2.0 * di[0];
+	*second_v = INFINITY;
+	for (int c = 1; c < m; c++)
+	{
+		double		v = cnorm[c] - 2.0 * di[c];
+
+		if (v < *best_v)
+		{
+			*second_v = *best_v;
+			*best_v = v;
+			best = c;
+		}
+		else if (v < *second_v)
+			*second_v = v;
+	}
+	return best;
+}
+
+/* Worker w of nw: its groups of one pass (a pure numeric kernel). */
+static inline __attribute__((always_inline)) void
+pass_body(KmPass *a, int w, int nw)
+{
 	int			m = a->m;
+	int			ds = a->fused ? fused_width(m) : m;	/* D's row stride */
+	double	   *D = a->scratch + (Size) w * a->block * Max(m, KM_FUSED_MAX_CENTRES);
 	int			p = a->p;
 
 	for (int g = w; g < a->G; g += nw)
@@ -203,11 +332,14 @@ pass_kernel(void *arg, int w, int nw)
 			int			nb = (int) Min((int64) a->block, r1 - start);
 			const double *X = a->X + start * p;
 
-			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, m, p,
-						1.0, X, p, a->C, p, 0.0, D, m);
+			if (a->fused)
+				block_products(X, nb, p, a->Ct, ds, D);
+			else
+				cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, m, p,
+							1.0, X, p, a->C, p, 0.0, D, m);
 			for (int i = 0; i < nb; i++)
 			{
-				const double *di = D + (Size) i * m;
+				const double *di = D + (Size) i * ds;
 				const double *x = X + (Size) i * p;
 				int64		row = start + i;
 				double		xn;
@@ -229,20 +361,19 @@ pass_kernel(void *arg, int w, int nw)
 				}
 				else
 				{
-					double		best_v = a->cnorm[0] - 2.0 * di[0];
-					int			best = 0;
+					double		best_v,
+								second_v;
+					int			best = nearest_two(a->cnorm, di, m, &best_v, &second_v);
 
-					for (int c = 1; c < m; c++)
-					{
-						double		v = a->cnorm[c] - 2.0 * di[c];
-
-						if (v < best_v)
-						{
-							best_v = v;
-							best = c;
-						}
-					}
 					a->labels[row] = best;
+					if (a->second)
+					{
+						double		d;
+
+						xn = a->xn ? a->xn[row] : dot_product(x, x, p);
+						d = xn + second_v;
+						a->second[row] = d > 0.0 ? d : 0.0;
+					}
 					if (a->mind)
 					{
 						double		d;
@@ -273,6 +404,135 @@ pass_kernel(void *arg, int w, int nw)
 	}
 }
 
+/* A pass's kernel, compiled for any x86-64. */
+static void
+pass_kernel(void *arg, int w, int nw)
+{
+	pass_body((KmPass *) arg, w, nw);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define KM_HAVE_AVX2 1
+/* The same kernel for CPUs with AVX2 and FMA (four products per instruction). */
+__attribute__((target("avx2,fma")))
+static void
+pass_kernel_avx2(void *arg, int w, int nw)
+{
+	pass_body((KmPass *) arg, w, nw);
+}
+#endif
+
+/*
+ * Worker w of nw: its groups of one Hamerly pass.  Every row has an upper
+ * bound on the distance to its centre and a lower bound on the distance to
+ * any other; after the centres moved, the bounds move by as much.  A row
+ * keeps its centre without being read when its upper bound is at most the
+ * larger of its lower bound and half the distance from its centre to the
+ * nearest other centre; otherwise the exact distance to its centre is taken,
+ * and when that does not settle it either, the row's distances to every
+ * centre (rows gathered per block, block_products).  A row that changes
+ * centre moves its values from the old centre's sums to the new one's
+ * (group sums of changes, in row order).  The labels are those of Lloyd's
+ * full assignment.
+ */
+static inline __attribute__((always_inline)) void
+bounds_body(KmPass *a, int w, int nw)
+{
+	int			m = a->m;
+	int			p = a->p;
+	int			mp = fused_width(m);
+	double	   *D = a->scratch + (Size) w * a->block * KM_FUSED_MAX_CENTRES;
+	double	   *Xg = a->gather + (Size) w * a->block * p;
+	int32	   *rows = a->gather_rows + (Size) w * a->block;
+
+	for (int g = w; g < a->G; g += nw)
+	{
+		int64		r0,
+					r1;
+		int64		changed = 0;
+		double	   *sums = a->gsums + (Size) g * m * p;
+		int64	   *counts = a->gcounts + (Size) g * m;
+
+		memset(sums, 0, sizeof(double) * m * p);
+		memset(counts, 0, sizeof(int64) * m);
+		group_rows(a, g, &r0, &r1);
+		for (int64 start = r0; start < r1; start += a->block)
+		{
+			int			nb = (int) Min((int64) a->block, r1 - start);
+			int			ng = 0;
+
+			for (int64 row = start; row < start + nb; row++)
+			{
+				int			c = a->labels[row];
+				double		u = a->upper[row] + a->moved[c];
+				double		l = a->lower[row] - (c == a->far1 ? a->far2_moved : a->far1_moved);
+				double		bound = Max(l, a->half_gap[c]);
+
+				a->lower[row] = l;
+				if (u > bound)
+				{
+					u = sqrt(sq_dist(a->X + row * p, a->C + (Size) c * p, p));
+					if (u > bound)
+					{
+						memcpy(Xg + (Size) ng * p, a->X + row * p, sizeof(double) * p);
+						rows[ng++] = (int32) (row - start);
+					}
+				}
+				a->upper[row] = u;
+			}
+			if (ng == 0)
+				continue;
+			block_products(Xg, ng, p, a->Ct, mp, D);
+			for (int i = 0; i < ng; i++)
+			{
+				int64		row = start + rows[i];
+				const double *di = D + (Size) i * mp;
+				const double *x = Xg + (Size) i * p;
+				double		best_v,
+							second_v;
+				int			best = nearest_two(a->cnorm, di, m, &best_v, &second_v);
+				int			old = a->labels[row];
+
+				a->upper[row] = sqrt(Max(a->xn[row] + best_v, 0.0));
+				a->lower[row] = sqrt(Max(a->xn[row] + second_v, 0.0));
+				if (best != old)
+				{
+					double	   *so = sums + (Size) old * p;
+					double	   *sn = sums + (Size) best * p;
+
+					a->labels[row] = best;
+					counts[old]--;
+					counts[best]++;
+					changed++;
+					for (int j = 0; j < p; j++)
+					{
+						so[j] -= x[j];
+						sn[j] += x[j];
+					}
+				}
+			}
+		}
+		a->gchanged[g] = changed;
+	}
+}
+
+/* A Hamerly pass's kernel, compiled for any x86-64. */
+static void
+bounds_kernel(void *arg, int w, int nw)
+{
+	bounds_body((KmPass *) arg, w, nw);
+}
+
+#ifdef KM_HAVE_AVX2
+/* The same kernel for CPUs with AVX2 and FMA. */
+__attribute__((target("avx2,fma")))
+static void
+bounds_kernel_avx2(void *arg, int w, int nw)
+{
+	bounds_body((KmPass *) arg, w, nw);
+}
+#endif
+
 /* Groups (and their buffers) of one fit, and its thread count. */
 typedef struct KmWork
 {
@@ -283,6 +543,10 @@ typedef struct KmWork
 	int			p;
 	int			G;				/* most groups */
 	double	   *scratch;
+	double	   *Ct;				/* m_max x p: a pass's centres transposed */
+	bool		bounds;			/* Lloyd runs Hamerly passes (bounds_pass) */
+	double	   *gather;			/* with bounds: threads x block x p */
+	int32	   *gather_rows;	/* with bounds: threads x block */
 	double	   *gsums;
 	int64	   *gcounts;
 	double	   *ginertia;
@@ -313,12 +577,17 @@ work_init(KmWork *wk, int threads, int m_max, int k, int p, int64 max_rows)
 	wk->p = p;
 	wk->block = (int) Min((int64) block_rows(m_max), Max(max_rows, 1));
 	wk->G = 64;
-	wk->scratch = alloc_doubles((Size) wk->threads * wk->block * m_max);
+	wk->scratch = alloc_doubles((Size) wk->threads * wk->block * Max(m_max, KM_FUSED_MAX_CENTRES));
+	wk->Ct = alloc_doubles((Size) Max(m_max, KM_FUSED_MAX_CENTRES) * p);
 	wk->gsums = alloc_doubles(k > 0 ? (Size) groups_for(INT64CONST(1) << 40, k, p) * k * p : 1);
 	wk->gcounts = palloc0(sizeof(int64) * wk->G * Max(k, 1));
 	wk->ginertia = alloc_doubles(wk->G);
 	wk->gchanged = palloc0(sizeof(int64) * wk->G);
 	wk->gpot = alloc_doubles((Size) wk->G * m_max);
+	/* Hamerly's bounds for a few centres, when a block of rows is small */
+	wk->bounds = k >= 2 && k <= KM_FUSED_MAX_CENTRES && (Size) wk->block * p <= KM_BLOCK_DOUBLES;
+	wk->gather = wk->bounds ? alloc_doubles((Size) wk->threads * wk->block * p) : NULL;
+	wk->gather_rows = wk->bounds ? palloc(sizeof(int32) * wk->threads * wk->block) : NULL;
 }
 
 /* Free a work's buffers. */
@@ -326,6 +595,11 @@ static void
 work_free(KmWork *wk)
 {
 	pfree(wk->scratch);
+	pfree(wk->Ct);
+	if (wk->gather)
+		pfree(wk->gather);
+	if (wk->gather_rows)
+		pfree(wk->gather_rows);
 	pfree(wk->gsums);
 	pfree(wk->gcounts);
 	pfree(wk->ginertia);
@@ -333,31 +607,132 @@ work_free(KmWork *wk)
 	pfree(wk->gpot);
 }
 
+/* The centres of a pass transposed into block_products' layout (p rows of mp, zero past m). */
+static void
+fuse_centres(KmWork *wk, KmPass *a)
+{
+	int			mp = fused_width(a->m);
+
+	memset(wk->Ct, 0, sizeof(double) * mp * a->p);
+	for (int c = 0; c < a->m; c++)
+		for (int j = 0; j < a->p; j++)
+			wk->Ct[(Size) j * mp + c] = a->C[(Size) c * a->p + j];
+	a->Ct = wk->Ct;
+}
+
+/* Whether this CPU runs the AVX2 kernels. */
+static inline bool
+km_avx2(void)
+{
+#ifdef KM_HAVE_AVX2
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+	return false;
+#endif
+}
+
 /* Run a pass on the work's threads. */
 static void
 run_pass(KmWork *wk, KmPass *a)
 {
 	int			nw;
+	TreeKernel	kernel = pass_kernel;
 
 	Assert(a->m <= wk->m_max);
 	a->block = wk->block;
 	a->scratch = wk->scratch;
 	a->G = groups_for(a->n, a->m, a->p);
+	a->fused = a->m <= KM_FUSED_MAX_CENTRES;
+	if (a->fused)
+		fuse_centres(wk, a);
 	nw = tree_threads_for(wk->threads, (double) a->n * a->p * a->m);
 	nw = Min(nw, a->G);
-	tree_parallel(Max(nw, 1), pass_kernel, a);
+#ifdef KM_HAVE_AVX2
+	if (km_avx2())
+		kernel = pass_kernel_avx2;
+#endif
+	tree_parallel(Max(nw, 1), kernel, a);
+}
+
+/*
+ * One Hamerly pass (bounds_body) over rows X[0..n) with squared norms xn
+ * against the k centres C (k <= KM_FUSED_MAX_CENTRES) that moved by 'moved'
+ * since the bounds were set: updates labels, upper, lower, and sums and
+ * counts (k x p and k) for the rows that changed centre; returns how many
+ * did.
+ */
+static int64
+bounds_pass(KmWork *wk, const double *X, const double *xn, int64 n, int p, const double *C,
+			const double *cnorm, int k, const double *moved, const double *half_gap,
+			int32 *labels, double *upper, double *lower, double *sums, int64 *counts)
+{
+	KmPass		a;
+	int			nw;
+	int64		changed = 0;
+	TreeKernel	kernel = bounds_kernel;
+
+	Assert(wk->bounds && k == wk->k);
+	memset(&a, 0, sizeof(a));
+	a.X = X;
+	a.xn = xn;
+	a.n = n;
+	a.p = p;
+	a.C = C;
+	a.cnorm = cnorm;
+	a.m = k;
+	a.labels = labels;
+	a.upper = upper;
+	a.lower = lower;
+	a.moved = moved;
+	a.half_gap = half_gap;
+	a.far1 = 0;
+	for (int c = 1; c < k; c++)
+		if (moved[c] > moved[a.far1])
+			a.far1 = c;
+	a.far1_moved = moved[a.far1];
+	a.far2_moved = 0.0;
+	for (int c = 0; c < k; c++)
+		if (c != a.far1)
+			a.far2_moved = Max(a.far2_moved, moved[c]);
+	a.gsums = wk->gsums;
+	a.gcounts = wk->gcounts;
+	a.gchanged = wk->gchanged;
+	a.gather = wk->gather;
+	a.gather_rows = wk->gather_rows;
+	a.block = wk->block;
+	a.scratch = wk->scratch;
+	a.G = groups_for(n, k, p);
+	fuse_centres(wk, &a);
+	nw = Min(tree_threads_for(wk->threads, (double) n * p), a.G);
+#ifdef KM_HAVE_AVX2
+	if (km_avx2())
+		kernel = bounds_kernel_avx2;
+#endif
+	tree_parallel(Max(nw, 1), kernel, &a);
+	for (int g = 0; g < a.G; g++)
+	{
+		const double *gs = wk->gsums + (Size) g * k * p;
+
+		changed += wk->gchanged[g];
+		for (Size j = 0; j < (Size) k * p; j++)
+			sums[j] += gs[j];
+		for (int c = 0; c < k; c++)
+			counts[c] += wk->gcounts[(Size) g * k + c];
+	}
+	return changed;
 }
 
 /*
  * Assign n rows to the nearest of m centres: labels, and with mind set the
- * distances, inertia (returned) and, with sums set, each centre's row sums
+ * distances, with second the distances to the second nearest (squared, as
+ * mind; needs xn), inertia (returned) and, with sums set, each centre's row sums
  * and counts (k x p and k, added up over the groups in order); *changed
  * gets the rows whose label differs from old (when old is given).
  */
 static double
 assign_rows(KmWork *wk, const double *X, const double *xn, int64 n, int p, const double *C,
-			const double *cnorm, int m, int32 *labels, double *mind, const int32 *old,
-			double *sums, int64 *counts, int64 *changed)
+			const double *cnorm, int m, int32 *labels, double *mind, double *second,
+			const int32 *old, double *sums, int64 *counts, int64 *changed)
 {
 	KmPass		a;
 	double		inertia = 0.0;
@@ -373,6 +748,7 @@ assign_rows(KmWork *wk, const double *X, const double *xn, int64 n, int p, const
 	a.m = m;
 	a.labels = labels;
 	a.mind = mind;
+	a.second = second;
 	a.old = old;
 	if (sums)
 	{
@@ -638,11 +1014,33 @@ absolute_tol(const TrainData *d, double tol)
 	return tol * var / p;
 }
 
+/* Half the distance from each of k centres to the nearest other one. */
+static void
+half_gaps(const double *C, int k, int p, double *out)
+{
+	for (int c = 0; c < k; c++)
+		out[c] = INFINITY;
+	for (int c = 0; c < k; c++)
+		for (int e = c + 1; e < k; e++)
+		{
+			double		h = 0.5 * sqrt(sq_dist(C + (Size) c * p, C + (Size) e * p, p));
+
+			out[c] = Min(out[c], h);
+			out[e] = Min(out[e], h);
+		}
+}
+
 /*
  * One run of Lloyd from the centres in C (updated), as scikit-learn's: stop
  * when no label changes (strict convergence) or the squared centre shift is
  * at most tol_abs; afterwards the labels of the final centres.  Returns the
  * exact inertia.
+ *
+ * With the work's bounds (few centres), every iteration after the first is a
+ * Hamerly pass (bounds_pass): the same labels, but most rows are not read
+ * once they have settled, and the centre sums change by the rows that moved.
+ * The progress then shows the sum of the rows' upper bounds squared, at
+ * least the inertia.  An empty cluster (rare) takes a full pass.
  */
 static double
 lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter, double tol_abs,
@@ -650,26 +1048,67 @@ lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter,
 {
 	int64		n = d->n_rows;
 	int			p = d->n_features;
+	bool		bounds = wk->bounds && xn != NULL;
+	bool		need_full = true;
 	double	   *cn = alloc_doubles(k);
 	double	   *sums = alloc_doubles((Size) k * p);
 	int64	   *counts = palloc0(sizeof(int64) * k);
-	int32	   *old = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
+	int32	   *old = bounds ? NULL : MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
+	double	   *upper = bounds ? alloc_doubles(n) : NULL;
+	double	   *lower = bounds ? alloc_doubles(n) : NULL;
+	double	   *prev = alloc_doubles((Size) k * p);
+	double	   *moved = alloc_doubles(k);
+	double	   *half_gap = alloc_doubles(k);
 	bool		strict = false;
 	int			it;
 
 	for (it = 1; it <= max_iter; it++)
 	{
-		double		inertia;
+		double		inertia = 0.0;
 		double		shift = 0.0;
 		int64		changed;
+		bool		empty = false;
 
 		CHECK_FOR_INTERRUPTS();
 		row_norms(C, k, p, cn);
-		inertia = assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, it > 1 ? old : NULL,
-							  sums, counts, &changed);
+		if (bounds && !need_full)
+		{
+			for (int c = 0; c < k; c++)
+				moved[c] = sqrt(sq_dist(C + (Size) c * p, prev + (Size) c * p, p));
+			half_gaps(C, k, p, half_gap);
+			changed = bounds_pass(wk, d->X, xn, n, p, C, cn, k, moved, half_gap, labels, upper, lower,
+								  sums, counts);
+			for (int64 i = 0; i < n; i++)
+				inertia += upper[i] * upper[i];
+		}
+		else if (bounds)
+		{
+			/* the first pass (or one after an empty cluster) sets the bounds */
+			inertia = assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, lower, NULL,
+								  sums, counts, NULL);
+			for (int64 i = 0; i < n; i++)
+			{
+				upper[i] = sqrt(mind[i]);
+				lower[i] = sqrt(lower[i]);
+			}
+			changed = it > 1 ? 1 : 0;	/* not known: no strict convergence yet */
+			need_full = false;
+		}
+		else
+			inertia = assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, NULL, it > 1 ? old : NULL,
+								  sums, counts, &changed);
 
-		/* an empty cluster takes the row farthest from its centre */
 		for (int c = 0; c < k; c++)
+			empty |= counts[c] == 0;
+		if (empty && bounds)
+		{
+			/* exact distances for the rule below, and sums afresh */
+			inertia = assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, NULL, NULL,
+								  sums, counts, NULL);
+			need_full = true;
+		}
+		/* an empty cluster takes the row farthest from its centre */
+		for (int c = 0; c < k && empty; c++)
 		{
 			int64		far = -1;
 			int			from;
@@ -694,6 +1133,7 @@ lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter,
 			changed++;
 		}
 		/* new centres: the mean of each cluster's rows */
+		memcpy(prev, C, sizeof(double) * k * p);
 		for (int c = 0; c < k; c++)
 		{
 			double	   *cc = C + (Size) c * p;
@@ -717,19 +1157,38 @@ lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter,
 		}
 		if (shift <= tol_abs)
 			break;
-		memcpy(old, labels, sizeof(int32) * n);
+		if (old)
+			memcpy(old, labels, sizeof(int32) * n);
 	}
 	*n_iter = Min(it, max_iter);
 	/* the labels of the final centres */
 	if (!strict)
 	{
 		row_norms(C, k, p, cn);
-		assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, NULL, NULL, NULL, NULL);
+		if (bounds && !need_full)
+		{
+			for (int c = 0; c < k; c++)
+				moved[c] = sqrt(sq_dist(C + (Size) c * p, prev + (Size) c * p, p));
+			half_gaps(C, k, p, half_gap);
+			bounds_pass(wk, d->X, xn, n, p, C, cn, k, moved, half_gap, labels, upper, lower,
+						sums, counts);
+		}
+		else
+			assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, NULL, NULL, NULL, NULL, NULL);
 	}
 	pfree(cn);
 	pfree(sums);
 	pfree(counts);
-	pfree(old);
+	if (old)
+		pfree(old);
+	if (upper)
+	{
+		pfree(upper);
+		pfree(lower);
+	}
+	pfree(prev);
+	pfree(moved);
+	pfree(half_gap);
 	return exact_inertia(d->X, n, p, C, labels);
 }
 
@@ -796,7 +1255,7 @@ minibatch_run(KmWork *wk, const TrainData *d, int k, int n_init, int max_iter, d
 		galaxy_rng_seed(&irng, ctx->seed, UINT64CONST(0x4B4D0100) + r);
 		kmeans_plusplus(wk, d, S, Sn, m, p, k, &irng, cand);
 		row_norms(cand, k, p, cn);
-		s = assign_rows(wk, S, Sn, m, p, cand, cn, k, lab, mind, NULL, NULL, NULL, NULL);
+		s = assign_rows(wk, S, Sn, m, p, cand, cn, k, lab, mind, NULL, NULL, NULL, NULL, NULL);
 		if (s < best)
 		{
 			best = s;
@@ -821,7 +1280,7 @@ minibatch_run(KmWork *wk, const TrainData *d, int k, int n_init, int max_iter, d
 		for (int64 i = 0; i < batch; i++)
 			memcpy(B + i * p, d->X + (int64) galaxy_rng_below(&rng, (uint64) n) * p, sizeof(double) * p);
 		row_norms(C, k, p, cn);
-		binertia = assign_rows(wk, B, NULL, batch, p, C, cn, k, lab, mind, NULL, sums, nb, NULL);
+		binertia = assign_rows(wk, B, NULL, batch, p, C, cn, k, lab, mind, NULL, NULL, sums, nb, NULL);
 		/* each centre: the running mean of every row it has been given */
 		for (int c = 0; c < k; c++)
 		{
@@ -897,7 +1356,7 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				 errmsg("kmeans: n_clusters = %d is larger than the number of training rows (" INT64_FORMAT ")",
 						k, n),
 				 errhint("Lower n_clusters, or train on more rows (test_size => 0 trains on all of them).")));
-	galaxy_check_training_memory(sizeof(double) * ((Size) n * 5 + (Size) 70 * k * p) +
+	galaxy_check_training_memory(sizeof(double) * ((Size) n * 7 + (Size) 70 * k * p) +
 								 sizeof(int32) * (Size) n * 2,
 								 "kmeans assignments and centres");
 
@@ -937,7 +1396,7 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			kmeans_plusplus(&wk, d, d->X, xn, n, p, k, &rng, C);
 			memcpy(init, C, sizeof(double) * k * p);
 			inertia = lloyd_run(&wk, d, xn, k, max_iter, tol_abs, ctx, C, labels, mind, &it);
-			if (inertia < st->inertia)
+			if (r == 0 || inertia < st->inertia)
 			{
 				st->inertia = inertia;
 				st->n_iter = it;
@@ -947,10 +1406,16 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 		}
 		pfree(init);
 	}
-	/* the final assignment: cluster sizes and the exact inertia */
-	row_norms(st->centers, k, p, cn);
-	assign_rows(&wk, d->X, xn, n, p, st->centers, cn, k, labels, NULL, NULL, NULL, NULL, NULL);
-	st->inertia = exact_inertia(d->X, n, p, st->centers, labels);
+	/*
+	 * The final assignment: cluster sizes and the exact inertia (a single
+	 * Lloyd run left both: its labels are those of its final centres).
+	 */
+	if (batch > 0 || n_init > 1)
+	{
+		row_norms(st->centers, k, p, cn);
+		assign_rows(&wk, d->X, xn, n, p, st->centers, cn, k, labels, NULL, NULL, NULL, NULL, NULL, NULL);
+		st->inertia = exact_inertia(d->X, n, p, st->centers, labels);
+	}
 	for (int64 i = 0; i < n; i++)
 		st->sizes[labels[i]]++;
 	for (Size j = 0; j < (Size) k * p; j++)
@@ -995,7 +1460,7 @@ kmeans_predict(const void *state, const double *X, int64 n, double *out)
 		if (start > 0)
 			CHECK_FOR_INTERRUPTS();
 		assign_rows(&wk, X + start * st->p, NULL, m, st->p, st->centers, cn, st->k, lab, NULL, NULL,
-					NULL, NULL, NULL);
+					NULL, NULL, NULL, NULL);
 		for (int64 i = 0; i < m; i++)
 			out[start + i] = lab[i];
 	}

@@ -10,6 +10,10 @@
  * the matrix is well conditioned; otherwise (duplicated or constant columns,
  * near-collinearity) with the pseudo-inverse from the symmetric eigen
  * decomposition, which gives the minimum-norm least-squares solution.
+ *
+ * Sparse input (text features, TrainData.Xs): conjugate gradients on the
+ * same normal equations with products by the CSR rows, never X'X
+ * (linreg_fit_sparse).
  */
 #include "postgres.h"
 
@@ -24,6 +28,7 @@
 
 #include "algo/algo.h"
 #include "algo/linalg.h"
+#include "algo/sparse.h"
 #include "algo/lapack.h"
 #include "galaxy.h"
 #include "model/model.h"
@@ -327,6 +332,184 @@ linreg_mse(const LinRegState *st, const double *X, const double *y, int64 n)
 	return n > 0 ? sse / n : get_float8_nan();
 }
 
+/* ERROR on a non-finite coefficient. */
+static void
+check_coefficients(const LinRegState *st)
+{
+	for (int j = 0; j < st->n_features; j++)
+		if (!isfinite(st->coef[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("linear_regression produced a non-finite coefficient for feature %d", j + 1),
+					 errhint("Scale the features or set a positive \"alpha\".")));
+}
+
+/* Rows per block of the sparse products. */
+#define LINREG_SPARSE_BLOCK 65536
+
+/* Most conjugate gradient steps of a sparse fit, and its relative tolerance. */
+#define LINREG_CG_MAX_STEPS 2000
+#define LINREG_CG_TOL		1e-10
+
+/*
+ * out (p) = M v for M = A' W A + alpha I, A = X - 1 m' the centred rows
+ * (never formed), W the sample weights: out = X'(W (X v - m.v)) - m
+ * sum(W (X v - m.v)) + alpha v.  Z is n scratch values.
+ */
+static void
+sparse_normal_product(const SparseMatrix *X, const double *sw, const double *mean, double alpha,
+					  const double *v, double *Z, double *out)
+{
+	int64		n = X->n_rows;
+	int			p = X->n_cols;
+	double		mv = 0.0;
+	double		zs = 0.0;
+
+	for (int j = 0; j < p; j++)
+		mv += mean[j] * v[j];
+	for (int64 r0 = 0; r0 < n; r0 += LINREG_SPARSE_BLOCK)
+		sparse_mul_dense(X, r0, (int) Min((int64) LINREG_SPARSE_BLOCK, n - r0), v, 1, Z + r0);
+	for (int64 i = 0; i < n; i++)
+	{
+		Z[i] = sw[i] * (Z[i] - mv);
+		zs += Z[i];
+	}
+	for (int j = 0; j < p; j++)
+		out[j] = alpha * v[j] - mean[j] * zs;
+	for (int64 r0 = 0; r0 < n; r0 += LINREG_SPARSE_BLOCK)
+		sparse_tmul_acc(X, r0, (int) Min((int64) LINREG_SPARSE_BLOCK, n - r0), Z + r0, 1, out);
+}
+
+/*
+ * Fit OLS / ridge on CSR rows (text features): the normal equations
+ * (A'WA + alpha I) b = A'W yc of the centred problem (A = X - 1 m', the
+ * weighted means m, yc = y - mean(y)) by conjugate gradients from b = 0,
+ * each step one product with X and one with X' (O(nnz + n + p)), so the
+ * p x p matrix X'X of the dense fit is never formed.  Starting from zero,
+ * CG stays in the row space of A: with alpha = 0 and more features than
+ * rows it reaches the minimum-norm least-squares solution, as the dense
+ * fit's pseudo-inverse does.
+ */
+static void *
+linreg_fit_sparse(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	const SparseMatrix *X = d->Xs;
+	int64		n = d->n_rows;
+	int			p = X->n_cols;
+	double		alpha = hp->values[HP_ALPHA];
+	bool		fit_intercept = hp->values[HP_FIT_INTERCEPT] != 0.0;
+	LinRegState *st;
+	double	   *sw,
+			   *mean,
+			   *yc,
+			   *Z,
+			   *r,
+			   *z,
+			   *Mz;
+	double		W,
+				ymean = 0.0,
+				rr,
+				rr0,
+				sse = 0.0;
+	int			step;
+
+	galaxy_check_training_memory(sizeof(double) * (3 * (Size) n + 6 * (Size) p),
+								 "the conjugate gradient vectors of linear_regression");
+	sw = alloc_doubles(n);
+	W = algo_sample_weights("linear_regression", d, sw);
+	for (int64 i = 0; i < n && fit_intercept; i++)
+		ymean += sw[i] * d->y[i];
+	ymean /= W;
+
+	/* weighted column means (X' w / W), and the right-hand side A'W yc */
+	mean = alloc_doubles(p);
+	yc = alloc_doubles(n);
+	Z = alloc_doubles(n);
+	r = alloc_doubles(p);
+	z = alloc_doubles(p);
+	Mz = alloc_doubles(p);
+	if (fit_intercept)
+	{
+		for (int64 r0 = 0; r0 < n; r0 += LINREG_SPARSE_BLOCK)
+			sparse_tmul_acc(X, r0, (int) Min((int64) LINREG_SPARSE_BLOCK, n - r0), sw + r0, 1, mean);
+		for (int j = 0; j < p; j++)
+			mean[j] /= W;
+	}
+	{
+		double		s = 0.0;
+
+		for (int64 i = 0; i < n; i++)
+		{
+			yc[i] = d->y[i] - ymean;
+			Z[i] = sw[i] * yc[i];
+			s += Z[i];
+		}
+		for (int j = 0; j < p; j++)
+			r[j] = -mean[j] * s;
+		for (int64 r0 = 0; r0 < n; r0 += LINREG_SPARSE_BLOCK)
+			sparse_tmul_acc(X, r0, (int) Min((int64) LINREG_SPARSE_BLOCK, n - r0), Z + r0, 1, r);
+	}
+
+	st = palloc0(sizeof(LinRegState));
+	st->n_features = p;
+	st->coef = alloc_doubles(p);
+	memcpy(z, r, sizeof(double) * p);
+	rr0 = rr = p > 0 ? dot_product(r, r, p) : 0.0;
+	for (step = 1; step <= LINREG_CG_MAX_STEPS && rr > LINREG_CG_TOL * LINREG_CG_TOL * rr0; step++)
+	{
+		double		zMz,
+					a,
+					rr_new;
+
+		CHECK_FOR_INTERRUPTS();
+		sparse_normal_product(X, sw, mean, alpha, z, Z, Mz);
+		zMz = dot_product(z, Mz, p);
+		if (!(zMz > 0.0))
+			break;				/* z in the null space: nothing left to fit */
+		a = rr / zMz;
+		for (int j = 0; j < p; j++)
+		{
+			st->coef[j] += a * z[j];
+			r[j] -= a * Mz[j];
+		}
+		rr_new = dot_product(r, r, p);
+		for (int j = 0; j < p; j++)
+			z[j] = r[j] + (rr_new / rr) * z[j];
+		rr = rr_new;
+	}
+	if (step > LINREG_CG_MAX_STEPS)
+		ereport(DEBUG1,
+				(errmsg("linear_regression: conjugate gradients stopped after %d steps (relative residual %g)",
+						LINREG_CG_MAX_STEPS, sqrt(rr / Max(rr0, DBL_MIN)))));
+
+	check_coefficients(st);
+	st->intercept = fit_intercept ? ymean - dot_product(mean, st->coef, p) : 0.0;
+	if (!isfinite(st->intercept))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("linear_regression produced a non-finite intercept")));
+
+	/* the training loss */
+	for (int64 r0 = 0; r0 < n; r0 += LINREG_SPARSE_BLOCK)
+		sparse_mul_dense(X, r0, (int) Min((int64) LINREG_SPARSE_BLOCK, n - r0), st->coef, 1, Z + r0);
+	for (int64 i = 0; i < n; i++)
+	{
+		double		e = d->y[i] - st->intercept - Z[i];
+
+		sse += sw[i] * e * e;
+	}
+	fit_report_iteration(ctx, 1, 1, n, sse / W, get_float8_nan(), get_float8_nan(), get_float8_nan());
+
+	pfree(sw);
+	pfree(mean);
+	pfree(yc);
+	pfree(Z);
+	pfree(r);
+	pfree(z);
+	pfree(Mz);
+	return st;
+}
+
 /* Fit OLS / ridge on the training data. */
 static void *
 linreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
@@ -352,6 +535,8 @@ linreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("linear_regression needs at least one training row")));
+	if (d->Xs)
+		return linreg_fit_sparse(d, hp, ctx);
 
 	/* X'X, its solve and the eigen fallback each hold a p x p matrix */
 	galaxy_check_training_memory((Size) 3 * sizeof(double) * p * p,
@@ -373,12 +558,7 @@ linreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	st->n_features = p;
 	st->coef = alloc_doubles(p);
 	pinv = solve_spd(A, m.xy, p, st->coef, &rank);
-	for (int j = 0; j < p; j++)
-		if (!isfinite(st->coef[j]))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("linear_regression produced a non-finite coefficient for feature %d", j + 1),
-					 errhint("Scale the features or set a positive \"alpha\".")));
+	check_coefficients(st);
 	st->intercept = fit_intercept ? m.ymean - cblas_ddot(p, m.mean, 1, st->coef, 1) : 0.0;
 	if (!isfinite(st->intercept))
 		ereport(ERROR,
@@ -423,6 +603,16 @@ linreg_predict(const void *state, const double *X, int64 n, double *out)
 
 	for (int64 i = 0; i < n; i++)
 		out[i] = st->intercept + dot_product(X + i * p, st->coef, p);
+}
+
+/* Predicted values of CSR rows. */
+static void
+linreg_predict_sparse(const void *state, const SparseMatrix *X, double *out)
+{
+	const LinRegState *st = state;
+
+	for (int64 i = 0; i < X->n_rows; i++)
+		out[i] = st->intercept + sparse_row_dot(X, i, st->coef);
 }
 
 /* Write the coefficients. */
@@ -485,4 +675,6 @@ const AlgorithmDef galaxy_algo_linear_regression = {
 	.serialize = linreg_serialize,
 	.deserialize = linreg_deserialize,
 	.feature_importance = linreg_feature_importance,
+	.sparse_input = true,
+	.predict_sparse = linreg_predict_sparse,
 };

@@ -342,7 +342,7 @@ check_text_algorithm(const AlgorithmDef *algo, const LoadOptions *lo)
 					   unbounded, algo->name, TEXT_DENSE_MAX_FEATURES) :
 			 errdetail("The text columns yield up to " INT64_FORMAT " features; %s would need them dense, which galaxy does for at most %d.",
 					   width, algo->name, TEXT_DENSE_MAX_FEATURES),
-			 errhint("Train logistic_regression, naive_bayes or linear_svm on text, or bound the text features to at most %d with \"max_features\" (or \"text\": \"hashing\" with \"n_features\").",
+			 errhint("Train a linear model (logistic_regression, linear_svm, linear_regression, lasso, elastic_net) or naive_bayes on text, or bound the text features to at most %d with \"max_features\" (or \"text\": \"hashing\" with \"n_features\").",
 					 TEXT_DENSE_MAX_FEATURES)));
 }
 

@@ -2,7 +2,7 @@
 -- every bad hyperparameter or input is an ERROR with a SQLSTATE, wrong tasks
 -- are refused, fits are deterministic.
 BEGIN;
-SELECT plan(38);
+SELECT plan(46);
 SET LOCAL client_min_messages = warning;
 
 CREATE TABLE sl_reg (a float8, b float8, y float8);
@@ -99,6 +99,33 @@ SELECT is((SELECT model::text FROM galaxy.train('sl_d2', 'sl_cls', 'label', algo
 SELECT is((SELECT model::text FROM galaxy.train('sl_d3', 'sl_cls', 'label', algorithm => 'naive_bayes', deploy => 'never')),
           (SELECT model::text FROM galaxy.train('sl_d3', 'sl_cls', 'label', algorithm => 'naive_bayes', deploy => 'never')),
           'naive_bayes is deterministic');
+
+-- text features (sparse rows) for linear_regression, lasso and elastic_net
+CREATE TABLE sl_txt (body text, y float8);
+INSERT INTO sl_txt SELECT CASE WHEN g % 3 = 0 THEN 'refund my invoice' WHEN g % 3 = 1 THEN 'the app crashes'
+                               ELSE 'parcel shipped late' END || ' ' || g, (g % 3) * 2 + g % 2
+FROM generate_series(1, 45) g;
+INSERT INTO sl_txt VALUES (NULL, 1), ('', 2);
+SELECT lives_ok($$SELECT galaxy.train('sl_t1', 'sl_txt', 'y', algorithm => 'lasso', task => 'regression', features => '{body}',
+                                      hyperparams => '{"alpha": 0.01}', preprocess => '{"columns": {"body": {"text": "tfidf"}}}')$$,
+                'lasso trains on an unbounded vocabulary (sparse, not made dense)');
+SELECT lives_ok($$SELECT galaxy.train('sl_t2', 'sl_txt', 'y', algorithm => 'elastic_net', task => 'regression', features => '{body}',
+                                      preprocess => '{"columns": {"body": {"text": "hashing", "n_features": 100000}}}')$$,
+                'elastic_net trains on 100,000 hashed features');
+SELECT lives_ok($$SELECT galaxy.train('sl_t3', 'sl_txt', 'y', algorithm => 'linear_regression', task => 'regression', features => '{body}',
+                                      preprocess => '{"columns": {"body": {"text": "tfidf"}}}')$$,
+                'linear_regression trains on text (more terms than rows)');
+SELECT ok(galaxy.predict('sl_t1', 'the app crashes') < galaxy.predict('sl_t1', 'parcel shipped late'),
+          'lasso on text: a crash ticket scores below a shipping one');
+SELECT ok(galaxy.predict('sl_t3', 'refund my invoice') IS NOT NULL AND galaxy.predict('sl_t2', '') IS NOT NULL,
+          'linear_regression and elastic_net predict from a document, an empty one too');
+SELECT is(galaxy.predict('sl_t1', NULL::text), NULL, 'a NULL document predicts NULL');
+SELECT throws_ok($$SELECT galaxy.train('sl_t4', 'sl_txt', 'y', algorithm => 'lasso', task => 'regression', features => '{body}',
+                                       preprocess => '{"columns": {"body": {"text": "tfidf", "impute": "error"}}}')$$,
+                 '22004', NULL, 'a NULL text with "impute": "error" is refused');
+SELECT throws_ok($$SELECT galaxy.train('sl_t5', 'sl_txt', 'y', algorithm => 'elastic_net', task => 'regression', features => '{body}',
+                                       hyperparams => '{"alpha": -1}', preprocess => '{"columns": {"body": {"text": "tfidf"}}}')$$,
+                 '22023', NULL, 'elastic_net on text: a bad alpha is refused');
 
 SELECT * FROM finish();
 ROLLBACK;

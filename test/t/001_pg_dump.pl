@@ -85,6 +85,16 @@ for my $algo ('logistic_regression', 'decision_tree', 'gradient_boosting', 'line
 	});
 }
 
+# a k-means model (clustering, no target): its centres and predicted clusters
+if ($have{kmeans})
+{
+	$node->safe_psql('src', q{
+		SELECT galaxy.train('rooms_kmeans', relation => 'houses', target => NULL, algorithm => 'kmeans',
+		                    task => 'clustering', hyperparams => '{"n_clusters": 4}',
+		                    features => ARRAY['rooms', 'age']);
+	});
+}
+
 # a model with text features: its vocabulary and text search configuration
 # must survive, and it must predict the same on raw text after the restore
 if ($have{logistic_regression})
