@@ -294,10 +294,57 @@ COMMENT ON COLUMN galaxy.gate_results.model_status IS 'The model''s registry sta
 COMMENT ON COLUMN galaxy.gate_results.metric IS 'The gated metric';
 COMMENT ON COLUMN galaxy.gate_results.op IS 'The gate''s comparison';
 COMMENT ON COLUMN galaxy.gate_results.threshold IS 'The gate''s threshold';
-COMMENT ON COLUMN galaxy.gate_results.scope IS 'project (the project''s own gate) or default';
+COMMENT ON COLUMN galaxy.gate_results.scope IS 'project (the project''s own gate), default, or compression (a compressed model''s accuracy guard: metric_drop <= max_metric_drop)';
 COMMENT ON COLUMN galaxy.gate_results.value IS 'The model''s value of the metric (NULL: missing or not measured)';
 COMMENT ON COLUMN galaxy.gate_results.value_source IS 'Where the value comes from: metrics, model (size_bytes), on_demand_relation or on_demand_synthetic';
 COMMENT ON COLUMN galaxy.gate_results.status IS 'passed, failed, missing (no such metric: fails) or not_measured (latency not measured yet)';
 COMMENT ON COLUMN galaxy.gate_results.passed IS 'Whether the model passes the gate (NULL while its latency is not measured)';
 COMMENT ON COLUMN galaxy.gate_results.margin IS 'How far the value is on the passing side of the threshold; negative: how much it misses by';
 COMMENT ON COLUMN galaxy.gate_results.gate IS 'The gate as text, e.g. accuracy >= 0.975';
+
+-- compressions
+COMMENT ON COLUMN galaxy.compressions.model_id IS 'The compressed model (galaxy.models.id)';
+COMMENT ON COLUMN galaxy.compressions.parent_id IS 'The model it was compressed from (its parent_id)';
+COMMENT ON COLUMN galaxy.compressions.project_id IS 'Project of both models';
+COMMENT ON COLUMN galaxy.compressions.method IS 'Compression method: int8';
+COMMENT ON COLUMN galaxy.compressions.options IS 'Options galaxy.compress was called with';
+COMMENT ON COLUMN galaxy.compressions.measured_on IS 'Relation both models were scored on (the parent''s training relation, or options relation)';
+COMMENT ON COLUMN galaxy.compressions.main_metric IS 'The task''s main metric (accuracy, r2) the guard compares';
+COMMENT ON COLUMN galaxy.compressions.parent_value IS 'The parent''s main metric on those rows';
+COMMENT ON COLUMN galaxy.compressions.value IS 'The compressed model''s main metric on those rows';
+COMMENT ON COLUMN galaxy.compressions.metric_drop IS 'How much the main metric fell (negative: it rose)';
+COMMENT ON COLUMN galaxy.compressions.max_metric_drop IS 'The largest drop the accuracy guard allows (option max_metric_drop)';
+COMMENT ON COLUMN galaxy.compressions.parent_size_bytes IS 'Stored size of the parent''s model value';
+COMMENT ON COLUMN galaxy.compressions.size_bytes IS 'Stored size of the compressed model value';
+COMMENT ON COLUMN galaxy.compressions.parent_predict_p50_ms IS 'The parent''s median single-row predict latency, measured at compression (NULL: not measured)';
+COMMENT ON COLUMN galaxy.compressions.predict_p50_ms IS 'The compressed model''s median single-row predict latency (NULL: not measured)';
+COMMENT ON COLUMN galaxy.compressions.parent_metrics IS 'Every metric of the parent on the measured rows (the compressed model''s are its galaxy.models.metrics)';
+COMMENT ON COLUMN galaxy.compressions.compressed_by IS 'Role that ran galaxy.compress';
+COMMENT ON COLUMN galaxy.compressions.compressed_at IS 'When';
+
+-- view: model_compressions
+COMMENT ON COLUMN galaxy.model_compressions.project IS 'Project name';
+COMMENT ON COLUMN galaxy.model_compressions.project_id IS 'Project id';
+COMMENT ON COLUMN galaxy.model_compressions.model IS 'The compressed model';
+COMMENT ON COLUMN galaxy.model_compressions.version IS 'Its version (a patch version of the parent''s)';
+COMMENT ON COLUMN galaxy.model_compressions.parent IS 'The model it was compressed from';
+COMMENT ON COLUMN galaxy.model_compressions.parent_version IS 'The parent''s version (NULL once the parent is deleted)';
+COMMENT ON COLUMN galaxy.model_compressions.algorithm IS 'Algorithm of both models';
+COMMENT ON COLUMN galaxy.model_compressions.method IS 'Compression method';
+COMMENT ON COLUMN galaxy.model_compressions.options IS 'Options galaxy.compress was called with';
+COMMENT ON COLUMN galaxy.model_compressions.measured_on IS 'Relation both models were scored on';
+COMMENT ON COLUMN galaxy.model_compressions.main_metric IS 'The main metric the guard compares';
+COMMENT ON COLUMN galaxy.model_compressions.parent_value IS 'The parent''s main metric';
+COMMENT ON COLUMN galaxy.model_compressions.value IS 'The compressed model''s main metric';
+COMMENT ON COLUMN galaxy.model_compressions.metric_drop IS 'How much the main metric fell';
+COMMENT ON COLUMN galaxy.model_compressions.max_metric_drop IS 'The largest drop the guard allows';
+COMMENT ON COLUMN galaxy.model_compressions.guard_passed IS 'Whether metric_drop <= max_metric_drop (false: the deployment gates refuse the model)';
+COMMENT ON COLUMN galaxy.model_compressions.parent_size_bytes IS 'Stored size of the parent';
+COMMENT ON COLUMN galaxy.model_compressions.size_bytes IS 'Stored size of the compressed model';
+COMMENT ON COLUMN galaxy.model_compressions.size_ratio IS 'size_bytes / parent_size_bytes';
+COMMENT ON COLUMN galaxy.model_compressions.parent_predict_p50_ms IS 'The parent''s median single-row predict latency';
+COMMENT ON COLUMN galaxy.model_compressions.predict_p50_ms IS 'The compressed model''s median single-row predict latency';
+COMMENT ON COLUMN galaxy.model_compressions.speedup IS 'parent_predict_p50_ms / predict_p50_ms';
+COMMENT ON COLUMN galaxy.model_compressions.status IS 'The compressed model''s status';
+COMMENT ON COLUMN galaxy.model_compressions.compressed_by IS 'Role that ran galaxy.compress';
+COMMENT ON COLUMN galaxy.model_compressions.compressed_at IS 'When';

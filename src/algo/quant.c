@@ -1,0 +1,202 @@
+/*
+ * quant.c — int8 weight matrices: quantisation per output channel, storage,
+ * and the int8 x int8 → int32 kernels compressed models predict with.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "algo/quant.h"
+#include "utils/memutils.h"
+
+/* Products summed in int32 at a time: 127 * 127 * 65536 < 2^31. */
+#define QUANT_BLOCK 65536
+
+/* palloc for a possibly large array. */
+static void *
+alloc_huge(Size bytes)
+{
+	return MemoryContextAllocExtended(CurrentMemoryContext, Max(bytes, 1),
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+/* An empty matrix of rows x cols. */
+static QuantMatrix *
+quant_alloc(int rows, int cols)
+{
+	QuantMatrix *m = palloc0(sizeof(QuantMatrix));
+
+	m->rows = rows;
+	m->cols = cols;
+	m->q = alloc_huge((Size) rows * cols);
+	m->scale = alloc_huge(sizeof(float) * rows);
+	return m;
+}
+
+/* A value divided by a scale, rounded to the nearest int8 in [-127, 127]. */
+static inline int8
+quant_round(double v, double inv)
+{
+	double		s = rint(v * inv);
+
+	if (s > 127.0)
+		s = 127.0;
+	else if (s < -127.0)
+		s = -127.0;
+	return (int8) s;
+}
+
+/* Quantise float64 weights; see quant.h. */
+QuantMatrix *
+quant_from_f64(const double *w, int rows, int cols)
+{
+	QuantMatrix *m = quant_alloc(rows, cols);
+
+	for (int r = 0; r < rows; r++)
+	{
+		const double *row = w + (Size) r * cols;
+		double		amax = 0.0;
+		double		inv;
+
+		for (int c = 0; c < cols; c++)
+			amax = Max(amax, fabs(row[c]));
+		m->scale[r] = (float) (amax / 127.0);
+		inv = m->scale[r] > 0.0f ? 1.0 / (double) m->scale[r] : 0.0;
+		for (int c = 0; c < cols; c++)
+			m->q[(Size) r * cols + c] = quant_round(row[c], inv);
+	}
+	return m;
+}
+
+/* Quantise float32 weights; see quant.h. */
+QuantMatrix *
+quant_from_f32(const float *w, int rows, int cols)
+{
+	QuantMatrix *m = quant_alloc(rows, cols);
+
+	for (int r = 0; r < rows; r++)
+	{
+		const float *row = w + (Size) r * cols;
+		double		amax = 0.0;
+		double		inv;
+
+		for (int c = 0; c < cols; c++)
+			amax = Max(amax, fabs((double) row[c]));
+		m->scale[r] = (float) (amax / 127.0);
+		inv = m->scale[r] > 0.0f ? 1.0 / (double) m->scale[r] : 0.0;
+		for (int c = 0; c < cols; c++)
+			m->q[(Size) r * cols + c] = quant_round(row[c], inv);
+	}
+	return m;
+}
+
+/* Bytes of quant_write's output. */
+Size
+quant_stored_bytes(int rows, int cols)
+{
+	return 4 + sizeof(float) * (Size) rows + (Size) rows * cols;
+}
+
+/* Write the scales then the int8 values. */
+void
+quant_write(const QuantMatrix *m, ModelWriter *w)
+{
+	mw_tag(w, "QNT8");
+	mw_f32s(w, m->scale, m->rows);
+	mw_bytes(w, m->q, (Size) m->rows * m->cols);
+}
+
+/* Read a rows x cols matrix written by quant_write, validating every value. */
+QuantMatrix *
+quant_read(ModelReader *r, int rows, int cols, const char *what)
+{
+	QuantMatrix *m;
+	Size		n = (Size) rows * cols;
+
+	mr_tag(r, "QNT8");
+	if (rows < 1 || cols < 1 ||
+		sizeof(float) * (Size) rows > mr_remaining(r) ||
+		n > mr_remaining(r) - sizeof(float) * (Size) rows)
+		mr_corrupt("%s: %d x %d int8 weights do not fit in the bytes left", what, rows, cols);
+	m = quant_alloc(rows, cols);
+	mr_f32s(r, m->scale, rows);
+	for (int i = 0; i < rows; i++)
+		if (!isfinite(m->scale[i]) || m->scale[i] < 0.0f)
+			mr_corrupt("%s: scale %d is not a finite number >= 0", what, i);
+	mr_bytes(r, m->q, n);
+	for (Size i = 0; i < n; i++)
+		if (m->q[i] == -128)
+			mr_corrupt("%s: int8 weight -128 (weights lie in [-127, 127])", what);
+	return m;
+}
+
+/* Quantise one float64 input row; see quant.h. */
+float
+quant_input_f64(const double *x, int n, int8 *qx)
+{
+	double		amax = 0.0;
+	double		inv;
+
+	for (int c = 0; c < n; c++)
+		amax = Max(amax, fabs(x[c]));
+	if (!(amax > 0.0) || !isfinite(amax))
+	{
+		/* zeros (or a non-finite input: its result is NaN, as the float model's) */
+		memset(qx, 0, (Size) Max(n, 0));
+		return amax > 0.0 ? NAN : 0.0f;
+	}
+	inv = 127.0 / amax;
+	for (int c = 0; c < n; c++)
+		qx[c] = quant_round(x[c], inv);
+	return (float) (amax / 127.0);
+}
+
+/* Quantise one float32 input row; see quant.h. */
+float
+quant_input_f32(const float *x, int n, int8 *qx)
+{
+	float		amax = 0.0f;
+	float		inv;
+
+	for (int c = 0; c < n; c++)
+		amax = Max(amax, fabsf(x[c]));
+	if (!(amax > 0.0f) || !isfinite(amax))
+	{
+		memset(qx, 0, (Size) Max(n, 0));
+		return amax > 0.0f ? NAN : 0.0f;
+	}
+	inv = 127.0f / amax;
+	for (int c = 0; c < n; c++)
+	{
+		float		s = rintf(x[c] * inv);
+
+		qx[c] = (int8) (s > 127.0f ? 127.0f : (s < -127.0f ? -127.0f : s));
+	}
+	return amax / 127.0f;
+}
+
+/* int8 dot product of n values, accumulated in int32 (n <= QUANT_BLOCK). */
+static inline int32
+dot_i8(const int8 *restrict a, const int8 *restrict b, int n)
+{
+	int32		s = 0;
+
+	for (int j = 0; j < n; j++)
+		s += (int32) a[j] * (int32) b[j];
+	return s;
+}
+
+/* W x for a quantised input row; see quant.h. */
+void
+quant_gemv(const QuantMatrix *m, const int8 *qx, float x_scale, double *out)
+{
+	for (int r = 0; r < m->rows; r++)
+	{
+		const int8 *row = m->q + (Size) r * m->cols;
+		int64		acc = 0;
+
+		for (int c = 0; c < m->cols; c += QUANT_BLOCK)
+			acc += dot_i8(row + c, qx + c, Min(QUANT_BLOCK, m->cols - c));
+		out[r] = (double) acc * (double) m->scale[r] * (double) x_scale;
+	}
+}
