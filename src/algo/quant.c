@@ -200,3 +200,18 @@ quant_gemv(const QuantMatrix *m, const int8 *qx, float x_scale, double *out)
 		out[r] = (double) acc * (double) m->scale[r] * (double) x_scale;
 	}
 }
+
+/* W x into float32 outputs; see quant.h. */
+void
+quant_gemv_f32(const QuantMatrix *m, const int8 *qx, float x_scale, float *out)
+{
+	for (int r = 0; r < m->rows; r++)
+	{
+		const int8 *row = m->q + (Size) r * m->cols;
+		int64		acc = 0;
+
+		for (int c = 0; c < m->cols; c += QUANT_BLOCK)
+			acc += dot_i8(row + c, qx + c, Min(QUANT_BLOCK, m->cols - c));
+		out[r] = (float) ((double) acc * (double) m->scale[r] * (double) x_scale);
+	}
+}

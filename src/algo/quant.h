@@ -55,5 +55,7 @@ extern float quant_input_f32(const float *x, int n, int8 *qx);
  * quantised by quant_input_*: int8 products, int32 accumulation.
  */
 extern void quant_gemv(const QuantMatrix *m, const int8 *qx, float x_scale, double *out);
+/* The same into float32 outputs (the neural engine's). */
+extern void quant_gemv_f32(const QuantMatrix *m, const int8 *qx, float x_scale, float *out);
 
 #endif							/* GALAXY_QUANT_H */

@@ -167,7 +167,7 @@ check_method(const char *method, const AlgorithmDef *algo)
 				 algo->compress_methods ?
 				 errdetail("%s supports: %s.", algo->name, algo->compress_methods) :
 				 errdetail("%s supports no compression method.", algo->name),
-				 errhint("Algorithms with int8: logistic_regression.")));
+				 errhint("int8 compresses logistic_regression, neural_network and cnn models.")));
 }
 
 /* The relation to measure on: the option's, else the parent's training relation. */
