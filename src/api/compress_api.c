@@ -74,6 +74,10 @@ option_number(const char *key, const JsonbValue *v, double lo, double hi, bool h
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("galaxy.compress option \"%s\" must be a number, not %s", key, jb_type_name(v))));
 	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	if (isinf(hi) && !(d >= lo))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("galaxy.compress option \"%s\" = %g must be >= %g", key, d, lo)));
 	if (!(d >= lo) || (hi_open ? !(d < hi) : !(d <= hi)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -109,7 +113,7 @@ read_options(Jsonb *options, CompressRequest *req)
 		if (tok != WJB_VALUE)
 			continue;
 		if (strcmp(key, "max_metric_drop") == 0)
-			req->max_metric_drop = option_number(key, &v, 0.0, 1e300, false);
+			req->max_metric_drop = option_number(key, &v, 0.0, INFINITY, false);
 		else if (strcmp(key, "sparsity") == 0)
 			req->algo.sparsity = option_number(key, &v, 0.0, 1.0, true);
 		else if (strcmp(key, "relation") == 0)
@@ -163,10 +167,8 @@ check_method(const char *method, const AlgorithmDef *algo)
 	if (algo->compress == NULL || !list_has(algo->compress_methods, method))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("algorithm %s does not support compression method \"%s\"", algo->name, method),
-				 algo->compress_methods ?
-				 errdetail("%s supports: %s.", algo->name, algo->compress_methods) :
-				 errdetail("%s supports no compression method.", algo->name),
+				 errmsg("algorithm %s does not support compression method \"%s\" (it supports %s)",
+						algo->name, method, algo->compress_methods ? algo->compress_methods : "none"),
 				 errhint("int8 compresses logistic_regression, neural_network and cnn models.")));
 }
 
