@@ -175,8 +175,20 @@ quant_input_f32(const float *x, int n, int8 *qx)
 	return amax / 127.0f;
 }
 
+/*
+ * The kernels are compiled twice with GCC, for AVX2 and for the baseline,
+ * and the loader picks one for the CPU (an ifunc): the int8 products then
+ * take 256-bit vectors where the CPU has them.  Results are the same
+ * integers either way.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define QUANT_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define QUANT_KERNEL
+#endif
+
 /* int8 dot product of n values, accumulated in int32 (n <= QUANT_BLOCK). */
-static inline int32
+QUANT_KERNEL static int32
 dot_i8(const int8 *restrict a, const int8 *restrict b, int n)
 {
 	int32		s = 0;
@@ -184,6 +196,34 @@ dot_i8(const int8 *restrict a, const int8 *restrict b, int n)
 	for (int j = 0; j < n; j++)
 		s += (int32) a[j] * (int32) b[j];
 	return s;
+}
+
+/*
+ * Four int8 dot products of one weight row with four input rows (n <=
+ * QUANT_BLOCK): the weights are read once for all four.
+ */
+QUANT_KERNEL static void
+dot4_i8(const int8 *restrict w, const int8 *restrict x0, const int8 *restrict x1,
+		const int8 *restrict x2, const int8 *restrict x3, int n, int64 *acc)
+{
+	int32		s0 = 0,
+				s1 = 0,
+				s2 = 0,
+				s3 = 0;
+
+	for (int j = 0; j < n; j++)
+	{
+		int32		v = w[j];
+
+		s0 += v * x0[j];
+		s1 += v * x1[j];
+		s2 += v * x2[j];
+		s3 += v * x3[j];
+	}
+	acc[0] += s0;
+	acc[1] += s1;
+	acc[2] += s2;
+	acc[3] += s3;
 }
 
 /* W x for a quantised input row; see quant.h. */
@@ -213,5 +253,31 @@ quant_gemv_f32(const QuantMatrix *m, const int8 *qx, float x_scale, float *out)
 		for (int c = 0; c < m->cols; c += QUANT_BLOCK)
 			acc += dot_i8(row + c, qx + c, Min(QUANT_BLOCK, m->cols - c));
 		out[r] = (float) ((double) acc * (double) m->scale[r] * (double) x_scale);
+	}
+}
+
+/* W x for up to QUANT_ROWS quantised input rows at once; see quant.h. */
+void
+quant_gemm_f32(const QuantMatrix *m, const int8 *qx, const float *x_scale, int n, float *out)
+{
+	int			k = m->cols;
+
+	Assert(n >= 1 && n <= QUANT_ROWS);
+	if (n < QUANT_ROWS)
+	{
+		for (int i = 0; i < n; i++)
+			quant_gemv_f32(m, qx + (Size) i * k, x_scale[i], out + (Size) i * m->rows);
+		return;
+	}
+	for (int r = 0; r < m->rows; r++)
+	{
+		const int8 *row = m->q + (Size) r * k;
+		int64		acc[QUANT_ROWS] = {0};
+
+		for (int c = 0; c < k; c += QUANT_BLOCK)
+			dot4_i8(row + c, qx + c, qx + (Size) k + c, qx + (Size) 2 * k + c, qx + (Size) 3 * k + c,
+					Min(QUANT_BLOCK, k - c), acc);
+		for (int i = 0; i < QUANT_ROWS; i++)
+			out[(Size) i * m->rows + r] = (float) ((double) acc[i] * (double) m->scale[r] * (double) x_scale[i]);
 	}
 }

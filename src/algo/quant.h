@@ -58,4 +58,13 @@ extern void quant_gemv(const QuantMatrix *m, const int8 *qx, float x_scale, doub
 /* The same into float32 outputs (the neural engine's). */
 extern void quant_gemv_f32(const QuantMatrix *m, const int8 *qx, float x_scale, float *out);
 
+/* Input rows quant_gemm_f32 multiplies at once (the weights are read once for them). */
+#define QUANT_ROWS 4
+
+/*
+ * quant_gemv_f32 for n <= QUANT_ROWS rows: qx holds n quantised rows of
+ * m->cols values, x_scale their scales; out gets n rows of m->rows outputs.
+ */
+extern void quant_gemm_f32(const QuantMatrix *m, const int8 *qx, const float *x_scale, int n, float *out);
+
 #endif							/* GALAXY_QUANT_H */

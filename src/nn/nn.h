@@ -147,7 +147,7 @@ struct NnLayer
 	/*
 	 * NN_DENSE compressed by galaxy.compress 'int8' (nn_quantize): the
 	 * weights in int8 per unit (params[0].w is then NULL; the bias stays
-	 * float) and a row of the input quantised, for the forward pass.
+	 * float) and QUANT_ROWS rows of the input quantised, for the forward pass.
 	 */
 	struct QuantMatrix *quant;
 	int8	   *qx;

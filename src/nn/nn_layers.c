@@ -67,14 +67,17 @@ dense_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 		/* int8 weights: each row quantised, int8 products summed in int32 */
 		const float *b = l->params[1].w;
 
-		for (int i = 0; i < batch; i++)
+		for (int i = 0; i < batch; i += QUANT_ROWS)
 		{
-			float	   *row = out + (Size) i * o;
-			float		xs = quant_input_f32(in + (Size) i * k, k, l->qx);
+			int			n = Min(QUANT_ROWS, batch - i);
+			float		xs[QUANT_ROWS];
 
-			quant_gemv_f32(l->quant, l->qx, xs, row);
-			for (int j = 0; j < o; j++)
-				row[j] += b[j];
+			for (int r = 0; r < n; r++)
+				xs[r] = quant_input_f32(in + (Size) (i + r) * k, k, l->qx + (Size) r * k);
+			quant_gemm_f32(l->quant, l->qx, xs, n, out + (Size) i * o);
+			for (int r = 0; r < n; r++)
+				for (int j = 0; j < o; j++)
+					out[(Size) (i + r) * o + j] += b[j];
 		}
 		return;
 	}

@@ -802,7 +802,7 @@ nn_quantize(NnNet *net)
 		if (l->kind != NN_DENSE || l->quant != NULL)
 			continue;
 		l->quant = quant_from_f32(l->params[0].w, l->out.d[0], k);
-		l->qx = palloc(k);
+		l->qx = palloc((Size) QUANT_ROWS * k);
 		pfree(l->params[0].w);
 		l->params[0].w = NULL;
 		if (l->params[0].g)
@@ -1168,7 +1168,7 @@ nn_read(NnNet *net, ModelReader *r)
 			pfree(l->params[0].w);
 			l->params[0].w = NULL;
 			l->quant = quant_read(r, l->out.d[0], k, "dense int8 weights");
-			l->qx = palloc(k);
+			l->qx = palloc((Size) QUANT_ROWS * k);
 			continue;
 		}
 		for (int k = 0; k < l->n_params; k++)
