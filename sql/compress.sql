@@ -93,12 +93,23 @@ SELECT jsonb_path_query_array(galaxy.describe(:qnn)->'architecture', '$.layers[*
 SELECT count(*) FILTER (WHERE galaxy.predict(:nn, i) <> galaxy.predict(:qnn, i)) <= 3 AS nearly_same FROM iris i;
 SELECT galaxy.describe(model::text::galaxy.model) = galaxy.describe(model) AS text_round_trip FROM galaxy.models WHERE id = :qnn;
 
+-- prune: the smallest coefficients / dense weights zero, stored sparse
+SELECT id AS pruned, version, size_bytes < (SELECT size_bytes FROM galaxy.models WHERE id = :lr) AS smaller
+  FROM galaxy.compress(:lr, 'prune', '{"sparsity": 0.5, "max_metric_drop": 1}') \gset
+SELECT :'version' AS version, :'smaller' AS smaller;
+SELECT method, options, guard_passed FROM galaxy.model_compressions WHERE model = :pruned;
+SELECT galaxy.describe(model::text::galaxy.model) = galaxy.describe(model) AS text_round_trip FROM galaxy.models WHERE id = :pruned;
+SELECT (galaxy.compress(:nn, 'prune', '{"sparsity": 0.5, "max_metric_drop": 1}')).id AS pnn \gset
+SELECT jsonb_path_query_array(galaxy.describe(:pnn)->'architecture', '$.layers[*] ? (@.type == "dense") .weights') AS dense_weights;
+SELECT galaxy.describe(model::text::galaxy.model) = galaxy.describe(model) AS text_round_trip FROM galaxy.models WHERE id = :pnn;
+SELECT (SELECT size_bytes FROM galaxy.models WHERE id = :pnn) < (SELECT size_bytes FROM galaxy.models WHERE id = :nn) AS smaller;
+
 -- bad input: each a clear ERROR with its SQLSTATE
 SELECT try('SELECT galaxy.compress(NULL, ''int8'')');
 SELECT try(format('SELECT galaxy.compress(%s, NULL)', :lr));
 SELECT try('SELECT galaxy.compress(999999, ''int8'')');
 SELECT try(format('SELECT galaxy.compress(%s, ''int4'')', :lr));
-SELECT try(format('SELECT galaxy.compress(%s, ''prune'')', :lr));
+SELECT try(format('SELECT galaxy.compress(%s, ''distill'')', :lr));
 SELECT try(format('SELECT galaxy.compress(%s, ''int8'')', (SELECT id FROM galaxy.models WHERE algorithm = 'decision_tree')));
 SELECT try(format('SELECT galaxy.compress(%s, ''int8'')', :q));
 SELECT try(format('SELECT galaxy.compress(%s, ''int8'', ''{"max_drop": 0.1}'')', :lr));
@@ -107,6 +118,8 @@ SELECT try(format('SELECT galaxy.compress(%s, ''int8'', ''{"max_metric_drop": "x
 SELECT try(format('SELECT galaxy.compress(%s, ''int8'', ''[1]'')', :lr));
 SELECT try(format('SELECT galaxy.compress(%s, ''int8'', ''{"relation": "no_such_table"}'')', :lr));
 SELECT try(format('SELECT galaxy.compress(%s, ''int8'', ''{"relation": 5}'')', :lr));
+SELECT try(format('SELECT galaxy.compress(%s, ''prune'', ''{"sparsity": 1}'')', :lr));
+SELECT try(format('SELECT galaxy.compress(%s, ''prune'')', :pruned));
 
 -- privileges: galaxy_trainer, and train on the project
 CREATE ROLE compress_reader NOLOGIN IN ROLE galaxy_reader;

@@ -199,7 +199,7 @@ typedef struct TrainData
 typedef struct CompressOptions
 {
 	const char *method;			/* "int8" or "prune" */
-	double		sparsity;		/* prune: share of the weights to make zero, [0, 1) */
+	double		sparsity;		/* prune: share of the weights to make zero, [0, 0.99] */
 } CompressOptions;
 
 typedef struct AlgorithmDef

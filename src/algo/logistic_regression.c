@@ -92,6 +92,7 @@ typedef struct LogRegState
 	double	   *coef;			/* n_outputs x n_features, row-major (NULL when quantised) */
 	double	   *intercept;		/* n_outputs */
 	QuantMatrix *qcoef;			/* galaxy.compress int8: the coefficients in int8, or NULL */
+	bool		pruned;			/* galaxy.compress prune: coef stored sparse */
 } LogRegState;
 
 /* The optimisation problem: data, weights and scratch space. */
@@ -891,13 +892,15 @@ logreg_serialize(const void *state, ModelWriter *w)
 {
 	const LogRegState *st = state;
 
-	/* int8 coefficients (format 2, galaxy.compress) or float64 ones */
-	mw_tag(w, st->qcoef ? "LOGQ" : "LOGR");
+	/* int8 or pruned sparse coefficients (format 2, galaxy.compress), or float64 ones */
+	mw_tag(w, st->qcoef ? "LOGQ" : (st->pruned ? "LOGP" : "LOGR"));
 	mw_u32(w, (uint32) st->n_classes);
 	mw_u32(w, (uint32) st->n_features);
 	mw_f64s(w, st->intercept, st->n_outputs);
 	if (st->qcoef)
 		quant_write(st->qcoef, w);
+	else if (st->pruned)
+		sparse_write_f64(st->coef, (Size) st->n_outputs * st->n_features, w);
 	else
 		mw_f64s(w, st->coef, (Size) st->n_outputs * st->n_features);
 }
@@ -912,6 +915,7 @@ logreg_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask tas
 	int			kk;
 	uint64		total;
 	bool		quantised = mr_peek_tag(r, "LOGQ");
+	bool		pruned = mr_peek_tag(r, "LOGP");
 
 	if (task != TASK_CLASSIFICATION)
 		mr_corrupt("logistic_regression model with task %d", (int) task);
@@ -919,16 +923,16 @@ logreg_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask tas
 		mr_corrupt("logistic_regression class count %d out of range", n_classes);
 	if (n_features < 0 || n_features > MODEL_MAX_FEATURES)
 		mr_corrupt("logistic_regression feature count %d out of range", n_features);
-	if (quantised && r->format < MODEL_FORMAT_QUANT)
-		mr_corrupt("logistic_regression int8 coefficients in a format %u model", r->format);
-	mr_tag(r, quantised ? "LOGQ" : "LOGR");
+	if ((quantised || pruned) && r->format < MODEL_FORMAT_QUANT)
+		mr_corrupt("logistic_regression compressed coefficients in a format %u model", r->format);
+	mr_tag(r, quantised ? "LOGQ" : (pruned ? "LOGP" : "LOGR"));
 	k = mr_count(r, MODEL_MAX_CLASSES, 0, "logistic_regression class");
 	p = mr_count(r, MODEL_MAX_FEATURES, 0, "logistic_regression feature");
 	if ((int) k != n_classes || (int) p != n_features)
 		mr_corrupt("logistic_regression state for %u classes x %u features, header says %d x %d",
 				   k, p, n_classes, n_features);
 	kk = (k == 2) ? 1 : (int) k;
-	total = quantised ? (uint64) kk : (uint64) kk * ((uint64) p + 1);
+	total = (quantised || pruned) ? (uint64) kk : (uint64) kk * ((uint64) p + 1);
 	if (total > mr_remaining(r) / sizeof(double))
 		mr_corrupt("logistic_regression coefficients truncated");
 
@@ -944,7 +948,16 @@ logreg_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask tas
 		st->qcoef = quant_read(r, kk, (int) p, "logistic_regression int8 coefficients");
 		return st;
 	}
+	/* sparse coefficients: their bitmap must be present before they are allocated */
+	if (pruned && SPARSE_MIN_BYTES((uint64) kk * p) > mr_remaining(r))
+		mr_corrupt("logistic_regression pruned coefficients: %d x %u do not fit in the bytes left", kk, p);
 	st->coef = alloc_doubles((Size) kk * p);
+	if (pruned)
+	{
+		st->pruned = true;
+		sparse_read_f64(r, st->coef, (Size) kk * p, "logistic_regression pruned coefficients");
+		return st;
+	}
 	for (Size j = 0; j < (Size) kk * p; j++)
 		st->coef[j] = mr_f64_finite(r, "logistic_regression coefficient");
 	return st;
@@ -969,23 +982,37 @@ logreg_feature_importance(const void *state, double *out)
 		pfree(coef);
 }
 
-/* galaxy.compress 'int8': a copy with the coefficients quantised per class. */
+/*
+ * galaxy.compress: a copy with the coefficients quantised per class
+ * ('int8'), or with the smallest of them zero and stored sparse ('prune').
+ */
 static void *
 logreg_compress(const void *state, const CompressOptions *opt, uint16 *format)
 {
 	const LogRegState *st = state;
 	LogRegState *c = palloc0(sizeof(LogRegState));
+	Size		n = (Size) st->n_outputs * st->n_features;
 
-	Assert(strcmp(opt->method, "int8") == 0);
-	if (st->qcoef)
+	if (st->qcoef || st->pruned)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the logistic_regression model is quantised to int8 already")));
+				 errmsg("the logistic_regression model is compressed already (%s)",
+						st->qcoef ? "int8" : "pruned")));
 	*c = *st;
 	c->intercept = alloc_doubles(st->n_outputs);
 	memcpy(c->intercept, st->intercept, sizeof(double) * st->n_outputs);
-	c->qcoef = quant_from_f64(st->coef, st->n_outputs, st->n_features);
-	c->coef = NULL;
+	if (strcmp(opt->method, "prune") == 0)
+	{
+		c->coef = alloc_doubles(n);
+		memcpy(c->coef, st->coef, sizeof(double) * n);
+		(void) prune_magnitude_f64(c->coef, n, opt->sparsity);
+		c->pruned = true;
+	}
+	else
+	{
+		c->qcoef = quant_from_f64(st->coef, st->n_outputs, st->n_features);
+		c->coef = NULL;
+	}
 	*format = MODEL_FORMAT_QUANT;
 	return c;
 }
@@ -1081,6 +1108,6 @@ const AlgorithmDef galaxy_algo_logistic_regression = {
 	.sparse_input = true,
 	.predict_sparse = logreg_predict_sparse,
 	.predict_proba_sparse = logreg_predict_proba_sparse,
-	.compress_methods = "int8",
+	.compress_methods = "int8,prune",
 	.compress = logreg_compress,
 };

@@ -1,12 +1,14 @@
 /*
  * quant.c — int8 weight matrices: quantisation per output channel, storage,
- * and the int8 x int8 → int32 kernels compressed models predict with.
+ * and the int8 x int8 → int32 kernels compressed models predict with; and
+ * magnitude pruning with sparse storage.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "algo/quant.h"
+#include "port/pg_bitutils.h"
 #include "utils/memutils.h"
 
 /* Products summed in int32 at a time: 127 * 127 * 65536 < 2^31. */
@@ -280,4 +282,200 @@ quant_gemm_f32(const QuantMatrix *m, const int8 *qx, const float *x_scale, int n
 		for (int i = 0; i < QUANT_ROWS; i++)
 			out[(Size) i * m->rows + r] = (float) ((double) acc[i] * (double) m->scale[r] * (double) x_scale[i]);
 	}
+}
+
+/* ------------------------------------------------------------------------
+ * Magnitude pruning and sparse storage
+ * ------------------------------------------------------------------------
+ */
+
+/* qsort comparator of doubles, ascending. */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * The magnitude below which round(sparsity * n) of n magnitudes lie (the
+ * k-th smallest), or -1 when nothing is to be pruned.
+ */
+static double
+prune_threshold(double *mag, Size n, double sparsity, Size *k)
+{
+	*k = (Size) rint(sparsity * (double) n);
+	if (*k == 0 || n == 0)
+		return -1.0;
+	qsort(mag, n, sizeof(double), cmp_double);
+	return mag[Min(*k, n) - 1];
+}
+
+/* Zero the smallest weights of a float64 array; see quant.h. */
+Size
+prune_magnitude_f64(double *w, Size n, double sparsity)
+{
+	double	   *mag = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(double) * Max(n, 1),
+												 MCXT_ALLOC_HUGE);
+	Size		k,
+				zeroed = 0,
+				zeros = 0;
+	double		t;
+
+	for (Size i = 0; i < n; i++)
+		mag[i] = fabs(w[i]);
+	t = prune_threshold(mag, n, sparsity, &k);
+	/* ties at the threshold: zero them in order until k are zero */
+	for (Size i = 0; i < n && t >= 0.0; i++)
+		if (fabs(w[i]) < t || (fabs(w[i]) == t && zeroed < k))
+		{
+			w[i] = 0.0;
+			zeroed++;
+		}
+	for (Size i = 0; i < n; i++)
+		zeros += w[i] == 0.0;
+	pfree(mag);
+	return zeros;
+}
+
+/* Zero the smallest weights of a float32 array; see quant.h. */
+Size
+prune_magnitude_f32(float *w, Size n, double sparsity)
+{
+	double	   *mag = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(double) * Max(n, 1),
+												 MCXT_ALLOC_HUGE);
+	Size		k,
+				zeroed = 0,
+				zeros = 0;
+	double		t;
+
+	for (Size i = 0; i < n; i++)
+		mag[i] = fabs((double) w[i]);
+	t = prune_threshold(mag, n, sparsity, &k);
+	for (Size i = 0; i < n && t >= 0.0; i++)
+		if (fabs((double) w[i]) < t || (fabs((double) w[i]) == t && zeroed < k))
+		{
+			w[i] = 0.0f;
+			zeroed++;
+		}
+	for (Size i = 0; i < n; i++)
+		zeros += w[i] == 0.0f;
+	pfree(mag);
+	return zeros;
+}
+
+/*
+ * Sparse storage: a tag, the count of non-zero weights, a bitmap of n bits
+ * (bit i of byte i / 8 set: weight i is stored), then the non-zero values in
+ * order.  At 80 % zeros a float32 weight takes 0.93 bytes instead of 4.
+ */
+
+/* The bitmap of non-zero weights (ceil(n / 8) bytes) and their count. */
+static uint8 *
+nonzero_bitmap(const void *w, Size n, bool f32, uint64 *nnz)
+{
+	uint8	   *bits = MemoryContextAllocExtended(CurrentMemoryContext, Max((n + 7) / 8, 1),
+												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+	*nnz = 0;
+	for (Size i = 0; i < n; i++)
+		if (f32 ? ((const float *) w)[i] != 0.0f : ((const double *) w)[i] != 0.0)
+		{
+			bits[i / 8] |= (uint8) (1 << (i % 8));
+			(*nnz)++;
+		}
+	return bits;
+}
+
+/* Tag, count, bitmap, values (float64). */
+void
+sparse_write_f64(const double *w, Size n, ModelWriter *mw)
+{
+	uint64		nnz;
+	uint8	   *bits = nonzero_bitmap(w, n, false, &nnz);
+
+	mw_tag(mw, "SPW8");
+	mw_u64(mw, nnz);
+	mw_bytes(mw, bits, (n + 7) / 8);
+	for (Size i = 0; i < n; i++)
+		if (w[i] != 0.0)
+			mw_f64(mw, w[i]);
+	pfree(bits);
+}
+
+/* Tag, count, bitmap, values (float32). */
+void
+sparse_write_f32(const float *w, Size n, ModelWriter *mw)
+{
+	uint64		nnz;
+	uint8	   *bits = nonzero_bitmap(w, n, true, &nnz);
+
+	mw_tag(mw, "SPW4");
+	mw_u64(mw, nnz);
+	mw_bytes(mw, bits, (n + 7) / 8);
+	for (Size i = 0; i < n; i++)
+		if (w[i] != 0.0f)
+			mw_f32s(mw, &w[i], 1);
+	pfree(bits);
+}
+
+/*
+ * Read the count and bitmap of a sparse section, validated: the bitmap's set
+ * bits are the count, none past n, and the values fit in the bytes left.
+ */
+static uint8 *
+sparse_read_bitmap(ModelReader *r, Size n, Size value_size, const char *what)
+{
+	uint64		nnz = mr_u64(r);
+	Size		nbytes = (n + 7) / 8;
+	uint8	   *bits;
+	uint64		set = 0;
+
+	if (nbytes > mr_remaining(r) || nnz > n || nnz > (mr_remaining(r) - nbytes) / value_size)
+		mr_corrupt("%s: " UINT64_FORMAT " non-zero weights of %zu do not fit in the bytes left", what, nnz, n);
+	bits = MemoryContextAllocExtended(CurrentMemoryContext, Max(nbytes, 1), MCXT_ALLOC_HUGE);
+	mr_bytes(r, bits, nbytes);
+	for (Size i = 0; i < nbytes; i++)
+		set += pg_popcount((const char *) &bits[i], 1);
+	if (set != nnz || (n % 8 != 0 && (bits[nbytes - 1] >> (n % 8)) != 0))
+		mr_corrupt("%s: the bitmap of non-zero weights does not match their count", what);
+	return bits;
+}
+
+/* Read float64 sparse weights into w (n zeroed values). */
+void
+sparse_read_f64(ModelReader *r, double *w, Size n, const char *what)
+{
+	uint8	   *bits;
+
+	mr_tag(r, "SPW8");
+	bits = sparse_read_bitmap(r, n, sizeof(double), what);
+	for (Size i = 0; i < n; i++)
+		if (bits[i / 8] & (1 << (i % 8)))
+		{
+			w[i] = mr_f64_finite(r, what);
+			if (w[i] == 0.0)
+				mr_corrupt("%s: a stored weight is zero", what);
+		}
+	pfree(bits);
+}
+
+/* Read float32 sparse weights into w (n zeroed values). */
+void
+sparse_read_f32(ModelReader *r, float *w, Size n, const char *what)
+{
+	uint8	   *bits;
+
+	mr_tag(r, "SPW4");
+	bits = sparse_read_bitmap(r, n, sizeof(float), what);
+	for (Size i = 0; i < n; i++)
+		if (bits[i / 8] & (1 << (i % 8)))
+		{
+			mr_f32s(r, &w[i], 1);
+			if (!isfinite(w[i]) || w[i] == 0.0f)
+				mr_corrupt("%s: a stored weight is zero or not finite", what);
+		}
+	pfree(bits);
 }

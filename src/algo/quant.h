@@ -1,5 +1,6 @@
 /*
- * quant.h — int8 weight matrices for compressed models (quant.c): symmetric
+ * quant.h — int8 weight matrices and pruned sparse weights for compressed
+ * models (quant.c): symmetric
  * post-training quantisation per output channel (one float scale per row),
  * their storage in a model value, and the int8 kernels predict runs on.
  *
@@ -66,5 +67,27 @@ extern void quant_gemv_f32(const QuantMatrix *m, const int8 *qx, float x_scale, 
  * m->cols values, x_scale their scales; out gets n rows of m->rows outputs.
  */
 extern void quant_gemm_f32(const QuantMatrix *m, const int8 *qx, const float *x_scale, int n, float *out);
+
+/*
+ * Magnitude pruning (galaxy.compress 'prune'): the weights are kept dense in
+ * memory, the smallest of them zero, and stored sparse — the positions and
+ * values of the others only.
+ */
+
+/* Zero the smallest round(sparsity * n) weights by magnitude; returns how many are zero now. */
+extern Size prune_magnitude_f64(double *w, Size n, double sparsity);
+extern Size prune_magnitude_f32(float *w, Size n, double sparsity);
+
+/*
+ * Store n weights as a bitmap of the non-zero ones and their values; read
+ * them back (validated) into n zeroed weights.
+ */
+extern void sparse_write_f64(const double *w, Size n, ModelWriter *mw);
+extern void sparse_read_f64(ModelReader *r, double *w, Size n, const char *what);
+extern void sparse_write_f32(const float *w, Size n, ModelWriter *mw);
+extern void sparse_read_f32(ModelReader *r, float *w, Size n, const char *what);
+
+/* Bytes sparse_write_* takes at least for n weights (checked before allocating them). */
+#define SPARSE_MIN_BYTES(n) (12 + ((uint64) (n) + 7) / 8)
 
 #endif							/* GALAXY_QUANT_H */

@@ -115,7 +115,7 @@ read_options(Jsonb *options, CompressRequest *req)
 		if (strcmp(key, "max_metric_drop") == 0)
 			req->max_metric_drop = option_number(key, &v, 0.0, INFINITY, false);
 		else if (strcmp(key, "sparsity") == 0)
-			req->algo.sparsity = option_number(key, &v, 0.0, 1.0, true);
+			req->algo.sparsity = option_number(key, &v, 0.0, 0.99, false);
 		else if (strcmp(key, "relation") == 0)
 		{
 			if (v.type != jbvString)
@@ -129,7 +129,7 @@ read_options(Jsonb *options, CompressRequest *req)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown galaxy.compress option \"%s\"", key),
-					 errhint("Options are max_metric_drop, relation and, for prune, sparsity.")));
+					 errhint("Options are max_metric_drop, relation and, for prune, sparsity (default 0.8).")));
 	}
 }
 
@@ -169,7 +169,7 @@ check_method(const char *method, const AlgorithmDef *algo)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("algorithm %s does not support compression method \"%s\" (it supports %s)",
 						algo->name, method, algo->compress_methods ? algo->compress_methods : "none"),
-				 errhint("int8 compresses logistic_regression, neural_network and cnn models.")));
+				 errhint("int8 and prune compress logistic_regression, neural_network and cnn models.")));
 }
 
 /* The relation to measure on: the option's, else the parent's training relation. */

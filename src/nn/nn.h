@@ -151,6 +151,7 @@ struct NnLayer
 	 */
 	struct QuantMatrix *quant;
 	int8	   *qx;
+	bool		pruned;			/* NN_DENSE pruned by nn_prune: weights stored sparse */
 };
 
 /* How dense and convolution layers draw their initial weights (never renumber: a hyperparameter's choice index). */
@@ -239,6 +240,13 @@ extern void nn_predict(NnNet *net, const double *X, int64 n, float *out);
  * nn_read accepts only in a model of format MODEL_FORMAT_QUANT.
  */
 extern int	nn_quantize(NnNet *net);
+
+/*
+ * Magnitude pruning (galaxy.compress 'prune'): in every dense layer, zero
+ * the smallest 'sparsity' share of the weights; nn_write then stores them
+ * sparse (network format 2).  Returns how many layers it pruned.
+ */
+extern int	nn_prune(NnNet *net, double sparsity);
 
 /* Serialise / read (validating kinds, shapes, counts and values). */
 extern void nn_write(const NnNet *net, ModelWriter *w);

@@ -17,7 +17,7 @@
 #include "util/jsonb_build.h"
 
 #define NN_FORMAT_VERSION 1
-#define NN_FORMAT_QUANT 2		/* dense layers may hold int8 weights */
+#define NN_FORMAT_QUANT 2		/* dense layers may hold int8 or pruned sparse weights */
 
 /* Rows of a batch in inference buffers: up to 256, about 1 MB at most. */
 #define NN_PREDICT_VALUES (1 << 18)
@@ -815,12 +815,31 @@ nn_quantize(NnNet *net)
 	return n;
 }
 
-/* Whether a network holds int8 layers (it is then written in format 2). */
+/* Prune every dense layer's weights by magnitude; see nn.h. */
+int
+nn_prune(NnNet *net, double sparsity)
+{
+	int			n = 0;
+
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		NnLayer    *l = &net->layers[i];
+
+		if (l->kind != NN_DENSE || l->quant != NULL || l->pruned)
+			continue;
+		(void) prune_magnitude_f32(l->params[0].w, l->params[0].n, sparsity);
+		l->pruned = true;
+		n++;
+	}
+	return n;
+}
+
+/* Whether a network holds int8 or pruned layers (it is then written in format 2). */
 static bool
 nn_is_quantised(const NnNet *net)
 {
 	for (int i = 0; i < net->n_layers; i++)
-		if (net->layers[i].quant != NULL)
+		if (net->layers[i].quant != NULL || net->layers[i].pruned)
 			return true;
 	return false;
 }
@@ -843,8 +862,8 @@ nn_write(const NnNet *net, ModelWriter *w)
 		{
 			case NN_DENSE:
 				mw_i32(w, l->out.d[0]);
-				if (quantised)
-					mw_u8(w, l->quant ? 1 : 0);	/* format 2: the weights' storage */
+				if (quantised)		/* format 2: the weights' storage */
+					mw_u8(w, l->quant ? 1 : (l->pruned ? 2 : 0));
 				break;
 			case NN_ACTIVATION:
 				mw_u8(w, (uint8) l->activation);
@@ -902,6 +921,13 @@ nn_write(const NnNet *net, ModelWriter *w)
 			/* the bias in float, the weights in int8 */
 			mw_f32s(w, l->params[1].w, l->params[1].n);
 			quant_write(l->quant, w);
+			continue;
+		}
+		if (l->pruned)
+		{
+			/* the bias, then the weights left after pruning */
+			mw_f32s(w, l->params[1].w, l->params[1].n);
+			sparse_write_f32(l->params[0].w, l->params[0].n, w);
 			continue;
 		}
 		for (int k = 0; k < l->n_params; k++)
@@ -962,6 +988,7 @@ nn_read(NnNet *net, ModelReader *r)
 		uint8		kind = mr_u8(r);
 		NnLayer    *l;
 		bool		int8_weights = false;
+		bool		sparse_weights = false;
 
 		switch (kind)
 		{
@@ -975,13 +1002,16 @@ nn_read(NnNet *net, ModelReader *r)
 					{
 						uint8		storage = mr_u8(r);
 
-						if (storage > 1)
+						if (storage > 2)
 							mr_corrupt("dense layer %u: unknown weight storage %u", i, storage);
 						int8_weights = storage == 1;
+						sparse_weights = storage == 2;
 					}
 					/* both tensors must be present before they are allocated */
 					bytes = int8_weights ?
 						(uint64) units * sizeof(float) + quant_stored_bytes(units, (int) Min(fan_in, NN_MAX_WIDTH)) :
+						sparse_weights ?
+						(uint64) units * sizeof(float) + SPARSE_MIN_BYTES((uint64) fan_in * units) :
 						(uint64) (fan_in + 1) * units * sizeof(float);
 					if (bytes > mr_remaining(r))
 						mr_corrupt("dense layer %u: %d x " INT64_FORMAT " weights do not fit in the bytes left",
@@ -1171,6 +1201,14 @@ nn_read(NnNet *net, ModelReader *r)
 			l->qx = palloc((Size) QUANT_ROWS * k);
 			continue;
 		}
+		if (sparse_weights)
+		{
+			read_finite_floats(r, l->params[1].w, l->params[1].n, "dense bias");
+			memset(l->params[0].w, 0, sizeof(float) * l->params[0].n);
+			sparse_read_f32(r, l->params[0].w, l->params[0].n, "dense pruned weights");
+			l->pruned = true;
+			continue;
+		}
 		for (int k = 0; k < l->n_params; k++)
 			read_finite_floats(r, l->params[k].w, l->params[k].n, "weights");
 	}
@@ -1195,6 +1233,8 @@ nn_describe(const NnNet *net, JsonbParseState **st)
 		jb_kv_int(st, "params", params);
 		if (l->quant)
 			jb_kv_str(st, "weights", "int8");
+		else if (l->pruned)
+			jb_kv_str(st, "weights", "pruned");
 		if (l->out.ndim > 1)
 		{
 			jb_key(st, "shape");
