@@ -48,6 +48,21 @@ quant_round(double v, double inv)
 	return (int8) s;
 }
 
+/* Quantise row r of m from its weights in float64. */
+static void
+quant_row(QuantMatrix *m, int r, const double *row)
+{
+	double		amax = 0.0;
+	double		inv;
+
+	for (int c = 0; c < m->cols; c++)
+		amax = Max(amax, fabs(row[c]));
+	m->scale[r] = (float) (amax / 127.0);
+	inv = m->scale[r] > 0.0f ? 1.0 / (double) m->scale[r] : 0.0;
+	for (int c = 0; c < m->cols; c++)
+		m->q[(Size) r * m->cols + c] = quant_round(row[c], inv);
+}
+
 /* Quantise float64 weights; see quant.h. */
 QuantMatrix *
 quant_from_f64(const double *w, int rows, int cols)
@@ -55,40 +70,25 @@ quant_from_f64(const double *w, int rows, int cols)
 	QuantMatrix *m = quant_alloc(rows, cols);
 
 	for (int r = 0; r < rows; r++)
-	{
-		const double *row = w + (Size) r * cols;
-		double		amax = 0.0;
-		double		inv;
-
-		for (int c = 0; c < cols; c++)
-			amax = Max(amax, fabs(row[c]));
-		m->scale[r] = (float) (amax / 127.0);
-		inv = m->scale[r] > 0.0f ? 1.0 / (double) m->scale[r] : 0.0;
-		for (int c = 0; c < cols; c++)
-			m->q[(Size) r * cols + c] = quant_round(row[c], inv);
-	}
+		quant_row(m, r, w + (Size) r * cols);
 	return m;
 }
 
-/* Quantise float32 weights; see quant.h. */
+/* Quantise float32 weights (each row widened to float64 first); see quant.h. */
 QuantMatrix *
 quant_from_f32(const float *w, int rows, int cols)
 {
 	QuantMatrix *m = quant_alloc(rows, cols);
+	double	   *row = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(double) * Max(cols, 1),
+												 MCXT_ALLOC_HUGE);
 
 	for (int r = 0; r < rows; r++)
 	{
-		const float *row = w + (Size) r * cols;
-		double		amax = 0.0;
-		double		inv;
-
 		for (int c = 0; c < cols; c++)
-			amax = Max(amax, fabs((double) row[c]));
-		m->scale[r] = (float) (amax / 127.0);
-		inv = m->scale[r] > 0.0f ? 1.0 / (double) m->scale[r] : 0.0;
-		for (int c = 0; c < cols; c++)
-			m->q[(Size) r * cols + c] = quant_round(row[c], inv);
+			row[c] = w[(Size) r * cols + c];
+		quant_row(m, r, row);
 	}
+	pfree(row);
 	return m;
 }
 
@@ -228,19 +228,24 @@ dot4_i8(const int8 *restrict w, const int8 *restrict x0, const int8 *restrict x1
 	acc[3] += s3;
 }
 
+/* Output r of W x for a quantised row, before the scales: int32 blocks summed in int64. */
+static inline int64
+row_dot(const QuantMatrix *m, int r, const int8 *qx)
+{
+	const int8 *row = m->q + (Size) r * m->cols;
+	int64		acc = 0;
+
+	for (int c = 0; c < m->cols; c += QUANT_BLOCK)
+		acc += dot_i8(row + c, qx + c, Min(QUANT_BLOCK, m->cols - c));
+	return acc;
+}
+
 /* W x for a quantised input row; see quant.h. */
 void
 quant_gemv(const QuantMatrix *m, const int8 *qx, float x_scale, double *out)
 {
 	for (int r = 0; r < m->rows; r++)
-	{
-		const int8 *row = m->q + (Size) r * m->cols;
-		int64		acc = 0;
-
-		for (int c = 0; c < m->cols; c += QUANT_BLOCK)
-			acc += dot_i8(row + c, qx + c, Min(QUANT_BLOCK, m->cols - c));
-		out[r] = (double) acc * (double) m->scale[r] * (double) x_scale;
-	}
+		out[r] = (double) row_dot(m, r, qx) * (double) m->scale[r] * (double) x_scale;
 }
 
 /* W x into float32 outputs; see quant.h. */
@@ -248,14 +253,7 @@ void
 quant_gemv_f32(const QuantMatrix *m, const int8 *qx, float x_scale, float *out)
 {
 	for (int r = 0; r < m->rows; r++)
-	{
-		const int8 *row = m->q + (Size) r * m->cols;
-		int64		acc = 0;
-
-		for (int c = 0; c < m->cols; c += QUANT_BLOCK)
-			acc += dot_i8(row + c, qx + c, Min(QUANT_BLOCK, m->cols - c));
-		out[r] = (float) ((double) acc * (double) m->scale[r] * (double) x_scale);
-	}
+		out[r] = (float) ((double) row_dot(m, r, qx) * (double) m->scale[r] * (double) x_scale);
 }
 
 /* W x for up to QUANT_ROWS quantised input rows at once; see quant.h. */
@@ -313,9 +311,16 @@ prune_threshold(double *mag, Size n, double sparsity, Size *k)
 	return mag[Min(*k, n) - 1];
 }
 
-/* Zero the smallest weights of a float64 array; see quant.h. */
-Size
-prune_magnitude_f64(double *w, Size n, double sparsity)
+/* Weight i of a float32 or float64 array, as a double. */
+static inline double
+weight_at(const void *w, bool f32, Size i)
+{
+	return f32 ? (double) ((const float *) w)[i] : ((const double *) w)[i];
+}
+
+/* Zero the smallest weights of a float32 or float64 array; returns the zeros. */
+static Size
+prune_magnitude(void *w, bool f32, Size n, double sparsity)
 {
 	double	   *mag = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(double) * Max(n, 1),
 												 MCXT_ALLOC_HUGE);
@@ -325,45 +330,40 @@ prune_magnitude_f64(double *w, Size n, double sparsity)
 	double		t;
 
 	for (Size i = 0; i < n; i++)
-		mag[i] = fabs(w[i]);
+		mag[i] = fabs(weight_at(w, f32, i));
 	t = prune_threshold(mag, n, sparsity, &k);
 	/* ties at the threshold: zero them in order until k are zero */
 	for (Size i = 0; i < n && t >= 0.0; i++)
-		if (fabs(w[i]) < t || (fabs(w[i]) == t && zeroed < k))
+	{
+		double		a = fabs(weight_at(w, f32, i));
+
+		if (a < t || (a == t && zeroed < k))
 		{
-			w[i] = 0.0;
+			if (f32)
+				((float *) w)[i] = 0.0f;
+			else
+				((double *) w)[i] = 0.0;
 			zeroed++;
 		}
+	}
 	for (Size i = 0; i < n; i++)
-		zeros += w[i] == 0.0;
+		zeros += weight_at(w, f32, i) == 0.0;
 	pfree(mag);
 	return zeros;
+}
+
+/* Zero the smallest weights of a float64 array; see quant.h. */
+Size
+prune_magnitude_f64(double *w, Size n, double sparsity)
+{
+	return prune_magnitude(w, false, n, sparsity);
 }
 
 /* Zero the smallest weights of a float32 array; see quant.h. */
 Size
 prune_magnitude_f32(float *w, Size n, double sparsity)
 {
-	double	   *mag = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(double) * Max(n, 1),
-												 MCXT_ALLOC_HUGE);
-	Size		k,
-				zeroed = 0,
-				zeros = 0;
-	double		t;
-
-	for (Size i = 0; i < n; i++)
-		mag[i] = fabs((double) w[i]);
-	t = prune_threshold(mag, n, sparsity, &k);
-	for (Size i = 0; i < n && t >= 0.0; i++)
-		if (fabs((double) w[i]) < t || (fabs((double) w[i]) == t && zeroed < k))
-		{
-			w[i] = 0.0f;
-			zeroed++;
-		}
-	for (Size i = 0; i < n; i++)
-		zeros += w[i] == 0.0f;
-	pfree(mag);
-	return zeros;
+	return prune_magnitude(w, true, n, sparsity);
 }
 
 /*
@@ -372,53 +372,46 @@ prune_magnitude_f32(float *w, Size n, double sparsity)
  * order.  At 80 % zeros a float32 weight takes 0.93 bytes instead of 4.
  */
 
-/* The bitmap of non-zero weights (ceil(n / 8) bytes) and their count. */
-static uint8 *
-nonzero_bitmap(const void *w, Size n, bool f32, uint64 *nnz)
+/* Tag, count, bitmap of the non-zero weights, their values (float32 or float64). */
+static void
+sparse_write(const void *w, bool f32, Size n, ModelWriter *mw)
 {
 	uint8	   *bits = MemoryContextAllocExtended(CurrentMemoryContext, Max((n + 7) / 8, 1),
 												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	uint64		nnz = 0;
 
-	*nnz = 0;
 	for (Size i = 0; i < n; i++)
-		if (f32 ? ((const float *) w)[i] != 0.0f : ((const double *) w)[i] != 0.0)
+		if (weight_at(w, f32, i) != 0.0)
 		{
 			bits[i / 8] |= (uint8) (1 << (i % 8));
-			(*nnz)++;
+			nnz++;
 		}
-	return bits;
+	mw_tag(mw, f32 ? "SPW4" : "SPW8");
+	mw_u64(mw, nnz);
+	mw_bytes(mw, bits, (n + 7) / 8);
+	for (Size i = 0; i < n; i++)
+		if (weight_at(w, f32, i) != 0.0)
+		{
+			if (f32)
+				mw_f32s(mw, (const float *) w + i, 1);
+			else
+				mw_f64(mw, ((const double *) w)[i]);
+		}
+	pfree(bits);
 }
 
-/* Tag, count, bitmap, values (float64). */
+/* Store float64 weights sparse; see quant.h. */
 void
 sparse_write_f64(const double *w, Size n, ModelWriter *mw)
 {
-	uint64		nnz;
-	uint8	   *bits = nonzero_bitmap(w, n, false, &nnz);
-
-	mw_tag(mw, "SPW8");
-	mw_u64(mw, nnz);
-	mw_bytes(mw, bits, (n + 7) / 8);
-	for (Size i = 0; i < n; i++)
-		if (w[i] != 0.0)
-			mw_f64(mw, w[i]);
-	pfree(bits);
+	sparse_write(w, false, n, mw);
 }
 
-/* Tag, count, bitmap, values (float32). */
+/* Store float32 weights sparse; see quant.h. */
 void
 sparse_write_f32(const float *w, Size n, ModelWriter *mw)
 {
-	uint64		nnz;
-	uint8	   *bits = nonzero_bitmap(w, n, true, &nnz);
-
-	mw_tag(mw, "SPW4");
-	mw_u64(mw, nnz);
-	mw_bytes(mw, bits, (n + 7) / 8);
-	for (Size i = 0; i < n; i++)
-		if (w[i] != 0.0f)
-			mw_f32s(mw, &w[i], 1);
-	pfree(bits);
+	sparse_write(w, true, n, mw);
 }
 
 /*
@@ -444,38 +437,37 @@ sparse_read_bitmap(ModelReader *r, Size n, Size value_size, const char *what)
 	return bits;
 }
 
-/* Read float64 sparse weights into w (n zeroed values). */
-void
-sparse_read_f64(ModelReader *r, double *w, Size n, const char *what)
+/* Read sparse weights (float32 or float64) into w, n zeroed values. */
+static void
+sparse_read(ModelReader *r, void *w, bool f32, Size n, const char *what)
 {
 	uint8	   *bits;
 
-	mr_tag(r, "SPW8");
-	bits = sparse_read_bitmap(r, n, sizeof(double), what);
+	mr_tag(r, f32 ? "SPW4" : "SPW8");
+	bits = sparse_read_bitmap(r, n, f32 ? sizeof(float) : sizeof(double), what);
 	for (Size i = 0; i < n; i++)
 		if (bits[i / 8] & (1 << (i % 8)))
 		{
-			w[i] = mr_f64_finite(r, what);
-			if (w[i] == 0.0)
-				mr_corrupt("%s: a stored weight is zero", what);
+			if (f32)
+				mr_f32s(r, (float *) w + i, 1);
+			else
+				((double *) w)[i] = mr_f64(r);
+			if (!isfinite(weight_at(w, f32, i)) || weight_at(w, f32, i) == 0.0)
+				mr_corrupt("%s: a stored weight is zero or not finite", what);
 		}
 	pfree(bits);
 }
 
-/* Read float32 sparse weights into w (n zeroed values). */
+/* Read float64 sparse weights; see quant.h. */
+void
+sparse_read_f64(ModelReader *r, double *w, Size n, const char *what)
+{
+	sparse_read(r, w, false, n, what);
+}
+
+/* Read float32 sparse weights; see quant.h. */
 void
 sparse_read_f32(ModelReader *r, float *w, Size n, const char *what)
 {
-	uint8	   *bits;
-
-	mr_tag(r, "SPW4");
-	bits = sparse_read_bitmap(r, n, sizeof(float), what);
-	for (Size i = 0; i < n; i++)
-		if (bits[i / 8] & (1 << (i % 8)))
-		{
-			mr_f32s(r, &w[i], 1);
-			if (!isfinite(w[i]) || w[i] == 0.0f)
-				mr_corrupt("%s: a stored weight is zero or not finite", what);
-		}
-	pfree(bits);
+	sparse_read(r, w, true, n, what);
 }
