@@ -39,6 +39,9 @@ SELECT model - :q AS nth, parent = :lr AS parent_ok, parent_version, version, al
        size_ratio < 1 AS smaller, predict_p50_ms > 0 AS timed, status
   FROM galaxy.model_compressions ORDER BY model;
 SELECT galaxy.describe(:q)->>'format_version' AS format, galaxy.describe(:lr)->>'format_version' AS parent_format;
+SELECT d->'compressed_from'->>'parent' = :'lr' AS parent_ok, d->'compressed_from'->>'method' AS method,
+       d->'compressed_from'->>'guard_passed' AS guard_passed, galaxy.describe(:lr) ? 'compressed_from' AS parent_has_one
+  FROM galaxy.describe(:q) d;
 
 -- predictions: the same class for (nearly) every row, probabilities close
 SELECT count(*) AS rows,

@@ -127,7 +127,7 @@ COMMENT ON FUNCTION galaxy.check_gates(bigint) IS 'The gates of a model''s proje
 
 CREATE FUNCTION galaxy.describe(model bigint) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'galaxy_describe_model' LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION galaxy.describe(bigint) IS 'describe() of a registered model''s value plus its registry facts: project, version, status, metrics and its gate results';
+COMMENT ON FUNCTION galaxy.describe(bigint) IS 'describe() of a registered model''s value plus its registry facts: project, version, status, metrics, its gate results and, for a compressed model, compressed_from (parent, method, metric drop)';
 
 CREATE FUNCTION galaxy.deploy_override(project text, model bigint, reason text, traffic float8 DEFAULT 1.0)
     RETURNS galaxy.deployments
