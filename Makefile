@@ -66,3 +66,8 @@ objdirs:
 .PHONY: fuzz
 fuzz:
 	$(MAKE) -C test/fuzz PG_CONFIG=$(PG_CONFIG)
+
+# The int8 kernels of compressed models (int8 products summed in int32)
+# vectorize at -O3.
+src/algo/quant.o: src/algo/quant.c
+	$(CC) $(CFLAGS) -O3 $(CPPFLAGS) -c -o $@ $<

@@ -102,6 +102,15 @@ QUOTED = {
     "linreg_10m_madlib": 4.45,
 }
 
+# the compress row (issue #17): int8 copies of a Fashion-MNIST MLP (mlp_fmnist's architecture) and of a logistic
+# regression on the same pixels, measured beside their parents on the 10,000 test images
+COMPRESS_MODELS = {
+    "mlp": {"algorithm": "neural_network"},
+    "logreg": {"algorithm": "logistic_regression", "hyperparams": {"max_iter": 100}},
+}
+MODES["full"].update(compress_fmnist_rows=60_000, compress_epochs=5, compress_reps=3)
+MODES["quick"].update(compress_fmnist_rows=10_000, compress_epochs=2, compress_reps=1)
+
 FEATURES_SQL = ", ".join(data.CLF_FEATURES)
 FEATURE_ARRAY = "ARRAY[" + FEATURES_SQL + "]"
 
@@ -456,7 +465,7 @@ class Bench:
             log(f"generating the {r:,} x 10 regression table in SQL")
             data.create_reg_table(connect, self.table("reg"), r, sessions=max(1, min(NCPU, 4)))
             self.mark(self.table("reg"), tag)
-        if self.want("mlp_fmnist") or self.want("cnn_fmnist"):
+        if self.want("mlp_fmnist") or self.want("cnn_fmnist") or self.want("compress"):
             self.setup_fmnist()
         if any(self.want(k) for k in FORECAST_ROWS):
             self.setup_forecast()
@@ -1323,6 +1332,67 @@ class Bench:
                 "sampled_private_bytes": mem.get("sampled_private"), "used_bytes": used, "target_bytes": budget,
                 "ratio": ratio(used, n * f * 4), "ratio_budget": ratio(used, budget)})
 
+    # -- model compression (issue #17) --
+    def run_compress(self):
+        """int8 (galaxy.compress) of an MLP and a logistic regression trained on Fashion-MNIST: stored size, median
+        single-row predict latency (galaxy's own measurement at compression, the same rows for both models) and
+        batch predict (galaxy.predict over the 10,000 test images in one statement, best of the repetitions,
+        alternating which model goes first) of the compressed model against its parent, and the accuracy drop on
+        the test images.  Targets (issue #17): size <= 0.3 x, the MLP's batch predict >= 1.5 x faster, accuracy
+        drop <= 0.005."""
+        test = self.table("fmnist_test")
+        spec = NEURAL_ROWS["mlp_fmnist"]
+        for kind, cm in COMPRESS_MODELS.items():
+            row = {"id": f"compress_{kind}", "compress": True, "algorithm": cm["algorithm"], "method": "int8",
+                   "rows": self.cfg["fmnist_rows"], "test_rows": 10_000, "error": None,
+                   "implemented": self.gx.has_function("compress")}
+            if kind == "mlp":
+                hp = neural.galaxy_hyperparams(spec["hidden"], self.cfg["compress_epochs"], self.cfg["mlp_batch"],
+                                               spec["learning_rate"], spec["weight_decay"])
+                row["architecture"] = [data.FMNIST_PIXELS] + spec["hidden"] + [10]
+            else:
+                hp = cm["hyperparams"]
+            row["hyperparams"] = hp
+            if not row["implemented"]:
+                row["error_detail"] = "galaxy.compress does not exist"
+                self.results["speed"].append(row)
+                continue
+            try:
+                log(f"compress: training {cm['algorithm']} on {self.cfg['fmnist_rows']:,} Fashion-MNIST images")
+                parent = q1(self.conn, "SELECT id FROM galaxy.train(project => %s, relation => %s::regclass, "
+                                       "target => 'label', algorithm => %s, hyperparams => %s::jsonb, test_size => 0, "
+                                       "deploy => 'never', seed => 42, task => 'classification')",
+                            (f"bench_compress_{kind}", self.table("fmnist"), cm["algorithm"], json.dumps(hp)))
+                log(f"compress: int8 of model {parent}, measured on {test}")
+                t0 = time.perf_counter()
+                child = q1(self.conn, "SELECT id FROM galaxy.compress(%s, 'int8', jsonb_build_object("
+                                      "'relation', %s::text, 'max_metric_drop', 0.005))", (parent, test))
+                row["compress_s"] = time.perf_counter() - t0
+                c = self.conn.cursor()
+                c.execute("SELECT parent_size_bytes, size_bytes, parent_predict_p50_ms, predict_p50_ms, "
+                          "parent_value, value, metric_drop, guard_passed FROM galaxy.model_compressions "
+                          "WHERE model = %s", (child,))
+                (row["parent_bytes"], row["bytes"], row["parent_p50_ms"], row["p50_ms"], row["parent_accuracy"],
+                 row["accuracy"], row["accuracy_drop"], row["guard_passed"]) = c.fetchone()
+                row["size_ratio"] = row["bytes"] / row["parent_bytes"]
+                row["single_row_speedup"] = ratio(row["parent_p50_ms"], row["p50_ms"])
+                sql = f"SELECT count(*) FILTER (WHERE galaxy.predict(%s::bigint, t) = label) FROM {test} t"
+                times = {"parent": [], "int8": []}
+                for rep in range(self.cfg["compress_reps"]):
+                    order = (("parent", parent), ("int8", child))
+                    for name, mid in (order if rep % 2 == 0 else order[::-1]):
+                        secs, _ = timed(q1, self.conn, sql, (mid,))
+                        times[name].append(secs)
+                row["parent_batch_s"], row["batch_s"] = min(times["parent"]), min(times["int8"])
+                row["batch_speedup"] = ratio(row["parent_batch_s"], row["batch_s"])
+                row["models"] = [parent, child]
+                log(f"compress {kind}: size {row['size_ratio']:.3f} x, single row {row['single_row_speedup']:.2f} x, "
+                    f"batch {row['batch_speedup']:.2f} x faster, accuracy drop {row['accuracy_drop']:.4f}")
+            except Exception as e:  # noqa: BLE001 - the report says what failed
+                row["error"] = first_line(e)
+                log(f"compress {kind} failed: {row['error']}")
+            self.results["speed"].append(row)
+
     def run_predict(self):
         """Batch predict over the main table vs the plain scan and the peers' in-memory predict."""
         n, reps = self.cfg["clf_rows"], self.cfg["reps"]
@@ -1487,6 +1557,8 @@ class Bench:
             for kind in NLP_ROWS:
                 if self.want("text") or self.want(kind):
                     self.run_nlp(kind)
+            if self.want("compress"):
+                self.run_compress()
         # latency measures the linreg and gbdt models: a run of other rows (say --rows mlp) skips it
         if (only is None or "latency" in only) and (
                 self.rows_filter is None or self.rows_filter & {"linreg", "gbdt", "predict", "latency"}):
@@ -1548,7 +1620,7 @@ def main():
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
     ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
-                                   "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast,text,lstm_text,transformer_text,grid_search (default: all; predict and latency reuse models of earlier runs; "
+                                   "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast,text,lstm_text,transformer_text,grid_search,compress (default: all; predict and latency reuse models of earlier runs; "
                                    "latency runs only with linreg, gbdt or predict)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")
     ap.add_argument("--accuracy-json", help="accuracy results (from bench/accuracy --json) to include")

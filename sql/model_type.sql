@@ -54,7 +54,7 @@ SELECT try_model(model_text(substr(model_header(), 1, 31)));
 -- Wrong magic.
 SELECT try_model(model_text(model_header(magic => '58585858') || sha256('payload')));
 -- Unsupported format versions.
-SELECT try_model(model_text(model_header(version => '0200') || sha256('payload')));
+SELECT try_model(model_text(model_header(version => '0300') || sha256('payload')));
 SELECT try_model(model_text(model_header(version => '0000') || sha256('payload')));
 -- Unknown algorithm, task, flags; reserved bytes set.
 SELECT try_model(model_text(model_header(algorithm => 'ffff') || sha256('payload')));

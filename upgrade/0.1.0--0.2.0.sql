@@ -197,6 +197,98 @@ SELECT pg_catalog.pg_extension_config_dump('galaxy.searches_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('galaxy.trials', '');
 REVOKE ALL ON galaxy.searches, galaxy.trials FROM PUBLIC;
 
+-- Model compression (src/sql/68_compress.sql; issue #17): the accuracy guard
+-- of a compressed model is a gate of scope compression in gate_results (the
+-- same columns: CREATE OR REPLACE), describe(model id) shows its lineage,
+-- and the compressions table, galaxy.compress and the lineage view are new.
+CREATE OR REPLACE VIEW galaxy.gate_results AS
+SELECT p.name AS project, m.project_id, m.id AS model, m.version, m.status AS model_status,
+       g.metric, g.op, g.threshold,
+       g.scope,
+       v.value,
+       v.source AS value_source,
+       CASE WHEN v.value IS NULL THEN
+                 CASE WHEN g.metric IN ('predict_p50_ms', 'predict_p99_ms') THEN 'not_measured' ELSE 'missing' END
+            WHEN (g.op = '>=' AND v.value >= g.threshold) OR (g.op = '>' AND v.value > g.threshold)
+              OR (g.op = '<=' AND v.value <= g.threshold) OR (g.op = '<' AND v.value < g.threshold)
+            THEN 'passed' ELSE 'failed' END AS status,
+       CASE WHEN v.value IS NULL THEN
+                 CASE WHEN g.metric IN ('predict_p50_ms', 'predict_p99_ms') THEN NULL ELSE false END
+            ELSE (g.op = '>=' AND v.value >= g.threshold) OR (g.op = '>' AND v.value > g.threshold)
+              OR (g.op = '<=' AND v.value <= g.threshold) OR (g.op = '<' AND v.value < g.threshold)
+       END AS passed,
+       CASE WHEN g.op IN ('>=', '>') THEN v.value - g.threshold ELSE g.threshold - v.value END AS margin,
+       g.metric || ' ' || g.op || ' ' || g.threshold::text AS gate
+FROM galaxy.models m
+JOIN galaxy.projects p ON p.id = m.project_id
+CROSS JOIN LATERAL (
+    SELECT dg.metric, dg.op, dg.threshold,
+           CASE WHEN dg.project_id IS NULL THEN 'default' ELSE 'project' END AS scope
+    FROM galaxy.deployment_gates dg
+    WHERE dg.project_id = m.project_id OR dg.project_id IS NULL
+    UNION ALL
+    SELECT 'metric_drop', '<=', (m.metrics ->> 'max_metric_drop')::float8, 'compression'
+    WHERE jsonb_typeof(m.metrics -> 'max_metric_drop') = 'number'
+) g
+LEFT JOIN galaxy.model_latency l ON l.model_id = m.id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN g.metric = 'size_bytes' THEN m.size_bytes::float8
+                WHEN jsonb_typeof(m.metrics -> g.metric) = 'number' THEN (m.metrics ->> g.metric)::float8
+                WHEN g.metric = 'predict_p50_ms' THEN l.p50_ms
+                WHEN g.metric = 'predict_p99_ms' THEN l.p99_ms
+           END AS value,
+           CASE WHEN g.metric = 'size_bytes' THEN 'model'
+                WHEN jsonb_typeof(m.metrics -> g.metric) = 'number' THEN 'metrics'
+                WHEN g.metric IN ('predict_p50_ms', 'predict_p99_ms') AND l.model_id IS NOT NULL
+                THEN 'on_demand_' || l.source
+           END AS source
+) v
+WHERE m.status <> 'training';
+COMMENT ON FUNCTION galaxy.describe(bigint) IS 'describe() of a registered model''s value plus its registry facts: project, version, status, metrics, its gate results and, for a compressed model, compressed_from (parent, method, metric drop)';
+
+CREATE TABLE galaxy.compressions (
+    model_id              bigint PRIMARY KEY REFERENCES galaxy.models (id) ON DELETE CASCADE,
+    parent_id             bigint NOT NULL,     -- no foreign key, as galaxy.models.parent_id
+    project_id            bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
+    method                text NOT NULL CHECK (method IN ('int8', 'prune', 'distill')),
+    options               jsonb NOT NULL DEFAULT '{}',
+    measured_on           text NOT NULL,
+    main_metric           text NOT NULL,
+    parent_value          float8 NOT NULL,
+    value                 float8 NOT NULL,
+    metric_drop           float8 NOT NULL,
+    max_metric_drop       float8 NOT NULL CHECK (max_metric_drop >= 0),
+    parent_size_bytes     bigint NOT NULL,
+    size_bytes            bigint NOT NULL,
+    parent_predict_p50_ms float8,
+    predict_p50_ms        float8,
+    parent_metrics        jsonb NOT NULL,
+    compressed_by         name NOT NULL DEFAULT current_user,
+    compressed_at         timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE galaxy.compressions IS 'How each compressed model was made from its parent (method, options) and how both measured on the same rows: main metric, size, single-row predict latency';
+SELECT pg_catalog.pg_extension_config_dump('galaxy.compressions', '');
+
+CREATE FUNCTION galaxy.compress(model bigint, method text, options jsonb DEFAULT '{}')
+    RETURNS galaxy.models
+    AS 'MODULE_PATHNAME', 'galaxy_compress' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.compress(bigint, text, jsonb) IS 'Register a compressed copy of a model (method int8) as its next patch version, measured beside it on the same rows; options: max_metric_drop (default 0.01, the accuracy guard a deployment gate enforces), relation; needs train on the project; audited';
+
+CREATE VIEW galaxy.model_compressions AS
+SELECT p.name AS project, c.project_id, c.model_id AS model, m.version,
+       c.parent_id AS parent, pm.version AS parent_version, m.algorithm, c.method, c.options,
+       c.measured_on, c.main_metric, c.parent_value, c.value, c.metric_drop, c.max_metric_drop,
+       c.metric_drop <= c.max_metric_drop AS guard_passed,
+       c.parent_size_bytes, c.size_bytes,
+       c.size_bytes::float8 / nullif(c.parent_size_bytes, 0) AS size_ratio,
+       c.parent_predict_p50_ms, c.predict_p50_ms,
+       c.parent_predict_p50_ms / nullif(c.predict_p50_ms, 0) AS speedup,
+       m.status, c.compressed_by, c.compressed_at
+FROM galaxy.compressions c
+JOIN galaxy.models m ON m.id = c.model_id
+JOIN galaxy.projects p ON p.id = c.project_id
+LEFT JOIN galaxy.models pm ON pm.id = c.parent_id;
+COMMENT ON VIEW galaxy.model_compressions IS 'Compression lineage, one row per compressed model: its parent, method, the main metric of both and the drop, whether the accuracy guard passes, size and latency ratios';
 
 -- ---------------------------------------------------------------------------
 -- What follows is src/sql/90_roles_grants.sql, then src/sql/95_comments.sql.

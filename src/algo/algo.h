@@ -199,6 +199,16 @@ typedef struct TrainData
 	const double *y_val;
 } TrainData;
 
+/*
+ * What galaxy.compress asks of an algorithm (src/api/compress_api.c reads
+ * the options; the algorithm compresses a copy of its state).
+ */
+typedef struct CompressOptions
+{
+	const char *method;			/* "int8" or "prune" */
+	double		sparsity;		/* prune: share of the weights to make zero, [0, 0.99] */
+} CompressOptions;
+
 typedef struct AlgorithmDef
 {
 	const char *name;
@@ -272,6 +282,15 @@ typedef struct AlgorithmDef
 	 * fits its early rungs with a fraction of it.  NULL: none.
 	 */
 	const char *budget_param;
+
+	/*
+	 * galaxy.compress: the methods the algorithm offers, comma-separated
+	 * ("int8,prune"; NULL: none), and a compressed copy of a state for one
+	 * of them.  A compressed state may need a newer model format
+	 * (MODEL_FORMAT_QUANT): compress sets *format to the one it needs.
+	 */
+	const char *compress_methods;
+	void	   *(*compress) (const void *state, const CompressOptions *opt, uint16 *format);
 } AlgorithmDef;
 
 /*

@@ -36,6 +36,7 @@
 
 #include "algo/algo.h"
 #include "algo/linalg.h"
+#include "algo/quant.h"
 #include "algo/sparse.h"
 #include "galaxy.h"
 #include "model/model.h"
@@ -88,8 +89,10 @@ typedef struct LogRegState
 	int			n_features;
 	int			n_classes;
 	int			n_outputs;		/* 1 for binary (sigmoid), else n_classes */
-	double	   *coef;			/* n_outputs x n_features, row-major */
+	double	   *coef;			/* n_outputs x n_features, row-major (NULL when quantised) */
 	double	   *intercept;		/* n_outputs */
+	QuantMatrix *qcoef;			/* galaxy.compress int8: the coefficients in int8, or NULL */
+	bool		pruned;			/* galaxy.compress prune: coef stored sparse */
 } LogRegState;
 
 /* The optimisation problem: data, weights and scratch space. */
@@ -710,14 +713,38 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 /* Scores of up to this many outputs live on the stack while predicting. */
 #define SCORE_STACK 64
 
-/* Scores of one row: z = W x + b. */
+/*
+ * Scores of one row: z = W x + b.  A quantised model quantises the row into
+ * qx (n_features bytes, the caller's) and runs the int8 kernel.
+ */
 static inline void
-row_scores(const LogRegState *st, const double *x, double *z)
+row_scores(const LogRegState *st, const double *x, double *z, int8 *qx)
 {
 	int			p = st->n_features;
 
+	if (st->qcoef)
+	{
+		quant_gemv(st->qcoef, qx, quant_input_f64(x, p, qx), z);
+		for (int c = 0; c < st->n_outputs; c++)
+			z[c] += st->intercept[c];
+		return;
+	}
 	for (int c = 0; c < st->n_outputs; c++)
 		z[c] = st->intercept[c] + dot_product(st->coef + (Size) c * p, x, p);
+}
+
+/* Scratch for row_scores: a quantised row, or NULL for a float model. */
+static int8 *
+row_scratch(const LogRegState *st)
+{
+	return st->qcoef ? palloc(st->n_features) : NULL;
+}
+
+/* Coefficient j of output c, whether stored in float64 or int8. */
+static inline double
+coef_at(const LogRegState *st, int c, int j)
+{
+	return st->qcoef ? quant_value(st->qcoef, c, j) : st->coef[(Size) c * st->n_features + j];
 }
 
 /* Predicted class indexes. */
@@ -729,10 +756,11 @@ logreg_predict(const void *state, const double *X, int64 n, double *out)
 	int			kk = st->n_outputs;
 	double		zbuf[SCORE_STACK];
 	double	   *z = kk <= SCORE_STACK ? zbuf : palloc(sizeof(double) * kk);
+	int8	   *qx = row_scratch(st);
 
 	for (int64 i = 0; i < n; i++)
 	{
-		row_scores(st, X + i * p, z);
+		row_scores(st, X + i * p, z, qx);
 		if (kk == 1)
 			out[i] = z[0] > 0.0 ? 1.0 : 0.0;
 		else
@@ -740,6 +768,8 @@ logreg_predict(const void *state, const double *X, int64 n, double *out)
 	}
 	if (z != zbuf)
 		pfree(z);
+	if (qx)
+		pfree(qx);
 }
 
 /* Class probabilities, n x n_classes. */
@@ -752,12 +782,13 @@ logreg_predict_proba(const void *state, const double *X, int64 n, double *out)
 	int			kk = st->n_outputs;
 	double		zbuf[SCORE_STACK];
 	double	   *z = kk <= SCORE_STACK ? zbuf : palloc(sizeof(double) * kk);
+	int8	   *qx = row_scratch(st);
 
 	for (int64 i = 0; i < n; i++)
 	{
 		double	   *o = out + i * k;
 
-		row_scores(st, X + i * p, z);
+		row_scores(st, X + i * p, z, qx);
 		if (kk == 1)
 		{
 			o[1] = logistic(z[0]);
@@ -774,6 +805,8 @@ logreg_predict_proba(const void *state, const double *X, int64 n, double *out)
 	}
 	if (z != zbuf)
 		pfree(z);
+	if (qx)
+		pfree(qx);
 }
 
 /* Scores of CSR row i: z = W x + b. */
@@ -784,6 +817,20 @@ row_scores_sparse(const LogRegState *st, const SparseMatrix *X, int64 i, double 
 
 	for (int c = 0; c < st->n_outputs; c++)
 		z[c] = st->intercept[c];
+	if (st->qcoef)
+	{
+		/* int8 weights: each entry times its weight, then the output's scale */
+		for (int c = 0; c < st->n_outputs; c++)
+		{
+			const int8 *w = st->qcoef->q + (Size) c * p;
+			double		s = 0.0;
+
+			for (int64 q = X->indptr[i]; q < X->indptr[i + 1]; q++)
+				s += X->values[q] * (double) w[X->indices[q]];
+			z[c] += s * (double) st->qcoef->scale[c];
+		}
+		return;
+	}
 	for (int64 q = X->indptr[i]; q < X->indptr[i + 1]; q++)
 	{
 		const double *w = st->coef + X->indices[q];
@@ -845,11 +892,17 @@ logreg_serialize(const void *state, ModelWriter *w)
 {
 	const LogRegState *st = state;
 
-	mw_tag(w, "LOGR");
+	/* int8 or pruned sparse coefficients (format 2, galaxy.compress), or float64 ones */
+	mw_tag(w, st->qcoef ? "LOGQ" : (st->pruned ? "LOGP" : "LOGR"));
 	mw_u32(w, (uint32) st->n_classes);
 	mw_u32(w, (uint32) st->n_features);
 	mw_f64s(w, st->intercept, st->n_outputs);
-	mw_f64s(w, st->coef, (Size) st->n_outputs * st->n_features);
+	if (st->qcoef)
+		quant_write(st->qcoef, w);
+	else if (st->pruned)
+		sparse_write_f64(st->coef, (Size) st->n_outputs * st->n_features, w);
+	else
+		mw_f64s(w, st->coef, (Size) st->n_outputs * st->n_features);
 }
 
 /* Read and validate the coefficients. */
@@ -861,6 +914,8 @@ logreg_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask tas
 				p;
 	int			kk;
 	uint64		total;
+	bool		quantised = mr_peek_tag(r, "LOGQ");
+	bool		pruned = mr_peek_tag(r, "LOGP");
 
 	if (task != TASK_CLASSIFICATION)
 		mr_corrupt("logistic_regression model with task %d", (int) task);
@@ -868,14 +923,16 @@ logreg_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask tas
 		mr_corrupt("logistic_regression class count %d out of range", n_classes);
 	if (n_features < 0 || n_features > MODEL_MAX_FEATURES)
 		mr_corrupt("logistic_regression feature count %d out of range", n_features);
-	mr_tag(r, "LOGR");
+	if ((quantised || pruned) && r->format < MODEL_FORMAT_QUANT)
+		mr_corrupt("logistic_regression compressed coefficients in a format %u model", r->format);
+	mr_tag(r, quantised ? "LOGQ" : (pruned ? "LOGP" : "LOGR"));
 	k = mr_count(r, MODEL_MAX_CLASSES, 0, "logistic_regression class");
 	p = mr_count(r, MODEL_MAX_FEATURES, 0, "logistic_regression feature");
 	if ((int) k != n_classes || (int) p != n_features)
 		mr_corrupt("logistic_regression state for %u classes x %u features, header says %d x %d",
 				   k, p, n_classes, n_features);
 	kk = (k == 2) ? 1 : (int) k;
-	total = (uint64) kk * ((uint64) p + 1);
+	total = (quantised || pruned) ? (uint64) kk : (uint64) kk * ((uint64) p + 1);
 	if (total > mr_remaining(r) / sizeof(double))
 		mr_corrupt("logistic_regression coefficients truncated");
 
@@ -884,9 +941,23 @@ logreg_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask tas
 	st->n_classes = (int) k;
 	st->n_outputs = kk;
 	st->intercept = alloc_doubles(kk);
-	st->coef = alloc_doubles((Size) kk * p);
 	for (int c = 0; c < kk; c++)
 		st->intercept[c] = mr_f64_finite(r, "logistic_regression intercept");
+	if (quantised)
+	{
+		st->qcoef = quant_read(r, kk, (int) p, "logistic_regression int8 coefficients");
+		return st;
+	}
+	/* sparse coefficients: their bitmap must be present before they are allocated */
+	if (pruned && SPARSE_MIN_BYTES((uint64) kk * p) > mr_remaining(r))
+		mr_corrupt("logistic_regression pruned coefficients: %d x %u do not fit in the bytes left", kk, p);
+	st->coef = alloc_doubles((Size) kk * p);
+	if (pruned)
+	{
+		st->pruned = true;
+		sparse_read_f64(r, st->coef, (Size) kk * p, "logistic_regression pruned coefficients");
+		return st;
+	}
 	for (Size j = 0; j < (Size) kk * p; j++)
 		st->coef[j] = mr_f64_finite(r, "logistic_regression coefficient");
 	return st;
@@ -897,8 +968,53 @@ static void
 logreg_feature_importance(const void *state, double *out)
 {
 	const LogRegState *st = state;
+	double	   *coef = st->coef;
 
-	coef_importance(st->coef, st->n_outputs, st->n_features, out);
+	if (st->qcoef)
+	{
+		coef = alloc_doubles((Size) st->n_outputs * st->n_features);
+		for (int c = 0; c < st->n_outputs; c++)
+			for (int j = 0; j < st->n_features; j++)
+				coef[(Size) c * st->n_features + j] = coef_at(st, c, j);
+	}
+	coef_importance(coef, st->n_outputs, st->n_features, out);
+	if (coef != st->coef)
+		pfree(coef);
+}
+
+/*
+ * galaxy.compress: a copy with the coefficients quantised per class
+ * ('int8'), or with the smallest of them zero and stored sparse ('prune').
+ */
+static void *
+logreg_compress(const void *state, const CompressOptions *opt, uint16 *format)
+{
+	const LogRegState *st = state;
+	LogRegState *c = palloc0(sizeof(LogRegState));
+	Size		n = (Size) st->n_outputs * st->n_features;
+
+	if (st->qcoef || st->pruned)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the logistic_regression model is compressed already (%s)",
+						st->qcoef ? "int8" : "pruned")));
+	*c = *st;
+	c->intercept = alloc_doubles(st->n_outputs);
+	memcpy(c->intercept, st->intercept, sizeof(double) * st->n_outputs);
+	if (strcmp(opt->method, "prune") == 0)
+	{
+		c->coef = alloc_doubles(n);
+		memcpy(c->coef, st->coef, sizeof(double) * n);
+		(void) prune_magnitude_f64(c->coef, n, opt->sparsity);
+		c->pruned = true;
+	}
+	else
+	{
+		c->qcoef = quant_from_f64(st->coef, st->n_outputs, st->n_features);
+		c->coef = NULL;
+	}
+	*format = MODEL_FORMAT_QUANT;
+	return c;
 }
 
 /* Terms galaxy.describe() lists per class and text input. */
@@ -948,13 +1064,13 @@ logreg_describe(const void *state, const Preprocessor *prep, JsonbParseState **s
 
 			for (int j = first; j < first + n; j++)
 			{
-				double		w = sign * lr->coef[(Size) out * lr->n_features + j];
+				double		w = sign * coef_at(lr, out, j);
 				int			pos = ntop;
 
 				if (!(w > 0.0))
 					continue;
 				/* keep the LOGREG_TOP_TERMS largest, in descending order */
-				while (pos > 0 && w > sign * lr->coef[(Size) out * lr->n_features + top[pos - 1]])
+				while (pos > 0 && w > sign * coef_at(lr, out, top[pos - 1]))
 					pos--;
 				if (pos >= LOGREG_TOP_TERMS)
 					continue;
@@ -992,4 +1108,6 @@ const AlgorithmDef galaxy_algo_logistic_regression = {
 	.sparse_input = true,
 	.predict_sparse = logreg_predict_sparse,
 	.predict_proba_sparse = logreg_predict_proba_sparse,
+	.compress_methods = "int8,prune",
+	.compress = logreg_compress,
 };

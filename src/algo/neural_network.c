@@ -25,6 +25,7 @@
 #include "algo/algo.h"
 #include "algo/linalg.h"
 #include "algo/nn_layer_spec.h"
+#include "model/model.h"
 #include "nn/nn.h"
 #include "util/jsonb_build.h"
 #include "util/rng.h"
@@ -1175,6 +1176,33 @@ nn_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
 	return m;
 }
 
+/*
+ * galaxy.compress: a copy of the network (written and read back) whose
+ * dense layers hold int8 weights per unit ('int8'; other layers stay
+ * float), or have their smallest weights zero and stored sparse ('prune').
+ */
+static void *
+nn_compress(const void *state, const CompressOptions *opt, uint16 *format)
+{
+	const NnModel *m = state;
+	NnModel    *c;
+	ModelWriter w;
+	ModelReader r;
+
+	mw_init(&w);
+	nn_serialize(state, &w);
+	mr_init(&r, w.buf.data, w.buf.len);
+	r.format = MODEL_FORMAT_QUANT;
+	c = nn_deserialize(&r, m->n_features, m->n_classes, m->task);
+	pfree(w.buf.data);
+	if ((strcmp(opt->method, "prune") == 0 ? nn_prune(&c->net, opt->sparsity) : nn_quantize(&c->net)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the network has no dense layer left to %s", opt->method)));
+	*format = MODEL_FORMAT_QUANT;
+	return c;
+}
+
 static void
 nn_fit_metrics(const void *state, void (*add) (const char *name, double value, void *arg), void *arg)
 {
@@ -1240,6 +1268,8 @@ const AlgorithmDef galaxy_algo_neural_network = {
 	.n_params = lengthof(mlp_params),
 	.description = "Multilayer perceptron (dense layers, relu/tanh/gelu..., dropout, batch norm; adam/adamw/sgd) on galaxy's float32 neural engine",
 	.fit = mlp_fit,
+	.compress_methods = "int8,prune",
+	.compress = nn_compress,
 	NN_ALGORITHM_HOOKS
 	.budget_param = "epochs",
 };
@@ -1251,6 +1281,8 @@ const AlgorithmDef galaxy_algo_cnn = {
 	.n_params = lengthof(cnn_params),
 	.description = "Convolutional network for images in one array column (conv2d-activation-max pool blocks, dense head) on galaxy's float32 neural engine",
 	.fit = cnn_fit,
+	.compress_methods = "int8,prune",
+	.compress = nn_compress,
 	NN_ALGORITHM_HOOKS
 };
 

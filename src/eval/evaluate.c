@@ -334,9 +334,9 @@ evaluate_relation(int64 model_id, Oid relid, EvaluatedRows *out)
 	out->non_finite = es.non_finite;
 }
 
-/* Metrics of a model on a relation (inputs matched by name, target by the model's target). */
-static Jsonb *
-evaluate_model(int64 model_id, Oid relid)
+/* Metrics of a model on a relation; see evaluate.h. */
+Jsonb *
+evaluate_model_metrics(int64 model_id, Oid relid)
 {
 	EvaluatedRows ev;
 	MetricSet	ms;
@@ -364,7 +364,7 @@ evaluate_model(int64 model_id, Oid relid)
 Datum
 galaxy_evaluate_model(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_JSONB_P(evaluate_model(PG_GETARG_INT64(0), PG_GETARG_OID(1)));
+	PG_RETURN_JSONB_P(evaluate_model_metrics(PG_GETARG_INT64(0), PG_GETARG_OID(1)));
 }
 
 /* galaxy.evaluate(project text, relation regclass) → jsonb */
@@ -373,7 +373,7 @@ galaxy_evaluate_project(PG_FUNCTION_ARGS)
 {
 	char	   *project = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	PG_RETURN_JSONB_P(evaluate_model(project_primary(project), PG_GETARG_OID(1)));
+	PG_RETURN_JSONB_P(evaluate_model_metrics(project_primary(project), PG_GETARG_OID(1)));
 }
 
 /* galaxy.feature_importance(model bigint) → (feature, importance) */

@@ -7,6 +7,7 @@
 #define GALAXY_EVALUATE_H
 
 #include "algo/algo.h"
+#include "utils/jsonb.h"
 
 /* The rows of a relation a model scored, in the caller's memory context. */
 typedef struct EvaluatedRows
@@ -30,5 +31,11 @@ typedef struct EvaluatedRows
  * row has a known target, or the model has no target (clustering).
  */
 extern void evaluate_relation(int64 model_id, Oid relid, EvaluatedRows *out);
+
+/*
+ * galaxy.evaluate's metrics of a model on a relation (evaluate_relation's
+ * rows): the task's metrics, "rows" and "model_id".
+ */
+extern Jsonb *evaluate_model_metrics(int64 model_id, Oid relid);
 
 #endif							/* GALAXY_EVALUATE_H */

@@ -54,11 +54,12 @@ model_read_header(const char *data, Size len, GalaxyModelHeader *h)
 
 	if (h->magic != MODEL_MAGIC)
 		mr_corrupt("bad magic number 0x%08X", h->magic);
-	if (h->format_version != MODEL_FORMAT_VERSION)
+	if (h->format_version < MODEL_FORMAT_VERSION || h->format_version > MODEL_FORMAT_QUANT)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("galaxy.model format version %u is not supported", h->format_version),
-				 errdetail("This galaxy reads format version %d.", MODEL_FORMAT_VERSION)));
+				 errdetail("This galaxy reads format versions %d to %d.",
+						   MODEL_FORMAT_VERSION, MODEL_FORMAT_QUANT)));
 	if (algo_by_id(h->algorithm) == NULL)
 		mr_corrupt("unknown algorithm id %u", h->algorithm);
 	if (h->task < TASK_REGRESSION || h->task > TASK_CLUSTERING)
@@ -216,7 +217,7 @@ model_serialize(const GalaxyModel *m)
 
 	memset(&h, 0, sizeof(h));
 	h.magic = MODEL_MAGIC;
-	h.format_version = MODEL_FORMAT_VERSION;
+	h.format_version = m->format == MODEL_FORMAT_QUANT ? MODEL_FORMAT_QUANT : MODEL_FORMAT_VERSION;
 	h.algorithm = m->algo->id;
 	h.task = (uint8) m->task;
 	h.n_features = (uint32) m->n_features;
@@ -347,11 +348,13 @@ model_parse(const char *data, Size len, bool verify_checksum)
 	m->n_classes = (int) h.n_classes;
 	m->stored_size = len + VARHDRSZ;
 	m->compressed = (h.flags & MODEL_FLAG_LZ4) != 0;
+	m->format = h.format_version;
 
 	if (!(m->algo->tasks & TASK_BIT(m->task)))
 		mr_corrupt("algorithm %s does not support task %s", m->algo->name, galaxy_task_name(m->task));
 
 	mr_init(&r, payload, h.raw_size);
+	r.format = h.format_version;
 	mr_tag(&r, "PREP");
 	m->prep = preprocess_read(&r);
 	if (preprocess_n_features(m->prep) != m->n_features)

@@ -24,6 +24,13 @@
 
 #define MODEL_MAGIC			0x4D584C47	/* "GLXM" little-endian */
 #define MODEL_FORMAT_VERSION	1
+/*
+ * Format 2: the algorithm's state may hold int8 weights or sparse storage
+ * (galaxy.compress, algo/quant.h).  A model is written in the oldest format
+ * that holds it, so an uncompressed model stays readable by a galaxy that
+ * reads format 1 only, and such a galaxy refuses a compressed one clearly.
+ */
+#define MODEL_FORMAT_QUANT		2
 #define MODEL_FLAG_LZ4		0x01
 #define MODEL_KNOWN_FLAGS	(MODEL_FLAG_LZ4)
 #define MODEL_COMPRESS_THRESHOLD 4096	/* payloads above this are LZ4-compressed */
@@ -64,6 +71,7 @@ typedef struct GalaxyModel
 	void	   *state;			/* the algorithm's state */
 	Size		stored_size;	/* size of the varlena value */
 	bool		compressed;
+	uint16		format;			/* format the state needs: 0 or MODEL_FORMAT_VERSION, or MODEL_FORMAT_QUANT */
 } GalaxyModel;
 
 /* Serialise a model into a new varlena (galaxy.model datum). */

@@ -196,6 +196,7 @@ mr_init(ModelReader *r, const char *data, Size len)
 	r->data = data;
 	r->len = len;
 	r->pos = 0;
+	r->format = 1;
 }
 
 /* Raise the corrupted-model error. */
@@ -402,6 +403,13 @@ mr_tag(ModelReader *r, const char tag[4])
 	mr_bytes(r, got, 4);
 	if (memcmp(got, tag, 4) != 0)
 		mr_corrupt("expected section \"%.4s\" at byte %zu", tag, r->pos - 4);
+}
+
+/* Whether the next four bytes are a given tag; see modelio.h. */
+bool
+mr_peek_tag(const ModelReader *r, const char tag[4])
+{
+	return r->len - r->pos >= 4 && memcmp(r->data + r->pos, tag, 4) == 0;
 }
 
 /* Require that nothing is left unread. */

@@ -33,6 +33,7 @@ typedef struct ModelReader
 	const char *data;
 	Size		len;
 	Size		pos;
+	uint16		format;			/* the model's format version (mr_init: 1) */
 } ModelReader;
 
 extern void mw_init(ModelWriter *w);
@@ -87,6 +88,8 @@ extern void mr_bytes(ModelReader *r, void *dst, Size n);
 /* palloc'd NUL-terminated string (NULL if written as NULL); max bytes enforced. */
 extern char *mr_str(ModelReader *r, Size max_len);
 extern void mr_tag(ModelReader *r, const char tag[4]);
+/* Whether the next bytes are the section tag 'tag' (nothing is consumed). */
+extern bool mr_peek_tag(const ModelReader *r, const char tag[4]);
 /* Bytes not yet read. */
 static inline Size
 mr_remaining(const ModelReader *r)

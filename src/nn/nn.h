@@ -144,6 +144,14 @@ struct NnLayer
 	float	   *cache2;			/* batch-norm 1/std per feature / conv2d
 								 * outputs transposed */
 	GalaxyRng  *rng;			/* NN_DROPOUT: the network's generator */
+	/*
+	 * NN_DENSE compressed by galaxy.compress 'int8' (nn_quantize): the
+	 * weights in int8 per unit (params[0].w is then NULL; the bias stays
+	 * float) and QUANT_ROWS rows of the input quantised, for the forward pass.
+	 */
+	struct QuantMatrix *quant;
+	int8	   *qx;
+	bool		pruned;			/* NN_DENSE pruned by nn_prune: weights stored sparse */
 };
 
 /* How dense and convolution layers draw their initial weights (never renumber: a hyperparameter's choice index). */
@@ -224,6 +232,21 @@ extern void nn_backward(NnNet *net, int batch);
  * they are large enough, otherwise allocates once per call (never per row).
  */
 extern void nn_predict(NnNet *net, const double *X, int64 n, float *out);
+
+/*
+ * Quantise the weights of every dense layer to int8 (algo/quant.h) for
+ * inference only: the network can no longer be trained.  Returns how many
+ * layers it quantised.  nn_write then writes network format 2, which
+ * nn_read accepts only in a model of format MODEL_FORMAT_QUANT.
+ */
+extern int	nn_quantize(NnNet *net);
+
+/*
+ * Magnitude pruning (galaxy.compress 'prune'): in every dense layer, zero
+ * the smallest 'sparsity' share of the weights; nn_write then stores them
+ * sparse (network format 2).  Returns how many layers it pruned.
+ */
+extern int	nn_prune(NnNet *net, double sparsity);
 
 /* Serialise / read (validating kinds, shapes, counts and values). */
 extern void nn_write(const NnNet *net, ModelWriter *w);

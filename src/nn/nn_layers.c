@@ -11,6 +11,7 @@
 
 #include <cblas.h>
 
+#include "algo/quant.h"
 #include "nn/nn.h"
 #include "nn/nn_layers.h"
 
@@ -58,7 +59,29 @@ nn_dense_rows_backward(NnLayer *l, const float *in, const float *dout, float *di
 static void
 dense_forward(NnLayer *l, const float *in, float *out, int batch, bool training)
 {
-	nn_dense_rows_forward(l, in, out, batch, (int) nn_shape_size(&l->in), l->out.d[0]);
+	int			k = (int) nn_shape_size(&l->in);
+	int			o = l->out.d[0];
+
+	if (l->quant)
+	{
+		/* int8 weights: each row quantised, int8 products summed in int32 */
+		const float *b = l->params[1].w;
+
+		for (int i = 0; i < batch; i += QUANT_ROWS)
+		{
+			int			n = Min(QUANT_ROWS, batch - i);
+			float		xs[QUANT_ROWS];
+
+			for (int r = 0; r < n; r++)
+				xs[r] = quant_input_f32(in + (Size) (i + r) * k, k, l->qx + (Size) r * k);
+			quant_gemm_f32(l->quant, l->qx, xs, n, out + (Size) i * o);
+			for (int r = 0; r < n; r++)
+				for (int j = 0; j < o; j++)
+					out[(Size) (i + r) * o + j] += b[j];
+		}
+		return;
+	}
+	nn_dense_rows_forward(l, in, out, batch, k, o);
 }
 
 static void

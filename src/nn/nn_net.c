@@ -10,11 +10,14 @@
 #include "utils/memutils.h"
 
 #include "galaxy.h"
+#include "algo/quant.h"
+#include "model/model.h"
 #include "nn/nn.h"
 #include "nn/nn_layers.h"
 #include "util/jsonb_build.h"
 
 #define NN_FORMAT_VERSION 1
+#define NN_FORMAT_QUANT 2		/* dense layers may hold int8 or pruned sparse weights */
 
 /* Rows of a batch in inference buffers: up to 256, about 1 MB at most. */
 #define NN_PREDICT_VALUES (1 << 18)
@@ -785,11 +788,69 @@ write_shape(ModelWriter *w, const NnShape *s)
 		mw_i32(w, s->d[i]);
 }
 
+/* Quantise every dense layer's weights; see nn.h. */
+int
+nn_quantize(NnNet *net)
+{
+	int			n = 0;
+
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		NnLayer    *l = &net->layers[i];
+		int			k = (int) nn_shape_size(&l->in);
+
+		if (l->kind != NN_DENSE || l->quant != NULL)
+			continue;
+		l->quant = quant_from_f32(l->params[0].w, l->out.d[0], k);
+		l->qx = palloc((Size) QUANT_ROWS * k);
+		pfree(l->params[0].w);
+		l->params[0].w = NULL;
+		if (l->params[0].g)
+		{
+			pfree(l->params[0].g);
+			l->params[0].g = NULL;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* Prune every dense layer's weights by magnitude; see nn.h. */
+int
+nn_prune(NnNet *net, double sparsity)
+{
+	int			n = 0;
+
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		NnLayer    *l = &net->layers[i];
+
+		if (l->kind != NN_DENSE || l->quant != NULL || l->pruned)
+			continue;
+		(void) prune_magnitude_f32(l->params[0].w, l->params[0].n, sparsity);
+		l->pruned = true;
+		n++;
+	}
+	return n;
+}
+
+/* Whether a network holds int8 or pruned layers (it is then written in format 2). */
+static bool
+nn_is_quantised(const NnNet *net)
+{
+	for (int i = 0; i < net->n_layers; i++)
+		if (net->layers[i].quant != NULL || net->layers[i].pruned)
+			return true;
+	return false;
+}
+
 void
 nn_write(const NnNet *net, ModelWriter *w)
 {
+	bool		quantised = nn_is_quantised(net);
+
 	mw_tag(w, "NNET");
-	mw_u32(w, NN_FORMAT_VERSION);
+	mw_u32(w, quantised ? NN_FORMAT_QUANT : NN_FORMAT_VERSION);
 	write_shape(w, &net->input);
 	mw_u32(w, (uint32) net->n_layers);
 	for (int i = 0; i < net->n_layers; i++)
@@ -801,6 +862,8 @@ nn_write(const NnNet *net, ModelWriter *w)
 		{
 			case NN_DENSE:
 				mw_i32(w, l->out.d[0]);
+				if (quantised)		/* format 2: the weights' storage */
+					mw_u8(w, l->quant ? 1 : (l->pruned ? 2 : 0));
 				break;
 			case NN_ACTIVATION:
 				mw_u8(w, (uint8) l->activation);
@@ -853,6 +916,20 @@ nn_write(const NnNet *net, ModelWriter *w)
 				mw_i32(w, l->units);
 				break;
 		}
+		if (l->quant)
+		{
+			/* the bias in float, the weights in int8 */
+			mw_f32s(w, l->params[1].w, l->params[1].n);
+			quant_write(l->quant, w);
+			continue;
+		}
+		if (l->pruned)
+		{
+			/* the bias, then the weights left after pruning */
+			mw_f32s(w, l->params[1].w, l->params[1].n);
+			sparse_write_f32(l->params[0].w, l->params[0].n, w);
+			continue;
+		}
 		for (int k = 0; k < l->n_params; k++)
 			mw_f32s(w, l->params[k].w, l->params[k].n);
 	}
@@ -890,8 +967,11 @@ nn_read(NnNet *net, ModelReader *r)
 
 	mr_tag(r, "NNET");
 	version = mr_u32(r);
-	if (version != NN_FORMAT_VERSION)
-		mr_corrupt("neural network format %u is not supported (this galaxy reads %d)", version, NN_FORMAT_VERSION);
+	if (version != NN_FORMAT_VERSION && version != NN_FORMAT_QUANT)
+		mr_corrupt("neural network format %u is not supported (this galaxy reads %d and %d)",
+				   version, NN_FORMAT_VERSION, NN_FORMAT_QUANT);
+	if (version == NN_FORMAT_QUANT && r->format < MODEL_FORMAT_QUANT)
+		mr_corrupt("neural network format %u in a model of format %u", version, r->format);
 	memset(&input, 0, sizeof(input));
 	input.ndim = mr_u8(r);
 	if (input.ndim < 1 || input.ndim > NN_MAX_DIMS)
@@ -907,6 +987,8 @@ nn_read(NnNet *net, ModelReader *r)
 	{
 		uint8		kind = mr_u8(r);
 		NnLayer    *l;
+		bool		int8_weights = false;
+		bool		sparse_weights = false;
 
 		switch (kind)
 		{
@@ -914,9 +996,24 @@ nn_read(NnNet *net, ModelReader *r)
 				{
 					int			units = read_dim(r, "dense units");
 					int64		fan_in = nn_output_size(net);
+					uint64		bytes;
 
+					if (version == NN_FORMAT_QUANT)
+					{
+						uint8		storage = mr_u8(r);
+
+						if (storage > 2)
+							mr_corrupt("dense layer %u: unknown weight storage %u", i, storage);
+						int8_weights = storage == 1;
+						sparse_weights = storage == 2;
+					}
 					/* both tensors must be present before they are allocated */
-					if ((uint64) (fan_in + 1) * units > mr_remaining(r) / sizeof(float))
+					bytes = int8_weights ?
+						(uint64) units * sizeof(float) + quant_stored_bytes(units, (int) Min(fan_in, NN_MAX_WIDTH)) :
+						sparse_weights ?
+						(uint64) units * sizeof(float) + SPARSE_MIN_BYTES((uint64) fan_in * units) :
+						(uint64) (fan_in + 1) * units * sizeof(float);
+					if (bytes > mr_remaining(r))
 						mr_corrupt("dense layer %u: %d x " INT64_FORMAT " weights do not fit in the bytes left",
 								   i, units, fan_in);
 					nn_add_dense(net, units, NN_IDENTITY, NULL);
@@ -1093,6 +1190,25 @@ nn_read(NnNet *net, ModelReader *r)
 				mr_corrupt("layer %u: unknown kind %u", i, kind);
 		}
 		l = &net->layers[net->n_layers - 1];
+		if (int8_weights)
+		{
+			int			k = (int) nn_shape_size(&l->in);
+
+			read_finite_floats(r, l->params[1].w, l->params[1].n, "dense bias");
+			pfree(l->params[0].w);
+			l->params[0].w = NULL;
+			l->quant = quant_read(r, l->out.d[0], k, "dense int8 weights");
+			l->qx = palloc((Size) QUANT_ROWS * k);
+			continue;
+		}
+		if (sparse_weights)
+		{
+			read_finite_floats(r, l->params[1].w, l->params[1].n, "dense bias");
+			memset(l->params[0].w, 0, sizeof(float) * l->params[0].n);
+			sparse_read_f32(r, l->params[0].w, l->params[0].n, "dense pruned weights");
+			l->pruned = true;
+			continue;
+		}
 		for (int k = 0; k < l->n_params; k++)
 			read_finite_floats(r, l->params[k].w, l->params[k].n, "weights");
 	}
@@ -1115,6 +1231,10 @@ nn_describe(const NnNet *net, JsonbParseState **st)
 		jb_kv_int(st, "in", nn_shape_size(&l->in));
 		jb_kv_int(st, "out", nn_shape_size(&l->out));
 		jb_kv_int(st, "params", params);
+		if (l->quant)
+			jb_kv_str(st, "weights", "int8");
+		else if (l->pruned)
+			jb_kv_str(st, "weights", "pruned");
 		if (l->out.ndim > 1)
 		{
 			jb_key(st, "shape");

@@ -588,7 +588,8 @@ galaxy_check_gates(PG_FUNCTION_ARGS)
 
 /*
  * galaxy.describe(model bigint) → jsonb: describe() of the model's value,
- * with its project, version, status, metrics and gate results.
+ * with its project, version, status, metrics and gate results, and for a
+ * compressed model its lineage (galaxy.model_compressions).
  */
 Datum
 galaxy_describe_model(PG_FUNCTION_ARGS)
@@ -609,6 +610,13 @@ galaxy_describe_model(PG_FUNCTION_ARGS)
 					  "      'status', g.status, 'passed', g.passed, 'margin', g.margin)"
 					  "    ORDER BY g.scope DESC, g.metric)"
 					  "    FROM galaxy.gate_results g WHERE g.model = m.id), '[]'::jsonb))"
+					  " || coalesce((SELECT jsonb_build_object('compressed_from', jsonb_build_object("
+					  "      'parent', c.parent, 'parent_version', c.parent_version, 'method', c.method,"
+					  "      'options', c.options, 'measured_on', c.measured_on, 'main_metric', c.main_metric,"
+					  "      'parent_value', c.parent_value, 'value', c.value, 'metric_drop', c.metric_drop,"
+					  "      'max_metric_drop', c.max_metric_drop, 'guard_passed', c.guard_passed,"
+					  "      'size_ratio', c.size_ratio, 'speedup', c.speedup))"
+					  "    FROM galaxy.model_compressions c WHERE c.model = m.id), '{}'::jsonb)"
 					  " FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id"
 					  " WHERE m.id = $1",
 					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},

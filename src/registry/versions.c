@@ -180,6 +180,31 @@ registry_next_version(int64 project_id, const char *schema_fingerprint,
 	}
 }
 
+/* The next patch version of a model; see versions.h. */
+void
+registry_next_patch(int64 project_id, int64 model_id, int *major, int *minor, int *patch)
+{
+	QueryResult *r;
+
+	catalog_command("SELECT 1 FROM galaxy.projects WHERE id = $1 FOR UPDATE",
+					1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
+					NULL, SPI_OK_SELECT, "lock galaxy.projects");
+	r = catalog_query("SELECT m.version_major, m.version_minor, "
+					  "  (SELECT max(o.version_patch) FROM galaxy.models o WHERE o.project_id = $1 "
+					  "     AND o.version_major = m.version_major AND o.version_minor = m.version_minor) "
+					  "FROM galaxy.models m WHERE m.id = $2 AND m.project_id = $1",
+					  2, (Oid[]) {INT8OID, INT8OID},
+					  (Datum[]) {Int64GetDatum(project_id), Int64GetDatum(model_id)},
+					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("galaxy model %lld does not exist", (long long) model_id)));
+	*major = query_int32(r, 0, 1, 1);
+	*minor = query_int32(r, 0, 2, 0);
+	*patch = query_int32(r, 0, 3, 0) + 1;
+}
+
 /* ------------------------------------------------------------------------
  * Model immutability
  * ------------------------------------------------------------------------

@@ -22,6 +22,13 @@ extern int64 registry_project_ensure(const char *name, GalaxyTask task);
 extern void registry_next_version(int64 project_id, const char *schema_fingerprint,
 								  int *major, int *minor, int *patch, int64 *parent_id);
 
+/*
+ * The next patch version of a model (galaxy.compress): 1.4.0 → 1.4.1, or
+ * after the highest patch of 1.4 registered so far.  Locks the project row
+ * until commit, as registry_next_version does.
+ */
+extern void registry_next_patch(int64 project_id, int64 model_id, int *major, int *minor, int *patch);
+
 /* The galaxy.models row of a model, as a composite Datum. */
 extern Datum registry_model_row(int64 model_id);
 

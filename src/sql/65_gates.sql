@@ -71,11 +71,14 @@ COMMENT ON VIEW galaxy.gates IS 'Every gate: a project''s own (scope project) an
 -- not_measured (a latency gate on a model not measured yet: galaxy measures
 -- it when a deployment needs it, or galaxy.check_gates(model)).  margin is
 -- how far the value is on the passing side of the threshold (negative: by
--- how much it fails).  galaxy's deploy paths read this view.
+-- how much it fails).  galaxy's deploy paths read this view.  Besides the
+-- gates of galaxy.deployment_gates, a compressed model (galaxy.compress)
+-- has its accuracy guard as a gate of scope compression: "metric_drop <=
+-- max_metric_drop", both from its metrics.
 CREATE VIEW galaxy.gate_results AS
 SELECT p.name AS project, m.project_id, m.id AS model, m.version, m.status AS model_status,
        g.metric, g.op, g.threshold,
-       CASE WHEN g.project_id IS NULL THEN 'default' ELSE 'project' END AS scope,
+       g.scope,
        v.value,
        v.source AS value_source,
        CASE WHEN v.value IS NULL THEN
@@ -92,7 +95,15 @@ SELECT p.name AS project, m.project_id, m.id AS model, m.version, m.status AS mo
        g.metric || ' ' || g.op || ' ' || g.threshold::text AS gate
 FROM galaxy.models m
 JOIN galaxy.projects p ON p.id = m.project_id
-JOIN galaxy.deployment_gates g ON g.project_id = m.project_id OR g.project_id IS NULL
+CROSS JOIN LATERAL (
+    SELECT dg.metric, dg.op, dg.threshold,
+           CASE WHEN dg.project_id IS NULL THEN 'default' ELSE 'project' END AS scope
+    FROM galaxy.deployment_gates dg
+    WHERE dg.project_id = m.project_id OR dg.project_id IS NULL
+    UNION ALL
+    SELECT 'metric_drop', '<=', (m.metrics ->> 'max_metric_drop')::float8, 'compression'
+    WHERE jsonb_typeof(m.metrics -> 'max_metric_drop') = 'number'
+) g
 LEFT JOIN galaxy.model_latency l ON l.model_id = m.id
 CROSS JOIN LATERAL (
     SELECT CASE WHEN g.metric = 'size_bytes' THEN m.size_bytes::float8
@@ -116,7 +127,7 @@ COMMENT ON FUNCTION galaxy.check_gates(bigint) IS 'The gates of a model''s proje
 
 CREATE FUNCTION galaxy.describe(model bigint) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'galaxy_describe_model' LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION galaxy.describe(bigint) IS 'describe() of a registered model''s value plus its registry facts: project, version, status, metrics and its gate results';
+COMMENT ON FUNCTION galaxy.describe(bigint) IS 'describe() of a registered model''s value plus its registry facts: project, version, status, metrics, its gate results and, for a compressed model, compressed_from (parent, method, metric drop)';
 
 CREATE FUNCTION galaxy.deploy_override(project text, model bigint, reason text, traffic float8 DEFAULT 1.0)
     RETURNS galaxy.deployments

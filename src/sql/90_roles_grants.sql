@@ -199,7 +199,7 @@ DECLARE
     trainer_fns text[] := ARRAY['create_dataset', 'drop_dataset', 'profile', 'train', 'submit', 'cancel', 'wait',
                                 'deploy', 'rollback', 'request_deployment', 'export_model', 'import_model',
                                 'grant_project', 'revoke_project', 'schedule_evaluation', 'unschedule_evaluation',
-                                'drop_project', 'delete_model', 'archive_model', 'compress_model',
+                                'drop_project', 'delete_model', 'archive_model', 'compress_model', 'compress',
                                 'set_gate', 'drop_gate', 'check_gates'];
     approver_fns text[] := ARRAY['approve', 'reject', 'verify_audit', 'audit_head'];
     superuser_fns text[] := ARRAY['purge_audit'];

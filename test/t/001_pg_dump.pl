@@ -109,6 +109,15 @@ if ($have{logistic_regression})
 		                    algorithm => 'logistic_regression', features => ARRAY['body'],
 		                    preprocess => '{"columns": {"body": {"text": "tfidf"}}}');
 	});
+	# its int8 copy (galaxy.compress: model format 2, a row of
+	# galaxy.compressions) predicts on raw text through the sparse int8 path
+	is( $node->safe_psql('src', q{
+			SELECT version, parent_id IS NOT NULL, galaxy.describe(model)->>'format_version'
+			  FROM galaxy.compress((SELECT max(m.id) FROM galaxy.models m JOIN galaxy.projects p
+			                         ON p.id = m.project_id WHERE p.name = 'notes_text'), 'int8')
+		}),
+		'1.0.1|t|2',
+		'an int8 copy of the text model is its next patch version, in format 2');
 }
 # and a sequence model on the same texts (task nlp: token ids, the vocabulary in the model)
 if ($have{lstm} && $have{logistic_regression})
@@ -202,6 +211,8 @@ my %queries = (
 		SELECT md5(coalesce(string_agg(g::text, '|' ORDER BY id), '')) FROM galaxy.deployment_gates g},
 	gate_results => q{
 		SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY model, metric), '')) FROM galaxy.gate_results r},
+	compressions => q{
+		SELECT md5(coalesce(string_agg(c::text, '|' ORDER BY model_id), '')) FROM galaxy.compressions c},
 	model_latency => q{
 		SELECT md5(coalesce(string_agg(l::text, '|' ORDER BY model_id), '')) FROM galaxy.model_latency l},
 	jobs => q{
@@ -226,8 +237,8 @@ like($before{model_bytes}, qr/^\d+:[0-9a-f]{32}(,\d+:[0-9a-f]{32})+$/,
 SKIP:
 {
 	skip 'logistic_regression does not exist', 1 unless $have{logistic_regression};
-	like($before{text_predictions}, qr/^\d+:(billing|bug):[01]\.\d+(,\d+:(billing|bug):[01]\.\d+){2}(,\d+:(billing|bug):[01]\.\d+){0,3}$/,
-		'the text models predict on raw text');
+	like($before{text_predictions}, qr/^\d+:(billing|bug):[01]\.\d+(,\d+:(billing|bug):[01]\.\d+){5}(,\d+:(billing|bug):[01]\.\d+){0,3}$/,
+		'the text models and the int8 copy predict on raw text');
 }
 
 # Custom format through pg_restore, and plain SQL through psql.
