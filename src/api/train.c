@@ -31,6 +31,7 @@
 #include "progress/progress.h"
 #include "model/model.h"
 #include "model/model_latency.h"
+#include "monitor/drift.h"
 #include "registry/access.h"
 #include "registry/approvals.h"
 #include "registry/audit.h"
@@ -1279,6 +1280,7 @@ train_run(TrainRequest *req)
 		int64		n_train,
 					n_test;
 		Preprocessor *prep;
+		Jsonb	   *training_profile;
 		SplitData	sd;
 		TrainData	td = {0};
 		FitContext	fctx = {0};
@@ -1321,6 +1323,7 @@ train_run(TrainRequest *req)
 		/* split + preprocess (fitted on the training rows only) */
 		progress_phase(run, "preprocess");
 		train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
+		training_profile = drift_training_profile(ds, train_idx, n_train);
 		prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo_default_scaling(algo, &hp));
 		p = preprocess_n_features(prep);
 
@@ -1388,6 +1391,7 @@ train_run(TrainRequest *req)
 
 		project_id = registry_project_ensure(req->project, ds->task);
 		model_id = insert_model(req, project_id, ds, &gm, value, metrics, &hp, sd.n_train, sd.n_test);
+		drift_store_training_profile(model_id, training_profile);
 
 		/*
 		 * The project may have been created by another role while this one

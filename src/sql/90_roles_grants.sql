@@ -184,7 +184,7 @@ DECLARE
                                 'deploy', 'rollback', 'request_deployment', 'export_model', 'import_model',
                                 'grant_project', 'revoke_project', 'schedule_evaluation', 'unschedule_evaluation',
                                 'drop_project', 'delete_model', 'archive_model', 'compress_model',
-                                'set_gate', 'drop_gate', 'check_gates'];
+                                'set_gate', 'drop_gate', 'check_gates', 'set_drift_thresholds'];
     approver_fns text[] := ARRAY['approve', 'reject', 'verify_audit', 'audit_head'];
     superuser_fns text[] := ARRAY['purge_audit'];
     io_fns oid[];

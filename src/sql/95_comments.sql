@@ -87,6 +87,7 @@ COMMENT ON COLUMN galaxy.models.training_rows IS 'Rows the model was fitted on';
 COMMENT ON COLUMN galaxy.models.test_rows IS 'Held-out rows the metrics were measured on';
 COMMENT ON COLUMN galaxy.models.schema_fingerprint IS 'SHA-256 (hex) of the input schema (names, types, widths): decides minor or major version';
 COMMENT ON COLUMN galaxy.models.data_fingerprint IS 'Checksum of the training data (values, labels, categories): the same data gives the same fingerprint';
+COMMENT ON COLUMN galaxy.models.training_profile IS 'Profile of the training rows, the baseline of galaxy.drift(): format version, per numeric feature 101 percentile edges with the count in each bin and the deciles, per categorical feature the frequencies of its 100 most frequent categories, and the same for the target (the baseline of the predictions); NULL for models trained before profiles';
 COMMENT ON COLUMN galaxy.models.seed IS 'Seed of every random choice (split, initialisation, sampling)';
 COMMENT ON COLUMN galaxy.models.size_bytes IS 'Stored size of the model value in bytes';
 COMMENT ON COLUMN galaxy.models.trained_by IS 'Role that trained (or imported) the model';
@@ -301,3 +302,29 @@ COMMENT ON COLUMN galaxy.gate_results.status IS 'passed, failed, missing (no suc
 COMMENT ON COLUMN galaxy.gate_results.passed IS 'Whether the model passes the gate (NULL while its latency is not measured)';
 COMMENT ON COLUMN galaxy.gate_results.margin IS 'How far the value is on the passing side of the threshold; negative: how much it misses by';
 COMMENT ON COLUMN galaxy.gate_results.gate IS 'The gate as text, e.g. accuracy >= 0.975';
+
+-- monitoring (75_monitoring.sql)
+COMMENT ON COLUMN galaxy.drift_thresholds.project_id IS 'The project these thresholds apply to';
+COMMENT ON COLUMN galaxy.drift_thresholds.psi_warning IS 'PSI from which a feature''s status is warning';
+COMMENT ON COLUMN galaxy.drift_thresholds.psi_drift IS 'PSI from which a feature''s status is drift (at least psi_warning)';
+COMMENT ON COLUMN galaxy.drift_thresholds.set_by IS 'Role that set the thresholds';
+COMMENT ON COLUMN galaxy.drift_thresholds.set_at IS 'When the thresholds were set';
+COMMENT ON COLUMN galaxy.drift_history.id IS 'Row id';
+COMMENT ON COLUMN galaxy.drift_history.computed_at IS 'When galaxy.drift() computed it (the transaction''s start)';
+COMMENT ON COLUMN galaxy.drift_history.computed_by IS 'Role that called galaxy.drift()';
+COMMENT ON COLUMN galaxy.drift_history.project_id IS 'The project';
+COMMENT ON COLUMN galaxy.drift_history.model_id IS 'The model whose features and predictions were compared (deployed, else newest)';
+COMMENT ON COLUMN galaxy.drift_history.relation IS 'The relation compared, schema-qualified';
+COMMENT ON COLUMN galaxy.drift_history.baseline IS 'training (the model''s training profile) or the baseline relation, schema-qualified';
+COMMENT ON COLUMN galaxy.drift_history.feature IS 'Feature name, or (prediction) for the model''s predictions';
+COMMENT ON COLUMN galaxy.drift_history.kind IS 'numeric, categorical or prediction';
+COMMENT ON COLUMN galaxy.drift_history.rows IS 'Rows of the relation';
+COMMENT ON COLUMN galaxy.drift_history.baseline_rows IS 'Rows of the baseline (training rows, or the baseline relation''s)';
+COMMENT ON COLUMN galaxy.drift_history.null_fraction IS 'Share of NULLs in the relation';
+COMMENT ON COLUMN galaxy.drift_history.baseline_null_fraction IS 'Share of NULLs in the baseline';
+COMMENT ON COLUMN galaxy.drift_history.psi IS 'Population stability index on the baseline deciles (numeric) or categories';
+COMMENT ON COLUMN galaxy.drift_history.ks_statistic IS 'Kolmogorov-Smirnov statistic at the baseline percentiles (numeric only)';
+COMMENT ON COLUMN galaxy.drift_history.ks_p_value IS 'Asymptotic p-value of the Kolmogorov-Smirnov statistic (numeric only)';
+COMMENT ON COLUMN galaxy.drift_history.js_distance IS 'Jensen-Shannon distance (base 2, 0 to 1)';
+COMMENT ON COLUMN galaxy.drift_history.linf_distance IS 'Largest difference of a category''s share (categorical only)';
+COMMENT ON COLUMN galaxy.drift_history.status IS 'ok, warning or drift: the PSI against the thresholds in force';
