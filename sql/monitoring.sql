@@ -103,3 +103,70 @@ SELECT try($$SELECT * FROM galaxy.drift('drift_demo', 'serving')$$);
 RESET session_replication_role;
 -- the window form needs no stored profile
 SELECT count(*) FROM galaxy.drift('drift_demo', 'serving', 'steady');
+
+--
+-- Inference statistics: galaxy.inference_stats from shared memory.
+--
+SELECT galaxy.reset_inference_stats() >= 0 AS reset;
+SELECT count(galaxy.predict('drift_demo', s)) FROM serving s WHERE id <= 100;
+SELECT count(galaxy.predict(:model_id::bigint, s)) FROM serving s WHERE id <= 20;
+SELECT count(galaxy.predict_label('drift_demo', s)) FROM serving s WHERE id <= 5;
+-- a bad row is an error of the model (caught here, so in a subtransaction)
+SELECT try($$SELECT galaxy.predict('drift_demo', '{"x1": "high"}'::jsonb)$$);
+SELECT try($$SELECT galaxy.predict('drift_demo', '{"x1": "high"}'::jsonb)$$);
+-- an unknown project has no model: not counted
+SELECT try($$SELECT galaxy.predict('no_such_project', ARRAY[1.0])$$);
+SELECT project, version, algorithm, calls, rows, errors,
+       mean_ms > 0 AS timed, p50_ms <= p95_ms AND p95_ms <= p99_ms AND p99_ms <= max_ms AS ordered,
+       total_ms >= max_ms AS total, stats_since <= now() AS since, last_call >= stats_since AS last
+  FROM galaxy.inference_stats;
+-- the cumulative histogram ends at the number of calls
+SELECT latency_buckets[array_upper(latency_buckets, 1)] AS histogram_total, calls
+  FROM galaxy.inference_stats_entries();
+-- off: predict is not counted
+SET galaxy.track_inference = off;
+SELECT count(galaxy.predict('drift_demo', s)) FROM serving s WHERE id <= 100;
+RESET galaxy.track_inference;
+SELECT calls, errors FROM galaxy.inference_stats;
+-- a rolled-back transaction's calls still happened
+BEGIN;
+SELECT count(galaxy.predict('drift_demo', s)) FROM serving s WHERE id <= 10;
+ROLLBACK;
+SELECT calls FROM galaxy.inference_stats;
+SELECT galaxy.reset_inference_stats() AS removed;
+SELECT count(*) FROM galaxy.inference_stats;
+
+--
+-- Prometheus text, health, BI views.
+--
+SELECT count(galaxy.predict('drift_demo', s)) FROM serving s WHERE id <= 40;
+CREATE TEMP TABLE prom AS
+SELECT line FROM regexp_split_to_table(galaxy.prometheus(), E'\n') line WHERE line <> '';
+-- every line is a HELP, a TYPE or a sample of a galaxy_ metric
+SELECT count(*) AS malformed FROM prom
+ WHERE line !~ '^# (HELP|TYPE) galaxy_[a-z0-9_]+ .+$'
+   AND line !~ '^galaxy_[a-z0-9_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? (NaN|[+-]Inf|-?[0-9.e+-]+)$';
+-- every family has HELP and TYPE; counters end in _total; units in _seconds
+SELECT count(*) FILTER (WHERE line LIKE '# HELP %') = count(*) FILTER (WHERE line LIKE '# TYPE %') AS help_type,
+       bool_and(split_part(line, ' ', 3) LIKE '%\_total') FILTER (WHERE line LIKE '# TYPE % counter') AS total
+  FROM prom;
+SELECT line FROM prom
+ WHERE line ~ '^galaxy_(inference_calls_total|inference_errors_total|inference_duration_seconds_count|drift_status|models)[{]'
+ ORDER BY line;
+SELECT galaxy.prometheus_label(E'a"b\\c\nd') AS escaped, galaxy.prometheus_value('Infinity') AS inf;
+-- health
+SELECT h->>'status' AS status, h->'preloaded' AS preloaded, h->'launcher'->'alive' AS launcher,
+       h->'workers'->'max' AS workers_max, h->'jobs'->'queued' AS queued,
+       (h->'inference_stats'->>'models')::int >= 1 AS stats, h->'drift'->'features_drifting' AS drifting
+  FROM galaxy.health() h;
+SELECT preloaded, launcher_alive, workers_free = workers_max - workers_busy AS free, queue_depth,
+       jobs_failed_last_hour, projects_serving, features_drifting
+  FROM galaxy.health_status;
+-- BI views: every number of the metrics, the summary's columns from the same numbers
+SELECT count(*) = (SELECT count(*) FROM jsonb_each(metrics) WHERE jsonb_typeof(value) = 'number') AS all_numbers
+  FROM galaxy.model_metrics, galaxy.models WHERE model_metrics.model_id = models.id GROUP BY models.metrics;
+SELECT project, split, metric, round(value::numeric, 3) FROM galaxy.model_metrics
+ WHERE metric IN ('r2', 'training_rows', 'test_rows') ORDER BY metric;
+SELECT project, version, status, serving, round(r2::numeric, 3) AS r2, round(rmse::numeric, 3) AS rmse,
+       accuracy IS NULL AS no_accuracy, training_rows
+  FROM galaxy.model_summary;
