@@ -45,6 +45,7 @@
 #include "galaxy.h"
 #include "data/data_internal.h"
 #include "data/dataset.h"
+#include "data/profile.h"
 #include "model/model.h"
 #include "monitor/drift.h"
 #include "registry/access.h"
@@ -118,19 +119,6 @@ typedef struct DriftResult
 /* ---------------------------------------------------------------------
  * Baselines
  * --------------------------------------------------------------------- */
-
-/* Linear-interpolated quantile of sorted values (like percentile_cont). */
-static double
-drift_quantile(const double *v, int64 n, double p)
-{
-	double		pos = p * (double) (n - 1);
-	int64		lo = (int64) floor(pos);
-	double		frac = pos - (double) lo;
-
-	if (lo + 1 >= n)
-		return v[n - 1];
-	return v[lo] + (v[lo + 1] - v[lo]) * frac;
-}
 
 /* Bin of x on the edges: 0 for x <= e_0, j for e_{j-1} < x <= e_j, m + 1 above. */
 static int
@@ -217,7 +205,7 @@ drift_numeric_baseline(DriftCol *c, double *v, int64 n)
 	qsort(v, n, sizeof(double), data_cmp_double);
 	for (int i = 0; i <= DRIFT_PERCENTILES; i++)
 	{
-		double		e = drift_quantile(v, n, (double) i / DRIFT_PERCENTILES);
+		double		e = profile_quantile(v, n, (double) i / DRIFT_PERCENTILES);
 
 		if (c->n_edges == 0 || e > c->edges[c->n_edges - 1])
 			c->edges[c->n_edges++] = e;
