@@ -142,14 +142,16 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomIntVariable("galaxy.inference_stats_max",
-							"Maximum number of models galaxy.inference_stats tracks; beyond it the least recently used entry is evicted.",
-							NULL,
-							&galaxy_inference_stats_max,
-							1000, 100, 100000,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
+	/* sizes shared memory: only when preloading (a later LOAD cannot define it) */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("galaxy.inference_stats_max",
+								"Maximum number of models galaxy.inference_stats tracks; beyond it the least recently used entry is evicted.",
+								NULL,
+								&galaxy_inference_stats_max,
+								1000, 100, 100000,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
 
 	registry_access_init();
 	role_hint_init();

@@ -176,7 +176,8 @@ DECLARE
                                'predict_columns', 'predict_proba_columns', 'predict_label_columns',
                                'predict_values', 'predict_proba_values', 'predict_label_values',
                                'deployed_model', 'evaluate', 'confusion_matrix', 'roc_curve',
-                               'feature_importance', 'drift', 'health', 'prometheus', 'algorithms',
+                               'feature_importance', 'drift', 'health', 'prometheus', 'prometheus_label', 'prometheus_value',
+                               'health_runtime', 'inference_stats_entries', 'algorithms',
                                'metrics_key', 'audit_canonical', 'route_fallbacks',
                                'inference_stats', 'model_metrics', 'series_windows', 'forecast',
                                'model_card'];

@@ -363,7 +363,7 @@ COMMENT ON COLUMN galaxy.health_status.checked_at IS 'When the row was computed'
 COMMENT ON COLUMN galaxy.model_metrics.model_id IS 'Model id';
 COMMENT ON COLUMN galaxy.model_metrics.project IS 'Project name';
 COMMENT ON COLUMN galaxy.model_metrics.version IS 'Model version';
-COMMENT ON COLUMN galaxy.model_metrics.algorithm IS 'Algorithm';
+COMMENT ON COLUMN galaxy.model_metrics.algorithm IS 'The algorithm that trained the model';
 COMMENT ON COLUMN galaxy.model_metrics.task IS 'regression, classification or clustering';
 COMMENT ON COLUMN galaxy.model_metrics.split IS 'Where the metric was measured: test or training, or the nested group it comes from';
 COMMENT ON COLUMN galaxy.model_metrics.metric IS 'Metric name (accuracy, r2, fit_seconds, ...)';
@@ -371,7 +371,7 @@ COMMENT ON COLUMN galaxy.model_metrics.value IS 'Its value';
 COMMENT ON COLUMN galaxy.model_summary.model_id IS 'Model id';
 COMMENT ON COLUMN galaxy.model_summary.project IS 'Project name';
 COMMENT ON COLUMN galaxy.model_summary.version IS 'Model version';
-COMMENT ON COLUMN galaxy.model_summary.algorithm IS 'Algorithm';
+COMMENT ON COLUMN galaxy.model_summary.algorithm IS 'The algorithm that trained the model';
 COMMENT ON COLUMN galaxy.model_summary.task IS 'regression, classification or clustering';
 COMMENT ON COLUMN galaxy.model_summary.status IS 'training, ready, deployed or archived';
 COMMENT ON COLUMN galaxy.model_summary.serving IS 'Whether a live deployment serves it (primary or canary)';
