@@ -120,8 +120,9 @@ SELECT project, version, algorithm, calls, rows, errors,
        mean_ms > 0 AS timed, p50_ms <= p95_ms AND p95_ms <= p99_ms AND p99_ms <= max_ms AS ordered,
        total_ms >= max_ms AS total, stats_since <= now() AS since, last_call >= stats_since AS last
   FROM galaxy.inference_stats;
--- the cumulative histogram ends at the number of calls
-SELECT latency_buckets[array_upper(latency_buckets, 1)] AS histogram_total, calls
+-- the cumulative histogram ends at the number of timed calls: each statement
+-- above is its own transaction, whose first call and 1 in 16 after it are timed
+SELECT latency_buckets[array_upper(latency_buckets, 1)] AS histogram_total, timed_calls, calls
   FROM galaxy.inference_stats_entries();
 -- off: predict is not counted
 SET galaxy.track_inference = off;

@@ -10,7 +10,11 @@
  * entry's counters have their own spinlock.  A backend gathers its calls
  * locally (one slot per model) and adds them to the shared entries at the
  * end of each transaction, or every INFERENCE_STATS_FLUSH_CALLS calls, so
- * the per-row cost of predict is two clock reads and a few additions.
+ * the per-row cost of predict is a few additions.  Every call is counted;
+ * the latency of the first call of each transaction and of every
+ * INFERENCE_STATS_SAMPLE-th after it is measured (two clock reads, which
+ * cost a system call each on some virtual machines): all of them for
+ * single-row predicts, one in INFERENCE_STATS_SAMPLE over a relation.
  *
  * A latency of t nanoseconds falls in bucket floor(4 log2 t) (the first
  * bucket holds everything under 2^(1/4) ns, the last everything above
@@ -41,7 +45,7 @@
 
 #define INFERENCE_STATS_TRANCHE	"galaxy_inference_stats"
 #define LOCAL_SLOTS				8	/* models one backend gathers at once */
-#define STATS_NATTS				13
+#define STATS_NATTS				14
 
 PG_FUNCTION_INFO_V1(galaxy_inference_stats_entries);
 PG_FUNCTION_INFO_V1(galaxy_reset_inference_stats);
@@ -57,6 +61,7 @@ typedef struct StatsKey
 typedef struct StatsCounters
 {
 	int64		calls;
+	int64		timed;			/* calls whose latency was measured */
 	int64		errors;
 	double		total_us;
 	double		max_us;
@@ -70,7 +75,7 @@ typedef struct StatsEntry
 	slock_t		mutex;			/* guards everything below */
 	int64		project_id;
 	TimestampTz since;			/* created or reset */
-	TimestampTz last_call;
+	TimestampTz last_call;		/* start of the last statement whose calls were added */
 	uint64		last_used;		/* the shared clock when last flushed into (LRU) */
 	StatsCounters c;
 } StatsEntry;
@@ -78,9 +83,8 @@ typedef struct StatsEntry
 typedef struct StatsShared
 {
 	LWLock	   *lock;
-	slock_t		mutex;			/* guards clock and evictions */
-	uint64		clock;
-	int64		evictions;
+	pg_atomic_uint64 clock;		/* ticks once per flush of an entry (LRU order) */
+	int64		evictions;		/* under the exclusive lock */
 	TimestampTz reset_at;
 } StatsShared;
 
@@ -89,6 +93,8 @@ typedef struct LocalSlot
 {
 	int64		model_id;		/* 0: free */
 	int64		project_id;
+	int			blo,			/* buckets touched: blo..bhi */
+				bhi;
 	StatsCounters c;
 } LocalSlot;
 
@@ -101,8 +107,12 @@ static LocalSlot local_slots[LOCAL_SLOTS];
 static int64 local_calls = 0;
 static bool callbacks_registered = false;
 
+/* Calls begun in this transaction: which of them are timed. */
+static uint32 local_seq = 0;
+
 /* The call under way. */
 static bool call_open = false;
+static bool call_timed = false;
 static instr_time call_start;
 static int64 call_model = 0;
 static int64 call_project = 0;
@@ -154,8 +164,7 @@ stats_shmem_startup(void)
 	if (!found)
 	{
 		stats_shared->lock = &(GetNamedLWLockTranche(INFERENCE_STATS_TRANCHE))->lock;
-		SpinLockInit(&stats_shared->mutex);
-		stats_shared->clock = 0;
+		pg_atomic_init_u64(&stats_shared->clock, 0);
 		stats_shared->evictions = 0;
 		stats_shared->reset_at = GetCurrentTimestamp();
 	}
@@ -193,15 +202,16 @@ stats_bucket(double us)
 	return Min(Max(b, 0), INFERENCE_STATS_BUCKETS - 1);
 }
 
-/* Add counters a to b. */
-static void
-stats_add(StatsCounters *b, const StatsCounters *a)
+/* Add counters a, whose buckets lo..hi may be non-zero, to b (under b's spinlock: short). */
+static inline void
+stats_add(StatsCounters *b, const StatsCounters *a, int lo, int hi)
 {
 	b->calls += a->calls;
+	b->timed += a->timed;
 	b->errors += a->errors;
 	b->total_us += a->total_us;
 	b->max_us = Max(b->max_us, a->max_us);
-	for (int i = 0; i < INFERENCE_STATS_BUCKETS; i++)
+	for (int i = lo; i <= hi; i++)
 		b->buckets[i] += a->buckets[i];
 }
 
@@ -220,9 +230,7 @@ stats_evict_one(void)
 	if (victim)
 	{
 		(void) hash_search(stats_hash, &victim->key, HASH_REMOVE, NULL);
-		SpinLockAcquire(&stats_shared->mutex);
 		stats_shared->evictions++;
-		SpinLockRelease(&stats_shared->mutex);
 	}
 }
 
@@ -232,12 +240,14 @@ stats_flush(void)
 {
 	TimestampTz now;
 
+	local_seq = 0;
 	if (local_calls == 0 || stats_shared == NULL)
 	{
 		local_calls = 0;
 		return;
 	}
-	now = GetCurrentTimestamp();
+	/* the statement's start: no clock read (a system call on some machines) per flush */
+	now = GetCurrentStatementStartTimestamp();
 	for (int i = 0; i < LOCAL_SLOTS; i++)
 	{
 		LocalSlot  *ls = &local_slots[i];
@@ -276,13 +286,11 @@ stats_flush(void)
 				}
 			}
 		}
-		SpinLockAcquire(&stats_shared->mutex);
-		tick = ++stats_shared->clock;
-		SpinLockRelease(&stats_shared->mutex);
+		tick = pg_atomic_add_fetch_u64(&stats_shared->clock, 1);
 		if (e != NULL)
 		{
 			SpinLockAcquire(&e->mutex);
-			stats_add(&e->c, &ls->c);
+			stats_add(&e->c, &ls->c, ls->blo, ls->bhi);
 			e->last_call = now;
 			e->last_used = tick;
 			SpinLockRelease(&e->mutex);
@@ -307,6 +315,8 @@ stats_local_slot(int64 model_id, int64 project_id)
 			{
 				local_slots[i].model_id = model_id;
 				local_slots[i].project_id = project_id;
+				local_slots[i].blo = INFERENCE_STATS_BUCKETS;
+				local_slots[i].bhi = -1;
 				return &local_slots[i];
 			}
 		stats_flush();
@@ -373,7 +383,9 @@ inference_stats_begin_call(void)
 	}
 	call_open = true;
 	call_model = 0;
-	INSTR_TIME_SET_CURRENT(call_start);
+	call_timed = (local_seq++ % INFERENCE_STATS_SAMPLE) == 0;
+	if (call_timed)
+		INSTR_TIME_SET_CURRENT(call_start);
 }
 
 /* The model that serves the call under way. */
@@ -390,6 +402,7 @@ inference_stats_end(void)
 {
 	instr_time	now;
 	double		us;
+	int			b;
 	LocalSlot  *ls;
 
 	if (!call_open)
@@ -397,14 +410,21 @@ inference_stats_end(void)
 	call_open = false;
 	if (call_model == 0)
 		return;
-	INSTR_TIME_SET_CURRENT(now);
-	INSTR_TIME_SUBTRACT(now, call_start);
-	us = INSTR_TIME_GET_MICROSEC(now);
 	ls = stats_local_slot(call_model, call_project);
 	ls->c.calls++;
-	ls->c.total_us += us;
-	ls->c.max_us = Max(ls->c.max_us, us);
-	ls->c.buckets[stats_bucket(us)]++;
+	if (call_timed)
+	{
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, call_start);
+		us = INSTR_TIME_GET_MICROSEC(now);
+		ls->c.timed++;
+		ls->c.total_us += us;
+		ls->c.max_us = Max(ls->c.max_us, us);
+		b = stats_bucket(us);
+		ls->c.buckets[b]++;
+		ls->blo = Min(ls->blo, b);
+		ls->bhi = Max(ls->bhi, b);
+	}
 	if (++local_calls >= INFERENCE_STATS_FLUSH_CALLS)
 		stats_flush();
 }
@@ -413,10 +433,10 @@ inference_stats_end(void)
 static double
 stats_quantile(const StatsCounters *c, double q)
 {
-	double		want = q * (double) c->calls;
+	double		want = q * (double) c->timed;
 	int64		seen = 0;
 
-	if (c->calls == 0)
+	if (c->timed == 0)
 		return get_float8_nan();
 	for (int b = 0; b < INFERENCE_STATS_BUCKETS; b++)
 	{
@@ -441,7 +461,7 @@ stats_require(void)
 /*
  * galaxy.inference_stats_entries() → the current database's entries:
  * model_id, project_id, calls, errors, total_ms, mean_ms, p50_ms, p95_ms,
- * p99_ms, max_ms, since, last_call, latency_buckets.
+ * p99_ms, max_ms, since, last_call, latency_buckets, timed_calls.
  */
 Datum
 galaxy_inference_stats_entries(PG_FUNCTION_ARGS)
@@ -479,14 +499,14 @@ galaxy_inference_stats_entries(PG_FUNCTION_ARGS)
 		v[2] = Int64GetDatum(c.calls);
 		v[3] = Int64GetDatum(c.errors);
 		v[4] = Float8GetDatum(c.total_us / 1000.0);
-		v[5] = Float8GetDatum(c.calls ? c.total_us / 1000.0 / (double) c.calls : 0);
-		n[5] = c.calls == 0;
+		v[5] = Float8GetDatum(c.timed ? c.total_us / 1000.0 / (double) c.timed : 0);
+		n[5] = c.timed == 0;
 		v[6] = Float8GetDatum(stats_quantile(&c, 0.50) / 1000.0);
 		v[7] = Float8GetDatum(stats_quantile(&c, 0.95) / 1000.0);
 		v[8] = Float8GetDatum(stats_quantile(&c, 0.99) / 1000.0);
-		n[6] = n[7] = n[8] = c.calls == 0;
+		n[6] = n[7] = n[8] = c.timed == 0;
 		v[9] = Float8GetDatum(c.max_us / 1000.0);
-		n[9] = c.calls == 0;
+		n[9] = c.timed == 0;
 		v[10] = TimestampTzGetDatum(since);
 		v[11] = TimestampTzGetDatum(last_call);
 		n[11] = last_call == 0;
@@ -503,6 +523,7 @@ galaxy_inference_stats_entries(PG_FUNCTION_ARGS)
 			v[12] = PointerGetDatum(construct_array(cum, INFERENCE_STATS_BUCKETS, INT8OID, sizeof(int64),
 													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		}
+		v[13] = Int64GetDatum(c.timed);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	}
 	LWLockRelease(stats_shared->lock);

@@ -5,7 +5,8 @@
  * The predict entry points call inference_stats_begin() on entry,
  * inference_stats_model() once the model is known and inference_stats_end()
  * after the prediction; a call that raises an ERROR in between counts as an
- * error of its model.  Counts gather in the backend and reach shared memory
+ * error of its model.  Every call is counted; the first call of each
+ * transaction and every INFERENCE_STATS_SAMPLE-th after it are timed.  Counts gather in the backend and reach shared memory
  * at the end of the transaction (or every INFERENCE_STATS_FLUSH_CALLS
  * calls), so a predict over many rows takes no lock per row.
  */
@@ -16,6 +17,7 @@
 
 #define INFERENCE_STATS_BUCKETS		148	/* 2^(b/4) nanoseconds: up to 137 s */
 #define INFERENCE_STATS_FLUSH_CALLS	4096
+#define INFERENCE_STATS_SAMPLE		16	/* a transaction's calls timed: the first, then 1 in 16 */
 
 /* Start timing a predict call. */
 extern void inference_stats_begin_call(void);

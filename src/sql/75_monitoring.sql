@@ -66,16 +66,16 @@ CREATE FUNCTION galaxy.inference_stats_entries(
     OUT model_id bigint, OUT project_id bigint, OUT calls bigint, OUT errors bigint,
     OUT total_ms float8, OUT mean_ms float8, OUT p50_ms float8, OUT p95_ms float8,
     OUT p99_ms float8, OUT max_ms float8, OUT stats_since timestamptz, OUT last_call timestamptz,
-    OUT latency_buckets bigint[])
+    OUT latency_buckets bigint[], OUT timed_calls bigint)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'galaxy_inference_stats_entries' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION galaxy.inference_stats_entries() IS
-'The shared-memory entries behind galaxy.inference_stats for the current database: per model calls, errors, latency (total, mean, p50/p95/p99 from the log-bucketed histogram, max) and the cumulative histogram (bucket b: latencies up to 2^((b+1)/4) nanoseconds)';
+'The shared-memory entries behind galaxy.inference_stats for the current database: per model calls, errors, latency (total, mean, p50/p95/p99 from the log-bucketed histogram, max) and the cumulative histogram (bucket b: latencies up to 2^((b+1)/4) nanoseconds) of the timed calls (the first of each transaction and 1 in 16 after it)';
 
 CREATE VIEW galaxy.inference_stats AS
 SELECT s.model_id, p.name AS project, m.version, m.algorithm,
        s.calls, s.calls AS rows, s.errors,
-       s.mean_ms, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, s.total_ms,
+       s.mean_ms, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, s.total_ms, s.timed_calls,
        s.stats_since, s.last_call
   FROM galaxy.inference_stats_entries() s
   JOIN galaxy.models m ON m.id = s.model_id
@@ -189,7 +189,7 @@ BEGIN
                             THEN format(E'galaxy_inference_duration_seconds_bucket{project="%1$s",model_id="%2$s",version="%3$s",le="+Inf"} %4$s\n'
                                         'galaxy_inference_duration_seconds_sum{project="%1$s",model_id="%2$s",version="%3$s"} %5$s\n'
                                         'galaxy_inference_duration_seconds_count{project="%1$s",model_id="%2$s",version="%3$s"} %4$s\n',
-                                        prometheus_label(s.project), s.model_id, s.version, s.calls,
+                                        prometheus_label(s.project), s.model_id, s.version, s.timed_calls,
                                         prometheus_value(s.total_ms / 1000.0))
                             ELSE format(E'galaxy_inference_duration_seconds_bucket{project="%s",model_id="%s",version="%s",le="%s"} %s\n',
                                         prometheus_label(s.project), s.model_id, s.version, b.le, e.latency_buckets[b.idx])
@@ -200,7 +200,7 @@ BEGIN
                       SELECT k AS ord, 4 * k AS idx, prometheus_value(power(2, k)::float8 / 1e9) AS le
                         FROM generate_series(10, 36) k
                       UNION ALL SELECT 37, NULL, NULL) b) h;
-        out := out || E'# HELP galaxy_inference_duration_seconds Latency of a predict call inside the server\n# TYPE galaxy_inference_duration_seconds histogram\n'
+        out := out || E'# HELP galaxy_inference_duration_seconds Latency of a predict call inside the server (the first call of each transaction and 1 in 16 after it)\n# TYPE galaxy_inference_duration_seconds histogram\n'
                    || coalesce(lines, '');
         SELECT string_agg(format(E'galaxy_inference_p99_seconds{project="%s",model_id="%s",version="%s"} %s\n',
                                  prometheus_label(project), model_id, version, prometheus_value(p99_ms / 1000.0)), ''

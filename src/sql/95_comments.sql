@@ -340,7 +340,8 @@ COMMENT ON COLUMN galaxy.inference_stats.p50_ms IS 'Median latency, milliseconds
 COMMENT ON COLUMN galaxy.inference_stats.p95_ms IS '95th percentile of the latency, milliseconds (within 9 %)';
 COMMENT ON COLUMN galaxy.inference_stats.p99_ms IS '99th percentile of the latency, milliseconds (within 9 %)';
 COMMENT ON COLUMN galaxy.inference_stats.max_ms IS 'Largest latency, milliseconds';
-COMMENT ON COLUMN galaxy.inference_stats.total_ms IS 'Sum of the latencies, milliseconds';
+COMMENT ON COLUMN galaxy.inference_stats.total_ms IS 'Sum of the measured latencies, milliseconds';
+COMMENT ON COLUMN galaxy.inference_stats.timed_calls IS 'Calls whose latency was measured: the first of each transaction and 1 in 16 after it (all of them for single-row predicts); the latency columns describe these';
 COMMENT ON COLUMN galaxy.inference_stats.stats_since IS 'When the entry was created (first call after a reset, restart or eviction)';
 COMMENT ON COLUMN galaxy.inference_stats.last_call IS 'When calls were last added (end of the calling transaction)';
 COMMENT ON COLUMN galaxy.health_status.preloaded IS 'Whether galaxy is in shared_preload_libraries (background jobs and statistics need it)';
