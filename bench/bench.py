@@ -77,6 +77,17 @@ TEXT_ROWS = {
     "text_nb": {"algorithm": "naive_bayes", "hyperparams": {"distribution": "multinomial", "alpha": 1.0},
                 "peer": "TfidfVectorizer + MultinomialNB"},
 }
+# the text rows of issue #13: lstm and transformer on the same fortunes split, task 'nlp' (each text read as the token
+# ids of its first nlp_length words, vocabulary of the training split), against the same networks in PyTorch fed the
+# same token ids (galaxy.tokenize's lexemes, the vocabulary rebuilt the way galaxy builds it: bench/neural.py);
+# Adam, cross-entropy, no weight decay, no early stopping, no validation split
+MODES["full"].update(nlp_length=64, nlp_vocab=20000, nlp_epochs=5, nlp_batch=64, nlp_reps=2)
+MODES["quick"].update(nlp_length=32, nlp_vocab=20000, nlp_epochs=1, nlp_batch=64, nlp_reps=1)
+NLP_ROWS = {
+    "lstm_text": {"algorithm": "lstm", "embedding_dim": 64, "lstm_units": [64], "learning_rate": 0.002},
+    "transformer_text": {"algorithm": "transformer", "d_model": 64, "heads": 4, "layers": 2, "ff_units": 128,
+                         "activation": "relu", "learning_rate": 0.001},
+}
 
 # The benchmark brief's figures, quoted for reference (2-core Debian 12 machine, not measured here).
 QUOTED = {
@@ -196,6 +207,7 @@ FORECAST_ROWS = {
                              "activation": "relu", "learning_rate": 0.001},
 }
 GALAXY_ALGO.update({k: v["algorithm"] for k, v in FORECAST_ROWS.items()})
+GALAXY_ALGO.update({k: v["algorithm"] for k, v in NLP_ROWS.items()})
 GALAXY_HP = {
     "linreg": {}, "linreg_10m": {},
     "logreg": {"C": 1.0, "max_iter": 100, "tol": 1e-4},
@@ -256,6 +268,8 @@ def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=Non
             extra = ", task => 'regression'"  # y is an int 0/1 column in the classification table
         if kind in NEURAL_ROWS:
             extra = ", task => 'classification'"
+        if kind in NLP_ROWS:
+            extra = ", task => 'nlp'"
         if kind == "kmeans":
             # like the peer: every row, the features as they are (no scaling), so inertias compare
             target = "NULL"
@@ -465,7 +479,7 @@ class Bench:
 
     def want_text(self):
         """--rows selects the text rows: "text", or one of them by id."""
-        return self.want("text") or any(self.want(k) for k in TEXT_ROWS)
+        return self.want("text") or any(self.want(k) for k in list(TEXT_ROWS) + list(NLP_ROWS))
 
     def setup_text(self):
         """The fortunes texts as tables text_train and text_test (id, category, body), split once for both sides."""
@@ -1011,6 +1025,141 @@ class Bench:
                         self.forecast_torch(row, build, Xtr, ytr, Xte, yte, spec, epochs, batch, fetch_s)
         self.finish_forecast(row)
 
+    def nlp_token_ids(self):
+        """The fortunes split as PyTorch's inputs: the token ids galaxy's "sequence" mode gives (its lexemes from
+        galaxy.tokenize, the vocabulary rebuilt on the training texts: bench/neural.py) and the class indexes."""
+        out = []
+        for name in ("text_train", "text_test"):
+            with self.conn.cursor() as cur:
+                cur.execute(f"SELECT category, galaxy.tokenize(body, %s) FROM {self.table(name)} ORDER BY id",
+                            (TEXT_CONFIG,))
+                out.append(cur.fetchall())
+        (train, test), L, V = out, self.cfg["nlp_length"], self.cfg["nlp_vocab"]
+        Xtr, Xte, n_tokens = neural.sequence_token_ids([t or [] for _, t in train], [t or [] for _, t in test], L, V)
+        classes = sorted({c for c, _ in train})
+        index = {c: i for i, c in enumerate(classes)}
+        ytr = np.array([index[c] for c, _ in train], dtype=np.int64)
+        yte = np.array([index.get(c, -1) for c, _ in test], dtype=np.int64)
+        return Xtr, ytr, Xte, yte, n_tokens, len(classes)
+
+    def run_nlp(self, kind):
+        """A text row of issue #13: galaxy's lstm or transformer with task 'nlp' on the fortunes (end to end from
+        text_train: tokenise, vocabulary, fit; accuracy by galaxy.evaluate on text_test) against the same network in
+        PyTorch (CPU, 2 threads) on the same token ids, same Adam, learning rate, batch size and epochs.  Compared:
+        the time per epoch (galaxy's fit_seconds / epochs against PyTorch's mean epoch; target ≤ 1.5 ×) and the
+        test accuracy (target: within 0.01); scikit-learn's TF-IDF + LogisticRegression on the same split (the
+        text_logreg row) is the reference."""
+        spec, reps = NLP_ROWS[kind], self.cfg["nlp_reps"]
+        epochs, batch, L = self.cfg["nlp_epochs"], self.cfg["nlp_batch"], self.cfg["nlp_length"]
+        algo = spec["algorithm"]
+        row = {"id": kind, "nlp": True, "algorithm": algo, "max_length": L, "epochs": epochs, "batch_size": batch,
+               "learning_rate": spec["learning_rate"], "threads": NCPU, "torch": neural.torch_version(),
+               "implemented": self.gx.can_train() and self.gx.has_algorithm(algo), "error": None,
+               "galaxy_s": [], "galaxy_fit_s": [], "galaxy_epoch_s": [], "galaxy_quality_runs": [],
+               "torch_fit_s": [], "torch_epoch_s": [], "torch_quality_runs": [], "loadavg": []}
+        try:
+            Xtr, ytr, Xte, yte, n_tokens, k = self.nlp_token_ids()
+        except Exception as e:  # noqa: BLE001 - the report says what failed
+            row["error"] = f"token ids: {first_line(e)}"
+            log(f"{kind}: {row['error']}")
+            self.finish_nlp(row)
+            return
+        row.update(rows=len(ytr), test_rows=len(yte), categories=k, vocabulary=n_tokens - 2)
+        preprocess = {"columns": {"body": {"text": "sequence", "config": TEXT_CONFIG, "max_length": L,
+                                           "max_features": self.cfg["nlp_vocab"]}}}
+        common_hp = {"optimizer": "adam", "learning_rate": spec["learning_rate"], "batch_size": batch,
+                     "epochs": epochs, "early_stopping_rounds": 0, "validation_fraction": 0, "weight_decay": 0,
+                     "dense_units": []}
+        if algo == "lstm":
+            hp = dict(common_hp, lstm_units=spec["lstm_units"], embedding_dim=spec["embedding_dim"], cell="lstm")
+            params = neural.lstm_token_parameters(n_tokens, spec["embedding_dim"], spec["lstm_units"], k)
+            row["architecture"] = (f"[{L}] ids → embedding {spec['embedding_dim']} → "
+                                   + " → ".join(f"LSTM {h}" for h in spec["lstm_units"]) + f" (last step) → {k}")
+
+            def build():
+                return neural.build_torch_lstm_tokens(n_tokens, spec["embedding_dim"], spec["lstm_units"], k)
+        else:
+            hp = dict(common_hp, d_model=spec["d_model"], heads=spec["heads"], layers=spec["layers"],
+                      ff_units=spec["ff_units"], activation=spec["activation"], positional_encoding="sinusoidal",
+                      dropout=0)
+            params = neural.transformer_token_parameters(n_tokens, spec["d_model"], spec["layers"],
+                                                         spec["ff_units"], k)
+            row["architecture"] = (f"[{L}] ids → embedding {spec['d_model']} + sinusoidal PE → {spec['layers']} × "
+                                   f"pre-norm block ({spec['heads']} heads, ff {spec['ff_units']}) → layer norm → "
+                                   f"mean over steps → {k}")
+
+            def build():
+                return neural.build_torch_transformer_tokens(n_tokens, L, spec["d_model"], spec["heads"],
+                                                             spec["layers"], spec["ff_units"], k,
+                                                             activation=spec["activation"])
+        row.update(parameters=params, hyperparams=hp, preprocess=preprocess)
+        for rep in range(reps):
+            for side in (("galaxy", "torch") if rep % 2 == 0 else ("torch", "galaxy")):
+                if row["error"]:
+                    break
+                log(f"rep {rep + 1}/{reps}: {kind} {side}, {epochs} epoch(s) × batch {batch} on {len(ytr):,} texts")
+                row["loadavg"].append(os.getloadavg()[0])
+                if side == "galaxy":
+                    if not row["implemented"]:
+                        continue
+                    try:
+                        secs, metrics, model_id, _ = galaxy_train(
+                            self.gx, f"bench_{kind}", self.table("text_train"), kind, 0, self.cfg["timeout_s"],
+                            hyperparams=hp, target_col="category", features=["body"], preprocess=preprocess,
+                            sample_memory=False)
+                        details = metrics.get("details") if isinstance(metrics.get("details"), dict) else {}
+                        fit_s = metrics.get("fit_seconds", details.get("fit_seconds"))
+                        done = metrics.get("epochs_trained", details.get("epochs_trained")) or epochs
+                        row["galaxy_s"].append(secs)
+                        row["galaxy_fit_s"].append(fit_s)
+                        if isinstance(fit_s, (int, float)):
+                            row["galaxy_epoch_s"].append(fit_s / done)
+                        d = json.loads(q1(self.conn, "SELECT galaxy.describe(model)::text FROM galaxy.models "
+                                                     "WHERE id = %s", (model_id,)) or "{}")
+                        row["galaxy_parameters"] = (d.get("architecture") or {}).get("parameters")
+                        if row["galaxy_parameters"] != params:
+                            row["error"] = (f"galaxy's model has {row['galaxy_parameters']} parameters, {params:,} "
+                                            "expected (PyTorch's network has those): not the same architecture")
+                            log(f"{kind}: {row['error']}")
+                        ev = json.loads(q1(self.conn, "SELECT galaxy.evaluate(%s::bigint, %s::regclass)::text",
+                                           (model_id, self.table("text_test"))))
+                        row["galaxy_quality_runs"].append({"accuracy": float(ev["accuracy"])})
+                    except Exception as e:  # noqa: BLE001 - the report says what failed
+                        row["error"] = first_line(e)
+                        log(f"galaxy {kind} failed: {row['error']}")
+                else:
+                    try:
+                        import torch
+                        torch.set_num_threads(NCPU)
+                        torch.manual_seed(0)
+                        row["torch_parameters"] = neural.trainable_parameters(build())
+                        model, secs = neural.torch_fit(Xtr, ytr, None, k, epochs, batch,
+                                                       learning_rate=spec["learning_rate"], weight_decay=0.0,
+                                                       seed=0, threads=NCPU, build=build)
+                        pred = neural.torch_predict(model, Xte, chunk=4096)
+                        row["torch_fit_s"].append(sum(secs))
+                        row["torch_epoch_s"].append(sum(secs) / len(secs))
+                        row["torch_quality_runs"].append({"accuracy": float((pred == yte).mean())})
+                    except Exception as e:  # noqa: BLE001
+                        row["error"] = f"PyTorch: {first_line(e)}"
+                        log(f"{kind}: {row['error']}")
+        self.finish_nlp(row)
+
+    def finish_nlp(self, row):
+        """Medians and ratios of a text row of issue #13."""
+        for k in ("galaxy_s", "galaxy_fit_s", "galaxy_epoch_s", "torch_fit_s", "torch_epoch_s"):
+            row[k[:-2] + "_median_s"] = median([v for v in row.get(k, []) if isinstance(v, (int, float))])
+        row["ratio_epoch"] = ratio(row["galaxy_epoch_median_s"], row["torch_epoch_median_s"])
+        for side in ("galaxy", "torch"):
+            runs = row.get(f"{side}_quality_runs") or []
+            row[f"{side}_quality"] = {"accuracy": median([r["accuracy"] for r in runs])} if runs else {}
+        g, t = row["galaxy_quality"].get("accuracy"), row["torch_quality"].get("accuracy")
+        row["accuracy_gap"] = None if g is None or t is None else g - t
+        ref = next((r for r in self.results["speed"] if r.get("id") == "text_logreg"), None)
+        if ref:
+            row["reference_accuracy"] = (ref.get("peer_quality") or {}).get("accuracy")
+        self.results["speed"].append(row)
+
     def forecast_galaxy(self, row, kind, hp):
         """One galaxy.train() on forecast_train (test_size 0), then galaxy.evaluate on forecast_test."""
         if not row["implemented"] or row["error"]:
@@ -1265,6 +1414,9 @@ class Bench:
                     self.run_forecast(kind)
             if self.want_text():
                 self.run_text()
+            for kind in NLP_ROWS:
+                if self.want("text") or self.want(kind):
+                    self.run_nlp(kind)
         # latency measures the linreg and gbdt models: a run of other rows (say --rows mlp) skips it
         if (only is None or "latency" in only) and (
                 self.rows_filter is None or self.rows_filter & {"linreg", "gbdt", "predict", "latency"}):
@@ -1326,7 +1478,7 @@ def main():
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
     ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
-                                   "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast,text (default: all; predict and latency reuse models of earlier runs; "
+                                   "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast,text,lstm_text,transformer_text (default: all; predict and latency reuse models of earlier runs; "
                                    "latency runs only with linreg, gbdt or predict)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")
     ap.add_argument("--accuracy-json", help="accuracy results (from bench/accuracy --json) to include")

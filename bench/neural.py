@@ -386,3 +386,80 @@ def build_torch_transformer(steps, features, d_model, heads, layers, ff_units, n
 def trainable_parameters(model):
     """Values PyTorch's optimiser updates (frozen tensors left out)."""
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+# --- text as token ids (issue #13's text rows) ------------------------------------------------------------------
+# galaxy's "text": "sequence" mode: the lexemes of each text (galaxy.tokenize), the first max_length of them; the
+# vocabulary is every term of the training texts' kept lexemes, cut to the max_features most frequent (occurrences;
+# ties to the smaller term by bytes), then sorted by bytes; id 2 + i is term i, 1 a lexeme out of the vocabulary,
+# 0 padding, in front (the ids right-aligned).
+
+def sequence_token_ids(train_tokens, test_tokens, max_length, max_features):
+    """(X_train, X_test, n_tokens): int64 [n, max_length] token id arrays as galaxy builds them."""
+    from collections import Counter
+    tf = Counter()
+    for toks in train_tokens:
+        tf.update(toks[:max_length])
+    terms = list(tf)
+    if len(terms) > max_features:
+        terms = sorted(terms, key=lambda t: (-tf[t], t.encode()))[:max_features]
+    terms.sort(key=lambda t: t.encode())
+    index = {t: i + 2 for i, t in enumerate(terms)}
+
+    def encode(rows):
+        X = np.zeros((len(rows), max_length), dtype=np.int64)
+        for r, toks in enumerate(rows):
+            ids = [index.get(t, 1) for t in toks[:max_length]]
+            if ids:
+                X[r, max_length - len(ids):] = ids
+        return X
+    return encode(train_tokens), encode(test_tokens), len(terms) + 2
+
+
+def lstm_token_parameters(n_tokens, dim, units, n_out):
+    """galaxy's lstm over token ids: the embedding table (no bias), the LSTM layers, the output layer."""
+    return n_tokens * dim + lstm_parameters(dim, units, n_out)
+
+
+def transformer_token_parameters(n_tokens, d_model, layers, ff_units, n_out):
+    """galaxy's transformer over token ids: the embedding instead of the input projection."""
+    return transformer_parameters(1, d_model, layers, ff_units, n_out) - 2 * d_model + n_tokens * d_model
+
+
+def build_torch_lstm_tokens(n_tokens, dim, units, n_out):
+    """nn.Embedding then galaxy's lstm (build_torch_lstm); takes [n, steps] ids (as float32, cast here)."""
+    import torch.nn as nn
+    lstm = build_torch_lstm(dim, units, n_out)
+
+    class LstmTokens(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(n_tokens, dim)
+            self.lstm = lstm
+
+        def forward(self, x):
+            return self.lstm(self.emb(x.long()))
+
+    return LstmTokens()
+
+
+def build_torch_transformer_tokens(n_tokens, steps, d_model, heads, layers, ff_units, n_out, activation="relu"):
+    """galaxy's transformer over token ids: nn.Embedding + sinusoidal codes, then the blocks of
+    build_torch_transformer; takes [n, steps] ids (as float32, cast here)."""
+    import torch.nn as nn
+    body = build_torch_transformer(steps, 1, d_model, heads, layers, ff_units, n_out, activation)
+    del body.proj
+
+    class TransformerTokens(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(n_tokens, d_model)
+            self.body = body
+
+        def forward(self, x):
+            x = self.emb(x.long()) + self.body.pe
+            for block in self.body.blocks:
+                x = block(x)
+            return self.body.out(self.body.norm(x).mean(dim=1))
+
+    return TransformerTokens()

@@ -403,6 +403,55 @@ def forecast_markdown(res):
             forecast_table(res), ""]
 
 
+def nlp_markdown(res):
+    """Issue #13's text rows: lstm and transformer with task 'nlp' against the same networks in PyTorch."""
+    rs = [r for r in res["speed"] if r.get("nlp")]
+    if not rs:
+        return []
+    rows = []
+    for r in rs:
+        if not r.get("implemented"):
+            g = "not implemented"
+        elif r.get("error"):
+            g = "error: " + r["error"].replace("|", "\\|")
+        else:
+            g = fmt(r.get("galaxy_epoch_median_s"))
+        ok_t = None if r.get("ratio_epoch") is None else r["ratio_epoch"] <= FORECAST_EPOCH_TARGET
+        gap = r.get("accuracy_gap")
+        ok_a = None if gap is None else gap >= -0.01
+        gp, tp = r.get("galaxy_parameters"), r.get("torch_parameters")
+        gq, tq = (r.get(k) or {} for k in ("galaxy_quality", "torch_quality"))
+        rows.append([f"{r['algorithm']} (`{r['id']}`)", r.get("architecture", "—"),
+                     f"{fmt(gp if gp is None else f'{gp:,}')} / {fmt(tp if tp is None else f'{tp:,}')}",
+                     f"{fmt(r.get('rows'))} / {fmt(r.get('test_rows'))}, {r.get('categories')} classes",
+                     f"{r.get('epochs')} × {r.get('batch_size')}, lr {r.get('learning_rate')}",
+                     fmt(r.get("torch_epoch_median_s")), g, fmt(r.get("ratio_epoch"), 2), verdict(ok_t),
+                     f"{fmt(gq.get('accuracy'), 4)} / {fmt(tq.get('accuracy'), 4)}", verdict(ok_a),
+                     fmt(r.get("reference_accuracy"), 4)])
+    la = [x for r in rs for x in r.get("loadavg") or []]
+    load = f" Load average (1 min) at the start of each training: {min(la):.1f} to {max(la):.1f}." if la else ""
+    r0 = rs[0]
+    return ["### Text classification with sequence models (task `nlp`)", "",
+            "Issue #13's text task on the same fortunes split as the TF-IDF rows below. galaxy: one `galaxy.train` "
+            f"with `task => 'nlp'` on the training table: each text becomes the token ids of its first "
+            f"{r0.get('max_length')} lexemes (PostgreSQL's 'english' configuration), a vocabulary of at most "
+            "20,000 terms fitted on the training split, padding in front; then `galaxy.evaluate` on the test "
+            "table. PyTorch (CPU, `torch.set_num_threads(2)`) gets the same token ids (the lexemes of "
+            "`galaxy.tokenize`, the vocabulary rebuilt the way galaxy builds it, `bench/neural.py`) and the same "
+            "network: `nn.Embedding` then `nn.LSTM` (its redundant `bias_hh` held at 0) and `Linear`, or "
+            "`nn.Embedding` + the same sinusoidal codes + `nn.TransformerEncoderLayer(norm_first=True, "
+            "dropout=0)` blocks + `LayerNorm` + mean over the steps + `Linear`; Adam, cross-entropy, no weight "
+            "decay, no early stopping, the same batch size, epochs and learning rate, float32. The benchmark stops "
+            "a row when the trainable-parameter counts differ. Time per epoch: galaxy's `fit_seconds / epochs`, "
+            "PyTorch's mean epoch; medians over the runs, which alternate which side goes first. The reference is "
+            "scikit-learn's `TfidfVectorizer` + `LogisticRegression` on the same split (the `text_logreg` row)."
+            + load, "",
+            md_table(["model", "network", "trainable parameters galaxy / PyTorch", "train / test texts",
+                      "epochs × batch", "PyTorch s/epoch", "galaxy s/epoch", "galaxy / PyTorch per epoch",
+                      f"≤ {FORECAST_EPOCH_TARGET} × PyTorch?", "test accuracy galaxy / PyTorch",
+                      "within 0.01 of PyTorch (or better)?", "scikit-learn TF-IDF + LogisticRegression"], rows), ""]
+
+
 TEXT_TITLES = {"text_logreg": "TF-IDF + logistic regression", "text_nb": "TF-IDF + multinomial naive Bayes"}
 
 
@@ -518,6 +567,7 @@ def markdown(res, img_rel="img"):
                 "Memory of the `neural_network` training backend (measured as below) against issue #12's budget.", "",
                 or_note(neural_memory_table(res)), ""]
     out += forecast_markdown(res)
+    out += nlp_markdown(res)
     if any(r.get("text") for r in res["speed"]):
         td = res["meta"].get("text_data") or {}
         out += ["### Text classification (TF-IDF)", "",

@@ -132,14 +132,14 @@ SELECT count(*) AS rows,
        count(*) FILTER (WHERE galaxy.predict_label('iris', p) = galaxy.predict_label('iris', s)) AS same_label
 FROM iris_parts p JOIN (SELECT * FROM iris_parts OFFSET 0) s USING (id);
 -- the columns form called directly: names must be a constant of one name per column
-SELECT galaxy.predict_label_columns('iris', '(0,1)'::tid, NULL,
+SELECT galaxy_internal.predict_label_columns('iris', '(0,1)'::tid, NULL,
        ARRAY['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], 6.7::float8, 3.0::float8, 5.2::float8, 2.3::float8)
        = galaxy.predict_label('iris', ARRAY[6.7, 3.0, 5.2, 2.3]) AS direct_call_agrees,
-       galaxy.predict_label_columns('iris', NULL, NULL,
+       galaxy_internal.predict_label_columns('iris', NULL, NULL,
        ARRAY['sepal_length', 'sepal_width', 'petal_length', 'petal_width'], 6.7::float8, 3.0::float8, 5.2::float8, 2.3::float8)
        IS NULL AS null_row_id_is_null;
-SELECT galaxy.predict_columns('iris', '(0,1)'::tid, NULL, ARRAY['sepal_length', 'sepal_width'], 1.0::float8);
-SELECT galaxy.predict_columns('iris', '(0,1)'::tid, NULL, n.names, 1.0::float8)
+SELECT galaxy_internal.predict_columns('iris', '(0,1)'::tid, NULL, ARRAY['sepal_length', 'sepal_width'], 1.0::float8);
+SELECT galaxy_internal.predict_columns('iris', '(0,1)'::tid, NULL, n.names, 1.0::float8)
 FROM (SELECT * FROM (VALUES (ARRAY['sepal_length'])) v(names) OFFSET 0) n;
 CREATE TABLE one_col AS SELECT 1.0::float8 AS sepal_length;
 SELECT galaxy.predict('iris', o) FROM one_col o;
@@ -161,4 +161,4 @@ SELECT count(*) AS rows,
 FROM iris;
 SELECT galaxy.predict('iris', ARRAY[sepal_length, sepal_width]) FROM iris LIMIT 1;
 SELECT galaxy.predict('iris', ARRAY[sepal_length, sepal_width, petal_length, 'NaN'::float8]) FROM iris LIMIT 1;
-SELECT galaxy.predict_values('iris', NULL, 5.1::float8, 3.5::float8, 'x'::text, 0.2::float8);
+SELECT galaxy_internal.predict_values('iris', NULL, 5.1::float8, 3.5::float8, 'x'::text, 0.2::float8);

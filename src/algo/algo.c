@@ -67,15 +67,20 @@ galaxy_task_from_name(const char *name)
 {
 	if (strcmp(name, "regression") == 0)
 		return TASK_REGRESSION;
-	/* 'vision' is image classification (the cnn's task in BigQuery ML's words) */
-	if (strcmp(name, "classification") == 0 || strcmp(name, "vision") == 0)
+	/*
+	 * 'vision' is image classification (the cnn's task in BigQuery ML's
+	 * words); 'nlp' is text classification (train() also reads the text
+	 * columns as text: see train.c)
+	 */
+	if (strcmp(name, "classification") == 0 || strcmp(name, "vision") == 0 ||
+		strcmp(name, "nlp") == 0)
 		return TASK_CLASSIFICATION;
 	if (strcmp(name, "clustering") == 0)
 		return TASK_CLUSTERING;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown task \"%s\"", name),
-			 errhint("Valid tasks: regression, classification (also \"vision\"), clustering.")));
+			 errhint("Valid tasks: regression, classification (also \"vision\" and \"nlp\"), clustering.")));
 	pg_unreachable();
 }
 

@@ -182,6 +182,13 @@ typedef struct TrainData
 	 */
 	const SparseMatrix *Xs;
 	const double *y;			/* n_rows; class index for classification */
+
+	/*
+	 * The features are token ids 1 .. n_tokens - 1 of a text column read as
+	 * a sequence (0 = padding), from the preprocessor's vocabulary; 0: they
+	 * are not.  Only an algorithm with token_input gets such rows.
+	 */
+	int			n_tokens;
 	const double *weight;		/* n_rows sample weights, or NULL */
 	int			n_classes;		/* classification: >= 2; else 0 */
 	GalaxyTask	task;
@@ -249,6 +256,14 @@ typedef struct AlgorithmDef
 	 * features only when they are few enough to be made dense (train.c).
 	 */
 	bool		sparse_input;
+
+	/*
+	 * The algorithm reads a row as a sequence of token ids (an embedding
+	 * first): a text column configured as "text": "sequence" may be its
+	 * one input, and fit then finds the vocabulary's size in
+	 * TrainData.n_tokens.
+	 */
+	bool		token_input;
 	void		(*predict_sparse) (const void *state, const SparseMatrix *X, double *out);
 	void		(*predict_proba_sparse) (const void *state, const SparseMatrix *X, double *out);
 } AlgorithmDef;

@@ -457,7 +457,9 @@ static const NnArch cnn_arch = {CNN_N_ARCH, cnn_check, cnn_bytes, cnn_build};
 
 /*
  * lstm: sequences held in one numeric array column, row-major as
- * [steps, features] (input_shape; [] = one feature per step).  Stacked LSTM
+ * [steps, features] (input_shape; [] = one feature per step), or token ids
+ * (vocab_size > 0, or a text column read as a sequence: each row is [steps]
+ * ids, embedded in embedding_dim dimensions first).  Stacked LSTM
  * (or, with cell = gru, GRU) layers (every one but the last passes its
  * whole sequence on), the last step's hidden state, an optional dense head,
  * the output.
@@ -481,7 +483,15 @@ static const HyperParamSpec lstm_params[] = {
 	{"cell", HP_ENUM, 0, 0, 0, false, "lstm,gru",
 	"Recurrent cell: lstm (4 gates) or gru (3 gates, fewer weights)."},
 	NN_COMMON_HYPERPARAMS
+	/* after the common block: models stored before them read their defaults */
+	{"vocab_size", HP_INT, 0, 0, NN_MAX_VOCAB, false, NULL,
+	"0: numeric sequences (or, for a text column read as a sequence, its vocabulary's size); above 0: the features are token ids 0 .. vocab_size - 1 (0 = padding), embedded first."},
+	{"embedding_dim", HP_INT, 64, 1, NN_MAX_EMBED, false, NULL,
+	"Dimensions of the token embedding (token ids only)."},
 };
+
+#define LSTM_VOCAB (LSTM_N_ARCH + HP_INIT + 1)
+#define LSTM_EMBED (LSTM_N_ARCH + HP_INIT + 2)
 
 static NnShape
 lstm_input(const HyperParams *hp, int n_features)
@@ -489,6 +499,24 @@ lstm_input(const HyperParams *hp, int n_features)
 	int			n = (int) hp->values[LSTM_INPUT_SHAPE];
 	NnShape		s = {2, {n_features, 1, 0}};
 
+	if (hp->values[LSTM_VOCAB] > 0)
+	{
+		/* token ids: [steps], embedded into [steps, embedding_dim] */
+		s.ndim = 1;
+		s.d[1] = 0;
+		if (n == 1)
+			s.d[0] = hp->list[LSTM_INPUT_SHAPE][0];
+		else if (n != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"input_shape\" of an lstm over token ids has 1 dimension ([steps]), not %d", n)));
+		if (s.d[0] != n_features)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"input_shape\" [%d] holds %d token ids, but the rows have %d features",
+							s.d[0], s.d[0], n_features)));
+		return s;
+	}
 	if (n == 2)
 	{
 		s.d[0] = hp->list[LSTM_INPUT_SHAPE][0];
@@ -526,6 +554,14 @@ lstm_bytes(const HyperParams *hp, int n_features, int n_out, int batch)
 	double		params = 0,
 				rows = n_features;
 
+	if (hp->values[LSTM_VOCAB] > 0)
+	{
+		/* the embedding's table and its [steps, embedding_dim] output and gradient */
+		f = hp->values[LSTM_EMBED];
+		params += hp->values[LSTM_VOCAB] * f;
+		rows += 2 * T * f;
+	}
+
 	for (int i = 0; i < (int) hp->values[LSTM_UNITS]; i++)
 	{
 		double		h = hp->list[LSTM_UNITS][i];
@@ -548,6 +584,8 @@ lstm_build(NnNet *net, const HyperParams *hp, int n_features, int n_out, GalaxyR
 
 	nn_init(net, &in);
 	net->init = (NnInit) (int) hp->values[LSTM_N_ARCH + HP_INIT];
+	if (hp->values[LSTM_VOCAB] > 0)
+		nn_add_embedding(net, (int) hp->values[LSTM_VOCAB], (int) hp->values[LSTM_EMBED], rng);
 	for (int i = 0; i < layers; i++)
 	{
 		if (hp->values[LSTM_CELL] == 1)
@@ -909,25 +947,37 @@ cnn_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	return nn_fit_arch(d, hp, ctx, &cnn_arch);
 }
 
+/*
+ * A fit over token ids (hyperparameter 'vocab' > 0, or a text column read
+ * as a sequence: d->n_tokens): the ids must be whole numbers 0 .. vocab - 1
+ * (an unscaled integer array); with a text column, vocab_size comes from its
+ * vocabulary when not given (ERROR when given too small).
+ */
 static void *
-lstm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+token_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx, const NnArch *arch,
+		  int vocab_index)
 {
-	return nn_fit_arch(d, hp, ctx, &lstm_arch);
-}
+	int			vocab = (int) hp->values[vocab_index];
+	HyperParams *own = NULL;
+	void	   *state;
 
-/* Token ids are not scaled; numeric sequences are. */
-static bool
-transformer_scales(const HyperParams *hp)
-{
-	return hp->values[TF_VOCAB] == 0;
-}
-
-static void *
-transformer_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
-{
-	int			vocab = (int) hp->values[TF_VOCAB];
-
-	/* token ids: whole numbers 0 .. vocab_size - 1 (an unscaled integer array) */
+	if (d->n_tokens > 0)
+	{
+		if (hp->given[vocab_index] && vocab < d->n_tokens)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("vocab_size %d is smaller than the %d token ids of the text column's vocabulary",
+							vocab, d->n_tokens),
+					 errhint("Leave vocab_size out: it follows the vocabulary (\"max_features\" limits it).")));
+		if (!hp->given[vocab_index])
+		{
+			own = palloc(sizeof(HyperParams));
+			memcpy(own, hp, sizeof(HyperParams));
+			own->values[vocab_index] = d->n_tokens;
+			hp = own;
+			vocab = d->n_tokens;
+		}
+	}
 	if (vocab > 0)
 	{
 		int64		n = d->n_rows * d->n_features;
@@ -939,13 +989,42 @@ transformer_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx
 			if (!(x >= 0 && x < vocab && x == floor(x)))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("transformer with vocab_size %d needs token ids 0 to %d, not %g", vocab, vocab - 1, x),
+						 errmsg("%s with vocab_size %d needs token ids 0 to %d, not %g", arch == &lstm_arch ? "lstm" : "transformer",
+								vocab, vocab - 1, x),
 						 errdetail("In training row " INT64_FORMAT ", element %d of the sequence.",
 								   i / d->n_features + 1, (int) (i % d->n_features) + 1),
 						 errhint("Store token ids in an integer array column, raise vocab_size, and do not scale them (preprocess \"scale\": \"none\" is the default here).")));
 		}
 	}
-	return nn_fit_arch(d, hp, ctx, &transformer_arch);
+	state = nn_fit_arch(d, hp, ctx, arch);
+	if (own)
+		pfree(own);
+	return state;
+}
+
+static void *
+lstm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	return token_fit(d, hp, ctx, &lstm_arch, LSTM_VOCAB);
+}
+
+/* Token ids are not scaled; numeric sequences are. */
+static bool
+lstm_scales(const HyperParams *hp)
+{
+	return hp->values[LSTM_VOCAB] == 0;
+}
+
+static bool
+transformer_scales(const HyperParams *hp)
+{
+	return hp->values[TF_VOCAB] == 0;
+}
+
+static void *
+transformer_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
+{
+	return token_fit(d, hp, ctx, &transformer_arch, TF_VOCAB);
 }
 
 /* Outputs of up to this many values come back on the caller's stack (one row: no allocation). */
@@ -1179,9 +1258,11 @@ const AlgorithmDef galaxy_algo_lstm = {
 	.id = 16,
 	.params = lstm_params,
 	.n_params = lengthof(lstm_params),
-	.description = "LSTM network for sequences in one array column (stacked LSTM layers, last step, dense head) on galaxy's float32 neural engine",
+	.description = "LSTM network for sequences in one array column or token ids of a text (embedding, stacked LSTM layers, last step, dense head) on galaxy's float32 neural engine",
 	.fit = lstm_fit,
 	NN_ALGORITHM_HOOKS
+	.scales = lstm_scales,
+	.token_input = true,
 };
 
 const AlgorithmDef galaxy_algo_transformer = {
@@ -1193,4 +1274,5 @@ const AlgorithmDef galaxy_algo_transformer = {
 	.fit = transformer_fit,
 	NN_ALGORITHM_HOOKS
 	.scales = transformer_scales,
+	.token_input = true,
 };

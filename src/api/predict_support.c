@@ -8,7 +8,7 @@
  * partitioned, or a materialized view), this support function rewrites the
  * call at plan time into
  *
- *     galaxy.predict_columns(project, row_id, key, '{col1,col2,...}', t.col1, t.col2, ...)
+ *     galaxy_internal.predict_columns(project, row_id, key, '{col1,col2,...}', t.col1, t.col2, ...)
  *
  * which receives the columns as ordinary arguments (the scan has them
  * deformed already) and matches them to the model's inputs by the names in
@@ -25,7 +25,7 @@
  * ARRAY[x1, x2, ...]) would build a float8[] for every row only for predict
  * to read it back, so an ARRAY[...] constructor of numbers becomes
  *
- *     galaxy.predict_values(project, key, x1, x2, ...)
+ *     galaxy_internal.predict_values(project, key, x1, x2, ...)
  *
  * with the same positional meaning, NULL handling and errors.
  */
@@ -33,40 +33,43 @@
 
 #include "access/sysattr.h"
 #include "access/table.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
 #include "nodes/supportnodes.h"
-#include "parser/parse_func.h"
 #include "parser/parsetree.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "api/predict.h"
+#include "util/catalog.h"
 
 PG_FUNCTION_INFO_V1(galaxy_predict_support);
 
 /*
  * The function of the same family as funcid with the given suffix and
- * argument types (predict → predict_columns, ...), or InvalidOid.
+ * argument types (predict → predict_columns, ...), among galaxy's internal
+ * functions, or InvalidOid.  Looked up in the catalog, not by name: the
+ * caller needs EXECUTE on it (the executor checks), not USAGE on the schema.
  */
 static Oid
 family_function(Oid funcid, const char *suffix, int nargs, Oid *argtypes)
 {
 	char	   *name = get_func_name(funcid);
-	Oid			nsp = get_func_namespace(funcid);
-	List	   *qname;
 
-	if (name == NULL || !OidIsValid(nsp))
+	if (name == NULL)
 		return InvalidOid;
-	qname = list_make2(makeString(get_namespace_name(nsp)), makeString(psprintf("%s_%s", name, suffix)));
-	return LookupFuncName(qname, nargs, argtypes, true);
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum(psprintf("%s_%s", name, suffix)),
+						   PointerGetDatum(buildoidvector(argtypes, nargs)),
+						   ObjectIdGetDatum(galaxy_internal_namespace_oid()));
 }
 
 /* The key argument of the call, or a NULL text constant (predict by model has none). */

@@ -287,6 +287,15 @@ check_text_algorithm(const AlgorithmDef *algo, const LoadOptions *lo)
 	int64		width = 0;
 	const char *unbounded = NULL;
 
+	/* token ids are for a model that embeds them, and nothing else */
+	for (int t = 0; t < lo->n_text; t++)
+		if (lo->text[t].sequence_length > 0 && !algo->token_input)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("algorithm %s does not read text as a sequence", algo->name),
+					 errdetail("Text column \"%s\" is configured as \"text\": \"sequence\" (token ids).",
+							   lo->text[t].name),
+					 errhint("Train lstm or transformer on it, or make it a bag of words with \"text\": \"tfidf\".")));
 	if (lo->n_text == 0 || algo->sparse_input)
 		return;
 	for (int t = 0; t < lo->n_text; t++)
@@ -307,6 +316,56 @@ check_text_algorithm(const AlgorithmDef *algo, const LoadOptions *lo)
 					   width, algo->name, TEXT_DENSE_MAX_FEATURES),
 			 errhint("Train logistic_regression, naive_bayes or linear_svm on text, or bound the text features to at most %d with \"max_features\" (or \"text\": \"hashing\" with \"n_features\").",
 					 TEXT_DENSE_MAX_FEATURES)));
+}
+
+/*
+ * A text column read as a sequence is the row's whole input (the network
+ * reads every feature as a token id): ERROR 22023 beside other features.
+ */
+static void
+check_token_sequence(const LoadOptions *lo, const Dataset *ds)
+{
+	for (int t = 0; t < lo->n_text; t++)
+		if (lo->text[t].sequence_length > 0 && ds->n_inputs > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("text column \"%s\" read as a sequence must be the only feature, not one of %d",
+							lo->text[t].name, ds->n_inputs),
+					 errhint("Name it alone: features => ARRAY['%s'].", lo->text[t].name)));
+}
+
+/*
+ * Task 'nlp' (text classification): every feature column of a text type
+ * whose preprocess options do not say otherwise is read as text — a
+ * sequence of token ids for an algorithm that embeds tokens (lstm,
+ * transformer), else TF-IDF — by adding that to req->preprocess, which the
+ * model then records.  Idempotent (submit does it, then the worker).
+ */
+static void
+nlp_text_defaults(TrainRequest *req)
+{
+	LoadOptions lo;
+	List	   *names = NIL;
+	bool		tokens;
+
+	if (req->task == NULL || strcmp(req->task, "nlp") != 0)
+		return;
+	tokens = strcmp(req->algorithm, "auto") != 0 && algo_by_name(req->algorithm)->token_input;
+	/* the options are read once the defaults are in (a column's max_length needs its "text") */
+	memset(&lo, 0, sizeof(lo));
+	lo.relid = req->relid;
+	lo.target = req->target;
+	lo.features = req->features;
+	lo.task = TASK_CLASSIFICATION;
+	lo.check_only = true;
+	lo.text_typed = &names;
+	(void) dataset_load(&lo);
+	if (names == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("task nlp needs a feature column of type text, varchar or char"),
+				 errhint("Name the text column in features, or choose task classification.")));
+	req->preprocess = preprocess_text_defaults(req->preprocess, names, tokens ? "sequence" : "tfidf");
 }
 
 /* The audit row of a registered model. */
@@ -331,7 +390,7 @@ audit_training(const TrainRequest *req, const AlgorithmDef *algo, const Dataset 
  * worker will find them, without reading a row.
  */
 void
-train_request_check_inputs(const TrainRequest *req)
+train_request_check_inputs(TrainRequest *req)
 {
 	LoadOptions lo = {0};
 
@@ -341,6 +400,7 @@ train_request_check_inputs(const TrainRequest *req)
 				 errmsg("a background job cannot read the temporary table \"%s\"", get_rel_name(req->relid)),
 				 errdetail("Temporary tables are visible only to the session that created them."),
 				 errhint("Train synchronously with galaxy.train(), or copy the rows into a regular table.")));
+	nlp_text_defaults(req);
 	request_load_options(req, &lo);
 	if (strcmp(req->algorithm, "auto") != 0)
 		check_text_algorithm(algo_by_name(req->algorithm), &lo);
@@ -937,6 +997,7 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 		td.X = fold.sparse ? NULL : Xtr;
 		td.Xs = fold.sparse ? &fold.Xs_train : NULL;
 		td.y = ytr;
+		td.n_tokens = preprocess_n_tokens(prep);
 		td.n_classes = ds->n_classes;
 		td.task = ds->task;
 		state = algo->fit(&td, hp, fctx);
@@ -1305,6 +1366,7 @@ train_run(TrainRequest *req)
 
 		/* load */
 		progress_phase(run, "load");
+		nlp_text_defaults(req);
 		request_load_options(req, &lo);
 		/* an algorithm that computes in float32 gets its rows loaded in float32 (not with text) */
 		if (strcmp(req->algorithm, "auto") != 0)
@@ -1318,6 +1380,7 @@ train_run(TrainRequest *req)
 
 		algo = choose_algorithm(req->algorithm, ds->task);
 		check_text_algorithm(algo, &lo);
+		check_token_sequence(&lo, ds);
 		algo_resolve_hyperparams(algo, req->hyperparams, &hp);
 
 		/* split + preprocess (fitted on the training rows only) */
@@ -1346,6 +1409,7 @@ train_run(TrainRequest *req)
 		/* fit */
 		progress_phase(run, "fit");
 		training_data(ds, &sd, p, &td);
+		td.n_tokens = preprocess_n_tokens(prep);
 		/* the model lives in its own context, freed as soon as it is serialised */
 		modelctx = AllocSetContextCreate(trainctx, "galaxy model", ALLOCSET_DEFAULT_SIZES);
 		INSTR_TIME_SET_CURRENT(t_fit);

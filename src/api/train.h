@@ -63,8 +63,12 @@ extern TrainRequest *train_request_from_args(FunctionCallInfo fcinfo);
 
 /* Validate a request up front (names, ranges, relation access, algorithm, hyperparameters). */
 extern void train_request_validate(TrainRequest *req);
-/* Resolve the request's relation, columns, types and privileges without reading rows. */
-extern void train_request_check_inputs(const TrainRequest *req);
+/*
+ * Resolve the request's relation, columns, types and privileges without
+ * reading rows (and, for task 'nlp', make its text columns text in
+ * req->preprocess).
+ */
+extern void train_request_check_inputs(TrainRequest *req);
 
 /* Serialise a request for the job queue, and back. */
 extern Jsonb *train_request_to_jsonb(const TrainRequest *req);

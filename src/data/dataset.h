@@ -49,10 +49,14 @@ typedef struct InputColumn
 	 * doc_terms/doc_counts.  A term is a code of the column's term dictionary
 	 * (categories), or its hash bucket when text_buckets > 0 (no dictionary).
 	 * The row's raw slot holds r (NaN: NULL).  Only the loader's Dataset has
-	 * the store; a fitted preprocessor keeps its vocabulary instead.
+	 * the store; a fitted preprocessor keeps its vocabulary instead.  A
+	 * column read as a sequence (text_sequence > 0) keeps instead the terms
+	 * of its first text_sequence words in text order, repeats included
+	 * (doc_counts all 1).
 	 */
 	char	   *text_config;
 	int			text_buckets;
+	int			text_sequence;
 	int64	   *doc_start;
 	int32	   *doc_terms;
 	int32	   *doc_counts;
@@ -94,6 +98,7 @@ typedef struct TextColumnSpec
 	char	   *config;			/* text search configuration, as given */
 	int			hash_buckets;	/* "hashing": its n_features; 0: a vocabulary */
 	int			max_width;		/* most features it can yield (max_features, n_features); 0: no bound */
+	int			sequence_length;	/* "sequence": the first this many words, in order; 0: a bag of words */
 } TextColumnSpec;
 
 typedef struct LoadOptions
@@ -107,6 +112,8 @@ typedef struct LoadOptions
 	bool		float32;		/* store the rows in float32 (Dataset.raw32) */
 	int			n_text;			/* feature columns to load as text */
 	const TextColumnSpec *text;
+	/* check_only: receives the names (String nodes) of the features of a text type, or NULL */
+	List	  **text_typed;
 } LoadOptions;
 
 /*
@@ -175,6 +182,12 @@ extern Preprocessor *preprocess_fit(const Dataset *ds, const int64 *rows, int64 
  * with what the loader needs; ERROR 22023 on a malformed text option.
  */
 extern TextColumnSpec *preprocess_text_columns(Jsonb *config, int *n);
+/*
+ * 'config' (may be NULL) with every column of 'columns' (String nodes) made
+ * text in the given mode ("sequence", "tfidf", ...) unless its options
+ * already say "text"; a new jsonb.  For task 'nlp'.
+ */
+extern Jsonb *preprocess_text_defaults(Jsonb *config, List *columns, const char *mode);
 extern int	preprocess_n_features(const Preprocessor *p);
 extern int	preprocess_n_inputs(const Preprocessor *p);
 extern int	preprocess_n_raw(const Preprocessor *p);
@@ -201,7 +214,9 @@ extern bool preprocess_is_sparse(const Preprocessor *p);
 /*
  * The terms of one text value in the preprocessor's own indexes (vocabulary
  * index or hash bucket, relative to the input's first feature): n distinct
- * ids, ascending, with their counts.
+ * ids, ascending, with their counts.  For an input read as a sequence: its
+ * first words' vocabulary indexes in text order (negative: out of the
+ * vocabulary), each with count 1.
  */
 typedef struct TextTerms
 {
@@ -222,6 +237,12 @@ extern void preprocess_apply_sparse_dataset(const Preprocessor *p, const Dataset
 											const double *raw, SparseRow *out);
 extern void preprocess_apply_sparse(const Preprocessor *p, const double *raw,
 									const TextTerms *terms, SparseRow *out);
+
+/*
+ * Token ids (vocabulary terms + 2) of the text input read as a sequence
+ * ("text": "sequence"), or 0: the features are then those ids (TrainData.n_tokens).
+ */
+extern int	preprocess_n_tokens(const Preprocessor *p);
 
 /* The input's features: first (a column index) and count. */
 extern void preprocess_input_features(const Preprocessor *p, int i, int *first, int *n);

@@ -265,6 +265,9 @@ load_text_lexeme(void *arg, const char *lexeme, int len, int position, int id)
 	LoadCol    *col = ls->text_col;
 	int32		term;
 
+	/* past a sequence's length, a word is not even added to the terms */
+	if (col->text->sequence_length > 0 && ls->row_n >= col->text->sequence_length)
+		return;
 	if (id < 0)
 		term = load_term(ls, col, lexeme, len);
 	else
@@ -302,7 +305,8 @@ load_text_lexeme(void *arg, const char *lexeme, int len, int position, int id)
 
 /*
  * A text value of row ls->n_rows: tokenise it, and store its distinct terms
- * with their counts in the column's store (none for NULL).
+ * with their counts in the column's store (none for NULL), or, for a
+ * sequence, its first terms in text order, each with count 1.
  */
 static void
 load_text_value(LoadState *ls, LoadCol *col, Datum d, bool isnull)
@@ -323,12 +327,17 @@ load_text_value(LoadState *ls, LoadCol *col, Datum d, bool isnull)
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ls->textcxt);
 
-		/* distinct terms and their counts */
-		if (ls->row_n > 1)
-			data_sort_int32(ls->row_terms, ls->row_n);
-		for (int k = 0; k < ls->row_n; k++)
-			if (k == 0 || ls->row_terms[k] != ls->row_terms[k - 1])
-				n++;
+		/* distinct terms and their counts (a sequence: every term, in order) */
+		if (col->text->sequence_length > 0)
+			n = ls->row_n;
+		else
+		{
+			if (ls->row_n > 1)
+				data_sort_int32(ls->row_terms, ls->row_n);
+			for (int k = 0; k < ls->row_n; k++)
+				if (k == 0 || ls->row_terms[k] != ls->row_terms[k - 1])
+					n++;
+		}
 	}
 	if (col->nnz + n > col->cap_nnz)
 	{
@@ -344,7 +353,7 @@ load_text_value(LoadState *ls, LoadCol *col, Datum d, bool isnull)
 	}
 	for (int k = 0; k < (isnull ? 0 : ls->row_n); k++)
 	{
-		if (k == 0 || ls->row_terms[k] != ls->row_terms[k - 1])
+		if (k == 0 || ls->row_terms[k] != ls->row_terms[k - 1] || col->text->sequence_length > 0)
 		{
 			col->doc_terms[col->nnz] = ls->row_terms[k];
 			col->doc_counts[col->nnz] = 0;
@@ -1057,7 +1066,8 @@ load_resolve_features(LoadState *ls, Relation rel, const LoadOptions *opts)
 			ls->cols[ls->ncols].name = pstrdup(NameStr(a->attname));
 			ls->ncols++;
 		}
-		data_notice_keys_left_out(ls->relname, keys.data);
+		if (opts->text_typed == NULL)	/* said once, by the load that follows */
+			data_notice_keys_left_out(ls->relname, keys.data);
 		pfree(keys.data);
 	}
 	if (ls->ncols == 0)
@@ -1222,6 +1232,7 @@ load_build_dataset(LoadState *ls, Relation rel, GalaxyTask task)
 		{
 			in->text_config = col->text_config;
 			in->text_buckets = col->text->hash_buckets;
+			in->text_sequence = col->text->sequence_length;
 			in->doc_start = col->doc_start;
 			in->doc_terms = col->doc_terms;
 			in->doc_counts = col->doc_counts;
@@ -1308,6 +1319,15 @@ dataset_load(const LoadOptions *opts)
 				 errhint("Use the REFRESH MATERIALIZED VIEW command.")));
 	if (opts->check_only)
 	{
+		/* the features of a text type, for task 'nlp' (train.c) */
+		if (opts->text_typed)
+		{
+			*opts->text_typed = NIL;
+			for (int c = 0; c < ls.ncols; c++)
+				if (ls.cols[c].kind == INPUT_TEXT ||
+					(ls.cols[c].kind == INPUT_CATEGORICAL && ls.cols[c].cat == CAT_TEXT))
+					*opts->text_typed = lappend(*opts->text_typed, makeString(pstrdup(ls.cols[c].name)));
+		}
 		relation_close(rel, AccessShareLock);
 		return NULL;
 	}

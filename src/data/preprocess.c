@@ -30,6 +30,8 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
@@ -211,7 +213,8 @@ parse_options(JsonbContainer *c, PrepOptions *o, const char *where,
 				 (strcmp(key, "text") == 0 || strcmp(key, "config") == 0 || strcmp(key, "min_df") == 0 ||
 				  strcmp(key, "max_df") == 0 || strcmp(key, "max_features") == 0 ||
 				  strcmp(key, "n_features") == 0 || strcmp(key, "norm") == 0 ||
-				  strcmp(key, "sublinear_tf") == 0 || strcmp(key, "smooth_idf") == 0))
+				  strcmp(key, "sublinear_tf") == 0 || strcmp(key, "smooth_idf") == 0 ||
+				  strcmp(key, "max_length") == 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("preprocess option \"%s\" applies to one column", key),
@@ -219,8 +222,8 @@ parse_options(JsonbContainer *c, PrepOptions *o, const char *where,
 		else if (strcmp(key, "text") == 0)
 		{
 			o->has_text = true;
-			o->text = (TextMode) option_choice(key, where, &v, prep_text_names + 1, 4,
-											   "tfidf, counts, binary, hashing") + 1;
+			o->text = (TextMode) option_choice(key, where, &v, prep_text_names + 1, 5,
+											   "tfidf, counts, binary, hashing, sequence") + 1;
 		}
 		else if (strcmp(key, "config") == 0)
 		{
@@ -267,13 +270,18 @@ parse_options(JsonbContainer *c, PrepOptions *o, const char *where,
 			o->has_smooth_idf = true;
 			o->smooth_idf = option_bool(key, where, &v);
 		}
+		else if (strcmp(key, "max_length") == 0)
+		{
+			o->has_max_length = true;
+			o->max_length = option_int(key, where, &v, 1, PREP_TEXT_MAX_LENGTH);
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown preprocess option \"%s\"%s", key, where),
 					 errhint("Valid options are: scale, impute, max_categories, hash_buckets%s.",
 							 columns != NULL ? ", columns" :
-							 ", and for a text column text, config, min_df, max_df, max_features, n_features, norm, sublinear_tf, smooth_idf")));
+							 ", and for a text column text, config, min_df, max_df, max_features, n_features, norm, sublinear_tf, smooth_idf, max_length")));
 	}
 	if (columns == NULL)
 		prep_text_check_options(o, where);
@@ -383,6 +391,57 @@ named_column(const char *name, void *arg)
 	return nc->opts[nc->n++];
 }
 
+/* jsonb_set(j, path, value, create_missing => true) */
+static Datum
+jsonb_set_path(Datum j, int n, const char *const *path, const char *value_json)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	ArrayType  *arr;
+
+	for (int k = 0; k < n; k++)
+		elems[k] = CStringGetTextDatum(path[k]);
+	arr = construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT);
+	return DirectFunctionCall4(jsonb_set, j, PointerGetDatum(arr),
+							   DirectFunctionCall1(jsonb_in, CStringGetDatum(value_json)),
+							   BoolGetDatum(true));
+}
+
+/* Make the given columns text in 'mode' where the config does not say how. */
+Jsonb *
+preprocess_text_defaults(Jsonb *config, List *columns, const char *mode)
+{
+	Datum		j = config ? JsonbPGetDatum(config) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	JsonbValue	colsv;
+	JsonbContainer *cols = NULL;
+	char	   *value = psprintf("{\"text\": \"%s\"}", mode);
+	char	   *mode_json = psprintf("\"%s\"", mode);
+	ListCell   *lc;
+
+	if (config != NULL && (JB_ROOT_IS_SCALAR(config) || !JB_ROOT_IS_OBJECT(config)))
+		return config;			/* preprocess_fit says what is wrong with it */
+	if (config != NULL && getKeyJsonValueFromContainer(&config->root, "columns", 7, &colsv))
+	{
+		if (colsv.type != jbvBinary || !JsonContainerIsObject(colsv.val.binary.data))
+			return config;
+		cols = colsv.val.binary.data;
+	}
+	else
+		j = jsonb_set_path(j, 1, (const char *[]) {"columns"}, "{}");
+	foreach(lc, columns)
+	{
+		const char *name = strVal(lfirst(lc));
+		JsonbValue	cv,
+					tv;
+
+		if (cols == NULL || !getKeyJsonValueFromContainer(cols, name, strlen(name), &cv))
+			j = jsonb_set_path(j, 2, (const char *[]) {"columns", name}, value);
+		else if (cv.type == jbvBinary && JsonContainerIsObject(cv.val.binary.data) &&
+				 !getKeyJsonValueFromContainer(cv.val.binary.data, "text", 4, &tv))
+			j = jsonb_set_path(j, 3, (const char *[]) {"columns", name, "text"}, mode_json);
+	}
+	return DatumGetJsonbP(j);
+}
+
 /* The columns the config makes text, for the loader. */
 TextColumnSpec *
 preprocess_text_columns(Jsonb *config, int *n)
@@ -414,6 +473,11 @@ preprocess_text_columns(Jsonb *config, int *n)
 		{
 			t->hash_buckets = o->has_n_features ? o->n_features : PREP_TEXT_DEFAULT_HASH;
 			t->max_width = t->hash_buckets;
+		}
+		else if (o->text == TEXT_SEQUENCE)
+		{
+			t->sequence_length = o->has_max_length ? o->max_length : PREP_TEXT_DEFAULT_LENGTH;
+			t->max_width = t->sequence_length;
 		}
 		else
 			t->max_width = o->has_max_features ? o->max_features : 0;
@@ -1095,6 +1159,19 @@ preprocess_is_sparse(const Preprocessor *p)
 	return p->n_text > 0;
 }
 
+/*
+ * Token ids of a text input read as a sequence (padding, out of the
+ * vocabulary, then its terms), 0 when there is none.
+ */
+int
+preprocess_n_tokens(const Preprocessor *p)
+{
+	for (int i = 0; i < p->n_inputs; i++)
+		if (p->inputs[i].kind == INPUT_TEXT && p->cols[i].text == TEXT_SEQUENCE)
+			return TEXT_SEQ_FIRST + p->cols[i].vocab->n;
+	return 0;
+}
+
 /* The features of input i: the first one and how many. */
 void
 preprocess_input_features(const Preprocessor *p, int i, int *first, int *n)
@@ -1137,6 +1214,7 @@ build_feature_names(Preprocessor *p)
 				for (int j = 0; j < pc->n_out; j++)
 					names[pc->out_offset + j] = pc->text == TEXT_HASHING ?
 						psprintf("%s#h%d", in->name, j) :
+						pc->text == TEXT_SEQUENCE ? psprintf("%s[%d]", in->name, j + 1) :
 						psprintf("%s:%s", in->name, pc->vocab->terms[j]);
 				break;
 		}

@@ -12,6 +12,11 @@
  * "binary", 1 + ln(count) with sublinear_tf), times the idf ("tfidf"),
  * normalised ("norm": l2 by default for tfidf and hashing), at the input's
  * own feature offsets, ascending.  NULL and empty texts have no features.
+ * "sequence" reads a text as its first max_length lexemes in order, for a
+ * sequence model (text/vocab.h's token ids: 2 + the vocabulary index, 1 out
+ * of the vocabulary, 0 = padding, left out of the sparse row): the loader
+ * keeps each row's terms in order, and the features are the tokens,
+ * right-aligned after the padding.
  * At prediction, a call site tokenises each row's text into its own terms
  * (PrepTextConv), remembering the vocabulary index of every lexeme id.
  */
@@ -30,7 +35,7 @@
 #include "text/vocab.h"
 #include "util/jsonb_build.h"
 
-const char *const prep_text_names[] = {"none", "tfidf", "counts", "binary", "hashing"};
+const char *const prep_text_names[] = {"none", "tfidf", "counts", "binary", "hashing", "sequence"};
 const char *const prep_norm_names[] = {"none", "l2", "l1"};
 
 /* The text options of a column, checked against its "text" mode. */
@@ -42,12 +47,13 @@ prep_text_check_options(const PrepOptions *o, const char *where)
 	if (!o->has_text)
 	{
 		if (o->has_config || o->has_min_df || o->has_max_df || o->has_max_features ||
-			o->has_n_features || o->has_norm || o->has_sublinear_tf || o->has_smooth_idf)
+			o->has_n_features || o->has_norm || o->has_sublinear_tf || o->has_smooth_idf ||
+			o->has_max_length)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("preprocess options config, min_df, max_df, max_features, n_features, norm, sublinear_tf and smooth_idf%s need \"text\"",
+					 errmsg("preprocess options config, min_df, max_df, max_features, n_features, norm, sublinear_tf, smooth_idf and max_length%s need \"text\"",
 							where),
-					 errhint("Make the column text with \"text\": \"tfidf\", \"counts\", \"binary\" or \"hashing\".")));
+					 errhint("Make the column text with \"text\": \"tfidf\", \"counts\", \"binary\", \"hashing\" or \"sequence\".")));
 		return;
 	}
 	mode = prep_text_names[o->text];
@@ -71,6 +77,16 @@ prep_text_check_options(const PrepOptions *o, const char *where)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("preprocess option \"n_features\" applies to \"text\": \"hashing\", not \"%s\"%s", mode, where),
 				 errhint("A vocabulary's size is limited by \"max_features\".")));
+	if (o->text != TEXT_SEQUENCE && o->has_max_length)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"max_length\" applies to \"text\": \"sequence\", not \"%s\"%s", mode, where),
+				 errhint("A bag of words has no length; its size is limited by \"max_features\".")));
+	if (o->text == TEXT_SEQUENCE && o->has_norm)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("preprocess option \"norm\" does not apply to \"text\": \"sequence\"%s", where),
+				 errhint("A sequence's features are token ids, not weights.")));
 	if (o->text != TEXT_TFIDF && (o->has_sublinear_tf || o->has_smooth_idf))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -92,8 +108,10 @@ prep_text_resolve(const PrepOptions *g, const PrepOptions *c, PrepColumn *pc)
 	pc->smooth_idf = !c->has_smooth_idf || c->smooth_idf;
 	pc->min_df = c->has_min_df ? c->min_df : 1.0;
 	pc->max_df = c->has_max_df ? c->max_df : 1.0;
-	pc->max_features = c->has_max_features ? c->max_features : 0;
-	pc->n_out = c->text == TEXT_HASHING ? (c->has_n_features ? c->n_features : PREP_TEXT_DEFAULT_HASH) : 0;
+	pc->max_features = c->has_max_features ? c->max_features :
+		c->text == TEXT_SEQUENCE ? PREP_TEXT_DEFAULT_SEQ_VOCAB : 0;
+	pc->n_out = c->text == TEXT_HASHING ? (c->has_n_features ? c->n_features : PREP_TEXT_DEFAULT_HASH) :
+		c->text == TEXT_SEQUENCE ? (c->has_max_length ? c->max_length : PREP_TEXT_DEFAULT_LENGTH) : 0;
 }
 
 /* A document-frequency bound as a number of the n documents: a fraction (min: below 1, max: up to 1) or a count. */
@@ -124,6 +142,7 @@ prep_text_fit(Preprocessor *p, int i, const Dataset *ds, const InputColumn *dsin
 	int		   *map;
 	int64		min_docs,
 				max_docs;
+	int64	   *last = NULL;
 
 	if (dsin->doc_start == NULL)
 		ereport(ERROR,
@@ -157,10 +176,25 @@ prep_text_fit(Preprocessor *p, int i, const Dataset *ds, const InputColumn *dsin
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("text column \"%s\" was loaded hashed, but its options ask for a vocabulary", dsin->name)));
+	if ((pc->text == TEXT_SEQUENCE) != (dsin->text_sequence > 0) ||
+		(pc->text == TEXT_SEQUENCE && dsin->text_sequence != pc->n_out))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text column \"%s\" was loaded %s, but its options ask for \"%s\"", dsin->name,
+						dsin->text_sequence > 0 ? psprintf("as a sequence of %d words", dsin->text_sequence) :
+						"as a bag of words", prep_text_names[pc->text])));
 
-	/* document frequency and occurrences of every term over the training rows */
+	/*
+	 * document frequency and occurrences of every term over the training
+	 * rows (a sequence repeats terms: a document counts once, by its last)
+	 */
 	df = palloc0(sizeof(int64) * Max(ncat, 1));
 	tf = palloc0(sizeof(int64) * Max(ncat, 1));
+	if (pc->text == TEXT_SEQUENCE)
+	{
+		last = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(ncat, 1));
+		memset(last, 0xFF, sizeof(int64) * Max(ncat, 1));	/* -1 */
+	}
 	for (int64 r = 0; r < n_rows; r++)
 	{
 		double		x = dataset_raw_value(ds, rows[r], s);
@@ -179,7 +213,10 @@ prep_text_fit(Preprocessor *p, int i, const Dataset *ds, const InputColumn *dsin
 
 			if (t < 0 || t >= ncat)
 				elog(ERROR, "galaxy: term %d of text column \"%s\" is outside its %d terms", t, dsin->name, ncat);
-			df[t]++;
+			if (last == NULL || last[t] != doc)
+				df[t]++;
+			if (last)
+				last[t] = doc;
 			tf[t] += dsin->doc_counts[k];
 		}
 	}
@@ -201,7 +238,8 @@ prep_text_fit(Preprocessor *p, int i, const Dataset *ds, const InputColumn *dsin
 				 errdetail("The " INT64_FORMAT " training rows (" INT64_FORMAT " NULL) have %d distinct terms; none is in at least " INT64_FORMAT " and at most " INT64_FORMAT " documents.",
 						   n_rows, nulls, ncat, Max(min_docs, 1), max_docs),
 				 errhint("Lower \"min_df\" or raise \"max_df\"; with config 'english' a text of stop words only has no terms.")));
-	pc->n_out = pc->vocab->n;
+	if (pc->text != TEXT_SEQUENCE)
+		pc->n_out = pc->vocab->n;
 	if (pc->text == TEXT_TFIDF)
 	{
 		pc->idf = palloc(sizeof(double) * pc->n_out);
@@ -212,6 +250,8 @@ prep_text_fit(Preprocessor *p, int i, const Dataset *ds, const InputColumn *dsin
 	p->fit_ncodes[i] = ncat;
 	pfree(df);
 	pfree(tf);
+	if (last)
+		pfree(last);
 }
 
 /* Sort n entries of a row by column (a quicksort for long rows, insertion below 16). */
@@ -278,6 +318,37 @@ sort_entries(int32 *idx, double *val, int n)
 }
 
 /*
+ * A sequence's features, appended to out: the token ids of its first n_out
+ * words, right-aligned (the padding comes first, as in Keras'
+ * pad_sequences, so a recurrent network's last step is the text's last
+ * word), padding left out.  ids: the Dataset's terms in text order
+ * mapped through map, or (map NULL) vocabulary indexes, -1 for a word out
+ * of the vocabulary.
+ */
+static void
+apply_sequence(const PrepColumn *pc, const int32 *ids, int64 n, const int *map, int map_n,
+			   SparseRow *out)
+{
+	int			first;
+
+	n = Min(n, (int64) pc->n_out);
+	first = pc->out_offset + pc->n_out - (int) n;
+	sparse_row_reserve(out, n);
+	for (int64 k = 0; k < n; k++)
+	{
+		int32		t = ids[k];
+		int			own;
+
+		if (map)
+			own = (t >= 0 && t < map_n) ? map[t] : -1;
+		else
+			own = (t >= 0 && t < pc->vocab->n) ? t : -1;
+		sparse_row_push(out, first + (int) k,
+						(double) (own >= 0 ? TEXT_SEQ_FIRST + own : TEXT_SEQ_OOV));
+	}
+}
+
+/*
  * Text input i's features for raw slot value x, appended to out: its terms
  * from the fitted Dataset ds (x is the row's document), or from terms
  * (own ids).
@@ -327,6 +398,11 @@ prep_text_apply(const Preprocessor *p, int i, double x, const Dataset *ds, const
 		ids = terms[i].ids;
 		counts = terms[i].counts;
 		n = terms[i].n;
+	}
+	if (pc->text == TEXT_SEQUENCE)
+	{
+		apply_sequence(pc, ids, n, map, map_n, out);
+		return;
 	}
 	sparse_row_reserve(out, n);
 	for (int64 k = 0; k < n; k++)
@@ -410,7 +486,7 @@ prep_text_read(ModelReader *r, const InputColumn *in, PrepColumn *pc)
 	uint8		norm = mr_u8(r);
 	uint8		flags = mr_u8(r);
 
-	if (mode < TEXT_TFIDF || mode > TEXT_HASHING)
+	if (mode < TEXT_TFIDF || mode > TEXT_SEQUENCE)
 		mr_corrupt("text input \"%s\" has unknown mode %u", in->name, mode);
 	if (norm > NORM_L1)
 		mr_corrupt("text input \"%s\" has unknown norm %u", in->name, norm);
@@ -427,7 +503,8 @@ prep_text_read(ModelReader *r, const InputColumn *in, PrepColumn *pc)
 	pc->text_config = mr_str(r, PREP_MAX_NAME);
 	if (pc->text_config == NULL || pc->text_config[0] == '\0')
 		mr_corrupt("text input \"%s\" has no text search configuration", in->name);
-	pc->n_out = mr_i32_range(r, 1, mode == TEXT_HASHING ? PREP_TEXT_MAX_HASH : MODEL_MAX_FEATURES,
+	pc->n_out = mr_i32_range(r, 1, mode == TEXT_HASHING ? PREP_TEXT_MAX_HASH :
+							 mode == TEXT_SEQUENCE ? PREP_TEXT_MAX_LENGTH : MODEL_MAX_FEATURES,
 							 "text feature count");
 	pc->n_docs = mr_i64(r);
 	if (pc->n_docs < 1)
@@ -438,7 +515,7 @@ prep_text_read(ModelReader *r, const InputColumn *in, PrepColumn *pc)
 	if (mode == TEXT_HASHING)
 		return;
 	pc->vocab = text_vocab_read(r, MODEL_MAX_FEATURES);
-	if (pc->vocab->n != pc->n_out || pc->vocab->n_docs != pc->n_docs)
+	if ((pc->vocab->n != pc->n_out && mode != TEXT_SEQUENCE) || pc->vocab->n_docs != pc->n_docs)
 		mr_corrupt("text input \"%s\" has a vocabulary of %d terms from " INT64_FORMAT " documents for %d features from " INT64_FORMAT,
 				   in->name, pc->vocab->n, pc->vocab->n_docs, pc->n_out, pc->n_docs);
 	if (mode == TEXT_TFIDF)
@@ -477,7 +554,9 @@ prep_text_describe(JsonbParseState **st, const PrepColumn *pc)
 		jb_kv_num(st, "hash_features", pc->n_out);
 		return;
 	}
-	jb_kv_num(st, "vocabulary_size", pc->n_out);
+	if (pc->text == TEXT_SEQUENCE)
+		jb_kv_num(st, "max_length", pc->n_out);
+	jb_kv_num(st, "vocabulary_size", pc->vocab->n);
 	jb_kv_num(st, "min_df", pc->min_df);
 	jb_kv_num(st, "max_df", pc->max_df);
 	if (pc->max_features > 0)
@@ -488,12 +567,13 @@ prep_text_describe(JsonbParseState **st, const PrepColumn *pc)
 		jb_kv_bool(st, "smooth_idf", pc->smooth_idf);
 	}
 	{
-		int		   *order = palloc(sizeof(int) * pc->n_out);
-		int			n = Min(pc->n_out, DESCRIBE_TOP_TERMS);
+		int			nv = pc->vocab->n;
+		int		   *order = palloc(sizeof(int) * Max(nv, 1));
+		int			n = Min(nv, DESCRIBE_TOP_TERMS);
 
-		for (int j = 0; j < pc->n_out; j++)
+		for (int j = 0; j < nv; j++)
 			order[j] = j;
-		qsort_arg(order, pc->n_out, sizeof(int), cmp_by_df, pc->vocab);
+		qsort_arg(order, nv, sizeof(int), cmp_by_df, pc->vocab);
 		jb_key(st, "most_frequent_terms");
 		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
 		for (int j = 0; j < n; j++)
@@ -574,6 +654,9 @@ text_conv_lexeme(void *arg, const char *lexeme, int len, int position, int lexem
 	const PrepColumn *pc = &tc->p->cols[i];
 	int32		id;
 
+	/* a word training skipped (too long for any vocabulary) is no token either */
+	if (pc->text == TEXT_SEQUENCE && len > TEXT_MAX_TERM_BYTES)
+		return;
 	if (lexeme_id < 0)
 		id = text_own_id(pc, lexeme, len);
 	else
@@ -599,7 +682,13 @@ text_conv_lexeme(void *arg, const char *lexeme, int len, int position, int lexem
 		}
 		id = tc->memo[i][lexeme_id];
 	}
-	if (id < 0)
+	if (pc->text == TEXT_SEQUENCE)
+	{
+		/* a sequence keeps words out of the vocabulary (-1), in order, up to its length */
+		if (tc->n_lexemes >= pc->n_out)
+			return;
+	}
+	else if (id < 0)
 		return;					/* not in the vocabulary */
 	if (tc->n_lexemes == tc->cap_lexemes)
 	{
@@ -609,7 +698,11 @@ text_conv_lexeme(void *arg, const char *lexeme, int len, int position, int lexem
 	tc->lexemes[tc->n_lexemes++] = id;
 }
 
-/* Tokenise text input i's value into tc->terms[i] (distinct own ids, ascending, with counts). */
+/*
+ * Tokenise text input i's value into tc->terms[i]: distinct own ids,
+ * ascending, with counts; for a sequence, its first own ids in text order
+ * (-1: out of the vocabulary), each with count 1.
+ */
 void
 prep_text_conv_value(PrepTextConv *tc, int i, Datum d)
 {
@@ -622,7 +715,7 @@ prep_text_conv_value(PrepTextConv *tc, int i, Datum d)
 	text_tokenize(tc->tk[i], VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), text_conv_lexeme, tc);
 	if ((Pointer) t != DatumGetPointer(d))
 		pfree(t);
-	if (tc->n_lexemes > 1)
+	if (tc->n_lexemes > 1 && tc->p->cols[i].text != TEXT_SEQUENCE)
 		data_sort_int32(tc->lexemes, tc->n_lexemes);
 	if (tc->n_lexemes > tc->cap[i])
 	{
@@ -632,7 +725,7 @@ prep_text_conv_value(PrepTextConv *tc, int i, Datum d)
 	}
 	for (int k = 0; k < tc->n_lexemes; k++)
 	{
-		if (k == 0 || tc->lexemes[k] != tc->lexemes[k - 1])
+		if (k == 0 || tc->lexemes[k] != tc->lexemes[k - 1] || tc->p->cols[i].text == TEXT_SEQUENCE)
 		{
 			tc->ids[i][n] = tc->lexemes[k];
 			tc->counts[i][n] = 0;

@@ -26,6 +26,9 @@
 #define PREP_TEXT_DEFAULT_HASH	(1 << 18)
 #define PREP_TEXT_DEFAULT_CONFIG "english"
 #define PREP_TEXT_MAX_MAX_DF	2147483647.0
+#define PREP_TEXT_MAX_LENGTH	4096	/* "sequence": most token ids per row */
+#define PREP_TEXT_DEFAULT_LENGTH 128
+#define PREP_TEXT_DEFAULT_SEQ_VOCAB 20000	/* "sequence": default max_features */
 
 typedef enum ScaleMode
 {
@@ -56,7 +59,8 @@ typedef enum TextMode
 	TEXT_TFIDF = 1,
 	TEXT_COUNTS = 2,
 	TEXT_BINARY = 3,
-	TEXT_HASHING = 4
+	TEXT_HASHING = 4,
+	TEXT_SEQUENCE = 5			/* token ids in text order, for sequence models */
 } TextMode;
 
 typedef enum TextNorm
@@ -90,12 +94,13 @@ typedef struct PrepColumn
 	bool		sublinear_tf;	/* tf = 1 + ln(count) */
 	bool		smooth_idf;
 	char	   *text_config;	/* schema-qualified text search configuration */
-	TextVocab  *vocab;			/* tfidf, counts, binary: n_out terms */
+	TextVocab  *vocab;			/* tfidf, counts, binary: n_out terms; sequence: any number */
 	double	   *idf;			/* tfidf: per term */
 	int64		n_docs;			/* training documents */
 	double		min_df;			/* as configured: a count, or a fraction below 1 */
 	double		max_df;			/* as configured: a fraction up to 1, or a count */
 	int			max_features;	/* as configured, 0 = no limit */
+	/* sequence: n_out = max_length features, the token id at each position (0: none) */
 } PrepColumn;
 
 struct Preprocessor
@@ -159,6 +164,8 @@ typedef struct PrepOptions
 	bool		sublinear_tf;
 	bool		has_smooth_idf;
 	bool		smooth_idf;
+	bool		has_max_length;
+	int			max_length;
 } PrepOptions;
 
 /* ERROR for a NULL value in a column whose impute option is "error" (preprocess.c). */

@@ -24,6 +24,7 @@
 #include "model/model.h"
 #include "model/model_cache.h"
 #include "model/model_latency.h"
+#include "util/catalog.h"
 #include "util/query.h"
 
 /* Executions before the timed ones (the first loads the model into the cache). */
@@ -178,8 +179,9 @@ predict_sql(const LatencyPlan *lp)
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT galaxy.predict_columns(" INT64_FORMAT "::pg_catalog.int8, "
-					 "'(0,1)'::pg_catalog.tid, NULL::pg_catalog.text, ARRAY[", lp->model_id);
+	appendStringInfo(&sql, "SELECT %s.predict_columns(" INT64_FORMAT "::pg_catalog.int8, "
+					 "'(0,1)'::pg_catalog.tid, NULL::pg_catalog.text, ARRAY[",
+					 quote_identifier(get_namespace_name(galaxy_internal_namespace_oid())), lp->model_id);
 	for (int i = 0; i < lp->n_inputs; i++)
 		appendStringInfo(&sql, "%s%s", i > 0 ? ", " : "", quote_literal_cstr(lp->names[i]));
 	appendStringInfoString(&sql, "]::pg_catalog.text[]");

@@ -44,7 +44,7 @@ grant_hint(const char *what, const char *role)
 					what, role, quote_identifier(GetUserNameFromId(GetUserId(), false)));
 }
 
-/* The hint for galaxy.<name>(...) refused to the caller, or NULL. */
+/* The hint for <schema nsp>.<name>(...) refused to the caller, or NULL. */
 static char *
 function_hint(Oid nsp, const char *name)
 {
@@ -68,9 +68,10 @@ function_hint(Oid nsp, const char *name)
 
 		if (OidIsValid(roleid) && pg_proc_aclcheck(denied, roleid, ACL_EXECUTE) == ACLCHECK_OK)
 			return has_privs_of_role(GetUserId(), roleid) ? NULL :
-				grant_hint(psprintf("galaxy.%s is for %s", name, galaxy_roles[r]), galaxy_roles[r]);
+				grant_hint(psprintf("%s.%s is for %s", get_namespace_name(nsp), name, galaxy_roles[r]),
+						   galaxy_roles[r]);
 	}
-	return psprintf("galaxy.%s is for superusers only.", name);
+	return psprintf("%s.%s is for superusers only.", get_namespace_name(nsp), name);
 }
 
 /* The hint for galaxy's table or view <name> refused to the caller, or NULL. */
@@ -118,6 +119,8 @@ role_hint_for(const ErrorData *edata)
 	bool		function;
 	const char *name;
 	Oid			nsp;
+	Oid			internal;
+	char	   *hint;
 
 	if (edata->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE || edata->hint != NULL ||
 		edata->message_id == NULL || edata->message == NULL)
@@ -136,7 +139,14 @@ role_hint_for(const ErrorData *edata)
 	nsp = get_namespace_oid("galaxy", true);
 	if (!OidIsValid(nsp))
 		return NULL;
-	return function ? function_hint(nsp, name) : relation_hint(nsp, name);
+	if (!function)
+		return relation_hint(nsp, name);
+	/* whole-row predict runs as galaxy_internal.predict_columns (the planner's rewrite) */
+	hint = function_hint(nsp, name);
+	internal = get_namespace_oid("galaxy_internal", true);
+	if (hint == NULL && OidIsValid(internal))
+		hint = function_hint(internal, name);
+	return hint;
 }
 
 /*

@@ -124,7 +124,7 @@ COMMENT ON COLUMN galaxy.jobs.model_id IS 'The model a succeeded job registered 
 -- references itself for a cycle: every pg_dump warned "there are circular
 -- foreign-key constraints on this table: models".  The trigger does what
 -- ON DELETE SET NULL did; galaxy's own code is the only writer of the column.
-CREATE FUNCTION galaxy.models_unlink_parent() RETURNS trigger
+CREATE FUNCTION galaxy_internal.models_unlink_parent() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, galaxy, pg_temp
     AS $$
 BEGIN
@@ -133,10 +133,10 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION galaxy.models_unlink_parent() IS 'Trigger: a deleted model''s successors lose their parent_id (what ON DELETE SET NULL would do; models.parent_id has no foreign key so that pg_dump sees no cycle)';
+COMMENT ON FUNCTION galaxy_internal.models_unlink_parent() IS 'Trigger: a deleted model''s successors lose their parent_id (what ON DELETE SET NULL would do; models.parent_id has no foreign key so that pg_dump sees no cycle)';
 CREATE TRIGGER models_unlink_parent AFTER DELETE ON galaxy.models
     REFERENCING OLD TABLE AS gone
-    FOR EACH STATEMENT EXECUTE FUNCTION galaxy.models_unlink_parent();
+    FOR EACH STATEMENT EXECUTE FUNCTION galaxy_internal.models_unlink_parent();
 
 CREATE TABLE galaxy.deployments (
     id           bigserial PRIMARY KEY,

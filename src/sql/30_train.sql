@@ -23,22 +23,22 @@ CREATE FUNCTION galaxy.train(
 COMMENT ON FUNCTION galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text) IS
     'Train a model synchronously: load the relation (as the caller), preprocess, fit, evaluate on a held-out split, register a new version and deploy per policy (if_better, always, never)';
 
-CREATE FUNCTION galaxy.algorithm_list(
+CREATE FUNCTION galaxy_internal.algorithm_list(
     OUT name text, OUT tasks text[], OUT description text, OUT default_scaling boolean, OUT n_hyperparameters integer)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'galaxy_algorithm_list' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION galaxy.algorithm_list() IS 'The algorithms galaxy can train (rows behind galaxy.algorithms)';
+COMMENT ON FUNCTION galaxy_internal.algorithm_list() IS 'The algorithms galaxy can train (rows behind galaxy.algorithms)';
 
-CREATE FUNCTION galaxy.algorithm_hyperparameter_list(
+CREATE FUNCTION galaxy_internal.algorithm_hyperparameter_list(
     OUT algorithm text, OUT name text, OUT type text, OUT default_value text,
     OUT min_value float8, OUT max_value float8, OUT min_exclusive boolean,
     OUT choices text, OUT description text)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'galaxy_algorithm_hyperparameter_list' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION galaxy.algorithm_hyperparameter_list() IS 'Every hyperparameter of every algorithm (rows behind galaxy.algorithm_hyperparameters)';
+COMMENT ON FUNCTION galaxy_internal.algorithm_hyperparameter_list() IS 'Every hyperparameter of every algorithm (rows behind galaxy.algorithm_hyperparameters)';
 
 CREATE VIEW galaxy.algorithm_hyperparameters AS
-    SELECT * FROM galaxy.algorithm_hyperparameter_list();
+    SELECT * FROM galaxy_internal.algorithm_hyperparameter_list();
 COMMENT ON VIEW galaxy.algorithm_hyperparameters IS 'One row per algorithm and hyperparameter: type, default, range, choices, meaning';
 
 CREATE VIEW galaxy.algorithms AS
@@ -49,5 +49,5 @@ CREATE VIEW galaxy.algorithms AS
                         'choices', h.choices, 'description', h.description))
                      FROM galaxy.algorithm_hyperparameters h WHERE h.algorithm = a.name),
                     '{}'::jsonb) AS hyperparameters
-    FROM galaxy.algorithm_list() a;
+    FROM galaxy_internal.algorithm_list() a;
 COMMENT ON VIEW galaxy.algorithms IS 'Algorithms with their tasks and hyperparameters (defaults and ranges)';

@@ -8,78 +8,78 @@
 -- instead of a composite or an array built for every row.  These functions
 -- are what EXPLAIN shows; they can be called directly, but the whole-row and
 -- array forms are the interface.
-CREATE FUNCTION galaxy.predict_support(internal) RETURNS internal
+CREATE FUNCTION galaxy_internal.predict_support(internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'galaxy_predict_support' LANGUAGE C STRICT;
-COMMENT ON FUNCTION galaxy.predict_support(internal) IS
+COMMENT ON FUNCTION galaxy_internal.predict_support(internal) IS
     'Planner support of whole-row predict: rewrites galaxy.predict*(target, t) for a table t into the *_columns form';
 
-CREATE FUNCTION galaxy.predict_columns(project text, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS float8
+CREATE FUNCTION galaxy_internal.predict_columns(project text, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy.predict_columns(model bigint, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS float8
+CREATE FUNCTION galaxy_internal.predict_columns(model bigint, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION galaxy.predict_columns(text, tid, text, text[], "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_columns(text, tid, text, text[], "any") IS
     'What galaxy.predict(project, t) becomes for a table t: the row''s columns by name (NULL row_id: NULL result)';
-COMMENT ON FUNCTION galaxy.predict_columns(bigint, tid, text, text[], "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_columns(bigint, tid, text, text[], "any") IS
     'What galaxy.predict(model, t) becomes for a table t: the row''s columns by name (NULL row_id: NULL result)';
 
-CREATE FUNCTION galaxy.predict_proba_columns(project text, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS float8[]
+CREATE FUNCTION galaxy_internal.predict_proba_columns(project text, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy.predict_proba_columns(model bigint, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS float8[]
+CREATE FUNCTION galaxy_internal.predict_proba_columns(model bigint, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION galaxy.predict_proba_columns(text, tid, text, text[], "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_proba_columns(text, tid, text, text[], "any") IS
     'What galaxy.predict_proba(project, t) becomes for a table t: the row''s columns by name (NULL row_id: NULL result)';
-COMMENT ON FUNCTION galaxy.predict_proba_columns(bigint, tid, text, text[], "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_proba_columns(bigint, tid, text, text[], "any") IS
     'What galaxy.predict_proba(model, t) becomes for a table t: the row''s columns by name (NULL row_id: NULL result)';
 
-CREATE FUNCTION galaxy.predict_label_columns(project text, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS text
+CREATE FUNCTION galaxy_internal.predict_label_columns(project text, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy.predict_label_columns(model bigint, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS text
+CREATE FUNCTION galaxy_internal.predict_label_columns(model bigint, row_id tid, key text, names text[], VARIADIC "columns" "any") RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION galaxy.predict_label_columns(text, tid, text, text[], "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_label_columns(text, tid, text, text[], "any") IS
     'What galaxy.predict_label(project, t) becomes for a table t: the row''s columns by name (NULL row_id: NULL result)';
-COMMENT ON FUNCTION galaxy.predict_label_columns(bigint, tid, text, text[], "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_label_columns(bigint, tid, text, text[], "any") IS
     'What galaxy.predict_label(model, t) becomes for a table t: the row''s columns by name (NULL row_id: NULL result)';
 
-CREATE FUNCTION galaxy.predict_values(project text, key text, VARIADIC "values" "any") RETURNS float8
+CREATE FUNCTION galaxy_internal.predict_values(project text, key text, VARIADIC "values" "any") RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy.predict_values(model bigint, key text, VARIADIC "values" "any") RETURNS float8
+CREATE FUNCTION galaxy_internal.predict_values(model bigint, key text, VARIADIC "values" "any") RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION galaxy.predict_values(text, text, "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_values(text, text, "any") IS
     'What galaxy.predict(project, ARRAY[x1, ...]) becomes: the features as arguments, in order';
-COMMENT ON FUNCTION galaxy.predict_values(bigint, text, "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_values(bigint, text, "any") IS
     'What galaxy.predict(model, ARRAY[x1, ...]) becomes: the features as arguments, in order';
 
-CREATE FUNCTION galaxy.predict_proba_values(project text, key text, VARIADIC "values" "any") RETURNS float8[]
+CREATE FUNCTION galaxy_internal.predict_proba_values(project text, key text, VARIADIC "values" "any") RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy.predict_proba_values(model bigint, key text, VARIADIC "values" "any") RETURNS float8[]
+CREATE FUNCTION galaxy_internal.predict_proba_values(model bigint, key text, VARIADIC "values" "any") RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION galaxy.predict_proba_values(text, text, "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_proba_values(text, text, "any") IS
     'What galaxy.predict_proba(project, ARRAY[x1, ...]) becomes: the features as arguments, in order';
-COMMENT ON FUNCTION galaxy.predict_proba_values(bigint, text, "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_proba_values(bigint, text, "any") IS
     'What galaxy.predict_proba(model, ARRAY[x1, ...]) becomes: the features as arguments, in order';
 
-CREATE FUNCTION galaxy.predict_label_values(project text, key text, VARIADIC "values" "any") RETURNS text
+CREATE FUNCTION galaxy_internal.predict_label_values(project text, key text, VARIADIC "values" "any") RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy.predict_label_values(model bigint, key text, VARIADIC "values" "any") RETURNS text
+CREATE FUNCTION galaxy_internal.predict_label_values(model bigint, key text, VARIADIC "values" "any") RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION galaxy.predict_label_values(text, text, "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_label_values(text, text, "any") IS
     'What galaxy.predict_label(project, ARRAY[x1, ...]) becomes: the features as arguments, in order';
-COMMENT ON FUNCTION galaxy.predict_label_values(bigint, text, "any") IS
+COMMENT ON FUNCTION galaxy_internal.predict_label_values(bigint, text, "any") IS
     'What galaxy.predict_label(model, ARRAY[x1, ...]) becomes: the features as arguments, in order';
 
 -- By project: STABLE, because the deployed model can change between statements.
 CREATE FUNCTION galaxy.predict(project text, features float8[], key text DEFAULT NULL) RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 CREATE FUNCTION galaxy.predict(project text, "row" record, key text DEFAULT NULL) RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 CREATE FUNCTION galaxy.predict(model bigint, features float8[]) RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 CREATE FUNCTION galaxy.predict(model bigint, "row" record) RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 COMMENT ON FUNCTION galaxy.predict(text, float8[], text) IS
     'Predict with the project''s deployed model (routed by key among canaries): value for regression, label (numeric labels) or class index for classification, cluster for clustering';
 COMMENT ON FUNCTION galaxy.predict(text, record, text) IS
@@ -89,16 +89,16 @@ COMMENT ON FUNCTION galaxy.predict(bigint, record) IS 'Predict from a whole row 
 
 CREATE FUNCTION galaxy.predict_proba(project text, features float8[], key text DEFAULT NULL) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 CREATE FUNCTION galaxy.predict_proba(project text, "row" record, key text DEFAULT NULL) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 CREATE FUNCTION galaxy.predict_proba(model bigint, features float8[]) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 CREATE FUNCTION galaxy.predict_proba(model bigint, "row" record) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 COMMENT ON FUNCTION galaxy.predict_proba(text, float8[], text) IS 'Class probabilities (in the order of the model''s labels) from the project''s deployed model';
 COMMENT ON FUNCTION galaxy.predict_proba(text, record, text) IS 'Class probabilities for a whole row from the project''s deployed model';
 COMMENT ON FUNCTION galaxy.predict_proba(bigint, float8[]) IS 'Class probabilities from a specific model';
@@ -106,16 +106,16 @@ COMMENT ON FUNCTION galaxy.predict_proba(bigint, record) IS 'Class probabilities
 
 CREATE FUNCTION galaxy.predict_label(project text, features float8[], key text DEFAULT NULL) RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 CREATE FUNCTION galaxy.predict_label(project text, "row" record, key text DEFAULT NULL) RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 CREATE FUNCTION galaxy.predict_label(model bigint, features float8[]) RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 CREATE FUNCTION galaxy.predict_label(model bigint, "row" record) RETURNS text
     AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C STABLE PARALLEL SAFE
-    SUPPORT galaxy.predict_support;
+    SUPPORT galaxy_internal.predict_support;
 COMMENT ON FUNCTION galaxy.predict_label(text, float8[], text) IS 'The predicted label as text (the target column''s own values) from the project''s deployed model';
 COMMENT ON FUNCTION galaxy.predict_label(text, record, text) IS 'The predicted label for a whole row from the project''s deployed model';
 COMMENT ON FUNCTION galaxy.predict_label(bigint, float8[]) IS 'The predicted label from a specific model';

@@ -47,7 +47,7 @@ CREATE FUNCTION galaxy.wait(job bigint, timeout interval DEFAULT NULL) RETURNS g
 COMMENT ON FUNCTION galaxy.wait(bigint, interval) IS
     'Block until a job has finished (succeeded, failed or cancelled) and return its row; after timeout, return the row as it is (state queued or running)';
 
-CREATE FUNCTION galaxy.progress_slots(
+CREATE FUNCTION galaxy_internal.progress_slots(
     OUT pid integer, OUT job_id bigint, OUT role oid, OUT project text, OUT algorithm text,
     OUT phase text, OUT iteration integer, OUT total integer, OUT rows bigint,
     OUT loss float8, OUT val_loss float8, OUT metric float8, OUT learning_rate float8,
@@ -55,7 +55,7 @@ CREATE FUNCTION galaxy.progress_slots(
     OUT rows_per_second float8)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'galaxy_progress_slots' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION galaxy.progress_slots() IS
+COMMENT ON FUNCTION galaxy_internal.progress_slots() IS
     'Live training runs of this database from shared memory (galaxy.train() sessions and job workers) that the caller may see';
 
 CREATE FUNCTION galaxy.progress_bar(percent numeric, width integer DEFAULT 20) RETURNS text
@@ -71,7 +71,7 @@ CREATE VIEW galaxy.training_progress AS
 WITH live AS (
     SELECT s.*,
            CASE WHEN s.total > 0 THEN round(100.0 * s.iteration / s.total, 1) END AS percent
-      FROM galaxy.progress_slots() s
+      FROM galaxy_internal.progress_slots() s
 )
 SELECT l.job_id, l.project, l.algorithm,
        CASE WHEN l.job_id IS NULL THEN 'training' ELSE 'running' END AS state,

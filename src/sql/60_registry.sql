@@ -22,31 +22,31 @@ COMMENT ON TABLE galaxy.audit_purges IS 'Append-only record of galaxy.purge_audi
 SELECT pg_catalog.pg_extension_config_dump('galaxy.audit_purges', '');
 SELECT pg_catalog.pg_extension_config_dump('galaxy.audit_purges_id_seq', '');
 
-CREATE FUNCTION galaxy.audit_log_chain() RETURNS trigger
+CREATE FUNCTION galaxy_internal.audit_log_chain() RETURNS trigger
     AS 'MODULE_PATHNAME', 'galaxy_audit_log_chain' LANGUAGE C;
-COMMENT ON FUNCTION galaxy.audit_log_chain() IS 'Trigger: assigns id, time, session identity and txid of a new audit row and links it into the SHA-256 chain';
+COMMENT ON FUNCTION galaxy_internal.audit_log_chain() IS 'Trigger: assigns id, time, session identity and txid of a new audit row and links it into the SHA-256 chain';
 
-CREATE FUNCTION galaxy.append_only_guard() RETURNS trigger
+CREATE FUNCTION galaxy_internal.append_only_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'galaxy_append_only_guard' LANGUAGE C;
-COMMENT ON FUNCTION galaxy.append_only_guard() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables, for every role (galaxy.purge_audit() excepted)';
+COMMENT ON FUNCTION galaxy_internal.append_only_guard() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables, for every role (galaxy.purge_audit() excepted)';
 
 CREATE TRIGGER audit_log_chain BEFORE INSERT ON galaxy.audit_log
-    FOR EACH ROW EXECUTE FUNCTION galaxy.audit_log_chain();
+    FOR EACH ROW EXECUTE FUNCTION galaxy_internal.audit_log_chain();
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON galaxy.audit_log
-    FOR EACH ROW EXECUTE FUNCTION galaxy.append_only_guard();
+    FOR EACH ROW EXECUTE FUNCTION galaxy_internal.append_only_guard();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON galaxy.audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION galaxy.append_only_guard();
+    FOR EACH STATEMENT EXECUTE FUNCTION galaxy_internal.append_only_guard();
 CREATE TRIGGER audit_purges_append_only BEFORE UPDATE OR DELETE ON galaxy.audit_purges
-    FOR EACH ROW EXECUTE FUNCTION galaxy.append_only_guard();
+    FOR EACH ROW EXECUTE FUNCTION galaxy_internal.append_only_guard();
 CREATE TRIGGER audit_purges_no_truncate BEFORE TRUNCATE ON galaxy.audit_purges
-    FOR EACH STATEMENT EXECUTE FUNCTION galaxy.append_only_guard();
+    FOR EACH STATEMENT EXECUTE FUNCTION galaxy_internal.append_only_guard();
 
-CREATE FUNCTION galaxy.drop_guard() RETURNS event_trigger
+CREATE FUNCTION galaxy_internal.drop_guard() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'galaxy_drop_guard' LANGUAGE C;
-COMMENT ON FUNCTION galaxy.drop_guard() IS 'Event trigger: refuses DROP EXTENSION galaxy (or DROP SCHEMA galaxy) while galaxy holds models or audit rows, unless galaxy.allow_drop_with_data is on';
+COMMENT ON FUNCTION galaxy_internal.drop_guard() IS 'Event trigger: refuses DROP EXTENSION galaxy (or DROP SCHEMA galaxy) while galaxy holds models or audit rows, unless galaxy.allow_drop_with_data is on';
 CREATE EVENT TRIGGER galaxy_drop_guard ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
-    EXECUTE FUNCTION galaxy.drop_guard();
+    EXECUTE FUNCTION galaxy_internal.drop_guard();
 
 CREATE FUNCTION galaxy.verify_audit(
     OUT ok boolean, OUT checked bigint, OUT first_broken_id bigint, OUT detail text)
@@ -82,13 +82,13 @@ CREATE TABLE galaxy.project_grants (
 COMMENT ON TABLE galaxy.project_grants IS 'Who besides the owner may read, train, deploy or manage a project';
 SELECT pg_catalog.pg_extension_config_dump('galaxy.project_grants', '');
 
-CREATE FUNCTION galaxy.access_changed() RETURNS trigger
+CREATE FUNCTION galaxy_internal.access_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'galaxy_access_changed' LANGUAGE C;
-COMMENT ON FUNCTION galaxy.access_changed() IS 'Trigger: projects or grants changed; every backend forgets its cached project access decisions';
+COMMENT ON FUNCTION galaxy_internal.access_changed() IS 'Trigger: projects or grants changed; every backend forgets its cached project access decisions';
 CREATE TRIGGER project_grants_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON galaxy.project_grants
-    FOR EACH STATEMENT EXECUTE FUNCTION galaxy.access_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION galaxy_internal.access_changed();
 CREATE TRIGGER projects_changed AFTER UPDATE OR DELETE OR TRUNCATE ON galaxy.projects
-    FOR EACH STATEMENT EXECUTE FUNCTION galaxy.access_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION galaxy_internal.access_changed();
 
 CREATE FUNCTION galaxy.grant_project(project text, role text, privilege text DEFAULT 'read')
     RETURNS void
@@ -99,9 +99,9 @@ CREATE FUNCTION galaxy.revoke_project(project text, role text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'galaxy_revoke_project' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION galaxy.revoke_project(text, text) IS 'Remove a role''s grant on a project (true if there was one); needs "all" on it; audited';
 
-CREATE FUNCTION galaxy.project_visible(project_id bigint) RETURNS boolean
+CREATE FUNCTION galaxy_internal.project_visible(project_id bigint) RETURNS boolean
     AS 'MODULE_PATHNAME', 'galaxy_project_visible' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION galaxy.project_visible(bigint) IS 'Whether the calling role may see a project''s rows (owner, grantee, galaxy_approver, galaxy_admin); used by row-level security';
+COMMENT ON FUNCTION galaxy_internal.project_visible(bigint) IS 'Whether the calling role may see a project''s rows (owner, grantee, galaxy_approver, galaxy_admin); used by row-level security';
 
 CREATE FUNCTION galaxy.has_project_privilege(project text, privilege text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'galaxy_has_project_privilege' LANGUAGE C STABLE STRICT;
@@ -171,22 +171,22 @@ COMMENT ON VIEW galaxy.approval_requests IS 'Deployment requests with their effe
 ALTER TABLE galaxy.models ADD COLUMN imported_from jsonb;
 COMMENT ON COLUMN galaxy.models.imported_from IS 'For galaxy.import_model(): the exporting database''s project, model, version and trainer, and the export''s SHA-256';
 
-CREATE FUNCTION galaxy.model_immutable() RETURNS trigger
+CREATE FUNCTION galaxy_internal.model_immutable() RETURNS trigger
     AS 'MODULE_PATHNAME', 'galaxy_model_immutable' LANGUAGE C;
-COMMENT ON FUNCTION galaxy.model_immutable() IS 'Trigger: a trained model row never changes except its status';
+COMMENT ON FUNCTION galaxy_internal.model_immutable() IS 'Trigger: a trained model row never changes except its status';
 
 CREATE TRIGGER models_immutable BEFORE UPDATE ON galaxy.models
-    FOR EACH ROW EXECUTE FUNCTION galaxy.model_immutable();
+    FOR EACH ROW EXECUTE FUNCTION galaxy_internal.model_immutable();
 
 -- ---------------------------------------------------------------------------
 -- Deployments (src/registry/deployments_api.c on the primitive in deploy.c).
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION galaxy.deployment_gate() RETURNS trigger
+CREATE FUNCTION galaxy_internal.deployment_gate() RETURNS trigger
     AS 'MODULE_PATHNAME', 'galaxy_deployment_gate' LANGUAGE C;
-COMMENT ON FUNCTION galaxy.deployment_gate() IS 'Trigger: when approval is required, only deployments cleared by galaxy.deploy() with an approved request, or galaxy.rollback(), are recorded';
+COMMENT ON FUNCTION galaxy_internal.deployment_gate() IS 'Trigger: when approval is required, only deployments cleared by galaxy.deploy() with an approved request, or galaxy.rollback(), are recorded';
 
 CREATE TRIGGER deployments_gate BEFORE INSERT ON galaxy.deployments
-    FOR EACH ROW EXECUTE FUNCTION galaxy.deployment_gate();
+    FOR EACH ROW EXECUTE FUNCTION galaxy_internal.deployment_gate();
 
 CREATE FUNCTION galaxy.deploy(project text, model bigint, traffic float8 DEFAULT 1.0, reason text DEFAULT NULL)
     RETURNS galaxy.deployments

@@ -23,7 +23,7 @@ SELECT pg_catalog.pg_extension_config_dump('galaxy.deployment_gates_id_seq', '')
 -- tables; a project's own gates to those who may see the project.
 ALTER TABLE galaxy.deployment_gates ENABLE ROW LEVEL SECURITY;
 CREATE POLICY deployment_gates_visible ON galaxy.deployment_gates FOR SELECT
-    USING (project_id IS NULL OR galaxy.project_visible(project_id));
+    USING (project_id IS NULL OR galaxy_internal.project_visible(project_id));
 
 -- Latency measured on demand, for models registered without one (before
 -- gates existed, or imported): a model row never changes, so the

@@ -1,6 +1,13 @@
 -- ---------------------------------------------------------------------------
 -- Roles, privileges and row-level security (runs last: it looks at every
--- function, table and view the earlier parts created).
+-- function, table and view the earlier parts created, in schemas galaxy and
+-- galaxy_internal).
+--
+-- This part runs again at the end of every upgrade script (the Makefile
+-- appends it, with 95_comments.sql, to upgrade/<from>--<to>.sql), so an
+-- upgrade gives new objects the grants, policies and settings a fresh
+-- install gives them.  Keep every statement re-runnable: CREATE OR REPLACE,
+-- DROP ... IF EXISTS before CREATE, loops that skip what is done.
 --
 --   galaxy_reader    predict, describe, evaluate; read the catalog and views
 --                    (rows of projects the role may read only)
@@ -56,24 +63,28 @@ $members$;
 -- Row-level security.  The C functions read the catalog as the extension
 -- owner (who bypasses these policies) and check access themselves.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION galaxy.owner_visible(owner name) RETURNS boolean
+CREATE OR REPLACE FUNCTION galaxy_internal.owner_visible(owner name) RETURNS boolean
     AS 'MODULE_PATHNAME', 'galaxy_owner_visible' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION galaxy.owner_visible(name) IS 'Whether the calling role acts for the named owner role (or is a galaxy_admin); used by row-level security';
+COMMENT ON FUNCTION galaxy_internal.owner_visible(name) IS 'Whether the calling role acts for the named owner role (or is a galaxy_admin); used by row-level security';
 
 ALTER TABLE galaxy.projects ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS projects_visible ON galaxy.projects;
 CREATE POLICY projects_visible ON galaxy.projects FOR SELECT
-    USING (galaxy.project_visible(id));
+    USING (galaxy_internal.project_visible(id));
 
 ALTER TABLE galaxy.datasets ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS datasets_visible ON galaxy.datasets;
 CREATE POLICY datasets_visible ON galaxy.datasets FOR SELECT
-    USING (galaxy.owner_visible(owner));
+    USING (galaxy_internal.owner_visible(owner));
 
 ALTER TABLE galaxy.jobs ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS jobs_visible ON galaxy.jobs;
 CREATE POLICY jobs_visible ON galaxy.jobs FOR SELECT
-    USING (galaxy.owner_visible(owner)
-           OR (project_id IS NOT NULL AND galaxy.project_visible(project_id)));
+    USING (galaxy_internal.owner_visible(owner)
+           OR (project_id IS NOT NULL AND galaxy_internal.project_visible(project_id)));
 
 ALTER TABLE galaxy.job_progress ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS job_progress_visible ON galaxy.job_progress;
 CREATE POLICY job_progress_visible ON galaxy.job_progress FOR SELECT
     USING (EXISTS (SELECT 1 FROM galaxy.jobs j WHERE j.id = job_id));
 
@@ -92,7 +103,7 @@ BEGIN
            AND NOT c.relrowsecurity
     LOOP
         EXECUTE pg_catalog.format('ALTER TABLE galaxy.%I ENABLE ROW LEVEL SECURITY', t.relname);
-        EXECUTE pg_catalog.format('CREATE POLICY %I ON galaxy.%I FOR SELECT USING (galaxy.project_visible(project_id))',
+        EXECUTE pg_catalog.format('CREATE POLICY %I ON galaxy.%I FOR SELECT USING (galaxy_internal.project_visible(project_id))',
                                   t.relname || '_visible', t.relname);
     END LOOP;
 END
@@ -165,8 +176,13 @@ $views$;
 -- visibility helpers row-level security calls.  Functions a view uses, and
 -- aggregates (their support functions run with the aggregate owner's
 -- rights), go to galaxy_reader.  Anything not listed is galaxy_admin's only.
+-- The same rules hold in galaxy_internal, whose USAGE only galaxy's roles
+-- have: PostgreSQL calls its functions by OID (triggers, policies, views,
+-- the type, the planner's rewrite), which needs no USAGE, only EXECUTE.
 -- ---------------------------------------------------------------------------
-REVOKE ALL ON ALL ROUTINES IN SCHEMA galaxy FROM PUBLIC;
+REVOKE ALL ON SCHEMA galaxy_internal FROM PUBLIC;
+GRANT USAGE ON SCHEMA galaxy_internal TO galaxy_reader;
+REVOKE ALL ON ALL ROUTINES IN SCHEMA galaxy, galaxy_internal FROM PUBLIC;
 
 DO $functions$
 DECLARE
@@ -196,7 +212,7 @@ BEGIN
       FROM pg_catalog.pg_type t,
            LATERAL (VALUES (t.typinput), (t.typoutput), (t.typreceive), (t.typsend),
                            (t.typmodin), (t.typmodout), (t.typanalyze)) io(fn)
-     WHERE t.typnamespace = 'galaxy'::regnamespace AND io.fn::oid <> 0;
+     WHERE t.typnamespace IN ('galaxy'::regnamespace, 'galaxy_internal'::regnamespace) AND io.fn::oid <> 0;
 
     -- functions used by galaxy's views
     SELECT pg_catalog.array_agg(DISTINCT d.refobjid) INTO view_fns
@@ -204,12 +220,13 @@ BEGIN
       JOIN pg_catalog.pg_class c ON c.oid = r.ev_class AND c.relnamespace = 'galaxy'::regnamespace
       JOIN pg_catalog.pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
                                  AND d.refclassid = 'pg_proc'::regclass
-      JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid AND p.pronamespace = 'galaxy'::regnamespace;
+      JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
+                               AND p.pronamespace IN ('galaxy'::regnamespace, 'galaxy_internal'::regnamespace);
 
     FOR f IN
         SELECT p.oid, p.oid::regprocedure AS sig, p.proname, p.prokind
           FROM pg_catalog.pg_proc p
-         WHERE p.pronamespace = 'galaxy'::regnamespace
+         WHERE p.pronamespace IN ('galaxy'::regnamespace, 'galaxy_internal'::regnamespace)
     LOOP
         IF f.proname = ANY (superuser_fns) THEN
             CONTINUE;           -- superusers only (checked again in C)
@@ -238,7 +255,7 @@ BEGIN
     FOR f IN
         SELECT p.oid::regprocedure AS sig
           FROM pg_catalog.pg_proc p
-         WHERE p.pronamespace = 'galaxy'::regnamespace
+         WHERE p.pronamespace IN ('galaxy'::regnamespace, 'galaxy_internal'::regnamespace)
            AND p.prosecdef
            AND NOT coalesce('search_path=pg_catalog, galaxy, pg_temp' = ANY (p.proconfig), false)
     LOOP

@@ -55,6 +55,20 @@ galaxy_namespace_oid(void)
 	return get_namespace_oid("galaxy", false);
 }
 
+/*
+ * OID of the schema of galaxy's internal functions: galaxy_internal, or
+ * galaxy in a database whose extension is still at version 0.1.0 (one
+ * galaxy.so serves every version until ALTER EXTENSION galaxy UPDATE moves
+ * them).
+ */
+Oid
+galaxy_internal_namespace_oid(void)
+{
+	Oid			nsp = get_namespace_oid("galaxy_internal", true);
+
+	return OidIsValid(nsp) ? nsp : galaxy_namespace_oid();
+}
+
 /* OID of a relation in the galaxy schema. */
 Oid
 galaxy_relation_oid(const char *relname)

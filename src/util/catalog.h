@@ -29,6 +29,8 @@ extern Oid	galaxy_namespace_oid(void);
 extern Oid	galaxy_relation_oid(const char *relname);
 /* OID of a type in the galaxy schema (ERROR if missing). */
 extern Oid	galaxy_type_oid(const char *typname);
+/* OID of the schema of galaxy's internal functions (galaxy_internal). */
+extern Oid	galaxy_internal_namespace_oid(void);
 
 extern void catalog_access_begin(CatalogAccess *ca);
 extern void catalog_access_end(CatalogAccess *ca);

@@ -2,7 +2,7 @@
 -- indexes, pg_dump registration, PUBLIC privileges, the galaxy.model type.
 -- Runs in a fresh database with pgtap and galaxy created (scripts/check).
 BEGIN;
-SELECT plan(110);
+SELECT plan(116);
 
 -- ---------------------------------------------------------------------------
 -- The extension
@@ -211,19 +211,48 @@ SELECT is_empty($$
 $$, 'every galaxy table and view has a COMMENT');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
-     WHERE p.pronamespace = 'galaxy'::regnamespace
+     WHERE p.pronamespace IN ('galaxy'::regnamespace, 'galaxy_internal'::regnamespace)
        AND obj_description(p.oid, 'pg_proc') IS NULL
-$$, 'every galaxy function has a COMMENT');
+$$, 'every galaxy and galaxy_internal function has a COMMENT');
+
+-- ---------------------------------------------------------------------------
+-- galaxy_internal: what only galaxy calls, out of \df galaxy.*
+-- ---------------------------------------------------------------------------
+SELECT has_schema('galaxy_internal', 'schema galaxy_internal exists');
+SELECT is((SELECT d.deptype::text FROM pg_depend d
+            WHERE d.classid = 'pg_namespace'::regclass AND d.objid = 'galaxy_internal'::regnamespace
+              AND d.refclassid = 'pg_extension'::regclass),
+          'e', 'the extension owns schema galaxy_internal (DROP EXTENSION removes it)');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'galaxy'::regnamespace
+       AND (p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype, 'internal'::regtype)
+            OR EXISTS (SELECT 1 FROM pg_type t WHERE p.oid IN (t.typinput, t.typoutput, t.typreceive))
+            OR EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = 'pg_policy'::regclass AND d.refclassid = 'pg_proc'::regclass
+                          AND d.refobjid = p.oid))
+$$, 'schema galaxy holds no trigger, planner support, type input or row-level-security function');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'galaxy'::regnamespace
+       AND (p.proname ~ '_(columns|values)$'
+            OR p.proname IN ('algorithm_list', 'algorithm_hyperparameter_list', 'progress_slots'))
+$$, 'the planner''s rewrite targets and the functions behind views are in galaxy_internal');
+SELECT ok(NOT has_schema_privilege('galaxy_tap_nobody', 'galaxy_internal', 'USAGE'),
+          'PUBLIC may not use schema galaxy_internal');
+SELECT ok(has_schema_privilege('galaxy_reader', 'galaxy_internal', 'USAGE')
+          AND NOT has_schema_privilege('galaxy_reader', 'galaxy_internal', 'CREATE'),
+          'galaxy_reader may use schema galaxy_internal, not create in it');
 
 -- ---------------------------------------------------------------------------
 -- The galaxy.model type
 -- ---------------------------------------------------------------------------
 SELECT has_type('galaxy', 'model', 'type galaxy.model exists');
-SELECT is((SELECT typinput::text FROM pg_type WHERE oid = 'galaxy.model'::regtype), 'galaxy.model_in',
+SELECT is((SELECT typinput::text FROM pg_type WHERE oid = 'galaxy.model'::regtype), 'galaxy_internal.model_in',
           'galaxy.model has text input');
-SELECT is((SELECT typoutput::text FROM pg_type WHERE oid = 'galaxy.model'::regtype), 'galaxy.model_out',
+SELECT is((SELECT typoutput::text FROM pg_type WHERE oid = 'galaxy.model'::regtype), 'galaxy_internal.model_out',
           'galaxy.model has text output');
-SELECT is((SELECT typreceive::text FROM pg_type WHERE oid = 'galaxy.model'::regtype), 'galaxy.model_recv',
+SELECT is((SELECT typreceive::text FROM pg_type WHERE oid = 'galaxy.model'::regtype), 'galaxy_internal.model_recv',
           'galaxy.model has binary input (recv)');
 SELECT is((SELECT typsend::text FROM pg_type WHERE oid = 'galaxy.model'::regtype), 'galaxy.model_send',
           'galaxy.model has binary output (send)');

@@ -38,7 +38,7 @@ SELECT ok(NOT rolcanlogin, rolname || ' cannot log in') FROM pg_roles
 -- ---------------------------------------------------------------------------
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
-     WHERE p.pronamespace = 'galaxy'::regnamespace
+     WHERE p.pronamespace IN ('galaxy'::regnamespace, 'galaxy_internal'::regnamespace)
        AND has_function_privilege('gov_nobody', p.oid, 'EXECUTE')
        AND p.proname NOT IN ('model_in', 'model_out', 'model_recv', 'model_send', 'describe',
                              'project_visible', 'owner_visible', 'has_project_privilege')
@@ -55,7 +55,7 @@ SELECT ok(NOT has_function_privilege('gov_root', 'galaxy.purge_audit(timestamptz
           'purge_audit is for superusers only');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
-     WHERE p.pronamespace = 'galaxy'::regnamespace AND p.proname <> 'purge_audit'
+     WHERE p.pronamespace IN ('galaxy'::regnamespace, 'galaxy_internal'::regnamespace) AND p.proname <> 'purge_audit'
        AND NOT has_function_privilege('gov_root', p.oid, 'EXECUTE')
 $$, 'galaxy_admin can execute every other function');
 
@@ -64,7 +64,7 @@ $$, 'galaxy_admin can execute every other function');
 -- ---------------------------------------------------------------------------
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
-     WHERE p.pronamespace = 'galaxy'::regnamespace AND p.prosecdef
+     WHERE p.pronamespace IN ('galaxy'::regnamespace, 'galaxy_internal'::regnamespace) AND p.prosecdef
        AND NOT coalesce('search_path=pg_catalog, galaxy, pg_temp' = ANY (p.proconfig), false)
 $$, 'every SECURITY DEFINER function pins search_path = pg_catalog, galaxy, pg_temp');
 

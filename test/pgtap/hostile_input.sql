@@ -289,15 +289,15 @@ SELECT throws_ok($$SELECT galaxy.predict_label(-3, ARRAY[1.0, 2.0])$$, '42704', 
 SELECT throws_ok($$SELECT galaxy.predict_label((SELECT id FROM hi_ids WHERE name = 'tree'), t) FROM (SELECT 'x'::text AS x1, 2::float8 AS x2) t$$,
                  '42804', NULL, 'predict_label(model, row): text column for a numeric input');
 -- the rewritten forms, called directly with inconsistent arguments
-SELECT throws_ok($$SELECT galaxy.predict_values('hi_reg', NULL, 'a'::text, 'b'::text)$$, '42804', NULL, 'predict_values: text values');
-SELECT throws_ok($$SELECT galaxy.predict_values('hi_reg', NULL, true, false)$$, '42804', NULL, 'predict_values: boolean values');
-SELECT throws_ok($$SELECT galaxy.predict_columns('hi_reg', '(0,1)'::tid, NULL, ARRAY['x1'], 1.0, 2.0)$$, '22023', NULL,
+SELECT throws_ok($$SELECT galaxy_internal.predict_values('hi_reg', NULL, 'a'::text, 'b'::text)$$, '42804', NULL, 'predict_values: text values');
+SELECT throws_ok($$SELECT galaxy_internal.predict_values('hi_reg', NULL, true, false)$$, '42804', NULL, 'predict_values: boolean values');
+SELECT throws_ok($$SELECT galaxy_internal.predict_columns('hi_reg', '(0,1)'::tid, NULL, ARRAY['x1'], 1.0, 2.0)$$, '22023', NULL,
                  'predict_columns: fewer names than columns');
-SELECT throws_ok($$SELECT galaxy.predict_columns('hi_reg', '(0,1)'::tid, NULL, NULL, 1.0, 2.0)$$, '22023', NULL,
+SELECT throws_ok($$SELECT galaxy_internal.predict_columns('hi_reg', '(0,1)'::tid, NULL, NULL, 1.0, 2.0)$$, '22023', NULL,
                  'predict_columns: NULL names');
-SELECT throws_ok($$SELECT galaxy.predict_proba_columns('hi_cls', '(0,1)'::tid, NULL, ARRAY[['x1', 'x2']], 1.0, 2.0)$$, '2202E', NULL,
+SELECT throws_ok($$SELECT galaxy_internal.predict_proba_columns('hi_cls', '(0,1)'::tid, NULL, ARRAY[['x1', 'x2']], 1.0, 2.0)$$, '2202E', NULL,
                  'predict_proba_columns: 2-D names');
-SELECT throws_ok($$SELECT galaxy.predict_label_columns('hi_cls', '(0,1)'::tid, NULL, ARRAY['x1', 'x2'], ROW(1, 2), 2.0)$$, '42804', NULL,
+SELECT throws_ok($$SELECT galaxy_internal.predict_label_columns('hi_cls', '(0,1)'::tid, NULL, ARRAY['x1', 'x2'], ROW(1, 2), 2.0)$$, '42804', NULL,
                  'predict_label_columns: a record for a numeric input');
 
 SELECT throws_ok($$SELECT galaxy.predict('hi_reg', ARRAY[1e308, 1e308]::float8[])$$, '22003', NULL,

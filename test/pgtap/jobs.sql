@@ -38,7 +38,7 @@ SELECT ok((SELECT prorettype = 'galaxy.jobs'::regtype FROM pg_proc WHERE oid = '
 SELECT has_function('galaxy', 'wait', ARRAY['bigint', 'interval'], 'galaxy.wait(job bigint, timeout interval)');
 SELECT ok((SELECT prorettype = 'galaxy.jobs'::regtype FROM pg_proc WHERE oid = 'galaxy.wait(bigint, interval)'::regprocedure),
     'galaxy.wait returns a galaxy.jobs row');
-SELECT has_function('galaxy', 'progress_slots', 'galaxy.progress_slots()');
+SELECT has_function('galaxy_internal', 'progress_slots', 'galaxy_internal.progress_slots() (behind galaxy.training_progress)');
 SELECT has_view('galaxy', 'training_progress', 'view galaxy.training_progress');
 SELECT has_view('galaxy', 'jobs_overview', 'view galaxy.jobs_overview');
 SELECT columns_are('galaxy', 'training_progress',
@@ -53,7 +53,7 @@ SELECT has_column('galaxy', 'jobs_overview', 'error_message', 'jobs_overview has
 SELECT col_type_is('galaxy', 'jobs_overview', 'run_time', 'interval', 'run_time is an interval');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.proname IN ('submit', 'cancel', 'wait', 'progress_slots', 'progress_bar')
-              AND p.pronamespace = 'galaxy'::regnamespace
+              AND p.pronamespace IN ('galaxy'::regnamespace, 'galaxy_internal'::regnamespace)
               AND obj_description(p.oid, 'pg_proc') IS NULL),
           0, 'every job function has a comment');
 SELECT is(current_setting('galaxy.job_timeout'), '0', 'galaxy.job_timeout defaults to 0 (no limit)');

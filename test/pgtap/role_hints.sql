@@ -3,7 +3,7 @@
 -- the role to grant in a HINT.  PostgreSQL's own "permission denied for
 -- function" cannot carry one (docs/troubleshooting.md explains it).
 BEGIN;
-SELECT plan(4);
+SELECT plan(6);
 
 CREATE ROLE rh_tess LOGIN IN ROLE galaxy_trainer;
 -- a DBA let the trainer call two functions meant for other roles
@@ -43,6 +43,28 @@ SELECT is(pg_temp.error_of($$SELECT galaxy.approve(1, 'fine')$$),
 RESET ROLE;
 SELECT ok(NOT has_function_privilege('rh_tess', 'galaxy.approve(bigint, text)', 'EXECUTE'),
           'the trainer holds no EXECUTE on approve by galaxy''s grants');
+
+-- whole-row predict runs as galaxy_internal.predict_columns (the planner's
+-- rewrite, found without a name lookup): a role without galaxy's roles and
+-- without USAGE on galaxy_internal gets the EXECUTE error with its hint, and
+-- a galaxy_reader predicts
+CREATE TABLE public.rh_pts AS SELECT i::float8 AS x, (2 * i + 1)::float8 AS y FROM generate_series(1, 40) i;
+SET LOCAL client_min_messages = warning;
+SELECT galaxy.train('rh_lin', 'public.rh_pts', 'y', 'linear_regression');
+RESET client_min_messages;
+CREATE ROLE rh_nemo LOGIN;
+CREATE ROLE rh_rita LOGIN IN ROLE galaxy_reader;
+GRANT SELECT ON public.rh_pts TO rh_nemo, rh_rita;
+SELECT galaxy.grant_project('rh_lin', 'rh_rita', 'read');
+SET LOCAL ROLE rh_nemo;
+SELECT is(pg_temp.error_of($$SELECT galaxy.predict('rh_lin', p) FROM public.rh_pts p$$),
+          '42501 | galaxy_internal.predict_columns is for galaxy_reader: an administrator can run GRANT galaxy_reader TO rh_nemo.',
+          'whole-row predict without galaxy_reader: the EXECUTE error of the rewritten call, with the role to grant');
+RESET ROLE;
+SET LOCAL ROLE rh_rita;
+SELECT is((SELECT round(galaxy.predict('rh_lin', p)::numeric, 6) FROM public.rh_pts p WHERE x = 3), 7.000000,
+          'a galaxy_reader predicts from a whole row (the rewrite into galaxy_internal)');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

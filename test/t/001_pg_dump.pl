@@ -100,6 +100,16 @@ if ($have{logistic_regression})
 		                    preprocess => '{"columns": {"body": {"text": "tfidf"}}}');
 	});
 }
+# and a sequence model on the same texts (task nlp: token ids, the vocabulary in the model)
+if ($have{lstm} && $have{logistic_regression})
+{
+	$node->safe_psql('src', q{
+		SELECT galaxy.train('notes_lstm', relation => 'notes', target => 'kind', task => 'nlp',
+		                    algorithm => 'lstm', features => ARRAY['body'],
+		                    preprocess => '{"columns": {"body": {"max_length": 8}}}',
+		                    hyperparams => '{"lstm_units": [8], "embedding_dim": 8, "epochs": 3}');
+	});
+}
 
 # a forest whose payload spans several 1 MB LZ4 blocks (each may refer back
 # into the one before it): its bytes and predictions must survive the dump too
@@ -206,8 +216,8 @@ like($before{model_bytes}, qr/^\d+:[0-9a-f]{32}(,\d+:[0-9a-f]{32})+$/,
 SKIP:
 {
 	skip 'logistic_regression does not exist', 1 unless $have{logistic_regression};
-	like($before{text_predictions}, qr/^\d+:(billing|bug):0\.\d+(,\d+:(billing|bug):0\.\d+){2}$/,
-		'the text model predicts on raw text');
+	like($before{text_predictions}, qr/^\d+:(billing|bug):[01]\.\d+(,\d+:(billing|bug):[01]\.\d+){2}(,\d+:(billing|bug):[01]\.\d+){0,3}$/,
+		'the text models predict on raw text');
 }
 
 # Custom format through pg_restore, and plain SQL through psql.

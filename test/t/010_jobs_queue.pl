@@ -98,7 +98,7 @@ my $max_seen = $sampler->query_safe(qq{
 			PERFORM pg_stat_clear_snapshot();
 			INSERT INTO samples
 			SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'galaxy training worker'),
-			       (SELECT count(*) FROM galaxy.progress_slots() WHERE job_id IS NOT NULL);
+			       (SELECT count(*) FROM galaxy_internal.progress_slots() WHERE job_id IS NOT NULL);
 			EXIT WHEN NOT EXISTS (SELECT 1 FROM galaxy.jobs WHERE id IN ($idlist)
 			                         AND state IN ('queued', 'running'))
 			       OR clock_timestamp() > deadline;

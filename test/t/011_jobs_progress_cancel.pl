@@ -106,7 +106,7 @@ cmp_ok($took, '<', 1.0, sprintf('pg_cancel_backend stops a synchronous train wit
 $trainer->query('SELECT 1');
 like($trainer->{stderr}, qr/canceling statement due to user request/, 'the session got the cancel error');
 $trainer->quit;
-is($node->safe_psql('postgres', "SELECT count(*) FROM galaxy.progress_slots() WHERE pid = $trainer_pid"),
+is($node->safe_psql('postgres', "SELECT count(*) FROM galaxy_internal.progress_slots() WHERE pid = $trainer_pid"),
 	'0', 'the cancelled session released its progress slot');
 
 # ---------------------------------------------------------------------------

@@ -90,7 +90,7 @@ is( $node->safe_psql('postgres', qq{
 		SELECT count(*) FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id WHERE p.name = 'crash_a'
 	}),
 	'0', 'no model row for the crashed job');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM galaxy.progress_slots()'),
+is($node->safe_psql('postgres', 'SELECT count(*) FROM galaxy_internal.progress_slots()'),
 	'0', 'no progress slot survived');
 is( $node->safe_psql('postgres', q{
 		SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'galaxy launcher'

@@ -130,7 +130,7 @@ like($trainer->{stderr}, qr/canceling statement due to user request/, 'the sessi
 # (query, not query_safe: the cancel error stays in the session's stderr buffer)
 is($trainer->query('SELECT 41 + 1'), '42', 'the session is usable afterwards');
 $trainer->quit;
-is($node->safe_psql('postgres', "SELECT count(*) FROM galaxy.progress_slots() WHERE pid = $trainer_pid"),
+is($node->safe_psql('postgres', "SELECT count(*) FROM galaxy_internal.progress_slots() WHERE pid = $trainer_pid"),
 	'0', 'the cancelled session released its progress slot');
 is( $node->safe_psql('postgres', q{
 		SELECT count(*) FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id WHERE p.name = 'nn_sync'}),
