@@ -123,7 +123,7 @@ SELECT project, version, algorithm, calls, rows, errors,
 -- the cumulative histogram ends at the number of timed calls: each statement
 -- above is its own transaction, whose first call and 1 in 16 after it are timed
 SELECT latency_buckets[array_upper(latency_buckets, 1)] AS histogram_total, timed_calls, calls
-  FROM galaxy.inference_stats_entries();
+  FROM galaxy_internal.inference_stats_entries();
 -- off: predict is not counted
 SET galaxy.track_inference = off;
 SELECT count(galaxy.predict('drift_demo', s)) FROM serving s WHERE id <= 100;
@@ -154,7 +154,7 @@ SELECT count(*) FILTER (WHERE line LIKE '# HELP %') = count(*) FILTER (WHERE lin
 SELECT line FROM prom
  WHERE line ~ '^galaxy_(inference_calls_total|inference_errors_total|inference_duration_seconds_count|drift_status|models)[{]'
  ORDER BY line;
-SELECT galaxy.prometheus_label(E'a"b\\c\nd') AS escaped, galaxy.prometheus_value('Infinity') AS inf;
+SELECT galaxy_internal.prometheus_label(E'a"b\\c\nd') AS escaped, galaxy_internal.prometheus_value('Infinity') AS inf;
 -- health
 SELECT h->>'status' AS status, h->'preloaded' AS preloaded, h->'launcher'->'alive' AS launcher,
        h->'workers'->'max' AS workers_max, h->'jobs'->'queued' AS queued,

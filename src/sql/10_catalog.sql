@@ -99,7 +99,6 @@ CREATE TABLE galaxy.models (
     test_rows          bigint CHECK (test_rows >= 0),
     schema_fingerprint text NOT NULL,
     data_fingerprint   text,
-    training_profile   jsonb,
     seed               integer,
     size_bytes         integer,
     trained_by         name NOT NULL DEFAULT current_user,

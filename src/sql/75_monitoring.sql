@@ -3,6 +3,9 @@
 -- baseline window, its history and per-project thresholds.
 -- ---------------------------------------------------------------------------
 
+-- The drift baseline stored with each model (appended: see upgrade/README.md).
+ALTER TABLE galaxy.models ADD COLUMN training_profile jsonb;
+
 CREATE TABLE galaxy.drift_thresholds (
     project_id   bigint PRIMARY KEY REFERENCES galaxy.projects (id) ON DELETE CASCADE,
     psi_warning  float8 NOT NULL CHECK (psi_warning > 0 AND psi_warning < 'Infinity'),
@@ -62,14 +65,14 @@ COMMENT ON FUNCTION galaxy.set_drift_thresholds(text, float8, float8) IS
 -- Inference statistics (src/monitor/inference_stats.c): per model, in shared
 -- memory, since the last reset.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION galaxy.inference_stats_entries(
+CREATE FUNCTION galaxy_internal.inference_stats_entries(
     OUT model_id bigint, OUT project_id bigint, OUT calls bigint, OUT errors bigint,
     OUT total_ms float8, OUT mean_ms float8, OUT p50_ms float8, OUT p95_ms float8,
     OUT p99_ms float8, OUT max_ms float8, OUT stats_since timestamptz, OUT last_call timestamptz,
     OUT latency_buckets bigint[], OUT timed_calls bigint)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'galaxy_inference_stats_entries' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION galaxy.inference_stats_entries() IS
+COMMENT ON FUNCTION galaxy_internal.inference_stats_entries() IS
 'The shared-memory entries behind galaxy.inference_stats for the current database: per model calls, errors, latency (total, mean, p50/p95/p99 from the log-bucketed histogram, max) and the cumulative histogram (bucket b: latencies up to 2^((b+1)/4) nanoseconds) of the timed calls (the first of each transaction and 1 in 16 after it)';
 
 CREATE VIEW galaxy.inference_stats AS
@@ -77,7 +80,7 @@ SELECT s.model_id, p.name AS project, m.version, m.algorithm,
        s.calls, s.calls AS rows, s.errors,
        s.mean_ms, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, s.total_ms, s.timed_calls,
        s.stats_since, s.last_call
-  FROM galaxy.inference_stats_entries() s
+  FROM galaxy_internal.inference_stats_entries() s
   JOIN galaxy.models m ON m.id = s.model_id
   JOIN galaxy.projects p ON p.id = m.project_id;
 COMMENT ON VIEW galaxy.inference_stats IS
@@ -95,25 +98,25 @@ COMMENT ON FUNCTION galaxy.reset_inference_stats() IS
 -- ---------------------------------------------------------------------------
 
 -- A label value escaped as the format wants (backslash, double quote, newline).
-CREATE FUNCTION galaxy.prometheus_label(value text) RETURNS text
+CREATE FUNCTION galaxy_internal.prometheus_label(value text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN replace(replace(replace(value, E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n');
-COMMENT ON FUNCTION galaxy.prometheus_label(text) IS
+COMMENT ON FUNCTION galaxy_internal.prometheus_label(text) IS
 'A Prometheus label value: backslash, double quote and line feed escaped (used by galaxy.prometheus())';
 
 -- A float8 as the format writes it (NaN, +Inf, -Inf; otherwise the shortest exact text).
-CREATE FUNCTION galaxy.prometheus_value(value float8) RETURNS text
+CREATE FUNCTION galaxy_internal.prometheus_value(value float8) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE WHEN value IS NULL OR value = 'NaN' THEN 'NaN'
                 WHEN value = 'Infinity' THEN '+Inf'
                 WHEN value = '-Infinity' THEN '-Inf'
                 ELSE value::text END;
-COMMENT ON FUNCTION galaxy.prometheus_value(float8) IS
+COMMENT ON FUNCTION galaxy_internal.prometheus_value(float8) IS
 'A sample value in the Prometheus text format: NaN, +Inf, -Inf or the number (used by galaxy.prometheus())';
 
 CREATE FUNCTION galaxy.prometheus() RETURNS text
     LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, galaxy, pg_temp
+    SET search_path = pg_catalog, galaxy, galaxy_internal, pg_temp
     AS $prometheus$
 DECLARE
     out text := '';
@@ -195,7 +198,7 @@ BEGIN
                                         prometheus_label(s.project), s.model_id, s.version, b.le, e.latency_buckets[b.idx])
                        END AS l
                   FROM galaxy_prometheus_stats s
-                  JOIN galaxy.inference_stats_entries() e ON e.model_id = s.model_id
+                  JOIN galaxy_internal.inference_stats_entries() e ON e.model_id = s.model_id
                   CROSS JOIN LATERAL (
                       SELECT k AS ord, 4 * k AS idx, prometheus_value(power(2, k)::float8 / 1e9) AS le
                         FROM generate_series(10, 36) k
@@ -241,12 +244,12 @@ COMMENT ON FUNCTION galaxy.prometheus() IS
 -- ---------------------------------------------------------------------------
 -- Health, and flat views for BI tools.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION galaxy.health_runtime(
+CREATE FUNCTION galaxy_internal.health_runtime(
     OUT preloaded boolean, OUT launcher_pid integer, OUT launcher_alive boolean,
     OUT workers_busy integer, OUT workers_max integer,
     OUT inference_stats_models bigint, OUT inference_stats_max integer, OUT inference_stats_bytes bigint)
     AS 'MODULE_PATHNAME', 'galaxy_health_runtime' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION galaxy.health_runtime() IS
+COMMENT ON FUNCTION galaxy_internal.health_runtime() IS
 'What shared memory knows about galaxy''s health: preloaded, the launcher''s pid and whether it is alive, training workers busy and allowed, models tracked by the inference statistics and their limit, their shared memory';
 
 CREATE VIEW galaxy.health_status AS
@@ -263,7 +266,7 @@ SELECT r.preloaded, r.launcher_pid, r.launcher_alive, r.workers_busy, r.workers_
        (SELECT count(*) FROM (SELECT DISTINCT ON (project_id, feature) status FROM galaxy.drift_history
                                ORDER BY project_id, feature, id DESC) d WHERE d.status = 'drift') AS features_drifting,
        now() AS checked_at
-  FROM galaxy.health_runtime() r;
+  FROM galaxy_internal.health_runtime() r;
 COMMENT ON VIEW galaxy.health_status IS
 'galaxy''s health as one flat row for BI tools: launcher alive, workers busy and free, queue depth, jobs failed in the last hour, inference statistics'' shared memory, serving projects, features drifting at their last check (jobs and projects as the caller may see them)';
 
