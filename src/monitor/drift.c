@@ -33,6 +33,7 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -404,7 +405,11 @@ void
 drift_store_training_profile(int64 model_id, Jsonb *profile)
 {
 	Datum		args[2];
+	Oid			models = get_relname_relid("models", get_namespace_oid("galaxy", false));
 
+	/* a database still at 0.1.0 (one galaxy.so serves every version) has no such column */
+	if (!OidIsValid(models) || get_attnum(models, "training_profile") == InvalidAttrNumber)
+		return;
 	args[0] = JsonbPGetDatum(profile);
 	args[1] = Int64GetDatum(model_id);
 	catalog_command("UPDATE galaxy.models SET training_profile = $1 WHERE id = $2",
