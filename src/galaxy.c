@@ -22,6 +22,7 @@
 #include "galaxy.h"
 #include "algo/algo.h"
 #include "jobs/shmem.h"
+#include "monitor/inference_stats.h"
 #include "registry/access.h"
 #include "registry/role_hint.h"
 
@@ -37,6 +38,8 @@ bool		galaxy_allow_drop_with_data = false;
 bool		galaxy_require_approval = false;
 int			galaxy_approval_ttl_min = 7 * 24 * 60;
 int			galaxy_job_timeout_ms = 0;
+bool		galaxy_track_inference = true;
+int			galaxy_inference_stats_max = 1000;
 
 extern void openblas_set_num_threads(int num_threads);
 
@@ -130,9 +133,30 @@ _PG_init(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("galaxy.track_inference",
+							 "Collects predict calls, errors and latency per model (galaxy.inference_stats).",
+							 NULL,
+							 &galaxy_track_inference,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	/* sizes shared memory: only when preloading (a later LOAD cannot define it) */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("galaxy.inference_stats_max",
+								"Maximum number of models galaxy.inference_stats tracks; beyond it the least recently used entry is evicted.",
+								NULL,
+								&galaxy_inference_stats_max,
+								1000, 100, 100000,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
+
 	registry_access_init();
 	role_hint_init();
 	galaxy_jobs_init();
+	inference_stats_init();
 	MarkGUCPrefixReserved("galaxy");
 
 	/* OpenBLAS must not spawn a thread per core inside every backend. */

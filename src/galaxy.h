@@ -16,7 +16,9 @@ extern bool galaxy_progress_notices;	/* galaxy.progress_notices */
 extern bool galaxy_allow_drop_with_data;	/* galaxy.allow_drop_with_data */
 extern bool galaxy_require_approval;	/* galaxy.require_approval (registry) */
 extern int	galaxy_approval_ttl_min;	/* galaxy.approval_ttl, minutes */
-extern int	galaxy_job_timeout_ms;	/* galaxy.job_timeout: default limit of a job, 0 = none */
+extern int	galaxy_job_timeout_ms;
+extern bool galaxy_track_inference;	/* galaxy.track_inference: predict statistics on */
+extern int	galaxy_inference_stats_max;	/* galaxy.inference_stats_max: models tracked */	/* galaxy.job_timeout: default limit of a job, 0 = none */
 
 /* true when loaded through shared_preload_libraries */
 extern bool galaxy_preloaded;

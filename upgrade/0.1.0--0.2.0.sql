@@ -291,5 +291,349 @@ LEFT JOIN galaxy.models pm ON pm.id = c.parent_id;
 COMMENT ON VIEW galaxy.model_compressions IS 'Compression lineage, one row per compressed model: its parent, method, the main metric of both and the drop, whether the accuracy guard passes, size and latency ratios';
 
 -- ---------------------------------------------------------------------------
+-- Monitoring (issue #15): src/sql/75_monitoring.sql, all of it new in 0.2.0.
+-- ---------------------------------------------------------------------------
+-- ---------------------------------------------------------------------------
+-- Monitoring (src/monitor/): drift against the training profile or a
+-- baseline window, its history and per-project thresholds.
+-- ---------------------------------------------------------------------------
+
+-- The drift baseline stored with each model (appended: see upgrade/README.md).
+ALTER TABLE galaxy.models ADD COLUMN training_profile jsonb;
+
+CREATE TABLE galaxy.drift_thresholds (
+    project_id   bigint PRIMARY KEY REFERENCES galaxy.projects (id) ON DELETE CASCADE,
+    psi_warning  float8 NOT NULL CHECK (psi_warning > 0 AND psi_warning < 'Infinity'),
+    psi_drift    float8 NOT NULL CHECK (psi_drift >= psi_warning AND psi_drift < 'Infinity'),
+    set_by       name NOT NULL DEFAULT current_user,
+    set_at       timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE galaxy.drift_thresholds IS 'Per-project PSI thresholds of galaxy.drift() (defaults 0.1 and 0.25 when a project has no row)';
+SELECT pg_catalog.pg_extension_config_dump('galaxy.drift_thresholds', '');
+
+CREATE TABLE galaxy.drift_history (
+    id                     bigserial PRIMARY KEY,
+    computed_at            timestamptz NOT NULL DEFAULT now(),
+    computed_by            name NOT NULL DEFAULT current_user,
+    project_id             bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
+    model_id               bigint NOT NULL REFERENCES galaxy.models (id) ON DELETE CASCADE,
+    relation               text NOT NULL,
+    baseline               text NOT NULL,
+    feature                text NOT NULL,
+    kind                   text NOT NULL CHECK (kind IN ('numeric', 'categorical', 'prediction')),
+    rows                   bigint NOT NULL CHECK (rows >= 0),
+    baseline_rows          bigint NOT NULL CHECK (baseline_rows >= 0),
+    null_fraction          float8 NOT NULL,
+    baseline_null_fraction float8 NOT NULL,
+    psi                    float8 NOT NULL,
+    ks_statistic           float8,
+    ks_p_value             float8,
+    js_distance            float8 NOT NULL,
+    linf_distance          float8,
+    status                 text NOT NULL CHECK (status IN ('ok', 'warning', 'drift'))
+);
+CREATE INDEX drift_history_project_idx ON galaxy.drift_history (project_id, computed_at DESC);
+COMMENT ON TABLE galaxy.drift_history IS 'Every feature''s drift as galaxy.drift() computed it: a time series for dashboards and alerts';
+SELECT pg_catalog.pg_extension_config_dump('galaxy.drift_history', '');
+SELECT pg_catalog.pg_extension_config_dump('galaxy.drift_history_id_seq', '');
+
+CREATE FUNCTION galaxy.drift(project text, relation regclass, baseline_relation regclass DEFAULT NULL,
+                             psi_warning float8 DEFAULT NULL, psi_drift float8 DEFAULT NULL,
+                             predictions boolean DEFAULT true,
+                             OUT model_id bigint, OUT feature text, OUT kind text,
+                             OUT rows bigint, OUT baseline_rows bigint,
+                             OUT null_fraction float8, OUT baseline_null_fraction float8,
+                             OUT psi float8, OUT ks_statistic float8, OUT ks_p_value float8,
+                             OUT js_distance float8, OUT linf_distance float8, OUT status text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'galaxy_drift' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.drift(text, regclass, regclass, float8, float8, boolean) IS
+'Drift of a relation (read as the caller) against the training profile of the project''s deployed (else newest) model, or against baseline_relation (window against window): per feature PSI on the baseline deciles, Kolmogorov-Smirnov statistic and p-value, Jensen-Shannon distance (numeric), PSI, L-infinity and Jensen-Shannon distance (categorical), a status against the PSI thresholds (the call''s, else the project''s, else 0.1 and 0.25), and the drift of the predictions; recorded in galaxy.drift_history';
+
+CREATE FUNCTION galaxy.set_drift_thresholds(project text, psi_warning float8 DEFAULT 0.1, psi_drift float8 DEFAULT 0.25)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'galaxy_set_drift_thresholds' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.set_drift_thresholds(text, float8, float8) IS
+'Set a project''s PSI thresholds for galaxy.drift() (0 < psi_warning <= psi_drift; both NULL removes them); needs the deploy privilege; audited';
+
+-- ---------------------------------------------------------------------------
+-- Inference statistics (src/monitor/inference_stats.c): per model, in shared
+-- memory, since the last reset.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION galaxy_internal.inference_stats_entries(
+    OUT model_id bigint, OUT project_id bigint, OUT calls bigint, OUT errors bigint,
+    OUT total_ms float8, OUT mean_ms float8, OUT p50_ms float8, OUT p95_ms float8,
+    OUT p99_ms float8, OUT max_ms float8, OUT stats_since timestamptz, OUT last_call timestamptz,
+    OUT latency_buckets bigint[], OUT timed_calls bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'galaxy_inference_stats_entries' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy_internal.inference_stats_entries() IS
+'The shared-memory entries behind galaxy.inference_stats for the current database: per model calls, errors, latency (total, mean, p50/p95/p99 from the log-bucketed histogram, max) and the cumulative histogram (bucket b: latencies up to 2^((b+1)/4) nanoseconds) of the timed calls (the first of each transaction and 1 in 16 after it)';
+
+CREATE VIEW galaxy.inference_stats AS
+SELECT s.model_id, p.name AS project, m.version, m.algorithm,
+       s.calls, s.calls AS rows, s.errors,
+       s.mean_ms, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, s.total_ms, s.timed_calls,
+       s.stats_since, s.last_call
+  FROM galaxy_internal.inference_stats_entries() s
+  JOIN galaxy.models m ON m.id = s.model_id
+  JOIN galaxy.projects p ON p.id = m.project_id;
+COMMENT ON VIEW galaxy.inference_stats IS
+'Predict calls, rows, errors and latency (mean, p50/p95/p99, max, in milliseconds) per model and project since the last galaxy.reset_inference_stats(), from shared memory (galaxy.track_inference); rows of the projects the caller may read';
+
+CREATE FUNCTION galaxy.reset_inference_stats() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'galaxy_reset_inference_stats' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.reset_inference_stats() IS
+'Forget the current database''s inference statistics; returns the number of models whose entries were removed (galaxy_admin)';
+
+-- ---------------------------------------------------------------------------
+-- Prometheus text exposition format (0.0.4): galaxy_ prefix, _total
+-- counters, _seconds units, HELP and TYPE for every family.  Read as the
+-- caller: row-level security decides which projects appear.
+-- ---------------------------------------------------------------------------
+
+-- A label value escaped as the format wants (backslash, double quote, newline).
+CREATE FUNCTION galaxy_internal.prometheus_label(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN replace(replace(replace(value, E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n');
+COMMENT ON FUNCTION galaxy_internal.prometheus_label(text) IS
+'A Prometheus label value: backslash, double quote and line feed escaped (used by galaxy.prometheus())';
+
+-- A float8 as the format writes it (NaN, +Inf, -Inf; otherwise the shortest exact text).
+CREATE FUNCTION galaxy_internal.prometheus_value(value float8) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN value IS NULL OR value = 'NaN' THEN 'NaN'
+                WHEN value = 'Infinity' THEN '+Inf'
+                WHEN value = '-Infinity' THEN '-Inf'
+                ELSE value::text END;
+COMMENT ON FUNCTION galaxy_internal.prometheus_value(float8) IS
+'A sample value in the Prometheus text format: NaN, +Inf, -Inf or the number (used by galaxy.prometheus())';
+
+CREATE FUNCTION galaxy.prometheus() RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, galaxy, galaxy_internal, pg_temp
+    AS $prometheus$
+DECLARE
+    out text := '';
+    lines text;
+    stats_ok boolean := true;
+BEGIN
+    -- one family: HELP, TYPE, then its samples (none is allowed)
+    out := out || E'# HELP galaxy_info galaxy extension version\n# TYPE galaxy_info gauge\n'
+               || format(E'galaxy_info{version="%s"} 1\n',
+                         (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'galaxy'));
+
+    SELECT string_agg(format(E'galaxy_jobs{state="%s"} %s\n', s.state, coalesce(j.n, 0)), '' ORDER BY s.state)
+      INTO lines
+      FROM unnest(ARRAY['cancelled', 'failed', 'queued', 'running', 'succeeded']) s(state)
+      LEFT JOIN (SELECT state, count(*) AS n FROM galaxy.jobs GROUP BY state) j USING (state);
+    out := out || E'# HELP galaxy_jobs Background training jobs by state (visible to the caller)\n# TYPE galaxy_jobs gauge\n'
+               || coalesce(lines, '');
+
+    SELECT string_agg(format(E'galaxy_job_failures_last_hour{project="%s"} %s\n', prometheus_label(project), n), '' ORDER BY project)
+      INTO lines
+      FROM (SELECT project, count(*) AS n FROM galaxy.jobs
+             WHERE state = 'failed' AND finished_at > now() - interval '1 hour' GROUP BY project) f;
+    out := out || E'# HELP galaxy_job_failures_last_hour Jobs that failed in the last hour, per project\n# TYPE galaxy_job_failures_last_hour gauge\n'
+               || coalesce(lines, '');
+
+    SELECT string_agg(l, '' ORDER BY k) INTO lines
+      FROM (SELECT p.name || '/' || m.status AS k,
+                   format(E'galaxy_models{project="%s",status="%s"} %s\n', prometheus_label(p.name), m.status, count(*)) AS l
+              FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id
+             GROUP BY p.name, m.status) g;
+    out := out || E'# HELP galaxy_models Registered models per project and status\n# TYPE galaxy_models gauge\n'
+               || coalesce(lines, '');
+
+    SELECT string_agg(format(E'galaxy_deployment_traffic_ratio{project="%s",model_id="%s",version="%s",primary="%s"} %s\n',
+                             prometheus_label(project), model, version, is_primary, prometheus_value(traffic)), ''
+                      ORDER BY project, model)
+      INTO lines FROM galaxy.deployed_models;
+    out := out || E'# HELP galaxy_deployment_traffic_ratio Share of a project''s traffic each serving model takes (1 for the primary)\n# TYPE galaxy_deployment_traffic_ratio gauge\n'
+               || coalesce(lines, '');
+
+    SELECT string_agg(format(E'galaxy_deployment_last_change_timestamp_seconds{project="%s"} %s\n',
+                             prometheus_label(project), prometheus_value(extract(epoch FROM at)::float8)), '' ORDER BY project)
+      INTO lines
+      FROM (SELECT p.name AS project, max(greatest(d.deployed_at, d.retired_at)) AS at
+              FROM galaxy.deployments d JOIN galaxy.projects p ON p.id = d.project_id GROUP BY p.name) c;
+    out := out || E'# HELP galaxy_deployment_last_change_timestamp_seconds When a project''s deployments last changed (Unix time)\n# TYPE galaxy_deployment_last_change_timestamp_seconds gauge\n'
+               || coalesce(lines, '');
+
+    -- inference statistics (shared memory: absent when galaxy is not preloaded)
+    BEGIN
+        CREATE TEMP TABLE IF NOT EXISTS galaxy_prometheus_stats (LIKE galaxy.inference_stats) ON COMMIT DROP;
+        TRUNCATE galaxy_prometheus_stats;
+        INSERT INTO galaxy_prometheus_stats SELECT * FROM galaxy.inference_stats;
+    EXCEPTION WHEN object_not_in_prerequisite_state THEN
+        stats_ok := false;
+    END;
+    IF stats_ok THEN
+        SELECT string_agg(format(E'galaxy_inference_calls_total{project="%s",model_id="%s",version="%s"} %s\n',
+                                 prometheus_label(project), model_id, version, calls), '' ORDER BY project, model_id)
+          INTO lines FROM galaxy_prometheus_stats;
+        out := out || E'# HELP galaxy_inference_calls_total Predict calls since the statistics were reset\n# TYPE galaxy_inference_calls_total counter\n'
+                   || coalesce(lines, '');
+        SELECT string_agg(format(E'galaxy_inference_errors_total{project="%s",model_id="%s",version="%s"} %s\n',
+                                 prometheus_label(project), model_id, version, errors), '' ORDER BY project, model_id)
+          INTO lines FROM galaxy_prometheus_stats;
+        out := out || E'# HELP galaxy_inference_errors_total Predict calls that raised an error\n# TYPE galaxy_inference_errors_total counter\n'
+                   || coalesce(lines, '');
+        -- histogram: every fourth bucket edge (2^k nanoseconds, 1 microsecond to 69 s);
+        -- latency_buckets[4k] counts the calls under 2^k ns
+        SELECT string_agg(l, '' ORDER BY project, model_id, ord) INTO lines
+          FROM (SELECT s.project, s.model_id, b.ord,
+                       CASE WHEN b.le IS NULL
+                            THEN format(E'galaxy_inference_duration_seconds_bucket{project="%1$s",model_id="%2$s",version="%3$s",le="+Inf"} %4$s\n'
+                                        'galaxy_inference_duration_seconds_sum{project="%1$s",model_id="%2$s",version="%3$s"} %5$s\n'
+                                        'galaxy_inference_duration_seconds_count{project="%1$s",model_id="%2$s",version="%3$s"} %4$s\n',
+                                        prometheus_label(s.project), s.model_id, s.version, s.timed_calls,
+                                        prometheus_value(s.total_ms / 1000.0))
+                            ELSE format(E'galaxy_inference_duration_seconds_bucket{project="%s",model_id="%s",version="%s",le="%s"} %s\n',
+                                        prometheus_label(s.project), s.model_id, s.version, b.le, e.latency_buckets[b.idx])
+                       END AS l
+                  FROM galaxy_prometheus_stats s
+                  JOIN galaxy_internal.inference_stats_entries() e ON e.model_id = s.model_id
+                  CROSS JOIN LATERAL (
+                      SELECT k AS ord, 4 * k AS idx, prometheus_value(power(2, k)::float8 / 1e9) AS le
+                        FROM generate_series(10, 36) k
+                      UNION ALL SELECT 37, NULL, NULL) b) h;
+        out := out || E'# HELP galaxy_inference_duration_seconds Latency of a predict call inside the server (the first call of each transaction and 1 in 16 after it)\n# TYPE galaxy_inference_duration_seconds histogram\n'
+                   || coalesce(lines, '');
+        SELECT string_agg(format(E'galaxy_inference_p99_seconds{project="%s",model_id="%s",version="%s"} %s\n',
+                                 prometheus_label(project), model_id, version, prometheus_value(p99_ms / 1000.0)), ''
+                          ORDER BY project, model_id)
+          INTO lines FROM galaxy_prometheus_stats;
+        out := out || E'# HELP galaxy_inference_p99_seconds 99th percentile of the predict latency since the reset (within 9 %)\n# TYPE galaxy_inference_p99_seconds gauge\n'
+                   || coalesce(lines, '');
+    END IF;
+
+    -- drift: the latest galaxy.drift() result per project and feature
+    SELECT string_agg(l, '' ORDER BY k) INTO lines
+      FROM (SELECT DISTINCT ON (h.project_id, h.feature) p.name || '/' || h.feature AS k,
+                   format(E'galaxy_drift_psi{project="%1$s",feature="%2$s",kind="%3$s"} %4$s\n'
+                          'galaxy_drift_status{project="%1$s",feature="%2$s",kind="%3$s"} %5$s\n',
+                          prometheus_label(p.name), prometheus_label(h.feature), h.kind, prometheus_value(h.psi),
+                          CASE h.status WHEN 'ok' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END) AS l
+              FROM galaxy.drift_history h JOIN galaxy.projects p ON p.id = h.project_id
+             ORDER BY h.project_id, h.feature, h.id DESC) d;
+    -- the two families interleave per feature above: split them
+    out := out || E'# HELP galaxy_drift_psi Population stability index of a feature at the last galaxy.drift() call\n# TYPE galaxy_drift_psi gauge\n'
+               || coalesce((SELECT string_agg(x, E'\n') || E'\n' FROM regexp_split_to_table(rtrim(lines, E'\n'), E'\n') x
+                             WHERE x LIKE 'galaxy_drift_psi{%'), '')
+               || E'# HELP galaxy_drift_status Drift status of a feature at the last galaxy.drift() call: 0 ok, 1 warning, 2 drift\n# TYPE galaxy_drift_status gauge\n'
+               || coalesce((SELECT string_agg(x, E'\n') || E'\n' FROM regexp_split_to_table(rtrim(lines, E'\n'), E'\n') x
+                             WHERE x LIKE 'galaxy_drift_status{%'), '');
+    SELECT string_agg(l, '' ORDER BY l) INTO lines
+      FROM (SELECT format(E'galaxy_drift_last_computed_timestamp_seconds{project="%s"} %s\n',
+                          prometheus_label(p.name), prometheus_value(extract(epoch FROM max(h.computed_at))::float8)) AS l
+              FROM galaxy.drift_history h JOIN galaxy.projects p ON p.id = h.project_id GROUP BY p.name) g;
+    out := out || E'# HELP galaxy_drift_last_computed_timestamp_seconds When galaxy.drift() last ran for a project (Unix time)\n# TYPE galaxy_drift_last_computed_timestamp_seconds gauge\n'
+               || coalesce(lines, '');
+    RETURN out;
+END
+$prometheus$;
+COMMENT ON FUNCTION galaxy.prometheus() IS
+'galaxy''s metrics in the Prometheus text exposition format (0.0.4): jobs by state and recent failures, models by status, deployments and their traffic, inference calls, errors and latency histograms, the last drift per feature; as the caller (row-level security applies)';
+
+-- ---------------------------------------------------------------------------
+-- Health, and flat views for BI tools.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION galaxy_internal.health_runtime(
+    OUT preloaded boolean, OUT launcher_pid integer, OUT launcher_alive boolean,
+    OUT workers_busy integer, OUT workers_max integer,
+    OUT inference_stats_models bigint, OUT inference_stats_max integer, OUT inference_stats_bytes bigint)
+    AS 'MODULE_PATHNAME', 'galaxy_health_runtime' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy_internal.health_runtime() IS
+'What shared memory knows about galaxy''s health: preloaded, the launcher''s pid and whether it is alive, training workers busy and allowed, models tracked by the inference statistics and their limit, their shared memory';
+
+CREATE VIEW galaxy.health_status AS
+SELECT r.preloaded, r.launcher_pid, r.launcher_alive, r.workers_busy, r.workers_max,
+       greatest(r.workers_max - r.workers_busy, 0) AS workers_free,
+       (SELECT count(*) FROM galaxy.jobs WHERE state = 'queued') AS queue_depth,
+       (SELECT count(*) FROM galaxy.jobs WHERE state = 'running') AS jobs_running,
+       (SELECT count(*) FROM galaxy.jobs
+         WHERE state = 'failed' AND finished_at > now() - interval '1 hour') AS jobs_failed_last_hour,
+       (SELECT min(submitted_at) FROM galaxy.jobs WHERE state = 'queued') AS oldest_queued_at,
+       r.inference_stats_models, r.inference_stats_max, r.inference_stats_bytes,
+       (SELECT count(*) FROM galaxy.deployed_models WHERE is_primary) AS projects_serving,
+       (SELECT max(computed_at) FROM galaxy.drift_history) AS drift_last_computed_at,
+       (SELECT count(*) FROM (SELECT DISTINCT ON (project_id, feature) status FROM galaxy.drift_history
+                               ORDER BY project_id, feature, id DESC) d WHERE d.status = 'drift') AS features_drifting,
+       now() AS checked_at
+  FROM galaxy_internal.health_runtime() r;
+COMMENT ON VIEW galaxy.health_status IS
+'galaxy''s health as one flat row for BI tools: launcher alive, workers busy and free, queue depth, jobs failed in the last hour, inference statistics'' shared memory, serving projects, features drifting at their last check (jobs and projects as the caller may see them)';
+
+CREATE FUNCTION galaxy.health() RETURNS jsonb
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, galaxy, pg_temp
+    RETURN (SELECT jsonb_build_object(
+                'status', CASE WHEN NOT h.preloaded THEN 'degraded'
+                               WHEN NOT h.launcher_alive THEN 'degraded'
+                               WHEN h.jobs_failed_last_hour > 0 OR h.features_drifting > 0 THEN 'warning'
+                               ELSE 'ok' END,
+                'preloaded', h.preloaded,
+                'launcher', jsonb_build_object('alive', h.launcher_alive, 'pid', h.launcher_pid),
+                'workers', jsonb_build_object('busy', h.workers_busy, 'free', h.workers_free, 'max', h.workers_max),
+                'jobs', jsonb_build_object('queued', h.queue_depth, 'running', h.jobs_running,
+                                           'failed_last_hour', h.jobs_failed_last_hour,
+                                           'oldest_queued_at', h.oldest_queued_at),
+                'inference_stats', jsonb_build_object('models', h.inference_stats_models,
+                                                      'max', h.inference_stats_max,
+                                                      'shared_memory_bytes', h.inference_stats_bytes,
+                                                      'tracking', current_setting('galaxy.track_inference')::boolean),
+                'projects_serving', h.projects_serving,
+                'drift', jsonb_build_object('last_computed_at', h.drift_last_computed_at,
+                                            'features_drifting', h.features_drifting),
+                'checked_at', h.checked_at)
+              FROM galaxy.health_status h);
+COMMENT ON FUNCTION galaxy.health() IS
+'galaxy''s health as jsonb: status (ok, warning: failed jobs in the last hour or drifting features, degraded: not preloaded or no launcher), launcher, workers, job queue, inference statistics'' shared memory, serving projects, drift';
+
+CREATE VIEW galaxy.model_metrics AS
+SELECT m.id AS model_id, p.name AS project, m.version, m.algorithm, m.task,
+       coalesce(m.metrics ->> 'evaluated_on', 'test') AS split, kv.key AS metric,
+       (kv.value #>> '{}')::float8 AS value
+  FROM galaxy.models m
+  JOIN galaxy.projects p ON p.id = m.project_id
+ CROSS JOIN LATERAL jsonb_each(m.metrics) kv
+ WHERE jsonb_typeof(kv.value) = 'number'
+UNION ALL
+SELECT m.id, p.name, m.version, m.algorithm, m.task, kv.key, sub.key, (sub.value #>> '{}')::float8
+  FROM galaxy.models m
+  JOIN galaxy.projects p ON p.id = m.project_id
+ CROSS JOIN LATERAL jsonb_each(m.metrics) kv
+ CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(kv.value) = 'object' THEN kv.value ELSE '{}' END) sub
+ WHERE jsonb_typeof(sub.value) = 'number';
+COMMENT ON VIEW galaxy.model_metrics IS
+'Every stored number of every model''s metrics, one row per model, split and metric, plain types for BI tools: split is where quality metrics were measured (test or training), or the name of a nested group (e.g. cross-validation)';
+
+CREATE VIEW galaxy.model_summary AS
+SELECT m.id AS model_id, p.name AS project, m.version, m.algorithm, m.task, m.status,
+       EXISTS (SELECT 1 FROM galaxy.deployments d
+                WHERE d.model_id = m.id AND d.retired_at IS NULL) AS serving,
+       m.training_rows, m.test_rows, m.metrics ->> 'evaluated_on' AS evaluated_on,
+       (m.metrics ->> 'accuracy')::float8 AS accuracy,
+       (m.metrics ->> 'balanced_accuracy')::float8 AS balanced_accuracy,
+       (m.metrics ->> 'f1_macro')::float8 AS f1_macro,
+       (m.metrics ->> 'precision_macro')::float8 AS precision_macro,
+       (m.metrics ->> 'recall_macro')::float8 AS recall_macro,
+       (m.metrics ->> 'roc_auc')::float8 AS roc_auc,
+       (m.metrics ->> 'log_loss')::float8 AS log_loss,
+       (m.metrics ->> 'r2')::float8 AS r2,
+       (m.metrics ->> 'rmse')::float8 AS rmse,
+       (m.metrics ->> 'mae')::float8 AS mae,
+       (m.metrics ->> 'silhouette')::float8 AS silhouette,
+       (m.metrics ->> 'fit_seconds')::float8 AS fit_seconds,
+       (m.metrics ->> 'predict_p50_ms')::float8 AS predict_p50_ms,
+       (m.metrics ->> 'predict_p99_ms')::float8 AS predict_p99_ms,
+       m.size_bytes, m.trained_by, m.created_at
+  FROM galaxy.models m
+  JOIN galaxy.projects p ON p.id = m.project_id;
+COMMENT ON VIEW galaxy.model_summary IS
+'One row per model with the usual metrics as numeric columns (NULL when the task has no such metric), whether it serves, its size and lineage basics: for BI tools';
+
+-- ---------------------------------------------------------------------------
 -- What follows is src/sql/90_roles_grants.sql, then src/sql/95_comments.sql.
 -- ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@
 #include "galaxy.h"
 #include "api/predict.h"
 #include "model/model_cache.h"
+#include "monitor/inference_stats.h"
 #include "registry/access.h"
 #include "registry/deploy.h"
 #include "util/jsonb_build.h"
@@ -878,6 +879,7 @@ prepare_features(FunctionCallInfo fcinfo)
 	key_arg = pc->input_kind == INPUT_IS_VALUES ? 1 : 2;
 	key = (PG_NARGS() > key_arg && !PG_ARGISNULL(key_arg)) ? PG_GETARG_TEXT_PP(key_arg) : NULL;
 	cm = resolve_model(fcinfo, (PredictTarget) pc->target, key);
+	inference_stats_model(cm->id, cm->project_id);
 	switch (pc->input_kind)
 	{
 		case INPUT_IS_ARRAY:
@@ -943,11 +945,19 @@ predict_value(CachedModel *cm)
 Datum
 galaxy_predict(PG_FUNCTION_ARGS)
 {
-	CachedModel *cm = prepare_features(fcinfo);
+	CachedModel *cm;
+	double		v;
 
+	inference_stats_begin();
+	cm = prepare_features(fcinfo);
 	if (cm == NULL)
+	{
+		inference_stats_end();
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(predict_value(cm));
+	}
+	v = predict_value(cm);
+	inference_stats_end();
+	PG_RETURN_FLOAT8(v);
 }
 
 /* Probabilities of one prepared row as float8[]. */
@@ -976,11 +986,19 @@ proba_datum(CachedModel *cm)
 Datum
 galaxy_predict_proba(PG_FUNCTION_ARGS)
 {
-	CachedModel *cm = prepare_features(fcinfo);
+	CachedModel *cm;
+	Datum		d;
 
+	inference_stats_begin();
+	cm = prepare_features(fcinfo);
 	if (cm == NULL)
+	{
+		inference_stats_end();
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(proba_datum(cm));
+	}
+	d = proba_datum(cm);
+	inference_stats_end();
+	PG_RETURN_DATUM(d);
 }
 
 /* The label text of one prepared row. */
@@ -1009,11 +1027,19 @@ label_text(CachedModel *cm)
 Datum
 galaxy_predict_label(PG_FUNCTION_ARGS)
 {
-	CachedModel *cm = prepare_features(fcinfo);
+	CachedModel *cm;
+	text	   *t;
 
+	inference_stats_begin();
+	cm = prepare_features(fcinfo);
 	if (cm == NULL)
+	{
+		inference_stats_end();
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(label_text(cm));
+	}
+	t = label_text(cm);
+	inference_stats_end();
+	PG_RETURN_TEXT_P(t);
 }
 
 /* galaxy.predict(project text | model bigint, document text [, key]) → float8 */

@@ -35,6 +35,7 @@
 #include "progress/progress.h"
 #include "model/model.h"
 #include "model/model_latency.h"
+#include "monitor/drift.h"
 #include "registry/access.h"
 #include "registry/approvals.h"
 #include "registry/audit.h"
@@ -1848,6 +1849,7 @@ train_run(TrainRequest *req)
 		int64		n_train,
 					n_test;
 		Preprocessor *prep;
+		Jsonb	   *training_profile;
 		SplitData	sd;
 		TrainData	td = {0};
 		FitContext	fctx = {0};
@@ -1896,6 +1898,7 @@ train_run(TrainRequest *req)
 		/* split */
 		progress_phase(run, "preprocess");
 		train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
+		training_profile = drift_training_profile(ds, train_idx, n_train);
 
 		/* a search picks the hyperparameters on the training rows (before the final preprocessing) */
 		if (req->search != NULL)
@@ -1973,6 +1976,7 @@ train_run(TrainRequest *req)
 		model_id = insert_model(req, project_id, ds, &gm, value, metrics, &hp, sd.n_train, sd.n_test);
 		if (search_id != 0)
 			search_finish(search_id, model_id);
+		drift_store_training_profile(model_id, training_profile);
 
 		/*
 		 * The project may have been created by another role while this one

@@ -159,8 +159,8 @@ profile_value(ProfileState *st, ColumnProfile *c, Datum d)
 
 
 /* Linear-interpolated quantile of sorted values (like percentile_cont). */
-static double
-quantile_sorted(const double *v, int64 n, double p)
+double
+profile_quantile(const double *v, int64 n, double p)
 {
 	double		pos = p * (double) (n - 1);
 	int64		lo = (int64) floor(pos);
@@ -224,13 +224,13 @@ finish_column(ColumnProfile *c)
 			int64		j = 0;
 
 			for (int q = 0; q < PROFILE_QUANTILES; q++)
-				c->quantiles[q] = quantile_sorted(v, n, profile_quantile_p[q]);
+				c->quantiles[q] = profile_quantile(v, n, profile_quantile_p[q]);
 			c->has_quantiles = true;
 
 			/* equal-frequency edges, duplicates removed */
 			for (int b = 0; b <= PROFILE_BINS; b++)
 			{
-				double		e = quantile_sorted(v, n, (double) b / PROFILE_BINS);
+				double		e = profile_quantile(v, n, (double) b / PROFILE_BINS);
 
 				if (ne == 0 || e > edges[ne - 1])
 					edges[ne++] = e;

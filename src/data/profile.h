@@ -68,6 +68,9 @@ typedef struct ProfileState
 /* Profile the named columns (NIL = all) of a relation, read as the caller. */
 extern ProfileState *profile_compute(Oid relid, List *columns);
 
+/* Linear-interpolated p-quantile of n sorted values (like percentile_cont). */
+extern double profile_quantile(const double *v, int64 n, double p);
+
 /* {"row_count": N, "columns": {"name": {...}, ...}} */
 extern Jsonb *profile_to_jsonb(const ProfileState *st);
 

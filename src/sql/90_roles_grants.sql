@@ -192,7 +192,8 @@ DECLARE
                                'predict_columns', 'predict_proba_columns', 'predict_label_columns',
                                'predict_values', 'predict_proba_values', 'predict_label_values',
                                'deployed_model', 'evaluate', 'confusion_matrix', 'roc_curve',
-                               'feature_importance', 'drift', 'health', 'prometheus', 'algorithms',
+                               'feature_importance', 'drift', 'health', 'prometheus', 'prometheus_label', 'prometheus_value',
+                               'health_runtime', 'inference_stats_entries', 'algorithms',
                                'metrics_key', 'audit_canonical', 'route_fallbacks',
                                'inference_stats', 'model_metrics', 'series_windows', 'forecast',
                                'model_card'];
@@ -200,7 +201,7 @@ DECLARE
                                 'deploy', 'rollback', 'request_deployment', 'export_model', 'import_model',
                                 'grant_project', 'revoke_project', 'schedule_evaluation', 'unschedule_evaluation',
                                 'drop_project', 'delete_model', 'archive_model', 'compress_model', 'compress',
-                                'set_gate', 'drop_gate', 'check_gates'];
+                                'set_gate', 'drop_gate', 'check_gates', 'set_drift_thresholds'];
     approver_fns text[] := ARRAY['approve', 'reject', 'verify_audit', 'audit_head'];
     superuser_fns text[] := ARRAY['purge_audit'];
     io_fns oid[];

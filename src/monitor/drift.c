@@ -1,0 +1,1162 @@
+/*
+ * drift.c — data drift: galaxy.drift(project, relation [, baseline_relation]),
+ * galaxy.set_drift_thresholds() and the training profile that training stores
+ * with each model (drift.h).
+ *
+ * A numeric feature's baseline is its percentiles p0..p100, kept as distinct
+ * bin edges e_0 < ... < e_m with the baseline's count in each bin: bin 0 is
+ * (-inf, e_0], bin j is (e_{j-1}, e_j], bin m+1 is (e_m, inf).  New data is
+ * binned on those edges in one pass (a binary search per value), so its
+ * profile costs little more than reading it.  From the two histograms:
+ *  - PSI on the decile bins (the edges at p0, p10, ..., p100), the usual
+ *    0.1 / 0.25 thresholds; proportions below 1e-4 count as 1e-4;
+ *  - the Kolmogorov-Smirnov statistic, the largest difference of the two
+ *    empirical distribution functions at the edges (exact for up to 101
+ *    distinct values, otherwise within one percentile bin), and its
+ *    asymptotic p-value;
+ *  - the Jensen-Shannon distance (square root of the divergence, base 2, in
+ *    [0, 1]) on the decile bins.
+ * A categorical feature's baseline is the frequencies of its
+ * DRIFT_MAX_CATEGORIES most frequent categories plus "other"; from them PSI,
+ * the L-infinity distance (largest difference of a category's share) and
+ * the Jensen-Shannon distance.  The status of a feature compares its PSI
+ * with the thresholds: per call, else per project (galaxy.drift_thresholds),
+ * else 0.1 and 0.25.
+ *
+ * The predictions drift too: the model's predictions on the relation are
+ * compared with the target of the training rows (the training form) or with
+ * its predictions on the baseline relation (the window form).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "galaxy.h"
+#include "data/data_internal.h"
+#include "data/dataset.h"
+#include "data/profile.h"
+#include "model/model.h"
+#include "monitor/drift.h"
+#include "registry/access.h"
+#include "registry/audit.h"
+#include "registry/deploy.h"
+#include "util/dict.h"
+#include "util/jsonb_build.h"
+#include "util/query.h"
+
+#define DRIFT_BATCH			10000
+#define DRIFT_MIN_SHARE		1e-4	/* floor of a proportion in PSI */
+#define DRIFT_DEFAULT_WARNING	0.1
+#define DRIFT_DEFAULT_DRIFT		0.25
+#define DRIFT_NATTS			13
+#define DRIFT_PREDICTION	"(prediction)"
+#define DRIFT_GRID			4096	/* cells of a numeric column's bin lookup */
+
+PG_FUNCTION_INFO_V1(galaxy_drift);
+PG_FUNCTION_INFO_V1(galaxy_set_drift_thresholds);
+
+/* One compared column: its baseline, the new data's counts and how to read it. */
+typedef struct DriftCol
+{
+	char	   *name;			/* feature name, or DRIFT_PREDICTION */
+	bool		categorical;
+	bool		prediction;
+
+	/* baseline */
+	int64		base_count;		/* non-NULL values */
+	int64		base_nulls;
+	int			n_edges;
+	double	   *edges;
+	double	   *base_fine;		/* n_edges + 1 bins */
+	int			n_dec;
+	double		dec[11];
+	int			n_cats;
+	char	  **cats;
+	double	   *base_cat;		/* n_cats + 1: the last is "other" */
+	Dict	   *index;			/* category → position in cats */
+
+	/* new data */
+	int64		new_count;
+	int64		new_nulls;
+	double	   *new_fine;
+	double	   *new_cat;
+	int		   *grid;			/* DRIFT_GRID cells over [e_0, e_m]: a bin at or near each */
+	double		grid_scale;		/* cells per unit */
+
+	/* reading the relation */
+	ScalarConv	conv;
+	CategoryConv cat;
+	bool		collect;		/* baseline relation: keep the values */
+	double	   *vals;
+	int64		n_vals;
+	int64		cap_vals;
+	Dict	   *seen;
+} DriftCol;
+
+/* The metrics of one column. */
+typedef struct DriftResult
+{
+	double		psi;
+	double		ks;
+	double		ks_p;
+	double		js;
+	double		linf;
+	bool		has_ks;
+	bool		has_linf;
+} DriftResult;
+
+/* ---------------------------------------------------------------------
+ * Baselines
+ * --------------------------------------------------------------------- */
+
+/* Bin of x on the edges: 0 for x <= e_0, j for e_{j-1} < x <= e_j, m + 1 above. */
+static int
+drift_bin(const double *edges, int n_edges, double x)
+{
+	int			lo = 0,
+				hi = n_edges;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (x <= edges[mid])
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/*
+ * Build the bin lookup of a numeric column: DRIFT_GRID equal cells over
+ * [e_0, e_m], each holding the bin of its lower end, so a value's bin is
+ * found in a step or two from its cell instead of a binary search whose
+ * branches a processor cannot predict.
+ */
+static void
+drift_grid_build(DriftCol *c)
+{
+	double		lo,
+				hi;
+
+	c->grid = NULL;
+	if (c->n_edges < 2)
+		return;
+	lo = c->edges[0];
+	hi = c->edges[c->n_edges - 1];
+	c->grid_scale = (double) DRIFT_GRID / (hi - lo);
+	if (!isfinite(c->grid_scale))
+		return;
+	c->grid = palloc(sizeof(int) * DRIFT_GRID);
+	for (int k = 0; k < DRIFT_GRID; k++)
+		c->grid[k] = drift_bin(c->edges, c->n_edges, lo + (double) k / c->grid_scale);
+}
+
+/* Bin of x (as drift_bin), through the column's lookup grid when it has one. */
+static inline int
+drift_bin_fast(const DriftCol *c, double x)
+{
+	const double *e = c->edges;
+	int			k,
+				j;
+
+	if (c->grid == NULL)
+		return drift_bin(e, c->n_edges, x);
+	if (x <= e[0])
+		return 0;
+	if (x > e[c->n_edges - 1])
+		return c->n_edges;
+	k = (int) ((x - e[0]) * c->grid_scale);
+	j = c->grid[Min(Max(k, 0), DRIFT_GRID - 1)];
+	/* the first edge at or above x: walk from the cell's bin, either way */
+	while (x > e[j])
+		j++;
+	while (j > 0 && x <= e[j - 1])
+		j--;
+	return j;
+}
+
+/* Numeric baseline from n values (sorted here): edges, bin counts, deciles. */
+static void
+drift_numeric_baseline(DriftCol *c, double *v, int64 n)
+{
+	int64		j = 0;
+
+	c->categorical = false;
+	c->base_count = n;
+	c->edges = palloc(sizeof(double) * (DRIFT_PERCENTILES + 1));
+	c->base_fine = palloc0(sizeof(double) * (DRIFT_PERCENTILES + 2));
+	c->n_edges = 0;
+	c->n_dec = 0;
+	if (n == 0)
+		return;
+	qsort(v, n, sizeof(double), data_cmp_double);
+	for (int i = 0; i <= DRIFT_PERCENTILES; i++)
+	{
+		double		e = profile_quantile(v, n, (double) i / DRIFT_PERCENTILES);
+
+		if (c->n_edges == 0 || e > c->edges[c->n_edges - 1])
+			c->edges[c->n_edges++] = e;
+		if (i % (DRIFT_PERCENTILES / 10) == 0 && (c->n_dec == 0 || e > c->dec[c->n_dec - 1]))
+			c->dec[c->n_dec++] = e;
+	}
+	/* the values are sorted: count each bin by walking them once */
+	for (int b = 0; b < c->n_edges; b++)
+	{
+		int64		start = j;
+
+		while (j < n && v[j] <= c->edges[b])
+			j++;
+		c->base_fine[b] = (double) (j - start);
+	}
+	c->base_fine[c->n_edges] = (double) (n - j);
+}
+
+/* Order of categories: count descending, then name. */
+typedef struct CatCount
+{
+	char	   *key;
+	int64		count;
+} CatCount;
+
+static int
+cmp_cat_count(const void *a, const void *b)
+{
+	const CatCount *x = a;
+	const CatCount *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* Categorical baseline from (category, count) pairs: the most frequent kept. */
+static void
+drift_categorical_baseline(DriftCol *c, CatCount *cc, int n)
+{
+	double		other = 0;
+
+	c->categorical = true;
+	qsort(cc, n, sizeof(CatCount), cmp_cat_count);
+	c->n_cats = Min(n, DRIFT_MAX_CATEGORIES);
+	c->cats = palloc(sizeof(char *) * Max(c->n_cats, 1));
+	c->base_cat = palloc0(sizeof(double) * (c->n_cats + 1));
+	c->base_count = 0;
+	for (int i = 0; i < n; i++)
+	{
+		if (i < c->n_cats)
+		{
+			c->cats[i] = pstrdup(cc[i].key);
+			c->base_cat[i] = (double) cc[i].count;
+		}
+		else
+			other += (double) cc[i].count;
+		c->base_count += cc[i].count;
+	}
+	c->base_cat[c->n_cats] = other;
+}
+
+/* Push one column's baseline as a jsonb object. */
+static void
+drift_push_column(JsonbParseState **ps, const DriftCol *c)
+{
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	jb_kv_str(ps, "name", c->name);
+	jb_kv_str(ps, "kind", c->categorical ? "categorical" : "numeric");
+	jb_kv_int(ps, "count", c->base_count);
+	jb_kv_int(ps, "nulls", c->base_nulls);
+	if (c->categorical)
+	{
+		jb_key(ps, "categories");
+		pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+		for (int i = 0; i < c->n_cats; i++)
+			jb_str(ps, WJB_ELEM, c->cats[i]);
+		pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+		jb_key(ps, "counts");
+		pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+		for (int i = 0; i < c->n_cats; i++)
+			jb_num(ps, WJB_ELEM, c->base_cat[i]);
+		pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+		jb_kv_num(ps, "other", c->base_cat[c->n_cats]);
+	}
+	else
+	{
+		jb_key(ps, "edges");
+		pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+		for (int i = 0; i < c->n_edges; i++)
+			jb_num(ps, WJB_ELEM, c->edges[i]);
+		pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+		jb_key(ps, "counts");
+		pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+		for (int i = 0; i <= c->n_edges; i++)
+			jb_num(ps, WJB_ELEM, c->base_fine[i]);
+		pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+		jb_key(ps, "deciles");
+		pushJsonbValue(ps, WJB_BEGIN_ARRAY, NULL);
+		for (int i = 0; i < c->n_dec; i++)
+			jb_num(ps, WJB_ELEM, c->dec[i]);
+		pushJsonbValue(ps, WJB_END_ARRAY, NULL);
+	}
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+}
+
+/* Baseline of raw slot 'slot' of the given rows (NaN = NULL), numeric. */
+static void
+drift_dataset_numeric(DriftCol *c, const Dataset *ds, int slot, const int64 *rows, int64 n,
+					  const double *y)
+{
+	double	   *v = palloc(sizeof(double) * Max(n, 1));
+	int64		k = 0;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		double		x = y ? y[rows[i]] : dataset_raw_value(ds, rows[i], slot);
+
+		if (isnan(x))
+			c->base_nulls++;
+		else
+			v[k++] = x;
+	}
+	drift_numeric_baseline(c, v, k);
+	pfree(v);
+}
+
+/* Baseline of coded categories (code = index into names), categorical. */
+static void
+drift_dataset_codes(DriftCol *c, const Dataset *ds, int slot, const int64 *rows, int64 n,
+					const double *y, char **names, int n_names)
+{
+	CatCount   *cc = palloc0(sizeof(CatCount) * Max(n_names, 1));
+
+	for (int i = 0; i < n_names; i++)
+		cc[i].key = names[i];
+	for (int64 i = 0; i < n; i++)
+	{
+		double		x = y ? y[rows[i]] : dataset_raw_value(ds, rows[i], slot);
+
+		if (isnan(x) || x < 0 || x >= n_names)
+			c->base_nulls++;
+		else
+			cc[(int) x].count++;
+	}
+	drift_categorical_baseline(c, cc, n_names);
+	pfree(cc);
+}
+
+/* The training profile of a model's training rows, as jsonb (see drift.h). */
+Jsonb *
+drift_training_profile(const Dataset *ds, const int64 *rows, int64 n)
+{
+	JsonbParseState *ps = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	jb_kv_int(&ps, "version", DRIFT_PROFILE_VERSION);
+	jb_kv_int(&ps, "rows", n);
+	jb_key(&ps, "features");
+	pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < ds->n_inputs; i++)
+	{
+		const InputColumn *in = &ds->inputs[i];
+		DriftCol	c = {0};
+
+		c.name = in->name;
+		if (in->kind == INPUT_NUMERIC || in->kind == INPUT_BOOLEAN)
+			drift_dataset_numeric(&c, ds, in->raw_offset, rows, n, NULL);
+		else if (in->kind == INPUT_CATEGORICAL)
+			drift_dataset_codes(&c, ds, in->raw_offset, rows, n, NULL, in->categories, in->n_categories);
+		else
+			continue;			/* arrays and text: not profiled */
+		drift_push_column(&ps, &c);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
+	if (ds->y && ds->task != TASK_CLUSTERING)
+	{
+		DriftCol	c = {0};
+
+		c.name = DRIFT_PREDICTION;
+		if (ds->task == TASK_CLASSIFICATION)
+			drift_dataset_codes(&c, ds, 0, rows, n, ds->y, ds->class_labels, ds->n_classes);
+		else
+			drift_dataset_numeric(&c, ds, 0, rows, n, ds->y);
+		jb_key(&ps, "prediction");
+		drift_push_column(&ps, &c);
+	}
+	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/* Store the training profile of a new model (see drift.h). */
+void
+drift_store_training_profile(int64 model_id, Jsonb *profile)
+{
+	Datum		args[2];
+	Oid			models = get_relname_relid("models", get_namespace_oid("galaxy", false));
+
+	/* a database still at 0.1.0 (one galaxy.so serves every version) has no such column */
+	if (!OidIsValid(models) || get_attnum(models, "training_profile") == InvalidAttrNumber)
+		return;
+	args[0] = JsonbPGetDatum(profile);
+	args[1] = Int64GetDatum(model_id);
+	catalog_command("UPDATE galaxy.models SET training_profile = $1 WHERE id = $2",
+					2, (Oid[]) {JSONBOID, INT8OID}, args, NULL,
+					SPI_OK_UPDATE, "store the training profile");
+}
+
+/* float8[] datum → palloc'd doubles. */
+static double *
+drift_float_array(Datum d, int *n)
+{
+	ArrayType  *a = DatumGetArrayTypeP(d);
+	Datum	   *el;
+	bool	   *nulls;
+	double	   *out;
+
+	deconstruct_array(a, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &el, &nulls, n);
+	out = palloc(sizeof(double) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		out[i] = nulls[i] ? 0 : DatumGetFloat8(el[i]);
+	return out;
+}
+
+/*
+ * Read a stored training profile into columns.  ERROR when the model has
+ * none, or one of a format this version cannot read.
+ */
+static DriftCol *
+drift_read_profile(int64 model_id, const char *project, int *ncols)
+{
+	QueryResult *r;
+	Datum		arg = Int64GetDatum(model_id);
+	int64		version;
+	DriftCol   *cols;
+
+	r = catalog_query("SELECT (training_profile->>'version')::int8 FROM galaxy.models WHERE id = $1",
+					  1, (Oid[]) {INT8OID}, &arg, NULL, true, 1, SPI_OK_SELECT, "read the training profile");
+	version = r->nrows == 1 ? query_int64(r, 0, 1, 0) : 0;
+	if (version == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model " INT64_FORMAT " of project \"%s\" has no training profile", model_id, galaxy_short(project)),
+				 errdetail("Models trained before galaxy stored training profiles carry none."),
+				 errhint("Retrain the model, or compare with a baseline relation: galaxy.drift(project, relation, baseline_relation).")));
+	if (version > DRIFT_PROFILE_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the training profile of model " INT64_FORMAT " has format version " INT64_FORMAT ", this galaxy reads up to %d",
+						model_id, version, DRIFT_PROFILE_VERSION)));
+
+	r = catalog_query("SELECT f->>'name', f->>'kind', (f->>'count')::int8, (f->>'nulls')::int8,"
+					  " ARRAY(SELECT x::float8 FROM jsonb_array_elements_text(f->'edges') WITH ORDINALITY e(x, i) ORDER BY i),"
+					  " ARRAY(SELECT x::float8 FROM jsonb_array_elements_text(f->'counts') WITH ORDINALITY e(x, i) ORDER BY i),"
+					  " ARRAY(SELECT x::float8 FROM jsonb_array_elements_text(f->'deciles') WITH ORDINALITY e(x, i) ORDER BY i),"
+					  " ARRAY(SELECT x FROM jsonb_array_elements_text(f->'categories') WITH ORDINALITY e(x, i) ORDER BY i),"
+					  " coalesce((f->>'other')::float8, 0), p.ord > jsonb_array_length(m.training_profile->'features')"
+					  " FROM galaxy.models m,"
+					  " jsonb_array_elements(m.training_profile->'features'"
+					  "   || CASE WHEN m.training_profile ? 'prediction'"
+					  "      THEN jsonb_build_array(m.training_profile->'prediction') ELSE '[]' END)"
+					  "   WITH ORDINALITY p(f, ord)"
+					  " WHERE m.id = $1 ORDER BY p.ord",
+					  1, (Oid[]) {INT8OID}, &arg, NULL, true, 0, SPI_OK_SELECT, "read the training profile");
+	cols = palloc0(sizeof(DriftCol) * Max(r->nrows, 1));
+	for (uint64 i = 0; i < r->nrows; i++)
+	{
+		DriftCol   *c = &cols[i];
+		char	   *kind = query_text(r, i, 2);
+		bool		isnull;
+		int			n;
+
+		c->name = query_text(r, i, 1);
+		c->categorical = strcmp(kind, "categorical") == 0;
+		c->prediction = query_bool(r, i, 10, false);
+		c->base_count = query_int64(r, i, 3, 0);
+		c->base_nulls = query_int64(r, i, 4, 0);
+		if (c->categorical)
+		{
+			ArrayType  *a = DatumGetArrayTypeP(query_datum(r, i, 8, &isnull));
+			Datum	   *el;
+			bool	   *nulls;
+			double	   *cnt = drift_float_array(query_datum(r, i, 6, &isnull), &n);
+
+			deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &el, &nulls, &c->n_cats);
+			if (n != c->n_cats)
+				elog(ERROR, "training profile of model " INT64_FORMAT ": %d categories, %d counts", model_id, c->n_cats, n);
+			c->cats = palloc(sizeof(char *) * Max(c->n_cats, 1));
+			c->base_cat = palloc0(sizeof(double) * (c->n_cats + 1));
+			for (int k = 0; k < c->n_cats; k++)
+			{
+				c->cats[k] = TextDatumGetCString(el[k]);
+				c->base_cat[k] = cnt[k];
+			}
+			c->base_cat[c->n_cats] = query_float8(r, i, 9, 0);
+		}
+		else
+		{
+			double	   *dec;
+
+			c->edges = drift_float_array(query_datum(r, i, 5, &isnull), &c->n_edges);
+			c->base_fine = drift_float_array(query_datum(r, i, 6, &isnull), &n);
+			dec = drift_float_array(query_datum(r, i, 7, &isnull), &c->n_dec);
+			if (n != c->n_edges + 1 || c->n_dec > 11)
+				elog(ERROR, "training profile of model " INT64_FORMAT ": malformed bins of \"%s\"", model_id, c->name);
+			memcpy(c->dec, dec, sizeof(double) * c->n_dec);
+		}
+	}
+	*ncols = (int) r->nrows;
+	return cols;
+}
+
+/* ---------------------------------------------------------------------
+ * Reading a relation
+ * --------------------------------------------------------------------- */
+
+/* What the scan callback needs. */
+typedef struct DriftScan
+{
+	DriftCol   *cols;
+	int			ncols;
+	int64		rows;
+	Size		bytes;
+	const char *relname;
+	MemoryContext cxt;			/* where kept values live */
+	Datum	   *values;
+	bool	   *isnull;
+} DriftScan;
+
+/* Keep a value of a baseline relation's column (window form). */
+static void
+drift_keep(DriftScan *sc, DriftCol *c, double x)
+{
+	if (c->n_vals == c->cap_vals)
+	{
+		int64		newcap = Max(c->cap_vals * 2, 1024);
+
+		sc->bytes += (Size) (newcap - c->cap_vals) * sizeof(double);
+		galaxy_check_training_memory(sc->bytes, psprintf("profiling relation \"%s\"", sc->relname));
+		if (c->vals == NULL)
+			c->vals = MemoryContextAllocHuge(sc->cxt, sizeof(double) * newcap);
+		else
+			c->vals = repalloc_huge(c->vals, sizeof(double) * newcap);
+		c->cap_vals = newcap;
+	}
+	c->vals[c->n_vals++] = x;
+}
+
+/* One batch of a drift scan: count (or keep) every value. */
+static void
+drift_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
+{
+	DriftScan  *sc = (DriftScan *) arg;
+
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		heap_deform_tuple(rows[r], td, sc->values, sc->isnull);
+		sc->rows++;
+		for (int i = 0; i < sc->ncols; i++)
+		{
+			DriftCol   *c = &sc->cols[i];
+			Datum		d = sc->values[i];
+
+			if (sc->isnull[i])
+			{
+				if (c->collect)
+					c->base_nulls++;
+				else
+					c->new_nulls++;
+				continue;
+			}
+			if (c->categorical)
+			{
+				char		buf[NAMEDATALEN];
+				int			len;
+				const char *s;
+				bool		added;
+
+				if (c->prediction)
+				{
+					s = VARDATA_ANY(DatumGetPointer(d));
+					len = VARSIZE_ANY_EXHDR(DatumGetPointer(d));
+				}
+				else
+					s = data_category_bytes(d, c->cat, buf, &len);
+				if (c->collect)
+					(void) dict_lookup(c->seen, s, len, &added);
+				else
+				{
+					int			k = dict_find(c->index, s, len);
+
+					c->new_cat[k < 0 ? c->n_cats : k] += 1;
+					c->new_count++;
+				}
+			}
+			else
+			{
+				double		x = c->prediction ? DatumGetFloat8(d) : data_scalar_to_double(d, c->conv);
+
+				if (isnan(x))
+				{
+					if (c->collect)
+						c->base_nulls++;
+					else
+						c->new_nulls++;
+				}
+				else if (c->collect)
+					drift_keep(sc, c, x);
+				else
+				{
+					c->new_fine[drift_bin_fast(c, x)] += 1;
+					c->new_count++;
+				}
+			}
+		}
+	}
+}
+
+/*
+ * Scan a relation as the caller: the columns' values (and the model's
+ * predictions when a column is the prediction) into their counts, or kept
+ * for a baseline.  ERROR when a feature is missing or of another kind, or
+ * when the relation is empty.
+ */
+static void
+drift_scan(Oid relid, DriftCol *cols, int ncols, int64 model_id, const char *task, bool collect,
+		   int64 *nrows)
+{
+	Relation	rel = data_open_relation(relid);
+	const char *relname = RelationGetRelationName(rel);
+	StringInfoData q;
+	DriftScan	sc = {0};
+	Datum		arg = Int64GetDatum(model_id);
+	bool		with_prediction = false;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	for (int i = 0; i < ncols; i++)
+	{
+		DriftCol   *c = &cols[i];
+
+		c->collect = collect;
+		if (i > 0)
+			appendStringInfoString(&q, ", ");
+		if (c->prediction)
+		{
+			appendStringInfoString(&q, strcmp(task, "classification") == 0
+								   ? "galaxy.predict_label($1::bigint, galaxy_drift_row)"
+								   : "galaxy.predict($1::bigint, galaxy_drift_row)");
+			with_prediction = true;
+		}
+		else
+		{
+			AttrNumber	att = get_attnum(relid, c->name);
+			Oid			typid;
+			int			kind;
+
+			if (att == InvalidAttrNumber || att < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("relation \"%s\" has no column \"%s\"", relname, galaxy_short(c->name)),
+						 errdetail("\"%s\" is a feature of model " INT64_FORMAT ".", galaxy_short(c->name), model_id)));
+			typid = TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid;
+			kind = data_classify_type(typid, &c->conv, &c->cat);
+			if (c->categorical ? kind != INPUT_CATEGORICAL
+				: (kind != INPUT_NUMERIC && kind != INPUT_BOOLEAN))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("column \"%s\" of relation \"%s\" has type %s, the model's feature is %s",
+								galaxy_short(c->name), relname, format_type_be(typid),
+								c->categorical ? "categorical" : "numeric")));
+			appendStringInfoString(&q, quote_identifier(c->name));
+		}
+		if (collect && c->categorical)
+			c->seen = dict_create(CurrentMemoryContext, false, MODEL_MAX_FEATURES, "distinct values in one column");
+		if (!collect && c->categorical)
+		{
+			c->index = dict_create(CurrentMemoryContext, false, c->n_cats + 1, "categories of the baseline");
+			for (int k = 0; k < c->n_cats; k++)
+			{
+				bool		added;
+
+				(void) dict_lookup(c->index, c->cats[k], strlen(c->cats[k]), &added);
+			}
+			c->new_cat = palloc0(sizeof(double) * (c->n_cats + 1));
+		}
+		if (!collect && !c->categorical)
+		{
+			c->new_fine = palloc0(sizeof(double) * (c->n_edges + 1));
+			drift_grid_build(c);
+		}
+	}
+	appendStringInfo(&q, " FROM %s AS galaxy_drift_row",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), relname));
+
+	sc.cols = cols;
+	sc.ncols = ncols;
+	sc.relname = pstrdup(relname);
+	sc.cxt = CurrentMemoryContext;
+	sc.values = palloc(sizeof(Datum) * ncols);
+	sc.isnull = palloc(sizeof(bool) * ncols);
+	query_scan(q.data, with_prediction ? 1 : 0, (Oid[]) {INT8OID}, &arg, NULL, DRIFT_BATCH,
+			   NULL, drift_scan_batch, &sc);
+	if (sc.rows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation \"%s\" has no rows", sc.relname),
+				 errdetail("Drift compares the distribution of a relation's rows with a baseline.")));
+	relation_close(rel, AccessShareLock);
+	*nrows = sc.rows;
+
+	/* a baseline relation: its values become the baseline */
+	if (collect)
+		for (int i = 0; i < ncols; i++)
+		{
+			DriftCol   *c = &cols[i];
+			int64		nulls = c->base_nulls;
+
+			if (c->categorical)
+			{
+				CatCount   *cc = palloc(sizeof(CatCount) * Max(c->seen->n, 1));
+
+				for (int k = 0; k < c->seen->n; k++)
+				{
+					cc[k].key = c->seen->keys[k];
+					cc[k].count = c->seen->counts[k];
+				}
+				drift_categorical_baseline(c, cc, c->seen->n);
+			}
+			else
+				drift_numeric_baseline(c, c->vals, c->n_vals);
+			c->base_nulls = nulls;
+			c->collect = false;
+		}
+}
+
+/* ---------------------------------------------------------------------
+ * Metrics
+ * --------------------------------------------------------------------- */
+
+/* Kolmogorov's Q(lambda) = 2 sum (-1)^(k-1) exp(-2 k^2 lambda^2): the KS p-value. */
+static double
+drift_ks_q(double lambda)
+{
+	double		a2 = -2.0 * lambda * lambda;
+	double		fac = 2.0,
+				sum = 0.0,
+				prev = 0.0;
+
+	if (lambda < 1e-3)
+		return 1.0;
+	for (int k = 1; k <= 100; k++)
+	{
+		double		term = fac * exp(a2 * k * k);
+
+		sum += term;
+		if (fabs(term) <= 1e-3 * prev || fabs(term) <= 1e-8 * sum)
+			return Min(Max(sum, 0.0), 1.0);
+		fac = -fac;
+		prev = fabs(term);
+	}
+	return 1.0;					/* did not converge: lambda is tiny */
+}
+
+/* PSI and Jensen-Shannon distance of two histograms with n bins. */
+static void
+drift_psi_js(const double *a, const double *b, int n, double *psi, double *js)
+{
+	double		ta = 0,
+				tb = 0,
+				p = 0,
+				j = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		ta += a[i];
+		tb += b[i];
+	}
+	for (int i = 0; i < n; i++)
+	{
+		double		pa = ta > 0 ? a[i] / ta : 0;
+		double		pb = tb > 0 ? b[i] / tb : 0;
+		double		fa = Max(pa, DRIFT_MIN_SHARE);
+		double		fb = Max(pb, DRIFT_MIN_SHARE);
+		double		m = (pa + pb) / 2;
+
+		p += (fb - fa) * log(fb / fa);
+		if (pa > 0)
+			j += 0.5 * pa * log2(pa / m);
+		if (pb > 0)
+			j += 0.5 * pb * log2(pb / m);
+	}
+	*psi = p;
+	*js = sqrt(Max(j, 0.0));
+}
+
+/* The metrics of one column from its two histograms. */
+static void
+drift_compare(const DriftCol *c, DriftResult *res)
+{
+	memset(res, 0, sizeof(DriftResult));
+	if (c->categorical)
+	{
+		double		tb = 0,
+					tn = 0;
+
+		drift_psi_js(c->base_cat, c->new_cat, c->n_cats + 1, &res->psi, &res->js);
+		for (int k = 0; k <= c->n_cats; k++)
+		{
+			tb += c->base_cat[k];
+			tn += c->new_cat[k];
+		}
+		for (int k = 0; k <= c->n_cats; k++)
+		{
+			double		d = fabs((tb > 0 ? c->base_cat[k] / tb : 0) - (tn > 0 ? c->new_cat[k] / tn : 0));
+
+			res->linf = Max(res->linf, d);
+		}
+		res->has_linf = true;
+	}
+	else
+	{
+		double		coarse_b[12] = {0},
+					coarse_n[12] = {0};
+		double		tb = 0,
+					tn = 0,
+					cb = 0,
+					cn = 0;
+		int			nc = Max(c->n_dec - 1, 1);
+
+		/* fine bins into decile bins; below the first and above the last join the outer ones */
+		for (int j = 0; j <= c->n_edges; j++)
+		{
+			int			k = 0;
+
+			if (j < c->n_edges)
+				while (k < nc - 1 && c->edges[j] > c->dec[k + 1])
+					k++;
+			else
+				k = nc - 1;
+			if (c->n_dec < 2)
+				k = j < c->n_edges ? 0 : 1;	/* one value: at or below it, above it */
+			coarse_b[k] += c->base_fine[j];
+			coarse_n[k] += c->new_fine[j];
+			tb += c->base_fine[j];
+			tn += c->new_fine[j];
+		}
+		drift_psi_js(coarse_b, coarse_n, c->n_dec < 2 ? 2 : nc, &res->psi, &res->js);
+
+		/* KS at the edges */
+		for (int j = 0; j < c->n_edges; j++)
+		{
+			cb += c->base_fine[j];
+			cn += c->new_fine[j];
+			if (tb > 0 && tn > 0)
+				res->ks = Max(res->ks, fabs(cb / tb - cn / tn));
+		}
+		if (tb > 0 && tn > 0)
+		{
+			double		en = sqrt(tb * tn / (tb + tn));
+
+			res->ks_p = drift_ks_q((en + 0.12 + 0.11 / en) * res->ks);
+			res->has_ks = true;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * SQL
+ * --------------------------------------------------------------------- */
+
+/* ERROR unless 0 < warning <= drift, both finite. */
+static void
+drift_check_thresholds(double warning, double drift)
+{
+	if (!isfinite(warning) || warning <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("psi_warning must be a positive number, not %g", warning)));
+	if (!isfinite(drift) || drift < warning)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("psi_drift must be a number at least psi_warning (%g), not %g", warning, drift)));
+}
+
+/* The model a project's drift is measured for: the primary deployed one, else the newest ready one. */
+static int64
+drift_model(int64 project_id, const char *project, char **task, char ***features, int *nfeatures)
+{
+	int64		model_id = registry_primary_model(project_id);
+	Datum		args[2];
+	QueryResult *r;
+
+	args[0] = Int64GetDatum(project_id);
+	args[1] = Int64GetDatum(model_id);
+	r = catalog_query("SELECT id, task, features FROM galaxy.models"
+					  " WHERE project_id = $1 AND (id = $2 OR $2 = 0) AND status <> 'training'"
+					  " ORDER BY id DESC LIMIT 1",
+					  2, (Oid[]) {INT8OID, INT8OID}, args, NULL, true, 1, SPI_OK_SELECT, "find the project's model");
+	if (r->nrows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("project \"%s\" has no model", galaxy_short(project))));
+	{
+		bool		isnull;
+		ArrayType  *a = DatumGetArrayTypeP(query_datum(r, 0, 3, &isnull));
+		Datum	   *el;
+		bool	   *nulls;
+
+		deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &el, &nulls, nfeatures);
+		*features = palloc(sizeof(char *) * Max(*nfeatures, 1));
+		for (int i = 0; i < *nfeatures; i++)
+			(*features)[i] = TextDatumGetCString(el[i]);
+	}
+	*task = query_text(r, 0, 2);
+	return query_int64(r, 0, 1, 0);
+}
+
+/* Thresholds: the call's, else the project's, else the defaults. */
+static void
+drift_thresholds(FunctionCallInfo fcinfo, int arg, int64 project_id, double *warning, double *drift)
+{
+	Datum		pid = Int64GetDatum(project_id);
+	QueryResult *r = catalog_query("SELECT psi_warning, psi_drift FROM galaxy.drift_thresholds WHERE project_id = $1",
+								   1, (Oid[]) {INT8OID}, &pid, NULL, true, 1, SPI_OK_SELECT,
+								   "read the drift thresholds");
+
+	*warning = r->nrows ? query_float8(r, 0, 1, DRIFT_DEFAULT_WARNING) : DRIFT_DEFAULT_WARNING;
+	*drift = r->nrows ? query_float8(r, 0, 2, DRIFT_DEFAULT_DRIFT) : DRIFT_DEFAULT_DRIFT;
+	if (!PG_ARGISNULL(arg))
+		*warning = PG_GETARG_FLOAT8(arg);
+	if (!PG_ARGISNULL(arg + 1))
+		*drift = PG_GETARG_FLOAT8(arg + 1);
+	drift_check_thresholds(*warning, *drift);
+}
+
+/* A relation's name as text, schema-qualified. */
+static char *
+drift_relname(Oid relid)
+{
+	char	   *rel = get_rel_name(relid);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
+}
+
+/* galaxy.drift(): see galaxy_drift. */
+static Datum
+drift_run(FunctionCallInfo fcinfo, bool window)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			targ = 3;		/* first threshold argument */
+	char	   *project;
+	Oid			relid,
+				base_relid = InvalidOid;
+	int64		project_id,
+				model_id,
+				rows;
+	double		warning,
+				drift;
+	bool		predictions;
+	char	   *task;
+	char	  **features;
+	int			nfeatures,
+				ncols;
+	DriftCol   *cols;
+	const char *relname;
+	const char *baseline;
+
+	for (int i = 0; i < 2; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be NULL", i == 0 ? "project" : "relation")));
+	project = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	relid = PG_GETARG_OID(1);
+	if (window)
+		base_relid = PG_GETARG_OID(2);
+	predictions = PG_ARGISNULL(targ + 2) ? true : PG_GETARG_BOOL(targ + 2);
+	relname = drift_relname(relid);
+	baseline = window ? drift_relname(base_relid) : "training";
+
+	project_id = registry_check_project_access_by_name(project, "evaluate");
+	drift_thresholds(fcinfo, targ, project_id, &warning, &drift);
+	model_id = drift_model(project_id, project, &task, &features, &nfeatures);
+
+	if (window)
+	{
+		/* the baseline relation's columns: the model's features, kinds from their types there */
+		Relation	rel = data_open_relation(base_relid);
+		int64		base_rows;
+
+		cols = palloc0(sizeof(DriftCol) * (nfeatures + 1));
+		ncols = 0;
+		for (int i = 0; i < nfeatures; i++)
+		{
+			AttrNumber	att = get_attnum(base_relid, features[i]);
+			ScalarConv	conv;
+			CategoryConv cat;
+			int			kind;
+
+			if (att == InvalidAttrNumber || att < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("relation \"%s\" has no column \"%s\"", RelationGetRelationName(rel), galaxy_short(features[i])),
+						 errdetail("\"%s\" is a feature of model " INT64_FORMAT ".", galaxy_short(features[i]), model_id)));
+			kind = data_classify_type(TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid, &conv, &cat);
+			if (kind != INPUT_NUMERIC && kind != INPUT_BOOLEAN && kind != INPUT_CATEGORICAL)
+				continue;
+			cols[ncols].name = features[i];
+			cols[ncols].categorical = kind == INPUT_CATEGORICAL;
+			ncols++;
+		}
+		relation_close(rel, AccessShareLock);
+		if (predictions && strcmp(task, "clustering") != 0)
+		{
+			cols[ncols].name = DRIFT_PREDICTION;
+			cols[ncols].prediction = true;
+			cols[ncols].categorical = strcmp(task, "classification") == 0;
+			ncols++;
+		}
+		drift_scan(base_relid, cols, ncols, model_id, task, true, &base_rows);
+	}
+	else
+	{
+		cols = drift_read_profile(model_id, project, &ncols);
+		if (!predictions && ncols > 0 && cols[ncols - 1].prediction)
+			ncols--;
+	}
+	if (ncols == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model " INT64_FORMAT " has no numeric or categorical feature to compare", model_id)));
+
+	drift_scan(relid, cols, ncols, model_id, task, false, &rows);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < ncols; i++)
+	{
+		DriftCol   *c = &cols[i];
+		DriftResult res;
+		Datum		v[DRIFT_NATTS];
+		bool		n[DRIFT_NATTS];
+		const char *status;
+		const char *kind = c->prediction ? "prediction" : c->categorical ? "categorical" : "numeric";
+		Datum		h[16];
+		char		hn[16];
+
+		drift_compare(c, &res);
+		status = res.psi >= drift ? "drift" : res.psi >= warning ? "warning" : "ok";
+		memset(n, 0, sizeof(n));
+		v[0] = Int64GetDatum(model_id);
+		v[1] = CStringGetTextDatum(c->name);
+		v[2] = CStringGetTextDatum(kind);
+		v[3] = Int64GetDatum(c->new_count + c->new_nulls);
+		v[4] = Int64GetDatum(c->base_count + c->base_nulls);
+		v[5] = Float8GetDatum(rows > 0 ? (double) c->new_nulls / (double) (c->new_count + c->new_nulls) : 0);
+		v[6] = Float8GetDatum(c->base_count + c->base_nulls > 0
+							  ? (double) c->base_nulls / (double) (c->base_count + c->base_nulls) : 0);
+		v[7] = Float8GetDatum(res.psi);
+		v[8] = Float8GetDatum(res.ks);
+		n[8] = !res.has_ks;
+		v[9] = Float8GetDatum(res.ks_p);
+		n[9] = !res.has_ks;
+		v[10] = Float8GetDatum(res.js);
+		v[11] = Float8GetDatum(res.linf);
+		n[11] = !res.has_linf;
+		v[12] = CStringGetTextDatum(status);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+
+		/* history */
+		memset(hn, ' ', sizeof(hn));
+		h[0] = Int64GetDatum(project_id);
+		h[1] = Int64GetDatum(model_id);
+		h[2] = CStringGetTextDatum(relname);
+		h[3] = CStringGetTextDatum(baseline);
+		for (int k = 1; k <= 12; k++)
+		{
+			h[k + 3] = v[k];
+			hn[k + 3] = n[k] ? 'n' : ' ';
+		}
+		catalog_command("INSERT INTO galaxy.drift_history (project_id, model_id, relation, baseline, feature, kind,"
+						" rows, baseline_rows, null_fraction, baseline_null_fraction, psi, ks_statistic, ks_p_value,"
+						" js_distance, linf_distance, status)"
+						" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+						16, (Oid[]) {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
+							FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, TEXTOID},
+						h, hn, SPI_OK_INSERT, "record the drift");
+	}
+	return (Datum) 0;
+}
+
+/*
+ * galaxy.drift(project, relation, baseline_relation, psi_warning, psi_drift,
+ * predictions): against the training profile, or window against window when
+ * baseline_relation is given.
+ */
+Datum
+galaxy_drift(PG_FUNCTION_ARGS)
+{
+	return drift_run(fcinfo, !PG_ARGISNULL(2));
+}
+
+/* galaxy.set_drift_thresholds(project, psi_warning, psi_drift): the project's defaults (NULLs: remove them). */
+Datum
+galaxy_set_drift_thresholds(PG_FUNCTION_ARGS)
+{
+	char	   *project;
+	int64		project_id;
+	Datum		args[4];
+	StringInfoData js;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("project must not be NULL")));
+	project = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	project_id = registry_check_project_access_by_name(project, "set_gate");
+	args[0] = Int64GetDatum(project_id);
+	initStringInfo(&js);
+	details_begin(&js);
+	details_str(&js, "project", project);
+	if (PG_ARGISNULL(1) && PG_ARGISNULL(2))
+	{
+		catalog_command("DELETE FROM galaxy.drift_thresholds WHERE project_id = $1",
+						1, (Oid[]) {INT8OID}, args, NULL, SPI_OK_DELETE, "write galaxy.drift_thresholds");
+	}
+	else
+	{
+		double		warning = PG_ARGISNULL(1) ? DRIFT_DEFAULT_WARNING : PG_GETARG_FLOAT8(1);
+		double		drift = PG_ARGISNULL(2) ? DRIFT_DEFAULT_DRIFT : PG_GETARG_FLOAT8(2);
+
+		drift_check_thresholds(warning, drift);
+		args[1] = Float8GetDatum(warning);
+		args[2] = Float8GetDatum(drift);
+		args[3] = CStringGetDatum(GetUserNameFromId(GetUserId(), false));
+		catalog_command("INSERT INTO galaxy.drift_thresholds (project_id, psi_warning, psi_drift, set_by)"
+						" VALUES ($1, $2, $3, $4)"
+						" ON CONFLICT (project_id) DO UPDATE SET psi_warning = excluded.psi_warning,"
+						" psi_drift = excluded.psi_drift, set_by = excluded.set_by, set_at = now()",
+						4, (Oid[]) {INT8OID, FLOAT8OID, FLOAT8OID, NAMEOID}, args, NULL,
+						SPI_OK_INSERT, "write galaxy.drift_thresholds");
+		details_float(&js, "psi_warning", warning);
+		details_float(&js, "psi_drift", drift);
+	}
+	galaxy_audit("set_drift_thresholds", "project", psprintf(INT64_FORMAT, project_id), details_end(&js));
+	PG_RETURN_VOID();
+}
