@@ -268,7 +268,7 @@ galaxy_compress(PG_FUNCTION_ARGS)
 	method = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	options = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
 
-	r = catalog_query("SELECT project_id, status, relation, model, size_bytes FROM galaxy.models WHERE id = $1",
+	r = catalog_query("SELECT project_id, status, relation, model, size_bytes::bigint FROM galaxy.models WHERE id = $1",
 					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(parent_id)},
 					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
 	if (r->nrows != 1)
