@@ -280,7 +280,10 @@ for my $c (0 .. 3)
 	IPC::Run::finish($clients[$c]);
 	my @p = split /\n/, slurp_file("$base$c.out");
 	$client_preds += @p;
-	$client_bad += grep { $_ ne $keep_a_answer } @p;
+	# a line cut short by the crash (psql killed mid-\echo) is empty, not a wrong answer
+	my @bad = grep { /\S/ && $_ ne $keep_a_answer } @p;
+	diag("client $c printed: " . join(', ', map { "'$_'" } @bad[0 .. ($#bad < 4 ? $#bad : 4)])) if @bad;
+	$client_bad += @bad;
 	my $err = slurp_file("$base$c.err");
 	$client_other_err++
 	  unless $err =~ /terminating connection because of crash|server closed the connection unexpectedly|connection to server .* lost/
