@@ -226,7 +226,8 @@ my $audit_before = q1("SELECT audit_upto($audit_last)");
 
 # Load: four clients predicting from keep_a, and a session training keep_b.
 my $script = '';
-$script .= "SELECT $probe AS p \\gset\n\\echo :p\n" for 1 .. 20000;
+# unaligned, tuples only: one value per line, whatever psql does around the crash
+$script .= "SELECT $probe;\n" for 1 .. 20000;
 my $script_file = $work_dir . '/predict_keep_a.sql';
 PostgreSQL::Test::Utils::append_to_file($script_file, $script);
 my $base = $work_dir . '/crash_client';
@@ -234,7 +235,7 @@ my @clients;
 for my $c (0 .. 3)
 {
 	push @clients, IPC::Run::start(
-		[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres') . " application_name=client$c",
+		[ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres') . " application_name=client$c",
 		  '-f', $script_file ],
 		'>', "$base$c.out", '2>', "$base$c.err");
 }
