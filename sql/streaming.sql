@@ -81,9 +81,14 @@ SELECT jsonb_pretty(galaxy.moments_summary(m) #- '{parts,0,mean}' #- '{parts,0,s
 
 -- text and binary round trips are exact
 SELECT m::text::galaxy.moments::text = m::text AS text_round_trip FROM serial;
-COPY serial TO '/tmp/galaxy_moments_binary.copy' WITH (FORMAT binary);
 CREATE TEMP TABLE back (m galaxy.moments);
-COPY back FROM '/tmp/galaxy_moments_binary.copy' WITH (FORMAT binary);
+DO $$
+DECLARE f text := '/tmp/galaxy_moments_' || pg_backend_pid() || '.copy';
+BEGIN
+    EXECUTE format('COPY serial TO %L WITH (FORMAT binary)', f);
+    EXECUTE format('COPY back FROM %L WITH (FORMAT binary)', f);
+END
+$$;
 SELECT b.m::text = s.m::text AS binary_round_trip FROM back b, serial s;
 -- merging a state with itself doubles the rows, keeps the coefficients
 SELECT (galaxy.moments_summary(galaxy_internal.moments_combine(m, m))->'parts'->0->>'rows')::int AS doubled,

@@ -1237,9 +1237,12 @@ load_build_dataset(LoadState *ls, Relation rel, GalaxyTask task)
 			in->doc_start = col->doc_start;
 			in->doc_terms = col->doc_terms;
 			in->doc_counts = col->doc_counts;
-			text_tokenizer_free(col->tk);
+			/* a schema-only Dataset never set up the tokenizer */
+			if (col->tk)
+				text_tokenizer_free(col->tk);
 			col->tk = NULL;
-			pfree(col->memo);
+			if (col->memo)
+				pfree(col->memo);
 			col->memo = NULL;
 		}
 	}

@@ -309,6 +309,17 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	solver = (int) o->hp.values[solver_hp];
 	if (solver == SOLVER_IN_MEMORY)
 		return false;
+	/* text features need the rows: decided before the relation is opened */
+	if (lo->n_text > 0)
+	{
+		if (solver == SOLVER_AUTO)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot use the streaming solver here: text features need the rows in memory",
+						algo->name),
+				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
+	}
 
 	/* the relation's columns, types and task, no row read */
 	lo->check_only = true;
