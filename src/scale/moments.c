@@ -381,22 +381,25 @@ value_bits(double v)
 /*
  * The side of a row: a hash of its values (NULL distinct from every value)
  * and the seed, mapped to [0, 1) and compared with test_size.  The same row
- * falls on the same side on any node, in any order.
+ * falls on the same side on any node, in any order.  Each value is mixed on
+ * its own (a multiply of its bits and position, so the values do not wait
+ * for each other), the mixes are summed, and the sum goes through splitmix's
+ * finaliser with the seed.
  */
 int
 moments_row_part(uint64 seed, double test_size, const double *x, const bool *isnull, int p, double y)
 {
-	uint64		h = mix64(seed ^ UINT64CONST(0x9E3779B97F4A7C15));
+	uint64		acc = value_bits(y) * UINT64CONST(0xD6E8FEB86659FD93);
 
-	/* a multiply-xorshift step per value, then splitmix's finaliser */
 	for (int j = 0; j < p; j++)
 	{
-		h ^= isnull[j] ? UINT64CONST(0x6E756C6C6E756C6C) : value_bits(x[j]);
-		h *= UINT64CONST(0x9E3779B97F4A7C15);
-		h ^= h >> 29;
+		uint64		v = isnull[j] ? UINT64CONST(0x6E756C6C6E756C6C) : value_bits(x[j]);
+		uint64		m = (v ^ ((uint64) (j + 1) * UINT64CONST(0x9E3779B97F4A7C15))) * UINT64CONST(0xBF58476D1CE4E5B9);
+
+		acc += m ^ (m >> 31);
 	}
-	h = mix64(h ^ value_bits(y));
-	return ((double) (h >> 11) * (1.0 / 9007199254740992.0)) < test_size ? 1 : 0;
+	acc = mix64(acc ^ mix64(seed ^ UINT64CONST(0x9E3779B97F4A7C15)));
+	return ((double) (acc >> 11) * (1.0 / 9007199254740992.0)) < test_size ? 1 : 0;
 }
 
 /* Rows of a part. */
