@@ -116,6 +116,12 @@ SELECT try($$SELECT galaxy.moments_ols(m, -1) FROM serial$$);
 SELECT try($$SELECT galaxy_internal.moments_combine(s.m, b.m) FROM serial s,
                  (SELECT galaxy.regression_moments(y, ARRAY[x1]) m FROM pts) b$$);
 SELECT try($$SELECT galaxy_internal.split_moments(y, ARRAY[x1], 1, 1.5) FROM pts$$);
+-- the pass's two forms (features as an array, or as separate arguments) build the same state
+SELECT a::text = v::text AS same_state
+  FROM (SELECT galaxy_internal.split_moments(y, ARRAY[x1, x2, b::int], 5, 0.3) a,
+               galaxy_internal.split_moments_values(y, 5, 0.3, x1, x2, b::int::float8) v FROM pts_null) s;
+SELECT try($$SELECT galaxy_internal.split_moments_values(y, 5, 0.3, x1, 1) FROM pts$$);
+SELECT try($$SELECT galaxy_internal.split_moments_values(y, 5, 0.3, VARIADIC ARRAY[x1]) FROM pts$$);
 -- only NULL targets: a state with no rows
 SELECT galaxy.moments_summary(galaxy.regression_moments(NULL, ARRAY[x1])) ->> 'skipped_rows' FROM pts;
 SELECT try($$SELECT galaxy.moments_ols(galaxy.regression_moments(NULL, ARRAY[x1])) FROM pts$$);

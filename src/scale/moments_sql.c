@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(galaxy_moments_recv);
 PG_FUNCTION_INFO_V1(galaxy_moments_send);
 PG_FUNCTION_INFO_V1(galaxy_moments_accum);
 PG_FUNCTION_INFO_V1(galaxy_moments_split_accum);
+PG_FUNCTION_INFO_V1(galaxy_moments_split_values_accum);
 PG_FUNCTION_INFO_V1(galaxy_moments_combine);
 PG_FUNCTION_INFO_V1(galaxy_moments_ols);
 PG_FUNCTION_INFO_V1(galaxy_moments_summary);
@@ -97,26 +98,19 @@ state_arg(FunctionCallInfo fcinfo, bool *inagg)
 	return m;
 }
 
-/* The shared transition: one row (y, x) into part 'part' (-1: by the split). */
-static Datum
-accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size)
+/* The features of a row from a float8[] argument; returns their number. */
+static int
+features_from_array(FunctionCallInfo fcinfo, int argno, double *xs, bool *isnull, bool *any_null)
 {
-	bool		inagg;
-	MomentsData *m = state_arg(fcinfo, &inagg);
 	ArrayType  *arr;
 	int			p;
-	double		xs[MOMENTS_MAX_COLUMNS];
-	bool		isnull[MOMENTS_MAX_COLUMNS];
-	bool		any_null = false;
-	double		y;
-	int			part = 0;
 
-	if (PG_ARGISNULL(2))
+	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the feature array of galaxy.moments may not be NULL"),
 				 errhint("Pass ARRAY[x1, x2, ...]; NULL elements are allowed and imputed later.")));
-	arr = PG_GETARG_ARRAYTYPE_P(2);
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
 	if (ARR_ELEMTYPE(arr) != FLOAT8OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -130,6 +124,92 @@ accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("galaxy.moments takes 1 to %d features, not %d", MOMENTS_MAX_COLUMNS - 1, p)));
+	*any_null = false;
+	if (!ARR_HASNULL(arr))
+	{
+		const double *v = (const double *) ARR_DATA_PTR(arr);
+
+		for (int j = 0; j < p; j++)
+		{
+			xs[j] = v[j];
+			isnull[j] = false;
+		}
+	}
+	else
+	{
+		const bits8 *bitmap = ARR_NULLBITMAP(arr);
+		const double *v = (const double *) ARR_DATA_PTR(arr);
+
+		for (int j = 0; j < p; j++)
+		{
+			isnull[j] = !(bitmap[j / 8] & (1 << (j % 8)));
+			if (isnull[j])
+			{
+				xs[j] = 0.0;
+				*any_null = true;
+			}
+			else
+				xs[j] = *v++;
+		}
+	}
+	return p;
+}
+
+/*
+ * The features of a row from the arguments first .. PG_NARGS() - 1 (a
+ * VARIADIC "any" of float8 values: no array is built per row).  Their
+ * types are checked on the first call.
+ */
+static int
+features_from_args(FunctionCallInfo fcinfo, int first, double *xs, bool *isnull, bool *any_null)
+{
+	int			p = PG_NARGS() - first;
+
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		if (get_fn_expr_variadic(fcinfo->flinfo))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("galaxy_internal.split_moments_values takes its features as separate arguments, not VARIADIC ARRAY")));
+		if (p < 1 || p > MOMENTS_MAX_COLUMNS - 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("galaxy.moments takes 1 to %d features, not %d", MOMENTS_MAX_COLUMNS - 1, p)));
+		for (int j = 0; j < p; j++)
+			if (get_fn_expr_argtype(fcinfo->flinfo, first + j) != FLOAT8OID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("feature %d of galaxy_internal.split_moments_values is not double precision", j + 1)));
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
+	}
+	*any_null = false;
+	for (int j = 0; j < p; j++)
+	{
+		isnull[j] = PG_ARGISNULL(first + j);
+		if (isnull[j])
+		{
+			xs[j] = 0.0;
+			*any_null = true;
+		}
+		else
+			xs[j] = PG_GETARG_FLOAT8(first + j);
+	}
+	return p;
+}
+
+/*
+ * The shared transition: one row (y = argument 1, features xs) into part 0,
+ * or, for a split state, the part its hash chooses.
+ */
+static Datum
+accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size,
+		  const double *xs, const bool *isnull, int p, bool any_null)
+{
+	bool		inagg;
+	MomentsData *m = state_arg(fcinfo, &inagg);
+	double		y;
+	int			part = 0;
+
 	if (m != NULL && m->d != p + 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
@@ -154,34 +234,6 @@ accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size)
 				 errmsg("the target of galaxy.moments contains %s",
 						isnan(y) ? "NaN" : (y > 0 ? "Infinity" : "-Infinity")),
 				 errhint("Replace NaN/Infinity with NULL (the row is skipped) or filter those rows out.")));
-
-	if (!ARR_HASNULL(arr))
-	{
-		const double *v = (const double *) ARR_DATA_PTR(arr);
-
-		for (int j = 0; j < p; j++)
-		{
-			xs[j] = v[j];
-			isnull[j] = false;
-		}
-	}
-	else
-	{
-		const bits8 *bitmap = ARR_NULLBITMAP(arr);
-		const double *v = (const double *) ARR_DATA_PTR(arr);
-
-		for (int j = 0; j < p; j++)
-		{
-			isnull[j] = !(bitmap[j / 8] & (1 << (j % 8)));
-			if (isnull[j])
-			{
-				xs[j] = 0.0;
-				any_null = true;
-			}
-			else
-				xs[j] = *v++;
-		}
-	}
 	for (int j = 0; j < p; j++)
 		if (!isnull[j] && !isfinite(xs[j]))
 			ereport(ERROR,
@@ -198,29 +250,60 @@ accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size)
 	PG_RETURN_POINTER(m);
 }
 
+/* Split parameters, checked. */
+static double
+split_test_size(FunctionCallInfo fcinfo, int seed_arg, int size_arg)
+{
+	double		test_size;
+
+	if (PG_ARGISNULL(seed_arg) || PG_ARGISNULL(size_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the seed and test_size of galaxy_internal.split_moments may not be NULL")));
+	test_size = PG_GETARG_FLOAT8(size_arg);
+	if (!(test_size >= 0.0 && test_size < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("test_size must be in [0, 1), not %g", test_size)));
+	return test_size;
+}
+
 /* galaxy_internal.moments_accum(state, y, x[]) */
 Datum
 galaxy_moments_accum(PG_FUNCTION_ARGS)
 {
-	return accum_row(fcinfo, false, 0, 0.0);
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	int			p = features_from_array(fcinfo, 2, xs, isnull, &any_null);
+
+	return accum_row(fcinfo, false, 0, 0.0, xs, isnull, p, any_null);
 }
 
 /* galaxy_internal.split_moments_accum(state, y, x[], seed, test_size) */
 Datum
 galaxy_moments_split_accum(PG_FUNCTION_ARGS)
 {
-	double		test_size;
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	double		test_size = split_test_size(fcinfo, 3, 4);
+	int			p = features_from_array(fcinfo, 2, xs, isnull, &any_null);
 
-	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the seed and test_size of galaxy_internal.split_moments may not be NULL")));
-	test_size = PG_GETARG_FLOAT8(4);
-	if (!(test_size >= 0.0 && test_size < 1.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("test_size must be in [0, 1), not %g", test_size)));
-	return accum_row(fcinfo, true, (uint64) PG_GETARG_INT64(3), test_size);
+	return accum_row(fcinfo, true, (uint64) PG_GETARG_INT64(3), test_size, xs, isnull, p, any_null);
+}
+
+/* galaxy_internal.split_moments_values_accum(state, y, seed, test_size, VARIADIC x "any") */
+Datum
+galaxy_moments_split_values_accum(PG_FUNCTION_ARGS)
+{
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	double		test_size = split_test_size(fcinfo, 2, 3);
+	int			p = features_from_args(fcinfo, 4, xs, isnull, &any_null);
+
+	return accum_row(fcinfo, true, (uint64) PG_GETARG_INT64(2), test_size, xs, isnull, p, any_null);
 }
 
 /* galaxy_internal.moments_combine(a, b): Chan's merge. */

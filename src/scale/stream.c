@@ -175,24 +175,36 @@ stream_unsupported(const TrainRequest *req, const LoadOptions *lo, const Dataset
 	return NULL;
 }
 
-/* The pass's query. */
+/*
+ * The pass's query: the features as separate arguments (no array per row)
+ * on a local relation; as an array on a distributed one (the form Citus is
+ * known to push down) or beyond the arguments a function takes.
+ */
 static char *
-moments_query(const TrainRequest *req, const Dataset *schema)
+moments_query(const TrainRequest *req, const Dataset *schema, bool distributed)
 {
 	StringInfoData q;
+	bool		values = !distributed && schema->n_inputs <= FUNC_MAX_ARGS - 8;
 
 	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT galaxy_internal.split_moments((%s)::float8, ARRAY[",
-					 quote_identifier(schema->target));
+	if (values)
+		appendStringInfo(&q, "SELECT galaxy_internal.split_moments_values((%s)::float8, %d::int8, %.17g::float8",
+						 quote_identifier(schema->target), req->seed, req->test_size);
+	else
+		appendStringInfo(&q, "SELECT galaxy_internal.split_moments((%s)::float8, ARRAY[",
+						 quote_identifier(schema->target));
 	for (int i = 0; i < schema->n_inputs; i++)
 	{
 		const InputColumn *in = &schema->inputs[i];
 
-		appendStringInfo(&q, "%s(%s)%s::float8", i ? ", " : "", quote_identifier(in->name),
+		appendStringInfo(&q, "%s(%s)%s::float8", (i || values) ? ", " : "", quote_identifier(in->name),
 						 in->kind == INPUT_BOOLEAN ? "::int" : "");
 	}
-	appendStringInfo(&q, "]::float8[], %d::int8, %.17g::float8) FROM %s",
-					 req->seed, req->test_size,
+	if (values)
+		appendStringInfoString(&q, ")");
+	else
+		appendStringInfo(&q, "]::float8[], %d::int8, %.17g::float8)", req->seed, req->test_size);
+	appendStringInfo(&q, " FROM %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(req->relid)),
 												get_rel_name(req->relid)));
 	return q.data;
@@ -349,7 +361,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 
 	/* the pass */
 	INSTR_TIME_SET_CURRENT(t0);
-	sql = moments_query(req, schema);
+	sql = moments_query(req, schema, distributed);
 	qr = user_query(sql, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT, "stream the training moments");
 	if (qr->nrows != 1)
 		elog(ERROR, "galaxy: the moments query returned " UINT64_FORMAT " rows", qr->nrows);

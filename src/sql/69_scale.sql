@@ -36,6 +36,10 @@ CREATE FUNCTION galaxy_internal.moments_accum(galaxy.moments, float8, float8[]) 
 CREATE FUNCTION galaxy_internal.split_moments_accum(galaxy.moments, float8, float8[], int8, float8)
     RETURNS galaxy.moments
     AS 'MODULE_PATHNAME', 'galaxy_moments_split_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.split_moments_values_accum(galaxy.moments, float8, int8, float8, VARIADIC "any")
+    RETURNS galaxy.moments
+    AS 'MODULE_PATHNAME', 'galaxy_moments_split_values_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.split_moments_values_accum(galaxy.moments, float8, int8, float8, "any") IS 'Transition function of galaxy_internal.split_moments_values';
 CREATE FUNCTION galaxy_internal.moments_combine(galaxy.moments, galaxy.moments) RETURNS galaxy.moments
     AS 'MODULE_PATHNAME', 'galaxy_moments_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy_internal.moments_accum(galaxy.moments, float8, float8[]) IS 'Transition function of galaxy.regression_moments (Welford''s update)';
@@ -66,3 +70,11 @@ COMMENT ON FUNCTION galaxy.moments_ols(galaxy.moments, float8, boolean) IS 'Leas
 CREATE FUNCTION galaxy.moments_summary(moments galaxy.moments) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'galaxy_moments_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy.moments_summary(galaxy.moments) IS 'Rows, and per column (the features, then the target) count, mean, standard deviation, minimum and maximum of a galaxy.moments value';
+
+CREATE AGGREGATE galaxy_internal.split_moments_values(y float8, seed int8, test_size float8, VARIADIC x "any") (
+    SFUNC = galaxy_internal.split_moments_values_accum,
+    STYPE = galaxy.moments,
+    COMBINEFUNC = galaxy_internal.moments_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.split_moments_values(float8, int8, float8, VARIADIC "any") IS 'galaxy_internal.split_moments with the features as separate float8 arguments (no array built per row): the streaming solver''s pass on a local relation';

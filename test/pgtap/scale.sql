@@ -4,7 +4,7 @@
 -- who may call what, and the streaming solver's refusals with their SQLSTATEs.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 -- ---------------------------------------------------------------------------
 -- Structure
@@ -22,12 +22,15 @@ SELECT is((SELECT aggcombinefn::text FROM pg_aggregate WHERE aggfnoid = 'galaxy.
           'galaxy_internal.moments_combine', 'regression_moments has a combine function');
 SELECT is((SELECT aggcombinefn::text FROM pg_aggregate WHERE aggfnoid = 'galaxy_internal.split_moments'::regproc),
           'galaxy_internal.moments_combine', 'split_moments has a combine function');
+SELECT is((SELECT aggcombinefn::text FROM pg_aggregate WHERE aggfnoid = 'galaxy_internal.split_moments_values'::regproc),
+          'galaxy_internal.moments_combine', 'split_moments_values has a combine function');
 SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'galaxy.regression_moments'::regproc), 's',
           'regression_moments is PARALLEL SAFE');
 SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'galaxy_internal.split_moments'::regproc), 's',
           'split_moments is PARALLEL SAFE');
 SELECT is((SELECT count(*)::int FROM pg_proc
-            WHERE proname IN ('moments_accum', 'split_moments_accum', 'moments_combine', 'moments_in', 'moments_out',
+            WHERE proname IN ('moments_accum', 'split_moments_accum', 'split_moments_values_accum', 'split_moments_values',
+                              'moments_combine', 'moments_in', 'moments_out',
                               'moments_recv', 'moments_send', 'moments_ols', 'moments_summary')
               AND proparallel <> 's'), 0, 'every moments function is PARALLEL SAFE');
 SELECT is((SELECT count(*)::int FROM pg_proc
