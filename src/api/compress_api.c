@@ -29,6 +29,7 @@
 #include "utils/snapmgr.h"
 
 #include "algo/algo.h"
+#include "api/distill.h"
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
 #include "model/model.h"
@@ -54,6 +55,9 @@ typedef struct CompressRequest
 	CompressOptions algo;		/* handed to the algorithm */
 	double		max_metric_drop;
 	char	   *relation;		/* rows to measure on; NULL: the parent's */
+	DistillOptions distill;		/* distill: the student */
+	const char *method_only;	/* an option only one method takes, given: its method */
+	const char *method_only_key;
 } CompressRequest;
 
 /* The jsonb options as text, for messages and the catalog. */
@@ -98,6 +102,11 @@ read_options(Jsonb *options, CompressRequest *req)
 	req->max_metric_drop = COMPRESS_DEFAULT_MAX_DROP;
 	req->relation = NULL;
 	req->algo.sparsity = 0.8;
+	req->distill.student = NULL;
+	req->distill.hyperparams = NULL;
+	req->distill.test_size = 0.2;
+	req->method_only = NULL;
+	req->method_only_key = NULL;
 	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -115,7 +124,38 @@ read_options(Jsonb *options, CompressRequest *req)
 		if (strcmp(key, "max_metric_drop") == 0)
 			req->max_metric_drop = option_number(key, &v, 0.0, INFINITY, false);
 		else if (strcmp(key, "sparsity") == 0)
+		{
 			req->algo.sparsity = option_number(key, &v, 0.0, 0.99, false);
+			req->method_only = "prune";
+			req->method_only_key = "sparsity";
+		}
+		else if (strcmp(key, "student") == 0)
+		{
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("galaxy.compress option \"student\" must be an algorithm's name, not %s",
+								jb_type_name(&v))));
+			req->distill.student = pnstrdup(v.val.string.val, v.val.string.len);
+			req->method_only = "distill";
+			req->method_only_key = "student";
+		}
+		else if (strcmp(key, "test_size") == 0)
+		{
+			req->distill.test_size = option_number(key, &v, 0.0, 1.0, true);
+			req->method_only = "distill";
+			req->method_only_key = "test_size";
+		}
+		else if (strcmp(key, "hyperparams") == 0)
+		{
+			if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("galaxy.compress option \"hyperparams\" must be a JSON object of the student's hyperparameters")));
+			req->distill.hyperparams = JsonbValueToJsonb(&v);
+			req->method_only = "distill";
+			req->method_only_key = "hyperparams";
+		}
 		else if (strcmp(key, "relation") == 0)
 		{
 			if (v.type != jbvString)
@@ -129,7 +169,8 @@ read_options(Jsonb *options, CompressRequest *req)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown galaxy.compress option \"%s\"", key),
-					 errhint("Options are max_metric_drop, relation and, for prune, sparsity (default 0.8).")));
+					 errhint("Options are max_metric_drop, relation, for prune sparsity (default 0.8), "
+							 "for distill student, hyperparams and test_size.")));
 	}
 }
 
@@ -151,11 +192,29 @@ list_has(const char *list, const char *name)
 	return false;
 }
 
-/* ERROR unless method is one galaxy knows and the model's algorithm offers. */
+/*
+ * The methods a model offers: its algorithm's (int8, prune), and distill for
+ * every classifier and regressor (a student learns from any teacher).
+ */
+static char *
+supported_methods(const AlgorithmDef *algo, GalaxyTask task)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	if (algo->compress != NULL && algo->compress_methods != NULL)
+		appendStringInfoString(&s, algo->compress_methods);
+	if (task == TASK_CLASSIFICATION || task == TASK_REGRESSION)
+		appendStringInfo(&s, "%sdistill", s.len > 0 ? "," : "");
+	return s.len > 0 ? s.data : pstrdup("none");
+}
+
+/* ERROR unless method is one galaxy knows and the model offers. */
 static void
-check_method(const char *method, const AlgorithmDef *algo)
+check_method(const char *method, const AlgorithmDef *algo, GalaxyTask task, const CompressRequest *req)
 {
 	bool		known = false;
+	char	   *supported = supported_methods(algo, task);
 
 	for (int i = 0; i < lengthof(compress_methods); i++)
 		known |= strcmp(method, compress_methods[i]) == 0;
@@ -164,12 +223,18 @@ check_method(const char *method, const AlgorithmDef *algo)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown compression method \"%s\"", method),
 				 errhint("Methods are int8, prune and distill.")));
-	if (algo->compress == NULL || !list_has(algo->compress_methods, method))
+	if (!list_has(supported, method))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("algorithm %s does not support compression method \"%s\" (it supports %s)",
-						algo->name, method, algo->compress_methods ? algo->compress_methods : "none"),
-				 errhint("int8 and prune compress logistic_regression, neural_network and cnn models.")));
+						algo->name, method, supported),
+				 errhint("int8 compresses logistic_regression, neural_network and cnn models; prune those and "
+						 "gradient_boosting; distill every classifier and regressor.")));
+	if (req->method_only != NULL && strcmp(req->method_only, method) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("galaxy.compress option \"%s\" is for method %s, not %s",
+						req->method_only_key, req->method_only, method)));
 }
 
 /* The relation to measure on: the option's, else the parent's training relation. */
@@ -221,6 +286,149 @@ float_or_null(double v, char *null)
 }
 
 /*
+ * Register a compressed value as the next patch version of its parent, a
+ * copy of the parent's row (status 'training' until it is measured);
+ * returns its id and writes its version.
+ */
+static int64
+register_copy(int64 project_id, int64 parent_id, struct varlena *value, char *version, Size versionlen)
+{
+	QueryResult *r;
+	int			major,
+				minor,
+				patch;
+
+	registry_next_patch(project_id, parent_id, &major, &minor, &patch);
+	snprintf(version, versionlen, "%d.%d.%d", major, minor, patch);
+	r = catalog_query("INSERT INTO galaxy.models (project_id, version, version_major, version_minor, "
+					  "  version_patch, algorithm, task, model, hyperparams, hyperparams_given, preprocess, "
+					  "  metrics, features, feature_types, target, label_type, relation, dataset_id, "
+					  "  training_rows, test_rows, schema_fingerprint, data_fingerprint, seed, size_bytes, "
+					  "  trained_by, parent_id, status) "
+					  "SELECT project_id, $2, $3, $4, $5, algorithm, task, $6, hyperparams, hyperparams_given, "
+					  "  preprocess, '{}', features, feature_types, target, label_type, relation, dataset_id, "
+					  "  training_rows, test_rows, schema_fingerprint, data_fingerprint, seed, $7, $8, id, "
+					  "  'training' "
+					  "FROM galaxy.models WHERE id = $1 RETURNING id",
+					  8, (Oid[]) {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, galaxy_type_oid("model"),
+						  INT4OID, NAMEOID},
+					  (Datum[]) {Int64GetDatum(parent_id), CStringGetTextDatum(version),
+						  Int32GetDatum(major), Int32GetDatum(minor), Int32GetDatum(patch),
+						  PointerGetDatum(value), Int32GetDatum(VARSIZE(value)),
+						  CStringGetDatum(GetUserNameFromId(GetUserId(), false))},
+					  NULL, false, 1, SPI_OK_INSERT_RETURNING, "register the compressed model");
+	if (r->nrows != 1)
+		elog(ERROR, "could not register the compressed model: no row returned");
+	return query_int64(r, 0, 1, 0);
+}
+
+/*
+ * Both models on the same rows, the main metric's drop, both latencies; the
+ * compressed model's metrics, its galaxy.compressions row and the audit
+ * row.  The model is 'ready' afterwards.
+ */
+static void
+measure_and_record(int64 parent_id, int64 project_id, int64 model_id, GalaxyTask task, const char *method,
+				   Jsonb *options, const CompressRequest *reqp, const char *parent_relation,
+				   int64 parent_size, int64 size_bytes, const char *version)
+{
+	CompressRequest req = *reqp;
+	Oid			relid;
+	Jsonb	   *parent_metrics;
+	Jsonb	   *metrics;
+	const char *key;
+	bool		higher_is_better;
+	double		parent_value,
+				value_now,
+				drop;
+	bool		passed;
+	ModelLatency parent_lat,
+				lat;
+	StringInfoData d;
+	Datum		v[16];
+	char		nulls[16];
+
+	/*
+	 * Both models on the same rows, the main metric's drop, both latencies.
+	 * The model cache reads the catalog with the active snapshot: one that
+	 * sees the row just inserted.
+	 */
+	relid = measure_relation(&req, parent_relation, parent_id);
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	parent_metrics = evaluate_model_metrics(parent_id, relid);
+	metrics = evaluate_model_metrics(model_id, relid);
+	PopActiveSnapshot();
+	key = metrics_key(task, &higher_is_better);
+	parent_value = main_metric(parent_metrics, key, parent_id);
+	value_now = main_metric(metrics, key, model_id);
+	drop = higher_is_better ? parent_value - value_now : value_now - parent_value;
+	passed = drop <= req.max_metric_drop;
+	measure_latency(parent_id, &parent_lat);
+	measure_latency(model_id, &lat);
+
+	catalog_command("UPDATE galaxy.models SET status = 'ready', metrics = $2 || jsonb_strip_nulls(jsonb_build_object("
+					"  'predict_p50_ms', $3::float8, 'predict_p99_ms', $4::float8, 'predict_latency_rows', $5::integer,"
+					"  'metric_drop', $6::float8, 'max_metric_drop', $7::float8))"
+					" WHERE id = $1 AND status = 'training'",
+					7, (Oid[]) {INT8OID, JSONBOID, FLOAT8OID, FLOAT8OID, INT4OID, FLOAT8OID, FLOAT8OID},
+					(Datum[]) {Int64GetDatum(model_id), JsonbPGetDatum(metrics),
+						Float8GetDatum(lat.p50_ms), Float8GetDatum(lat.p99_ms), Int32GetDatum(lat.rows),
+						Float8GetDatum(drop), Float8GetDatum(req.max_metric_drop)},
+					(char[]) {' ', ' ', isfinite(lat.p50_ms) ? ' ' : 'n', isfinite(lat.p99_ms) ? ' ' : 'n',
+						lat.rows > 0 ? ' ' : 'n', ' ', ' '},
+					SPI_OK_UPDATE, "record the compressed model's metrics");
+
+	memset(nulls, ' ', sizeof(nulls));
+	v[0] = Int64GetDatum(model_id);
+	v[1] = Int64GetDatum(parent_id);
+	v[2] = Int64GetDatum(project_id);
+	v[3] = CStringGetTextDatum(method);
+	v[4] = JsonbPGetDatum(options);
+	v[5] = ObjectIdGetDatum(relid);
+	v[6] = CStringGetTextDatum(key);
+	v[7] = Float8GetDatum(parent_value);
+	v[8] = Float8GetDatum(value_now);
+	v[9] = Float8GetDatum(drop);
+	v[10] = Float8GetDatum(req.max_metric_drop);
+	v[11] = Int64GetDatum(parent_size);
+	v[12] = Int64GetDatum(size_bytes);
+	v[13] = float_or_null(parent_lat.p50_ms, &nulls[13]);
+	v[14] = float_or_null(lat.p50_ms, &nulls[14]);
+	v[15] = JsonbPGetDatum(parent_metrics);
+	catalog_command("INSERT INTO galaxy.compressions (model_id, parent_id, project_id, method, options, "
+					"  measured_on, main_metric, parent_value, value, metric_drop, max_metric_drop, "
+					"  parent_size_bytes, size_bytes, parent_predict_p50_ms, predict_p50_ms, parent_metrics, "
+					"  compressed_by) "
+					"VALUES ($1, $2, $3, $4, $5, $6::regclass::text, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+					"  current_user)",
+					16, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, JSONBOID, OIDOID, TEXTOID,
+						FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID,
+						JSONBOID},
+					v, nulls, SPI_OK_INSERT, "record the compression");
+
+	initStringInfo(&d);
+	details_begin(&d);
+	details_int(&d, "parent", parent_id);
+	details_str(&d, "method", method);
+	details_json(&d, "options", options_text(options));
+	details_str(&d, "version", version);
+	details_str(&d, "metric", key);
+	details_float(&d, "metric_drop", drop);
+	details_float(&d, "max_metric_drop", req.max_metric_drop);
+	details_bool(&d, "guard_passed", passed);
+	details_int(&d, "parent_size_bytes", parent_size);
+	details_int(&d, "size_bytes", size_bytes);
+	galaxy_audit("compress", "model", psprintf(INT64_FORMAT, model_id), details_end(&d));
+
+	if (!passed)
+		ereport(NOTICE,
+				(errmsg("compressed model %lld loses %.6g of %s (more than max_metric_drop %g): it is stored, and the deployment gates refuse it",
+						(long long) model_id, drop, key, req.max_metric_drop)));
+}
+
+/*
  * galaxy.compress(model bigint, method text, options jsonb) → galaxy.models:
  * the compressed model's row.
  */
@@ -239,26 +447,10 @@ galaxy_compress(PG_FUNCTION_ARGS)
 	GalaxyModel cm;
 	struct varlena *value;
 	uint16		format = MODEL_FORMAT_VERSION;
-	int			major,
-				minor,
-				patch;
 	char		version[64];
 	int64		model_id;
-	Oid			relid;
-	Jsonb	   *parent_metrics;
-	Jsonb	   *metrics;
-	const char *key;
-	bool		higher_is_better;
-	double		parent_value,
-				value_now,
-				drop;
-	bool		passed;
-	ModelLatency parent_lat,
-				lat;
 	int64		parent_size;
-	StringInfoData d;
-	Datum		v[16];
-	char		nulls[16];
+	int64		size_bytes;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -294,116 +486,32 @@ galaxy_compress(PG_FUNCTION_ARGS)
 	if (options == NULL)
 		options = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
 	read_options(options, &req);
-	check_method(method, gm->algo);
+	check_method(method, gm->algo, gm->task, &req);
 	req.algo.method = method;
 
-	/* the algorithm's compressed copy of the state, in a new model value */
-	cm = *gm;
-	cm.state = gm->algo->compress(gm->state, &req.algo, &format);
-	cm.format = format;
-	value = model_serialize(&cm);
-
-	/* register it as the next patch version, a copy of the parent's row */
-	registry_next_patch(project_id, parent_id, &major, &minor, &patch);
-	snprintf(version, sizeof(version), "%d.%d.%d", major, minor, patch);
-	r = catalog_query("INSERT INTO galaxy.models (project_id, version, version_major, version_minor, "
-					  "  version_patch, algorithm, task, model, hyperparams, hyperparams_given, preprocess, "
-					  "  metrics, features, feature_types, target, label_type, relation, dataset_id, "
-					  "  training_rows, test_rows, schema_fingerprint, data_fingerprint, seed, size_bytes, "
-					  "  trained_by, parent_id, status) "
-					  "SELECT project_id, $2, $3, $4, $5, algorithm, task, $6, hyperparams, hyperparams_given, "
-					  "  preprocess, '{}', features, feature_types, target, label_type, relation, dataset_id, "
-					  "  training_rows, test_rows, schema_fingerprint, data_fingerprint, seed, $7, $8, id, "
-					  "  'training' "
-					  "FROM galaxy.models WHERE id = $1 RETURNING id",
-					  8, (Oid[]) {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, galaxy_type_oid("model"),
-						  INT4OID, NAMEOID},
-					  (Datum[]) {Int64GetDatum(parent_id), CStringGetTextDatum(version),
-						  Int32GetDatum(major), Int32GetDatum(minor), Int32GetDatum(patch),
-						  PointerGetDatum(value), Int32GetDatum(VARSIZE(value)),
-						  CStringGetDatum(GetUserNameFromId(GetUserId(), false))},
-					  NULL, false, 1, SPI_OK_INSERT_RETURNING, "register the compressed model");
-	if (r->nrows != 1)
-		elog(ERROR, "could not register the compressed model: no row returned");
-	model_id = query_int64(r, 0, 1, 0);
-
-	/*
-	 * Both models on the same rows, the main metric's drop, both latencies.
-	 * The model cache reads the catalog with the active snapshot: one that
-	 * sees the row just inserted.
-	 */
-	relid = measure_relation(&req, parent_relation, parent_id);
-	CommandCounterIncrement();
-	PushCopiedSnapshot(GetTransactionSnapshot());
-	UpdateActiveSnapshotCommandId();
-	parent_metrics = evaluate_model_metrics(parent_id, relid);
-	metrics = evaluate_model_metrics(model_id, relid);
-	PopActiveSnapshot();
-	key = metrics_key(gm->task, &higher_is_better);
-	parent_value = main_metric(parent_metrics, key, parent_id);
-	value_now = main_metric(metrics, key, model_id);
-	drop = higher_is_better ? parent_value - value_now : value_now - parent_value;
-	passed = drop <= req.max_metric_drop;
-	measure_latency(parent_id, &parent_lat);
-	measure_latency(model_id, &lat);
-
-	catalog_command("UPDATE galaxy.models SET status = 'ready', metrics = $2 || jsonb_strip_nulls(jsonb_build_object("
-					"  'predict_p50_ms', $3::float8, 'predict_p99_ms', $4::float8, 'predict_latency_rows', $5::integer,"
-					"  'metric_drop', $6::float8, 'max_metric_drop', $7::float8))"
-					" WHERE id = $1 AND status = 'training'",
-					7, (Oid[]) {INT8OID, JSONBOID, FLOAT8OID, FLOAT8OID, INT4OID, FLOAT8OID, FLOAT8OID},
-					(Datum[]) {Int64GetDatum(model_id), JsonbPGetDatum(metrics),
-						Float8GetDatum(lat.p50_ms), Float8GetDatum(lat.p99_ms), Int32GetDatum(lat.rows),
-						Float8GetDatum(drop), Float8GetDatum(req.max_metric_drop)},
-					(char[]) {' ', ' ', isfinite(lat.p50_ms) ? ' ' : 'n', isfinite(lat.p99_ms) ? ' ' : 'n',
-						lat.rows > 0 ? ' ' : 'n', ' ', ' '},
-					SPI_OK_UPDATE, "record the compressed model's metrics");
-
-	memset(nulls, ' ', sizeof(nulls));
-	v[0] = Int64GetDatum(model_id);
-	v[1] = Int64GetDatum(parent_id);
-	v[2] = Int64GetDatum(project_id);
-	v[3] = CStringGetTextDatum(method);
-	v[4] = JsonbPGetDatum(options);
-	v[5] = ObjectIdGetDatum(relid);
-	v[6] = CStringGetTextDatum(key);
-	v[7] = Float8GetDatum(parent_value);
-	v[8] = Float8GetDatum(value_now);
-	v[9] = Float8GetDatum(drop);
-	v[10] = Float8GetDatum(req.max_metric_drop);
-	v[11] = Int64GetDatum(parent_size);
-	v[12] = Int64GetDatum(VARSIZE(value));
-	v[13] = float_or_null(parent_lat.p50_ms, &nulls[13]);
-	v[14] = float_or_null(lat.p50_ms, &nulls[14]);
-	v[15] = JsonbPGetDatum(parent_metrics);
-	catalog_command("INSERT INTO galaxy.compressions (model_id, parent_id, project_id, method, options, "
-					"  measured_on, main_metric, parent_value, value, metric_drop, max_metric_drop, "
-					"  parent_size_bytes, size_bytes, parent_predict_p50_ms, predict_p50_ms, parent_metrics, "
-					"  compressed_by) "
-					"VALUES ($1, $2, $3, $4, $5, $6::regclass::text, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-					"  current_user)",
-					16, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, JSONBOID, OIDOID, TEXTOID,
-						FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID,
-						JSONBOID},
-					v, nulls, SPI_OK_INSERT, "record the compression");
-
-	initStringInfo(&d);
-	details_begin(&d);
-	details_int(&d, "parent", parent_id);
-	details_str(&d, "method", method);
-	details_json(&d, "options", options_text(options));
-	details_str(&d, "version", version);
-	details_str(&d, "metric", key);
-	details_float(&d, "metric_drop", drop);
-	details_float(&d, "max_metric_drop", req.max_metric_drop);
-	details_bool(&d, "guard_passed", passed);
-	details_int(&d, "parent_size_bytes", parent_size);
-	details_int(&d, "size_bytes", VARSIZE(value));
-	galaxy_audit("compress", "model", psprintf(INT64_FORMAT, model_id), details_end(&d));
-
-	if (!passed)
-		ereport(NOTICE,
-				(errmsg("compressed model %lld loses %.6g of %s (more than max_metric_drop %g): it is stored, and the deployment gates refuse it",
-						(long long) model_id, drop, key, req.max_metric_drop)));
+	if (strcmp(method, "distill") == 0)
+	{
+		/* a student trained on the teacher's predictions, through train_run */
+		model_id = distill_run(parent_id, project_id, &req.distill);
+		r = catalog_query("SELECT version, size_bytes::bigint FROM galaxy.models WHERE id = $1",
+						  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+						  NULL, false, 1, SPI_OK_SELECT, "read the student model");
+		if (r->nrows != 1)
+			elog(ERROR, "the distilled model " INT64_FORMAT " is missing", model_id);
+		strlcpy(version, query_text(r, 0, 1), sizeof(version));
+		size_bytes = query_int64(r, 0, 2, 0);
+	}
+	else
+	{
+		/* the algorithm's compressed copy of the state, in a new model value */
+		cm = *gm;
+		cm.state = gm->algo->compress(gm->state, &req.algo, &format);
+		cm.format = format;
+		value = model_serialize(&cm);
+		size_bytes = VARSIZE(value);
+		model_id = register_copy(project_id, parent_id, value, version, sizeof(version));
+	}
+	measure_and_record(parent_id, project_id, model_id, gm->task, method, options, &req, parent_relation,
+					   parent_size, size_bytes, version);
 	PG_RETURN_DATUM(registry_model_row(model_id));
 }
