@@ -30,6 +30,7 @@
 
 #include "algo/algo.h"
 #include "api/distill.h"
+#include "data/dataset.h"
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
 #include "model/model.h"
@@ -102,6 +103,11 @@ read_options(Jsonb *options, CompressRequest *req)
 	req->max_metric_drop = COMPRESS_DEFAULT_MAX_DROP;
 	req->relation = NULL;
 	req->algo.sparsity = 0.8;
+	req->algo.epochs = 0;
+	req->algo.data = NULL;
+	req->algo.hp = NULL;
+	req->algo.algorithm = NULL;
+	req->algo.seed = 42;
 	req->distill.student = NULL;
 	req->distill.hyperparams = NULL;
 	req->distill.test_size = 0.2;
@@ -128,6 +134,18 @@ read_options(Jsonb *options, CompressRequest *req)
 			req->algo.sparsity = option_number(key, &v, 0.0, 0.99, false);
 			req->method_only = "prune";
 			req->method_only_key = "sparsity";
+		}
+		else if (strcmp(key, "epochs") == 0)
+		{
+			double		e = option_number(key, &v, 0.0, 1000.0, false);
+
+			if (e != floor(e))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("galaxy.compress option \"epochs\" must be a whole number, not %g", e)));
+			req->algo.epochs = (int) e;
+			req->method_only = "prune";
+			req->method_only_key = "epochs";
 		}
 		else if (strcmp(key, "student") == 0)
 		{
@@ -169,8 +187,8 @@ read_options(Jsonb *options, CompressRequest *req)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown galaxy.compress option \"%s\"", key),
-					 errhint("Options are max_metric_drop, relation, for prune sparsity (default 0.8), "
-							 "for distill student, hyperparams and test_size.")));
+					 errhint("Options are max_metric_drop, relation, "
+							 "for prune sparsity (default 0.8) and epochs (fine-tuning a neural network), for distill student, hyperparams and test_size.")));
 	}
 }
 
@@ -235,6 +253,81 @@ check_method(const char *method, const AlgorithmDef *algo, GalaxyTask task, cons
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("galaxy.compress option \"%s\" is for method %s, not %s",
 						req->method_only_key, req->method_only, method)));
+}
+
+/*
+ * The parent's training rows for fine-tuning a pruned network: its
+ * relation read as the caller (dataset_load), preprocessed by the parent's
+ * preprocessor, the labels as the parent's class indices.
+ */
+static TrainData *
+fine_tune_rows(const GalaxyModel *gm, const char *relation, int64 model_id)
+{
+	QueryResult *r;
+	LoadOptions lo = {0};
+	Dataset    *ds;
+	TrainData  *td = palloc0(sizeof(TrainData));
+	double	   *X;
+	double	   *y;
+	int			n_in = preprocess_n_inputs(gm->prep);
+
+	if (strcmp(gm->algo->name, "neural_network") != 0 && strcmp(gm->algo->name, "cnn") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("galaxy.compress option \"epochs\" fine-tunes a pruned neural network; algorithm %s has none",
+						gm->algo->name),
+				 errhint("Fine-tuning is for neural_network and cnn models.")));
+	if (preprocess_is_sparse(gm->prep))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("galaxy model %lld reads text features: its pruned network cannot be fine-tuned",
+						(long long) model_id)));
+	if (relation == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("galaxy model %lld has no training relation to fine-tune the pruned network on",
+						(long long) model_id)));
+	r = catalog_query("SELECT target FROM galaxy.models WHERE id = $1", 1, (Oid[]) {INT8OID},
+					  (Datum[]) {Int64GetDatum(model_id)}, NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
+	lo.relid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(relation)));
+	lo.target = query_text(r, 0, 1);
+	lo.task = gm->task;
+	for (int i = 0; i < n_in; i++)
+		lo.features = lappend(lo.features, makeString(preprocess_input(gm->prep, i)->name));
+	ds = dataset_load(&lo);
+
+	X = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(ds->n_rows * gm->n_features, 1));
+	preprocess_transform(gm->prep, ds, NULL, ds->n_rows, X);
+	y = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(ds->n_rows, 1));
+	if (gm->task == TASK_CLASSIFICATION)
+	{
+		/* the relation's classes as the parent's class indices */
+		int		   *map = palloc(sizeof(int) * Max(ds->n_classes, 1));
+
+		for (int c = 0; c < ds->n_classes; c++)
+		{
+			map[c] = -1;
+			for (int k = 0; k < gm->n_classes; k++)
+				if (strcmp(ds->class_labels[c], gm->labels[k]) == 0)
+					map[c] = k;
+			if (map[c] < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("relation %s has the label \"%s\", which galaxy model %lld does not know",
+								relation, ds->class_labels[c], (long long) model_id)));
+		}
+		for (int64 i = 0; i < ds->n_rows; i++)
+			y[i] = map[(int) ds->y[i]];
+	}
+	else
+		memcpy(y, ds->y, sizeof(double) * ds->n_rows);
+	td->n_rows = ds->n_rows;
+	td->n_features = gm->n_features;
+	td->X = X;
+	td->y = y;
+	td->n_classes = gm->n_classes;
+	td->task = gm->task;
+	return td;
 }
 
 /* The relation to measure on: the option's, else the parent's training relation. */
@@ -450,6 +543,7 @@ galaxy_compress(PG_FUNCTION_ARGS)
 	char		version[64];
 	int64		model_id;
 	int64		parent_size;
+	int32		parent_seed;
 	int64		size_bytes;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -460,7 +554,7 @@ galaxy_compress(PG_FUNCTION_ARGS)
 	method = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	options = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
 
-	r = catalog_query("SELECT project_id, status, relation, model, size_bytes::bigint FROM galaxy.models WHERE id = $1",
+	r = catalog_query("SELECT project_id, status, relation, model, size_bytes::bigint, seed FROM galaxy.models WHERE id = $1",
 					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(parent_id)},
 					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
 	if (r->nrows != 1)
@@ -472,6 +566,7 @@ galaxy_compress(PG_FUNCTION_ARGS)
 	status = query_text(r, 0, 2);
 	parent_relation = query_text(r, 0, 3);
 	parent_size = query_int64(r, 0, 5, 0);
+	parent_seed = query_int32(r, 0, 6, 42);
 	if (strcmp(status, "training") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -503,6 +598,14 @@ galaxy_compress(PG_FUNCTION_ARGS)
 	}
 	else
 	{
+		/* a pruned network fine-tuned on the parent's training rows */
+		if (req.algo.epochs > 0)
+		{
+			req.algo.data = fine_tune_rows(gm, parent_relation, parent_id);
+			req.algo.hp = &gm->hp;
+			req.algo.algorithm = gm->algo->name;
+			req.algo.seed = (uint64) parent_seed;
+		}
 		/* the algorithm's compressed copy of the state, in a new model value */
 		cm = *gm;
 		cm.state = gm->algo->compress(gm->state, &req.algo, &format);

@@ -1,7 +1,7 @@
 /*
  * distill.c — galaxy.compress(model, 'distill', options): knowledge
  * distillation.  A student (by default a gradient boosting model of 10
- * trees; any algorithm of the teacher's task) learns what the teacher
+ * trees of depth 8; any algorithm of the teacher's task) learns what the teacher
  * predicts, not the labels: the teacher's training relation is copied into
  * a temporary table whose target column holds the teacher's prediction of
  * every row (its label for a classifier, its value for a regressor), and
@@ -47,7 +47,7 @@ student_hyperparams(const DistillOptions *opt, const char *student)
 	if (opt->hyperparams != NULL)
 		return opt->hyperparams;
 	if (strcmp(student, DISTILL_DEFAULT_STUDENT) == 0)
-		return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"n_estimators\": 10}")));
+		return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"n_estimators\": 10, \"max_depth\": 8}")));
 	return NULL;
 }
 
