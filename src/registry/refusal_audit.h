@@ -1,0 +1,19 @@
+/*
+ * refusal_audit.h — an audit row for every deploy the deployment gates
+ * refuse (refusal_audit.c), although the refusal is an ERROR that rolls back
+ * everything the refused transaction wrote.
+ */
+#ifndef GALAXY_REFUSAL_AUDIT_H
+#define GALAXY_REFUSAL_AUDIT_H
+
+/*
+ * Called just before the ERROR that refuses to make model_id serve in
+ * project_id (gate: the first gate it fails, as text; nfailed: how many it
+ * fails): a short-lived background worker waits for the refusing
+ * transaction to end and then writes the audit row "deploy_refused" in a
+ * transaction of its own.  Without a free worker slot only a WARNING says
+ * the refusal goes unaudited: the refusal itself stands.
+ */
+extern void refusal_audit_keep(int64 project_id, int64 model_id, const char *gate, int nfailed);
+
+#endif							/* GALAXY_REFUSAL_AUDIT_H */
