@@ -110,7 +110,7 @@ read_options(Jsonb *options, CompressRequest *req)
 	req->algo.seed = 42;
 	req->distill.student = NULL;
 	req->distill.hyperparams = NULL;
-	req->distill.test_size = 0.2;
+	req->distill.test_size = 0.0;
 	req->method_only = NULL;
 	req->method_only_key = NULL;
 	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
