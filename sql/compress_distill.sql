@@ -112,6 +112,7 @@ SELECT try(format('SELECT galaxy.compress(%s, ''distill'', ''{"hyperparams": {"n
 SELECT try(format('SELECT galaxy.compress(%s, ''distill'', ''{"test_size": 1}'')', :gb));
 SELECT try(format('SELECT galaxy.compress(%s, ''distill'', ''{"sparsity": 0.5}'')', :gb));
 SELECT try(format('SELECT galaxy.compress(%s, ''prune'', ''{"student": "neural_network"}'')', :gb));
+SELECT try(format('SELECT galaxy.compress(%s, ''distill'', ''{"epochs": 1, "student": "neural_network"}'')', :gb));
 SELECT try(format('SELECT galaxy.compress(%s, ''prune'', ''{"epochs": 2}'')', :gb));
 SELECT try(format('SELECT galaxy.compress(%s, ''prune'', ''{"epochs": 1.5}'')', :nn));
 SELECT try(format('SELECT galaxy.compress(%s, ''prune'', ''{"epochs": -1}'')', :nn));

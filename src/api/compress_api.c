@@ -57,9 +57,23 @@ typedef struct CompressRequest
 	double		max_metric_drop;
 	char	   *relation;		/* rows to measure on; NULL: the parent's */
 	DistillOptions distill;		/* distill: the student */
-	const char *method_only;	/* an option only one method takes, given: its method */
-	const char *method_only_key;
+	/* the options given that only one method takes, and that method */
+	int			n_method_only;
+	const char *method_only[8];
+	const char *method_only_key[8];
 } CompressRequest;
+
+/* Remember that an option only one method takes was given. */
+static void
+note_method_option(CompressRequest *req, const char *method, const char *key)
+{
+	if (req->n_method_only < lengthof(req->method_only))
+	{
+		req->method_only[req->n_method_only] = method;
+		req->method_only_key[req->n_method_only] = key;
+		req->n_method_only++;
+	}
+}
 
 /* The jsonb options as text, for messages and the catalog. */
 static const char *
@@ -111,8 +125,7 @@ read_options(Jsonb *options, CompressRequest *req)
 	req->distill.student = NULL;
 	req->distill.hyperparams = NULL;
 	req->distill.test_size = 0.0;
-	req->method_only = NULL;
-	req->method_only_key = NULL;
+	req->n_method_only = 0;
 	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -132,8 +145,7 @@ read_options(Jsonb *options, CompressRequest *req)
 		else if (strcmp(key, "sparsity") == 0)
 		{
 			req->algo.sparsity = option_number(key, &v, 0.0, 0.99, false);
-			req->method_only = "prune";
-			req->method_only_key = "sparsity";
+			note_method_option(req, "prune", "sparsity");
 		}
 		else if (strcmp(key, "epochs") == 0)
 		{
@@ -144,8 +156,7 @@ read_options(Jsonb *options, CompressRequest *req)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("galaxy.compress option \"epochs\" must be a whole number, not %g", e)));
 			req->algo.epochs = (int) e;
-			req->method_only = "prune";
-			req->method_only_key = "epochs";
+			note_method_option(req, "prune", "epochs");
 		}
 		else if (strcmp(key, "student") == 0)
 		{
@@ -155,14 +166,12 @@ read_options(Jsonb *options, CompressRequest *req)
 						 errmsg("galaxy.compress option \"student\" must be an algorithm's name, not %s",
 								jb_type_name(&v))));
 			req->distill.student = pnstrdup(v.val.string.val, v.val.string.len);
-			req->method_only = "distill";
-			req->method_only_key = "student";
+			note_method_option(req, "distill", "student");
 		}
 		else if (strcmp(key, "test_size") == 0)
 		{
 			req->distill.test_size = option_number(key, &v, 0.0, 1.0, true);
-			req->method_only = "distill";
-			req->method_only_key = "test_size";
+			note_method_option(req, "distill", "test_size");
 		}
 		else if (strcmp(key, "hyperparams") == 0)
 		{
@@ -171,8 +180,7 @@ read_options(Jsonb *options, CompressRequest *req)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("galaxy.compress option \"hyperparams\" must be a JSON object of the student's hyperparameters")));
 			req->distill.hyperparams = JsonbValueToJsonb(&v);
-			req->method_only = "distill";
-			req->method_only_key = "hyperparams";
+			note_method_option(req, "distill", "hyperparams");
 		}
 		else if (strcmp(key, "relation") == 0)
 		{
@@ -248,11 +256,12 @@ check_method(const char *method, const AlgorithmDef *algo, GalaxyTask task, cons
 						algo->name, method, supported),
 				 errhint("int8 compresses logistic_regression, neural_network and cnn models; prune those and "
 						 "gradient_boosting; distill every classifier and regressor.")));
-	if (req->method_only != NULL && strcmp(req->method_only, method) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("galaxy.compress option \"%s\" is for method %s, not %s",
-						req->method_only_key, req->method_only, method)));
+	for (int i = 0; i < req->n_method_only; i++)
+		if (strcmp(req->method_only[i], method) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("galaxy.compress option \"%s\" is for method %s, not %s",
+							req->method_only_key[i], req->method_only[i], method)));
 }
 
 /*
