@@ -120,6 +120,8 @@ distill_run(int64 parent_id, int64 project_id, const DistillOptions *opt)
 				 errmsg("relation %s has no column \"%s\" (the target of galaxy model %lld) any more",
 						relation, target, (long long) parent_id)));
 	target_type = format_type_be(get_atttype(relid, attnum));
+	/* the relation as galaxy names it, from its OID (not the stored text) */
+	relation = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
 
 	/* the transfer set: the teacher's inputs, its prediction as the target */
 	snprintf(tmpname, sizeof(tmpname), "galaxy_distill_%lld_%d", (long long) parent_id, ++distill_counter);
