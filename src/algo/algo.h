@@ -226,7 +226,19 @@ typedef struct TrainData
 typedef struct CompressOptions
 {
 	const char *method;			/* "int8" or "prune" */
-	double		sparsity;		/* prune: share of the weights to make zero, [0, 0.99] */
+	double		sparsity;		/* prune: share of the weights (of a tree ensemble: of
+								 * the rounds) to drop, [0, 0.99] */
+	/*
+	 * prune of a neural network: epochs of fine-tuning after pruning (0:
+	 * none), on data (the parent's training rows, preprocessed by the
+	 * parent's preprocessor), with the parent's hyperparameters hp
+	 * (optimizer, learning rate, batch size) and the mask fixed.
+	 */
+	int			epochs;
+	const TrainData *data;
+	const HyperParams *hp;
+	const char *algorithm;		/* the parent's algorithm's name */
+	uint64		seed;
 } CompressOptions;
 
 typedef struct AlgorithmDef

@@ -1623,10 +1623,18 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 		names[i] = preprocess_input(gm->prep, i)->name;
 		types[i] = preprocess_input(gm->prep, i)->typname;
 	}
-	registry_next_version(project_id, ds->schema_fingerprint, &major, &minor, &patch, &parent_id);
+	if (req->parent_id != 0)
+	{
+		/* a model made from another (distillation): its next patch version */
+		registry_next_patch(project_id, req->parent_id, &major, &minor, &patch);
+		parent_id = req->parent_id;
+	}
+	else
+		registry_next_version(project_id, ds->schema_fingerprint, &major, &minor, &patch, &parent_id);
 	snprintf(version, sizeof(version), "%d.%d.%d", major, minor, patch);
-	relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(req->relid)),
-										 get_rel_name(req->relid));
+	relname = req->relation_name ? req->relation_name :
+		quote_qualified_identifier(get_namespace_name(get_rel_namespace(req->relid)),
+								   get_rel_name(req->relid));
 
 	memset(v, 0, sizeof(v));
 	memset(nulls, ' ', sizeof(nulls));
@@ -2001,9 +2009,12 @@ train_run(TrainRequest *req)
 		 * Single-row predict latency of the registered model, in this
 		 * backend, on the training relation's rows: data the deployment
 		 * gates compare.  The row is still 'training', so its metrics may
-		 * take the measurement; then it is ready.
+		 * take the measurement; then it is ready.  A model made from
+		 * another (distillation) stays 'training': its caller measures it
+		 * beside its parent and makes it ready.
 		 */
-		record_latency(model_id);
+		if (req->parent_id == 0)
+			record_latency(model_id);
 
 		audit_training(req, o.algo, o.ds, model_id);
 

@@ -34,6 +34,16 @@ typedef struct TrainRequest
 	int			seed;
 	int64		job_id;			/* 0 for synchronous train() */
 	int64		dataset_id;		/* resolved registered dataset, 0 if none */
+
+	/*
+	 * A model made from another one (galaxy.compress 'distill'): registered
+	 * as the next patch version of parent_id, with relation_name recorded as
+	 * its relation (the rows it was trained on are a temporary table of the
+	 * parent's predictions); train_run leaves it 'training' for the caller to
+	 * measure and make ready.  0 / NULL for an ordinary training.
+	 */
+	int64		parent_id;
+	char	   *relation_name;
 } TrainRequest;
 
 /*
