@@ -59,6 +59,9 @@
 #define KM_BLOCK_DOUBLES	(1 << 18)
 /* Most centres of a pass whose products skip dgemm (block_products). */
 #define KM_FUSED_MAX_CENTRES 32
+/* Hamerly passes: candidates read ahead, and the bytes of a row prefetched. */
+#define KM_PREFETCH_ROWS	8
+#define KM_PREFETCH_BYTES	512
 /* Largest k stored in a model. */
 #define KM_MAX_CLUSTERS		100000
 /* mini-batch: batches without improvement of the smoothed inertia */
@@ -450,6 +453,7 @@ bounds_body(KmPass *a, int w, int nw)
 		int64		r0,
 					r1;
 		int64		changed = 0;
+		double		bound_sum = 0.0;
 		double	   *sums = a->gsums + (Size) g * m * p;
 		int64	   *counts = a->gcounts + (Size) g * m;
 
@@ -459,8 +463,11 @@ bounds_body(KmPass *a, int w, int nw)
 		for (int64 start = r0; start < r1; start += a->block)
 		{
 			int			nb = (int) Min((int64) a->block, r1 - start);
+			int			nc = 0;
 			int			ng = 0;
+			double	   *cb = D;		/* the candidates' bounds, until the products */
 
+			/* the bounds alone (sequential): the rows they do not settle */
 			for (int64 row = start; row < start + nb; row++)
 			{
 				int			c = a->labels[row];
@@ -469,20 +476,45 @@ bounds_body(KmPass *a, int w, int nw)
 				double		bound = Max(l, a->half_gap[c]);
 
 				a->lower[row] = l;
+				a->upper[row] = u;
 				if (u > bound)
 				{
-					u = sqrt(sq_dist(a->X + row * p, a->C + (Size) c * p, p));
-					if (u > bound)
-					{
-						memcpy(Xg + (Size) ng * p, a->X + row * p, sizeof(double) * p);
-						rows[ng++] = (int32) (row - start);
-					}
+					rows[nc] = (int32) (row - start);
+					cb[nc++] = bound;
 				}
-				a->upper[row] = u;
 			}
-			if (ng == 0)
-				continue;
-			block_products(Xg, ng, p, a->Ct, mp, D);
+
+			/*
+			 * Their exact distance to their centre, the rows a few
+			 * candidates ahead prefetched (they are scattered: reading them
+			 * one after the other waits for memory each time); the rows
+			 * still unsettled are gathered (rows[] compacted in place).
+			 */
+			for (int i = 0; i < nc; i++)
+			{
+				int64		row = start + rows[i];
+				const double *x = a->X + row * p;
+				double		u;
+
+				if (i + KM_PREFETCH_ROWS < nc)
+				{
+					const char *nx = (const char *) (a->X + (start + rows[i + KM_PREFETCH_ROWS]) * p);
+					Size		bytes = Min(sizeof(double) * p, (Size) KM_PREFETCH_BYTES);
+
+					for (Size o = 0; o < bytes; o += 64)
+						__builtin_prefetch(nx + o);
+					__builtin_prefetch(nx + bytes - 1);
+				}
+				u = sqrt(sq_dist(x, a->C + (Size) a->labels[row] * p, p));
+				a->upper[row] = u;
+				if (u > cb[i])
+				{
+					memcpy(Xg + (Size) ng * p, x, sizeof(double) * p);
+					rows[ng++] = rows[i];
+				}
+			}
+			if (ng > 0)
+				block_products(Xg, ng, p, a->Ct, mp, D);
 			for (int i = 0; i < ng; i++)
 			{
 				int64		row = start + rows[i];
@@ -511,8 +543,12 @@ bounds_body(KmPass *a, int w, int nw)
 					}
 				}
 			}
+			/* the upper bounds squared, summed while the block is in cache */
+			for (int64 row = start; row < start + nb; row++)
+				bound_sum += a->upper[row] * a->upper[row];
 		}
 		a->gchanged[g] = changed;
+		a->ginertia[g] = bound_sum;
 	}
 }
 
@@ -659,12 +695,14 @@ run_pass(KmWork *wk, KmPass *a)
  * against the k centres C (k <= KM_FUSED_MAX_CENTRES) that moved by 'moved'
  * since the bounds were set: updates labels, upper, lower, and sums and
  * counts (k x p and k) for the rows that changed centre; returns how many
- * did.
+ * did.  *bound_sum (when not NULL) gets the new upper bounds squared, summed
+ * per group in row order (at least the inertia).
  */
 static int64
 bounds_pass(KmWork *wk, const double *X, const double *xn, int64 n, int p, const double *C,
 			const double *cnorm, int k, const double *moved, const double *half_gap,
-			int32 *labels, double *upper, double *lower, double *sums, int64 *counts)
+			int32 *labels, double *upper, double *lower, double *sums, int64 *counts,
+			double *bound_sum)
 {
 	KmPass		a;
 	int			nw;
@@ -697,6 +735,7 @@ bounds_pass(KmWork *wk, const double *X, const double *xn, int64 n, int p, const
 	a.gsums = wk->gsums;
 	a.gcounts = wk->gcounts;
 	a.gchanged = wk->gchanged;
+	a.ginertia = wk->ginertia;
 	a.gather = wk->gather;
 	a.gather_rows = wk->gather_rows;
 	a.block = wk->block;
@@ -714,6 +753,8 @@ bounds_pass(KmWork *wk, const double *X, const double *xn, int64 n, int p, const
 		const double *gs = wk->gsums + (Size) g * k * p;
 
 		changed += wk->gchanged[g];
+		if (bound_sum)
+			*bound_sum += wk->ginertia[g];
 		for (Size j = 0; j < (Size) k * p; j++)
 			sums[j] += gs[j];
 		for (int c = 0; c < k; c++)
@@ -1077,9 +1118,7 @@ lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter,
 				moved[c] = sqrt(sq_dist(C + (Size) c * p, prev + (Size) c * p, p));
 			half_gaps(C, k, p, half_gap);
 			changed = bounds_pass(wk, d->X, xn, n, p, C, cn, k, moved, half_gap, labels, upper, lower,
-								  sums, counts);
-			for (int64 i = 0; i < n; i++)
-				inertia += upper[i] * upper[i];
+								  sums, counts, &inertia);
 		}
 		else if (bounds)
 		{
@@ -1171,7 +1210,7 @@ lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter,
 				moved[c] = sqrt(sq_dist(C + (Size) c * p, prev + (Size) c * p, p));
 			half_gaps(C, k, p, half_gap);
 			bounds_pass(wk, d->X, xn, n, p, C, cn, k, moved, half_gap, labels, upper, lower,
-						sums, counts);
+						sums, counts, NULL);
 		}
 		else
 			assign_rows(wk, d->X, xn, n, p, C, cn, k, labels, mind, NULL, NULL, NULL, NULL, NULL);
@@ -1436,7 +1475,11 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	return st;
 }
 
-/* Cluster index of each row: the nearest centre. */
+/*
+ * Cluster index of each row: the nearest centre.  Many rows (scoring a
+ * training run, a batch predict) are split over galaxy.threads threads, as
+ * the trees' predict does, when the products need no dgemm.
+ */
 static void
 kmeans_predict(const void *state, const double *X, int64 n, double *out)
 {
@@ -1445,12 +1488,13 @@ kmeans_predict(const void *state, const double *X, int64 n, double *out)
 	double	   *cn;
 	int64		chunk = 65536;
 	int32	   *lab;
+	int			threads = (n >= 4096 && st->k <= KM_FUSED_MAX_CENTRES) ? galaxy_threads : 1;
 
 	if (n <= 0)
 		return;
 	cn = alloc_doubles(st->k);
 	chunk = Min(chunk, n);
-	work_init(&wk, 1, st->k, 0, st->p, chunk);
+	work_init(&wk, threads, st->k, 0, st->p, chunk);
 	lab = palloc(sizeof(int32) * chunk);
 	row_norms(st->centers, st->k, st->p, cn);
 	for (int64 start = 0; start < n; start += chunk)

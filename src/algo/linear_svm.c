@@ -277,12 +277,13 @@ row_norm2(const TrainData *d, int64 i)
 
 /*
  * Solve one binary problem (positive: class index 'pos') by dual coordinate
- * descent into w (p) and *bias.  Reports each sweep as iteration
+ * descent into w (p) and *bias, row i weighing sw[i] (rows of weight 0
+ * are left out).  Reports each sweep as iteration
  * iter_base + sweep.
  */
 static void
-svm_solve_binary(const TrainData *d, int pos, double C, int loss, int max_iter, double tol,
-				 double bias_x, const double *qd_x, GalaxyRng *rng, int64 *order,
+svm_solve_binary(const TrainData *d, const double *sw, int pos, double C, int loss, int max_iter,
+				 double tol, double bias_x, const double *qd_x, GalaxyRng *rng, int64 *order,
 				 double *alpha, double *w, double *bias, int iter_base, int iter_total,
 				 const FitContext *ctx)
 {
@@ -296,7 +297,7 @@ svm_solve_binary(const TrainData *d, int pos, double C, int loss, int max_iter, 
 	for (int64 i = 0; i < n; i++)
 	{
 		alpha[i] = 0.0;
-		if (d->weight == NULL || d->weight[i] > 0.0)
+		if (sw[i] > 0.0)
 			order[n_active++] = i;
 	}
 
@@ -311,7 +312,7 @@ svm_solve_binary(const TrainData *d, int pos, double C, int loss, int max_iter, 
 		{
 			int64		i = order[k];
 			double		yi = ((int) d->y[i] == pos) ? 1.0 : -1.0;
-			double		ci = C * (d->weight ? d->weight[i] : 1.0);
+			double		ci = C * sw[i];
 			double		diag = (loss == SVM_LOSS_SQUARED_HINGE) ? 0.5 / ci : 0.0;
 			double		upper = (loss == SVM_LOSS_SQUARED_HINGE) ? DBL_MAX : ci;
 			double		g,
@@ -370,6 +371,7 @@ svm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	SvmState   *st;
 	double	   *qd_x;
 	double	   *alpha;
+	double	   *sw;
 	double	   *f;
 	bool	   *y_pos;
 	bool	   *use;
@@ -391,25 +393,22 @@ svm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				 errmsg("linear_svm needs at least one training row")));
 	kk = (k == 2) ? 1 : k;
 
-	galaxy_check_training_memory(sizeof(double) * (4 * (Size) n + (Size) kk * (p + 4)),
+	galaxy_check_training_memory(sizeof(double) * (5 * (Size) n + (Size) kk * (p + 4)),
 								 "the dual variables of linear_svm");
 
 	for (int64 i = 0; i < n; i++)
 	{
 		double		v = d->y[i];
-		double		w = d->weight ? d->weight[i] : 1.0;
 
 		if (!(v >= 0.0 && v < k) || v != floor(v))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("class index %g of training row " INT64_FORMAT " is not in 0..%d",
 							v, i + 1, k - 1)));
-		if (!(w >= 0.0) || !isfinite(w))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("sample weight %g of row " INT64_FORMAT " is not a finite non-negative number",
-							w, i + 1)));
 	}
+	/* the sample weights, checked once (as every algorithm does) */
+	sw = alloc_doubles(n);
+	algo_sample_weights("linear_svm", d, sw);
 
 	st = palloc0(sizeof(SvmState));
 	st->n_features = p;
@@ -429,7 +428,7 @@ svm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	for (int64 i = 0; i < n; i++)
 	{
 		qd_x[i] = row_norm2(d, i) + bias_x * bias_x;
-		use[i] = d->weight == NULL || d->weight[i] > 0.0;
+		use[i] = sw[i] > 0.0;
 	}
 
 	for (int c = 0; c < kk; c++)
@@ -438,7 +437,7 @@ svm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 		double	   *w = st->coef + (Size) c * p;
 
 		galaxy_rng_seed(&rng, ctx ? ctx->seed : 0, (uint64) c);
-		svm_solve_binary(d, pos, C, loss, max_iter, tol, bias_x, qd_x, &rng, order,
+		svm_solve_binary(d, sw, pos, C, loss, max_iter, tol, bias_x, qd_x, &rng, order,
 						 alpha, w, &st->intercept[c],
 						 (int) Min((int64) c * max_iter, (int64) INT_MAX / 2),
 						 (int) Min((int64) kk * max_iter, (int64) INT_MAX / 2), ctx);
@@ -458,6 +457,7 @@ svm_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 
 	pfree(qd_x);
 	pfree(alpha);
+	pfree(sw);
 	pfree(f);
 	pfree(y_pos);
 	pfree(use);

@@ -105,6 +105,7 @@ typedef struct LogRegProblem
 	int			kk;				/* outputs: 1 or k */
 	bool		fit_intercept;
 	double		inv_c;			/* 1 / C */
+	const double *sw;			/* n_rows sample weights (algo_sample_weights) */
 	const double *class_w;		/* k class weights, or NULL */
 	int			block;
 	double	   *Z;				/* block x kk scores */
@@ -204,7 +205,7 @@ row_loss(const double *z, int kk, int cls, double *resid)
 static inline double
 row_weight(const LogRegProblem *pr, int64 i, int cls)
 {
-	double		w = pr->d->weight ? pr->d->weight[i] : 1.0;
+	double		w = pr->sw[i];
 
 	if (pr->class_w)
 		w *= pr->class_w[cls];
@@ -598,6 +599,7 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	int64	   *counts;
 	double	   *class_w = NULL;
 	double	   *theta;
+	double	   *sw;
 	double		wsum = 0.0;
 	Size		work;
 
@@ -616,25 +618,23 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				 errmsg("logistic_regression needs at least one training row")));
 	kk = (k == 2) ? 1 : k;
 
-	/* check labels and weights; count classes */
+	/* check labels; count classes */
 	counts = palloc0(sizeof(int64) * k);
 	for (int64 i = 0; i < d->n_rows; i++)
 	{
 		double		v = d->y[i];
-		double		w = d->weight ? d->weight[i] : 1.0;
 
 		if (!(v >= 0.0 && v < k) || v != floor(v))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("class index %g of training row " INT64_FORMAT " is not in 0..%d",
 							v, i + 1, k - 1)));
-		if (!(w >= 0.0) || !isfinite(w))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("sample weight %g of row " INT64_FORMAT " is not a finite non-negative number",
-							w, i + 1)));
 		counts[(int) v]++;
 	}
+	/* the sample weights, checked once (as every algorithm does) */
+	galaxy_check_training_memory(sizeof(double) * (Size) d->n_rows, "the sample weights of logistic_regression");
+	sw = alloc_doubles(d->n_rows);
+	algo_sample_weights("logistic_regression", d, sw);
 	if (balanced)
 	{
 		int			present = 0;
@@ -655,6 +655,7 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	pr.kk = kk;
 	pr.fit_intercept = hp->values[HP_FIT_INTERCEPT] != 0.0;
 	pr.inv_c = 1.0 / C;
+	pr.sw = sw;
 	pr.class_w = class_w;
 	pr.n_params = (Size) kk * p + (pr.fit_intercept ? kk : 0);
 	pr.block = LOGREG_BLOCK_ROWS;
@@ -703,6 +704,7 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 		memcpy(st->intercept, theta + (Size) kk * p, sizeof(double) * kk);
 
 	pfree(pr.Z);
+	pfree(sw);
 	pfree(counts);
 	if (class_w)
 		pfree(class_w);

@@ -143,6 +143,7 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	double	   *cw;				/* class weights */
 	double	   *s1;				/* per class and feature: sum or running mean */
 	double	   *s2;				/* gaussian: sum of squared deviations */
+	double	   *sw;				/* sample weights */
 	double		total = 0.0;
 	Size		kp = (Size) k * p;
 
@@ -160,8 +161,11 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("naive_bayes needs at least one training row")));
 
-	galaxy_check_training_memory(sizeof(double) * (2 * kp + 2 * (Size) k),
+	galaxy_check_training_memory(sizeof(double) * (2 * kp + 2 * (Size) k + (Size) n),
 								 "the class statistics of naive_bayes");
+	/* the sample weights, checked once (as every algorithm does) */
+	sw = alloc_doubles(n);
+	algo_sample_weights("naive_bayes", d, sw);
 
 	cw = alloc_doubles(k);
 	s1 = alloc_doubles(kp);		/* becomes the model's m1 */
@@ -175,7 +179,7 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	{
 		/* sparse rows: only the non-zeros add to the sums */
 		double		v = d->y[i];
-		double		w = d->weight ? d->weight[i] : 1.0;
+		double		w = sw[i];
 		double	   *a;
 
 		if ((i & 1023) == 0)
@@ -185,11 +189,6 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("class index %g of training row " INT64_FORMAT " is not in 0..%d",
 							v, i + 1, k - 1)));
-		if (!(w >= 0.0) || !isfinite(w))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("sample weight %g of row " INT64_FORMAT " is not a finite non-negative number",
-							w, i + 1)));
 		if (w == 0.0)
 			continue;
 		a = s1 + (Size) ((int) v) * p;
@@ -219,7 +218,7 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	for (int64 i = 0; d->Xs == NULL && i < n; i++)
 	{
 		double		v = d->y[i];
-		double		w = d->weight ? d->weight[i] : 1.0;
+		double		w = sw[i];
 		const double *x = d->X + i * p;
 		int			c;
 		double	   *a;
@@ -232,11 +231,6 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("class index %g of training row " INT64_FORMAT " is not in 0..%d",
 							v, i + 1, k - 1)));
-		if (!(w >= 0.0) || !isfinite(w))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("sample weight %g of row " INT64_FORMAT " is not a finite non-negative number",
-							w, i + 1)));
 		if (w == 0.0)
 			continue;
 		c = (int) v;
@@ -275,10 +269,8 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				break;
 		}
 	}
-	if (!(total > 0.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("naive_bayes: the sample weights sum to zero")));
+	Assert(total > 0.0);
+	pfree(sw);
 
 	st = palloc0(sizeof(NbState));
 	st->n_features = p;
