@@ -38,6 +38,15 @@
  * when a submit commits there (jobs_note_pending_db + latch), when one of
  * its workers exits, when it had more queued jobs than free places, and
  * every 30 s for databases where galaxy is installed (safety net).
+ *
+ * Monitoring.  The launcher also starts, one at a time, a short-lived
+ * "monitor worker" per database (src/monitor/schedule.c): it writes the
+ * database's predictions waiting in the inference-log ring to
+ * galaxy.inference_log and runs the schedules that are due, then tells
+ * the launcher when the next one is due.  A database gets one when the
+ * ring holds its predictions, when its next schedule is due, when a
+ * schedule or a logging setting changed there (jobs_note_pending_db), once
+ * after galaxy is found installed, and every 30 s (safety net).
  */
 #include "postgres.h"
 
@@ -69,6 +78,7 @@
 #include "galaxy.h"
 #include "jobs/launcher.h"
 #include "jobs/shmem.h"
+#include "monitor/inference_log.h"
 #include "registry/audit.h"
 #include "util/query.h"
 
@@ -89,6 +99,8 @@ PGDLLEXPORT void galaxy_scanner_main(Datum arg);
 #define HELD_FORGET_MS			(10 * 60 * 1000)
 /* Jobs in back-off remembered at once. */
 #define LAUNCHER_MAX_HELD		256
+/* A database's next monitor visit when none is due. */
+#define MONITOR_NEVER			PG_INT64_MAX
 
 /* What the launcher knows about one database. */
 typedef struct LauncherDb
@@ -102,6 +114,8 @@ typedef struct LauncherDb
 	TimestampTz last_scan;
 	int			nleft;			/* owners whose queued jobs the last scan left */
 	Oid			left[GALAXY_MAX_JOB_WORKERS];
+	TimestampTz monitor_at;		/* next monitor worker (0: now, MONITOR_NEVER: none) */
+	TimestampTz monitor_backoff;	/* its last monitor worker failed: none before this */
 } LauncherDb;
 
 /* A job whose worker failed before it marked the job running. */
@@ -126,6 +140,9 @@ static Oid	scan_dboid = InvalidOid;
 static bool warned_no_slot = false;
 static HeldJob *held = NULL;
 static int	nheld = 0;
+static BackgroundWorkerHandle *monitor_handle = NULL;
+static Oid	monitor_dboid = InvalidOid;
+static bool warned_no_monitor = false;
 
 /* Register the static launcher (from _PG_init while preloading). */
 void
@@ -362,6 +379,7 @@ launcher_exit(int code, Datum arg)
 		shared->launcher_procno = -1;
 	}
 	shared->scan.active = false;
+	shared->monitor.active = false;
 	LWLockRelease(shared->lock);
 }
 
@@ -389,6 +407,7 @@ launcher_take_pending(void)
 
 		db->need_scan = true;
 		db->not_before = 0;
+		db->monitor_at = 0;
 	}
 	if (overflow)
 	{
@@ -606,6 +625,8 @@ launcher_finish_scan(void)
 		db->not_before = TimestampTzPlusMilliseconds(now, LAUNCHER_BACKOFF_MS);
 		return;
 	}
+	if (result.installed && db->installed != 1)
+		db->monitor_at = 0;		/* first sight: its schedules and log */
 	db->installed = result.installed ? 1 : 0;
 	db->need_recovery = false;
 	db->need_scan = result.more;
@@ -768,6 +789,128 @@ launcher_start_scan(void)
 	scan_dboid = best->dboid;
 }
 
+/* Collect a finished monitor worker's result: when its database is next due. */
+static void
+launcher_finish_monitor(void)
+{
+	GalaxyJobsShared *shared = galaxy_jobs_shared;
+	MonitorMailbox result;
+	LauncherDb *db;
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	result = shared->monitor;
+	shared->monitor.active = false;
+	LWLockRelease(shared->lock);
+
+	pfree(monitor_handle);
+	monitor_handle = NULL;
+	db = launcher_db_for(monitor_dboid);
+	if (!result.done)
+	{
+		/* it failed (its error is in the server log): back off */
+		db->monitor_backoff = TimestampTzPlusMilliseconds(now, LAUNCHER_BACKOFF_MS);
+		db->monitor_at = db->monitor_backoff;
+		return;
+	}
+	if (!result.installed)
+	{
+		db->installed = 0;
+		db->monitor_at = MONITOR_NEVER;
+		return;
+	}
+	db->installed = 1;
+	/* a change that arrived meanwhile (monitor_at = 0) wins */
+	if (db->monitor_at != 0)
+		db->monitor_at = result.next_run > 0 ? result.next_run : MONITOR_NEVER;
+	else if (result.next_run > 0 && result.next_run < now)
+		db->monitor_at = result.next_run;
+}
+
+/*
+ * Start a monitor worker for the database whose predictions wait longest in
+ * the inference-log ring, else for one whose schedules are due.  Returns
+ * the milliseconds until the next database is due (-1: none known).
+ */
+static long
+launcher_start_monitor(void)
+{
+	GalaxyJobsShared *shared = galaxy_jobs_shared;
+	TimestampTz now = GetCurrentTimestamp();
+	Oid			dboid = inference_log_pending_db();
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	uint64		generation;
+	long		next = -1;
+	int			i;
+
+	/* predictions waiting come first (the worker drops them where galaxy is gone) */
+	if (OidIsValid(dboid) && launcher_db_for(dboid)->monitor_backoff > now)
+		dboid = InvalidOid;
+	if (!OidIsValid(dboid))
+	{
+		for (i = 0; i < ndbs; i++)
+		{
+			if (dbs[i].installed != 1 || dbs[i].monitor_at == MONITOR_NEVER)
+				continue;
+			if (dbs[i].monitor_at <= now && dbs[i].monitor_backoff <= now)
+			{
+				dboid = dbs[i].dboid;
+				break;
+			}
+			else
+			{
+				long		ms = (long) ((dbs[i].monitor_at - now + 999) / 1000);
+
+				if (next < 0 || ms < next)
+					next = ms;
+			}
+		}
+	}
+	if (!OidIsValid(dboid))
+		return next;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	generation = shared->next_generation++;
+	shared->monitor.active = true;
+	shared->monitor.generation = generation;
+	shared->monitor.dboid = dboid;
+	shared->monitor.done = false;
+	shared->monitor.installed = false;
+	shared->monitor.next_run = 0;
+	LWLockRelease(shared->lock);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "galaxy", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "galaxy_monitor_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "galaxy monitor for database %u", dboid);
+	strlcpy(worker.bgw_type, "galaxy monitor", BGW_MAXLEN);
+	worker.bgw_main_arg = Int64GetDatum((int64) generation);
+	memcpy(worker.bgw_extra, &dboid, sizeof(Oid));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		shared->monitor.active = false;
+		LWLockRelease(shared->lock);
+		if (!warned_no_monitor)
+			ereport(WARNING,
+					(errmsg("galaxy could not start its monitor worker (inference log, schedules)"),
+					 errhint("Raise max_worker_processes (it must leave room for galaxy.max_workers plus 3).")));
+		warned_no_monitor = true;
+		launcher_db_for(dboid)->monitor_at = TimestampTzPlusMilliseconds(now, 1000);
+		return 1000;
+	}
+	warned_no_monitor = false;
+	monitor_handle = handle;
+	monitor_dboid = dboid;
+	return -1;
+}
+
 /* Main loop of the launcher. */
 void
 galaxy_launcher_main(Datum arg)
@@ -794,6 +937,7 @@ galaxy_launcher_main(Datum arg)
 	/* a scanner of a previous launcher reports to nobody */
 	shared->scan.active = false;
 	shared->scan.generation = shared->next_generation++;
+	shared->monitor.active = false;
 	/* entries of a previous launcher whose worker never started are void */
 	for (i = 0; i < GALAXY_MAX_JOB_WORKERS; i++)
 	{
@@ -853,7 +997,10 @@ galaxy_launcher_main(Datum arg)
 		{
 			for (i = 0; i < ndbs; i++)
 				if (dbs[i].installed == 1)
+				{
 					dbs[i].need_scan = true;
+					dbs[i].monitor_at = 0;
+				}
 			last_rescan = now;
 		}
 
@@ -865,6 +1012,24 @@ galaxy_launcher_main(Datum arg)
 
 		if (scan_handle == NULL)
 			launcher_start_scan();
+
+		/* the monitor worker: inference log and schedules */
+		if (monitor_handle != NULL)
+		{
+			pid_t		pid;
+
+			if (GetBackgroundWorkerPid(monitor_handle, &pid) == BGWH_STOPPED)
+				launcher_finish_monitor();
+		}
+		if (monitor_handle == NULL)
+		{
+			long		monitor_ms = launcher_start_monitor();
+
+			if (monitor_ms >= 0)
+				timeout = Max(Min(timeout, monitor_ms), 10L);
+		}
+		else
+			timeout = Min(timeout, 100L);
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
