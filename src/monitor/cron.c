@@ -146,6 +146,9 @@ cron_field(const char *s, size_t len, const CronField *f, uint64 *bits, bool *an
 			if (hi < lo)
 				return cron_error(err, errlen, "%s range %d-%d is backwards in \"%.*s\"",
 								  f->label, lo, hi, (int) len, s);
+			/* Sunday as 7 alone is Sunday as 0 */
+			if (f == &fields[4] && lo == 7 && hi == 7)
+				lo = hi = 0;
 			/* "5/15": from 5 to the end of the field */
 			if (p < end && *p == '/' && hi == lo && p - elem > 0)
 				hi = f == &fields[4] ? 6 : f->hi;
@@ -159,6 +162,9 @@ cron_field(const char *s, size_t len, const CronField *f, uint64 *bits, bool *an
 								  f->label, (int) len, s, f->hi);
 			*any = false;
 		}
+		if (lo > hi)
+			return cron_error(err, errlen, "%s element \"%.*s\" selects no value",
+							  f->label, (int) (p - elem), elem);
 		for (int v = lo; v <= hi; v += step)
 			*bits |= (uint64) 1 << (f == &fields[4] && v == 7 ? 0 : v);
 		if (p == end)
