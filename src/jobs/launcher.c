@@ -45,8 +45,8 @@
  * galaxy.inference_log and runs the schedules that are due, then tells
  * the launcher when the next one is due.  A database gets one when the
  * ring holds its predictions, when its next schedule is due, when a
- * schedule or a logging setting changed there (jobs_note_pending_db), once
- * after galaxy is found installed, and every 30 s (safety net).
+ * schedule or a logging setting changed there (monitor_note_db), and once
+ * after galaxy is found installed there.
  */
 #include "postgres.h"
 
@@ -116,6 +116,7 @@ typedef struct LauncherDb
 	Oid			left[GALAXY_MAX_JOB_WORKERS];
 	TimestampTz monitor_at;		/* next monitor worker (0: now, MONITOR_NEVER: none) */
 	TimestampTz monitor_backoff;	/* its last monitor worker failed: none before this */
+	bool		monitor_probe;	/* a change there: visit even before a scan saw galaxy */
 } LauncherDb;
 
 /* A job whose worker failed before it marked the job running. */
@@ -391,6 +392,9 @@ launcher_take_pending(void)
 	Oid			pending[GALAXY_PENDING_DBS];
 	int			npending;
 	bool		overflow;
+	Oid			mpending[GALAXY_PENDING_DBS];
+	int			nmpending;
+	bool		moverflow;
 	int			i;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -399,7 +403,29 @@ launcher_take_pending(void)
 	overflow = shared->pending_overflow;
 	shared->npending = 0;
 	shared->pending_overflow = false;
+	nmpending = shared->nmonitor_pending;
+	memcpy(mpending, shared->monitor_pending, sizeof(Oid) * nmpending);
+	moverflow = shared->monitor_pending_overflow;
+	shared->nmonitor_pending = 0;
+	shared->monitor_pending_overflow = false;
 	LWLockRelease(shared->lock);
+
+	/* schedules or logging settings changed there: a monitor worker soon */
+	for (i = 0; i < nmpending; i++)
+	{
+		LauncherDb *db = launcher_db_for(mpending[i]);
+
+		db->monitor_at = 0;
+		if (db->installed != 1)
+		{
+			db->installed = -1;
+			db->monitor_probe = true;	/* the worker says whether galaxy is there */
+		}
+	}
+	if (moverflow)
+		for (i = 0; i < ndbs; i++)
+			if (dbs[i].installed == 1)
+				dbs[i].monitor_at = 0;
 
 	for (i = 0; i < npending; i++)
 	{
@@ -407,7 +433,6 @@ launcher_take_pending(void)
 
 		db->need_scan = true;
 		db->not_before = 0;
-		db->monitor_at = 0;
 	}
 	if (overflow)
 	{
@@ -806,6 +831,7 @@ launcher_finish_monitor(void)
 	pfree(monitor_handle);
 	monitor_handle = NULL;
 	db = launcher_db_for(monitor_dboid);
+	db->monitor_probe = false;
 	if (!result.done)
 	{
 		/* it failed (its error is in the server log): back off */
@@ -851,7 +877,8 @@ launcher_start_monitor(void)
 	{
 		for (i = 0; i < ndbs; i++)
 		{
-			if (dbs[i].installed != 1 || dbs[i].monitor_at == MONITOR_NEVER)
+			if (!(dbs[i].installed == 1 || (dbs[i].installed == -1 && dbs[i].monitor_probe)) ||
+				dbs[i].monitor_at == MONITOR_NEVER)
 				continue;
 			if (dbs[i].monitor_at <= now && dbs[i].monitor_backoff <= now)
 			{
@@ -938,6 +965,8 @@ galaxy_launcher_main(Datum arg)
 	shared->scan.active = false;
 	shared->scan.generation = shared->next_generation++;
 	shared->monitor.active = false;
+	shared->nmonitor_pending = 0;
+	shared->monitor_pending_overflow = false;
 	/* entries of a previous launcher whose worker never started are void */
 	for (i = 0; i < GALAXY_MAX_JOB_WORKERS; i++)
 	{
@@ -997,10 +1026,7 @@ galaxy_launcher_main(Datum arg)
 		{
 			for (i = 0; i < ndbs; i++)
 				if (dbs[i].installed == 1)
-				{
 					dbs[i].need_scan = true;
-					dbs[i].monitor_at = 0;
-				}
 			last_rescan = now;
 		}
 

@@ -151,6 +151,10 @@ typedef struct GalaxyJobsShared
 	JobWorkerSlot workers[GALAXY_MAX_JOB_WORKERS];
 	ScanMailbox scan;
 	MonitorMailbox monitor;
+	/* databases whose schedules or logging settings changed (monitor_note_db) */
+	int			nmonitor_pending;
+	bool		monitor_pending_overflow;
+	Oid			monitor_pending[GALAXY_PENDING_DBS];
 	int			nslots;
 	ProgressSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } GalaxyJobsShared;

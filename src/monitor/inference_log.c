@@ -46,6 +46,7 @@
 #include "galaxy.h"
 #include "jobs/shmem.h"
 #include "monitor/inference_log.h"
+#include "monitor/schedule.h"
 #include "util/query.h"
 
 #define INFERENCE_LOG_TRANCHE	"galaxy_inference_log"
@@ -155,8 +156,8 @@ log_xact_callback(XactEvent event, void *arg)
 		bump_at_commit = false;
 		if (log_shared != NULL)
 			pg_atomic_fetch_add_u64(&log_shared->settings_gen, 1);
-		/* the launcher's monitor worker applies retention there soon */
-		jobs_note_pending_db(MyDatabaseId);
+		/* the launcher's monitor worker looks at the database again soon */
+		monitor_note_db(MyDatabaseId);
 		jobs_wake_launcher();
 	}
 	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)

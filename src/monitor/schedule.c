@@ -56,6 +56,7 @@
 #include "monitor/cron.h"
 #include "monitor/drift.h"
 #include "monitor/inference_log.h"
+#include "monitor/schedule.h"
 #include "registry/access.h"
 #include "registry/audit.h"
 #include "util/query.h"
@@ -76,6 +77,32 @@ PG_FUNCTION_INFO_V1(galaxy_schedule_drift);
 PG_FUNCTION_INFO_V1(galaxy_unschedule);
 PG_FUNCTION_INFO_V1(galaxy_set_logging);
 PG_FUNCTION_INFO_V1(galaxy_acknowledge_alert);
+
+/*
+ * Tell the launcher that dboid's schedules or logging settings changed: it
+ * starts a monitor worker there soon (called at commit).
+ */
+void
+monitor_note_db(Oid dboid)
+{
+	GalaxyJobsShared *shared = galaxy_jobs_shared;
+	int			i;
+
+	if (shared == NULL)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < shared->nmonitor_pending; i++)
+		if (shared->monitor_pending[i] == dboid)
+			break;
+	if (i == shared->nmonitor_pending)
+	{
+		if (shared->nmonitor_pending < GALAXY_PENDING_DBS)
+			shared->monitor_pending[shared->nmonitor_pending++] = dboid;
+		else
+			shared->monitor_pending_overflow = true;
+	}
+	LWLockRelease(shared->lock);
+}
 
 /* Unix seconds of a timestamptz, and back. */
 static int64
