@@ -144,6 +144,7 @@ static int	nheld = 0;
 static BackgroundWorkerHandle *monitor_handle = NULL;
 static Oid	monitor_dboid = InvalidOid;
 static bool warned_no_monitor = false;
+static bool monitor_last_for_ring = false;	/* the last monitor worker was for the ring */
 
 /* Register the static launcher (from _PG_init while preloading). */
 void
@@ -870,11 +871,18 @@ launcher_start_monitor(void)
 	long		next = -1;
 	int			i;
 
-	/* predictions waiting come first (the worker drops them where galaxy is gone) */
+	/*
+	 * Predictions waiting come first (the worker drops them where galaxy is
+	 * gone), but not twice in a row while another database's schedules are
+	 * due: steady traffic in one database must not starve the others.
+	 */
 	if (OidIsValid(dboid) && launcher_db_for(dboid)->monitor_backoff > now)
 		dboid = InvalidOid;
-	if (!OidIsValid(dboid))
+	if (!OidIsValid(dboid) || monitor_last_for_ring)
 	{
+		Oid			ring_db = dboid;
+
+		dboid = InvalidOid;
 		for (i = 0; i < ndbs; i++)
 		{
 			if (!(dbs[i].installed == 1 || (dbs[i].installed == -1 && dbs[i].monitor_probe)) ||
@@ -893,7 +901,12 @@ launcher_start_monitor(void)
 					next = ms;
 			}
 		}
+		if (!OidIsValid(dboid))
+			dboid = ring_db;
+		monitor_last_for_ring = OidIsValid(dboid) && dboid == ring_db;
 	}
+	else
+		monitor_last_for_ring = true;
 	if (!OidIsValid(dboid))
 		return next;
 
