@@ -110,6 +110,21 @@ COMPRESS_MODELS = {
 }
 MODES["full"].update(compress_fmnist_rows=60_000, compress_epochs=5, compress_reps=3)
 MODES["quick"].update(compress_fmnist_rows=10_000, compress_epochs=2, compress_reps=1)
+# the tree compress rows (issue #17): galaxy.compress 'prune' of a 500-tree gradient boosting model to 40 % of its
+# trees, and 'distill' of the 100-tree benchmark model (GALAXY_HP["gbdt"]) into its default student (10 trees), on
+# the first compress_tree_rows rows of the classification table, 80 % to train and 20 % held out (by a hash of x1)
+COMPRESS_TREES = {
+    "gbdt_prune": {"teacher": {"n_estimators": 500, "max_depth": 6, "learning_rate": 0.1}, "method": "prune",
+                   "options": {"sparsity": 0.6, "max_metric_drop": 0.003}, "auc_drop": 0.003},
+    "gbdt_distill": {"teacher": {"n_estimators": 100, "max_depth": 6, "learning_rate": 0.3}, "method": "distill",
+                     "options": {"max_metric_drop": 0.01}, "auc_drop": 0.01, "speedup": 5.0},
+    "gbdt_distill_mlp": {"teacher": {"n_estimators": 100, "max_depth": 6, "learning_rate": 0.3}, "method": "distill",
+                         "options": {"max_metric_drop": 0.01, "student": "neural_network",
+                                     "hyperparams": {"hidden_layers": [64], "epochs": 30}},
+                         "auc_drop": 0.01, "speedup": 5.0},
+}
+MODES["full"].update(compress_tree_rows=200_000)
+MODES["quick"].update(compress_tree_rows=50_000)
 
 FEATURES_SQL = ", ".join(data.CLF_FEATURES)
 FEATURE_ARRAY = "ARRAY[" + FEATURES_SQL + "]"
@@ -201,7 +216,7 @@ def regression_quality(y, pred):
 
 # --- galaxy --------------------------------------------------------------------------------------------
 
-GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "logreg": "logistic_regression",
+GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "linreg_stream": "linear_regression", "logreg": "logistic_regression",
                "gbdt": "gradient_boosting", "rf": "random_forest", "kmeans": "kmeans",
                "mlp": "neural_network", "mlp_fmnist": "neural_network", "cnn_fmnist": "cnn",
                "text_logreg": "logistic_regression", "text_nb": "naive_bayes"}
@@ -265,21 +280,24 @@ def galaxy_hyperparams(gx, kind):
 
 
 def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=None, target_col="y",
-                 features=None, preprocess=None, sample_memory=True):
+                 features=None, preprocess=None, sample_memory=True, settings=None):
     """One galaxy.train() from a fresh connection: (seconds, metrics dict, model id, memory dict).
     HYPERPARAMS (default: the row's, restricted to the names galaxy advertises) are passed as they are;
     FEATURES (column names) and PREPROCESS (a dict) when given.  SAMPLE_MEMORY false: no thread polls the
-    backend's memory while it trains (its peak is then VmHWM's alone)."""
+    backend's memory while it trains (its peak is then VmHWM's alone).  SETTINGS: {guc: value} set in the
+    session first (e.g. max_parallel_workers_per_gather)."""
     c = connect()
     try:
         execute(c, f"SET statement_timeout = '{int(timeout_s)}s'")
+        for k, v in (settings or {}).items():
+            execute(c, f"SET {k} = {v}")
         pid = q1(c, "SELECT pg_backend_pid()")
         before = common.backend_memory(pid)
         hp = galaxy_hyperparams(gx, kind) if hyperparams is None else hyperparams
         args = {"p": project, "r": table, "a": GALAXY_ALGO[kind], "h": json.dumps(hp), "ts": test_size,
                 "t": target_col}
         extra = ""
-        if kind in ("linreg", "linreg_10m"):
+        if kind in ("linreg", "linreg_10m", "linreg_stream"):
             extra = ", task => 'regression'"  # y is an int 0/1 column in the classification table
         if kind in NEURAL_ROWS:
             extra = ", task => 'classification'"
@@ -639,6 +657,47 @@ class Bench:
         self.fetch_median = median(fetch)
         for kind in kinds:
             self.finish_row(rows[kind])
+        if self.want("linreg_stream"):
+            self.run_linreg_stream(clf, scan)
+
+    def run_linreg_stream(self, table, scan):
+        """Linear regression with the streaming solver (issue #18): serial and with 2 parallel workers,
+        in the same repetitions as more plain scans of the same table; ratios to the serial scan."""
+        reps, n = self.cfg["reps"], self.cfg["clf_rows"]
+        scan_sql = f"SELECT sum({'+'.join(data.CLF_FEATURES)}) FROM {table}"
+        row = {"id": "linreg_stream", "algorithm": "linear_regression", "rows": n, "features": 20,
+               "implemented": self.gx.can_train() and self.gx.has_algorithm("linear_regression"),
+               "serial_s": [], "parallel_s": [], "scan_serial_s": list(scan["serial"]),
+               "scan_parallel_s": list(scan["parallel"]), "error": None, "quality": {}}
+        hp = dict(galaxy_hyperparams(self.gx, "linreg"), solver="streaming")
+        for rep in range(reps):
+            log(f"rep {rep + 1}/{reps}: streaming linear regression, serial and 2 workers, and the scans")
+            for par in ((False, True) if rep % 2 == 0 else (True, False)):
+                row["scan_parallel_s" if par else "scan_serial_s"].append(self.time_sql(scan_sql, par)[0])
+                if not row["implemented"] or row["error"]:
+                    continue
+                try:
+                    secs, metrics, _, _ = galaxy_train(
+                        self.gx, "bench_linreg_stream", table, "linreg_stream", 0.2, self.cfg["timeout_s"],
+                        hyperparams=hp, sample_memory=False,
+                        settings={"max_parallel_workers_per_gather": 2 if par else 0,
+                                  "parallel_setup_cost": 0 if par else 1000,
+                                  "min_parallel_table_scan_size": 0 if par else "'8MB'"})
+                    row["parallel_s" if par else "serial_s"].append(secs)
+                    row["quality"] = {"r2": metrics.get("r2"), "solver": metrics.get("solver")}
+                except Exception as e:  # noqa: BLE001 - the report says what failed
+                    row["error"] = first_line(e)
+                    log(f"galaxy streaming linear regression failed: {row['error']}")
+        row["serial_median_s"] = median(row["serial_s"])
+        row["parallel_median_s"] = median(row["parallel_s"])
+        row["scan_serial_median_s"] = median(row["scan_serial_s"])
+        row["scan_parallel_median_s"] = median(row["scan_parallel_s"])
+        row["ratio_serial"] = ratio(row["serial_median_s"], row["scan_serial_median_s"])
+        row["ratio_parallel"] = ratio(row["parallel_median_s"], row["scan_serial_median_s"])
+        inmem = next((r for r in self.results["speed"] if r["id"] == "linreg"), None)
+        if inmem:
+            row["in_memory_median_s"] = inmem.get("galaxy_median_s")
+        self.results["speed"].append(row)
 
     def new_row(self, kind, n, features=20):
         """An empty speed row for one training benchmark."""
@@ -1392,6 +1451,116 @@ class Bench:
                 row["error"] = first_line(e)
                 log(f"compress {kind} failed: {row['error']}")
             self.results["speed"].append(row)
+            if kind == "mlp" and row.get("models"):
+                self.run_compress_mlp_prune(row["models"][0], test)
+
+    def run_compress_mlp_prune(self, parent, test):
+        """prune of the Fashion-MNIST MLP to a sparsity of 0.8, without and with fine-tuning (as many epochs
+        as the parent trained; the pruned weights held at zero), measured on the test images.  Target (issue
+        #17): accuracy drop <= 0.01 after fine-tuning."""
+        for kind, epochs in (("mlp_prune", 0), ("mlp_prune_ft", self.cfg["compress_epochs"])):
+            row = {"id": f"compress_{kind}", "compress": True, "algorithm": "neural_network", "method": "prune",
+                   "sparsity": 0.8, "fine_tune_epochs": epochs, "rows": self.cfg["fmnist_rows"],
+                   "test_rows": 10_000, "error": None, "implemented": True}
+            try:
+                opts = {"sparsity": 0.8, "relation": test, "max_metric_drop": 0.01}
+                if epochs:
+                    opts["epochs"] = epochs
+                t0 = time.perf_counter()
+                child = q1(self.conn, "SELECT id FROM galaxy.compress(%s, 'prune', %s::jsonb)",
+                           (parent, json.dumps(opts)))
+                row["compress_s"] = time.perf_counter() - t0
+                c = self.conn.cursor()
+                c.execute("SELECT parent_size_bytes, size_bytes, parent_predict_p50_ms, predict_p50_ms, "
+                          "parent_value, value, metric_drop, guard_passed FROM galaxy.model_compressions "
+                          "WHERE model = %s", (child,))
+                (row["parent_bytes"], row["bytes"], row["parent_p50_ms"], row["p50_ms"], row["parent_accuracy"],
+                 row["accuracy"], row["accuracy_drop"], row["guard_passed"]) = c.fetchone()
+                row["size_ratio"] = row["bytes"] / row["parent_bytes"]
+                row["single_row_speedup"] = ratio(row["parent_p50_ms"], row["p50_ms"])
+                row["models"] = [parent, child]
+                log(f"compress {kind}: size {row['size_ratio']:.3f} x, accuracy {row['parent_accuracy']:.4f} -> "
+                    f"{row['accuracy']:.4f} (drop {row['accuracy_drop']:.4f}), {row['compress_s']:.1f} s")
+            except Exception as e:  # noqa: BLE001 - the report says what failed
+                row["error"] = first_line(e)
+                log(f"compress {kind} failed: {row['error']}")
+            self.results["speed"].append(row)
+
+    def run_compress_trees(self):
+        """galaxy.compress on tree ensembles: prune a 500-tree gradient boosting model to 40 % of its trees, and
+        distill the 100-tree benchmark model into a 10-tree student.  Both measured on the held-out rows (the
+        relation galaxy.compress is given): AUC of parent and child, stored size, galaxy's single-row latency and
+        batch predict over the training rows (best of at least 5 repetitions, alternating which model goes first),
+        and the same scan without a model (the floor), so that the models' own predict time is the difference.
+        Targets (issue #17): prune <= 40 % of the trees with AUC drop <= 0.003; distill >= 5 x faster predict
+        with AUC drop <= 0.01."""
+        n = self.cfg["compress_tree_rows"]
+        src, train, test = self.table("clf"), self.table("compress_train"), self.table("compress_test")
+        cols = ", ".join(data.CLF_FEATURES + ["y"])
+        execute(self.conn, f"DROP TABLE IF EXISTS {train}, {test}")
+        execute(self.conn, f"CREATE TABLE {train} AS SELECT {cols} FROM (SELECT * FROM {src} LIMIT {n}) s "
+                           f"WHERE abs(hashfloat8(x1)) % 5 <> 0")
+        execute(self.conn, f"CREATE TABLE {test} AS SELECT {cols} FROM (SELECT * FROM {src} LIMIT {n}) s "
+                           f"WHERE abs(hashfloat8(x1)) % 5 = 0")
+        teachers = {}
+        for kind, spec in COMPRESS_TREES.items():
+            row = {"id": f"compress_{kind}", "compress": True, "algorithm": "gradient_boosting",
+                   "method": spec["method"], "rows": n, "teacher": spec["teacher"], "options": spec["options"],
+                   "error": None, "implemented": self.gx.has_function("compress")}
+            if not row["implemented"]:
+                self.results["speed"].append(row)
+                continue
+            try:
+                log(f"compress {kind}: training gradient_boosting {spec['teacher']} on {train}")
+                parent = teachers.get(json.dumps(spec["teacher"])) or q1(self.conn, "SELECT id FROM galaxy.train(project => %s, relation => %s::regclass, "
+                                       "target => 'y', algorithm => 'gradient_boosting', hyperparams => %s::jsonb, "
+                                       "test_size => 0, deploy => 'never', seed => 42, task => 'classification')",
+                            (f"bench_compress_{kind}", train, json.dumps(spec["teacher"])))
+                teachers[json.dumps(spec["teacher"])] = parent
+                opts = dict(spec["options"], relation=test)
+                t0 = time.perf_counter()
+                child = q1(self.conn, "SELECT id FROM galaxy.compress(%s, %s, %s::jsonb)",
+                           (parent, spec["method"], json.dumps(opts)))
+                row["compress_s"] = time.perf_counter() - t0
+                c = self.conn.cursor()
+                c.execute("SELECT c.parent_size_bytes, c.size_bytes, c.parent_predict_p50_ms, c.predict_p50_ms, "
+                          "c.parent_value, c.value, c.metric_drop, c.metric_drop <= c.max_metric_drop, "
+                          "(c.parent_metrics->>'roc_auc')::float8, (m.metrics->>'roc_auc')::float8, m.algorithm, "
+                          "m.hyperparams FROM galaxy.compressions c JOIN galaxy.models m ON m.id = c.model_id "
+                          "WHERE c.model_id = %s", (child,))
+                (row["parent_bytes"], row["bytes"], row["parent_p50_ms"], row["p50_ms"], row["parent_accuracy"],
+                 row["accuracy"], row["accuracy_drop"], row["guard_passed"], row["parent_auc"], row["auc"],
+                 row["student"], row["student_hyperparams"]) = c.fetchone()
+                row["auc_drop"] = row["parent_auc"] - row["auc"]
+                row["size_ratio"] = row["bytes"] / row["parent_bytes"]
+                row["single_row_speedup"] = ratio(row["parent_p50_ms"], row["p50_ms"])
+                if spec["method"] == "prune":
+                    row["trees_kept"] = 1.0 - spec["options"]["sparsity"]
+                # batch predict over the training rows (4 x the held-out ones: a longer, steadier measurement)
+                sql = f"SELECT count(*) FILTER (WHERE galaxy.predict(%s::bigint, t) = y) FROM {train} t"
+                times = {"parent": [], "child": []}
+                for rep in range(max(self.cfg["compress_reps"], 5)):
+                    order = (("parent", parent), ("child", child))
+                    for name, mid in (order if rep % 2 == 0 else order[::-1]):
+                        secs, _ = timed(q1, self.conn, sql, (mid,))
+                        times[name].append(secs)
+                row["parent_batch_s"], row["batch_s"] = min(times["parent"]), min(times["child"])
+                row["batch_speedup"] = ratio(row["parent_batch_s"], row["batch_s"])
+                # the same scan without the model (the floor): what is left is the models' own predict time
+                floor = [timed(q1, self.conn, f"SELECT count(*) FILTER (WHERE t.y = 1) FROM {train} t")[0]
+                         for _ in range(max(self.cfg["compress_reps"], 5))]
+                row["floor_s"] = min(floor)
+                row["parent_predict_s"] = max(row["parent_batch_s"] - row["floor_s"], 1e-9)
+                row["predict_s"] = max(row["batch_s"] - row["floor_s"], 1e-9)
+                row["predict_speedup"] = ratio(row["parent_predict_s"], row["predict_s"])
+                row["models"] = [parent, child]
+                log(f"compress {kind}: predict beyond the scan {row['predict_speedup']:.2f} x faster; AUC {row['parent_auc']:.4f} -> {row['auc']:.4f} (drop {row['auc_drop']:.4f}), "
+                    f"size {row['size_ratio']:.3f} x, single row {row['single_row_speedup']:.2f} x, "
+                    f"batch {row['batch_speedup']:.2f} x faster")
+            except Exception as e:  # noqa: BLE001 - the report says what failed
+                row["error"] = first_line(e)
+                log(f"compress {kind} failed: {row['error']}")
+            self.results["speed"].append(row)
 
     def run_predict(self):
         """Batch predict over the main table vs the plain scan and the peers' in-memory predict."""
@@ -1536,7 +1705,8 @@ class Bench:
         if only is None or "speed" in only:
             # the scan floor belongs with the training rows of the main table (a run of other rows keeps the
             # published floor)
-            if self.rows_filter is None or self.rows_filter & {"linreg", "logreg", "gbdt", "kmeans", "scan"}:
+            if self.rows_filter is None or self.rows_filter & {"linreg", "logreg", "gbdt", "kmeans", "scan",
+                                                               "linreg_stream"}:
                 self.run_scan_and_training()
             if self.want("rf"):
                 self.run_rf()
@@ -1559,6 +1729,7 @@ class Bench:
                     self.run_nlp(kind)
             if self.want("compress"):
                 self.run_compress()
+                self.run_compress_trees()
         # latency measures the linreg and gbdt models: a run of other rows (say --rows mlp) skips it
         if (only is None or "latency" in only) and (
                 self.rows_filter is None or self.rows_filter & {"linreg", "gbdt", "predict", "latency"}):
@@ -1619,7 +1790,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small sizes, one repetition (< 2 minutes)")
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
-    ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
+    ap.add_argument("--rows", help="comma-separated rows: linreg,linreg_stream,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
                                    "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast,text,lstm_text,transformer_text,grid_search,compress (default: all; predict and latency reuse models of earlier runs; "
                                    "latency runs only with linreg, gbdt or predict)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")

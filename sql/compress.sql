@@ -112,7 +112,7 @@ SELECT try('SELECT galaxy.compress(NULL, ''int8'')');
 SELECT try(format('SELECT galaxy.compress(%s, NULL)', :lr));
 SELECT try('SELECT galaxy.compress(999999, ''int8'')');
 SELECT try(format('SELECT galaxy.compress(%s, ''int4'')', :lr));
-SELECT try(format('SELECT galaxy.compress(%s, ''distill'')', :lr));
+SELECT try(format('SELECT galaxy.compress(%s, ''distill'', ''{"student": "kmeans"}'')', :lr));
 SELECT try(format('SELECT galaxy.compress(%s, ''int8'')', (SELECT id FROM galaxy.models WHERE algorithm = 'decision_tree')));
 SELECT try(format('SELECT galaxy.compress(%s, ''int8'')', :q));
 SELECT try(format('SELECT galaxy.compress(%s, ''int8'', ''{"max_drop": 0.1}'')', :lr));

@@ -23,6 +23,7 @@
 
 #include "algo/tree_core.h"
 #include "galaxy.h"
+#include "model/model.h"
 #include "util/rng.h"
 
 /* Rows per chunk of the row-parallel kernels (fixed: sums do not depend on threads). */
@@ -1588,6 +1589,47 @@ gb_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
 	return tree_deserialize_kind(TREE_ALGO_GRADIENT_BOOSTING, r, n_features, n_classes, task);
 }
 
+/*
+ * galaxy.compress 'prune' for gradient boosting: a copy of the model (written
+ * and read back) that keeps only its leading rounds, the share 1 - sparsity
+ * of them (at least one).  Each round fits what the rounds before it left
+ * over, so the leading rounds carry the most of the margin: dropping the
+ * trailing ones is dropping the trees that contribute least, and what is
+ * left is exactly the model an earlier stop of the boosting would have
+ * given.  The accuracy guard measures the loss.  The copy is a format 1
+ * model with fewer trees: every galaxy reads it.
+ */
+static void *
+gb_compress(const void *state, const CompressOptions *opt, uint16 *format)
+{
+	const TreeModel *m = state;
+	TreeModel  *c;
+	ModelWriter w;
+	ModelReader r;
+	int			rounds = m->n_trees / Max(m->n_groups, 1);
+	int			keep;
+
+	if (strcmp(opt->method, "prune") != 0)
+		elog(ERROR, "gradient_boosting does not compress with \"%s\"", opt->method);
+	if (rounds < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the gradient_boosting model has %d round%s: there is no tree to prune",
+						rounds, rounds == 1 ? "" : "s")));
+	keep = (int) rint((double) rounds * (1.0 - opt->sparsity));
+	keep = Max(keep, 1);
+	mw_init(&w);
+	tree_serialize(state, &w);
+	mr_init(&r, w.buf.data, w.buf.len);
+	r.format = MODEL_FORMAT_VERSION;
+	c = gb_deserialize(&r, m->n_features, m->n_classes, m->task);
+	pfree(w.buf.data);
+	tree_model_truncate(c, keep * Max(c->n_groups, 1));
+	tree_model_finish(c);
+	*format = MODEL_FORMAT_VERSION;
+	return c;
+}
+
 const AlgorithmDef galaxy_algo_gradient_boosting = {
 	.name = "gradient_boosting",
 	.id = TREE_ALGO_GRADIENT_BOOSTING,
@@ -1603,4 +1645,6 @@ const AlgorithmDef galaxy_algo_gradient_boosting = {
 	.deserialize = gb_deserialize,
 	.feature_importance = tree_feature_importance,
 	.budget_param = "n_estimators",
+	.compress_methods = "prune",
+	.compress = gb_compress,
 };

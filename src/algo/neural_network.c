@@ -1181,6 +1181,59 @@ nn_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
  * dense layers hold int8 weights per unit ('int8'; other layers stay
  * float), or have their smallest weights zero and stored sparse ('prune').
  */
+/*
+ * Fine-tune a pruned network for a few epochs on the rows of d, with the
+ * hyperparameters of its fit (optimizer, learning rate, batch size, loss)
+ * and its pruned weights held at zero (nn_train keeps a pruned layer's
+ * mask).  No validation split: every row trains.  The model's learning
+ * curve stays the one of its fit.
+ */
+static void
+nn_fine_tune(NnModel *m, const TrainData *d, const HyperParams *hp, const NnArch *arch, int epochs,
+			 uint64 seed)
+{
+	const double *v = COMMON(hp, arch);
+	int64		n = d->n_rows;
+	int			p = d->n_features;
+	NnTrainConfig cfg;
+	NnTrainData tr;
+	NnCurve		curve;
+	float	   *X;
+	float	   *y;
+
+	if (p != m->n_features)
+		elog(ERROR, "fine-tuning rows have %d features, the network %d", p, m->n_features);
+	galaxy_check_training_memory((Size) ((double) n * (p + 1) * sizeof(float)), "fine-tuning the pruned network");
+	X = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(n * p, 1));
+	y = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(n, 1));
+	for (int64 i = 0; i < n * p; i++)
+	{
+		X[i] = (float) d->X[i];
+		if ((i & 0xFFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (int64 i = 0; i < n; i++)
+		y[i] = m->task == TASK_REGRESSION ?
+			(float) ((d->y[i] - m->y_mean) / m->y_scale) : (float) d->y[i];
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.loss = m->loss;
+	cfg.huber_delta = v[HP_HUBER_DELTA];
+	cfg.batch_size = (int) Min((int64) v[HP_BATCH_SIZE], n);
+	cfg.epochs = epochs;
+	cfg.patience = 0;
+	optim_config(v, &cfg.optim);
+	cfg.seed = seed;
+	cfg.classification = m->task == TASK_CLASSIFICATION;
+	tr.n = n;
+	tr.X = X;
+	tr.y = y;
+	tr.rows = NULL;
+	nn_train(&m->net, &cfg, &tr, NULL, NULL, &curve);
+	pfree(X);
+	pfree(y);
+}
+
 static void *
 nn_compress(const void *state, const CompressOptions *opt, uint16 *format)
 {
@@ -1199,6 +1252,10 @@ nn_compress(const void *state, const CompressOptions *opt, uint16 *format)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the network has no dense layer left to %s", opt->method)));
+	if (strcmp(opt->method, "prune") == 0 && opt->epochs > 0 && opt->data != NULL && opt->hp != NULL)
+		nn_fine_tune(c, opt->data, opt->hp,
+					 opt->algorithm && strcmp(opt->algorithm, "cnn") == 0 ? &cnn_arch : &mlp_arch,
+					 opt->epochs, opt->seed);
 	*format = MODEL_FORMAT_QUANT;
 	return c;
 }

@@ -29,6 +29,8 @@
 #include "utils/snapmgr.h"
 
 #include "algo/algo.h"
+#include "api/distill.h"
+#include "data/dataset.h"
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
 #include "model/model.h"
@@ -54,7 +56,24 @@ typedef struct CompressRequest
 	CompressOptions algo;		/* handed to the algorithm */
 	double		max_metric_drop;
 	char	   *relation;		/* rows to measure on; NULL: the parent's */
+	DistillOptions distill;		/* distill: the student */
+	/* the options given that only one method takes, and that method */
+	int			n_method_only;
+	const char *method_only[8];
+	const char *method_only_key[8];
 } CompressRequest;
+
+/* Remember that an option only one method takes was given. */
+static void
+note_method_option(CompressRequest *req, const char *method, const char *key)
+{
+	if (req->n_method_only < lengthof(req->method_only))
+	{
+		req->method_only[req->n_method_only] = method;
+		req->method_only_key[req->n_method_only] = key;
+		req->n_method_only++;
+	}
+}
 
 /* The jsonb options as text, for messages and the catalog. */
 static const char *
@@ -98,6 +117,15 @@ read_options(Jsonb *options, CompressRequest *req)
 	req->max_metric_drop = COMPRESS_DEFAULT_MAX_DROP;
 	req->relation = NULL;
 	req->algo.sparsity = 0.8;
+	req->algo.epochs = 0;
+	req->algo.data = NULL;
+	req->algo.hp = NULL;
+	req->algo.algorithm = NULL;
+	req->algo.seed = 42;
+	req->distill.student = NULL;
+	req->distill.hyperparams = NULL;
+	req->distill.test_size = 0.0;
+	req->n_method_only = 0;
 	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -115,7 +143,45 @@ read_options(Jsonb *options, CompressRequest *req)
 		if (strcmp(key, "max_metric_drop") == 0)
 			req->max_metric_drop = option_number(key, &v, 0.0, INFINITY, false);
 		else if (strcmp(key, "sparsity") == 0)
+		{
 			req->algo.sparsity = option_number(key, &v, 0.0, 0.99, false);
+			note_method_option(req, "prune", "sparsity");
+		}
+		else if (strcmp(key, "epochs") == 0)
+		{
+			double		e = option_number(key, &v, 0.0, 1000.0, false);
+
+			if (e != floor(e))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("galaxy.compress option \"epochs\" must be a whole number, not %g", e)));
+			req->algo.epochs = (int) e;
+			note_method_option(req, "prune", "epochs");
+		}
+		else if (strcmp(key, "student") == 0)
+		{
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("galaxy.compress option \"student\" must be an algorithm's name, not %s",
+								jb_type_name(&v))));
+			req->distill.student = pnstrdup(v.val.string.val, v.val.string.len);
+			note_method_option(req, "distill", "student");
+		}
+		else if (strcmp(key, "test_size") == 0)
+		{
+			req->distill.test_size = option_number(key, &v, 0.0, 1.0, true);
+			note_method_option(req, "distill", "test_size");
+		}
+		else if (strcmp(key, "hyperparams") == 0)
+		{
+			if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("galaxy.compress option \"hyperparams\" must be a JSON object of the student's hyperparameters")));
+			req->distill.hyperparams = JsonbValueToJsonb(&v);
+			note_method_option(req, "distill", "hyperparams");
+		}
 		else if (strcmp(key, "relation") == 0)
 		{
 			if (v.type != jbvString)
@@ -129,7 +195,8 @@ read_options(Jsonb *options, CompressRequest *req)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown galaxy.compress option \"%s\"", key),
-					 errhint("Options are max_metric_drop, relation and, for prune, sparsity (default 0.8).")));
+					 errhint("Options are max_metric_drop, relation, "
+							 "for prune sparsity (default 0.8) and epochs (fine-tuning a neural network), for distill student, hyperparams and test_size.")));
 	}
 }
 
@@ -151,11 +218,29 @@ list_has(const char *list, const char *name)
 	return false;
 }
 
-/* ERROR unless method is one galaxy knows and the model's algorithm offers. */
+/*
+ * The methods a model offers: its algorithm's (int8, prune), and distill for
+ * every classifier and regressor (a student learns from any teacher).
+ */
+static char *
+supported_methods(const AlgorithmDef *algo, GalaxyTask task)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	if (algo->compress != NULL && algo->compress_methods != NULL)
+		appendStringInfoString(&s, algo->compress_methods);
+	if (task == TASK_CLASSIFICATION || task == TASK_REGRESSION)
+		appendStringInfo(&s, "%sdistill", s.len > 0 ? "," : "");
+	return s.len > 0 ? s.data : pstrdup("none");
+}
+
+/* ERROR unless method is one galaxy knows and the model offers. */
 static void
-check_method(const char *method, const AlgorithmDef *algo)
+check_method(const char *method, const AlgorithmDef *algo, GalaxyTask task, const CompressRequest *req)
 {
 	bool		known = false;
+	char	   *supported = supported_methods(algo, task);
 
 	for (int i = 0; i < lengthof(compress_methods); i++)
 		known |= strcmp(method, compress_methods[i]) == 0;
@@ -164,12 +249,94 @@ check_method(const char *method, const AlgorithmDef *algo)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown compression method \"%s\"", method),
 				 errhint("Methods are int8, prune and distill.")));
-	if (algo->compress == NULL || !list_has(algo->compress_methods, method))
+	if (!list_has(supported, method))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("algorithm %s does not support compression method \"%s\" (it supports %s)",
-						algo->name, method, algo->compress_methods ? algo->compress_methods : "none"),
-				 errhint("int8 and prune compress logistic_regression, neural_network and cnn models.")));
+						algo->name, method, supported),
+				 errhint("int8 compresses logistic_regression, neural_network and cnn models; prune those and "
+						 "gradient_boosting; distill every classifier and regressor.")));
+	for (int i = 0; i < req->n_method_only; i++)
+		if (strcmp(req->method_only[i], method) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("galaxy.compress option \"%s\" is for method %s, not %s",
+							req->method_only_key[i], req->method_only[i], method)));
+}
+
+/*
+ * The parent's training rows for fine-tuning a pruned network: its
+ * relation read as the caller (dataset_load), preprocessed by the parent's
+ * preprocessor, the labels as the parent's class indices.
+ */
+static TrainData *
+fine_tune_rows(const GalaxyModel *gm, const char *relation, int64 model_id)
+{
+	QueryResult *r;
+	LoadOptions lo = {0};
+	Dataset    *ds;
+	TrainData  *td = palloc0(sizeof(TrainData));
+	double	   *X;
+	double	   *y;
+	int			n_in = preprocess_n_inputs(gm->prep);
+
+	if (strcmp(gm->algo->name, "neural_network") != 0 && strcmp(gm->algo->name, "cnn") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("galaxy.compress option \"epochs\" fine-tunes a pruned neural network; algorithm %s has none",
+						gm->algo->name),
+				 errhint("Fine-tuning is for neural_network and cnn models.")));
+	if (preprocess_is_sparse(gm->prep))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("galaxy model %lld reads text features: its pruned network cannot be fine-tuned",
+						(long long) model_id)));
+	if (relation == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("galaxy model %lld has no training relation to fine-tune the pruned network on",
+						(long long) model_id)));
+	r = catalog_query("SELECT target FROM galaxy.models WHERE id = $1", 1, (Oid[]) {INT8OID},
+					  (Datum[]) {Int64GetDatum(model_id)}, NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
+	lo.relid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(relation)));
+	lo.target = query_text(r, 0, 1);
+	lo.task = gm->task;
+	for (int i = 0; i < n_in; i++)
+		lo.features = lappend(lo.features, makeString(preprocess_input(gm->prep, i)->name));
+	ds = dataset_load(&lo);
+
+	X = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(ds->n_rows * gm->n_features, 1));
+	preprocess_transform(gm->prep, ds, NULL, ds->n_rows, X);
+	y = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(ds->n_rows, 1));
+	if (gm->task == TASK_CLASSIFICATION)
+	{
+		/* the relation's classes as the parent's class indices */
+		int		   *map = palloc(sizeof(int) * Max(ds->n_classes, 1));
+
+		for (int c = 0; c < ds->n_classes; c++)
+		{
+			map[c] = -1;
+			for (int k = 0; k < gm->n_classes; k++)
+				if (strcmp(ds->class_labels[c], gm->labels[k]) == 0)
+					map[c] = k;
+			if (map[c] < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("relation %s has the label \"%s\", which galaxy model %lld does not know",
+								relation, ds->class_labels[c], (long long) model_id)));
+		}
+		for (int64 i = 0; i < ds->n_rows; i++)
+			y[i] = map[(int) ds->y[i]];
+	}
+	else
+		memcpy(y, ds->y, sizeof(double) * ds->n_rows);
+	td->n_rows = ds->n_rows;
+	td->n_features = gm->n_features;
+	td->X = X;
+	td->y = y;
+	td->n_classes = gm->n_classes;
+	td->task = gm->task;
+	return td;
 }
 
 /* The relation to measure on: the option's, else the parent's training relation. */
@@ -221,91 +388,20 @@ float_or_null(double v, char *null)
 }
 
 /*
- * galaxy.compress(model bigint, method text, options jsonb) → galaxy.models:
- * the compressed model's row.
+ * Register a compressed value as the next patch version of its parent, a
+ * copy of the parent's row (status 'training' until it is measured);
+ * returns its id and writes its version.
  */
-Datum
-galaxy_compress(PG_FUNCTION_ARGS)
+static int64
+register_copy(int64 project_id, int64 parent_id, struct varlena *value, char *version, Size versionlen)
 {
-	int64		parent_id;
-	char	   *method;
-	Jsonb	   *options;
-	CompressRequest req;
 	QueryResult *r;
-	int64		project_id;
-	char	   *status;
-	char	   *parent_relation;
-	GalaxyModel *gm;
-	GalaxyModel cm;
-	struct varlena *value;
-	uint16		format = MODEL_FORMAT_VERSION;
 	int			major,
 				minor,
 				patch;
-	char		version[64];
-	int64		model_id;
-	Oid			relid;
-	Jsonb	   *parent_metrics;
-	Jsonb	   *metrics;
-	const char *key;
-	bool		higher_is_better;
-	double		parent_value,
-				value_now,
-				drop;
-	bool		passed;
-	ModelLatency parent_lat,
-				lat;
-	int64		parent_size;
-	StringInfoData d;
-	Datum		v[16];
-	char		nulls[16];
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("galaxy.compress: %s must not be NULL", PG_ARGISNULL(0) ? "model" : "method")));
-	parent_id = PG_GETARG_INT64(0);
-	method = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	options = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
-
-	r = catalog_query("SELECT project_id, status, relation, model, size_bytes::bigint FROM galaxy.models WHERE id = $1",
-					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(parent_id)},
-					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
-	if (r->nrows != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("galaxy model %lld does not exist", (long long) parent_id)));
-	project_id = query_int64(r, 0, 1, 0);
-	registry_check_model_access(project_id, parent_id, "train");
-	status = query_text(r, 0, 2);
-	parent_relation = query_text(r, 0, 3);
-	parent_size = query_int64(r, 0, 5, 0);
-	if (strcmp(status, "training") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("galaxy model %lld is still training", (long long) parent_id)));
-	{
-		bool		isnull;
-		Datum		mv = query_datum(r, 0, 4, &isnull);
-
-		gm = model_from_datum(mv);
-	}
-
-	if (options == NULL)
-		options = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
-	read_options(options, &req);
-	check_method(method, gm->algo);
-	req.algo.method = method;
-
-	/* the algorithm's compressed copy of the state, in a new model value */
-	cm = *gm;
-	cm.state = gm->algo->compress(gm->state, &req.algo, &format);
-	cm.format = format;
-	value = model_serialize(&cm);
-
-	/* register it as the next patch version, a copy of the parent's row */
 	registry_next_patch(project_id, parent_id, &major, &minor, &patch);
-	snprintf(version, sizeof(version), "%d.%d.%d", major, minor, patch);
+	snprintf(version, versionlen, "%d.%d.%d", major, minor, patch);
 	r = catalog_query("INSERT INTO galaxy.models (project_id, version, version_major, version_minor, "
 					  "  version_patch, algorithm, task, model, hyperparams, hyperparams_given, preprocess, "
 					  "  metrics, features, feature_types, target, label_type, relation, dataset_id, "
@@ -325,7 +421,34 @@ galaxy_compress(PG_FUNCTION_ARGS)
 					  NULL, false, 1, SPI_OK_INSERT_RETURNING, "register the compressed model");
 	if (r->nrows != 1)
 		elog(ERROR, "could not register the compressed model: no row returned");
-	model_id = query_int64(r, 0, 1, 0);
+	return query_int64(r, 0, 1, 0);
+}
+
+/*
+ * Both models on the same rows, the main metric's drop, both latencies; the
+ * compressed model's metrics, its galaxy.compressions row and the audit
+ * row.  The model is 'ready' afterwards.
+ */
+static void
+measure_and_record(int64 parent_id, int64 project_id, int64 model_id, GalaxyTask task, const char *method,
+				   Jsonb *options, const CompressRequest *reqp, const char *parent_relation,
+				   int64 parent_size, int64 size_bytes, const char *version)
+{
+	CompressRequest req = *reqp;
+	Oid			relid;
+	Jsonb	   *parent_metrics;
+	Jsonb	   *metrics;
+	const char *key;
+	bool		higher_is_better;
+	double		parent_value,
+				value_now,
+				drop;
+	bool		passed;
+	ModelLatency parent_lat,
+				lat;
+	StringInfoData d;
+	Datum		v[16];
+	char		nulls[16];
 
 	/*
 	 * Both models on the same rows, the main metric's drop, both latencies.
@@ -339,7 +462,7 @@ galaxy_compress(PG_FUNCTION_ARGS)
 	parent_metrics = evaluate_model_metrics(parent_id, relid);
 	metrics = evaluate_model_metrics(model_id, relid);
 	PopActiveSnapshot();
-	key = metrics_key(gm->task, &higher_is_better);
+	key = metrics_key(task, &higher_is_better);
 	parent_value = main_metric(parent_metrics, key, parent_id);
 	value_now = main_metric(metrics, key, model_id);
 	drop = higher_is_better ? parent_value - value_now : value_now - parent_value;
@@ -372,7 +495,7 @@ galaxy_compress(PG_FUNCTION_ARGS)
 	v[9] = Float8GetDatum(drop);
 	v[10] = Float8GetDatum(req.max_metric_drop);
 	v[11] = Int64GetDatum(parent_size);
-	v[12] = Int64GetDatum(VARSIZE(value));
+	v[12] = Int64GetDatum(size_bytes);
 	v[13] = float_or_null(parent_lat.p50_ms, &nulls[13]);
 	v[14] = float_or_null(lat.p50_ms, &nulls[14]);
 	v[15] = JsonbPGetDatum(parent_metrics);
@@ -398,12 +521,109 @@ galaxy_compress(PG_FUNCTION_ARGS)
 	details_float(&d, "max_metric_drop", req.max_metric_drop);
 	details_bool(&d, "guard_passed", passed);
 	details_int(&d, "parent_size_bytes", parent_size);
-	details_int(&d, "size_bytes", VARSIZE(value));
+	details_int(&d, "size_bytes", size_bytes);
 	galaxy_audit("compress", "model", psprintf(INT64_FORMAT, model_id), details_end(&d));
 
 	if (!passed)
 		ereport(NOTICE,
 				(errmsg("compressed model %lld loses %.6g of %s (more than max_metric_drop %g): it is stored, and the deployment gates refuse it",
 						(long long) model_id, drop, key, req.max_metric_drop)));
+}
+
+/*
+ * galaxy.compress(model bigint, method text, options jsonb) → galaxy.models:
+ * the compressed model's row.
+ */
+Datum
+galaxy_compress(PG_FUNCTION_ARGS)
+{
+	int64		parent_id;
+	char	   *method;
+	Jsonb	   *options;
+	CompressRequest req;
+	QueryResult *r;
+	int64		project_id;
+	char	   *status;
+	char	   *parent_relation;
+	GalaxyModel *gm;
+	GalaxyModel cm;
+	struct varlena *value;
+	uint16		format = MODEL_FORMAT_VERSION;
+	char		version[64];
+	int64		model_id;
+	int64		parent_size;
+	int32		parent_seed;
+	int64		size_bytes;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("galaxy.compress: %s must not be NULL", PG_ARGISNULL(0) ? "model" : "method")));
+	parent_id = PG_GETARG_INT64(0);
+	method = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	options = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+
+	r = catalog_query("SELECT project_id, status, relation, model, size_bytes::bigint, seed FROM galaxy.models WHERE id = $1",
+					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(parent_id)},
+					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("galaxy model %lld does not exist", (long long) parent_id)));
+	project_id = query_int64(r, 0, 1, 0);
+	registry_check_model_access(project_id, parent_id, "train");
+	status = query_text(r, 0, 2);
+	parent_relation = query_text(r, 0, 3);
+	parent_size = query_int64(r, 0, 5, 0);
+	parent_seed = query_int32(r, 0, 6, 42);
+	if (strcmp(status, "training") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("galaxy model %lld is still training", (long long) parent_id)));
+	{
+		bool		isnull;
+		Datum		mv = query_datum(r, 0, 4, &isnull);
+
+		gm = model_from_datum(mv);
+	}
+
+	if (options == NULL)
+		options = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	read_options(options, &req);
+	check_method(method, gm->algo, gm->task, &req);
+	req.algo.method = method;
+
+	if (strcmp(method, "distill") == 0)
+	{
+		/* a student trained on the teacher's predictions, through train_run */
+		model_id = distill_run(parent_id, project_id, &req.distill);
+		r = catalog_query("SELECT version, size_bytes::bigint FROM galaxy.models WHERE id = $1",
+						  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+						  NULL, false, 1, SPI_OK_SELECT, "read the student model");
+		if (r->nrows != 1)
+			elog(ERROR, "the distilled model " INT64_FORMAT " is missing", model_id);
+		strlcpy(version, query_text(r, 0, 1), sizeof(version));
+		size_bytes = query_int64(r, 0, 2, 0);
+	}
+	else
+	{
+		/* a pruned network fine-tuned on the parent's training rows */
+		if (req.algo.epochs > 0)
+		{
+			req.algo.data = fine_tune_rows(gm, parent_relation, parent_id);
+			req.algo.hp = &gm->hp;
+			req.algo.algorithm = gm->algo->name;
+			req.algo.seed = (uint64) parent_seed;
+		}
+		/* the algorithm's compressed copy of the state, in a new model value */
+		cm = *gm;
+		cm.state = gm->algo->compress(gm->state, &req.algo, &format);
+		cm.format = format;
+		value = model_serialize(&cm);
+		size_bytes = VARSIZE(value);
+		model_id = register_copy(project_id, parent_id, value, version, sizeof(version));
+	}
+	measure_and_record(parent_id, project_id, model_id, gm->task, method, options, &req, parent_relation,
+					   parent_size, size_bytes, version);
 	PG_RETURN_DATUM(registry_model_row(model_id));
 }

@@ -26,6 +26,24 @@
  */
 #define NN_BLAS_PARALLEL_MACS (INT64CONST(1) << 22)
 
+/* Zero again the weights a pruned layer's mask drops (after an optimizer step). */
+static void
+apply_masks(NnNet *net, bool *const *masks)
+{
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		float	   *w = net->layers[i].params[0].w;
+		int64		n = net->layers[i].params[0].n;
+		const bool *m = masks[i];
+
+		if (m == NULL)
+			continue;
+		for (int64 j = 0; j < n; j++)
+			if (!m[j])
+				w[j] = 0.0f;
+	}
+}
+
 static int64
 largest_product(const NnNet *net, int batch)
 {
@@ -198,6 +216,8 @@ nn_train(NnNet *net, const NnTrainConfig *cfg, const NnTrainData *train,
 	double		best_loss = INFINITY;
 	GalaxyRng	shuffle_rng;
 	int			epoch;
+	bool	   *masks[NN_MAX_LAYERS] = {0};
+	bool		any_mask = false;
 
 	Assert(n >= 1 && batch >= 1);
 	nn_alloc_buffers(net, batch, true);
@@ -216,6 +236,22 @@ nn_train(NnNet *net, const NnTrainConfig *cfg, const NnTrainData *train,
 	curve->loss = palloc(sizeof(double) * cfg->epochs);
 	curve->val_loss = palloc(sizeof(double) * cfg->epochs);
 	curve->seconds = palloc(sizeof(double) * cfg->epochs);
+
+	/*
+	 * Fine-tuning a pruned network (galaxy.compress 'prune' with epochs):
+	 * the weights pruned to zero stay zero, the mask fixed.
+	 */
+	for (int i = 0; i < net->n_layers; i++)
+	{
+		NnLayer    *l = &net->layers[i];
+
+		if (l->kind != NN_DENSE || !l->pruned || l->params[0].w == NULL)
+			continue;
+		masks[i] = palloc_extended(sizeof(bool) * Max(l->params[0].n, 1), MCXT_ALLOC_HUGE);
+		for (int64 j = 0; j < l->params[0].n; j++)
+			masks[i][j] = l->params[0].w[j] != 0.0f;
+		any_mask = true;
+	}
 
 	if (largest_product(net, batch) < NN_BLAS_PARALLEL_MACS)
 		openblas_set_num_threads(1);
@@ -257,6 +293,8 @@ nn_train(NnNet *net, const NnTrainConfig *cfg, const NnTrainData *train,
 			w_sum += ws;
 			nn_backward(net, b);
 			nn_optim_step(os);
+			if (any_mask)
+				apply_masks(net, masks);
 			CHECK_FOR_INTERRUPTS();
 		}
 		train_loss = w_sum > 0 ? loss_sum / w_sum : NAN;
@@ -302,4 +340,7 @@ nn_train(NnNet *net, const NnTrainConfig *cfg, const NnTrainData *train,
 	pfree(ybuf);
 	if (best)
 		pfree(best);
+	for (int i = 0; i < net->n_layers; i++)
+		if (masks[i])
+			pfree(masks[i]);
 }

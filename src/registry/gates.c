@@ -30,6 +30,7 @@
 #include "registry/access.h"
 #include "registry/audit.h"
 #include "registry/gates.h"
+#include "registry/refusal_audit.h"
 #include "util/query.h"
 
 PG_FUNCTION_INFO_V1(galaxy_set_gate);
@@ -216,6 +217,8 @@ report_failures(int64 project_id, int64 model_id, const GateResult *res, int n, 
 	else
 		what = psprintf("%s = %.6g", first->metric, first->value);
 	project = project_name(project_id);
+	/* the refusal is audited although this ERROR rolls the transaction back */
+	refusal_audit_keep(project_id, model_id, gate_text(first), nfailed);
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 errmsg("%sgalaxy model %lld fails the deployment gate \"%s\" of project \"%s\": %s",

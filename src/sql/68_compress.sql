@@ -34,7 +34,7 @@ SELECT pg_catalog.pg_extension_config_dump('galaxy.compressions', '');
 CREATE FUNCTION galaxy.compress(model bigint, method text, options jsonb DEFAULT '{}')
     RETURNS galaxy.models
     AS 'MODULE_PATHNAME', 'galaxy_compress' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION galaxy.compress(bigint, text, jsonb) IS 'Register a compressed copy of a model (method int8) as its next patch version, measured beside it on the same rows; options: max_metric_drop (default 0.01, the accuracy guard a deployment gate enforces), relation; needs train on the project; audited';
+COMMENT ON FUNCTION galaxy.compress(bigint, text, jsonb) IS 'Register a compressed copy of a model (int8; prune; distill: a smaller student trained on its predictions) as its next patch version, measured beside it on the same rows; options: max_metric_drop (default 0.01, the accuracy guard a deployment gate enforces), relation, sparsity, epochs (fine-tuning a pruned network), student, hyperparams, test_size; needs train on the project; audited';
 
 CREATE VIEW galaxy.model_compressions AS
 SELECT p.name AS project, c.project_id, c.model_id AS model, m.version,

@@ -344,7 +344,7 @@ COMMENT ON COLUMN galaxy.models.search_id IS 'The hyperparameter search whose be
 COMMENT ON COLUMN galaxy.compressions.model_id IS 'The compressed model (galaxy.models.id)';
 COMMENT ON COLUMN galaxy.compressions.parent_id IS 'The model it was compressed from (its parent_id)';
 COMMENT ON COLUMN galaxy.compressions.project_id IS 'Project of both models';
-COMMENT ON COLUMN galaxy.compressions.method IS 'Compression method: int8';
+COMMENT ON COLUMN galaxy.compressions.method IS 'Compression method: int8, prune or distill';
 COMMENT ON COLUMN galaxy.compressions.options IS 'Options galaxy.compress was called with';
 COMMENT ON COLUMN galaxy.compressions.measured_on IS 'Relation both models were scored on (the parent''s training relation, or options relation)';
 COMMENT ON COLUMN galaxy.compressions.main_metric IS 'The task''s main metric (accuracy, r2) the guard compares';

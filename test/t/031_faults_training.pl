@@ -45,6 +45,8 @@ $node->safe_psql('postgres', q{
 	  FROM generate_series(1, 1000) i;
 	-- the same rows, about 2 s to read
 	CREATE VIEW public.slow_pts AS SELECT x1, x2, y FROM public.pts WHERE pg_sleep(0.002) IS NOT NULL;
+	-- loads for 30 s: a session still loading when the crash comes, however busy the machine
+	CREATE VIEW public.slowest_pts AS SELECT x1, x2, y FROM public.pts WHERE pg_sleep(0.03) IS NOT NULL;
 	-- gradient boosting with 400 trees fits in a few seconds on these
 	CREATE TABLE public.big AS
 	SELECT (i % 97)::float8 AS x1, (i % 89)::float8 AS x2, ((i * 7919) % 1000)::float8 AS x3, (i % 13)::float8 AS x4,
@@ -247,7 +249,7 @@ ok( $node->poll_query_until('postgres', qq{
 	}),
 	'the job is fitting gradient boosting while four clients predict');
 my $hk = start_psql('trainer_keep_b',
-	"SELECT version FROM galaxy.train('keep_b', 'public.slow_pts', 'y', algorithm => 'linear_regression')",
+	"SELECT version FROM galaxy.train('keep_b', 'public.slowest_pts', 'y', algorithm => 'linear_regression')",
 	"$base.keep_b.out", "$base.keep_b.err");
 ok( $node->poll_query_until('postgres', qq{
 		SELECT (SELECT count(*) FROM galaxy.training_progress WHERE project = 'keep_b' AND state = 'training' AND phase = 'load') = 1
