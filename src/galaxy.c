@@ -22,6 +22,7 @@
 #include "galaxy.h"
 #include "algo/algo.h"
 #include "jobs/shmem.h"
+#include "monitor/inference_log.h"
 #include "monitor/inference_stats.h"
 #include "registry/access.h"
 #include "registry/role_hint.h"
@@ -157,6 +158,7 @@ _PG_init(void)
 	role_hint_init();
 	galaxy_jobs_init();
 	inference_stats_init();
+	inference_log_init();
 	MarkGUCPrefixReserved("galaxy");
 
 	/* OpenBLAS must not spawn a thread per core inside every backend. */

@@ -26,6 +26,7 @@
 #include "galaxy.h"
 #include "api/predict.h"
 #include "model/model_cache.h"
+#include "monitor/inference_log.h"
 #include "monitor/inference_stats.h"
 #include "registry/access.h"
 #include "registry/deploy.h"
@@ -957,6 +958,9 @@ galaxy_predict(PG_FUNCTION_ARGS)
 	}
 	v = predict_value(cm);
 	inference_stats_end();
+	/* served traffic (by project) is logged; by model id (drift, gates, tests) is not */
+	if (call_state(fcinfo)->target == PREDICT_BY_PROJECT)
+		inference_log_record(cm->id, cm->project_id, cm->raw, preprocess_n_raw(cm->m->prep), v);
 	PG_RETURN_FLOAT8(v);
 }
 

@@ -38,6 +38,15 @@
  * when a submit commits there (jobs_note_pending_db + latch), when one of
  * its workers exits, when it had more queued jobs than free places, and
  * every 30 s for databases where galaxy is installed (safety net).
+ *
+ * Monitoring.  The launcher also starts, one at a time, a short-lived
+ * "monitor worker" per database (src/monitor/schedule.c): it writes the
+ * database's predictions waiting in the inference-log ring to
+ * galaxy.inference_log and runs the schedules that are due, then tells
+ * the launcher when the next one is due.  A database gets one when the
+ * ring holds its predictions, when its next schedule is due, when a
+ * schedule or a logging setting changed there (monitor_note_db), and once
+ * after galaxy is found installed there.
  */
 #include "postgres.h"
 
@@ -69,6 +78,7 @@
 #include "galaxy.h"
 #include "jobs/launcher.h"
 #include "jobs/shmem.h"
+#include "monitor/inference_log.h"
 #include "registry/audit.h"
 #include "util/query.h"
 
@@ -89,6 +99,8 @@ PGDLLEXPORT void galaxy_scanner_main(Datum arg);
 #define HELD_FORGET_MS			(10 * 60 * 1000)
 /* Jobs in back-off remembered at once. */
 #define LAUNCHER_MAX_HELD		256
+/* A database's next monitor visit when none is due. */
+#define MONITOR_NEVER			PG_INT64_MAX
 
 /* What the launcher knows about one database. */
 typedef struct LauncherDb
@@ -102,6 +114,9 @@ typedef struct LauncherDb
 	TimestampTz last_scan;
 	int			nleft;			/* owners whose queued jobs the last scan left */
 	Oid			left[GALAXY_MAX_JOB_WORKERS];
+	TimestampTz monitor_at;		/* next monitor worker (0: now, MONITOR_NEVER: none) */
+	TimestampTz monitor_backoff;	/* its last monitor worker failed: none before this */
+	bool		monitor_probe;	/* a change there: visit even before a scan saw galaxy */
 } LauncherDb;
 
 /* A job whose worker failed before it marked the job running. */
@@ -126,6 +141,10 @@ static Oid	scan_dboid = InvalidOid;
 static bool warned_no_slot = false;
 static HeldJob *held = NULL;
 static int	nheld = 0;
+static BackgroundWorkerHandle *monitor_handle = NULL;
+static Oid	monitor_dboid = InvalidOid;
+static bool warned_no_monitor = false;
+static bool monitor_last_for_ring = false;	/* the last monitor worker was for the ring */
 
 /* Register the static launcher (from _PG_init while preloading). */
 void
@@ -362,6 +381,7 @@ launcher_exit(int code, Datum arg)
 		shared->launcher_procno = -1;
 	}
 	shared->scan.active = false;
+	shared->monitor.active = false;
 	LWLockRelease(shared->lock);
 }
 
@@ -373,6 +393,9 @@ launcher_take_pending(void)
 	Oid			pending[GALAXY_PENDING_DBS];
 	int			npending;
 	bool		overflow;
+	Oid			mpending[GALAXY_PENDING_DBS];
+	int			nmpending;
+	bool		moverflow;
 	int			i;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -381,7 +404,29 @@ launcher_take_pending(void)
 	overflow = shared->pending_overflow;
 	shared->npending = 0;
 	shared->pending_overflow = false;
+	nmpending = shared->nmonitor_pending;
+	memcpy(mpending, shared->monitor_pending, sizeof(Oid) * nmpending);
+	moverflow = shared->monitor_pending_overflow;
+	shared->nmonitor_pending = 0;
+	shared->monitor_pending_overflow = false;
 	LWLockRelease(shared->lock);
+
+	/* schedules or logging settings changed there: a monitor worker soon */
+	for (i = 0; i < nmpending; i++)
+	{
+		LauncherDb *db = launcher_db_for(mpending[i]);
+
+		db->monitor_at = 0;
+		if (db->installed != 1)
+		{
+			db->installed = -1;
+			db->monitor_probe = true;	/* the worker says whether galaxy is there */
+		}
+	}
+	if (moverflow)
+		for (i = 0; i < ndbs; i++)
+			if (dbs[i].installed == 1)
+				dbs[i].monitor_at = 0;
 
 	for (i = 0; i < npending; i++)
 	{
@@ -606,6 +651,8 @@ launcher_finish_scan(void)
 		db->not_before = TimestampTzPlusMilliseconds(now, LAUNCHER_BACKOFF_MS);
 		return;
 	}
+	if (result.installed && db->installed != 1)
+		db->monitor_at = 0;		/* first sight: its schedules and log */
 	db->installed = result.installed ? 1 : 0;
 	db->need_recovery = false;
 	db->need_scan = result.more;
@@ -768,6 +815,142 @@ launcher_start_scan(void)
 	scan_dboid = best->dboid;
 }
 
+/* Collect a finished monitor worker's result: when its database is next due. */
+static void
+launcher_finish_monitor(void)
+{
+	GalaxyJobsShared *shared = galaxy_jobs_shared;
+	MonitorMailbox result;
+	LauncherDb *db;
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	result = shared->monitor;
+	shared->monitor.active = false;
+	LWLockRelease(shared->lock);
+
+	pfree(monitor_handle);
+	monitor_handle = NULL;
+	db = launcher_db_for(monitor_dboid);
+	db->monitor_probe = false;
+	if (!result.done)
+	{
+		/* it failed (its error is in the server log): back off */
+		db->monitor_backoff = TimestampTzPlusMilliseconds(now, LAUNCHER_BACKOFF_MS);
+		db->monitor_at = db->monitor_backoff;
+		return;
+	}
+	if (!result.installed)
+	{
+		db->installed = 0;
+		db->monitor_at = MONITOR_NEVER;
+		return;
+	}
+	db->installed = 1;
+	/* a change that arrived meanwhile (monitor_at = 0) wins */
+	if (db->monitor_at != 0)
+		db->monitor_at = result.next_run > 0 ? result.next_run : MONITOR_NEVER;
+	else if (result.next_run > 0 && result.next_run < now)
+		db->monitor_at = result.next_run;
+}
+
+/*
+ * Start a monitor worker for the database whose predictions wait longest in
+ * the inference-log ring, else for one whose schedules are due.  Returns
+ * the milliseconds until the next database is due (-1: none known).
+ */
+static long
+launcher_start_monitor(void)
+{
+	GalaxyJobsShared *shared = galaxy_jobs_shared;
+	TimestampTz now = GetCurrentTimestamp();
+	Oid			dboid = inference_log_pending_db();
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	uint64		generation;
+	long		next = -1;
+	int			i;
+
+	/*
+	 * Predictions waiting come first (the worker drops them where galaxy is
+	 * gone), but not twice in a row while another database's schedules are
+	 * due: steady traffic in one database must not starve the others.
+	 */
+	if (OidIsValid(dboid) && launcher_db_for(dboid)->monitor_backoff > now)
+		dboid = InvalidOid;
+	if (!OidIsValid(dboid) || monitor_last_for_ring)
+	{
+		Oid			ring_db = dboid;
+
+		dboid = InvalidOid;
+		for (i = 0; i < ndbs; i++)
+		{
+			if (!(dbs[i].installed == 1 || (dbs[i].installed == -1 && dbs[i].monitor_probe)) ||
+				dbs[i].monitor_at == MONITOR_NEVER)
+				continue;
+			if (dbs[i].monitor_at <= now && dbs[i].monitor_backoff <= now)
+			{
+				dboid = dbs[i].dboid;
+				break;
+			}
+			else
+			{
+				long		ms = (long) ((dbs[i].monitor_at - now + 999) / 1000);
+
+				if (next < 0 || ms < next)
+					next = ms;
+			}
+		}
+		if (!OidIsValid(dboid))
+			dboid = ring_db;
+		monitor_last_for_ring = OidIsValid(dboid) && dboid == ring_db;
+	}
+	else
+		monitor_last_for_ring = true;
+	if (!OidIsValid(dboid))
+		return next;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	generation = shared->next_generation++;
+	shared->monitor.active = true;
+	shared->monitor.generation = generation;
+	shared->monitor.dboid = dboid;
+	shared->monitor.done = false;
+	shared->monitor.installed = false;
+	shared->monitor.next_run = 0;
+	LWLockRelease(shared->lock);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "galaxy", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "galaxy_monitor_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "galaxy monitor for database %u", dboid);
+	strlcpy(worker.bgw_type, "galaxy monitor", BGW_MAXLEN);
+	worker.bgw_main_arg = Int64GetDatum((int64) generation);
+	memcpy(worker.bgw_extra, &dboid, sizeof(Oid));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		shared->monitor.active = false;
+		LWLockRelease(shared->lock);
+		if (!warned_no_monitor)
+			ereport(WARNING,
+					(errmsg("galaxy could not start its monitor worker (inference log, schedules)"),
+					 errhint("Raise max_worker_processes (it must leave room for galaxy.max_workers plus 3).")));
+		warned_no_monitor = true;
+		launcher_db_for(dboid)->monitor_at = TimestampTzPlusMilliseconds(now, 1000);
+		return 1000;
+	}
+	warned_no_monitor = false;
+	monitor_handle = handle;
+	monitor_dboid = dboid;
+	return -1;
+}
+
 /* Main loop of the launcher. */
 void
 galaxy_launcher_main(Datum arg)
@@ -794,6 +977,9 @@ galaxy_launcher_main(Datum arg)
 	/* a scanner of a previous launcher reports to nobody */
 	shared->scan.active = false;
 	shared->scan.generation = shared->next_generation++;
+	shared->monitor.active = false;
+	shared->nmonitor_pending = 0;
+	shared->monitor_pending_overflow = false;
 	/* entries of a previous launcher whose worker never started are void */
 	for (i = 0; i < GALAXY_MAX_JOB_WORKERS; i++)
 	{
@@ -865,6 +1051,24 @@ galaxy_launcher_main(Datum arg)
 
 		if (scan_handle == NULL)
 			launcher_start_scan();
+
+		/* the monitor worker: inference log and schedules */
+		if (monitor_handle != NULL)
+		{
+			pid_t		pid;
+
+			if (GetBackgroundWorkerPid(monitor_handle, &pid) == BGWH_STOPPED)
+				launcher_finish_monitor();
+		}
+		if (monitor_handle == NULL)
+		{
+			long		monitor_ms = launcher_start_monitor();
+
+			if (monitor_ms >= 0)
+				timeout = Max(Min(timeout, monitor_ms), 10L);
+		}
+		else
+			timeout = Min(timeout, 100L);
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -123,6 +123,22 @@ typedef struct ScanMailbox
 	Oid			left[GALAXY_MAX_JOB_WORKERS];
 } ScanMailbox;
 
+/*
+ * Launcher → monitor worker → launcher hand-over (src/monitor/schedule.c):
+ * one per-database worker at a time drains the inference log and runs the
+ * due schedules, then says when the next schedule of its database is due.
+ */
+typedef struct MonitorMailbox
+{
+	bool		active;
+	uint64		generation;
+	Oid			dboid;
+	/* filled by the monitor worker */
+	bool		done;			/* it finished and filled the result */
+	bool		installed;		/* galaxy is installed in dboid */
+	TimestampTz next_run;		/* earliest next run of an enabled schedule, 0: none */
+} MonitorMailbox;
+
 typedef struct GalaxyJobsShared
 {
 	LWLock	   *lock;
@@ -134,6 +150,11 @@ typedef struct GalaxyJobsShared
 	Oid			pending[GALAXY_PENDING_DBS];
 	JobWorkerSlot workers[GALAXY_MAX_JOB_WORKERS];
 	ScanMailbox scan;
+	MonitorMailbox monitor;
+	/* databases whose schedules or logging settings changed (monitor_note_db) */
+	int			nmonitor_pending;
+	bool		monitor_pending_overflow;
+	Oid			monitor_pending[GALAXY_PENDING_DBS];
 	int			nslots;
 	ProgressSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } GalaxyJobsShared;

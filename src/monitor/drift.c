@@ -37,6 +37,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -932,7 +933,7 @@ drift_compare(const DriftCol *c, DriftResult *res)
  * --------------------------------------------------------------------- */
 
 /* ERROR unless 0 < warning <= drift, both finite. */
-static void
+void
 drift_check_thresholds(double warning, double drift)
 {
 	if (!isfinite(warning) || warning <= 0)
@@ -1210,4 +1211,31 @@ galaxy_set_drift_thresholds(PG_FUNCTION_ARGS)
 	}
 	galaxy_audit("set_drift_thresholds", "project", psprintf(INT64_FORMAT, project_id), details_end(&js));
 	PG_RETURN_VOID();
+}
+
+/*
+ * ERROR unless the calling role can read relid and it has a column for
+ * every feature of the project's model (what galaxy.drift() will read):
+ * checked when a drift check is scheduled.
+ */
+void
+drift_check_relation(int64 project_id, const char *project, Oid relid)
+{
+	char	   *task;
+	char	  **features;
+	int			nfeatures;
+	char	   *relname = drift_relname(relid);
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for relation %s", relname)));
+	(void) drift_model(project_id, project, &task, &features, &nfeatures);
+	for (int i = 0; i < nfeatures; i++)
+		if (get_attnum(relid, features[i]) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("relation %s has no column \"%s\", a feature of project \"%s\"",
+							relname, features[i], galaxy_short(project)),
+					 errhint("A drift check reads every feature the project's model was trained on.")));
 }

@@ -25,4 +25,10 @@
 extern Jsonb *drift_training_profile(const Dataset *ds, const int64 *rows, int64 n);
 extern void drift_store_training_profile(int64 model_id, Jsonb *profile);
 
+/* ERROR (22023) unless 0 < warning <= drift, both finite. */
+extern void drift_check_thresholds(double warning, double drift);
+
+/* ERROR unless the caller can read relid and it has every feature of the project's model. */
+extern void drift_check_relation(int64 project_id, const char *project, Oid relid);
+
 #endif							/* GALAXY_DRIFT_H */

@@ -196,12 +196,14 @@ DECLARE
                                'health_runtime', 'inference_stats_entries', 'algorithms',
                                'metrics_key', 'audit_canonical', 'route_fallbacks',
                                'inference_stats', 'model_metrics', 'series_windows', 'forecast',
-                               'model_card', 'moments_ols', 'moments_summary'];
+                               'model_card', 'moments_ols', 'moments_summary', 'next_run', 'drift_live',
+                               'inference_log_rows', 'inference_log_columns', 'flush_inference_log'];
     trainer_fns text[] := ARRAY['create_dataset', 'drop_dataset', 'profile', 'train', 'submit', 'cancel', 'wait',
                                 'deploy', 'rollback', 'request_deployment', 'export_model', 'import_model',
                                 'grant_project', 'revoke_project', 'schedule_evaluation', 'unschedule_evaluation',
                                 'drop_project', 'delete_model', 'archive_model', 'compress_model', 'compress',
-                                'set_gate', 'drop_gate', 'check_gates', 'set_drift_thresholds'];
+                                'set_gate', 'drop_gate', 'check_gates', 'set_drift_thresholds',
+                                'schedule_drift', 'unschedule', 'set_logging', 'acknowledge_alert'];
     approver_fns text[] := ARRAY['approve', 'reject', 'verify_audit', 'audit_head'];
     superuser_fns text[] := ARRAY['purge_audit'];
     io_fns oid[];

@@ -479,3 +479,95 @@ COMMENT ON COLUMN galaxy.model_summary.predict_p99_ms IS '99th percentile of tha
 COMMENT ON COLUMN galaxy.model_summary.size_bytes IS 'Stored size of the model';
 COMMENT ON COLUMN galaxy.model_summary.trained_by IS 'Role that trained it';
 COMMENT ON COLUMN galaxy.model_summary.created_at IS 'When it was registered';
+
+-- inference_logging
+COMMENT ON COLUMN galaxy.inference_logging.project_id IS 'The logged project';
+COMMENT ON COLUMN galaxy.inference_logging.sample_rate IS 'Share of the project''s galaxy.predict() calls logged (0 < rate <= 1)';
+COMMENT ON COLUMN galaxy.inference_logging.retention IS 'Logged rows older than this are deleted by the monitor worker';
+COMMENT ON COLUMN galaxy.inference_logging.set_by IS 'Role that called galaxy.set_logging';
+COMMENT ON COLUMN galaxy.inference_logging.set_at IS 'When the setting was made';
+
+-- inference_log
+COMMENT ON COLUMN galaxy.inference_log.logged_at IS 'When the prediction was made';
+COMMENT ON COLUMN galaxy.inference_log.project_id IS 'Project predicted for';
+COMMENT ON COLUMN galaxy.inference_log.model_id IS 'Model that served the prediction';
+COMMENT ON COLUMN galaxy.inference_log.prediction IS 'What galaxy.predict() returned';
+COMMENT ON COLUMN galaxy.inference_log.features IS 'Raw input values in the model''s input order (NaN: NULL; a categorical input as -(k + 2) with k its category''s index); NULL for models with more than 32 input slots';
+
+-- inference_log_status
+COMMENT ON COLUMN galaxy.inference_log_status.buffer_slots IS 'Predictions the shared-memory ring holds (galaxy.inference_log_buffer)';
+COMMENT ON COLUMN galaxy.inference_log_status.waiting IS 'Predictions in the ring not yet committed to galaxy.inference_log';
+COMMENT ON COLUMN galaxy.inference_log_status.logged IS 'Predictions put into the ring since the server started';
+COMMENT ON COLUMN galaxy.inference_log_status.dropped IS 'Predictions not logged because the ring was full, since the server started';
+COMMENT ON COLUMN galaxy.inference_log_status.projects_logged IS 'Projects with logging on (visible to the caller)';
+
+-- schedules
+COMMENT ON COLUMN galaxy.schedules.id IS 'Schedule id';
+COMMENT ON COLUMN galaxy.schedules.name IS 'Unique schedule name';
+COMMENT ON COLUMN galaxy.schedules.project_id IS 'Project checked';
+COMMENT ON COLUMN galaxy.schedules.kind IS 'What runs: drift (a galaxy.drift check)';
+COMMENT ON COLUMN galaxy.schedules.schedule IS 'Five cron fields (UTC), a macro such as @daily, or "every N seconds|minutes|hours|days"';
+COMMENT ON COLUMN galaxy.schedules.relation IS 'Relation checked, schema-qualified; NULL: the project''s logged predictions of the last log_window';
+COMMENT ON COLUMN galaxy.schedules.log_window IS 'Window of logged predictions checked when relation is NULL';
+COMMENT ON COLUMN galaxy.schedules.psi_warning IS 'PSI warning threshold of the check (NULL: the project''s, else 0.1)';
+COMMENT ON COLUMN galaxy.schedules.psi_drift IS 'PSI drift threshold of the check (NULL: the project''s, else 0.25)';
+COMMENT ON COLUMN galaxy.schedules.alert_on IS 'Feature status that raises an alert: drift, or warning (warning or drift)';
+COMMENT ON COLUMN galaxy.schedules.enabled IS 'Whether it runs (a cron text that no longer fires disables it)';
+COMMENT ON COLUMN galaxy.schedules.owner IS 'Role that created the schedule; the check runs as it';
+COMMENT ON COLUMN galaxy.schedules.owner_oid IS 'OID of the owner role';
+COMMENT ON COLUMN galaxy.schedules.created_at IS 'When the schedule was created';
+COMMENT ON COLUMN galaxy.schedules.next_run IS 'When it runs next';
+COMMENT ON COLUMN galaxy.schedules.last_run IS 'When it last ran';
+COMMENT ON COLUMN galaxy.schedules.last_status IS 'ok, alert (a feature over the thresholds) or failed';
+COMMENT ON COLUMN galaxy.schedules.last_error IS 'Error message of the last run when it failed';
+COMMENT ON COLUMN galaxy.schedules.last_sqlstate IS 'SQLSTATE of the last run when it failed';
+COMMENT ON COLUMN galaxy.schedules.runs IS 'Runs so far';
+COMMENT ON COLUMN galaxy.schedules.failures IS 'Runs that failed';
+COMMENT ON COLUMN galaxy.schedules.alerts IS 'Runs that found a feature over the thresholds';
+
+-- alerts
+COMMENT ON COLUMN galaxy.alerts.id IS 'Alert id';
+COMMENT ON COLUMN galaxy.alerts.raised_at IS 'When it was raised';
+COMMENT ON COLUMN galaxy.alerts.project_id IS 'Project concerned';
+COMMENT ON COLUMN galaxy.alerts.schedule_id IS 'Schedule that raised it (NULL once the schedule is removed)';
+COMMENT ON COLUMN galaxy.alerts.kind IS 'drift (a feature over the thresholds) or schedule_failed';
+COMMENT ON COLUMN galaxy.alerts.severity IS 'critical (a feature''s status is drift) or warning';
+COMMENT ON COLUMN galaxy.alerts.message IS 'What happened, in words';
+COMMENT ON COLUMN galaxy.alerts.details IS 'The features over the thresholds (feature, kind, psi, status) and the relation, or the error and SQLSTATE';
+COMMENT ON COLUMN galaxy.alerts.acknowledged_at IS 'When galaxy.acknowledge_alert marked it';
+COMMENT ON COLUMN galaxy.alerts.acknowledged_by IS 'Role that acknowledged it';
+COMMENT ON COLUMN galaxy.alerts.resolved_at IS 'When it was resolved';
+COMMENT ON COLUMN galaxy.alerts.resolved_by IS 'Role that resolved it';
+
+-- schedule_status
+COMMENT ON COLUMN galaxy.schedule_status.id IS 'Schedule id';
+COMMENT ON COLUMN galaxy.schedule_status.name IS 'Schedule name';
+COMMENT ON COLUMN galaxy.schedule_status.project IS 'Project checked';
+COMMENT ON COLUMN galaxy.schedule_status.kind IS 'What runs (drift)';
+COMMENT ON COLUMN galaxy.schedule_status.schedule IS 'The schedule text';
+COMMENT ON COLUMN galaxy.schedule_status.checks IS 'Relation checked, or the window of logged predictions';
+COMMENT ON COLUMN galaxy.schedule_status.enabled IS 'Whether it runs';
+COMMENT ON COLUMN galaxy.schedule_status.owner IS 'Role the check runs as';
+COMMENT ON COLUMN galaxy.schedule_status.next_run IS 'When it runs next';
+COMMENT ON COLUMN galaxy.schedule_status.last_run IS 'When it last ran';
+COMMENT ON COLUMN galaxy.schedule_status.last_status IS 'ok, alert or failed';
+COMMENT ON COLUMN galaxy.schedule_status.last_error IS 'Error message of the last run when it failed';
+COMMENT ON COLUMN galaxy.schedule_status.last_sqlstate IS 'SQLSTATE of the last run when it failed';
+COMMENT ON COLUMN galaxy.schedule_status.runs IS 'Runs so far';
+COMMENT ON COLUMN galaxy.schedule_status.failures IS 'Runs that failed';
+COMMENT ON COLUMN galaxy.schedule_status.alerts IS 'Runs that found a feature over the thresholds';
+COMMENT ON COLUMN galaxy.schedule_status.overdue IS 'Due more than a minute ago (the monitor worker is not keeping up, or is not running)';
+
+-- alert_list
+COMMENT ON COLUMN galaxy.alert_list.id IS 'Alert id';
+COMMENT ON COLUMN galaxy.alert_list.raised_at IS 'When it was raised';
+COMMENT ON COLUMN galaxy.alert_list.project IS 'Project concerned';
+COMMENT ON COLUMN galaxy.alert_list.schedule IS 'Schedule that raised it';
+COMMENT ON COLUMN galaxy.alert_list.kind IS 'drift or schedule_failed';
+COMMENT ON COLUMN galaxy.alert_list.severity IS 'critical or warning';
+COMMENT ON COLUMN galaxy.alert_list.message IS 'What happened, in words';
+COMMENT ON COLUMN galaxy.alert_list.acknowledged_at IS 'When it was acknowledged';
+COMMENT ON COLUMN galaxy.alert_list.acknowledged_by IS 'Role that acknowledged it';
+COMMENT ON COLUMN galaxy.alert_list.resolved_at IS 'When it was resolved';
+COMMENT ON COLUMN galaxy.alert_list.resolved_by IS 'Role that resolved it';
+COMMENT ON COLUMN galaxy.alert_list.state IS 'open, acknowledged or resolved';
