@@ -284,6 +284,18 @@ trials_wait(TrialBoard *b, void (*progress) (void *arg, int done), void *arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+
+	/* who scored what: one line for the server log (and the parallel search's test) */
+	{
+		int			by_workers = 0;
+
+		for (int t = 0; t < b->sh->n_trials; t++)
+			if (b->sh->slots[t].claimed_by > 0)
+				by_workers++;
+		ereport(LOG,
+				(errmsg("galaxy search: %d trials, %d of them scored by trial workers (%d started)",
+						b->sh->n_trials, by_workers, b->n_workers)));
+	}
 }
 
 /* Trial t's result (palloc'd in the current context). */

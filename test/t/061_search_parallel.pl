@@ -58,7 +58,9 @@ while (time < $deadline)
 	usleep(20_000);
 }
 is($node->safe_psql('postgres', qq{SELECT state FROM galaxy.wait($job, '120 s')}), 'succeeded', 'the parallel search succeeded');
-cmp_ok($most, '>=', 1, "trial workers ran beside the job's worker (at most $most at once)");
+# sampling pg_stat_activity may miss a short search on a busy machine: the job's worker logs who scored
+my ($by_workers) = slurp_file($node->logfile) =~ /galaxy search: 6 trials, (\d+) of them scored by trial workers/;
+cmp_ok($by_workers // 0, '>=', 1, "trial workers scored trials beside the job's worker (at most $most seen at once)");
 cmp_ok($most, '<=', 2, 'no more than galaxy.max_workers - 1 trial workers');
 is($node->safe_psql('postgres', qq{SELECT string_agg(t.state, ',' ORDER BY t.trial) FROM galaxy.trials t
 	JOIN galaxy.searches s ON s.id = t.search_id WHERE s.job_id = $job}),
