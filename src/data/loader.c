@@ -68,6 +68,8 @@
 /* Bin codes: sampled rows per bin for the edges, and at most this many bytes of sample */
 #define LOADER_BIN_SAMPLE_PER_BIN	200
 #define LOADER_BIN_SAMPLE_BYTES		((Size) 16 << 20)
+/* Cells between a slot's first and last edge, each knowing the code it starts with */
+#define LOADER_BIN_CELLS	1024
 /* The random stream of the sampled blocks ("BLKS") */
 #define LOADER_BIN_SEED		UINT64CONST(0x424C4B53)
 
@@ -121,8 +123,10 @@ typedef struct LoadState
 
 	/* bin codes (LoadOptions.max_bins): planned when bins != NULL */
 	DatasetBins *bins;
-	double	   *bin_tab;		/* per raw slot: TREE-style padded edges (+inf), 256 each */
-	int		   *bin_step;		/* per raw slot: first step of the binary search */
+	double	   *bin_tab;		/* per raw slot: its edges, padded with +inf, 256 each */
+	double	   *bin_lo;			/* per raw slot: the first edge */
+	double	   *bin_scale;		/* per raw slot: cells per unit between the first and last edge */
+	uint8	   *bin_cell;		/* per raw slot: the code at the start of each of LOADER_BIN_CELLS cells */
 	BlockNumber *sample_blocks; /* ascending */
 	int64		n_sample_blocks;
 	int64		sample_cap;		/* sample rows allocated */
@@ -422,10 +426,20 @@ load_row_codes(LoadState *ls, const double *raw)
 		else
 		{
 			const double *tab = ls->bin_tab + (Size) s * 256;
+			double		c = (x - ls->bin_lo[s]) * ls->bin_scale[s];
 
-			/* code = the number of edges below x (branch-free binary search) */
-			for (int st = ls->bin_step[s]; st > 0; st >>= 1)
-				pos += (tab[pos + st - 1] < x) ? st : 0;
+			/*
+			 * code = the number of edges below x: start from the code of x's
+			 * cell (evenly spaced between the first and last edge), then step
+			 * to the exact one (a step or none for all but skewed columns)
+			 */
+			if (c > 0)
+				pos = ls->bin_cell[(Size) s * (LOADER_BIN_CELLS + 1) +
+								   (c < LOADER_BIN_CELLS ? (int) c : LOADER_BIN_CELLS)];
+			while (pos > 0 && tab[pos - 1] >= x)
+				pos--;
+			while (tab[pos] < x)
+				pos++;
 		}
 		b->codes[(Size) s * ls->cap + r] = (uint8) pos;
 	}
@@ -696,13 +710,15 @@ load_bins_edges(LoadState *ls, Relation rel, Snapshot snap, int maxatt)
 	/* each slot's edges, and its padded table for the scan's binary search */
 	v = MemoryContextAllocHuge(ls->cxt, sizeof(double) * Max(m, 1));
 	ls->bin_tab = palloc(sizeof(double) * 256 * Max(n_raw, 1));
-	ls->bin_step = palloc(sizeof(int) * Max(n_raw, 1));
+	ls->bin_lo = palloc(sizeof(double) * Max(n_raw, 1));
+	ls->bin_scale = palloc(sizeof(double) * Max(n_raw, 1));
+	ls->bin_cell = palloc0((Size) (LOADER_BIN_CELLS + 1) * Max(n_raw, 1));
 	for (int s = 0; s < n_raw; s++)
 	{
 		double	   *e = b->edges + (Size) s * ALGO_MAX_BIN_EDGES;
 		double	   *tab = ls->bin_tab + (Size) s * 256;
+		uint8	   *cell = ls->bin_cell + (Size) s * (LOADER_BIN_CELLS + 1);
 		int			E;
-		int			st = 0;
 
 		for (int64 i = 0; i < m; i++)
 			v[i] = rows[i * n_raw + s];
@@ -710,13 +726,23 @@ load_bins_edges(LoadState *ls, Relation rel, Snapshot snap, int maxatt)
 		b->n_edges[s] = E;
 		for (int k = 0; k < 256; k++)
 			tab[k] = k < E ? e[k] : get_float8_infinity();
-		if (E > 0)
+		/* the cells: only a guess to start from, so rounding does not matter */
+		ls->bin_lo[s] = E > 0 ? e[0] : 0.0;
+		ls->bin_scale[s] = 0.0;
+		if (E > 1 && isfinite(LOADER_BIN_CELLS / (e[E - 1] - e[0])))
 		{
-			st = 1;
-			while (2 * st - 1 < E)
-				st <<= 1;
+			int			code = 0;
+
+			ls->bin_scale[s] = LOADER_BIN_CELLS / (e[E - 1] - e[0]);
+			for (int k = 0; k <= LOADER_BIN_CELLS; k++)
+			{
+				double		start = e[0] + k / ls->bin_scale[s];
+
+				while (code < E && e[code] < start)
+					code++;
+				cell[k] = (uint8) code;
+			}
 		}
-		ls->bin_step[s] = st;
 		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(v);
@@ -1490,7 +1516,9 @@ load_build_dataset(LoadState *ls, Relation rel, GalaxyTask task)
 			ls->bins->codes = repalloc_huge(codes, (Size) Max(ls->n_raw, 1) * Max(ls->n_rows, 1));
 		ds->bins = ls->bins;
 		pfree(ls->bin_tab);
-		pfree(ls->bin_step);
+		pfree(ls->bin_lo);
+		pfree(ls->bin_scale);
+		pfree(ls->bin_cell);
 		pfree(ls->sample_blocks);
 	}
 	ds->skipped_null_labels = ls->skipped;
