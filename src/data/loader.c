@@ -1041,13 +1041,18 @@ static void
 finish_number_labels(LoadState *ls, Dataset *ds)
 {
 	int64		n = ds->n_rows;
-	double	   *v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+	double	   *v;
 	int64		k = 0;
+	int64		m = n;
 	bool		integral = true;
 
-	memcpy(v, ds->y, sizeof(double) * n);
-	qsort(v, n, sizeof(double), data_cmp_double);
-	for (int64 i = 0; i < n; i++)
+	/* the distinct values, sorted: those the scan tracked, when it could, else every label */
+	if (ls->track_distinct)
+		m = ls->n_small;
+	v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(m, 1));
+	memcpy(v, ls->track_distinct ? ls->small : ds->y, sizeof(double) * m);
+	qsort(v, m, sizeof(double), data_cmp_double);
+	for (int64 i = 0; i < m; i++)
 		if (k == 0 || v[i] != v[k - 1])
 		{
 			v[k++] = v[i];
