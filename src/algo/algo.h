@@ -163,6 +163,32 @@ typedef struct SparseMatrix
 } SparseMatrix;
 
 /*
+ * Preprocessed features already cut into bins (an algorithm with
+ * binned_input, src/data/binned.c): feature f's code c stands for the values
+ * x with edge[c - 1] < x <= edge[c] (edge[-1] = -inf, edge[n_edges[f]] =
+ * +inf), where edge = edges + f * ALGO_MAX_BIN_EDGES, ascending and finite.
+ * There is no code for a missing value: imputation gave every row a value.
+ */
+#define ALGO_MAX_BIN_EDGES 255
+
+typedef struct BinnedFeatures
+{
+	int64		n_rows;
+	int			n_features;
+	int			max_bins;		/* the edges were placed for at most this many bins */
+	uint8	   *codes;			/* n_features x n_rows, column-major */
+	int		   *n_edges;		/* per feature, < max_bins */
+	double	   *edges;			/* n_features x ALGO_MAX_BIN_EDGES */
+} BinnedFeatures;
+
+/*
+ * Place at most max_bins - 1 bin edges (quantiles, or one bin per distinct
+ * value when they are few) among the m values v (NaN ignored; v is sorted in
+ * place) into edges; returns how many (src/algo/tree_bins.c).
+ */
+extern int	algo_bin_edges(double *v, int64 m, int max_bins, double *edges);
+
+/*
  * Weighted cross products of a regression problem's (preprocessed) rows:
  * with an intercept, centred on their means (mean, ymean); without, about
  * zero (mean and ymean zero).  xx is p x p, full, row-major.
@@ -201,6 +227,13 @@ typedef struct TrainData
 	 * algorithm with sparse_input, when the features include text.
 	 */
 	const SparseMatrix *Xs;
+
+	/*
+	 * The same rows as bin codes instead (X, Xf and Xs are then NULL): only
+	 * for an algorithm with binned_input, whose final fit may get its rows
+	 * this way (the validation rows X_val stay float64).
+	 */
+	const BinnedFeatures *Xb;
 	const double *y;			/* n_rows; class index for classification */
 
 	/*
@@ -289,6 +322,13 @@ typedef struct AlgorithmDef
 	 * (half the memory) and passes them to the final fit as TrainData.Xf.
 	 */
 	bool		float32_input;
+
+	/*
+	 * The algorithm bins its features (trees): train() may load a large
+	 * relation straight into bin codes, its hyperparameter "max_bins" giving
+	 * their number, and pass them to the final fit as TrainData.Xb.
+	 */
+	bool		binned_input;
 
 	/*
 	 * The algorithm takes sparse input (text features): fit reads

@@ -1469,7 +1469,8 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	gb_check_data(d, obj, &gp, base_score, has_val);
 	gb_check_memory(&gp, n, p, G);
 
-	tb = tree_bins_fit(d->X, n, p, gp.max_bins, seed, threads);
+	/* rows loaded as bin codes are used as they are */
+	tb = d->Xb ? tree_bins_from_binned(d->Xb) : tree_bins_fit(d->X, n, p, gp.max_bins, seed, threads);
 	m = tree_model_new(TREE_ALGO_GRADIENT_BOOSTING, d->task, p, d->n_classes, 1, G);
 	tree_model_set_bins(m, tb);
 	gb_set_base_score(m, obj, base_score);
@@ -1486,7 +1487,8 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	if (gp.subsample < 1.0)
 	{
 		unsampled = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
-		x_nan = tree_rows_with_nan(d->X, n, p);
+		if (d->X)
+			x_nan = tree_rows_with_nan(d->X, n, p);
 	}
 	if (has_val)
 		val_nan = tree_rows_with_nan(d->X_val, d->n_val, p);
@@ -1521,7 +1523,9 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 			gb_finish_tree(&gg, m, threads);
 
 			/* rows left out of the sample, and the validation rows: walk the new tree */
-			if (n_uns > 0)
+			if (n_uns > 0 && d->X == NULL)
+				tree_model_add_tree_codes(m, m->n_trees - 1, tb, unsampled, n_uns, margin, G, k);
+			else if (n_uns > 0)
 				tree_model_add_tree(m, m->n_trees - 1, d->X, unsampled, n_uns, x_nan, margin, G, k, threads);
 			if (has_val)
 				tree_model_add_tree(m, m->n_trees - 1, d->X_val, NULL, d->n_val, val_nan, val_margin, G, k, threads);
@@ -1576,7 +1580,8 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 		pfree(x_nan);
 	if (val_nan)
 		pfree(val_nan);
-	pfree(tb->codes);
+	if (d->Xb == NULL)
+		pfree(tb->codes);		/* codes loaded as such belong to the caller */
 
 	tree_model_finish(m);
 	return m;
@@ -1637,6 +1642,7 @@ const AlgorithmDef galaxy_algo_gradient_boosting = {
 	.params = gb_params,
 	.n_params = GB_N_PARAMS,
 	.default_scaling = false,
+	.binned_input = true,
 	.description = "Histogram gradient boosting, second order (XGBoost-style): squared error, logistic or softmax.",
 	.fit = gb_fit,
 	.predict = tree_predict,

@@ -131,6 +131,7 @@ const AlgorithmDef galaxy_algo_random_forest = {
 	.params = rf_params,
 	.n_params = RF_N_PARAMS,
 	.default_scaling = false,
+	.binned_input = true,
 	.description = "Random forest of CART trees (bootstrap, feature sampling, out-of-bag score).",
 	.fit = rf_fit,
 	.predict = tree_predict,

@@ -220,6 +220,70 @@ bins_nan_kernel(void *argp, int w, int nw)
 	}
 }
 
+/*
+ * Place at most B - 1 edges among the m sorted, non-NaN values v into tab;
+ * returns how many.  One bin per distinct value when they are few enough,
+ * else cuts after the runs holding the k/B-th values; non-finite edges
+ * (infinite inputs) are dropped.
+ */
+static int
+place_edges(const double *v, int64 m, int B, double *tab)
+{
+	int			E = 0;
+	int64		distinct = 0;
+
+	for (int64 i = 0; i < m; i++)
+		if (i == 0 || v[i] != v[i - 1])
+			distinct++;
+
+	if (distinct <= B)
+	{
+		/* one bin per distinct value */
+		for (int64 i = 1; i < m; i++)
+			if (v[i] != v[i - 1])
+				tab[E++] = midpoint(v[i - 1], v[i]);
+	}
+	else
+	{
+		/* quantiles: cut after the run holding the k/B-th value */
+		for (int k = 1; k < B && E < B - 1; k++)
+		{
+			int64		idx = (int64) ((double) k * (double) m / (double) B);
+			double		q = v[idx];
+			int64		lo = idx,
+						hi = m;
+			double		edge;
+
+			/* first position holding a value > q */
+			while (lo < hi)
+			{
+				int64		mid = lo + (hi - lo) / 2;
+
+				if (v[mid] > q)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+			if (lo >= m)
+				break;
+			edge = midpoint(q, v[lo]);
+			if (E > 0 && edge <= tab[E - 1])
+				continue;
+			tab[E++] = edge;
+		}
+	}
+	/* drop non-finite edges (infinite inputs) */
+	{
+		int			k = 0;
+
+		for (int i = 0; i < E; i++)
+			if (isfinite(tab[i]))
+				tab[k++] = tab[i];
+		E = k;
+	}
+	return E;
+}
+
 /* Kernel: sort each feature's sample and place its edges (features by worker). */
 static void
 bins_edges_kernel(void *argp, int w, int nw)
@@ -232,8 +296,7 @@ bins_edges_kernel(void *argp, int w, int nw)
 		double	   *tab = a->edge_tab + (Size) f * TREE_MAX_BINS;
 		int64		m = 0;
 		int			B = a->max_bins;
-		int			E = 0;
-		int64		distinct = 0;
+		int			E;
 
 		/* drop NaN, sort */
 		for (int64 i = 0; i < a->m; i++)
@@ -244,59 +307,32 @@ bins_edges_kernel(void *argp, int w, int nw)
 		if (a->has_nan[f] && B > TREE_MAX_BINS - 1)
 			B = TREE_MAX_BINS - 1;	/* one code stays free for NaN */
 
-		for (int64 i = 0; i < m; i++)
-			if (i == 0 || v[i] != v[i - 1])
-				distinct++;
-
-		if (distinct <= B)
-		{
-			/* one bin per distinct value */
-			for (int64 i = 1; i < m; i++)
-				if (v[i] != v[i - 1])
-					tab[E++] = midpoint(v[i - 1], v[i]);
-		}
-		else
-		{
-			/* quantiles: cut after the run holding the k/B-th value */
-			for (int k = 1; k < B && E < B - 1; k++)
-			{
-				int64		idx = (int64) ((double) k * (double) m / (double) B);
-				double		q = v[idx];
-				int64		lo = idx,
-							hi = m;
-				double		edge;
-
-				/* first position holding a value > q */
-				while (lo < hi)
-				{
-					int64		mid = lo + (hi - lo) / 2;
-
-					if (v[mid] > q)
-						hi = mid;
-					else
-						lo = mid + 1;
-				}
-				if (lo >= m)
-					break;
-				edge = midpoint(q, v[lo]);
-				if (E > 0 && edge <= tab[E - 1])
-					continue;
-				tab[E++] = edge;
-			}
-		}
-		/* drop non-finite edges (infinite inputs); pad with +inf */
-		{
-			int			k = 0;
-
-			for (int i = 0; i < E; i++)
-				if (isfinite(tab[i]))
-					tab[k++] = tab[i];
-			E = k;
-		}
+		E = place_edges(v, m, B, tab);
+		/* pad with +inf */
 		for (int i = E; i < TREE_MAX_BINS; i++)
 			tab[i] = INFINITY;
 		a->n_edges[f] = E;
 	}
+}
+
+/* Place bin edges among m values (see algo.h); v is sorted in place. */
+int
+algo_bin_edges(double *v, int64 m, int max_bins, double *edges)
+{
+	int64		k = 0;
+	uint64	   *tmp;
+	int			E;
+
+	Assert(max_bins >= 2 && max_bins <= TREE_MAX_BINS);
+	for (int64 i = 0; i < m; i++)
+		if (!isnan(v[i]))
+			v[k++] = v[i];
+	tmp = palloc_extended(sizeof(uint64) * 2 * (Size) Max(k, 1), MCXT_ALLOC_HUGE);
+	radix_sort_doubles(v, k, tmp);
+	pfree(tmp);
+	E = place_edges(v, k, max_bins, edges);
+	Assert(E < max_bins && E <= ALGO_MAX_BIN_EDGES);
+	return E;
 }
 
 /* Kernel: code every row (rows split in blocks by worker). */
@@ -503,7 +539,59 @@ tree_bins_fit(const double *X, int64 n, int p, int max_bins, uint64 seed, int th
 	return tb;
 }
 
-/* Raw threshold for "codes <= b left" when the next non-empty bin is b2 > b. */
+/*
+ * The bins of features loaded as codes (TrainData.Xb; see algo.h): the codes
+ * are shared, not copied.  The training values within each bin are not
+ * known (bin_lo and bin_hi are NaN), so a split's threshold is the upper
+ * edge of its left bin: a code then says on which side of every threshold
+ * its row falls, whatever the row's value was.
+ */
+TreeBins *
+tree_bins_from_binned(const BinnedFeatures *bf)
+{
+	TreeBins   *tb = palloc0(sizeof(TreeBins));
+	int			p = bf->n_features;
+
+	tb->n_rows = bf->n_rows;
+	tb->n_features = p;
+	tb->max_bins = bf->max_bins;
+	tb->codes = bf->codes;
+	tb->n_bins = palloc(sizeof(int) * Max(p, 1));
+	tb->missing_bin = palloc(sizeof(int) * Max(p, 1));
+	tb->offset = palloc(sizeof(int) * (p + 1));
+	tb->total_bins = 0;
+	for (int f = 0; f < p; f++)
+	{
+		if (bf->n_edges[f] < 0 || bf->n_edges[f] >= TREE_MAX_BINS)
+			elog(ERROR, "galaxy: feature %d has %d bin edges", f, bf->n_edges[f]);
+		tb->n_bins[f] = bf->n_edges[f] + 1;
+		tb->missing_bin[f] = -1;
+		tb->offset[f] = tb->total_bins;
+		tb->total_bins += tb->n_bins[f];
+	}
+	tb->offset[p] = tb->total_bins;
+	tb->edges = palloc(sizeof(double) * Max(tb->total_bins, 1));
+	tb->bin_lo = palloc(sizeof(double) * Max(tb->total_bins, 1));
+	tb->bin_hi = palloc(sizeof(double) * Max(tb->total_bins, 1));
+	for (int f = 0; f < p; f++)
+	{
+		const double *e = bf->edges + (Size) f * ALGO_MAX_BIN_EDGES;
+
+		for (int b = 0; b < tb->n_bins[f]; b++)
+		{
+			tb->edges[tb->offset[f] + b] = b < bf->n_edges[f] ? e[b] : INFINITY;
+			tb->bin_lo[tb->offset[f] + b] = NAN;
+			tb->bin_hi[tb->offset[f] + b] = NAN;
+		}
+	}
+	return tb;
+}
+
+/*
+ * Raw threshold for "codes <= b left" when the next non-empty bin is b2 > b:
+ * halfway between the training values on either side, or, when they are
+ * not known (tree_bins_from_binned), the upper edge of bin b.
+ */
 double
 tree_bins_threshold(const TreeBins *tb, int f, int b, int b2)
 {
@@ -512,7 +600,7 @@ tree_bins_threshold(const TreeBins *tb, int f, int b, int b2)
 	double		hi = tb->edges[off + b2 - 1];
 	double		t;
 
-	/* halfway between the values on either side, as exact CART does */
+	/* halfway between the values on either side, as exact CART does (NaN: unknown) */
 	t = tb->bin_hi[off + b] / 2.0 + tb->bin_lo[off + b2] / 2.0;
 	if (!(t >= lo))
 		t = lo;

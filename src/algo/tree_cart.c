@@ -53,7 +53,7 @@ typedef struct CartShared
 	int			p;
 	const int32 *cls;			/* class of each row (classification) */
 	const double *y;			/* target (regression) */
-	const double *X;			/* raw rows (out-of-bag walks) */
+	const double *X;			/* raw rows (out-of-bag walks); NULL: walk the codes */
 	const double *weight;		/* sample weights or NULL */
 	uint64		seed;
 	int			first_tree;		/* tree built by worker 0 in this batch */
@@ -591,7 +591,9 @@ cart_grow(CartShared *sh, int w)
 
 	/* out-of-bag rows: the leaf each one reaches */
 	for (int64 j = 0; j < wk->n_oob; j++)
-		wk->oob_leaf[j] = tree_build_leaf_raw(wk->nodes, sh->X + (int64) wk->oob_rows[j] * sh->p);
+		wk->oob_leaf[j] = sh->X ?
+			tree_build_leaf_raw(wk->nodes, sh->X + (int64) wk->oob_rows[j] * sh->p) :
+			tree_build_leaf_codes(wk->nodes, sh->tb, wk->oob_rows[j]);
 }
 
 /* Kernel: worker w grows tree first_tree + w of the batch. */
@@ -937,7 +939,9 @@ cart_fit(uint16 kind, const TrainData *d, const CartParams *cp, const FitContext
 						INT32_MAX / 2 - 1, n)));
 	cart_check_memory(kind, cp, n, p, O, nw);
 
-	tb = tree_bins_fit(d->X, n, p, cp->max_bins, ctx ? ctx->seed : 0, threads);
+	/* rows loaded as bin codes are used as they are */
+	tb = d->Xb ? tree_bins_from_binned(d->Xb) :
+		tree_bins_fit(d->X, n, p, cp->max_bins, ctx ? ctx->seed : 0, threads);
 
 	m = tree_model_new(kind, d->task, p, d->n_classes, O, 1);
 	tree_model_set_bins(m, tb);
@@ -1019,7 +1023,8 @@ cart_fit(uint16 kind, const TrainData *d, const CartParams *cp, const FitContext
 	}
 	if (cc.leaf_out)
 		pfree(cc.leaf_out);
-	pfree(tb->codes);
+	if (d->Xb == NULL)
+		pfree(tb->codes);		/* codes loaded as such belong to the caller */
 
 	tree_model_finish(m);
 	return m;

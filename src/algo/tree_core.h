@@ -65,13 +65,16 @@ typedef struct TreeBins
 	int		   *offset;			/* first histogram slot of each feature; [n_features] = total */
 	int			total_bins;		/* histogram slots of all features */
 	double	   *edges;			/* edges[offset[f] + b], b < n_bins[f] - 1: upper edge of bin b */
-	double	   *bin_lo;			/* smallest training value in each slot */
-	double	   *bin_hi;			/* largest training value in each slot */
+	double	   *bin_lo;			/* smallest training value in each slot (NaN: unknown) */
+	double	   *bin_hi;			/* largest training value in each slot (NaN: unknown) */
 } TreeBins;
 
 /* Fit bin edges on the rows of X (row-major n x p) and code every row. */
 extern TreeBins *tree_bins_fit(const double *X, int64 n, int p, int max_bins,
 							   uint64 seed, int threads);
+
+/* The bins of features loaded as codes (TrainData.Xb); the codes are shared. */
+extern TreeBins *tree_bins_from_binned(const BinnedFeatures *bf);
 
 /* Bytes tree_bins_fit needs (for memory checks before fitting). */
 extern double tree_bins_memory(int64 n, int p);
@@ -122,6 +125,26 @@ tree_build_leaf_raw(const TreeBuildNode *bn, const double *row)
 	{
 		double		x = row[bn[i].feature];
 		bool		left = isnan(x) ? bn[i].default_left : (x <= bn[i].threshold);
+
+		i = left ? bn[i].left : bn[i].right;
+	}
+	return i;
+}
+
+/*
+ * Leaf (build-node index) training row r reaches, read from its bin codes
+ * (column-major, n rows): the partition the tree was grown on.
+ */
+static inline int
+tree_build_leaf_codes(const TreeBuildNode *bn, const TreeBins *tb, int64 r)
+{
+	int			i = 0;
+
+	while (bn[i].feature >= 0)
+	{
+		int			f = bn[i].feature;
+		int			c = tb->codes[(Size) f * tb->n_rows + r];
+		bool		left = c == tb->missing_bin[f] ? bn[i].default_left : (c <= bn[i].bin);
 
 		i = left ? bn[i].left : bn[i].right;
 	}
@@ -249,6 +272,14 @@ extern double tree_oob_score(const void *state);
 extern void tree_model_add_tree(const TreeModel *m, int t, const double *X, const int32 *rows,
 								int64 n, const bool *nan_rows, double *margin, int stride,
 								int offset, int threads);
+/*
+ * margin[r * stride + offset] += tree t's value for the training rows
+ * rows[0..n) of tb, read from their bin codes (a tree grown on
+ * tree_bins_from_binned's bins, whose thresholds are bin edges).
+ */
+extern void tree_model_add_tree_codes(const TreeModel *m, int t, const TreeBins *tb,
+									  const int32 *rows, int64 n, double *margin,
+									  int stride, int offset);
 /* Which of the n rows of X (row-major, p features) hold a NaN (palloc'd). */
 extern bool *tree_rows_with_nan(const double *X, int64 n, int p);
 

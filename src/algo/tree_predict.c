@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "algo/linalg.h"
@@ -534,5 +535,36 @@ tree_model_add_tree(const TreeModel *m, int t, const double *X, const int32 *row
 	{
 		pfree(fn);
 		pfree(fv);
+	}
+}
+
+/*
+ * margin[r * stride + offset] += value of tree t for the training rows
+ * rows[0..n) of tb, walked on their codes: code c of feature f stands for
+ * the upper edge of its bin (+inf for the last), which falls on the same
+ * side of a threshold placed on a bin edge as every value of the bin.
+ */
+void
+tree_model_add_tree_codes(const TreeModel *m, int t, const TreeBins *tb, const int32 *rows,
+						  int64 n, double *margin, int stride, int offset)
+{
+	const TreeNode *base = m->nodes + m->tree_start[t];
+
+	Assert(m->n_outputs == 1);
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		r = rows[i];
+		const TreeNode *nd = base;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		while (nd->left != 0)
+		{
+			uint32		f = nd->feature & TREE_FEATURE_MASK;
+			double		x = tb->edges[tb->offset[f] + tb->codes[(Size) f * tb->n_rows + r]];
+
+			nd = base + nd->left + (x <= nd->threshold ? 0 : 1);
+		}
+		margin[r * stride + offset] += m->leaf_values[nd->feature];
 	}
 }

@@ -300,6 +300,26 @@ request_load_options(const TrainRequest *req, LoadOptions *lo)
 }
 
 /*
+ * An algorithm that bins its features (binned_input) may get its rows loaded
+ * straight into bin codes, for its "max_bins": only for a plain holdout fit
+ * (no search, no folds, some test rows) without text columns.
+ */
+static void
+binned_load_options(const TrainRequest *req, const AlgorithmDef *algo, LoadOptions *lo)
+{
+	HyperParams hp;
+
+	if (!algo->binned_input || lo->n_text > 0 || req->search != NULL || req->folds >= 2 ||
+		!(req->test_size > 0))
+		return;
+	algo_resolve_hyperparams(algo, req->hyperparams, &hp);
+	for (int i = 0; i < algo->n_params; i++)
+		if (strcmp(algo->params[i].name, "max_bins") == 0)
+			lo->max_bins = (int) hp.values[i];
+	lo->seed = (uint64) req->seed;
+}
+
+/*
  * Most text features a dense-only algorithm (without sparse_input) takes:
  * its rows are then made dense, n_rows x n_features doubles.
  */
@@ -659,6 +679,9 @@ typedef struct SplitData
 	double	   *y_test;
 	float	   *Xf_train;
 	float	   *Xf_test;		/* the rows after the training rows in Xf_train's buffer */
+	/* rows loaded as bin codes: the training rows' codes; X_test apart (or X_train without test rows) */
+	bool		binned;
+	BinnedFeatures Xb;
 	/* text features for an algorithm with sparse input: CSR, training rows then test rows */
 	bool		sparse;
 	SparseBuilder csr;
@@ -874,6 +897,29 @@ build_split(Dataset *ds, const Preprocessor *prep, const AlgorithmDef *algo,
 	pfree(is_test);
 	pfree(scratch);
 	pfree(rowbuf);
+}
+
+/*
+ * The split of rows loaded as bin codes (ds->bins): the training rows' codes
+ * for the fit, and the rows scored after it (test rows, or the training rows
+ * when there are none) decoded into float64.
+ */
+static void
+binned_split(Dataset *ds, const Preprocessor *prep, const int64 *train_idx, int64 n_train,
+			 const int64 *test_idx, int64 n_test, SplitData *out)
+{
+	double	   *X;
+
+	memset(out, 0, sizeof(SplitData));
+	dataset_bins_split(ds, prep, train_idx, n_train, test_idx, n_test, &out->Xb, &X, &out->y_test);
+	out->binned = true;
+	out->n_train = n_train;
+	out->n_test = n_test;
+	out->y_train = ds->y;
+	if (n_test > 0)
+		out->X_test = X;
+	else
+		out->X_train = X;
 }
 
 /* Callback for AlgorithmDef.fit_metrics: add to a MetricSet. */
@@ -1730,7 +1776,8 @@ training_data(const Dataset *ds, const SplitData *sd, int n_features, TrainData 
 {
 	td->n_rows = sd->n_train;
 	td->n_features = n_features;
-	td->X = sd->X_train;
+	td->X = sd->binned ? NULL : sd->X_train;
+	td->Xb = sd->binned ? &sd->Xb : NULL;
 	td->Xf = sd->Xf_train;
 	td->y = sd->y_train;
 	td->n_classes = ds->n_classes;
@@ -1847,6 +1894,9 @@ fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContex
 	int64		n_train,
 				n_test;
 	Preprocessor *prep;
+	Dataset    *fit_ds;			/* what the preprocessor is fitted on: ds, or its sample */
+	int64	   *fit_idx;
+	int64		n_fit;
 	SplitData	sd;
 	TrainData	td = {0};
 	FitContext	fctx = {0};
@@ -1860,6 +1910,7 @@ fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContex
 	{
 		check_text_algorithm(algo_by_name(req->algorithm), lo);
 		lo->float32 = algo_by_name(req->algorithm)->float32_input && lo->n_text == 0;
+		binned_load_options(req, algo_by_name(req->algorithm), lo);
 	}
 	ds = dataset_load(lo);
 	load_seconds = seconds_since(t_start);
@@ -1876,7 +1927,16 @@ fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContex
 	/* split */
 	progress_phase(run, "preprocess");
 	train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
-	o->training_profile = drift_training_profile(ds, train_idx, n_train);
+	/* rows loaded as bin codes: what needs raw values reads the sample's training rows */
+	if (ds->bins)
+		fit_ds = dataset_bins_sample(ds, train_idx, n_train, &fit_idx, &n_fit);
+	else
+	{
+		fit_ds = ds;
+		fit_idx = train_idx;
+		n_fit = n_train;
+	}
+	o->training_profile = drift_training_profile(fit_ds, fit_idx, n_fit);
 
 	/* a search picks the hyperparameters on the training rows (before the final preprocessing) */
 	if (req->search != NULL)
@@ -1887,7 +1947,7 @@ fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContex
 	}
 
 	/* preprocess (fitted on the training rows only) */
-	prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo_default_scaling(algo, &o->hp));
+	prep = preprocess_fit(fit_ds, fit_idx, n_fit, req->preprocess, algo_default_scaling(algo, &o->hp));
 	p = preprocess_n_features(prep);
 
 	/* optional cross-validation before the final fit reuses the raw rows (a search did it per trial) */
@@ -1901,7 +1961,10 @@ fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContex
 		cross_validate(req, ds, algo, &o->hp, &fctx, &extra);
 	}
 
-	build_split(ds, prep, algo, train_idx, n_train, test_idx, n_test, &sd);
+	if (ds->bins)
+		binned_split(ds, prep, train_idx, n_train, test_idx, n_test, &sd);
+	else
+		build_split(ds, prep, algo, train_idx, n_train, test_idx, n_test, &sd);
 
 	/* fit */
 	progress_phase(run, "fit");
@@ -1922,6 +1985,8 @@ fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContex
 	details_float(&extra, "training_rows", (double) sd.n_train);
 	details_float(&extra, "test_rows", (double) sd.n_test);
 	details_float(&extra, "load_seconds", load_seconds);
+	if (sd.binned)
+		details_str(&extra, "loaded_as", "bin codes");
 	details_float(&extra, "fit_seconds", o->fit_seconds);
 	details_float(&extra, "score_seconds", score_seconds);
 	if (ds->skipped_null_labels > 0)
@@ -1937,6 +2002,12 @@ fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContex
 		pfree(sd.Xf_train);
 	if (sd.sparse)
 		sparse_builder_free(&sd.csr);
+	if (sd.binned)
+	{
+		pfree(sd.Xb.codes);
+		if (sd.X_test)
+			pfree(sd.X_test);
+	}
 
 	o->ds = ds;
 	o->algo = algo;

@@ -62,6 +62,28 @@ typedef struct InputColumn
 	int32	   *doc_counts;
 } InputColumn;
 
+/*
+ * Rows loaded as bin codes (LoadOptions.max_bins, for an algorithm with
+ * binned_input): a pass over a seeded sample of the relation's blocks
+ * places each raw slot's bin edges, then the scan stores one byte per value
+ * — code c for edges[c - 1] < x <= edges[c], DATASET_BIN_NULL for NULL —
+ * and, for the rows of the sampled blocks, their raw values as well: the
+ * sample the preprocessor is fitted on (src/data/binned.c).
+ */
+#define DATASET_BIN_NULL 255
+
+typedef struct DatasetBins
+{
+	int			max_bins;		/* what the edges were placed for (<= 255 value codes) */
+	uint8	   *codes;			/* n_raw x n_rows, column-major */
+	int		   *n_edges;		/* per raw slot */
+	double	   *edges;			/* n_raw x ALGO_MAX_BIN_EDGES, raw units */
+	bool	   *has_null;		/* per raw slot: some row is NULL there */
+	int64		n_sample;
+	double	   *sample;			/* n_sample x n_raw raw rows, NaN = NULL */
+	int64	   *sample_row;		/* each sample row's row number, ascending */
+} DatasetBins;
+
 typedef struct Dataset
 {
 	Oid			relid;
@@ -77,6 +99,9 @@ typedef struct Dataset
 	 */
 	double	   *raw;
 	float	   *raw32;
+
+	/* or, loaded as bin codes, neither: see DatasetBins */
+	DatasetBins *bins;
 
 	/* target (absent for clustering: target == NULL, y == NULL) */
 	char	   *target;
@@ -111,6 +136,15 @@ typedef struct LoadOptions
 	bool		impute_error;	/* NULL feature → ERROR instead of imputing */
 	bool		check_only;		/* resolve columns, types, privileges; read no row; return NULL */
 	bool		float32;		/* store the rows in float32 (Dataset.raw32) */
+
+	/*
+	 * > 0: store the rows as bin codes for at most this many bins
+	 * (Dataset.bins) when the relation is a large enough heap table read
+	 * directly with numeric, boolean and array features only; else as
+	 * usual.  seed picks the blocks the edges are placed on.
+	 */
+	int			max_bins;
+	uint64		seed;
 	int			n_text;			/* feature columns to load as text */
 	const TextColumnSpec *text;
 	/* check_only: receives the names (String nodes) of the features of a text type, or NULL */
@@ -156,6 +190,29 @@ dataset_raw_value(const Dataset *ds, int64 i, int s)
 {
 	return ds->raw ? ds->raw[i * (int64) ds->n_raw + s] : (double) ds->raw32[i * (int64) ds->n_raw + s];
 }
+
+/*
+ * A Dataset of the rows loaded as bin codes (ds->bins): the sample of raw
+ * rows, for what needs raw values (preprocess_fit, the drift profile), and
+ * in *rows (*n of them) its rows that are among the n_train training rows
+ * train_idx (ascending).  Shares ds's inputs, labels and sample.
+ */
+extern Dataset *dataset_bins_sample(const Dataset *ds, const int64 *train_idx, int64 n_train,
+									int64 **rows, int64 *n);
+
+/*
+ * The bin codes of ds turned into preprocessed features (prep fitted on
+ * dataset_bins_sample's rows; numeric features only): the training rows'
+ * codes (train_idx, ascending) compacted in place into *train, their labels
+ * moved to the front of ds->y; the test rows (test_idx) decoded into *X_test
+ * (n_test x p, a value of each code's bin: every tree threshold on a bin
+ * edge sends it where it sends the row) and *y_test.  ds->bins no longer
+ * owns the codes.
+ */
+extern void dataset_bins_split(Dataset *ds, const struct Preprocessor *prep,
+							   const int64 *train_idx, int64 n_train,
+							   const int64 *test_idx, int64 n_test,
+							   BinnedFeatures *train, double **X_test, double **y_test);
 
 /* Infer the task from the target's type and values. */
 extern GalaxyTask dataset_infer_task(Oid target_type, int64 n_distinct, int64 n_rows);
