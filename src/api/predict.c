@@ -21,6 +21,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/lsyscache.h"
@@ -158,6 +159,67 @@ value_model(FunctionCallInfo fcinfo, PredictCall *pc)
 	return pc->model;
 }
 
+/*
+ * Re-throw the current error; a missing project or model in a backend that
+ * Citus opened to run a task (its connections name themselves
+ * "citus_internal gpid=...") gets a hint: predict by project or id was pushed
+ * down to a worker, which has no registry.
+ */
+static void
+rethrow_with_citus_hint(MemoryContext cxt)
+{
+	ErrorData  *ed;
+	const char *app = GetConfigOption("application_name", true, false);
+
+	MemoryContextSwitchTo(cxt);
+	ed = CopyErrorData();
+	if (ed->sqlerrcode != ERRCODE_UNDEFINED_OBJECT || app == NULL ||
+		strncmp(app, "citus_internal", strlen("citus_internal")) != 0)
+		PG_RE_THROW();
+	FlushErrorState();
+	ed->detail = pstrdup("This is a Citus worker running a task of a distributed query; galaxy's registry is on the coordinator.");
+	ed->hint = pstrdup("Ship the model with the query: WITH m AS MATERIALIZED "
+					   "(SELECT galaxy.serving_model('project') AS model) "
+					   "SELECT galaxy.predict(m.model, ...) FROM t, m.");
+	ReThrowError(ed);
+}
+
+/* model_cache_get(), its "does not exist" error with the Citus hint. */
+static CachedModel *
+model_get_hinted(int64 id)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CachedModel *cm = NULL;
+
+	PG_TRY();
+	{
+		cm = model_cache_get(id);
+	}
+	PG_CATCH();
+	{
+		rethrow_with_citus_hint(cxt);
+	}
+	PG_END_TRY();
+	return cm;
+}
+
+/* model_cache_statement_routes() into *dst, its "does not exist" error with the Citus hint. */
+static void
+routes_hinted(ProjectRoutes *dst, const char *project, TimestampTz stmt_start)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		*dst = *model_cache_statement_routes(project, stmt_start);
+	}
+	PG_CATCH();
+	{
+		rethrow_with_citus_hint(cxt);
+	}
+	PG_END_TRY();
+}
+
 /* Resolve the model serving this call: by project (routed), by id or by value. */
 static CachedModel *
 resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
@@ -176,7 +238,7 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 
 		if (!(pc->generation == model_cache_generation && pc->model && pc->model_id == id))
 		{
-			pc->model = model_cache_get(id);
+			pc->model = model_get_hinted(id);
 			pc->model_id = id;
 			pc->generation = model_cache_generation;
 		}
@@ -219,7 +281,7 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 		}
 		if (!pc->pinned)
 		{
-			pc->routes = *model_cache_statement_routes(pc->project, stmt_start);
+			routes_hinted(&pc->routes, pc->project, stmt_start);
 			pc->pinned = true;
 			pc->pin_stmt = stmt_start;
 			pc->pin_local = registry_deployments_local_changes();

@@ -132,6 +132,7 @@ my ($ret, $out, $err) = $coord->psql('postgres',
 	q{SELECT avg(galaxy.predict('dp', ARRAY[x1, x2, x3])) FROM d});
 isnt($ret, 0, 'predict by project on a distributed table fails on the workers');
 like($err, qr/project "dp" does not exist/, '... saying the project is unknown there');
+like($err, qr/HINT:  Ship the model with the query: .*galaxy\.serving_model/, '... and how to ship the model');
 
 # governance stays on the coordinator: no predict privilege, no model value
 $coord->safe_psql('postgres', q{
