@@ -15,6 +15,9 @@ SQL_PARTS  = $(sort $(wildcard $(SRCDIR)/src/sql/*.sql))
 # The parts an upgrade script runs again after its own changes: grants,
 # row-level security and comments, written to be re-runnable
 RERUN_PARTS = $(SRCDIR)/src/sql/90_roles_grants.sql $(SRCDIR)/src/sql/95_comments.sql
+# Parts of src/sql/ new in this release as a whole: the update appends them
+# after its own changes (before the re-runnable parts)
+UPGRADE_NEW_PARTS = $(SRCDIR)/src/sql/69_scale.sql
 UPGRADE    = galaxy--$(UPGRADE_FROM)--$(EXTVERSION).sql
 DATA_built = galaxy--$(EXTVERSION).sql $(UPGRADE)
 # Released scripts, frozen: every earlier version's install script and the
@@ -44,9 +47,10 @@ include $(PGXS)
 src/nn/%.o: src/nn/%.c
 	$(CC) $(CFLAGS) -O3 -fno-math-errno -fno-trapping-math $(CPPFLAGS) -c -o $@ $<
 
-# k-means' per-row loops (nearest centre, centre sums) and the silhouette's
-# sums of square roots vectorize at -O3 without errno (neither file reads it).
-src/algo/kmeans.o src/eval/metrics.o: src/%.o: src/%.c
+# k-means' per-row loops (nearest centre, centre sums), the silhouette's
+# sums of square roots and the moments' per-row update vectorize at -O3
+# without errno (none of these files reads it).
+src/algo/kmeans.o src/eval/metrics.o src/scale/moments.o: src/%.o: src/%.c
 	$(CC) $(CFLAGS) -O3 -fno-math-errno $(CPPFLAGS) -c -o $@ $<
 
 galaxy--$(EXTVERSION).sql: $(SQL_PARTS)
@@ -54,7 +58,7 @@ galaxy--$(EXTVERSION).sql: $(SQL_PARTS)
 
 # This release's changes, then the re-runnable parts: a new function, table
 # or view gets its grants, row-level security and comments as in a fresh install
-$(UPGRADE): $(SRCDIR)/upgrade/$(UPGRADE_FROM)--$(EXTVERSION).sql $(RERUN_PARTS)
+$(UPGRADE): $(SRCDIR)/upgrade/$(UPGRADE_FROM)--$(EXTVERSION).sql $(UPGRADE_NEW_PARTS) $(RERUN_PARTS)
 	cat $^ > $@
 
 $(OBJS): $(wildcard $(SRCDIR)/src/*.h $(SRCDIR)/src/*/*.h) | objdirs

@@ -201,7 +201,7 @@ def regression_quality(y, pred):
 
 # --- galaxy --------------------------------------------------------------------------------------------
 
-GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "logreg": "logistic_regression",
+GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "linreg_stream": "linear_regression", "logreg": "logistic_regression",
                "gbdt": "gradient_boosting", "rf": "random_forest", "kmeans": "kmeans",
                "mlp": "neural_network", "mlp_fmnist": "neural_network", "cnn_fmnist": "cnn",
                "text_logreg": "logistic_regression", "text_nb": "naive_bayes"}
@@ -265,21 +265,24 @@ def galaxy_hyperparams(gx, kind):
 
 
 def galaxy_train(gx, project, table, kind, test_size, timeout_s, hyperparams=None, target_col="y",
-                 features=None, preprocess=None, sample_memory=True):
+                 features=None, preprocess=None, sample_memory=True, settings=None):
     """One galaxy.train() from a fresh connection: (seconds, metrics dict, model id, memory dict).
     HYPERPARAMS (default: the row's, restricted to the names galaxy advertises) are passed as they are;
     FEATURES (column names) and PREPROCESS (a dict) when given.  SAMPLE_MEMORY false: no thread polls the
-    backend's memory while it trains (its peak is then VmHWM's alone)."""
+    backend's memory while it trains (its peak is then VmHWM's alone).  SETTINGS: {guc: value} set in the
+    session first (e.g. max_parallel_workers_per_gather)."""
     c = connect()
     try:
         execute(c, f"SET statement_timeout = '{int(timeout_s)}s'")
+        for k, v in (settings or {}).items():
+            execute(c, f"SET {k} = {v}")
         pid = q1(c, "SELECT pg_backend_pid()")
         before = common.backend_memory(pid)
         hp = galaxy_hyperparams(gx, kind) if hyperparams is None else hyperparams
         args = {"p": project, "r": table, "a": GALAXY_ALGO[kind], "h": json.dumps(hp), "ts": test_size,
                 "t": target_col}
         extra = ""
-        if kind in ("linreg", "linreg_10m"):
+        if kind in ("linreg", "linreg_10m", "linreg_stream"):
             extra = ", task => 'regression'"  # y is an int 0/1 column in the classification table
         if kind in NEURAL_ROWS:
             extra = ", task => 'classification'"
@@ -639,6 +642,47 @@ class Bench:
         self.fetch_median = median(fetch)
         for kind in kinds:
             self.finish_row(rows[kind])
+        if self.want("linreg_stream"):
+            self.run_linreg_stream(clf, scan)
+
+    def run_linreg_stream(self, table, scan):
+        """Linear regression with the streaming solver (issue #18): serial and with 2 parallel workers,
+        in the same repetitions as more plain scans of the same table; ratios to the serial scan."""
+        reps, n = self.cfg["reps"], self.cfg["clf_rows"]
+        scan_sql = f"SELECT sum({'+'.join(data.CLF_FEATURES)}) FROM {table}"
+        row = {"id": "linreg_stream", "algorithm": "linear_regression", "rows": n, "features": 20,
+               "implemented": self.gx.can_train() and self.gx.has_algorithm("linear_regression"),
+               "serial_s": [], "parallel_s": [], "scan_serial_s": list(scan["serial"]),
+               "scan_parallel_s": list(scan["parallel"]), "error": None, "quality": {}}
+        hp = dict(galaxy_hyperparams(self.gx, "linreg"), solver="streaming")
+        for rep in range(reps):
+            log(f"rep {rep + 1}/{reps}: streaming linear regression, serial and 2 workers, and the scans")
+            for par in ((False, True) if rep % 2 == 0 else (True, False)):
+                row["scan_parallel_s" if par else "scan_serial_s"].append(self.time_sql(scan_sql, par)[0])
+                if not row["implemented"] or row["error"]:
+                    continue
+                try:
+                    secs, metrics, _, _ = galaxy_train(
+                        self.gx, "bench_linreg_stream", table, "linreg_stream", 0.2, self.cfg["timeout_s"],
+                        hyperparams=hp, sample_memory=False,
+                        settings={"max_parallel_workers_per_gather": 2 if par else 0,
+                                  "parallel_setup_cost": 0 if par else 1000,
+                                  "min_parallel_table_scan_size": 0 if par else "'8MB'"})
+                    row["parallel_s" if par else "serial_s"].append(secs)
+                    row["quality"] = {"r2": metrics.get("r2"), "solver": metrics.get("solver")}
+                except Exception as e:  # noqa: BLE001 - the report says what failed
+                    row["error"] = first_line(e)
+                    log(f"galaxy streaming linear regression failed: {row['error']}")
+        row["serial_median_s"] = median(row["serial_s"])
+        row["parallel_median_s"] = median(row["parallel_s"])
+        row["scan_serial_median_s"] = median(row["scan_serial_s"])
+        row["scan_parallel_median_s"] = median(row["scan_parallel_s"])
+        row["ratio_serial"] = ratio(row["serial_median_s"], row["scan_serial_median_s"])
+        row["ratio_parallel"] = ratio(row["parallel_median_s"], row["scan_serial_median_s"])
+        inmem = next((r for r in self.results["speed"] if r["id"] == "linreg"), None)
+        if inmem:
+            row["in_memory_median_s"] = inmem.get("galaxy_median_s")
+        self.results["speed"].append(row)
 
     def new_row(self, kind, n, features=20):
         """An empty speed row for one training benchmark."""
@@ -1536,7 +1580,8 @@ class Bench:
         if only is None or "speed" in only:
             # the scan floor belongs with the training rows of the main table (a run of other rows keeps the
             # published floor)
-            if self.rows_filter is None or self.rows_filter & {"linreg", "logreg", "gbdt", "kmeans", "scan"}:
+            if self.rows_filter is None or self.rows_filter & {"linreg", "logreg", "gbdt", "kmeans", "scan",
+                                                               "linreg_stream"}:
                 self.run_scan_and_training()
             if self.want("rf"):
                 self.run_rf()
@@ -1619,7 +1664,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small sizes, one repetition (< 2 minutes)")
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
-    ap.add_argument("--rows", help="comma-separated rows: linreg,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
+    ap.add_argument("--rows", help="comma-separated rows: linreg,linreg_stream,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
                                    "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast,text,lstm_text,transformer_text,grid_search,compress (default: all; predict and latency reuse models of earlier runs; "
                                    "latency runs only with linreg, gbdt or predict)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")

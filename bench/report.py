@@ -160,6 +160,33 @@ def floor_table(res):
     return md_table(["work", "rows", "median (s)", "quoted reference (1M rows)"], rows)
 
 
+def stream_table(res):
+    """Linear regression with the streaming solver against the plain scan (issue #18)."""
+    rows = []
+    for r in res["speed"]:
+        if r["id"] != "linreg_stream":
+            continue
+        if not r.get("implemented"):
+            rows.append(["streaming linear regression", f"{r['rows']:,} × {r['features']}"] + ["not implemented"] * 6)
+            continue
+        if r.get("error"):
+            rows.append(["streaming linear regression", f"{r['rows']:,} × {r['features']}",
+                         "error: " + r["error"]] + ["—"] * 5)
+            continue
+        ok_s = None if r.get("ratio_serial") is None else r["ratio_serial"] <= 1.2
+        ok_p = None if r.get("ratio_parallel") is None else r["ratio_parallel"] <= 0.8
+        rows.append(["streaming linear regression (`\"solver\": \"streaming\"`), end to end",
+                     f"{r['rows']:,} × {r['features']}",
+                     f"{fmt(r.get('serial_median_s'))} / {fmt(r.get('parallel_median_s'))}",
+                     f"{fmt(r.get('scan_serial_median_s'))} / {fmt(r.get('scan_parallel_median_s'))}",
+                     f"{fmt(r.get('ratio_serial'), 2)} / {fmt(r.get('ratio_parallel'), 2)}",
+                     fmt(r.get("in_memory_median_s")),
+                     "≤ 1.2 × serial scan; ≤ 0.8 × it with 2 workers",
+                     f"{verdict(ok_s)} / {verdict(ok_p)}"])
+    return md_table(["work", "rows × features", "galaxy serial / 2 workers (s)", "scan serial / 2 workers (s)",
+                     "galaxy / serial scan (serial / 2 workers)", "in memory (s)", "target", "target met?"], rows)
+
+
 def training_table(res):
     """One line per training benchmark."""
     mode = res["meta"]["mode"]
@@ -594,6 +621,9 @@ def markdown(res, img_rel="img"):
     """The generated part of docs/benchmarks.md."""
     out = ["## Latest results", "", machine_block(res), ""]
     out += ["### The floor: reading the table", "", or_note(floor_table(res)), ""]
+    if any(r["id"] == "linreg_stream" for r in res["speed"]):
+        out += ["### Streaming linear regression (parallel SQL aggregates) against the plain scan", "",
+                stream_table(res), ""]
     out += ["### Training, end to end from the table", "",
             "galaxy: wall time of one `SELECT galaxy.train(...)` (load, split 80/20, preprocess, fit, evaluate, "
             "register). Peer fit: `fit()` on an in-memory NumPy array; peer end to end: psycopg2 fetch + NumPy + "

@@ -162,6 +162,26 @@ typedef struct SparseMatrix
 	const double *values;
 } SparseMatrix;
 
+/*
+ * Weighted cross products of a regression problem's (preprocessed) rows:
+ * with an intercept, centred on their means (mean, ymean); without, about
+ * zero (mean and ymean zero).  xx is p x p, full, row-major.
+ */
+typedef struct GramMoments
+{
+	int			p;
+	double		w;				/* total weight (rows) */
+	double	   *mean;			/* p */
+	double		ymean;
+	double	   *xx;				/* p x p */
+	double	   *xy;				/* p */
+	double		yy;
+} GramMoments;
+
+/* OLS / ridge coefficients and intercept from moments (linear_regression.c). */
+extern void linreg_solve_moments(const GramMoments *m, double alpha, bool fit_intercept,
+								 double *coef, double *intercept);
+
 /* Training data handed to fit (already preprocessed). */
 typedef struct TrainData
 {
@@ -291,6 +311,14 @@ typedef struct AlgorithmDef
 	 */
 	const char *compress_methods;
 	void	   *(*compress) (const void *state, const CompressOptions *opt, uint16 *format);
+
+	/*
+	 * Fit from the moments of the preprocessed training rows instead of
+	 * the rows (the streaming solver, src/scale/stream.c, computes them
+	 * with SQL aggregates that run in parallel workers and on Citus
+	 * nodes).  NULL: the algorithm needs the rows.
+	 */
+	void	   *(*fit_gram) (const GramMoments *m, const HyperParams *hp, const FitContext *ctx);
 } AlgorithmDef;
 
 /*

@@ -47,7 +47,8 @@
 enum
 {
 	HP_ALPHA = 0,
-	HP_FIT_INTERCEPT
+	HP_FIT_INTERCEPT,
+	HP_SOLVER
 };
 
 static const HyperParamSpec linreg_params[] = {
@@ -55,6 +56,8 @@ static const HyperParamSpec linreg_params[] = {
 	"L2 (ridge) penalty on the coefficients; 0 = ordinary least squares"},
 	{"fit_intercept", HP_BOOL, 1.0, 0.0, 1.0, false, NULL,
 	"fit an unpenalised intercept (the data are centred)"},
+	{"solver", HP_ENUM, 0, 0, 0, false, "auto,in_memory,streaming",
+	"in_memory: load the rows; streaming: one pass of parallel SQL aggregates over the relation (X'X); auto: streaming when the rows would exceed galaxy.max_training_memory or the table is distributed"},
 };
 
 typedef struct LinRegState
@@ -64,24 +67,12 @@ typedef struct LinRegState
 	double	   *coef;			/* n_features */
 } LinRegState;
 
-/* Weighted cross products of the data seen so far, centred on their mean. */
-typedef struct Moments
-{
-	int			p;
-	double		w;				/* total weight */
-	double	   *mean;			/* p: feature means (zero when not centring) */
-	double		ymean;
-	double	   *xx;				/* p x p, upper triangle (row-major) */
-	double	   *xy;				/* p */
-	double		yy;
-} Moments;
-
 /*
  * Accumulate the moments of all rows, block by block.  With 'center' false
  * the products are taken about zero (no intercept).
  */
 static void
-accumulate_moments(const TrainData *d, bool center, Moments *m)
+accumulate_moments(const TrainData *d, bool center, GramMoments *m)
 {
 	int			p = d->n_features;
 	int64		n = d->n_rows;
@@ -510,6 +501,55 @@ linreg_fit_sparse(const TrainData *d, const HyperParams *hp, const FitContext *c
 	return st;
 }
 
+/*
+ * Solve (X'X + alpha I) b = X'y from the moments (centred when fitting an
+ * intercept); *sse receives the training sum of squared errors.
+ */
+static LinRegState *
+linreg_from_moments(const GramMoments *m, double alpha, bool fit_intercept, double *sse)
+{
+	int			p = m->p;
+	LinRegState *st;
+	double	   *A;
+	double	   *gb;
+	int			rank = p;
+	bool		pinv;
+
+	if (m->w <= 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("linear_regression: the sample weights sum to zero")));
+
+	A = alloc_doubles((Size) p * p);
+	memcpy(A, m->xx, sizeof(double) * p * p);
+	for (int j = 0; j < p; j++)
+		A[(Size) j * p + j] += alpha;
+
+	st = palloc0(sizeof(LinRegState));
+	st->n_features = p;
+	st->coef = alloc_doubles(p);
+	pinv = solve_spd(A, m->xy, p, st->coef, &rank);
+	check_coefficients(st);
+	st->intercept = fit_intercept ? m->ymean - cblas_ddot(p, m->mean, 1, st->coef, 1) : 0.0;
+	if (!isfinite(st->intercept))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("linear_regression produced a non-finite intercept")));
+	if (pinv && rank < p)
+		ereport(DEBUG1,
+				(errmsg("linear_regression: X'X has rank %d of %d; using the minimum-norm solution",
+						rank, p)));
+
+	/* training loss from the moments: y'y - 2 b'X'y + b'X'X b */
+	gb = alloc_doubles(p);
+	if (p > 0)
+		cblas_dsymv(CblasRowMajor, CblasUpper, p, 1.0, m->xx, p, st->coef, 1, 0.0, gb, 1);
+	*sse = Max(m->yy - 2.0 * cblas_ddot(p, st->coef, 1, m->xy, 1) + cblas_ddot(p, st->coef, 1, gb, 1), 0.0);
+	pfree(A);
+	pfree(gb);
+	return st;
+}
+
 /* Fit OLS / ridge on the training data. */
 static void *
 linreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
@@ -518,12 +558,8 @@ linreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	double		alpha = hp->values[HP_ALPHA];
 	bool		fit_intercept = hp->values[HP_FIT_INTERCEPT] != 0.0;
 	LinRegState *st;
-	Moments		m;
-	double	   *A;
-	double	   *gb;
+	GramMoments m;
 	double		sse;
-	int			rank = p;
-	bool		pinv;
 	ProgressInfo info;
 
 	if (d->task != TASK_REGRESSION)
@@ -544,54 +580,57 @@ linreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	galaxy_apply_blas_threads();
 
 	accumulate_moments(d, fit_intercept, &m);
-	if (m.w <= 0.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("linear_regression: the sample weights sum to zero")));
-
-	A = alloc_doubles((Size) p * p);
-	memcpy(A, m.xx, sizeof(double) * p * p);
-	for (int j = 0; j < p; j++)
-		A[(Size) j * p + j] += alpha;
-
-	st = palloc0(sizeof(LinRegState));
-	st->n_features = p;
-	st->coef = alloc_doubles(p);
-	pinv = solve_spd(A, m.xy, p, st->coef, &rank);
-	check_coefficients(st);
-	st->intercept = fit_intercept ? m.ymean - cblas_ddot(p, m.mean, 1, st->coef, 1) : 0.0;
-	if (!isfinite(st->intercept))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("linear_regression produced a non-finite intercept")));
-	if (pinv && rank < p)
-		ereport(DEBUG1,
-				(errmsg("linear_regression: X'X has rank %d of %d; using the minimum-norm solution",
-						rank, p)));
-
-	/* training loss from the moments: y'y - 2 b'X'y + b'X'X b */
-	gb = alloc_doubles(p);
-	if (p > 0)
-		cblas_dsymv(CblasRowMajor, CblasUpper, p, 1.0, m.xx, p, st->coef, 1, 0.0, gb, 1);
-	sse = m.yy - 2.0 * cblas_ddot(p, st->coef, 1, m.xy, 1) + cblas_ddot(p, st->coef, 1, gb, 1);
+	st = linreg_from_moments(&m, alpha, fit_intercept, &sse);
 
 	memset(&info, 0, sizeof(info));
 	info.phase = "fit";
 	info.iteration = 1;
 	info.total = 1;
 	info.rows = d->n_rows;
-	info.loss = Max(sse, 0.0) / m.w;
+	info.loss = sse / m.w;
 	info.val_loss = d->n_val > 0 ? linreg_mse(st, d->X_val, d->y_val, d->n_val) : get_float8_nan();
 	info.metric = get_float8_nan();
 	info.learning_rate = get_float8_nan();
 	fit_report(ctx, &info);
 
-	pfree(A);
-	pfree(gb);
 	pfree(m.mean);
 	pfree(m.xx);
 	pfree(m.xy);
 	return st;
+}
+
+/*
+ * Fit OLS / ridge from the moments of the (preprocessed) training rows,
+ * computed elsewhere: the streaming solver's sufficient statistics
+ * (src/scale/stream.c).
+ */
+static void *
+linreg_fit_gram(const GramMoments *m, const HyperParams *hp, const FitContext *ctx)
+{
+	double		sse;
+	LinRegState *st;
+
+	galaxy_check_training_memory((Size) 3 * sizeof(double) * m->p * m->p,
+								 "the X'X matrices of linear_regression");
+	galaxy_apply_blas_threads();
+	st = linreg_from_moments(m, hp->values[HP_ALPHA], hp->values[HP_FIT_INTERCEPT] != 0.0, &sse);
+	fit_report_iteration(ctx, 1, 1, (int64) m->w, sse / m->w, get_float8_nan(),
+						 get_float8_nan(), get_float8_nan());
+	return st;
+}
+
+/* Coefficients and intercept of OLS / ridge on given moments (galaxy.moments_ols). */
+void
+linreg_solve_moments(const GramMoments *m, double alpha, bool fit_intercept,
+					 double *coef, double *intercept)
+{
+	double		sse;
+	LinRegState *st = linreg_from_moments(m, alpha, fit_intercept, &sse);
+
+	memcpy(coef, st->coef, sizeof(double) * m->p);
+	*intercept = st->intercept;
+	pfree(st->coef);
+	pfree(st);
 }
 
 /* Predicted values: intercept + x . coef. */
@@ -677,4 +716,5 @@ const AlgorithmDef galaxy_algo_linear_regression = {
 	.feature_importance = linreg_feature_importance,
 	.sparse_input = true,
 	.predict_sparse = linreg_predict_sparse,
+	.fit_gram = linreg_fit_gram,
 };

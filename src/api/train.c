@@ -33,6 +33,7 @@
 #include "eval/metrics.h"
 #include "jobs/trials.h"
 #include "progress/progress.h"
+#include "scale/stream.h"
 #include "model/model.h"
 #include "model/model_latency.h"
 #include "monitor/drift.h"
@@ -1821,6 +1822,121 @@ apply_deploy_policy(const TrainRequest *req, int64 project_id, int64 model_id,
 	return "deployed";
 }
 
+/*
+ * The in-memory fit: load the relation into a Dataset, split, search,
+ * preprocess, cross-validate, fit and score; the data is freed before it
+ * returns, the fitted state lives in o->modelctx.
+ */
+static void
+fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext trainctx,
+			  instr_time t_start, FitOutcome *o)
+{
+	instr_time	t_fit;
+	Dataset    *ds;
+	const AlgorithmDef *algo;
+	int64	   *train_idx,
+			   *test_idx;
+	int64		n_train,
+				n_test;
+	Preprocessor *prep;
+	SplitData	sd;
+	TrainData	td = {0};
+	FitContext	fctx = {0};
+	double		load_seconds,
+				score_seconds;
+	StringInfoData extra;
+	int			p;
+
+	/* an algorithm that computes in float32 gets its rows loaded in float32 (not with text) */
+	if (strcmp(req->algorithm, "auto") != 0)
+	{
+		check_text_algorithm(algo_by_name(req->algorithm), lo);
+		lo->float32 = algo_by_name(req->algorithm)->float32_input && lo->n_text == 0;
+	}
+	ds = dataset_load(lo);
+	load_seconds = seconds_since(t_start);
+	progress_set_rows(run, ds->n_rows);
+
+	algo = choose_algorithm(req->algorithm, ds->task);
+	check_text_algorithm(algo, lo);
+	check_token_sequence(lo, ds);
+	algo_resolve_hyperparams(algo, req->hyperparams, &o->hp);
+
+	initStringInfo(&extra);
+	details_begin(&extra);
+
+	/* split */
+	progress_phase(run, "preprocess");
+	train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
+	o->training_profile = drift_training_profile(ds, train_idx, n_train);
+
+	/* a search picks the hyperparameters on the training rows (before the final preprocessing) */
+	if (req->search != NULL)
+	{
+		progress_phase(run, "search");
+		o->search_id = run_search(req, ds, algo, test_idx, n_test, run, &o->hp, &extra);
+		progress_phase(run, "preprocess");
+	}
+
+	/* preprocess (fitted on the training rows only) */
+	prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo_default_scaling(algo, &o->hp));
+	p = preprocess_n_features(prep);
+
+	/* optional cross-validation before the final fit reuses the raw rows (a search did it per trial) */
+	fctx.progress = progress_callback;
+	fctx.progress_arg = run;
+	fctx.seed = (uint64) req->seed;
+	fctx.threads = galaxy_threads;
+	if (req->folds >= 2 && req->search == NULL)
+	{
+		progress_phase(run, "cross-validate");
+		cross_validate(req, ds, algo, &o->hp, &fctx, &extra);
+	}
+
+	build_split(ds, prep, algo, train_idx, n_train, test_idx, n_test, &sd);
+
+	/* fit */
+	progress_phase(run, "fit");
+	training_data(ds, &sd, p, &td);
+	td.n_tokens = preprocess_n_tokens(prep);
+	/* the model lives in its own context, freed as soon as it is serialised */
+	o->modelctx = AllocSetContextCreate(trainctx, "galaxy model", ALLOCSET_DEFAULT_SIZES);
+	INSTR_TIME_SET_CURRENT(t_fit);
+	MemoryContextSwitchTo(o->modelctx);
+	o->state = algo->fit(&td, &o->hp, &fctx);
+	MemoryContextSwitchTo(trainctx);
+	o->fit_seconds = seconds_since(t_fit);
+
+	/* evaluate on the held-out rows (or the training rows when test_size = 0) */
+	progress_phase(run, "evaluate");
+	score_seconds = score_fit(req, algo, ds, &sd, o->state, p, &o->ms);
+	details_str(&extra, "evaluated_on", sd.n_test > 0 ? "test" : "training");
+	details_float(&extra, "training_rows", (double) sd.n_train);
+	details_float(&extra, "test_rows", (double) sd.n_test);
+	details_float(&extra, "load_seconds", load_seconds);
+	details_float(&extra, "fit_seconds", o->fit_seconds);
+	details_float(&extra, "score_seconds", score_seconds);
+	if (ds->skipped_null_labels > 0)
+		details_float(&extra, "skipped_null_labels", (double) ds->skipped_null_labels);
+	o->metrics = metrics_to_jsonb(&o->ms, details_end(&extra));
+
+	/* the data is no longer needed: free it before the model is serialised */
+	if (sd.y_test)
+		pfree(sd.y_test);
+	if (sd.X_train)
+		pfree(sd.X_train);
+	if (sd.Xf_train)
+		pfree(sd.Xf_train);
+	if (sd.sparse)
+		sparse_builder_free(&sd.csr);
+
+	o->ds = ds;
+	o->algo = algo;
+	o->prep = prep;
+	o->n_train = sd.n_train;
+	o->n_test = sd.n_test;
+}
+
 /* Run the pipeline in the current transaction; returns the new model's id. */
 int64
 train_run(TrainRequest *req)
@@ -1838,29 +1954,9 @@ train_run(TrainRequest *req)
 
 	PG_TRY();
 	{
-		instr_time	t_start,
-					t_fit;
+		instr_time	t_start;
 		LoadOptions lo = {0};
-		Dataset    *ds;
-		const AlgorithmDef *algo;
-		HyperParams hp;
-		int64	   *train_idx,
-				   *test_idx;
-		int64		n_train,
-					n_test;
-		Preprocessor *prep;
-		Jsonb	   *training_profile;
-		SplitData	sd;
-		TrainData	td = {0};
-		FitContext	fctx = {0};
-		void	   *state;
-		MemoryContext modelctx;
-		double		fit_seconds,
-					load_seconds,
-					score_seconds;
-		MetricSet	ms;
-		StringInfoData extra;
-		Jsonb	   *metrics;
+		FitOutcome	o = {0};
 		GalaxyModel gm = {0};
 		struct varlena *value;
 		int64		project_id;
@@ -1868,115 +1964,31 @@ train_run(TrainRequest *req)
 		const char *key;
 		double		new_score;
 		const char *outcome;
-		int			p;
-		int64		search_id = 0;
 
 		INSTR_TIME_SET_CURRENT(t_start);
 
-		/* load */
+		/* load and fit: in memory, or streamed through the moments aggregates */
 		progress_phase(run, "load");
 		nlp_text_defaults(req);
 		request_load_options(req, &lo);
-		/* an algorithm that computes in float32 gets its rows loaded in float32 (not with text) */
-		if (strcmp(req->algorithm, "auto") != 0)
-		{
-			check_text_algorithm(algo_by_name(req->algorithm), &lo);
-			lo.float32 = algo_by_name(req->algorithm)->float32_input && lo.n_text == 0;
-		}
-		ds = dataset_load(&lo);
-		load_seconds = seconds_since(t_start);
-		progress_set_rows(run, ds->n_rows);
-
-		algo = choose_algorithm(req->algorithm, ds->task);
-		check_text_algorithm(algo, &lo);
-		check_token_sequence(&lo, ds);
-		algo_resolve_hyperparams(algo, req->hyperparams, &hp);
-
-		initStringInfo(&extra);
-		details_begin(&extra);
-
-		/* split */
-		progress_phase(run, "preprocess");
-		train_split(req, ds, &train_idx, &n_train, &test_idx, &n_test);
-		training_profile = drift_training_profile(ds, train_idx, n_train);
-
-		/* a search picks the hyperparameters on the training rows (before the final preprocessing) */
-		if (req->search != NULL)
-		{
-			progress_phase(run, "search");
-			search_id = run_search(req, ds, algo, test_idx, n_test, run, &hp, &extra);
-			progress_phase(run, "preprocess");
-		}
-
-		/* preprocess (fitted on the training rows only) */
-		prep = preprocess_fit(ds, train_idx, n_train, req->preprocess, algo_default_scaling(algo, &hp));
-		p = preprocess_n_features(prep);
-
-		/* optional cross-validation before the final fit reuses the raw rows (a search did it per trial) */
-		fctx.progress = progress_callback;
-		fctx.progress_arg = run;
-		fctx.seed = (uint64) req->seed;
-		fctx.threads = galaxy_threads;
-		if (req->folds >= 2 && req->search == NULL)
-		{
-			progress_phase(run, "cross-validate");
-			cross_validate(req, ds, algo, &hp, &fctx, &extra);
-		}
-
-		build_split(ds, prep, algo, train_idx, n_train, test_idx, n_test, &sd);
-
-		/* fit */
-		progress_phase(run, "fit");
-		training_data(ds, &sd, p, &td);
-		td.n_tokens = preprocess_n_tokens(prep);
-		/* the model lives in its own context, freed as soon as it is serialised */
-		modelctx = AllocSetContextCreate(trainctx, "galaxy model", ALLOCSET_DEFAULT_SIZES);
-		INSTR_TIME_SET_CURRENT(t_fit);
-		MemoryContextSwitchTo(modelctx);
-		state = algo->fit(&td, &hp, &fctx);
-		MemoryContextSwitchTo(trainctx);
-		fit_seconds = seconds_since(t_fit);
-
-		/* evaluate on the held-out rows (or the training rows when test_size = 0) */
-		progress_phase(run, "evaluate");
-		score_seconds = score_fit(req, algo, ds, &sd, state, p, &ms);
-		details_str(&extra, "evaluated_on", sd.n_test > 0 ? "test" : "training");
-		details_float(&extra, "training_rows", (double) sd.n_train);
-		details_float(&extra, "test_rows", (double) sd.n_test);
-		details_float(&extra, "load_seconds", load_seconds);
-		details_float(&extra, "fit_seconds", fit_seconds);
-		details_float(&extra, "score_seconds", score_seconds);
-		if (ds->skipped_null_labels > 0)
-			details_float(&extra, "skipped_null_labels", (double) ds->skipped_null_labels);
-		metrics = metrics_to_jsonb(&ms, details_end(&extra));
-
-
-		/* the data is no longer needed: free it before the model is serialised */
-		if (sd.y_test)
-			pfree(sd.y_test);
-		if (sd.X_train)
-			pfree(sd.X_train);
-		if (sd.Xf_train)
-			pfree(sd.Xf_train);
-		if (sd.sparse)
-			sparse_builder_free(&sd.csr);
-		sd.X_train = sd.X_test = NULL;
-		sd.Xf_train = sd.Xf_test = NULL;
+		if (!stream_fit(req, &lo, run, trainctx, &o))
+			fit_in_memory(req, &lo, run, trainctx, t_start, &o);
 
 		/* register */
 		progress_phase(run, "register");
-		model_of(algo, ds, prep, &hp, state, &gm);
-		Assert(gm.n_features == preprocess_n_features(prep));
+		model_of(o.algo, o.ds, o.prep, &o.hp, o.state, &gm);
+		Assert(gm.n_features == preprocess_n_features(o.prep));
 		Assert(gm.task != TASK_CLASSIFICATION || (gm.n_classes >= 2 && gm.labels != NULL));
 		value = model_serialize(&gm);
-		gm.state = state = NULL;
-		MemoryContextDelete(modelctx);
+		gm.state = o.state = NULL;
+		MemoryContextDelete(o.modelctx);
 
-		project_id = registry_project_ensure(req->project, ds->task);
-		model_id = insert_model(req, project_id, ds, &gm, value, metrics, &hp, sd.n_train, sd.n_test);
-		if (search_id != 0)
-			search_finish(search_id, model_id);
-		drift_store_training_profile(model_id, training_profile);
+		project_id = registry_project_ensure(req->project, o.ds->task);
+		model_id = insert_model(req, project_id, o.ds, &gm, value, o.metrics, &o.hp, o.n_train, o.n_test);
+		if (o.search_id != 0)
+			search_finish(o.search_id, model_id);
+		if (o.training_profile != NULL)
+			drift_store_training_profile(model_id, o.training_profile);
 
 		/*
 		 * The project may have been created by another role while this one
@@ -1993,18 +2005,18 @@ train_run(TrainRequest *req)
 		 */
 		record_latency(model_id);
 
-		audit_training(req, algo, ds, model_id);
+		audit_training(req, o.algo, o.ds, model_id);
 
 		/* deploy policy */
-		key = metrics_key(ds->task, &higher_better);
-		new_score = metrics_get(&ms, key);
+		key = metrics_key(o.ds->task, &higher_better);
+		new_score = metrics_get(&o.ms, key);
 		outcome = apply_deploy_policy(req, project_id, model_id, key, higher_better, new_score);
 
 		ereport(NOTICE,
 				(errmsg("galaxy: project \"%s\" model " INT64_FORMAT " (%s, %s): %s = %.4f on " INT64_FORMAT " %s rows, fit %.3f s, %s",
-						req->project, model_id, algo->name, galaxy_task_name(ds->task), key, new_score,
-						sd.n_test > 0 ? sd.n_test : sd.n_train, sd.n_test > 0 ? "held-out" : "training",
-						fit_seconds, outcome)));
+						req->project, model_id, o.algo->name, galaxy_task_name(o.ds->task), key, new_score,
+						o.n_test > 0 ? o.n_test : o.n_train, o.n_test > 0 ? "held-out" : "training",
+						o.fit_seconds, outcome)));
 	}
 	PG_FINALLY();
 	{

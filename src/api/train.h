@@ -10,6 +10,9 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
+#include "algo/algo.h"
+#include "eval/metrics.h"
+
 typedef struct TrainRequest
 {
 	char	   *project;
@@ -87,6 +90,28 @@ extern Jsonb *train_request_to_jsonb(const TrainRequest *req);
 extern TrainRequest *train_request_from_jsonb(Jsonb *j);
 
 /* Run the pipeline in the current transaction; returns the new model's id. */
+/*
+ * What a fit hands to registration (train_run): the in-memory fit
+ * (train.c) or the streaming one (scale/stream.c).  The state lives in
+ * modelctx; training_profile may be NULL (none stored).
+ */
+typedef struct FitOutcome
+{
+	struct Dataset *ds;			/* the schema, task, labels (rows freed) */
+	const struct AlgorithmDef *algo;
+	HyperParams hp;
+	struct Preprocessor *prep;
+	void	   *state;
+	MemoryContext modelctx;
+	MetricSet	ms;
+	Jsonb	   *metrics;
+	int64		n_train;
+	int64		n_test;
+	double		fit_seconds;
+	Jsonb	   *training_profile;
+	int64		search_id;
+} FitOutcome;
+
 extern int64 train_run(TrainRequest *req);
 
 /*

@@ -89,6 +89,7 @@ typedef struct Dataset
 	int64		skipped_null_labels;
 	char	   *schema_fingerprint; /* hex digest of input names/types/order */
 	char	   *data_fingerprint;	/* hex digest of the loaded values */
+	int64		estimated_rows; /* LoadOptions.schema: the rows the relation may hold, -1 unknown */
 } Dataset;
 
 /* A column configured as text in the preprocess options (preprocess_text_columns). */
@@ -114,6 +115,13 @@ typedef struct LoadOptions
 	const TextColumnSpec *text;
 	/* check_only: receives the names (String nodes) of the features of a text type, or NULL */
 	List	  **text_typed;
+
+	/*
+	 * check_only: receives the relation's Dataset without rows (inputs,
+	 * target, task from the target's type, schema fingerprint), or NULL:
+	 * what the streaming solver (src/scale/stream.c) trains from.
+	 */
+	struct Dataset **schema;
 } LoadOptions;
 
 /*
@@ -184,6 +192,25 @@ typedef struct Preprocessor Preprocessor;
  */
 extern Preprocessor *preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 									Jsonb *config, bool default_scale);
+
+/* Statistics of one numeric raw slot over the training rows (present values only). */
+typedef struct PrepSlotStats
+{
+	double		count;
+	double		mean;
+	double		sd;				/* population standard deviation */
+	double		min;
+	double		max;
+} PrepSlotStats;
+
+/*
+ * The same fit from per-raw-slot statistics of n_rows training rows (the
+ * streaming solver): ds without rows (LoadOptions.schema), numeric and
+ * boolean inputs only (ERROR 0A000 otherwise), imputation mean, zero or
+ * error.
+ */
+extern Preprocessor *preprocess_fit_stats(const Dataset *ds, const PrepSlotStats *stats, int64 n_rows,
+										  Jsonb *config, bool default_scale);
 /*
  * The columns 'config' makes text (array of *n, palloc'd; NULL when none),
  * with what the loader needs; ERROR 22023 on a malformed text option.

@@ -104,6 +104,7 @@ typedef struct LoadState
 	int			n_raw;
 	bool		impute_error;
 	bool		float32;		/* keep the rows in float32 */
+	bool		schema_only;	/* LoadOptions.schema: a Dataset without rows */
 
 	/* target */
 	TargetMode	tmode;
@@ -1237,9 +1238,12 @@ load_build_dataset(LoadState *ls, Relation rel, GalaxyTask task)
 			in->doc_start = col->doc_start;
 			in->doc_terms = col->doc_terms;
 			in->doc_counts = col->doc_counts;
-			text_tokenizer_free(col->tk);
+			/* a schema-only Dataset never set up the tokenizer */
+			if (col->tk)
+				text_tokenizer_free(col->tk);
 			col->tk = NULL;
-			pfree(col->memo);
+			if (col->memo)
+				pfree(col->memo);
 			col->memo = NULL;
 		}
 	}
@@ -1255,7 +1259,7 @@ load_build_dataset(LoadState *ls, Relation rel, GalaxyTask task)
 		if (task == 0)
 			task = dataset_infer_task(ls->ttypid, ls->track_distinct ? ls->n_small : INFER_MAX_CLASSES + 1,
 									  ls->n_rows);
-		if (task == TASK_CLASSIFICATION)
+		if (task == TASK_CLASSIFICATION && !ls->schema_only)
 		{
 			if (ls->tmode == TARGET_DICT)
 				finish_dict_labels(ls, ds);
@@ -1347,6 +1351,23 @@ dataset_load(const LoadOptions *opts)
 				if (ls.cols[c].kind == INPUT_TEXT ||
 					(ls.cols[c].kind == INPUT_CATEGORICAL && ls.cols[c].cat == CAT_TEXT))
 					*opts->text_typed = lappend(*opts->text_typed, makeString(pstrdup(ls.cols[c].name)));
+		}
+		if (opts->schema)
+		{
+			bool		from_stats;
+
+			/* no rows: the task comes from the target's type alone */
+			if (ls.tmode != TARGET_NONE && task == 0)
+				task = dataset_infer_task(ls.ttypid, INFER_MAX_CLASSES + 1, 0);
+			ls.track_distinct = false;
+			ls.schema_only = true;
+			for (int c = 0; c < ls.ncols; c++)
+			{
+				ls.cols[c].raw_offset = ls.n_raw;
+				ls.n_raw += Max(ls.cols[c].width, 1);
+			}
+			*opts->schema = load_build_dataset(&ls, rel, task);
+			(*opts->schema)->estimated_rows = RELKIND_HAS_STORAGE(relkind) ? estimate_rows(rel, &from_stats) : -1;
 		}
 		relation_close(rel, AccessShareLock);
 		return NULL;

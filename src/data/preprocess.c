@@ -755,6 +755,98 @@ sorted_stat(const double *v, int64 n, ImputeMode mode)
 	}
 }
 
+/*
+ * The imputation value and the scaling of one numeric raw slot s (of input
+ * i) from its statistics over the n_rows training rows; the median and the
+ * most frequent value need the rows themselves (ds, rows; *buf is scratch
+ * for them, allocated on first use).
+ */
+static void
+fit_numeric_slot(Preprocessor *p, int s, int i, const PrepSlotStats *st, int64 n_rows,
+				 const Dataset *ds, const int64 *rows, double **buf)
+{
+	const InputColumn *in = &p->inputs[i];
+	const PrepColumn *pc = &p->cols[i];
+	double		mean = st->mean;
+	double		sd = st->sd;
+
+	if (st->count < n_rows && pc->impute == IMPUTE_ERROR)
+		prep_null_is_error(in->name);
+
+	/* imputation value */
+	switch (pc->impute)
+	{
+		case IMPUTE_MEAN:
+			p->fill[s] = st->count > 0 ? mean : 0.0;
+			break;
+		case IMPUTE_MEDIAN:
+		case IMPUTE_MOST_FREQUENT:
+			{
+				int64		m = 0;
+
+				if (ds == NULL && in->kind == INPUT_BOOLEAN)
+				{
+					/* 0/1 values: their counts follow from the mean */
+					int64		n = (int64) st->count;
+					int64		ones = (int64) llround(st->mean * st->count);
+					int64		zeros = n - ones;
+
+					if (n == 0)
+						p->fill[s] = 0.0;
+					else if (pc->impute == IMPUTE_MOST_FREQUENT)
+						p->fill[s] = ones > zeros ? 1.0 : 0.0;
+					else if (n % 2)
+						p->fill[s] = n / 2 >= zeros ? 1.0 : 0.0;
+					else
+						p->fill[s] = 0.5 * ((n / 2 - 1 >= zeros ? 1.0 : 0.0) + (n / 2 >= zeros ? 1.0 : 0.0));
+					break;
+				}
+				if (ds == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("imputation \"%s\" of column \"%s\" needs the rows in memory",
+									prep_impute_names[pc->impute], in->name),
+							 errhint("Use \"impute\": \"mean\" or \"zero\" with the streaming solver.")));
+				if (*buf == NULL)
+					*buf = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n_rows);
+				for (int64 r = 0; r < n_rows; r++)
+				{
+					double		x = dataset_raw_value(ds, rows[r], s);
+
+					if (!isnan(x))
+						(*buf)[m++] = x;
+				}
+				CHECK_FOR_INTERRUPTS();
+				qsort(*buf, m, sizeof(double), data_cmp_double);
+				p->fill[s] = sorted_stat(*buf, m, pc->impute);
+				break;
+			}
+		case IMPUTE_ZERO:
+		case IMPUTE_ERROR:
+			p->fill[s] = 0.0;
+			break;
+	}
+
+	/* scaling */
+	p->center[s] = 0.0;
+	p->scale[s] = 1.0;
+	if (st->count > 0)
+	{
+		if (pc->scale == SCALE_STANDARD)
+		{
+			p->center[s] = mean;
+			if (sd > 0.0 && isfinite(sd))
+				p->scale[s] = sd;
+		}
+		else if (pc->scale == SCALE_MINMAX)
+		{
+			p->center[s] = st->min;
+			if (st->max > st->min && isfinite(st->max - st->min))
+				p->scale[s] = st->max - st->min;
+		}
+	}
+}
+
 /* Fit the numeric/boolean/array raw slots. */
 static void
 fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
@@ -838,64 +930,14 @@ fit_numeric(Preprocessor *p, const Dataset *ds, const int64 *rows, int64 n_rows)
 
 	for (int k = 0; k < n_slots; k++)
 	{
-		int			s = slot[k];
-		const InputColumn *in = &p->inputs[slot_in[k]];
-		const PrepColumn *pc = &p->cols[slot_in[k]];
-		double		mean = sum[k];
-		double		sd = count[k] > 0 ? sqrt(ss[k] / (double) count[k]) : 0.0;
+		PrepSlotStats st;
 
-		if (count[k] < n_rows && pc->impute == IMPUTE_ERROR)
-			prep_null_is_error(in->name);
-
-		/* imputation value */
-		switch (pc->impute)
-		{
-			case IMPUTE_MEAN:
-				p->fill[s] = count[k] > 0 ? mean : 0.0;
-				break;
-			case IMPUTE_MEDIAN:
-			case IMPUTE_MOST_FREQUENT:
-				{
-					int64		m = 0;
-
-					if (buf == NULL)
-						buf = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n_rows);
-					for (int64 r = 0; r < n_rows; r++)
-					{
-						double		x = dataset_raw_value(ds, rows[r], s);
-
-						if (!isnan(x))
-							buf[m++] = x;
-					}
-					CHECK_FOR_INTERRUPTS();
-					qsort(buf, m, sizeof(double), data_cmp_double);
-					p->fill[s] = sorted_stat(buf, m, pc->impute);
-					break;
-				}
-			case IMPUTE_ZERO:
-			case IMPUTE_ERROR:
-				p->fill[s] = 0.0;
-				break;
-		}
-
-		/* scaling */
-		p->center[s] = 0.0;
-		p->scale[s] = 1.0;
-		if (count[k] > 0)
-		{
-			if (pc->scale == SCALE_STANDARD)
-			{
-				p->center[s] = mean;
-				if (sd > 0.0 && isfinite(sd))
-					p->scale[s] = sd;
-			}
-			else if (pc->scale == SCALE_MINMAX)
-			{
-				p->center[s] = mn[k];
-				if (mx[k] > mn[k] && isfinite(mx[k] - mn[k]))
-					p->scale[s] = mx[k] - mn[k];
-			}
-		}
+		st.count = (double) count[k];
+		st.mean = sum[k];
+		st.sd = count[k] > 0 ? sqrt(ss[k] / (double) count[k]) : 0.0;
+		st.min = mn[k];
+		st.max = mx[k];
+		fit_numeric_slot(p, slot[k], slot_in[k], &st, n_rows, ds, rows, &buf);
 	}
 	if (buf)
 		pfree(buf);
@@ -1038,9 +1080,9 @@ check_fitted_finite(const Preprocessor *p)
 	}
 }
 
-Preprocessor *
-preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
-			   Jsonb *config, bool default_scale)
+static Preprocessor *
+prep_fit(const Dataset *ds, const int64 *rows, int64 n_rows, const PrepSlotStats *stats,
+		 Jsonb *config, bool default_scale)
 {
 	Preprocessor *p;
 	PrepOptions global;
@@ -1099,12 +1141,28 @@ preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 
 		resolve_options(&p->inputs[i], &global, &per_col[i], default_scale,
 						&p->cols[i], &max_categories, &hash_buckets);
+		if (stats != NULL && (p->inputs[i].kind == INPUT_CATEGORICAL || p->inputs[i].kind == INPUT_TEXT))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" of type %s needs the rows in memory", p->inputs[i].name,
+							p->inputs[i].typname),
+					 errdetail("The streaming solver takes numeric and boolean feature columns.")));
 		if (p->inputs[i].kind == INPUT_CATEGORICAL)
 			fit_categorical(p, i, ds, &ds->inputs[i], rows, n_rows, max_categories, hash_buckets);
 		else if (p->inputs[i].kind == INPUT_TEXT)
 			prep_text_fit(p, i, ds, &ds->inputs[i], rows, n_rows);
 	}
-	fit_numeric(p, ds, rows, n_rows);
+	if (stats == NULL)
+		fit_numeric(p, ds, rows, n_rows);
+	else
+	{
+		double	   *buf = NULL;
+
+		for (int i = 0; i < p->n_inputs; i++)
+			for (int j = 0; j < p->inputs[i].width; j++)
+				fit_numeric_slot(p, p->inputs[i].raw_offset + j, i, &stats[p->inputs[i].raw_offset + j],
+								 n_rows, NULL, NULL, &buf);
+	}
 
 	if (!build_tables(p))
 		ereport(ERROR,
@@ -1119,6 +1177,27 @@ preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
 	check_fitted_finite(p);
 	pfree(per_col);
 	return p;
+}
+
+/* Fit on the rows 'rows' (n_rows of them) of a loaded Dataset. */
+Preprocessor *
+preprocess_fit(const Dataset *ds, const int64 *rows, int64 n_rows,
+			   Jsonb *config, bool default_scale)
+{
+	return prep_fit(ds, rows, n_rows, NULL, config, default_scale);
+}
+
+/*
+ * Fit from per-raw-slot statistics of n_rows training rows instead of the
+ * rows (the streaming solver): ds is the relation's Dataset without rows
+ * (LoadOptions.schema); numeric and boolean inputs only, imputation by mean,
+ * zero or error.
+ */
+Preprocessor *
+preprocess_fit_stats(const Dataset *ds, const PrepSlotStats *stats, int64 n_rows,
+					 Jsonb *config, bool default_scale)
+{
+	return prep_fit(ds, NULL, n_rows, stats, config, default_scale);
 }
 
 /* ---------------------------------------------------------------------

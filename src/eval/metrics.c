@@ -227,6 +227,28 @@ metrics_regression(const double *y, const double *pred, int64 n, MetricSet *out)
 	pfree(absdev);
 }
 
+/*
+ * mse, rmse, r2 and explained_variance from sums over n rows: sse of the
+ * residuals, their sum, and the total sum of squares of the target about
+ * its mean (the streaming solver's held-out moments; no row-wise metric).
+ */
+void
+metrics_regression_sums(double n, double sse, double sum_resid, double ss_tot, MetricSet *out)
+{
+	double		mse;
+	double		ss_dev;
+
+	if (n <= 0)
+		return;
+	sse = Max(sse, 0.0);
+	mse = sse / n;
+	ss_dev = Max(sse - sum_resid * sum_resid / n, 0.0);
+	metrics_add(out, "mse", mse);
+	metrics_add(out, "rmse", sqrt(mse));
+	metrics_add(out, "r2", one_minus_ratio(sse, ss_tot));
+	metrics_add(out, "explained_variance", one_minus_ratio(ss_dev, ss_tot));
+}
+
 /* Order ScoredRows by ascending score. */
 static int
 cmp_scored(const void *a, const void *b)

@@ -28,6 +28,9 @@ extern double metrics_get(const MetricSet *m, const char *name);
 
 /* mae, mse, rmse, r2, explained_variance, median_absolute_error */
 extern void metrics_regression(const double *y, const double *pred, int64 n, MetricSet *out);
+/* mse, rmse, r2, explained_variance from sums (no row-wise metric). */
+extern void metrics_regression_sums(double n, double sse, double sum_resid, double ss_tot,
+									MetricSet *out);
 
 /*
  * accuracy, balanced_accuracy, precision/recall/f1 (macro and weighted),

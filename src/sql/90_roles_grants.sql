@@ -196,7 +196,7 @@ DECLARE
                                'health_runtime', 'inference_stats_entries', 'algorithms',
                                'metrics_key', 'audit_canonical', 'route_fallbacks',
                                'inference_stats', 'model_metrics', 'series_windows', 'forecast',
-                               'model_card'];
+                               'model_card', 'moments_ols', 'moments_summary'];
     trainer_fns text[] := ARRAY['create_dataset', 'drop_dataset', 'profile', 'train', 'submit', 'cancel', 'wait',
                                 'deploy', 'rollback', 'request_deployment', 'export_model', 'import_model',
                                 'grant_project', 'revoke_project', 'schedule_evaluation', 'unschedule_evaluation',

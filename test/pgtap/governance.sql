@@ -41,6 +41,7 @@ SELECT is_empty($$
      WHERE p.pronamespace IN ('galaxy'::regnamespace, 'galaxy_internal'::regnamespace)
        AND has_function_privilege('gov_nobody', p.oid, 'EXECUTE')
        AND p.proname NOT IN ('model_in', 'model_out', 'model_recv', 'model_send', 'describe',
+                             'moments_in', 'moments_out', 'moments_recv', 'moments_send',
                              'project_visible', 'owner_visible', 'has_project_privilege')
 $$, 'PUBLIC can execute only type I/O, describe and the visibility helpers');
 SELECT ok(has_function_privilege('gov_rita', 'galaxy.predict(text, float8[], text)', 'EXECUTE'), 'reader: predict');

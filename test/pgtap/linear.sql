@@ -32,7 +32,7 @@ END $$;
 SELECT throws_ok($$SELECT galaxy.train('lin_p', 'lin_reg', 'y', algorithm => 'linear_regression', hyperparams => '{"lambda": 1}')$$,
                  '22023', 'unknown hyperparameter "lambda" for algorithm linear_regression', 'unknown hyperparameter');
 SELECT is(pg_temp.error_of($$SELECT galaxy.train('lin_p', 'lin_reg', 'y', algorithm => 'linear_regression', hyperparams => '{"lambda": 1}')$$),
-          '22023 | unknown hyperparameter "lambda" for algorithm linear_regression |  | Valid hyperparameters: alpha, fit_intercept.',
+          '22023 | unknown hyperparameter "lambda" for algorithm linear_regression |  | Valid hyperparameters: alpha, fit_intercept, solver.',
           'the hint lists the valid hyperparameters');
 SELECT throws_ok($$SELECT galaxy.train('lin_p', 'lin_reg', 'y', algorithm => 'linear_regression', hyperparams => '{"alpha": -1}')$$,
                  '22023', 'hyperparameter "alpha" = -1 is out of range for linear_regression', 'negative alpha');

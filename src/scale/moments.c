@@ -1,0 +1,768 @@
+/*
+ * moments.c — the galaxy.moments value: layout, validation, the per-row
+ * update, the merge, the portable encoding and the derived sums (see
+ * moments.h).  No catalog access here; the SQL-callable functions are in
+ * moments_sql.c.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+
+#include "scale/moments.h"
+
+/* Doubles in one part: nc, nn, mean, m2, min, max [, s, t, c]. */
+Size
+moments_part_doubles(int d, int flags)
+{
+	Size		n = 2 + (Size) 3 * d + moments_packed(d);
+
+	if (flags & MOMENTS_HAS_NULLS)
+		n += 2 * moments_packed(d) + (Size) d * d;
+	return n;
+}
+
+/* Bytes of a state. */
+Size
+moments_size(int d, int n_parts, int flags)
+{
+	return sizeof(MomentsData) + sizeof(double) * moments_part_doubles(d, flags) * n_parts;
+}
+
+/* An empty state, in CurrentMemoryContext. */
+MomentsData *
+moments_create(int d, int n_parts, int flags, uint64 seed, double test_size)
+{
+	Size		size;
+	MomentsData *m;
+
+	if (d < 2 || d > MOMENTS_MAX_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("galaxy.moments takes 1 to %d features, not %d", MOMENTS_MAX_COLUMNS - 1, d - 1)));
+	size = moments_size(d, n_parts, flags);
+	m = palloc0(size);
+	SET_VARSIZE(m, size);
+	m->magic = MOMENTS_MAGIC;
+	m->d = d;
+	m->n_parts = n_parts;
+	m->flags = flags;
+	m->seed = seed;
+	m->test_size = test_size;
+	for (int q = 0; q < n_parts; q++)
+	{
+		MomentsPart pt;
+
+		moments_part(m, q, &pt);
+		for (int j = 0; j < d; j++)
+		{
+			pt.min[j] = get_float8_infinity();
+			pt.max[j] = -get_float8_infinity();
+		}
+	}
+	return m;
+}
+
+/* Pointers to part q of m. */
+void
+moments_part(const MomentsData *m, int part, MomentsPart *out)
+{
+	int			d = m->d;
+	double	   *base = (double *) ((char *) m + sizeof(MomentsData)) +
+		moments_part_doubles(d, m->flags) * part;
+
+	out->nc = base++;
+	out->nn = base++;
+	out->mean = base;
+	base += d;
+	out->m2 = base;
+	base += moments_packed(d);
+	out->min = base;
+	base += d;
+	out->max = base;
+	base += d;
+	if (m->flags & MOMENTS_HAS_NULLS)
+	{
+		out->s = base;
+		base += moments_packed(d);
+		out->t = base;
+		base += (Size) d * d;
+		out->c = base;
+	}
+	else
+		out->s = out->t = out->c = NULL;
+}
+
+/* A copy of m that carries the NULL-row sums (zero), in CurrentMemoryContext. */
+MomentsData *
+moments_with_nulls(const MomentsData *m)
+{
+	MomentsData *r = moments_create(m->d, m->n_parts, m->flags | MOMENTS_HAS_NULLS,
+									m->seed, m->test_size);
+
+	r->n_skipped = m->n_skipped;
+	for (int q = 0; q < m->n_parts; q++)
+	{
+		MomentsPart a,
+					b;
+
+		moments_part(m, q, &a);
+		moments_part(r, q, &b);
+		/* nc, nn, mean, m2, min, max are laid out the same, first */
+		memcpy(b.nc, a.nc, sizeof(double) * (2 + (Size) 3 * m->d + moments_packed(m->d)));
+	}
+	return r;
+}
+
+static void
+moments_corrupt(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid galaxy.moments value: %s", what)));
+}
+
+/*
+ * Validate a state of 'size' bytes: header, size, and every number (counts
+ * non-negative and integral, values finite, min <= max where present).
+ * Nothing downstream relies on more than this.
+ */
+void
+moments_check(const MomentsData *m, Size size)
+{
+	int			d;
+
+	if (size < sizeof(MomentsData))
+		moments_corrupt("too short");
+	if (m->magic != MOMENTS_MAGIC)
+		moments_corrupt("bad magic number");
+	d = m->d;
+	if (d < 2 || d > MOMENTS_MAX_COLUMNS)
+		moments_corrupt("column count out of range");
+	if (m->n_parts != 1 && m->n_parts != 2)
+		moments_corrupt("part count must be 1 or 2");
+	if ((m->flags & ~MOMENTS_HAS_NULLS) != 0 || m->pad != 0)
+		moments_corrupt("unknown flags");
+	if (!(m->test_size >= 0.0 && m->test_size < 1.0))
+		moments_corrupt("test_size out of range");
+	if (m->n_parts == 1 && (m->seed != 0 || m->test_size != 0.0))
+		moments_corrupt("split parameters on an unsplit state");
+	if (!(m->n_skipped >= 0.0 && m->n_skipped <= 9e15) || m->n_skipped != floor(m->n_skipped))
+		moments_corrupt("skipped-row count out of range");
+	if (size != moments_size(d, m->n_parts, m->flags))
+		moments_corrupt("size does not match its columns");
+
+	for (int q = 0; q < m->n_parts; q++)
+	{
+		MomentsPart pt;
+		Size		np = moments_packed(d);
+		double		nn;
+
+		moments_part(m, q, &pt);
+		if (!(*pt.nc >= 0.0 && *pt.nc <= 9e15) || *pt.nc != floor(*pt.nc))
+			moments_corrupt("row count out of range");
+		nn = *pt.nn;
+		if (!(nn >= 0.0 && nn <= 9e15) || nn != floor(nn))
+			moments_corrupt("row count out of range");
+		if (nn > 0.0 && pt.s == NULL)
+			moments_corrupt("rows with NULLs but no sums for them");
+		for (int j = 0; j < d; j++)
+		{
+			if (!isfinite(pt.mean[j]))
+				moments_corrupt("non-finite mean");
+			if (*pt.nc == 0.0 && pt.mean[j] != 0.0)
+				moments_corrupt("mean of no rows");
+			if (!(isinf(pt.min[j]) && isinf(pt.max[j]) && pt.min[j] > 0 && pt.max[j] < 0) &&
+				!(isfinite(pt.min[j]) && isfinite(pt.max[j]) && pt.min[j] <= pt.max[j]))
+				moments_corrupt("minimum above maximum");
+		}
+		for (Size i = 0; i < np; i++)
+			if (!isfinite(pt.m2[i]))
+				moments_corrupt("non-finite cross product");
+		for (int j = 0; j < d; j++)
+			if (pt.m2[moments_pidx(d, j, j)] < 0.0)
+				moments_corrupt("negative sum of squares");
+		if (pt.s != NULL)
+		{
+			for (Size i = 0; i < np; i++)
+				if (!isfinite(pt.s[i]) || !(pt.c[i] >= 0.0 && pt.c[i] <= nn) || pt.c[i] != floor(pt.c[i]))
+					moments_corrupt("NULL-row sums out of range");
+			for (Size i = 0; i < (Size) d * d; i++)
+				if (!isfinite(pt.t[i]))
+					moments_corrupt("NULL-row sums out of range");
+			/* the target is never NULL */
+			if (pt.c[moments_pidx(d, d - 1, d - 1)] != nn)
+				moments_corrupt("NULL-row target count differs from the row count");
+		}
+	}
+}
+
+/* Welford's update of part 'part' by one row. */
+void
+moments_add_row(MomentsData *m, int part, const double *x, const bool *isnull, double y)
+{
+	int			d = m->d;
+	int			p = d - 1;
+	MomentsPart pt;
+	bool		any_null = false;
+
+	moments_part(m, part, &pt);
+	for (int j = 0; j < p; j++)
+	{
+		if (isnull[j])
+		{
+			any_null = true;
+			continue;
+		}
+		if (x[j] < pt.min[j])
+			pt.min[j] = x[j];
+		if (x[j] > pt.max[j])
+			pt.max[j] = x[j];
+	}
+	if (y < pt.min[p])
+		pt.min[p] = y;
+	if (y > pt.max[p])
+		pt.max[p] = y;
+
+	if (!any_null)
+	{
+		double		n = *pt.nc + 1.0;
+		double		f = (n - 1.0) / n;
+		double		delta[MOMENTS_MAX_COLUMNS];
+		double	   *row = pt.m2;
+
+		for (int j = 0; j < p; j++)
+			delta[j] = x[j] - pt.mean[j];
+		delta[p] = y - pt.mean[p];
+		for (int j = 0; j < d; j++)
+		{
+			double		a = f * delta[j];
+			int			len = d - j;
+			const double *dj = delta + j;
+
+			for (int k = 0; k < len; k++)
+				row[k] += a * dj[k];
+			row += len;
+			pt.mean[j] += delta[j] / n;
+		}
+		*pt.nc = n;
+	}
+	else
+	{
+		double		v[MOMENTS_MAX_COLUMNS];
+		bool		present[MOMENTS_MAX_COLUMNS];
+
+		Assert(pt.s != NULL);
+		for (int j = 0; j < p; j++)
+		{
+			present[j] = !isnull[j];
+			v[j] = present[j] ? x[j] : 0.0;
+		}
+		present[p] = true;
+		v[p] = y;
+		for (int j = 0; j < d; j++)
+		{
+			if (!present[j])
+				continue;
+			for (int k = j; k < d; k++)
+			{
+				Size		i;
+
+				if (!present[k])
+					continue;
+				i = moments_pidx(d, j, k);
+				pt.s[i] += v[j] * v[k];
+				pt.c[i] += 1.0;
+				pt.t[(Size) j * d + k] += v[j];
+				if (k != j)
+					pt.t[(Size) k * d + j] += v[k];
+			}
+		}
+		*pt.nn += 1.0;
+	}
+}
+
+/* Chan, Golub and LeVeque's pairwise merge of b into a. */
+void
+moments_merge(MomentsData *a, const MomentsData *b)
+{
+	int			d = a->d;
+
+	if (b->d != a->d || b->n_parts != a->n_parts || b->seed != a->seed || b->test_size != a->test_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot combine galaxy.moments of %d columns and %d parts with one of %d columns and %d parts",
+						a->d - 1, a->n_parts, b->d - 1, b->n_parts),
+				 errdetail("Partial states of one aggregate always agree; these come from different aggregates or splits.")));
+	Assert((a->flags & b->flags) == b->flags);
+	a->n_skipped += b->n_skipped;
+	for (int q = 0; q < a->n_parts; q++)
+	{
+		MomentsPart pa,
+					pb;
+		double		na,
+					nb,
+					n;
+
+		moments_part(a, q, &pa);
+		moments_part(b, q, &pb);
+		for (int j = 0; j < d; j++)
+		{
+			pa.min[j] = Min(pa.min[j], pb.min[j]);
+			pa.max[j] = Max(pa.max[j], pb.max[j]);
+		}
+		na = *pa.nc;
+		nb = *pb.nc;
+		n = na + nb;
+		if (nb > 0.0)
+		{
+			if (na == 0.0)
+			{
+				memcpy(pa.mean, pb.mean, sizeof(double) * d);
+				memcpy(pa.m2, pb.m2, sizeof(double) * moments_packed(d));
+			}
+			else
+			{
+				double		delta[MOMENTS_MAX_COLUMNS];
+				double		f = na * nb / n;
+				Size		i = 0;
+
+				for (int j = 0; j < d; j++)
+					delta[j] = pb.mean[j] - pa.mean[j];
+				for (int j = 0; j < d; j++)
+					for (int k = j; k < d; k++, i++)
+						pa.m2[i] += pb.m2[i] + f * delta[j] * delta[k];
+				for (int j = 0; j < d; j++)
+					pa.mean[j] += delta[j] * (nb / n);
+			}
+			*pa.nc = n;
+		}
+		if (pb.s != NULL)
+		{
+			Size		np = moments_packed(d);
+
+			for (Size i = 0; i < np; i++)
+			{
+				pa.s[i] += pb.s[i];
+				pa.c[i] += pb.c[i];
+			}
+			for (Size i = 0; i < (Size) d * d; i++)
+				pa.t[i] += pb.t[i];
+			*pa.nn += *pb.nn;
+		}
+	}
+}
+
+/* splitmix64's finaliser. */
+static inline uint64
+mix64(uint64 z)
+{
+	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+static inline uint64
+value_bits(double v)
+{
+	union
+	{
+		double		d;
+		uint64		u;
+	}			c;
+
+	c.d = (v == 0.0) ? 0.0 : v;	/* -0 and +0 alike */
+	return c.u;
+}
+
+/*
+ * The side of a row: a hash of its values (NULL distinct from every value)
+ * and the seed, mapped to [0, 1) and compared with test_size.  The same row
+ * falls on the same side on any node, in any order.  Each value is mixed on
+ * its own (a multiply of its bits and position, so the values do not wait
+ * for each other), the mixes are summed, and the sum goes through splitmix's
+ * finaliser with the seed.
+ */
+int
+moments_row_part(uint64 seed, double test_size, const double *x, const bool *isnull, int p, double y)
+{
+	uint64		acc = value_bits(y) * UINT64CONST(0xD6E8FEB86659FD93);
+
+	for (int j = 0; j < p; j++)
+	{
+		uint64		v = isnull[j] ? UINT64CONST(0x6E756C6C6E756C6C) : value_bits(x[j]);
+		uint64		m = (v ^ ((uint64) (j + 1) * UINT64CONST(0x9E3779B97F4A7C15))) * UINT64CONST(0xBF58476D1CE4E5B9);
+
+		acc += m ^ (m >> 31);
+	}
+	acc = mix64(acc ^ mix64(seed ^ UINT64CONST(0x9E3779B97F4A7C15)));
+	return ((double) (acc >> 11) * (1.0 / 9007199254740992.0)) < test_size ? 1 : 0;
+}
+
+/* Rows of a part. */
+double
+moments_rows(const MomentsData *m, int part)
+{
+	MomentsPart pt;
+
+	moments_part(m, part, &pt);
+	return *pt.nc + *pt.nn;
+}
+
+/* Count, mean, standard deviation, min and max of each column's present values. */
+void
+moments_columns(const MomentsData *m, int part, MomentsColumn *cols)
+{
+	int			d = m->d;
+	MomentsPart pt;
+
+	moments_part(m, part, &pt);
+	for (int j = 0; j < d; j++)
+	{
+		double		nc = *pt.nc;
+		double		cnt = nc;
+		double		sum = nc * pt.mean[j];
+		double		mean,
+					ss;
+
+		if (pt.s != NULL)
+		{
+			cnt += pt.c[moments_pidx(d, j, j)];
+			sum += pt.t[(Size) j * d + j];
+		}
+		mean = cnt > 0.0 ? sum / cnt : 0.0;
+		ss = pt.m2[moments_pidx(d, j, j)] + nc * (pt.mean[j] - mean) * (pt.mean[j] - mean);
+		if (pt.s != NULL)
+		{
+			Size		i = moments_pidx(d, j, j);
+
+			ss += pt.s[i] - 2.0 * mean * pt.t[(Size) j * d + j] + mean * mean * pt.c[i];
+		}
+		cols[j].count = cnt;
+		cols[j].mean = mean;
+		cols[j].sd = cnt > 0.0 ? sqrt(Max(ss, 0.0) / cnt) : 0.0;
+		cols[j].min = pt.min[j];
+		cols[j].max = pt.max[j];
+	}
+}
+
+/*
+ * Sums over the rows of a part of the transformed values (U, d) and of their
+ * products (R, d x d full, about zero), for the transform tf.  The sums are
+ * first taken about the present-value means m_j (centred, so that large
+ * offsets do not cancel), then shifted: with v'_j = x_j - m_j when present
+ * and a_j = fill_j - m_j when NULL, and o_j = m_j - center_j, the transformed
+ * value is (v'_j + o_j) / scale_j.
+ */
+void
+moments_gram(const MomentsData *m, int part, const MomentsTransform *tf, double *U, double *R)
+{
+	int			d = m->d;
+	MomentsPart pt;
+	MomentsColumn *col = palloc(sizeof(MomentsColumn) * d);
+	double	   *ref = palloc(sizeof(double) * d);
+	double	   *a = palloc(sizeof(double) * d);
+	double	   *G = palloc0(sizeof(double) * d * d);
+	double	   *V = palloc0(sizeof(double) * d);
+	double		nc,
+				nn,
+				n;
+
+	moments_part(m, part, &pt);
+	moments_columns(m, part, col);
+	nc = *pt.nc;
+	nn = *pt.nn;
+	n = nc + nn;
+	for (int j = 0; j < d; j++)
+	{
+		ref[j] = col[j].mean;
+		a[j] = tf->fill[j] - ref[j];
+	}
+
+	/* rows without NULLs: centred cross products, shifted to ref */
+	for (int j = 0; j < d; j++)
+	{
+		double		dj = pt.mean[j] - ref[j];
+
+		V[j] += nc * dj;
+		for (int k = j; k < d; k++)
+			G[(Size) j * d + k] += pt.m2[moments_pidx(d, j, k)] + nc * dj * (pt.mean[k] - ref[k]);
+	}
+
+	/* rows with a NULL: raw sums, then the fills */
+	if (pt.s != NULL && nn > 0.0)
+	{
+		for (int j = 0; j < d; j++)
+		{
+			Size		jj = moments_pidx(d, j, j);
+
+			V[j] += (pt.t[(Size) j * d + j] - ref[j] * pt.c[jj]) + a[j] * (nn - pt.c[jj]);
+			for (int k = j; k < d; k++)
+			{
+				Size		jk = moments_pidx(d, j, k);
+				Size		kk = moments_pidx(d, k, k);
+				double		both = pt.s[jk] - ref[k] * pt.t[(Size) j * d + k] -
+					ref[j] * pt.t[(Size) k * d + j] + ref[j] * ref[k] * pt.c[jk];
+				/* j NULL, k present: sum of x_k - m_k; and the converse */
+				double		q_jk = (pt.t[(Size) k * d + k] - pt.t[(Size) k * d + j]) -
+					ref[k] * (pt.c[kk] - pt.c[jk]);
+				double		q_kj = (pt.t[(Size) j * d + j] - pt.t[(Size) j * d + k]) -
+					ref[j] * (pt.c[jj] - pt.c[jk]);
+				double		both_null = nn - pt.c[jj] - pt.c[kk] + pt.c[jk];
+
+				if (k == j)
+				{
+					q_jk = 0.0;
+					q_kj = 0.0;
+					both_null = nn - pt.c[jj];
+				}
+				G[(Size) j * d + k] += both + a[j] * q_jk + a[k] * q_kj + a[j] * a[k] * both_null;
+			}
+		}
+	}
+
+	/* shift by o = ref - center, divide by the scales */
+	for (int j = 0; j < d; j++)
+	{
+		double		oj = ref[j] - tf->center[j];
+
+		U[j] = (V[j] + n * oj) / tf->scale[j];
+		for (int k = j; k < d; k++)
+		{
+			double		ok = ref[k] - tf->center[k];
+			double		g = G[(Size) j * d + k] + oj * V[k] + ok * V[j] + n * oj * ok;
+
+			g /= tf->scale[j] * tf->scale[k];
+			R[(Size) j * d + k] = g;
+			R[(Size) k * d + j] = g;
+		}
+	}
+	pfree(col);
+	pfree(ref);
+	pfree(a);
+	pfree(G);
+	pfree(V);
+}
+
+/* ---- portable encoding: big-endian fields ---- */
+
+static void
+put32(char **p, uint32 v)
+{
+	unsigned char *q = (unsigned char *) *p;
+
+	q[0] = v >> 24;
+	q[1] = v >> 16;
+	q[2] = v >> 8;
+	q[3] = v;
+	*p += 4;
+}
+
+static void
+put64(char **p, uint64 v)
+{
+	put32(p, (uint32) (v >> 32));
+	put32(p, (uint32) v);
+}
+
+static uint32
+get32(const char **p)
+{
+	const unsigned char *q = (const unsigned char *) *p;
+
+	*p += 4;
+	return ((uint32) q[0] << 24) | ((uint32) q[1] << 16) | ((uint32) q[2] << 8) | q[3];
+}
+
+static uint64
+get64(const char **p)
+{
+	uint64		hi = get32(p);
+
+	return (hi << 32) | get32(p);
+}
+
+static uint64
+double_bits(double v)
+{
+	union
+	{
+		double		d;
+		uint64		u;
+	}			c;
+
+	c.d = v;
+	return c.u;
+}
+
+static double
+bits_double(uint64 u)
+{
+	union
+	{
+		double		d;
+		uint64		u;
+	}			c;
+
+	c.u = u;
+	return c.d;
+}
+
+/* Header fields in the external form: magic, d, parts, flags, seed, test_size, skipped. */
+#define MOMENTS_EXT_HEADER (4 * 4 + 8 * 3)
+
+/* The external form of a state: header fields, then every double. */
+char *
+moments_encode(const MomentsData *m, Size *len)
+{
+	Size		nd = moments_part_doubles(m->d, m->flags) * m->n_parts;
+	char	   *buf = palloc(MOMENTS_EXT_HEADER + nd * 8);
+	char	   *p = buf;
+	const double *v = (const double *) ((const char *) m + sizeof(MomentsData));
+
+	put32(&p, m->magic);
+	put32(&p, (uint32) m->d);
+	put32(&p, (uint32) m->n_parts);
+	put32(&p, (uint32) m->flags);
+	put64(&p, m->seed);
+	put64(&p, double_bits(m->test_size));
+	put64(&p, double_bits(m->n_skipped));
+	for (Size i = 0; i < nd; i++)
+		put64(&p, double_bits(v[i]));
+	*len = p - buf;
+	return buf;
+}
+
+/* Decode and validate an external form. */
+MomentsData *
+moments_decode(const char *buf, Size len)
+{
+	const char *p = buf;
+	uint32		magic,
+				d,
+				parts,
+				flags;
+	Size		size,
+				nd;
+	MomentsData *m;
+	double	   *v;
+
+	if (len < MOMENTS_EXT_HEADER)
+		moments_corrupt("too short");
+	magic = get32(&p);
+	d = get32(&p);
+	parts = get32(&p);
+	flags = get32(&p);
+	if (magic != MOMENTS_MAGIC)
+		moments_corrupt("bad magic number");
+	if (d < 2 || d > MOMENTS_MAX_COLUMNS || (parts != 1 && parts != 2) ||
+		(flags & ~MOMENTS_HAS_NULLS) != 0)
+		moments_corrupt("header out of range");
+	nd = moments_part_doubles((int) d, (int) flags) * parts;
+	if (len != MOMENTS_EXT_HEADER + nd * 8)
+		moments_corrupt("length does not match its columns");
+	size = moments_size((int) d, (int) parts, (int) flags);
+	m = palloc0(size);
+	SET_VARSIZE(m, size);
+	m->magic = magic;
+	m->d = (int32) d;
+	m->n_parts = (int32) parts;
+	m->flags = (int32) flags;
+	m->seed = get64(&p);
+	m->test_size = bits_double(get64(&p));
+	m->n_skipped = bits_double(get64(&p));
+	v = (double *) ((char *) m + sizeof(MomentsData));
+	for (Size i = 0; i < nd; i++)
+		v[i] = bits_double(get64(&p));
+	moments_check(m, size);
+	return m;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* Text form: "GMO1:" and the external form in hex. */
+char *
+moments_to_text(const MomentsData *m)
+{
+	Size		len;
+	char	   *bin = moments_encode(m, &len);
+	Size		pre = strlen(MOMENTS_TEXT_PREFIX);
+	char	   *out = palloc(pre + 2 * len + 1);
+	char	   *q = out + pre;
+
+	memcpy(out, MOMENTS_TEXT_PREFIX, pre);
+	for (Size i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) bin[i];
+
+		*q++ = hexdig[c >> 4];
+		*q++ = hexdig[c & 0xF];
+	}
+	*q = '\0';
+	pfree(bin);
+	return out;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parse the text form (ERROR 22P02 on anything else). */
+MomentsData *
+moments_from_text(const char *s)
+{
+	Size		pre = strlen(MOMENTS_TEXT_PREFIX);
+	Size		n;
+	char	   *bin;
+	MomentsData *m;
+
+	if (strncmp(s, MOMENTS_TEXT_PREFIX, pre) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type galaxy.moments"),
+				 errdetail("A galaxy.moments value starts with \"%s\".", MOMENTS_TEXT_PREFIX)));
+	s += pre;
+	n = strlen(s);
+	if (n % 2 != 0 || n / 2 > MaxAllocSize - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type galaxy.moments"),
+				 errdetail("The hexadecimal digits come in pairs.")));
+	bin = palloc(Max(n / 2, 1));
+	for (Size i = 0; i < n / 2; i++)
+	{
+		int			hi = hexval(s[2 * i]);
+		int			lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type galaxy.moments"),
+					 errdetail("\"%c\" is not a hexadecimal digit.", hi < 0 ? s[2 * i] : s[2 * i + 1])));
+		bin[i] = (char) ((hi << 4) | lo);
+	}
+	m = moments_decode(bin, n / 2);
+	pfree(bin);
+	return m;
+}
+
+/* A state argument: detoasted (aligned, a copy when it was packed) and validated. */
+MomentsData *
+moments_from_datum(Datum d)
+{
+	struct varlena *v = pg_detoast_datum((struct varlena *) DatumGetPointer(d));
+
+	moments_check((MomentsData *) v, VARSIZE(v));
+	return (MomentsData *) v;
+}

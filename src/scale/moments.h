@@ -1,0 +1,137 @@
+/*
+ * moments.h — sufficient statistics of a regression problem, as a value.
+ *
+ * galaxy.moments is the state of the aggregates galaxy.regression_moments(y,
+ * x[]) and galaxy_internal.split_moments(y, x[], seed, test_size): for the
+ * d = p + 1 columns (the p features, then the target) of the rows it saw, the
+ * count, the means and the centred cross products (Welford's update per row,
+ * Chan's pairwise merge in the combine function), the minimum and maximum of
+ * each column; and, for rows in which a feature is NULL, raw sums from which
+ * any imputation (fill value per column) and any centring and scaling can be
+ * applied afterwards, exactly.  It is a real type (varlena, double aligned)
+ * with text and binary I/O, so PostgreSQL's parallel aggregation and Citus's
+ * pushdown can ship partial states between processes and nodes.
+ *
+ * A state holds one part (all rows) or two (split_moments: the training rows
+ * and the held-out rows, chosen per row by a hash of its values and the
+ * seed, so the same row falls on the same side wherever it is read).
+ *
+ * Every state that reaches a function from outside (text or binary input, a
+ * column value) is validated first (moments_check): a hostile value gives an
+ * ERROR, never a crash.
+ */
+#ifndef GALAXY_MOMENTS_H
+#define GALAXY_MOMENTS_H
+
+#include "fmgr.h"
+
+#define MOMENTS_MAGIC		0x474D4F31	/* "GMO1" */
+#define MOMENTS_MAX_COLUMNS 1025	/* d: 1024 features and the target */
+#define MOMENTS_TEXT_PREFIX "GMO1:"
+
+/* flags */
+#define MOMENTS_HAS_NULLS	0x1			/* the parts carry the NULL-row sums */
+
+typedef struct MomentsData
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	uint32		magic;
+	int32		d;				/* columns: features, then the target */
+	int32		n_parts;		/* 1, or 2 (training, held out) */
+	int32		flags;
+	int32		pad;
+	uint64		seed;			/* split_moments' parameters (0, 0 otherwise) */
+	double		test_size;
+	double		n_skipped;		/* rows skipped for a NULL target */
+	/* then n_parts parts of moments_part_doubles(d, flags) doubles each */
+} MomentsData;
+
+/*
+ * One part, as pointers into a state.  Rows without a NULL: count nc, mean,
+ * m2 (packed upper triangle, d (d + 1) / 2, centred on mean).  Rows with a
+ * NULL feature (only with MOMENTS_HAS_NULLS): count nn, s (packed: sum of
+ * x_j x_k over rows where both are present), t (full d x d: t[j * d + k] =
+ * sum of x_j over rows where j and k are both present), c (packed: count of
+ * rows where both are present).  min/max over the present values of all rows.
+ */
+typedef struct MomentsPart
+{
+	double	   *nc;
+	double	   *nn;
+	double	   *mean;
+	double	   *m2;
+	double	   *min;
+	double	   *max;
+	double	   *s;				/* NULL without MOMENTS_HAS_NULLS */
+	double	   *t;
+	double	   *c;
+} MomentsPart;
+
+/* Per-column summary of one part (present values only). */
+typedef struct MomentsColumn
+{
+	double		count;
+	double		mean;
+	double		sd;				/* population standard deviation */
+	double		min;
+	double		max;
+} MomentsColumn;
+
+/*
+ * The transformed value of column j is (v - center[j]) / scale[j], where v is
+ * the value, or fill[j] when it is NULL.  moments_gram gives, over the rows
+ * of one part, the sums U[j] of transformed values and their cross products
+ * R (full d x d, about zero).
+ */
+typedef struct MomentsTransform
+{
+	const double *center;
+	const double *scale;
+	const double *fill;
+} MomentsTransform;
+
+static inline Size
+moments_packed(int d)
+{
+	return (Size) d * (d + 1) / 2;
+}
+
+/* Index of (j, k), j <= k, in a packed upper triangle of order d. */
+static inline Size
+moments_pidx(int d, int j, int k)
+{
+	return (Size) j * d - (Size) j * (j - 1) / 2 + (k - j);
+}
+
+extern Size moments_part_doubles(int d, int flags);
+extern Size moments_size(int d, int n_parts, int flags);
+extern MomentsData *moments_create(int d, int n_parts, int flags, uint64 seed, double test_size);
+extern void moments_part(const MomentsData *m, int part, MomentsPart *out);
+extern MomentsData *moments_with_nulls(const MomentsData *m);
+extern void moments_check(const MomentsData *m, Size size);
+
+/* Accumulate one row (x: d - 1 features, isnull per feature; y not NULL). */
+extern void moments_add_row(MomentsData *m, int part, const double *x, const bool *isnull, double y);
+
+/* Merge b into a (same d, parts, split); a must already have b's flags. */
+extern void moments_merge(MomentsData *a, const MomentsData *b);
+
+/* Which part a row falls in (0 training, 1 held out) for split states. */
+extern int	moments_row_part(uint64 seed, double test_size, const double *x, const bool *isnull,
+							 int p, double y);
+
+extern double moments_rows(const MomentsData *m, int part);
+extern void moments_columns(const MomentsData *m, int part, MomentsColumn *cols);
+extern void moments_gram(const MomentsData *m, int part, const MomentsTransform *tf,
+						 double *U, double *R);
+
+/* Portable external form (network byte order), for text and binary I/O. */
+extern char *moments_encode(const MomentsData *m, Size *len);
+extern MomentsData *moments_decode(const char *buf, Size len);
+extern char *moments_to_text(const MomentsData *m);
+extern MomentsData *moments_from_text(const char *s);
+
+/* A state Datum, detoasted and validated. */
+extern MomentsData *moments_from_datum(Datum d);
+
+#endif							/* GALAXY_MOMENTS_H */

@@ -1,0 +1,80 @@
+-- ---------------------------------------------------------------------------
+-- Scale out (issue #18): the galaxy.moments type and the sufficient-statistic
+-- aggregates (src/scale/).  Their state is a real type with text and binary
+-- I/O and a combine function, so PostgreSQL runs them in parallel workers and
+-- Citus pushes them down to its worker nodes.  New in 0.2.0: the Makefile
+-- appends this whole file to the 0.1.0 -> 0.2.0 update (UPGRADE_NEW_PARTS).
+-- ---------------------------------------------------------------------------
+CREATE TYPE galaxy.moments;
+
+CREATE FUNCTION galaxy_internal.moments_in(cstring) RETURNS galaxy.moments
+    AS 'MODULE_PATHNAME', 'galaxy_moments_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.moments_out(galaxy.moments) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'galaxy_moments_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.moments_recv(internal) RETURNS galaxy.moments
+    AS 'MODULE_PATHNAME', 'galaxy_moments_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.moments_send(galaxy.moments) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'galaxy_moments_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE galaxy.moments (
+    INPUT = galaxy_internal.moments_in,
+    OUTPUT = galaxy_internal.moments_out,
+    RECEIVE = galaxy_internal.moments_recv,
+    SEND = galaxy_internal.moments_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = extended
+);
+COMMENT ON TYPE galaxy.moments IS 'Sufficient statistics of a regression problem (counts, means, centred cross products of features and target; sums for rows with NULLs): the state of galaxy.regression_moments';
+COMMENT ON FUNCTION galaxy_internal.moments_in(cstring) IS 'Text input for galaxy.moments ("GMO1:" + hexadecimal); validates the whole value';
+COMMENT ON FUNCTION galaxy_internal.moments_out(galaxy.moments) IS 'Text output for galaxy.moments ("GMO1:" + hexadecimal)';
+COMMENT ON FUNCTION galaxy_internal.moments_recv(internal) IS 'Binary input for galaxy.moments; validates the whole value';
+COMMENT ON FUNCTION galaxy_internal.moments_send(galaxy.moments) IS 'Binary output for galaxy.moments';
+
+CREATE FUNCTION galaxy_internal.moments_accum(galaxy.moments, float8, float8[]) RETURNS galaxy.moments
+    AS 'MODULE_PATHNAME', 'galaxy_moments_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.split_moments_accum(galaxy.moments, float8, float8[], int8, float8)
+    RETURNS galaxy.moments
+    AS 'MODULE_PATHNAME', 'galaxy_moments_split_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.split_moments_values_accum(galaxy.moments, float8, int8, float8, VARIADIC "any")
+    RETURNS galaxy.moments
+    AS 'MODULE_PATHNAME', 'galaxy_moments_split_values_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.split_moments_values_accum(galaxy.moments, float8, int8, float8, "any") IS 'Transition function of galaxy_internal.split_moments_values';
+CREATE FUNCTION galaxy_internal.moments_combine(galaxy.moments, galaxy.moments) RETURNS galaxy.moments
+    AS 'MODULE_PATHNAME', 'galaxy_moments_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.moments_accum(galaxy.moments, float8, float8[]) IS 'Transition function of galaxy.regression_moments (Welford''s update)';
+COMMENT ON FUNCTION galaxy_internal.split_moments_accum(galaxy.moments, float8, float8[], int8, float8) IS 'Transition function of galaxy_internal.split_moments';
+COMMENT ON FUNCTION galaxy_internal.moments_combine(galaxy.moments, galaxy.moments) IS 'Combine function of the moments aggregates (Chan''s pairwise merge)';
+
+CREATE AGGREGATE galaxy.regression_moments(y float8, x float8[]) (
+    SFUNC = galaxy_internal.moments_accum,
+    STYPE = galaxy.moments,
+    COMBINEFUNC = galaxy_internal.moments_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy.regression_moments(float8, float8[]) IS 'Sufficient statistics of regressing y on x[] over the rows (NULL y skipped, NULL elements of x kept for imputation): parallel, and pushed down by Citus';
+
+CREATE AGGREGATE galaxy_internal.split_moments(y float8, x float8[], seed int8, test_size float8) (
+    SFUNC = galaxy_internal.split_moments_accum,
+    STYPE = galaxy.moments,
+    COMBINEFUNC = galaxy_internal.moments_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.split_moments(float8, float8[], int8, float8) IS 'galaxy.regression_moments with a held-out part chosen per row by a hash of its values and the seed (the streaming solver''s pass)';
+
+CREATE FUNCTION galaxy.moments_ols(moments galaxy.moments, alpha float8 DEFAULT 0,
+                                   fit_intercept boolean DEFAULT true) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_moments_ols' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy.moments_ols(galaxy.moments, float8, boolean) IS 'Least-squares (ridge when alpha > 0) coefficients {intercept, b1, ..., bp} of y on x in their own units, from galaxy.regression_moments; NULL features imputed with their mean';
+
+CREATE FUNCTION galaxy.moments_summary(moments galaxy.moments) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'galaxy_moments_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy.moments_summary(galaxy.moments) IS 'Rows, and per column (the features, then the target) count, mean, standard deviation, minimum and maximum of a galaxy.moments value';
+
+CREATE AGGREGATE galaxy_internal.split_moments_values(y float8, seed int8, test_size float8, VARIADIC x "any") (
+    SFUNC = galaxy_internal.split_moments_values_accum,
+    STYPE = galaxy.moments,
+    COMBINEFUNC = galaxy_internal.moments_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.split_moments_values(float8, int8, float8, VARIADIC "any") IS 'galaxy_internal.split_moments with the features as separate float8 arguments (no array built per row): the streaming solver''s pass on a local relation';

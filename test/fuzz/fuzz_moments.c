@@ -1,0 +1,151 @@
+/*
+ * fuzz_moments.c — libFuzzer target for galaxy.moments, the state of the
+ * scale-out aggregates (src/scale/moments.c): a state is user input (its
+ * text and binary forms can be cast or sent by anyone, and Citus ships
+ * partial states between nodes as text).
+ *
+ * Each input is read twice: as the binary (external) form, moments_decode,
+ * and as text, moments_from_text.  What an accepted state must hold:
+ *   - encoding it again gives the same bytes, and its text form reads back
+ *     to the same bytes;
+ *   - every derived sum the solver uses (column statistics, the Gram
+ *     matrix under a transform, the merge with itself) runs without a
+ *     crash or a sanitizer report, and the merge's row count is twice the
+ *     state's;
+ *   - a row added to it (Welford's update, with and without NULLs) keeps it
+ *     valid.
+ * An ERROR with an unexpected SQLSTATE is a finding (fuzz_common.c).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fuzz_common.h"
+#include "pg_shim.h"
+#include "scale/moments.h"
+
+int			LLVMFuzzerInitialize(int *argc, char ***argv);
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fuzz_setup("fuzz_moments");
+	return 0;
+}
+
+/* Use an accepted state the way the solver and the aggregates do. */
+static void
+use_state(MomentsData *m, const char *where)
+{
+	Size		len,
+				len2;
+	char	   *enc = moments_encode(m, &len);
+	MomentsData *back = moments_decode(enc, len);
+	char	   *enc2 = moments_encode(back, &len2);
+	char	   *text;
+	MomentsData *fromtext;
+	int			d = m->d;
+	MomentsColumn *cols = palloc(sizeof(MomentsColumn) * d);
+	double	   *center = palloc(sizeof(double) * d);
+	double	   *scale = palloc(sizeof(double) * d);
+	double	   *U = palloc(sizeof(double) * d);
+	double	   *R = palloc(sizeof(double) * d * d);
+	MomentsTransform tf;
+	MomentsData *twice;
+	double	   *x = palloc0(sizeof(double) * d);
+	bool	   *isnull = palloc0(sizeof(bool) * d);
+
+	if (len != len2 || memcmp(enc, enc2, len) != 0)
+		fuzz_finding("%s: encoding an accepted state twice gives different bytes", where);
+	text = moments_to_text(m);
+	fromtext = moments_from_text(text);
+	pfree(enc2);
+	enc2 = moments_encode(fromtext, &len2);
+	if (len != len2 || memcmp(enc, enc2, len) != 0)
+		fuzz_finding("%s: the text form does not read back to the same state", where);
+
+	for (int q = 0; q < m->n_parts; q++)
+	{
+		moments_columns(m, q, cols);
+		for (int j = 0; j < d; j++)
+		{
+			center[j] = isfinite(cols[j].mean) ? cols[j].mean : 0.0;
+			scale[j] = (cols[j].sd > 0 && isfinite(cols[j].sd)) ? cols[j].sd : 1.0;
+		}
+		tf.center = center;
+		tf.scale = scale;
+		tf.fill = center;
+		moments_gram(m, q, &tf, U, R);
+	}
+
+	/* the merge with itself doubles the rows */
+	twice = palloc(VARSIZE(m));
+	memcpy(twice, m, VARSIZE(m));
+	moments_merge(twice, m);
+	for (int q = 0; q < m->n_parts; q++)
+		if (moments_rows(twice, q) != 2 * moments_rows(m, q))
+			fuzz_finding("%s: merging a state with itself did not double its rows", where);
+
+	/* one more row, without and with a NULL: still a valid state */
+	for (int j = 0; j < d - 1; j++)
+		x[j] = (double) j;
+	moments_add_row(twice, 0, x, isnull, 1.0);
+	if (d > 2)
+	{
+		MomentsData *withnulls = moments_with_nulls(twice);
+
+		isnull[0] = true;
+		moments_add_row(withnulls, m->n_parts - 1, x, isnull, 2.0);
+		moments_check(withnulls, VARSIZE(withnulls));
+	}
+	moments_check(twice, VARSIZE(twice));
+}
+
+/* Parse one input in one form; use it when accepted. */
+static void
+parse_one(const uint8_t *data, size_t size, bool as_text)
+{
+	const char *where = as_text ? "text" : "binary";
+	MomentsData *volatile m = NULL;
+
+	PG_TRY();
+	{
+		if (as_text)
+		{
+			char	   *s = palloc(size + 1);
+
+			memcpy(s, data, size);
+			s[size] = '\0';
+			m = moments_from_text(s);
+		}
+		else
+			m = moments_decode((const char *) data, size);
+	}
+	PG_CATCH();
+	{
+		fuzz_check_error(where);
+	}
+	PG_END_TRY();
+	if (m == NULL)
+		return;
+	PG_TRY();
+	{
+		use_state(m, where);
+	}
+	PG_CATCH();
+	{
+		fuzz_check_error(where);
+	}
+	PG_END_TRY();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	parse_one(data, size, false);
+	shim_free_all();
+	parse_one(data, size, true);
+	shim_free_all();
+	return 0;
+}

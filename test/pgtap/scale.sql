@@ -1,0 +1,86 @@
+-- test/pgtap/scale.sql — the scale-out contract (issue #18): the moments
+-- aggregates are real, parallel-safe aggregates with a combine function over
+-- a real type (what PostgreSQL's parallel query and Citus's pushdown need),
+-- who may call what, and the streaming solver's refusals with their SQLSTATEs.
+-- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
+BEGIN;
+SELECT plan(25);
+
+-- ---------------------------------------------------------------------------
+-- Structure
+-- ---------------------------------------------------------------------------
+SELECT has_type('galaxy', 'moments', 'galaxy.moments exists');
+SELECT is((SELECT typinput::text || ',' || typoutput::text || ',' || typreceive::text || ',' || typsend::text
+             FROM pg_type WHERE oid = 'galaxy.moments'::regtype),
+          'galaxy_internal.moments_in,galaxy_internal.moments_out,galaxy_internal.moments_recv,galaxy_internal.moments_send',
+          'galaxy.moments has text and binary input and output');
+SELECT is((SELECT typalign FROM pg_type WHERE oid = 'galaxy.moments'::regtype), 'd',
+          'galaxy.moments is double aligned');
+SELECT is((SELECT aggtranstype::regtype::text FROM pg_aggregate WHERE aggfnoid = 'galaxy.regression_moments'::regproc),
+          'galaxy.moments', 'the state of regression_moments is galaxy.moments, not internal');
+SELECT is((SELECT aggcombinefn::text FROM pg_aggregate WHERE aggfnoid = 'galaxy.regression_moments'::regproc),
+          'galaxy_internal.moments_combine', 'regression_moments has a combine function');
+SELECT is((SELECT aggcombinefn::text FROM pg_aggregate WHERE aggfnoid = 'galaxy_internal.split_moments'::regproc),
+          'galaxy_internal.moments_combine', 'split_moments has a combine function');
+SELECT is((SELECT aggcombinefn::text FROM pg_aggregate WHERE aggfnoid = 'galaxy_internal.split_moments_values'::regproc),
+          'galaxy_internal.moments_combine', 'split_moments_values has a combine function');
+SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'galaxy.regression_moments'::regproc), 's',
+          'regression_moments is PARALLEL SAFE');
+SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'galaxy_internal.split_moments'::regproc), 's',
+          'split_moments is PARALLEL SAFE');
+SELECT is((SELECT count(*)::int FROM pg_proc
+            WHERE proname IN ('moments_accum', 'split_moments_accum', 'split_moments_values_accum', 'split_moments_values',
+                              'moments_combine', 'moments_in', 'moments_out',
+                              'moments_recv', 'moments_send', 'moments_ols', 'moments_summary')
+              AND proparallel <> 's'), 0, 'every moments function is PARALLEL SAFE');
+SELECT is((SELECT count(*)::int FROM pg_proc
+            WHERE proname IN ('moments_ols', 'moments_summary', 'moments_in', 'moments_out') AND provolatile <> 'i'),
+          0, 'the moments readers are IMMUTABLE');
+SELECT function_returns('galaxy', 'moments_ols', ARRAY['galaxy.moments', 'double precision', 'boolean'], 'double precision[]',
+                        'moments_ols returns float8[]');
+SELECT function_returns('galaxy', 'moments_summary', ARRAY['galaxy.moments'], 'jsonb', 'moments_summary returns jsonb');
+
+-- ---------------------------------------------------------------------------
+-- Privileges: readers aggregate and solve; PUBLIC only reads the type
+-- ---------------------------------------------------------------------------
+SELECT ok(has_function_privilege('galaxy_reader', 'galaxy.regression_moments(float8, float8[])', 'EXECUTE'),
+          'galaxy_reader may run regression_moments');
+SELECT ok(has_function_privilege('galaxy_reader', 'galaxy.moments_ols(galaxy.moments, float8, boolean)', 'EXECUTE'),
+          'galaxy_reader may run moments_ols');
+SELECT ok(NOT has_function_privilege('public', 'galaxy.moments_ols(galaxy.moments, float8, boolean)', 'EXECUTE'),
+          'PUBLIC may not run moments_ols');
+SELECT ok(has_function_privilege('public', 'galaxy_internal.moments_in(cstring)', 'EXECUTE'),
+          'PUBLIC may read galaxy.moments text (type I/O)');
+
+CREATE ROLE scale_reader NOLOGIN IN ROLE galaxy_reader;
+CREATE ROLE scale_nobody NOLOGIN;
+CREATE TABLE scale_pts AS SELECT i::float8 AS x, 2 * i + 1::float8 AS y FROM generate_series(1, 100) i;
+GRANT SELECT ON scale_pts TO scale_reader, scale_nobody;
+SET LOCAL ROLE scale_reader;
+SELECT is((SELECT round(c[2]::numeric, 6) FROM (SELECT galaxy.moments_ols(galaxy.regression_moments(y, ARRAY[x])) c FROM scale_pts) s),
+          2.000000, 'a reader fits OLS over a table it may read');
+RESET ROLE;
+SET LOCAL ROLE scale_nobody;
+SELECT throws_ok($$SELECT galaxy.moments_ols(galaxy.regression_moments(y, ARRAY[x])) FROM scale_pts$$, '42501', NULL,
+                 'a role without galaxy''s roles may not aggregate');
+RESET ROLE;
+
+-- ---------------------------------------------------------------------------
+-- Error codes
+-- ---------------------------------------------------------------------------
+SELECT throws_ok($$SELECT 'GMO1:zz'::galaxy.moments$$, '22P02', NULL, 'a non-hexadecimal state is 22P02');
+SELECT throws_ok($$SELECT 'GMO1:474d4f3100000002'::galaxy.moments$$, '22P03', NULL, 'a truncated state is 22P03');
+SELECT throws_ok($$SELECT galaxy.regression_moments(y, ARRAY[x, NULL]) FROM (VALUES (1::float8, 'NaN'::float8)) v(y, x)$$,
+                 '22000', NULL, 'a NaN feature is 22000');
+SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_pts', 'y', algorithm => 'linear_regression',
+                                      hyperparams => '{"solver": "streaming"}', folds => 3)$$,
+                 '0A000', NULL, 'streaming with folds is 0A000');
+SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_pts', 'y', algorithm => 'linear_regression',
+                                      hyperparams => '{"solver": "sideways"}')$$,
+                 '22023', NULL, 'an unknown solver is 22023');
+SELECT is((SELECT metrics->>'solver' FROM galaxy.train('scale_ok', 'scale_pts', 'y', algorithm => 'linear_regression',
+                                                       hyperparams => '{"solver": "streaming"}', test_size => 0)),
+          'streaming', 'a streaming fit says so in its metrics');
+
+SELECT * FROM finish();
+ROLLBACK;
