@@ -64,13 +64,14 @@ is($coord->safe_psql('postgres', q{
 is($coord->safe_psql('postgres', q{
 	SELECT pg_relation_size('d')}), '0', 'the coordinator\'s shell table is empty');
 
-# training on the distributed table
+# training on the distributed table, with the rows in memory (the loader
+# reads the shards through a cursor)
 $coord->safe_psql('postgres', q{
 	SET client_min_messages = warning;
 	SELECT galaxy.train('dp', relation => 'd', target => 'y', algorithm => 'linear_regression',
-	                    features => ARRAY['x1', 'x2', 'x3']);
+	                    features => ARRAY['x1', 'x2', 'x3'], hyperparams => '{"solver": "in_memory"}');
 	SELECT galaxy.train('lp', relation => 'l', target => 'y', algorithm => 'linear_regression',
-	                    features => ARRAY['x1', 'x2', 'x3']);
+	                    features => ARRAY['x1', 'x2', 'x3'], hyperparams => '{"solver": "in_memory"}');
 	SELECT galaxy.train('dc', relation => 'd', target => 'c', algorithm => 'logistic_regression',
 	                    features => ARRAY['x1', 'x2', 'x3']);
 	SELECT galaxy.train('lc', relation => 'l', target => 'c', algorithm => 'logistic_regression',
@@ -87,6 +88,27 @@ is($coord->safe_psql('postgres', q{
 	$coord->safe_psql('postgres', q{
 	SELECT round(galaxy.predict('lp', ARRAY[1, 2, 3])::numeric, 6)}),
 	'linear regression: the same model from the distributed and the local table');
+
+# the streaming solver: its aggregate is pushed down to the shards (partial
+# states on the workers, combined on the coordinator), and its split is by
+# row values, so the distributed and the local table give the same model
+$coord->safe_psql('postgres', q{
+	SET client_min_messages = warning;
+	SELECT galaxy.train('ds', relation => 'd', target => 'y', algorithm => 'linear_regression',
+	                    features => ARRAY['x1', 'x2', 'x3'], hyperparams => '{"solver": "streaming"}');
+	SELECT galaxy.train('ls', relation => 'l', target => 'y', algorithm => 'linear_regression',
+	                    features => ARRAY['x1', 'x2', 'x3'], hyperparams => '{"solver": "streaming"}');
+});
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(m.training_rows || ':' || round(galaxy.predict(m.id, ARRAY[1, 2, 3])::numeric, 6), ','
+	                  ORDER BY p.name)
+	  FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id WHERE p.name IN ('ds', 'ls')}) =~
+	  /^([^,]+),\1$/ ? 'same' : 'different', 'same',
+	'streaming on the distributed table: the same rows and model as on the local table');
+my $agg = $coord->safe_psql('postgres', q{EXPLAIN (VERBOSE, COSTS OFF)
+	SELECT galaxy.regression_moments(y, ARRAY[x1, x2, x3]) FROM d});
+like($agg, qr/coord_combine_agg/, 'EXPLAIN: the moments are combined on the coordinator');
+like($agg, qr/worker_partial_agg\('galaxy\.regression_moments/, 'EXPLAIN: partial moments on the workers');
 
 # predict with the project's model value on the workers, against the same
 # model by project on the coordinator's local table
