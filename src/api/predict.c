@@ -1,7 +1,9 @@
 /*
  * predict.c — galaxy.predict / predict_proba / predict_label and their
  * _values and _columns forms: resolve the model serving a call (by project,
- * routed, or by id) through the model cache (model/model_cache.h), map the
+ * routed, or by id) through the model cache (model/model_cache.h), or parse
+ * the galaxy.model value it is given (galaxy.serving_model() ships one to
+ * nodes without the registry, such as Citus workers), map the
  * call's input (array, values, whole row, columns or jsonb) to the model's
  * raw inputs, and answer.
  *
@@ -19,7 +21,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
@@ -30,7 +34,9 @@
 #include "monitor/inference_stats.h"
 #include "registry/access.h"
 #include "registry/deploy.h"
+#include "util/catalog.h"
 #include "util/jsonb_build.h"
+#include "util/query.h"
 
 PG_FUNCTION_INFO_V1(galaxy_predict);
 PG_FUNCTION_INFO_V1(galaxy_predict_proba);
@@ -39,6 +45,7 @@ PG_FUNCTION_INFO_V1(galaxy_predict_text);
 PG_FUNCTION_INFO_V1(galaxy_predict_proba_text);
 PG_FUNCTION_INFO_V1(galaxy_predict_label_text);
 PG_FUNCTION_INFO_V1(galaxy_route_fallbacks);
+PG_FUNCTION_INFO_V1(galaxy_serving_model);
 
 /* Per-call-site cache kept in fn_extra. */
 typedef struct PredictCall
@@ -54,6 +61,9 @@ typedef struct PredictCall
 	ProjectRoutes routes;		/* a copy: never changes under the call site */
 	int64		model_id;
 	CachedModel *model;
+	/* by value: the bytes of the value pc->model was parsed from (in its context) */
+	char	   *value_bytes;
+	Size		value_len;
 	/* by project or by model id, and the kind of the features argument */
 	int			target;			/* 0 unknown, else a PredictTarget */
 	int			input_kind;		/* 0 unknown, else INPUT_IS_* */
@@ -113,13 +123,114 @@ check_predict_access(PredictCall *pc, int64 project_id, int64 model_id, Timestam
 }
 
 
-/* Resolve the model serving this call: by project (routed) or by id. */
+/*
+ * The model of a galaxy.model argument, parsed once per call site and value
+ * (a new value is compared byte for byte with the last one).  It needs no
+ * catalog and no privilege beyond holding the value: on a Citus worker the
+ * coordinator resolved and checked it (galaxy.serving_model()).
+ */
+static CachedModel *
+value_model(FunctionCallInfo fcinfo, PredictCall *pc)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+	Size		len = VARSIZE_ANY_EXHDR(v);
+
+	if (pc->model && pc->value_len == len &&
+		memcmp(pc->value_bytes, VARDATA_ANY(v), len) == 0)
+		return pc->model;
+
+	/* another model: drop what the input mapping derived from the last one */
+	if (pc->conv)
+	{
+		preprocess_datum_conv_free(pc->conv);
+		pc->conv = NULL;
+	}
+	pc->row_model = NULL;
+	if (pc->model)
+	{
+		MemoryContextDelete(pc->model->cxt);
+		pc->model = NULL;
+		pc->value_bytes = NULL;
+		pc->value_len = 0;
+	}
+	pc->model = model_cache_parse_value(PointerGetDatum(v), fcinfo->flinfo->fn_mcxt);
+	pc->value_bytes = MemoryContextAlloc(pc->model->cxt, Max(len, 1));
+	memcpy(pc->value_bytes, VARDATA_ANY(v), len);
+	pc->value_len = len;
+	return pc->model;
+}
+
+/*
+ * Re-throw the current error; a missing project or model in a backend that
+ * Citus opened to run a task (its connections name themselves
+ * "citus_internal gpid=...") gets a hint: predict by project or id was pushed
+ * down to a worker, which has no registry.
+ */
+static void
+rethrow_with_citus_hint(MemoryContext cxt)
+{
+	ErrorData  *ed;
+	const char *app = GetConfigOption("application_name", true, false);
+
+	MemoryContextSwitchTo(cxt);
+	ed = CopyErrorData();
+	if (ed->sqlerrcode != ERRCODE_UNDEFINED_OBJECT || app == NULL ||
+		strncmp(app, "citus_internal", strlen("citus_internal")) != 0)
+		PG_RE_THROW();
+	FlushErrorState();
+	ed->detail = pstrdup("This is a Citus worker running a task of a distributed query; galaxy's registry is on the coordinator.");
+	ed->hint = pstrdup("Ship the model with the query: WITH m AS MATERIALIZED "
+					   "(SELECT galaxy.serving_model('project') AS model) "
+					   "SELECT galaxy.predict(m.model, ...) FROM t, m.");
+	ReThrowError(ed);
+}
+
+/* model_cache_get(), its "does not exist" error with the Citus hint. */
+static CachedModel *
+model_get_hinted(int64 id)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CachedModel *cm = NULL;
+
+	PG_TRY();
+	{
+		cm = model_cache_get(id);
+	}
+	PG_CATCH();
+	{
+		rethrow_with_citus_hint(cxt);
+	}
+	PG_END_TRY();
+	return cm;
+}
+
+/* model_cache_statement_routes() into *dst, its "does not exist" error with the Citus hint. */
+static void
+routes_hinted(ProjectRoutes *dst, const char *project, TimestampTz stmt_start)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		*dst = *model_cache_statement_routes(project, stmt_start);
+	}
+	PG_CATCH();
+	{
+		rethrow_with_citus_hint(cxt);
+	}
+	PG_END_TRY();
+}
+
+/* Resolve the model serving this call: by project (routed), by id or by value. */
 static CachedModel *
 resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 {
 	PredictCall *pc = call_state(fcinfo);
-	TimestampTz stmt_start = GetCurrentStatementStartTimestamp();
+	TimestampTz stmt_start;
 
+	if (how == PREDICT_BY_VALUE)
+		return value_model(fcinfo, pc);
+	stmt_start = GetCurrentStatementStartTimestamp();
 	/* take in deployments committed elsewhere, once per statement */
 	model_cache_begin(stmt_start);
 	if (how == PREDICT_BY_MODEL)
@@ -128,7 +239,7 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 
 		if (!(pc->generation == model_cache_generation && pc->model && pc->model_id == id))
 		{
-			pc->model = model_cache_get(id);
+			pc->model = model_get_hinted(id);
 			pc->model_id = id;
 			pc->generation = model_cache_generation;
 		}
@@ -171,7 +282,7 @@ resolve_model(FunctionCallInfo fcinfo, PredictTarget how, const text *key)
 		}
 		if (!pc->pinned)
 		{
-			pc->routes = *model_cache_statement_routes(pc->project, stmt_start);
+			routes_hinted(&pc->routes, pc->project, stmt_start);
 			pc->pinned = true;
 			pc->pin_stmt = stmt_start;
 			pc->pin_local = registry_deployments_local_changes();
@@ -848,8 +959,21 @@ prepare_features(FunctionCallInfo fcinfo)
 		return NULL;
 	pc = call_state(fcinfo);
 	if (pc->target == 0)
-		pc->target = get_fn_expr_argtype(fcinfo->flinfo, 0) == INT8OID ?
-			PREDICT_BY_MODEL : PREDICT_BY_PROJECT;
+	{
+		Oid			target_type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+
+		if (target_type == INT8OID)
+			pc->target = PREDICT_BY_MODEL;
+		else if (target_type == TEXTOID)
+			pc->target = PREDICT_BY_PROJECT;
+		else if (target_type == galaxy_type_oid("model"))
+			pc->target = PREDICT_BY_VALUE;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("galaxy.predict takes a project (text), a model id (bigint) or a galaxy.model, got %s",
+							OidIsValid(target_type) ? format_type_be(target_type) : "an unknown type")));
+	}
 	if (pc->input_kind == 0)
 	{
 		Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
@@ -880,7 +1004,9 @@ prepare_features(FunctionCallInfo fcinfo)
 	key_arg = pc->input_kind == INPUT_IS_VALUES ? 1 : 2;
 	key = (PG_NARGS() > key_arg && !PG_ARGISNULL(key_arg)) ? PG_GETARG_TEXT_PP(key_arg) : NULL;
 	cm = resolve_model(fcinfo, (PredictTarget) pc->target, key);
-	inference_stats_model(cm->id, cm->project_id);
+	/* a model value has no id: its predictions are not counted per model */
+	if (pc->target != PREDICT_BY_VALUE)
+		inference_stats_model(cm->id, cm->project_id);
 	switch (pc->input_kind)
 	{
 		case INPUT_IS_ARRAY:
@@ -918,7 +1044,9 @@ prediction_not_finite(CachedModel *cm)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-			 errmsg("galaxy model " INT64_FORMAT " gives no finite prediction for this row", cm->id),
+			 cm->id != 0 ?
+			 errmsg("galaxy model " INT64_FORMAT " gives no finite prediction for this row", cm->id) :
+			 errmsg("the galaxy model gives no finite prediction for this row"),
 			 errdetail("An input value is too large in magnitude for the model's arithmetic."),
 			 errhint("Check the row's values against the ranges the model was trained on.")));
 }
@@ -1072,4 +1200,45 @@ Datum
 galaxy_route_fallbacks(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT64(model_cache_route_fallbacks());
+}
+
+/*
+ * galaxy.serving_model(project text, key text) → galaxy.model: the value of
+ * the model that serves the project now (routed by key among canaries, as
+ * predict routes), for the caller holding the predict privilege.  Evaluated
+ * once on a Citus coordinator, it ships the model to the workers with the
+ * query, where predict on a galaxy.model needs no registry.
+ */
+Datum
+galaxy_serving_model(PG_FUNCTION_ARGS)
+{
+	TimestampTz stmt_start = GetCurrentStatementStartTimestamp();
+	const text *key = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	char	   *project;
+	ProjectRoutes routes;
+	int64		model_id;
+	QueryResult *r;
+	bool		isnull;
+	Datum		d;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	project = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	model_cache_begin(stmt_start);
+	routes = *model_cache_statement_routes(project, stmt_start);
+	registry_check_project_access(routes.project_id, "predict");
+	model_id = routes.model_id[routes.n == 1 ? 0 : model_cache_choose_route(&routes, key)];
+	r = catalog_query("SELECT model FROM galaxy.models WHERE id = $1",
+					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model " INT64_FORMAT " does not exist", model_id)));
+	d = query_datum(r, 0, 1, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model " INT64_FORMAT " has no trained value yet", model_id)));
+	PG_RETURN_DATUM(d);
 }

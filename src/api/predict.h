@@ -10,7 +10,8 @@
 typedef enum PredictTarget
 {
 	PREDICT_BY_PROJECT = 1,
-	PREDICT_BY_MODEL
+	PREDICT_BY_MODEL,
+	PREDICT_BY_VALUE			/* a galaxy.model value: no catalog (Citus workers) */
 } PredictTarget;
 
 /*

@@ -168,6 +168,13 @@ typedef struct LoadOptions
 extern Dataset *dataset_load(const LoadOptions *opts);
 
 /*
+ * Whether a relation is a Citus table (distributed, reference or
+ * Citus-managed local): its rows live in shards, and the coordinator's own
+ * heap is an empty shell, so it must be read through SQL.
+ */
+extern bool dataset_is_distributed(Oid relid);
+
+/*
  * Raw row i as doubles: a pointer into ds->raw, or 'buf' (n_raw doubles)
  * filled from ds->raw32.
  */

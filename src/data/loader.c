@@ -31,6 +31,7 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -1595,6 +1596,25 @@ load_build_dataset(LoadState *ls, Relation rel, GalaxyTask task)
 	return ds;
 }
 
+/*
+ * Whether relid is a Citus table.  galaxy does not link to Citus: when the
+ * citus extension is installed, its metadata table pg_dist_partition (one row
+ * per distributed, reference or Citus-managed local table) is read through
+ * SQL.
+ */
+bool
+dataset_is_distributed(Oid relid)
+{
+	QueryResult *r;
+
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	r = catalog_query("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
+					  1, (Oid[]) {REGCLASSOID}, (Datum[]) {ObjectIdGetDatum(relid)},
+					  NULL, true, 1, SPI_OK_SELECT, "read pg_dist_partition");
+	return r->nrows > 0;
+}
+
 /* Load a relation into a Dataset as the calling role. */
 Dataset *
 dataset_load(const LoadOptions *opts)
@@ -1669,10 +1689,15 @@ dataset_load(const LoadOptions *opts)
 		return NULL;
 	}
 
-	/* inheritance children and RLS need the executor; the rest is scanned directly */
+	/*
+	 * Inheritance children and RLS need the executor, and so does a Citus
+	 * table (its rows are on the worker nodes: a cursor over a SELECT of the
+	 * needed columns fetches them); the rest is scanned directly.
+	 */
 	direct = (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW) &&
 		!rel->rd_rel->relhassubclass &&
-		check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_NONE;
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_NONE &&
+		!dataset_is_distributed(RelationGetRelid(rel));
 	load_allocate(&ls, rel, opts, direct);
 
 	/* scan */

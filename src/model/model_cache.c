@@ -136,31 +136,14 @@ model_cache_begin(TimestampTz stmt_start)
 		model_cache_ensure();
 }
 
-/* Parse a model value into the cache entry. */
+/* Parse a model value into cm: the model and its scratch space, in a new context under parent. */
 static void
-load_model_into(CachedModel *cm, int64 model_id)
+fill_cached_model(CachedModel *cm, Datum d, MemoryContext parent)
 {
-	bool		isnull;
-	Datum		d;
 	MemoryContext old;
 	GalaxyModel *m;
-	QueryResult *r;
 
-	r = catalog_query("SELECT model, project_id FROM galaxy.models WHERE id = $1",
-					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
-					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
-	if (r->nrows != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model " INT64_FORMAT " does not exist", model_id)));
-	d = query_datum(r, 0, 1, &isnull);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("model " INT64_FORMAT " has no trained value yet", model_id)));
-
-	cm->project_id = query_int64(r, 0, 2, 0);
-	cm->cxt = AllocSetContextCreate(PredictCacheContext, "galaxy cached model", ALLOCSET_DEFAULT_SIZES);
+	cm->cxt = AllocSetContextCreate(parent, "galaxy cached model", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cm->cxt);
 	m = model_from_datum(d);
 	cm->m = m;
@@ -196,6 +179,31 @@ load_model_into(CachedModel *cm, int64 model_id)
 	MemoryContextSwitchTo(old);
 }
 
+/* Parse a model value into the cache entry. */
+static void
+load_model_into(CachedModel *cm, int64 model_id)
+{
+	bool		isnull;
+	Datum		d;
+	QueryResult *r;
+
+	r = catalog_query("SELECT model, project_id FROM galaxy.models WHERE id = $1",
+					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
+	if (r->nrows != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model " INT64_FORMAT " does not exist", model_id)));
+	d = query_datum(r, 0, 1, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model " INT64_FORMAT " has no trained value yet", model_id)));
+
+	cm->project_id = query_int64(r, 0, 2, 0);
+	fill_cached_model(cm, d, PredictCacheContext);
+}
+
 /* A cached model by id, loading it on first use. */
 CachedModel *
 model_cache_get(int64 model_id)
@@ -223,6 +231,34 @@ model_cache_get(int64 model_id)
 		}
 		PG_END_TRY();
 	}
+	return cm;
+}
+
+/*
+ * A model value parsed outside the cache (predict on a galaxy.model
+ * argument, which needs no catalog): id and project_id are 0, and
+ * everything lives in cm->cxt, a child of parent that the caller deletes.
+ */
+CachedModel *
+model_cache_parse_value(Datum d, MemoryContext parent)
+{
+	CachedModel tmp;
+	CachedModel *cm;
+
+	memset(&tmp, 0, sizeof(tmp));
+	PG_TRY();
+	{
+		fill_cached_model(&tmp, d, parent);
+	}
+	PG_CATCH();
+	{
+		if (tmp.cxt)
+			MemoryContextDelete(tmp.cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	cm = MemoryContextAlloc(tmp.cxt, sizeof(CachedModel));
+	*cm = tmp;
 	return cm;
 }
 

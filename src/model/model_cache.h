@@ -65,6 +65,8 @@ extern void model_cache_ensure(void);
 extern void model_cache_begin(TimestampTz stmt_start);
 /* A cached model by id, loading it on first use. */
 extern CachedModel *model_cache_get(int64 model_id);
+/* A model value parsed outside the cache, in a child context of parent (cm->cxt). */
+extern CachedModel *model_cache_parse_value(Datum d, MemoryContext parent);
 /* Whether a model is in this backend's cache. */
 extern bool model_cache_contains(int64 model_id);
 /*

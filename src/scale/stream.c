@@ -139,21 +139,6 @@ stream_gram_moments(const MomentsData *m, int part, const MomentsTransform *tf,
 	}
 }
 
-/* Whether Citus distributes the relation (no link to Citus: its catalog, when present). */
-static bool
-relation_is_distributed(Oid relid)
-{
-	QueryResult *r;
-	bool		isnull;
-
-	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
-		return false;
-	r = user_query("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)",
-				   1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 0,
-				   SPI_OK_SELECT, "look up the relation in Citus's catalog");
-	return r->nrows == 1 && DatumGetBool(heap_getattr(r->rows[0], 1, r->tupdesc, &isnull)) && !isnull;
-}
-
 /* Why the request cannot be streamed (NULL: it can). */
 static const char *
 stream_unsupported(const TrainRequest *req, const LoadOptions *lo, const Dataset *schema)
@@ -342,7 +327,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	Assert(schema != NULL);
 
 	why_not = stream_unsupported(req, lo, schema);
-	distributed = relation_is_distributed(req->relid);
+	distributed = dataset_is_distributed(req->relid);
 	if (solver == SOLVER_AUTO)
 	{
 		double		limit = (double) galaxy_max_training_memory_mb * 1024.0 * 1024.0;

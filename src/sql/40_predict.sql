@@ -142,6 +142,34 @@ COMMENT ON FUNCTION galaxy.predict_proba(bigint, text) IS 'Class probabilities f
 COMMENT ON FUNCTION galaxy.predict_label(text, text, text) IS 'The predicted label from the project''s deployed model for a text (its only input is text) or JSON features given as text';
 COMMENT ON FUNCTION galaxy.predict_label(bigint, text) IS 'The predicted label from a specific model for a text (its only input is text) or JSON features given as text';
 
+-- On a galaxy.model value: no registry is read, so these run where there is
+-- none, such as Citus worker nodes; galaxy.serving_model() is the value of
+-- the project's serving model, read once (on the coordinator) and shipped
+-- with the query (docs/citus.md, docs/adr/0004-predict-on-citus-workers.md).
+-- IMMUTABLE: the answer depends on the arguments only.
+CREATE FUNCTION galaxy.serving_model(project text, key text DEFAULT NULL) RETURNS galaxy.model
+    AS 'MODULE_PATHNAME', 'galaxy_serving_model' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict(model galaxy.model, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict(model galaxy.model, "row" record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'galaxy_predict' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_proba(model galaxy.model, features float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_proba(model galaxy.model, "row" record) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_predict_proba' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_label(model galaxy.model, features float8[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy.predict_label(model galaxy.model, "row" record) RETURNS text
+    AS 'MODULE_PATHNAME', 'galaxy_predict_label' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy.serving_model(text, text) IS
+    'The galaxy.model value serving the project now (routed by key among canaries), to ship with a query to nodes without the registry (Citus workers)';
+COMMENT ON FUNCTION galaxy.predict(galaxy.model, float8[]) IS 'Predict with a model value (from galaxy.serving_model): reads no registry, so it runs on Citus workers';
+COMMENT ON FUNCTION galaxy.predict(galaxy.model, record) IS 'Predict from a whole row with a model value: reads no registry, so it runs on Citus workers';
+COMMENT ON FUNCTION galaxy.predict_proba(galaxy.model, float8[]) IS 'Class probabilities from a model value: reads no registry, so it runs on Citus workers';
+COMMENT ON FUNCTION galaxy.predict_proba(galaxy.model, record) IS 'Class probabilities for a whole row from a model value: reads no registry';
+COMMENT ON FUNCTION galaxy.predict_label(galaxy.model, float8[]) IS 'The predicted label from a model value: reads no registry, so it runs on Citus workers';
+COMMENT ON FUNCTION galaxy.predict_label(galaxy.model, record) IS 'The predicted label for a whole row from a model value: reads no registry';
+
 CREATE FUNCTION galaxy.route_fallbacks() RETURNS bigint
     AS 'MODULE_PATHNAME', 'galaxy_route_fallbacks' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy.route_fallbacks() IS 'Predictions in this session that fell back to the primary because a canary model could not be loaded';

@@ -191,7 +191,7 @@ DECLARE
     reader_fns text[] := ARRAY['predict', 'predict_proba', 'predict_label', 'predict_batch', 'tokenize',
                                'predict_columns', 'predict_proba_columns', 'predict_label_columns',
                                'predict_values', 'predict_proba_values', 'predict_label_values',
-                               'deployed_model', 'evaluate', 'confusion_matrix', 'roc_curve',
+                               'deployed_model', 'serving_model', 'evaluate', 'confusion_matrix', 'roc_curve',
                                'feature_importance', 'drift', 'health', 'prometheus', 'prometheus_label', 'prometheus_value',
                                'health_runtime', 'inference_stats_entries', 'algorithms',
                                'metrics_key', 'audit_canonical', 'route_fallbacks',
