@@ -1217,9 +1217,6 @@ galaxy_serving_model(PG_FUNCTION_ARGS)
 	char	   *project;
 	ProjectRoutes routes;
 	int64		model_id;
-	QueryResult *r;
-	bool		isnull;
-	Datum		d;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -1228,17 +1225,5 @@ galaxy_serving_model(PG_FUNCTION_ARGS)
 	routes = *model_cache_statement_routes(project, stmt_start);
 	registry_check_project_access(routes.project_id, "predict");
 	model_id = routes.model_id[routes.n == 1 ? 0 : model_cache_choose_route(&routes, key)];
-	r = catalog_query("SELECT model FROM galaxy.models WHERE id = $1",
-					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
-					  NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
-	if (r->nrows != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model " INT64_FORMAT " does not exist", model_id)));
-	d = query_datum(r, 0, 1, &isnull);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("model " INT64_FORMAT " has no trained value yet", model_id)));
-	PG_RETURN_DATUM(d);
+	PG_RETURN_DATUM(model_cache_read_value(model_id, NULL));
 }

@@ -179,9 +179,12 @@ fill_cached_model(CachedModel *cm, Datum d, MemoryContext parent)
 	MemoryContextSwitchTo(old);
 }
 
-/* Parse a model value into the cache entry. */
-static void
-load_model_into(CachedModel *cm, int64 model_id)
+/*
+ * A registered model's value (a copy in the current memory context) and its
+ * project: ERROR when the model does not exist or has no value yet.
+ */
+Datum
+model_cache_read_value(int64 model_id, int64 *project_id)
 {
 	bool		isnull;
 	Datum		d;
@@ -199,8 +202,17 @@ load_model_into(CachedModel *cm, int64 model_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model " INT64_FORMAT " has no trained value yet", model_id)));
+	if (project_id)
+		*project_id = query_int64(r, 0, 2, 0);
+	return d;
+}
 
-	cm->project_id = query_int64(r, 0, 2, 0);
+/* Parse a model value into the cache entry. */
+static void
+load_model_into(CachedModel *cm, int64 model_id)
+{
+	Datum		d = model_cache_read_value(model_id, &cm->project_id);
+
 	fill_cached_model(cm, d, PredictCacheContext);
 }
 

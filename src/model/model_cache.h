@@ -67,6 +67,8 @@ extern void model_cache_begin(TimestampTz stmt_start);
 extern CachedModel *model_cache_get(int64 model_id);
 /* A model value parsed outside the cache, in a child context of parent (cm->cxt). */
 extern CachedModel *model_cache_parse_value(Datum d, MemoryContext parent);
+/* A registered model's value (copied) and project; ERROR when missing or untrained. */
+extern Datum model_cache_read_value(int64 model_id, int64 *project_id);
 /* Whether a model is in this backend's cache. */
 extern bool model_cache_contains(int64 model_id);
 /*
