@@ -1783,7 +1783,7 @@ def merge_published(old, new, rows, only):
     res["meta"]["merged"] = {"rows": rows, "only": only, "base_date": prev.get("base_date", old_date),
                              "base_commit": prev.get("base_commit",
                                                      old.get("meta", {}).get("versions", {}).get("galaxy_commit"))}
-    for k in ("clf_heap_mb", "reg_heap_mb", "fmnist_heap_mb"):
+    for k in ("clf_heap_mb", "reg_heap_mb", "fmnist_heap_mb", "text_data"):
         if res["meta"].get(k) is None:
             res["meta"][k] = old.get("meta", {}).get(k)
     return res
