@@ -315,6 +315,15 @@ choice_text(const char *choices, int idx, char *buf, Size buflen)
 	return buf;
 }
 
+int
+algo_param_index(const AlgorithmDef *algo, const char *name)
+{
+	for (int i = 0; i < algo->n_params; i++)
+		if (strcmp(algo->params[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
 const char *
 algo_hp_choice(const AlgorithmDef *algo, const HyperParams *hp, int index, char *buf, Size buflen)
 {

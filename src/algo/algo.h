@@ -416,6 +416,8 @@ extern Jsonb *algo_hyperparams_jsonb(const AlgorithmDef *algo, const HyperParams
 extern void algo_write_hyperparams(const AlgorithmDef *algo, const HyperParams *hp, ModelWriter *w);
 extern void algo_read_hyperparams(const AlgorithmDef *algo, ModelReader *r, HyperParams *out);
 /* Text of an enum hyperparameter's current choice. */
+/* Index of the algorithm's hyperparameter called name, -1 when it has none. */
+extern int	algo_param_index(const AlgorithmDef *algo, const char *name);
 extern const char *algo_hp_choice(const AlgorithmDef *algo, const HyperParams *hp, int index, char *buf, Size buflen);
 
 /* Every algorithm registers here (defined in its own file). */

@@ -85,10 +85,9 @@ struct Search
 static const HyperParamSpec *
 find_spec(const AlgorithmDef *algo, const char *name)
 {
-	for (int i = 0; i < algo->n_params; i++)
-		if (strcmp(algo->params[i].name, name) == 0)
-			return &algo->params[i];
-	return NULL;
+	int			i = algo_param_index(algo, name);
+
+	return i >= 0 ? &algo->params[i] : NULL;
 }
 
 /* The names of an algorithm's hyperparameters, for hints. */

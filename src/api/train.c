@@ -308,14 +308,15 @@ static void
 binned_load_options(const TrainRequest *req, const AlgorithmDef *algo, LoadOptions *lo)
 {
 	HyperParams hp;
+	int			i;
 
 	if (!algo->binned_input || lo->n_text > 0 || req->search != NULL || req->folds >= 2 ||
 		!(req->test_size > 0))
 		return;
 	algo_resolve_hyperparams(algo, req->hyperparams, &hp);
-	for (int i = 0; i < algo->n_params; i++)
-		if (strcmp(algo->params[i].name, "max_bins") == 0)
-			lo->max_bins = (int) hp.values[i];
+	i = algo_param_index(algo, "max_bins");
+	if (i >= 0)
+		lo->max_bins = (int) hp.values[i];
 	lo->seed = (uint64) req->seed;
 }
 

@@ -49,16 +49,6 @@ seconds_since_instr(instr_time t0)
 	return INSTR_TIME_GET_DOUBLE(t1);
 }
 
-/* Index of a hyperparameter by name, -1 when the algorithm has none. */
-static int
-hp_index(const AlgorithmDef *algo, const char *name)
-{
-	for (int i = 0; i < algo->n_params; i++)
-		if (strcmp(algo->params[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
 void
 stream_gram_moments(const MomentsData *m, int part, const MomentsTransform *tf,
 					bool center, GramMoments *out)
@@ -300,7 +290,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	if (strcmp(req->algorithm, "auto") == 0)
 		return false;
 	algo = algo_by_name(req->algorithm);
-	if (algo->fit_gram == NULL || (solver_hp = hp_index(algo, "solver")) < 0)
+	if (algo->fit_gram == NULL || (solver_hp = algo_param_index(algo, "solver")) < 0)
 		return false;
 	algo_resolve_hyperparams(algo, req->hyperparams, &o->hp);
 	solver = (int) o->hp.values[solver_hp];
@@ -404,7 +394,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 			 preprocess_n_features(prep), p);
 
 	/* the transform of every column: the preprocessor's, and the target about its mean */
-	fi_hp = hp_index(algo, "fit_intercept");
+	fi_hp = algo_param_index(algo, "fit_intercept");
 	fit_intercept = fi_hp < 0 || o->hp.values[fi_hp] != 0.0;
 	tcenter = palloc(sizeof(double) * d);
 	tscale = palloc(sizeof(double) * d);
