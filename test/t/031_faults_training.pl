@@ -43,8 +43,6 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE public.pts AS
 	SELECT (i % 7)::float8 AS x1, (i % 11)::float8 AS x2, (3 * (i % 7) - 2 * (i % 11) + 0.5)::float8 AS y
 	  FROM generate_series(1, 1000) i;
-	-- the same rows, about 2 s to read
-	CREATE VIEW public.slow_pts AS SELECT x1, x2, y FROM public.pts WHERE pg_sleep(0.002) IS NOT NULL;
 	-- loads for 30 s: a session still loading when the crash comes, however busy the machine
 	CREATE VIEW public.slowest_pts AS SELECT x1, x2, y FROM public.pts WHERE pg_sleep(0.03) IS NOT NULL;
 	-- gradient boosting with 400 trees fits in a few seconds on these
@@ -161,16 +159,21 @@ is( q1(q{SELECT count(*) FROM galaxy.audit_log WHERE action = 'create_project'
 is(active_deployments('both_new'), '1', 'one active deployment');
 
 # 1b. An existing project, two sessions in autocommit, both seen loading at the
-# same time (from a slow view) before either registers.
+# same time (from a view that waits for a lock this session holds) before
+# either registers.
 train('both_old', 'public.pts');
+my $gate0 = $node->background_psql('postgres');
+$gate0->query_safe('SELECT pg_advisory_lock(4242)');
 my ($oa, $ea, $ob, $eb) = ('', '', '', '');
 my $ha = start_psql('trainer_a',
-	"SELECT version FROM galaxy.train('both_old', 'public.slow_pts', 'y', algorithm => 'linear_regression')", \$oa, \$ea);
+	"SELECT version FROM galaxy.train('both_old', 'public.gated_pts', 'y', algorithm => 'linear_regression')", \$oa, \$ea);
 my $hb = start_psql('trainer_b',
-	"SELECT version FROM galaxy.train('both_old', 'public.slow_pts', 'y', algorithm => 'linear_regression')", \$ob, \$eb);
+	"SELECT version FROM galaxy.train('both_old', 'public.gated_pts', 'y', algorithm => 'linear_regression')", \$ob, \$eb);
 ok( $node->poll_query_until('postgres',
 		"SELECT count(*) = 2 FROM galaxy.training_progress WHERE project = 'both_old' AND state = 'training'"),
 	'two sessions are training the existing project at once');
+$gate0->query_safe('SELECT pg_advisory_unlock(4242)');
+$gate0->quit;
 IPC::Run::finish($ha);
 IPC::Run::finish($hb);
 is("$ea$eb", '', 'neither session got an error');
@@ -179,11 +182,17 @@ is(versions('both_old'), '1.0.0,1.1.0,1.2.0', 'the project has three consecutive
 is(active_deployments('both_old'), '1', 'one active deployment');
 
 # 1c. Two background jobs of one new project, running in two workers at once.
-my $j1 = q1("SELECT galaxy.submit('jobs_new', 'public.slow_pts', 'y', algorithm => 'linear_regression')");
-my $j2 = q1("SELECT galaxy.submit('jobs_new', 'public.slow_pts', 'y', algorithm => 'linear_regression')");
+# They read a view that waits for a lock this session holds, so neither can
+# finish before the other has started, however busy the machine.
+my $gate1 = $node->background_psql('postgres');
+$gate1->query_safe('SELECT pg_advisory_lock(4242)');
+my $j1 = q1("SELECT galaxy.submit('jobs_new', 'public.gated_pts', 'y', algorithm => 'linear_regression')");
+my $j2 = q1("SELECT galaxy.submit('jobs_new', 'public.gated_pts', 'y', algorithm => 'linear_regression')");
 ok( $node->poll_query_until('postgres',
 		"SELECT count(*) = 2 FROM galaxy.training_progress WHERE job_id IN ($j1, $j2) AND state = 'running' AND pid IS NOT NULL"),
 	'two jobs of the same new project run at once');
+$gate1->query_safe('SELECT pg_advisory_unlock(4242)');
+$gate1->quit;
 q1("SELECT galaxy.wait($j1, '60s'), galaxy.wait($j2, '60s')");
 is( q1("SELECT string_agg(state || '/' || model_version, ',' ORDER BY model_version)
 		  FROM galaxy.jobs_overview WHERE job_id IN ($j1, $j2)"),

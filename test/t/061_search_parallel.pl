@@ -91,7 +91,10 @@ $node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
 	WHERE backend_type IN ('galaxy trial worker', 'galaxy training worker')})
   or die 'workers still running after cancel';
 my $stopped = time - $t0;
-cmp_ok($stopped, '<', 2.0, sprintf('cancel stopped the job and its trial workers in %.2f s', $stopped));
+# A quiet machine stops them well within a second (the number is in the
+# check's name); the bound only has to fail when cancel does not interrupt a
+# fit of 5000 rounds, so a loaded machine does not fail it.
+cmp_ok($stopped, '<', 10.0, sprintf('cancel stopped the job and its trial workers in %.2f s', $stopped));
 is($node->safe_psql('postgres', qq{SELECT state FROM galaxy.jobs WHERE id = $job}), 'cancelled', 'the job is cancelled');
 is($node->safe_psql('postgres', qq{SELECT count(*) FROM galaxy.searches WHERE job_id = $job}), '0',
 	'a cancelled search leaves no rows');
