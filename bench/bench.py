@@ -479,7 +479,7 @@ class Bench:
             self.mark(table, tag)
         r = self.cfg["reg_rows"]
         tag = f"galaxy bench data v1: hash32 regression rows={r}"
-        if self.want("linreg_10m") and not self.fresh(self.table("reg"), tag):
+        if (self.want("linreg_10m") or self.want("linreg_10m_stream")) and not self.fresh(self.table("reg"), tag):
             log(f"generating the {r:,} x 10 regression table in SQL")
             data.create_reg_table(connect, self.table("reg"), r, sessions=max(1, min(NCPU, 4)))
             self.mark(self.table("reg"), tag)
@@ -663,25 +663,30 @@ class Bench:
         if self.want("linreg_stream"):
             self.run_linreg_stream(clf, scan)
 
-    def run_linreg_stream(self, table, scan):
+    def run_linreg_stream(self, table, scan, row_id="linreg_stream", features=None, n=None):
         """Linear regression with the streaming solver (issue #18): serial and with 2 parallel workers,
-        in the same repetitions as more plain scans of the same table; ratios to the serial scan."""
-        reps, n = self.cfg["reps"], self.cfg["clf_rows"]
-        scan_sql = f"SELECT sum({'+'.join(data.CLF_FEATURES)}) FROM {table}"
-        row = {"id": "linreg_stream", "algorithm": "linear_regression", "rows": n, "features": 20,
+        in the same repetitions as more plain scans of the same table; ratios to the serial scan.
+        linreg_stream runs on the 1M x 20 classification table (its target as a number), linreg_10m_stream
+        on the 10M x 10 regression table."""
+        reps = self.cfg["reps"]
+        n = n or self.cfg["clf_rows"]
+        features = features or data.CLF_FEATURES
+        scan_sql = f"SELECT sum({'+'.join(features)}) FROM {table}"
+        row = {"id": row_id, "algorithm": "linear_regression", "rows": n, "features": len(features),
                "implemented": self.gx.can_train() and self.gx.has_algorithm("linear_regression"),
                "serial_s": [], "parallel_s": [], "scan_serial_s": list(scan["serial"]),
                "scan_parallel_s": list(scan["parallel"]), "error": None, "quality": {}}
         hp = dict(galaxy_hyperparams(self.gx, "linreg"), solver="streaming")
         for rep in range(reps):
-            log(f"rep {rep + 1}/{reps}: streaming linear regression, serial and 2 workers, and the scans")
+            log(f"rep {rep + 1}/{reps}: streaming linear regression on {n:,} x {len(features)}, "
+                "serial and 2 workers, and the scans")
             for par in ((False, True) if rep % 2 == 0 else (True, False)):
                 row["scan_parallel_s" if par else "scan_serial_s"].append(self.time_sql(scan_sql, par)[0])
                 if not row["implemented"] or row["error"]:
                     continue
                 try:
                     secs, metrics, _, _ = galaxy_train(
-                        self.gx, "bench_linreg_stream", table, "linreg_stream", 0.2, self.cfg["timeout_s"],
+                        self.gx, "bench_" + row_id, table, "linreg_stream", 0.2, self.cfg["timeout_s"],
                         hyperparams=hp, sample_memory=False,
                         settings={"max_parallel_workers_per_gather": 2 if par else 0,
                                   "parallel_setup_cost": 0 if par else 1000,
@@ -697,7 +702,8 @@ class Bench:
         row["scan_parallel_median_s"] = median(row["scan_parallel_s"])
         row["ratio_serial"] = ratio(row["serial_median_s"], row["scan_serial_median_s"])
         row["ratio_parallel"] = ratio(row["parallel_median_s"], row["scan_serial_median_s"])
-        inmem = next((r for r in self.results["speed"] if r["id"] == "linreg"), None)
+        inmem = next((r for r in self.results["speed"]
+                      if r["id"] == ("linreg" if row_id == "linreg_stream" else "linreg_10m")), None)
         if inmem:
             row["in_memory_median_s"] = inmem.get("galaxy_median_s")
         self.results["speed"].append(row)
@@ -1721,6 +1727,9 @@ class Bench:
                 self.run_predict()
             if self.want("linreg_10m"):
                 self.run_linreg_10m()
+            if self.want("linreg_10m_stream"):
+                self.run_linreg_stream(self.table("reg"), {"serial": [], "parallel": []}, "linreg_10m_stream",
+                                       data.REG_FEATURES, self.cfg["reg_rows"])
             for kind in NEURAL_ROWS:
                 if self.want(kind):
                     self.run_neural(kind)
@@ -1789,6 +1798,25 @@ def merge_published(old, new, rows, only):
     return res
 
 
+def merge_results_files(files):
+    """Publish partial runs measured elsewhere (another branch's bench/results/*.json): each replaces its own
+    rows in latest.json, as if it had been published there, and docs/benchmarks.md is written again."""
+    latest = os.path.join(common.RESULTS_DIR, "latest.json")
+    with open(latest) as f:
+        pub = json.load(f)
+    for path in files:
+        with open(path) as f:
+            res = json.load(f)
+        if res["meta"].get("mode") != pub.get("meta", {}).get("mode"):
+            raise SystemExit(f"{path}: a {res['meta'].get('mode')} run cannot be merged into a "
+                             f"{pub.get('meta', {}).get('mode')} one")
+        pub = merge_published(pub, res, res["meta"].get("rows"), res["meta"].get("only"))
+        log(f"merged {path} ({res['meta'].get('date')})")
+    common.write_json(latest, pub)
+    report.write_doc(pub, plot=False)
+    log("published: docs/benchmarks.md, bench/results/latest.json")
+
+
 def main():
     """Parse arguments, run, write the JSON, plots and page."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -1805,11 +1833,18 @@ def main():
                     help="write docs/benchmarks.md, docs/img and bench/results/latest.json (default: full runs only)")
     ap.add_argument("--no-publish", dest="publish", action="store_false",
                     help="leave docs/ and bench/results/latest.json alone")
+    ap.add_argument("--merge-results", nargs="+", metavar="FILE",
+                    help="run nothing: merge these results files (bench/results/*.json of partial runs, e.g. from "
+                         "another branch) into latest.json in order, and rewrite docs/benchmarks.md from it")
     args = ap.parse_args()
+    if args.merge_results:
+        merge_results_files(args.merge_results)
+        return
     publish = (not args.quick) if args.publish is None else args.publish
     b = Bench(args)
     res = b.run()
     res["meta"]["published"] = publish
+    res["meta"]["rows"], res["meta"]["only"] = args.rows, args.only
     if args.json:
         common.write_json(args.json, res)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -169,7 +169,7 @@ def stream_table(res):
     """Linear regression with the streaming solver against the plain scan (issue #18)."""
     rows = []
     for r in res["speed"]:
-        if r["id"] != "linreg_stream":
+        if r["id"] not in ("linreg_stream", "linreg_10m_stream"):
             continue
         if not r.get("implemented"):
             rows.append(["streaming linear regression", f"{r['rows']:,} × {r['features']}"] + ["not implemented"] * 6)
@@ -180,14 +180,19 @@ def stream_table(res):
             continue
         ok_s = None if r.get("ratio_serial") is None else r["ratio_serial"] <= 1.2
         ok_p = None if r.get("ratio_parallel") is None else r["ratio_parallel"] <= 0.8
+        target = "≤ 1.2 × serial scan; ≤ 0.8 × it with 2 workers"
+        if r["id"] == "linreg_10m_stream":
+            # issue #18 sets no parallel target here; MADlib's published 4.45 s (6 Greenplum segments) is the reference
+            ok_p = None
+            target = "≤ 1.2 × serial scan (MADlib: 4.45 s on 6 segments)"
         rows.append(["streaming linear regression (`\"solver\": \"streaming\"`), end to end",
                      f"{r['rows']:,} × {r['features']}",
                      f"{fmt(r.get('serial_median_s'))} / {fmt(r.get('parallel_median_s'))}",
                      f"{fmt(r.get('scan_serial_median_s'))} / {fmt(r.get('scan_parallel_median_s'))}",
                      f"{fmt(r.get('ratio_serial'), 2)} / {fmt(r.get('ratio_parallel'), 2)}",
                      fmt(r.get("in_memory_median_s")),
-                     "≤ 1.2 × serial scan; ≤ 0.8 × it with 2 workers",
-                     f"{verdict(ok_s)} / {verdict(ok_p)}"])
+                     target,
+                     f"{verdict(ok_s)} / {verdict(ok_p)}" if r["id"] == "linreg_stream" else verdict(ok_s)])
     return md_table(["work", "rows × features", "galaxy serial / 2 workers (s)", "scan serial / 2 workers (s)",
                      "galaxy / serial scan (serial / 2 workers)", "in memory (s)", "target", "target met?"], rows)
 
@@ -658,7 +663,7 @@ def markdown(res, img_rel="img"):
     """The generated part of docs/benchmarks.md."""
     out = ["## Latest results", "", machine_block(res), ""]
     out += ["### The floor: reading the table", "", or_note(floor_table(res)), ""]
-    if any(r["id"] == "linreg_stream" for r in res["speed"]):
+    if any(r["id"] in ("linreg_stream", "linreg_10m_stream") for r in res["speed"]):
         out += ["### Streaming linear regression (parallel SQL aggregates) against the plain scan", "",
                 stream_table(res), ""]
     out += ["### Training, end to end from the table", "",
