@@ -46,6 +46,7 @@
 #include "utils/rel.h"
 
 #include "galaxy.h"
+#include "algo/tree_core.h"
 #include "data/data_internal.h"
 #include "data/dataset.h"
 #include "data/profile.h"
@@ -62,6 +63,8 @@
 #define DRIFT_MIN_SHARE		1e-4	/* floor of a proportion in PSI */
 #define DRIFT_EXACT_VALUES	65536	/* values whose quantiles are exact edges */
 #define DRIFT_GATHER_SLOTS	16		/* training profile: slots whose strided values are read together */
+#define DRIFT_COUNT_CHUNK	(INT64CONST(1) << 18)	/* training profile: rows counted between interrupt checks */
+#define DRIFT_COUNT_MIN_ROWS 16384	/* training profile: fewest rows a thread counts */
 #define DRIFT_DEFAULT_WARNING	0.1
 #define DRIFT_DEFAULT_DRIFT		0.25
 #define DRIFT_NATTS			13
@@ -432,6 +435,52 @@ drift_dataset_numeric(DriftCol *c, const Dataset *ds, int slot, const int64 *row
 	pfree(v);
 }
 
+/* The counting pass of drift_dataset_numeric_rows over rows r0..r1, split over nw workers. */
+typedef struct DriftCountPass
+{
+	const Dataset *ds;
+	const int64 *rows;
+	const int  *slots;
+	int			m;
+	const double *pad;			/* m x 128 padded edges */
+	int			nw;
+	int64		r0,
+				r1;
+	int64	   *count;			/* per worker: m x (DRIFT_PERCENTILES + 2) */
+	int64	   *nulls;			/* per worker: m */
+	double	   *buf;			/* per worker: a float32 row as doubles */
+	int			n_raw;
+} DriftCountPass;
+
+/* Worker w's share of the rows: pure arithmetic, no PostgreSQL call. */
+static void
+drift_count_kernel(void *arg, int w, int nw)
+{
+	DriftCountPass *a = (DriftCountPass *) arg;
+	const int	width = DRIFT_PERCENTILES + 2;
+	int64		len = a->r1 - a->r0;
+	int64		i0 = a->r0 + len * w / nw;
+	int64		i1 = a->r0 + len * (w + 1) / nw;
+	int64	   *count = a->count + (int64) w * width * a->m;
+	int64	   *nulls = a->nulls + (int64) w * a->m;
+	double	   *buf = a->buf + (int64) w * a->n_raw;
+
+	for (int64 i = i0; i < i1; i++)
+	{
+		const double *r = dataset_raw_row(a->ds, a->rows[i], buf);
+
+		for (int j = 0; j < a->m; j++)
+		{
+			double		x = r[a->slots[j]];
+
+			if (unlikely(isnan(x)))
+				nulls[j]++;
+			else
+				count[width * j + drift_pad_bin(a->pad + 128 * j, x)]++;
+		}
+	}
+}
+
 /*
  * Numeric baselines of the raw slots slots[0..m) of the rows (ascending):
  * what drift_dataset_numeric gives each, but with one pass over the rows for
@@ -487,21 +536,37 @@ drift_dataset_numeric_rows(DriftCol *cols, const int *slots, int m, const Datase
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
-	for (int64 i = 0; i < n; i++)
+	/* the counting pass: chunks of rows, each split over the threads (counts add up in any order) */
 	{
-		const double *r = dataset_raw_row(ds, rows[i], buf);
+		DriftCountPass a;
 
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < m; j++)
+		a.ds = ds;
+		a.rows = rows;
+		a.slots = slots;
+		a.m = m;
+		a.pad = pad;
+		a.nw = Max(1, Min(galaxy_threads, TREE_MAX_THREADS));
+		a.count = palloc0(sizeof(int64) * width * m * a.nw);
+		a.nulls = palloc0(sizeof(int64) * m * a.nw);
+		a.buf = palloc(sizeof(double) * Max(ds->n_raw, 1) * a.nw);
+		a.n_raw = Max(ds->n_raw, 1);
+		for (int64 start = 0; start < n; start += DRIFT_COUNT_CHUNK)
 		{
-			double		x = r[slots[j]];
-
-			if (unlikely(isnan(x)))
-				nulls[j]++;
-			else
-				count[width * j + drift_pad_bin(pad + 128 * j, x)]++;
+			a.r0 = start;
+			a.r1 = Min(n, start + DRIFT_COUNT_CHUNK);
+			tree_parallel(a.r1 - a.r0 >= 2 * DRIFT_COUNT_MIN_ROWS ? a.nw : 1, drift_count_kernel, &a);
+			CHECK_FOR_INTERRUPTS();
 		}
+		for (int w = 0; w < a.nw; w++)
+		{
+			for (int k = 0; k < width * m; k++)
+				count[k] += a.count[(int64) w * width * m + k];
+			for (int j = 0; j < m; j++)
+				nulls[j] += a.nulls[(int64) w * m + j];
+		}
+		pfree(a.count);
+		pfree(a.nulls);
+		pfree(a.buf);
 	}
 	for (int j = 0; j < m; j++)
 	{
