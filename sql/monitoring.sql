@@ -171,3 +171,23 @@ SELECT project, split, metric, round(value::numeric, 3) FROM galaxy.model_metric
 SELECT project, version, status, serving, round(r2::numeric, 3) AS r2, round(rmse::numeric, 3) AS rmse,
        accuracy IS NULL AS no_accuracy, training_rows
   FROM galaxy.model_summary;
+
+-- A training profile beyond 65,536 rows (edges from an even stride of the
+-- rows, every value counted, NULLs apart; values exact in the profile's
+-- JSON): the training relation against its own profile shows no drift,
+-- bin by bin (PSI exactly 0), and every row is counted.
+SELECT setseed(0.5);
+CREATE TABLE big_rows AS
+SELECT i AS id, (random() * 100000)::int / 4.0::float8 AS x1,
+       CASE WHEN i % 10 = 0 THEN NULL ELSE round(random() * 100) END AS x2, random() AS y
+  FROM generate_series(1, 70000) i;
+SET client_min_messages = warning;
+SELECT (galaxy.train('drift_big', relation => 'big_rows', target => 'y', features => ARRAY['x1', 'x2'],
+                     algorithm => 'linear_regression', test_size => 0)).id AS big_id \gset
+RESET client_min_messages;
+SELECT f->>'name' AS feature, f->>'count' AS count, f->>'nulls' AS nulls,
+       jsonb_array_length(f->'edges') AS edges,
+       (SELECT sum(n::int8) FROM jsonb_array_elements_text(f->'counts') n) AS counted
+  FROM galaxy.models, jsonb_array_elements(training_profile->'features') f WHERE id = :big_id;
+SELECT feature, rows, baseline_rows, psi, status
+  FROM galaxy.drift('drift_big', 'big_rows') WHERE feature <> '(prediction)' ORDER BY feature;

@@ -266,6 +266,20 @@ cmp_scored(const void *a, const void *b)
 	return 0;
 }
 
+/*
+ * sort_scored: qsort's algorithm (sort_template.h, as pg_qsort) with
+ * cmp_scored inlined: the same order as qsort(rows, n, sizeof(ScoredRow),
+ * cmp_scored), without a call per comparison (the sort was most of
+ * scoring a text classifier's training).
+ */
+#define ST_SORT sort_scored
+#define ST_ELEMENT_TYPE ScoredRow
+#define ST_COMPARE(a, b) cmp_scored(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
 /* Scores that share a rank (NaN with NaN, as the sort puts them together). */
 static inline bool
 same_score(double a, double b)
@@ -286,7 +300,7 @@ auc_scored(ScoredRow *rows, int64 n)
 	double		rank_sum = 0.0;
 	int64		i = 0;
 
-	qsort(rows, n, sizeof(ScoredRow), cmp_scored);
+	sort_scored(rows, n);
 	while (i < n)
 	{
 		int64		j = i;
@@ -495,28 +509,19 @@ sqdist(const double *a, const double *b, int p)
 }
 
 /*
- * Davies-Bouldin index of a partition, given each cluster's mean and size:
- * the mean over clusters of the largest (s_a + s_b) / d(a, b), s the mean
- * distance of a cluster's rows to its mean (as scikit-learn: clusters whose
- * means coincide do not count; NaN with fewer than two clusters).
+ * Davies-Bouldin index of a partition, given each cluster's mean and size
+ * and the sum of its rows' distances to its mean (intra, turned into their
+ * means here): the mean over clusters of the largest (s_a + s_b) / d(a, b),
+ * s the mean distance of a cluster's rows to its mean (as scikit-learn:
+ * clusters whose means coincide do not count; NaN with fewer than two
+ * clusters).
  */
 static double
-davies_bouldin(const double *X, int64 n, int p, const double *assign, int k,
-			   const double *centroid, const int64 *count)
+davies_bouldin(int64 n, int p, int k, double *intra, const double *centroid, const int64 *count)
 {
-	double	   *intra = palloc0(sizeof(double) * k);
 	double		sum = 0.0;
 	int			present = 0;
 
-	for (int64 i = 0; i < n; i++)
-	{
-		int			c = (int) assign[i];
-		double		d2 = sqdist(X + i * p, centroid + (int64) c * p, p);
-
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		intra[c] += sqrt(d2);
-	}
 	for (int c = 0; c < k; c++)
 		if (count[c] > 0)
 		{
@@ -524,10 +529,7 @@ davies_bouldin(const double *X, int64 n, int p, const double *assign, int k,
 			present++;
 		}
 	if (present < 2 || present >= n)
-	{
-		pfree(intra);
 		return get_float8_nan();
-	}
 	for (int a = 0; a < k; a++)
 	{
 		double		worst = 0.0;
@@ -546,7 +548,6 @@ davies_bouldin(const double *X, int64 n, int p, const double *assign, int k,
 		}
 		sum += worst;
 	}
-	pfree(intra);
 	return sum / present;
 }
 
@@ -635,6 +636,7 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 	double	   *centroid;
 	int64	   *count;
 	double		inertia = 0.0;
+	double	   *intra;
 	int64		m;
 	int64	   *sample;
 	int		   *sample_cluster;
@@ -664,14 +666,21 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 		if (count[c] > 0)
 			for (int j = 0; j < p; j++)
 				centroid[(int64) c * p + j] /= count[c];
+	/* one pass for the inertia and the Davies-Bouldin distances (the same sums as two) */
+	intra = palloc0(sizeof(double) * k);
 	for (int64 i = 0; i < n; i++)
 	{
+		int			c = (int) assign[i];
+		double		d2 = sqdist(X + i * p, centroid + (int64) c * p, p);
+
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		inertia += sqdist(X + i * p, centroid + (int64) ((int) assign[i]) * p, p);
+		inertia += d2;
+		intra[c] += sqrt(d2);
 	}
 	metrics_add(out, "inertia", inertia);
-	metrics_add(out, "davies_bouldin", davies_bouldin(X, n, p, assign, k, centroid, count));
+	metrics_add(out, "davies_bouldin", davies_bouldin(n, p, k, intra, centroid, count));
+	pfree(intra);
 	out->n_clusters = k;
 	out->cluster_sizes = palloc(sizeof(int64) * k);
 	memcpy(out->cluster_sizes, count, sizeof(int64) * k);
@@ -848,7 +857,7 @@ metrics_roc_curve(const double *y_is_pos, const double *score, int64 n,
 		rows[i].score = score[i];
 		rows[i].positive = (y_is_pos[i] != 0.0);
 	}
-	qsort(rows, n, sizeof(ScoredRow), cmp_scored);
+	sort_scored(rows, n);
 
 	/* cumulative counts at each distinct threshold, descending */
 	fps = palloc(sizeof(double) * (n + 1));

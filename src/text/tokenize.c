@@ -45,7 +45,7 @@
 #define TEXT_CACHE_BYTES	(32 * 1024 * 1024)
 
 /* Bytes of a token kept in its slot; longer ones are kept in 'tokens'. */
-#define TOKEN_INLINE		12
+#define TOKEN_INLINE		16
 
 /*
  * A token the tokenizer has seen, in its slot of the open-addressing table:
@@ -66,6 +66,8 @@ typedef struct TokenSlot
 	}			key;
 } TokenSlot;
 
+StaticAssertDecl(sizeof(TokenSlot) == 32, "a token's slot is half a cache line");
+
 /* A token of the slice being read: its lexemes. */
 typedef struct PendingToken
 {
@@ -82,7 +84,8 @@ struct TextTokenizer
 	TimestampTz stmt;			/* the statement the cache belongs to */
 	uint64		generation;		/* changes whenever the cache starts afresh */
 	/* the cache: open addressing by (type, token bytes) */
-	TokenSlot  *slots;
+	TokenSlot  *slots;			/* aligned to a cache line, in slots_mem */
+	void	   *slots_mem;
 	int			nslots;			/* a power of two, at least twice the tokens */
 	int			n_entries;		/* tokens cached */
 	StringInfoData tokens;		/* the bytes of tokens longer than TOKEN_INLINE */
@@ -131,6 +134,17 @@ text_config_name(Oid cfg)
 	return name;
 }
 
+/* A zeroed slot table of nslots aligned to a cache line (*mem: what to pfree). */
+static TokenSlot *
+slots_alloc(MemoryContext cxt, int nslots, void **mem)
+{
+	char	   *m = MemoryContextAllocExtended(cxt, sizeof(TokenSlot) * nslots + PG_CACHE_LINE_SIZE,
+											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+	*mem = m;
+	return (TokenSlot *) TYPEALIGN(PG_CACHE_LINE_SIZE, m);
+}
+
 /* A tokenizer for configuration cfg. */
 TextTokenizer *
 text_tokenizer_create(Oid cfg)
@@ -144,7 +158,10 @@ text_tokenizer_create(Oid cfg)
 	tk->cxt = cxt;
 	tk->slicecxt = AllocSetContextCreate(cxt, "galaxy tokenizer slice", ALLOCSET_DEFAULT_SIZES);
 	tk->nslots = 4096;
-	tk->slots = palloc0(sizeof(TokenSlot) * tk->nslots);
+	tk->slots = slots_alloc(cxt, tk->nslots, &tk->slots_mem);
+	/* the cache is empty: it belongs to this statement already (ids of generation 1) */
+	tk->stmt = GetCurrentStatementStartTimestamp();
+	tk->generation = 1;
 	initStringInfo(&tk->tokens);
 	initStringInfo(&tk->bytes);
 	tk->cap_lex = 1024;
@@ -190,8 +207,8 @@ static void
 cache_grow_slots(TextTokenizer *tk)
 {
 	int			nslots = tk->nslots * 2;
-	TokenSlot  *slots = MemoryContextAllocExtended(tk->cxt, sizeof(TokenSlot) * nslots,
-												   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	void	   *mem;
+	TokenSlot  *slots = slots_alloc(tk->cxt, nslots, &mem);
 
 	for (int k = 0; k < tk->nslots; k++)
 	{
@@ -204,8 +221,9 @@ cache_grow_slots(TextTokenizer *tk)
 			h = (h + 1) & (nslots - 1);
 		slots[h] = tk->slots[k];
 	}
-	pfree(tk->slots);
+	pfree(tk->slots_mem);
 	tk->slots = slots;
+	tk->slots_mem = mem;
 	tk->nslots = nslots;
 }
 
