@@ -320,7 +320,7 @@ SELECT throws_ok($$SELECT galaxy.train('orm_r', '{"relation": "orm_t", "target":
 RESET ROLE;
 -- the options form refuses when the named form is revoked, even if it is itself granted
 REVOKE EXECUTE ON FUNCTION galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text,
-                                        integer, text[], jsonb, text, text, integer, text) FROM galaxy_trainer;
+                                        integer, text[], jsonb, text, text, integer, text, text, bigint) FROM galaxy_trainer;
 SET LOCAL ROLE orm_trainer;
 SELECT throws_ok($$SELECT galaxy.train('orm_t2', '{"relation": "orm_t", "target": "label"}')$$, '42501',
                  'permission denied for function train', 'the options form does not bypass the named form''s grant');
