@@ -1,7 +1,9 @@
 /*
- * search.c — hyperparameter search spaces, proposals (grid, random, and a
- * tree-structured Parzen estimator for bayesian) and the galaxy.searches /
- * galaxy.trials rows.  Every random choice comes from util/rng.h seeded by
+ * search.c — hyperparameter search spaces (with the architecture keys
+ * n_layers / units of neural architecture search), proposals (grid, random,
+ * a tree-structured Parzen estimator for bayesian, successive halving, and
+ * the candidates of an auto search), the search objective and the
+ * galaxy.searches / galaxy.trials rows.  Every random choice comes from util/rng.h seeded by
  * the request's seed, so a search proposes the same trials on every run.
  */
 #include "postgres.h"

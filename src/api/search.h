@@ -1,9 +1,11 @@
 /*
  * search.h — hyperparameter search: the search space (parsed and checked
  * against an algorithm's hyperparameters), the proposals of grid, random and
- * bayesian (tree-structured Parzen estimator) search, and the rows of
- * galaxy.searches and galaxy.trials.  The training pipeline (train.c) runs
- * the trials and refits the best configuration.
+ * bayesian (tree-structured Parzen estimator) search, the architecture keys
+ * of neural architecture search (n_layers / units), the candidates of an
+ * auto search (every suitable algorithm), the search objective, and the rows
+ * of galaxy.searches and galaxy.trials.  The training pipeline (train.c)
+ * runs the trials and refits the best configuration.
  */
 #ifndef GALAXY_SEARCH_H
 #define GALAXY_SEARCH_H
