@@ -103,11 +103,13 @@ CREATE FUNCTION galaxy.train(
     task         text     DEFAULT NULL,
     dataset      text     DEFAULT NULL,
     search_trials integer DEFAULT NULL,
-    search_metric text    DEFAULT NULL
+    search_metric text    DEFAULT NULL,
+    search_objective text DEFAULT NULL,
+    max_parameters bigint DEFAULT NULL
 ) RETURNS galaxy.models
     AS 'MODULE_PATHNAME', 'galaxy_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text) IS
-    'Train a model synchronously: load the relation (as the caller), preprocess, optionally search hyperparameters (search, search_space, search_trials, search_metric), fit, evaluate on a held-out split, register a new version and deploy per policy (if_better, always, never)';
+COMMENT ON FUNCTION galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, text, bigint) IS
+    'Train a model synchronously: load the relation (as the caller), preprocess, optionally search hyperparameters or architectures (search, search_space, search_trials, search_metric, search_objective, max_parameters; algorithm auto with search auto tries every suitable algorithm), fit, evaluate on a held-out split, register a new version and deploy per policy (if_better, always, never)';
 DROP FUNCTION galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, integer, interval);
 CREATE FUNCTION galaxy.submit(
     project      text,
@@ -127,12 +129,14 @@ CREATE FUNCTION galaxy.submit(
     dataset      text     DEFAULT NULL,
     search_trials integer DEFAULT NULL,
     search_metric text    DEFAULT NULL,
+    search_objective text DEFAULT NULL,
+    max_parameters bigint DEFAULT NULL,
     priority     integer  DEFAULT 0,
     retries      integer  DEFAULT 0,
     timeout      interval DEFAULT NULL
 ) RETURNS bigint
     AS 'MODULE_PATHNAME', 'galaxy_submit' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, integer, integer, interval) IS
+COMMENT ON FUNCTION galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, text, bigint, integer, integer, interval) IS
     'Queue a background training job with galaxy.train()''s arguments (validated now); a worker runs it as the calling role after COMMIT; returns the job id; audited';
 
 -- ---------------------------------------------------------------------------
@@ -145,7 +149,7 @@ CREATE TABLE galaxy.searches (
     id               bigserial PRIMARY KEY,
     project_id       bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
     algorithm        text NOT NULL,
-    strategy         text NOT NULL CHECK (strategy IN ('grid', 'random', 'bayesian', 'halving')),
+    strategy         text NOT NULL CHECK (strategy IN ('grid', 'random', 'bayesian', 'halving', 'auto')),
     space            jsonb NOT NULL,
     budget           integer NOT NULL CHECK (budget >= 1),
     metric           text NOT NULL,
@@ -164,6 +168,9 @@ CREATE TABLE galaxy.searches (
     started_by       name NOT NULL DEFAULT current_user,
     started_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at      timestamptz,
+    objective        text NOT NULL DEFAULT 'accuracy' CHECK (objective IN ('accuracy', 'accuracy_per_ms')),
+    max_parameters   bigint CHECK (max_parameters > 0),
+    trials_skipped   integer NOT NULL DEFAULT 0 CHECK (trials_skipped >= 0),
     CHECK (trials_failed <= trials_done AND trials_done <= budget),
     CHECK (finished_at IS NULL OR finished_at >= started_at)
 );
@@ -176,7 +183,7 @@ CREATE TABLE galaxy.trials (
     rung           integer CHECK (rung >= 0),
     project_id     bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
     hyperparams    jsonb NOT NULL,
-    state          text NOT NULL CHECK (state IN ('succeeded', 'failed')),
+    state          text NOT NULL CHECK (state IN ('succeeded', 'failed', 'skipped')),
     score          float8,
     score_std      float8,
     fold_scores    float8[],
@@ -185,6 +192,11 @@ CREATE TABLE galaxy.trials (
     error_message  text,
     error_sqlstate text,
     finished_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    algorithm      text,
+    architecture   jsonb,
+    parameters     bigint CHECK (parameters >= 0),
+    predict_ms_per_row float8 CHECK (predict_ms_per_row >= 0),
+    objective      float8,
     PRIMARY KEY (search_id, trial),
     CHECK (state = 'succeeded' OR error_message IS NOT NULL)
 );

@@ -371,6 +371,15 @@ typedef struct AlgorithmDef
 	 * nodes).  NULL: the algorithm needs the rows.
 	 */
 	void	   *(*fit_gram) (const GramMoments *m, const HyperParams *hp, const FitContext *ctx);
+
+	/*
+	 * The trainable parameters (weights and biases) a fit with hp on
+	 * n_features preprocessed features would have, without fitting: what a
+	 * search's max_parameters constrains and galaxy.trials shows (may ERROR
+	 * as the fit would on an architecture that does not fit the data).
+	 * NULL: the algorithm does not count them.
+	 */
+	int64		(*count_parameters) (const HyperParams *hp, int n_features, int n_classes, GalaxyTask task);
 } AlgorithmDef;
 
 /*

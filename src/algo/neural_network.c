@@ -936,6 +936,56 @@ nn_fit_arch(const TrainData *d, const HyperParams *hp, const FitContext *ctx, co
 	return m;
 }
 
+/*
+ * The trainable parameters of the network an architecture builds for
+ * n_features inputs, counted on a network built (and freed) here; one
+ * larger than galaxy.max_training_memory is estimated from its bytes
+ * instead (at least that many: it could not be fitted anyway).
+ */
+static int64
+nn_count_arch(const HyperParams *hp, int n_features, int n_classes, GalaxyTask task, const NnArch *arch)
+{
+	const double *v = COMMON(hp, arch);
+	TrainData	d = {0};
+	int			k;
+	double		bytes;
+	MemoryContext tmp,
+				old;
+	NnNet		net;
+	GalaxyRng	rng;
+	int64		n;
+
+	d.task = task;
+	d.n_classes = n_classes;
+	k = output_units(choose_loss(v, &d), n_classes);
+	if (arch->check)
+		arch->check(hp, n_features);
+	bytes = arch->bytes(hp, n_features, k, 1);
+	if (bytes > (double) galaxy_max_training_memory_mb * 1024.0 * 1024.0)
+		return (int64) Min(bytes / (5 * sizeof(float)), (double) PG_INT64_MAX / 2);
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "galaxy parameter count", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(tmp);
+	galaxy_rng_seed(&rng, 0, 0x494E);
+	memset(&net, 0, sizeof(net));
+	arch->build(&net, hp, n_features, k, &rng);
+	n = nn_param_count(&net);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(tmp);
+	return n;
+}
+
+static int64
+mlp_count(const HyperParams *hp, int n_features, int n_classes, GalaxyTask task)
+{
+	return nn_count_arch(hp, n_features, n_classes, task, &mlp_arch);
+}
+
+static int64
+cnn_count(const HyperParams *hp, int n_features, int n_classes, GalaxyTask task)
+{
+	return nn_count_arch(hp, n_features, n_classes, task, &cnn_arch);
+}
+
 static void *
 mlp_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 {
@@ -1329,6 +1379,7 @@ const AlgorithmDef galaxy_algo_neural_network = {
 	.compress = nn_compress,
 	NN_ALGORITHM_HOOKS
 	.budget_param = "epochs",
+	.count_parameters = mlp_count,
 };
 
 const AlgorithmDef galaxy_algo_cnn = {
@@ -1341,6 +1392,7 @@ const AlgorithmDef galaxy_algo_cnn = {
 	.compress_methods = "int8,prune",
 	.compress = nn_compress,
 	NN_ALGORITHM_HOOKS
+	.count_parameters = cnn_count,
 };
 
 const AlgorithmDef galaxy_algo_lstm = {

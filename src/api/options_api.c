@@ -141,6 +141,7 @@ option_expectation(Oid type)
 		case FLOAT8OID:
 			return "a JSON number";
 		case INT4OID:
+		case INT8OID:
 			return "a JSON integer";
 		case TEXTARRAYOID:
 			return "a JSON array of strings";
@@ -204,6 +205,18 @@ option_datum(const NamedForm *nf, const char *key, Oid type, JsonbValue *v)
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("option \"%s\" of galaxy.%s must be an integer, got %g", key, nf->name, num)));
 				return Int32GetDatum((int32) num);
+			}
+			break;
+		case INT8OID:
+			if (v->type == jbvNumeric)
+			{
+				/* through numeric: a bigint beyond 2^53 stays exact */
+				num = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, NumericGetDatum(v->val.numeric)));
+				if (num != rint(num))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"%s\" of galaxy.%s must be an integer, got %g", key, nf->name, num)));
+				return DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric));
 			}
 			break;
 		case TEXTARRAYOID:

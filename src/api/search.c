@@ -1,7 +1,9 @@
 /*
- * search.c — hyperparameter search spaces, proposals (grid, random, and a
- * tree-structured Parzen estimator for bayesian) and the galaxy.searches /
- * galaxy.trials rows.  Every random choice comes from util/rng.h seeded by
+ * search.c — hyperparameter search spaces (with the architecture keys
+ * n_layers / units of neural architecture search), proposals (grid, random,
+ * a tree-structured Parzen estimator for bayesian, successive halving, and
+ * the candidates of an auto search), the search objective and the
+ * galaxy.searches / galaxy.trials rows.  Every random choice comes from util/rng.h seeded by
  * the request's seed, so a search proposes the same trials on every run.
  */
 #include "postgres.h"
@@ -43,6 +45,7 @@ typedef struct SearchDim
 	JsonbValue *choices;		/* DIM_LIST: the values (containers as jbvBinary) */
 	double		lo;				/* ranges: the ends (DIM_LOG_UNIFORM: as given) */
 	double		hi;
+	int			layer;			/* architecture: 0 = n_layers, k = width of hidden layer k; -1 = a hyperparameter */
 } SearchDim;
 
 struct Search
@@ -72,6 +75,18 @@ struct Search
 	int		   *rung_resource;	/* the resource each rung fits with */
 	int		   *trial_cfg;		/* budget: configuration of each trial */
 	int		   *trial_rung;		/* budget: rung of each trial */
+
+	/* architecture keys n_layers / units: the list hyperparameter they make, or NULL */
+	const char *arch_target;
+	bool		arch_split;		/* as dims n_layers, units_1..units_L (else one list of architectures) */
+
+	/* algorithm => 'auto': each candidate algorithm's trials, its defaults first */
+	bool		autoalg;
+	int			n_auto;
+	int			per_algo;
+	const AlgorithmDef **auto_algo;
+	Search	  **auto_sub;		/* random search over the candidate's built-in space, or NULL */
+	Jsonb	   *space;			/* the space as given, or auto's built-in spaces */
 };
 
 /* Successive halving keeps the best third of a rung and triples its resource. */
@@ -416,6 +431,247 @@ search_full_resource(const Search *s)
 	return s->halving ? (int64) s->n_configs * s->resource_max : 0;
 }
 
+/* ---------- architecture keys (neural architecture search) ---------- */
+
+/* The list hyperparameters n_layers and units stand for, in order of preference. */
+static const char *const arch_targets[] = {"hidden_layers", "dense_units"};
+
+/*
+ * The integer list hyperparameter of algo that "n_layers" / "units" make
+ * (hidden_layers of neural_network, dense_units of cnn), or NULL when the
+ * algorithm has none or has a hyperparameter of that very name.
+ */
+static const char *
+arch_target(const AlgorithmDef *algo, const char *key)
+{
+	if (strcmp(key, "n_layers") != 0 && strcmp(key, "units") != 0)
+		return NULL;
+	if (find_spec(algo, key) != NULL)
+		return NULL;
+	for (int i = 0; i < lengthof(arch_targets); i++)
+	{
+		const HyperParamSpec *spec = find_spec(algo, arch_targets[i]);
+
+		if (spec && spec->type == HP_INT_LIST)
+			return arch_targets[i];
+	}
+	return NULL;
+}
+
+/* An integer list value [w, ..., w] (n times) as a JsonbValue of the search's target. */
+static JsonbValue
+int_list_value(const int *w, int n)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+	Jsonb	   *jb;
+	JsonbValue	v;
+
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+		jb_int(&st, WJB_ELEM, w[i]);
+	res = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	jb = JsonbValueToJsonb(res);
+	v.type = jbvBinary;
+	v.val.binary.data = &jb->root;
+	v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	return v;
+}
+
+/*
+ * Parse an architecture key's value: a list of integers, {"choice": [...]}
+ * or {"int": [lo, hi]}, each value in [lo_ok, hi_ok]; the widths of "units"
+ * are checked as a one-layer value of the target.
+ */
+static void
+parse_arch_dim(Search *s, SearchDim *d, const JsonbValue *v, int lo_ok, int hi_ok)
+{
+	const char *how = "Write a list of integers, {\"choice\": [...]} or {\"int\": [lo, hi]}.";
+	JsonbValue *e;
+	int			n;
+	char	   *kind = "list";
+
+	if (v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
+	{
+		JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
+		JsonbValue	k,
+					inner;
+		JsonbIteratorToken tok;
+
+		if (JsonContainerSize(v->val.binary.data) != 1)
+			space_error(d->name, "must be a list or an object with one key", how);
+		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_KEY)
+			;
+		kind = pnstrdup(k.val.string.val, k.val.string.len);
+		(void) JsonbIteratorNext(&it, &inner, true);
+		if (strcmp(kind, "choice") != 0 && strcmp(kind, "int") != 0)
+			space_error(d->name, psprintf("has the range kind \"%s\": an architecture key takes choice or int",
+										  galaxy_short(kind)), how);
+		if (inner.type != jbvBinary || !JsonContainerIsArray(inner.val.binary.data))
+			space_error(d->name, psprintf("has \"%s\" without an array", kind), how);
+		e = array_elements(inner.val.binary.data, &n);
+	}
+	else if (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
+		e = array_elements(v->val.binary.data, &n);
+	else
+		space_error(d->name, "must be a list of integers or a range object", how);
+
+	for (int i = 0; i < n; i++)
+	{
+		double		x;
+
+		if (e[i].type != jbvNumeric)
+			space_error(d->name, "takes integers only", how);
+		x = json_number(&e[i]);
+		if (x != floor(x) || x < lo_ok || x > hi_ok)
+			space_error(d->name, psprintf("has %g: its values are integers from %d to %d", x, lo_ok, hi_ok), NULL);
+	}
+	if (strcmp(kind, "int") == 0)
+	{
+		if (n != 2)
+			space_error(d->name, "needs \"int\": [lo, hi] with two numbers", NULL);
+		d->kind = DIM_INT;
+		d->lo = json_number(&e[0]);
+		d->hi = json_number(&e[1]);
+		if (!(d->lo < d->hi))
+			space_error(d->name, psprintf("has the empty range [%g, %g]", d->lo, d->hi),
+						"The range's low end must be less than its high end.");
+	}
+	else
+	{
+		if (n == 0)
+			space_error(d->name, strcmp(kind, "choice") == 0 ? "has an empty choice" : "has an empty list",
+						"Give at least one value.");
+		d->kind = DIM_LIST;
+		d->choices = e;
+		d->n_choices = n;
+	}
+	/* widths: each must be a width the algorithm accepts */
+	if (d->layer > 0)
+	{
+		int			ends[2] = {(int) d->lo, (int) d->hi};
+
+		if (d->kind == DIM_LIST)
+			for (int c = 0; c < d->n_choices; c++)
+			{
+				int			w = (int) json_number(&d->choices[c]);
+				JsonbValue	lv = int_list_value(&w, 1);
+
+				check_value(s, s->arch_target, &lv);
+			}
+		else
+			for (int c = 0; c < 2; c++)
+			{
+				JsonbValue	lv = int_list_value(&ends[c], 1);
+
+				check_value(s, s->arch_target, &lv);
+			}
+	}
+}
+
+/* The largest value of an integer dimension. */
+static int
+dim_max_int(const SearchDim *d)
+{
+	int			m = 0;
+
+	if (d->kind == DIM_INT)
+		return (int) d->hi;
+	for (int c = 0; c < d->n_choices; c++)
+		m = Max(m, (int) json_number(&d->choices[c]));
+	return m;
+}
+
+/*
+ * Turn the architecture keys into dimensions: for grid (and halving) over
+ * lists, one list of every architecture (for each number of layers, every
+ * combination of widths, the last layer's fastest); otherwise n_layers and
+ * one width per possible layer (units_1 ...), which the trial cuts to its
+ * number of layers.
+ */
+static void
+arch_dims(Search *s, const JsonbValue *nl_v, const JsonbValue *units_v, double *grid_size)
+{
+	SearchDim	nl = {0},
+				un = {0};
+	int			max_layers;
+
+	if (nl_v == NULL || units_v == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search_space: \"n_layers\" and \"units\" go together"),
+				 errhint("Give both, e.g. {\"n_layers\": [1, 2], \"units\": [32, 64]}, or list whole architectures: {\"%s\": [[64], [128, 64]]}.",
+						 s->arch_target)));
+	nl.name = "n_layers";
+	nl.layer = 0;
+	parse_arch_dim(s, &nl, nl_v, 0, GALAXY_MAX_HP_LIST);
+	un.name = "units";
+	un.layer = 1;
+	parse_arch_dim(s, &un, units_v, 1, INT_MAX);
+	max_layers = dim_max_int(&nl);
+
+	if ((s->grid || s->halving) && nl.kind == DIM_LIST && un.kind == DIM_LIST)
+	{
+		/* every architecture, as one list dimension of the target */
+		double		total = 0;
+		SearchDim  *d = &s->dims[s->n_dims++];
+		int			k = 0;
+
+		for (int c = 0; c < nl.n_choices; c++)
+			total += pow(un.n_choices, json_number(&nl.choices[c]));
+		if (total * *grid_size > SEARCH_MAX_TRIALS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the search's architectures and hyperparameters make %.0f points, more than the %d trials a search may run",
+							total * *grid_size, SEARCH_MAX_TRIALS),
+					 errhint("List fewer layer counts or widths, or sample them with search => 'random' or 'bayesian'.")));
+		d->name = (char *) s->arch_target;
+		d->kind = DIM_LIST;
+		d->layer = -1;
+		d->n_choices = (int) total;
+		d->choices = palloc(sizeof(JsonbValue) * Max(d->n_choices, 1));
+		for (int c = 0; c < nl.n_choices; c++)
+		{
+			int			n = (int) json_number(&nl.choices[c]);
+			int			combos = (int) pow(un.n_choices, n);
+			int		   *w = palloc(sizeof(int) * Max(n, 1));
+
+			for (int i = 0; i < combos; i++)
+			{
+				int			rest = i;
+
+				for (int l = n - 1; l >= 0; l--)
+				{
+					w[l] = (int) json_number(&un.choices[rest % un.n_choices]);
+					rest /= un.n_choices;
+				}
+				d->choices[k++] = int_list_value(w, n);
+			}
+			pfree(w);
+		}
+		*grid_size *= total;
+		return;
+	}
+	if (s->grid)
+		space_error(nl.kind != DIM_LIST ? "n_layers" : "units",
+					"has a range, but a grid search needs a list of values",
+					"List the values to try, or use search => 'random' or 'bayesian' for ranges.");
+	s->arch_split = true;
+	s->dims[s->n_dims++] = nl;
+	for (int l = 1; l <= max_layers; l++)
+	{
+		SearchDim  *d = &s->dims[s->n_dims++];
+
+		*d = un;
+		d->name = psprintf("units_%d", l);
+		d->layer = l;
+	}
+	if (nl.kind == DIM_LIST)
+		*grid_size *= nl.n_choices;
+	if (un.kind == DIM_LIST)
+		*grid_size *= pow(un.n_choices, max_layers);
+}
+
 /* Parse and check a search. */
 Search *
 search_prepare(const AlgorithmDef *algo, const char *strategy, Jsonb *space, int trials,
@@ -427,6 +683,9 @@ search_prepare(const AlgorithmDef *algo, const char *strategy, Jsonb *space, int
 				v;
 	JsonbIteratorToken tok;
 	double		grid_size = 1;
+	JsonbValue *nl_v = NULL,
+			   *units_v = NULL;
+	bool		target_listed = false;
 
 	if (strategy == NULL)
 		ereport(ERROR,
@@ -468,25 +727,43 @@ search_prepare(const AlgorithmDef *algo, const char *strategy, Jsonb *space, int
 
 	s->algo = algo;
 	s->base_hp = base_hp;
-	s->dims = palloc0(sizeof(SearchDim) * JB_ROOT_COUNT(space));
+	s->space = space;
+	/* room for the architecture keys' widths, one per possible layer */
+	s->dims = palloc0(sizeof(SearchDim) * (JB_ROOT_COUNT(space) + GALAXY_MAX_HP_LIST + 1));
 	it = JsonbIteratorInit(&space->root);
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
 		SearchDim  *d;
 		const HyperParamSpec *spec;
+		char	   *name;
 
 		if (tok != WJB_KEY)
 			continue;
-		d = &s->dims[s->n_dims++];
-		d->name = pnstrdup(k.val.string.val, k.val.string.len);
+		name = pnstrdup(k.val.string.val, k.val.string.len);
 		tok = JsonbIteratorNext(&it, &v, true);
+		if (arch_target(algo, name) != NULL)
+		{
+			/* n_layers / units: made into dimensions once both are read */
+			s->arch_target = arch_target(algo, name);
+			if (strcmp(name, "n_layers") == 0)
+				nl_v = memcpy(palloc(sizeof(JsonbValue)), &v, sizeof(JsonbValue));
+			else
+				units_v = memcpy(palloc(sizeof(JsonbValue)), &v, sizeof(JsonbValue));
+			continue;
+		}
+		d = &s->dims[s->n_dims++];
+		d->name = name;
+		d->layer = -1;
 		spec = find_spec(algo, d->name);
 		if (spec == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("search_space: unknown hyperparameter \"%s\" of algorithm %s",
 							galaxy_short(d->name), algo->name),
-					 errhint("Hyperparameters of %s: %s.", algo->name, spec_names(algo))));
+					 errhint("Hyperparameters of %s: %s%s.", algo->name, spec_names(algo),
+							 arch_target(algo, "n_layers") ? "; architecture keys: n_layers, units" : "")));
+		for (int i = 0; i < lengthof(arch_targets); i++)
+			target_listed |= strcmp(d->name, arch_targets[i]) == 0;
 		if (s->halving && strcmp(d->name, algo->budget_param) == 0)
 			space_error(d->name, "is what search => 'halving' gives each rung: it cannot be searched too",
 						psprintf("Set the full %s in hyperparams; the first rungs fit with a fraction of it.", d->name));
@@ -511,6 +788,15 @@ search_prepare(const AlgorithmDef *algo, const char *strategy, Jsonb *space, int
 		else if (s->grid)
 			space_error(d->name, "has a range, but a grid search needs a list of values",
 						"List the values to try, or use search => 'random' or 'bayesian' for ranges.");
+	}
+	if (nl_v != NULL || units_v != NULL)
+	{
+		if (target_listed)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("search_space: give either \"%s\" or \"n_layers\" and \"units\", not both", s->arch_target),
+					 errhint("n_layers and units make the %s of each trial.", s->arch_target)));
+		arch_dims(s, nl_v, units_v, &grid_size);
 	}
 
 	if (s->grid)
@@ -549,11 +835,196 @@ search_budget(const Search *s)
 	return s->budget;
 }
 
-/* Whether a trial's proposal depends on earlier trials' results. */
+/* Whether a trial's proposal depends on earlier trials' results (or, auto, names its own algorithm). */
 bool
 search_is_sequential(const Search *s)
 {
-	return s->bayesian || s->halving;
+	return s->bayesian || s->halving || s->autoalg;
+}
+
+/* The space the search ranges over: as given, or auto's built-in spaces by algorithm. */
+Jsonb *
+search_space(const Search *s)
+{
+	return s->space;
+}
+
+/* ---------- search objective ---------- */
+
+/* Check search_objective: NULL, accuracy or accuracy_per_ms (ERROR 22023 otherwise). */
+void
+search_check_objective(const char *objective)
+{
+	if (objective != NULL && strcmp(objective, "accuracy") != 0 &&
+		strcmp(objective, "accuracy_per_ms") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown search_objective \"%s\"", galaxy_short(objective)),
+				 errhint("Valid objectives: accuracy (the search metric, the default) and accuracy_per_ms (the metric per millisecond of predict latency per row).")));
+}
+
+/*
+ * What a search ranks a scored trial by: its score, or with
+ * accuracy_per_ms its score per millisecond of predict latency per row
+ * (ERROR 22023 when the metric is one where lower is better; NaN when no
+ * latency was measured).
+ */
+double
+search_objective_value(const char *objective, const char *metric, bool higher_is_better,
+					   double score, double predict_ms)
+{
+	if (objective == NULL || strcmp(objective, "accuracy_per_ms") != 0)
+		return score;
+	if (!higher_is_better)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search_objective accuracy_per_ms needs a metric where higher is better, not %s", metric),
+				 errhint("Pass search_metric => 'r2' for regression, or leave search_objective out.")));
+	if (!(predict_ms > 0) || !isfinite(score))
+		return NAN;
+	return score / predict_ms;
+}
+
+/* The architecture hyperparameters of a neural algorithm, shown per trial. */
+static const char *const arch_names[] = {
+	"hidden_layers", "layers", "conv_filters", "kernel_size", "pool_size", "dense_units",
+	"units", "n_heads", "d_model", "activation", "dropout", "batch_norm"
+};
+
+/*
+ * A trial's architecture: the resolved values of its algorithm's
+ * architecture hyperparameters, for an algorithm that counts its parameters
+ * (the neural ones); NULL for the others.
+ */
+Jsonb *
+search_architecture(const AlgorithmDef *algo, const HyperParams *hp)
+{
+	Jsonb	   *all;
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+
+	if (algo->count_parameters == NULL)
+		return NULL;
+	all = algo_hyperparams_jsonb(algo, hp, false);
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < lengthof(arch_names); i++)
+	{
+		JsonbValue *v = getKeyJsonValueFromContainer(&all->root, arch_names[i], strlen(arch_names[i]), NULL);
+
+		if (v == NULL)
+			continue;
+		jb_key(&st, arch_names[i]);
+		pushJsonbValue(&st, WJB_VALUE, v);
+	}
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/* ---------- algorithm => 'auto' ---------- */
+
+/* A candidate of an auto search: an algorithm, its tasks, and the small space its extra trials draw from. */
+typedef struct AutoCandidate
+{
+	const char *algorithm;
+	uint32		tasks;
+	const char *space;
+} AutoCandidate;
+
+#define AUTO_REG TASK_BIT(TASK_REGRESSION)
+#define AUTO_CLS TASK_BIT(TASK_CLASSIFICATION)
+#define AUTO_CLU TASK_BIT(TASK_CLUSTERING)
+
+static const AutoCandidate auto_candidates[] = {
+	{"linear_regression", AUTO_REG, "{\"alpha\": {\"log_uniform\": [0.0001, 100]}}"},
+	{"lasso", AUTO_REG, "{\"alpha\": {\"log_uniform\": [0.0001, 10]}}"},
+	{"logistic_regression", AUTO_CLS, "{\"C\": {\"log_uniform\": [0.01, 100]}}"},
+	{"naive_bayes", AUTO_CLS, "{\"var_smoothing\": {\"log_uniform\": [1e-12, 0.001]}}"},
+	{"linear_svm", AUTO_CLS, "{\"C\": {\"log_uniform\": [0.01, 100]}}"},
+	{"decision_tree", AUTO_REG | AUTO_CLS, "{\"max_depth\": {\"int\": [2, 12]}, \"min_samples_leaf\": {\"int\": [1, 20]}}"},
+	{"random_forest", AUTO_REG | AUTO_CLS, "{\"n_estimators\": {\"int\": [20, 100]}, \"max_depth\": {\"int\": [4, 16]}}"},
+	{"gradient_boosting", AUTO_REG | AUTO_CLS,
+	"{\"n_estimators\": {\"int\": [20, 150]}, \"learning_rate\": {\"log_uniform\": [0.03, 0.3]}, \"max_depth\": {\"int\": [2, 8]}}"},
+	{"neural_network", AUTO_REG | AUTO_CLS,
+	"{\"n_layers\": [1, 2], \"units\": [32, 64], \"learning_rate\": {\"log_uniform\": [0.001, 0.01]}}"},
+	{"kmeans", AUTO_CLU, "{\"n_clusters\": {\"int\": [2, 10]}}"}
+};
+
+/* Check an auto search's arguments (the task is known only once the rows are read). */
+void
+search_check_auto(const char *algorithm, const char *strategy, Jsonb *space, int trials)
+{
+	if (strcmp(strategy, "auto") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a %s search needs an explicit algorithm", galaxy_short(strategy)),
+				 errhint("Pass algorithm => 'name', or search => 'auto' to try every suitable algorithm.")));
+	if (strcmp(algorithm, "auto") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search => 'auto' tries every suitable algorithm: it needs algorithm => 'auto', not %s", algorithm),
+				 errhint("Leave algorithm out, or search %s's hyperparameters with search => 'random' or 'bayesian'.", algorithm)));
+	if (space != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search => 'auto' takes no search_space: each algorithm draws from its own small space"),
+				 errhint("Leave search_space out; galaxy.searches.space shows the spaces used.")));
+	if (trials > AUTO_MAX_PER_ALGORITHM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search => 'auto' runs at most %d trials per algorithm, got search_trials %d",
+						AUTO_MAX_PER_ALGORITHM, trials),
+				 errhint("search_trials is the budget of each candidate algorithm here (default %d).", AUTO_DEFAULT_PER_ALGORITHM)));
+}
+
+/*
+ * An auto search for a task: every candidate algorithm of the task gets
+ * per_algo trials (0: the default), its
+ * defaults first, then random draws from its built-in space.
+ */
+Search *
+search_prepare_auto(GalaxyTask task, int per_algo, int seed)
+{
+	Search	   *s = palloc0(sizeof(Search));
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+
+	s->autoalg = true;
+	s->per_algo = per_algo > 0 ? per_algo : AUTO_DEFAULT_PER_ALGORITHM;
+	s->auto_algo = palloc(sizeof(AlgorithmDef *) * lengthof(auto_candidates));
+	s->auto_sub = palloc0(sizeof(Search *) * lengthof(auto_candidates));
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < lengthof(auto_candidates); i++)
+	{
+		const AutoCandidate *c = &auto_candidates[i];
+		Jsonb	   *space;
+
+		if (!(c->tasks & TASK_BIT(task)))
+			continue;
+		space = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(c->space)));
+		s->auto_algo[s->n_auto] = algo_by_name(c->algorithm);
+		if (s->per_algo > 1)
+			s->auto_sub[s->n_auto] = search_prepare(s->auto_algo[s->n_auto], "random", space,
+													s->per_algo - 1, NULL, seed + s->n_auto);
+		jb_kv_jsonb(&st, c->algorithm, space);
+		s->n_auto++;
+	}
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	if (s->n_auto == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("search => 'auto' has no candidate algorithm for task %s", galaxy_task_name(task))));
+	s->space = JsonbValueToJsonb(res);
+	s->budget = s->n_auto * s->per_algo;
+	s->ok = palloc0(sizeof(bool) * s->budget);
+	s->score = palloc0(sizeof(double) * s->budget);
+	return s;
+}
+
+/* The algorithm trial t fits: the search's, or an auto search's candidate. */
+const AlgorithmDef *
+search_trial_algorithm(const Search *s, int t)
+{
+	return s->autoalg ? s->auto_algo[t / s->per_algo] : s->algo;
 }
 
 /* ---------- proposals ---------- */
@@ -794,6 +1265,40 @@ push_dim_value(JsonbParseState **st, const SearchDim *d, double x)
 		jb_num(st, WJB_VALUE, x);
 }
 
+/*
+ * Push the trial's searched values: every hyperparameter's, and with the
+ * architecture keys the target list (the first n_layers widths).
+ */
+static void
+push_values(JsonbParseState **st, const Search *s, const double *x)
+{
+	int			n_layers = -1;
+
+	for (int d = 0; d < s->n_dims; d++)
+	{
+		const SearchDim *dim = &s->dims[d];
+
+		if (dim->layer < 0)
+			push_dim_value(st, dim, x[d]);
+		else if (dim->layer == 0)
+			n_layers = dim->kind == DIM_LIST ? (int) json_number(&dim->choices[(int) x[d]]) : (int) x[d];
+	}
+	if (n_layers >= 0)
+	{
+		jb_key(st, s->arch_target);
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		for (int d = 0; d < s->n_dims; d++)
+		{
+			const SearchDim *dim = &s->dims[d];
+
+			if (dim->layer >= 1 && dim->layer <= n_layers)
+				jb_int(st, WJB_ELEM, dim->kind == DIM_LIST ?
+					   (int64) json_number(&dim->choices[(int) x[d]]) : (int64) x[d]);
+		}
+		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	}
+}
+
 /* Propose trial t. */
 Jsonb *
 search_propose(Search *s, int t, Jsonb **values)
@@ -803,6 +1308,19 @@ search_propose(Search *s, int t, Jsonb **values)
 	JsonbValue *res;
 
 	Assert(t >= 0 && t < s->budget);
+	if (s->autoalg)
+	{
+		/* a candidate's defaults, then draws from its space */
+		int			a = t / s->per_algo,
+					j = t % s->per_algo;
+
+		if (j > 0)
+			return search_propose(s->auto_sub[a], j - 1, values);
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+		*values = JsonbValueToJsonb(res);
+		return *values;
+	}
 	if (s->halving)
 	{
 		int			r = s->trial_rung[t];
@@ -836,8 +1354,7 @@ search_propose(Search *s, int t, Jsonb **values)
 	}
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	for (int d = 0; d < s->n_dims; d++)
-		push_dim_value(&st, &s->dims[d], x[d]);
+	push_values(&st, s, x);
 	if (s->halving)
 	{
 		jb_key(&st, s->resource->name);
@@ -859,8 +1376,7 @@ search_propose(Search *s, int t, Jsonb **values)
 			if (tok == WJB_KEY || tok == WJB_VALUE)
 				pushJsonbValue(&st, tok, &v);
 	}
-	for (int d = 0; d < s->n_dims; d++)
-		push_dim_value(&st, &s->dims[d], x[d]);
+	push_values(&st, s, x);
 	if (s->halving)
 	{
 		jb_key(&st, s->resource->name);
@@ -875,6 +1391,7 @@ void
 search_observe(Search *s, int t, bool ok, double score, bool higher_is_better)
 {
 	Assert(t >= 0 && t < s->budget);
+	Assert(s->autoalg || s->x != NULL);
 	s->ok[t] = ok && isfinite(score);
 	s->score[t] = higher_is_better ? score : -score;
 }
@@ -885,25 +1402,30 @@ search_observe(Search *s, int t, bool ok, double score, bool higher_is_better)
 int64
 search_insert(const Search *s, int64 project_id, const char *algorithm, const char *strategy,
 			  Jsonb *space, const char *metric, bool higher_is_better, int folds, int seed,
-			  int64 job_id)
+			  int64 job_id, const char *objective, int64 max_parameters)
 {
 	QueryResult *r;
-	char		nulls[10];
+	char		nulls[12];
 
 	memset(nulls, ' ', sizeof(nulls));
 	if (folds < 2)
 		nulls[7] = 'n';
 	if (job_id == 0)
 		nulls[9] = 'n';
+	if (max_parameters <= 0)
+		nulls[11] = 'n';
 	r = catalog_query("INSERT INTO galaxy.searches (project_id, algorithm, strategy, space, budget, metric,"
-					  " higher_is_better, folds, seed, job_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+					  " higher_is_better, folds, seed, job_id, objective, max_parameters)"
+					  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 					  " RETURNING id",
-					  10, (Oid[]) {INT8OID, TEXTOID, TEXTOID, JSONBOID, INT4OID, TEXTOID, BOOLOID, INT4OID,
-					  INT4OID, INT8OID},
+					  12, (Oid[]) {INT8OID, TEXTOID, TEXTOID, JSONBOID, INT4OID, TEXTOID, BOOLOID, INT4OID,
+					  INT4OID, INT8OID, TEXTOID, INT8OID},
 					  (Datum[]) {Int64GetDatum(project_id), CStringGetTextDatum(algorithm),
 						  CStringGetTextDatum(strategy), JsonbPGetDatum(space), Int32GetDatum(s->budget),
 						  CStringGetTextDatum(metric), BoolGetDatum(higher_is_better), Int32GetDatum(folds),
-					  Int32GetDatum(seed), Int64GetDatum(job_id)},
+						  Int32GetDatum(seed), Int64GetDatum(job_id),
+						  CStringGetTextDatum(objective ? objective : "accuracy"),
+					  Int64GetDatum(max_parameters)},
 					  nulls, false, 1, SPI_OK_INSERT_RETURNING, "register the search");
 	if (r->nrows != 1)
 		elog(ERROR, "could not register the search: no row returned");
@@ -912,18 +1434,19 @@ search_insert(const Search *s, int64 project_id, const char *algorithm, const ch
 
 /*
  * Insert a finished trial's galaxy.trials row and update its search's
- * counters and best trial (the first with the best score wins ties).
+ * counters and best trial: the candidate with the best objective (the
+ * first of equal ones wins).
  */
 void
 search_record_trial(int64 search_id, int64 project_id, int trial, int rung, bool candidate,
 					Jsonb *values, bool ok, double score, double score_std, const double *fold_scores,
 					int n_folds, Jsonb *metrics, double seconds, const char *error_message,
-					const char *sqlstate)
+					const char *sqlstate, const TrialCosts *costs)
 {
 	Datum	   *fs = palloc(sizeof(Datum) * Max(n_folds, 1));
-	bool		scored = candidate && ok && isfinite(score);
-	Datum		v[12];
-	char		nulls[12];
+	bool		scored = candidate && ok && isfinite(score) && isfinite(costs->objective);
+	Datum		v[18];
+	char		nulls[18];
 
 	for (int f = 0; f < n_folds; f++)
 		fs[f] = Float8GetDatum(fold_scores[f]);
@@ -940,6 +1463,12 @@ search_record_trial(int64 search_id, int64 project_id, int trial, int rung, bool
 	v[9] = CStringGetTextDatum(sqlstate ? sqlstate : "XX000");
 	v[10] = Float8GetDatum(Max(seconds, 0));
 	v[11] = Int32GetDatum(rung);
+	v[12] = CStringGetTextDatum(costs->algorithm);
+	v[13] = costs->architecture ? JsonbPGetDatum(costs->architecture) : (Datum) 0;
+	v[14] = Int64GetDatum(costs->parameters);
+	v[15] = Float8GetDatum(costs->predict_ms);
+	v[16] = Float8GetDatum(costs->objective);
+	v[17] = BoolGetDatum(costs->skipped);
 	if (rung < 0)
 		nulls[11] = 'n';
 	if (ok)
@@ -948,25 +1477,40 @@ search_record_trial(int64 search_id, int64 project_id, int trial, int rung, bool
 		nulls[4] = nulls[5] = nulls[6] = 'n';
 	if (metrics == NULL)
 		nulls[7] = 'n';
+	if (costs->architecture == NULL)
+		nulls[13] = 'n';
+	if (costs->parameters < 0)
+		nulls[14] = 'n';
+	if (!isfinite(costs->predict_ms))
+		nulls[15] = 'n';
+	if (!ok || !isfinite(costs->objective))
+		nulls[16] = 'n';
 	catalog_command("INSERT INTO galaxy.trials (search_id, trial, project_id, hyperparams, state, score,"
-					" score_std, fold_scores, metrics, error_message, error_sqlstate, fit_seconds, rung)"
-					" VALUES ($1, $2, $3, $4, CASE WHEN $9::text IS NULL THEN 'succeeded' ELSE 'failed' END,"
-					" $5, $6, $7, $8, $9, $10, $11, $12)",
-					12, (Oid[]) {INT8OID, INT4OID, INT8OID, JSONBOID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID,
-					JSONBOID, TEXTOID, TEXTOID, FLOAT8OID, INT4OID},
+					" score_std, fold_scores, metrics, error_message, error_sqlstate, fit_seconds, rung,"
+					" algorithm, architecture, parameters, predict_ms_per_row, objective)"
+					" VALUES ($1, $2, $3, $4,"
+					" CASE WHEN $18 THEN 'skipped' WHEN $9::text IS NULL THEN 'succeeded' ELSE 'failed' END,"
+					" $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+					18, (Oid[]) {INT8OID, INT4OID, INT8OID, JSONBOID, FLOAT8OID, FLOAT8OID, FLOAT8ARRAYOID,
+						JSONBOID, TEXTOID, TEXTOID, FLOAT8OID, INT4OID, TEXTOID, JSONBOID, INT8OID, FLOAT8OID,
+					FLOAT8OID, BOOLOID},
 					v, nulls, SPI_OK_INSERT, "record the trial");
 	catalog_command("UPDATE galaxy.searches s SET trials_done = s.trials_done + 1,"
-					" trials_failed = s.trials_failed + CASE WHEN $3 THEN 0 ELSE 1 END,"
+					" trials_failed = s.trials_failed + CASE WHEN $3 OR $7 THEN 0 ELSE 1 END,"
+					" trials_skipped = s.trials_skipped + CASE WHEN $7 THEN 1 ELSE 0 END,"
 					" best_trial = CASE WHEN b.better THEN $2 ELSE s.best_trial END,"
 					" best_score = CASE WHEN b.better THEN $4 ELSE s.best_score END,"
 					" best_hyperparams = CASE WHEN b.better THEN $5 ELSE s.best_hyperparams END"
-					" FROM (SELECT id, $6 AND (best_score IS NULL"
-					"        OR CASE WHEN higher_is_better THEN $4 > best_score ELSE $4 < best_score END) AS better"
-					"       FROM galaxy.searches WHERE id = $1) b"
+					" FROM (SELECT x.id, $6 AND (x.best_trial IS NULL"
+					"        OR CASE WHEN x.higher_is_better THEN $8 > t.objective ELSE $8 < t.objective END) AS better"
+					"       FROM galaxy.searches x LEFT JOIN galaxy.trials t"
+					"         ON t.search_id = x.id AND t.trial = x.best_trial"
+					"       WHERE x.id = $1) b"
 					" WHERE s.id = b.id",
-					6, (Oid[]) {INT8OID, INT4OID, BOOLOID, FLOAT8OID, JSONBOID, BOOLOID},
+					8, (Oid[]) {INT8OID, INT4OID, BOOLOID, FLOAT8OID, JSONBOID, BOOLOID, BOOLOID, FLOAT8OID},
 					(Datum[]) {Int64GetDatum(search_id), Int32GetDatum(trial), BoolGetDatum(ok),
-						Float8GetDatum(score), JsonbPGetDatum(values), BoolGetDatum(scored)},
+						Float8GetDatum(score), JsonbPGetDatum(values), BoolGetDatum(scored),
+					BoolGetDatum(costs->skipped), Float8GetDatum(costs->objective)},
 					NULL, SPI_OK_UPDATE, "update the search");
 }
 

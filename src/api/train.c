@@ -139,6 +139,16 @@ train_request_from_args(FunctionCallInfo fcinfo, int ntrain)
 				 errhint("Pass NULL (or leave it out) for the strategy's default: every point of a grid, %d random or bayesian trials.",
 						 SEARCH_DEFAULT_TRIALS)));
 	req->search_metric = ntrain > TA_SEARCH_METRIC ? arg_text(fcinfo, TA_SEARCH_METRIC) : NULL;
+	req->search_objective = ntrain > TA_SEARCH_OBJECTIVE ? arg_text(fcinfo, TA_SEARCH_OBJECTIVE) : NULL;
+	if (ntrain > TA_MAX_PARAMETERS && !PG_ARGISNULL(TA_MAX_PARAMETERS))
+	{
+		req->max_parameters = PG_GETARG_INT64(TA_MAX_PARAMETERS);
+		if (req->max_parameters <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_parameters must be positive, got " INT64_FORMAT, req->max_parameters),
+					 errhint("Pass NULL (or leave it out) for no limit on a trial's parameters.")));
+	}
 	if (req->algorithm == NULL)
 		req->algorithm = pstrdup("auto");
 	if (req->deploy == NULL)
@@ -244,20 +254,28 @@ train_request_validate(TrainRequest *req)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("test_size must be in [0, 1), got %g", req->test_size)));
 	if (req->search == NULL && (req->search_space != NULL || req->search_trials != 0 ||
-								req->search_metric != NULL))
+								req->search_metric != NULL || req->search_objective != NULL ||
+								req->max_parameters != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("search_space, search_trials and search_metric need search => 'grid', 'random' or 'bayesian'")));
+				 errmsg("search_space, search_trials, search_metric, search_objective and max_parameters need search => 'grid', 'random', 'bayesian', 'halving' or 'auto'")));
 	if (req->search != NULL)
 	{
-		if (strcmp(req->algorithm, "auto") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a hyperparameter search needs an explicit algorithm"),
-					 errhint("Pass algorithm => 'name'; its hyperparameters are listed in galaxy.algorithm_hyperparameters.")));
-		/* the strategy, the space against the algorithm's hyperparameters, the budget */
-		(void) search_prepare(algo_by_name(req->algorithm), req->search, req->search_space,
-							  req->search_trials, req->hyperparams, req->seed);
+		search_check_objective(req->search_objective);
+		if (strcmp(req->search, "auto") == 0 || strcmp(req->algorithm, "auto") == 0)
+			search_check_auto(req->algorithm, req->search, req->search_space, req->search_trials);
+		else
+		{
+			/* the strategy, the space against the algorithm's hyperparameters, the budget */
+			(void) search_prepare(algo_by_name(req->algorithm), req->search, req->search_space,
+								  req->search_trials, req->hyperparams, req->seed);
+			if (req->max_parameters != 0 && algo_by_name(req->algorithm)->count_parameters == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("max_parameters needs an algorithm that counts its parameters; %s does not",
+								req->algorithm),
+						 errhint("The neural algorithms (neural_network, cnn, lstm, transformer) count theirs.")));
+		}
 		if (req->search_metric && (req->search_metric[0] == '\0' || strlen(req->search_metric) > 63))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -483,6 +501,8 @@ train_request_to_jsonb(const TrainRequest *req)
 	details_json(&s, "search_space", req->search_space ? JsonbToCString(NULL, &req->search_space->root, 0) : "null");
 	details_float(&s, "search_trials", req->search_trials);
 	details_str(&s, "search_metric", req->search_metric);
+	details_str(&s, "search_objective", req->search_objective);
+	details_float(&s, "max_parameters", (double) req->max_parameters);
 	if (req->features == NIL)
 		details_json(&s, "features", "null");
 	else
@@ -577,6 +597,8 @@ train_request_from_jsonb(Jsonb *j)
 	req->search_space = jget_jsonb(j, "search_space");
 	req->search_trials = (int) jget_num(j, "search_trials", 0);
 	req->search_metric = jget_str(j, "search_metric");
+	req->search_objective = jget_str(j, "search_objective");
+	req->max_parameters = (int64) jget_num(j, "max_parameters", 0);
 	features = jget_jsonb(j, "features");
 	if (features)
 	{
@@ -973,15 +995,20 @@ predict_rows(const AlgorithmDef *algo, void *state, int n_classes, const double 
 	pfree(buf);
 }
 
-/* Evaluate a fitted state on X (or Xf, float32) and y into metrics. */
+/*
+ * Evaluate a fitted state on X (or Xf, float32) and y into metrics; with
+ * predict_seconds, the seconds the predictions took (scoring them left out).
+ */
 static void
 evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_classes,
 			   const double *X, const float *Xf, const SparseMatrix *Xs, const double *y, int64 n,
-			   int p, uint64 seed, MetricSet *ms)
+			   int p, uint64 seed, MetricSet *ms, double *predict_seconds)
 {
 	double	   *pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+	instr_time	t0;
 
 	metrics_init(ms);
+	INSTR_TIME_SET_CURRENT(t0);
 	if (task == TASK_CLASSIFICATION)
 	{
 		double	   *proba = NULL;
@@ -989,6 +1016,8 @@ evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_cla
 		if (algo->predict_proba)
 			proba = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1) * n_classes);
 		predict_rows(algo, state, n_classes, X, Xf, Xs, n, p, pred, proba);
+		if (predict_seconds)
+			*predict_seconds = seconds_since(t0);
 		metrics_classification(y, pred, proba, n, n_classes, ms);
 		if (proba)
 			pfree(proba);
@@ -998,6 +1027,8 @@ evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_cla
 		/* clustering metrics read the rows: a clustering algorithm is loaded in float64, dense */
 		Assert(task == TASK_REGRESSION || (Xf == NULL && Xs == NULL));
 		predict_rows(algo, state, 0, X, Xf, Xs, n, p, pred, NULL);
+		if (predict_seconds)
+			*predict_seconds = seconds_since(t0);
 		if (task == TASK_REGRESSION)
 			metrics_regression(y, pred, n, ms);
 		else
@@ -1015,15 +1046,37 @@ evaluate_state(const AlgorithmDef *algo, void *state, GalaxyTask task, int n_cla
 }
 
 /*
+ * What a search's trial learns beside its scores (fold_metrics): the
+ * model's parameter count and the predict time of its scored rows; with
+ * max_parameters > 0, a configuration over it is not fitted (skipped).
+ */
+typedef struct FoldCosts
+{
+	int64		max_parameters; /* in: 0 = no limit */
+	int64		parameters;		/* out: -1 when the algorithm does not count them */
+	bool		skipped;		/* out: over max_parameters, nothing fitted */
+	double		predict_seconds;	/* out: over every fold */
+	int64		predict_rows;
+} FoldCosts;
+
+/*
  * Fit and score one configuration on folds 0..n_folds-1 of fold_of: fold
  * f's rows are scored by a fit on every other row with fold_of >= 0 (rows
  * with fold_of < 0 take no part).  per_fold[f] gets fold f's metrics (their
- * names and values only).
+ * names and values only); costs (may be NULL) what the fits cost.
  */
 static void
 fold_metrics(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const HyperParams *hp,
-			 const FitContext *fctx, const int *fold_of, int n_folds, MetricSet *per_fold)
+			 const FitContext *fctx, const int *fold_of, int n_folds, MetricSet *per_fold,
+			 FoldCosts *costs)
 {
+	if (costs)
+	{
+		costs->parameters = -1;
+		costs->skipped = false;
+		costs->predict_seconds = 0;
+		costs->predict_rows = 0;
+	}
 	for (int f = 0; f < n_folds; f++)
 	{
 		MemoryContext foldctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy cv fold", ALLOCSET_DEFAULT_SIZES);
@@ -1058,6 +1111,18 @@ fold_metrics(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, con
 					 errhint("Train on more rows, or use fewer folds.")));
 		prep = preprocess_fit(ds, tr, n_tr, req->preprocess, algo_default_scaling(algo, hp));
 		p = preprocess_n_features(prep);
+		/* the parameter count, before anything is fitted: over the limit, the trial is skipped */
+		if (costs && f == 0 && algo->count_parameters)
+		{
+			costs->parameters = algo->count_parameters(hp, p, ds->n_classes, ds->task);
+			if (costs->max_parameters > 0 && costs->parameters > costs->max_parameters)
+			{
+				costs->skipped = true;
+				MemoryContextSwitchTo(old);
+				MemoryContextDelete(foldctx);
+				return;
+			}
+		}
 		if (preprocess_is_sparse(prep))
 		{
 			/* text features: CSR for a sparse algorithm, else made dense */
@@ -1091,8 +1156,18 @@ fold_metrics(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, con
 		td.n_classes = ds->n_classes;
 		td.task = ds->task;
 		state = algo->fit(&td, hp, fctx);
-		evaluate_state(algo, state, ds->task, ds->n_classes, fold.sparse ? NULL : Xte, NULL,
-					   fold.sparse ? &fold.Xs_test : NULL, yte, n_te, p, (uint64) req->seed, ms);
+		{
+			double		predict_seconds = 0;
+
+			evaluate_state(algo, state, ds->task, ds->n_classes, fold.sparse ? NULL : Xte, NULL,
+						   fold.sparse ? &fold.Xs_test : NULL, yte, n_te, p, (uint64) req->seed, ms,
+						   &predict_seconds);
+			if (costs)
+			{
+				costs->predict_seconds += predict_seconds;
+				costs->predict_rows += n_te;
+			}
+		}
 		/* the confusion matrix and cluster sizes live in the fold's context */
 		ms->confusion = NULL;
 		ms->n_classes = 0;
@@ -1176,7 +1251,7 @@ cross_validate(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const H
 	double		std[GALAXY_MAX_METRICS];
 	int			n_names;
 
-	fold_metrics(req, ds, algo, hp, fctx, fold_of, req->folds, per_fold);
+	fold_metrics(req, ds, algo, hp, fctx, fold_of, req->folds, per_fold, NULL);
 	n_names = fold_summary(per_fold, req->folds, names, mean, std);
 	details_fold_summary(extra, names, mean, std, n_names, req->folds);
 }
@@ -1242,6 +1317,7 @@ run_trial(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Jsonb 
 	MemoryContext trialctx = AllocSetContextCreate(caller, "galaxy trial", ALLOCSET_DEFAULT_SIZES);
 	MetricSet  *per_fold = palloc0(sizeof(MetricSet) * n_folds);
 	FitContext	fctx = {0};
+	FoldCosts	costs = {0};
 	instr_time	t0;
 
 	/* trials report as the search; their fits do not report iterations */
@@ -1250,6 +1326,10 @@ run_trial(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Jsonb 
 	memset(res, 0, sizeof(*res));
 	memset(hp, 0, sizeof(*hp));
 	res->n_folds = n_folds;
+	res->parameters = -1;
+	res->predict_ms = NAN;
+	costs.max_parameters = req->max_parameters;
+	costs.parameters = -1;
 	INSTR_TIME_SET_CURRENT(t0);
 
 	BeginInternalSubTransaction(NULL);
@@ -1257,11 +1337,11 @@ run_trial(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Jsonb 
 	PG_TRY();
 	{
 		algo_resolve_hyperparams(algo, given, hp);
-		fold_metrics(req, ds, algo, hp, &fctx, fold_of, n_folds, per_fold);
+		fold_metrics(req, ds, algo, hp, &fctx, fold_of, n_folds, per_fold, &costs);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
-		res->ok = true;
+		res->ok = !costs.skipped;
 	}
 	PG_CATCH();
 	{
@@ -1283,6 +1363,16 @@ run_trial(const TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Jsonb 
 	PG_END_TRY();
 	MemoryContextDelete(trialctx);
 	res->seconds = seconds_since(t0);
+	res->parameters = costs.parameters;
+	if (costs.predict_rows > 0)
+		res->predict_ms = costs.predict_seconds * 1000.0 / costs.predict_rows;
+	if (costs.skipped)
+	{
+		res->skipped = true;
+		res->error_message = psprintf("skipped: the model would have " INT64_FORMAT " parameters, more than max_parameters " INT64_FORMAT,
+									  costs.parameters, costs.max_parameters);
+		res->sqlstate = pstrdup("54000");
+	}
 
 	if (res->ok)
 	{
@@ -1404,16 +1494,21 @@ run_trials_parallel(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, Se
  * folds of the training rows (search_folds) — here one after another, or
  * in parallel workers for a background job (run_trials_parallel) — record
  * each in galaxy.trials in trial order, then set *hp and req->hyperparams
- * to the best configuration (the first of equally good ones).  A failing
- * trial is recorded as failed and the search goes on; ERROR when every
- * trial failed.  Returns the search's id.
+ * to the best configuration (the first of equally good ones by the
+ * search_objective) and *algo_out to its algorithm (an auto search's
+ * trials differ in it).  A failing trial is recorded as failed and the
+ * search goes on, one over max_parameters as skipped; ERROR when no trial
+ * scored.  Returns the search's id.
  */
 static int64
 run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64 *test_idx,
-		   int64 n_test, ProgressRun *run, HyperParams *hp, StringInfo extra)
+		   int64 n_test, ProgressRun *run, HyperParams *hp, StringInfo extra,
+		   const AlgorithmDef **algo_out)
 {
-	Search	   *s = search_prepare(algo, req->search, req->search_space, req->search_trials,
-								   req->hyperparams, req->seed);
+	bool		autoalg = strcmp(req->search, "auto") == 0;
+	Search	   *s = autoalg ? search_prepare_auto(ds->task, req->search_trials, req->seed) :
+		search_prepare(algo, req->search, req->search_space, req->search_trials,
+					   req->hyperparams, req->seed);
 	int			budget = search_budget(s);
 	bool		higher;
 	const char *metric = metrics_key(ds->task, &higher);
@@ -1424,7 +1519,10 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 	int			best = -1,
 				n_failed = 0;
 	double		best_score = NAN,
-				best_std = NAN;
+				best_std = NAN,
+				best_objective = NAN;
+	const AlgorithmDef *best_algo = NULL;
+	int			n_skipped = 0;
 	HyperParams best_hp;
 	Jsonb	   *best_given = NULL;
 	Jsonb	   *best_values = NULL;
@@ -1441,8 +1539,11 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 		higher = !metrics_lower_is_better(metric);
 	}
 	registry_check_project_access(project_id, "train");
-	search_id = search_insert(s, project_id, algo->name, req->search, req->search_space, metric, higher,
-							  req->folds, req->seed, req->job_id);
+	/* accuracy_per_ms: a metric where higher is better (ERROR now, not after the trials) */
+	(void) search_objective_value(req->search_objective, metric, higher, 1, 1);
+	search_id = search_insert(s, project_id, autoalg ? "auto" : algo->name, req->search, search_space(s),
+							  metric, higher, req->folds, req->seed, req->job_id, req->search_objective,
+							  req->max_parameters);
 	board = run_trials_parallel(req, ds, algo, s, fold_of, n_folds, metric, given, values, &sp);
 
 	for (int t = 0; t < budget; t++)
@@ -1450,40 +1551,54 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 		TrialOutcome res;
 		HyperParams thp;
 		bool		final = search_trial_final(s, t);
+		const AlgorithmDef *talgo = search_trial_algorithm(s, t);
+		TrialCosts	costs = {0};
 
 		CHECK_FOR_INTERRUPTS();
+		memset(&thp, 0, sizeof(thp));
 		if (board == NULL)
 		{
 			given[t] = search_propose(s, t, &values[t]);
-			run_trial(req, ds, algo, given[t], fold_of, n_folds, metric, &res, &thp);
+			run_trial(req, ds, talgo, given[t], fold_of, n_folds, metric, &res, &thp);
 			search_progress(&sp, t + 1);
 		}
 		else
 		{
 			trials_get_result(board, t, &res);
-			if (res.ok)
-				algo_resolve_hyperparams(algo, given[t], &thp);
+			if (res.ok || res.skipped)
+				algo_resolve_hyperparams(talgo, given[t], &thp);
 		}
-		search_observe(s, t, res.ok, res.score, higher);
+		costs.algorithm = talgo->name;
+		costs.architecture = (res.ok || res.skipped) ? search_architecture(talgo, &thp) : NULL;
+		costs.parameters = res.parameters;
+		costs.predict_ms = res.predict_ms;
+		costs.objective = res.ok ? search_objective_value(req->search_objective, metric, higher,
+														  res.score, res.predict_ms) : NAN;
+		costs.skipped = res.skipped;
+		search_observe(s, t, res.ok && isfinite(costs.objective), costs.objective, higher);
 		search_record_trial(search_id, project_id, t + 1, search_trial_rung(s, t), final, values[t],
 							res.ok, res.score, res.score_std, res.fold_scores, res.ok ? res.n_folds : 0,
-							res.metrics, res.seconds, res.error_message, res.sqlstate);
+							res.metrics, res.seconds, res.error_message, res.sqlstate, &costs);
 		resource_fitted += (int64) search_trial_resource(s, t) * n_folds;
-		if (!res.ok)
+		if (res.skipped)
+			n_skipped++;
+		else if (!res.ok)
 		{
 			n_failed++;
 			if (first_error == NULL)
-				first_error = psprintf("trial %d: %s", t + 1, res.error_message);
+				first_error = psprintf("trial %d (%s): %s", t + 1, talgo->name, res.error_message);
 		}
-		else if (final && isfinite(res.score) &&
-				 (best < 0 || (higher ? res.score > best_score : res.score < best_score)))
+		else if (final && isfinite(costs.objective) &&
+				 (best < 0 || (higher ? costs.objective > best_objective : costs.objective < best_objective)))
 		{
 			best = t;
 			best_score = res.score;
 			best_std = res.score_std;
+			best_objective = costs.objective;
 			best_hp = thp;
 			best_given = given[t];
 			best_values = values[t];
+			best_algo = talgo;
 		}
 	}
 	if (board != NULL)
@@ -1491,13 +1606,27 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 	if (best < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
+				 n_skipped > 0 ?
+				 errmsg("every trial of the %s search failed, was skipped or scored no %s", req->search, metric) :
 				 errmsg("every trial of the %s search failed or scored no %s", req->search, metric),
-				 first_error ? errdetail("First failure: %s", first_error) : 0,
-				 errhint("Narrow search_space to values the algorithm can fit on this data.")));
+				 first_error ? errdetail("First failure: %s", first_error) :
+				 n_skipped > 0 ? errdetail("%d trials were over max_parameters " INT64_FORMAT ".", n_skipped,
+										   req->max_parameters) : 0,
+				 errhint("Narrow search_space to values the algorithm can fit on this data%s.",
+						 n_skipped > 0 ? ", or raise max_parameters" : "")));
 
 	*hp = best_hp;
+	*algo_out = best_algo;
 	req->hyperparams = best_given;
+	if (autoalg)
+		req->algorithm = pstrdup(best_algo->name);
 	details_float(extra, "search_id", (double) search_id);
+	if (autoalg)
+		details_str(extra, "search_algorithm", best_algo->name);
+	if (req->search_objective)
+		details_str(extra, "search_objective", req->search_objective);
+	if (n_skipped > 0)
+		details_float(extra, "search_trials_skipped", n_skipped);
 	details_str(extra, "search", req->search);
 	details_float(extra, "search_trials", budget);
 	details_float(extra, "search_trials_failed", n_failed);
@@ -1514,10 +1643,16 @@ run_search(TrainRequest *req, Dataset *ds, const AlgorithmDef *algo, const int64
 		details_float(extra, "search_resource_fitted", (double) resource_fitted);
 		details_float(extra, "search_resource_full", (double) search_full_resource(s) * n_folds);
 	}
-	ereport(NOTICE,
-			(errmsg("galaxy: search " INT64_FORMAT " (%s, %d trial%s, %d failed): best trial %d, %s = %.4f",
-					search_id, req->search, budget, budget == 1 ? "" : "s", n_failed, best + 1, metric,
-					best_score)));
+	if (autoalg || n_skipped > 0)
+		ereport(NOTICE,
+				(errmsg("galaxy: search " INT64_FORMAT " (%s, %d trial%s, %d failed, %d skipped): best trial %d (%s), %s = %.4f",
+						search_id, req->search, budget, budget == 1 ? "" : "s", n_failed, n_skipped, best + 1,
+						best_algo->name, metric, best_score)));
+	else
+		ereport(NOTICE,
+				(errmsg("galaxy: search " INT64_FORMAT " (%s, %d trial%s, %d failed): best trial %d, %s = %.4f",
+						search_id, req->search, budget, budget == 1 ? "" : "s", n_failed, best + 1, metric,
+						best_score)));
 	return search_id;
 }
 
@@ -1824,11 +1959,11 @@ score_fit(const TrainRequest *req, const AlgorithmDef *algo, const Dataset *ds,
 	if (sd->n_test > 0)
 		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_test, sd->Xf_test,
 					   sd->sparse ? &sd->Xs_test : NULL, sd->y_test,
-					   sd->n_test, p, (uint64) req->seed, ms);
+					   sd->n_test, p, (uint64) req->seed, ms, NULL);
 	else
 		evaluate_state(algo, state, ds->task, ds->n_classes, sd->X_train, sd->Xf_train,
 					   sd->sparse ? &sd->Xs_train : NULL, sd->y_train,
-					   sd->n_train, p, (uint64) req->seed, ms);
+					   sd->n_train, p, (uint64) req->seed, ms, NULL);
 	if (algo->fit_metrics)
 		algo->fit_metrics(state, add_fit_metric, ms);
 	return seconds_since(t);
@@ -1943,7 +2078,7 @@ fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContex
 	if (req->search != NULL)
 	{
 		progress_phase(run, "search");
-		o->search_id = run_search(req, ds, algo, test_idx, n_test, run, &o->hp, &extra);
+		o->search_id = run_search(req, ds, algo, test_idx, n_test, run, &o->hp, &extra, &algo);
 		progress_phase(run, "preprocess");
 	}
 

@@ -29,6 +29,8 @@ typedef struct TrainRequest
 	Jsonb	   *search_space;
 	int			search_trials;	/* 0 = the strategy's default */
 	char	   *search_metric;	/* NULL = the task's key metric */
+	char	   *search_objective;	/* NULL = "accuracy", or "accuracy_per_ms" */
+	int64		max_parameters; /* 0 = no limit on a trial's parameters */
 	int			folds;			/* 0 = none */
 	char	   *deploy;			/* "if_better", "always", "never" */
 	int			seed;
@@ -69,6 +71,8 @@ typedef enum TrainArg
 	TA_DATASET,
 	TA_SEARCH_TRIALS,
 	TA_SEARCH_METRIC,
+	TA_SEARCH_OBJECTIVE,
+	TA_MAX_PARAMETERS,
 	TA_NARGS
 } TrainArg;
 

@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -61,6 +63,9 @@ typedef struct TrialSlot
 	double		score;
 	double		score_std;
 	double		seconds;
+	bool		skipped;
+	int64		parameters;
+	double		predict_ms;
 	int			n_folds;
 	double		fold_scores[TRIALS_MAX_FOLDS];
 	char		sqlstate[6];
@@ -201,6 +206,9 @@ trials_set_result(TrialBoard *b, int t, const TrialOutcome *o)
 	s->score = o->score;
 	s->score_std = o->score_std;
 	s->seconds = o->seconds;
+	s->skipped = o->skipped;
+	s->parameters = o->parameters;
+	s->predict_ms = o->predict_ms;
 	s->n_folds = Min(o->n_folds, TRIALS_MAX_FOLDS);
 	memcpy(s->fold_scores, o->fold_scores, sizeof(double) * s->n_folds);
 	s->metrics[0] = '\0';
@@ -271,6 +279,9 @@ trials_wait(TrialBoard *b, void (*progress) (void *arg, int done), void *arg)
 				if (pg_atomic_read_u32(&s->state) == TRIAL_DONE)
 					continue;
 				s->ok = false;
+				s->skipped = false;
+				s->parameters = -1;
+				s->predict_ms = NAN;
 				s->n_folds = 0;
 				s->metrics[0] = '\0';
 				snprintf(s->error, TRIALS_ERROR_LEN,
@@ -309,6 +320,9 @@ trials_get_result(TrialBoard *b, int t, TrialOutcome *o)
 	o->score = s->score;
 	o->score_std = s->score_std;
 	o->seconds = s->seconds;
+	o->skipped = s->skipped;
+	o->parameters = s->parameters;
+	o->predict_ms = s->predict_ms;
 	o->n_folds = s->n_folds;
 	memcpy(o->fold_scores, s->fold_scores, sizeof(double) * s->n_folds);
 	if (s->ok && s->metrics[0] != '\0')

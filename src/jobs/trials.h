@@ -29,6 +29,9 @@ typedef struct TrialOutcome
 	Jsonb	   *metrics;		/* NULL when failed */
 	char	   *error_message;	/* NULL when ok */
 	char	   *sqlstate;
+	bool		skipped;		/* over max_parameters: not fitted (ok is false) */
+	int64		parameters;		/* the model's parameter count, -1 when not counted */
+	double		predict_ms;		/* predict latency per row in ms (mean over folds), NaN if not measured */
 } TrialOutcome;
 
 /*

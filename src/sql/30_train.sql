@@ -19,11 +19,13 @@ CREATE FUNCTION galaxy.train(
     task         text     DEFAULT NULL,
     dataset      text     DEFAULT NULL,
     search_trials integer DEFAULT NULL,
-    search_metric text    DEFAULT NULL
+    search_metric text    DEFAULT NULL,
+    search_objective text DEFAULT NULL,
+    max_parameters bigint DEFAULT NULL
 ) RETURNS galaxy.models
     AS 'MODULE_PATHNAME', 'galaxy_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text) IS
-    'Train a model synchronously: load the relation (as the caller), preprocess, optionally search hyperparameters (search, search_space, search_trials, search_metric), fit, evaluate on a held-out split, register a new version and deploy per policy (if_better, always, never)';
+COMMENT ON FUNCTION galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, text, bigint) IS
+    'Train a model synchronously: load the relation (as the caller), preprocess, optionally search hyperparameters or architectures (search, search_space, search_trials, search_metric, search_objective, max_parameters; algorithm auto with search auto tries every suitable algorithm), fit, evaluate on a held-out split, register a new version and deploy per policy (if_better, always, never)';
 
 CREATE FUNCTION galaxy_internal.algorithm_list(
     OUT name text, OUT tasks text[], OUT description text, OUT default_scaling boolean, OUT n_hyperparameters integer)

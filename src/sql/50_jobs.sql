@@ -31,12 +31,14 @@ CREATE FUNCTION galaxy.submit(
     dataset      text     DEFAULT NULL,
     search_trials integer DEFAULT NULL,
     search_metric text    DEFAULT NULL,
+    search_objective text DEFAULT NULL,
+    max_parameters bigint DEFAULT NULL,
     priority     integer  DEFAULT 0,
     retries      integer  DEFAULT 0,
     timeout      interval DEFAULT NULL
 ) RETURNS bigint
     AS 'MODULE_PATHNAME', 'galaxy_submit' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, integer, integer, interval) IS
+COMMENT ON FUNCTION galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, text, bigint, integer, integer, interval) IS
     'Queue a background training job with galaxy.train()''s arguments (validated now); a worker runs it as the calling role after COMMIT; returns the job id; audited';
 
 CREATE FUNCTION galaxy.cancel(job bigint) RETURNS galaxy.jobs

@@ -8,7 +8,7 @@ CREATE TABLE galaxy.searches (
     id               bigserial PRIMARY KEY,
     project_id       bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
     algorithm        text NOT NULL,
-    strategy         text NOT NULL CHECK (strategy IN ('grid', 'random', 'bayesian', 'halving')),
+    strategy         text NOT NULL CHECK (strategy IN ('grid', 'random', 'bayesian', 'halving', 'auto')),
     space            jsonb NOT NULL,
     budget           integer NOT NULL CHECK (budget >= 1),
     metric           text NOT NULL,
@@ -27,6 +27,9 @@ CREATE TABLE galaxy.searches (
     started_by       name NOT NULL DEFAULT current_user,
     started_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at      timestamptz,
+    objective        text NOT NULL DEFAULT 'accuracy' CHECK (objective IN ('accuracy', 'accuracy_per_ms')),
+    max_parameters   bigint CHECK (max_parameters > 0),
+    trials_skipped   integer NOT NULL DEFAULT 0 CHECK (trials_skipped >= 0),
     CHECK (trials_failed <= trials_done AND trials_done <= budget),
     CHECK (finished_at IS NULL OR finished_at >= started_at)
 );
@@ -39,7 +42,7 @@ CREATE TABLE galaxy.trials (
     rung           integer CHECK (rung >= 0),
     project_id     bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
     hyperparams    jsonb NOT NULL,
-    state          text NOT NULL CHECK (state IN ('succeeded', 'failed')),
+    state          text NOT NULL CHECK (state IN ('succeeded', 'failed', 'skipped')),
     score          float8,
     score_std      float8,
     fold_scores    float8[],
@@ -48,6 +51,11 @@ CREATE TABLE galaxy.trials (
     error_message  text,
     error_sqlstate text,
     finished_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    algorithm      text,
+    architecture   jsonb,
+    parameters     bigint CHECK (parameters >= 0),
+    predict_ms_per_row float8 CHECK (predict_ms_per_row >= 0),
+    objective      float8,
     PRIMARY KEY (search_id, trial),
     CHECK (state = 'succeeded' OR error_message IS NOT NULL)
 );

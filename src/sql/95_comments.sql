@@ -306,8 +306,8 @@ COMMENT ON COLUMN galaxy.gate_results.gate IS 'The gate as text, e.g. accuracy >
 -- galaxy.searches, galaxy.trials (67_search.sql) and models.search_id
 COMMENT ON COLUMN galaxy.searches.id IS 'Search id; galaxy.trials.search_id and galaxy.models.search_id point here';
 COMMENT ON COLUMN galaxy.searches.project_id IS 'The project the search trains for';
-COMMENT ON COLUMN galaxy.searches.algorithm IS 'The algorithm whose hyperparameters are searched';
-COMMENT ON COLUMN galaxy.searches.strategy IS 'grid (every combination), random (independent draws), bayesian (tree-structured Parzen estimator) or halving (successive halving of the iteration count)';
+COMMENT ON COLUMN galaxy.searches.algorithm IS 'The algorithm whose hyperparameters are searched (auto: each trial names its own)';
+COMMENT ON COLUMN galaxy.searches.strategy IS 'grid (every combination), random (independent draws), bayesian (tree-structured Parzen estimator) halving (successive halving of the iteration count) or auto (every suitable algorithm, algorithm => ''auto'')';
 COMMENT ON COLUMN galaxy.searches.space IS 'The search_space as given: lists for grid; lists, uniform, log_uniform, int and choice for random and bayesian';
 COMMENT ON COLUMN galaxy.searches.budget IS 'Number of trials planned (search_trials, or the grid''s size)';
 COMMENT ON COLUMN galaxy.searches.metric IS 'The metric trials are compared on (search_metric, default the task''s key metric)';
@@ -330,7 +330,7 @@ COMMENT ON COLUMN galaxy.trials.trial IS 'Trial number within the search, from 1
 COMMENT ON COLUMN galaxy.trials.rung IS 'Rung of a halving search (0 = the first, fewest iterations; the last fits the full count), NULL for other strategies';
 COMMENT ON COLUMN galaxy.trials.project_id IS 'The search''s project';
 COMMENT ON COLUMN galaxy.trials.hyperparams IS 'The trial''s values of the searched hyperparameters (the others are the search''s hyperparams or defaults)';
-COMMENT ON COLUMN galaxy.trials.state IS 'succeeded, or failed (the error is in error_message; the search went on)';
+COMMENT ON COLUMN galaxy.trials.state IS 'succeeded, failed (the error is in error_message; the search went on) or skipped (over max_parameters: not fitted, the reason in error_message)';
 COMMENT ON COLUMN galaxy.trials.score IS 'Mean of the search''s metric over the folds (or on the validation split)';
 COMMENT ON COLUMN galaxy.trials.score_std IS 'Population standard deviation of the metric over the folds (0 with one validation split)';
 COMMENT ON COLUMN galaxy.trials.fold_scores IS 'The metric on each fold, in fold order';
@@ -339,6 +339,14 @@ COMMENT ON COLUMN galaxy.trials.fit_seconds IS 'Seconds the trial took: preproce
 COMMENT ON COLUMN galaxy.trials.error_message IS 'Why a failed trial failed';
 COMMENT ON COLUMN galaxy.trials.error_sqlstate IS 'SQLSTATE of a failed trial''s error';
 COMMENT ON COLUMN galaxy.trials.finished_at IS 'When the trial finished';
+COMMENT ON COLUMN galaxy.searches.objective IS 'What ranks the trials: accuracy (the metric) or accuracy_per_ms (the metric per millisecond of predict latency per row)';
+COMMENT ON COLUMN galaxy.searches.max_parameters IS 'Trials whose model would have more trainable parameters are skipped, not fitted (NULL: no limit)';
+COMMENT ON COLUMN galaxy.searches.trials_skipped IS 'Trials skipped by max_parameters (counted in trials_done, not in trials_failed)';
+COMMENT ON COLUMN galaxy.trials.algorithm IS 'The algorithm the trial fitted (differs between trials of an algorithm => ''auto'' search)';
+COMMENT ON COLUMN galaxy.trials.architecture IS 'A neural network''s architecture hyperparameters as resolved (hidden layers or layers, activation, dropout, batch norm), NULL for other algorithms';
+COMMENT ON COLUMN galaxy.trials.parameters IS 'Trainable parameters of the trial''s model (weights and biases), NULL for algorithms that do not count them';
+COMMENT ON COLUMN galaxy.trials.predict_ms_per_row IS 'Milliseconds per row the trial''s models took to predict their scored rows (mean over folds; a measurement, it varies between runs)';
+COMMENT ON COLUMN galaxy.trials.objective IS 'The value the search ranks the trial by: the score, or score / predict_ms_per_row with search_objective accuracy_per_ms';
 COMMENT ON COLUMN galaxy.models.search_id IS 'The hyperparameter search whose best configuration this model is, NULL otherwise';
 -- compressions
 COMMENT ON COLUMN galaxy.compressions.model_id IS 'The compressed model (galaxy.models.id)';

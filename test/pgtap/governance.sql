@@ -45,7 +45,7 @@ SELECT is_empty($$
                              'project_visible', 'owner_visible', 'has_project_privilege')
 $$, 'PUBLIC can execute only type I/O, describe and the visibility helpers');
 SELECT ok(has_function_privilege('gov_rita', 'galaxy.predict(text, float8[], text)', 'EXECUTE'), 'reader: predict');
-SELECT ok(NOT has_function_privilege('gov_rita', 'galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('gov_rita', 'galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, text, bigint)', 'EXECUTE'),
           'reader: no train');
 SELECT ok(NOT has_function_privilege('gov_rita', 'galaxy.deploy(text, bigint, float8, text)', 'EXECUTE'), 'reader: no deploy');
 SELECT ok(has_function_privilege('gov_alice', 'galaxy.deploy(text, bigint, float8, text)', 'EXECUTE'), 'trainer: deploy');

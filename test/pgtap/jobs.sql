@@ -15,22 +15,22 @@ GRANT SELECT ON public.jobs_pts TO galaxy_jobs_nologin;
 -- signatures
 SELECT has_function('galaxy', 'submit',
     ARRAY['text', 'regclass', 'text', 'text', 'jsonb', 'double precision', 'text', 'jsonb', 'integer',
-          'text', 'integer', 'text[]', 'jsonb', 'text', 'text', 'integer', 'text', 'integer', 'integer', 'interval'],
+          'text', 'integer', 'text[]', 'jsonb', 'text', 'text', 'integer', 'text', 'text', 'bigint', 'integer', 'integer', 'interval'],
     'galaxy.submit takes train()''s arguments plus priority, retries, timeout');
 SELECT function_returns('galaxy', 'submit',
     ARRAY['text', 'regclass', 'text', 'text', 'jsonb', 'double precision', 'text', 'jsonb', 'integer',
-          'text', 'integer', 'text[]', 'jsonb', 'text', 'text', 'integer', 'text', 'integer', 'integer', 'interval'],
+          'text', 'integer', 'text[]', 'jsonb', 'text', 'text', 'integer', 'text', 'text', 'bigint', 'integer', 'integer', 'interval'],
     'bigint', 'galaxy.submit returns the job id');
 SELECT is(
-    (SELECT array_to_string(proargnames[1:17], ',') FROM pg_proc WHERE oid = 'galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, integer, integer, interval)'::regprocedure),
-    (SELECT array_to_string(proargnames, ',') FROM pg_proc WHERE oid = 'galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text)'::regprocedure),
+    (SELECT array_to_string(proargnames[1:19], ',') FROM pg_proc WHERE oid = 'galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, text, bigint, integer, integer, interval)'::regprocedure),
+    (SELECT array_to_string(proargnames, ',') FROM pg_proc WHERE oid = 'galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, text, bigint)'::regprocedure),
     'submit''s leading argument names are train()''s');
 SELECT is(
-    (SELECT array_to_string(proargnames[18:20], ',') FROM pg_proc WHERE oid = 'galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, integer, integer, interval)'::regprocedure),
+    (SELECT array_to_string(proargnames[20:22], ',') FROM pg_proc WHERE oid = 'galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, text, bigint, integer, integer, interval)'::regprocedure),
     'priority,retries,timeout', 'submit''s own arguments');
 SELECT ok(
-    starts_with(pg_get_function_arguments('galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, integer, integer, interval)'::regprocedure),
-                pg_get_function_arguments('galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text)'::regprocedure)),
+    starts_with(pg_get_function_arguments('galaxy.submit(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, text, bigint, integer, integer, interval)'::regprocedure),
+                pg_get_function_arguments('galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text, integer, text[], jsonb, text, text, integer, text, text, bigint)'::regprocedure)),
     'submit''s leading defaults are train()''s');
 SELECT has_function('galaxy', 'cancel', ARRAY['bigint'], 'galaxy.cancel(job bigint)');
 SELECT ok((SELECT prorettype = 'galaxy.jobs'::regtype FROM pg_proc WHERE oid = 'galaxy.cancel(bigint)'::regprocedure),

@@ -75,15 +75,15 @@ SELECT is(pg_temp.resolves(c), e, c) FROM (VALUES
     (3, $$galaxy.train('p', NULL)$$, 'galaxy.train(text,text)'),
     (4, $$galaxy.train('p', 'orm_t')$$, 'galaxy.train(text,text)'),
     (5, $$galaxy.train('p', 'orm_t', 'label')$$,
-        'galaxy.train(text,regclass,text,text,jsonb,double precision,text,jsonb,integer,text,integer,text[],jsonb,text,text,integer,text)'),
+        'galaxy.train(text,regclass,text,text,jsonb,double precision,text,jsonb,integer,text,integer,text[],jsonb,text,text,integer,text,text,bigint)'),
     (6, $$galaxy.train('p', relation => 'orm_t')$$,
-        'galaxy.train(text,regclass,text,text,jsonb,double precision,text,jsonb,integer,text,integer,text[],jsonb,text,text,integer,text)'),
+        'galaxy.train(text,regclass,text,text,jsonb,double precision,text,jsonb,integer,text,integer,text[],jsonb,text,text,integer,text,text,bigint)'),
     (7, $$galaxy.train('p')$$,
-        'galaxy.train(text,regclass,text,text,jsonb,double precision,text,jsonb,integer,text,integer,text[],jsonb,text,text,integer,text)'),
+        'galaxy.train(text,regclass,text,text,jsonb,double precision,text,jsonb,integer,text,integer,text[],jsonb,text,text,integer,text,text,bigint)'),
     (8, $$galaxy.submit('p', '{"relation": "orm_t"}')$$, 'galaxy.submit(text,text)'),
     (9, $$galaxy.submit('p', '{}'::jsonb)$$, 'galaxy.submit(text,jsonb)'),
     (10, $$galaxy.submit('p', 'orm_t', 'label')$$,
-        'galaxy.submit(text,regclass,text,text,jsonb,double precision,text,jsonb,integer,text,integer,text[],jsonb,text,text,integer,text,integer,integer,interval)'),
+        'galaxy.submit(text,regclass,text,text,jsonb,double precision,text,jsonb,integer,text,integer,text[],jsonb,text,text,integer,text,text,bigint,integer,integer,interval)'),
     (11, $$galaxy.evaluate('p', 'orm_t')$$, 'galaxy.evaluate(text,regclass)'),
     (12, $$galaxy.evaluate(7, 'orm_t')$$, 'galaxy.evaluate(bigint,regclass)'),
     (13, $$galaxy.evaluate('p', 'orm_t', 'accuracy')$$, 'galaxy.evaluate(text,regclass,text)'),
@@ -320,7 +320,7 @@ SELECT throws_ok($$SELECT galaxy.train('orm_r', '{"relation": "orm_t", "target":
 RESET ROLE;
 -- the options form refuses when the named form is revoked, even if it is itself granted
 REVOKE EXECUTE ON FUNCTION galaxy.train(text, regclass, text, text, jsonb, float8, text, jsonb, integer, text,
-                                        integer, text[], jsonb, text, text, integer, text) FROM galaxy_trainer;
+                                        integer, text[], jsonb, text, text, integer, text, text, bigint) FROM galaxy_trainer;
 SET LOCAL ROLE orm_trainer;
 SELECT throws_ok($$SELECT galaxy.train('orm_t2', '{"relation": "orm_t", "target": "label"}')$$, '42501',
                  'permission denied for function train', 'the options form does not bypass the named form''s grant');

@@ -1,9 +1,10 @@
 -- Hyperparameter search: the catalog, the errors of a bad search (each with
 -- its SQLSTATE), deterministic proposals under a seed, a failing trial that
--- is recorded while the search goes on, and the model that points to its
--- search.
+-- is recorded while the search goes on, the model that points to its
+-- search, neural architecture search (n_layers / units, parameter counts,
+-- max_parameters, search_objective) and search => 'auto'.
 BEGIN;
-SELECT plan(52);
+SELECT plan(87);
 
 CREATE TABLE s_iris (sepal_length float8, sepal_width float8, petal_length float8, petal_width float8, species text);
 INSERT INTO s_iris
@@ -63,7 +64,7 @@ SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => '
 SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'decision_tree', search_space => '{"max_depth": [1]}')$$,
                  '22023', NULL, 'a space without a search');
 SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', search => 'grid', search_space => '{"max_depth": [1]}')$$,
-                 '22023', 'a hyperparameter search needs an explicit algorithm', 'search with algorithm auto');
+                 '22023', 'a grid search needs an explicit algorithm', 'a grid search with algorithm auto');
 SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'decision_tree', search => 'grid', search_space => '{"max_depth": [1]}', search_metric => 'rmse')$$,
                  '22023', 'search_metric "rmse" is not a metric of this task', 'a metric the task does not score');
 SELECT is((SELECT count(*) FROM galaxy.searches), 0::bigint, 'no search row is left by a failed call');
@@ -159,6 +160,136 @@ SELECT is((SELECT array_agg(t.hyperparams - 'n_estimators' ORDER BY t.trial) FIL
                 FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id
                WHERE s.model_id = :halving_model AND t.rung = 0 ORDER BY t.score DESC, t.trial LIMIT 6) best),
           'rung 1 holds the six best configurations of rung 0, best first');
+
+-- neural architecture search: bad input
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', search => 'random', search_space => '{"n_layer": [1, 2]}')$$,
+                 '22023', 'search_space: unknown hyperparameter "n_layer" of algorithm neural_network', 'an unknown architecture key');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', search => 'random', search_space => '{"n_layers": [1, 2]}')$$,
+                 '22023', 'search_space: "n_layers" and "units" go together', 'n_layers without units');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', search => 'random', search_space => '{"n_layers": [1], "units": {"choice": []}}')$$,
+                 '22023', 'search_space: hyperparameter "units" has an empty choice', 'an empty choice of widths');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', search => 'random', search_space => '{"n_layers": [1, 40], "units": [8]}')$$,
+                 '22023', 'search_space: hyperparameter "n_layers" has 40: its values are integers from 0 to 16', 'too many layers');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', search => 'random', search_space => '{"n_layers": [1], "units": {"log_uniform": [8, 64]}}')$$,
+                 '22023', NULL, 'a range kind an architecture key does not take');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', search => 'random', search_space => '{"n_layers": [1], "units": [8], "hidden_layers": [[8]]}')$$,
+                 '22023', 'search_space: give either "hidden_layers" or "n_layers" and "units", not both', 'both ways of giving the architecture');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', search => 'random', search_space => '{"hidden_layers": {"choice": [[8], [0]]}}')$$,
+                 '22023', NULL, 'a listed architecture the network does not accept');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', search => 'random', search_space => '{"hidden_layers": [[8]]}', max_parameters => 0)$$,
+                 '22023', 'max_parameters must be positive, got 0', 'max_parameters 0');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', search => 'random', search_space => '{"hidden_layers": [[8]]}', max_parameters => -5)$$,
+                 '22023', 'max_parameters must be positive, got -5', 'max_parameters below 0');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'decision_tree', search => 'grid', search_space => '{"max_depth": [1]}', max_parameters => 100)$$,
+                 '0A000', 'max_parameters needs an algorithm that counts its parameters; decision_tree does not', 'max_parameters for an algorithm without a count');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', search => 'random', search_space => '{"hidden_layers": [[8]]}', search_objective => 'speed')$$,
+                 '22023', 'unknown search_objective "speed"', 'an unknown objective');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'neural_network', max_parameters => 100)$$,
+                 '22023', NULL, 'max_parameters without a search');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'sepal_length', algorithm => 'neural_network', search => 'random', search_trials => 2,
+                                       search_space => '{"hidden_layers": [[4]]}', hyperparams => '{"epochs": 1}', search_metric => 'rmse',
+                                       search_objective => 'accuracy_per_ms')$$,
+                 '22023', 'search_objective accuracy_per_ms needs a metric where higher is better, not rmse', 'accuracy_per_ms on a lower-is-better metric');
+
+-- neural architecture search: a grid over every architecture, in order, with parameter counts
+SET LOCAL client_min_messages = warning;
+SELECT id AS nas_grid FROM galaxy.train('sp_nas_grid', 's_iris', 'species', algorithm => 'mlp', hyperparams => '{"epochs": 2}',
+                                        search => 'grid', search_space => '{"n_layers": [0, 1, 2], "units": [4, 8]}') \gset
+RESET client_min_messages;
+SELECT results_eq($$SELECT t.trial, t.hyperparams -> 'hidden_layers', t.parameters, t.algorithm, t.architecture ->> 'activation'
+                      FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id WHERE s.model_id = $$ || :nas_grid || $$ ORDER BY t.trial$$,
+                  $$VALUES (1, '[]'::jsonb, 15::bigint, 'neural_network', 'relu'), (2, '[4]', 35, 'neural_network', 'relu'),
+                           (3, '[8]', 67, 'neural_network', 'relu'), (4, '[4, 4]', 55, 'neural_network', 'relu'),
+                           (5, '[4, 8]', 87, 'neural_network', 'relu'), (6, '[8, 4]', 91, 'neural_network', 'relu'),
+                           (7, '[8, 8]', 139, 'neural_network', 'relu')$$,
+                  'a grid over n_layers and units tries every architecture once, each with its parameter count');
+SELECT ok((SELECT bool_and(t.predict_ms_per_row >= 0 AND t.objective = t.score) FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id
+            WHERE s.model_id = :nas_grid), 'every trial has a predict latency, and its objective is its score');
+
+-- max_parameters: larger architectures are skipped, not fitted; the model is the best of the rest
+SET LOCAL client_min_messages = warning;
+SELECT id AS nas_max FROM galaxy.train('sp_nas_max', 's_iris', 'species', algorithm => 'neural_network', hyperparams => '{"epochs": 2}',
+                                       search => 'grid', search_space => '{"n_layers": [1, 2], "units": [4, 8]}', max_parameters => 60) \gset
+RESET client_min_messages;
+SELECT results_eq($$SELECT t.state, count(*) FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id
+                     WHERE s.model_id = $$ || :nas_max || $$ GROUP BY t.state ORDER BY t.state$$,
+                  $$VALUES ('skipped', 4::bigint), ('succeeded', 2::bigint)$$, 'architectures over max_parameters are skipped');
+SELECT ok((SELECT bool_and(t.score IS NULL AND t.error_message LIKE 'skipped: the model would have % parameters, more than max_parameters 60'
+                           AND t.parameters > 60 AND t.error_sqlstate = '54000')
+             FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id WHERE s.model_id = :nas_max AND t.state = 'skipped'),
+          'a skipped trial says why, with its parameter count, and has no score');
+SELECT is((SELECT (trials_done, trials_failed, trials_skipped, max_parameters) FROM galaxy.searches WHERE model_id = :nas_max),
+          (6, 0, 4, 60::bigint), 'the search counts skipped trials apart from failed ones');
+SELECT ok((SELECT m.hyperparams -> 'hidden_layers' IN ('[4]', '[4, 4]') FROM galaxy.models m WHERE m.id = :nas_max),
+          'the refitted model is one of the architectures within max_parameters');
+SELECT throws_ok($$SELECT galaxy.train('sp_nas_none', 's_iris', 'species', algorithm => 'neural_network', hyperparams => '{"epochs": 1}',
+                                      search => 'grid', search_space => '{"n_layers": [2], "units": [64]}', max_parameters => 10)$$,
+                 '22000', 'every trial of the grid search failed, was skipped or scored no accuracy', 'every architecture over max_parameters');
+
+-- NAS proposals are deterministic under a seed (random and bayesian)
+SET LOCAL client_min_messages = warning;
+CREATE TEMP TABLE nas_models AS
+SELECT s.seed, s.strategy, m.search_id
+  FROM (VALUES (3, 'random'), (3, 'random'), (4, 'random'), (3, 'bayesian'), (3, 'bayesian')) s(seed, strategy),
+       LATERAL galaxy.train('sp_nas_' || s.strategy || s.seed, 's_iris', 'species', algorithm => 'neural_network',
+                            hyperparams => '{"epochs": 1}', search => s.strategy, seed => s.seed, search_trials => 6,
+                            search_space => '{"n_layers": {"int": [1, 3]}, "units": {"int": [2, 16]}, "activation": ["relu", "tanh"],
+                                              "dropout": {"uniform": [0, 0.3]}, "batch_norm": [true, false]}') m;
+CREATE TEMP TABLE nas_runs AS
+SELECT r.seed, r.strategy,
+       (SELECT jsonb_agg(t.hyperparams ORDER BY t.trial) FROM galaxy.trials t WHERE t.search_id = r.search_id) AS proposals
+  FROM nas_models r;
+RESET client_min_messages;
+SELECT is((SELECT count(DISTINCT proposals) FROM nas_runs WHERE strategy = 'random' AND seed = 3), 1::bigint, 'NAS random: the same seed proposes the same architectures');
+SELECT isnt((SELECT min(proposals::text) FROM nas_runs WHERE strategy = 'random' AND seed = 3),
+            (SELECT min(proposals::text) FROM nas_runs WHERE strategy = 'random' AND seed = 4), 'NAS random: another seed proposes others');
+SELECT is((SELECT count(DISTINCT proposals) FROM nas_runs WHERE strategy = 'bayesian'), 1::bigint, 'NAS bayesian: the same seed proposes the same architectures');
+SELECT ok((SELECT bool_and(jsonb_array_length(p -> 'hidden_layers') BETWEEN 1 AND 3 AND NOT p ? 'n_layers' AND NOT p ? 'units_1'
+                           AND (SELECT bool_and(w::int BETWEEN 2 AND 16) FROM jsonb_array_elements_text(p -> 'hidden_layers') w))
+             FROM nas_runs, jsonb_array_elements(proposals) p), 'every proposed architecture lies in the space, as hidden_layers');
+
+-- accuracy_per_ms: the objective is the score per millisecond of predict latency
+SET LOCAL client_min_messages = warning;
+SELECT id AS nas_ms FROM galaxy.train('sp_nas_ms', 's_iris', 'species', algorithm => 'neural_network', hyperparams => '{"epochs": 1}',
+                                      search => 'grid', search_space => '{"hidden_layers": [[4], [32, 32]]}', search_objective => 'accuracy_per_ms') \gset
+RESET client_min_messages;
+SELECT ok((SELECT bool_and(abs(t.objective - t.score / t.predict_ms_per_row) <= 1e-9 * abs(t.objective))
+             FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id WHERE s.model_id = :nas_ms),
+          'with accuracy_per_ms a trial''s objective is its score per ms of predict latency per row');
+SELECT is((SELECT objective FROM galaxy.searches WHERE model_id = :nas_ms), 'accuracy_per_ms', 'the search records its objective');
+SELECT is((SELECT s.best_trial FROM galaxy.searches s WHERE s.model_id = :nas_ms),
+          (SELECT t.trial FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id WHERE s.model_id = :nas_ms
+            ORDER BY t.objective DESC, t.trial LIMIT 1), 'the best trial is the one with the best objective');
+
+-- algorithm => 'auto' with search => 'auto'
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', algorithm => 'decision_tree', search => 'auto')$$,
+                 '22023', 'search => ''auto'' tries every suitable algorithm: it needs algorithm => ''auto'', not decision_tree', 'auto search with an algorithm');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', search => 'auto', search_space => '{"max_depth": [1]}')$$,
+                 '22023', 'search => ''auto'' takes no search_space: each algorithm draws from its own small space', 'auto search with a space');
+SELECT throws_ok($$SELECT galaxy.train('sp', 's_iris', 'species', search => 'auto', search_trials => 51)$$,
+                 '22023', 'search => ''auto'' runs at most 50 trials per algorithm, got search_trials 51', 'auto search with too many trials');
+SET LOCAL client_min_messages = warning;
+SELECT id AS auto_model FROM galaxy.train('sp_auto', 's_iris', 'species', search => 'auto', search_trials => 1, folds => 2) \gset
+RESET client_min_messages;
+SELECT results_eq($$SELECT t.trial, t.algorithm, t.hyperparams FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id
+                     WHERE s.model_id = $$ || :auto_model || $$ ORDER BY t.trial$$,
+                  $$VALUES (1, 'logistic_regression', '{}'::jsonb), (2, 'naive_bayes', '{}'), (3, 'linear_svm', '{}'), (4, 'decision_tree', '{}'),
+                           (5, 'random_forest', '{}'), (6, 'gradient_boosting', '{}'), (7, 'neural_network', '{}')$$,
+                  'auto tries every classification algorithm, each a trial that names it');
+SELECT is((SELECT (s.algorithm, s.strategy, s.budget, s.space ? 'kmeans') FROM galaxy.searches s WHERE s.model_id = :auto_model),
+          ('auto'::text, 'auto'::text, 7, false), 'the search is auto, with the candidates'' spaces');
+SELECT is((SELECT m.algorithm FROM galaxy.models m WHERE m.id = :auto_model),
+          (SELECT t.algorithm FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id
+            WHERE s.model_id = :auto_model AND t.trial = s.best_trial), 'the model is the best trial''s algorithm, refitted');
+SET LOCAL client_min_messages = warning;
+SELECT id AS auto_reg FROM galaxy.train('sp_auto_reg', 's_iris', 'sepal_length', search => 'auto') \gset
+RESET client_min_messages;
+SELECT is((SELECT array_agg(DISTINCT t.algorithm ORDER BY t.algorithm) FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id
+            WHERE s.model_id = :auto_reg),
+          ARRAY['decision_tree', 'gradient_boosting', 'lasso', 'linear_regression', 'neural_network', 'random_forest'],
+          'auto tries the regression algorithms for a numeric target');
+SELECT is((SELECT count(*) FROM galaxy.trials t JOIN galaxy.searches s ON s.id = t.search_id
+            WHERE s.model_id = :auto_reg AND t.hyperparams <> '{}'), 6::bigint, 'by default each gets its defaults and one draw from its space');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -45,7 +45,7 @@ SELECT throws_ok($$SELECT galaxy.train('p', 't_ok', 'a', hyperparams => '{bad js
 SELECT throws_ok($$SELECT galaxy.train('p', 't_ok', 'a', preprocess => '"minmax"')$$, '22023', NULL, 'preprocess not an object');
 SELECT throws_ok($$SELECT galaxy.train('p', 't_ok', 'label', deploy => 'sometimes')$$, '22023', 'unknown deploy policy "sometimes"', 'unknown deploy policy');
 SELECT throws_ok($$SELECT galaxy.train('p', 't_ok', 'label', folds => 1)$$, '22023', NULL, 'folds < 2');
-SELECT throws_ok($$SELECT galaxy.train('p', 't_ok', 'label', search => 'grid')$$, '22023', 'a hyperparameter search needs an explicit algorithm', 'search needs an explicit algorithm');
+SELECT throws_ok($$SELECT galaxy.train('p', 't_ok', 'label', search => 'grid')$$, '22023', 'a grid search needs an explicit algorithm', 'search needs an explicit algorithm');
 SELECT throws_ok($$SELECT galaxy.train('p', 't_ok', 'label', task => 'telepathy')$$, '22023', 'unknown task "telepathy"', 'unknown task');
 
 -- data
@@ -93,15 +93,15 @@ SELECT results_eq($$SELECT count(*) FROM t_ok t WHERE galaxy.predict('contract',
 -- submit's, which starts with the same arguments in the same order
 SELECT is((SELECT array_length(proargnames, 1) FROM pg_proc
             WHERE proname = 'train' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
-          17, 'train takes the 17 arguments api/train.h''s TA_* enum names');
-SELECT is((SELECT (proargnames)[1:17] FROM pg_proc
+          19, 'train takes the 19 arguments api/train.h''s TA_* enum names');
+SELECT is((SELECT (proargnames)[1:19] FROM pg_proc
             WHERE proname = 'submit' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
-          (SELECT (proargnames)[1:17] FROM pg_proc
+          (SELECT (proargnames)[1:19] FROM pg_proc
             WHERE proname = 'train' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
           'submit starts with train''s arguments, in the same order and with the same names');
-SELECT is((SELECT (proargtypes::oid[])[0:16] FROM pg_proc
+SELECT is((SELECT (proargtypes::oid[])[0:18] FROM pg_proc
             WHERE proname = 'submit' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
-          (SELECT (proargtypes::oid[])[0:16] FROM pg_proc
+          (SELECT (proargtypes::oid[])[0:18] FROM pg_proc
             WHERE proname = 'train' AND pronamespace = 'galaxy'::regnamespace ORDER BY pronargs DESC LIMIT 1),
           'and with the same types');
 
