@@ -2,8 +2,9 @@
 # in several trial workers at once (the job's worker and up to
 # galaxy.max_workers - 1 others), every trial is recorded and the model is
 # the one a search in a session picks; cancel() stops every worker of the
-# search within a second; a trial worker that is terminated fails only the
-# trial it was scoring.
+# search (its time is noted, not asserted); a trial worker that is
+# terminated fails only the trial it was scoring; an architecture search's
+# parameter counts and skipped trials come through the board.
 use strict;
 use warnings;
 
@@ -118,6 +119,21 @@ my ($ok, $failed, $msg) = split /\|/, $node->safe_psql('postgres', qq{SELECT cou
 is($ok + $failed, 6, 'every trial is recorded');
 is($failed, 1, 'the terminated worker\'s trial failed, and only it');
 like($msg, qr/^trial worker \d+ ended before the trial finished/, 'and says why');
+
+# 4. a parallel architecture search: the board carries each trial's parameter count and skips
+my $nas = qq{'par_nas', 'pts', 'label', algorithm => 'neural_network', features => ARRAY['x1', 'x2', 'x3'],
+	hyperparams => '{"epochs": 2}', search => 'grid', search_space => '{"n_layers": [1, 2], "units": [4, 32]}',
+	max_parameters => 200};
+$job = $node->safe_psql('postgres', qq{SET ROLE carol; SELECT galaxy.submit($nas)});
+is($node->safe_psql('postgres', qq{SELECT state FROM galaxy.wait($job, '300 s')}), 'succeeded', 'a parallel architecture search succeeded');
+$session = $node->safe_psql('postgres', qq{SET ROLE carol; SET client_min_messages = warning;
+	SELECT search_id FROM galaxy.train($nas, deploy => 'never')});
+is($node->safe_psql('postgres', qq{SELECT string_agg(t.state || ':' || t.parameters, ',' ORDER BY t.trial) FROM galaxy.trials t
+	JOIN galaxy.searches s ON s.id = t.search_id WHERE s.job_id = $job}),
+	$node->safe_psql('postgres', qq{SELECT string_agg(t.state || ':' || t.parameters, ',' ORDER BY t.trial) FROM galaxy.trials t
+	WHERE t.search_id = $session}), 'its trials\' states and parameter counts are the session\'s');
+is($node->safe_psql('postgres', qq{SELECT trials_skipped FROM galaxy.searches WHERE job_id = $job}), '3',
+	'the architectures over max_parameters are skipped');
 
 $node->stop;
 ok(slurp_file($node->logfile) !~ /terminated by signal/, 'no process crashed');
