@@ -1,10 +1,15 @@
 /*
- * schedule.c — schedules, alerts and the monitor worker.
+ * schedule.c — schedules, alert rules, alerts and the monitor worker.
  *
- * SQL: galaxy.schedule_drift() stores a drift check in galaxy.schedules
- * (cron text or an interval, cron.c), galaxy.unschedule() removes it,
- * galaxy.next_run() shows when a schedule text fires, galaxy.set_logging()
- * turns inference logging on or off for a project (inference_log.c), and
+ * SQL: galaxy.schedule() stores an action on a schedule in galaxy.schedules
+ * (cron text or an interval, cron.c): 'evaluate' (the deployed model's
+ * metrics on a relation, appended to galaxy.evaluations), 'drift' (a drift
+ * check; galaxy.schedule_drift() is its older form) or 'retrain' (a
+ * training job through galaxy.submit, like the current model's).
+ * galaxy.unschedule() removes one, galaxy.next_run() shows when a schedule
+ * text fires, galaxy.set_alert_rule() / drop_alert_rule() keep the
+ * project's alert rules (galaxy.alert_rules), galaxy.set_logging() turns
+ * inference logging on or off for a project (inference_log.c), and
  * galaxy.acknowledge_alert() marks an alert acknowledged or resolved.
  *
  * The monitor worker (galaxy_monitor_main) is started by the launcher
@@ -14,18 +19,25 @@
  *      to galaxy.inference_log, a batch per statement, and frees their
  *      slots once the batch committed (then they are acknowledged);
  *   2. deletes logged predictions older than their project's retention;
- *   3. runs every due schedule, each in its own transaction: the check runs
- *      in a subtransaction as the schedule's owner (its privileges apply);
- *      an error is caught there and recorded on the schedule (last_status
- *      'failed', last_error, last_sqlstate, failures), and the next
- *      schedule runs regardless.  A drift check whose features cross the
- *      thresholds (after a run that did not) inserts an alert into
+ *   3. runs every due schedule, each in its own transaction: the action
+ *      runs in a subtransaction as the schedule's owner (its privileges
+ *      apply); an error is caught there and recorded on the schedule
+ *      (last_status 'failed', last_error, last_sqlstate, failures), and the
+ *      next schedule runs regardless.  A drift check whose features cross
+ *      the thresholds (after a run that did not) inserts an alert into
  *      galaxy.alerts and sends NOTIFY galaxy_alerts with a JSON payload;
  *      so does a schedule that starts failing.  A check that keeps
- *      breaching (or failing) raises no further alert until it recovers.  A missed run is not caught up: next_run is the first time
- *      after now that the schedule fires;
- *   4. tells the launcher when the next schedule of the database is due.
- * It repeats 1-3 while it finds work, for at most MONITOR_BUDGET_MS.
+ *      breaching (or failing) raises no further alert until it recovers.
+ *      An evaluation's metrics are appended to galaxy.evaluations; a
+ *      retraining records its job.  A missed run is not caught up:
+ *      next_run is the first time after now that the schedule fires;
+ *   4. checks the alert rules (galaxy_internal.alert_rule_breaches): a rule
+ *      breached with no open alert of its own raises one (a unique index
+ *      keeps it to one), after submitting a retraining job as the rule's
+ *      owner when the rule says so;
+ *   5. tells the launcher when the next schedule of the database is due
+ *      (within MONITOR_RULES_MS while rules other than metric_below exist).
+ * It repeats 1-4 while it finds work, for at most MONITOR_BUDGET_MS.
  */
 #include "postgres.h"
 
@@ -317,7 +329,8 @@ typedef struct ScheduleArgs
 	bool		has_drift;
 	double		psi_drift;
 	const char *alert_on;
-	Jsonb	   *options;		/* as given (stored) */
+	Jsonb	   *options;		/* as given (stored); NULL: none */
+	const char *audit_action;	/* schedule or schedule_drift */
 } ScheduleArgs;
 
 /* ERROR 22000 (data exception) when the caller sees no row in relid. */
@@ -443,10 +456,11 @@ schedule_create(ScheduleArgs *a)
 	args[9] = ObjectIdGetDatum(GetUserId());
 	args[10] = TimestampTzGetDatum(next);
 	args[11] = CStringGetTextDatum(a->kind);
-	args[12] = JsonbPGetDatum(a->options);
+	args[12] = a->options ? JsonbPGetDatum(a->options) : (Datum) 0;
+	nulls[12] = a->options ? ' ' : 'n';
 	r = catalog_query("INSERT INTO galaxy.schedules (name, project_id, schedule, relation, log_window,"
 					  " psi_warning, psi_drift, alert_on, owner, owner_oid, next_run, kind, options)"
-					  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+					  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, '{}'))"
 					  " ON CONFLICT (name) DO NOTHING RETURNING id",
 					  13, (Oid[]) {TEXTOID, INT8OID, TEXTOID, TEXTOID, INTERVALOID, FLOAT8OID,
 					  FLOAT8OID, TEXTOID, NAMEOID, OIDOID, TIMESTAMPTZOID, TEXTOID, JSONBOID},
@@ -467,7 +481,7 @@ schedule_create(ScheduleArgs *a)
 	details_str(&js, "relation", relname);
 	if (is_drift)
 		details_str(&js, "alert_on", a->alert_on);
-	galaxy_audit(is_drift && a->options == NULL ? "schedule_drift" : "schedule", "schedule",
+	galaxy_audit(a->audit_action, "schedule",
 				 psprintf(INT64_FORMAT, id), details_end(&js));
 	schedule_wake_launcher();
 	return id;
@@ -499,6 +513,7 @@ galaxy_schedule_drift(PG_FUNCTION_ARGS)
 	a.psi_drift = a.has_drift ? PG_GETARG_FLOAT8(6) : 0;
 	a.alert_on = PG_ARGISNULL(7) ? "drift" : text_to_cstring(PG_GETARG_TEXT_PP(7));
 	a.options = NULL;
+	a.audit_action = "schedule_drift";
 	PG_RETURN_INT64(schedule_create(&a));
 }
 
@@ -561,7 +576,8 @@ galaxy_schedule(PG_FUNCTION_ARGS)
 	if (strcmp(a.kind, "drift") == 0 && !OidIsValid(a.relid) && a.window == NULL)
 		a.window = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum("1 hour"),
 														 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-	a.options = opts ? opts : DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	a.options = opts;
+	a.audit_action = "schedule";
 	PG_RETURN_INT64(schedule_create(&a));
 }
 
