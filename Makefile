@@ -17,7 +17,8 @@ SQL_PARTS  = $(sort $(wildcard $(SRCDIR)/src/sql/*.sql))
 RERUN_PARTS = $(SRCDIR)/src/sql/90_roles_grants.sql $(SRCDIR)/src/sql/95_comments.sql
 # Parts of src/sql/ new in this release as a whole: the update appends them
 # after its own changes (before the re-runnable parts)
-UPGRADE_NEW_PARTS = $(SRCDIR)/src/sql/69_scale.sql $(SRCDIR)/src/sql/76_schedules_logging.sql
+UPGRADE_NEW_PARTS = $(SRCDIR)/src/sql/69_scale.sql $(SRCDIR)/src/sql/76_schedules_logging.sql \
+                    $(SRCDIR)/src/sql/77_monitoring_views.sql
 UPGRADE    = galaxy--$(UPGRADE_FROM)--$(EXTVERSION).sql
 DATA_built = galaxy--$(EXTVERSION).sql $(UPGRADE)
 # Released scripts, frozen: every earlier version's install script and the

@@ -1,10 +1,15 @@
 /*
- * schedule.c — schedules, alerts and the monitor worker.
+ * schedule.c — schedules, alert rules, alerts and the monitor worker.
  *
- * SQL: galaxy.schedule_drift() stores a drift check in galaxy.schedules
- * (cron text or an interval, cron.c), galaxy.unschedule() removes it,
- * galaxy.next_run() shows when a schedule text fires, galaxy.set_logging()
- * turns inference logging on or off for a project (inference_log.c), and
+ * SQL: galaxy.schedule() stores an action on a schedule in galaxy.schedules
+ * (cron text or an interval, cron.c): 'evaluate' (the deployed model's
+ * metrics on a relation, appended to galaxy.evaluations), 'drift' (a drift
+ * check; galaxy.schedule_drift() is its older form) or 'retrain' (a
+ * training job through galaxy.submit, like the current model's).
+ * galaxy.unschedule() removes one, galaxy.next_run() shows when a schedule
+ * text fires, galaxy.set_alert_rule() / drop_alert_rule() keep the
+ * project's alert rules (galaxy.alert_rules), galaxy.set_logging() turns
+ * inference logging on or off for a project (inference_log.c), and
  * galaxy.acknowledge_alert() marks an alert acknowledged or resolved.
  *
  * The monitor worker (galaxy_monitor_main) is started by the launcher
@@ -14,18 +19,25 @@
  *      to galaxy.inference_log, a batch per statement, and frees their
  *      slots once the batch committed (then they are acknowledged);
  *   2. deletes logged predictions older than their project's retention;
- *   3. runs every due schedule, each in its own transaction: the check runs
- *      in a subtransaction as the schedule's owner (its privileges apply);
- *      an error is caught there and recorded on the schedule (last_status
- *      'failed', last_error, last_sqlstate, failures), and the next
- *      schedule runs regardless.  A drift check whose features cross the
- *      thresholds (after a run that did not) inserts an alert into
+ *   3. runs every due schedule, each in its own transaction: the action
+ *      runs in a subtransaction as the schedule's owner (its privileges
+ *      apply); an error is caught there and recorded on the schedule
+ *      (last_status 'failed', last_error, last_sqlstate, failures), and the
+ *      next schedule runs regardless.  A drift check whose features cross
+ *      the thresholds (after a run that did not) inserts an alert into
  *      galaxy.alerts and sends NOTIFY galaxy_alerts with a JSON payload;
  *      so does a schedule that starts failing.  A check that keeps
- *      breaching (or failing) raises no further alert until it recovers.  A missed run is not caught up: next_run is the first time
- *      after now that the schedule fires;
- *   4. tells the launcher when the next schedule of the database is due.
- * It repeats 1-3 while it finds work, for at most MONITOR_BUDGET_MS.
+ *      breaching (or failing) raises no further alert until it recovers.
+ *      An evaluation's metrics are appended to galaxy.evaluations; a
+ *      retraining records its job.  A missed run is not caught up:
+ *      next_run is the first time after now that the schedule fires;
+ *   4. checks the alert rules (galaxy_internal.alert_rule_breaches): a rule
+ *      breached with no open alert of its own raises one (a unique index
+ *      keeps it to one), after submitting a retraining job as the rule's
+ *      owner when the rule says so;
+ *   5. tells the launcher when the next schedule of the database is due
+ *      (within MONITOR_RULES_MS while rules other than metric_below exist).
+ * It repeats 1-4 while it finds work, for at most MONITOR_BUDGET_MS.
  */
 #include "postgres.h"
 
@@ -46,6 +58,8 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -67,6 +81,8 @@
 #define MONITOR_BUDGET_MS		5000
 /* Schedules run per round at most. */
 #define MONITOR_MAX_RUNS		100
+/* Alert rules other than metric_below are checked this often. */
+#define MONITOR_RULES_MS		10000
 /* Bytes of an alert's NOTIFY payload at most (the server's limit is 8000). */
 #define ALERT_PAYLOAD_MAX		7000
 
@@ -74,6 +90,9 @@ PGDLLEXPORT void galaxy_monitor_main(Datum arg);
 
 PG_FUNCTION_INFO_V1(galaxy_next_run);
 PG_FUNCTION_INFO_V1(galaxy_schedule_drift);
+PG_FUNCTION_INFO_V1(galaxy_schedule);
+PG_FUNCTION_INFO_V1(galaxy_set_alert_rule);
+PG_FUNCTION_INFO_V1(galaxy_drop_alert_rule);
 PG_FUNCTION_INFO_V1(galaxy_unschedule);
 PG_FUNCTION_INFO_V1(galaxy_set_logging);
 PG_FUNCTION_INFO_V1(galaxy_acknowledge_alert);
@@ -190,64 +209,226 @@ required_text(FunctionCallInfo fcinfo, int arg, const char *name)
 	return text_to_cstring(PG_GETARG_TEXT_PP(arg));
 }
 
-/*
- * galaxy.schedule_drift(name, project, schedule, relation regclass DEFAULT
- * NULL, log_window interval DEFAULT '1 hour', psi_warning, psi_drift,
- * alert_on text DEFAULT 'drift') → bigint: a drift check of relation
- * (NULL: the project's logged predictions of the last log_window) on a
- * schedule; an alert when a feature's status reaches alert_on.  Needs the
- * deploy privilege on the project; runs as the caller.  Audited.
- */
-Datum
-galaxy_schedule_drift(PG_FUNCTION_ARGS)
+/* An option of a jsonb object, or NULL when absent or JSON null. */
+static JsonbValue *
+opt_get(Jsonb *opts, const char *key, JsonbValue *buf)
 {
-	char	   *name = required_text(fcinfo, 0, "name");
-	char	   *project = required_text(fcinfo, 1, "project");
-	char	   *sched = required_text(fcinfo, 2, "schedule");
-	Oid			relid = PG_ARGISNULL(3) ? InvalidOid : PG_GETARG_OID(3);
-	Interval   *window = PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4);
-	char	   *alert_on = PG_ARGISNULL(7) ? "drift" : text_to_cstring(PG_GETARG_TEXT_PP(7));
+	JsonbValue *v;
+
+	if (opts == NULL || !JB_ROOT_IS_OBJECT(opts))
+		return NULL;
+	v = getKeyJsonValueFromContainer(&opts->root, key, strlen(key), buf);
+	return (v == NULL || v->type == jbvNull) ? NULL : v;
+}
+
+/* An option as text (a string, a number or a boolean), NULL when absent. */
+static char *
+opt_text(Jsonb *opts, const char *key)
+{
+	JsonbValue	buf;
+	JsonbValue *v = opt_get(opts, key, &buf);
+
+	if (v == NULL)
+		return NULL;
+	switch (v->type)
+	{
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" must be a string, a number or a boolean", key)));
+	}
+	return NULL;
+}
+
+/* Whether an option is a JSON number. */
+static bool
+opt_is_number(Jsonb *opts, const char *key)
+{
+	JsonbValue	buf;
+	JsonbValue *v = opt_get(opts, key, &buf);
+
+	return v != NULL && v->type == jbvNumeric;
+}
+
+/* A boolean option: dflt when absent; ERROR when not a boolean. */
+static bool
+opt_bool(Jsonb *opts, const char *key, bool dflt)
+{
+	JsonbValue	buf;
+	JsonbValue *v = opt_get(opts, key, &buf);
+
+	if (v == NULL)
+		return dflt;
+	if (v->type != jbvBool)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be true or false", key)));
+	return v->val.boolean;
+}
+
+/* ERROR 22023 for a key of opts that is not in known (NULL-terminated). */
+static void
+opt_check_keys(Jsonb *opts, const char *const *known, const char *what)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			depth = 0;
+
+	if (opts == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(opts) || JB_ROOT_IS_SCALAR(opts))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a jsonb object")));
+	it = JsonbIteratorInit(&opts->root);
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (tok == WJB_BEGIN_OBJECT || tok == WJB_BEGIN_ARRAY)
+			depth++;
+		else if (tok == WJB_END_OBJECT || tok == WJB_END_ARRAY)
+			depth--;
+		else if (tok == WJB_KEY && depth == 1)
+		{
+			char	   *k = pnstrdup(v.val.string.val, v.val.string.len);
+			bool		ok = false;
+			StringInfoData list;
+
+			for (int i = 0; known[i] != NULL; i++)
+				ok |= strcmp(known[i], k) == 0;
+			if (ok)
+				continue;
+			initStringInfo(&list);
+			for (int i = 0; known[i] != NULL; i++)
+				appendStringInfo(&list, "%s%s", i ? ", " : "", known[i]);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown %s \"%s\"", what, galaxy_short(k)),
+					 list.len > 0 ? errhint("Known options: %s.", list.data) : errhint("It takes no options.")));
+		}
+	}
+}
+
+/* The options of a new schedule: what galaxy.schedule() and schedule_drift() pass on. */
+typedef struct ScheduleArgs
+{
+	char	   *name;
+	char	   *project;
+	char	   *schedule;
+	const char *kind;			/* drift, evaluate or retrain */
+	Oid			relid;			/* InvalidOid: none */
+	Interval   *window;			/* drift without a relation: the log window */
+	bool		has_warning;
+	double		psi_warning;
+	bool		has_drift;
+	double		psi_drift;
+	const char *alert_on;
+	Jsonb	   *options;		/* as given (stored); NULL: none */
+	const char *audit_action;	/* schedule or schedule_drift */
+} ScheduleArgs;
+
+/* ERROR 22000 (data exception) when the caller sees no row in relid. */
+static void
+schedule_check_not_empty(Oid relid, const char *relname, const char *kind)
+{
+	QueryResult *r;
+
+	r = user_query(psprintf("SELECT EXISTS (SELECT 1 FROM %s)", relname), 0, NULL, NULL, NULL,
+				   true, 1, SPI_OK_SELECT, "read the scheduled relation");
+	if (!query_bool(r, 0, 1, false))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation %s has no rows", relname),
+				 errdetail("A scheduled %s needs rows to read; fill the relation first.",
+						   strcmp(kind, "drift") == 0 ? "drift check" : kind)));
+}
+
+/*
+ * Validate and store a schedule; returns its id.  Needs the deploy
+ * privilege on the project; runs later as the caller.  Audited.
+ */
+static int64
+schedule_create(ScheduleArgs *a)
+{
 	int64		project_id;
 	CronSpec	spec;
 	TimestampTz next;
 	char	   *relname = NULL;
-	Datum		args[11];
-	char		nulls[11];
+	Datum		args[13];
+	char		nulls[13];
 	QueryResult *r;
 	int64		id;
 	StringInfoData js;
+	bool		is_drift = strcmp(a->kind, "drift") == 0;
 
-	if (name[0] == '\0' || strlen(name) >= NAMEDATALEN)
+	if (a->name[0] == '\0' || strlen(a->name) >= NAMEDATALEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a schedule's name must have 1 to %d bytes", NAMEDATALEN - 1)));
-	project_id = registry_check_project_access_by_name(project, "set_gate");
-	schedule_parse(sched, &spec);
-	next = schedule_next(&spec, sched, GetCurrentTimestamp());
-	if (strcmp(alert_on, "drift") != 0 && strcmp(alert_on, "warning") != 0)
+	project_id = registry_check_project_access_by_name(a->project, "set_gate");
+	schedule_parse(a->schedule, &spec);
+	next = schedule_next(&spec, a->schedule, GetCurrentTimestamp());
+	if (strcmp(a->alert_on, "drift") != 0 && strcmp(a->alert_on, "warning") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("alert_on must be 'drift' or 'warning', not \"%s\"", galaxy_short(alert_on))));
-	if (!PG_ARGISNULL(5) || !PG_ARGISNULL(6))
+				 errmsg("alert_on must be 'drift' or 'warning', not \"%s\"", galaxy_short(a->alert_on))));
+	if (a->has_warning || a->has_drift)
 	{
-		double		warning = PG_ARGISNULL(5) ? 0.1 : PG_GETARG_FLOAT8(5);
-		double		drift = PG_ARGISNULL(6) ? Max(0.25, warning) : PG_GETARG_FLOAT8(6);
+		double		warning = a->has_warning ? a->psi_warning : 0.1;
+		double		drift = a->has_drift ? a->psi_drift : Max(0.25, warning);
 
 		drift_check_thresholds(warning, drift);
 	}
-	if (OidIsValid(relid))
+	if (OidIsValid(a->relid))
 	{
-		drift_check_relation(project_id, project, relid);
-		relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											 get_rel_name(relid));
+		if (get_rel_name(a->relid) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", a->relid)));
+		/* every feature of the project's model must be there */
+		drift_check_relation(project_id, a->project, a->relid);
+		relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(a->relid)),
+											 get_rel_name(a->relid));
+		if (strcmp(a->kind, "evaluate") == 0)
+		{
+			/* and the target the metrics compare with */
+			QueryResult *t = user_query("SELECT m.target FROM galaxy.models m"
+										" WHERE m.project_id = $1 AND m.status <> 'training'"
+										" ORDER BY m.id DESC LIMIT 1",
+										1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(project_id)},
+										NULL, true, 1, SPI_OK_SELECT, "read galaxy.models");
+			char	   *target = t->nrows == 1 ? query_text(t, 0, 1) : NULL;
+
+			if (target == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("project \"%s\" has no model with a target to evaluate", galaxy_short(a->project))));
+			if (get_attnum(a->relid, target) == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("relation %s has no column \"%s\", the target of project \"%s\"",
+								relname, target, galaxy_short(a->project)),
+						 errhint("An evaluation compares the model's predictions with the target column.")));
+		}
+		schedule_check_not_empty(a->relid, relname, a->kind);
 	}
+	else if (!is_drift)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a scheduled %s needs a relation", a->kind)));
 	else
 	{
 		Interval	zero;
 
 		memset(&zero, 0, sizeof(zero));
-		if (window == NULL ||
-			DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(window),
+		if (a->window == NULL ||
+			DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(a->window),
 											  IntervalPGetDatum(&zero))) <= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -259,45 +440,335 @@ galaxy_schedule_drift(PG_FUNCTION_ARGS)
 	}
 
 	memset(nulls, ' ', sizeof(nulls));
-	args[0] = CStringGetTextDatum(name);
+	args[0] = CStringGetTextDatum(a->name);
 	args[1] = Int64GetDatum(project_id);
-	args[2] = CStringGetTextDatum(sched);
+	args[2] = CStringGetTextDatum(a->schedule);
 	args[3] = relname ? CStringGetTextDatum(relname) : (Datum) 0;
 	nulls[3] = relname ? ' ' : 'n';
-	args[4] = window ? IntervalPGetDatum(window) : (Datum) 0;
-	nulls[4] = window ? ' ' : 'n';
-	args[5] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
-	nulls[5] = PG_ARGISNULL(5) ? 'n' : ' ';
-	args[6] = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6);
-	nulls[6] = PG_ARGISNULL(6) ? 'n' : ' ';
-	args[7] = CStringGetTextDatum(alert_on);
+	args[4] = a->window ? IntervalPGetDatum(a->window) : (Datum) 0;
+	nulls[4] = a->window ? ' ' : 'n';
+	args[5] = Float8GetDatum(a->psi_warning);
+	nulls[5] = a->has_warning ? ' ' : 'n';
+	args[6] = Float8GetDatum(a->psi_drift);
+	nulls[6] = a->has_drift ? ' ' : 'n';
+	args[7] = CStringGetTextDatum(a->alert_on);
 	args[8] = CStringGetDatum(GetUserNameFromId(GetUserId(), false));
 	args[9] = ObjectIdGetDatum(GetUserId());
 	args[10] = TimestampTzGetDatum(next);
+	args[11] = CStringGetTextDatum(a->kind);
+	args[12] = a->options ? JsonbPGetDatum(a->options) : (Datum) 0;
+	nulls[12] = a->options ? ' ' : 'n';
 	r = catalog_query("INSERT INTO galaxy.schedules (name, project_id, schedule, relation, log_window,"
-					  " psi_warning, psi_drift, alert_on, owner, owner_oid, next_run)"
-					  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+					  " psi_warning, psi_drift, alert_on, owner, owner_oid, next_run, kind, options)"
+					  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, '{}'))"
 					  " ON CONFLICT (name) DO NOTHING RETURNING id",
-					  11, (Oid[]) {TEXTOID, INT8OID, TEXTOID, TEXTOID, INTERVALOID, FLOAT8OID,
-					  FLOAT8OID, TEXTOID, NAMEOID, OIDOID, TIMESTAMPTZOID},
+					  13, (Oid[]) {TEXTOID, INT8OID, TEXTOID, TEXTOID, INTERVALOID, FLOAT8OID,
+					  FLOAT8OID, TEXTOID, NAMEOID, OIDOID, TIMESTAMPTZOID, TEXTOID, JSONBOID},
 					  args, nulls, false, 0, SPI_OK_INSERT_RETURNING, "write galaxy.schedules");
 	if (r->nrows == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("a schedule named \"%s\" already exists", galaxy_short(name)),
-				 errhint("Remove it first with galaxy.unschedule('%s').", galaxy_short(name))));
+				 errmsg("a schedule named \"%s\" already exists", galaxy_short(a->name)),
+				 errhint("Remove it first with galaxy.unschedule('%s').", galaxy_short(a->name))));
 	id = query_int64(r, 0, 1, 0);
 
 	initStringInfo(&js);
 	details_begin(&js);
-	details_str(&js, "name", name);
-	details_str(&js, "project", project);
-	details_str(&js, "schedule", sched);
+	details_str(&js, "name", a->name);
+	details_str(&js, "project", a->project);
+	details_str(&js, "schedule", a->schedule);
+	details_str(&js, "action", a->kind);
 	details_str(&js, "relation", relname);
-	details_str(&js, "alert_on", alert_on);
-	galaxy_audit("schedule_drift", "schedule", psprintf(INT64_FORMAT, id), details_end(&js));
+	if (is_drift)
+		details_str(&js, "alert_on", a->alert_on);
+	galaxy_audit(a->audit_action, "schedule",
+				 psprintf(INT64_FORMAT, id), details_end(&js));
+	schedule_wake_launcher();
+	return id;
+}
+
+/*
+ * galaxy.schedule_drift(name, project, schedule, relation regclass DEFAULT
+ * NULL, log_window interval DEFAULT '1 hour', psi_warning, psi_drift,
+ * alert_on text DEFAULT 'drift') → bigint: a drift check of relation
+ * (NULL: the project's logged predictions of the last log_window) on a
+ * schedule; an alert when a feature's status reaches alert_on.  Needs the
+ * deploy privilege on the project; runs as the caller.  Audited.
+ */
+Datum
+galaxy_schedule_drift(PG_FUNCTION_ARGS)
+{
+	ScheduleArgs a;
+
+	memset(&a, 0, sizeof(a));
+	a.name = required_text(fcinfo, 0, "name");
+	a.project = required_text(fcinfo, 1, "project");
+	a.schedule = required_text(fcinfo, 2, "schedule");
+	a.kind = "drift";
+	a.relid = PG_ARGISNULL(3) ? InvalidOid : PG_GETARG_OID(3);
+	a.window = PG_ARGISNULL(4) ? NULL : PG_GETARG_INTERVAL_P(4);
+	a.has_warning = !PG_ARGISNULL(5);
+	a.psi_warning = a.has_warning ? PG_GETARG_FLOAT8(5) : 0;
+	a.has_drift = !PG_ARGISNULL(6);
+	a.psi_drift = a.has_drift ? PG_GETARG_FLOAT8(6) : 0;
+	a.alert_on = PG_ARGISNULL(7) ? "drift" : text_to_cstring(PG_GETARG_TEXT_PP(7));
+	a.options = NULL;
+	a.audit_action = "schedule_drift";
+	PG_RETURN_INT64(schedule_create(&a));
+}
+
+/* A number option of a jsonb object: false when absent; ERROR when not a number. */
+static bool
+option_float(Jsonb *opts, const char *key, double *out)
+{
+	char	   *s = opt_text(opts, key);
+
+	if (s == NULL)
+		return false;
+	if (!opt_is_number(opts, key))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a number, not %s", key, galaxy_short(s))));
+	*out = DatumGetFloat8(DirectFunctionCall1(float8in, CStringGetDatum(s)));
+	return true;
+}
+
+/*
+ * galaxy.schedule(name, project, schedule, action, relation regclass DEFAULT
+ * NULL, options jsonb DEFAULT '{}') → bigint: run action ('evaluate',
+ * 'drift' or 'retrain') on the project on a schedule, as the caller.
+ * Options: drift's log_window, psi_warning, psi_drift, alert_on.  Needs the
+ * deploy privilege on the project.  Audited.
+ */
+Datum
+galaxy_schedule(PG_FUNCTION_ARGS)
+{
+	ScheduleArgs a;
+	Jsonb	   *opts;
+	char	   *s;
+	static const char *const known[] = {"log_window", "psi_warning", "psi_drift", "alert_on", NULL};
+	static const char *const none[] = {NULL};
+
+	memset(&a, 0, sizeof(a));
+	a.name = required_text(fcinfo, 0, "name");
+	a.project = required_text(fcinfo, 1, "project");
+	a.schedule = required_text(fcinfo, 2, "schedule");
+	a.kind = required_text(fcinfo, 3, "action");
+	a.relid = PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4);
+	opts = PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5);
+	if (strcmp(a.kind, "drift") != 0 && strcmp(a.kind, "evaluate") != 0 && strcmp(a.kind, "retrain") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown schedule action \"%s\"", galaxy_short(a.kind)),
+				 errhint("The actions are 'evaluate', 'drift' and 'retrain'.")));
+	opt_check_keys(opts, strcmp(a.kind, "drift") == 0 ? known : none, "schedule option");
+	a.alert_on = "drift";
+	if (opts != NULL)
+	{
+		a.has_warning = option_float(opts, "psi_warning", &a.psi_warning);
+		a.has_drift = option_float(opts, "psi_drift", &a.psi_drift);
+		if ((s = opt_text(opts, "alert_on")) != NULL)
+			a.alert_on = s;
+		if ((s = opt_text(opts, "log_window")) != NULL)
+			a.window = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(s),
+															 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	}
+	if (strcmp(a.kind, "drift") == 0 && !OidIsValid(a.relid) && a.window == NULL)
+		a.window = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum("1 hour"),
+														 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	a.options = opts;
+	a.audit_action = "schedule";
+	PG_RETURN_INT64(schedule_create(&a));
+}
+
+
+/* Whether a metric's values lie in [0, 1] (a threshold outside is out of range). */
+static bool
+metric_is_ratio(const char *metric)
+{
+	static const char *const ratios[] = {"accuracy", "balanced_accuracy", "f1", "f1_macro", "f1_weighted",
+		"precision", "precision_macro", "recall", "recall_macro", "roc_auc", "silhouette", NULL};
+
+	for (int i = 0; ratios[i] != NULL; i++)
+		if (strcmp(ratios[i], metric) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * galaxy.set_alert_rule(project, kind, threshold float8 DEFAULT NULL,
+ * options jsonb DEFAULT '{}') → bigint: create or replace the project's
+ * rule of that kind (and metric).  Kinds: metric_below (options.metric, a
+ * threshold), latency_above (p99 in ms), drift (a PSI; NULL: the project's
+ * drift threshold), job_failed (no threshold), schedule_missed (periods
+ * overdue, default 1).  Options: severity, retrain, relation, enabled.
+ * Needs the deploy privilege; audited.
+ */
+Datum
+galaxy_set_alert_rule(PG_FUNCTION_ARGS)
+{
+	char	   *project = required_text(fcinfo, 0, "project");
+	char	   *kind = required_text(fcinfo, 1, "kind");
+	bool		has_threshold = !PG_ARGISNULL(2);
+	double		threshold = has_threshold ? PG_GETARG_FLOAT8(2) : 0;
+	Jsonb	   *opts = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	static const char *const known[] = {"metric", "severity", "retrain", "relation", "enabled", NULL};
+	char	   *metric;
+	char	   *severity;
+	char	   *relation;
+	char	   *relname = NULL;
+	bool		retrain;
+	bool		enabled;
+	int64		project_id;
+	Datum		args[10];
+	char		nulls[10];
+	QueryResult *r;
+	int64		id;
+	StringInfoData js;
+
+	project_id = registry_check_project_access_by_name(project, "set_gate");
+	if (strcmp(kind, "metric_below") != 0 && strcmp(kind, "latency_above") != 0 &&
+		strcmp(kind, "drift") != 0 && strcmp(kind, "job_failed") != 0 &&
+		strcmp(kind, "schedule_missed") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown alert rule kind \"%s\"", galaxy_short(kind)),
+				 errhint("The kinds are 'metric_below', 'latency_above', 'drift', 'job_failed' and 'schedule_missed'.")));
+	opt_check_keys(opts, known, "alert rule option");
+	metric = opt_text(opts, "metric");
+	severity = opt_text(opts, "severity");
+	relation = opt_text(opts, "relation");
+	retrain = opt_bool(opts, "retrain", false);
+	enabled = opt_bool(opts, "enabled", true);
+	if (severity == NULL)
+		severity = "warning";
+	if (strcmp(severity, "warning") != 0 && strcmp(severity, "critical") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("severity must be 'warning' or 'critical', not \"%s\"", galaxy_short(severity))));
+	if (has_threshold && !isfinite(threshold))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("threshold must be a finite number, not %g", threshold)));
+
+	if (strcmp(kind, "metric_below") == 0)
+	{
+		if (metric == NULL || metric[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a metric_below rule needs the option \"metric\""),
+					 errhint("For example '{\"metric\": \"accuracy\"}'.")));
+		if (!has_threshold)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("a metric_below rule needs a threshold")));
+		if (metric_is_ratio(metric) && (threshold < 0 || threshold > 1))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("threshold %g is out of range for %s: it lies between 0 and 1", threshold, metric)));
+	}
+	else if (metric != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the option \"metric\" belongs to metric_below rules only")));
+	if (strcmp(kind, "latency_above") == 0 && (!has_threshold || threshold <= 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a latency_above rule needs a threshold in milliseconds above 0")));
+	if (strcmp(kind, "drift") == 0 && has_threshold && (threshold <= 0 || threshold > 100))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a drift rule's threshold is a PSI above 0 (and at most 100), not %g", threshold)));
+	if (strcmp(kind, "job_failed") == 0 && has_threshold)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a job_failed rule takes no threshold")));
+	if (strcmp(kind, "schedule_missed") == 0 && has_threshold && (threshold <= 0 || threshold > 1000))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a schedule_missed rule's threshold is the number of periods overdue, above 0 (and at most 1000), not %g",
+						threshold)));
+	if (relation != NULL)
+	{
+		Oid			relid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(relation)));
+
+		if (!retrain)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the option \"relation\" is the relation a retraining job reads: it needs \"retrain\": true")));
+		drift_check_relation(project_id, project, relid);
+		relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											 get_rel_name(relid));
+		schedule_check_not_empty(relid, relname, "retrain");
+	}
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = Int64GetDatum(project_id);
+	args[1] = CStringGetTextDatum(kind);
+	args[2] = CStringGetTextDatum(metric ? metric : "");
+	args[3] = Float8GetDatum(threshold);
+	nulls[3] = has_threshold ? ' ' : 'n';
+	args[4] = CStringGetTextDatum(severity);
+	args[5] = BoolGetDatum(retrain);
+	args[6] = relname ? CStringGetTextDatum(relname) : (Datum) 0;
+	nulls[6] = relname ? ' ' : 'n';
+	args[7] = BoolGetDatum(enabled);
+	args[8] = CStringGetDatum(GetUserNameFromId(GetUserId(), false));
+	args[9] = ObjectIdGetDatum(GetUserId());
+	r = catalog_query("INSERT INTO galaxy.alert_rules (project_id, kind, metric, threshold, severity, retrain,"
+					  " relation, enabled, owner, owner_oid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+					  " ON CONFLICT (project_id, kind, metric) DO UPDATE SET threshold = excluded.threshold,"
+					  " severity = excluded.severity, retrain = excluded.retrain, relation = excluded.relation,"
+					  " enabled = excluded.enabled, owner = excluded.owner, owner_oid = excluded.owner_oid"
+					  " RETURNING id",
+					  10, (Oid[]) {INT8OID, TEXTOID, TEXTOID, FLOAT8OID, TEXTOID, BOOLOID, TEXTOID, BOOLOID,
+					  NAMEOID, OIDOID}, args, nulls, false, 0, SPI_OK_INSERT_RETURNING,
+					  "write galaxy.alert_rules");
+	id = query_int64(r, 0, 1, 0);
+
+	initStringInfo(&js);
+	details_begin(&js);
+	details_str(&js, "project", project);
+	details_str(&js, "kind", kind);
+	details_str(&js, "metric", metric);
+	if (has_threshold)
+		details_float(&js, "threshold", threshold);
+	details_str(&js, "severity", severity);
+	details_bool(&js, "retrain", retrain);
+	details_str(&js, "relation", relname);
+	details_bool(&js, "enabled", enabled);
+	galaxy_audit("set_alert_rule", "alert_rule", psprintf(INT64_FORMAT, id), details_end(&js));
 	schedule_wake_launcher();
 	PG_RETURN_INT64(id);
+}
+
+/*
+ * galaxy.drop_alert_rule(id bigint) → boolean: remove a rule (deploy
+ * privilege on its project); false if there is none.  Its alerts stay.
+ * Audited.
+ */
+Datum
+galaxy_drop_alert_rule(PG_FUNCTION_ARGS)
+{
+	int64		id;
+	QueryResult *r;
+	Datum		arg;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("id must not be NULL")));
+	id = PG_GETARG_INT64(0);
+	arg = Int64GetDatum(id);
+	r = catalog_query("SELECT project_id FROM galaxy.alert_rules WHERE id = $1",
+					  1, (Oid[]) {INT8OID}, &arg, NULL, true, 1, SPI_OK_SELECT, "read galaxy.alert_rules");
+	if (r->nrows == 0)
+		PG_RETURN_BOOL(false);
+	registry_check_project_access(query_int64(r, 0, 1, 0), "set_gate");
+	catalog_command("DELETE FROM galaxy.alert_rules WHERE id = $1", 1, (Oid[]) {INT8OID}, &arg, NULL,
+					SPI_OK_DELETE, "write galaxy.alert_rules");
+	galaxy_audit("drop_alert_rule", "alert_rule", psprintf(INT64_FORMAT, id), NULL);
+	PG_RETURN_BOOL(true);
 }
 
 /*
@@ -564,34 +1035,45 @@ monitor_retention(void)
 	CommitTransactionCommand();
 }
 
-/* Insert an alert and NOTIFY galaxy_alerts with it as JSON. */
-static void
-monitor_alert(int64 project_id, int64 schedule_id, const char *kind, const char *severity,
-			  const char *message, const char *details)
+/*
+ * Insert an alert and NOTIFY galaxy_alerts with it as JSON; schedule_id and
+ * rule_id 0 for none.  A rule's alert is not inserted while another of the
+ * same rule is open (unresolved); returns whether it was.
+ */
+static bool
+monitor_alert(int64 project_id, int64 schedule_id, int64 rule_id, const char *kind,
+			  const char *severity, const char *message, const char *details)
 {
-	Datum		args[6];
+	Datum		args[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	QueryResult *r;
 
 	args[0] = Int64GetDatum(project_id);
 	args[1] = Int64GetDatum(schedule_id);
+	nulls[1] = schedule_id ? ' ' : 'n';
 	args[2] = CStringGetTextDatum(kind);
 	args[3] = CStringGetTextDatum(severity);
 	args[4] = CStringGetTextDatum(message);
 	args[5] = CStringGetTextDatum(details);
-	(void) monitor_exec("WITH a AS ("
-						"  INSERT INTO galaxy.alerts (project_id, schedule_id, kind, severity, message, details)"
-						"  VALUES ($1, $2, $3, $4, $5, $6::jsonb)"
-						"  RETURNING id, raised_at, project_id, schedule_id, kind, severity, message, details) "
-						"SELECT pg_catalog.pg_notify('galaxy_alerts', CASE WHEN octet_length(j) <= "
-						CppAsString2(ALERT_PAYLOAD_MAX) " THEN j ELSE"
-						"   (pg_catalog.jsonb_build_object('id', a.id, 'kind', a.kind, 'severity', a.severity,"
-						"     'project', p.name, 'truncated', true))::text END)"
-						"  FROM a JOIN galaxy.projects p ON p.id = a.project_id,"
-						"  LATERAL (SELECT (pg_catalog.jsonb_build_object('id', a.id, 'raised_at', a.raised_at,"
-						"     'project', p.name, 'schedule', (SELECT s.name FROM galaxy.schedules s WHERE s.id = a.schedule_id),"
-						"     'kind', a.kind, 'severity', a.severity, 'message', a.message)"
-						"     || a.details)::text AS j) x",
-						6, (Oid[]) {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
-						args, NULL, SPI_OK_SELECT);
+	args[6] = Int64GetDatum(rule_id);
+	nulls[6] = rule_id ? ' ' : 'n';
+	r = monitor_exec("WITH a AS ("
+					 "  INSERT INTO galaxy.alerts (project_id, schedule_id, kind, severity, message, details, rule_id)"
+					 "  VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)"
+					 "  ON CONFLICT (rule_id) WHERE resolved_at IS NULL DO NOTHING"
+					 "  RETURNING id, raised_at, project_id, schedule_id, kind, severity, message, details, rule_id) "
+					 "SELECT pg_catalog.pg_notify('galaxy_alerts', CASE WHEN octet_length(j) <= "
+					 CppAsString2(ALERT_PAYLOAD_MAX) " THEN j ELSE"
+					 "   (pg_catalog.jsonb_build_object('id', a.id, 'kind', a.kind, 'severity', a.severity,"
+					 "     'project', p.name, 'truncated', true))::text END)"
+					 "  FROM a JOIN galaxy.projects p ON p.id = a.project_id,"
+					 "  LATERAL (SELECT (pg_catalog.jsonb_build_object('id', a.id, 'raised_at', a.raised_at,"
+					 "     'project', p.name, 'schedule', (SELECT s.name FROM galaxy.schedules s WHERE s.id = a.schedule_id),"
+					 "     'rule_id', a.rule_id, 'kind', a.kind, 'severity', a.severity, 'message', a.message)"
+					 "     || a.details)::text AS j) x",
+					 7, (Oid[]) {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID},
+					 args, nulls, SPI_OK_SELECT);
+	return r->nrows > 0;
 }
 
 /* One due schedule, as the select of monitor_run_schedules reads it. */
@@ -612,15 +1094,17 @@ typedef struct DueSchedule
 	bool		alert_on_warning;
 	char	   *schedule;
 	char	   *last_status;	/* NULL: never ran */
+	char	   *kind;			/* drift, evaluate or retrain */
 } DueSchedule;
 
 /*
- * Run one drift check as the schedule's owner; returns the features over
- * the thresholds (rows: feature, kind, psi, status) or NULL with *edata
- * set when it failed.
+ * Run one statement as a role (owner_ok: it exists and may log in) in a
+ * subtransaction; returns its rows, or NULL with *edata set when it
+ * failed (the error is caught: the caller records it).
  */
 static QueryResult *
-monitor_check(DueSchedule *s, ErrorData **edata)
+monitor_as_owner(Oid role, bool owner_ok, const char *sql, int nargs, Oid *types, Datum *args,
+				 const char *nulls, const char *what, ErrorData **edata)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -634,32 +1118,12 @@ monitor_check(DueSchedule *s, ErrorData **edata)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		Datum		args[5];
-		char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-		const char *sql;
-
-		if (!s->owner_ok)
+		if (!owner_ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("the schedule's owner (role %u) no longer exists or cannot log in", s->owner)));
-		SetUserIdAndSecContext(s->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-		args[0] = CStringGetTextDatum(s->project);
-		args[1] = s->relation ? CStringGetTextDatum(s->relation) : s->window;
-		args[2] = Float8GetDatum(s->psi_warning);
-		nulls[2] = s->has_warning ? ' ' : 'n';
-		args[3] = Float8GetDatum(s->psi_drift);
-		nulls[3] = s->has_drift ? ' ' : 'n';
-		args[4] = BoolGetDatum(s->alert_on_warning);
-		if (s->relation)
-			sql = "SELECT d.feature, d.kind, d.psi, d.status"
-				" FROM galaxy.drift($1, $2::regclass, NULL, $3, $4) d"
-				" WHERE d.status = 'drift' OR ($5 AND d.status = 'warning') ORDER BY d.psi DESC";
-		else
-			sql = "SELECT d.feature, d.kind, d.psi, d.status"
-				" FROM galaxy.drift_live($1, $2::interval, $3, $4) d"
-				" WHERE d.status = 'drift' OR ($5 AND d.status = 'warning') ORDER BY d.psi DESC";
-		r = user_query(sql, 5, (Oid[]) {TEXTOID, s->relation ? TEXTOID : INTERVALOID, FLOAT8OID, FLOAT8OID, BOOLOID},
-					   args, nulls, false, 0, SPI_OK_SELECT, "run a scheduled drift check");
+					 errmsg("the owner (role %u) no longer exists or cannot log in", role)));
+		SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+		r = user_query(sql, nargs, types, args, nulls, false, 0, SPI_OK_SELECT, what);
 		SetUserIdAndSecContext(save_uid, save_sec);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
@@ -678,6 +1142,58 @@ monitor_check(DueSchedule *s, ErrorData **edata)
 	}
 	PG_END_TRY();
 	return r;
+}
+
+/*
+ * Run one schedule as its owner: a drift check returns the features over
+ * the thresholds (rows: feature, kind, psi, status), an evaluation its
+ * metrics (one jsonb), a retraining the job's id; NULL with *edata set
+ * when it failed.
+ */
+static QueryResult *
+monitor_check(DueSchedule *s, ErrorData **edata)
+{
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	const char *sql;
+
+	if (strcmp(s->kind, "evaluate") == 0)
+	{
+		args[0] = CStringGetTextDatum(s->project);
+		args[1] = CStringGetTextDatum(s->relation ? s->relation : "");
+		return monitor_as_owner(s->owner, s->owner_ok,
+								"SELECT galaxy.evaluate($1, $2::regclass)",
+								2, (Oid[]) {TEXTOID, TEXTOID}, args, nulls,
+								"run a scheduled evaluation", edata);
+	}
+	if (strcmp(s->kind, "retrain") == 0)
+	{
+		args[0] = Int64GetDatum(s->project_id);
+		args[1] = s->relation ? CStringGetTextDatum(s->relation) : (Datum) 0;
+		nulls[1] = s->relation ? ' ' : 'n';
+		return monitor_as_owner(s->owner, s->owner_ok,
+								"SELECT galaxy_internal.submit_retrain($1, $2)",
+								2, (Oid[]) {INT8OID, TEXTOID}, args, nulls,
+								"submit a scheduled retraining", edata);
+	}
+	args[0] = CStringGetTextDatum(s->project);
+	args[1] = s->relation ? CStringGetTextDatum(s->relation) : s->window;
+	args[2] = Float8GetDatum(s->psi_warning);
+	nulls[2] = s->has_warning ? ' ' : 'n';
+	args[3] = Float8GetDatum(s->psi_drift);
+	nulls[3] = s->has_drift ? ' ' : 'n';
+	args[4] = BoolGetDatum(s->alert_on_warning);
+	if (s->relation)
+		sql = "SELECT d.feature, d.kind, d.psi, d.status"
+			" FROM galaxy.drift($1, $2::regclass, NULL, $3, $4) d"
+			" WHERE d.status = 'drift' OR ($5 AND d.status = 'warning') ORDER BY d.psi DESC";
+	else
+		sql = "SELECT d.feature, d.kind, d.psi, d.status"
+			" FROM galaxy.drift_live($1, $2::interval, $3, $4) d"
+			" WHERE d.status = 'drift' OR ($5 AND d.status = 'warning') ORDER BY d.psi DESC";
+	return monitor_as_owner(s->owner, s->owner_ok, sql, 5,
+							(Oid[]) {TEXTOID, s->relation ? TEXTOID : INTERVALOID, FLOAT8OID, FLOAT8OID, BOOLOID},
+							args, nulls, "run a scheduled drift check", edata);
 }
 
 /* A JSON string literal of s. */
@@ -699,9 +1215,12 @@ monitor_record(DueSchedule *s, QueryResult *r, ErrorData *edata)
 	char		err[256];
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz next = 0;
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	const char *status = edata ? "failed" : (r->nrows > 0 ? "alert" : "ok");
+	Datum		args[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	bool		is_drift = strcmp(s->kind, "drift") == 0;
+	bool		is_retrain = strcmp(s->kind, "retrain") == 0;
+	const char *status = edata ? "failed" : (is_drift && r->nrows > 0 ? "alert" : "ok");
+	int64		job_id = 0;
 
 	if (cron_parse(s->schedule, &spec, err, sizeof(err)))
 	{
@@ -718,13 +1237,42 @@ monitor_record(DueSchedule *s, QueryResult *r, ErrorData *edata)
 	nulls[3] = edata ? ' ' : 'n';
 	args[4] = TimestampTzGetDatum(next);
 	nulls[4] = next ? ' ' : 'n';
+	if (!edata && is_retrain && r->nrows == 1)
+		job_id = query_int64(r, 0, 1, 0);
+	args[5] = Int64GetDatum(job_id);
+	nulls[5] = job_id ? ' ' : 'n';
 	(void) monitor_exec("UPDATE galaxy.schedules SET last_run = now(), last_status = $2,"
 						" last_error = $3, last_sqlstate = $4, next_run = $5,"
 						" enabled = enabled AND $5 IS NOT NULL,"
 						" runs = runs + 1, failures = failures + ($2 = 'failed')::int,"
-						" alerts = alerts + ($2 = 'alert')::int WHERE id = $1",
-						5, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID},
+						" alerts = alerts + ($2 = 'alert')::int,"
+						" last_job_id = coalesce($6, last_job_id) WHERE id = $1",
+						6, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID},
 						args, nulls, SPI_OK_UPDATE);
+	if (!edata && strcmp(s->kind, "evaluate") == 0 && r->nrows == 1)
+	{
+		/* the metrics, one row each, as a time series */
+		Datum		eargs[5];
+		bool		isnull;
+
+		eargs[0] = Int64GetDatum(s->id);
+		eargs[1] = CStringGetTextDatum(s->name);
+		eargs[2] = Int64GetDatum(s->project_id);
+		eargs[3] = query_datum(r, 0, 1, &isnull);
+		eargs[4] = CStringGetTextDatum(s->relation ? s->relation : "");
+		if (!isnull)
+			(void) monitor_exec("INSERT INTO galaxy.evaluations (schedule_id, schedule, project_id, model_id,"
+								" version, relation, metric, value, rows)"
+								" SELECT $1, $2, $3, m.id, m.version, $5, kv.key, (kv.value #>> '{}')::float8,"
+								"        ($4 ->> 'rows')::bigint"
+								"   FROM galaxy.models m, pg_catalog.jsonb_each($4) kv"
+								"  WHERE m.id = ($4 ->> 'model_id')::bigint"
+								"    AND pg_catalog.jsonb_typeof(kv.value) = 'number'"
+								"    AND kv.key NOT IN ('rows', 'model_id', 'rows_with_unknown_label',"
+								"                       'rows_with_non_finite_target')",
+								5, (Oid[]) {INT8OID, TEXTOID, INT8OID, JSONBOID, TEXTOID},
+								eargs, NULL, SPI_OK_INSERT);
+	}
 
 	if (edata)
 	{
@@ -738,14 +1286,14 @@ monitor_record(DueSchedule *s, QueryResult *r, ErrorData *edata)
 			initStringInfo(&d);
 			appendStringInfo(&d, "{\"error\": %s, \"sqlstate\": %s}",
 							 json_str(edata->message), json_str(unpack_sql_state(edata->sqlerrcode)));
-			monitor_alert(s->project_id, s->id, "schedule_failed", "warning", msg, d.data);
+			monitor_alert(s->project_id, s->id, 0, "schedule_failed", "warning", msg, d.data);
 		}
 		ereport(LOG,
 				(errmsg("galaxy schedule \"%s\" failed: %s", s->name,
 						edata->message ? edata->message : "")));
 		FreeErrorData(edata);
 	}
-	else if (r->nrows > 0 &&
+	else if (is_drift && r->nrows > 0 &&
 			 (s->last_status == NULL || strcmp(s->last_status, "alert") != 0))
 	{
 		/* one alert when the check starts to breach, not one per run */
@@ -772,7 +1320,7 @@ monitor_record(DueSchedule *s, QueryResult *r, ErrorData *edata)
 				appendStringInfo(&names, "%s%s (PSI %.3g)", i ? ", " : "", feature, psi);
 		}
 		appendStringInfoString(&d, "]}");
-		monitor_alert(s->project_id, s->id, "drift", critical ? "critical" : "warning",
+		monitor_alert(s->project_id, s->id, 0, "drift", critical ? "critical" : "warning",
 					  psprintf("drift in project \"%s\" (schedule \"%s\"): %s%s", s->project, s->name,
 							   names.data, r->nrows > 5 ? ", ..." : ""),
 					  d.data);
@@ -801,7 +1349,7 @@ monitor_run_schedules(void)
 		q = monitor_exec("SELECT s.id, s.owner_oid,"
 						 "  coalesce((SELECT a.rolcanlogin FROM pg_catalog.pg_authid a WHERE a.oid = s.owner_oid), false),"
 						 "  s.name, p.name, s.project_id, s.relation, s.log_window, s.psi_warning, s.psi_drift,"
-						 "  s.alert_on = 'warning', s.schedule, s.last_status"
+						 "  s.alert_on = 'warning', s.schedule, s.last_status, s.kind"
 						 " FROM galaxy.schedules s JOIN galaxy.projects p ON p.id = s.project_id"
 						 " WHERE s.enabled AND s.next_run <= now()"
 						 " ORDER BY s.next_run, s.id LIMIT 1 FOR UPDATE OF s SKIP LOCKED",
@@ -829,6 +1377,7 @@ monitor_run_schedules(void)
 		s.alert_on_warning = query_bool(q, 0, 11, false);
 		s.schedule = query_text(q, 0, 12);
 		s.last_status = query_text(q, 0, 13);
+		s.kind = query_text(q, 0, 14);
 
 		r = monitor_check(&s, &edata);
 		monitor_record(&s, r, edata);
@@ -838,6 +1387,71 @@ monitor_run_schedules(void)
 		ran++;
 	}
 	return ran;
+}
+
+/*
+ * Check the alert rules (galaxy_internal.alert_rule_breaches): each breach
+ * of a rule without an open alert inserts one and sends NOTIFY; a rule
+ * with retrain submits a retraining job as the rule's owner first (its
+ * id, or its error, goes into the alert).  One transaction.
+ */
+static void
+monitor_check_rules(void)
+{
+	QueryResult *q;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "galaxy: checking alert rules");
+	q = monitor_exec("SELECT b.rule_id, b.project_id, b.kind, b.severity, b.message, b.details::text,"
+					 "  b.retrain, b.relation, b.owner_oid,"
+					 "  coalesce((SELECT a.rolcanlogin FROM pg_catalog.pg_authid a WHERE a.oid = b.owner_oid), false)"
+					 " FROM galaxy_internal.alert_rule_breaches() b",
+					 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; i < q->nrows; i++)
+	{
+		int64		rule_id = query_int64(q, i, 1, 0);
+		int64		project_id = query_int64(q, i, 2, 0);
+		char	   *details = query_text(q, i, 6);
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		if (query_bool(q, i, 7, false))
+		{
+			ErrorData  *edata;
+			char	   *relation = query_text(q, i, 8);
+			Datum		args[2];
+			char		nulls[2] = {' ', ' '};
+			QueryResult *r;
+
+			args[0] = Int64GetDatum(project_id);
+			args[1] = relation ? CStringGetTextDatum(relation) : (Datum) 0;
+			nulls[1] = relation ? ' ' : 'n';
+			r = monitor_as_owner(DatumGetObjectId(query_datum(q, i, 9, &isnull)), query_bool(q, i, 10, false),
+								 "SELECT galaxy_internal.submit_retrain($1, $2)", 2,
+								 (Oid[]) {INT8OID, TEXTOID}, args, nulls,
+								 "submit a retraining job for an alert rule", &edata);
+			/* the alert's details say what came of it */
+			details = psprintf("%.*s, %s}", (int) strlen(details) - 1, details,
+							   edata ? psprintf("\"retrain_error\": %s", json_str(edata->message))
+							   : psprintf("\"retrain_job\": " INT64_FORMAT, query_int64(r, 0, 1, 0)));
+			if (edata)
+			{
+				ereport(LOG,
+						(errmsg("galaxy alert rule " INT64_FORMAT " could not submit a retraining job: %s",
+								rule_id, edata->message ? edata->message : "")));
+				FreeErrorData(edata);
+			}
+		}
+		if (monitor_alert(project_id, 0, rule_id, query_text(q, i, 3), query_text(q, i, 4),
+						  query_text(q, i, 5), details))
+			(void) monitor_exec("UPDATE galaxy.alert_rules SET fired_at = now(), fired = fired + 1 WHERE id = $1",
+								1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(rule_id)}, NULL, SPI_OK_UPDATE);
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
 /* The earliest next run of an enabled schedule (0: none). */
@@ -851,7 +1465,10 @@ monitor_next_run(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	r = monitor_exec("SELECT min(next_run) FROM galaxy.schedules WHERE enabled",
+	/* rules that watch more than the evaluations are checked every MONITOR_RULES_MS */
+	r = monitor_exec("SELECT least((SELECT min(next_run) FROM galaxy.schedules WHERE enabled),"
+					 " (SELECT pg_catalog.clock_timestamp() + interval '" CppAsString2(MONITOR_RULES_MS) " ms'"
+					 "   WHERE EXISTS (SELECT 1 FROM galaxy.alert_rules WHERE enabled AND kind <> 'metric_below')))",
 					 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	if (r->nrows == 1)
 	{
@@ -943,6 +1560,7 @@ galaxy_monitor_main(Datum arg)
 		{
 			monitor_retention();
 			ran = monitor_run_schedules();
+			monitor_check_rules();
 			next_run = monitor_next_run();
 		}
 		MemoryContextSwitchTo(old);

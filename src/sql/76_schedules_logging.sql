@@ -155,7 +155,7 @@ CREATE TABLE galaxy.schedules (
     id            bigserial PRIMARY KEY,
     name          text NOT NULL UNIQUE,
     project_id    bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
-    kind          text NOT NULL DEFAULT 'drift' CHECK (kind IN ('drift')),
+    kind          text NOT NULL DEFAULT 'drift' CHECK (kind IN ('drift', 'evaluate', 'retrain')),
     schedule      text NOT NULL,
     relation      text,
     log_window    interval,
@@ -174,31 +174,79 @@ CREATE TABLE galaxy.schedules (
     runs          bigint NOT NULL DEFAULT 0,
     failures      bigint NOT NULL DEFAULT 0,
     alerts        bigint NOT NULL DEFAULT 0,
-    CHECK (relation IS NOT NULL OR log_window IS NOT NULL)
+    options       jsonb NOT NULL DEFAULT '{}',
+    last_job_id   bigint,
+    CHECK (relation IS NOT NULL OR log_window IS NOT NULL),
+    CHECK (kind = 'drift' OR relation IS NOT NULL)
 );
 CREATE INDEX schedules_next_run_idx ON galaxy.schedules (next_run) WHERE enabled;
-COMMENT ON TABLE galaxy.schedules IS 'Scheduled drift checks (galaxy.schedule_drift), run by galaxy''s monitor worker as their owner: the schedule text, what is checked, and how the last run went';
+COMMENT ON TABLE galaxy.schedules IS 'Scheduled drift checks, evaluations and retraining (galaxy.schedule, galaxy.schedule_drift), run by galaxy''s monitor worker as their owner: the schedule text, what runs, and how the last run went';
 SELECT pg_catalog.pg_extension_config_dump('galaxy.schedules', '');
 SELECT pg_catalog.pg_extension_config_dump('galaxy.schedules_id_seq', '');
+
+-- Alert rules per project (galaxy.set_alert_rule), checked by the monitor worker.
+CREATE TABLE galaxy.alert_rules (
+    id          bigserial PRIMARY KEY,
+    project_id  bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
+    kind        text NOT NULL CHECK (kind IN ('metric_below', 'latency_above', 'drift', 'job_failed', 'schedule_missed')),
+    metric      text NOT NULL DEFAULT '',
+    threshold   float8 CHECK (threshold > '-Infinity' AND threshold < 'Infinity'),
+    severity    text NOT NULL DEFAULT 'warning' CHECK (severity IN ('warning', 'critical')),
+    retrain     boolean NOT NULL DEFAULT false,
+    relation    text,
+    enabled     boolean NOT NULL DEFAULT true,
+    owner       name NOT NULL,
+    owner_oid   oid NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    fired_at    timestamptz,
+    fired       bigint NOT NULL DEFAULT 0,
+    UNIQUE (project_id, kind, metric)
+);
+COMMENT ON TABLE galaxy.alert_rules IS 'Alert rules per project (galaxy.set_alert_rule): a metric of the scheduled evaluations below a threshold, p99 predict latency above N ms, drift above a PSI, a failed job, an overdue schedule; checked by galaxy''s monitor worker, each breach an alert';
+SELECT pg_catalog.pg_extension_config_dump('galaxy.alert_rules', '');
+SELECT pg_catalog.pg_extension_config_dump('galaxy.alert_rules_id_seq', '');
 
 CREATE TABLE galaxy.alerts (
     id              bigserial PRIMARY KEY,
     raised_at       timestamptz NOT NULL DEFAULT now(),
     project_id      bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
     schedule_id     bigint REFERENCES galaxy.schedules (id) ON DELETE SET NULL,
-    kind            text NOT NULL CHECK (kind IN ('drift', 'schedule_failed')),
+    kind            text NOT NULL CHECK (kind IN ('drift', 'schedule_failed', 'metric_below', 'latency_above',
+                                                  'job_failed', 'schedule_missed')),
     severity        text NOT NULL CHECK (severity IN ('warning', 'critical')),
     message         text NOT NULL,
     details         jsonb NOT NULL DEFAULT '{}',
     acknowledged_at timestamptz,
     acknowledged_by name,
     resolved_at     timestamptz,
-    resolved_by     name
+    resolved_by     name,
+    rule_id         bigint REFERENCES galaxy.alert_rules (id) ON DELETE SET NULL
 );
 CREATE INDEX alerts_project_idx ON galaxy.alerts (project_id, raised_at DESC);
-COMMENT ON TABLE galaxy.alerts IS 'Alerts raised by scheduled checks (drift over the thresholds, a schedule that started failing); each is also sent as NOTIFY galaxy_alerts with a JSON payload';
+-- a rule has at most one open (unresolved) alert
+CREATE UNIQUE INDEX alerts_open_rule_idx ON galaxy.alerts (rule_id) WHERE resolved_at IS NULL;
+COMMENT ON TABLE galaxy.alerts IS 'Alerts raised by scheduled checks (drift over the thresholds, a schedule that started failing) and by alert rules (galaxy.alert_rules); each is also sent as NOTIFY galaxy_alerts with a JSON payload';
 SELECT pg_catalog.pg_extension_config_dump('galaxy.alerts', '');
 SELECT pg_catalog.pg_extension_config_dump('galaxy.alerts_id_seq', '');
+
+-- Results of the scheduled evaluations: a time series, one row per metric.
+CREATE TABLE galaxy.evaluations (
+    id            bigserial PRIMARY KEY,
+    schedule_id   bigint REFERENCES galaxy.schedules (id) ON DELETE SET NULL,
+    schedule      text NOT NULL,
+    project_id    bigint NOT NULL REFERENCES galaxy.projects (id) ON DELETE CASCADE,
+    model_id      bigint NOT NULL,
+    version       text NOT NULL,
+    relation      text NOT NULL,
+    metric        text NOT NULL,
+    value         float8,
+    rows          bigint NOT NULL CHECK (rows >= 0),
+    evaluated_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX evaluations_project_idx ON galaxy.evaluations (project_id, metric, evaluated_at DESC);
+COMMENT ON TABLE galaxy.evaluations IS 'Every scheduled evaluation (galaxy.schedule(..., action => ''evaluate'')): the deployed model''s metrics on the relation, one row per metric, a time series';
+SELECT pg_catalog.pg_extension_config_dump('galaxy.evaluations', '');
+SELECT pg_catalog.pg_extension_config_dump('galaxy.evaluations_id_seq', '');
 
 CREATE FUNCTION galaxy.next_run(schedule text, after timestamptz DEFAULT NULL) RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'galaxy_next_run' LANGUAGE C STABLE;
@@ -215,6 +263,61 @@ CREATE FUNCTION galaxy.schedule_drift(name text, project text, schedule text,
 COMMENT ON FUNCTION galaxy.schedule_drift(text, text, text, regclass, interval, float8, float8, text) IS
 'Check a project''s drift on a schedule, as the caller: of relation, else of its logged predictions of the last log_window; a feature whose status reaches alert_on (''drift'' or ''warning'') raises an alert (galaxy.alerts, NOTIFY galaxy_alerts); needs the deploy privilege; audited';
 
+CREATE FUNCTION galaxy.schedule(name text, project text, schedule text, action text,
+                                relation regclass DEFAULT NULL, options jsonb DEFAULT '{}')
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'galaxy_schedule' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.schedule(text, text, text, text, regclass, jsonb) IS
+'Run an action on a project on a schedule, as the caller: evaluate (the deployed model on relation, into galaxy.evaluations), drift (options log_window, psi_warning, psi_drift, alert_on) or retrain (a training job like the current model''s on relation, deployed by the project''s policy); needs the deploy privilege; audited';
+
+CREATE FUNCTION galaxy.set_alert_rule(project text, kind text, threshold float8 DEFAULT NULL,
+                                      options jsonb DEFAULT '{}')
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'galaxy_set_alert_rule' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.set_alert_rule(text, text, float8, jsonb) IS
+'Create or replace a project''s alert rule: metric_below (options metric), latency_above (p99 ms), drift (PSI), job_failed, schedule_missed (intervals overdue, default 1); options severity, retrain (submit a retraining job when it fires), relation; needs the deploy privilege; audited';
+
+CREATE FUNCTION galaxy.drop_alert_rule(id bigint) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'galaxy_drop_alert_rule' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION galaxy.drop_alert_rule(bigint) IS
+'Remove an alert rule (deploy privilege on its project); false if there is none; audited';
+
+-- A retraining job like the project's current model, as the calling role.
+CREATE FUNCTION galaxy_internal.submit_retrain(project_id bigint, relation text DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, galaxy, pg_temp
+AS $fn$
+DECLARE
+    m record;
+    rel text;
+BEGIN
+    SELECT p.name AS project, mo.id, mo.algorithm, mo.hyperparams_given, mo.target, mo.features,
+           mo.task, mo.seed, mo.relation
+      INTO m
+      FROM galaxy.projects p
+      JOIN galaxy.models mo ON mo.project_id = p.id
+     WHERE p.id = $1 AND mo.status <> 'training'
+     ORDER BY (mo.id = coalesce((SELECT d.model_id FROM galaxy.deployments d
+                                  WHERE d.project_id = p.id AND d.retired_at IS NULL AND d.traffic >= 1.0
+                                  ORDER BY d.id DESC LIMIT 1), 0)) DESC, mo.id DESC
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'project % has no model to retrain', $1 USING ERRCODE = '55000';
+    END IF;
+    rel := coalesce($2, m.relation);
+    IF rel IS NULL THEN
+        RAISE EXCEPTION 'model % of project "%" was not trained on a relation: give one to retrain on', m.id, m.project
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN galaxy.submit(project => m.project, relation => rel::regclass, target => m.target,
+                         algorithm => m.algorithm, hyperparams => m.hyperparams_given,
+                         features => m.features, task => m.task, seed => coalesce(m.seed, 42));
+END
+$fn$;
+COMMENT ON FUNCTION galaxy_internal.submit_retrain(bigint, text) IS
+'Submit (galaxy.submit) a training job for a project with its current model''s algorithm, given hyperparameters, target and features, on relation (default: the model''s); the new model is deployed by galaxy.submit''s deploy policy (if_better) and the project''s approvals and gates';
+
 CREATE FUNCTION galaxy.unschedule(name text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'galaxy_unschedule' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION galaxy.unschedule(text) IS
@@ -230,7 +333,8 @@ SELECT s.id, s.name, p.name AS project, s.kind, s.schedule,
        coalesce(s.relation, 'inference log, last ' || s.log_window::text) AS checks,
        s.enabled, s.owner, s.next_run, s.last_run, s.last_status, s.last_error, s.last_sqlstate,
        s.runs, s.failures, s.alerts,
-       (s.enabled AND s.next_run < now() - interval '1 minute') AS overdue
+       (s.enabled AND s.next_run < now() - interval '1 minute') AS overdue,
+       s.last_job_id
   FROM galaxy.schedules s
   JOIN galaxy.projects p ON p.id = s.project_id;
 COMMENT ON VIEW galaxy.schedule_status IS
@@ -240,7 +344,8 @@ CREATE VIEW galaxy.alert_list AS
 SELECT a.id, a.raised_at, p.name AS project, s.name AS schedule, a.kind, a.severity, a.message,
        a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.resolved_by,
        CASE WHEN a.resolved_at IS NOT NULL THEN 'resolved'
-            WHEN a.acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE 'open' END AS state
+            WHEN a.acknowledged_at IS NOT NULL THEN 'acknowledged' ELSE 'open' END AS state,
+       a.rule_id
   FROM galaxy.alerts a
   JOIN galaxy.projects p ON p.id = a.project_id
   LEFT JOIN galaxy.schedules s ON s.id = a.schedule_id;

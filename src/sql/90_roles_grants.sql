@@ -203,7 +203,8 @@ DECLARE
                                 'grant_project', 'revoke_project', 'schedule_evaluation', 'unschedule_evaluation',
                                 'drop_project', 'delete_model', 'archive_model', 'compress_model', 'compress',
                                 'set_gate', 'drop_gate', 'check_gates', 'set_drift_thresholds',
-                                'schedule_drift', 'unschedule', 'set_logging', 'acknowledge_alert'];
+                                'schedule_drift', 'unschedule', 'set_logging', 'acknowledge_alert',
+                                'schedule', 'set_alert_rule', 'drop_alert_rule', 'submit_retrain'];
     approver_fns text[] := ARRAY['approve', 'reject', 'verify_audit', 'audit_head'];
     superuser_fns text[] := ARRAY['purge_audit'];
     io_fns oid[];

@@ -452,6 +452,11 @@ COMMENT ON COLUMN galaxy.health_status.projects_serving IS 'Projects with a prim
 COMMENT ON COLUMN galaxy.health_status.drift_last_computed_at IS 'When galaxy.drift() last ran';
 COMMENT ON COLUMN galaxy.health_status.features_drifting IS 'Features whose last drift status is drift';
 COMMENT ON COLUMN galaxy.health_status.checked_at IS 'When the row was computed';
+COMMENT ON COLUMN galaxy.health_status.alerts_open IS 'Alerts not yet resolved';
+COMMENT ON COLUMN galaxy.health_status.alerts_critical_open IS 'Critical alerts not yet resolved';
+COMMENT ON COLUMN galaxy.health_status.schedules_overdue IS 'Enabled schedules overdue by more than their period (the time between two runs)';
+COMMENT ON COLUMN galaxy.health_status.schedules_failing IS 'Schedules whose last run failed';
+COMMENT ON COLUMN galaxy.health_status.scheduler_last_run IS 'When the monitor worker last ran a schedule';
 COMMENT ON COLUMN galaxy.model_metrics.model_id IS 'Model id';
 COMMENT ON COLUMN galaxy.model_metrics.project IS 'Project name';
 COMMENT ON COLUMN galaxy.model_metrics.version IS 'Model version';
@@ -513,7 +518,7 @@ COMMENT ON COLUMN galaxy.inference_log_status.projects_logged IS 'Projects with 
 COMMENT ON COLUMN galaxy.schedules.id IS 'Schedule id';
 COMMENT ON COLUMN galaxy.schedules.name IS 'Unique schedule name';
 COMMENT ON COLUMN galaxy.schedules.project_id IS 'Project checked';
-COMMENT ON COLUMN galaxy.schedules.kind IS 'What runs: drift (a galaxy.drift check)';
+COMMENT ON COLUMN galaxy.schedules.kind IS 'What runs (the action of galaxy.schedule): drift (a galaxy.drift check), evaluate (galaxy.evaluate into galaxy.evaluations) or retrain (a training job)';
 COMMENT ON COLUMN galaxy.schedules.schedule IS 'Five cron fields (UTC), a macro such as @daily, or "every N seconds|minutes|hours|days"';
 COMMENT ON COLUMN galaxy.schedules.relation IS 'Relation checked, schema-qualified; NULL: the project''s logged predictions of the last log_window';
 COMMENT ON COLUMN galaxy.schedules.log_window IS 'Window of logged predictions checked when relation is NULL';
@@ -532,26 +537,29 @@ COMMENT ON COLUMN galaxy.schedules.last_sqlstate IS 'SQLSTATE of the last run wh
 COMMENT ON COLUMN galaxy.schedules.runs IS 'Runs so far';
 COMMENT ON COLUMN galaxy.schedules.failures IS 'Runs that failed';
 COMMENT ON COLUMN galaxy.schedules.alerts IS 'Runs that found a feature over the thresholds';
+COMMENT ON COLUMN galaxy.schedules.options IS 'The options given to galaxy.schedule (drift: log_window, psi_warning, psi_drift, alert_on)';
+COMMENT ON COLUMN galaxy.schedules.last_job_id IS 'A retrain schedule: the job its last successful run submitted';
 
 -- alerts
 COMMENT ON COLUMN galaxy.alerts.id IS 'Alert id';
 COMMENT ON COLUMN galaxy.alerts.raised_at IS 'When it was raised';
 COMMENT ON COLUMN galaxy.alerts.project_id IS 'Project concerned';
 COMMENT ON COLUMN galaxy.alerts.schedule_id IS 'Schedule that raised it (NULL once the schedule is removed)';
-COMMENT ON COLUMN galaxy.alerts.kind IS 'drift (a feature over the thresholds) or schedule_failed';
+COMMENT ON COLUMN galaxy.alerts.kind IS 'drift (a feature over the thresholds: a drift schedule, or a drift rule), schedule_failed, or the kind of the alert rule that fired: metric_below, latency_above, job_failed, schedule_missed';
 COMMENT ON COLUMN galaxy.alerts.severity IS 'critical (a feature''s status is drift) or warning';
 COMMENT ON COLUMN galaxy.alerts.message IS 'What happened, in words';
-COMMENT ON COLUMN galaxy.alerts.details IS 'The features over the thresholds (feature, kind, psi, status) and the relation, or the error and SQLSTATE';
+COMMENT ON COLUMN galaxy.alerts.details IS 'The features over the thresholds (feature, kind, psi, status) and the relation, or the error and SQLSTATE, or what the rule saw (value, threshold, model, job) and the retraining job it submitted (retrain_job) or why it could not (retrain_error)';
 COMMENT ON COLUMN galaxy.alerts.acknowledged_at IS 'When galaxy.acknowledge_alert marked it';
 COMMENT ON COLUMN galaxy.alerts.acknowledged_by IS 'Role that acknowledged it';
 COMMENT ON COLUMN galaxy.alerts.resolved_at IS 'When it was resolved';
 COMMENT ON COLUMN galaxy.alerts.resolved_by IS 'Role that resolved it';
+COMMENT ON COLUMN galaxy.alerts.rule_id IS 'Alert rule that raised it (NULL for a schedule''s own alert, or once the rule is removed); a rule has at most one unresolved alert';
 
 -- schedule_status
 COMMENT ON COLUMN galaxy.schedule_status.id IS 'Schedule id';
 COMMENT ON COLUMN galaxy.schedule_status.name IS 'Schedule name';
 COMMENT ON COLUMN galaxy.schedule_status.project IS 'Project checked';
-COMMENT ON COLUMN galaxy.schedule_status.kind IS 'What runs (drift)';
+COMMENT ON COLUMN galaxy.schedule_status.kind IS 'What runs: drift, evaluate or retrain';
 COMMENT ON COLUMN galaxy.schedule_status.schedule IS 'The schedule text';
 COMMENT ON COLUMN galaxy.schedule_status.checks IS 'Relation checked, or the window of logged predictions';
 COMMENT ON COLUMN galaxy.schedule_status.enabled IS 'Whether it runs';
@@ -565,13 +573,14 @@ COMMENT ON COLUMN galaxy.schedule_status.runs IS 'Runs so far';
 COMMENT ON COLUMN galaxy.schedule_status.failures IS 'Runs that failed';
 COMMENT ON COLUMN galaxy.schedule_status.alerts IS 'Runs that found a feature over the thresholds';
 COMMENT ON COLUMN galaxy.schedule_status.overdue IS 'Due more than a minute ago (the monitor worker is not keeping up, or is not running)';
+COMMENT ON COLUMN galaxy.schedule_status.last_job_id IS 'A retrain schedule: the job its last successful run submitted';
 
 -- alert_list
 COMMENT ON COLUMN galaxy.alert_list.id IS 'Alert id';
 COMMENT ON COLUMN galaxy.alert_list.raised_at IS 'When it was raised';
 COMMENT ON COLUMN galaxy.alert_list.project IS 'Project concerned';
 COMMENT ON COLUMN galaxy.alert_list.schedule IS 'Schedule that raised it';
-COMMENT ON COLUMN galaxy.alert_list.kind IS 'drift or schedule_failed';
+COMMENT ON COLUMN galaxy.alert_list.kind IS 'drift, schedule_failed, metric_below, latency_above, job_failed or schedule_missed';
 COMMENT ON COLUMN galaxy.alert_list.severity IS 'critical or warning';
 COMMENT ON COLUMN galaxy.alert_list.message IS 'What happened, in words';
 COMMENT ON COLUMN galaxy.alert_list.acknowledged_at IS 'When it was acknowledged';
@@ -579,3 +588,79 @@ COMMENT ON COLUMN galaxy.alert_list.acknowledged_by IS 'Role that acknowledged i
 COMMENT ON COLUMN galaxy.alert_list.resolved_at IS 'When it was resolved';
 COMMENT ON COLUMN galaxy.alert_list.resolved_by IS 'Role that resolved it';
 COMMENT ON COLUMN galaxy.alert_list.state IS 'open, acknowledged or resolved';
+COMMENT ON COLUMN galaxy.alert_list.rule_id IS 'Alert rule that raised it (NULL: a schedule''s own alert)';
+
+-- alert_rules
+COMMENT ON COLUMN galaxy.alert_rules.id IS 'Rule id';
+COMMENT ON COLUMN galaxy.alert_rules.project_id IS 'Project watched';
+COMMENT ON COLUMN galaxy.alert_rules.kind IS 'metric_below, latency_above, drift, job_failed or schedule_missed';
+COMMENT ON COLUMN galaxy.alert_rules.metric IS 'metric_below: the metric of the scheduled evaluations compared (empty for the other kinds)';
+COMMENT ON COLUMN galaxy.alert_rules.threshold IS 'metric_below: the lowest acceptable value; latency_above: p99 in milliseconds; drift: a PSI (NULL: the project''s drift threshold); schedule_missed: periods overdue (NULL: 1)';
+COMMENT ON COLUMN galaxy.alert_rules.severity IS 'Severity of its alerts: warning or critical';
+COMMENT ON COLUMN galaxy.alert_rules.retrain IS 'Whether a firing submits a retraining job (galaxy.submit, as the owner)';
+COMMENT ON COLUMN galaxy.alert_rules.relation IS 'Relation the retraining job reads (NULL: the current model''s)';
+COMMENT ON COLUMN galaxy.alert_rules.enabled IS 'Whether the rule is checked';
+COMMENT ON COLUMN galaxy.alert_rules.owner IS 'Role that set the rule; a retraining job runs as it';
+COMMENT ON COLUMN galaxy.alert_rules.owner_oid IS 'OID of the owner role';
+COMMENT ON COLUMN galaxy.alert_rules.created_at IS 'When the rule was created';
+COMMENT ON COLUMN galaxy.alert_rules.fired_at IS 'When it last raised an alert (events before it count no more)';
+COMMENT ON COLUMN galaxy.alert_rules.fired IS 'Alerts it raised';
+
+-- alert_rule_list
+COMMENT ON COLUMN galaxy.alert_rule_list.id IS 'Rule id';
+COMMENT ON COLUMN galaxy.alert_rule_list.project IS 'Project watched';
+COMMENT ON COLUMN galaxy.alert_rule_list.kind IS 'metric_below, latency_above, drift, job_failed or schedule_missed';
+COMMENT ON COLUMN galaxy.alert_rule_list.metric IS 'metric_below: the metric compared';
+COMMENT ON COLUMN galaxy.alert_rule_list.threshold IS 'The threshold (its unit depends on the kind)';
+COMMENT ON COLUMN galaxy.alert_rule_list.severity IS 'warning or critical';
+COMMENT ON COLUMN galaxy.alert_rule_list.retrain IS 'Whether a firing submits a retraining job';
+COMMENT ON COLUMN galaxy.alert_rule_list.relation IS 'Relation a retraining job reads (NULL: the current model''s)';
+COMMENT ON COLUMN galaxy.alert_rule_list.enabled IS 'Whether the rule is checked';
+COMMENT ON COLUMN galaxy.alert_rule_list.owner IS 'Role that set the rule';
+COMMENT ON COLUMN galaxy.alert_rule_list.created_at IS 'When the rule was created';
+COMMENT ON COLUMN galaxy.alert_rule_list.fired_at IS 'When it last raised an alert';
+COMMENT ON COLUMN galaxy.alert_rule_list.fired IS 'Alerts it raised';
+COMMENT ON COLUMN galaxy.alert_rule_list.open_alert IS 'Whether an alert of it is unresolved (it raises no other until then)';
+
+-- evaluations
+COMMENT ON COLUMN galaxy.evaluations.id IS 'Row id';
+COMMENT ON COLUMN galaxy.evaluations.schedule_id IS 'Schedule that ran the evaluation (NULL once removed)';
+COMMENT ON COLUMN galaxy.evaluations.schedule IS 'Its name at the time';
+COMMENT ON COLUMN galaxy.evaluations.project_id IS 'Project evaluated';
+COMMENT ON COLUMN galaxy.evaluations.model_id IS 'The deployed model that was scored';
+COMMENT ON COLUMN galaxy.evaluations.version IS 'Its version';
+COMMENT ON COLUMN galaxy.evaluations.relation IS 'Relation scored, schema-qualified';
+COMMENT ON COLUMN galaxy.evaluations.metric IS 'Metric name (accuracy, f1_macro, r2, rmse, ...)';
+COMMENT ON COLUMN galaxy.evaluations.value IS 'Its value';
+COMMENT ON COLUMN galaxy.evaluations.rows IS 'Rows scored';
+COMMENT ON COLUMN galaxy.evaluations.evaluated_at IS 'When the evaluation ran';
+
+-- evaluation_list
+COMMENT ON COLUMN galaxy.evaluation_list.id IS 'Row id';
+COMMENT ON COLUMN galaxy.evaluation_list.evaluated_at IS 'When the evaluation ran';
+COMMENT ON COLUMN galaxy.evaluation_list.project IS 'Project name';
+COMMENT ON COLUMN galaxy.evaluation_list.schedule IS 'Schedule name';
+COMMENT ON COLUMN galaxy.evaluation_list.model_id IS 'The deployed model that was scored';
+COMMENT ON COLUMN galaxy.evaluation_list.version IS 'Its version';
+COMMENT ON COLUMN galaxy.evaluation_list.relation IS 'Relation scored';
+COMMENT ON COLUMN galaxy.evaluation_list.metric IS 'Metric name';
+COMMENT ON COLUMN galaxy.evaluation_list.value IS 'Its value';
+COMMENT ON COLUMN galaxy.evaluation_list.rows IS 'Rows scored';
+
+-- drift_list
+COMMENT ON COLUMN galaxy.drift_list.id IS 'Row id of galaxy.drift_history';
+COMMENT ON COLUMN galaxy.drift_list.computed_at IS 'When galaxy.drift() computed it';
+COMMENT ON COLUMN galaxy.drift_list.project IS 'Project name';
+COMMENT ON COLUMN galaxy.drift_list.model_id IS 'The model compared';
+COMMENT ON COLUMN galaxy.drift_list.version IS 'Its version';
+COMMENT ON COLUMN galaxy.drift_list.relation IS 'The relation compared';
+COMMENT ON COLUMN galaxy.drift_list.baseline IS 'training, or the baseline relation';
+COMMENT ON COLUMN galaxy.drift_list.feature IS 'Feature name, or (prediction)';
+COMMENT ON COLUMN galaxy.drift_list.kind IS 'numeric, categorical or prediction';
+COMMENT ON COLUMN galaxy.drift_list.rows IS 'Rows of the relation';
+COMMENT ON COLUMN galaxy.drift_list.psi IS 'Population stability index';
+COMMENT ON COLUMN galaxy.drift_list.ks_statistic IS 'Kolmogorov-Smirnov statistic (numeric only)';
+COMMENT ON COLUMN galaxy.drift_list.ks_p_value IS 'Its asymptotic p-value (numeric only)';
+COMMENT ON COLUMN galaxy.drift_list.js_distance IS 'Jensen-Shannon distance (base 2, 0 to 1)';
+COMMENT ON COLUMN galaxy.drift_list.linf_distance IS 'Largest difference of a category''s share (categorical only)';
+COMMENT ON COLUMN galaxy.drift_list.status IS 'ok, warning or drift';

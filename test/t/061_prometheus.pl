@@ -38,6 +38,14 @@ $node->safe_psql('postgres', q{
 	SELECT count(galaxy.predict('metrics.demo', p)) FROM points p;
 	SELECT count(*) FROM galaxy.drift('metrics.demo', 'points', predictions => false);
 	CREATE ROLE galaxy_monitor LOGIN IN ROLE galaxy_admin;
+	-- a schedule, its evaluation and an alert, as the monitor worker would write them
+	SELECT galaxy.schedule('nightly "eval"', 'metrics.demo', '@daily', 'evaluate', 'points');
+	UPDATE galaxy.schedules SET runs = 3, failures = 1, last_run = now();
+	INSERT INTO galaxy.evaluations (schedule_id, schedule, project_id, model_id, version, relation, metric, value, rows)
+	SELECT s.id, s.name, s.project_id, 1, '1.0.0', 'public.points', 'r2', 0.75, 300 FROM galaxy.schedules s;
+	SELECT galaxy.set_alert_rule('metrics.demo', 'job_failed');
+	INSERT INTO galaxy.alerts (project_id, kind, severity, message, rule_id)
+	SELECT project_id, 'job_failed', 'warning', 'job 7 failed', id FROM galaxy.alert_rules;
 });
 
 my $text = $node->safe_psql('postgres', 'SELECT galaxy.prometheus()');
@@ -50,6 +58,12 @@ like($text, qr/^galaxy_inference_duration_seconds_count\{[^}]*\} 19$/m, 'prometh
 like($text, qr/^galaxy_inference_duration_seconds_bucket\{[^}]*le="\+Inf"\} 19$/m, 'prometheus(): +Inf bucket');
 like($text, qr/^galaxy_drift_psi\{project="metrics\.demo",feature="x1",kind="numeric"\} /m, 'prometheus(): drift');
 like($text, qr/^galaxy_deployment_traffic_ratio\{[^}]*\} 1$/m, 'prometheus(): deployment');
+like($text, qr/^galaxy_schedule_runs_total\{schedule="nightly \\"eval\\"",project="metrics\.demo",action="evaluate"\} 3$/m,
+	'prometheus(): schedule runs, the label escaped');
+like($text, qr/^galaxy_schedule_failures_total\{[^}]*\} 1$/m, 'prometheus(): schedule failures');
+like($text, qr/^galaxy_evaluation_metric\{[^}]*metric="r2"[^}]*\} 0\.75$/m, 'prometheus(): the latest evaluation');
+like($text, qr/^galaxy_alerts_open\{project="metrics\.demo",kind="job_failed",severity="warning"\} 1$/m,
+	'prometheus(): open alerts');
 
 SKIP:
 {

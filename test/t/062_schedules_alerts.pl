@@ -7,7 +7,9 @@
 # Predictions of a logged project reach galaxy.inference_log, and
 # galaxy.flush_inference_log() acknowledges them; a restart loses neither
 # the schedules nor the acknowledged predictions, and the schedules run
-# again after it.  No timing is asserted: waits are polls with a generous
+# again after it.  A scheduled evaluation whose metric falls below an
+# alert rule's threshold raises an alert heard through LISTEN, and the
+# rule submits a retraining job.  No timing is asserted: waits are polls with a generous
 # limit.
 use strict;
 use warnings;
@@ -157,6 +159,70 @@ $node->safe_psql('postgres', q{SELECT count(galaxy.predict('watched', s)) FROM p
 is($node->safe_psql('postgres', 'SELECT galaxy.flush_inference_log(60)'), 't', 'logging resumes after the restart');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM galaxy.inference_log}), '1010', 'with the same setting');
 
+# ---------------------------------------------------------------------------
+# An evaluation every second; its metric falls below a rule's threshold: the
+# alert arrives through LISTEN, and the rule submits a retraining job
+# ---------------------------------------------------------------------------
+$node->safe_psql('postgres', q{
+	SELECT galaxy.unschedule('watch');
+	CREATE TABLE public.labelled AS SELECT * FROM public.train_pts;
+	SELECT galaxy.schedule('quality', 'watched', 'every 1 second', 'evaluate', 'public.labelled');
+	SELECT galaxy.set_alert_rule('watched', 'metric_below', 0.9,
+	                             '{"metric": "r2", "retrain": true, "severity": "critical"}');
+});
+ok(wait_for(q{SELECT count(*) > 0 FROM galaxy.evaluation_list WHERE schedule = 'quality' AND metric = 'r2'},
+		'an evaluation'),
+	'the scheduled evaluation appends its metrics to galaxy.evaluations');
+is($node->safe_psql('postgres', q{
+	SELECT (SELECT count(*) FROM galaxy.alerts WHERE rule_id IS NOT NULL) || ' ' ||
+	       (SELECT round(value::numeric, 6) = round(galaxy.evaluate('watched', 'public.labelled', 'r2')::numeric, 6)
+	          FROM galaxy.evaluation_list WHERE schedule = 'quality' AND metric = 'r2' ORDER BY id DESC LIMIT 1)}),
+	'0 true', 'the stored value is galaxy.evaluate\'s, and a model that meets the threshold raises nothing');
+
+my $listener2 = $node->background_psql('postgres');
+$listener2->query_safe('LISTEN galaxy_alerts');
+# the labels move away from what the model predicts: r2 falls below 0.9
+$node->safe_psql('postgres', 'UPDATE public.labelled SET y = y + 8');
+$t0 = time;
+$heard = '';
+while (time - $t0 < 60 && $heard !~ /"kind": "metric_below"/)
+{
+	sleep 0.2;
+	$heard .= $listener2->query_safe('SELECT 1');
+}
+like($heard, qr/Asynchronous notification "galaxy_alerts" with payload "\{.*"kind": "metric_below"/,
+	'LISTEN galaxy_alerts receives the metric alert');
+note(sprintf('the metric alert arrived %.1f s after the labels changed', time - $t0));
+($payload) = $heard =~ /with payload "(\{[^\n]*"metric_below"[^\n]*\})" received/;
+like($payload // '', qr/"metric": "r2"/, 'the payload names the metric');
+like($payload // '', qr/"severity": "critical"/, 'with the rule\'s severity');
+my ($job) = ($payload // '') =~ /"retrain_job": (\d+)/;
+ok(defined $job, 'the rule submitted a retraining job');
+$job //= 0;
+is($node->safe_psql('postgres', qq{
+	SELECT (j.owner = current_user) || ' ' || (j.request ->> 'algorithm') || ' ' || (j.request ->> 'target')
+	  FROM galaxy.jobs j WHERE j.id = $job}),
+	'true linear_regression y', 'through the job queue, like the current model, as the rule\'s owner');
+is($node->safe_psql('postgres', qq{SELECT state FROM galaxy.wait($job, '120 s')}), 'succeeded',
+	'the retraining job succeeds');
+is($node->safe_psql('postgres', qq{SELECT count(*) FROM galaxy.models WHERE job_id = $job}), '1',
+	'and registers a model (deployed or not by the project\'s policy)');
+$runs = $node->safe_psql('postgres', q{SELECT runs FROM galaxy.schedules WHERE name = 'quality'});
+ok(wait_for(qq{SELECT runs > $runs FROM galaxy.schedules WHERE name = 'quality'}, 'another evaluation'),
+	'the evaluation keeps running');
+is($node->safe_psql('postgres', q{
+	SELECT (SELECT count(*) FROM galaxy.alerts WHERE kind = 'metric_below'),
+	       (SELECT fired || ' ' || open_alert FROM galaxy.alert_rule_list),
+	       (SELECT (galaxy.health() -> 'alerts' ->> 'open')::int = count(*) FROM galaxy.alerts WHERE resolved_at IS NULL),
+	       galaxy.health() ->> 'status',
+	       strpos(galaxy.prometheus(), E'\ngalaxy_alerts_open{project="watched",kind="metric_below",severity="critical"} 1\n') > 0}),
+	'1|1 true|t|warning|t',
+	'no second alert while the rule\'s is open; alert_rule_list, health() and prometheus() show it');
+$node->safe_psql('postgres', q{
+	SELECT galaxy.unschedule('quality');
+	SELECT galaxy.drop_alert_rule(id) FROM galaxy.alert_rules;
+});
+$listener2->quit;
 $listener->quit;
 $node->stop;
 done_testing();
