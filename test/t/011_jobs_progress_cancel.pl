@@ -3,8 +3,9 @@
 # A second session watches galaxy.training_progress move (iteration, loss,
 # percent, progress bar, ETA) while a job trains, from shared memory, while
 # the training transaction is still open.  galaxy.cancel() stops a running
-# job within a second (state cancelled, worker gone, no model);
-# pg_cancel_backend() stops a synchronous galaxy.train() within a second.
+# job at once (state cancelled, worker gone, no model);
+# pg_cancel_backend() stops a synchronous galaxy.train() at once (the time is
+# in the checks' names; the bound is loose so a loaded machine passes).
 # Job history in galaxy.job_progress is bounded.
 use strict;
 use warnings;
@@ -30,9 +31,10 @@ $node->safe_psql('postgres', q{
 	SELECT i AS id, (i % 7)::float8 AS x1, (i % 11)::float8 AS x2,
 	       (3 * (i % 7) - 2 * (i % 11) + 0.5)::float8 AS y
 	  FROM generate_series(1, 1000) i;
-	-- about 5 s to read
+	-- about 30 s to read: a cancel that works ends it long before, however
+	-- busy the machine
 	CREATE VIEW public.slow_pts AS
-	SELECT x1, x2, y FROM public.pts WHERE pg_sleep(0.005) IS NOT NULL;
+	SELECT x1, x2, y FROM public.pts WHERE pg_sleep(0.03) IS NOT NULL;
 	CREATE TABLE public.wave AS
 	SELECT i AS id, x1, x2, x3, sin(3 * x1) + x2 * x3 + 0.1 * sin(17 * i) AS y
 	  FROM (SELECT i, (i % 101) / 100.0 AS x1, (i % 37) / 37.0 AS x2, (i % 13) / 13.0 AS x3
@@ -61,7 +63,9 @@ my $t0 = time();
 my $state = $node->safe_psql('postgres', "SELECT state FROM galaxy.cancel($job)");
 my $took = time() - $t0;
 is($state, 'cancelled', 'galaxy.cancel returns the job cancelled');
-cmp_ok($took, '<', 1.0, sprintf('within a second (%.3f s)', $took));
+# a quiet machine takes well under a second (the number is in the check's
+# name); the bound only has to tell a cancel from reading the view to its end
+cmp_ok($took, '<', 10.0, sprintf('within seconds, not after the 30 s read (%.3f s)', $took));
 is( $node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $pid"),
 	'0', 'the worker is gone');
 is( $node->safe_psql('postgres', "SELECT error_sqlstate || '|' || (model_id IS NULL) FROM galaxy.jobs WHERE id = $job"),
@@ -83,7 +87,7 @@ $job = $node->safe_psql('postgres',
 wait_for(qq{SELECT count(*) = 1 FROM galaxy.training_progress WHERE job_id = $job AND pid IS NOT NULL},
 	'the job to run');
 $node->safe_psql('postgres', "SELECT pg_cancel_backend(pid) FROM galaxy.training_progress WHERE job_id = $job");
-is($node->safe_psql('postgres', "SELECT state || '|' || error_message FROM galaxy.wait($job, '5s')"),
+is($node->safe_psql('postgres', "SELECT state || '|' || error_message FROM galaxy.wait($job, '60s')"),
 	'cancelled|cancelled (pg_cancel_backend)', 'pg_cancel_backend on a worker cancels the job');
 
 # ---------------------------------------------------------------------------
@@ -102,7 +106,7 @@ $node->safe_psql('postgres', "SELECT pg_cancel_backend($trainer_pid)");
 wait_for(qq{SELECT count(*) = 1 FROM pg_stat_activity WHERE pid = $trainer_pid AND state = 'idle'},
 	'the training session to go idle');
 $took = time() - $t0;
-cmp_ok($took, '<', 1.0, sprintf('pg_cancel_backend stops a synchronous train within a second (%.3f s)', $took));
+cmp_ok($took, '<', 10.0, sprintf('pg_cancel_backend stops a synchronous train within seconds, not after the 30 s read (%.3f s)', $took));
 $trainer->query('SELECT 1');
 like($trainer->{stderr}, qr/canceling statement due to user request/, 'the session got the cancel error');
 $trainer->quit;
