@@ -260,6 +260,7 @@ stream_binary_labels(StreamJob *job)
 					   job->relation, t);
 	progress_phase(job->run, "labels");
 	qr = user_query(sql, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT, "read the class labels");
+	job->n_labels = (int) qr->nrows;
 	if (qr->nrows != 2)
 		return false;
 	schema->n_classes = 2;
@@ -522,7 +523,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("%s cannot use the streaming solver here: it fits two classes, and target \"%s\" has %s",
-						algo->name, schema->target, job.schema->n_classes > 2 ? "more" : "fewer"),
+						algo->name, schema->target, job.n_labels > 2 ? "more than two" : "fewer than two"),
 				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
 	}
 

@@ -52,6 +52,7 @@ typedef struct StreamJob
 	bool		distributed;
 	char	   *relation;		/* the relation, quoted and qualified */
 	char	   *yexpr;			/* the target in SQL: its value, or its class index */
+	int			n_labels;		/* a classification target's labels (at most 3 read) */
 	MomentsData *m;				/* the first pass: the features and that target */
 	double		n_train;
 	double		n_test;
