@@ -62,6 +62,7 @@ newton_create(int p, uint64 seed, double test_size, const double *point)
 	return s;
 }
 
+/* Pointers to the point a state carries. */
 void
 newton_point(const NewtonData *s, NewtonPoint *out)
 {
@@ -76,6 +77,7 @@ newton_point(const NewtonData *s, NewtonPoint *out)
 	out->fill = v + 3 + 3 * p;
 }
 
+/* Pointers to one part of a state (0 training, 1 held out). */
 void
 newton_part(const NewtonData *s, int part, NewtonPart *out)
 {
@@ -95,6 +97,7 @@ newton_part(const NewtonData *s, int part, NewtonPart *out)
 	out->hess = v + NEWTON_PART_FIXED + p + 1;
 }
 
+/* ERROR 22P03 for a value that is not a valid state. */
 static void
 newton_corrupt(const char *what)
 {
@@ -170,6 +173,11 @@ softplus(double z)
 	return z > 0.0 ? z + log1p(exp(-z)) : log1p(exp(z));
 }
 
+/*
+ * One row: its part by the split's hash (as split_moments), its transformed
+ * features at the point, its loss and confusion count, and in the training
+ * part its gradient and Hessian terms (weighted by its class's weight).
+ */
 void
 newton_add_row(NewtonData *s, const double *x, const bool *isnull, double y)
 {
@@ -232,6 +240,7 @@ newton_add_row(NewtonData *s, const double *x, const bool *isnull, double y)
 	}
 }
 
+/* The combine function's work: every sum of b added to a's. */
 void
 newton_merge(NewtonData *a, const NewtonData *b)
 {

@@ -28,18 +28,21 @@ PG_FUNCTION_INFO_V1(galaxy_logistic_pass_accum);
 PG_FUNCTION_INFO_V1(galaxy_logistic_pass_array_accum);
 PG_FUNCTION_INFO_V1(galaxy_newton_combine);
 
+/* galaxy_internal.newton_in(cstring): the text form, validated. */
 Datum
 galaxy_newton_in(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_POINTER(newton_from_text(PG_GETARG_CSTRING(0)));
 }
 
+/* galaxy_internal.newton_out(galaxy.newton): "GNS1:" + hexadecimal. */
 Datum
 galaxy_newton_out(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_CSTRING(newton_to_text(newton_from_datum(PG_GETARG_DATUM(0))));
 }
 
+/* galaxy_internal.newton_recv(internal): the binary form, validated. */
 Datum
 galaxy_newton_recv(PG_FUNCTION_ARGS)
 {
@@ -51,6 +54,7 @@ galaxy_newton_recv(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(s);
 }
 
+/* galaxy_internal.newton_send(galaxy.newton): the binary form. */
 Datum
 galaxy_newton_send(PG_FUNCTION_ARGS)
 {

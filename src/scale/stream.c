@@ -200,6 +200,7 @@ stream_values_form(const StreamJob *job)
 	return !job->distributed && job->schema->n_inputs <= FUNC_MAX_ARGS - 8;
 }
 
+/* The features of a pass as SQL (stream.h). */
 char *
 stream_feature_list(const StreamJob *job, bool values)
 {
@@ -421,6 +422,10 @@ stream_gram_fit(StreamJob *job)
 	job->score_seconds = seconds_since_instr(t0);
 }
 
+/*
+ * train_run's streaming fit (stream.h): the shared stages around the
+ * algorithm's StreamAlgo; false when the request is for the in-memory fit.
+ */
 bool
 stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext trainctx,
 		   FitOutcome *o)

@@ -53,6 +53,7 @@ hp_value(const StreamJob *job, const char *name)
 	return job->o->hp.values[i];
 }
 
+/* What the Newton pass cannot take beyond stream.c's shared reasons. */
 const char *
 stream_logistic_unsupported(StreamJob *job)
 {
@@ -191,6 +192,11 @@ newton_metrics(const NewtonData *s, int part, MetricSet *ms)
 	ms->confusion = confusion;
 }
 
+/*
+ * The fit: Newton passes from zero coefficients at the preprocessor's
+ * transform, the model at the last accepted point, the metrics from that
+ * pass's held-out part (or its training part when nothing is held out).
+ */
 void
 stream_logistic_fit(StreamJob *job)
 {
