@@ -62,7 +62,7 @@ SELECT lives_ok($$SELECT galaxy.train('lin_p', 'lin_reg', 'y', algorithm => 'lin
 
 -- logistic_regression
 SELECT is(pg_temp.error_of($$SELECT galaxy.train('lin_q', 'lin_cls', 'label', algorithm => 'logistic_regression', hyperparams => '{"penalty": "l1"}')$$),
-          '22023 | unknown hyperparameter "penalty" for algorithm logistic_regression |  | Valid hyperparameters: C, max_iter, tol, class_weight, fit_intercept.',
+          '22023 | unknown hyperparameter "penalty" for algorithm logistic_regression |  | Valid hyperparameters: C, max_iter, tol, class_weight, fit_intercept, solver.',
           'unknown hyperparameter lists the valid ones');
 SELECT throws_ok($$SELECT galaxy.train('lin_q', 'lin_cls', 'label', algorithm => 'logistic_regression', hyperparams => '{"c": 1}')$$,
                  '22023', 'unknown hyperparameter "c" for algorithm logistic_regression', 'names are case sensitive');
