@@ -106,7 +106,7 @@ SELECT lives_ok($$SELECT galaxy.train('lin_q', 'lin_cls', 'label', algorithm => 
 -- the effective hyperparameters are stored with the model, given ones separately
 SELECT is((SELECT hyperparams FROM galaxy.train('lin_q', 'lin_cls', 'label', algorithm => 'logistic_regression',
                                                  hyperparams => '{"C": 0.5}', deploy => 'never')),
-          '{"C": 0.5, "tol": 0.0001, "max_iter": 100, "class_weight": "none", "fit_intercept": true}'::jsonb,
+          '{"C": 0.5, "tol": 0.0001, "max_iter": 100, "class_weight": "none", "fit_intercept": true, "solver": "auto"}'::jsonb,
           'effective hyperparameters: given C plus the defaults');
 SELECT is((SELECT hyperparams_given FROM galaxy.models WHERE project_id = (SELECT id FROM galaxy.projects WHERE name = 'lin_q')
            ORDER BY id DESC LIMIT 1),
