@@ -520,6 +520,11 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 				 errmsg("%s cannot use the streaming solver here: %s", algo->name, why_not),
 				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
 
+	/* streaming: the columns' NOTICEs, which the schema-only look keeps for the load it may leave to */
+	lo->check_only = true;
+	(void) dataset_load(lo);
+	lo->check_only = false;
+
 	/* a classifier's labels: a pass of their own */
 	if (sa->task == TASK_CLASSIFICATION && !stream_binary_labels(&job))
 	{
