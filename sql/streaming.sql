@@ -212,3 +212,139 @@ SELECT try($$SELECT galaxy.train('bad', 'pts', 'y', algorithm => 'linear_regress
 CREATE TABLE empty_pts (x1 float8, y float8);
 SELECT try($$SELECT galaxy.train('bad', 'empty_pts', 'y', algorithm => 'linear_regression', hyperparams => '{"solver": "streaming"}')$$);
 SELECT count(*) AS projects_left_by_failures FROM galaxy.projects WHERE name = 'bad';
+
+-- ---------------------------------------------------------------------------
+-- logistic_regression: Newton passes of galaxy_internal.logistic_pass
+-- ---------------------------------------------------------------------------
+-- 60,000 rows, two classes from a logistic model; NULLs in x1; a text label too
+SELECT setseed(0.25);
+CREATE TABLE lg AS
+SELECT i, random() * 10 AS x1, 1000 + random() * 5 AS x2, random() > 0.5 AS b FROM generate_series(1, 60000) i;
+ALTER TABLE lg ADD COLUMN y int;
+UPDATE lg SET y = (random() < 1 / (1 + exp(-(0.5 * x1 - 2.5 + 0.8 * (x2 - 1002.5) + b::int))))::int;
+UPDATE lg SET x1 = NULL WHERE i % 10 = 0;
+UPDATE lg SET y = NULL WHERE i % 97 = 0;
+CREATE TABLE lgt AS SELECT i, x1, x2, b, CASE y WHEN 1 THEN 'yes' WHEN 0 THEN 'no' END AS label FROM lg;
+ANALYZE lg, lgt;
+
+-- the pass: serial, with parallel workers and across partitions, the same state (sums: to rounding)
+CREATE TEMP TABLE lserial AS
+SELECT galaxy_internal.logistic_pass(y::float8, 7, 0.2, ARRAY[1, 1, -0.5, 0.3, 0.2, 0.4, 5, 1002.5, 2.9, 1.4, 0.3, 0.5, 5, 1002.5, 0]::float8[],
+                                     x1, x2, b::int::float8) s FROM lg;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET force_parallel_mode = on;
+EXPLAIN (COSTS OFF)
+SELECT galaxy_internal.logistic_pass(y::float8, 7, 0.2, ARRAY[1, 1, -0.5, 0.3, 0.2, 0.4, 5, 1002.5, 2.9, 1.4, 0.3, 0.5, 5, 1002.5, 0]::float8[],
+                                     x1, x2, b::int::float8) FROM lg;
+CREATE TEMP TABLE lpar AS
+SELECT galaxy_internal.logistic_pass_array(y::float8, ARRAY[x1, x2, b::int], 7, 0.2,
+                                           ARRAY[1, 1, -0.5, 0.3, 0.2, 0.4, 5, 1002.5, 2.9, 1.4, 0.3, 0.5, 5, 1002.5, 0]::float8[]) s FROM lg;
+RESET force_parallel_mode;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+-- the same header and point, the same training rows (the sums differ in their rounding only)
+SELECT substr(a.s::text, 1, 5 + 2 * (36 + 8 * 15)) = substr(b.s::text, 1, 5 + 2 * (36 + 8 * 15)) AS same_header_and_point,
+       substr(a.s::text, 6 + 2 * 156, 16) = substr(b.s::text, 6 + 2 * 156, 16) AS same_training_rows,
+       galaxy_internal.newton_combine(a.s, a.s)::text <> a.s::text AS combine_adds,
+       a.s::text::galaxy.newton::text = a.s::text AS text_round_trip
+  FROM lserial a, lpar b;
+-- text and binary round trips are exact
+CREATE TEMP TABLE nback (s galaxy.newton);
+DO $$
+DECLARE f text := '/tmp/galaxy_newton_' || pg_backend_pid() || '.copy';
+BEGIN
+    EXECUTE format('COPY lserial TO %L WITH (FORMAT binary)', f);
+    EXECUTE format('COPY nback FROM %L WITH (FORMAT binary)', f);
+END
+$$;
+SELECT b.s::text = a.s::text AS binary_round_trip FROM nback b, lserial a;
+
+-- hostile and malformed states and arguments: ERRORs, never a crash
+SELECT try($$SELECT 'GNS1:'::galaxy.newton$$);
+SELECT try($$SELECT 'GMO1:474e5331'::galaxy.newton$$);
+SELECT try($$SELECT 'GNS1:474e5331000000030000000200'::galaxy.newton$$);
+-- a valid value with a row count, a class weight, its length changed
+SELECT try(format('SELECT %L::galaxy.newton', overlay(s::text PLACING 'ff' FROM 6 + 2 * 156 FOR 2))) FROM lserial;
+SELECT try(format('SELECT %L::galaxy.newton', overlay(s::text PLACING 'bff0' FROM 6 + 2 * 36 FOR 4))) FROM lserial;
+SELECT try(format('SELECT %L::galaxy.newton', s::text || '00')) FROM lserial;
+SELECT try($$SELECT galaxy_internal.logistic_pass(2, 1, 0.2, ARRAY[1, 1, 0, 0, 0, 1, 0]::float8[], 1.0::float8)$$);
+SELECT try($$SELECT galaxy_internal.logistic_pass(1, 1, 0.2, ARRAY[1, 1, 0, 0, 0, 1]::float8[], 1.0::float8)$$);
+SELECT try($$SELECT galaxy_internal.logistic_pass(1, 1, 0.2, ARRAY[1, 1, 0, 0, 0, 0, 0]::float8[], 1.0::float8)$$);
+SELECT try($$SELECT galaxy_internal.logistic_pass(1, 1, 0.2, ARRAY[1, 1, 'NaN', 0, 0, 1, 0]::float8[], 1.0::float8)$$);
+SELECT try($$SELECT galaxy_internal.logistic_pass(1, 1, 1.2, ARRAY[1, 1, 0, 0, 0, 1, 0]::float8[], 1.0::float8)$$);
+SELECT try($$SELECT galaxy_internal.logistic_pass(1, 1, 0.2, NULL, 1.0::float8)$$);
+SELECT try($$SELECT galaxy_internal.logistic_pass(1, 1, 0.2, ARRAY[1, 1, 0, 0, 0, 1, 0]::float8[], 'Infinity'::float8)$$);
+-- states taken at different points do not merge
+SELECT try($$SELECT galaxy_internal.newton_combine(a.s, (SELECT galaxy_internal.logistic_pass(1, 7, 0.2,
+                 ARRAY[1, 1, -0.5, 0.3, 0.2, 0.4, 5, 1002.5, 2.9, 1.4, 0.3, 0.5, 5, 1002.5, 1]::float8[], 1.0::float8, 2.0::float8, 0.0::float8)))
+               FROM lserial a$$);
+
+-- train(): streaming and in-memory reach the same optimum on the same rows (test_size 0):
+-- the same confusion matrix, log loss within 1e-6 and class probabilities within 1e-5 (the
+-- in-memory L-BFGS stops at a relative decrease of 2e-9, short of Newton's optimum by ~1e-7)
+CREATE FUNCTION both_logistic(tag text, rel text, target text, hp jsonb, prep jsonb DEFAULT NULL)
+RETURNS TABLE (what text, same boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    s text := tag || '_s';
+    m text := tag || '_m';
+    ms jsonb;
+    mm jsonb;
+BEGIN
+    PERFORM galaxy.train(s, rel, target, algorithm => 'logistic_regression', test_size => 0,
+                         features => ARRAY['x1', 'x2', 'b'], preprocess => prep,
+                         hyperparams => hp || '{"solver": "streaming"}');
+    PERFORM galaxy.train(m, rel, target, algorithm => 'logistic_regression', test_size => 0,
+                         features => ARRAY['x1', 'x2', 'b'], preprocess => prep,
+                         hyperparams => hp || '{"solver": "in_memory", "tol": 1e-9, "max_iter": 10000}');
+    SELECT metrics INTO ms FROM galaxy.models WHERE id = galaxy.deployed_model(s);
+    SELECT metrics INTO mm FROM galaxy.models WHERE id = galaxy.deployed_model(m);
+    what := 'confusion_matrix'; same := ms->'confusion_matrix' = mm->'confusion_matrix'; RETURN NEXT;
+    what := 'log_loss'; same := abs((ms->>'log_loss')::float8 - (mm->>'log_loss')::float8) < 1e-6; RETURN NEXT;
+    what := 'probabilities';
+    SELECT max(abs((galaxy.predict_proba(s, ARRAY[x1, x2, b::int]))[2] - (galaxy.predict_proba(m, ARRAY[x1, x2, b::int]))[2])) < 1e-5
+      INTO same FROM lg WHERE i <= 2000;
+    RETURN NEXT;
+    what := 'converged'; same := (ms->>'converged')::boolean AND (ms->>'newton_passes')::int < 20; RETURN NEXT;
+END
+$$;
+SELECT * FROM both_logistic('lplain', 'lg', 'y', '{}');
+SELECT * FROM both_logistic('lstrong', 'lg', 'y', '{"C": 0.001, "class_weight": "balanced"}');
+SELECT * FROM both_logistic('lnoint', 'lgt', 'label', '{"fit_intercept": false}', '{"scale": "minmax"}');
+
+-- held out: text labels in their order, metrics from the held-out counts, the same split each time
+SELECT (metrics->>'training_rows')::int + (metrics->>'test_rows')::int AS usable_rows,
+       (metrics->>'test_rows')::int BETWEEN 11000 AND 13000 AS about_20_percent,
+       metrics->>'evaluated_on' AS evaluated_on,
+       round((metrics->>'accuracy')::numeric, 2) AS accuracy,
+       jsonb_array_length(metrics->'confusion_matrix') AS classes
+  FROM galaxy.train('lheld', 'lgt', 'label', algorithm => 'logistic_regression',
+                    hyperparams => '{"solver": "streaming"}', features => ARRAY['x1', 'x2', 'b']);
+SELECT galaxy.predict_label('lheld', ARRAY[9.0, 1004, 1]) AS likely_yes, galaxy.predict_label('lheld', ARRAY[0.0, 1000, 0]) AS likely_no;
+
+-- a table four times galaxy.max_training_memory trains with "auto" (streaming), not in memory
+ALTER TABLE wide ADD COLUMN c boolean;
+UPDATE wide SET c = x1 + x2 > 1 + (x7 - 0.5) / 4;
+VACUUM ANALYZE wide;
+SET galaxy.max_training_memory = '4MB';
+SELECT try($$SELECT galaxy.train('wide_lmem', 'wide', 'c', algorithm => 'logistic_regression',
+                                 features => ARRAY['x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7'],
+                                 hyperparams => '{"solver": "in_memory"}')$$) LIKE '54000: loading relation "wide"%' AS in_memory_refused;
+SELECT metrics->>'solver' AS solver, (metrics->>'accuracy')::float8 > 0.97 AS accurate, metrics->>'converged' AS converged
+  FROM galaxy.train('wide_l', 'wide', 'c', algorithm => 'logistic_regression',
+                    features => ARRAY['x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7']);
+RESET galaxy.max_training_memory;
+
+-- what it does not take: a clear ERROR (0A000)
+CREATE TABLE three AS SELECT i, x1, x2, b, (i % 3)::text AS label FROM lg;
+SELECT try($$SELECT galaxy.train('bad', 'three', 'label', algorithm => 'logistic_regression', hyperparams => '{"solver": "streaming"}')$$);
+SELECT try($$SELECT galaxy.train('bad', 'lgt', 'label', algorithm => 'logistic_regression', hyperparams => '{"solver": "streaming"}',
+                                 features => ARRAY['x1', 'x2', 'b'], task => 'regression')$$);
+SELECT try($$SELECT galaxy.train('bad', 'three', 'b', algorithm => 'logistic_regression', hyperparams => '{"solver": "streaming"}',
+                                 features => ARRAY['x1', 'label'])$$);
+SELECT count(*) AS projects_left_by_failures FROM galaxy.projects WHERE name = 'bad';

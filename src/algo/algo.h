@@ -208,6 +208,9 @@ typedef struct GramMoments
 extern void linreg_solve_moments(const GramMoments *m, double alpha, bool fit_intercept,
 								 double *coef, double *intercept);
 
+/* A binary logistic_regression model from its coefficients (logistic_regression.c). */
+extern void *logreg_binary_state(int p, const double *coef, double intercept);
+
 /* Training data handed to fit (already preprocessed). */
 typedef struct TrainData
 {

@@ -61,7 +61,8 @@ enum
 	HP_MAX_ITER,
 	HP_TOL,
 	HP_CLASS_WEIGHT,
-	HP_FIT_INTERCEPT
+	HP_FIT_INTERCEPT,
+	HP_SOLVER
 };
 
 /* Choices of class_weight. */
@@ -82,6 +83,8 @@ static const HyperParamSpec logreg_params[] = {
 	"balanced: weight classes by n / (n_classes * class count)"},
 	{"fit_intercept", HP_BOOL, 1.0, 0.0, 1.0, false, NULL,
 	"fit an unpenalised intercept per class"},
+	{"solver", HP_ENUM, 0, 0, 0, false, "auto,in_memory,streaming",
+	"in_memory: load the rows (L-BFGS); streaming: Newton passes of parallel SQL aggregates over the relation (two classes, numeric and boolean features); auto: streaming when the rows would exceed galaxy.max_training_memory or the table is distributed"},
 };
 
 typedef struct LogRegState
@@ -711,6 +714,25 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	return st;
 }
 
+/*
+ * A binary model from its coefficients (p, in the preprocessed space) and
+ * intercept: the streaming solver's (scale/stream_logistic.c), in the
+ * current memory context.
+ */
+void *
+logreg_binary_state(int p, const double *coef, double intercept)
+{
+	LogRegState *st = palloc0(sizeof(LogRegState));
+
+	st->n_features = p;
+	st->n_classes = 2;
+	st->n_outputs = 1;
+	st->coef = alloc_doubles(Max(p, 1));
+	memcpy(st->coef, coef, sizeof(double) * p);
+	st->intercept = alloc_doubles(1);
+	st->intercept[0] = intercept;
+	return st;
+}
 
 /* Scores of up to this many outputs live on the stack while predicting. */
 #define SCORE_STACK 64

@@ -1307,7 +1307,8 @@ load_resolve_features(LoadState *ls, Relation rel, const LoadOptions *opts)
 			ls->cols[ls->ncols].name = pstrdup(NameStr(a->attname));
 			ls->ncols++;
 		}
-		if (opts->text_typed == NULL)	/* said once, by the load that follows */
+		/* said once, by the load that follows (or, streaming, by stream_fit's second look) */
+		if (opts->text_typed == NULL && opts->schema == NULL)
 			data_notice_keys_left_out(ls->relname, keys.data);
 		pfree(keys.data);
 	}

@@ -335,17 +335,14 @@ class_index(double v, int k, const char *what)
 }
 
 /*
- * accuracy, balanced_accuracy, precision/recall/f1 (macro and weighted),
- * log_loss, roc_auc and the confusion matrix.
+ * accuracy, balanced_accuracy and precision/recall/f1 (macro and weighted)
+ * from the counts per class: true rows (support), predicted rows and
+ * correctly predicted rows, of n rows (also the streaming solver's).
  */
 void
-metrics_classification(const double *y, const double *pred, const double *proba,
-					   int64 n, int k, MetricSet *out)
+metrics_classification_counts(const int64 *support, const int64 *predicted, const int64 *tp,
+							  int64 n, int k, MetricSet *out)
 {
-	int64	   *support;		/* true count per class */
-	int64	   *predicted;		/* predicted count per class */
-	int64	   *tp;
-	int64	   *confusion = NULL;
 	int64		correct = 0;
 	int			n_present = 0,
 				n_supported = 0;
@@ -359,29 +356,8 @@ metrics_classification(const double *y, const double *pred, const double *proba,
 
 	if (n <= 0 || k < 1)
 		return;
-
-	support = palloc0(sizeof(int64) * k);
-	predicted = palloc0(sizeof(int64) * k);
-	tp = palloc0(sizeof(int64) * k);
-	if (k <= CONFUSION_MAX_CLASSES)
-		confusion = palloc0(sizeof(int64) * k * k);
-
-	for (int64 i = 0; i < n; i++)
-	{
-		int			t = class_index(y[i], k, "true");
-		int			p = class_index(pred[i], k, "predicted");
-
-		support[t]++;
-		predicted[p]++;
-		if (t == p)
-		{
-			tp[t]++;
-			correct++;
-		}
-		if (confusion)
-			confusion[(int64) t * k + p]++;
-	}
-
+	for (int c = 0; c < k; c++)
+		correct += tp[c];
 	for (int c = 0; c < k; c++)
 	{
 		double		prec,
@@ -415,6 +391,45 @@ metrics_classification(const double *y, const double *pred, const double *proba,
 	metrics_add(out, "precision_weighted", p_weighted / n);
 	metrics_add(out, "recall_weighted", r_weighted / n);
 	metrics_add(out, "f1_weighted", f_weighted / n);
+
+}
+
+/*
+ * accuracy, balanced_accuracy, precision/recall/f1 (macro and weighted),
+ * log_loss, roc_auc and the confusion matrix.
+ */
+void
+metrics_classification(const double *y, const double *pred, const double *proba,
+					   int64 n, int k, MetricSet *out)
+{
+	int64	   *support;		/* true count per class */
+	int64	   *predicted;		/* predicted count per class */
+	int64	   *tp;
+	int64	   *confusion = NULL;
+
+	if (n <= 0 || k < 1)
+		return;
+
+	support = palloc0(sizeof(int64) * k);
+	predicted = palloc0(sizeof(int64) * k);
+	tp = palloc0(sizeof(int64) * k);
+	if (k <= CONFUSION_MAX_CLASSES)
+		confusion = palloc0(sizeof(int64) * k * k);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		int			t = class_index(y[i], k, "true");
+		int			p = class_index(pred[i], k, "predicted");
+
+		support[t]++;
+		predicted[p]++;
+		if (t == p)
+			tp[t]++;
+		if (confusion)
+			confusion[(int64) t * k + p]++;
+	}
+
+	metrics_classification_counts(support, predicted, tp, n, k, out);
 
 	if (proba != NULL)
 	{

@@ -40,6 +40,10 @@ extern void metrics_regression_sums(double n, double sse, double sum_resid, doub
 extern void metrics_classification(const double *y, const double *pred, const double *proba,
 								   int64 n, int k, MetricSet *out);
 
+/* The counted part of metrics_classification, from per-class counts. */
+extern void metrics_classification_counts(const int64 *support, const int64 *predicted,
+										  const int64 *tp, int64 n, int k, MetricSet *out);
+
 /*
  * inertia (to each cluster's mean), silhouette on a sample, Davies-Bouldin
  * and the cluster sizes; assign holds cluster indexes 0..k-1.

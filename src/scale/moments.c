@@ -549,8 +549,8 @@ moments_gram(const MomentsData *m, int part, const MomentsTransform *tf, double 
 
 /* ---- portable encoding: big-endian fields ---- */
 
-static void
-put32(char **p, uint32 v)
+void
+scale_put32(char **p, uint32 v)
 {
 	unsigned char *q = (unsigned char *) *p;
 
@@ -561,15 +561,15 @@ put32(char **p, uint32 v)
 	*p += 4;
 }
 
-static void
-put64(char **p, uint64 v)
+void
+scale_put64(char **p, uint64 v)
 {
-	put32(p, (uint32) (v >> 32));
-	put32(p, (uint32) v);
+	scale_put32(p, (uint32) (v >> 32));
+	scale_put32(p, (uint32) v);
 }
 
-static uint32
-get32(const char **p)
+uint32
+scale_get32(const char **p)
 {
 	const unsigned char *q = (const unsigned char *) *p;
 
@@ -577,16 +577,16 @@ get32(const char **p)
 	return ((uint32) q[0] << 24) | ((uint32) q[1] << 16) | ((uint32) q[2] << 8) | q[3];
 }
 
-static uint64
-get64(const char **p)
+uint64
+scale_get64(const char **p)
 {
-	uint64		hi = get32(p);
+	uint64		hi = scale_get32(p);
 
-	return (hi << 32) | get32(p);
+	return (hi << 32) | scale_get32(p);
 }
 
-static uint64
-double_bits(double v)
+uint64
+scale_double_bits(double v)
 {
 	union
 	{
@@ -598,8 +598,8 @@ double_bits(double v)
 	return c.u;
 }
 
-static double
-bits_double(uint64 u)
+double
+scale_bits_double(uint64 u)
 {
 	union
 	{
@@ -623,15 +623,15 @@ moments_encode(const MomentsData *m, Size *len)
 	char	   *p = buf;
 	const double *v = (const double *) ((const char *) m + sizeof(MomentsData));
 
-	put32(&p, m->magic);
-	put32(&p, (uint32) m->d);
-	put32(&p, (uint32) m->n_parts);
-	put32(&p, (uint32) m->flags);
-	put64(&p, m->seed);
-	put64(&p, double_bits(m->test_size));
-	put64(&p, double_bits(m->n_skipped));
+	scale_put32(&p, m->magic);
+	scale_put32(&p, (uint32) m->d);
+	scale_put32(&p, (uint32) m->n_parts);
+	scale_put32(&p, (uint32) m->flags);
+	scale_put64(&p, m->seed);
+	scale_put64(&p, scale_double_bits(m->test_size));
+	scale_put64(&p, scale_double_bits(m->n_skipped));
 	for (Size i = 0; i < nd; i++)
-		put64(&p, double_bits(v[i]));
+		scale_put64(&p, scale_double_bits(v[i]));
 	*len = p - buf;
 	return buf;
 }
@@ -652,10 +652,10 @@ moments_decode(const char *buf, Size len)
 
 	if (len < MOMENTS_EXT_HEADER)
 		moments_corrupt("too short");
-	magic = get32(&p);
-	d = get32(&p);
-	parts = get32(&p);
-	flags = get32(&p);
+	magic = scale_get32(&p);
+	d = scale_get32(&p);
+	parts = scale_get32(&p);
+	flags = scale_get32(&p);
 	if (magic != MOMENTS_MAGIC)
 		moments_corrupt("bad magic number");
 	if (d < 2 || d > MOMENTS_MAX_COLUMNS || (parts != 1 && parts != 2) ||
@@ -671,29 +671,27 @@ moments_decode(const char *buf, Size len)
 	m->d = (int32) d;
 	m->n_parts = (int32) parts;
 	m->flags = (int32) flags;
-	m->seed = get64(&p);
-	m->test_size = bits_double(get64(&p));
-	m->n_skipped = bits_double(get64(&p));
+	m->seed = scale_get64(&p);
+	m->test_size = scale_bits_double(scale_get64(&p));
+	m->n_skipped = scale_bits_double(scale_get64(&p));
 	v = (double *) ((char *) m + sizeof(MomentsData));
 	for (Size i = 0; i < nd; i++)
-		v[i] = bits_double(get64(&p));
+		v[i] = scale_bits_double(scale_get64(&p));
 	moments_check(m, size);
 	return m;
 }
 
 static const char hexdig[] = "0123456789abcdef";
 
-/* Text form: "GMO1:" and the external form in hex. */
+/* prefix and bin[0 .. len) in hexadecimal, as a C string. */
 char *
-moments_to_text(const MomentsData *m)
+scale_hex_encode(const char *prefix, const char *bin, Size len)
 {
-	Size		len;
-	char	   *bin = moments_encode(m, &len);
-	Size		pre = strlen(MOMENTS_TEXT_PREFIX);
+	Size		pre = strlen(prefix);
 	char	   *out = palloc(pre + 2 * len + 1);
 	char	   *q = out + pre;
 
-	memcpy(out, MOMENTS_TEXT_PREFIX, pre);
+	memcpy(out, prefix, pre);
 	for (Size i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) bin[i];
@@ -702,6 +700,17 @@ moments_to_text(const MomentsData *m)
 		*q++ = hexdig[c & 0xF];
 	}
 	*q = '\0';
+	return out;
+}
+
+/* Text form: "GMO1:" and the external form in hex. */
+char *
+moments_to_text(const MomentsData *m)
+{
+	Size		len;
+	char	   *bin = moments_encode(m, &len);
+	char	   *out = scale_hex_encode(MOMENTS_TEXT_PREFIX, bin, len);
+
 	pfree(bin);
 	return out;
 }
@@ -718,26 +727,28 @@ hexval(char c)
 	return -1;
 }
 
-/* Parse the text form (ERROR 22P02 on anything else). */
-MomentsData *
-moments_from_text(const char *s)
+/*
+ * The bytes of the text form of a value of type typname: prefix, then pairs
+ * of hexadecimal digits (ERROR 22P02 on anything else); *len set.
+ */
+char *
+scale_hex_decode(const char *s, const char *prefix, const char *typname, Size *len)
 {
-	Size		pre = strlen(MOMENTS_TEXT_PREFIX);
+	Size		pre = strlen(prefix);
 	Size		n;
 	char	   *bin;
-	MomentsData *m;
 
-	if (strncmp(s, MOMENTS_TEXT_PREFIX, pre) != 0)
+	if (strncmp(s, prefix, pre) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type galaxy.moments"),
-				 errdetail("A galaxy.moments value starts with \"%s\".", MOMENTS_TEXT_PREFIX)));
+				 errmsg("invalid input syntax for type %s", typname),
+				 errdetail("A %s value starts with \"%s\".", typname, prefix)));
 	s += pre;
 	n = strlen(s);
 	if (n % 2 != 0 || n / 2 > MaxAllocSize - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type galaxy.moments"),
+				 errmsg("invalid input syntax for type %s", typname),
 				 errdetail("The hexadecimal digits come in pairs.")));
 	bin = palloc(Max(n / 2, 1));
 	for (Size i = 0; i < n / 2; i++)
@@ -748,11 +759,22 @@ moments_from_text(const char *s)
 		if (hi < 0 || lo < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type galaxy.moments"),
+					 errmsg("invalid input syntax for type %s", typname),
 					 errdetail("\"%c\" is not a hexadecimal digit.", hi < 0 ? s[2 * i] : s[2 * i + 1])));
 		bin[i] = (char) ((hi << 4) | lo);
 	}
-	m = moments_decode(bin, n / 2);
+	*len = n / 2;
+	return bin;
+}
+
+/* Parse the text form (ERROR 22P02 on anything else). */
+MomentsData *
+moments_from_text(const char *s)
+{
+	Size		n;
+	char	   *bin = scale_hex_decode(s, MOMENTS_TEXT_PREFIX, "galaxy.moments", &n);
+	MomentsData *m = moments_decode(bin, n);
+
 	pfree(bin);
 	return m;
 }

@@ -131,6 +131,29 @@ extern MomentsData *moments_decode(const char *buf, Size len);
 extern char *moments_to_text(const MomentsData *m);
 extern MomentsData *moments_from_text(const char *s);
 
+/*
+ * Shared by the scale-out states' external forms (moments.c): big-endian
+ * fields, doubles by their bits, and "PREFIX:" + hexadecimal text.
+ */
+extern void scale_put32(char **p, uint32 v);
+extern void scale_put64(char **p, uint64 v);
+extern uint32 scale_get32(const char **p);
+extern uint64 scale_get64(const char **p);
+extern uint64 scale_double_bits(double v);
+extern double scale_bits_double(uint64 u);
+extern char *scale_hex_encode(const char *prefix, const char *bin, Size len);
+extern char *scale_hex_decode(const char *s, const char *prefix, const char *typname, Size *len);
+
+/*
+ * A row's features for an aggregate's transition function (moments_sql.c):
+ * from a float8[] argument, or from the float8 arguments first .. nargs - 1
+ * (fname names the function in errors); returns their number.
+ */
+extern int	scale_features_from_array(FunctionCallInfo fcinfo, int argno, double *xs, bool *isnull,
+									  bool *any_null);
+extern int	scale_features_from_args(FunctionCallInfo fcinfo, int first, const char *fname,
+									 double *xs, bool *isnull, bool *any_null);
+
 /* A state Datum, detoasted and validated. */
 extern MomentsData *moments_from_datum(Datum d);
 

@@ -99,8 +99,8 @@ state_arg(FunctionCallInfo fcinfo, bool *inagg)
 }
 
 /* The features of a row from a float8[] argument; returns their number. */
-static int
-features_from_array(FunctionCallInfo fcinfo, int argno, double *xs, bool *isnull, bool *any_null)
+int
+scale_features_from_array(FunctionCallInfo fcinfo, int argno, double *xs, bool *isnull, bool *any_null)
 {
 	ArrayType  *arr;
 	int			p;
@@ -160,8 +160,8 @@ features_from_array(FunctionCallInfo fcinfo, int argno, double *xs, bool *isnull
  * VARIADIC "any" of float8 values: no array is built per row).  Their
  * types are checked on the first call.
  */
-static int
-features_from_args(FunctionCallInfo fcinfo, int first, double *xs, bool *isnull, bool *any_null)
+int
+scale_features_from_args(FunctionCallInfo fcinfo, int first, const char *fname, double *xs, bool *isnull, bool *any_null)
 {
 	int			p = PG_NARGS() - first;
 
@@ -170,7 +170,7 @@ features_from_args(FunctionCallInfo fcinfo, int first, double *xs, bool *isnull,
 		if (get_fn_expr_variadic(fcinfo->flinfo))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("galaxy_internal.split_moments_values takes its features as separate arguments, not VARIADIC ARRAY")));
+					 errmsg("%s takes its features as separate arguments, not VARIADIC ARRAY", fname)));
 		if (p < 1 || p > MOMENTS_MAX_COLUMNS - 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -179,7 +179,7 @@ features_from_args(FunctionCallInfo fcinfo, int first, double *xs, bool *isnull,
 			if (get_fn_expr_argtype(fcinfo->flinfo, first + j) != FLOAT8OID)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("feature %d of galaxy_internal.split_moments_values is not double precision", j + 1)));
+						 errmsg("feature %d of %s is not double precision", j + 1, fname)));
 		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
 	}
 	*any_null = false;
@@ -275,7 +275,7 @@ galaxy_moments_accum(PG_FUNCTION_ARGS)
 	double		xs[MOMENTS_MAX_COLUMNS];
 	bool		isnull[MOMENTS_MAX_COLUMNS];
 	bool		any_null;
-	int			p = features_from_array(fcinfo, 2, xs, isnull, &any_null);
+	int			p = scale_features_from_array(fcinfo, 2, xs, isnull, &any_null);
 
 	return accum_row(fcinfo, false, 0, 0.0, xs, isnull, p, any_null);
 }
@@ -288,7 +288,7 @@ galaxy_moments_split_accum(PG_FUNCTION_ARGS)
 	bool		isnull[MOMENTS_MAX_COLUMNS];
 	bool		any_null;
 	double		test_size = split_test_size(fcinfo, 3, 4);
-	int			p = features_from_array(fcinfo, 2, xs, isnull, &any_null);
+	int			p = scale_features_from_array(fcinfo, 2, xs, isnull, &any_null);
 
 	return accum_row(fcinfo, true, (uint64) PG_GETARG_INT64(3), test_size, xs, isnull, p, any_null);
 }
@@ -301,7 +301,7 @@ galaxy_moments_split_values_accum(PG_FUNCTION_ARGS)
 	bool		isnull[MOMENTS_MAX_COLUMNS];
 	bool		any_null;
 	double		test_size = split_test_size(fcinfo, 2, 3);
-	int			p = features_from_args(fcinfo, 4, xs, isnull, &any_null);
+	int			p = scale_features_from_args(fcinfo, 4, "galaxy_internal.split_moments_values", xs, isnull, &any_null);
 
 	return accum_row(fcinfo, true, (uint64) PG_GETARG_INT64(2), test_size, xs, isnull, p, any_null);
 }

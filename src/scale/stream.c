@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 
 #include "galaxy.h"
+#include "data/data_internal.h"
 #include "data/preprocessor.h"
 #include "eval/metrics.h"
 #include "registry/audit.h"
@@ -129,9 +130,46 @@ stream_gram_moments(const MomentsData *m, int part, const MomentsTransform *tf,
 	}
 }
 
+/* One algorithm's part of the streaming solver. */
+typedef struct StreamAlgo
+{
+	GalaxyTask	task;			/* the task it fits */
+	/* why the request cannot be streamed beyond the shared reasons (NULL: it can) */
+	const char *(*unsupported) (StreamJob *job);
+	/* the model, its metrics (o->ms), o->fit_seconds, job->score_seconds */
+	void		(*fit) (StreamJob *job);
+} StreamAlgo;
+
+static void stream_gram_fit(StreamJob *job);
+
+/* Algorithms with a fit_gram: one solve from the moments. */
+static const StreamAlgo stream_gram = {TASK_REGRESSION, NULL, stream_gram_fit};
+
+/* The others, by name. */
+static const struct
+{
+	const char *name;
+	StreamAlgo	def;
+}			stream_algos[] = {
+	{"logistic_regression", {TASK_CLASSIFICATION, stream_logistic_unsupported, stream_logistic_fit}},
+};
+
+/* The streaming part of an algorithm, or NULL when it has none. */
+static const StreamAlgo *
+stream_algo_of(const AlgorithmDef *algo)
+{
+	if (algo->fit_gram != NULL)
+		return &stream_gram;
+	for (int i = 0; i < lengthof(stream_algos); i++)
+		if (strcmp(stream_algos[i].name, algo->name) == 0)
+			return &stream_algos[i].def;
+	return NULL;
+}
+
 /* Why the request cannot be streamed (NULL: it can). */
 static const char *
-stream_unsupported(const TrainRequest *req, const LoadOptions *lo, const Dataset *schema)
+stream_unsupported(const TrainRequest *req, const LoadOptions *lo, const Dataset *schema,
+				   const StreamAlgo *sa)
 {
 	if (req->search != NULL)
 		return "a hyperparameter search fits many models on the rows in memory";
@@ -139,8 +177,9 @@ stream_unsupported(const TrainRequest *req, const LoadOptions *lo, const Dataset
 		return "cross-validation needs the rows in memory";
 	if (lo->n_text > 0)
 		return "text features need the rows in memory";
-	if (schema->task != TASK_REGRESSION)
-		return psprintf("it fits regression, and the task is %s", galaxy_task_name(schema->task));
+	if (schema->task != sa->task)
+		return psprintf("it fits %s, and the task is %s", galaxy_task_name(sa->task),
+						galaxy_task_name(schema->task));
 	for (int i = 0; i < schema->n_inputs; i++)
 		if (schema->inputs[i].kind != INPUT_NUMERIC && schema->inputs[i].kind != INPUT_BOOLEAN)
 			return psprintf("column \"%s\" (%s) is not a numeric or boolean column",
@@ -151,38 +190,109 @@ stream_unsupported(const TrainRequest *req, const LoadOptions *lo, const Dataset
 }
 
 /*
- * The pass's query: the features as separate arguments (no array per row)
- * on a local relation; as an array on a distributed one (the form Citus is
+ * The passes take the features as separate arguments (no array per row) on
+ * a local relation; as an array on a distributed one (the form Citus is
  * known to push down) or beyond the arguments a function takes.
  */
-static char *
-moments_query(const TrainRequest *req, const Dataset *schema, bool distributed)
+bool
+stream_values_form(const StreamJob *job)
+{
+	return !job->distributed && job->schema->n_inputs <= FUNC_MAX_ARGS - 8;
+}
+
+/* The features of a pass as SQL (stream.h). */
+char *
+stream_feature_list(const StreamJob *job, bool values)
 {
 	StringInfoData q;
-	bool		values = !distributed && schema->n_inputs <= FUNC_MAX_ARGS - 8;
 
 	initStringInfo(&q);
-	if (values)
-		appendStringInfo(&q, "SELECT galaxy_internal.split_moments_values((%s)::float8, %d::int8, %.17g::float8",
-						 quote_identifier(schema->target), req->seed, req->test_size);
-	else
-		appendStringInfo(&q, "SELECT galaxy_internal.split_moments((%s)::float8, ARRAY[",
-						 quote_identifier(schema->target));
-	for (int i = 0; i < schema->n_inputs; i++)
+	if (!values)
+		appendStringInfoString(&q, "ARRAY[");
+	for (int i = 0; i < job->schema->n_inputs; i++)
 	{
-		const InputColumn *in = &schema->inputs[i];
+		const InputColumn *in = &job->schema->inputs[i];
 
 		appendStringInfo(&q, "%s(%s)%s::float8", (i || values) ? ", " : "", quote_identifier(in->name),
 						 in->kind == INPUT_BOOLEAN ? "::int" : "");
 	}
-	if (values)
-		appendStringInfoString(&q, ")");
-	else
-		appendStringInfo(&q, "]::float8[], %d::int8, %.17g::float8)", req->seed, req->test_size);
-	appendStringInfo(&q, " FROM %s",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(req->relid)),
-												get_rel_name(req->relid)));
+	if (!values)
+		appendStringInfoString(&q, "]::float8[]");
 	return q.data;
+}
+
+/* The first pass's query: the moments of the features and the target expression. */
+static char *
+moments_query(const StreamJob *job)
+{
+	bool		values = stream_values_form(job);
+	char	   *xs = stream_feature_list(job, values);
+
+	if (values)
+		return psprintf("SELECT galaxy_internal.split_moments_values((%s)::float8, %d::int8, %.17g::float8%s) FROM %s",
+						job->yexpr, job->req->seed, job->req->test_size, xs, job->relation);
+	return psprintf("SELECT galaxy_internal.split_moments((%s)::float8, %s, %d::int8, %.17g::float8) FROM %s",
+					job->yexpr, xs, job->req->seed, job->req->test_size, job->relation);
+}
+
+/*
+ * The class labels of a classification target, in the loader's order (by
+ * value for numbers, else the type's order), and the target expression
+ * that gives each row's class index; false when there are not exactly two
+ * (the streaming fits are binary).
+ */
+static bool
+stream_binary_labels(StreamJob *job)
+{
+	Dataset    *schema = job->schema;
+	const char *t = quote_identifier(schema->target);
+	ScalarConv	conv;
+	CategoryConv cat;
+	bool		number = data_classify_type(schema->target_type, &conv, &cat) == INPUT_NUMERIC;
+	char	   *sql;
+	QueryResult *qr;
+
+	if (number)
+		sql = psprintf("SELECT DISTINCT (%s)::float8 FROM %s WHERE %s IS NOT NULL ORDER BY 1 LIMIT 3",
+					   t, job->relation, t);
+	else
+		sql = psprintf("SELECT DISTINCT %s%s FROM %s WHERE %s IS NOT NULL ORDER BY 1 LIMIT 3", t,
+					   type_is_collatable(schema->target_type) ? " COLLATE \"default\"" : "",
+					   job->relation, t);
+	progress_phase(job->run, "labels");
+	qr = user_query(sql, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT, "read the class labels");
+	job->n_labels = (int) qr->nrows;
+	if (qr->nrows != 2)
+		return false;
+	schema->n_classes = 2;
+	schema->class_labels = palloc(sizeof(char *) * 2);
+	for (int i = 0; i < 2; i++)
+	{
+		bool		isnull;
+		Datum		v = heap_getattr(qr->rows[i], 1, qr->tupdesc, &isnull);
+
+		if (number)
+		{
+			double		x = DatumGetFloat8(v);
+
+			schema->class_labels[i] = (x == floor(x) && fabs(x) <= 9e15) ?
+				psprintf(INT64_FORMAT, (int64) x) : float8out_internal(x);
+			if (i == 1)
+				job->yexpr = psprintf("((%s)::float8 = %.17g::float8)::int", t, x);
+		}
+		else
+		{
+			Oid			outfn;
+			bool		isvarlena;
+
+			getTypeOutputInfo(schema->target_type, &outfn, &isvarlena);
+			schema->class_labels[i] = OidOutputFunctionCall(outfn, v);
+			if (i == 1)
+				job->yexpr = psprintf("(%s = %s::%s)::int", t, quote_literal_cstr(schema->class_labels[i]),
+									  format_type_be_qualified(schema->target_type));
+		}
+	}
+	return true;
 }
 
 /*
@@ -247,15 +357,85 @@ score_part(const MomentsData *m, int part, const MomentsTransform *tf, double in
 	pfree(e);
 }
 
+/* linear_regression (and any fit_gram): one solve from the moments, scored from them. */
+static void
+stream_gram_fit(StreamJob *job)
+{
+	FitOutcome *o = job->o;
+	const AlgorithmDef *algo = job->algo;
+	Dataset    *schema = job->schema;
+	MomentsData *m = job->m;
+	int			d = m->d;
+	int			p = d - 1;
+	MomentsTransform tf;
+	double	   *tcenter,
+			   *tscale,
+			   *tfill;
+	int			fi_hp;
+	bool		fit_intercept;
+	GramMoments gm;
+	FitContext	fctx = {0};
+	instr_time	t0;
+	double		intercept;
+	double	   *coef;
+
+	/* the transform of every column: the preprocessor's, and the target about its mean */
+	fi_hp = algo_param_index(algo, "fit_intercept");
+	fit_intercept = fi_hp < 0 || o->hp.values[fi_hp] != 0.0;
+	tcenter = palloc(sizeof(double) * d);
+	tscale = palloc(sizeof(double) * d);
+	tfill = palloc(sizeof(double) * d);
+	for (int i = 0; i < p; i++)
+	{
+		int			s = schema->inputs[i].raw_offset;
+
+		tcenter[i] = job->prep->center[s];
+		tscale[i] = job->prep->scale[s];
+		tfill[i] = job->prep->fill[s];
+	}
+	tcenter[p] = fit_intercept ? job->cols[p].mean : 0.0;
+	tscale[p] = 1.0;
+	tfill[p] = 0.0;
+	tf.center = tcenter;
+	tf.scale = tscale;
+	tf.fill = tfill;
+
+	/* fit */
+	progress_phase(job->run, "fit");
+	stream_gram_moments(m, 0, &tf, fit_intercept, &gm);
+	fctx.progress = progress_callback;
+	fctx.progress_arg = job->run;
+	fctx.seed = (uint64) job->req->seed;
+	fctx.threads = galaxy_threads;
+	INSTR_TIME_SET_CURRENT(t0);
+	MemoryContextSwitchTo(o->modelctx);
+	o->state = algo->fit_gram(&gm, &o->hp, &fctx);
+	MemoryContextSwitchTo(job->trainctx);
+	o->fit_seconds = seconds_since_instr(t0);
+
+	/* score on the held-out part (or the training part when nothing is held out) */
+	progress_phase(job->run, "evaluate");
+	INSTR_TIME_SET_CURRENT(t0);
+	coef = palloc(sizeof(double) * Max(p, 1));
+	linear_model_of(algo, o->state, p, &intercept, coef);
+	score_part(m, job->n_test > 0 ? 1 : 0, &tf, intercept, coef, &o->ms);
+	job->score_seconds = seconds_since_instr(t0);
+}
+
+/*
+ * train_run's streaming fit (stream.h): the shared stages around the
+ * algorithm's StreamAlgo; false when the request is for the in-memory fit.
+ */
 bool
 stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext trainctx,
 		   FitOutcome *o)
 {
 	const AlgorithmDef *algo;
+	const StreamAlgo *sa;
+	StreamJob	job = {0};
 	int			solver_hp,
 				solver;
 	Dataset    *schema = NULL;
-	bool		distributed;
 	const char *why_not;
 	char	   *sql;
 	QueryResult *qr;
@@ -269,19 +449,8 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	MomentsColumn *cols;
 	PrepSlotStats *stats;
 	Preprocessor *prep;
-	MomentsTransform tf;
-	double	   *tcenter,
-			   *tscale,
-			   *tfill;
-	int			fi_hp;
-	bool		fit_intercept;
-	GramMoments gm;
-	FitContext	fctx = {0};
 	instr_time	t0;
-	double		pass_seconds,
-				score_seconds;
-	double		intercept;
-	double	   *coef;
+	double		pass_seconds;
 	StringInfoData extra;
 	Size		enc_len;
 	char	   *enc;
@@ -290,7 +459,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	if (strcmp(req->algorithm, "auto") == 0)
 		return false;
 	algo = algo_by_name(req->algorithm);
-	if (algo->fit_gram == NULL || (solver_hp = algo_param_index(algo, "solver")) < 0)
+	if ((sa = stream_algo_of(algo)) == NULL || (solver_hp = algo_param_index(algo, "solver")) < 0)
 		return false;
 	algo_resolve_hyperparams(algo, req->hyperparams, &o->hp);
 	solver = (int) o->hp.values[solver_hp];
@@ -315,9 +484,26 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	lo->check_only = false;
 	lo->schema = NULL;
 	Assert(schema != NULL);
+	/* a target's type alone may look like a value: a classifier's task is classification */
+	if (sa->task == TASK_CLASSIFICATION && req->task == NULL && schema->task == TASK_REGRESSION)
+		schema->task = TASK_CLASSIFICATION;
 
-	why_not = stream_unsupported(req, lo, schema);
-	distributed = dataset_is_distributed(req->relid);
+	job.req = req;
+	job.run = run;
+	job.trainctx = trainctx;
+	job.o = o;
+	job.algo = algo;
+	job.schema = schema;
+	job.distributed = dataset_is_distributed(req->relid);
+	job.relation = quote_qualified_identifier(get_namespace_name(get_rel_namespace(req->relid)),
+											  get_rel_name(req->relid));
+	job.yexpr = (char *) quote_identifier(schema->target);
+	initStringInfo(&job.extra);
+	details_begin(&job.extra);
+
+	why_not = stream_unsupported(req, lo, schema, sa);
+	if (why_not == NULL && sa->unsupported != NULL)
+		why_not = sa->unsupported(&job);
 	if (solver == SOLVER_AUTO)
 	{
 		double		limit = (double) galaxy_max_training_memory_mb * 1024.0 * 1024.0;
@@ -325,7 +511,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 		double		need = schema->estimated_rows < 0 ? 0.0 :
 			2.0 * sizeof(double) * (double) schema->estimated_rows * (schema->n_raw + 1);
 
-		if (why_not != NULL || (!distributed && !(need > limit)))
+		if (why_not != NULL || (!job.distributed && !(need > limit)))
 			return false;
 	}
 	else if (why_not != NULL)
@@ -334,9 +520,27 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 				 errmsg("%s cannot use the streaming solver here: %s", algo->name, why_not),
 				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
 
+	/* streaming: the columns' NOTICEs, which the schema-only look keeps for the load it may leave to */
+	lo->check_only = true;
+	(void) dataset_load(lo);
+	lo->check_only = false;
+
+	/* a classifier's labels: a pass of their own */
+	if (sa->task == TASK_CLASSIFICATION && !stream_binary_labels(&job))
+	{
+		if (solver == SOLVER_AUTO)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot use the streaming solver here: it fits two classes, and target \"%s\" has %s",
+						algo->name, schema->target, job.n_labels > 2 ? "more than two" : "fewer than two"),
+				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
+	}
+
 	/* the pass */
+	progress_phase(run, "load");
 	INSTR_TIME_SET_CURRENT(t0);
-	sql = moments_query(req, schema, distributed);
+	sql = moments_query(&job);
 	qr = user_query(sql, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT, "stream the training moments");
 	if (qr->nrows != 1)
 		elog(ERROR, "galaxy: the moments query returned " UINT64_FORMAT " rows", qr->nrows);
@@ -393,49 +597,15 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 		elog(ERROR, "galaxy: the streaming preprocessor has %d features for %d columns",
 			 preprocess_n_features(prep), p);
 
-	/* the transform of every column: the preprocessor's, and the target about its mean */
-	fi_hp = algo_param_index(algo, "fit_intercept");
-	fit_intercept = fi_hp < 0 || o->hp.values[fi_hp] != 0.0;
-	tcenter = palloc(sizeof(double) * d);
-	tscale = palloc(sizeof(double) * d);
-	tfill = palloc(sizeof(double) * d);
-	for (int i = 0; i < p; i++)
-	{
-		int			s = schema->inputs[i].raw_offset;
-
-		tcenter[i] = prep->center[s];
-		tscale[i] = prep->scale[s];
-		tfill[i] = prep->fill[s];
-	}
-	tcenter[p] = fit_intercept ? cols[p].mean : 0.0;
-	tscale[p] = 1.0;
-	tfill[p] = 0.0;
-	tf.center = tcenter;
-	tf.scale = tscale;
-	tf.fill = tfill;
-
-	/* fit */
-	progress_phase(run, "fit");
-	stream_gram_moments(m, 0, &tf, fit_intercept, &gm);
-	fctx.progress = progress_callback;
-	fctx.progress_arg = run;
-	fctx.seed = (uint64) req->seed;
-	fctx.threads = galaxy_threads;
+	/* the algorithm's fit and scores */
+	job.m = m;
+	job.n_train = n_train;
+	job.n_test = n_test;
+	job.cols = cols;
+	job.prep = prep;
 	o->modelctx = AllocSetContextCreate(trainctx, "galaxy model", ALLOCSET_DEFAULT_SIZES);
-	INSTR_TIME_SET_CURRENT(t0);
-	MemoryContextSwitchTo(o->modelctx);
-	o->state = algo->fit_gram(&gm, &o->hp, &fctx);
-	MemoryContextSwitchTo(trainctx);
-	o->fit_seconds = seconds_since_instr(t0);
-
-	/* score on the held-out part (or the training part when nothing is held out) */
-	progress_phase(run, "evaluate");
-	INSTR_TIME_SET_CURRENT(t0);
-	coef = palloc(sizeof(double) * Max(p, 1));
-	linear_model_of(algo, o->state, p, &intercept, coef);
 	metrics_init(&o->ms);
-	score_part(m, n_test > 0 ? 1 : 0, &tf, intercept, coef, &o->ms);
-	score_seconds = seconds_since_instr(t0);
+	sa->fit(&job);
 
 	initStringInfo(&extra);
 	details_begin(&extra);
@@ -452,11 +622,13 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	}
 	details_float(&extra, "load_seconds", pass_seconds);
 	details_float(&extra, "fit_seconds", o->fit_seconds);
-	details_float(&extra, "score_seconds", score_seconds);
-	if (distributed)
+	details_float(&extra, "score_seconds", job.score_seconds);
+	if (job.distributed)
 		details_str(&extra, "distributed", "citus");
 	if (m->n_skipped > 0)
 		details_float(&extra, "skipped_null_labels", m->n_skipped);
+	if (job.extra.len > 1)
+		appendStringInfo(&extra, ",%s", job.extra.data + 1);
 	o->metrics = metrics_to_jsonb(&o->ms, details_end(&extra));
 
 	/* the model's data fingerprint: the digest of its moments */

@@ -13,6 +13,14 @@
  * its moments in the preprocessed space, and scores it on the held-out part
  * from that part's moments — the same model as the in-memory fit on the same
  * training rows, within floating-point rounding.
+ *
+ * The stages every streamed algorithm shares (whether to stream, the
+ * schema, the class labels of a classification target, the moments pass,
+ * the preprocessor from the moments, the registration outcome) are
+ * stream_fit's; what differs is a StreamAlgo's (stream.c's table): the
+ * task it fits, what else it cannot take, and its fit from the moments
+ * (linear regression: one solve) or from further passes over the relation
+ * (logistic regression: Newton passes, stream_logistic.c).
  */
 #ifndef GALAXY_STREAM_H
 #define GALAXY_STREAM_H
@@ -20,6 +28,7 @@
 #include "algo/algo.h"
 #include "api/train.h"
 #include "data/dataset.h"
+#include "data/preprocessor.h"
 #include "progress/progress.h"
 #include "scale/moments.h"
 
@@ -30,6 +39,37 @@
  */
 extern void stream_gram_moments(const MomentsData *m, int part, const MomentsTransform *tf,
 								bool center, GramMoments *out);
+
+/* One streamed training, shared between its stages. */
+typedef struct StreamJob
+{
+	TrainRequest *req;
+	ProgressRun *run;
+	MemoryContext trainctx;
+	FitOutcome *o;
+	const AlgorithmDef *algo;
+	Dataset    *schema;
+	bool		distributed;
+	char	   *relation;		/* the relation, quoted and qualified */
+	char	   *yexpr;			/* the target in SQL: its value, or its class index */
+	int			n_labels;		/* a classification target's labels (at most 3 read) */
+	MomentsData *m;				/* the first pass: the features and that target */
+	double		n_train;
+	double		n_test;
+	MomentsColumn *cols;		/* the training part's column summary */
+	Preprocessor *prep;
+	double		score_seconds;
+	StringInfoData extra;		/* the fit's own details (details_* calls) */
+} StreamJob;
+
+/* The features of a pass, as separate arguments (true) or as an array. */
+extern bool stream_values_form(const StreamJob *job);
+/* ", x1::float8, x2::float8, ..." (values form) or "ARRAY[...]::float8[]" */
+extern char *stream_feature_list(const StreamJob *job, bool values);
+
+/* logistic_regression's fit by Newton passes (stream_logistic.c). */
+extern const char *stream_logistic_unsupported(StreamJob *job);
+extern void stream_logistic_fit(StreamJob *job);
 
 /* train_run's streaming fit; false when the request is for the in-memory one. */
 extern bool stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run,

@@ -78,3 +78,63 @@ CREATE AGGREGATE galaxy_internal.split_moments_values(y float8, seed int8, test_
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE galaxy_internal.split_moments_values(float8, int8, float8, VARIADIC "any") IS 'galaxy_internal.split_moments with the features as separate float8 arguments (no array built per row): the streaming solver''s pass on a local relation';
+
+-- ---------------------------------------------------------------------------
+-- galaxy.newton: one Newton (IRLS) pass of binary logistic regression (the
+-- streaming solver of logistic_regression): at a point carried in the
+-- state, the weighted log-loss, gradient and Hessian of the training rows,
+-- and the log-loss and confusion counts of the held-out rows.
+-- ---------------------------------------------------------------------------
+CREATE TYPE galaxy.newton;
+
+CREATE FUNCTION galaxy_internal.newton_in(cstring) RETURNS galaxy.newton
+    AS 'MODULE_PATHNAME', 'galaxy_newton_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.newton_out(galaxy.newton) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'galaxy_newton_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.newton_recv(internal) RETURNS galaxy.newton
+    AS 'MODULE_PATHNAME', 'galaxy_newton_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.newton_send(galaxy.newton) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'galaxy_newton_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE galaxy.newton (
+    INPUT = galaxy_internal.newton_in,
+    OUTPUT = galaxy_internal.newton_out,
+    RECEIVE = galaxy_internal.newton_recv,
+    SEND = galaxy_internal.newton_send,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = extended
+);
+COMMENT ON TYPE galaxy.newton IS 'One Newton pass of binary logistic regression at a point (weighted log-loss, gradient and Hessian of the training rows; log-loss and confusion counts of the held-out rows): the state of galaxy_internal.logistic_pass';
+COMMENT ON FUNCTION galaxy_internal.newton_in(cstring) IS 'Text input for galaxy.newton ("GNS1:" + hexadecimal); validates the whole value';
+COMMENT ON FUNCTION galaxy_internal.newton_out(galaxy.newton) IS 'Text output for galaxy.newton ("GNS1:" + hexadecimal)';
+COMMENT ON FUNCTION galaxy_internal.newton_recv(internal) IS 'Binary input for galaxy.newton; validates the whole value';
+COMMENT ON FUNCTION galaxy_internal.newton_send(galaxy.newton) IS 'Binary output for galaxy.newton';
+
+CREATE FUNCTION galaxy_internal.logistic_pass_accum(galaxy.newton, float8, int8, float8, float8[], VARIADIC "any")
+    RETURNS galaxy.newton
+    AS 'MODULE_PATHNAME', 'galaxy_logistic_pass_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.logistic_pass_array_accum(galaxy.newton, float8, float8[], int8, float8, float8[])
+    RETURNS galaxy.newton
+    AS 'MODULE_PATHNAME', 'galaxy_logistic_pass_array_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION galaxy_internal.newton_combine(galaxy.newton, galaxy.newton) RETURNS galaxy.newton
+    AS 'MODULE_PATHNAME', 'galaxy_newton_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.logistic_pass_accum(galaxy.newton, float8, int8, float8, float8[], "any") IS 'Transition function of galaxy_internal.logistic_pass';
+COMMENT ON FUNCTION galaxy_internal.logistic_pass_array_accum(galaxy.newton, float8, float8[], int8, float8, float8[]) IS 'Transition function of galaxy_internal.logistic_pass_array';
+COMMENT ON FUNCTION galaxy_internal.newton_combine(galaxy.newton, galaxy.newton) IS 'Combine function of the logistic pass aggregates (sums; the points must be equal)';
+
+CREATE AGGREGATE galaxy_internal.logistic_pass(y float8, seed int8, test_size float8, point float8[], VARIADIC x "any") (
+    SFUNC = galaxy_internal.logistic_pass_accum,
+    STYPE = galaxy.newton,
+    COMBINEFUNC = galaxy_internal.newton_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.logistic_pass(float8, int8, float8, float8[], VARIADIC "any") IS 'One Newton pass of binary logistic regression (y 0 or 1) at point {w0, w1, intercept, coef[p], center[p], scale[p], fill[p]}, rows split as galaxy_internal.split_moments splits them: the streaming solver''s pass on a local relation';
+
+CREATE AGGREGATE galaxy_internal.logistic_pass_array(y float8, x float8[], seed int8, test_size float8, point float8[]) (
+    SFUNC = galaxy_internal.logistic_pass_array_accum,
+    STYPE = galaxy.newton,
+    COMBINEFUNC = galaxy_internal.newton_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.logistic_pass_array(float8, float8[], int8, float8, float8[]) IS 'galaxy_internal.logistic_pass with the features as an array (the form pushed down to Citus)';

@@ -14,6 +14,11 @@
  *     state's;
  *   - a row added to it (Welford's update, with and without NULLs) keeps it
  *     valid.
+ * The same input is also read as galaxy.newton, the state of
+ * logistic_regression's Newton pass (src/scale/newton.c), in both forms: an
+ * accepted state must encode to the same bytes again and read back from its
+ * text form, its merge with itself must double its counts, and a row added
+ * to it (with and without a NULL) must leave a valid state.
  * An ERROR with an unexpected SQLSTATE is a finding (fuzz_common.c).
  */
 #include "postgres.h"
@@ -23,6 +28,7 @@
 #include "fuzz_common.h"
 #include "pg_shim.h"
 #include "scale/moments.h"
+#include "scale/newton.h"
 
 int			LLVMFuzzerInitialize(int *argc, char ***argv);
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -140,12 +146,95 @@ parse_one(const uint8_t *data, size_t size, bool as_text)
 	PG_END_TRY();
 }
 
+/* Use an accepted galaxy.newton state the way the solver and the aggregates do. */
+static void
+use_newton(NewtonData *s, const char *where)
+{
+	Size		len,
+				len2;
+	char	   *enc = newton_encode(s, &len);
+	NewtonData *back = newton_decode(enc, len);
+	char	   *enc2 = newton_encode(back, &len2);
+	NewtonData *twice;
+	double	   *x = palloc0(sizeof(double) * s->p);
+	bool	   *isnull = palloc0(sizeof(bool) * s->p);
+
+	if (len != len2 || memcmp(enc, enc2, len) != 0)
+		fuzz_finding("%s: encoding an accepted newton state twice gives different bytes", where);
+	pfree(enc2);
+	enc2 = newton_encode(newton_from_text(newton_to_text(s)), &len2);
+	if (len != len2 || memcmp(enc, enc2, len) != 0)
+		fuzz_finding("%s: the text form does not read back to the same newton state", where);
+
+	twice = palloc(VARSIZE(s));
+	memcpy(twice, s, VARSIZE(s));
+	newton_merge(twice, s);
+	for (int q = 0; q < s->n_parts; q++)
+	{
+		NewtonPart a,
+					b;
+
+		newton_part(s, q, &a);
+		newton_part(twice, q, &b);
+		if (*b.rows != 2 * *a.rows)
+			fuzz_finding("%s: merging a newton state with itself did not double its rows", where);
+	}
+	for (int j = 0; j < s->p; j++)
+		x[j] = (double) j;
+	newton_add_row(twice, x, isnull, 1.0);
+	isnull[0] = true;
+	newton_add_row(twice, x, isnull, 0.0);
+	newton_check(twice, VARSIZE(twice));
+}
+
+/* Parse one input as a galaxy.newton state in one form; use it when accepted. */
+static void
+parse_newton(const uint8_t *data, size_t size, bool as_text)
+{
+	const char *where = as_text ? "newton text" : "newton binary";
+	NewtonData *volatile s = NULL;
+
+	PG_TRY();
+	{
+		if (as_text)
+		{
+			char	   *str = palloc(size + 1);
+
+			memcpy(str, data, size);
+			str[size] = '\0';
+			s = newton_from_text(str);
+		}
+		else
+			s = newton_decode((const char *) data, size);
+	}
+	PG_CATCH();
+	{
+		fuzz_check_error(where);
+	}
+	PG_END_TRY();
+	if (s == NULL)
+		return;
+	PG_TRY();
+	{
+		use_newton(s, where);
+	}
+	PG_CATCH();
+	{
+		fuzz_check_error(where);
+	}
+	PG_END_TRY();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	parse_one(data, size, false);
 	shim_free_all();
 	parse_one(data, size, true);
+	shim_free_all();
+	parse_newton(data, size, false);
+	shim_free_all();
+	parse_newton(data, size, true);
 	shim_free_all();
 	return 0;
 }

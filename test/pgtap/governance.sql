@@ -42,6 +42,7 @@ SELECT is_empty($$
        AND has_function_privilege('gov_nobody', p.oid, 'EXECUTE')
        AND p.proname NOT IN ('model_in', 'model_out', 'model_recv', 'model_send', 'describe',
                              'moments_in', 'moments_out', 'moments_recv', 'moments_send',
+                             'newton_in', 'newton_out', 'newton_recv', 'newton_send',
                              'project_visible', 'owner_visible', 'has_project_privilege')
 $$, 'PUBLIC can execute only type I/O, describe and the visibility helpers');
 SELECT ok(has_function_privilege('gov_rita', 'galaxy.predict(text, float8[], text)', 'EXECUTE'), 'reader: predict');

@@ -62,7 +62,7 @@ SELECT lives_ok($$SELECT galaxy.train('lin_p', 'lin_reg', 'y', algorithm => 'lin
 
 -- logistic_regression
 SELECT is(pg_temp.error_of($$SELECT galaxy.train('lin_q', 'lin_cls', 'label', algorithm => 'logistic_regression', hyperparams => '{"penalty": "l1"}')$$),
-          '22023 | unknown hyperparameter "penalty" for algorithm logistic_regression |  | Valid hyperparameters: C, max_iter, tol, class_weight, fit_intercept.',
+          '22023 | unknown hyperparameter "penalty" for algorithm logistic_regression |  | Valid hyperparameters: C, max_iter, tol, class_weight, fit_intercept, solver.',
           'unknown hyperparameter lists the valid ones');
 SELECT throws_ok($$SELECT galaxy.train('lin_q', 'lin_cls', 'label', algorithm => 'logistic_regression', hyperparams => '{"c": 1}')$$,
                  '22023', 'unknown hyperparameter "c" for algorithm logistic_regression', 'names are case sensitive');
@@ -106,7 +106,7 @@ SELECT lives_ok($$SELECT galaxy.train('lin_q', 'lin_cls', 'label', algorithm => 
 -- the effective hyperparameters are stored with the model, given ones separately
 SELECT is((SELECT hyperparams FROM galaxy.train('lin_q', 'lin_cls', 'label', algorithm => 'logistic_regression',
                                                  hyperparams => '{"C": 0.5}', deploy => 'never')),
-          '{"C": 0.5, "tol": 0.0001, "max_iter": 100, "class_weight": "none", "fit_intercept": true}'::jsonb,
+          '{"C": 0.5, "tol": 0.0001, "max_iter": 100, "class_weight": "none", "fit_intercept": true, "solver": "auto"}'::jsonb,
           'effective hyperparameters: given C plus the defaults');
 SELECT is((SELECT hyperparams_given FROM galaxy.models WHERE project_id = (SELECT id FROM galaxy.projects WHERE name = 'lin_q')
            ORDER BY id DESC LIMIT 1),

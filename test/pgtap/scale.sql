@@ -4,7 +4,7 @@
 -- who may call what, and the streaming solver's refusals with their SQLSTATEs.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(25);
+SELECT plan(36);
 
 -- ---------------------------------------------------------------------------
 -- Structure
@@ -81,6 +81,41 @@ SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_pts', 'y', algorithm 
 SELECT is((SELECT metrics->>'solver' FROM galaxy.train('scale_ok', 'scale_pts', 'y', algorithm => 'linear_regression',
                                                        hyperparams => '{"solver": "streaming"}', test_size => 0)),
           'streaming', 'a streaming fit says so in its metrics');
+
+
+-- ---------------------------------------------------------------------------
+-- galaxy.newton: logistic_regression's Newton pass
+-- ---------------------------------------------------------------------------
+SELECT is((SELECT typinput::text || ',' || typoutput::text || ',' || typreceive::text || ',' || typsend::text || ',' || typalign::text
+             FROM pg_type WHERE oid = 'galaxy.newton'::regtype),
+          'galaxy_internal.newton_in,galaxy_internal.newton_out,galaxy_internal.newton_recv,galaxy_internal.newton_send,d',
+          'galaxy.newton has text and binary input and output, double aligned');
+SELECT is((SELECT string_agg(aggtranstype::regtype::text || '/' || aggcombinefn::text, ',' ORDER BY aggfnoid::text)
+             FROM pg_aggregate WHERE aggfnoid IN ('galaxy_internal.logistic_pass'::regproc, 'galaxy_internal.logistic_pass_array'::regproc)),
+          'galaxy.newton/galaxy_internal.newton_combine,galaxy.newton/galaxy_internal.newton_combine',
+          'the logistic passes aggregate into galaxy.newton with a combine function');
+SELECT is((SELECT count(*)::int FROM pg_proc
+            WHERE proname IN ('logistic_pass', 'logistic_pass_array', 'logistic_pass_accum', 'logistic_pass_array_accum',
+                              'newton_combine', 'newton_in', 'newton_out', 'newton_recv', 'newton_send')
+              AND proparallel <> 's'), 0, 'every newton function is PARALLEL SAFE');
+SELECT ok(has_function_privilege('galaxy_reader', 'galaxy_internal.logistic_pass(float8, int8, float8, float8[], "any")', 'EXECUTE'),
+          'galaxy_reader may run the logistic pass');
+SELECT ok(NOT has_function_privilege('public', 'galaxy_internal.logistic_pass(float8, int8, float8, float8[], "any")', 'EXECUTE'),
+          'PUBLIC may not run the logistic pass');
+SELECT throws_ok($$SELECT 'GNS1:zz'::galaxy.newton$$, '22P02', NULL, 'a non-hexadecimal newton state is 22P02');
+SELECT throws_ok($$SELECT 'GNS1:474e533100000001'::galaxy.newton$$, '22P03', NULL, 'a truncated newton state is 22P03');
+SELECT throws_ok($$SELECT galaxy_internal.logistic_pass(0.5, 1, 0, ARRAY[1, 1, 0, 0, 0, 1, 0]::float8[], 1::float8)$$,
+                 '22000', NULL, 'a target other than 0 or 1 is 22000');
+CREATE TABLE scale_cls AS SELECT i::float8 AS x, (i % 3)::text AS c3, i > 50 AS c2 FROM generate_series(1, 100) i;
+SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_cls', 'c3', algorithm => 'logistic_regression',
+                                      features => ARRAY['x'], hyperparams => '{"solver": "streaming"}')$$,
+                 '0A000', NULL, 'streaming logistic regression on three classes is 0A000');
+SELECT is((SELECT metrics->>'solver' FROM galaxy.train('scale_cls_ok', 'scale_cls', 'c2', algorithm => 'logistic_regression',
+                                                       features => ARRAY['x'], hyperparams => '{"solver": "streaming"}', test_size => 0)),
+          'streaming', 'a streaming logistic fit says so in its metrics');
+SELECT is((SELECT metrics->>'solver' FROM galaxy.train('scale_cls_ok', 'scale_cls', 'c2', algorithm => 'logistic_regression',
+                                                       features => ARRAY['x'], test_size => 0)),
+          NULL, 'a small table trains in memory with "auto"');
 
 SELECT * FROM finish();
 ROLLBACK;
