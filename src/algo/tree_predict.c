@@ -63,44 +63,6 @@ tree_walk(const TreeModel *m, int t, const double *row)
 #define FAST_NEXT(fn, k, row) \
 	((fn)[k].child + (uint32) ((row)[(fn)[k].feature] > (fn)[k].threshold))
 
-/*
- * Walk eight perfect trees of depth D side by side for a row without NaN:
- * k[j] holds the first node of each walk on entry and its leaf on return.
- * Inlined, the eight walks stay in registers, and their loads overlap.
- */
-static pg_attribute_always_inline void
-fast_walk8(const TreeFastNode *fn, const double *row, int D, uint32 *k)
-{
-	uint32		k0 = k[0],
-				k1 = k[1],
-				k2 = k[2],
-				k3 = k[3],
-				k4 = k[4],
-				k5 = k[5],
-				k6 = k[6],
-				k7 = k[7];
-
-	for (int d = 0; d < D; d++)
-	{
-		k0 = FAST_NEXT(fn, k0, row);
-		k1 = FAST_NEXT(fn, k1, row);
-		k2 = FAST_NEXT(fn, k2, row);
-		k3 = FAST_NEXT(fn, k3, row);
-		k4 = FAST_NEXT(fn, k4, row);
-		k5 = FAST_NEXT(fn, k5, row);
-		k6 = FAST_NEXT(fn, k6, row);
-		k7 = FAST_NEXT(fn, k7, row);
-	}
-	k[0] = k0;
-	k[1] = k1;
-	k[2] = k2;
-	k[3] = k3;
-	k[4] = k4;
-	k[5] = k5;
-	k[6] = k6;
-	k[7] = k7;
-}
-
 /* Accumulate a row without NaN over perfect trees, eight walks at a time. */
 static void
 fast_accumulate(const TreeModel *m, const double *row, double *acc)
@@ -116,39 +78,56 @@ fast_accumulate(const TreeModel *m, const double *row, double *acc)
 	if (O == 1 && G == 1)
 	{
 		const double *fv = m->fast_value;
-		double		s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-		uint32		k[8];
+		double		s0 = 0,
+					s1 = 0,
+					s2 = 0,
+					s3 = 0,
+					s4 = 0,
+					s5 = 0,
+					s6 = 0,
+					s7 = 0;
 
+		/* eight independent walks in registers keep the CPU busy */
 		for (; D > 0 && t + 8 <= T; t += 8)
 		{
-			for (int j = 0; j < 8; j++)
-				k[j] = (uint32) (t + j) * ni;
-			fast_walk8(fn, row, D, k);
-			for (int j = 0; j < 8; j++)
-				s[j] += fv[k[j]];
-		}
+			uint32		k0 = (uint32) t * ni,
+						k1 = k0 + ni,
+						k2 = k1 + ni,
+						k3 = k2 + ni,
+						k4 = k3 + ni,
+						k5 = k4 + ni,
+						k6 = k5 + ni,
+						k7 = k6 + ni;
 
-		/*
-		 * The last T % 8 trees take one more walk of eight, the spare walks
-		 * repeating the last tree (their leaves are not added): one tree
-		 * after another, a 10-tree model's last two trees took as long as
-		 * its first eight together.
-		 */
-		if (t < T && D > 0)
+			for (int d = 0; d < D; d++)
+			{
+				k0 = FAST_NEXT(fn, k0, row);
+				k1 = FAST_NEXT(fn, k1, row);
+				k2 = FAST_NEXT(fn, k2, row);
+				k3 = FAST_NEXT(fn, k3, row);
+				k4 = FAST_NEXT(fn, k4, row);
+				k5 = FAST_NEXT(fn, k5, row);
+				k6 = FAST_NEXT(fn, k6, row);
+				k7 = FAST_NEXT(fn, k7, row);
+			}
+			s0 += fv[k0];
+			s1 += fv[k1];
+			s2 += fv[k2];
+			s3 += fv[k3];
+			s4 += fv[k4];
+			s5 += fv[k5];
+			s6 += fv[k6];
+			s7 += fv[k7];
+		}
+		for (; t < T; t++)
 		{
-			int			cnt = T - t;
+			uint32		k0 = (uint32) t * ni;
 
-			for (int j = 0; j < 8; j++)
-				k[j] = (uint32) (t + Min(j, cnt - 1)) * ni;
-			fast_walk8(fn, row, D, k);
-			/* into the first sum, in tree order: the same sum as before */
-			for (int j = 0; j < cnt; j++)
-				s[0] += fv[k[j]];
+			for (int d = 0; d < D; d++)
+				k0 = FAST_NEXT(fn, k0, row);
+			s0 += fv[D > 0 ? k0 : (uint32) t];
 		}
-		else
-			for (; t < T; t++)
-				s[0] += fv[t];	/* depth 0: a leaf per tree */
-		acc[0] += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+		acc[0] += ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 		return;
 	}
 
