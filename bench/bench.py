@@ -111,13 +111,18 @@ COMPRESS_MODELS = {
 MODES["full"].update(compress_fmnist_rows=60_000, compress_epochs=5, compress_reps=3)
 MODES["quick"].update(compress_fmnist_rows=10_000, compress_epochs=2, compress_reps=1)
 # the tree compress rows (issue #17): galaxy.compress 'prune' of a 500-tree gradient boosting model to 40 % of its
-# trees, and 'distill' of the 100-tree benchmark model (GALAXY_HP["gbdt"]) into its default student (10 trees), on
+# trees, and 'distill' of the 100-tree benchmark model (GALAXY_HP["gbdt"]) into its default student (8 trees of depth
+# 8), into 10 such trees and into an MLP, on
 # the first compress_tree_rows rows of the classification table, 80 % to train and 20 % held out (by a hash of x1)
 COMPRESS_TREES = {
     "gbdt_prune": {"teacher": {"n_estimators": 500, "max_depth": 6, "learning_rate": 0.1}, "method": "prune",
                    "options": {"sparsity": 0.6, "max_metric_drop": 0.003}, "auc_drop": 0.003},
     "gbdt_distill": {"teacher": {"n_estimators": 100, "max_depth": 6, "learning_rate": 0.3}, "method": "distill",
                      "options": {"max_metric_drop": 0.01}, "auc_drop": 0.01, "speedup": 5.0},
+    "gbdt_distill_10": {"teacher": {"n_estimators": 100, "max_depth": 6, "learning_rate": 0.3}, "method": "distill",
+                        "options": {"max_metric_drop": 0.01,
+                                    "hyperparams": {"n_estimators": 10, "max_depth": 8, "learning_rate": 1.0}},
+                        "auc_drop": 0.01, "speedup": 5.0},
     "gbdt_distill_mlp": {"teacher": {"n_estimators": 100, "max_depth": 6, "learning_rate": 0.3}, "method": "distill",
                          "options": {"max_metric_drop": 0.01, "student": "neural_network",
                                      "hyperparams": {"hidden_layers": [64], "epochs": 30}},
@@ -1499,7 +1504,7 @@ class Bench:
 
     def run_compress_trees(self):
         """galaxy.compress on tree ensembles: prune a 500-tree gradient boosting model to 40 % of its trees, and
-        distill the 100-tree benchmark model into a 10-tree student.  Both measured on the held-out rows (the
+        distill the 100-tree benchmark model into its default student (8 trees), 10 trees and an MLP.  Both measured on the held-out rows (the
         relation galaxy.compress is given): AUC of parent and child, stored size, galaxy's single-row latency and
         batch predict over the training rows (best of at least 5 repetitions, alternating which model goes first),
         and the same scan without a model (the floor), so that the models' own predict time is the difference.

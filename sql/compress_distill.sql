@@ -42,7 +42,7 @@ SELECT count(*) FILTER (WHERE galaxy.predict(:gb, i) <> galaxy.predict(:gbp, i))
 SELECT (galaxy.import_model('iris_gb_copy', galaxy.export_model(:gbp))).id AS gbi \gset
 SELECT count(*) FILTER (WHERE galaxy.predict(:gbp, i) <> galaxy.predict(:gbi, i)) AS import_differs FROM iris i;
 
--- distill: a 10-tree student of the teacher's predictions, its next patch version
+-- distill: a student of the teacher's predictions (by default 8 trees of depth 8), its next patch version
 SELECT id AS st, version, parent_id = :gb AS parent_ok, algorithm, status, relation,
        hyperparams->>'n_estimators' AS trees, hyperparams->>'max_depth' AS depth
   FROM galaxy.compress(:gb, 'distill', '{"max_metric_drop": 0.05}') \gset
@@ -54,6 +54,9 @@ SELECT method, measured_on, main_metric, metric_drop <= 0.05 AS within, guard_pa
 SELECT d->'compressed_from'->>'method' AS method, d->'compressed_from'->>'parent_version' AS parent_version
   FROM galaxy.describe(:st) d;
 SELECT count(*) FILTER (WHERE galaxy.predict_label(:st, i) = i.species)::float8 / count(*) >= 0.9 AS accurate FROM iris i;
+-- the student survives export and import like any model
+SELECT (galaxy.import_model('iris_student_copy', galaxy.export_model(:st))).id AS sti \gset
+SELECT count(*) FILTER (WHERE galaxy.predict(:st, i) <> galaxy.predict(:sti, i)) AS import_differs FROM iris i;
 -- the transfer rows were a temporary table, gone after the call
 SELECT count(*) AS temporary_tables FROM pg_class WHERE relname LIKE 'galaxy_distill%';
 -- an MLP student, its own hyperparameters
@@ -77,6 +80,10 @@ SELECT (SELECT value FROM galaxy.model_compressions WHERE model = :p5) >=
 SELECT jsonb_path_query_array(galaxy.describe(:p5)->'architecture', '$.layers[*] ? (@.type == "dense") .weights') AS dense_weights;
 SELECT galaxy.describe(model::text::galaxy.model) = galaxy.describe(model) AS text_round_trip FROM galaxy.models WHERE id = :p5;
 SELECT options FROM galaxy.model_compressions WHERE model = :p5;
+-- the pruned network (format 2: a bitmap of the kept weights, then their values) survives export and import
+SELECT (galaxy.import_model('iris_nn_copy', galaxy.export_model(:p5))).id AS p5i \gset
+SELECT galaxy.describe(:p5i)->>'format_version' AS format,
+       count(*) FILTER (WHERE galaxy.predict(:p5, i) <> galaxy.predict(:p5i, i)) AS import_differs FROM iris i;
 
 -- audit: every compression, and a deploy the guard refuses (written once the refused transaction has ended)
 SELECT action, m.version, details->>'method' AS method, details->>'guard_passed' AS guard_passed

@@ -15,15 +15,30 @@
 #include "algo/tree_core.h"
 #include "galaxy.h"
 
-/* Whether a row of p raw values holds a NaN (it then takes the node-by-node walk). */
+/*
+ * Whether a row of p raw values holds a NaN (it then takes the node-by-node
+ * walk).  Four independent flags: a single one made a chain of p steps,
+ * which a small ensemble paid on every row.
+ */
 static inline bool
 row_has_nan(const double *row, int p)
 {
-	bool		has_nan = false;
+	bool		n0 = false,
+				n1 = false,
+				n2 = false,
+				n3 = false;
+	int			f = 0;
 
-	for (int f = 0; f < p; f++)
-		has_nan |= isnan(row[f]);
-	return has_nan;
+	for (; f + 4 <= p; f += 4)
+	{
+		n0 |= isnan(row[f]);
+		n1 |= isnan(row[f + 1]);
+		n2 |= isnan(row[f + 2]);
+		n3 |= isnan(row[f + 3]);
+	}
+	for (; f < p; f++)
+		n0 |= isnan(row[f]);
+	return (n0 | n1) | (n2 | n3);
 }
 
 /* Leaf index of tree t for one row, walking node by node. */
@@ -237,12 +252,13 @@ predict_finish_row(const TreeModel *m, double *acc, PredictMode mode, double *ou
 		}
 		if (m->n_groups == 1)
 		{
-			double		p = 1.0 / (1.0 + exp(-acc[0]));
-
+			/* the class needs only the margin's sign: no exp() per row */
 			if (mode == PRED_VALUE)
 				out[0] = acc[0] > 0.0 ? 1.0 : 0.0;
 			else
 			{
+				double		p = 1.0 / (1.0 + exp(-acc[0]));
+
 				out[0] = 1.0 - p;
 				out[1] = p;
 			}

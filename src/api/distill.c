@@ -1,10 +1,11 @@
 /*
  * distill.c — galaxy.compress(model, 'distill', options): knowledge
- * distillation.  A student (by default a gradient boosting model of 10
- * trees of depth 8; any algorithm of the teacher's task) learns what the teacher
- * predicts, not the labels: the teacher's training relation is copied into
- * a temporary table whose target column holds the teacher's prediction of
- * every row (its label for a classifier, its value for a regressor), and
+ * distillation.  A student (by default a gradient boosting model of 8
+ * trees of depth 8, learning rate 1: DISTILL_DEFAULT_HYPERPARAMS; any
+ * algorithm of the teacher's task) learns what the teacher predicts, not
+ * the labels: the teacher's training relation is copied into a temporary
+ * table whose target column holds the teacher's prediction of every row
+ * (its label for a classifier, its value for a regressor), and
  * the one training pipeline (train_run) fits the student on it.  The rows
  * need no labels of their own, so the teacher's held-out rows teach too.
  *
@@ -47,7 +48,7 @@ student_hyperparams(const DistillOptions *opt, const char *student)
 	if (opt->hyperparams != NULL)
 		return opt->hyperparams;
 	if (strcmp(student, DISTILL_DEFAULT_STUDENT) == 0)
-		return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"n_estimators\": 10, \"max_depth\": 8}")));
+		return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(DISTILL_DEFAULT_HYPERPARAMS)));
 	return NULL;
 }
 

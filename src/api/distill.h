@@ -21,6 +21,16 @@ typedef struct DistillOptions
 #define DISTILL_DEFAULT_STUDENT "gradient_boosting"
 
 /*
+ * Its hyperparameters when none are given: eight trees of depth 8 are one
+ * walk of eight perfect trees side by side per row (tree_predict.c), and
+ * with so few rounds a learning rate of 1 fits the teacher's boundary
+ * closest (on the benchmark's data, AUC 0.0072 below the 100-tree teacher,
+ * against 0.0115 for ten trees at the usual 0.3).
+ */
+#define DISTILL_DEFAULT_HYPERPARAMS \
+	"{\"n_estimators\": 8, \"max_depth\": 8, \"learning_rate\": 1.0}"
+
+/*
  * Train the student of model parent_id (in project project_id) and register
  * it as the parent's next patch version (parent_id set, the parent's
  * relation recorded); returns its id.  The model is still 'training', with

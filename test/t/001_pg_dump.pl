@@ -85,6 +85,36 @@ for my $algo ('logistic_regression', 'decision_tree', 'gradient_boosting', 'line
 	});
 }
 
+# compressed copies (galaxy.compress, issue #17): int8 and pruned logistic
+# regression (model format 2: int8 weights with their scales, a bitmap of the
+# kept weights), a gradient boosting model pruned to its leading rounds and its
+# distilled student (both format 1); a row of galaxy.compressions each
+if ($have{logistic_regression} && $have{gradient_boosting})
+{
+	$node->safe_psql('src', q{
+		SET client_min_messages = warning;
+		CREATE TEMP TABLE parents AS
+		SELECT p.name, max(m.id) AS id FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id
+		 WHERE p.name IN ('size_logistic_regression', 'size_gradient_boosting') GROUP BY p.name;
+		SELECT galaxy.compress(id, 'int8', '{"max_metric_drop": 1}')
+		  FROM parents WHERE name = 'size_logistic_regression';
+		SELECT galaxy.compress(id, 'prune', '{"sparsity": 0.5, "max_metric_drop": 1}')
+		  FROM parents WHERE name = 'size_logistic_regression';
+		SELECT galaxy.compress(id, 'prune', '{"sparsity": 0.5, "max_metric_drop": 1}')
+		  FROM parents WHERE name = 'size_gradient_boosting';
+		SELECT galaxy.compress(id, 'distill', '{"max_metric_drop": 1}')
+		  FROM parents WHERE name = 'size_gradient_boosting';
+	});
+	is( $node->safe_psql('src', q{
+			SELECT string_agg(c.method || ':' || (galaxy.describe(c.model_id)->>'format_version'), ','
+			                  ORDER BY c.model_id)
+			  FROM galaxy.compressions c JOIN galaxy.models m ON m.id = c.model_id
+			 WHERE cardinality(m.features) = 2
+		}),
+		'int8:2,prune:2,prune:1,distill:1',
+		'int8, pruned and distilled copies of the two-feature models');
+}
+
 # a k-means model (clustering, no target): its centres and predicted clusters
 if ($have{kmeans})
 {
