@@ -157,4 +157,7 @@ extern int	scale_features_from_args(FunctionCallInfo fcinfo, int first, const ch
 /* A state Datum, detoasted and validated. */
 extern MomentsData *moments_from_datum(Datum d);
 
+/* A validated state a direct call may change (copied when it is the argument). */
+extern void *scale_private_state(void *validated, Datum arg);
+
 #endif							/* GALAXY_MOMENTS_H */

@@ -80,22 +80,29 @@ galaxy_moments_send(PG_FUNCTION_ARGS)
 static MomentsData *
 state_arg(FunctionCallInfo fcinfo, bool *inagg)
 {
-	MomentsData *m;
-
 	*inagg = AggCheckCallContext(fcinfo, NULL) != 0;
 	if (PG_ARGISNULL(0))
 		return NULL;
 	if (*inagg)
 		return (MomentsData *) PG_GETARG_POINTER(0);
-	m = moments_from_datum(PG_GETARG_DATUM(0));
-	if ((Pointer) m == DatumGetPointer(PG_GETARG_DATUM(0)))
-	{
-		MomentsData *copy = palloc(VARSIZE(m));
+	return scale_private_state(moments_from_datum(PG_GETARG_DATUM(0)), PG_GETARG_DATUM(0));
+}
 
-		memcpy(copy, m, VARSIZE(m));
-		m = copy;
-	}
-	return m;
+/*
+ * A state a function called outside an aggregate may change: the validated
+ * value of its argument, copied when validating did not already copy it
+ * (the argument itself may be a table's value in a shared buffer).
+ */
+void *
+scale_private_state(void *validated, Datum arg)
+{
+	void	   *copy;
+
+	if ((Pointer) validated != DatumGetPointer(arg))
+		return validated;
+	copy = palloc(VARSIZE(validated));
+	memcpy(copy, validated, VARSIZE(validated));
+	return copy;
 }
 
 /* The features of a row from a float8[] argument; returns their number. */

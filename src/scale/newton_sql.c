@@ -75,21 +75,11 @@ galaxy_newton_send(PG_FUNCTION_ARGS)
 static NewtonData *
 newton_state_arg(FunctionCallInfo fcinfo)
 {
-	NewtonData *s;
-
 	if (PG_ARGISNULL(0))
 		return NULL;
 	if (AggCheckCallContext(fcinfo, NULL) != 0)
 		return (NewtonData *) PG_GETARG_POINTER(0);
-	s = newton_from_datum(PG_GETARG_DATUM(0));
-	if ((Pointer) s == DatumGetPointer(PG_GETARG_DATUM(0)))
-	{
-		NewtonData *copy = palloc(VARSIZE(s));
-
-		memcpy(copy, s, VARSIZE(s));
-		s = copy;
-	}
-	return s;
+	return scale_private_state(newton_from_datum(PG_GETARG_DATUM(0)), PG_GETARG_DATUM(0));
 }
 
 /*
