@@ -11,20 +11,26 @@
 #include "access/sysattr.h"
 #include "access/tupmacs.h"
 #include "catalog/dependency.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "miscadmin.h"
 #include "nodes/bitmapset.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 
 #include "galaxy.h"
 #include "data/data_internal.h"
+#include "data/dataset.h"
 #include "model/model.h"
 #include "util/sha256.h"
 
@@ -324,6 +330,33 @@ data_open_relation(Oid relid)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
 	return rel;
+}
+
+/* See data_internal.h. */
+bool
+data_scan_directly(Relation rel)
+{
+	char		relkind = rel->rd_rel->relkind;
+
+	return (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW) &&
+		!rel->rd_rel->relhassubclass &&
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_NONE &&
+		!dataset_is_distributed(RelationGetRelid(rel));
+}
+
+/* See data_internal.h. */
+void
+data_check_select_privilege(Relation rel, const AttrNumber *attnums, int n)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			user = GetUserId();
+
+	if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
+		return;
+	for (int i = 0; i < n; i++)
+		if (pg_attribute_aclcheck(relid, attnums[i], user, ACL_SELECT) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
+						   RelationGetRelationName(rel));
 }
 
 /*

@@ -102,6 +102,16 @@ extern void data_notice_keys_left_out(const char *relname, const char *keys);
 /* Open a relation by OID with AccessShareLock; ERROR 42P01 if it does not exist. */
 extern Relation data_open_relation(Oid relid);
 
+/*
+ * Whether a relation's rows can be read with a direct table scan rather than
+ * through the executor: a plain table or materialised view without
+ * inheritance children, row-level security or Citus distribution.
+ */
+extern bool data_scan_directly(Relation rel);
+
+/* ERROR 42501 unless the current user may SELECT the columns (table or column privilege). */
+extern void data_check_select_privilege(Relation rel, const AttrNumber *attnums, int n);
+
 /* A scalar of the given conversion as a double (may be NaN/Inf for floats). */
 extern double data_scalar_to_double(Datum d, ScalarConv conv);
 

@@ -26,7 +26,6 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
-#include "catalog/objectaddress.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_class.h"
@@ -38,14 +37,12 @@
 #include "miscadmin.h"
 #include "port/pg_crc32c.h"
 #include "storage/bufmgr.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
@@ -909,21 +906,6 @@ array_widths(LoadState *ls, Relation rel)
  * setup: relation, privileges, columns
  * --------------------------------------------------------------------- */
 
-/* Check that the caller may SELECT the columns (table or column privilege). */
-static void
-check_select_privilege(Relation rel, const AttrNumber *attnums, int n)
-{
-	Oid			relid = RelationGetRelid(rel);
-	Oid			user = GetUserId();
-
-	if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
-		return;
-	for (int i = 0; i < n; i++)
-		if (pg_attribute_aclcheck(relid, attnums[i], user, ACL_SELECT) != ACLCHECK_OK)
-			aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
-						   RelationGetRelationName(rel));
-}
-
 /* ERROR for a column of a type galaxy cannot use. */
 static void
 unsupported_type(const char *col, Oid typid, const char *relname)
@@ -1333,7 +1315,7 @@ load_resolve_features(LoadState *ls, Relation rel, const LoadOptions *opts)
 	load_resolve_text(ls, opts);
 	if (ls->tmode != TARGET_NONE)
 		attnums[n_att++] = ls->tattnum;
-	check_select_privilege(rel, attnums, n_att);
+	data_check_select_privilege(rel, attnums, n_att);
 
 	pfree(attnums);
 }
@@ -1695,10 +1677,7 @@ dataset_load(const LoadOptions *opts)
 	 * table (its rows are on the worker nodes: a cursor over a SELECT of the
 	 * needed columns fetches them); the rest is scanned directly.
 	 */
-	direct = (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW) &&
-		!rel->rd_rel->relhassubclass &&
-		check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_NONE &&
-		!dataset_is_distributed(RelationGetRelid(rel));
+	direct = data_scan_directly(rel);
 	load_allocate(&ls, rel, opts, direct);
 
 	/* scan */

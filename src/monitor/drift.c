@@ -33,6 +33,7 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
@@ -43,7 +44,9 @@
 #include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "galaxy.h"
 #include "algo/tree_core.h"
@@ -804,6 +807,7 @@ typedef struct DriftScan
 	MemoryContext cxt;			/* where kept values live */
 	Datum	   *values;
 	bool	   *isnull;
+	int		   *pos;			/* column i's value is values[pos[i]] */
 } DriftScan;
 
 /* Keep a value of a baseline relation's column (window form). */
@@ -825,7 +829,71 @@ drift_keep(DriftScan *sc, DriftCol *c, double x)
 	c->vals[c->n_vals++] = x;
 }
 
-/* One batch of a drift scan: count (or keep) every value. */
+/* Count (or keep) the values of one row, column i's at values[sc->pos[i]]. */
+static void
+drift_count_row(DriftScan *sc, const Datum *values, const bool *isnull)
+{
+	sc->rows++;
+	for (int i = 0; i < sc->ncols; i++)
+	{
+		DriftCol   *c = &sc->cols[i];
+		Datum		d = values[sc->pos[i]];
+
+		if (isnull[sc->pos[i]])
+		{
+			if (c->collect)
+				c->base_nulls++;
+			else
+				c->new_nulls++;
+			continue;
+		}
+		if (c->categorical)
+		{
+			char		buf[NAMEDATALEN];
+			int			len;
+			const char *s;
+			bool		added;
+
+			if (c->prediction)
+			{
+				s = VARDATA_ANY(DatumGetPointer(d));
+				len = VARSIZE_ANY_EXHDR(DatumGetPointer(d));
+			}
+			else
+				s = data_category_bytes(d, c->cat, buf, &len);
+			if (c->collect)
+				(void) dict_lookup(c->seen, s, len, &added);
+			else
+			{
+				int			k = dict_find(c->index, s, len);
+
+				c->new_cat[k < 0 ? c->n_cats : k] += 1;
+				c->new_count++;
+			}
+		}
+		else
+		{
+			double		x = c->prediction ? DatumGetFloat8(d) : data_scalar_to_double(d, c->conv);
+
+			if (isnan(x))
+			{
+				if (c->collect)
+					c->base_nulls++;
+				else
+					c->new_nulls++;
+			}
+			else if (c->collect)
+				drift_keep(sc, c, x);
+			else
+			{
+				c->new_fine[drift_bin_fast(c, x)] += 1;
+				c->new_count++;
+			}
+		}
+	}
+}
+
+/* One batch of the cursor path: every row's values. */
 static void
 drift_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
 {
@@ -834,65 +902,43 @@ drift_scan_batch(void *arg, HeapTuple *rows, uint64 nrows, TupleDesc td)
 	for (uint64 r = 0; r < nrows; r++)
 	{
 		heap_deform_tuple(rows[r], td, sc->values, sc->isnull);
-		sc->rows++;
-		for (int i = 0; i < sc->ncols; i++)
-		{
-			DriftCol   *c = &sc->cols[i];
-			Datum		d = sc->values[i];
-
-			if (sc->isnull[i])
-			{
-				if (c->collect)
-					c->base_nulls++;
-				else
-					c->new_nulls++;
-				continue;
-			}
-			if (c->categorical)
-			{
-				char		buf[NAMEDATALEN];
-				int			len;
-				const char *s;
-				bool		added;
-
-				if (c->prediction)
-				{
-					s = VARDATA_ANY(DatumGetPointer(d));
-					len = VARSIZE_ANY_EXHDR(DatumGetPointer(d));
-				}
-				else
-					s = data_category_bytes(d, c->cat, buf, &len);
-				if (c->collect)
-					(void) dict_lookup(c->seen, s, len, &added);
-				else
-				{
-					int			k = dict_find(c->index, s, len);
-
-					c->new_cat[k < 0 ? c->n_cats : k] += 1;
-					c->new_count++;
-				}
-			}
-			else
-			{
-				double		x = c->prediction ? DatumGetFloat8(d) : data_scalar_to_double(d, c->conv);
-
-				if (isnan(x))
-				{
-					if (c->collect)
-						c->base_nulls++;
-					else
-						c->new_nulls++;
-				}
-				else if (c->collect)
-					drift_keep(sc, c, x);
-				else
-				{
-					c->new_fine[drift_bin_fast(c, x)] += 1;
-					c->new_count++;
-				}
-			}
-		}
+		drift_count_row(sc, sc->values, sc->isnull);
 	}
+}
+
+/*
+ * The direct path: a table scan under the active snapshot, each row's
+ * columns deformed in place (no tuple is formed or copied), per-row garbage
+ * (detoasted text, numeric conversions) in a context reset every row.
+ */
+static void
+drift_scan_direct(DriftScan *sc, Relation rel)
+{
+	Snapshot	snap = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot());
+	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "galaxy drift rows",
+												 ALLOCSET_DEFAULT_SIZES);
+	int			maxatt = 0;
+
+	for (int i = 0; i < sc->ncols; i++)
+		maxatt = Max(maxatt, sc->pos[i] + 1);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		MemoryContext old;
+
+		slot_getsomeattrs(slot, maxatt);
+		old = MemoryContextSwitchTo(rowcxt);
+		drift_count_row(sc, slot->tts_values, slot->tts_isnull);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+		if ((sc->rows & 0x3FFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+	MemoryContextDelete(rowcxt);
 }
 
 /*
@@ -911,6 +957,7 @@ drift_scan(Oid relid, DriftCol *cols, int ncols, int64 model_id, const char *tas
 	DriftScan	sc = {0};
 	Datum		arg = Int64GetDatum(model_id);
 	bool		with_prediction = false;
+	AttrNumber *attnums = palloc(sizeof(AttrNumber) * Max(ncols, 1));
 
 	initStringInfo(&q);
 	appendStringInfoString(&q, "SELECT ");
@@ -949,6 +996,7 @@ drift_scan(Oid relid, DriftCol *cols, int ncols, int64 model_id, const char *tas
 								galaxy_short(c->name), relname, format_type_be(typid),
 								c->categorical ? "categorical" : "numeric")));
 			appendStringInfoString(&q, quote_identifier(c->name));
+			attnums[i] = att;
 		}
 		if (collect && c->categorical)
 			c->seen = dict_create(CurrentMemoryContext, false, MODEL_MAX_FEATURES, "distinct values in one column");
@@ -976,10 +1024,29 @@ drift_scan(Oid relid, DriftCol *cols, int ncols, int64 model_id, const char *tas
 	sc.ncols = ncols;
 	sc.relname = pstrdup(relname);
 	sc.cxt = CurrentMemoryContext;
-	sc.values = palloc(sizeof(Datum) * ncols);
-	sc.isnull = palloc(sizeof(bool) * ncols);
-	query_scan(q.data, with_prediction ? 1 : 0, (Oid[]) {INT8OID}, &arg, NULL, DRIFT_BATCH,
-			   NULL, drift_scan_batch, &sc);
+	sc.pos = palloc(sizeof(int) * Max(ncols, 1));
+
+	/*
+	 * Without predictions, a plain table is read directly (as the loader
+	 * does), after the privilege check the executor would have made; the
+	 * rest goes through a cursor over the SELECT above.
+	 */
+	if (!with_prediction && data_scan_directly(rel))
+	{
+		data_check_select_privilege(rel, attnums, ncols);
+		for (int i = 0; i < ncols; i++)
+			sc.pos[i] = attnums[i] - 1;
+		drift_scan_direct(&sc, rel);
+	}
+	else
+	{
+		for (int i = 0; i < ncols; i++)
+			sc.pos[i] = i;
+		sc.values = palloc(sizeof(Datum) * Max(ncols, 1));
+		sc.isnull = palloc(sizeof(bool) * Max(ncols, 1));
+		query_scan(q.data, with_prediction ? 1 : 0, (Oid[]) {INT8OID}, &arg, NULL, DRIFT_BATCH,
+				   NULL, drift_scan_batch, &sc);
+	}
 	if (sc.rows == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

@@ -3,7 +3,7 @@
 -- see of the history and the statistics (row-level security); error codes.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(16);
+SELECT plan(22);
 
 CREATE ROLE mon_alice LOGIN IN ROLE galaxy_trainer;   -- owns the project
 CREATE ROLE mon_rita LOGIN IN ROLE galaxy_reader;     -- granted read on it
@@ -39,6 +39,33 @@ SELECT is((SELECT calls FROM galaxy.inference_stats WHERE project = 'mon'), 10::
           'the reader sees the statistics of the project');
 SELECT throws_ok($$SELECT galaxy.reset_inference_stats()$$, '42501', NULL, 'a reader may not reset them');
 RESET ROLE;
+
+-- the relation's own privileges and policies hold, whichever way drift reads it
+-- (a plain table directly, a view or a table with row-level security through the executor)
+CREATE TABLE public.mon_secret AS SELECT * FROM public.mon_points;
+CREATE TABLE public.mon_cols AS SELECT * FROM public.mon_points;
+GRANT SELECT (id, x1, x2) ON public.mon_cols TO mon_rita;
+CREATE TABLE public.mon_rls AS SELECT * FROM public.mon_points;
+GRANT SELECT ON public.mon_rls TO mon_rita;
+ALTER TABLE public.mon_rls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY mon_first ON public.mon_rls FOR SELECT USING (id <= 100);
+CREATE VIEW public.mon_view AS SELECT * FROM public.mon_points;
+GRANT SELECT ON public.mon_view TO mon_rita;
+SET LOCAL ROLE mon_rita;
+SELECT throws_ok($$SELECT * FROM galaxy.drift('mon', 'public.mon_secret', predictions => false)$$, '42501', NULL,
+                 'no SELECT on the relation: no drift of it (direct read)');
+SELECT throws_ok($$SELECT * FROM galaxy.drift('mon', 'public.mon_secret')$$, '42501', NULL,
+                 'nor with the predictions (read through the executor)');
+SELECT is((SELECT count(*)::int FROM galaxy.drift('mon', 'public.mon_cols', predictions => false)), 3,
+          'SELECT on the feature columns alone is enough');
+SELECT is((SELECT min(rows)::int FROM galaxy.drift('mon', 'public.mon_rls', predictions => false)), 100,
+          'row-level security: drift sees only the rows the policy shows');
+SELECT is((SELECT array_agg(psi ORDER BY feature) FROM galaxy.drift('mon', 'public.mon_points', predictions => false)),
+          (SELECT array_agg(psi ORDER BY feature) FROM galaxy.drift('mon', 'public.mon_view', predictions => false)),
+          'a table read directly and the same rows through a view give the same drift');
+RESET ROLE;
+SELECT is((SELECT min(rows)::int FROM galaxy.drift('mon', 'public.mon_rls', predictions => false)), 300,
+          'a superuser sees every row');
 
 SET LOCAL ROLE mon_olga;
 SELECT throws_ok($$SELECT * FROM galaxy.drift('mon', 'public.mon_points')$$, '42501', NULL,
