@@ -100,7 +100,9 @@ SKIP:
 	{
 		my $res = $http->get("http://127.0.0.1:$port/metrics");
 		$body = $res->{content} // '' if $res->{success};
-		last if $body =~ /sql_galaxy_inference\{/ && $body =~ /sql_galaxy_drift\{/;
+		last if $body =~ /sql_galaxy_inference\{/ && $body =~ /sql_galaxy_drift\{/
+		  && $body =~ /sql_galaxy_alerts\{/ && $body =~ /sql_galaxy_schedules\{/
+		  && $body =~ /sql_galaxy_evaluation\{/;
 		select(undef, undef, undef, 0.5);    # the exporter's first run; it has no readiness to poll
 	}
 	$exporter->kill_kill;
@@ -108,6 +110,12 @@ SKIP:
 		'the exporter serves galaxy_inference calls') or diag("exporter: $err\n" . substr($body, 0, 2000));
 	like($body, qr/^sql_galaxy_drift\{(?=[^}]*col="psi")(?=[^}]*feature="x1")[^}]*\} /m,
 		'the exporter serves galaxy_drift');
+	like($body, qr/^sql_galaxy_alerts\{(?=[^}]*kind="job_failed")(?=[^}]*state="open")[^}]*\} 1$/m,
+		'the exporter serves galaxy_alerts');
+	like($body, qr/^sql_galaxy_schedules\{(?=[^}]*col="failures")(?=[^}]*kind="evaluate")[^}]*\} 1$/m,
+		'the exporter serves galaxy_schedules');
+	like($body, qr/^sql_galaxy_evaluation\{(?=[^}]*metric="r2")[^}]*\} 0\.75$/m,
+		'the exporter serves galaxy_evaluation');
 }
 
 $node->stop;
