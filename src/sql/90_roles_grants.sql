@@ -200,7 +200,7 @@ DECLARE
                                'inference_log_rows', 'inference_log_columns', 'flush_inference_log'];
     trainer_fns text[] := ARRAY['create_dataset', 'drop_dataset', 'profile', 'train', 'submit', 'cancel', 'wait',
                                 'deploy', 'rollback', 'request_deployment', 'export_model', 'import_model',
-                                'grant_project', 'revoke_project', 'schedule_evaluation', 'unschedule_evaluation',
+                                'grant_project', 'revoke_project',
                                 'drop_project', 'delete_model', 'archive_model', 'compress_model', 'compress',
                                 'set_gate', 'drop_gate', 'check_gates', 'set_drift_thresholds',
                                 'schedule_drift', 'unschedule', 'set_logging', 'acknowledge_alert',
