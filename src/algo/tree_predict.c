@@ -119,14 +119,27 @@ fast_accumulate(const TreeModel *m, const double *row, double *acc)
 			s6 += fv[k6];
 			s7 += fv[k7];
 		}
-		for (; t < T; t++)
+		if (D > 0 && t < T)
 		{
-			uint32		k0 = (uint32) t * ni;
+			/*
+			 * The last T % 8 trees side by side too (a 10-tree ensemble
+			 * walked two of its trees one after the other), added to s0 in
+			 * tree order as before.
+			 */
+			uint32		k[8];
+			int			r = T - t;
 
+			for (int j = 0; j < r; j++)
+				k[j] = (uint32) (t + j) * ni;
 			for (int d = 0; d < D; d++)
-				k0 = FAST_NEXT(fn, k0, row);
-			s0 += fv[D > 0 ? k0 : (uint32) t];
+				for (int j = 0; j < r; j++)
+					k[j] = FAST_NEXT(fn, k[j], row);
+			for (int j = 0; j < r; j++)
+				s0 += fv[k[j]];
+			t = T;
 		}
+		for (; t < T; t++)
+			s0 += fv[(uint32) t];
 		acc[0] += ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 		return;
 	}
@@ -400,6 +413,13 @@ tree_predict_mode(const TreeModel *m, const double *X, int64 n, double *out, Pre
 	double		local[256];
 	int			nw;
 
+	/* one row (galaxy.predict): no kernel set-up */
+	if (n == 1 && Max(m->n_groups, m->n_outputs) <= lengthof(local))
+	{
+		tree_accumulate(m, X, local);
+		predict_finish_row(m, local, mode, out);
+		return;
+	}
 	a.m = m;
 	a.X = X;
 	a.n = n;
