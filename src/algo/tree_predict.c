@@ -119,27 +119,14 @@ fast_accumulate(const TreeModel *m, const double *row, double *acc)
 			s6 += fv[k6];
 			s7 += fv[k7];
 		}
-		if (D > 0 && t < T)
-		{
-			/*
-			 * The last T % 8 trees side by side too (a 10-tree ensemble
-			 * walked two of its trees one after the other), added to s0 in
-			 * tree order as before.
-			 */
-			uint32		k[8];
-			int			r = T - t;
-
-			for (int j = 0; j < r; j++)
-				k[j] = (uint32) (t + j) * ni;
-			for (int d = 0; d < D; d++)
-				for (int j = 0; j < r; j++)
-					k[j] = FAST_NEXT(fn, k[j], row);
-			for (int j = 0; j < r; j++)
-				s0 += fv[k[j]];
-			t = T;
-		}
 		for (; t < T; t++)
-			s0 += fv[(uint32) t];
+		{
+			uint32		k0 = (uint32) t * ni;
+
+			for (int d = 0; d < D; d++)
+				k0 = FAST_NEXT(fn, k0, row);
+			s0 += fv[D > 0 ? k0 : (uint32) t];
+		}
 		acc[0] += ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 		return;
 	}
