@@ -400,6 +400,13 @@ tree_predict_mode(const TreeModel *m, const double *X, int64 n, double *out, Pre
 	double		local[256];
 	int			nw;
 
+	/* one row (galaxy.predict): no kernel set-up */
+	if (n == 1 && Max(m->n_groups, m->n_outputs) <= lengthof(local))
+	{
+		tree_accumulate(m, X, local);
+		predict_finish_row(m, local, mode, out);
+		return;
+	}
 	a.m = m;
 	a.X = X;
 	a.n = n;

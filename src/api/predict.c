@@ -540,8 +540,11 @@ map_inputs(FunctionCallInfo fcinfo, PredictCall *pc, CachedModel *cm, int ncols,
 	pc->row_generation = model_cache_generation;
 }
 
-/* Fill the model's raw row from a composite (columns matched by name). */
-static void
+/*
+ * Fill the model's raw row from a composite (columns matched by name);
+ * true when its features are filled too (preprocess_float8_apply()).
+ */
+static bool
 raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
 {
 	PredictCall *pc = call_state(fcinfo);
@@ -593,21 +596,26 @@ raw_from_row(FunctionCallInfo fcinfo, CachedModel *cm, HeapTupleHeader rec)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = rec;
 	heap_deform_tuple(&tuple, pc->row_desc, pc->values, pc->nulls);
+	if (preprocess_float8_apply(cm->m->prep, pc->conv, pc->values, pc->nulls, pc->attnum,
+								cm->raw, cm->feat))
+		return true;
 	for (int i = 0; i < pc->n_inputs; i++)
 	{
 		pc->in_values[i] = pc->values[pc->attnum[i]];
 		pc->in_nulls[i] = pc->nulls[pc->attnum[i]];
 	}
 	preprocess_datums_to_raw_conv(cm->m->prep, pc->conv, pc->in_values, pc->in_nulls, cm->raw);
+	return false;
 }
 
 /*
  * Fill the model's raw row from the columns form (target, row_id, key,
  * names, columns...): what whole-row predict on a table is rewritten to
  * (predict_support.c).  The names array must be the same for every row of
- * the call site, so it must be a constant or a parameter.
+ * the call site, so it must be a constant or a parameter.  True when the
+ * features are filled too (float8 columns: preprocess_float8_apply_args()).
  */
-static void
+static bool
 raw_from_columns(FunctionCallInfo fcinfo, CachedModel *cm)
 {
 	PredictCall *pc = call_state(fcinfo);
@@ -649,6 +657,10 @@ raw_from_columns(FunctionCallInfo fcinfo, CachedModel *cm)
 		}
 		map_inputs(fcinfo, pc, cm, ncols, names, types);
 	}
+	/* float8 columns for numeric inputs: straight from the arguments to the features */
+	if (preprocess_float8_apply_args(cm->m->prep, pc->conv, &fcinfo->args[PREDICT_COLUMNS_FIXED_ARGS],
+									 pc->attnum, cm->raw, cm->feat))
+		return true;
 	{
 		/* locals: stores into the arrays must not make the compiler reload pc */
 		const NullableDatum *cols = &fcinfo->args[PREDICT_COLUMNS_FIXED_ARGS];
@@ -664,6 +676,7 @@ raw_from_columns(FunctionCallInfo fcinfo, CachedModel *cm)
 		}
 	}
 	preprocess_datums_to_raw_conv(cm->m->prep, pc->conv, pc->in_values, pc->in_nulls, cm->raw);
+	return false;
 }
 
 /* A JSON number as a double (±Infinity when out of range, refused later as non-finite). */
@@ -954,6 +967,7 @@ prepare_features(FunctionCallInfo fcinfo)
 	int			key_arg;
 	CachedModel *cm;
 	PredictCall *pc;
+	bool		features_done = false;
 
 	if (PG_ARGISNULL(0))
 		return NULL;
@@ -1022,7 +1036,7 @@ prepare_features(FunctionCallInfo fcinfo)
 			raw_from_values(fcinfo, cm);
 			break;
 		case INPUT_IS_COLUMNS:
-			raw_from_columns(fcinfo, cm);
+			features_done = raw_from_columns(fcinfo, cm);
 			break;
 		case INPUT_IS_JSON:
 			raw_from_json(fcinfo, cm, PG_GETARG_JSONB_P(1));
@@ -1031,10 +1045,11 @@ prepare_features(FunctionCallInfo fcinfo)
 			raw_from_text(fcinfo, cm);
 			break;
 		default:
-			raw_from_row(fcinfo, cm, PG_GETARG_HEAPTUPLEHEADER(1));
+			features_done = raw_from_row(fcinfo, cm, PG_GETARG_HEAPTUPLEHEADER(1));
 			break;
 	}
-	finish_features(pc, cm);
+	if (!features_done)
+		finish_features(pc, cm);
 	return cm;
 }
 

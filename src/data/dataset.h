@@ -358,6 +358,20 @@ extern void preprocess_datum_conv_free(PrepDatumConv *dc);
 extern void preprocess_datums_to_raw_conv(const Preprocessor *p, const PrepDatumConv *dc,
 										  const Datum *values, const bool *isnull, double *raw);
 /*
+ * Both steps, preprocess_datums_to_raw_conv() then preprocess_apply_raw(), in
+ * one pass for a call site whose inputs are all float8 columns for numeric
+ * inputs: input i's Datum is values[at[i]] (NULL if isnull[at[i]]), or
+ * args[at[i]]; the raw row goes to raw and its features to out, with the
+ * same values and errors as the two steps.  Returns false, doing nothing,
+ * for any other call site (then take the two steps).
+ */
+extern bool preprocess_float8_apply(const Preprocessor *p, const PrepDatumConv *dc,
+									const Datum *values, const bool *isnull, const int *at,
+									double *raw, double *out);
+extern bool preprocess_float8_apply_args(const Preprocessor *p, const PrepDatumConv *dc,
+										 const NullableDatum *args, const int *at,
+										 double *raw, double *out);
+/*
  * The text inputs' terms of the row preprocess_datums_to_raw_conv() filled
  * last (tokenised with the input's text search configuration), indexed by
  * input, for preprocess_apply_sparse().

@@ -638,6 +638,16 @@ build_tables(Preprocessor *p)
 			return false;
 	}
 	p->n_features = (int) nf;
+
+	/*
+	 * Slots that are neither centred nor scaled keep their value: (x - 0) * 1
+	 * is x, bit for bit (a center of -0 would turn -0 into +0, so it does
+	 * not count), and the per-row paths skip the arithmetic.
+	 */
+	p->num_unscaled = true;
+	for (k = 0; k < p->n_num; k++)
+		if (p->num_center[k] != 0.0 || signbit(p->num_center[k]) || p->num_inv[k] != 1.0)
+			p->num_unscaled = false;
 	return true;
 }
 
@@ -1337,8 +1347,22 @@ numeric_feature(const Preprocessor *p, int k, double x)
 static inline void
 apply_numeric(const Preprocessor *p, const double *row, const int *src, double *out)
 {
-	for (int k = 0; k < p->n_num; k++)
-		out[p->num_out[k]] = numeric_feature(p, k, row[src[k]]);
+	const int  *num_out = p->num_out;
+	int			n_num = p->n_num;
+
+	if (p->num_unscaled)
+	{
+		/* no arithmetic but for the missing values */
+		for (int k = 0; k < n_num; k++)
+		{
+			double		x = row[src[k]];
+
+			out[num_out[k]] = unlikely(isnan(x)) ? numeric_feature(p, k, x) : x;
+		}
+		return;
+	}
+	for (int k = 0; k < n_num; k++)
+		out[num_out[k]] = numeric_feature(p, k, row[src[k]]);
 }
 
 /*
@@ -1642,6 +1666,7 @@ nonfinite_value(const InputColumn *in, double v)
 struct PrepDatumConv
 {
 	bool		all_float8;		/* every input a float8 column for a numeric input */
+	bool		fused;			/* all_float8 and no other inputs: preprocess_float8_apply() */
 	int		   *kind;			/* data_classify_type() of each input's type */
 	ScalarConv *conv;
 	CategoryConv *cat;
@@ -1669,6 +1694,7 @@ preprocess_datum_conv(const Preprocessor *p, const Oid *types)
 			dc->conv[i] != CONV_FLOAT8)
 			dc->all_float8 = false;
 	}
+	dc->fused = dc->all_float8 && p->n_cat == 0 && p->n_text == 0 && p->n_num == p->n_inputs;
 	dc->text = p->n_text > 0 ? prep_text_conv_create(p) : NULL;
 	return dc;
 }
@@ -1791,6 +1817,83 @@ preprocess_datums_to_raw_conv(const Preprocessor *p, const PrepDatumConv *dc,
 				}
 		}
 	}
+}
+
+/*
+ * preprocess_float8_apply() and preprocess_float8_apply_args() in one pass:
+ * input i's Datum is args[at[i]] when from_args, else values[at[i]] (NULL:
+ * isnull[at[i]]).  Inlined into each with from_args constant, so each loop
+ * reads its own layout directly.
+ */
+static pg_attribute_always_inline bool
+float8_apply(const Preprocessor *p, const PrepDatumConv *dc, bool from_args,
+			 const NullableDatum *args, const Datum *values, const bool *isnull,
+			 const int *at, double *restrict raw, double *restrict out)
+{
+	const InputColumn *inputs = p->inputs;
+	const int  *num_first = p->num_first;
+	const int  *num_raw = p->num_raw;
+	const int  *num_out = p->num_out;
+	const double *num_center = p->num_center;
+	const double *num_inv = p->num_inv;
+	bool		unscaled = p->num_unscaled;
+	int			n_in = p->n_inputs;
+	bool		any_null = false;
+
+	if (!dc->fused)
+		return false;
+	for (int i = 0; i < n_in; i++)
+	{
+		int			a = at[i];
+		int			k = num_first[i];
+		bool		null = from_args ? args[a].isnull : isnull[a];
+		double		v;
+
+		if (null)
+		{
+			raw[num_raw[k]] = get_float8_nan();
+			any_null = true;
+			continue;
+		}
+		v = DatumGetFloat8(from_args ? args[a].value : values[a]);
+		if (unlikely(!isfinite(v)))
+			nonfinite_value(&inputs[i], v);
+		raw[num_raw[k]] = v;
+		out[num_out[k]] = unscaled ? v : (v - num_center[k]) * num_inv[k];
+	}
+
+	/*
+	 * The missing values, in slot order as preprocess_apply_raw() takes them
+	 * (the first with impute "error" raises it), after every value was checked
+	 */
+	if (unlikely(any_null))
+	{
+		for (int k = 0; k < p->n_num; k++)
+			if (isnan(raw[num_raw[k]]))
+				out[num_out[k]] = numeric_feature(p, k, raw[num_raw[k]]);
+	}
+	return true;
+}
+
+/*
+ * preprocess_datums_to_raw_conv() and preprocess_apply_raw() in one pass
+ * for a call site of float8 columns for numeric inputs only: the raw row in
+ * raw and its features in out, input i read from values[at[i]] and
+ * isnull[at[i]].  Returns false, and does nothing, for any other call site.
+ */
+bool
+preprocess_float8_apply(const Preprocessor *p, const PrepDatumConv *dc, const Datum *values,
+						const bool *isnull, const int *at, double *raw, double *out)
+{
+	return float8_apply(p, dc, false, NULL, values, isnull, at, raw, out);
+}
+
+/* preprocess_float8_apply() reading input i from args[at[i]] (a function's arguments). */
+bool
+preprocess_float8_apply_args(const Preprocessor *p, const PrepDatumConv *dc,
+							 const NullableDatum *args, const int *at, double *raw, double *out)
+{
+	return float8_apply(p, dc, true, args, NULL, NULL, at, raw, out);
 }
 
 /* ---------------------------------------------------------------------

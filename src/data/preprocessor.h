@@ -123,6 +123,7 @@ struct Preprocessor
 	double	   *num_inv;		/* 1 / scale */
 	double	   *num_missing;	/* transformed value for NULL */
 	bool	   *num_error;		/* NULL is an error */
+	bool		num_unscaled;	/* every slot's center is +0 and 1 / scale is 1 */
 	int			n_cat;
 	int		   *cat_input;		/* input column of each categorical */
 	int			n_text;			/* text inputs: the features are sparse */
