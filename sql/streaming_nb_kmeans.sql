@@ -202,9 +202,11 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET force_parallel_mode = on;
+EXPLAIN (COSTS OFF) SELECT galaxy_internal.kmeans_pass(3, 0.2, (SELECT cc FROM centres), x1, x2, x3) FROM blobs;
 SELECT (SELECT s[1:4] || s[6:8] FROM lloyd_serial) = s[1:4] || s[6:8] AS same_header_counts_farthest,
        (SELECT max(abs(a - b) / greatest(abs(a), 1)) FROM unnest((SELECT s FROM lloyd_serial), s) u(a, b)) < 1e-9 AS same_sums
-  FROM (SELECT galaxy_internal.kmeans_pass(3, 0.2, cc, x1, x2, x3) s FROM blobs, centres) q;
+  FROM (SELECT galaxy_internal.kmeans_pass(3, 0.2, (SELECT cc FROM centres), x1, x2, x3) s FROM blobs) q;
+EXPLAIN (COSTS OFF) SELECT galaxy_internal.nb_score(c::float8, 3, 0.2, (SELECT m FROM nbmodel), x1) FROM nbt;
 RESET force_parallel_mode;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
