@@ -61,9 +61,15 @@ typedef struct KmPassPart
 	double	   *far_row;
 } KmPassPart;
 
-/* A validated state (a detoasted copy); *n its doubles. */
+/* A validated state (a detoasted copy); *n its doubles (passes_sql.c). */
 extern double *pass_state_from_datum(Datum d, int *n);
+
+/* passes.c: validation (ERROR 22023 when malformed), parts, merge. */
+extern void pass_state_shape(const double *v, int n, int *k, int *third);
+extern void pass_state_check(const double *v, int n);
 extern void pass_km_part(double *state, int part, KmPassPart *out);
+extern void pass_state_merge(double *a, int na, const double *b, int nb);
+extern void pass_args_check(const double *v, int n, bool nb, int p_row, int *k, int *p);
 
 /* Doubles of the model of nb_score and of the centres of kmeans_pass. */
 static inline Size

@@ -47,55 +47,6 @@ typedef struct PassCache
 	double	   *proba;			/* k */
 } PassCache;
 
-static void
-pass_corrupt(const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid streaming pass state: %s", what)));
-}
-
-/* k and the third header field of a state of n doubles, checked against its tag's layout. */
-static void
-pass_state_shape(const double *v, int n, int *k, int *third)
-{
-	double		tag,
-				kd,
-				td;
-	Size		want;
-
-	if (n < PASS_HEADER)
-		pass_corrupt("too short");
-	tag = v[0];
-	kd = v[1];
-	td = v[2];
-	if (tag == PASS_NB_TAG)
-	{
-		if (!(kd >= 2 && kd <= PASS_MAX_CLASSES) || kd != floor(kd))
-			pass_corrupt("class count out of range");
-		if (!(td >= 0 && td <= 9e15) || td != floor(td))
-			pass_corrupt("skipped-row count out of range");
-		want = PASS_HEADER + 2 * pass_nb_part_doubles((int) kd);
-	}
-	else if (tag == PASS_KM_TAG)
-	{
-		if (!(kd >= 1 && kd <= PASS_MAX_CLUSTERS) || kd != floor(kd))
-			pass_corrupt("cluster count out of range");
-		if (!(td >= 1 && td <= MOMENTS_MAX_COLUMNS - 1) || td != floor(td))
-			pass_corrupt("feature count out of range");
-		want = PASS_HEADER + 2 * pass_km_part_doubles((int) kd, (int) td);
-	}
-	else
-	{
-		pass_corrupt("unknown tag");
-		pg_unreachable();
-	}
-	if ((Size) n != want)
-		pass_corrupt("length does not match its header");
-	*k = (int) kd;
-	*third = (int) td;
-}
-
 /* The doubles of a float8[] argument; ERROR (naming what) unless one-dimensional without NULLs. */
 static double *
 float8_array_values(ArrayType *arr, int *n, const char *what)
@@ -114,34 +65,9 @@ pass_state_from_datum(Datum d, int *n)
 {
 	ArrayType  *arr = DatumGetArrayTypePCopy(d);
 	double	   *v = float8_array_values(arr, n, "a streaming pass state");
-	int			k,
-				third;
 
-	pass_state_shape(v, *n, &k, &third);
-	for (int i = 0; i < *n; i++)
-		if (!isfinite(v[i]))
-			pass_corrupt("non-finite value");
+	pass_state_check(v, *n);
 	return v;
-}
-
-/* passes.h: part 'part' of a k-means pass state. */
-void
-pass_km_part(double *state, int part, KmPassPart *out)
-{
-	int			k = (int) state[1];
-	int			p = (int) state[2];
-	double	   *b = state + PASS_HEADER + pass_km_part_doubles(k, p) * part;
-
-	out->rows = b++;
-	out->inertia = b++;
-	out->far_d = b++;
-	out->counts = b;
-	b += k;
-	out->sqn = b;
-	b += k;
-	out->sums = b;
-	b += (Size) k * p;
-	out->far_row = b;
 }
 
 /* A new state of n doubles (zero but the header), in CurrentMemoryContext. */
@@ -185,7 +111,9 @@ state_arg(FunctionCallInfo fcinfo, double tag)
 	v = float8_array_values(a, &n, "a streaming pass state");
 	pass_state_shape(v, n, &k, &third);
 	if (v[0] != tag)
-		pass_corrupt("a state of another pass");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid streaming pass state: a state of another pass")));
 	return a;
 }
 
@@ -196,17 +124,6 @@ pass_cache(FunctionCallInfo fcinfo, bool fresh)
 	if (fresh || fcinfo->flinfo->fn_extra == NULL)
 		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PassCache));
 	return (PassCache *) fcinfo->flinfo->fn_extra;
-}
-
-/* A count of the argument array v: an integer in [lo, hi]. */
-static int
-arg_count(double v, int lo, int hi, const char *fname, const char *what)
-{
-	if (!(v >= lo && v <= hi) || v != floor(v))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the %s of %s must be an integer from %d to %d, not %g", what, fname, lo, hi, v)));
-	return (int) v;
 }
 
 /*
@@ -222,7 +139,6 @@ load_arg(FunctionCallInfo fcinfo, PassCache *c, int argno, bool nb, int p_row)
 	int			n,
 				k,
 				p;
-	Size		want;
 	MemoryContext old;
 	double	   *copy;
 	void	   *model = NULL;
@@ -236,29 +152,7 @@ load_arg(FunctionCallInfo fcinfo, PassCache *c, int argno, bool nb, int p_row)
 							"the centres of galaxy_internal.kmeans_pass");
 	if (c->n == (Size) n && memcmp(c->arg, v, sizeof(double) * n) == 0)
 		return;
-	if (n < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the %s of %s is too short", nb ? "model" : "centres", fname)));
-	k = nb ? arg_count(v[0], 2, PASS_MAX_CLASSES, fname, "class count") :
-		arg_count(v[0], 1, PASS_MAX_CLUSTERS, fname, "cluster count");
-	p = arg_count(v[1], 1, MOMENTS_MAX_COLUMNS - 1, fname, "feature count");
-	if (p != p_row)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("the %s of %s are for %d features, the row has %d",
-						nb ? "model statistics" : "centres", fname, p, p_row)));
-	want = nb ? pass_nb_model_doubles(k, p) : pass_km_centres_doubles(k, p);
-	if ((Size) n != want)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the %s of %s must be %zu values for %d %s and %d features, not %d",
-						nb ? "model" : "centres", fname, want, k, nb ? "classes" : "clusters", p, n)));
-	for (int i = 0; i < n; i++)
-		if (!isfinite(v[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the %s of %s contains a non-finite value", nb ? "model" : "centres", fname)));
+	pass_args_check(v, n, nb, p_row, &k, &p);
 
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	copy = palloc(sizeof(double) * n);
@@ -268,37 +162,14 @@ load_arg(FunctionCallInfo fcinfo, PassCache *c, int argno, bool nb, int p_row)
 		const double *h = copy + 7 + 3 * (Size) p;	/* class weights */
 		double	   *s1 = palloc(sizeof(double) * (Size) k * p);
 		double	   *s2 = palloc(sizeof(double) * (Size) k * p);
-		double		total = 0.0;
-		int			dist = arg_count(copy[2], 0, 2, fname, "distribution");
+		int			dist = (int) copy[2];
 
-		for (int i = 0; i < k; i++)
-		{
-			if (h[i] < 0.0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("the class weights of %s must not be negative", fname)));
-			total += h[i];
-		}
-		if (!(total > 0.0) || !(copy[3] >= 0.0) || !(copy[4] >= 0.0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the model of %s has no class weight, or a negative smoothing", fname)));
 		memcpy(s1, h + k, sizeof(double) * k * p);
 		memcpy(s2, h + k + (Size) k * p, sizeof(double) * k * p);
-		for (Size i = 0; i < (Size) k * p; i++)
-			if (s2[i] < 0.0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("the sums of squares of %s must not be negative", fname)));
 		model = nb_state_from_sums(p, k, dist, h, s1, s2, copy[3], copy[4], copy[5], copy[6] != 0.0);
 		if (dist != 0)
 			pfree(s2);
 	}
-	for (int j = 0; j < p; j++)
-		if (!((copy + (nb ? 7 : 2 + (Size) k * p) + p)[j] > 0.0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the scales of %s must be positive", fname)));
 	if (c->arg)
 	{
 		pfree(c->arg);
@@ -559,44 +430,7 @@ galaxy_pass_combine(PG_FUNCTION_ARGS)
 	(void) pass_state_from_datum(PG_GETARG_DATUM(0), &na);
 	a = AggCheckCallContext(fcinfo, NULL) != 0 ? PG_GETARG_ARRAYTYPE_P(0) : PG_GETARG_ARRAYTYPE_P_COPY(0);
 	va = (double *) ARR_DATA_PTR(a);
-	/* the same pass and shape (nb_score's third field is a count, summed) */
-	if (na != nb || va[0] != vb[0] || va[1] != vb[1] || (va[0] == PASS_KM_TAG && va[2] != vb[2]))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("cannot combine streaming pass states of different passes or shapes"),
-				 errdetail("Partial states of one aggregate always agree.")));
-	if (va[0] == PASS_NB_TAG)
-	{
-		for (int i = 2; i < na; i++)
-			va[i] += vb[i];
-	}
-	else
-	{
-		for (int q = 0; q < 2; q++)
-		{
-			KmPassPart pa,
-						pb;
-			int			k = (int) va[1],
-						p = (int) va[2];
-
-			pass_km_part(va, q, &pa);
-			pass_km_part(vb, q, &pb);
-			*pa.rows += *pb.rows;
-			*pa.inertia += *pb.inertia;
-			for (int c = 0; c < k; c++)
-			{
-				pa.counts[c] += pb.counts[c];
-				pa.sqn[c] += pb.sqn[c];
-			}
-			for (Size i = 0; i < (Size) k * p; i++)
-				pa.sums[i] += pb.sums[i];
-			if (*pb.far_d > *pa.far_d)
-			{
-				*pa.far_d = *pb.far_d;
-				memcpy(pa.far_row, pb.far_row, sizeof(double) * p);
-			}
-		}
-	}
+	pass_state_merge(va, na, vb, nb);
 	PG_RETURN_ARRAYTYPE_P(a);
 }
 
