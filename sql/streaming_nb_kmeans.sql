@@ -128,7 +128,7 @@ SELECT try_nbk($$SELECT galaxy.train('bad', 'nbt', 'x2', algorithm => 'naive_bay
 SELECT count(*) AS projects_left_by_failures FROM galaxy.projects WHERE name = 'bad';
 
 -- the scoring pass and its hostile arguments and states: ERRORs, never a crash
-CREATE TABLE nbmodel AS SELECT ARRAY[2, 1, 0, 1e-9, 1, 0, 1, 0, 1, 0, 5, 5, 0, 1, 2, 3]::float8[] AS m;
+CREATE TABLE nbmodel AS SELECT ARRAY[2, 1, 0, 1e-9, 1, 0, 1, 0, 0, 1, 0, 5, 5, 0, 1, 2, 3]::float8[] AS m;
 SELECT (s)[1:3] AS header, (s)[4:9] AS training_part
   FROM (SELECT galaxy_internal.nb_score(c::float8, 7, 0, m, x::float8) s
           FROM (VALUES (0, 0.1), (1, 0.9), (1, 1.2), (NULL, 0.5)) v(c, x), nbmodel) q;

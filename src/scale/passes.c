@@ -185,7 +185,7 @@ pass_args_check(const double *v, int n, bool nb, int p_row, int *k_out, int *p_o
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the %s of %s contains a non-finite value", what, fname)));
-	scale = (nb ? v + 7 : v + 2 + (Size) k * p) + p;
+	scale = (nb ? v + PASS_NB_MODEL_HEADER : v + 2 + (Size) k * p) + p;
 	for (int j = 0; j < p; j++)
 		if (!(scale[j] > 0.0))
 			ereport(ERROR,
@@ -193,11 +193,12 @@ pass_args_check(const double *v, int n, bool nb, int p_row, int *k_out, int *p_o
 					 errmsg("the scales of %s must be positive", fname)));
 	if (nb)
 	{
-		const double *cw = v + 7 + 3 * (Size) p;
+		const double *cw = v + PASS_NB_MODEL_HEADER + 3 * (Size) p;
 		const double *s2 = cw + k + (Size) k * p;
 		double		total = 0.0;
 
 		(void) arg_count(v[2], 0, 2, fname, "distribution");
+		(void) arg_count(v[7], 0, 1, fname, "held_out_only flag");
 		for (int c = 0; c < k; c++)
 		{
 			if (cw[c] < 0.0)

@@ -21,8 +21,9 @@
  *     sums[k x p], the farthest row[p]} in the preprocessed space.
  *
  * The model of nb_score: {k, p, distribution, var_smoothing, alpha,
- * binarize, fit_prior, center[p], scale[p], fill[p], class weights[k],
- * s1[k x p], s2[k x p]} (nb_state_from_sums's sums); the centres of
+ * binarize, fit_prior, held_out_only, center[p], scale[p], fill[p], class
+ * weights[k], s1[k x p], s2[k x p]} (nb_state_from_sums's sums; with
+ * held_out_only 1 the training rows are counted, not scored); the centres of
  * kmeans_pass: {k, p, centres[k x p], center[p], scale[p], fill[p]}.
  */
 #ifndef GALAXY_PASSES_H
@@ -72,10 +73,12 @@ extern void pass_state_merge(double *a, int na, const double *b, int nb);
 extern void pass_args_check(const double *v, int n, bool nb, int p_row, int *k, int *p);
 
 /* Doubles of the model of nb_score and of the centres of kmeans_pass. */
+#define PASS_NB_MODEL_HEADER 8
+
 static inline Size
 pass_nb_model_doubles(int k, int p)
 {
-	return 7 + 3 * (Size) p + k + 2 * (Size) k * p;
+	return PASS_NB_MODEL_HEADER + 3 * (Size) p + k + 2 * (Size) k * p;
 }
 
 static inline Size

@@ -159,7 +159,7 @@ load_arg(FunctionCallInfo fcinfo, PassCache *c, int argno, bool nb, int p_row)
 	memcpy(copy, v, sizeof(double) * n);
 	if (nb)
 	{
-		const double *h = copy + 7 + 3 * (Size) p;	/* class weights */
+		const double *h = copy + PASS_NB_MODEL_HEADER + 3 * (Size) p;	/* class weights */
 		double	   *s1 = palloc(sizeof(double) * (Size) k * p);
 		double	   *s2 = palloc(sizeof(double) * (Size) k * p);
 		int			dist = (int) copy[2];
@@ -182,7 +182,7 @@ load_arg(FunctionCallInfo fcinfo, PassCache *c, int argno, bool nb, int p_row)
 	c->p = p;
 	c->nb = model;
 	c->centres = nb ? NULL : copy + 2;
-	c->center = nb ? copy + 7 : copy + 2 + (Size) k * p;
+	c->center = nb ? copy + PASS_NB_MODEL_HEADER : copy + 2 + (Size) k * p;
 	c->scale = c->center + p;
 	c->fill = c->scale + p;
 	c->t = palloc(sizeof(double) * p);
@@ -243,6 +243,7 @@ nb_score_row(FunctionCallInfo fcinfo, PassCache *c, int seed_arg, int size_arg,
 				pt = 0.0;
 	int			k,
 				yc,
+				q,
 				best = 0;
 	double	   *part;
 
@@ -269,19 +270,25 @@ nb_score_row(FunctionCallInfo fcinfo, PassCache *c, int seed_arg, int size_arg,
 				 errmsg("the target of %s must be a class index from 0 to %d, not %g", fname, k - 1, y)));
 	yc = (int) y;
 	check_finite(xs, isnull, p, fname);
-	part = v + PASS_HEADER + pass_nb_part_doubles(k) *
-		moments_row_part(seed, test_size, xs, isnull, p, y);
+	q = moments_row_part(seed, test_size, xs, isnull, p, y);
+	part = v + PASS_HEADER + pass_nb_part_doubles(k) * q;
+	if (q == 0 && c->arg[7] != 0.0)
+	{
+		/* held_out_only: a training row is counted, not scored */
+		part[0] += 1.0;
+		PG_RETURN_ARRAYTYPE_P(a);
+	}
 	transform_row(c, xs, isnull);
 	galaxy_algo_naive_bayes.predict_proba(c->nb, c->t, 1, c->proba);
-	for (int q = 0; q < k; q++)
+	for (int cl = 0; cl < k; cl++)
 	{
-		double		pr = c->proba[q];
+		double		pr = c->proba[cl];
 
 		if (pr > c->proba[best])
-			best = q;
+			best = cl;
 		pr = Min(Max(pr, PASS_LOGLOSS_EPS), 1.0 - PASS_LOGLOSS_EPS);
 		s += pr;
-		if (q == yc)
+		if (cl == yc)
 			pt = pr;
 	}
 	part[0] += 1.0;

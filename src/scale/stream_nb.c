@@ -12,9 +12,9 @@
  * those sums, as the in-memory fit does.  The Bernoulli model needs counts
  * of values above a threshold, which moments do not hold: it is refused.
  *
- * The scoring pass, galaxy_internal.nb_score, predicts every row with the
- * model (its sums are the pass's argument) and counts the confusion and
- * log-loss of the training and the held-out rows (passes_sql.c).
+ * The scoring pass, galaxy_internal.nb_score, predicts the held-out rows
+ * (every row when none is held out) with the model (its sums are the
+ * pass's argument) and counts their confusion and log-loss (passes_sql.c).
  */
 #include "postgres.h"
 
@@ -168,7 +168,7 @@ stream_nb_fit(StreamJob *job)
 	Size		kp = (Size) k * p;
 	int			nm = (int) pass_nb_model_doubles(k, p);
 	double	   *model = palloc0(sizeof(double) * nm);
-	double	   *center = model + 7;
+	double	   *center = model + PASS_NB_MODEL_HEADER;
 	double	   *scale = center + p;
 	double	   *fill = scale + p;
 	double	   *cw = fill + p;
@@ -226,6 +226,7 @@ stream_nb_fit(StreamJob *job)
 	model[4] = hp_value(job, "alpha");
 	model[5] = hp_value(job, "binarize");
 	model[6] = hp_value(job, "fit_prior");
+	model[7] = job->n_test > 0 ? 1.0 : 0.0;	/* score the held-out rows only, when there are some */
 
 	/* the model (nb_state_from_sums takes its sums over: copies) */
 	m1 = palloc(sizeof(double) * Max(kp, 1));

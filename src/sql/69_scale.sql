@@ -164,7 +164,7 @@ CREATE AGGREGATE galaxy_internal.nb_score(y float8, seed int8, test_size float8,
     COMBINEFUNC = galaxy_internal.pass_combine,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE galaxy_internal.nb_score(float8, int8, float8, float8[], VARIADIC "any") IS 'The scoring pass of streaming naive Bayes: rows (y a class index) split as galaxy_internal.split_moments splits them, predicted with the model {k, p, distribution, var_smoothing, alpha, binarize, fit_prior, center[p], scale[p], fill[p], class weights[k], sums[k p], squares[k p]}; per part the rows, log-loss and confusion counts';
+COMMENT ON AGGREGATE galaxy_internal.nb_score(float8, int8, float8, float8[], VARIADIC "any") IS 'The scoring pass of streaming naive Bayes: rows (y a class index) split as galaxy_internal.split_moments splits them, predicted with the model {k, p, distribution, var_smoothing, alpha, binarize, fit_prior, held_out_only, center[p], scale[p], fill[p], class weights[k], sums[k p], squares[k p]}; per part the rows, log-loss and confusion counts (held_out_only 1: training rows counted, not scored)';
 
 CREATE AGGREGATE galaxy_internal.nb_score_array(y float8, x float8[], seed int8, test_size float8, model float8[]) (
     SFUNC = galaxy_internal.nb_score_array_accum,

@@ -144,7 +144,7 @@ SELECT throws_ok($$SELECT galaxy_internal.pass_combine('{20034,2,0,1}', '{20034,
                  'a malformed pass state is 22023');
 SELECT throws_ok($$SELECT galaxy_internal.kmeans_pass(1, 0, '{1,1,0,NaN,1,0}', 1::float8)$$, '22023', NULL,
                  'non-finite centres are 22023');
-SELECT throws_ok($$SELECT galaxy_internal.nb_score(5, 1, 0, '{2,1,0,1e-9,1,0,1,0,1,0,5,5,0,1,2,3}', 1::float8)$$, '22000', NULL,
+SELECT throws_ok($$SELECT galaxy_internal.nb_score(5, 1, 0, '{2,1,0,1e-9,1,0,1,0,0,1,0,5,5,0,1,2,3}', 1::float8)$$, '22000', NULL,
                  'a class index out of range is 22000');
 SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_cls', 'c3', algorithm => 'naive_bayes', features => ARRAY['x'],
                                       hyperparams => '{"solver": "streaming", "distribution": "bernoulli"}')$$,
