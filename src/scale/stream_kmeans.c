@@ -261,7 +261,7 @@ stream_kmeans_fit(StreamJob *job)
 	want = Max(KM_SAMPLE_ROWS, KM_SAMPLE_PER_CLUSTER * k);
 	/* the sample and k-means++'s work on it: within galaxy.max_training_memory */
 	want = (int) Min((double) want, limit / (sizeof(double) * (Size) (p + 8) * 4));
-	want = Max(want, k);
+	want = Max(want, 4 * k);
 	X = read_sample(job, 0, job->n_train, want, tf, &n_sample);
 	kmeans_sample_centres(X, n_sample, p, k, n_init, max_iter, (uint64) job->req->seed,
 						  galaxy_threads, C);
