@@ -211,6 +211,25 @@ extern void linreg_solve_moments(const GramMoments *m, double alpha, bool fit_in
 /* A binary logistic_regression model from its coefficients (logistic_regression.c). */
 extern void *logreg_binary_state(int p, const double *coef, double intercept);
 
+/*
+ * A naive_bayes model from its per-class sums (naive_bayes.c): dist is the
+ * "distribution" hyperparameter's value (0 gaussian, 1 multinomial, 2
+ * bernoulli); s1 and s2 are taken over (see the function).
+ */
+extern void *nb_state_from_sums(int p, int k, int dist, const double *cw, double *s1, double *s2,
+								double var_smoothing, double alpha, double thr, bool fit_prior);
+
+/*
+ * k-means hooks of the streaming solver (kmeans.c): k-means++ centres of
+ * n_init runs on rows X (the run r seeded as the in-memory fit seeds it;
+ * the centres of the run whose Lloyd iterations on X give the lowest
+ * inertia are kept), and a model from its centres.
+ */
+extern void kmeans_sample_centres(const double *X, int64 n, int p, int k, int n_init, int max_iter,
+								  uint64 seed, int threads, double *C);
+extern void *kmeans_state_from_centres(int k, int p, const double *centers, const double *init,
+									   double inertia, int n_iter, const int64 *sizes);
+
 /* Training data handed to fit (already preprocessed). */
 typedef struct TrainData
 {

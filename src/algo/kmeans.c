@@ -88,6 +88,8 @@ static const HyperParamSpec kmeans_params[] = {
 	"stop when the squared centre shift is at most tol x the mean feature variance"},
 	{"batch_size", HP_INT, 0, 0, 10000000, false, NULL,
 	"0: full Lloyd iterations; > 0: mini-batch k-means with batches of this many rows"},
+	{"solver", HP_ENUM, 0, 0, 0, false, "auto,in_memory,streaming",
+	"in_memory: load the rows; streaming: k-means++ on a sample, then one parallel SQL aggregate pass over the relation per Lloyd iteration (numeric and boolean features, batch_size 0); auto: streaming when the rows would exceed galaxy.max_training_memory or the table is distributed"},
 };
 
 typedef struct KMeansState
@@ -1363,6 +1365,82 @@ minibatch_run(KmWork *wk, const TrainData *d, int k, int n_init, int max_iter, d
 	pfree(sums);
 	pfree(nb);
 	pfree(counts);
+}
+
+/*
+ * The streaming solver's initial centres (algo.h): k-means++ on the sample
+ * X, n_init runs seeded as kmeans_fit seeds them, each refined by Lloyd
+ * iterations on the sample; C gets the refined centres of the run with the
+ * lowest sample inertia.
+ */
+void
+kmeans_sample_centres(const double *X, int64 n, int p, int k, int n_init, int max_iter,
+					  uint64 seed, int threads, double *C)
+{
+	TrainData	d = {0};
+	FitContext	ctx = {0};
+	KmWork		wk;
+	double	   *xn;
+	double	   *run = alloc_doubles((Size) k * p);
+	int32	   *labels = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
+	double	   *mind = alloc_doubles(n);
+	double		best = INFINITY;
+
+	if (n < k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("kmeans: n_clusters = %d is larger than the number of sampled training rows (" INT64_FORMAT ")",
+						k, n),
+				 errhint("Lower n_clusters, or train on more rows.")));
+	d.n_rows = n;
+	d.n_features = p;
+	d.X = X;
+	d.task = TASK_CLUSTERING;
+	ctx.seed = seed;
+	ctx.threads = threads;
+	openblas_set_num_threads(1);
+	work_init(&wk, threads, Max(k, 2 + (int) log((double) k)), k, p, n);
+	xn = data_norms(X, n, p);
+	for (int r = 0; r < n_init; r++)
+	{
+		GalaxyRng	rng;
+		int32		it;
+		double		inertia;
+
+		galaxy_rng_seed(&rng, seed, UINT64CONST(0x4B4D0100) + r);
+		kmeans_plusplus(&wk, &d, X, xn, n, p, k, &rng, run);
+		inertia = lloyd_run(&wk, &d, xn, k, max_iter, 0.0, &ctx, run, labels, mind, &it);
+		if (r == 0 || inertia < best)
+		{
+			best = inertia;
+			memcpy(C, run, sizeof(double) * k * p);
+		}
+	}
+	work_free(&wk);
+	pfree(xn);
+	pfree(run);
+	pfree(labels);
+	pfree(mind);
+}
+
+/* A model from its centres (algo.h): the streaming solver's. */
+void *
+kmeans_state_from_centres(int k, int p, const double *centers, const double *init,
+						  double inertia, int n_iter, const int64 *sizes)
+{
+	KMeansState *st = palloc0(sizeof(KMeansState));
+
+	st->k = k;
+	st->p = p;
+	st->centers = alloc_doubles((Size) k * p);
+	st->init_centers = alloc_doubles((Size) k * p);
+	st->sizes = palloc0(sizeof(int64) * k);
+	memcpy(st->centers, centers, sizeof(double) * k * p);
+	memcpy(st->init_centers, init, sizeof(double) * k * p);
+	memcpy(st->sizes, sizes, sizeof(int64) * k);
+	st->inertia = isfinite(inertia) ? inertia : DBL_MAX;
+	st->n_iter = n_iter;
+	return st;
 }
 
 /* Fit k-means. */

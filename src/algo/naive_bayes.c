@@ -48,7 +48,8 @@ enum
 	HP_VAR_SMOOTHING,
 	HP_ALPHA,
 	HP_BINARIZE,
-	HP_FIT_PRIOR
+	HP_FIT_PRIOR,
+	HP_SOLVER
 };
 
 /* Choices of distribution. */
@@ -70,6 +71,8 @@ static const HyperParamSpec nb_params[] = {
 	"bernoulli: a feature counts as present when its value is above this threshold"},
 	{"fit_prior", HP_BOOL, 1.0, 0.0, 1.0, false, NULL,
 	"learn the class priors from the class frequencies (false: uniform priors)"},
+	{"solver", HP_ENUM, 0, 0, 0, false, "auto,in_memory,streaming",
+	"in_memory: load the rows; streaming: per-class moments from one pass of a parallel SQL aggregate over the relation, then a scoring pass (gaussian and multinomial, numeric and boolean features); auto: streaming when the rows would exceed galaxy.max_training_memory or the table is distributed"},
 };
 
 /* The smallest alpha used (scikit-learn's floor). */
@@ -126,6 +129,111 @@ nb_negative_error(double v, int64 row, int feature, const char *where)
 			 errmsg("naive_bayes with distribution \"multinomial\" needs non-negative feature values, "
 					"got %g for feature %d of %s row " INT64_FORMAT, v, feature + 1, where, row + 1),
 			 errhint("Use counts or frequencies, preprocess => '{\"scale\": \"minmax\"}', or distribution \"gaussian\".")));
+}
+
+/*
+ * The model from its per-class sums (algo.h): cw the class weights (k),
+ * s1 per class and feature the mean (gaussian) or the sum (multinomial) or
+ * the weight of rows above binarize (bernoulli), s2 (gaussian) the sums of
+ * squared deviations from the class mean.  Takes s1 and s2 over (the model
+ * keeps them, computed in place).  The in-memory fit (nb_fit) and the
+ * streaming one (scale/stream_nb.c) both end here.
+ */
+void *
+nb_state_from_sums(int p, int k, int dist, const double *cw, double *s1, double *s2,
+				   double var_smoothing, double alpha, double thr, bool fit_prior)
+{
+	NbState    *st;
+	double		total = 0.0;
+	Size		kp = (Size) k * p;
+
+	for (int c = 0; c < k; c++)
+		total += cw[c];
+	Assert(total > 0.0);
+	Assert(dist != NB_GAUSSIAN || s2 != NULL);
+	alpha = Max(alpha, NB_MIN_ALPHA);
+	st = palloc0(sizeof(NbState));
+	st->n_features = p;
+	st->n_classes = k;
+	st->distribution = dist;
+	st->binarize = (dist == NB_BERNOULLI) ? thr : 0.0;
+	st->log_prior = alloc_doubles(k);
+	st->m1 = s1;				/* computed in place from the sums */
+	st->m2 = (dist == NB_MULTINOMIAL) ? NULL : (dist == NB_GAUSSIAN ? s2 : alloc_doubles(kp));
+
+	for (int c = 0; c < k; c++)
+	{
+		if (cw[c] <= 0.0)
+			st->log_prior[c] = NB_ABSENT_LOG_PRIOR;
+		else
+			st->log_prior[c] = fit_prior ? log(cw[c] / total) : -log((double) k);
+	}
+
+	if (dist == NB_GAUSSIAN)
+	{
+		/* epsilon = var_smoothing times the largest variance of a feature over all rows */
+		double		eps = 0.0;
+
+		for (int j = 0; j < p; j++)
+		{
+			double		mean = 0.0,
+						ss = 0.0;
+
+			for (int c = 0; c < k; c++)
+				mean += cw[c] * s1[(Size) c * p + j];
+			mean /= total;
+			for (int c = 0; c < k; c++)
+			{
+				double		dm = s1[(Size) c * p + j] - mean;
+
+				ss += s2[(Size) c * p + j] + cw[c] * dm * dm;
+			}
+			eps = Max(eps, ss / total);
+		}
+		eps *= var_smoothing;
+		for (int c = 0; c < k; c++)
+			for (int j = 0; j < p; j++)
+			{
+				Size		o = (Size) c * p + j;
+
+				/* m1 is s1, the means; m2 is s2, the squared deviations made variances */
+				st->m2[o] = Max((cw[c] > 0.0 ? s2[o] / cw[c] : 0.0) + eps, NB_MIN_VAR);
+			}
+	}
+	else if (dist == NB_MULTINOMIAL)
+	{
+		for (int c = 0; c < k; c++)
+		{
+			double		sum = 0.0;
+
+			for (int j = 0; j < p; j++)
+				sum += s1[(Size) c * p + j];
+			for (int j = 0; j < p; j++)
+				st->m1[(Size) c * p + j] = log(s1[(Size) c * p + j] + alpha) - log(sum + alpha * p);	/* in place */
+		}
+	}
+	else
+	{
+		for (int c = 0; c < k; c++)
+			for (int j = 0; j < p; j++)
+			{
+				Size		o = (Size) c * p + j;
+				double		denom = cw[c] + 2.0 * alpha;
+
+				st->m2[o] = log(cw[c] - s1[o] + alpha) - log(denom);
+				st->m1[o] = log(s1[o] + alpha) - log(denom);	/* in place, after m2 read it */
+			}
+	}
+	for (Size o = 0; o < kp; o++)
+		if (!isfinite(st->m1[o]) || (st->m2 && !isfinite(st->m2[o])))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("naive_bayes produced a non-finite class statistic"),
+					 errhint("The feature values are too large; scale them.")));
+
+	if (dist == NB_BERNOULLI)
+		nb_bernoulli_base(st);
+	return st;
 }
 
 /* Fit naive Bayes. */
@@ -272,87 +380,7 @@ nb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	Assert(total > 0.0);
 	pfree(sw);
 
-	st = palloc0(sizeof(NbState));
-	st->n_features = p;
-	st->n_classes = k;
-	st->distribution = dist;
-	st->binarize = (dist == NB_BERNOULLI) ? thr : 0.0;
-	st->log_prior = alloc_doubles(k);
-	st->m1 = s1;				/* computed in place from the sums */
-	st->m2 = (dist == NB_MULTINOMIAL) ? NULL : (dist == NB_GAUSSIAN ? s2 : alloc_doubles(kp));
-
-	for (int c = 0; c < k; c++)
-	{
-		if (cw[c] <= 0.0)
-			st->log_prior[c] = NB_ABSENT_LOG_PRIOR;
-		else
-			st->log_prior[c] = fit_prior ? log(cw[c] / total) : -log((double) k);
-	}
-
-	if (dist == NB_GAUSSIAN)
-	{
-		/* epsilon = var_smoothing times the largest variance of a feature over all rows */
-		double		eps = 0.0;
-
-		for (int j = 0; j < p; j++)
-		{
-			double		mean = 0.0,
-						ss = 0.0;
-
-			for (int c = 0; c < k; c++)
-				mean += cw[c] * s1[(Size) c * p + j];
-			mean /= total;
-			for (int c = 0; c < k; c++)
-			{
-				double		dm = s1[(Size) c * p + j] - mean;
-
-				ss += s2[(Size) c * p + j] + cw[c] * dm * dm;
-			}
-			eps = Max(eps, ss / total);
-		}
-		eps *= hp->values[HP_VAR_SMOOTHING];
-		for (int c = 0; c < k; c++)
-			for (int j = 0; j < p; j++)
-			{
-				Size		o = (Size) c * p + j;
-
-				/* m1 is s1, the means; m2 is s2, the squared deviations made variances */
-				st->m2[o] = Max((cw[c] > 0.0 ? s2[o] / cw[c] : 0.0) + eps, NB_MIN_VAR);
-			}
-	}
-	else if (dist == NB_MULTINOMIAL)
-	{
-		for (int c = 0; c < k; c++)
-		{
-			double		sum = 0.0;
-
-			for (int j = 0; j < p; j++)
-				sum += s1[(Size) c * p + j];
-			for (int j = 0; j < p; j++)
-				st->m1[(Size) c * p + j] = log(s1[(Size) c * p + j] + alpha) - log(sum + alpha * p);	/* in place */
-		}
-	}
-	else
-	{
-		for (int c = 0; c < k; c++)
-			for (int j = 0; j < p; j++)
-			{
-				Size		o = (Size) c * p + j;
-				double		denom = cw[c] + 2.0 * alpha;
-
-				st->m2[o] = log(cw[c] - s1[o] + alpha) - log(denom);
-				st->m1[o] = log(s1[o] + alpha) - log(denom);	/* in place, after m2 read it */
-			}
-	}
-	for (Size o = 0; o < kp; o++)
-		if (!isfinite(st->m1[o]) || (st->m2 && !isfinite(st->m2[o])))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("naive_bayes produced a non-finite class statistic"),
-					 errhint("The feature values are too large; scale them.")));
-
-	if (dist == NB_BERNOULLI)
-		nb_bernoulli_base(st);
+	st = nb_state_from_sums(p, k, dist, cw, s1, s2, hp->values[HP_VAR_SMOOTHING], alpha, thr, fit_prior);
 	fit_report_iteration(ctx, 1, 1, n, get_float8_nan(), get_float8_nan(),
 						 get_float8_nan(), get_float8_nan());
 	pfree(cw);

@@ -384,10 +384,10 @@ value_bits(double v)
  * falls on the same side on any node, in any order.  Each value is mixed on
  * its own (a multiply of its bits and position, so the values do not wait
  * for each other), the mixes are summed, and the sum goes through splitmix's
- * finaliser with the seed.
+ * finaliser with the seed; the result is mapped to [0, 1).
  */
-int
-moments_row_part(uint64 seed, double test_size, const double *x, const bool *isnull, int p, double y)
+double
+moments_row_hash(uint64 seed, const double *x, const bool *isnull, int p, double y)
 {
 	uint64		acc = value_bits(y) * UINT64CONST(0xD6E8FEB86659FD93);
 
@@ -399,7 +399,14 @@ moments_row_part(uint64 seed, double test_size, const double *x, const bool *isn
 		acc += m ^ (m >> 31);
 	}
 	acc = mix64(acc ^ mix64(seed ^ UINT64CONST(0x9E3779B97F4A7C15)));
-	return ((double) (acc >> 11) * (1.0 / 9007199254740992.0)) < test_size ? 1 : 0;
+	return (double) (acc >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* The side of a row: its hash (above) compared with test_size. */
+int
+moments_row_part(uint64 seed, double test_size, const double *x, const bool *isnull, int p, double y)
+{
+	return moments_row_hash(seed, x, isnull, p, y) < test_size ? 1 : 0;
 }
 
 /* Rows of a part. */

@@ -116,6 +116,9 @@ extern void moments_add_row(MomentsData *m, int part, const double *x, const boo
 /* Merge b into a (same d, parts, split); a must already have b's flags. */
 extern void moments_merge(MomentsData *a, const MomentsData *b);
 
+/* A row's hash with a seed, in [0, 1) (the split's, and the streaming samples'). */
+extern double moments_row_hash(uint64 seed, const double *x, const bool *isnull, int p, double y);
+
 /* Which part a row falls in (0 training, 1 held out) for split states. */
 extern int	moments_row_part(uint64 seed, double test_size, const double *x, const bool *isnull,
 							 int p, double y);

@@ -30,6 +30,7 @@
 #include "data/preprocessor.h"
 #include "eval/metrics.h"
 #include "registry/audit.h"
+#include "scale/passes.h"
 #include "scale/stream.h"
 #include "util/query.h"
 #include "util/sha256.h"
@@ -130,10 +131,61 @@ stream_gram_moments(const MomentsData *m, int part, const MomentsTransform *tf,
 	}
 }
 
+/* stream.h: per feature, the sum, the mean and the squared deviations of a part. */
+double
+stream_part_sums(const MomentsData *m, int part, const MomentsTransform *tf,
+				 double *sum, double *mean, double *ss)
+{
+	int			d = m->d;
+	int			p = d - 1;
+	double		n = moments_rows(m, part);
+	double	   *U,
+			   *R,
+			   *ctr;
+	MomentsTransform t2;
+
+	if (n == 0.0)
+	{
+		memset(sum, 0, sizeof(double) * p);
+		memset(mean, 0, sizeof(double) * p);
+		memset(ss, 0, sizeof(double) * p);
+		return 0.0;
+	}
+	U = palloc(sizeof(double) * d);
+	R = palloc(sizeof(double) * d * d);
+	ctr = palloc(sizeof(double) * d);
+	moments_gram(m, part, tf, U, R);
+	/* again about the mean (centre_j + scale_j * mean_j), so the squares do not cancel */
+	for (int j = 0; j < d; j++)
+	{
+		if (j < p)
+		{
+			sum[j] = U[j];
+			mean[j] = U[j] / n;
+		}
+		ctr[j] = tf->center[j] + (j < p ? tf->scale[j] * U[j] / n : 0.0);
+	}
+	t2.center = ctr;
+	t2.scale = tf->scale;
+	t2.fill = tf->fill;
+	moments_gram(m, part, &t2, U, R);
+	for (int j = 0; j < p; j++)
+	{
+		mean[j] += U[j] / n;
+		ss[j] = Max(R[j * d + j] - U[j] * U[j] / n, 0.0);
+	}
+	pfree(U);
+	pfree(R);
+	pfree(ctr);
+	return n;
+}
+
 /* One algorithm's part of the streaming solver. */
 typedef struct StreamAlgo
 {
 	GalaxyTask	task;			/* the task it fits */
+	int			max_classes;	/* classification: the most classes it fits (2: binary) */
+	bool		per_class;		/* the first pass per class (job->class_m) */
 	/* why the request cannot be streamed beyond the shared reasons (NULL: it can) */
 	const char *(*unsupported) (StreamJob *job);
 	/* the model, its metrics (o->ms), o->fit_seconds, job->score_seconds */
@@ -143,7 +195,7 @@ typedef struct StreamAlgo
 static void stream_gram_fit(StreamJob *job);
 
 /* Algorithms with a fit_gram: one solve from the moments. */
-static const StreamAlgo stream_gram = {TASK_REGRESSION, NULL, stream_gram_fit};
+static const StreamAlgo stream_gram = {TASK_REGRESSION, 0, false, NULL, stream_gram_fit};
 
 /* The others, by name. */
 static const struct
@@ -151,7 +203,9 @@ static const struct
 	const char *name;
 	StreamAlgo	def;
 }			stream_algos[] = {
-	{"logistic_regression", {TASK_CLASSIFICATION, stream_logistic_unsupported, stream_logistic_fit}},
+	{"logistic_regression", {TASK_CLASSIFICATION, 2, false, stream_logistic_unsupported, stream_logistic_fit}},
+	{"naive_bayes", {TASK_CLASSIFICATION, PASS_MAX_CLASSES, true, stream_nb_unsupported, stream_nb_fit}},
+	{"kmeans", {TASK_CLUSTERING, 0, false, stream_kmeans_unsupported, stream_kmeans_fit}},
 };
 
 /* The streaming part of an algorithm, or NULL when it has none. */
@@ -221,28 +275,52 @@ stream_feature_list(const StreamJob *job, bool values)
 	return q.data;
 }
 
-/* The first pass's query: the moments of the features and the target expression. */
+/*
+ * The first pass's query: the moments of the features and the target
+ * expression; per class, one row per class index (and one for a NULL
+ * target), when per_class.
+ */
 static char *
-moments_query(const StreamJob *job)
+moments_query(const StreamJob *job, bool per_class)
 {
 	bool		values = stream_values_form(job);
 	char	   *xs = stream_feature_list(job, values);
+	char	   *agg;
 
 	if (values)
-		return psprintf("SELECT galaxy_internal.split_moments_values((%s)::float8, %d::int8, %.17g::float8%s) FROM %s",
-						job->yexpr, job->req->seed, job->req->test_size, xs, job->relation);
-	return psprintf("SELECT galaxy_internal.split_moments((%s)::float8, %s, %d::int8, %.17g::float8) FROM %s",
-					job->yexpr, xs, job->req->seed, job->req->test_size, job->relation);
+		agg = psprintf("galaxy_internal.split_moments_values((%s)::float8, %d::int8, %.17g::float8%s)",
+					   job->yexpr, job->req->seed, job->req->test_size, xs);
+	else
+		agg = psprintf("galaxy_internal.split_moments((%s)::float8, %s, %d::int8, %.17g::float8)",
+					   job->yexpr, xs, job->req->seed, job->req->test_size);
+	if (per_class)
+		return psprintf("SELECT (%s)::int4, %s FROM %s GROUP BY 1", job->yexpr, agg, job->relation);
+	return psprintf("SELECT %s FROM %s", agg, job->relation);
+}
+
+/* a merged into the (possibly NULL) *acc, which may be replaced. */
+static void
+merge_into(MomentsData **acc, const MomentsData *a)
+{
+	if (*acc == NULL)
+	{
+		*acc = palloc(VARSIZE(a));
+		memcpy(*acc, a, VARSIZE(a));
+		return;
+	}
+	if ((a->flags & MOMENTS_HAS_NULLS) && !((*acc)->flags & MOMENTS_HAS_NULLS))
+		*acc = moments_with_nulls(*acc);
+	moments_merge(*acc, a);
 }
 
 /*
  * The class labels of a classification target, in the loader's order (by
  * value for numbers, else the type's order), and the target expression
- * that gives each row's class index; false when there are not exactly two
- * (the streaming fits are binary).
+ * that gives each row's class index; false when there are fewer than two
+ * or more than max_labels.
  */
 static bool
-stream_binary_labels(StreamJob *job)
+stream_class_labels(StreamJob *job, int max_labels)
 {
 	Dataset    *schema = job->schema;
 	const char *t = quote_identifier(schema->target);
@@ -251,22 +329,27 @@ stream_binary_labels(StreamJob *job)
 	bool		number = data_classify_type(schema->target_type, &conv, &cat) == INPUT_NUMERIC;
 	char	   *sql;
 	QueryResult *qr;
+	StringInfoData cases;
+	int			k;
 
 	if (number)
-		sql = psprintf("SELECT DISTINCT (%s)::float8 FROM %s WHERE %s IS NOT NULL ORDER BY 1 LIMIT 3",
-					   t, job->relation, t);
+		sql = psprintf("SELECT DISTINCT (%s)::float8 FROM %s WHERE %s IS NOT NULL ORDER BY 1 LIMIT %d",
+					   t, job->relation, t, max_labels + 1);
 	else
-		sql = psprintf("SELECT DISTINCT %s%s FROM %s WHERE %s IS NOT NULL ORDER BY 1 LIMIT 3", t,
+		sql = psprintf("SELECT DISTINCT %s%s FROM %s WHERE %s IS NOT NULL ORDER BY 1 LIMIT %d", t,
 					   type_is_collatable(schema->target_type) ? " COLLATE \"default\"" : "",
-					   job->relation, t);
+					   job->relation, t, max_labels + 1);
 	progress_phase(job->run, "labels");
 	qr = user_query(sql, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT, "read the class labels");
 	job->n_labels = (int) qr->nrows;
-	if (qr->nrows != 2)
+	if (qr->nrows < 2 || qr->nrows > max_labels)
 		return false;
-	schema->n_classes = 2;
-	schema->class_labels = palloc(sizeof(char *) * 2);
-	for (int i = 0; i < 2; i++)
+	k = (int) qr->nrows;
+	schema->n_classes = k;
+	schema->class_labels = palloc(sizeof(char *) * k);
+	initStringInfo(&cases);
+	appendStringInfo(&cases, "CASE %s", number ? psprintf("(%s)::float8", t) : t);
+	for (int i = 0; i < k; i++)
 	{
 		bool		isnull;
 		Datum		v = heap_getattr(qr->rows[i], 1, qr->tupdesc, &isnull);
@@ -279,6 +362,7 @@ stream_binary_labels(StreamJob *job)
 				psprintf(INT64_FORMAT, (int64) x) : float8out_internal(x);
 			if (i == 1)
 				job->yexpr = psprintf("((%s)::float8 = %.17g::float8)::int", t, x);
+			appendStringInfo(&cases, " WHEN %.17g::float8 THEN %d", x, i);
 		}
 		else
 		{
@@ -290,7 +374,15 @@ stream_binary_labels(StreamJob *job)
 			if (i == 1)
 				job->yexpr = psprintf("(%s = %s::%s)::int", t, quote_literal_cstr(schema->class_labels[i]),
 									  format_type_be_qualified(schema->target_type));
+			appendStringInfo(&cases, " WHEN %s::%s THEN %d", quote_literal_cstr(schema->class_labels[i]),
+							 format_type_be_qualified(schema->target_type), i);
 		}
+	}
+	/* two classes: the comparison above; more: the CASE */
+	if (k > 2)
+	{
+		appendStringInfoString(&cases, " END");
+		job->yexpr = cases.data;
 	}
 	return true;
 }
@@ -497,7 +589,8 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	job.distributed = dataset_is_distributed(req->relid);
 	job.relation = quote_qualified_identifier(get_namespace_name(get_rel_namespace(req->relid)),
 											  get_rel_name(req->relid));
-	job.yexpr = (char *) quote_identifier(schema->target);
+	/* clustering: no target; every row's is 0 (the split hashes it) */
+	job.yexpr = schema->target ? (char *) quote_identifier(schema->target) : "0";
 	initStringInfo(&job.extra);
 	details_begin(&job.extra);
 
@@ -526,30 +619,70 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	lo->check_only = false;
 
 	/* a classifier's labels: a pass of their own */
-	if (sa->task == TASK_CLASSIFICATION && !stream_binary_labels(&job))
+	if (sa->task == TASK_CLASSIFICATION && !stream_class_labels(&job, sa->max_classes))
 	{
 		if (solver == SOLVER_AUTO)
 			return false;
+		if (sa->max_classes == 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s cannot use the streaming solver here: it fits two classes, and target \"%s\" has %s",
+							algo->name, schema->target, job.n_labels > 2 ? "more than two" : "fewer than two"),
+					 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s cannot use the streaming solver here: it fits two classes, and target \"%s\" has %s",
-						algo->name, schema->target, job.n_labels > 2 ? "more than two" : "fewer than two"),
+				 errmsg("%s cannot use the streaming solver here: it fits 2 to %d classes, and target \"%s\" has %s",
+						algo->name, sa->max_classes, schema->target,
+						job.n_labels > 2 ? "more" : "fewer than two"),
 				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
 	}
 
 	/* the pass */
 	progress_phase(run, "load");
 	INSTR_TIME_SET_CURRENT(t0);
-	sql = moments_query(&job);
+	sql = moments_query(&job, sa->per_class);
 	qr = user_query(sql, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT, "stream the training moments");
-	if (qr->nrows != 1)
-		elog(ERROR, "galaxy: the moments query returned " UINT64_FORMAT " rows", qr->nrows);
-	value = heap_getattr(qr->rows[0], 1, qr->tupdesc, &isnull);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("relation \"%s\" has no rows", get_rel_name(req->relid))));
-	m = moments_from_datum(value);
+	if (sa->per_class)
+	{
+		/* a state per class index: the classes' states, and their merge */
+		m = NULL;
+		job.class_m = palloc0(sizeof(MomentsData *) * schema->n_classes);
+		for (uint64 r = 0; r < qr->nrows; r++)
+		{
+			bool		cnull;
+			Datum		cv = heap_getattr(qr->rows[r], 1, qr->tupdesc, &cnull);
+			MomentsData *cm;
+			int32		c;
+
+			value = heap_getattr(qr->rows[r], 2, qr->tupdesc, &isnull);
+			if (isnull)
+				continue;
+			cm = moments_from_datum(value);
+			if (!cnull)
+			{
+				c = DatumGetInt32(cv);
+				if (c < 0 || c >= schema->n_classes || job.class_m[c] != NULL)
+					elog(ERROR, "galaxy: the moments query returned class index %d", c);
+				job.class_m[c] = cm;
+			}
+			merge_into(&m, cm);
+		}
+		if (m == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("relation \"%s\" has no rows", get_rel_name(req->relid))));
+	}
+	else
+	{
+		if (qr->nrows != 1)
+			elog(ERROR, "galaxy: the moments query returned " UINT64_FORMAT " rows", qr->nrows);
+		value = heap_getattr(qr->rows[0], 1, qr->tupdesc, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("relation \"%s\" has no rows", get_rel_name(req->relid))));
+		m = moments_from_datum(value);
+	}
 	if (m->d != schema->n_inputs + 1 || m->n_parts != 2)
 		elog(ERROR, "galaxy: the moments query returned a state of the wrong shape");
 	pass_seconds = seconds_since_instr(t0);

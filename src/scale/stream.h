@@ -40,6 +40,15 @@
 extern void stream_gram_moments(const MomentsData *m, int part, const MomentsTransform *tf,
 								bool center, GramMoments *out);
 
+/*
+ * Over the rows of part 'part' in the space of the transform tf, per feature
+ * (the first d - 1 columns): the sum, the mean and the sum of squared
+ * deviations from the mean (centred twice, so they do not cancel); returns
+ * the rows.
+ */
+extern double stream_part_sums(const MomentsData *m, int part, const MomentsTransform *tf,
+							   double *sum, double *mean, double *ss);
+
 /* One streamed training, shared between its stages. */
 typedef struct StreamJob
 {
@@ -52,8 +61,9 @@ typedef struct StreamJob
 	bool		distributed;
 	char	   *relation;		/* the relation, quoted and qualified */
 	char	   *yexpr;			/* the target in SQL: its value, or its class index */
-	int			n_labels;		/* a classification target's labels (at most 3 read) */
+	int			n_labels;		/* a classification target's labels (at most the most it fits + 1 read) */
 	MomentsData *m;				/* the first pass: the features and that target */
+	MomentsData **class_m;		/* per_class: each class's part of it (NULL: no row) */
 	double		n_train;
 	double		n_test;
 	MomentsColumn *cols;		/* the training part's column summary */
@@ -70,6 +80,14 @@ extern char *stream_feature_list(const StreamJob *job, bool values);
 /* logistic_regression's fit by Newton passes (stream_logistic.c). */
 extern const char *stream_logistic_unsupported(StreamJob *job);
 extern void stream_logistic_fit(StreamJob *job);
+
+/* naive_bayes's fit from per-class moments and a scoring pass (stream_nb.c). */
+extern const char *stream_nb_unsupported(StreamJob *job);
+extern void stream_nb_fit(StreamJob *job);
+
+/* kmeans's fit: a sample, then Lloyd passes (stream_kmeans.c). */
+extern const char *stream_kmeans_unsupported(StreamJob *job);
+extern void stream_kmeans_fit(StreamJob *job);
 
 /* train_run's streaming fit; false when the request is for the in-memory one. */
 extern bool stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run,

@@ -138,3 +138,72 @@ CREATE AGGREGATE galaxy_internal.logistic_pass_array(y float8, x float8[], seed 
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE galaxy_internal.logistic_pass_array(float8, float8[], int8, float8, float8[]) IS 'galaxy_internal.logistic_pass with the features as an array (the form pushed down to Citus)';
+
+-- ---------------------------------------------------------------------------
+-- The later passes of the streaming solver (src/scale/passes_sql.c): their
+-- state is a float8[] (header {tag, k, ...} and two parts: training and
+-- held-out rows), summed by one combine function.  naive_bayes's scoring
+-- pass and k-means's Lloyd pass; the key of k-means's sample.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION galaxy_internal.pass_combine(float8[], float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_pass_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.pass_combine(float8[], float8[]) IS 'Combine function of galaxy_internal.nb_score and kmeans_pass (sums; validates both states)';
+
+CREATE FUNCTION galaxy_internal.nb_score_accum(float8[], float8, int8, float8, float8[], VARIADIC "any")
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_nb_score_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.nb_score_accum(float8[], float8, int8, float8, float8[], "any") IS 'Transition function of galaxy_internal.nb_score';
+CREATE FUNCTION galaxy_internal.nb_score_array_accum(float8[], float8, float8[], int8, float8, float8[])
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_nb_score_array_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.nb_score_array_accum(float8[], float8, float8[], int8, float8, float8[]) IS 'Transition function of galaxy_internal.nb_score_array';
+
+CREATE AGGREGATE galaxy_internal.nb_score(y float8, seed int8, test_size float8, model float8[], VARIADIC x "any") (
+    SFUNC = galaxy_internal.nb_score_accum,
+    STYPE = float8[],
+    COMBINEFUNC = galaxy_internal.pass_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.nb_score(float8, int8, float8, float8[], VARIADIC "any") IS 'The scoring pass of streaming naive Bayes: rows (y a class index) split as galaxy_internal.split_moments splits them, predicted with the model {k, p, distribution, var_smoothing, alpha, binarize, fit_prior, held_out_only, center[p], scale[p], fill[p], class weights[k], sums[k p], squares[k p]}; per part the rows, log-loss and confusion counts (held_out_only 1: training rows counted, not scored)';
+
+CREATE AGGREGATE galaxy_internal.nb_score_array(y float8, x float8[], seed int8, test_size float8, model float8[]) (
+    SFUNC = galaxy_internal.nb_score_array_accum,
+    STYPE = float8[],
+    COMBINEFUNC = galaxy_internal.pass_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.nb_score_array(float8, float8[], int8, float8, float8[]) IS 'galaxy_internal.nb_score with the features as an array (the form pushed down to Citus)';
+
+CREATE FUNCTION galaxy_internal.kmeans_pass_accum(float8[], int8, float8, float8[], VARIADIC "any")
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_kmeans_pass_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.kmeans_pass_accum(float8[], int8, float8, float8[], "any") IS 'Transition function of galaxy_internal.kmeans_pass';
+CREATE FUNCTION galaxy_internal.kmeans_pass_array_accum(float8[], float8[], int8, float8, float8[])
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_kmeans_pass_array_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.kmeans_pass_array_accum(float8[], float8[], int8, float8, float8[]) IS 'Transition function of galaxy_internal.kmeans_pass_array';
+
+CREATE AGGREGATE galaxy_internal.kmeans_pass(seed int8, test_size float8, centres float8[], VARIADIC x "any") (
+    SFUNC = galaxy_internal.kmeans_pass_accum,
+    STYPE = float8[],
+    COMBINEFUNC = galaxy_internal.pass_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.kmeans_pass(int8, float8, float8[], VARIADIC "any") IS 'One Lloyd pass of streaming k-means at the centres {k, p, centres[k p], center[p], scale[p], fill[p]}, rows split as galaxy_internal.split_moments splits them (target 0): per part and cluster the rows, sums and squared norms, the inertia and the farthest row';
+
+CREATE AGGREGATE galaxy_internal.kmeans_pass_array(x float8[], seed int8, test_size float8, centres float8[]) (
+    SFUNC = galaxy_internal.kmeans_pass_array_accum,
+    STYPE = float8[],
+    COMBINEFUNC = galaxy_internal.pass_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.kmeans_pass_array(float8[], int8, float8, float8[]) IS 'galaxy_internal.kmeans_pass with the features as an array (the form pushed down to Citus)';
+
+CREATE FUNCTION galaxy_internal.stream_sample_key(seed int8, test_size float8, part int4, VARIADIC x "any")
+    RETURNS float8
+    AS 'MODULE_PATHNAME', 'galaxy_stream_sample_key' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.stream_sample_key(int8, float8, int4, "any") IS 'A row''s sampling key in [0, 1) (a hash of its values and the seed) when the split puts it in part 0 (training) or 1 (held out), else NULL: streaming k-means''s samples';
+CREATE FUNCTION galaxy_internal.stream_sample_key_array(x float8[], seed int8, test_size float8, part int4)
+    RETURNS float8
+    AS 'MODULE_PATHNAME', 'galaxy_stream_sample_key_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.stream_sample_key_array(float8[], int8, float8, int4) IS 'galaxy_internal.stream_sample_key with the features as an array';

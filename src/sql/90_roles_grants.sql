@@ -197,7 +197,8 @@ DECLARE
                                'metrics_key', 'audit_canonical', 'route_fallbacks',
                                'inference_stats', 'model_metrics', 'series_windows', 'forecast',
                                'model_card', 'moments_ols', 'moments_summary', 'next_run', 'drift_live',
-                               'inference_log_rows', 'inference_log_columns', 'flush_inference_log'];
+                               'inference_log_rows', 'inference_log_columns', 'flush_inference_log',
+                               'stream_sample_key', 'stream_sample_key_array'];
     trainer_fns text[] := ARRAY['create_dataset', 'drop_dataset', 'profile', 'train', 'submit', 'cancel', 'wait',
                                 'deploy', 'rollback', 'request_deployment', 'export_model', 'import_model',
                                 'grant_project', 'revoke_project',

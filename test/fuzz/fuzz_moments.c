@@ -19,6 +19,11 @@
  * accepted state must encode to the same bytes again and read back from its
  * text form, its merge with itself must double its counts, and a row added
  * to it (with and without a NULL) must leave a valid state.
+ * The same bytes, as native doubles, are also the float8[] state of the
+ * streaming naive Bayes and k-means passes (src/scale/passes.c): an
+ * accepted state merged with itself must double its rows and stay valid;
+ * and they are checked as the model of nb_score and the centres of
+ * kmeans_pass.
  * An ERROR with an unexpected SQLSTATE is a finding (fuzz_common.c).
  */
 #include "postgres.h"
@@ -29,6 +34,7 @@
 #include "pg_shim.h"
 #include "scale/moments.h"
 #include "scale/newton.h"
+#include "scale/passes.h"
 
 int			LLVMFuzzerInitialize(int *argc, char ***argv);
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -225,9 +231,82 @@ parse_newton(const uint8_t *data, size_t size, bool as_text)
 	PG_END_TRY();
 }
 
+/* The input as native doubles: a pass state, a model or centres array. */
+static void
+parse_pass(const uint8_t *data, size_t size)
+{
+	int			n = (int) Min(size / sizeof(double), (size_t) 1 << 20);
+	double	   *volatile v = palloc(sizeof(double) * Max(n, 1));
+	bool		volatile ok = false;
+
+	memcpy(v, data, sizeof(double) * n);
+	PG_TRY();
+	{
+		pass_state_check(v, n);
+		ok = true;
+	}
+	PG_CATCH();
+	{
+		fuzz_check_error("pass state");
+	}
+	PG_END_TRY();
+	if (ok)
+	{
+		PG_TRY();
+		{
+			double	   *twice = palloc(sizeof(double) * n);
+			double		rows_a,
+						rows_b;
+
+			memcpy(twice, v, sizeof(double) * n);
+			pass_state_merge(twice, n, v, n);
+			if (v[0] == PASS_KM_TAG)
+			{
+				KmPassPart pa,
+							pb;
+
+				pass_km_part(v, 0, &pa);
+				pass_km_part(twice, 0, &pb);
+				rows_a = *pa.rows;
+				rows_b = *pb.rows;
+			}
+			else
+			{
+				rows_a = v[PASS_HEADER];
+				rows_b = twice[PASS_HEADER];
+			}
+			if (isfinite(rows_b) && rows_b != 2 * rows_a)
+				fuzz_finding("pass state: merging a state with itself did not double its rows");
+		}
+		PG_CATCH();
+		{
+			fuzz_check_error("pass state merge");
+		}
+		PG_END_TRY();
+	}
+	for (int nb = 0; nb < 2; nb++)
+	{
+		PG_TRY();
+		{
+			int			k,
+						p;
+
+			if (n >= 2 && v[1] >= 1 && v[1] <= 1024)
+				pass_args_check(v, n, nb == 1, (int) v[1], &k, &p);
+		}
+		PG_CATCH();
+		{
+			fuzz_check_error(nb ? "nb_score model" : "kmeans_pass centres");
+		}
+		PG_END_TRY();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	parse_pass(data, size);
+	shim_free_all();
 	parse_one(data, size, false);
 	shim_free_all();
 	parse_one(data, size, true);

@@ -26,7 +26,7 @@ $$;
 SELECT is((SELECT tasks FROM galaxy.algorithms WHERE name = 'kmeans'), '{clustering}'::text[],
           'kmeans is listed for clustering only');
 SELECT set_eq($$SELECT name FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'kmeans'$$,
-              ARRAY['n_clusters', 'n_init', 'max_iter', 'tol', 'batch_size'],
+              ARRAY['n_clusters', 'n_init', 'max_iter', 'tol', 'batch_size', 'solver'],
               'kmeans hyperparameters');
 
 -- ---------------------------------------------------------------------------

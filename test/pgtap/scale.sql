@@ -4,7 +4,7 @@
 -- who may call what, and the streaming solver's refusals with their SQLSTATEs.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(36);
+SELECT plan(47);
 
 -- ---------------------------------------------------------------------------
 -- Structure
@@ -116,6 +116,48 @@ SELECT is((SELECT metrics->>'solver' FROM galaxy.train('scale_cls_ok', 'scale_cl
 SELECT is((SELECT metrics->>'solver' FROM galaxy.train('scale_cls_ok', 'scale_cls', 'c2', algorithm => 'logistic_regression',
                                                        features => ARRAY['x'], test_size => 0)),
           NULL, 'a small table trains in memory with "auto"');
+
+-- ---------------------------------------------------------------------------
+-- naive_bayes's scoring pass and kmeans's Lloyd pass (float8[] states)
+-- ---------------------------------------------------------------------------
+SELECT is((SELECT string_agg(aggfnoid::text || ':' || aggtranstype::regtype::text || '/' || aggcombinefn::text, ',' ORDER BY aggfnoid::text)
+             FROM pg_aggregate WHERE aggfnoid::text IN ('galaxy_internal.nb_score', 'galaxy_internal.nb_score_array',
+                                                         'galaxy_internal.kmeans_pass', 'galaxy_internal.kmeans_pass_array')),
+          'galaxy_internal.kmeans_pass:double precision[]/galaxy_internal.pass_combine,'
+          'galaxy_internal.kmeans_pass_array:double precision[]/galaxy_internal.pass_combine,'
+          'galaxy_internal.nb_score:double precision[]/galaxy_internal.pass_combine,'
+          'galaxy_internal.nb_score_array:double precision[]/galaxy_internal.pass_combine',
+          'the passes aggregate into float8[] with one combine function');
+SELECT is((SELECT count(*)::int FROM pg_proc
+            WHERE proname IN ('nb_score', 'nb_score_array', 'nb_score_accum', 'nb_score_array_accum', 'kmeans_pass',
+                              'kmeans_pass_array', 'kmeans_pass_accum', 'kmeans_pass_array_accum', 'pass_combine',
+                              'stream_sample_key', 'stream_sample_key_array')
+              AND pronamespace = 'galaxy_internal'::regnamespace AND proparallel = 's'), 11,
+          'every pass function is PARALLEL SAFE');
+SELECT ok(has_function_privilege('galaxy_reader', 'galaxy_internal.kmeans_pass(int8, float8, float8[], "any")', 'EXECUTE')
+          AND has_function_privilege('galaxy_reader', 'galaxy_internal.stream_sample_key(int8, float8, int4, "any")', 'EXECUTE'),
+          'galaxy_reader may run the k-means pass and its sample');
+SELECT ok(NOT has_function_privilege('public', 'galaxy_internal.nb_score(float8, int8, float8, float8[], "any")', 'EXECUTE')
+          AND NOT has_function_privilege('public', 'galaxy_internal.stream_sample_key(int8, float8, int4, "any")', 'EXECUTE'),
+          'PUBLIC may not run the passes');
+SELECT throws_ok($$SELECT galaxy_internal.pass_combine('{20034,2,0,1}', '{20034,2,0,1}')$$, '22023', NULL,
+                 'a malformed pass state is 22023');
+SELECT throws_ok($$SELECT galaxy_internal.kmeans_pass(1, 0, '{1,1,0,NaN,1,0}', 1::float8)$$, '22023', NULL,
+                 'non-finite centres are 22023');
+SELECT throws_ok($$SELECT galaxy_internal.nb_score(5, 1, 0, '{2,1,0,1e-9,1,0,1,0,0,1,0,5,5,0,1,2,3}', 1::float8)$$, '22000', NULL,
+                 'a class index out of range is 22000');
+SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_cls', 'c3', algorithm => 'naive_bayes', features => ARRAY['x'],
+                                      hyperparams => '{"solver": "streaming", "distribution": "bernoulli"}')$$,
+                 '0A000', NULL, 'streaming bernoulli naive Bayes is 0A000');
+SELECT is((SELECT metrics->>'solver' || '/' || (metrics->>'passes') FROM galaxy.train('scale_nb_ok', 'scale_cls', 'c3', algorithm => 'naive_bayes',
+                                                       features => ARRAY['x'], hyperparams => '{"solver": "streaming"}', test_size => 0)),
+          'streaming/2', 'streaming naive Bayes on three classes makes two passes');
+SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_cls', NULL, algorithm => 'kmeans', task => 'clustering', features => ARRAY['x'],
+                                      hyperparams => '{"solver": "streaming", "batch_size": 10}')$$,
+                 '0A000', NULL, 'streaming mini-batch k-means is 0A000');
+SELECT is((SELECT metrics->>'solver' FROM galaxy.train('scale_km_ok', 'scale_cls', NULL, algorithm => 'kmeans', task => 'clustering',
+                                                       features => ARRAY['x'], hyperparams => '{"solver": "streaming", "n_clusters": 2}', test_size => 0)),
+          'streaming', 'a streaming k-means fit says so in its metrics');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -27,7 +27,7 @@ SELECT is((SELECT array_agg(name ORDER BY name) FROM galaxy.algorithm_hyperparam
 SELECT is((SELECT array_agg(name ORDER BY name) FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'linear_svm'),
           ARRAY['C', 'fit_intercept', 'loss', 'max_iter', 'tol'], 'linear_svm hyperparameters');
 SELECT is((SELECT array_agg(name ORDER BY name) FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'naive_bayes'),
-          ARRAY['alpha', 'binarize', 'distribution', 'fit_prior', 'var_smoothing'], 'naive_bayes hyperparameters');
+          ARRAY['alpha', 'binarize', 'distribution', 'fit_prior', 'solver', 'var_smoothing'], 'naive_bayes hyperparameters');
 SELECT is((SELECT choices FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'naive_bayes' AND name = 'distribution'),
           'gaussian,multinomial,bernoulli', 'naive_bayes distributions');
 SELECT is((SELECT choices FROM galaxy.algorithm_hyperparameters WHERE algorithm = 'linear_svm' AND name = 'loss'),
