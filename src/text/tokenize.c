@@ -14,6 +14,10 @@
  * stemmer.  A dictionary that asks for the following tokens too (getnext: a
  * thesaurus) cannot be answered token by token: the text is then handed to
  * parsetext() itself, and so is every later text of the tokenizer.
+ *
+ * A configuration whose parser is galaxy's own (galaxy_internal.words, as
+ * galaxy.words has) is read without calling the parser per token: its
+ * scanner (words.h) runs inline and each word goes straight to the cache.
  */
 #include "postgres.h"
 
@@ -34,8 +38,9 @@
 #include "utils/syscache.h"
 #include "utils/regproc.h"
 
-#include "text/tokenize.h"
 #include "common/hashfn.h"
+#include "text/tokenize.h"
+#include "text/words.h"
 
 /* Bytes of text given to the parser at a time (cut at white space). */
 #define TEXT_SLICE			(16 * 1024)
@@ -81,6 +86,8 @@ struct TextTokenizer
 	MemoryContext cxt;			/* the tokenizer and its cache */
 	MemoryContext slicecxt;		/* the parser's and dictionaries' work on one slice */
 	bool		multiword;		/* a dictionary reads several tokens: use parsetext() */
+	bool		words;			/* the parser is galaxy_internal.words: scan inline */
+	bool		utf8;			/* the server encoding is UTF-8 (for the scanner) */
 	TimestampTz stmt;			/* the statement the cache belongs to */
 	uint64		generation;		/* changes whenever the cache starts afresh */
 	/* the cache: open addressing by (type, token bytes) */
@@ -153,11 +160,12 @@ text_tokenizer_create(Oid cfg)
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	TextTokenizer *tk = palloc0(sizeof(TextTokenizer));
+	TSParserCacheEntry *prs;
 
 	tk->cfg = cfg;
 	tk->cxt = cxt;
 	tk->slicecxt = AllocSetContextCreate(cxt, "galaxy tokenizer slice", ALLOCSET_DEFAULT_SIZES);
-	tk->nslots = 4096;
+	tk->nslots = 256;			/* grows with the words seen: small for a one-row call */
 	tk->slots = slots_alloc(cxt, tk->nslots, &tk->slots_mem);
 	/* the cache is empty: it belongs to this statement already (ids of generation 1) */
 	tk->stmt = GetCurrentStatementStartTimestamp();
@@ -172,7 +180,9 @@ text_tokenizer_create(Oid cfg)
 	tk->pending = palloc(sizeof(PendingToken) * tk->cap_pending);
 	MemoryContextSwitchTo(old);
 	/* the configuration must exist now, not at the first text */
-	(void) lookup_ts_config_cache(cfg);
+	prs = lookup_ts_parser_cache(lookup_ts_config_cache(cfg)->prsId);
+	tk->words = prs->prstoken.fn_addr == galaxy_words_token;
+	tk->utf8 = GetDatabaseEncoding() == PG_UTF8;
 	return tk;
 }
 
@@ -342,6 +352,47 @@ token_slot(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int
 	return te;
 }
 
+/* Note a token of the slice being read (its lexemes are in the cache). */
+static inline void
+push_pending(TextTokenizer *tk, const TokenSlot *te)
+{
+	if (tk->n_pending == tk->cap_pending)
+	{
+		tk->cap_pending *= 2;
+		tk->pending = repalloc_huge(tk->pending, sizeof(PendingToken) * tk->cap_pending);
+	}
+	tk->pending[tk->n_pending].first = te->first;
+	tk->pending[tk->n_pending].nlex = te->nlex;
+	tk->n_pending++;
+}
+
+/*
+ * One slice with galaxy's word scanner (the parser galaxy_internal.words,
+ * inline) and the cache; as slice_cached.
+ */
+static bool
+slice_words(TextTokenizer *tk, TSConfigCacheEntry *cfg, char *buf, int len)
+{
+	int			off = 0;
+	int			wlen;
+	const char *w;
+
+	if (WORDS_TOKEN_WORD >= cfg->lenmap || cfg->map[WORDS_TOKEN_WORD].len == 0)
+		return true;			/* the configuration maps no words: no lexemes */
+	while ((w = words_next(buf, len, &off, tk->utf8, &wlen)) != NULL)
+	{
+		const TokenSlot *te;
+
+		if (wlen >= MAXSTRLEN)
+			continue;			/* too long a word: to_tsvector skips it too */
+		te = token_slot(tk, cfg, WORDS_TOKEN_WORD, (char *) w, wlen);
+		if (te == NULL)
+			return false;
+		push_pending(tk, te);
+	}
+	return true;
+}
+
 /*
  * One slice with the configuration's parser and the cache: the lexemes of
  * its tokens into tk->pending.  Returns false when a dictionary wants
@@ -357,6 +408,8 @@ slice_cached(TextTokenizer *tk, char *buf, int len)
 	bool		ok = true;
 
 	tk->n_pending = 0;
+	if (tk->words)
+		return slice_words(tk, cfg, buf, len);
 	state = DatumGetPointer(FunctionCall2(&prs->prsstart, PointerGetDatum(buf), Int32GetDatum(len)));
 	for (;;)
 	{
@@ -378,14 +431,7 @@ slice_cached(TextTokenizer *tk, char *buf, int len)
 			ok = false;
 			break;
 		}
-		if (tk->n_pending == tk->cap_pending)
-		{
-			tk->cap_pending *= 2;
-			tk->pending = repalloc_huge(tk->pending, sizeof(PendingToken) * tk->cap_pending);
-		}
-		tk->pending[tk->n_pending].first = te->first;
-		tk->pending[tk->n_pending].nlex = te->nlex;
-		tk->n_pending++;
+		push_pending(tk, te);
 	}
 	FunctionCall1(&prs->prsend, PointerGetDatum(state));
 	return ok;
