@@ -93,7 +93,7 @@ struct TextTokenizer
 	/* the cache: open addressing by (type, token bytes) */
 	TokenSlot  *slots;			/* aligned to a cache line, in slots_mem */
 	void	   *slots_mem;
-	int			nslots;			/* a power of two, at least twice the tokens */
+	int			nslots;			/* a power of two, at least 4/3 of the tokens */
 	int			n_entries;		/* tokens cached */
 	StringInfoData tokens;		/* the bytes of tokens longer than TOKEN_INLINE */
 	/* the cached lexemes: NUL-terminated in 'bytes'; index = lexeme id */
@@ -307,21 +307,28 @@ lexize_token(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, i
 	return true;
 }
 
-/*
- * The cache slot of a token, lexizing it on first sight; NULL when a
- * dictionary wants several tokens.  The slot is valid until the next call.
- */
-static const TokenSlot *
-token_slot(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm)
+/* The hash of a token in the cache (never 0). */
+static inline uint32
+token_hash(int type, const char *lemm, int lenlemm)
 {
 	uint32		hash = hash_bytes((const unsigned char *) lemm, lenlemm) ^ ((uint32) type * 0x9E3779B9);
+
+	return hash == 0 ? 1 : hash;	/* 0 marks an empty slot */
+}
+
+/*
+ * The cache slot of a token (hash: token_hash's), lexizing it on first
+ * sight; NULL when a dictionary wants several tokens.  The slot is valid
+ * until the next call.
+ */
+static const TokenSlot *
+token_slot(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm, uint32 hash)
+{
 	uint32		h;
 	TokenSlot  *te;
 
-	if (hash == 0)
-		hash = 1;				/* 0 marks an empty slot */
 	/* room for one more token first: the slot returned stays where it is */
-	if ((tk->n_entries + 1) * 2 > tk->nslots)
+	if ((tk->n_entries + 1) * 4 > tk->nslots * 3)
 		cache_grow_slots(tk);
 	h = hash & (tk->nslots - 1);
 	for (;;)
@@ -366,29 +373,68 @@ push_pending(TextTokenizer *tk, const TokenSlot *te)
 	tk->n_pending++;
 }
 
+/* Words the scanner looks ahead of the one looked up (a power of two). */
+#define WORDS_AHEAD		4
+
+/* A hint to load the cache line at p (nothing where the compiler has no such builtin). */
+#if defined(__GNUC__) || defined(__clang__)
+#define prefetch_line(p)	__builtin_prefetch(p)
+#else
+#define prefetch_line(p)	((void) (p))
+#endif
+
 /*
  * One slice with galaxy's word scanner (the parser galaxy_internal.words,
- * inline) and the cache; as slice_cached.
+ * inline) and the cache; as slice_cached.  The scanner runs WORDS_AHEAD
+ * words ahead of the lookups and prefetches their slots, so the memory
+ * latency of a slot is hidden behind the scanning of the next words.
  */
 static bool
 slice_words(TextTokenizer *tk, TSConfigCacheEntry *cfg, char *buf, int len)
 {
+	const char *word[WORDS_AHEAD];
+	int			wlen[WORDS_AHEAD];
+	uint32		whash[WORDS_AHEAD];
 	int			off = 0;
-	int			wlen;
-	const char *w;
+	int			head = 0,		/* words scanned */
+				tail = 0;		/* words looked up */
+	bool		more = true;
 
 	if (WORDS_TOKEN_WORD >= cfg->lenmap || cfg->map[WORDS_TOKEN_WORD].len == 0)
 		return true;			/* the configuration maps no words: no lexemes */
-	while ((w = words_next(buf, len, &off, tk->utf8, &wlen)) != NULL)
+	for (;;)
 	{
 		const TokenSlot *te;
+		int			k;
 
-		if (wlen >= MAXSTRLEN)
-			continue;			/* too long a word: to_tsvector skips it too */
-		te = token_slot(tk, cfg, WORDS_TOKEN_WORD, (char *) w, wlen);
+		/* scan up to WORDS_AHEAD words ahead, prefetching their slots */
+		while (more && head - tail < WORDS_AHEAD)
+		{
+			int			n;
+			const char *w = words_next(buf, len, &off, tk->utf8, &n);
+
+			if (w == NULL)
+			{
+				more = false;
+				break;
+			}
+			if (n >= MAXSTRLEN)
+				continue;		/* too long a word: to_tsvector skips it too */
+			k = head & (WORDS_AHEAD - 1);
+			word[k] = w;
+			wlen[k] = n;
+			whash[k] = token_hash(WORDS_TOKEN_WORD, w, n);
+			prefetch_line(&tk->slots[whash[k] & (tk->nslots - 1)]);
+			head++;
+		}
+		if (tail == head)
+			break;
+		k = tail & (WORDS_AHEAD - 1);
+		te = token_slot(tk, cfg, WORDS_TOKEN_WORD, (char *) word[k], wlen[k], whash[k]);
 		if (te == NULL)
 			return false;
 		push_pending(tk, te);
+		tail++;
 	}
 	return true;
 }
@@ -425,7 +471,7 @@ slice_cached(TextTokenizer *tk, char *buf, int len)
 			continue;			/* too long a word: to_tsvector skips it too */
 		if (type >= cfg->lenmap || cfg->map[type].len == 0)
 			continue;			/* a token type the configuration skips (white space): no position */
-		te = token_slot(tk, cfg, type, lemm, lenlemm);
+		te = token_slot(tk, cfg, type, lemm, lenlemm, token_hash(type, lemm, lenlemm));
 		if (te == NULL)
 		{
 			ok = false;
