@@ -94,7 +94,7 @@ sort_by_term(int *idx, int n, char *const *terms)
 static void
 vocab_index(TextVocab *v)
 {
-	Dict	   *index = dict_create(GetMemoryChunkContext(v), false, Max(v->n, 1), "vocabulary terms");
+	Dict	   *index = dict_create(v->cxt, false, Max(v->n, 1), "vocabulary terms");
 
 	for (int i = 0; i < v->n; i++)
 	{
@@ -140,6 +140,8 @@ text_vocab_build(int n, char *const *terms, const int64 *df, const int64 *tf,
 	TextVocab  *v = palloc0(sizeof(TextVocab));
 	int		   *keep = palloc(sizeof(int) * Max(n, 1));
 	int			k = 0;
+
+	v->cxt = CurrentMemoryContext;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -221,6 +223,7 @@ text_vocab_read(ModelReader *r, int max_terms)
 {
 	TextVocab  *v = palloc0(sizeof(TextVocab));
 
+	v->cxt = CurrentMemoryContext;
 	/* a term takes at least 4 + 1 + 8 bytes */
 	v->n = (int) mr_count(r, (uint32) max_terms, 13, "vocabulary term");
 	v->n_docs = mr_i64(r);

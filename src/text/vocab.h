@@ -36,6 +36,7 @@ typedef struct TextVocab
 	int64		n_docs;			/* documents the vocabulary was chosen from */
 	Dict	   *index;			/* term → index; NULL until text_vocab_lookup builds it */
 	int64		n_searches;		/* lookups by binary search so far */
+	MemoryContext cxt;			/* the vocabulary's context (its index goes there) */
 } TextVocab;
 
 /*
