@@ -20,7 +20,8 @@ SELECT is(galaxy.tokenize('a b c . , ; -- !? 1 2 3', 'galaxy.words'), '{}'::text
 SELECT is(galaxy.tokenize('naïve Straße café—東京 «quoted» 😀emoji😀 ½ ①② x²', 'galaxy.words'),
           ARRAY['naïve', 'straße', 'café', '東京', 'quoted', 'emoji', '①②', 'x²'],
           'non-ASCII letters and digits are word characters; dashes, guillemets, emoji and symbols separate words');
-SELECT is(galaxy.tokenize('ÀÉÎ ÕÜ', 'galaxy.words'), ARRAY['àéî', 'õü'], 'non-ASCII words are lower-cased too');
+SELECT is(galaxy.tokenize('ÀÉÎ ÕÜ', 'galaxy.words'), ARRAY[lower('ÀÉÎ'), lower('ÕÜ')],
+          'non-ASCII words are lower-cased as lower() does (the ''simple'' dictionary: the database''s collation)');
 
 -- long texts
 SELECT is(cardinality(galaxy.tokenize(repeat('word ', 200000), 'galaxy.words')), 200000,
