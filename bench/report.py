@@ -697,12 +697,20 @@ def markdown(res, img_rel="img"):
     out += nlp_markdown(res)
     if any(r.get("text") for r in res["speed"]):
         td = res["meta"].get("text_data") or {}
+        tr = next(r for r in res["speed"] if r.get("text"))
+        tcfg = (((tr.get("preprocess") or {}).get("columns") or {}).get("body") or {}).get("config", "english")
+        if tcfg == "galaxy.words":
+            tokens = ("the text search configuration `galaxy.words`: galaxy's own word parser, scikit-learn's "
+                      "default tokens (runs of two or more letters, digits or underscores) lower-cased, no stemming, "
+                      "no stop words")
+        else:
+            tokens = f"PostgreSQL's '{tcfg}' text search configuration: its parser, stemming and stop words"
         out += ["### Text classification (TF-IDF)", "",
                 "The fortunes Debian package (one file per category, entries separated by `%` lines): the "
                 f"{len(td.get('categories') or [])} largest categories ({', '.join(td.get('categories') or [])}), "
                 "split 80/20 by a seeded shuffle that both sides share. galaxy: one `galaxy.train` on the training "
-                "table with `preprocess => '{\"columns\": {\"body\": {\"text\": \"tfidf\"}}}'` (PostgreSQL's "
-                "'english' text search configuration: its parser, stemming and stop words; smoothed idf, l2 rows, "
+                "table with `preprocess => '{\"columns\": {\"body\": {\"text\": \"tfidf\", \"config\": "
+                f"\"{tcfg}\"}}}}}}'` ({tokens}; smoothed idf, l2 rows, "
                 "as scikit-learn's defaults), `test_size => 0`, timed from the client: read the table, tokenise, "
                 "build the vocabulary, fit, score, register; then `galaxy.evaluate` on the test table. Peer: "
                 "scikit-learn's `TfidfVectorizer()` (its defaults) `fit_transform` and the classifier's `fit` on the "

@@ -71,13 +71,22 @@ data_cmp_int32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* data_qsort_int32(a, n): PostgreSQL's quicksort specialised for int32s (no comparator calls). */
+#define ST_SORT data_qsort_int32
+#define ST_ELEMENT_TYPE int32
+#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_SCOPE static inline
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
 /* Sort n int32s ascending (insertion sort for the few terms of a short text). */
 static inline void
 data_sort_int32(int32 *a, int n)
 {
 	if (n > 24)
 	{
-		qsort(a, n, sizeof(int32), data_cmp_int32);
+		data_qsort_int32(a, n);
 		return;
 	}
 	for (int i = 1; i < n; i++)

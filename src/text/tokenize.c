@@ -14,6 +14,10 @@
  * stemmer.  A dictionary that asks for the following tokens too (getnext: a
  * thesaurus) cannot be answered token by token: the text is then handed to
  * parsetext() itself, and so is every later text of the tokenizer.
+ *
+ * A configuration whose parser is galaxy's own (galaxy_internal.words, as
+ * galaxy.words has) is read without calling the parser per token: its
+ * scanner (words.h) runs inline and each word goes straight to the cache.
  */
 #include "postgres.h"
 
@@ -34,8 +38,9 @@
 #include "utils/syscache.h"
 #include "utils/regproc.h"
 
-#include "text/tokenize.h"
 #include "common/hashfn.h"
+#include "text/tokenize.h"
+#include "text/words.h"
 
 /* Bytes of text given to the parser at a time (cut at white space). */
 #define TEXT_SLICE			(16 * 1024)
@@ -81,12 +86,14 @@ struct TextTokenizer
 	MemoryContext cxt;			/* the tokenizer and its cache */
 	MemoryContext slicecxt;		/* the parser's and dictionaries' work on one slice */
 	bool		multiword;		/* a dictionary reads several tokens: use parsetext() */
+	bool		words;			/* the parser is galaxy_internal.words: scan inline */
+	bool		utf8;			/* the server encoding is UTF-8 (for the scanner) */
 	TimestampTz stmt;			/* the statement the cache belongs to */
 	uint64		generation;		/* changes whenever the cache starts afresh */
 	/* the cache: open addressing by (type, token bytes) */
 	TokenSlot  *slots;			/* aligned to a cache line, in slots_mem */
 	void	   *slots_mem;
-	int			nslots;			/* a power of two, at least twice the tokens */
+	int			nslots;			/* a power of two, at least 4/3 of the tokens */
 	int			n_entries;		/* tokens cached */
 	StringInfoData tokens;		/* the bytes of tokens longer than TOKEN_INLINE */
 	/* the cached lexemes: NUL-terminated in 'bytes'; index = lexeme id */
@@ -153,11 +160,12 @@ text_tokenizer_create(Oid cfg)
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	TextTokenizer *tk = palloc0(sizeof(TextTokenizer));
+	TSParserCacheEntry *prs;
 
 	tk->cfg = cfg;
 	tk->cxt = cxt;
 	tk->slicecxt = AllocSetContextCreate(cxt, "galaxy tokenizer slice", ALLOCSET_DEFAULT_SIZES);
-	tk->nslots = 4096;
+	tk->nslots = 256;			/* grows with the words seen: small for a one-row call */
 	tk->slots = slots_alloc(cxt, tk->nslots, &tk->slots_mem);
 	/* the cache is empty: it belongs to this statement already (ids of generation 1) */
 	tk->stmt = GetCurrentStatementStartTimestamp();
@@ -172,7 +180,9 @@ text_tokenizer_create(Oid cfg)
 	tk->pending = palloc(sizeof(PendingToken) * tk->cap_pending);
 	MemoryContextSwitchTo(old);
 	/* the configuration must exist now, not at the first text */
-	(void) lookup_ts_config_cache(cfg);
+	prs = lookup_ts_parser_cache(lookup_ts_config_cache(cfg)->prsId);
+	tk->words = prs->prstoken.fn_addr == galaxy_words_token;
+	tk->utf8 = GetDatabaseEncoding() == PG_UTF8;
 	return tk;
 }
 
@@ -297,21 +307,28 @@ lexize_token(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, i
 	return true;
 }
 
-/*
- * The cache slot of a token, lexizing it on first sight; NULL when a
- * dictionary wants several tokens.  The slot is valid until the next call.
- */
-static const TokenSlot *
-token_slot(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm)
+/* The hash of a token in the cache (never 0). */
+static inline uint32
+token_hash(int type, const char *lemm, int lenlemm)
 {
 	uint32		hash = hash_bytes((const unsigned char *) lemm, lenlemm) ^ ((uint32) type * 0x9E3779B9);
+
+	return hash == 0 ? 1 : hash;	/* 0 marks an empty slot */
+}
+
+/*
+ * The cache slot of a token (hash: token_hash's), lexizing it on first
+ * sight; NULL when a dictionary wants several tokens.  The slot is valid
+ * until the next call.
+ */
+static const TokenSlot *
+token_slot(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int lenlemm, uint32 hash)
+{
 	uint32		h;
 	TokenSlot  *te;
 
-	if (hash == 0)
-		hash = 1;				/* 0 marks an empty slot */
 	/* room for one more token first: the slot returned stays where it is */
-	if ((tk->n_entries + 1) * 2 > tk->nslots)
+	if ((tk->n_entries + 1) * 4 > tk->nslots * 3)
 		cache_grow_slots(tk);
 	h = hash & (tk->nslots - 1);
 	for (;;)
@@ -342,6 +359,86 @@ token_slot(TextTokenizer *tk, TSConfigCacheEntry *cfg, int type, char *lemm, int
 	return te;
 }
 
+/* Note a token of the slice being read (its lexemes are in the cache). */
+static inline void
+push_pending(TextTokenizer *tk, const TokenSlot *te)
+{
+	if (tk->n_pending == tk->cap_pending)
+	{
+		tk->cap_pending *= 2;
+		tk->pending = repalloc_huge(tk->pending, sizeof(PendingToken) * tk->cap_pending);
+	}
+	tk->pending[tk->n_pending].first = te->first;
+	tk->pending[tk->n_pending].nlex = te->nlex;
+	tk->n_pending++;
+}
+
+/* Words the scanner looks ahead of the one looked up (a power of two). */
+#define WORDS_AHEAD		4
+
+/* A hint to load the cache line at p (nothing where the compiler has no such builtin). */
+#if defined(__GNUC__) || defined(__clang__)
+#define prefetch_line(p)	__builtin_prefetch(p)
+#else
+#define prefetch_line(p)	((void) (p))
+#endif
+
+/*
+ * One slice with galaxy's word scanner (the parser galaxy_internal.words,
+ * inline) and the cache; as slice_cached.  The scanner runs WORDS_AHEAD
+ * words ahead of the lookups and prefetches their slots, so the memory
+ * latency of a slot is hidden behind the scanning of the next words.
+ */
+static bool
+slice_words(TextTokenizer *tk, TSConfigCacheEntry *cfg, char *buf, int len)
+{
+	const char *word[WORDS_AHEAD];
+	int			wlen[WORDS_AHEAD];
+	uint32		whash[WORDS_AHEAD];
+	int			off = 0;
+	int			head = 0,		/* words scanned */
+				tail = 0;		/* words looked up */
+	bool		more = true;
+
+	if (WORDS_TOKEN_WORD >= cfg->lenmap || cfg->map[WORDS_TOKEN_WORD].len == 0)
+		return true;			/* the configuration maps no words: no lexemes */
+	for (;;)
+	{
+		const TokenSlot *te;
+		int			k;
+
+		/* scan up to WORDS_AHEAD words ahead, prefetching their slots */
+		while (more && head - tail < WORDS_AHEAD)
+		{
+			int			n;
+			const char *w = words_next(buf, len, &off, tk->utf8, &n);
+
+			if (w == NULL)
+			{
+				more = false;
+				break;
+			}
+			if (n >= MAXSTRLEN)
+				continue;		/* too long a word: to_tsvector skips it too */
+			k = head & (WORDS_AHEAD - 1);
+			word[k] = w;
+			wlen[k] = n;
+			whash[k] = token_hash(WORDS_TOKEN_WORD, w, n);
+			prefetch_line(&tk->slots[whash[k] & (tk->nslots - 1)]);
+			head++;
+		}
+		if (tail == head)
+			break;
+		k = tail & (WORDS_AHEAD - 1);
+		te = token_slot(tk, cfg, WORDS_TOKEN_WORD, (char *) word[k], wlen[k], whash[k]);
+		if (te == NULL)
+			return false;
+		push_pending(tk, te);
+		tail++;
+	}
+	return true;
+}
+
 /*
  * One slice with the configuration's parser and the cache: the lexemes of
  * its tokens into tk->pending.  Returns false when a dictionary wants
@@ -357,6 +454,8 @@ slice_cached(TextTokenizer *tk, char *buf, int len)
 	bool		ok = true;
 
 	tk->n_pending = 0;
+	if (tk->words)
+		return slice_words(tk, cfg, buf, len);
 	state = DatumGetPointer(FunctionCall2(&prs->prsstart, PointerGetDatum(buf), Int32GetDatum(len)));
 	for (;;)
 	{
@@ -372,20 +471,13 @@ slice_cached(TextTokenizer *tk, char *buf, int len)
 			continue;			/* too long a word: to_tsvector skips it too */
 		if (type >= cfg->lenmap || cfg->map[type].len == 0)
 			continue;			/* a token type the configuration skips (white space): no position */
-		te = token_slot(tk, cfg, type, lemm, lenlemm);
+		te = token_slot(tk, cfg, type, lemm, lenlemm, token_hash(type, lemm, lenlemm));
 		if (te == NULL)
 		{
 			ok = false;
 			break;
 		}
-		if (tk->n_pending == tk->cap_pending)
-		{
-			tk->cap_pending *= 2;
-			tk->pending = repalloc_huge(tk->pending, sizeof(PendingToken) * tk->cap_pending);
-		}
-		tk->pending[tk->n_pending].first = te->first;
-		tk->pending[tk->n_pending].nlex = te->nlex;
-		tk->n_pending++;
+		push_pending(tk, te);
 	}
 	FunctionCall1(&prs->prsend, PointerGetDatum(state));
 	return ok;

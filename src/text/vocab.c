@@ -44,17 +44,23 @@ typedef struct TermKey
 	const char *term;
 } TermKey;
 
-/* qsort comparator: ascending term bytes, most decided by the prefixes alone. */
-static int
-cmp_term_keys(const void *a, const void *b)
+/* Comparison of term keys: ascending term bytes, most decided by the prefixes alone. */
+static inline int
+cmp_term_keys(const TermKey *x, const TermKey *y)
 {
-	const TermKey *x = (const TermKey *) a;
-	const TermKey *y = (const TermKey *) b;
-
 	if (x->prefix != y->prefix)
 		return x->prefix < y->prefix ? -1 : 1;
 	return strcmp(x->term, y->term);
 }
+
+/* sort_term_keys(keys, n): PostgreSQL's quicksort specialised for term keys. */
+#define ST_SORT sort_term_keys
+#define ST_ELEMENT_TYPE TermKey
+#define ST_COMPARE(a, b) cmp_term_keys(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* Sort candidate indexes by their terms' bytes (strcmp order). */
 static void
@@ -73,25 +79,57 @@ sort_by_term(int *idx, int n, char *const *terms)
 		keys[i].idx = idx[i];
 		keys[i].term = terms[idx[i]];
 	}
-	qsort(keys, n, sizeof(TermKey), cmp_term_keys);
+	sort_term_keys(keys, n);
 	for (int i = 0; i < n; i++)
 		idx[i] = keys[i].idx;
 	pfree(keys);
 }
 
-/* Build the term index of a vocabulary. */
+/*
+ * Build the term index of a vocabulary, in the vocabulary's own memory
+ * context (it is built at a lookup, which may run in a shorter-lived one).
+ * The terms are distinct (sorted strictly, as text_vocab_build makes them
+ * and text_vocab_read checks).
+ */
 static void
 vocab_index(TextVocab *v)
 {
-	v->index = dict_create(CurrentMemoryContext, false, Max(v->n, 1), "vocabulary terms");
+	Dict	   *index = dict_create(v->cxt, false, Max(v->n, 1), "vocabulary terms");
+
 	for (int i = 0; i < v->n; i++)
 	{
 		bool		added;
 
-		(void) dict_lookup(v->index, v->terms[i], strlen(v->terms[i]), &added);
-		if (!added)
-			mr_corrupt("vocabulary term \"%s\" appears twice", v->terms[i]);
+		(void) dict_lookup(index, v->terms[i], strlen(v->terms[i]), &added);
+		Assert(added);
 	}
+	v->index = index;
+}
+
+/* Index of the term (s, len) by binary search in the sorted terms, or -1. */
+static int
+vocab_bsearch(const TextVocab *v, const char *s, int len)
+{
+	int			lo = 0,
+				hi = v->n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		const char *t = v->terms[mid];
+		int			tlen = strlen(t);
+		int			c = memcmp(s, t, Min(len, tlen));
+
+		if (c == 0)
+			c = (len > tlen) - (len < tlen);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
 }
 
 /* Choose a vocabulary among candidate terms. */
@@ -102,6 +140,8 @@ text_vocab_build(int n, char *const *terms, const int64 *df, const int64 *tf,
 	TextVocab  *v = palloc0(sizeof(TextVocab));
 	int		   *keep = palloc(sizeof(int) * Max(n, 1));
 	int			k = 0;
+
+	v->cxt = CurrentMemoryContext;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -129,14 +169,29 @@ text_vocab_build(int n, char *const *terms, const int64 *df, const int64 *tf,
 		map[keep[j]] = j;
 	}
 	pfree(keep);
-	vocab_index(v);
 	return v;
 }
 
-/* Index of a term, or -1. */
+/*
+ * Index of a term, or -1.  The hash index is built only when the
+ * vocabulary is looked up a lot: the first lookups (a 32nd of the terms'
+ * number) search the sorted terms, so a model parsed to predict a few rows
+ * (or only to be registered) does not hash its whole vocabulary.
+ */
 int
 text_vocab_lookup(const TextVocab *v, const char *s, int len)
 {
+	TextVocab  *mv = (TextVocab *) v;	/* the index is a cache, built lazily */
+
+	if (v->index == NULL)
+	{
+		if (mv->n_searches < (int64) v->n / 32 + 16)
+		{
+			mv->n_searches++;
+			return vocab_bsearch(v, s, len);
+		}
+		vocab_index(mv);
+	}
 	return dict_find(v->index, s, len);
 }
 
@@ -168,6 +223,7 @@ text_vocab_read(ModelReader *r, int max_terms)
 {
 	TextVocab  *v = palloc0(sizeof(TextVocab));
 
+	v->cxt = CurrentMemoryContext;
 	/* a term takes at least 4 + 1 + 8 bytes */
 	v->n = (int) mr_count(r, (uint32) max_terms, 13, "vocabulary term");
 	v->n_docs = mr_i64(r);
@@ -187,7 +243,6 @@ text_vocab_read(ModelReader *r, int max_terms)
 			mr_corrupt("document frequency " INT64_FORMAT " of vocabulary term %d is outside [1, " INT64_FORMAT "]",
 					   v->df[i], i, v->n_docs);
 	}
-	vocab_index(v);
 	return v;
 }
 

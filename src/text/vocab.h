@@ -34,7 +34,9 @@ typedef struct TextVocab
 	char	  **terms;			/* NUL-terminated, distinct, sorted by bytes */
 	int64	   *df;				/* documents (of n_docs) that contain each term */
 	int64		n_docs;			/* documents the vocabulary was chosen from */
-	Dict	   *index;			/* term → index */
+	Dict	   *index;			/* term → index; NULL until text_vocab_lookup builds it */
+	int64		n_searches;		/* lookups by binary search so far */
+	MemoryContext cxt;			/* the vocabulary's context (its index goes there) */
 } TextVocab;
 
 /*
