@@ -243,6 +243,17 @@ stream_unsupported(const TrainRequest *req, const LoadOptions *lo, const Dataset
 	return NULL;
 }
 
+/* See stream.h. */
+double
+stream_hp_value(const StreamJob *job, const char *name)
+{
+	int			i = algo_param_index(job->algo, name);
+
+	if (i < 0)
+		elog(ERROR, "galaxy: %s has no hyperparameter \"%s\"", job->algo->name, name);
+	return job->o->hp.values[i];
+}
+
 /*
  * The passes take the features as separate arguments (no array per row) on
  * a local relation; as an array on a distributed one (the form Citus is

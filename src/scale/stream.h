@@ -74,6 +74,8 @@ typedef struct StreamJob
 
 /* The features of a pass, as separate arguments (true) or as an array. */
 extern bool stream_values_form(const StreamJob *job);
+/* A hyperparameter of the job's algorithm by name (ERROR if it has none of that name). */
+extern double stream_hp_value(const StreamJob *job, const char *name);
 /* ", x1::float8, x2::float8, ..." (values form) or "ARRAY[...]::float8[]" */
 extern char *stream_feature_list(const StreamJob *job, bool values);
 

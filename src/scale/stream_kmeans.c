@@ -45,24 +45,13 @@
 #define KM_SAMPLE_PER_CLUSTER 50
 #define KM_METRICS_SAMPLE	5000
 
-/* Hyperparameters of kmeans used here, by name. */
-static double
-hp_value(const StreamJob *job, const char *name)
-{
-	int			i = algo_param_index(job->algo, name);
-
-	if (i < 0)
-		elog(ERROR, "galaxy: kmeans has no hyperparameter \"%s\"", name);
-	return job->o->hp.values[i];
-}
-
 /* What the Lloyd passes cannot take beyond stream.c's shared reasons. */
 const char *
 stream_kmeans_unsupported(StreamJob *job)
 {
-	if (hp_value(job, "batch_size") > 0)
+	if (stream_hp_value(job, "batch_size") > 0)
 		return "mini-batch k-means (batch_size > 0) draws its batches from the rows in memory (full Lloyd iterations, batch_size 0, stream)";
-	if (hp_value(job, "n_clusters") > PASS_MAX_CLUSTERS)
+	if (stream_hp_value(job, "n_clusters") > PASS_MAX_CLUSTERS)
 		return psprintf("it takes at most %d clusters", PASS_MAX_CLUSTERS);
 	return NULL;
 }
@@ -193,10 +182,10 @@ stream_kmeans_fit(StreamJob *job)
 {
 	FitOutcome *o = job->o;
 	int			p = job->schema->n_inputs;
-	int			k = (int) hp_value(job, "n_clusters");
-	int			n_init = (int) hp_value(job, "n_init");
-	int			max_iter = (int) hp_value(job, "max_iter");
-	double		tol = hp_value(job, "tol");
+	int			k = (int) stream_hp_value(job, "n_clusters");
+	int			n_init = (int) stream_hp_value(job, "n_init");
+	int			max_iter = (int) stream_hp_value(job, "max_iter");
+	double		tol = stream_hp_value(job, "tol");
 	double	   *tf = transform_of(job);
 	double	   *C = palloc(sizeof(double) * k * p);
 	double	   *init = palloc(sizeof(double) * k * p);

@@ -42,17 +42,6 @@
 #define NEWTON_DECREMENT_TOL 1e-12
 #define NEWTON_MAX_HALVINGS 30
 
-/* Hyperparameters of logistic_regression used here, by name. */
-static double
-hp_value(const StreamJob *job, const char *name)
-{
-	int			i = algo_param_index(job->algo, name);
-
-	if (i < 0)
-		elog(ERROR, "galaxy: logistic_regression has no hyperparameter \"%s\"", name);
-	return job->o->hp.values[i];
-}
-
 /* What the Newton pass cannot take beyond stream.c's shared reasons. */
 const char *
 stream_logistic_unsupported(StreamJob *job)
@@ -204,10 +193,10 @@ stream_logistic_fit(StreamJob *job)
 	Dataset    *schema = job->schema;
 	int			p = job->m->d - 1;
 	int			np = (int) newton_point_doubles(p);
-	double		inv_c = 1.0 / hp_value(job, "C");
-	int			max_iter = (int) hp_value(job, "max_iter");
-	bool		balanced = hp_value(job, "class_weight") != 0.0;
-	bool		fit_intercept = hp_value(job, "fit_intercept") != 0.0;
+	double		inv_c = 1.0 / stream_hp_value(job, "C");
+	int			max_iter = (int) stream_hp_value(job, "max_iter");
+	bool		balanced = stream_hp_value(job, "class_weight") != 0.0;
+	bool		fit_intercept = stream_hp_value(job, "fit_intercept") != 0.0;
 	double	   *point = palloc0(sizeof(double) * np);
 	double	   *best = palloc(sizeof(double) * np);
 	double	   *dir = palloc(sizeof(double) * (p + 1));

@@ -37,22 +37,11 @@
 #define NB_DIST_GAUSSIAN	0
 #define NB_DIST_MULTINOMIAL 1
 
-/* Hyperparameters of naive_bayes used here, by name. */
-static double
-hp_value(const StreamJob *job, const char *name)
-{
-	int			i = algo_param_index(job->algo, name);
-
-	if (i < 0)
-		elog(ERROR, "galaxy: naive_bayes has no hyperparameter \"%s\"", name);
-	return job->o->hp.values[i];
-}
-
 /* What the naive Bayes passes cannot take beyond stream.c's shared reasons. */
 const char *
 stream_nb_unsupported(StreamJob *job)
 {
-	int			dist = (int) hp_value(job, "distribution");
+	int			dist = (int) stream_hp_value(job, "distribution");
 
 	if (dist != NB_DIST_GAUSSIAN && dist != NB_DIST_MULTINOMIAL)
 		return "distribution \"bernoulli\" counts values above a threshold, which the moments do not hold (\"gaussian\" and \"multinomial\" stream)";
@@ -163,7 +152,7 @@ stream_nb_fit(StreamJob *job)
 	int			d = job->m->d;
 	int			p = d - 1;
 	int			k = schema->n_classes;
-	int			dist = (int) hp_value(job, "distribution");
+	int			dist = (int) stream_hp_value(job, "distribution");
 	bool		gaussian = dist == NB_DIST_GAUSSIAN;
 	Size		kp = (Size) k * p;
 	int			nm = (int) pass_nb_model_doubles(k, p);
@@ -222,10 +211,10 @@ stream_nb_fit(StreamJob *job)
 	model[0] = k;
 	model[1] = p;
 	model[2] = dist;
-	model[3] = hp_value(job, "var_smoothing");
-	model[4] = hp_value(job, "alpha");
-	model[5] = hp_value(job, "binarize");
-	model[6] = hp_value(job, "fit_prior");
+	model[3] = stream_hp_value(job, "var_smoothing");
+	model[4] = stream_hp_value(job, "alpha");
+	model[5] = stream_hp_value(job, "binarize");
+	model[6] = stream_hp_value(job, "fit_prior");
 	model[7] = job->n_test > 0 ? 1.0 : 0.0;	/* score the held-out rows only, when there are some */
 
 	/* the model (nb_state_from_sums takes its sums over: copies) */
