@@ -20,6 +20,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
@@ -241,6 +242,32 @@ stream_unsupported(const TrainRequest *req, const LoadOptions *lo, const Dataset
 	if (schema->n_inputs > MOMENTS_MAX_COLUMNS - 1)
 		return psprintf("it takes at most %d feature columns", MOMENTS_MAX_COLUMNS - 1);
 	return NULL;
+}
+
+/* See stream.h. */
+Datum
+stream_run_pass(StreamJob *job, const char *sql, const double *arg, int n, const char *what)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	ArrayType  *arr;
+	QueryResult *qr;
+	Datum		value;
+	bool		isnull;
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Float8GetDatum(arg[i]);
+	arr = construct_array(elems, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	qr = user_query(sql, 1, (Oid[]) {FLOAT8ARRAYOID}, (Datum[]) {PointerGetDatum(arr)}, NULL,
+					true, 0, SPI_OK_SELECT, psprintf("stream %s", what));
+	if (qr->nrows != 1)
+		elog(ERROR, "galaxy: %s returned " UINT64_FORMAT " rows", what, qr->nrows);
+	value = heap_getattr(qr->rows[0], 1, qr->tupdesc, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation \"%s\" has no rows", get_rel_name(job->req->relid))));
+	pfree(elems);
+	return value;
 }
 
 /* See stream.h. */

@@ -74,6 +74,12 @@ typedef struct StreamJob
 
 /* The features of a pass, as separate arguments (true) or as an array. */
 extern bool stream_values_form(const StreamJob *job);
+/*
+ * Run one pass: sql, an aggregate over the job's relation with one float8[]
+ * parameter $1 (arg[0..n)), returns one row; its value (ERROR 22000 when it is
+ * NULL, i.e. the relation has no rows).  what names the pass in errors.
+ */
+extern Datum stream_run_pass(StreamJob *job, const char *sql, const double *arg, int n, const char *what);
 /* A hyperparameter of the job's algorithm by name (ERROR if it has none of that name). */
 extern double stream_hp_value(const StreamJob *job, const char *name);
 /* ", x1::float8, x2::float8, ..." (values form) or "ARRAY[...]::float8[]" */

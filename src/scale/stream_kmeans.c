@@ -141,32 +141,16 @@ lloyd_pass(StreamJob *job, const char *sql, const double *C, int k, const double
 {
 	int			p = job->schema->n_inputs;
 	int			nc = (int) pass_km_centres_doubles(k, p);
-	Datum	   *elems = palloc(sizeof(Datum) * nc);
-	ArrayType  *arr;
-	QueryResult *qr;
-	Datum		value;
-	bool		isnull;
+	double	   *arg = palloc(sizeof(double) * nc);
 	int			n;
 	double	   *state;
 
-	elems[0] = Float8GetDatum((double) k);
-	elems[1] = Float8GetDatum((double) p);
-	for (Size i = 0; i < (Size) k * p; i++)
-		elems[2 + i] = Float8GetDatum(C[i]);
-	for (int j = 0; j < 3 * p; j++)
-		elems[2 + (Size) k * p + j] = Float8GetDatum(tf[j]);
-	arr = construct_array(elems, nc, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	qr = user_query(sql, 1, (Oid[]) {FLOAT8ARRAYOID}, (Datum[]) {PointerGetDatum(arr)}, NULL,
-					true, 0, SPI_OK_SELECT, "stream a Lloyd pass of k-means");
-	if (qr->nrows != 1)
-		elog(ERROR, "galaxy: the Lloyd pass returned " UINT64_FORMAT " rows", qr->nrows);
-	value = heap_getattr(qr->rows[0], 1, qr->tupdesc, &isnull);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("relation \"%s\" has no rows", get_rel_name(job->req->relid))));
-	pfree(elems);
-	state = pass_state_from_datum(value, &n);
+	arg[0] = (double) k;
+	arg[1] = (double) p;
+	memcpy(arg + 2, C, sizeof(double) * k * p);
+	memcpy(arg + 2 + (Size) k * p, tf, sizeof(double) * 3 * p);
+	state = pass_state_from_datum(stream_run_pass(job, sql, arg, nc, "a Lloyd pass of k-means"), &n);
+	pfree(arg);
 	if (state[0] != PASS_KM_TAG || (int) state[1] != k || (int) state[2] != p)
 		elog(ERROR, "galaxy: the Lloyd pass returned a state of the wrong shape");
 	return state;

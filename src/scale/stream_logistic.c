@@ -55,26 +55,7 @@ stream_logistic_unsupported(StreamJob *job)
 static NewtonData *
 logistic_pass(StreamJob *job, const char *sql, const double *point, int np)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * np);
-	ArrayType  *arr;
-	QueryResult *qr;
-	Datum		value;
-	bool		isnull;
-
-	for (int i = 0; i < np; i++)
-		elems[i] = Float8GetDatum(point[i]);
-	arr = construct_array(elems, np, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	qr = user_query(sql, 1, (Oid[]) {FLOAT8ARRAYOID}, (Datum[]) {PointerGetDatum(arr)}, NULL,
-					true, 0, SPI_OK_SELECT, "stream a Newton pass of logistic regression");
-	if (qr->nrows != 1)
-		elog(ERROR, "galaxy: the Newton pass returned " UINT64_FORMAT " rows", qr->nrows);
-	value = heap_getattr(qr->rows[0], 1, qr->tupdesc, &isnull);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("relation \"%s\" has no rows", get_rel_name(job->req->relid))));
-	pfree(elems);
-	return newton_from_datum(value);
+	return newton_from_datum(stream_run_pass(job, sql, point, np, "a Newton pass of logistic regression"));
 }
 
 /* The regularised objective of a pass's training part. */

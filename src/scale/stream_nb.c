@@ -80,17 +80,9 @@ static double *
 score_pass(StreamJob *job, const double *model, int nm)
 {
 	bool		values = stream_values_form(job);
-	Datum	   *elems = palloc(sizeof(Datum) * nm);
-	ArrayType  *arr;
 	char	   *sql;
-	QueryResult *qr;
-	Datum		value;
-	bool		isnull;
 	int			n;
 
-	for (int i = 0; i < nm; i++)
-		elems[i] = Float8GetDatum(model[i]);
-	arr = construct_array(elems, nm, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 	if (values)
 		sql = psprintf("SELECT galaxy_internal.nb_score((%s)::float8, %d::int8, %.17g::float8, $1%s) FROM %s",
 					   job->yexpr, job->req->seed, job->req->test_size,
@@ -99,17 +91,7 @@ score_pass(StreamJob *job, const double *model, int nm)
 		sql = psprintf("SELECT galaxy_internal.nb_score_array((%s)::float8, %s, %d::int8, %.17g::float8, $1) FROM %s",
 					   job->yexpr, stream_feature_list(job, false), job->req->seed, job->req->test_size,
 					   job->relation);
-	qr = user_query(sql, 1, (Oid[]) {FLOAT8ARRAYOID}, (Datum[]) {PointerGetDatum(arr)}, NULL,
-					true, 0, SPI_OK_SELECT, "stream the scoring pass of naive Bayes");
-	if (qr->nrows != 1)
-		elog(ERROR, "galaxy: the scoring pass returned " UINT64_FORMAT " rows", qr->nrows);
-	value = heap_getattr(qr->rows[0], 1, qr->tupdesc, &isnull);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("relation \"%s\" has no rows", get_rel_name(job->req->relid))));
-	pfree(elems);
-	return pass_state_from_datum(value, &n);
+	return pass_state_from_datum(stream_run_pass(job, sql, model, nm, "the scoring pass of naive Bayes"), &n);
 }
 
 /* Metrics of a part of the scoring state: the counted ones and the log-loss. */
