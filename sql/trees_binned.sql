@@ -84,3 +84,31 @@ SELECT f.fit, i.feature, round(i.importance::numeric, 6) AS importance
 SELECT try($$SELECT galaxy.train('tb_err', 'tb', 'y', algorithm => 'gradient_boosting',
        features => '{a,b,c,k}', preprocess => '{"columns": {"b": {"impute": "error"}}}',
        hyperparams => '{"n_estimators": 2, "max_bins": 16}')$$);
+
+-- a skewed column (most bin edges crowd into a few of the loader's cells),
+-- NULLs, and more rows than one chunk of the scan: galaxy.threads codes the
+-- rows on a second thread while the scan reads on, and gives the same bytes
+SELECT setseed(0.27);
+CREATE TABLE tsk AS
+SELECT exp(random() * 40) AS e, CASE WHEN random() < 0.05 THEN NULL ELSE random() END AS u, g::float8 AS s
+  FROM generate_series(1, 40000) g;
+ALTER TABLE tsk ADD COLUMN y int;
+UPDATE tsk SET y = (ln(e) + 10 * coalesce(u, 0.5) > 25)::int;
+CREATE VIEW tsk_view AS SELECT * FROM tsk;
+SET client_min_messages = warning;
+SET galaxy.threads = 1;
+CREATE TABLE sk_one AS SELECT md5(galaxy.model_send(model)) AS h, metrics
+  FROM galaxy.train('tsk1', 'tsk', 'y', algorithm => 'gradient_boosting',
+                    hyperparams => '{"n_estimators": 20, "max_depth": 4, "max_bins": 16}', seed => 3);
+SET galaxy.threads = 2;
+CREATE TABLE sk_two AS SELECT md5(galaxy.model_send(model)) AS h, metrics
+  FROM galaxy.train('tsk2', 'tsk', 'y', algorithm => 'gradient_boosting',
+                    hyperparams => '{"n_estimators": 20, "max_depth": 4, "max_bins": 16}', seed => 3);
+CREATE TABLE sk_view AS SELECT metrics
+  FROM galaxy.train('tsk3', 'tsk_view', 'y', algorithm => 'gradient_boosting',
+                    hyperparams => '{"n_estimators": 20, "max_depth": 4, "max_bins": 16}', seed => 3);
+RESET galaxy.threads;
+SELECT o.metrics->>'loaded_as' AS loaded_as, o.h = t.h AS same_bytes_two_threads,
+       (o.metrics->>'roc_auc')::float8 > 0.97 AS auc_high,
+       abs((o.metrics->>'roc_auc')::float8 - (v.metrics->>'roc_auc')::float8) < 0.01 AS auc_close_to_view
+  FROM sk_one o, sk_two t, sk_view v;

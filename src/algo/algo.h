@@ -183,10 +183,13 @@ typedef struct BinnedFeatures
 
 /*
  * Place at most max_bins - 1 bin edges (quantiles, or one bin per distinct
- * value when they are few) among the m values v (NaN ignored; v is sorted in
- * place) into edges; returns how many (src/algo/tree_bins.c).
+ * value when they are few) for each column f of the m rows (row-major, p
+ * values each; NaN ignored) into edges + f * ALGO_MAX_BIN_EDGES, and their
+ * number into n_edges[f]; columns are shared among up to 'threads' threads
+ * (src/algo/tree_bins.c).
  */
-extern int	algo_bin_edges(double *v, int64 m, int max_bins, double *edges);
+extern void algo_bin_edges_rows(const double *rows, int64 m, int p, int max_bins,
+								double *edges, int *n_edges, int threads);
 
 /*
  * Weighted cross products of a regression problem's (preprocessed) rows:

@@ -186,7 +186,8 @@ typedef struct BinFitArg
 	int			p;
 	int			max_bins;
 	/* edge placement */
-	double	   *sample;			/* p x m column-major sample */
+	double	   *sample;			/* p x m column-major sample, or with rows nw x m */
+	const double *rows;			/* or NULL: m x p row-major sample */
 	uint64	   *sort_tmp;		/* nw x 2m radix keys */
 	int64		m;
 	int		   *n_edges;		/* p */
@@ -292,16 +293,29 @@ bins_edges_kernel(void *argp, int w, int nw)
 
 	for (int f = w; f < a->p; f += nw)
 	{
-		double	   *v = a->sample + (Size) f * a->m;
+		double	   *v = a->sample + (Size) (a->rows ? w : f) * a->m;
 		double	   *tab = a->edge_tab + (Size) f * TREE_MAX_BINS;
 		int64		m = 0;
 		int			B = a->max_bins;
 		int			E;
 
-		/* drop NaN, sort */
-		for (int64 i = 0; i < a->m; i++)
-			if (!isnan(v[i]))
-				v[m++] = v[i];
+		/* the column without NaN, sorted */
+		if (a->rows)
+		{
+			for (int64 i = 0; i < a->m; i++)
+			{
+				double		x = a->rows[(Size) i * a->p + f];
+
+				if (!isnan(x))
+					v[m++] = x;
+			}
+		}
+		else
+		{
+			for (int64 i = 0; i < a->m; i++)
+				if (!isnan(v[i]))
+					v[m++] = v[i];
+		}
 		radix_sort_doubles(v, m, a->sort_tmp + (Size) w * 2 * a->m);
 
 		if (a->has_nan[f] && B > TREE_MAX_BINS - 1)
@@ -315,24 +329,38 @@ bins_edges_kernel(void *argp, int w, int nw)
 	}
 }
 
-/* Place bin edges among m values (see algo.h); v is sorted in place. */
-int
-algo_bin_edges(double *v, int64 m, int max_bins, double *edges)
+/* Place each column's bin edges among m rows (see algo.h). */
+void
+algo_bin_edges_rows(const double *rows, int64 m, int p, int max_bins,
+					double *edges, int *n_edges, int threads)
 {
-	int64		k = 0;
-	uint64	   *tmp;
-	int			E;
+	BinFitArg	a;
+	int			nw;
 
-	Assert(max_bins >= 2 && max_bins <= TREE_MAX_BINS);
-	for (int64 i = 0; i < m; i++)
-		if (!isnan(v[i]))
-			v[k++] = v[i];
-	tmp = palloc_extended(sizeof(uint64) * 2 * (Size) Max(k, 1), MCXT_ALLOC_HUGE);
-	radix_sort_doubles(v, k, tmp);
-	pfree(tmp);
-	E = place_edges(v, k, max_bins, edges);
-	Assert(E < max_bins && E <= ALGO_MAX_BIN_EDGES);
-	return E;
+	Assert(max_bins >= 2 && max_bins <= ALGO_MAX_BIN_EDGES + 1);
+	memset(&a, 0, sizeof(a));
+	a.p = p;
+	a.m = m;
+	a.max_bins = max_bins;
+	a.has_nan = palloc0(sizeof(bool) * Max(p, 1));
+	a.n_edges = n_edges;
+	a.edge_tab = palloc(sizeof(double) * (Size) Max(p, 1) * TREE_MAX_BINS);
+	a.rows = rows;
+	nw = Max(Min(tree_threads_for(threads, (double) m * p * 20.0), p), 1);
+	/* a column at a time per worker */
+	a.sample = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(m, 1) * nw);
+	a.sort_tmp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * 2 * Max(m, 1) * nw);
+	tree_parallel(nw, bins_edges_kernel, &a);
+	for (int f = 0; f < p; f++)
+	{
+		Assert(n_edges[f] < max_bins && n_edges[f] <= ALGO_MAX_BIN_EDGES);
+		memcpy(edges + (Size) f * ALGO_MAX_BIN_EDGES, a.edge_tab + (Size) f * TREE_MAX_BINS,
+			   sizeof(double) * n_edges[f]);
+	}
+	pfree(a.sort_tmp);
+	pfree(a.sample);
+	pfree(a.edge_tab);
+	pfree(a.has_nan);
 }
 
 /* Kernel: code every row (rows split in blocks by worker). */

@@ -5,10 +5,8 @@
  */
 #include "postgres.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include "algo/tree_core.h"
+#include "util/threads.h"
 
 typedef struct TreeThreadArg
 {
@@ -32,11 +30,8 @@ tree_thread_main(void *p)
 void
 tree_parallel(int nw, TreeKernel kernel, void *arg)
 {
-	pthread_t	tids[TREE_MAX_THREADS];
+	GalaxyThread threads[TREE_MAX_THREADS];
 	TreeThreadArg args[TREE_MAX_THREADS];
-	bool		started[TREE_MAX_THREADS];
-	sigset_t	all,
-				old;
 
 	if (nw <= 1)
 	{
@@ -46,24 +41,20 @@ tree_parallel(int nw, TreeKernel kernel, void *arg)
 	if (nw > TREE_MAX_THREADS)
 		nw = TREE_MAX_THREADS;
 
-	/* threads inherit the mask: PostgreSQL's signals stay with this thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int w = 1; w < nw; w++)
 	{
 		args[w].kernel = kernel;
 		args[w].arg = arg;
 		args[w].w = w;
 		args[w].nw = nw;
-		started[w] = pthread_create(&tids[w], NULL, tree_thread_main, &args[w]) == 0;
+		(void) galaxy_thread_start(&threads[w], tree_thread_main, &args[w]);
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	kernel(arg, 0, nw);
 	for (int w = 1; w < nw; w++)
 	{
-		if (started[w])
-			pthread_join(tids[w], NULL);
+		if (threads[w].running)
+			galaxy_thread_join(&threads[w]);
 		else
 			kernel(arg, w, nw); /* could not start: do its share here */
 	}

@@ -12,9 +12,10 @@
  * For an algorithm that bins its features (LoadOptions.max_bins), a large
  * plain heap table with numeric features only is loaded as bin codes
  * instead, one byte per value: a first pass reads a seeded sample of its
- * blocks and places every raw slot's bin edges, then the scan codes each
- * value and keeps the raw values of the sampled blocks' rows only (see
- * DatasetBins in dataset.h).
+ * blocks, keeps their rows' raw values and places every raw slot's bin
+ * edges on them, then the scan codes every value, a chunk of rows at a
+ * time (on a second thread, while it reads the next chunk, when
+ * galaxy.threads allows; see DatasetBins in dataset.h).
  */
 #include "postgres.h"
 
@@ -49,6 +50,7 @@
 #include "galaxy.h"
 #include "data/data_internal.h"
 #include "data/dataset.h"
+#include "util/threads.h"
 #include "model/model.h"
 #include "text/tokenize.h"
 #include "text/vocab.h"
@@ -67,7 +69,9 @@
 #define LOADER_BIN_SAMPLE_PER_BIN	200
 #define LOADER_BIN_SAMPLE_BYTES		((Size) 16 << 20)
 /* Cells between a slot's first and last edge, each knowing the code it starts with */
-#define LOADER_BIN_CELLS	1024
+#define LOADER_BIN_CELLS	4096
+/* Bin codes: rows read before they are coded, a slot at a time */
+#define LOADER_BIN_CHUNK	8192
 /* The random stream of the sampled blocks ("BLKS") */
 #define LOADER_BIN_SEED		UINT64CONST(0x424C4B53)
 
@@ -122,12 +126,13 @@ typedef struct LoadState
 
 	/* bin codes (LoadOptions.max_bins): planned when bins != NULL */
 	DatasetBins *bins;
-	double	   *bin_tab;		/* per raw slot: its edges, padded with +inf, 256 each */
+	double	   *bin_tab;		/* per raw slot: -inf, its edges, padded with +inf: 257 each */
 	double	   *bin_lo;			/* per raw slot: the first edge */
 	double	   *bin_scale;		/* per raw slot: cells per unit between the first and last edge */
 	uint8	   *bin_cell;		/* per raw slot: the code at the start of each of LOADER_BIN_CELLS cells */
 	BlockNumber *sample_blocks; /* ascending */
 	int64		n_sample_blocks;
+	int64		sample_want;	/* rows expected in them */
 	int64		sample_cap;		/* sample rows allocated */
 	BlockNumber last_block;		/* block of the last row read, and whether it is sampled */
 	bool		in_sample;
@@ -153,7 +158,13 @@ typedef struct LoadState
 	int64		cap;
 	double	   *raw;			/* float64 rows, or NULL */
 	float	   *raw32;			/* float32 rows (LoadOptions.float32), or NULL */
-	double	   *rowbuf;			/* with raw32: the row being loaded, in float64 */
+	double	   *rowbuf;			/* with raw32: the row being loaded, in float64;
+								 * with bin codes: the rows from chunk_start on,
+								 * not yet coded (LOADER_BIN_CHUNK of them) */
+	int64		chunk_start;
+	double	   *chunks[2];		/* with bin codes: rowbuf is one of them */
+	GalaxyThread coder;			/* coding the other one, while rows are read */
+	struct CodeJob *job;
 	double	   *y;
 	Size		row_bytes;
 	pg_crc32c	crc_x;			/* CRC-32C of the rows as float64, so far */
@@ -198,7 +209,11 @@ load_grow(LoadState *ls)
 	pfree(what);
 	if (ls->bins)
 	{
-		uint8	   *codes = repalloc_huge(ls->bins->codes, (Size) Max(ls->n_raw, 1) * newcap);
+		uint8	   *codes;
+
+		/* no thread writes codes while they move */
+		galaxy_thread_join(&ls->coder);
+		codes = repalloc_huge(ls->bins->codes, (Size) Max(ls->n_raw, 1) * newcap);
 
 		/* column-major: move every column but the first to its new place, last first */
 		for (int s = ls->n_raw - 1; s > 0; s--)
@@ -402,51 +417,108 @@ load_text_value(LoadState *ls, LoadCol *col, Datum d, bool isnull)
 	col->doc_start[row + 1] = col->nnz;
 }
 
+/* The code of x (not NaN) stepping from pos, where two steps up were not enough. */
+static pg_noinline int
+load_code_slow(const double *tab, double x, int pos)
+{
+	while (tab[pos - 1] >= x)
+		pos--;
+	while (tab[pos] < x)
+		pos++;
+	return pos;
+}
+
+/* Rows to code: n rows of raw values from row number r0 on. */
+typedef struct CodeJob
+{
+	const LoadState *ls;
+	const double *rows;
+	int64		r0;
+	int			n;
+} CodeJob;
+
 /*
- * Store the bin codes of the row being loaded (raw: its values), and its
- * values too when it comes from a sampled block.
+ * Code a chunk of rows, a raw slot at a time: code = the number of edges
+ * below x.  The cell of x (evenly spaced between the first and last edge)
+ * gives the code at its start; x is at most two edges above it in all but
+ * skewed columns, so two branch-free steps find its code and one test,
+ * nearly always false, checks it (tab[-1] is -inf, and the test is true
+ * for NaN, which is NULL).  Pure numeric work: it runs on a thread too.
  */
 static void
-load_row_codes(LoadState *ls, const double *raw)
+load_code_rows(const CodeJob *job)
 {
+	const LoadState *ls = job->ls;
 	DatasetBins *b = ls->bins;
-	int64		r = ls->n_rows;
+	int			n_raw = ls->n_raw;
 
-	for (int s = 0; s < ls->n_raw; s++)
+	for (int s = 0; s < n_raw; s++)
 	{
-		double		x = raw[s];
-		int			pos = 0;
+		const double *tab = ls->bin_tab + (Size) s * 257 + 1;
+		const uint8 *cell = ls->bin_cell + (Size) s * (LOADER_BIN_CELLS + 1);
+		const double *src = job->rows + s;
+		uint8	   *dst = b->codes + (Size) s * ls->cap + job->r0;
+		double		lo = ls->bin_lo[s];
+		double		scale = ls->bin_scale[s];
 
-		if (isnan(x))
+		for (int i = 0; i < job->n; i++)
 		{
-			pos = DATASET_BIN_NULL;
-			b->has_null[s] = true;
-		}
-		else
-		{
-			const double *tab = ls->bin_tab + (Size) s * 256;
-			double		c = (x - ls->bin_lo[s]) * ls->bin_scale[s];
+			double		x = src[(Size) i * n_raw];
+			double		c = (x - lo) * scale;
+			int			pos;
 
-			/*
-			 * code = the number of edges below x: start from the code of x's
-			 * cell (evenly spaced between the first and last edge), then step
-			 * to the exact one (a step or none for all but skewed columns)
-			 */
-			if (c > 0)
-				pos = ls->bin_cell[(Size) s * (LOADER_BIN_CELLS + 1) +
-								   (c < LOADER_BIN_CELLS ? (int) c : LOADER_BIN_CELLS)];
-			while (pos > 0 && tab[pos - 1] >= x)
-				pos--;
-			while (tab[pos] < x)
-				pos++;
+			c = c > 0.0 ? c : 0.0;
+			c = c < (double) LOADER_BIN_CELLS ? c : (double) LOADER_BIN_CELLS;
+			pos = cell[(int) c];
+			pos += tab[pos] < x;
+			pos += tab[pos] < x;
+			if (unlikely(!(tab[pos] >= x) || tab[pos - 1] >= x))
+			{
+				if (isnan(x))
+				{
+					pos = DATASET_BIN_NULL;
+					b->has_null[s] = true;
+				}
+				else
+					pos = load_code_slow(tab, x, pos);
+			}
+			dst[i] = (uint8) pos;
 		}
-		b->codes[(Size) s * ls->cap + r] = (uint8) pos;
 	}
-	if (ls->in_sample && b->n_sample < ls->sample_cap)
-	{
-		memcpy(b->sample + b->n_sample * (int64) ls->n_raw, raw, sizeof(double) * ls->n_raw);
-		b->sample_row[b->n_sample++] = r;
-	}
+}
+
+/* Thread entry point: code a chunk. */
+static void *
+load_code_thread(void *arg)
+{
+	load_code_rows((const CodeJob *) arg);
+	return NULL;
+}
+
+/*
+ * Code the rows read since chunk_start.  With galaxy.threads > 1 and more
+ * rows to come, a thread codes them while the scan fills the other buffer
+ * (after the thread coding the previous chunk has finished); otherwise they
+ * are coded here.
+ */
+static void
+load_code_chunk(LoadState *ls, bool last)
+{
+	int			n = (int) (ls->n_rows - ls->chunk_start);
+
+	galaxy_thread_join(&ls->coder);
+	if (n == 0)
+		return;
+	ls->job->ls = ls;
+	ls->job->rows = ls->rowbuf;
+	ls->job->r0 = ls->chunk_start;
+	ls->job->n = n;
+	ls->chunk_start = ls->n_rows;
+	if (!last && galaxy_threads > 1 &&
+		galaxy_thread_start(&ls->coder, load_code_thread, ls->job))
+		ls->rowbuf = ls->rowbuf == ls->chunks[0] ? ls->chunks[1] : ls->chunks[0];
+	else
+		load_code_rows(ls->job);
 }
 
 /* Process one row: values/isnull are indexed by each column's pos. */
@@ -491,7 +563,10 @@ load_row(LoadState *ls, const Datum *values, const bool *isnull)
 
 	if (ls->n_rows >= ls->cap)
 		load_grow(ls);
-	raw = ls->rowbuf ? ls->rowbuf : ls->raw + ls->n_rows * (int64) ls->n_raw;
+	if (ls->bins)
+		raw = ls->rowbuf + (ls->n_rows - ls->chunk_start) * (int64) ls->n_raw;
+	else
+		raw = ls->rowbuf ? ls->rowbuf : ls->raw + ls->n_rows * (int64) ls->n_raw;
 
 	for (int c = 0; c < ls->ncols; c++)
 	{
@@ -602,11 +677,19 @@ load_row(LoadState *ls, const Datum *values, const bool *isnull)
 		for (int j = 0; j < ls->n_raw; j++)
 			dst[j] = (float) raw[j];
 	}
-	else if (ls->bins)
-		load_row_codes(ls, raw);
+	else if (ls->bins && ls->in_sample)
+	{
+		/* a row of a sampled block: the sample has its values, note its number */
+		if (ls->bins->n_sample >= ls->sample_cap)
+			elog(ERROR, "galaxy: the scan of relation \"%s\" met more rows in its sampled blocks than their first reading",
+				 ls->relname);
+		ls->bins->sample_row[ls->bins->n_sample++] = ls->n_rows;
+	}
 	if (ls->y)
 		ls->y[ls->n_rows] = yv;
 	ls->n_rows++;
+	if (ls->bins && ls->n_rows - ls->chunk_start >= LOADER_BIN_CHUNK)
+		load_code_chunk(ls, false);
 
 	if (++ls->since_reset >= LOADER_ROWCXT_RESET)
 	{
@@ -670,14 +753,17 @@ load_bins_edges(LoadState *ls, Relation rel, Snapshot snap, int maxatt)
 	DatasetBins *b = ls->bins;
 	int			n_raw = ls->n_raw;
 	int			max_bins = Min(b->max_bins, DATASET_BIN_NULL);
-	int64		cap = 1024;
+	int64		cap = Max(ls->sample_want + ls->sample_want / 4, 1024);
 	int64		m = 0;
-	double	   *rows = MemoryContextAllocHuge(ls->cxt, sizeof(double) * cap * n_raw);
-	double	   *v;
+	double	   *rows;
 	TableScanDesc scan = table_beginscan_strat(rel, snap, 0, NULL, true, false);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	MemoryContext old;
 
+	galaxy_check_training_memory(sizeof(double) * cap * n_raw,
+								 psprintf("the sample of relation \"%s\" for its bin edges", ls->relname));
+	rows = MemoryContextAllocHuge(ls->cxt, sizeof(double) * cap * n_raw);
+	galaxy_prefault(rows, sizeof(double) * cap * n_raw);
 	for (int64 k = 0; k < ls->n_sample_blocks; k++)
 	{
 		table_rescan(scan, NULL);
@@ -706,23 +792,20 @@ load_bins_edges(LoadState *ls, Relation rel, Snapshot snap, int maxatt)
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 
-	/* each slot's edges, and its padded table for the scan's binary search */
-	v = MemoryContextAllocHuge(ls->cxt, sizeof(double) * Max(m, 1));
-	ls->bin_tab = palloc(sizeof(double) * 256 * Max(n_raw, 1));
+	/* each slot's edges, and its padded table and cells for the scan's coding */
+	algo_bin_edges_rows(rows, m, n_raw, max_bins, b->edges, b->n_edges, galaxy_threads);
+	ls->bin_tab = palloc(sizeof(double) * 257 * Max(n_raw, 1));
 	ls->bin_lo = palloc(sizeof(double) * Max(n_raw, 1));
 	ls->bin_scale = palloc(sizeof(double) * Max(n_raw, 1));
 	ls->bin_cell = palloc0((Size) (LOADER_BIN_CELLS + 1) * Max(n_raw, 1));
 	for (int s = 0; s < n_raw; s++)
 	{
 		double	   *e = b->edges + (Size) s * ALGO_MAX_BIN_EDGES;
-		double	   *tab = ls->bin_tab + (Size) s * 256;
+		double	   *tab = ls->bin_tab + (Size) s * 257 + 1;
 		uint8	   *cell = ls->bin_cell + (Size) s * (LOADER_BIN_CELLS + 1);
-		int			E;
+		int			E = b->n_edges[s];
 
-		for (int64 i = 0; i < m; i++)
-			v[i] = rows[i * n_raw + s];
-		E = algo_bin_edges(v, m, max_bins, e);
-		b->n_edges[s] = E;
+		tab[-1] = -get_float8_infinity();
 		for (int k = 0; k < 256; k++)
 			tab[k] = k < E ? e[k] : get_float8_infinity();
 		/* the cells: only a guess to start from, so rounding does not matter */
@@ -744,14 +827,16 @@ load_bins_edges(LoadState *ls, Relation rel, Snapshot snap, int maxatt)
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
-	pfree(v);
-	pfree(rows);
 
-	/* the scan keeps these rows' raw values */
-	galaxy_check_training_memory((sizeof(double) * n_raw + sizeof(int64)) * Max(m, 1),
-								 psprintf("the sample of relation \"%s\"", ls->relname));
+	/*
+	 * These rows are the sample of raw rows (dataset.h): the scan reads them
+	 * again (the same snapshot, in the same order, with the same values: a
+	 * value the sample holds as NaN but is not NULL makes the scan fail),
+	 * and notes their row numbers.
+	 */
 	ls->sample_cap = m;
-	b->sample = MemoryContextAllocHuge(ls->cxt, sizeof(double) * Max(m, 1) * n_raw);
+	b->sample = rows;
+	b->n_sample = 0;
 	b->sample_row = MemoryContextAllocHuge(ls->cxt, sizeof(int64) * Max(m, 1));
 }
 
@@ -784,19 +869,36 @@ scan_direct(LoadState *ls, Relation rel)
 		table_beginscan(rel, snap, 0, NULL);
 	slot = table_slot_create(rel, NULL);
 	ls->last_block = InvalidBlockNumber;
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	/* a thread coding a chunk of rows is done before an ERROR leaves */
+	PG_TRY();
 	{
-		slot_getsomeattrs(slot, maxatt);
-		if (ls->bins && ItemPointerGetBlockNumber(&slot->tts_tid) != ls->last_block)
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
-			ls->last_block = ItemPointerGetBlockNumber(&slot->tts_tid);
-			ls->in_sample = bsearch(&ls->last_block, ls->sample_blocks, ls->n_sample_blocks,
-									sizeof(BlockNumber), cmp_block) != NULL;
+			slot_getsomeattrs(slot, maxatt);
+			if (ls->bins && ItemPointerGetBlockNumber(&slot->tts_tid) != ls->last_block)
+			{
+				ls->last_block = ItemPointerGetBlockNumber(&slot->tts_tid);
+				ls->in_sample = bsearch(&ls->last_block, ls->sample_blocks, ls->n_sample_blocks,
+										sizeof(BlockNumber), cmp_block) != NULL;
+			}
+			old = MemoryContextSwitchTo(ls->rowcxt);
+			load_row(ls, slot->tts_values, slot->tts_isnull);
+			MemoryContextSwitchTo(old);
 		}
-		old = MemoryContextSwitchTo(ls->rowcxt);
-		load_row(ls, slot->tts_values, slot->tts_isnull);
-		MemoryContextSwitchTo(old);
+		if (ls->bins)
+		{
+			load_code_chunk(ls, true);
+			if (ls->bins->n_sample != ls->sample_cap)
+				elog(ERROR, "galaxy: the scan of relation \"%s\" met " INT64_FORMAT " rows in its sampled blocks, their first reading " INT64_FORMAT,
+					 ls->relname, ls->bins->n_sample, ls->sample_cap);
+		}
 	}
+	PG_CATCH();
+	{
+		galaxy_thread_join(&ls->coder);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 	UnregisterSnapshot(snap);
@@ -1361,6 +1463,7 @@ load_bins_plan(LoadState *ls, Relation rel, const LoadOptions *opts)
 		if (galaxy_rng_uniform(&rng) * (double) (blocks - blk) < (double) (want - taken))
 			ls->sample_blocks[taken++] = blk;
 	ls->n_sample_blocks = taken;
+	ls->sample_want = target;
 
 	b = palloc0(sizeof(DatasetBins));
 	b->max_bins = Min(opts->max_bins, 256);
@@ -1424,7 +1527,10 @@ load_allocate(LoadState *ls, Relation rel, const LoadOptions *opts, bool direct)
 	if (ls->bins)
 	{
 		ls->bins->codes = MemoryContextAllocHuge(ls->cxt, (Size) Max(ls->n_raw, 1) * ls->cap);
-		ls->rowbuf = MemoryContextAlloc(ls->cxt, sizeof(double) * Max(ls->n_raw, 1));
+		for (int k = 0; k < 2; k++)
+			ls->chunks[k] = MemoryContextAllocHuge(ls->cxt, sizeof(double) * Max(ls->n_raw, 1) * LOADER_BIN_CHUNK);
+		ls->rowbuf = ls->chunks[0];
+		ls->job = MemoryContextAllocZero(ls->cxt, sizeof(CodeJob));
 	}
 	else if (ls->float32)
 	{
@@ -1493,7 +1599,13 @@ load_build_dataset(LoadState *ls, Relation rel, GalaxyTask task)
 	ds->n_rows = ls->n_rows;
 	ds->raw = ls->raw;
 	ds->raw32 = ls->raw32;
-	if (ls->rowbuf)
+	if (ls->bins)
+	{
+		pfree(ls->chunks[0]);
+		pfree(ls->chunks[1]);
+		pfree(ls->job);
+	}
+	else if (ls->rowbuf)
 		pfree(ls->rowbuf);
 	if (ls->bins)
 	{
