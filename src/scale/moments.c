@@ -200,6 +200,30 @@ moments_check(const MomentsData *m, Size size)
 	}
 }
 
+/*
+ * The packed upper triangle of the co-moments plus f * delta delta': row j
+ * (d - j values) gains f * delta[j] * delta[j..d-1] — the per-row cost of a
+ * streaming pass.  GCC builds it twice, for AVX2 + FMA and for any x86-64,
+ * and the loader picks the one the CPU runs.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default"), optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#endif
+static void
+moments_rank1(double *restrict row, const double *restrict delta, int d, double f)
+{
+	for (int j = 0; j < d; j++)
+	{
+		double		a = f * delta[j];
+		const double *dj = delta + j;
+		int			len = d - j;
+
+		for (int k = 0; k < len; k++)
+			row[k] += a * dj[k];
+		row += len;
+	}
+}
+
 /* Welford's update of part 'part' by one row. */
 void
 moments_add_row(MomentsData *m, int part, const double *x, const bool *isnull, double y)
@@ -211,16 +235,27 @@ moments_add_row(MomentsData *m, int part, const double *x, const bool *isnull, d
 
 	moments_part(m, part, &pt);
 	for (int j = 0; j < p; j++)
+		any_null |= isnull[j];
+	if (!any_null)
 	{
-		if (isnull[j])
+		/* min and max without a branch per value */
+		for (int j = 0; j < p; j++)
 		{
-			any_null = true;
-			continue;
+			pt.min[j] = x[j] < pt.min[j] ? x[j] : pt.min[j];
+			pt.max[j] = x[j] > pt.max[j] ? x[j] : pt.max[j];
 		}
-		if (x[j] < pt.min[j])
-			pt.min[j] = x[j];
-		if (x[j] > pt.max[j])
-			pt.max[j] = x[j];
+	}
+	else
+	{
+		for (int j = 0; j < p; j++)
+		{
+			if (isnull[j])
+				continue;
+			if (x[j] < pt.min[j])
+				pt.min[j] = x[j];
+			if (x[j] > pt.max[j])
+				pt.max[j] = x[j];
+		}
 	}
 	if (y < pt.min[p])
 		pt.min[p] = y;
@@ -232,22 +267,16 @@ moments_add_row(MomentsData *m, int part, const double *x, const bool *isnull, d
 		double		n = *pt.nc + 1.0;
 		double		f = (n - 1.0) / n;
 		double		delta[MOMENTS_MAX_COLUMNS];
-		double	   *row = pt.m2;
+		double		inv_n;
 
 		for (int j = 0; j < p; j++)
 			delta[j] = x[j] - pt.mean[j];
 		delta[p] = y - pt.mean[p];
+		moments_rank1(pt.m2, delta, d, f);
+		/* the means after the products (which use the old ones) */
+		inv_n = 1.0 / n;
 		for (int j = 0; j < d; j++)
-		{
-			double		a = f * delta[j];
-			int			len = d - j;
-			const double *dj = delta + j;
-
-			for (int k = 0; k < len; k++)
-				row[k] += a * dj[k];
-			row += len;
-			pt.mean[j] += delta[j] / n;
-		}
+			pt.mean[j] += delta[j] * inv_n;
 		*pt.nc = n;
 	}
 	else
@@ -374,7 +403,7 @@ value_bits(double v)
 		uint64		u;
 	}			c;
 
-	c.d = (v == 0.0) ? 0.0 : v;	/* -0 and +0 alike */
+	c.d = v + 0.0;				/* -0 and +0 alike: -0 + 0 is +0 */
 	return c.u;
 }
 
