@@ -41,4 +41,7 @@ extern void galaxy_check_training_memory(Size bytes, const char *what);
 /* Map in a large buffer about to be written from start to end (a hint: failures are ignored). */
 extern void galaxy_prefault(void *p, Size len);
 
+/* MemoryContextAllocHuge in the current context, prefaulted: for a buffer about to be written whole. */
+extern void *galaxy_alloc_filled(Size len);
+
 #endif							/* GALAXY_H */

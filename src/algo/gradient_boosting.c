@@ -1293,7 +1293,7 @@ static double *
 gb_base_margins(const TreeModel *m, int64 n)
 {
 	int			G = m->n_groups;
-	double	   *margin = palloc_extended(sizeof(double) * (Size) n * G, MCXT_ALLOC_HUGE);
+	double	   *margin = galaxy_alloc_filled(sizeof(double) * (Size) n * G);
 
 	for (int64 i = 0; i < n; i++)
 		for (int k = 0; k < G; k++)
@@ -1310,10 +1310,10 @@ gb_grow_init(GbGrow *gg, const TreeBins *tb, const GbParams *gp, int64 n, int p,
 	gg->gp = gp;
 	gg->n = n;
 	gg->nw = threads;
-	gg->rows = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
-	gg->tmp_l = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
-	gg->tmp_r = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
-	gg->ordered = palloc_extended(sizeof(GHPair) * n, MCXT_ALLOC_HUGE);
+	gg->rows = galaxy_alloc_filled(sizeof(int32) * n);
+	gg->tmp_l = galaxy_alloc_filled(sizeof(int32) * n);
+	gg->tmp_r = galaxy_alloc_filled(sizeof(int32) * n);
+	gg->ordered = galaxy_alloc_filled(sizeof(GHPair) * n);
 	gg->feats = palloc(sizeof(int) * p);
 	gg->node_cap = 256;
 	gg->nodes = palloc(sizeof(TreeBuildNode) * gg->node_cap);
@@ -1478,10 +1478,10 @@ gb_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	margin = gb_base_margins(m, n);
 	if (has_val)
 		val_margin = gb_base_margins(m, d->n_val);
-	gh = palloc_extended(sizeof(GHPair) * (Size) n * G, MCXT_ALLOC_HUGE);
+	gh = galaxy_alloc_filled(sizeof(GHPair) * (Size) n * G);
 
 	gb_grow_init(&gg, tb, &gp, n, p, threads);
-	all_rows = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	all_rows = galaxy_alloc_filled(sizeof(int32) * n);
 	for (int64 i = 0; i < n; i++)
 		all_rows[i] = (int32) i;
 	if (gp.subsample < 1.0)

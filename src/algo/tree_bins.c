@@ -10,6 +10,7 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "galaxy.h"
 #include "algo/tree_core.h"
 
 /* Rows sampled to place the bin edges (like LightGBM's bin_construct_sample_cnt). */
@@ -348,8 +349,8 @@ algo_bin_edges_rows(const double *rows, int64 m, int p, int max_bins,
 	a.rows = rows;
 	nw = Max(Min(tree_threads_for(threads, (double) m * p * 20.0), p), 1);
 	/* a column at a time per worker */
-	a.sample = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(m, 1) * nw);
-	a.sort_tmp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * 2 * Max(m, 1) * nw);
+	a.sample = galaxy_alloc_filled(sizeof(double) * Max(m, 1) * nw);
+	a.sort_tmp = galaxy_alloc_filled(sizeof(uint64) * 2 * Max(m, 1) * nw);
 	tree_parallel(nw, bins_edges_kernel, &a);
 	for (int f = 0; f < p; f++)
 	{
@@ -463,7 +464,7 @@ tree_bins_fit(const double *X, int64 n, int p, int max_bins, uint64 seed, int th
 	cap = Min(cap, (int64) TREE_BIN_SAMPLE);
 	m = Min(n, cap);
 	a.m = m;
-	a.sample = palloc(sizeof(double) * (Size) m * p);
+	a.sample = galaxy_alloc_filled(sizeof(double) * (Size) m * p);
 	{
 		GalaxyRng	rng;
 		int64		taken = 0;
@@ -488,7 +489,7 @@ tree_bins_fit(const double *X, int64 n, int p, int max_bins, uint64 seed, int th
 	a.n_edges = palloc(sizeof(int) * p);
 	a.edge_tab = palloc(sizeof(double) * (Size) p * TREE_MAX_BINS);
 	nw = Min(tree_threads_for(threads, (double) m * p * 20.0), p);
-	a.sort_tmp = palloc_extended(sizeof(uint64) * 2 * (Size) m * nw, MCXT_ALLOC_HUGE);
+	a.sort_tmp = galaxy_alloc_filled(sizeof(uint64) * 2 * (Size) m * nw);
 	tree_parallel(nw, bins_edges_kernel, &a);
 	pfree(a.sort_tmp);
 	pfree(a.sample);
@@ -530,7 +531,7 @@ tree_bins_fit(const double *X, int64 n, int p, int max_bins, uint64 seed, int th
 	}
 
 	/* code all rows */
-	tb->codes = palloc_extended(sizeof(uint8) * (Size) n * p, MCXT_ALLOC_HUGE);
+	tb->codes = galaxy_alloc_filled(sizeof(uint8) * (Size) n * p);
 	a.tb = tb;
 	nw = tree_threads_for(threads, (double) n * p * 4.0);
 	a.lo = palloc_extended(sizeof(double) * (Size) tb->total_bins * nw, MCXT_ALLOC_HUGE);

@@ -81,7 +81,7 @@ dataset_bins_split(Dataset *ds, const Preprocessor *prep,
 	double	   *out = palloc(sizeof(double) * Max(p, 1));
 	double	   *te;
 	double	   *fill = palloc(sizeof(double) * r);
-	bool	   *is_test = palloc0(sizeof(bool) * Max(n, 1));
+	bool	   *is_test = memset(galaxy_alloc_filled(sizeof(bool) * Max(n, 1)), 0, sizeof(bool) * Max(n, 1));
 	uint8	   *codes = b->codes;
 	double	   *X = NULL;
 	double	   *yt = NULL;
@@ -130,9 +130,9 @@ dataset_bins_split(Dataset *ds, const Preprocessor *prep,
 	/* the scored rows: the test rows, or the training rows when there are none */
 	galaxy_check_training_memory(sizeof(double) * (Size) (n_test > 0 ? n_test : n_train) * p,
 								 "the rows scored after a fit on bin codes");
-	X = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * (Size) Max(n_test > 0 ? n_test : n_train, 1) * p);
+	X = galaxy_alloc_filled(sizeof(double) * (Size) Max(n_test > 0 ? n_test : n_train, 1) * p);
 	if (n_test > 0 && ds->y)
-		yt = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n_test);
+		yt = galaxy_alloc_filled(sizeof(double) * n_test);
 
 	for (int s = 0; s < r; s++)
 	{

@@ -71,7 +71,7 @@
 /* Cells between a slot's first and last edge, each knowing the code it starts with */
 #define LOADER_BIN_CELLS	4096
 /* Bin codes: rows read before they are coded, a slot at a time */
-#define LOADER_BIN_CHUNK	8192
+#define LOADER_BIN_CHUNK	4096
 /* The random stream of the sampled blocks ("BLKS") */
 #define LOADER_BIN_SEED		UINT64CONST(0x424C4B53)
 
@@ -835,7 +835,7 @@ load_bins_edges(LoadState *ls, Relation rel, Snapshot snap, int maxatt)
 	 * and notes their row numbers.
 	 */
 	ls->sample_cap = m;
-	b->sample = rows;
+	b->sample = m < cap ? repalloc_huge(rows, sizeof(double) * Max(m, 1) * n_raw) : rows;
 	b->n_sample = 0;
 	b->sample_row = MemoryContextAllocHuge(ls->cxt, sizeof(int64) * Max(m, 1));
 }
@@ -1528,7 +1528,10 @@ load_allocate(LoadState *ls, Relation rel, const LoadOptions *opts, bool direct)
 	{
 		ls->bins->codes = MemoryContextAllocHuge(ls->cxt, (Size) Max(ls->n_raw, 1) * ls->cap);
 		for (int k = 0; k < 2; k++)
+		{
 			ls->chunks[k] = MemoryContextAllocHuge(ls->cxt, sizeof(double) * Max(ls->n_raw, 1) * LOADER_BIN_CHUNK);
+			galaxy_prefault(ls->chunks[k], sizeof(double) * Max(ls->n_raw, 1) * LOADER_BIN_CHUNK);
+		}
 		ls->rowbuf = ls->chunks[0];
 		ls->job = MemoryContextAllocZero(ls->cxt, sizeof(CodeJob));
 	}
