@@ -579,6 +579,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	MomentsColumn *cols;
 	PrepSlotStats *stats;
 	Preprocessor *prep;
+	Jsonb	   *profile;
 	instr_time	t0;
 	double		pass_seconds;
 	StringInfoData extra;
@@ -777,6 +778,8 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	o->modelctx = AllocSetContextCreate(trainctx, "galaxy model", ALLOCSET_DEFAULT_SIZES);
 	metrics_init(&o->ms);
 	sa->fit(&job);
+	/* the drift baseline, from a sample of the relation's blocks */
+	profile = stream_training_profile(&job);
 
 	initStringInfo(&extra);
 	details_begin(&extra);
@@ -814,7 +817,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	o->prep = prep;
 	o->n_train = (int64) n_train;
 	o->n_test = (int64) n_test;
-	o->training_profile = NULL;
+	o->training_profile = profile;
 	o->search_id = 0;
 	return true;
 }

@@ -97,6 +97,9 @@ extern void stream_nb_fit(StreamJob *job);
 extern const char *stream_kmeans_unsupported(StreamJob *job);
 extern void stream_kmeans_fit(StreamJob *job);
 
+/* The training profile (drift baseline) from a sample of the relation, or NULL (stream_profile.c). */
+extern Jsonb *stream_training_profile(StreamJob *job);
+
 /* train_run's streaming fit; false when the request is for the in-memory one. */
 extern bool stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run,
 					   MemoryContext trainctx, FitOutcome *o);
