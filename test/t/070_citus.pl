@@ -73,9 +73,9 @@ $coord->safe_psql('postgres', q{
 	SELECT galaxy.train('lp', relation => 'l', target => 'y', algorithm => 'linear_regression',
 	                    features => ARRAY['x1', 'x2', 'x3'], hyperparams => '{"solver": "in_memory"}');
 	SELECT galaxy.train('dc', relation => 'd', target => 'c', algorithm => 'logistic_regression',
-	                    features => ARRAY['x1', 'x2', 'x3']);
+	                    features => ARRAY['x1', 'x2', 'x3'], hyperparams => '{"solver": "in_memory"}');
 	SELECT galaxy.train('lc', relation => 'l', target => 'c', algorithm => 'logistic_regression',
-	                    features => ARRAY['x1', 'x2', 'x3']);
+	                    features => ARRAY['x1', 'x2', 'x3'], hyperparams => '{"solver": "in_memory"}');
 });
 is($coord->safe_psql('postgres', q{
 	SELECT string_agg(p.name || ':' || m.training_rows, ',' ORDER BY p.name)
