@@ -189,6 +189,8 @@ typedef struct StreamAlgo
 	bool		per_class;		/* the first pass per class (job->class_m) */
 	/* why the request cannot be streamed beyond the shared reasons (NULL: it can) */
 	const char *(*unsupported) (StreamJob *job);
+	/* the same once the class labels are known (NULL: no such check) */
+	const char *(*unsupported_labels) (StreamJob *job);
 	/* the model, its metrics (o->ms), o->fit_seconds, job->score_seconds */
 	void		(*fit) (StreamJob *job);
 } StreamAlgo;
@@ -196,7 +198,7 @@ typedef struct StreamAlgo
 static void stream_gram_fit(StreamJob *job);
 
 /* Algorithms with a fit_gram: one solve from the moments. */
-static const StreamAlgo stream_gram = {TASK_REGRESSION, 0, false, NULL, stream_gram_fit};
+static const StreamAlgo stream_gram = {TASK_REGRESSION, 0, false, NULL, NULL, stream_gram_fit};
 
 /* The others, by name. */
 static const struct
@@ -204,9 +206,10 @@ static const struct
 	const char *name;
 	StreamAlgo	def;
 }			stream_algos[] = {
-	{"logistic_regression", {TASK_CLASSIFICATION, 2, false, stream_logistic_unsupported, stream_logistic_fit}},
-	{"naive_bayes", {TASK_CLASSIFICATION, PASS_MAX_CLASSES, true, stream_nb_unsupported, stream_nb_fit}},
-	{"kmeans", {TASK_CLUSTERING, 0, false, stream_kmeans_unsupported, stream_kmeans_fit}},
+	{"logistic_regression", {TASK_CLASSIFICATION, PASS_MAX_CLASSES, false, stream_logistic_unsupported,
+	stream_logistic_unsupported_labels, stream_logistic_fit}},
+	{"naive_bayes", {TASK_CLASSIFICATION, PASS_MAX_CLASSES, true, stream_nb_unsupported, NULL, stream_nb_fit}},
+	{"kmeans", {TASK_CLUSTERING, 0, false, stream_kmeans_unsupported, NULL, stream_kmeans_fit}},
 };
 
 /* The streaming part of an algorithm, or NULL when it has none. */
@@ -672,6 +675,15 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 				 errmsg("%s cannot use the streaming solver here: it fits 2 to %d classes, and target \"%s\" has %s",
 						algo->name, sa->max_classes, schema->target,
 						job.n_labels > 2 ? "more" : "fewer than two"),
+				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
+	}
+	if (sa->unsupported_labels != NULL && (why_not = sa->unsupported_labels(&job)) != NULL)
+	{
+		if (solver == SOLVER_AUTO)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot use the streaming solver here: %s", algo->name, why_not),
 				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
 	}
 

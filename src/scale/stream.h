@@ -87,6 +87,7 @@ extern char *stream_feature_list(const StreamJob *job, bool values);
 
 /* logistic_regression's fit by Newton passes (stream_logistic.c). */
 extern const char *stream_logistic_unsupported(StreamJob *job);
+extern const char *stream_logistic_unsupported_labels(StreamJob *job);
 extern void stream_logistic_fit(StreamJob *job);
 
 /* naive_bayes's fit from per-class moments and a scoring pass (stream_nb.c). */
