@@ -674,9 +674,10 @@ proba_row(FunctionCallInfo fcinfo, ProbaCache *c, int seed_arg, int size_arg,
 		c->scale = c->center + p;
 		c->fill = c->scale + p;
 	}
-	if (PG_ARGISNULL(1))
+	/* the target is the first argument of both forms */
+	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	y = PG_GETARG_FLOAT8(1);
+	y = PG_GETARG_FLOAT8(0);
 	check_finite(xs, isnull, p, fname);
 	if (moments_row_part(seed, test_size, xs, isnull, p, y) != part)
 		PG_RETURN_NULL();

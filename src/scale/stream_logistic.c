@@ -247,9 +247,10 @@ stream_auc(StreamJob *job, int k, const double *theta, const double *transform)
 				   " FROM (SELECT c, np, n, sum(n) OVER (PARTITION BY c ORDER BY score) - n AS before"
 				   " FROM (SELECT u.c, u.score, (count(*) FILTER (WHERE s.y = u.c - 1))::float8 AS np, count(*)::float8 AS n"
 				   " FROM (SELECT (%s)::float8 AS y, %s AS pr FROM %s) s, unnest(s.pr) WITH ORDINALITY u(score, c)"
-				   " WHERE s.pr IS NOT NULL%s GROUP BY u.c, u.score) g) r GROUP BY c ORDER BY c",
-				   job->yexpr, scores, job->relation, k == 2 ? " AND u.c = 2" : "");
+				   "%s GROUP BY u.c, u.score) g) r GROUP BY c ORDER BY c",
+				   job->yexpr, scores, job->relation, k == 2 ? " WHERE u.c = 2" : "");
 	progress_phase(job->run, "evaluate: roc_auc");
+
 	INSTR_TIME_SET_CURRENT(t0);
 	qr = user_query(sql, 1, (Oid[]) {FLOAT8ARRAYOID},
 					(Datum[]) {PointerGetDatum(construct_array(elems, n, FLOAT8OID, sizeof(float8),
