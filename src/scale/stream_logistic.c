@@ -440,6 +440,8 @@ softmax_fit(StreamJob *job)
 	bool		converged = false;
 	double	   *coef,
 			   *icpt;
+	MemoryContext passctx,
+				keepctx;
 	instr_time	t0,
 				t1;
 
@@ -464,6 +466,9 @@ softmax_fit(StreamJob *job)
 					   job->yexpr, stream_feature_list(job, false), job->req->seed, job->req->test_size,
 					   job->relation);
 
+	/* a pass's state (up to 8 MB) lives in passctx until the next pass; the accepted one in keepctx */
+	passctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy softmax pass", ALLOCSET_DEFAULT_SIZES);
+	keepctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy softmax point", ALLOCSET_DEFAULT_SIZES);
 	INSTR_TIME_SET_CURRENT(t0);
 	while (passes < max_iter + (balanced ? 1 : 0))
 	{
@@ -472,11 +477,15 @@ softmax_fit(StreamJob *job)
 		SmPass		s;
 		double		f;
 		double		dec;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
 		progress_phase(job->run, psprintf("fit: Newton pass %d", passes + 1));
+		MemoryContextReset(passctx);
+		old = MemoryContextSwitchTo(passctx);
 		v = pass_state_from_datum(stream_run_pass(job, sql, point, np,
 												  "a Newton pass of multinomial logistic regression"), &n);
+		MemoryContextSwitchTo(old);
 		if (v[0] != PASS_SM_TAG || (int) v[1] != k || (int) v[2] != p)
 			elog(ERROR, "galaxy: the softmax pass returned a state of the wrong shape");
 		passes++;
@@ -508,8 +517,10 @@ softmax_fit(StreamJob *job)
 				theta[i] = btheta[i] + step * dir[i];
 			continue;
 		}
-		cur = v;
-		cs = s;
+		MemoryContextReset(keepctx);
+		cur = MemoryContextAlloc(keepctx, sizeof(double) * n);
+		memcpy(cur, v, sizeof(double) * n);
+		pass_sm_layout(cur, &cs);
 		f_cur = f;
 		memcpy(best, point, sizeof(double) * np);
 		dec = softmax_direction(&s, theta, inv_c, fit_intercept, dir);
@@ -549,6 +560,8 @@ softmax_fit(StreamJob *job)
 	progress_phase(job->run, "evaluate");
 	softmax_metrics(&cs, job->n_test > 0 ? 1 : 0, &o->ms);
 	metrics_add(&o->ms, "roc_auc", stream_auc(job, k, btheta, btheta + D));
+	MemoryContextDelete(passctx);
+	MemoryContextDelete(keepctx);
 	details_int(&job->extra, "newton_passes", passes);
 	details_bool(&job->extra, "converged", converged);
 	if (!converged)
