@@ -99,6 +99,13 @@ SELECT try(format('SELECT galaxy_internal.softmax_pass_final(%L)', '{20034}'::fl
 SELECT try(format('SELECT galaxy_internal.pass_combine(%L, %L)', a.s,
                   galaxy_internal.softmax_pass(1, 7, 0.2, p[1:2] || '{2}'::float8[] || p[4:], 1.0::float8, 1000.0::float8, 1.0::float8)))
   FROM sserial a, pt GROUP BY a.s;
+-- an aggregate of one's own with a hostile initial state: its buffer is checked before it is read
+SELECT try(format('CREATE AGGREGATE hostile_sm(float8, int8, float8, float8[], VARIADIC "any") (SFUNC = galaxy_internal.softmax_pass_accum, STYPE = float8[], INITCOND = %L)',
+                  s[1:array_length(s, 1) - 513] || '{1e9}'::float8[] || s[array_length(s, 1) - 511:])) FROM sserial;
+SELECT try($$SELECT hostile_sm(0, 7, 0.2, (SELECT p FROM pt), x1, x2, b::int::float8) FROM m3$$);
+SELECT try(format('CREATE AGGREGATE hostile_sm2(float8, int8, float8, float8[], VARIADIC "any") (SFUNC = galaxy_internal.softmax_pass_accum, STYPE = float8[], INITCOND = %L)',
+                  s[1:array_length(s, 1) - 513] || '{5, 1, 1, 1, 1, 1e9}'::float8[] || s[array_length(s, 1) - 506:])) FROM sserial;
+SELECT try($$SELECT hostile_sm2(0, 7, 0.2, (SELECT p FROM pt), x1, x2, b::int::float8) FROM m3$$);
 SELECT try($$SELECT galaxy_internal.softmax_pass(1, 7, 0.2, '{3,1,1,1,1,0,0,0,0,0,0,0,1,0}'::float8[], 1.0::float8)$$);
 SELECT try($$SELECT galaxy_internal.softmax_pass(1, 7, 0.2, '{3,1,1,-1,1,0,0,0,0,0,0,0,1,0}'::float8[], 1.0::float8)$$);
 SELECT try($$SELECT galaxy_internal.softmax_pass(1, 7, 0.2, '{3,1,1,1,1,0,0,0,0,0,0,0,0}'::float8[], 1.0::float8)$$);

@@ -286,6 +286,9 @@ pass_sm_flush(double *state)
 	double	   *A;
 
 	pass_sm_layout(state, &s);
+	/* a state may come from a hostile INITCOND: the buffer is checked before it is read */
+	if (!(*s.n_buf >= 0 && *s.n_buf <= PASS_SM_BUFFER_ROWS) || *s.n_buf != floor(*s.n_buf))
+		pass_corrupt("buffered row count out of range");
 	b = (int) *s.n_buf;
 	if (b == 0)
 		return;
@@ -295,7 +298,11 @@ pass_sm_flush(double *state)
 	memcpy(A, s.buf, sizeof(double) * b * d);
 	for (int i = 0; i < b; i++)
 	{
-		cls[i] = (int) A[(Size) i * d];
+		double		c = A[(Size) i * d];
+
+		if (!(c >= 0 && c < s.k) || c != floor(c))
+			pass_corrupt("class of a buffered row out of range");
+		cls[i] = (int) c;
 		A[(Size) i * d] = 1.0;
 	}
 	sm_block(&s, A, cls, b, 0);
@@ -326,8 +333,8 @@ pass_sm_add_row(double *state, int cls, const double *t, int part)
 		pfree(A);
 		return;
 	}
-	if (*s.n_buf >= PASS_SM_BUFFER_ROWS)
-		pass_sm_flush(state);
+	if (!(*s.n_buf >= 0 && *s.n_buf < PASS_SM_BUFFER_ROWS))
+		pass_sm_flush(state);	/* full, or out of range: an ERROR */
 	row = s.buf + (Size) (*s.n_buf) * d;
 	row[0] = cls;
 	memcpy(row + 1, t, sizeof(double) * s.p);
