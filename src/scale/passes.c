@@ -71,7 +71,8 @@ pass_state_shape(const double *v, int n, int *k, int *third)
 	if ((Size) n != want)
 		pass_corrupt("length does not match its header");
 	*k = (int) kd;
-	*third = (int) td;
+	/* nb_score's third field is a count of rows (up to 9e15), not a size: not returned */
+	*third = tag == PASS_NB_TAG ? 0 : (int) td;
 }
 
 /* Whether v is a count: a whole number in [0, 9e15]. */

@@ -156,6 +156,7 @@ extern void pass_sm_arg_check(const double *v, int n, bool sm, int p_row, int *k
 extern double *pass_state_from_datum(Datum d, int *n);
 
 /* passes.c: validation (ERROR 22023 when malformed), parts, merge. */
+/* *third: the features of a k-means or softmax state, 0 for nb_score's (its third field is a count) */
 extern void pass_state_shape(const double *v, int n, int *k, int *third);
 extern void pass_state_check(const double *v, int n);
 extern void pass_km_part(double *state, int part, KmPassPart *out);
