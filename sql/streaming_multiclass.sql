@@ -121,6 +121,9 @@ SELECT try(format('SELECT galaxy_internal.softmax_pass(1, 7, 0.2, %L, 1.0::float
 SELECT try($$SELECT galaxy_internal.logistic_proba(1, 7, 0.2, 1, '{2,1,0,1,0,0,0}'::float8[], 1.0::float8)$$);
 SELECT try($$SELECT galaxy_internal.logistic_proba(1, 7, 0.2, 2, '{2,1,0,1,0,1,0}'::float8[], 1.0::float8)$$);
 SELECT galaxy_internal.logistic_proba(1, 7, 0, 0, '{2,1,0,1,0,1,0}'::float8[], 1.0::float8) AS proba;
+SELECT galaxy_internal.logistic_proba_array(1, ARRAY[1.0::float8], 7, 0, 0, '{2,1,0,1,0,1,0}'::float8[]) AS proba_array,
+       galaxy_internal.logistic_proba_array(NULL, ARRAY[1.0::float8], 7, 0, 0, '{2,1,0,1,0,1,0}'::float8[]) AS no_target,
+       galaxy_internal.logistic_proba_array(1, ARRAY[1.0::float8], 7, 0, 1, '{2,1,0,1,0,1,0}'::float8[]) AS other_part;
 
 -- ---------------------------------------------------------------------------
 -- train(): streaming and in-memory reach the same optimum on the same rows

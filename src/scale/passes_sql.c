@@ -4,8 +4,9 @@
  * softmax_pass (the features as separate arguments, or as an array), their
  * combine function, softmax_pass's final function,
  * galaxy_internal.stream_sample_key, the key of the k-means sample, and
- * galaxy_internal.logistic_proba, a logistic model's class probabilities
- * of the rows of one part (the scores of the streamed roc_auc).
+ * galaxy_internal.logistic_proba and nb_proba, a logistic or naive Bayes
+ * model's class probabilities of the rows of one part (the scores of the
+ * streamed roc_auc).
  */
 #include "postgres.h"
 
@@ -34,6 +35,8 @@ PG_FUNCTION_INFO_V1(galaxy_softmax_pass_array_accum);
 PG_FUNCTION_INFO_V1(galaxy_softmax_pass_final);
 PG_FUNCTION_INFO_V1(galaxy_logistic_proba);
 PG_FUNCTION_INFO_V1(galaxy_logistic_proba_array);
+PG_FUNCTION_INFO_V1(galaxy_nb_proba);
+PG_FUNCTION_INFO_V1(galaxy_nb_proba_array);
 
 /* The salt of the sample's hash (independent of the split's). */
 #define SAMPLE_SALT		UINT64CONST(0x53414D504C450001)
@@ -721,7 +724,71 @@ galaxy_logistic_proba_array(PG_FUNCTION_ARGS)
 	double		xs[MOMENTS_MAX_COLUMNS];
 	bool		isnull[MOMENTS_MAX_COLUMNS];
 	bool		any_null;
-	int			p = scale_features_from_array(fcinfo, 2, xs, isnull, &any_null);
+	int			p = scale_features_from_array(fcinfo, 1, xs, isnull, &any_null);
 
 	return proba_row(fcinfo, proba_cache(fcinfo, false), 2, 3, xs, isnull, p);
+}
+
+/*
+ * nb_proba's row: the class probabilities of the naive Bayes model (the
+ * model of nb_score) for a row of part 'part'; NULL for a row of the other
+ * part or a NULL target.
+ */
+static Datum
+nb_proba_row(FunctionCallInfo fcinfo, PassCache *c, int seed_arg, int size_arg,
+			 const double *xs, const bool *isnull, int p)
+{
+	const char *fname = "galaxy_internal.nb_proba";
+	int			part_arg = size_arg + 1;
+	uint64		seed;
+	double		test_size,
+				y;
+	int32		part;
+	Datum	   *elems;
+
+	split_args(fcinfo, seed_arg, size_arg, fname, &seed, &test_size);
+	if (PG_ARGISNULL(part_arg) || (part = PG_GETARG_INT32(part_arg)) < 0 || part > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the part of %s must be 0 (training) or 1 (held out)", fname)));
+	load_arg(fcinfo, c, size_arg + 2, true, p);
+	/* the target is the first argument of both forms */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	y = PG_GETARG_FLOAT8(0);
+	check_finite(xs, isnull, p, fname);
+	if (moments_row_part(seed, test_size, xs, isnull, p, y) != part)
+		PG_RETURN_NULL();
+	transform_row(c, xs, isnull);
+	galaxy_algo_naive_bayes.predict_proba(c->nb, c->t, 1, c->proba);
+	elems = palloc(sizeof(Datum) * c->k);
+	for (int i = 0; i < c->k; i++)
+		elems[i] = Float8GetDatum(c->proba[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, c->k, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
+										  TYPALIGN_DOUBLE));
+}
+
+/* galaxy_internal.nb_proba(y, seed, test_size, part, model, VARIADIC x "any") */
+Datum
+galaxy_nb_proba(PG_FUNCTION_ARGS)
+{
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	bool		fresh = fcinfo->flinfo->fn_extra == NULL;
+	int			p = scale_features_from_args(fcinfo, 5, "galaxy_internal.nb_proba", xs, isnull, &any_null);
+
+	return nb_proba_row(fcinfo, pass_cache(fcinfo, fresh), 1, 2, xs, isnull, p);
+}
+
+/* galaxy_internal.nb_proba_array(y, x[], seed, test_size, part, model) */
+Datum
+galaxy_nb_proba_array(PG_FUNCTION_ARGS)
+{
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	int			p = scale_features_from_array(fcinfo, 1, xs, isnull, &any_null);
+
+	return nb_proba_row(fcinfo, pass_cache(fcinfo, false), 2, 3, xs, isnull, p);
 }

@@ -251,3 +251,11 @@ CREATE FUNCTION galaxy_internal.logistic_proba_array(y float8, x float8[], seed 
     RETURNS float8[]
     AS 'MODULE_PATHNAME', 'galaxy_logistic_proba_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy_internal.logistic_proba_array(float8, float8[], int8, float8, int4, float8[]) IS 'galaxy_internal.logistic_proba with the features as an array';
+CREATE FUNCTION galaxy_internal.nb_proba(y float8, seed int8, test_size float8, part int4, model float8[], VARIADIC x "any")
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_nb_proba' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.nb_proba(float8, int8, float8, int4, float8[], "any") IS 'The class probabilities of a naive_bayes model (the model of galaxy_internal.nb_score) for a row split into part 0 (training) or 1 (held out) as galaxy_internal.split_moments splits them; NULL for a row of the other part or a NULL target (the scores of the streamed roc_auc)';
+CREATE FUNCTION galaxy_internal.nb_proba_array(y float8, x float8[], seed int8, test_size float8, part int4, model float8[])
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_nb_proba_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.nb_proba_array(float8, float8[], int8, float8, int4, float8[]) IS 'galaxy_internal.nb_proba with the features as an array';

@@ -4,7 +4,7 @@
 -- who may call what, and the streaming solver's refusals with their SQLSTATEs.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(56);
+SELECT plan(57);
 
 -- ---------------------------------------------------------------------------
 -- Structure
@@ -172,8 +172,8 @@ SELECT is((SELECT string_agg(aggfnoid::text || ':' || aggtranstype::regtype::tex
           'the softmax pass aggregates into float8[] with the passes'' combine function and a final function');
 SELECT is((SELECT count(*)::int FROM pg_proc
             WHERE proname IN ('softmax_pass', 'softmax_pass_array', 'softmax_pass_accum', 'softmax_pass_array_accum',
-                              'softmax_pass_final', 'logistic_proba', 'logistic_proba_array')
-              AND pronamespace = 'galaxy_internal'::regnamespace AND proparallel = 's'), 7,
+                              'softmax_pass_final', 'logistic_proba', 'logistic_proba_array', 'nb_proba', 'nb_proba_array')
+              AND pronamespace = 'galaxy_internal'::regnamespace AND proparallel = 's'), 9,
           'every softmax pass and scoring function is PARALLEL SAFE');
 SELECT ok(has_function_privilege('galaxy_reader', 'galaxy_internal.softmax_pass(float8, int8, float8, float8[], "any")', 'EXECUTE')
           AND NOT has_function_privilege('public', 'galaxy_internal.softmax_pass(float8, int8, float8, float8[], "any")', 'EXECUTE')
@@ -190,6 +190,8 @@ SELECT throws_ok($$SELECT galaxy_internal.softmax_pass(3, 1, 0, '{3,1,1,1,1,0,0,
                  '22000', NULL, 'a class index out of range is 22000');
 SELECT throws_ok($$SELECT galaxy_internal.logistic_proba(1, 1, 0, 0, '{2,1,0,1,0,NaN,0}'::float8[], 1::float8)$$,
                  '22023', NULL, 'a non-finite model of logistic_proba is 22023');
+SELECT throws_ok($$SELECT galaxy_internal.nb_proba(1, 1, 0, 0, '{2,1,0,1e-9,1,0,1,0,0,0,0,5,5,0,1,2,3}', 1::float8)$$, '22023', NULL,
+                 'a model of nb_proba with a zero scale is 22023');
 CREATE TABLE scale_many AS SELECT i::float8 AS x, (i % 11)::float8 AS x2, (i % 7)::float8 AS x3, (i % 5)::float8 AS x4,
                                  (i % 3)::float8 AS x5, (i % 200)::text AS c FROM generate_series(1, 600) i;
 SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_many', 'c', algorithm => 'logistic_regression',
