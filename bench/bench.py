@@ -240,7 +240,8 @@ def regression_quality(y, pred):
 
 # --- galaxy --------------------------------------------------------------------------------------------
 
-GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "linreg_stream": "linear_regression", "logreg": "logistic_regression",
+GALAXY_ALGO = {"linreg": "linear_regression", "linreg_10m": "linear_regression", "linreg_stream": "linear_regression",
+               "logreg_stream": "logistic_regression", "logreg": "logistic_regression",
                "gbdt": "gradient_boosting", "rf": "random_forest", "kmeans": "kmeans",
                "mlp": "neural_network", "mlp_fmnist": "neural_network", "cnn_fmnist": "cnn",
                "text_logreg": "logistic_regression", "text_nb": "naive_bayes"}
@@ -686,23 +687,29 @@ class Bench:
             self.finish_row(rows[kind])
         if self.want("linreg_stream"):
             self.run_linreg_stream(clf, scan)
+        if self.want("logreg_stream"):
+            self.run_linreg_stream(clf, scan, "logreg_stream")
 
     def run_linreg_stream(self, table, scan, row_id="linreg_stream", features=None, n=None):
-        """Linear regression with the streaming solver (issue #18): serial and with 2 parallel workers,
-        in the same repetitions as more plain scans of the same table; ratios to the serial scan.
-        linreg_stream runs on the 1M x 20 classification table (its target as a number), linreg_10m_stream
-        on the 10M x 10 regression table."""
+        """Linear (or logistic) regression with the streaming solver (issue #18): serial and with 2
+        parallel workers, in the same repetitions as more plain scans of the same table; ratios to the
+        serial scan and the in-memory fit's time. linreg_stream runs on the 1M x 20 classification table
+        (its target as a number), linreg_10m_stream on the 10M x 10 regression table, logreg_stream
+        (Newton passes, then the roc_auc scoring query) on the 1M x 20 classification table."""
         reps = self.cfg["reps"]
         n = n or self.cfg["clf_rows"]
         features = features or data.CLF_FEATURES
+        logistic = row_id == "logreg_stream"
+        base = "logreg" if logistic else "linreg"
+        what = "logistic" if logistic else "linear"
         scan_sql = f"SELECT sum({'+'.join(features)}) FROM {table}"
-        row = {"id": row_id, "algorithm": "linear_regression", "rows": n, "features": len(features),
-               "implemented": self.gx.can_train() and self.gx.has_algorithm("linear_regression"),
+        row = {"id": row_id, "algorithm": GALAXY_ALGO[base], "rows": n, "features": len(features),
+               "implemented": self.gx.can_train() and self.gx.has_algorithm(GALAXY_ALGO[base]),
                "serial_s": [], "parallel_s": [], "scan_serial_s": list(scan["serial"]),
                "scan_parallel_s": list(scan["parallel"]), "error": None, "quality": {}}
-        hp = dict(galaxy_hyperparams(self.gx, "linreg"), solver="streaming")
+        hp = dict(galaxy_hyperparams(self.gx, base), solver="streaming")
         for rep in range(reps):
-            log(f"rep {rep + 1}/{reps}: streaming linear regression on {n:,} x {len(features)}, "
+            log(f"rep {rep + 1}/{reps}: streaming {what} regression on {n:,} x {len(features)}, "
                 "serial and 2 workers, and the scans")
             for par in ((False, True) if rep % 2 == 0 else (True, False)):
                 row["scan_parallel_s" if par else "scan_serial_s"].append(self.time_sql(scan_sql, par)[0])
@@ -710,16 +717,19 @@ class Bench:
                     continue
                 try:
                     secs, metrics, _, _ = galaxy_train(
-                        self.gx, "bench_" + row_id, table, "linreg_stream", 0.2, self.cfg["timeout_s"],
+                        self.gx, "bench_" + row_id, table, "logreg_stream" if logistic else "linreg_stream", 0.2,
+                        self.cfg["timeout_s"],
                         hyperparams=hp, sample_memory=False,
                         settings={"max_parallel_workers_per_gather": 2 if par else 0,
                                   "parallel_setup_cost": 0 if par else 1000,
                                   "min_parallel_table_scan_size": 0 if par else "'8MB'"})
                     row["parallel_s" if par else "serial_s"].append(secs)
-                    row["quality"] = {"r2": metrics.get("r2"), "solver": metrics.get("solver")}
+                    row["quality"] = ({"accuracy": metrics.get("accuracy"), "roc_auc": metrics.get("roc_auc"),
+                                       "newton_passes": metrics.get("newton_passes"), "solver": metrics.get("solver")}
+                                      if logistic else {"r2": metrics.get("r2"), "solver": metrics.get("solver")})
                 except Exception as e:  # noqa: BLE001 - the report says what failed
                     row["error"] = first_line(e)
-                    log(f"galaxy streaming linear regression failed: {row['error']}")
+                    log(f"galaxy streaming {what} regression failed: {row['error']}")
         row["serial_median_s"] = median(row["serial_s"])
         row["parallel_median_s"] = median(row["parallel_s"])
         row["scan_serial_median_s"] = median(row["scan_serial_s"])
@@ -727,7 +737,7 @@ class Bench:
         row["ratio_serial"] = ratio(row["serial_median_s"], row["scan_serial_median_s"])
         row["ratio_parallel"] = ratio(row["parallel_median_s"], row["scan_serial_median_s"])
         inmem = next((r for r in self.results["speed"]
-                      if r["id"] == ("linreg" if row_id == "linreg_stream" else "linreg_10m")), None)
+                      if r["id"] == {"linreg_stream": "linreg", "logreg_stream": "logreg"}.get(row_id, "linreg_10m")), None)
         if inmem:
             row["in_memory_median_s"] = inmem.get("galaxy_median_s")
         self.results["speed"].append(row)
@@ -1756,7 +1766,7 @@ class Bench:
             # the scan floor belongs with the training rows of the main table (a run of other rows keeps the
             # published floor)
             if self.rows_filter is None or self.rows_filter & {"linreg", "logreg", "gbdt", "kmeans", "scan",
-                                                               "linreg_stream"}:
+                                                               "linreg_stream", "logreg_stream"}:
                 self.run_scan_and_training()
             if self.want("rf"):
                 self.run_rf()
@@ -1862,7 +1872,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small sizes, one repetition (< 2 minutes)")
     ap.add_argument("--reps", type=int, help="repetitions per measurement (default: 3 full, 1 quick)")
     ap.add_argument("--only", help="comma-separated sections: speed,latency,scaling")
-    ap.add_argument("--rows", help="comma-separated rows: linreg,linreg_stream,logreg,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
+    ap.add_argument("--rows", help="comma-separated rows: linreg,linreg_stream,logreg,logreg_stream,gbdt,kmeans,rf,predict,linreg_10m,mlp,"
                                    "mlp_fmnist,cnn_fmnist,lstm_forecast,transformer_forecast,text,lstm_text,transformer_text,grid_search,compress (default: all; predict and latency reuse models of earlier runs; "
                                    "latency runs only with linreg, gbdt or predict)")
     ap.add_argument("--pgbench", help="pgbench binary (default: the one on PATH)")

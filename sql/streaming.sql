@@ -341,8 +341,10 @@ SELECT metrics->>'solver' AS solver, (metrics->>'accuracy')::float8 > 0.97 AS ac
 RESET galaxy.max_training_memory;
 
 -- what it does not take: a clear ERROR (0A000)
-CREATE TABLE three AS SELECT i, x1, x2, b, (i % 3)::text AS label FROM lg;
-SELECT try($$SELECT galaxy.train('bad', 'three', 'label', algorithm => 'logistic_regression', hyperparams => '{"solver": "streaming"}')$$);
+-- (three classes or more stream too: sql/streaming_multiclass.sql; more than 256 do not)
+CREATE TABLE three AS SELECT i, x1, x2, b, (i % 3)::text AS label, (i % 300)::text AS many FROM lg;
+SELECT try($$SELECT galaxy.train('bad', 'three', 'many', algorithm => 'logistic_regression', hyperparams => '{"solver": "streaming"}',
+                                 features => ARRAY['x1', 'x2', 'b'])$$);
 SELECT try($$SELECT galaxy.train('bad', 'lgt', 'label', algorithm => 'logistic_regression', hyperparams => '{"solver": "streaming"}',
                                  features => ARRAY['x1', 'x2', 'b'], task => 'regression')$$);
 SELECT try($$SELECT galaxy.train('bad', 'three', 'b', algorithm => 'logistic_regression', hyperparams => '{"solver": "streaming"}',

@@ -37,8 +37,9 @@ SELECT i, c,
   FROM (SELECT i, i % 3 AS c FROM generate_series(1, 30000) i) s;
 VACUUM ANALYZE nbt;
 
--- the same rows (test_size 0): the same confusion matrix, log loss within 1e-9 and class
--- probabilities within 1e-8 (the sums are added in another order)
+-- the same rows (test_size 0): the same confusion matrix, log loss and roc_auc (its scoring query,
+-- galaxy_internal.nb_proba) within 1e-9 and class probabilities within 1e-8 (the sums are added in
+-- another order)
 CREATE FUNCTION both_nb(tag text, feats text[], exprs text, hp jsonb) RETURNS TABLE (what text, same boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -55,6 +56,7 @@ BEGIN
     what := 'solver'; same := ms->>'solver' = 'streaming' AND mm->>'solver' IS NULL; RETURN NEXT;
     what := 'confusion_matrix'; same := ms->'confusion_matrix' = mm->'confusion_matrix'; RETURN NEXT;
     what := 'log_loss'; same := abs((ms->>'log_loss')::float8 - (mm->>'log_loss')::float8) < 1e-9; RETURN NEXT;
+    what := 'roc_auc'; same := abs((ms->>'roc_auc')::float8 - (mm->>'roc_auc')::float8) < 1e-9; RETURN NEXT;
     EXECUTE format($q$SELECT max(abs(ps - pm)) FROM nbt,
                    LATERAL (SELECT unnest(galaxy.predict_proba(%L, ARRAY[%s])) ps,
                                    unnest(galaxy.predict_proba(%L, ARRAY[%s])) pm) p WHERE i <= 3000$q$,
@@ -89,7 +91,9 @@ SET force_parallel_mode = on;
 SELECT t.metrics->'confusion_matrix' = (SELECT metrics->'confusion_matrix' FROM galaxy.models
                                          WHERE id = galaxy.deployed_model('nbheld')) AS same_counts_parallel,
        abs((t.metrics->>'log_loss')::float8 - (SELECT (metrics->>'log_loss')::float8 FROM galaxy.models
-                                                 WHERE id = galaxy.deployed_model('nbheld'))) < 1e-9 AS same_log_loss
+                                                 WHERE id = galaxy.deployed_model('nbheld'))) < 1e-9 AS same_log_loss,
+       abs((t.metrics->>'roc_auc')::float8 - (SELECT (metrics->>'roc_auc')::float8 FROM galaxy.models
+                                                WHERE id = galaxy.deployed_model('nbheld'))) < 1e-9 AS same_roc_auc
   FROM galaxy.train('nbpar', 'nbt', 'label', algorithm => 'naive_bayes',
                     hyperparams => '{"solver": "streaming"}', features => ARRAY['x1', 'x2', 'b']) t;
 RESET force_parallel_mode;

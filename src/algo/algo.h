@@ -213,6 +213,8 @@ extern void linreg_solve_moments(const GramMoments *m, double alpha, bool fit_in
 
 /* A binary logistic_regression model from its coefficients (logistic_regression.c). */
 extern void *logreg_binary_state(int p, const double *coef, double intercept);
+/* One of k classes from o x p coefficients and o intercepts (o = 1 for two classes, else k). */
+extern void *logreg_state_from_coef(int p, int k, const double *coef, const double *intercept);
 
 /*
  * A naive_bayes model from its per-class sums (naive_bayes.c): dist is the

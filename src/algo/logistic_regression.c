@@ -734,6 +734,29 @@ logreg_binary_state(int p, const double *coef, double intercept)
 	return st;
 }
 
+/*
+ * A model of k classes from its coefficients (o x p, class-major, in the
+ * preprocessed space; o = 1 output for two classes, else k) and its o
+ * intercepts: the streaming solver's multinomial fit and its scores
+ * (scale/stream_logistic.c, scale/passes_sql.c), in the current memory
+ * context.
+ */
+void *
+logreg_state_from_coef(int p, int k, const double *coef, const double *intercept)
+{
+	int			kk = k == 2 ? 1 : k;
+	LogRegState *st = palloc0(sizeof(LogRegState));
+
+	st->n_features = p;
+	st->n_classes = k;
+	st->n_outputs = kk;
+	st->coef = alloc_doubles(Max((Size) kk * p, 1));
+	memcpy(st->coef, coef, sizeof(double) * kk * p);
+	st->intercept = alloc_doubles(kk);
+	memcpy(st->intercept, intercept, sizeof(double) * kk);
+	return st;
+}
+
 /* Scores of up to this many outputs live on the stack while predicting. */
 #define SCORE_STACK 64
 

@@ -1,8 +1,12 @@
 /*
  * passes_sql.c — the streaming solver's later passes (see passes.h): the
- * transition functions of galaxy_internal.nb_score and kmeans_pass (the
- * features as separate arguments, or as an array), their combine function,
- * and galaxy_internal.stream_sample_key, the key of the k-means sample.
+ * transition functions of galaxy_internal.nb_score, kmeans_pass and
+ * softmax_pass (the features as separate arguments, or as an array), their
+ * combine function, softmax_pass's final function,
+ * galaxy_internal.stream_sample_key, the key of the k-means sample, and
+ * galaxy_internal.logistic_proba and nb_proba, a logistic or naive Bayes
+ * model's class probabilities of the rows of one part (the scores of the
+ * streamed roc_auc).
  */
 #include "postgres.h"
 
@@ -15,6 +19,7 @@
 #include "utils/memutils.h"
 
 #include "algo/algo.h"
+#include "utils/builtins.h"
 #include "scale/moments.h"
 #include "scale/passes.h"
 
@@ -25,6 +30,13 @@ PG_FUNCTION_INFO_V1(galaxy_kmeans_pass_array_accum);
 PG_FUNCTION_INFO_V1(galaxy_pass_combine);
 PG_FUNCTION_INFO_V1(galaxy_stream_sample_key);
 PG_FUNCTION_INFO_V1(galaxy_stream_sample_key_array);
+PG_FUNCTION_INFO_V1(galaxy_softmax_pass_accum);
+PG_FUNCTION_INFO_V1(galaxy_softmax_pass_array_accum);
+PG_FUNCTION_INFO_V1(galaxy_softmax_pass_final);
+PG_FUNCTION_INFO_V1(galaxy_logistic_proba);
+PG_FUNCTION_INFO_V1(galaxy_logistic_proba_array);
+PG_FUNCTION_INFO_V1(galaxy_nb_proba);
+PG_FUNCTION_INFO_V1(galaxy_nb_proba_array);
 
 /* The salt of the sample's hash (independent of the split's). */
 #define SAMPLE_SALT		UINT64CONST(0x53414D504C450001)
@@ -482,4 +494,301 @@ galaxy_stream_sample_key_array(PG_FUNCTION_ARGS)
 	int			p = scale_features_from_array(fcinfo, 0, xs, isnull, &any_null);
 
 	return sample_key(fcinfo, 1, 2, 3, xs, isnull, p);
+}
+
+/*
+ * softmax_pass's row: its class and transformed features into its part (a
+ * training row into the buffer, summed a block at a time); the first row
+ * makes the state at the point (argument point_arg), checked.
+ */
+static Datum
+softmax_row(FunctionCallInfo fcinfo, int seed_arg, int size_arg, int point_arg,
+			const double *xs, const bool *isnull, int p)
+{
+	const char *fname = "galaxy_internal.softmax_pass";
+	ArrayType  *a;
+	double	   *v;
+	uint64		seed;
+	double		test_size,
+				y;
+	SmPass		sp;
+	double		t[MOMENTS_MAX_COLUMNS];
+
+	split_args(fcinfo, seed_arg, size_arg, fname, &seed, &test_size);
+	a = state_arg(fcinfo, PASS_SM_TAG);
+	if (a == NULL)
+	{
+		ArrayType  *parr;
+		double	   *pv;
+		int			n,
+					k;
+
+		if (PG_ARGISNULL(point_arg))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the point of %s may not be NULL", fname)));
+		parr = PG_GETARG_ARRAYTYPE_P(point_arg);
+		pv = float8_array_values(parr, &n, "the point of galaxy_internal.softmax_pass");
+		pass_sm_arg_check(pv, n, true, p, &k);
+		a = new_state(pass_sm_doubles(k, p), PASS_SM_TAG, k, p);
+		pass_sm_init((double *) ARR_DATA_PTR(a), pv);
+	}
+	v = (double *) ARR_DATA_PTR(a);
+	if ((int) v[2] != p)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("rows of different widths (%d and %d features) in one %s", (int) v[2], p, fname)));
+	pass_sm_layout(v, &sp);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_ARRAYTYPE_P(a);
+	y = PG_GETARG_FLOAT8(1);
+	if (!(y >= 0.0 && y < sp.k) || y != floor(y))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the target of %s must be a class index from 0 to %d, not %g", fname, sp.k - 1, y)));
+	check_finite(xs, isnull, p, fname);
+	for (int j = 0; j < p; j++)
+		t[j] = ((isnull[j] ? sp.fill[j] : xs[j]) - sp.center[j]) / sp.scale[j];
+	pass_sm_add_row(v, (int) y, t, moments_row_part(seed, test_size, xs, isnull, p, y));
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+/* galaxy_internal.softmax_pass_accum(state, y, seed, test_size, point, VARIADIC x "any") */
+Datum
+galaxy_softmax_pass_accum(PG_FUNCTION_ARGS)
+{
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	int			p = scale_features_from_args(fcinfo, 5, "galaxy_internal.softmax_pass", xs, isnull, &any_null);
+
+	return softmax_row(fcinfo, 2, 3, 4, xs, isnull, p);
+}
+
+/* galaxy_internal.softmax_pass_array_accum(state, y, x[], seed, test_size, point) */
+Datum
+galaxy_softmax_pass_array_accum(PG_FUNCTION_ARGS)
+{
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	int			p = scale_features_from_array(fcinfo, 2, xs, isnull, &any_null);
+
+	return softmax_row(fcinfo, 3, 4, 5, xs, isnull, p);
+}
+
+/*
+ * galaxy_internal.softmax_pass_final(state): a copy with its buffered rows
+ * summed (the state itself is the executor's, not changed).
+ */
+Datum
+galaxy_softmax_pass_final(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a;
+	int			n;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	(void) pass_state_from_datum(PG_GETARG_DATUM(0), &n);
+	a = PG_GETARG_ARRAYTYPE_P_COPY(0);
+	if (((double *) ARR_DATA_PTR(a))[0] != PASS_SM_TAG)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid streaming pass state: a state of another pass")));
+	pass_sm_flush((double *) ARR_DATA_PTR(a));
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+/* logistic_proba's model, read once per query: a logistic_regression model and the transform. */
+typedef struct ProbaCache
+{
+	int			n;				/* doubles of the argument; 0: none read yet */
+	double	   *arg;
+	int			k;
+	int			p;
+	void	   *model;
+	const double *center;
+	const double *scale;
+	const double *fill;
+} ProbaCache;
+
+/*
+ * The class probabilities (the model's predict_proba) of a row of part
+ * 'part' (0 training, 1 held out, as split_moments splits them); NULL for
+ * a row of the other part or a NULL target.
+ */
+static Datum
+proba_row(FunctionCallInfo fcinfo, ProbaCache *c, int seed_arg, int size_arg,
+		  const double *xs, const bool *isnull, int p)
+{
+	const char *fname = "galaxy_internal.logistic_proba";
+	int			part_arg = size_arg + 1;
+	int			model_arg = size_arg + 2;
+	uint64		seed;
+	double		test_size,
+				y;
+	int32		part;
+	ArrayType  *arr;
+	double	   *v;
+	int			n;
+	double		t[MOMENTS_MAX_COLUMNS];
+	double	   *proba;
+	Datum	   *elems;
+
+	split_args(fcinfo, seed_arg, size_arg, fname, &seed, &test_size);
+	if (PG_ARGISNULL(part_arg) || (part = PG_GETARG_INT32(part_arg)) < 0 || part > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the part of %s must be 0 (training) or 1 (held out)", fname)));
+	if (PG_ARGISNULL(model_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the model of %s may not be NULL", fname)));
+	arr = PG_GETARG_ARRAYTYPE_P(model_arg);
+	v = float8_array_values(arr, &n, "the model of galaxy_internal.logistic_proba");
+	if (c->n != n || memcmp(c->arg, v, sizeof(double) * n) != 0)
+	{
+		int			k,
+					kk;
+		MemoryContext old;
+		double	   *copy;
+		double	   *icpt,
+				   *coef;
+
+		pass_sm_arg_check(v, n, false, p, &k);
+		kk = k == 2 ? 1 : k;
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		copy = palloc(sizeof(double) * n);
+		memcpy(copy, v, sizeof(double) * n);
+		icpt = palloc(sizeof(double) * kk);
+		coef = palloc(sizeof(double) * kk * p);
+		for (int o = 0; o < kk; o++)
+		{
+			icpt[o] = copy[2 + (Size) o * (p + 1)];
+			memcpy(coef + (Size) o * p, copy + 3 + (Size) o * (p + 1), sizeof(double) * p);
+		}
+		c->model = logreg_state_from_coef(p, k, coef, icpt);
+		MemoryContextSwitchTo(old);
+		c->arg = copy;
+		c->n = n;
+		c->k = k;
+		c->p = p;
+		c->center = copy + 2 + (Size) kk * (p + 1);
+		c->scale = c->center + p;
+		c->fill = c->scale + p;
+	}
+	/* the target is the first argument of both forms */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	y = PG_GETARG_FLOAT8(0);
+	check_finite(xs, isnull, p, fname);
+	if (moments_row_part(seed, test_size, xs, isnull, p, y) != part)
+		PG_RETURN_NULL();
+	for (int j = 0; j < p; j++)
+		t[j] = ((isnull[j] ? c->fill[j] : xs[j]) - c->center[j]) / c->scale[j];
+	proba = palloc(sizeof(double) * c->k);
+	elems = palloc(sizeof(Datum) * c->k);
+	galaxy_algo_logistic_regression.predict_proba(c->model, t, 1, proba);
+	for (int i = 0; i < c->k; i++)
+		elems[i] = Float8GetDatum(proba[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, c->k, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
+										  TYPALIGN_DOUBLE));
+}
+
+/* The cache of a logistic_proba call site. */
+static ProbaCache *
+proba_cache(FunctionCallInfo fcinfo, bool fresh)
+{
+	if (fresh || fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ProbaCache));
+	return (ProbaCache *) fcinfo->flinfo->fn_extra;
+}
+
+/* galaxy_internal.logistic_proba(y, seed, test_size, part, model, VARIADIC x "any") */
+Datum
+galaxy_logistic_proba(PG_FUNCTION_ARGS)
+{
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	bool		fresh = fcinfo->flinfo->fn_extra == NULL;
+	int			p = scale_features_from_args(fcinfo, 5, "galaxy_internal.logistic_proba", xs, isnull, &any_null);
+
+	return proba_row(fcinfo, proba_cache(fcinfo, fresh), 1, 2, xs, isnull, p);
+}
+
+/* galaxy_internal.logistic_proba_array(y, x[], seed, test_size, part, model) */
+Datum
+galaxy_logistic_proba_array(PG_FUNCTION_ARGS)
+{
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	int			p = scale_features_from_array(fcinfo, 1, xs, isnull, &any_null);
+
+	return proba_row(fcinfo, proba_cache(fcinfo, false), 2, 3, xs, isnull, p);
+}
+
+/*
+ * nb_proba's row: the class probabilities of the naive Bayes model (the
+ * model of nb_score) for a row of part 'part'; NULL for a row of the other
+ * part or a NULL target.
+ */
+static Datum
+nb_proba_row(FunctionCallInfo fcinfo, PassCache *c, int seed_arg, int size_arg,
+			 const double *xs, const bool *isnull, int p)
+{
+	const char *fname = "galaxy_internal.nb_proba";
+	int			part_arg = size_arg + 1;
+	uint64		seed;
+	double		test_size,
+				y;
+	int32		part;
+	Datum	   *elems;
+
+	split_args(fcinfo, seed_arg, size_arg, fname, &seed, &test_size);
+	if (PG_ARGISNULL(part_arg) || (part = PG_GETARG_INT32(part_arg)) < 0 || part > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the part of %s must be 0 (training) or 1 (held out)", fname)));
+	load_arg(fcinfo, c, size_arg + 2, true, p);
+	/* the target is the first argument of both forms */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	y = PG_GETARG_FLOAT8(0);
+	check_finite(xs, isnull, p, fname);
+	if (moments_row_part(seed, test_size, xs, isnull, p, y) != part)
+		PG_RETURN_NULL();
+	transform_row(c, xs, isnull);
+	galaxy_algo_naive_bayes.predict_proba(c->nb, c->t, 1, c->proba);
+	elems = palloc(sizeof(Datum) * c->k);
+	for (int i = 0; i < c->k; i++)
+		elems[i] = Float8GetDatum(c->proba[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, c->k, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
+										  TYPALIGN_DOUBLE));
+}
+
+/* galaxy_internal.nb_proba(y, seed, test_size, part, model, VARIADIC x "any") */
+Datum
+galaxy_nb_proba(PG_FUNCTION_ARGS)
+{
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	bool		fresh = fcinfo->flinfo->fn_extra == NULL;
+	int			p = scale_features_from_args(fcinfo, 5, "galaxy_internal.nb_proba", xs, isnull, &any_null);
+
+	return nb_proba_row(fcinfo, pass_cache(fcinfo, fresh), 1, 2, xs, isnull, p);
+}
+
+/* galaxy_internal.nb_proba_array(y, x[], seed, test_size, part, model) */
+Datum
+galaxy_nb_proba_array(PG_FUNCTION_ARGS)
+{
+	double		xs[MOMENTS_MAX_COLUMNS];
+	bool		isnull[MOMENTS_MAX_COLUMNS];
+	bool		any_null;
+	int			p = scale_features_from_array(fcinfo, 1, xs, isnull, &any_null);
+
+	return nb_proba_row(fcinfo, pass_cache(fcinfo, false), 2, 3, xs, isnull, p);
 }

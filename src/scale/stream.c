@@ -189,6 +189,8 @@ typedef struct StreamAlgo
 	bool		per_class;		/* the first pass per class (job->class_m) */
 	/* why the request cannot be streamed beyond the shared reasons (NULL: it can) */
 	const char *(*unsupported) (StreamJob *job);
+	/* the same once the class labels are known (NULL: no such check) */
+	const char *(*unsupported_labels) (StreamJob *job);
 	/* the model, its metrics (o->ms), o->fit_seconds, job->score_seconds */
 	void		(*fit) (StreamJob *job);
 } StreamAlgo;
@@ -196,7 +198,7 @@ typedef struct StreamAlgo
 static void stream_gram_fit(StreamJob *job);
 
 /* Algorithms with a fit_gram: one solve from the moments. */
-static const StreamAlgo stream_gram = {TASK_REGRESSION, 0, false, NULL, stream_gram_fit};
+static const StreamAlgo stream_gram = {TASK_REGRESSION, 0, false, NULL, NULL, stream_gram_fit};
 
 /* The others, by name. */
 static const struct
@@ -204,9 +206,10 @@ static const struct
 	const char *name;
 	StreamAlgo	def;
 }			stream_algos[] = {
-	{"logistic_regression", {TASK_CLASSIFICATION, 2, false, stream_logistic_unsupported, stream_logistic_fit}},
-	{"naive_bayes", {TASK_CLASSIFICATION, PASS_MAX_CLASSES, true, stream_nb_unsupported, stream_nb_fit}},
-	{"kmeans", {TASK_CLUSTERING, 0, false, stream_kmeans_unsupported, stream_kmeans_fit}},
+	{"logistic_regression", {TASK_CLASSIFICATION, PASS_MAX_CLASSES, false, stream_logistic_unsupported,
+	stream_logistic_unsupported_labels, stream_logistic_fit}},
+	{"naive_bayes", {TASK_CLASSIFICATION, PASS_MAX_CLASSES, true, stream_nb_unsupported, NULL, stream_nb_fit}},
+	{"kmeans", {TASK_CLUSTERING, 0, false, stream_kmeans_unsupported, NULL, stream_kmeans_fit}},
 };
 
 /* The streaming part of an algorithm, or NULL when it has none. */
@@ -268,6 +271,64 @@ stream_run_pass(StreamJob *job, const char *sql, const double *arg, int n, const
 				 errmsg("relation \"%s\" has no rows", get_rel_name(job->req->relid))));
 	pfree(elems);
 	return value;
+}
+
+/* See stream.h. */
+double
+stream_roc_auc(StreamJob *job, int k, const char *scorer, const double *model, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	bool		values = stream_values_form(job);
+	int			part = job->n_test > 0 ? 1 : 0;
+	char	   *scores;
+	char	   *sql;
+	QueryResult *qr;
+	double		sum = 0.0;
+	int			used = 0;
+	instr_time	t0,
+				t1;
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Float8GetDatum(model[i]);
+	if (values)
+		scores = psprintf("%s((%s)::float8, %d::int8, %.17g::float8, %d, $1%s)", scorer,
+						  job->yexpr, job->req->seed, job->req->test_size, part,
+						  stream_feature_list(job, true));
+	else
+		scores = psprintf("%s_array((%s)::float8, %s, %d::int8, %.17g::float8, %d, $1)", scorer,
+						  job->yexpr, stream_feature_list(job, false), job->req->seed,
+						  job->req->test_size, part);
+	/* per class: the sum of the positive rows' average ranks, the positive rows, all rows */
+	sql = psprintf("SELECT c::int4, sum(np * (before + (n + 1) / 2))::float8, sum(np)::float8, sum(n)::float8"
+				   " FROM (SELECT c, np, n, sum(n) OVER (PARTITION BY c ORDER BY score) - n AS before"
+				   " FROM (SELECT u.c, u.score, (count(*) FILTER (WHERE s.y = u.c - 1))::float8 AS np, count(*)::float8 AS n"
+				   " FROM (SELECT (%s)::float8 AS y, %s AS pr FROM %s) s, unnest(s.pr) WITH ORDINALITY u(score, c)"
+				   "%s GROUP BY u.c, u.score) g) r GROUP BY c ORDER BY c",
+				   job->yexpr, scores, job->relation, k == 2 ? " WHERE u.c = 2" : "");
+	progress_phase(job->run, "evaluate: roc_auc");
+
+	INSTR_TIME_SET_CURRENT(t0);
+	qr = user_query(sql, 1, (Oid[]) {FLOAT8ARRAYOID},
+					(Datum[]) {PointerGetDatum(construct_array(elems, n, FLOAT8OID, sizeof(float8),
+															   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))},
+					NULL, true, 0, SPI_OK_SELECT, "stream the roc_auc scores");
+	for (uint64 r = 0; r < qr->nrows; r++)
+	{
+		bool		isnull[3];
+		double		rank_sum = DatumGetFloat8(heap_getattr(qr->rows[r], 2, qr->tupdesc, &isnull[0]));
+		double		npos = DatumGetFloat8(heap_getattr(qr->rows[r], 3, qr->tupdesc, &isnull[1]));
+		double		rows = DatumGetFloat8(heap_getattr(qr->rows[r], 4, qr->tupdesc, &isnull[2]));
+
+		if (isnull[0] || isnull[1] || isnull[2] || npos == 0.0 || npos == rows)
+			continue;
+		sum += (rank_sum - npos * (npos + 1.0) / 2.0) / (npos * (rows - npos));
+		used++;
+	}
+	INSTR_TIME_SET_CURRENT(t1);
+	INSTR_TIME_SUBTRACT(t1, t0);
+	job->score_seconds += INSTR_TIME_GET_DOUBLE(t1);
+	pfree(elems);
+	return used > 0 ? sum / used : get_float8_nan();
 }
 
 /* See stream.h. */
@@ -673,6 +734,15 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 				 errmsg("%s cannot use the streaming solver here: it fits 2 to %d classes, and target \"%s\" has %s",
 						algo->name, sa->max_classes, schema->target,
 						job.n_labels > 2 ? "more" : "fewer than two"),
+				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
+	}
+	if (sa->unsupported_labels != NULL && (why_not = sa->unsupported_labels(&job)) != NULL)
+	{
+		if (solver == SOLVER_AUTO)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot use the streaming solver here: %s", algo->name, why_not),
 				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
 	}
 

@@ -80,6 +80,16 @@ extern bool stream_values_form(const StreamJob *job);
  * NULL, i.e. the relation has no rows).  what names the pass in errors.
  */
 extern Datum stream_run_pass(StreamJob *job, const char *sql, const double *arg, int n, const char *what);
+/*
+ * roc_auc of a model of k classes on the held-out rows (the training rows
+ * when nothing is held out), as metrics_classification computes it (NaN
+ * when no class has rows of both sides): one query scores them with
+ * scorer(y, seed, test_size, part, model, VARIADIC x), or its _array form,
+ * which returns the k class probabilities of a row of that part (else NULL),
+ * and computes the Mann-Whitney statistic per class in SQL.  Its time is
+ * added to job->score_seconds.
+ */
+extern double stream_roc_auc(StreamJob *job, int k, const char *scorer, const double *model, int n);
 /* A hyperparameter of the job's algorithm by name (ERROR if it has none of that name). */
 extern double stream_hp_value(const StreamJob *job, const char *name);
 /* ", x1::float8, x2::float8, ..." (values form) or "ARRAY[...]::float8[]" */
@@ -87,6 +97,7 @@ extern char *stream_feature_list(const StreamJob *job, bool values);
 
 /* logistic_regression's fit by Newton passes (stream_logistic.c). */
 extern const char *stream_logistic_unsupported(StreamJob *job);
+extern const char *stream_logistic_unsupported_labels(StreamJob *job);
 extern void stream_logistic_fit(StreamJob *job);
 
 /* naive_bayes's fit from per-class moments and a scoring pass (stream_nb.c). */

@@ -222,6 +222,9 @@ stream_nb_fit(StreamJob *job)
 	INSTR_TIME_SET_CURRENT(t1);
 	INSTR_TIME_SUBTRACT(t1, t0);
 	job->score_seconds = INSTR_TIME_GET_DOUBLE(t1);
+	/* roc_auc: one more query, the rows scored by the same model (stream_roc_auc) */
+	progress_phase(job->run, "evaluate: roc_auc");
+	metrics_add(&o->ms, "roc_auc", stream_roc_auc(job, k, "galaxy_internal.nb_proba", model, nm));
 	details_int(&job->extra, "passes", 2);
 	details_str(&job->extra, "distribution", gaussian ? "gaussian" : "multinomial");
 }

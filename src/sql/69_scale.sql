@@ -207,3 +207,55 @@ CREATE FUNCTION galaxy_internal.stream_sample_key_array(x float8[], seed int8, t
     RETURNS float8
     AS 'MODULE_PATHNAME', 'galaxy_stream_sample_key_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy_internal.stream_sample_key_array(float8[], int8, float8, int4) IS 'galaxy_internal.stream_sample_key with the features as an array';
+
+-- ---------------------------------------------------------------------------
+-- Multinomial logistic regression's Newton pass (three classes or more) and
+-- a logistic model's class probabilities of one part's rows (the scores of
+-- the streamed roc_auc): src/scale/passes_sql.c.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION galaxy_internal.softmax_pass_accum(float8[], float8, int8, float8, float8[], VARIADIC "any")
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_softmax_pass_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.softmax_pass_accum(float8[], float8, int8, float8, float8[], "any") IS 'Transition function of galaxy_internal.softmax_pass';
+CREATE FUNCTION galaxy_internal.softmax_pass_array_accum(float8[], float8, float8[], int8, float8, float8[])
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_softmax_pass_array_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.softmax_pass_array_accum(float8[], float8, float8[], int8, float8, float8[]) IS 'Transition function of galaxy_internal.softmax_pass_array';
+CREATE FUNCTION galaxy_internal.softmax_pass_final(float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_softmax_pass_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.softmax_pass_final(float8[]) IS 'Final function of galaxy_internal.softmax_pass: the state with its buffered training rows summed';
+
+CREATE AGGREGATE galaxy_internal.softmax_pass(y float8, seed int8, test_size float8, point float8[], VARIADIC x "any") (
+    SFUNC = galaxy_internal.softmax_pass_accum,
+    STYPE = float8[],
+    FINALFUNC = galaxy_internal.softmax_pass_final,
+    COMBINEFUNC = galaxy_internal.pass_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.softmax_pass(float8, int8, float8, float8[], VARIADIC "any") IS 'One Newton pass of multinomial logistic regression (y a class index, 3 classes or more, at most 1024 parameters) at point {k, p, class weights[k], theta[k (p+1)], center[p], scale[p], fill[p]}, rows split as galaxy_internal.split_moments splits them: per part the rows, weight, log-losses and confusion counts; for the training rows the gradient and Hessian';
+
+CREATE AGGREGATE galaxy_internal.softmax_pass_array(y float8, x float8[], seed int8, test_size float8, point float8[]) (
+    SFUNC = galaxy_internal.softmax_pass_array_accum,
+    STYPE = float8[],
+    FINALFUNC = galaxy_internal.softmax_pass_final,
+    COMBINEFUNC = galaxy_internal.pass_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE galaxy_internal.softmax_pass_array(float8, float8[], int8, float8, float8[]) IS 'galaxy_internal.softmax_pass with the features as an array (the form pushed down to Citus)';
+
+CREATE FUNCTION galaxy_internal.logistic_proba(y float8, seed int8, test_size float8, part int4, model float8[], VARIADIC x "any")
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_logistic_proba' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.logistic_proba(float8, int8, float8, int4, float8[], "any") IS 'The class probabilities of a logistic_regression model {k, p, theta[o (p+1)], center[p], scale[p], fill[p]} (o = 1 output for two classes, else k) for a row split into part 0 (training) or 1 (held out) as galaxy_internal.split_moments splits them; NULL for a row of the other part or a NULL target (the scores of the streamed roc_auc)';
+CREATE FUNCTION galaxy_internal.logistic_proba_array(y float8, x float8[], seed int8, test_size float8, part int4, model float8[])
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_logistic_proba_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.logistic_proba_array(float8, float8[], int8, float8, int4, float8[]) IS 'galaxy_internal.logistic_proba with the features as an array';
+CREATE FUNCTION galaxy_internal.nb_proba(y float8, seed int8, test_size float8, part int4, model float8[], VARIADIC x "any")
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_nb_proba' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.nb_proba(float8, int8, float8, int4, float8[], "any") IS 'The class probabilities of a naive_bayes model (the model of galaxy_internal.nb_score) for a row split into part 0 (training) or 1 (held out) as galaxy_internal.split_moments splits them; NULL for a row of the other part or a NULL target (the scores of the streamed roc_auc)';
+CREATE FUNCTION galaxy_internal.nb_proba_array(y float8, x float8[], seed int8, test_size float8, part int4, model float8[])
+    RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'galaxy_nb_proba_array' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION galaxy_internal.nb_proba_array(float8, float8[], int8, float8, int4, float8[]) IS 'galaxy_internal.nb_proba with the features as an array';

@@ -20,10 +20,13 @@
  * text form, its merge with itself must double its counts, and a row added
  * to it (with and without a NULL) must leave a valid state.
  * The same bytes, as native doubles, are also the float8[] state of the
- * streaming naive Bayes and k-means passes (src/scale/passes.c): an
- * accepted state merged with itself must double its rows and stay valid;
- * and they are checked as the model of nb_score and the centres of
- * kmeans_pass.
+ * streaming naive Bayes, k-means and multinomial logistic (softmax) passes
+ * (src/scale/passes.c): an accepted state merged with itself must double
+ * its rows (a softmax state's: summed and buffered, the merge summing the
+ * other's buffered rows a BLAS block at a time) and its buffer must then
+ * sum without a crash; and they are checked as the model of nb_score, the
+ * centres of kmeans_pass, the point of softmax_pass and the model of
+ * logistic_proba.
  * An ERROR with an unexpected SQLSTATE is a finding (fuzz_common.c).
  */
 #include "postgres.h"
@@ -270,6 +273,12 @@ parse_pass(const uint8_t *data, size_t size)
 				rows_a = *pa.rows;
 				rows_b = *pb.rows;
 			}
+			else if (v[0] == PASS_SM_TAG)
+			{
+				rows_a = pass_sm_rows(v);
+				rows_b = pass_sm_rows(twice);
+				pass_sm_flush(twice);
+			}
 			else
 			{
 				rows_a = v[PASS_HEADER];
@@ -297,6 +306,32 @@ parse_pass(const uint8_t *data, size_t size)
 		PG_CATCH();
 		{
 			fuzz_check_error(nb ? "nb_score model" : "kmeans_pass centres");
+		}
+		PG_END_TRY();
+		PG_TRY();
+		{
+			int			k;
+
+			if (n >= 2 && v[1] >= 1 && v[1] <= 1024)
+			{
+				pass_sm_arg_check(v, n, nb == 1, (int) v[1], &k);
+				if (nb == 1)
+				{
+					/* an accepted point makes a state that takes a row of each part */
+					double	   *st = palloc0(sizeof(double) * pass_sm_doubles(k, (int) v[1]));
+					double	   *t = palloc0(sizeof(double) * (int) v[1]);
+
+					pass_sm_init(st, v);
+					pass_sm_add_row(st, k - 1, t, 1);
+					pass_sm_add_row(st, 0, t, 0);
+					pass_sm_flush(st);
+					pass_state_check(st, (int) pass_sm_doubles(k, (int) v[1]));
+				}
+			}
+		}
+		PG_CATCH();
+		{
+			fuzz_check_error(nb ? "softmax_pass point" : "logistic_proba model");
 		}
 		PG_END_TRY();
 	}

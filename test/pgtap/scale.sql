@@ -4,7 +4,7 @@
 -- who may call what, and the streaming solver's refusals with their SQLSTATEs.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(47);
+SELECT plan(57);
 
 -- ---------------------------------------------------------------------------
 -- Structure
@@ -107,9 +107,10 @@ SELECT throws_ok($$SELECT 'GNS1:474e533100000001'::galaxy.newton$$, '22P03', NUL
 SELECT throws_ok($$SELECT galaxy_internal.logistic_pass(0.5, 1, 0, ARRAY[1, 1, 0, 0, 0, 1, 0]::float8[], 1::float8)$$,
                  '22000', NULL, 'a target other than 0 or 1 is 22000');
 CREATE TABLE scale_cls AS SELECT i::float8 AS x, (i % 3)::text AS c3, i > 50 AS c2 FROM generate_series(1, 100) i;
-SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_cls', 'c3', algorithm => 'logistic_regression',
-                                      features => ARRAY['x'], hyperparams => '{"solver": "streaming"}')$$,
-                 '0A000', NULL, 'streaming logistic regression on three classes is 0A000');
+SELECT is((SELECT metrics->>'solver' || '/' || jsonb_array_length(metrics->'confusion_matrix') || '/' || (metrics ? 'roc_auc')
+             FROM galaxy.train('scale_cls3', 'scale_cls', 'c3', algorithm => 'logistic_regression', features => ARRAY['x'],
+                               hyperparams => '{"solver": "streaming"}', test_size => 0)),
+          'streaming/3/true', 'streaming logistic regression fits three classes, with roc_auc');
 SELECT is((SELECT metrics->>'solver' FROM galaxy.train('scale_cls_ok', 'scale_cls', 'c2', algorithm => 'logistic_regression',
                                                        features => ARRAY['x'], hyperparams => '{"solver": "streaming"}', test_size => 0)),
           'streaming', 'a streaming logistic fit says so in its metrics');
@@ -158,6 +159,44 @@ SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_cls', NULL, algorithm
 SELECT is((SELECT metrics->>'solver' FROM galaxy.train('scale_km_ok', 'scale_cls', NULL, algorithm => 'kmeans', task => 'clustering',
                                                        features => ARRAY['x'], hyperparams => '{"solver": "streaming", "n_clusters": 2}', test_size => 0)),
           'streaming', 'a streaming k-means fit says so in its metrics');
+
+
+-- ---------------------------------------------------------------------------
+-- multinomial logistic regression's Newton pass and the scores of roc_auc
+-- ---------------------------------------------------------------------------
+SELECT is((SELECT string_agg(aggfnoid::text || ':' || aggtranstype::regtype::text || '/' || aggcombinefn::text || '/' || aggfinalfn::text,
+                             ',' ORDER BY aggfnoid::text)
+             FROM pg_aggregate WHERE aggfnoid::text IN ('galaxy_internal.softmax_pass', 'galaxy_internal.softmax_pass_array')),
+          'galaxy_internal.softmax_pass:double precision[]/galaxy_internal.pass_combine/galaxy_internal.softmax_pass_final,'
+          'galaxy_internal.softmax_pass_array:double precision[]/galaxy_internal.pass_combine/galaxy_internal.softmax_pass_final',
+          'the softmax pass aggregates into float8[] with the passes'' combine function and a final function');
+SELECT is((SELECT count(*)::int FROM pg_proc
+            WHERE proname IN ('softmax_pass', 'softmax_pass_array', 'softmax_pass_accum', 'softmax_pass_array_accum',
+                              'softmax_pass_final', 'logistic_proba', 'logistic_proba_array', 'nb_proba', 'nb_proba_array')
+              AND pronamespace = 'galaxy_internal'::regnamespace AND proparallel = 's'), 9,
+          'every softmax pass and scoring function is PARALLEL SAFE');
+SELECT ok(has_function_privilege('galaxy_reader', 'galaxy_internal.softmax_pass(float8, int8, float8, float8[], "any")', 'EXECUTE')
+          AND NOT has_function_privilege('public', 'galaxy_internal.softmax_pass(float8, int8, float8, float8[], "any")', 'EXECUTE')
+          AND NOT has_function_privilege('public', 'galaxy_internal.logistic_proba(float8, int8, float8, int4, float8[], "any")', 'EXECUTE'),
+          'galaxy_reader may run the softmax pass, PUBLIC may not');
+SELECT throws_ok($$SELECT galaxy_internal.pass_combine('{21325,3,1}', '{21325,3,1}')$$, '22023', NULL,
+                 'a malformed softmax pass state is 22023');
+SELECT throws_ok($$SELECT galaxy_internal.softmax_pass_final(array_fill(0::float8, ARRAY[2]) || '{21325,3,1}'::float8[])$$, '22023', NULL,
+                 'a state that is not a softmax pass state is 22023 in the final function');
+SELECT throws_ok($$SELECT galaxy_internal.softmax_pass(1, 1, 0, ARRAY[200, 5]::float8[] || array_fill(1::float8, ARRAY[1415]),
+                                                     1::float8, 2::float8, 3::float8, 4::float8, 5::float8)$$,
+                 '54000', NULL, 'a point of more parameters than a Hessian takes is 54000');
+SELECT throws_ok($$SELECT galaxy_internal.softmax_pass(3, 1, 0, '{3,1,1,1,1,0,0,0,0,0,0,0,1,0}'::float8[], 1::float8)$$,
+                 '22000', NULL, 'a class index out of range is 22000');
+SELECT throws_ok($$SELECT galaxy_internal.logistic_proba(1, 1, 0, 0, '{2,1,0,1,0,NaN,0}'::float8[], 1::float8)$$,
+                 '22023', NULL, 'a non-finite model of logistic_proba is 22023');
+SELECT throws_ok($$SELECT galaxy_internal.nb_proba(1, 1, 0, 0, '{2,1,0,1e-9,1,0,1,0,0,0,0,5,5,0,1,2,3}', 1::float8)$$, '22023', NULL,
+                 'a model of nb_proba with a zero scale is 22023');
+CREATE TABLE scale_many AS SELECT i::float8 AS x, (i % 11)::float8 AS x2, (i % 7)::float8 AS x3, (i % 5)::float8 AS x4,
+                                 (i % 3)::float8 AS x5, (i % 200)::text AS c FROM generate_series(1, 600) i;
+SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_many', 'c', algorithm => 'logistic_regression',
+                                      hyperparams => '{"solver": "streaming"}')$$,
+                 '0A000', NULL, 'streaming logistic regression with more parameters than a Hessian takes is 0A000');
 
 SELECT * FROM finish();
 ROLLBACK;
