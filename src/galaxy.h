@@ -41,4 +41,7 @@ extern void galaxy_check_training_memory(Size bytes, const char *what);
 /* Map in a large buffer about to be written from start to end (a hint: failures are ignored). */
 extern void galaxy_prefault(void *p, Size len);
 
+/* Keep large freed blocks in this process for reuse (once; glibc only; see galaxy.c). */
+extern void galaxy_keep_freed_memory(void);
+
 #endif							/* GALAXY_H */
