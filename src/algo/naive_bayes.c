@@ -469,24 +469,6 @@ nb_joint_log_likelihood_sparse(const NbState *st, const SparseMatrix *X, int64 i
 	}
 }
 
-/* Predicted classes of CSR rows. */
-static void
-nb_predict_sparse(const void *state, const SparseMatrix *X, double *out)
-{
-	const NbState *st = state;
-	int			k = st->n_classes;
-	double		buf[NB_SCORE_STACK];
-	double	   *jll = k <= NB_SCORE_STACK ? buf : palloc(sizeof(double) * k);
-
-	for (int64 i = 0; i < X->n_rows; i++)
-	{
-		nb_joint_log_likelihood_sparse(st, X, i, jll);
-		out[i] = vec_argmax(jll, k);
-	}
-	if (jll != buf)
-		pfree(jll);
-}
-
 /* Normalise joint log likelihoods into probabilities (uniform when none is finite). */
 static void
 nb_normalise(double *o, int k)
@@ -503,6 +485,25 @@ nb_normalise(double *o, int k)
 	vec_exp_normalise(o, k, m, o);
 }
 
+/* Predicted classes of CSR rows: the first largest probability (predict_is_proba_argmax). */
+static void
+nb_predict_sparse(const void *state, const SparseMatrix *X, double *out)
+{
+	const NbState *st = state;
+	int			k = st->n_classes;
+	double		buf[NB_SCORE_STACK];
+	double	   *jll = k <= NB_SCORE_STACK ? buf : palloc(sizeof(double) * k);
+
+	for (int64 i = 0; i < X->n_rows; i++)
+	{
+		nb_joint_log_likelihood_sparse(st, X, i, jll);
+		nb_normalise(jll, k);
+		out[i] = vec_argmax(jll, k);
+	}
+	if (jll != buf)
+		pfree(jll);
+}
+
 /* Class probabilities of CSR rows. */
 static void
 nb_predict_proba_sparse(const void *state, const SparseMatrix *X, double *out)
@@ -517,7 +518,7 @@ nb_predict_proba_sparse(const void *state, const SparseMatrix *X, double *out)
 	}
 }
 
-/* Predicted class: the largest joint log likelihood. */
+/* Predicted class: the first largest probability (the largest joint log likelihood). */
 static void
 nb_predict(const void *state, const double *X, int64 n, double *out)
 {
@@ -529,6 +530,7 @@ nb_predict(const void *state, const double *X, int64 n, double *out)
 	for (int64 i = 0; i < n; i++)
 	{
 		nb_joint_log_likelihood(st, X + i * st->n_features, i, jll);
+		nb_normalise(jll, k);
 		out[i] = vec_argmax(jll, k);
 	}
 	if (jll != buf)
@@ -649,4 +651,5 @@ const AlgorithmDef galaxy_algo_naive_bayes = {
 	.sparse_input = true,
 	.predict_sparse = nb_predict_sparse,
 	.predict_proba_sparse = nb_predict_proba_sparse,
+	.predict_is_proba_argmax = true,
 };
