@@ -606,29 +606,36 @@ nb_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
 	st->distribution = dist;
 	st->binarize = mr_f64_finite(r, "naive_bayes binarize threshold");
 	st->log_prior = alloc_doubles(k);
-	st->m1 = alloc_doubles(kp);
-	st->m2 = (n_mats == 2) ? alloc_doubles(kp) : NULL;
 	for (uint32 c = 0; c < k; c++)
 	{
 		st->log_prior[c] = mr_f64_finite(r, "naive_bayes log prior");
 		if (st->log_prior[c] > 0.0)
 			mr_corrupt("naive_bayes log prior %g is above 0", st->log_prior[c]);
 	}
+	/* the statistics are read as a block each (not zeroed first), then checked */
+	st->m1 = palloc_extended(sizeof(double) * Max(kp, 1), MCXT_ALLOC_HUGE);
+	mr_f64s(r, st->m1, kp);
 	for (uint64 o = 0; o < kp; o++)
 	{
-		st->m1[o] = mr_f64_finite(r, "naive_bayes class statistic");
+		if (!isfinite(st->m1[o]))
+			mr_corrupt("naive_bayes class statistic is not finite");
 		if (dist != NB_GAUSSIAN && st->m1[o] > 0.0)
 			mr_corrupt("naive_bayes log probability %g is above 0", st->m1[o]);
 	}
-	if (st->m2)
+	if (n_mats == 2)
+	{
+		st->m2 = palloc_extended(sizeof(double) * Max(kp, 1), MCXT_ALLOC_HUGE);
+		mr_f64s(r, st->m2, kp);
 		for (uint64 o = 0; o < kp; o++)
 		{
-			st->m2[o] = mr_f64_finite(r, "naive_bayes class statistic");
+			if (!isfinite(st->m2[o]))
+				mr_corrupt("naive_bayes class statistic is not finite");
 			if (dist == NB_GAUSSIAN && !(st->m2[o] >= NB_MIN_VAR))
 				mr_corrupt("naive_bayes variance %g is not positive", st->m2[o]);
 			if (dist == NB_BERNOULLI && st->m2[o] > 0.0)
 				mr_corrupt("naive_bayes log probability %g is above 0", st->m2[o]);
 		}
+	}
 	if (dist == NB_BERNOULLI)
 		nb_bernoulli_base(st);
 	return st;
