@@ -699,6 +699,8 @@ def markdown(res, img_rel="img"):
         td = res["meta"].get("text_data") or {}
         tr = next(r for r in res["speed"] if r.get("text"))
         tcfg = (((tr.get("preprocess") or {}).get("columns") or {}).get("body") or {}).get("config", "english")
+        run_cfg = res["meta"].get("config") or {}
+        text_reps = run_cfg.get("text_reps", run_cfg.get("reps"))
         if tcfg == "galaxy.words":
             tokens = ("the text search configuration `galaxy.words`: galaxy's own word parser, scikit-learn's "
                       "default tokens (runs of two or more letters, digits or underscores) lower-cased, no stemming, "
@@ -719,7 +721,8 @@ def markdown(res, img_rel="img"):
                 "also scores every training row (the model's metrics: accuracy, log loss, ROC AUC, confusion matrix), "
                 "stores and registers the model, measures its single-row predict latency (200 rows) and runs in a new "
                 "session (cold caches, fresh memory); the peer's has no predict, no pickling, and runs in a warm Python "
-                "process. Targets (issue #14): galaxy end to end "
+                f"process. Medians of {text_reps} repetitions, alternating which side goes "
+                "first. Targets (issue #14): galaxy end to end "
                 "≤ 1.0 × the peer's vectorize + fit; accuracy within 0.01 of the peer's, or better.", "",
                 or_note(text_table(res)), ""]
     if any(r.get("grid") for r in res["speed"]):
