@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -240,6 +241,32 @@ galaxy_alloc_filled(Size len)
 
 	galaxy_prefault(p, len);
 	return p;
+}
+
+/*
+ * From now on keep large freed blocks in this process for reuse.  glibc
+ * maps every block of 128 kB or more afresh and unmaps it when freed, so
+ * each training's buffers (rows, features, model) fault their pages in again
+ * one by one: about a third of a small training in a new backend, more on a
+ * virtual machine where a page fault costs 10 µs or more.  glibc itself
+ * raises these thresholds after the first large block is freed, up to 32 MB
+ * mapped / 64 MB kept at the top of the heap; this sets them to that same
+ * ceiling at once, for a backend that trains (train_run calls it): memory a
+ * backend keeps stays what glibc would keep after one large allocation.
+ * Once per process; a failure is ignored (a hint, as galaxy_prefault).
+ */
+void
+galaxy_keep_freed_memory(void)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+	static bool done = false;
+
+	if (done)
+		return;
+	done = true;
+	(void) mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	(void) mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
 }
 
 /* A user-supplied name for a message: itself, or its first 64 bytes and "...". */

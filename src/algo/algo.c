@@ -129,6 +129,22 @@ algo_at(int i)
 	return registry[i];
 }
 
+/* The class of each row: the first largest of its n_classes probabilities. */
+static void
+proba_argmax(const double *proba, int64 n, int n_classes, double *pred)
+{
+	for (int64 i = 0; i < n; i++)
+	{
+		const double *p = proba + i * n_classes;
+		int			best = 0;
+
+		for (int c = 1; c < n_classes; c++)
+			if (p[c] > p[best])
+				best = c;
+		pred[i] = best;
+	}
+}
+
 void
 algo_predict_scores(const AlgorithmDef *algo, const void *state, const double *X, int64 n,
 					int n_classes, double *pred, double *proba)
@@ -137,16 +153,7 @@ algo_predict_scores(const AlgorithmDef *algo, const void *state, const double *X
 	if (proba && algo->predict_is_proba_argmax)
 	{
 		algo->predict_proba(state, X, n, proba);
-		for (int64 i = 0; i < n; i++)
-		{
-			const double *p = proba + i * n_classes;
-			int			best = 0;
-
-			for (int c = 1; c < n_classes; c++)
-				if (p[c] > p[best])
-					best = c;
-			pred[i] = best;
-		}
+		proba_argmax(proba, n, n_classes, pred);
 		return;
 	}
 	algo->predict(state, X, n, pred);
@@ -169,6 +176,13 @@ algo_predict_scores_sparse(const AlgorithmDef *algo, const void *state, const Sp
 	Assert(proba == NULL || (n_classes > 0 && algo->predict_proba != NULL));
 	if (algo->sparse_input)
 	{
+		if (proba && algo->predict_is_proba_argmax)
+		{
+			/* the classes from the probabilities: the model runs once per row */
+			algo->predict_proba_sparse(state, X, proba);
+			proba_argmax(proba, n, n_classes, pred);
+			return;
+		}
 		algo->predict_sparse(state, X, pred);
 		if (proba)
 			algo->predict_proba_sparse(state, X, proba);

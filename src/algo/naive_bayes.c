@@ -469,24 +469,6 @@ nb_joint_log_likelihood_sparse(const NbState *st, const SparseMatrix *X, int64 i
 	}
 }
 
-/* Predicted classes of CSR rows. */
-static void
-nb_predict_sparse(const void *state, const SparseMatrix *X, double *out)
-{
-	const NbState *st = state;
-	int			k = st->n_classes;
-	double		buf[NB_SCORE_STACK];
-	double	   *jll = k <= NB_SCORE_STACK ? buf : palloc(sizeof(double) * k);
-
-	for (int64 i = 0; i < X->n_rows; i++)
-	{
-		nb_joint_log_likelihood_sparse(st, X, i, jll);
-		out[i] = vec_argmax(jll, k);
-	}
-	if (jll != buf)
-		pfree(jll);
-}
-
 /* Normalise joint log likelihoods into probabilities (uniform when none is finite). */
 static void
 nb_normalise(double *o, int k)
@@ -503,6 +485,25 @@ nb_normalise(double *o, int k)
 	vec_exp_normalise(o, k, m, o);
 }
 
+/* Predicted classes of CSR rows: the first largest probability (predict_is_proba_argmax). */
+static void
+nb_predict_sparse(const void *state, const SparseMatrix *X, double *out)
+{
+	const NbState *st = state;
+	int			k = st->n_classes;
+	double		buf[NB_SCORE_STACK];
+	double	   *jll = k <= NB_SCORE_STACK ? buf : palloc(sizeof(double) * k);
+
+	for (int64 i = 0; i < X->n_rows; i++)
+	{
+		nb_joint_log_likelihood_sparse(st, X, i, jll);
+		nb_normalise(jll, k);
+		out[i] = vec_argmax(jll, k);
+	}
+	if (jll != buf)
+		pfree(jll);
+}
+
 /* Class probabilities of CSR rows. */
 static void
 nb_predict_proba_sparse(const void *state, const SparseMatrix *X, double *out)
@@ -517,7 +518,7 @@ nb_predict_proba_sparse(const void *state, const SparseMatrix *X, double *out)
 	}
 }
 
-/* Predicted class: the largest joint log likelihood. */
+/* Predicted class: the first largest probability (the largest joint log likelihood). */
 static void
 nb_predict(const void *state, const double *X, int64 n, double *out)
 {
@@ -529,6 +530,7 @@ nb_predict(const void *state, const double *X, int64 n, double *out)
 	for (int64 i = 0; i < n; i++)
 	{
 		nb_joint_log_likelihood(st, X + i * st->n_features, i, jll);
+		nb_normalise(jll, k);
 		out[i] = vec_argmax(jll, k);
 	}
 	if (jll != buf)
@@ -604,29 +606,36 @@ nb_deserialize(ModelReader *r, int n_features, int n_classes, GalaxyTask task)
 	st->distribution = dist;
 	st->binarize = mr_f64_finite(r, "naive_bayes binarize threshold");
 	st->log_prior = alloc_doubles(k);
-	st->m1 = alloc_doubles(kp);
-	st->m2 = (n_mats == 2) ? alloc_doubles(kp) : NULL;
 	for (uint32 c = 0; c < k; c++)
 	{
 		st->log_prior[c] = mr_f64_finite(r, "naive_bayes log prior");
 		if (st->log_prior[c] > 0.0)
 			mr_corrupt("naive_bayes log prior %g is above 0", st->log_prior[c]);
 	}
+	/* the statistics are read as a block each (not zeroed first), then checked */
+	st->m1 = palloc_extended(sizeof(double) * Max(kp, 1), MCXT_ALLOC_HUGE);
+	mr_f64s(r, st->m1, kp);
 	for (uint64 o = 0; o < kp; o++)
 	{
-		st->m1[o] = mr_f64_finite(r, "naive_bayes class statistic");
+		if (!isfinite(st->m1[o]))
+			mr_corrupt("naive_bayes class statistic is not finite");
 		if (dist != NB_GAUSSIAN && st->m1[o] > 0.0)
 			mr_corrupt("naive_bayes log probability %g is above 0", st->m1[o]);
 	}
-	if (st->m2)
+	if (n_mats == 2)
+	{
+		st->m2 = palloc_extended(sizeof(double) * Max(kp, 1), MCXT_ALLOC_HUGE);
+		mr_f64s(r, st->m2, kp);
 		for (uint64 o = 0; o < kp; o++)
 		{
-			st->m2[o] = mr_f64_finite(r, "naive_bayes class statistic");
+			if (!isfinite(st->m2[o]))
+				mr_corrupt("naive_bayes class statistic is not finite");
 			if (dist == NB_GAUSSIAN && !(st->m2[o] >= NB_MIN_VAR))
 				mr_corrupt("naive_bayes variance %g is not positive", st->m2[o]);
 			if (dist == NB_BERNOULLI && st->m2[o] > 0.0)
 				mr_corrupt("naive_bayes log probability %g is above 0", st->m2[o]);
 		}
+	}
 	if (dist == NB_BERNOULLI)
 		nb_bernoulli_base(st);
 	return st;
@@ -649,4 +658,5 @@ const AlgorithmDef galaxy_algo_naive_bayes = {
 	.sparse_input = true,
 	.predict_sparse = nb_predict_sparse,
 	.predict_proba_sparse = nb_predict_proba_sparse,
+	.predict_is_proba_argmax = true,
 };

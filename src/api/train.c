@@ -2161,6 +2161,8 @@ train_run(TrainRequest *req)
 	ProgressRun *volatile run = NULL;
 	volatile int64 model_id = 0;
 
+	/* a training's large buffers are reused, not faulted in afresh, from here on */
+	galaxy_keep_freed_memory();
 	trainctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy training", ALLOCSET_DEFAULT_SIZES);
 	oldctx = MemoryContextSwitchTo(trainctx);
 

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -239,6 +240,30 @@ is_provenance_link(const char *column)
 }
 
 /*
+ * Whether two non-NULL values of a column are the same: the same TOAST
+ * pointer is the same stored value (TOAST values never change in place), so
+ * an UPDATE that leaves the model column alone costs no decompression of it;
+ * anything else is compared byte by byte.
+ */
+static bool
+same_value(Datum d1, Datum d2, Form_pg_attribute att)
+{
+	if (att->attlen == -1 &&
+		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(d1)) &&
+		VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(d2)))
+	{
+		struct varatt_external e1;
+		struct varatt_external e2;
+
+		VARATT_EXTERNAL_GET_POINTER(e1, DatumGetPointer(d1));
+		VARATT_EXTERNAL_GET_POINTER(e2, DatumGetPointer(d2));
+		if (e1.va_valueid == e2.va_valueid && e1.va_toastrelid == e2.va_toastrelid)
+			return true;
+	}
+	return datum_image_eq(d1, d2, att->attbyval, att->attlen);
+}
+
+/*
  * BEFORE UPDATE trigger on galaxy.models: once a model has left 'training',
  * only its status may change, and only along the allowed transitions (and
  * its provenance links may become NULL when what they point to is deleted).
@@ -301,7 +326,7 @@ galaxy_model_immutable(PG_FUNCTION_ARGS)
 		if (n2 && is_provenance_link(NameStr(att->attname)))
 			continue;
 		if (n1 != n2 ||
-			(!n1 && !datum_image_eq(d1, d2, att->attbyval, att->attlen)))
+			(!n1 && !same_value(d1, d2, att)))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("galaxy model %lld is immutable: column \"%s\" cannot change once the model is %s",
