@@ -49,7 +49,7 @@ CREATE TABLE mb AS SELECT (galaxy.train('big_lin', 'big', 'y', algorithm => 'lin
        hyperparams => '{"solver": "streaming"}', seed => 5)).*;
 CREATE TABLE mb2 AS SELECT (galaxy.train('big_lin', 'big', 'y', algorithm => 'linear_regression',
        hyperparams => '{"solver": "streaming"}', seed => 5)).*;
-SELECT (g1.training_profile->>'rows')::int BETWEEN 15000 AND 40000 AS sampled,
+SELECT (g1.training_profile->>'rows')::int BETWEEN 6000 AND 20000 AS sampled,
        (g1.training_profile->>'rows')::int < 150000 AS fewer_than_all,
        g1.training_profile = g2.training_profile AS same_profile_same_seed
   FROM galaxy.models g1, galaxy.models g2

@@ -31,7 +31,7 @@
 #include "util/query.h"
 
 /* Rows the sample aims at: enough for percentiles p0 ... p100 of every column */
-#define STREAM_PROFILE_ROWS		20000
+#define STREAM_PROFILE_ROWS		8000
 
 /* The training profile of the job's model, or NULL when its relation cannot be sampled. */
 Jsonb *
