@@ -105,6 +105,22 @@ is($coord->safe_psql('postgres', q{
 	  FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id WHERE p.name IN ('ds', 'ls')}) =~
 	  /^([^,]+),\1$/ ? 'same' : 'different', 'same',
 	'streaming on the distributed table: the same rows and model as on the local table');
+# streaming logistic regression: Newton passes pushed down, and the held-out
+# roc_auc (a query over the scored held-out rows) from the shards
+$coord->safe_psql('postgres', q{
+	SET client_min_messages = warning;
+	SELECT galaxy.train('dls', relation => 'd', target => 'c', algorithm => 'logistic_regression',
+	                    features => ARRAY['x1', 'x2', 'x3'], hyperparams => '{"solver": "streaming"}');
+	SELECT galaxy.train('lls', relation => 'l', target => 'c', algorithm => 'logistic_regression',
+	                    features => ARRAY['x1', 'x2', 'x3'], hyperparams => '{"solver": "streaming"}');
+});
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(m.training_rows || ':' || round((m.metrics->>'roc_auc')::numeric, 6) || ':'
+	                  || (m.metrics->>'distributed' IS NOT NULL), ',' ORDER BY p.name)
+	  FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id WHERE p.name IN ('dls', 'lls')}) =~
+	  /^(\d+:[0-9.]+):true,\1:false$/ ? 'same' : 'different', 'same',
+	'streaming logistic regression on the distributed table: the same rows and roc_auc as on the local table');
+
 my $agg = $coord->safe_psql('postgres', q{EXPLAIN (VERBOSE, COSTS OFF)
 	SELECT galaxy.regression_moments(y, ARRAY[x1, x2, x3]) FROM d});
 like($agg, qr/coord_combine_agg/, 'EXPLAIN: the moments are combined on the coordinator');
