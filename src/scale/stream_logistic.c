@@ -113,6 +113,41 @@ objective(const NewtonData *s, const double *coef, int p, double inv_c)
 }
 
 /*
+ * x = -H0^-1 g for a Newton step (H0 q x q, symmetric, row-major); a
+ * singular H0 (a constant feature, C huge) gets a little ridge, more each
+ * time, until it is positive definite.
+ */
+static void
+newton_solve(const double *H0, const double *g, lapack_int q, double *x)
+{
+	lapack_int	one = 1;
+	lapack_int	info;
+	double	   *H = palloc(sizeof(double) * q * q);
+	double		jitter = 0.0;
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		memcpy(H, H0, sizeof(double) * q * q);
+		for (int a = 0; a < q; a++)
+		{
+			H[(Size) a * q + a] += jitter;
+			x[a] = -g[a];
+		}
+		dposv_("L", &q, &one, H, &q, x, &q, &info, 1);
+		if (info == 0)
+			break;
+		if (info < 0 || jitter > 1e6)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("logistic_regression: the Hessian of a Newton pass is not positive definite"),
+					 errhint("Scale the features, drop constant ones, or lower \"C\".")));
+		jitter = jitter == 0.0 ? 1e-10 * (1.0 + fabs(H0[0])) : jitter * 100.0;
+	}
+	pfree(H);
+}
+
+/*
  * The Newton direction at a pass's point into dir (p + 1: intercept, then
  * coefficients); returns the decrement g' dir (negated, >= 0).
  */
@@ -124,14 +159,10 @@ newton_direction(const NewtonData *s, const double *coef, double inv_c, bool fit
 	int			d = p + 1;
 	int			off = fit_intercept ? 0 : 1;
 	lapack_int	q = d - off;
-	lapack_int	one = 1;
-	lapack_int	info;
 	NewtonPart pa;
-	double	   *H = palloc(sizeof(double) * q * q);
 	double	   *g = palloc(sizeof(double) * q);
 	double	   *H0 = palloc(sizeof(double) * q * q);
 	double		dec = 0.0;
-	double		jitter = 0.0;
 
 	newton_part(s, 0, &pa);
 	for (int j = off; j < d; j++)
@@ -146,30 +177,11 @@ newton_direction(const NewtonData *s, const double *coef, double inv_c, bool fit
 			H0[(j - off) * q + (k - off)] = h;
 		}
 	}
-	/* a singular Hessian (a constant feature, C huge): a little ridge, more each time */
-	for (;;)
-	{
-		memcpy(H, H0, sizeof(double) * q * q);
-		for (int j = 0; j < q; j++)
-		{
-			H[j * q + j] += jitter;
-			dir[j + off] = -g[j];
-		}
-		dposv_("L", &q, &one, H, &q, dir + off, &q, &info, 1);
-		if (info == 0)
-			break;
-		if (info < 0 || jitter > 1e6)
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("logistic_regression: the Hessian of a Newton pass is not positive definite"),
-					 errhint("Scale the features, drop constant ones, or lower \"C\".")));
-		jitter = jitter == 0.0 ? 1e-10 * (1.0 + H0[0]) : jitter * 100.0;
-	}
+	newton_solve(H0, g, q, dir + off);
 	if (off)
 		dir[0] = 0.0;
 	for (int j = 0; j < q; j++)
 		dec -= g[j] * dir[j + off];
-	pfree(H);
 	pfree(H0);
 	pfree(g);
 	return Max(dec, 0.0);
@@ -252,20 +264,15 @@ softmax_direction(const SmPass *s, const double *theta, double inv_c, bool fit_i
 	int			d = s->p + 1;
 	int		   *idx = palloc(sizeof(int) * D);
 	lapack_int	q = 0;
-	lapack_int	one = 1;
-	lapack_int	info;
-	double	   *H,
-			   *H0,
+	double	   *H0,
 			   *g,
 			   *x;
 	double		dec = 0.0,
-				jitter = 0.0,
 				icurv = 0.0;
 
 	for (int i = 0; i < D; i++)
 		if (fit_intercept || i % d != 0)
 			idx[q++] = i;
-	H = palloc(sizeof(double) * q * q);
 	H0 = palloc(sizeof(double) * q * q);
 	g = palloc(sizeof(double) * q);
 	x = palloc(sizeof(double) * q);
@@ -290,25 +297,7 @@ softmax_direction(const SmPass *s, const double *theta, double inv_c, bool fit_i
 			H0[(Size) a * q + b] = h;
 		}
 	}
-	for (;;)
-	{
-		CHECK_FOR_INTERRUPTS();
-		memcpy(H, H0, sizeof(double) * q * q);
-		for (int a = 0; a < q; a++)
-		{
-			H[(Size) a * q + a] += jitter;
-			x[a] = -g[a];
-		}
-		dposv_("L", &q, &one, H, &q, x, &q, &info, 1);
-		if (info == 0)
-			break;
-		if (info < 0 || jitter > 1e6)
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("logistic_regression: the Hessian of a Newton pass is not positive definite"),
-					 errhint("Scale the features, drop constant ones, or lower \"C\".")));
-		jitter = jitter == 0.0 ? 1e-10 * (1.0 + fabs(H0[0])) : jitter * 100.0;
-	}
+	newton_solve(H0, g, q, x);
 	memset(dir, 0, sizeof(double) * D);
 	for (int a = 0; a < q; a++)
 	{
@@ -316,7 +305,6 @@ softmax_direction(const SmPass *s, const double *theta, double inv_c, bool fit_i
 		dec -= g[a] * x[a];
 	}
 	pfree(idx);
-	pfree(H);
 	pfree(H0);
 	pfree(g);
 	pfree(x);
