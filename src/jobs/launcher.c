@@ -101,6 +101,8 @@ PGDLLEXPORT void galaxy_scanner_main(Datum arg);
 #define LAUNCHER_MAX_HELD		256
 /* A database's next monitor visit when none is due. */
 #define MONITOR_NEVER			PG_INT64_MAX
+/* Back-off of a database whose monitor worker failed: 5 s doubling to 5 min. */
+#define MONITOR_BACKOFF_MAX_MS	(5 * 60 * 1000)
 
 /* What the launcher knows about one database. */
 typedef struct LauncherDb
@@ -116,6 +118,7 @@ typedef struct LauncherDb
 	Oid			left[GALAXY_MAX_JOB_WORKERS];
 	TimestampTz monitor_at;		/* next monitor worker (0: now, MONITOR_NEVER: none) */
 	TimestampTz monitor_backoff;	/* its last monitor worker failed: none before this */
+	int			monitor_failures;	/* monitor workers failed in a row there */
 	bool		monitor_probe;	/* a change there: visit even before a scan saw galaxy */
 } LauncherDb;
 
@@ -835,11 +838,22 @@ launcher_finish_monitor(void)
 	db->monitor_probe = false;
 	if (!result.done)
 	{
-		/* it failed (its error is in the server log): back off */
-		db->monitor_backoff = TimestampTzPlusMilliseconds(now, LAUNCHER_BACKOFF_MS);
+		/*
+		 * It failed (its error is in the server log): back off, longer after
+		 * each failure in a row, so a database where the worker cannot run
+		 * (a damaged installation) costs a process start every few minutes,
+		 * not every few seconds.
+		 */
+		int64		ms = LAUNCHER_BACKOFF_MS;
+
+		for (int k = 0; k < db->monitor_failures && ms < MONITOR_BACKOFF_MAX_MS; k++)
+			ms *= 2;
+		db->monitor_failures++;
+		db->monitor_backoff = TimestampTzPlusMilliseconds(now, Min(ms, MONITOR_BACKOFF_MAX_MS));
 		db->monitor_at = db->monitor_backoff;
 		return;
 	}
+	db->monitor_failures = 0;
 	if (!result.installed)
 	{
 		db->installed = 0;
@@ -948,6 +962,16 @@ launcher_start_monitor(void)
 	warned_no_monitor = false;
 	monitor_handle = handle;
 	monitor_dboid = dboid;
+
+	/*
+	 * The visit is under way: not due again until the worker says when
+	 * (launcher_finish_monitor).  A change that arrives meanwhile sets 0
+	 * again, and that is how the finish tells it from this visit's own
+	 * cause; left at 0, every visit looked like one asked for during the
+	 * last, and the launcher started a worker for the database again and
+	 * again, forever.
+	 */
+	launcher_db_for(dboid)->monitor_at = MONITOR_NEVER;
 	return -1;
 }
 
