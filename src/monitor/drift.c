@@ -6,8 +6,9 @@
  * A numeric feature's baseline is its percentiles p0..p100, kept as distinct
  * bin edges e_0 < ... < e_m with the baseline's count in each bin: bin 0 is
  * (-inf, e_0], bin j is (e_{j-1}, e_j], bin m+1 is (e_m, inf).  New data is
- * binned on those edges in one pass (a binary search per value), so its
- * profile costs little more than reading it.  From the two histograms:
+ * binned on those edges in one pass (a lookup grid over the edges, then a
+ * step or two, per value), and so are the training rows for the baseline's
+ * counts, so a profile costs little more than reading the rows.  From the two histograms:
  *  - PSI on the decile bins (the edges at p0, p10, ..., p100), the usual
  *    0.1 / 0.25 thresholds; proportions below 1e-4 count as 1e-4;
  *  - the Kolmogorov-Smirnov statistic, the largest difference of the two
@@ -61,6 +62,7 @@
 #include "util/dict.h"
 #include "util/jsonb_build.h"
 #include "util/query.h"
+#include "util/sort.h"
 
 #define DRIFT_BATCH			10000
 #define DRIFT_MIN_SHARE		1e-4	/* floor of a proportion in PSI */
@@ -199,24 +201,14 @@ drift_bin_fast(const DriftCol *c, double x)
 	return j;
 }
 
-/*
- * drift_sort_doubles: qsort's algorithm (sort_template.h, as pg_qsort) with
- * data_cmp_double's order inlined, so the same values come out in the same
- * order, without a call per comparison.
- */
-#define ST_SORT drift_sort_doubles
-#define ST_ELEMENT_TYPE double
-#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
-#define ST_SCOPE static
-#define ST_DECLARE
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
 /* Percentile edges and deciles of the values q (sorted here). */
 static void
 drift_numeric_edges(DriftCol *c, double *q, int64 nq)
 {
-	drift_sort_doubles(q, nq);
+	uint64	   *tmp = palloc(sizeof(uint64) * 2 * Max(nq, 1));
+
+	galaxy_sort_doubles(q, nq, tmp);
+	pfree(tmp);
 	for (int i = 0; i <= DRIFT_PERCENTILES; i++)
 	{
 		double		e = profile_quantile(q, nq, (double) i / DRIFT_PERCENTILES);
@@ -226,35 +218,6 @@ drift_numeric_edges(DriftCol *c, double *q, int64 nq)
 		if (i % (DRIFT_PERCENTILES / 10) == 0 && (c->n_dec == 0 || e > c->dec[c->n_dec - 1]))
 			c->dec[c->n_dec++] = e;
 	}
-}
-
-/*
- * The edges of a column padded to 128 with +Infinity, for drift_pad_bin:
- * bin b holds edges[b - 1] < x <= edges[b]; above the last edge, bin
- * n_edges (the number of edges below x).
- */
-static void
-drift_pad_edges(const DriftCol *c, double *pad)
-{
-	StaticAssertStmt(DRIFT_PERCENTILES + 1 <= 128, "the edges fit the padded array");
-	for (int b = 0; b < 128; b++)
-		pad[b] = b < c->n_edges ? c->edges[b] : get_float8_infinity();
-}
-
-/* The bin of x among padded edges: seven fixed steps (no branch to mispredict). */
-static inline int
-drift_pad_bin(const double *pad, double x)
-{
-	int			pos = 0;
-
-	pos += (pad[pos + 63] < x) ? 64 : 0;
-	pos += (pad[pos + 31] < x) ? 32 : 0;
-	pos += (pad[pos + 15] < x) ? 16 : 0;
-	pos += (pad[pos + 7] < x) ? 8 : 0;
-	pos += (pad[pos + 3] < x) ? 4 : 0;
-	pos += (pad[pos + 1] < x) ? 2 : 0;
-	pos += (pad[pos] < x) ? 1 : 0;
-	return pos;
 }
 
 /* Start a numeric baseline of n values: no edges yet. */
@@ -275,8 +238,8 @@ drift_numeric_begin(DriftCol *c, int64 n)
  * DRIFT_EXACT_VALUES values the edges are exact quantiles; beyond, they are
  * the quantiles of an even stride of DRIFT_EXACT_VALUES of them (sorting a
  * million values per column made the profile the slowest step of a
- * training), and every value is then counted into its bin by a binary
- * search over the edges, so the counts stay exact.
+ * training), and every value is then counted into its bin through the
+ * column's lookup grid, so the counts stay exact.
  */
 static void
 drift_numeric_baseline(DriftCol *c, double *v, int64 n)
@@ -312,15 +275,14 @@ drift_numeric_baseline(DriftCol *c, double *v, int64 n)
 	}
 	/* every value counted into its bin */
 	{
-		double		pad[128];
 		int64	   *count = palloc0(sizeof(int64) * (DRIFT_PERCENTILES + 2));
 
-		drift_pad_edges(c, pad);
+		drift_grid_build(c);
 		for (int64 i = 0; i < n; i++)
 		{
 			if ((i & 0xFFFF) == 0)
 				CHECK_FOR_INTERRUPTS();
-			count[drift_pad_bin(pad, v[i])]++;
+			count[drift_bin_fast(c, v[i])]++;
 		}
 		for (int b = 0; b <= c->n_edges; b++)
 			c->base_fine[b] = (double) count[b];
@@ -445,7 +407,7 @@ typedef struct DriftCountPass
 	const int64 *rows;
 	const int  *slots;
 	int			m;
-	const double *pad;			/* m x 128 padded edges */
+	const DriftCol *cols;		/* m columns with their edges and lookup grids */
 	int			nw;
 	int64		r0,
 				r1;
@@ -479,7 +441,7 @@ drift_count_kernel(void *arg, int w, int nw)
 			if (unlikely(isnan(x)))
 				nulls[j]++;
 			else
-				count[width * j + drift_pad_bin(a->pad + 128 * j, x)]++;
+				count[width * j + drift_bin_fast(&a->cols[j], x)]++;
 		}
 	}
 }
@@ -501,7 +463,6 @@ drift_dataset_numeric_rows(DriftCol *cols, const int *slots, int m, const Datase
 {
 	double	   *buf;
 	double	   *q;
-	double	   *pad;
 	int64	   *count;
 	int64	   *nulls;
 	const int	width = DRIFT_PERCENTILES + 2;
@@ -516,7 +477,6 @@ drift_dataset_numeric_rows(DriftCol *cols, const int *slots, int m, const Datase
 	}
 	buf = palloc(sizeof(double) * Max(ds->n_raw, 1));
 	q = palloc(sizeof(double) * DRIFT_EXACT_VALUES * Min(m, DRIFT_GATHER_SLOTS));
-	pad = palloc(sizeof(double) * 128 * m);
 	count = palloc0(sizeof(int64) * width * m);
 	nulls = palloc0(sizeof(int64) * m);
 	/* the strided rows' values, a group of slots per read of each row */
@@ -535,7 +495,7 @@ drift_dataset_numeric_rows(DriftCol *cols, const int *slots, int m, const Datase
 		{
 			drift_numeric_begin(&cols[g + j], n);
 			drift_numeric_edges(&cols[g + j], q + (int64) j * DRIFT_EXACT_VALUES, DRIFT_EXACT_VALUES);
-			drift_pad_edges(&cols[g + j], pad + 128 * (g + j));
+			drift_grid_build(&cols[g + j]);
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -547,7 +507,7 @@ drift_dataset_numeric_rows(DriftCol *cols, const int *slots, int m, const Datase
 		a.rows = rows;
 		a.slots = slots;
 		a.m = m;
-		a.pad = pad;
+		a.cols = cols;
 		a.nw = Max(1, Min(galaxy_threads, TREE_MAX_THREADS));
 		a.count = palloc0(sizeof(int64) * width * m * a.nw);
 		a.nulls = palloc0(sizeof(int64) * m * a.nw);
@@ -589,7 +549,6 @@ drift_dataset_numeric_rows(DriftCol *cols, const int *slots, int m, const Datase
 	}
 	pfree(nulls);
 	pfree(count);
-	pfree(pad);
 	pfree(q);
 	pfree(buf);
 }
