@@ -44,7 +44,7 @@ extern void galaxy_prefault(void *p, Size len);
 /* MemoryContextAllocHuge in the current context, prefaulted: for a buffer about to be written whole. */
 extern void *galaxy_alloc_filled(Size len);
 
-/* Keep large freed blocks in this process for reuse (once; glibc only; see galaxy.c). */
-extern void galaxy_keep_freed_memory(void);
+/* Prepare this process's memory for a training: freed blocks kept, a first arena mapped in (once; glibc only; see galaxy.c). */
+extern void galaxy_prepare_training_memory(void);
 
 #endif							/* GALAXY_H */

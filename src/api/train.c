@@ -2162,7 +2162,7 @@ train_run(TrainRequest *req)
 	volatile int64 model_id = 0;
 
 	/* a training's large buffers are reused, not faulted in afresh, from here on */
-	galaxy_keep_freed_memory();
+	galaxy_prepare_training_memory();
 	trainctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy training", ALLOCSET_DEFAULT_SIZES);
 	oldctx = MemoryContextSwitchTo(trainctx);
 
