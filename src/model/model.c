@@ -310,9 +310,15 @@ lz4_body_read(const char *body, Size len, uint32 raw_size)
 	return raw;
 }
 
-/* Parse and fully validate a model value. */
-GalaxyModel *
-model_parse(const char *data, Size len, bool verify_checksum)
+/*
+ * Parse and fully validate a model value.  'release', when not NULL, is the
+ * palloc'd block that holds data: it is freed as soon as nothing needs it
+ * (once a compressed value is decompressed, before the parse), so a large
+ * model is never held compressed, decompressed and parsed at once.  The
+ * parsed model never points into its input (every reader copies).
+ */
+static GalaxyModel *
+model_parse_release(const char *data, Size len, bool verify_checksum, void *release)
 {
 	GalaxyModelHeader h;
 	const char *payload;
@@ -326,6 +332,12 @@ model_parse(const char *data, Size len, bool verify_checksum)
 	{
 		decompressed = lz4_body_read(data + MODEL_HEADER_SIZE, len - MODEL_HEADER_SIZE, h.raw_size);
 		payload = decompressed;
+		if (release)
+		{
+			pfree(release);
+			release = NULL;
+			data = NULL;
+		}
 	}
 	else
 		payload = data + MODEL_HEADER_SIZE;
@@ -389,16 +401,30 @@ model_parse(const char *data, Size len, bool verify_checksum)
 
 	if (decompressed)
 		pfree(decompressed);
+	if (release)
+		pfree(release);
 	return m;
 }
 
-/* Parse from a (possibly toasted) datum. */
+/* Parse and fully validate a model value (data stays the caller's). */
+GalaxyModel *
+model_parse(const char *data, Size len, bool verify_checksum)
+{
+	return model_parse_release(data, len, verify_checksum, NULL);
+}
+
+/*
+ * Parse from a (possibly toasted) datum.  A detoasted copy is freed as soon
+ * as it is decompressed: it used to stay beside the parsed model, in the
+ * cached model's memory, for as long as the backend kept the model.
+ */
 GalaxyModel *
 model_from_datum(Datum d)
 {
 	struct varlena *v = DatumGetGalaxyModelP(d);
 
-	return model_parse(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), true);
+	return model_parse_release(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), true,
+							   (Pointer) v != DatumGetPointer(d) ? v : NULL);
 }
 
 /* Predict n preprocessed rows. */

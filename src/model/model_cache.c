@@ -136,17 +136,13 @@ model_cache_begin(TimestampTz stmt_start)
 		model_cache_ensure();
 }
 
-/* Parse a model value into cm: the model and its scratch space, in a new context under parent. */
+/* The scratch space of cm's model, in cm->cxt. */
 static void
-fill_cached_model(CachedModel *cm, Datum d, MemoryContext parent)
+cached_model_setup(CachedModel *cm)
 {
-	MemoryContext old;
-	GalaxyModel *m;
+	MemoryContext old = MemoryContextSwitchTo(cm->cxt);
+	GalaxyModel *m = cm->m;
 
-	cm->cxt = AllocSetContextCreate(parent, "galaxy cached model", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cm->cxt);
-	m = model_from_datum(d);
-	cm->m = m;
 	cm->raw = palloc0(sizeof(double) * Max(preprocess_n_raw(m->prep), 1));
 	cm->feat = palloc0(sizeof(double) * Max(m->n_features, 1));
 	cm->proba = palloc0(sizeof(double) * Max(m->n_classes, 1));
@@ -177,6 +173,75 @@ fill_cached_model(CachedModel *cm, Datum d, MemoryContext parent)
 		cm->label_value[k] = v;
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/* Parse a model value into cm: the model and its scratch space, in a new context under parent. */
+static void
+fill_cached_model(CachedModel *cm, Datum d, MemoryContext parent)
+{
+	MemoryContext old;
+
+	cm->cxt = AllocSetContextCreate(parent, "galaxy cached model", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cm->cxt);
+	cm->m = model_from_datum(d);
+	MemoryContextSwitchTo(old);
+	cached_model_setup(cm);
+}
+
+/* A lent model's entry: forgotten when the memory that holds the model goes. */
+typedef struct LentModel
+{
+	int64		model_id;
+	GalaxyModel *m;
+	MemoryContextCallback cb;
+} LentModel;
+
+static void
+lent_model_gone(void *arg)
+{
+	LentModel  *lent = (LentModel *) arg;
+	CachedModel *cm;
+
+	if (model_cache == NULL)
+		return;
+	cm = hash_search(model_cache, &lent->model_id, HASH_FIND, NULL);
+	if (cm != NULL && cm->m == lent->m)
+		model_cache_forget(lent->model_id);
+}
+
+/*
+ * Cache m, a model this backend holds in memory (the one train() has just
+ * registered), as model_id without reading it back (see model_cache.h).  The
+ * entry owns only its scratch space: when 'owner' (the context that holds m)
+ * is reset or deleted, the entry is forgotten first, so it never outlives m.
+ * Nothing happens when model_id is cached already.
+ */
+void
+model_cache_lend(int64 model_id, int64 project_id, GalaxyModel *m, MemoryContext owner)
+{
+	CachedModel *cm;
+	bool		found;
+	LentModel  *lent;
+
+	if (model_cache == NULL)
+		model_cache_ensure();
+	cm = hash_search(model_cache, &model_id, HASH_ENTER, &found);
+	if (found && cm->m != NULL)
+		return;
+	/* an entry without a model is loaded afresh by model_cache_get */
+	cm->m = NULL;
+	cm->cxt = NULL;
+	cm->project_id = project_id;
+	/* the callback first: from the moment the entry has m, it is forgotten with m */
+	lent = MemoryContextAllocZero(owner, sizeof(LentModel));
+	lent->model_id = model_id;
+	lent->m = m;
+	lent->cb.func = lent_model_gone;
+	lent->cb.arg = lent;
+	MemoryContextRegisterResetCallback(owner, &lent->cb);
+	cm->cxt = AllocSetContextCreate(PredictCacheContext, "galaxy lent model", ALLOCSET_SMALL_SIZES);
+	cm->m = m;
+	cached_model_setup(cm);
 }
 
 /*

@@ -69,6 +69,12 @@ extern CachedModel *model_cache_get(int64 model_id);
 extern CachedModel *model_cache_parse_value(Datum d, MemoryContext parent);
 /* A registered model's value (copied) and project; ERROR when missing or untrained. */
 extern Datum model_cache_read_value(int64 model_id, int64 *project_id);
+/*
+ * Cache a model this backend holds in memory (train's new model, for its
+ * latency measurement) without reading it back; the entry is forgotten when
+ * the context that holds the model is reset or deleted.
+ */
+extern void model_cache_lend(int64 model_id, int64 project_id, GalaxyModel *m, MemoryContext owner);
 /* Whether a model is in this backend's cache. */
 extern bool model_cache_contains(int64 model_id);
 /*
