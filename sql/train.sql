@@ -162,3 +162,35 @@ FROM iris;
 SELECT galaxy.predict('iris', ARRAY[sepal_length, sepal_width]) FROM iris LIMIT 1;
 SELECT galaxy.predict('iris', ARRAY[sepal_length, sepal_width, petal_length, 'NaN'::float8]) FROM iris LIMIT 1;
 SELECT galaxy_internal.predict_values('iris', NULL, 5.1::float8, 3.5::float8, 'x'::text, 0.2::float8);
+
+-- train() measures its new model's predict latency with the model it holds,
+-- lent to this backend's predict cache.  A statement timeout that fires during
+-- that measurement (the relation is a view that turns slow after its first 60
+-- rows: the training read them all) aborts the training; the lent entry goes
+-- with the training's memory, so asking for the rolled-back model's id is an
+-- ERROR, not a read of freed memory.
+CREATE TABLE slow_pts AS SELECT i::float8 AS x, 2.0 * i + 1 AS y FROM generate_series(1, 60) i;
+CREATE FUNCTION slow_after(n int) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    calls int := coalesce(nullif(current_setting('test.slow_calls', true), ''), '0')::int + 1;
+BEGIN
+    PERFORM set_config('test.slow_calls', calls::text, false);
+    IF calls > n THEN
+        PERFORM pg_sleep(0.2);
+    END IF;
+    RETURN true;
+END
+$$;
+CREATE VIEW slow_view AS SELECT x, y FROM slow_pts WHERE slow_after(60);
+SELECT last_value AS seq_before FROM galaxy.models_id_seq \gset
+SET statement_timeout = '3s';
+SELECT id FROM galaxy.train('slowly', 'slow_view', 'y', 'linear_regression', test_size => 0);
+RESET statement_timeout;
+SELECT last_value > :seq_before AS model_was_inserted_before_the_timeout FROM galaxy.models_id_seq;
+SELECT count(*) AS models_of_slowly FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id
+ WHERE p.name = 'slowly';
+SELECT last_value AS rolled_back FROM galaxy.models_id_seq \gset
+SELECT galaxy.predict(:rolled_back::bigint, ARRAY[1.0]::float8[]);
+-- the same training without the timeout: its model, and a predict with it
+SELECT version, status, (metrics ? 'predict_p50_ms') AS latency_measured FROM galaxy.train('slowly', 'slow_pts', 'y', 'linear_regression', test_size => 0);
+SELECT round(galaxy.predict('slowly', ARRAY[10.0]::float8[])::numeric, 6) AS at_10;
