@@ -259,6 +259,9 @@ galaxy_alloc_filled(Size len)
  * training frees does.  A failure is ignored (a hint, as galaxy_prefault).
  */
 #define GALAXY_HEAP_ARENA_MB	16
+/* glibc's own ceilings for its dynamic thresholds: blocks mapped apart / free memory kept */
+#define GALAXY_MMAP_THRESHOLD_MB 32
+#define GALAXY_TRIM_THRESHOLD_MB 64
 
 void
 galaxy_prepare_training_memory(void)
@@ -270,9 +273,10 @@ galaxy_prepare_training_memory(void)
 	if (done)
 		return;
 	done = true;
-	(void) mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-	(void) mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-	StaticAssertStmt(GALAXY_HEAP_ARENA_MB < 32, "the arena comes from the heap, below the mmap threshold");
+	(void) mallopt(M_MMAP_THRESHOLD, GALAXY_MMAP_THRESHOLD_MB << 20);
+	(void) mallopt(M_TRIM_THRESHOLD, GALAXY_TRIM_THRESHOLD_MB << 20);
+	StaticAssertStmt(GALAXY_HEAP_ARENA_MB < GALAXY_MMAP_THRESHOLD_MB,
+					 "the arena comes from the heap, below the mmap threshold");
 	arena = malloc((Size) GALAXY_HEAP_ARENA_MB << 20);
 	if (arena != NULL)
 	{

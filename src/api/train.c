@@ -2198,9 +2198,14 @@ train_run(TrainRequest *req)
 		Assert(gm.n_features == preprocess_n_features(o.prep));
 		Assert(gm.task != TASK_CLASSIFICATION || (gm.n_classes >= 2 && gm.labels != NULL));
 		value = model_serialize(&gm);
-		gm.stored_size = VARSIZE(value);
-		gm.compressed = VARSIZE(value) > MODEL_HEADER_SIZE + VARHDRSZ &&
-			(((const GalaxyModelHeader *) VARDATA(value))->flags & MODEL_FLAG_LZ4) != 0;
+		{
+			GalaxyModelHeader h;
+
+			/* what a parsed model says of its value (galaxy.describe reads it) */
+			model_read_header(VARDATA(value), VARSIZE(value) - VARHDRSZ, &h);
+			gm.stored_size = VARSIZE(value);
+			gm.compressed = (h.flags & MODEL_FLAG_LZ4) != 0;
+		}
 
 		project_id = registry_project_ensure(req->project, o.ds->task);
 		model_id = insert_model(req, project_id, o.ds, &gm, value, o.metrics, &o.hp, o.n_train, o.n_test);

@@ -211,6 +211,17 @@ held_remove(int i)
 	held[i] = held[--nheld];
 }
 
+/* A back-off after 'failures' failures in a row (at least 1): min_ms, doubling each time up to max_ms. */
+static int
+backoff_ms(int min_ms, int max_ms, int failures)
+{
+	int			ms = min_ms;
+
+	for (int i = 1; i < failures && ms < max_ms; i++)
+		ms *= 2;
+	return Min(ms, max_ms);
+}
+
 /*
  * A worker for job_id in dboid ended before it marked the job running:
  * hold the job back (1 s, doubling per failure in a row up to 60 s) and
@@ -220,7 +231,7 @@ static int
 held_note_failure(Oid dboid, int64 job_id, const char *sqlstate, const char *message)
 {
 	HeldJob    *h = held_find(dboid, job_id);
-	int			delay = START_BACKOFF_MIN_MS;
+	int			delay;
 	int			i;
 
 	if (h == NULL)
@@ -241,9 +252,7 @@ held_note_failure(Oid dboid, int64 job_id, const char *sqlstate, const char *mes
 		h->job_id = job_id;
 	}
 	h->nfail++;
-	for (i = 1; i < h->nfail && delay < START_BACKOFF_MAX_MS; i++)
-		delay *= 2;
-	delay = Min(delay, START_BACKOFF_MAX_MS);
+	delay = backoff_ms(START_BACKOFF_MIN_MS, START_BACKOFF_MAX_MS, h->nfail);
 	h->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
 	h->due = false;
 	h->pending = true;
@@ -844,12 +853,9 @@ launcher_finish_monitor(void)
 		 * (a damaged installation) costs a process start every few minutes,
 		 * not every few seconds.
 		 */
-		int64		ms = LAUNCHER_BACKOFF_MS;
-
-		for (int k = 0; k < db->monitor_failures && ms < MONITOR_BACKOFF_MAX_MS; k++)
-			ms *= 2;
 		db->monitor_failures++;
-		db->monitor_backoff = TimestampTzPlusMilliseconds(now, Min(ms, MONITOR_BACKOFF_MAX_MS));
+		db->monitor_backoff = TimestampTzPlusMilliseconds(now, backoff_ms(LAUNCHER_BACKOFF_MS, MONITOR_BACKOFF_MAX_MS,
+																		  db->monitor_failures));
 		db->monitor_at = db->monitor_backoff;
 		return;
 	}

@@ -8,7 +8,8 @@
  * (-inf, e_0], bin j is (e_{j-1}, e_j], bin m+1 is (e_m, inf).  New data is
  * binned on those edges in one pass (a lookup grid over the edges, then a
  * step or two, per value), and so are the training rows for the baseline's
- * counts, so a profile costs little more than reading the rows.  From the two histograms:
+ * counts, so a profile costs little more than reading the rows.  From the
+ * two histograms:
  *  - PSI on the decile bins (the edges at p0, p10, ..., p100), the usual
  *    0.1 / 0.25 thresholds; proportions below 1e-4 count as 1e-4;
  *  - the Kolmogorov-Smirnov statistic, the largest difference of the two
