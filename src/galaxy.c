@@ -244,27 +244,28 @@ galaxy_alloc_filled(Size len)
 }
 
 /*
- * Prepare this process's memory for a training (train_run calls it; once per
- * process).  glibc maps every block of 128 kB or more afresh and unmaps it
- * when freed, so each training's buffers (rows, features, model) fault their
- * pages in again one by one: about a third of a small training in a new
- * backend, more on a virtual machine where a page fault costs 10 µs or more.
- * glibc itself raises these thresholds after the first large block is freed,
- * up to 32 MB mapped / 64 MB kept at the top of the heap; this sets them to
- * that same ceiling at once.  Then it maps in GALAXY_HEAP_ARENA_MB of heap in
- * one call (galaxy_prefault) and frees it: the training's first allocations
- * reuse those pages instead of faulting each in (a text naive Bayes training
- * in a new backend: about 3,200 page faults, 115 ms, before; 100 ms after).
- * The arena stays in the process as glibc's free memory, as memory a large
- * training frees does.  A failure is ignored (a hint, as galaxy_prefault).
+ * Prepare this process's memory for a training (train_run calls it with
+ * GALAXY_TRAINING_ARENA_MB, a parallel worker's moments sample with less;
+ * the first call in a process does it).  glibc maps every block of 128 kB
+ * or more afresh and unmaps it when freed, so each training's buffers
+ * (rows, features, model) fault their pages in again one by one: about a
+ * third of a small training in a new backend, more on a virtual machine
+ * where a page fault costs 10 µs or more.  glibc itself raises these
+ * thresholds after the first large block is freed, up to 32 MB mapped /
+ * 64 MB kept at the top of the heap; this sets them to that same ceiling at
+ * once.  Then it maps in arena_mb of heap in one call (galaxy_prefault) and
+ * frees it: the first allocations reuse those pages instead of faulting
+ * each in (a text naive Bayes training in a new backend: about 3,200 page
+ * faults, 115 ms, before; 100 ms after).  The arena stays in the process as
+ * glibc's free memory, as memory a large training frees does.  A failure is
+ * ignored (a hint, as galaxy_prefault).
  */
-#define GALAXY_HEAP_ARENA_MB	16
 /* glibc's own ceilings for its dynamic thresholds: blocks mapped apart / free memory kept */
 #define GALAXY_MMAP_THRESHOLD_MB 32
 #define GALAXY_TRIM_THRESHOLD_MB 64
 
 void
-galaxy_prepare_training_memory(void)
+galaxy_prepare_memory(int arena_mb)
 {
 #if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
 	static bool done = false;
@@ -275,12 +276,12 @@ galaxy_prepare_training_memory(void)
 	done = true;
 	(void) mallopt(M_MMAP_THRESHOLD, GALAXY_MMAP_THRESHOLD_MB << 20);
 	(void) mallopt(M_TRIM_THRESHOLD, GALAXY_TRIM_THRESHOLD_MB << 20);
-	StaticAssertStmt(GALAXY_HEAP_ARENA_MB < GALAXY_MMAP_THRESHOLD_MB,
-					 "the arena comes from the heap, below the mmap threshold");
-	arena = malloc((Size) GALAXY_HEAP_ARENA_MB << 20);
+	/* the arena comes from the heap, below the mmap threshold */
+	Assert(arena_mb > 0 && arena_mb < GALAXY_MMAP_THRESHOLD_MB);
+	arena = malloc((Size) arena_mb << 20);
 	if (arena != NULL)
 	{
-		galaxy_prefault(arena, (Size) GALAXY_HEAP_ARENA_MB << 20);
+		galaxy_prefault(arena, (Size) arena_mb << 20);
 		free(arena);
 	}
 #endif

@@ -44,7 +44,12 @@ extern void galaxy_prefault(void *p, Size len);
 /* MemoryContextAllocHuge in the current context, prefaulted: for a buffer about to be written whole. */
 extern void *galaxy_alloc_filled(Size len);
 
-/* Prepare this process's memory for a training: freed blocks kept, a first arena mapped in (once; glibc only; see galaxy.c). */
-extern void galaxy_prepare_training_memory(void);
+/*
+ * Prepare this process's memory for a training or a pass's large state:
+ * freed blocks kept, a first arena of arena_mb mapped in (the first call in
+ * a process; glibc only; see galaxy.c).
+ */
+#define GALAXY_TRAINING_ARENA_MB	16
+extern void galaxy_prepare_memory(int arena_mb);
 
 #endif							/* GALAXY_H */

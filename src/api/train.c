@@ -2163,7 +2163,7 @@ train_run(TrainRequest *req)
 	volatile int64 model_id = 0;
 
 	/* a training's large buffers are reused, not faulted in afresh, from here on */
-	galaxy_prepare_training_memory();
+	galaxy_prepare_memory(GALAXY_TRAINING_ARENA_MB);
 	trainctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy training", ALLOCSET_DEFAULT_SIZES);
 	oldctx = MemoryContextSwitchTo(trainctx);
 
