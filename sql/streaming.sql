@@ -115,13 +115,34 @@ SELECT try($$SELECT galaxy.regression_moments(1, '{}'::float8[])$$);
 SELECT try($$SELECT galaxy.moments_ols(m, -1) FROM serial$$);
 SELECT try($$SELECT galaxy_internal.moments_combine(s.m, b.m) FROM serial s,
                  (SELECT galaxy.regression_moments(y, ARRAY[x1]) m FROM pts) b$$);
-SELECT try($$SELECT galaxy_internal.split_moments(y, ARRAY[x1], 1, 1.5) FROM pts$$);
+SELECT try($$SELECT galaxy_internal.split_moments(y, ARRAY[x1], 1, 1.5, NULL) FROM pts$$);
 -- the pass's two forms (features as an array, or as separate arguments) build the same state
 SELECT a::text = v::text AS same_state
-  FROM (SELECT galaxy_internal.split_moments(y, ARRAY[x1, x2, b::int], 5, 0.3) a,
-               galaxy_internal.split_moments_values(y, 5, 0.3, x1, x2, b::int::float8) v FROM pts_null) s;
-SELECT try($$SELECT galaxy_internal.split_moments_values(y, 5, 0.3, x1, 1) FROM pts$$);
-SELECT try($$SELECT galaxy_internal.split_moments_values(y, 5, 0.3, VARIADIC ARRAY[x1]) FROM pts$$);
+  FROM (SELECT galaxy_internal.split_moments(y, ARRAY[x1, x2, b::int], 5, 0.3, NULL) a,
+               galaxy_internal.split_moments_values(y, 5, 0.3, NULL, x1, x2, b::int::float8) v FROM pts_null) s;
+SELECT try($$SELECT galaxy_internal.split_moments_values(y, 5, 0.3, NULL, x1, 1) FROM pts$$);
+SELECT try($$SELECT galaxy_internal.split_moments_values(y, 5, 0.3, NULL, VARIADIC ARRAY[x1]) FROM pts$$);
+-- with a sample of the rows (the training profile's): level 0 keeps every row (up to 32,768); the
+-- two forms agree, the statistics are those of the unsampled state, the text form reads back
+CREATE TABLE sampled AS
+SELECT galaxy_internal.split_moments(y, ARRAY[x1, x2, b::int], 5, 0.3, 0) a,
+       galaxy_internal.split_moments_values(y, 5, 0.3, 0, x1, x2, b::int::float8) v,
+       galaxy_internal.split_moments_values(y, 5, 0.3, 3, x1, x2, b::int::float8) v3,
+       galaxy_internal.split_moments_values(y, 5, 0.3, NULL, x1, x2, b::int::float8) plain,
+       count(*) AS n
+  FROM pts_null;
+SELECT a::text = v::text AS same_sampled_state,
+       galaxy.moments_summary(v) = galaxy.moments_summary(plain) AS same_statistics,
+       v::text::galaxy.moments::text = v::text AS text_round_trip,
+       length(v::text) > length(plain::text) AS carries_rows,
+       length(v3::text) < length(v::text) AS level_3_fewer
+  FROM sampled;
+SELECT try($$SELECT galaxy_internal.split_moments(y, ARRAY[x1], 1, 0.2, -1) FROM pts$$);
+SELECT try($$SELECT galaxy_internal.split_moments_values(y, 1, 0.2, 65, x1) FROM pts$$);
+SELECT try($$SELECT galaxy_internal.moments_combine(v, plain) FROM sampled$$);
+-- a sampled state cut short, or with a row count beyond its rows
+SELECT try(format('SELECT %L::galaxy.moments', left(v::text, -8))) FROM sampled;
+SELECT try(format('SELECT %L::galaxy.moments', v::text || '0000000000000000')) FROM sampled;
 -- only NULL targets: a state with no rows
 SELECT galaxy.moments_summary(galaxy.regression_moments(NULL, ARRAY[x1])) ->> 'skipped_rows' FROM pts;
 SELECT try($$SELECT galaxy.moments_ols(galaxy.regression_moments(NULL, ARRAY[x1])) FROM pts$$);

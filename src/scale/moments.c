@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "fmgr.h"
@@ -25,11 +26,37 @@ moments_part_doubles(int d, int flags)
 	return n;
 }
 
-/* Bytes of a state. */
-Size
-moments_size(int d, int n_parts, int flags)
+/*
+ * Doubles of a sample with room for 'capacity' rows: level, count,
+ * capacity, then the rows' single-precision values, d + 1 a row.
+ */
+static Size
+sample_doubles(int d, Size capacity)
 {
-	return sizeof(MomentsData) + sizeof(double) * moments_part_doubles(d, flags) * n_parts;
+	return 3 + (capacity * (Size) (d + 1) + 1) / 2;
+}
+
+/* Bytes of a state (sample_capacity: rows of its sample, with MOMENTS_HAS_SAMPLE). */
+Size
+moments_size(int d, int n_parts, int flags, Size sample_capacity)
+{
+	Size		n = moments_part_doubles(d, flags) * n_parts;
+
+	if (flags & MOMENTS_HAS_SAMPLE)
+		n += sample_doubles(d, sample_capacity);
+	return sizeof(MomentsData) + sizeof(double) * n;
+}
+
+/*
+ * The most rows a sample of d columns keeps: 32,768, fewer for wide rows
+ * (about 8 MB of them), never fewer than 1,024.
+ */
+Size
+moments_sample_max(int d)
+{
+	Size		by_bytes = (Size) 8 * 1024 * 1024 / (sizeof(float) * (Size) (d + 1));
+
+	return Max((Size) 1024, Min((Size) 32768, by_bytes));
 }
 
 /* An empty state, in CurrentMemoryContext. */
@@ -43,7 +70,8 @@ moments_create(int d, int n_parts, int flags, uint64 seed, double test_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("galaxy.moments takes 1 to %d features, not %d", MOMENTS_MAX_COLUMNS - 1, d - 1)));
-	size = moments_size(d, n_parts, flags);
+	Assert(!(flags & MOMENTS_HAS_SAMPLE));
+	size = moments_size(d, n_parts, flags, 0);
 	m = palloc0(size);
 	SET_VARSIZE(m, size);
 	m->magic = MOMENTS_MAGIC;
@@ -96,14 +124,42 @@ moments_part(const MomentsData *m, int part, MomentsPart *out)
 		out->s = out->t = out->c = NULL;
 }
 
-/* A copy of m that carries the NULL-row sums (zero), in CurrentMemoryContext. */
-MomentsData *
-moments_with_nulls(const MomentsData *m)
+/* The first double of m's sample. */
+static double *
+sample_base(const MomentsData *m)
 {
-	MomentsData *r = moments_create(m->d, m->n_parts, m->flags | MOMENTS_HAS_NULLS,
-									m->seed, m->test_size);
+	return (double *) ((char *) m + sizeof(MomentsData)) + moments_part_doubles(m->d, m->flags) * m->n_parts;
+}
 
-	r->n_skipped = m->n_skipped;
+/* Pointers to m's sample (MOMENTS_HAS_SAMPLE). */
+void
+moments_sample(const MomentsData *m, MomentsSample *out)
+{
+	double	   *base = sample_base(m);
+
+	Assert(m->flags & MOMENTS_HAS_SAMPLE);
+	out->level = base;
+	out->count = base + 1;
+	out->capacity = base + 2;
+	out->rows = (float *) (base + 3);
+	out->width = m->d + 1;
+}
+
+/*
+ * A copy of m with 'flags' (m's and perhaps more: the NULL-row sums, zero,
+ * or an empty sample at level 0) and room for 'capacity' sample rows (at
+ * least m's count), in CurrentMemoryContext.
+ */
+static MomentsData *
+moments_reshape(const MomentsData *m, int flags, Size capacity)
+{
+	Size		size = moments_size(m->d, m->n_parts, flags, capacity);
+	MomentsData *r = palloc0(size);
+
+	Assert((flags & m->flags) == m->flags);
+	memcpy(r, m, sizeof(MomentsData));
+	SET_VARSIZE(r, size);
+	r->flags = flags;
 	for (int q = 0; q < m->n_parts; q++)
 	{
 		MomentsPart a,
@@ -113,8 +169,162 @@ moments_with_nulls(const MomentsData *m)
 		moments_part(r, q, &b);
 		/* nc, nn, mean, m2, min, max are laid out the same, first */
 		memcpy(b.nc, a.nc, sizeof(double) * (2 + (Size) 3 * m->d + moments_packed(m->d)));
+		if (a.s != NULL)
+			memcpy(b.s, a.s, sizeof(double) * (2 * moments_packed(m->d) + (Size) m->d * m->d));
+	}
+	if (flags & MOMENTS_HAS_SAMPLE)
+	{
+		MomentsSample to;
+
+		moments_sample(r, &to);
+		*to.capacity = (double) capacity;
+		if (m->flags & MOMENTS_HAS_SAMPLE)
+		{
+			MomentsSample from;
+
+			moments_sample(m, &from);
+			Assert(*from.count <= (double) capacity);
+			*to.level = *from.level;
+			*to.count = *from.count;
+			memcpy(to.rows, from.rows, sizeof(float) * (Size) *from.count * from.width);
+		}
 	}
 	return r;
+}
+
+/* A copy of m that carries the NULL-row sums (zero), in CurrentMemoryContext. */
+MomentsData *
+moments_with_nulls(const MomentsData *m)
+{
+	Size		capacity = 0;
+
+	if (m->flags & MOMENTS_HAS_SAMPLE)
+	{
+		MomentsSample s;
+
+		moments_sample(m, &s);
+		capacity = (Size) *s.capacity;
+	}
+	return moments_reshape(m, m->flags | MOMENTS_HAS_NULLS, capacity);
+}
+
+/* A copy of m (no sample yet) with an empty sample at 'level'. */
+MomentsData *
+moments_start_sample(const MomentsData *m, int level)
+{
+	MomentsData *r;
+	MomentsSample s;
+
+	Assert(!(m->flags & MOMENTS_HAS_SAMPLE));
+	Assert(level >= 0 && level <= MOMENTS_SAMPLE_MAX_LEVEL);
+	r = moments_reshape(m, m->flags | MOMENTS_HAS_SAMPLE, 0);
+	moments_sample(r, &s);
+	*s.level = level;
+	return r;
+}
+
+/* 2^-level, the bound of a sample's keys at 'level' (0 .. MOMENTS_SAMPLE_MAX_LEVEL). */
+static inline double
+sample_bound(double level)
+{
+	union
+	{
+		uint64		u;
+		double		d;
+	}			b;
+
+	/* the exponent field of 2^-level: 1023 - level, at least 959 */
+	b.u = (uint64) (1023 - (int) level) << 52;
+	return b.d;
+}
+
+/* Keep the sample rows whose key is below 2^-level. */
+static void
+sample_trim(MomentsSample *s)
+{
+	double		bound = sample_bound(*s->level);
+	Size		n = (Size) *s->count;
+	Size		kept = 0;
+
+	for (Size i = 0; i < n; i++)
+	{
+		float	   *row = s->rows + i * s->width;
+
+		if (row[0] < bound)
+		{
+			if (kept != i)
+				memmove(s->rows + kept * s->width, row, sizeof(float) * s->width);
+			kept++;
+		}
+	}
+	*s->count = (double) kept;
+}
+
+/* A value in a sample row: single precision, clamped to its range (NaN stays NaN). */
+static inline float
+sample_value(double v)
+{
+	if (v > FLT_MAX)
+		return FLT_MAX;
+	if (v < -FLT_MAX)
+		return -FLT_MAX;
+	return (float) v;
+}
+
+/* A key in single precision, rounded towards 0: below 2^-level exactly when the key is. */
+static inline float
+sample_key(double key)
+{
+	float		f = (float) key;
+
+	if ((double) f > key)
+		f = nextafterf(f, 0.0f);
+	return f;
+}
+
+/*
+ * A row (its key, features and target) into m's sample when its key is
+ * below the bound: room is made by doubling the capacity (a new state,
+ * returned) up to moments_sample_max, then by raising the level.
+ */
+MomentsData *
+moments_sample_row(MomentsData *m, double key, const double *x, const bool *isnull, double y)
+{
+	MomentsSample s;
+	float	   *row;
+	int			p = m->d - 1;
+
+	moments_sample(m, &s);
+	if (!(key < sample_bound(*s.level)))
+		return m;
+	if (*s.count >= *s.capacity)
+	{
+		Size		max = moments_sample_max(m->d);
+		Size		cap = (Size) *s.capacity;
+
+		if (cap < max)
+		{
+			m = moments_reshape(m, m->flags, Min(max, Max((Size) 64, 2 * cap)));
+			moments_sample(m, &s);
+		}
+		else
+		{
+			while (*s.count >= *s.capacity && *s.level < MOMENTS_SAMPLE_MAX_LEVEL)
+			{
+				*s.level += 1.0;
+				sample_trim(&s);
+			}
+			if (!(key < sample_bound(*s.level)) || *s.count >= *s.capacity)
+				return m;
+		}
+	}
+	row = s.rows + (Size) *s.count * s.width;
+	row[0] = sample_key(key);
+	for (int j = 0; j < p; j++)
+		row[1 + j] = isnull[j] ? get_float4_nan() : sample_value(x[j]);
+	row[1 + p] = sample_value(y);
+	*s.count += 1.0;
+	return m;
 }
 
 static void
@@ -144,7 +354,7 @@ moments_check(const MomentsData *m, Size size)
 		moments_corrupt("column count out of range");
 	if (m->n_parts != 1 && m->n_parts != 2)
 		moments_corrupt("part count must be 1 or 2");
-	if ((m->flags & ~MOMENTS_HAS_NULLS) != 0 || m->pad != 0)
+	if ((m->flags & ~(MOMENTS_HAS_NULLS | MOMENTS_HAS_SAMPLE)) != 0 || m->pad != 0)
 		moments_corrupt("unknown flags");
 	if (!(m->test_size >= 0.0 && m->test_size < 1.0))
 		moments_corrupt("test_size out of range");
@@ -152,7 +362,40 @@ moments_check(const MomentsData *m, Size size)
 		moments_corrupt("split parameters on an unsplit state");
 	if (!(m->n_skipped >= 0.0 && m->n_skipped <= 9e15) || m->n_skipped != floor(m->n_skipped))
 		moments_corrupt("skipped-row count out of range");
-	if (size != moments_size(d, m->n_parts, m->flags))
+	if (m->flags & MOMENTS_HAS_SAMPLE)
+	{
+		MomentsSample s;
+		double		cap;
+
+		if (m->n_parts != 2)
+			moments_corrupt("a sample on an unsplit state");
+		if (size < moments_size(d, m->n_parts, m->flags, 0))
+			moments_corrupt("size does not match its columns");
+		moments_sample(m, &s);
+		cap = *s.capacity;
+		if (!(cap >= 0.0 && cap <= (double) moments_sample_max(d)) || cap != floor(cap))
+			moments_corrupt("sample capacity out of range");
+		if (size != moments_size(d, m->n_parts, m->flags, (Size) cap))
+			moments_corrupt("size does not match its columns");
+		if (!(*s.level >= 0.0 && *s.level <= MOMENTS_SAMPLE_MAX_LEVEL) || *s.level != floor(*s.level))
+			moments_corrupt("sample level out of range");
+		if (!(*s.count >= 0.0 && *s.count <= cap) || *s.count != floor(*s.count))
+			moments_corrupt("sample row count out of range");
+		for (Size i = 0; i < (Size) *s.count; i++)
+		{
+			const float *row = s.rows + i * s.width;
+
+			if (!(row[0] >= 0.0f && row[0] < sample_bound(*s.level)))
+				moments_corrupt("sample key out of range");
+			/* features: finite, or NaN for NULL; the target finite */
+			for (int j = 1; j < d; j++)
+				if (isinf(row[j]))
+					moments_corrupt("infinite sample value");
+			if (!isfinite(row[d]))
+				moments_corrupt("non-finite sample target");
+		}
+	}
+	else if (size != moments_size(d, m->n_parts, m->flags, 0))
 		moments_corrupt("size does not match its columns");
 
 	for (int q = 0; q < m->n_parts; q++)
@@ -314,19 +557,29 @@ moments_add_row(MomentsData *m, int part, const double *x, const bool *isnull, d
 	}
 }
 
-/* Chan, Golub and LeVeque's pairwise merge of b into a. */
-void
+/*
+ * Chan, Golub and LeVeque's pairwise merge of b into a, and b's sample rows
+ * into a's (at the higher of the two levels); returns a, or the larger copy
+ * of it that took them.
+ */
+MomentsData *
 moments_merge(MomentsData *a, const MomentsData *b)
 {
 	int			d = a->d;
 
+	if ((a->flags & MOMENTS_HAS_SAMPLE) != (b->flags & MOMENTS_HAS_SAMPLE))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot combine a galaxy.moments with a sample of its rows and one without"),
+				 errdetail("Partial states of one aggregate always agree; these come from different aggregates.")));
 	if (b->d != a->d || b->n_parts != a->n_parts || b->seed != a->seed || b->test_size != a->test_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot combine galaxy.moments of %d columns and %d parts with one of %d columns and %d parts",
 						a->d - 1, a->n_parts, b->d - 1, b->n_parts),
 				 errdetail("Partial states of one aggregate always agree; these come from different aggregates or splits.")));
-	Assert((a->flags & b->flags) == b->flags);
+	if ((b->flags & MOMENTS_HAS_NULLS) && !(a->flags & MOMENTS_HAS_NULLS))
+		a = moments_with_nulls(a);
 	a->n_skipped += b->n_skipped;
 	for (int q = 0; q < a->n_parts; q++)
 	{
@@ -383,6 +636,36 @@ moments_merge(MomentsData *a, const MomentsData *b)
 			*pa.nn += *pb.nn;
 		}
 	}
+
+	if (b->flags & MOMENTS_HAS_SAMPLE)
+	{
+		MomentsSample sa,
+					sb;
+		int			p = d - 1;
+		bool	   *isnull = palloc(sizeof(bool) * Max(p, 1));
+
+		moments_sample(a, &sa);
+		moments_sample(b, &sb);
+		if (*sb.level > *sa.level)
+		{
+			*sa.level = *sb.level;
+			sample_trim(&sa);
+		}
+		for (Size i = 0; i < (Size) *sb.count; i++)
+		{
+			const float *row = sb.rows + i * sb.width;
+			double		x[MOMENTS_MAX_COLUMNS];
+
+			for (int j = 0; j < p; j++)
+				x[j] = row[1 + j];
+
+			for (int j = 0; j < p; j++)
+				isnull[j] = isnan(row[1 + j]);
+			a = moments_sample_row(a, row[0], x, isnull, row[1 + p]);
+		}
+		pfree(isnull);
+	}
+	return a;
 }
 
 /* splitmix64's finaliser. */
@@ -415,8 +698,8 @@ value_bits(double v)
  * for each other), the mixes are summed, and the sum goes through splitmix's
  * finaliser with the seed; the result is mapped to [0, 1).
  */
-double
-moments_row_hash(uint64 seed, const double *x, const bool *isnull, int p, double y)
+uint64
+moments_row_mix(const double *x, const bool *isnull, int p, double y)
 {
 	uint64		acc = value_bits(y) * UINT64CONST(0xD6E8FEB86659FD93);
 
@@ -427,8 +710,22 @@ moments_row_hash(uint64 seed, const double *x, const bool *isnull, int p, double
 
 		acc += m ^ (m >> 31);
 	}
-	acc = mix64(acc ^ mix64(seed ^ UINT64CONST(0x9E3779B97F4A7C15)));
+	return acc;
+}
+
+/* A row's mix (above) and a seed, through splitmix's finaliser, in [0, 1). */
+double
+moments_hash_unit(uint64 mix, uint64 seed)
+{
+	uint64		acc = mix64(mix ^ mix64(seed ^ UINT64CONST(0x9E3779B97F4A7C15)));
+
 	return (double) (acc >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double
+moments_row_hash(uint64 seed, const double *x, const bool *isnull, int p, double y)
+{
+	return moments_hash_unit(moments_row_mix(x, isnull, p, y), seed);
 }
 
 /* The side of a row: its hash (above) compared with test_size. */
@@ -621,6 +918,33 @@ scale_get64(const char **p)
 	return (hi << 32) | scale_get32(p);
 }
 
+/* A float's bits, and back (the sample's values). */
+static uint32
+scale_float_bits(float v)
+{
+	union
+	{
+		float		f;
+		uint32		u;
+	}			c;
+
+	c.f = v;
+	return c.u;
+}
+
+static float
+scale_bits_float(uint32 u)
+{
+	union
+	{
+		float		f;
+		uint32		u;
+	}			c;
+
+	c.u = u;
+	return c.f;
+}
+
 uint64
 scale_double_bits(double v)
 {
@@ -650,15 +974,27 @@ scale_bits_double(uint64 u)
 /* Header fields in the external form: magic, d, parts, flags, seed, test_size, skipped. */
 #define MOMENTS_EXT_HEADER (4 * 4 + 8 * 3)
 
-/* The external form of a state: header fields, then every double. */
+/*
+ * The external form of a state: header fields, then every double of its
+ * parts; then, with a sample, its level, its count and its rows.
+ */
 char *
 moments_encode(const MomentsData *m, Size *len)
 {
 	Size		nd = moments_part_doubles(m->d, m->flags) * m->n_parts;
-	char	   *buf = palloc(MOMENTS_EXT_HEADER + nd * 8);
-	char	   *p = buf;
+	MomentsSample s = {0};
+	char	   *buf;
+	char	   *p;
 	const double *v = (const double *) ((const char *) m + sizeof(MomentsData));
 
+	if (m->flags & MOMENTS_HAS_SAMPLE)
+	{
+		moments_sample(m, &s);
+		buf = palloc(MOMENTS_EXT_HEADER + nd * 8 + 16 + (Size) *s.count * s.width * 4);
+	}
+	else
+		buf = palloc(MOMENTS_EXT_HEADER + nd * 8);
+	p = buf;
 	scale_put32(&p, m->magic);
 	scale_put32(&p, (uint32) m->d);
 	scale_put32(&p, (uint32) m->n_parts);
@@ -668,6 +1004,15 @@ moments_encode(const MomentsData *m, Size *len)
 	scale_put64(&p, scale_double_bits(m->n_skipped));
 	for (Size i = 0; i < nd; i++)
 		scale_put64(&p, scale_double_bits(v[i]));
+	if (m->flags & MOMENTS_HAS_SAMPLE)
+	{
+		Size		ns = (Size) *s.count * s.width;
+
+		scale_put64(&p, scale_double_bits(*s.level));
+		scale_put64(&p, scale_double_bits(*s.count));
+		for (Size i = 0; i < ns; i++)
+			scale_put32(&p, scale_float_bits(s.rows[i]));
+	}
 	*len = p - buf;
 	return buf;
 }
@@ -682,7 +1027,9 @@ moments_decode(const char *buf, Size len)
 				parts,
 				flags;
 	Size		size,
-				nd;
+				nd,
+				sample_rows = 0;
+	double		level = 0.0;
 	MomentsData *m;
 	double	   *v;
 
@@ -695,12 +1042,28 @@ moments_decode(const char *buf, Size len)
 	if (magic != MOMENTS_MAGIC)
 		moments_corrupt("bad magic number");
 	if (d < 2 || d > MOMENTS_MAX_COLUMNS || (parts != 1 && parts != 2) ||
-		(flags & ~MOMENTS_HAS_NULLS) != 0)
+		(flags & ~(MOMENTS_HAS_NULLS | MOMENTS_HAS_SAMPLE)) != 0)
 		moments_corrupt("header out of range");
 	nd = moments_part_doubles((int) d, (int) flags) * parts;
-	if (len != MOMENTS_EXT_HEADER + nd * 8)
+	if (flags & MOMENTS_HAS_SAMPLE)
+	{
+		/* the sample's level and count follow the parts */
+		const char *q = buf + MOMENTS_EXT_HEADER + nd * 8;
+		double		count;
+
+		if (len < MOMENTS_EXT_HEADER + nd * 8 + 16)
+			moments_corrupt("length does not match its columns");
+		level = scale_bits_double(scale_get64(&q));
+		count = scale_bits_double(scale_get64(&q));
+		if (!(count >= 0.0 && count <= (double) moments_sample_max((int) d)) || count != floor(count))
+			moments_corrupt("sample row count out of range");
+		sample_rows = (Size) count;
+		if (len != MOMENTS_EXT_HEADER + nd * 8 + 16 + sample_rows * (d + 1) * 4)
+			moments_corrupt("length does not match its columns");
+	}
+	else if (len != MOMENTS_EXT_HEADER + nd * 8)
 		moments_corrupt("length does not match its columns");
-	size = moments_size((int) d, (int) parts, (int) flags);
+	size = moments_size((int) d, (int) parts, (int) flags, sample_rows);
 	m = palloc0(size);
 	SET_VARSIZE(m, size);
 	m->magic = magic;
@@ -713,6 +1076,18 @@ moments_decode(const char *buf, Size len)
 	v = (double *) ((char *) m + sizeof(MomentsData));
 	for (Size i = 0; i < nd; i++)
 		v[i] = scale_bits_double(scale_get64(&p));
+	if (flags & MOMENTS_HAS_SAMPLE)
+	{
+		MomentsSample s;
+
+		p += 16;				/* level and count, read above */
+		moments_sample(m, &s);
+		*s.level = level;
+		*s.count = (double) sample_rows;
+		*s.capacity = (double) sample_rows;
+		for (Size i = 0; i < sample_rows * s.width; i++)
+			s.rows[i] = scale_bits_float(scale_get32(&p));
+	}
 	moments_check(m, size);
 	return m;
 }

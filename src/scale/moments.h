@@ -16,6 +16,16 @@
  * and the held-out rows, chosen per row by a hash of its values and the
  * seed, so the same row falls on the same side wherever it is read).
  *
+ * A split_moments state may also carry a sample of the rows it saw (every
+ * part), for the model's training profile (the drift baseline): the rows
+ * whose sampling key (a second hash of the row and the seed, in [0, 1)) is
+ * below 2^-level.  When the sample would pass moments_sample_max(d) rows,
+ * the level goes up by one and the rows above the new bound leave, so the
+ * sample of a set of rows is the same however the rows were read, ordered
+ * or split between processes and nodes: every row whose key is below
+ * 2^-L, for the smallest L (not below the starting level) that keeps it
+ * within the limit.
+ *
  * Every state that reaches a function from outside (text or binary input, a
  * column value) is validated first (moments_check): a hostile value gives an
  * ERROR, never a crash.
@@ -31,6 +41,10 @@
 
 /* flags */
 #define MOMENTS_HAS_NULLS	0x1			/* the parts carry the NULL-row sums */
+#define MOMENTS_HAS_SAMPLE	0x2			/* a sample of the rows follows the parts */
+
+/* The highest sampling level: bound 2^-64, below every key but 0 */
+#define MOMENTS_SAMPLE_MAX_LEVEL 64
 
 typedef struct MomentsData
 {
@@ -44,7 +58,25 @@ typedef struct MomentsData
 	double		test_size;
 	double		n_skipped;		/* rows skipped for a NULL target */
 	/* then n_parts parts of moments_part_doubles(d, flags) doubles each */
+	/* then, with MOMENTS_HAS_SAMPLE, the sample (MomentsSample) */
 } MomentsData;
+
+/*
+ * The sample of a state, as pointers into it: the level, the count of rows
+ * and the capacity (rows there is room for), then capacity rows of d + 1
+ * single-precision values: the row's key (rounded towards 0), its d - 1
+ * features (NaN for NULL), its target (values beyond single precision's
+ * range clamped to it).  Only the first count rows are data; the binary
+ * and text forms carry those alone.
+ */
+typedef struct MomentsSample
+{
+	double	   *level;
+	double	   *count;
+	double	   *capacity;
+	float	   *rows;
+	int			width;			/* d + 1 */
+} MomentsSample;
 
 /*
  * One part, as pointers into a state.  Rows without a NULL: count nc, mean,
@@ -104,7 +136,7 @@ moments_pidx(int d, int j, int k)
 }
 
 extern Size moments_part_doubles(int d, int flags);
-extern Size moments_size(int d, int n_parts, int flags);
+extern Size moments_size(int d, int n_parts, int flags, Size sample_capacity);
 extern MomentsData *moments_create(int d, int n_parts, int flags, uint64 seed, double test_size);
 extern void moments_part(const MomentsData *m, int part, MomentsPart *out);
 extern MomentsData *moments_with_nulls(const MomentsData *m);
@@ -113,11 +145,31 @@ extern void moments_check(const MomentsData *m, Size size);
 /* Accumulate one row (x: d - 1 features, isnull per feature; y not NULL). */
 extern void moments_add_row(MomentsData *m, int part, const double *x, const bool *isnull, double y);
 
-/* Merge b into a (same d, parts, split); a must already have b's flags. */
-extern void moments_merge(MomentsData *a, const MomentsData *b);
+/*
+ * Merge b into a (same d, parts, split, and both with a sample or neither);
+ * returns a, or its larger copy when a must gain b's NULL sums or room for
+ * b's sample rows.
+ */
+extern MomentsData *moments_merge(MomentsData *a, const MomentsData *b);
 
-/* A row's hash with a seed, in [0, 1) (the split's, and the streaming samples'). */
+/* The sample: its limit of rows for d columns, its pointers, a row's entry. */
+extern Size moments_sample_max(int d);
+extern void moments_sample(const MomentsData *m, MomentsSample *out);
+extern MomentsData *moments_start_sample(const MomentsData *m, int level);
+extern MomentsData *moments_sample_row(MomentsData *m, double key, const double *x, const bool *isnull,
+									   double y);
+
+/*
+ * A row's hash with a seed, in [0, 1) (the split's, and the streaming
+ * samples'): moments_row_mix of its values, then moments_hash_unit with the
+ * seed (the mix is shared by hashes of one row with several seeds).
+ */
+extern uint64 moments_row_mix(const double *x, const bool *isnull, int p, double y);
+extern double moments_hash_unit(uint64 mix, uint64 seed);
 extern double moments_row_hash(uint64 seed, const double *x, const bool *isnull, int p, double y);
+
+/* The salt of the sampling key's seed (independent of the split's hash). */
+#define MOMENTS_SAMPLE_SALT		UINT64CONST(0x53414D504C450001)
 
 /* Which part a row falls in (0 training, 1 held out) for split states. */
 extern int	moments_row_part(uint64 seed, double test_size, const double *x, const bool *isnull,

@@ -21,10 +21,14 @@
 #include "utils/float.h"
 #include "utils/jsonb.h"
 
+#include "galaxy.h"
 #include "algo/algo.h"
 #include "scale/moments.h"
 #include "scale/stream.h"
 #include "util/jsonb_build.h"
+
+/* The heap a process maps in before its first sample (galaxy_prepare_memory): a 1M-row pass's share */
+#define MOMENTS_SAMPLE_ARENA_MB 4
 
 PG_FUNCTION_INFO_V1(galaxy_moments_in);
 PG_FUNCTION_INFO_V1(galaxy_moments_out);
@@ -206,16 +210,18 @@ scale_features_from_args(FunctionCallInfo fcinfo, int first, const char *fname, 
 
 /*
  * The shared transition: one row (y = argument 1, features xs) into part 0,
- * or, for a split state, the part its hash chooses.
+ * or, for a split state, the part its hash chooses, and into the sample
+ * when sample_level is not negative (split states only).
  */
 static Datum
-accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size,
+accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size, int sample_level,
 		  const double *xs, const bool *isnull, int p, bool any_null)
 {
 	bool		inagg;
 	MomentsData *m = state_arg(fcinfo, &inagg);
 	double		y;
 	int			part = 0;
+	uint64		mix = 0;
 
 	if (m != NULL && m->d != p + 1)
 		ereport(ERROR,
@@ -223,11 +229,20 @@ accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size,
 				 errmsg("feature arrays of different lengths (%d and %d) in one galaxy.moments", m->d - 1, p)));
 
 	if (m == NULL)
+	{
 		m = moments_create(p + 1, split ? 2 : 1, 0, seed, test_size);
-	else if (split && (m->seed != seed || m->test_size != test_size))
+		if (sample_level >= 0)
+		{
+			/* the sample's growing copies reuse mapped pages (a parallel worker's first) */
+			galaxy_prepare_memory(MOMENTS_SAMPLE_ARENA_MB);
+			m = moments_start_sample(m, sample_level);
+		}
+	}
+	else if (split && (m->seed != seed || m->test_size != test_size ||
+					   (sample_level >= 0) != ((m->flags & MOMENTS_HAS_SAMPLE) != 0)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the seed and test_size of galaxy_internal.split_moments must be the same on every row")));
+				 errmsg("the seed, test_size and sample_level of galaxy_internal.split_moments must be the same on every row")));
 
 	if (PG_ARGISNULL(1))
 	{
@@ -252,8 +267,13 @@ accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size,
 	if (any_null && !(m->flags & MOMENTS_HAS_NULLS))
 		m = moments_with_nulls(m);
 	if (split)
-		part = moments_row_part(seed, test_size, xs, isnull, p, y);
+	{
+		mix = moments_row_mix(xs, isnull, p, y);
+		part = moments_hash_unit(mix, seed) < test_size ? 1 : 0;
+	}
 	moments_add_row(m, part, xs, isnull, y);
+	if (split && (m->flags & MOMENTS_HAS_SAMPLE))
+		m = moments_sample_row(m, moments_hash_unit(mix, seed ^ MOMENTS_SAMPLE_SALT), xs, isnull, y);
 	PG_RETURN_POINTER(m);
 }
 
@@ -275,6 +295,22 @@ split_test_size(FunctionCallInfo fcinfo, int seed_arg, int size_arg)
 	return test_size;
 }
 
+/* The sampling level of a split aggregate's argument: -1 for NULL (no sample). */
+static int
+split_sample_level(FunctionCallInfo fcinfo, int arg)
+{
+	int32		level;
+
+	if (PG_ARGISNULL(arg))
+		return -1;
+	level = PG_GETARG_INT32(arg);
+	if (level < 0 || level > MOMENTS_SAMPLE_MAX_LEVEL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sample_level must be between 0 and %d, not %d", MOMENTS_SAMPLE_MAX_LEVEL, level)));
+	return level;
+}
+
 /* galaxy_internal.moments_accum(state, y, x[]) */
 Datum
 galaxy_moments_accum(PG_FUNCTION_ARGS)
@@ -284,10 +320,10 @@ galaxy_moments_accum(PG_FUNCTION_ARGS)
 	bool		any_null;
 	int			p = scale_features_from_array(fcinfo, 2, xs, isnull, &any_null);
 
-	return accum_row(fcinfo, false, 0, 0.0, xs, isnull, p, any_null);
+	return accum_row(fcinfo, false, 0, 0.0, -1, xs, isnull, p, any_null);
 }
 
-/* galaxy_internal.split_moments_accum(state, y, x[], seed, test_size) */
+/* galaxy_internal.split_moments_accum(state, y, x[], seed, test_size, sample_level) */
 Datum
 galaxy_moments_split_accum(PG_FUNCTION_ARGS)
 {
@@ -295,12 +331,13 @@ galaxy_moments_split_accum(PG_FUNCTION_ARGS)
 	bool		isnull[MOMENTS_MAX_COLUMNS];
 	bool		any_null;
 	double		test_size = split_test_size(fcinfo, 3, 4);
+	int			level = split_sample_level(fcinfo, 5);
 	int			p = scale_features_from_array(fcinfo, 2, xs, isnull, &any_null);
 
-	return accum_row(fcinfo, true, (uint64) PG_GETARG_INT64(3), test_size, xs, isnull, p, any_null);
+	return accum_row(fcinfo, true, (uint64) PG_GETARG_INT64(3), test_size, level, xs, isnull, p, any_null);
 }
 
-/* galaxy_internal.split_moments_values_accum(state, y, seed, test_size, VARIADIC x "any") */
+/* galaxy_internal.split_moments_values_accum(state, y, seed, test_size, sample_level, VARIADIC x "any") */
 Datum
 galaxy_moments_split_values_accum(PG_FUNCTION_ARGS)
 {
@@ -308,9 +345,10 @@ galaxy_moments_split_values_accum(PG_FUNCTION_ARGS)
 	bool		isnull[MOMENTS_MAX_COLUMNS];
 	bool		any_null;
 	double		test_size = split_test_size(fcinfo, 2, 3);
-	int			p = scale_features_from_args(fcinfo, 4, "galaxy_internal.split_moments_values", xs, isnull, &any_null);
+	int			level = split_sample_level(fcinfo, 4);
+	int			p = scale_features_from_args(fcinfo, 5, "galaxy_internal.split_moments_values", xs, isnull, &any_null);
 
-	return accum_row(fcinfo, true, (uint64) PG_GETARG_INT64(2), test_size, xs, isnull, p, any_null);
+	return accum_row(fcinfo, true, (uint64) PG_GETARG_INT64(2), test_size, level, xs, isnull, p, any_null);
 }
 
 /* galaxy_internal.moments_combine(a, b): Chan's merge. */
@@ -336,10 +374,7 @@ galaxy_moments_combine(PG_FUNCTION_ARGS)
 		memcpy(copy, b, VARSIZE(b));
 		PG_RETURN_POINTER(copy);
 	}
-	if ((b->flags & MOMENTS_HAS_NULLS) && !(a->flags & MOMENTS_HAS_NULLS))
-		a = moments_with_nulls(a);
-	moments_merge(a, b);
-	PG_RETURN_POINTER(a);
+	PG_RETURN_POINTER(moments_merge(a, b));
 }
 
 /*

@@ -38,8 +38,6 @@ PG_FUNCTION_INFO_V1(galaxy_logistic_proba_array);
 PG_FUNCTION_INFO_V1(galaxy_nb_proba);
 PG_FUNCTION_INFO_V1(galaxy_nb_proba_array);
 
-/* The salt of the sample's hash (independent of the split's). */
-#define SAMPLE_SALT		UINT64CONST(0x53414D504C450001)
 /* The clipping of probabilities in the log-loss (metrics.c's). */
 #define PASS_LOGLOSS_EPS 1e-15
 
@@ -469,7 +467,7 @@ sample_key(FunctionCallInfo fcinfo, int seed_arg, int size_arg, int part_arg,
 				 errmsg("the part of galaxy_internal.stream_sample_key must be 0 (training) or 1 (held out)")));
 	if (moments_row_part(seed, test_size, xs, isnull, p, 0.0) != part)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(moments_row_hash(seed ^ SAMPLE_SALT, xs, isnull, p, 0.0));
+	PG_RETURN_FLOAT8(moments_row_hash(seed ^ MOMENTS_SAMPLE_SALT, xs, isnull, p, 0.0));
 }
 
 /* galaxy_internal.stream_sample_key(seed, test_size, part, VARIADIC x "any") */

@@ -376,8 +376,8 @@ stream_feature_list(const StreamJob *job, bool values)
 
 /*
  * The first pass's query: the moments of the features and the target
- * expression; per class, one row per class index (and one for a NULL
- * target), when per_class.
+ * expression, with the sample of the training profile; per class, one row
+ * per class index (and one for a NULL target), when per_class.
  */
 static char *
 moments_query(const StreamJob *job, bool per_class)
@@ -385,13 +385,14 @@ moments_query(const StreamJob *job, bool per_class)
 	bool		values = stream_values_form(job);
 	char	   *xs = stream_feature_list(job, values);
 	char	   *agg;
+	int			level = stream_profile_level(job);
 
 	if (values)
-		agg = psprintf("galaxy_internal.split_moments_values((%s)::float8, %d::int8, %.17g::float8%s)",
-					   job->yexpr, job->req->seed, job->req->test_size, xs);
+		agg = psprintf("galaxy_internal.split_moments_values((%s)::float8, %d::int8, %.17g::float8, %d%s)",
+					   job->yexpr, job->req->seed, job->req->test_size, level, xs);
 	else
-		agg = psprintf("galaxy_internal.split_moments((%s)::float8, %s, %d::int8, %.17g::float8)",
-					   job->yexpr, xs, job->req->seed, job->req->test_size);
+		agg = psprintf("galaxy_internal.split_moments((%s)::float8, %s, %d::int8, %.17g::float8, %d)",
+					   job->yexpr, xs, job->req->seed, job->req->test_size, level);
 	if (per_class)
 		return psprintf("SELECT (%s)::int4, %s FROM %s GROUP BY 1", job->yexpr, agg, job->relation);
 	return psprintf("SELECT %s FROM %s", agg, job->relation);
@@ -407,9 +408,7 @@ merge_into(MomentsData **acc, const MomentsData *a)
 		memcpy(*acc, a, VARSIZE(a));
 		return;
 	}
-	if ((a->flags & MOMENTS_HAS_NULLS) && !((*acc)->flags & MOMENTS_HAS_NULLS))
-		*acc = moments_with_nulls(*acc);
-	moments_merge(*acc, a);
+	*acc = moments_merge(*acc, a);
 }
 
 /*
@@ -848,7 +847,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	o->modelctx = AllocSetContextCreate(trainctx, "galaxy model", ALLOCSET_DEFAULT_SIZES);
 	metrics_init(&o->ms);
 	sa->fit(&job);
-	/* the drift baseline, from a sample of the relation's blocks */
+	/* the drift baseline, from the pass's sample of the rows */
 	profile = stream_training_profile(&job);
 
 	initStringInfo(&extra);

@@ -108,7 +108,12 @@ extern void stream_nb_fit(StreamJob *job);
 extern const char *stream_kmeans_unsupported(StreamJob *job);
 extern void stream_kmeans_fit(StreamJob *job);
 
-/* The training profile (drift baseline) from a sample of the relation, or NULL (stream_profile.c). */
+/*
+ * The training profile (drift baseline) from the first pass's sample of the
+ * rows: the pass's sampling level, and the profile, or NULL when the pass
+ * kept no row (stream_profile.c).
+ */
+extern int	stream_profile_level(const StreamJob *job);
 extern Jsonb *stream_training_profile(StreamJob *job);
 
 /* train_run's streaming fit; false when the request is for the in-memory one. */

@@ -33,17 +33,17 @@ COMMENT ON FUNCTION galaxy_internal.moments_send(galaxy.moments) IS 'Binary outp
 
 CREATE FUNCTION galaxy_internal.moments_accum(galaxy.moments, float8, float8[]) RETURNS galaxy.moments
     AS 'MODULE_PATHNAME', 'galaxy_moments_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy_internal.split_moments_accum(galaxy.moments, float8, float8[], int8, float8)
+CREATE FUNCTION galaxy_internal.split_moments_accum(galaxy.moments, float8, float8[], int8, float8, int4)
     RETURNS galaxy.moments
     AS 'MODULE_PATHNAME', 'galaxy_moments_split_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION galaxy_internal.split_moments_values_accum(galaxy.moments, float8, int8, float8, VARIADIC "any")
+CREATE FUNCTION galaxy_internal.split_moments_values_accum(galaxy.moments, float8, int8, float8, int4, VARIADIC "any")
     RETURNS galaxy.moments
     AS 'MODULE_PATHNAME', 'galaxy_moments_split_values_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION galaxy_internal.split_moments_values_accum(galaxy.moments, float8, int8, float8, "any") IS 'Transition function of galaxy_internal.split_moments_values';
+COMMENT ON FUNCTION galaxy_internal.split_moments_values_accum(galaxy.moments, float8, int8, float8, int4, "any") IS 'Transition function of galaxy_internal.split_moments_values';
 CREATE FUNCTION galaxy_internal.moments_combine(galaxy.moments, galaxy.moments) RETURNS galaxy.moments
     AS 'MODULE_PATHNAME', 'galaxy_moments_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy_internal.moments_accum(galaxy.moments, float8, float8[]) IS 'Transition function of galaxy.regression_moments (Welford''s update)';
-COMMENT ON FUNCTION galaxy_internal.split_moments_accum(galaxy.moments, float8, float8[], int8, float8) IS 'Transition function of galaxy_internal.split_moments';
+COMMENT ON FUNCTION galaxy_internal.split_moments_accum(galaxy.moments, float8, float8[], int8, float8, int4) IS 'Transition function of galaxy_internal.split_moments';
 COMMENT ON FUNCTION galaxy_internal.moments_combine(galaxy.moments, galaxy.moments) IS 'Combine function of the moments aggregates (Chan''s pairwise merge)';
 
 CREATE AGGREGATE galaxy.regression_moments(y float8, x float8[]) (
@@ -54,13 +54,13 @@ CREATE AGGREGATE galaxy.regression_moments(y float8, x float8[]) (
 );
 COMMENT ON AGGREGATE galaxy.regression_moments(float8, float8[]) IS 'Sufficient statistics of regressing y on x[] over the rows (NULL y skipped, NULL elements of x kept for imputation): parallel, and pushed down by Citus';
 
-CREATE AGGREGATE galaxy_internal.split_moments(y float8, x float8[], seed int8, test_size float8) (
+CREATE AGGREGATE galaxy_internal.split_moments(y float8, x float8[], seed int8, test_size float8, sample_level int4) (
     SFUNC = galaxy_internal.split_moments_accum,
     STYPE = galaxy.moments,
     COMBINEFUNC = galaxy_internal.moments_combine,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE galaxy_internal.split_moments(float8, float8[], int8, float8) IS 'galaxy.regression_moments with a held-out part chosen per row by a hash of its values and the seed (the streaming solver''s pass)';
+COMMENT ON AGGREGATE galaxy_internal.split_moments(float8, float8[], int8, float8, int4) IS 'galaxy.regression_moments with a held-out part chosen per row by a hash of its values and the seed (the streaming solver''s pass); unless sample_level is NULL, also a sample of the rows (those whose second hash is below 2^-level, the level raised past 32,768 rows or about 8 MB), the model''s training profile';
 
 CREATE FUNCTION galaxy.moments_ols(moments galaxy.moments, alpha float8 DEFAULT 0,
                                    fit_intercept boolean DEFAULT true) RETURNS float8[]
@@ -71,13 +71,13 @@ CREATE FUNCTION galaxy.moments_summary(moments galaxy.moments) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'galaxy_moments_summary' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION galaxy.moments_summary(galaxy.moments) IS 'Rows, and per column (the features, then the target) count, mean, standard deviation, minimum and maximum of a galaxy.moments value';
 
-CREATE AGGREGATE galaxy_internal.split_moments_values(y float8, seed int8, test_size float8, VARIADIC x "any") (
+CREATE AGGREGATE galaxy_internal.split_moments_values(y float8, seed int8, test_size float8, sample_level int4, VARIADIC x "any") (
     SFUNC = galaxy_internal.split_moments_values_accum,
     STYPE = galaxy.moments,
     COMBINEFUNC = galaxy_internal.moments_combine,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE galaxy_internal.split_moments_values(float8, int8, float8, VARIADIC "any") IS 'galaxy_internal.split_moments with the features as separate float8 arguments (no array built per row): the streaming solver''s pass on a local relation';
+COMMENT ON AGGREGATE galaxy_internal.split_moments_values(float8, int8, float8, int4, VARIADIC "any") IS 'galaxy_internal.split_moments with the features as separate float8 arguments (no array built per row): the streaming solver''s pass on a local relation';
 
 -- ---------------------------------------------------------------------------
 -- galaxy.newton: one Newton (IRLS) pass of binary logistic regression (the

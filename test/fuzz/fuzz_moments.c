@@ -13,7 +13,8 @@
  *     crash or a sanitizer report, and the merge's row count is twice the
  *     state's;
  *   - a row added to it (Welford's update, with and without NULLs) keeps it
- *     valid.
+ *     valid, and so does a row added to its sample of rows, when it has one
+ *     (the merge with itself, above, merges the samples too).
  * The same input is also read as galaxy.newton, the state of
  * logistic_regression's Newton pass (src/scale/newton.c), in both forms: an
  * accepted state must encode to the same bytes again and read back from its
@@ -97,7 +98,7 @@ use_state(MomentsData *m, const char *where)
 	/* the merge with itself doubles the rows */
 	twice = palloc(VARSIZE(m));
 	memcpy(twice, m, VARSIZE(m));
-	moments_merge(twice, m);
+	twice = moments_merge(twice, m);
 	for (int q = 0; q < m->n_parts; q++)
 		if (moments_rows(twice, q) != 2 * moments_rows(m, q))
 			fuzz_finding("%s: merging a state with itself did not double its rows", where);
@@ -106,6 +107,12 @@ use_state(MomentsData *m, const char *where)
 	for (int j = 0; j < d - 1; j++)
 		x[j] = (double) j;
 	moments_add_row(twice, 0, x, isnull, 1.0);
+	/* a sampled state: a row into its sample (key 0, below every bound) keeps it valid */
+	if (twice->flags & MOMENTS_HAS_SAMPLE)
+	{
+		twice = moments_sample_row(twice, 0.0, x, isnull, 3.0);
+		moments_check(twice, VARSIZE(twice));
+	}
 	if (d > 2)
 	{
 		MomentsData *withnulls = moments_with_nulls(twice);
