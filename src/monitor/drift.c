@@ -60,6 +60,7 @@
 #include "registry/access.h"
 #include "registry/audit.h"
 #include "registry/deploy.h"
+#include "util/catalog.h"
 #include "util/dict.h"
 #include "util/jsonb_build.h"
 #include "util/query.h"
@@ -915,8 +916,11 @@ drift_scan(Oid relid, DriftCol *cols, int ncols, int64 model_id, const char *tas
 	const char *relname = RelationGetRelationName(rel);
 	StringInfoData q;
 	DriftScan	sc = {0};
-	Datum		arg = Int64GetDatum(model_id);
+	Datum		args[2] = {Int64GetDatum(model_id), (Datum) 0};
+	Oid			argtypes[2] = {INT8OID, InvalidOid};
 	bool		with_prediction = false;
+	/* a Citus table: its workers have no registry, the model value goes with the query */
+	bool		ship_model = dataset_is_distributed(relid);
 	AttrNumber *attnums = palloc(sizeof(AttrNumber) * Max(ncols, 1));
 
 	initStringInfo(&q);
@@ -930,9 +934,9 @@ drift_scan(Oid relid, DriftCol *cols, int ncols, int64 model_id, const char *tas
 			appendStringInfoString(&q, ", ");
 		if (c->prediction)
 		{
-			appendStringInfoString(&q, strcmp(task, "classification") == 0
-								   ? "galaxy.predict_label($1::bigint, galaxy_drift_row)"
-								   : "galaxy.predict($1::bigint, galaxy_drift_row)");
+			appendStringInfo(&q, "galaxy.%s(%s, galaxy_drift_row)",
+							 strcmp(task, "classification") == 0 ? "predict_label" : "predict",
+							 ship_model ? "$2::galaxy.model" : "$1::bigint");
 			with_prediction = true;
 		}
 		else
@@ -1004,7 +1008,22 @@ drift_scan(Oid relid, DriftCol *cols, int ncols, int64 model_id, const char *tas
 			sc.pos[i] = i;
 		sc.values = palloc(sizeof(Datum) * Max(ncols, 1));
 		sc.isnull = palloc(sizeof(bool) * Max(ncols, 1));
-		query_scan(q.data, with_prediction ? 1 : 0, (Oid[]) {INT8OID}, &arg, NULL, DRIFT_BATCH,
+		if (with_prediction && ship_model)
+		{
+			QueryResult *r = catalog_query("SELECT model FROM galaxy.models WHERE id = $1",
+										   1, (Oid[]) {INT8OID}, args, NULL, true, 1,
+										   SPI_OK_SELECT, "read the model to ship with the drift query");
+			bool		isnull;
+			Datum		value = r->nrows == 1 ? query_datum(r, 0, 1, &isnull) : (Datum) 0;
+
+			if (r->nrows != 1 || isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("model " INT64_FORMAT " has no stored value to predict with", model_id)));
+			args[1] = PointerGetDatum(PG_DETOAST_DATUM_COPY(value));
+			argtypes[1] = galaxy_type_oid("model");
+		}
+		query_scan(q.data, with_prediction ? (ship_model ? 2 : 1) : 0, argtypes, args, NULL, DRIFT_BATCH,
 				   NULL, drift_scan_batch, &sc);
 	}
 	if (sc.rows == 0)

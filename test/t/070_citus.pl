@@ -105,6 +105,15 @@ is($coord->safe_psql('postgres', q{
 	  FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id WHERE p.name IN ('ds', 'ls')}) =~
 	  /^([^,]+),\1$/ ? 'same' : 'different', 'same',
 	'streaming on the distributed table: the same rows and model as on the local table');
+# the pass's sample of the rows (taken on the shards) gives the distributed
+# model a training profile: the local table's, and drift needs no baseline
+is($coord->safe_psql('postgres', q{
+	SELECT count(DISTINCT m.training_profile) || ':' || count(m.training_profile)
+	  FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id WHERE p.name IN ('ds', 'ls')}),
+	'1:2', 'streaming on the distributed table: the same training profile as on the local table');
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(DISTINCT status, ',') FROM galaxy.drift('ds', 'd')}),
+	'ok', 'drift of the distributed table against its streamed model\'s own profile');
 # streaming logistic regression: Newton passes pushed down, and the held-out
 # roc_auc (a query over the scored held-out rows) from the shards
 $coord->safe_psql('postgres', q{
