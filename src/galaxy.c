@@ -244,9 +244,10 @@ galaxy_alloc_filled(Size len)
 }
 
 /*
- * Prepare this process's memory for a training (train_run calls it with
- * GALAXY_TRAINING_ARENA_MB, a parallel worker's moments sample with less;
- * the first call in a process does it).  glibc maps every block of 128 kB
+ * Prepare this process's memory for a training (the in-memory fit calls it
+ * with GALAXY_TRAINING_ARENA_MB, the moments pass's first sample, in the
+ * leader or a parallel worker, with less; the first call in a process does
+ * it).  glibc maps every block of 128 kB
  * or more afresh and unmaps it when freed, so each training's buffers
  * (rows, features, model) fault their pages in again one by one: about a
  * third of a small training in a new backend, more on a virtual machine

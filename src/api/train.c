@@ -2042,6 +2042,12 @@ fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContex
 	StringInfoData extra;
 	int			p;
 
+	/*
+	 * The rows' large buffers are reused, not faulted in afresh, from here
+	 * on (a streamed fit holds no rows: its pass maps a smaller arena).
+	 */
+	galaxy_prepare_memory(GALAXY_TRAINING_ARENA_MB);
+
 	/* an algorithm that computes in float32 gets its rows loaded in float32 (not with text) */
 	if (strcmp(req->algorithm, "auto") != 0)
 	{
@@ -2162,8 +2168,6 @@ train_run(TrainRequest *req)
 	ProgressRun *volatile run = NULL;
 	volatile int64 model_id = 0;
 
-	/* a training's large buffers are reused, not faulted in afresh, from here on */
-	galaxy_prepare_memory(GALAXY_TRAINING_ARENA_MB);
 	trainctx = AllocSetContextCreate(CurrentMemoryContext, "galaxy training", ALLOCSET_DEFAULT_SIZES);
 	oldctx = MemoryContextSwitchTo(trainctx);
 
