@@ -75,6 +75,10 @@ MODES["quick"].update(text_categories=5)
 # machine moves a median of 3; 7 alternating repetitions (a minute in all with logistic regression)
 MODES["full"].update(text_reps=7)
 MODES["quick"].update(text_reps=1)
+# repetitions of the streaming rows (issue #18): the same reasoning, half a second per measurement on 1M rows, and
+# each repetition alternates the serial and the 2-worker runs, each beside its own plain scan
+MODES["full"].update(stream_reps=7)
+MODES["quick"].update(stream_reps=1)
 TEXT_CONFIG = "english"
 TEXT_TFIDF_CONFIG = "galaxy.words"
 TEXT_ROWS = {
@@ -700,7 +704,7 @@ class Bench:
         serial scan and the in-memory fit's time. linreg_stream runs on the 1M x 20 classification table
         (its target as a number), linreg_10m_stream on the 10M x 10 regression table, logreg_stream
         (Newton passes, then the roc_auc scoring query) on the 1M x 20 classification table."""
-        reps = self.cfg["reps"]
+        reps = self.cfg["stream_reps"]
         n = n or self.cfg["clf_rows"]
         features = features or data.CLF_FEATURES
         logistic = row_id == "logreg_stream"

@@ -673,6 +673,9 @@ def markdown(res, img_rel="img"):
     out += ["### The floor: reading the table", "", or_note(floor_table(res)), ""]
     if any(r["id"] in ("linreg_stream", "linreg_10m_stream", "logreg_stream") for r in res["speed"]):
         out += ["### Streaming regression (parallel SQL aggregates) against the plain scan", "",
+                f"Medians of {res['meta'].get('config', {}).get('stream_reps', 3)} repetitions; each repetition "
+                "runs the serial and the 2-worker training, each beside its own plain scan, alternating which pair "
+                "goes first. Every run is a new connection.", "",
                 stream_table(res), ""]
     out += ["### Training, end to end from the table", "",
             "galaxy: wall time of one `SELECT galaxy.train(...)` (load, split 80/20, preprocess, fit, evaluate, "
