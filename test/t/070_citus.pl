@@ -134,6 +134,11 @@ my $agg = $coord->safe_psql('postgres', q{EXPLAIN (VERBOSE, COSTS OFF)
 	SELECT galaxy.regression_moments(y, ARRAY[x1, x2, x3]) FROM d});
 like($agg, qr/coord_combine_agg/, 'EXPLAIN: the moments are combined on the coordinator');
 like($agg, qr/worker_partial_agg\('galaxy\.regression_moments/, 'EXPLAIN: partial moments on the workers');
+# the training pass itself, with the sample of the training profile
+my $pass = $coord->safe_psql('postgres', q{EXPLAIN (VERBOSE, COSTS OFF)
+	SELECT galaxy_internal.split_moments(y, ARRAY[x1, x2, x3], 42, 0.2, 0) FROM d});
+like($pass, qr/worker_partial_agg\('galaxy_internal\.split_moments/, 'EXPLAIN: the sampled training pass is partial on the workers');
+note($pass);
 
 # predict with the project's model value on the workers, against the same
 # model by project on the coordinator's local table
