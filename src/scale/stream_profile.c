@@ -7,8 +7,8 @@
  * percentiles and category counts.  The moments pass carries a sample in
  * its state (scale/moments.h): the rows whose sampling key, a hash of the
  * row and the seed, is below 2^-level, for all rows of the relation
- * (held-out rows included).  The level is chosen here from the planner's
- * row estimate so that the sample holds half of STREAM_PROFILE_ROWS to all
+ * (held-out rows included).  The level is chosen here from the row
+ * estimate (a Citus table's from its shards' sizes) so that the sample holds half of STREAM_PROFILE_ROWS to all
  * of them; when the estimate is low the state raises the level itself.
  * The sample is read where the pass reads the rows, by the parallel
  * workers or the Citus nodes, with no second read of the relation; the
@@ -18,14 +18,43 @@
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+
 #include "galaxy.h"
 #include "monitor/drift.h"
 #include "registry/audit.h"
 #include "scale/moments.h"
 #include "scale/stream.h"
+#include "util/query.h"
 
 /* Rows the sample aims at: enough for percentiles p0 ... p100 of every column */
 #define STREAM_PROFILE_ROWS		8192
+
+/*
+ * A Citus table's rows, guessed from the size of its shards' main forks on
+ * the workers (the coordinator's table is empty, so it has no estimate):
+ * bytes over a row of the job's columns as float8 with its tuple header
+ * and line pointer.  Wider rows make it a guess high, and the sample
+ * smaller; without it every shard would keep up to moments_sample_max
+ * rows and ship them to the coordinator.
+ */
+static double
+distributed_rows(const StreamJob *job)
+{
+	QueryResult *qr = user_query("SELECT pg_catalog.citus_relation_size($1)", 1, (Oid[]) {REGCLASSOID},
+								 (Datum[]) {ObjectIdGetDatum(job->req->relid)}, NULL, true, 1,
+								 SPI_OK_SELECT, "size the distributed table");
+	bool		isnull;
+	Datum		bytes;
+
+	if (qr->nrows != 1)
+		return -1.0;
+	bytes = query_datum(qr, 0, 1, &isnull);
+	if (isnull)
+		return -1.0;
+	return (double) DatumGetInt64(bytes) / (28.0 + 8.0 * (job->schema->n_inputs + 1));
+}
 
 /*
  * The sampling level of the job's first pass: the smallest L with
@@ -37,7 +66,7 @@
 int
 stream_profile_level(const StreamJob *job)
 {
-	double		est = (double) job->schema->estimated_rows;
+	double		est = job->distributed ? distributed_rows(job) : (double) job->schema->estimated_rows;
 	double		aim = Min((double) STREAM_PROFILE_ROWS,
 						  (double) moments_sample_max(job->schema->n_inputs + 1) / 4.0);
 	int			level = 0;

@@ -111,6 +111,20 @@ is($coord->safe_psql('postgres', q{
 	SELECT count(DISTINCT m.training_profile) || ':' || count(m.training_profile)
 	  FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id WHERE p.name IN ('ds', 'ls')}),
 	'1:2', 'streaming on the distributed table: the same training profile as on the local table');
+# a larger distributed table: the sample's level comes from the shards' sizes,
+# so the shards ship a few thousand rows in all, not every row up to the cap
+$coord->safe_psql('postgres', q{
+	SET client_min_messages = warning;
+	CREATE TABLE dbig (id bigint, x1 float8, x2 float8, y float8);
+	SELECT create_distributed_table('dbig', 'id');
+	INSERT INTO dbig SELECT i, i % 101, (i % 37) / 3.0, i % 7 FROM generate_series(1, 100000) i;
+	SELECT galaxy.train('dbig', relation => 'dbig', target => 'y', algorithm => 'linear_regression',
+	                    features => ARRAY['x1', 'x2'], hyperparams => '{"solver": "streaming"}');
+});
+is($coord->safe_psql('postgres', q{
+	SELECT (m.training_profile->>'rows')::int BETWEEN 2000 AND 12000
+	  FROM galaxy.models m JOIN galaxy.projects p ON p.id = m.project_id WHERE p.name = 'dbig'}),
+	't', 'a 100,000-row distributed table: a profile sample of thousands of rows, not tens of thousands');
 is($coord->safe_psql('postgres', q{
 	SELECT string_agg(DISTINCT status, ',') FROM galaxy.drift('ds', 'd')}),
 	'ok', 'drift of the distributed table against its streamed model\'s own profile');
