@@ -56,6 +56,7 @@
 #include "data/dataset.h"
 #include "data/profile.h"
 #include "model/model.h"
+#include "model/model_cache.h"
 #include "monitor/drift.h"
 #include "registry/access.h"
 #include "registry/audit.h"
@@ -1010,17 +1011,7 @@ drift_scan(Oid relid, DriftCol *cols, int ncols, int64 model_id, const char *tas
 		sc.isnull = palloc(sizeof(bool) * Max(ncols, 1));
 		if (with_prediction && ship_model)
 		{
-			QueryResult *r = catalog_query("SELECT model FROM galaxy.models WHERE id = $1",
-										   1, (Oid[]) {INT8OID}, args, NULL, true, 1,
-										   SPI_OK_SELECT, "read the model to ship with the drift query");
-			bool		isnull;
-			Datum		value = r->nrows == 1 ? query_datum(r, 0, 1, &isnull) : (Datum) 0;
-
-			if (r->nrows != 1 || isnull)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("model " INT64_FORMAT " has no stored value to predict with", model_id)));
-			args[1] = PointerGetDatum(PG_DETOAST_DATUM_COPY(value));
+			args[1] = PointerGetDatum(PG_DETOAST_DATUM(model_cache_read_value(model_id, NULL)));
 			argtypes[1] = galaxy_type_oid("model");
 		}
 		query_scan(q.data, with_prediction ? (ship_model ? 2 : 1) : 0, argtypes, args, NULL, DRIFT_BATCH,

@@ -642,7 +642,6 @@ moments_merge(MomentsData *a, const MomentsData *b)
 		MomentsSample sa,
 					sb;
 		int			p = d - 1;
-		bool	   *isnull = palloc(sizeof(bool) * Max(p, 1));
 
 		moments_sample(a, &sa);
 		moments_sample(b, &sb);
@@ -655,15 +654,15 @@ moments_merge(MomentsData *a, const MomentsData *b)
 		{
 			const float *row = sb.rows + i * sb.width;
 			double		x[MOMENTS_MAX_COLUMNS];
+			bool		isnull[MOMENTS_MAX_COLUMNS];
 
 			for (int j = 0; j < p; j++)
+			{
 				x[j] = row[1 + j];
-
-			for (int j = 0; j < p; j++)
 				isnull[j] = isnan(row[1 + j]);
+			}
 			a = moments_sample_row(a, row[0], x, isnull, row[1 + p]);
 		}
-		pfree(isnull);
 	}
 	return a;
 }
@@ -728,11 +727,18 @@ moments_row_hash(uint64 seed, const double *x, const bool *isnull, int p, double
 	return moments_hash_unit(moments_row_mix(x, isnull, p, y), seed);
 }
 
-/* The side of a row: its hash (above) compared with test_size. */
+/* The side of a row from its mix: its hash with the seed compared with test_size. */
+int
+moments_part_of_mix(uint64 mix, uint64 seed, double test_size)
+{
+	return moments_hash_unit(mix, seed) < test_size ? 1 : 0;
+}
+
+/* The side of a row (above). */
 int
 moments_row_part(uint64 seed, double test_size, const double *x, const bool *isnull, int p, double y)
 {
-	return moments_row_hash(seed, x, isnull, p, y) < test_size ? 1 : 0;
+	return moments_part_of_mix(moments_row_mix(x, isnull, p, y), seed, test_size);
 }
 
 /* Rows of a part. */

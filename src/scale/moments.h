@@ -171,7 +171,8 @@ extern double moments_row_hash(uint64 seed, const double *x, const bool *isnull,
 /* The salt of the sampling key's seed (independent of the split's hash). */
 #define MOMENTS_SAMPLE_SALT		UINT64CONST(0x53414D504C450001)
 
-/* Which part a row falls in (0 training, 1 held out) for split states. */
+/* Which part a row falls in (0 training, 1 held out) for split states: from its mix, or its values. */
+extern int	moments_part_of_mix(uint64 mix, uint64 seed, double test_size);
 extern int	moments_row_part(uint64 seed, double test_size, const double *x, const bool *isnull,
 							 int p, double y);
 

@@ -269,7 +269,7 @@ accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size, in
 	if (split)
 	{
 		mix = moments_row_mix(xs, isnull, p, y);
-		part = moments_hash_unit(mix, seed) < test_size ? 1 : 0;
+		part = moments_part_of_mix(mix, seed, test_size);
 	}
 	moments_add_row(m, part, xs, isnull, y);
 	if (split && (m->flags & MOMENTS_HAS_SAMPLE))
