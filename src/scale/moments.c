@@ -444,17 +444,34 @@ moments_check(const MomentsData *m, Size size)
 }
 
 /*
- * The packed upper triangle of the co-moments plus f * delta delta': row j
- * (d - j values) gains f * delta[j] * delta[j..d-1] — the per-row cost of a
- * streaming pass.  GCC builds it twice, for AVX2 + FMA and for any x86-64,
- * and the loader picks the one the CPU runs.
+ * Welford's update of one part by a row without NULLs (xy: the d values,
+ * the target last): the minimum and maximum, the packed upper triangle of
+ * the co-moments plus f * delta delta' (row j, d - j values, gains
+ * f * delta[j] * delta[j..d-1]), then the means — the per-row cost of a
+ * streaming pass.  The part's arrays do not overlap, so every loop
+ * vectorizes; GCC builds it twice, for AVX2 + FMA and for any x86-64, and
+ * the loader picks the one the CPU runs.
  */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("avx2", "default"), optimize("tree-vectorize", "vect-cost-model=dynamic")))
 #endif
 static void
-moments_rank1(double *restrict row, const double *restrict delta, int d, double f)
+moments_full_update(double *restrict mean, double *restrict m2, double *restrict mn, double *restrict mx,
+					const double *restrict xy, int d, double n)
 {
+	double		delta[MOMENTS_MAX_COLUMNS];
+	double		inv_n = 1.0 / n;
+	double		f = (n - 1.0) * inv_n;
+	double	   *row = m2;
+
+	for (int j = 0; j < d; j++)
+	{
+		double		v = xy[j];
+
+		delta[j] = v - mean[j];
+		mn[j] = v < mn[j] ? v : mn[j];
+		mx[j] = v > mx[j] ? v : mx[j];
+	}
 	for (int j = 0; j < d; j++)
 	{
 		double		a = f * delta[j];
@@ -465,9 +482,25 @@ moments_rank1(double *restrict row, const double *restrict delta, int d, double 
 			row[k] += a * dj[k];
 		row += len;
 	}
+	/* the means after the products (which use the old ones) */
+	for (int j = 0; j < d; j++)
+		mean[j] += delta[j] * inv_n;
 }
 
-/* Welford's update of part 'part' by one row. */
+/* Welford's update of part 'part' by a row without NULLs (xy: d values, the target last). */
+void
+moments_add_full_row(MomentsData *m, int part, const double *xy)
+{
+	MomentsPart pt;
+	double		n;
+
+	moments_part(m, part, &pt);
+	n = *pt.nc + 1.0;
+	moments_full_update(pt.mean, pt.m2, pt.min, pt.max, xy, m->d, n);
+	*pt.nc = n;
+}
+
+/* The update of part 'part' by one row (any feature may be NULL). */
 void
 moments_add_row(MomentsData *m, int part, const double *x, const bool *isnull, double y)
 {
@@ -475,86 +508,57 @@ moments_add_row(MomentsData *m, int part, const double *x, const bool *isnull, d
 	int			p = d - 1;
 	MomentsPart pt;
 	bool		any_null = false;
+	double		v[MOMENTS_MAX_COLUMNS];
+	bool		present[MOMENTS_MAX_COLUMNS];
 
-	moments_part(m, part, &pt);
 	for (int j = 0; j < p; j++)
 		any_null |= isnull[j];
 	if (!any_null)
 	{
-		/* min and max without a branch per value */
-		for (int j = 0; j < p; j++)
-		{
-			pt.min[j] = x[j] < pt.min[j] ? x[j] : pt.min[j];
-			pt.max[j] = x[j] > pt.max[j] ? x[j] : pt.max[j];
-		}
+		memcpy(v, x, sizeof(double) * p);
+		v[p] = y;
+		moments_add_full_row(m, part, v);
+		return;
 	}
-	else
+
+	moments_part(m, part, &pt);
+	Assert(pt.s != NULL);
+	for (int j = 0; j < p; j++)
 	{
-		for (int j = 0; j < p; j++)
-		{
-			if (isnull[j])
-				continue;
-			if (x[j] < pt.min[j])
-				pt.min[j] = x[j];
-			if (x[j] > pt.max[j])
-				pt.max[j] = x[j];
-		}
+		present[j] = !isnull[j];
+		v[j] = present[j] ? x[j] : 0.0;
+		if (!present[j])
+			continue;
+		if (x[j] < pt.min[j])
+			pt.min[j] = x[j];
+		if (x[j] > pt.max[j])
+			pt.max[j] = x[j];
 	}
 	if (y < pt.min[p])
 		pt.min[p] = y;
 	if (y > pt.max[p])
 		pt.max[p] = y;
-
-	if (!any_null)
+	present[p] = true;
+	v[p] = y;
+	for (int j = 0; j < d; j++)
 	{
-		double		n = *pt.nc + 1.0;
-		double		f = (n - 1.0) / n;
-		double		delta[MOMENTS_MAX_COLUMNS];
-		double		inv_n;
-
-		for (int j = 0; j < p; j++)
-			delta[j] = x[j] - pt.mean[j];
-		delta[p] = y - pt.mean[p];
-		moments_rank1(pt.m2, delta, d, f);
-		/* the means after the products (which use the old ones) */
-		inv_n = 1.0 / n;
-		for (int j = 0; j < d; j++)
-			pt.mean[j] += delta[j] * inv_n;
-		*pt.nc = n;
-	}
-	else
-	{
-		double		v[MOMENTS_MAX_COLUMNS];
-		bool		present[MOMENTS_MAX_COLUMNS];
-
-		Assert(pt.s != NULL);
-		for (int j = 0; j < p; j++)
+		if (!present[j])
+			continue;
+		for (int k = j; k < d; k++)
 		{
-			present[j] = !isnull[j];
-			v[j] = present[j] ? x[j] : 0.0;
-		}
-		present[p] = true;
-		v[p] = y;
-		for (int j = 0; j < d; j++)
-		{
-			if (!present[j])
+			Size		i;
+
+			if (!present[k])
 				continue;
-			for (int k = j; k < d; k++)
-			{
-				Size		i;
-
-				if (!present[k])
-					continue;
-				i = moments_pidx(d, j, k);
-				pt.s[i] += v[j] * v[k];
-				pt.c[i] += 1.0;
-				pt.t[(Size) j * d + k] += v[j];
-				if (k != j)
-					pt.t[(Size) k * d + j] += v[k];
-			}
+			i = moments_pidx(d, j, k);
+			pt.s[i] += v[j] * v[k];
+			pt.c[i] += 1.0;
+			pt.t[(Size) j * d + k] += v[j];
+			if (k != j)
+				pt.t[(Size) k * d + j] += v[k];
 		}
-		*pt.nn += 1.0;
 	}
+	*pt.nn += 1.0;
 }
 
 /*
@@ -697,18 +701,35 @@ value_bits(double v)
  * for each other), the mixes are summed, and the sum goes through splitmix's
  * finaliser with the seed; the result is mapped to [0, 1).
  */
+/* One value's term of a row's mix (its bits at position j). */
+static inline uint64
+mix_term(uint64 v, int j)
+{
+	uint64		m = (v ^ ((uint64) (j + 1) * UINT64CONST(0x9E3779B97F4A7C15))) * UINT64CONST(0xBF58476D1CE4E5B9);
+
+	return m ^ (m >> 31);
+}
+
+#define MIX_NULL_BITS	UINT64CONST(0x6E756C6C6E756C6C)
+#define MIX_TARGET_MUL	UINT64CONST(0xD6E8FEB86659FD93)
+
 uint64
 moments_row_mix(const double *x, const bool *isnull, int p, double y)
 {
-	uint64		acc = value_bits(y) * UINT64CONST(0xD6E8FEB86659FD93);
+	uint64		acc = value_bits(y) * MIX_TARGET_MUL;
 
 	for (int j = 0; j < p; j++)
-	{
-		uint64		v = isnull[j] ? UINT64CONST(0x6E756C6C6E756C6C) : value_bits(x[j]);
-		uint64		m = (v ^ ((uint64) (j + 1) * UINT64CONST(0x9E3779B97F4A7C15))) * UINT64CONST(0xBF58476D1CE4E5B9);
+		acc += mix_term(isnull[j] ? MIX_NULL_BITS : value_bits(x[j]), j);
+	return acc;
+}
 
-		acc += m ^ (m >> 31);
-	}
+uint64
+moments_full_row_mix(const double *xy, int p)
+{
+	uint64		acc = value_bits(xy[p]) * MIX_TARGET_MUL;
+
+	for (int j = 0; j < p; j++)
+		acc += mix_term(value_bits(xy[j]), j);
 	return acc;
 }
 

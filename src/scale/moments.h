@@ -144,6 +144,8 @@ extern void moments_check(const MomentsData *m, Size size);
 
 /* Accumulate one row (x: d - 1 features, isnull per feature; y not NULL). */
 extern void moments_add_row(MomentsData *m, int part, const double *x, const bool *isnull, double y);
+/* The same for a row without NULLs (xy: the d - 1 features, then the target). */
+extern void moments_add_full_row(MomentsData *m, int part, const double *xy);
 
 /*
  * Merge b into a (same d, parts, split, and both with a sample or neither);
@@ -165,6 +167,8 @@ extern MomentsData *moments_sample_row(MomentsData *m, double key, const double 
  * seed (the mix is shared by hashes of one row with several seeds).
  */
 extern uint64 moments_row_mix(const double *x, const bool *isnull, int p, double y);
+/* The same mix for a row without NULLs (xy: the p features, then the target). */
+extern uint64 moments_full_row_mix(const double *xy, int p);
 extern double moments_hash_unit(uint64 mix, uint64 seed);
 extern double moments_row_hash(uint64 seed, const double *x, const bool *isnull, int p, double y);
 

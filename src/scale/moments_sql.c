@@ -211,11 +211,13 @@ scale_features_from_args(FunctionCallInfo fcinfo, int first, const char *fname, 
 /*
  * The shared transition: one row (y = argument 1, features xs) into part 0,
  * or, for a split state, the part its hash chooses, and into the sample
- * when sample_level is not negative (split states only).
+ * when sample_level is not negative (split states only).  xs has room for
+ * MOMENTS_MAX_COLUMNS values: a row without NULLs gets its target after its
+ * features.
  */
 static Datum
 accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size, int sample_level,
-		  const double *xs, const bool *isnull, int p, bool any_null)
+		  double *xs, const bool *isnull, int p, bool any_null)
 {
 	bool		inagg;
 	MomentsData *m = state_arg(fcinfo, &inagg);
@@ -264,14 +266,28 @@ accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size, in
 							isnan(xs[j]) ? "NaN" : (xs[j] > 0 ? "Infinity" : "-Infinity")),
 					 errhint("Replace NaN/Infinity with NULL (imputed) or a finite value, or filter those rows out.")));
 
-	if (any_null && !(m->flags & MOMENTS_HAS_NULLS))
-		m = moments_with_nulls(m);
-	if (split)
+	if (any_null)
 	{
-		mix = moments_row_mix(xs, isnull, p, y);
-		part = moments_part_of_mix(mix, seed, test_size);
+		if (!(m->flags & MOMENTS_HAS_NULLS))
+			m = moments_with_nulls(m);
+		if (split)
+		{
+			mix = moments_row_mix(xs, isnull, p, y);
+			part = moments_part_of_mix(mix, seed, test_size);
+		}
+		moments_add_row(m, part, xs, isnull, y);
 	}
-	moments_add_row(m, part, xs, isnull, y);
+	else
+	{
+		/* the target after the features (xs has room for it) */
+		xs[p] = y;
+		if (split)
+		{
+			mix = moments_full_row_mix(xs, p);
+			part = moments_part_of_mix(mix, seed, test_size);
+		}
+		moments_add_full_row(m, part, xs);
+	}
 	if (split && (m->flags & MOMENTS_HAS_SAMPLE))
 		m = moments_sample_row(m, moments_hash_unit(mix, seed ^ MOMENTS_SAMPLE_SALT), xs, isnull, y);
 	PG_RETURN_POINTER(m);
