@@ -163,7 +163,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("galaxy");
 
 	/* OpenBLAS must not spawn a thread per core inside every backend. */
-	openblas_set_num_threads(1);
+	galaxy_set_blas_threads(1);
 }
 
 /* Raise a clear error when a feature needs shared_preload_libraries. */
@@ -177,11 +177,42 @@ galaxy_require_preload(const char *feature)
 				 errhint("Add 'galaxy' to shared_preload_libraries in postgresql.conf and restart the server.")));
 }
 
+/*
+ * The thread count OpenBLAS was last given, by this process or by the
+ * postmaster before it forked this one (0: never).
+ */
+static int	blas_threads_applied = 0;
+
+/*
+ * Give OpenBLAS a thread count, only when it changes.  Every call to
+ * openblas_set_num_threads in a forked process starts OpenBLAS's thread
+ * pool again (its fork handler stopped the postmaster's), even for one
+ * thread, and the idle pool thread then spins on sched_yield for a tenth
+ * of a second or more: a core taken from parallel workers and from other
+ * backends.  Set to 1 in _PG_init (in the postmaster when preloaded), the
+ * count survives fork, and a backend that stays at 1 never starts a pool.
+ */
+void
+galaxy_set_blas_threads(int n)
+{
+	if (n == blas_threads_applied)
+		return;
+	openblas_set_num_threads(n);
+	blas_threads_applied = n;
+}
+
 /* Apply galaxy.blas_threads to OpenBLAS. */
 void
 galaxy_apply_blas_threads(void)
 {
-	openblas_set_num_threads(galaxy_blas_threads);
+	galaxy_set_blas_threads(galaxy_blas_threads);
+}
+
+/* galaxy.blas_threads for big work, one thread for small (see galaxy.h). */
+void
+galaxy_apply_blas_threads_for(double macs)
+{
+	galaxy_set_blas_threads(macs < GALAXY_BLAS_PARALLEL_MACS ? 1 : galaxy_blas_threads);
 }
 
 /* Bytes allowed for one training matrix. */

@@ -32,6 +32,19 @@ extern void galaxy_require_preload(const char *feature);
 /* Apply galaxy.blas_threads to OpenBLAS (called before every BLAS-heavy fit). */
 extern void galaxy_apply_blas_threads(void);
 
+/* Give OpenBLAS n threads (only when that changes: see galaxy.c). */
+extern void galaxy_set_blas_threads(int n);
+
+/*
+ * Below this many multiply-adds in its largest product, work runs faster on
+ * one BLAS thread: waking OpenBLAS's threads for small matrices costs more
+ * than they save, and an idle pool thread spins for a while afterwards.
+ */
+#define GALAXY_BLAS_PARALLEL_MACS ((double) (1 << 22))
+
+/* galaxy.blas_threads for work of 'macs' multiply-adds, one thread below the bound above. */
+extern void galaxy_apply_blas_threads_for(double macs);
+
 /* Bytes allowed for one training matrix. */
 extern Size galaxy_training_memory_limit(void);
 

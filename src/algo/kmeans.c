@@ -1398,7 +1398,7 @@ kmeans_sample_centres(const double *X, int64 n, int p, int k, int n_init, int ma
 	d.task = TASK_CLUSTERING;
 	ctx.seed = seed;
 	ctx.threads = threads;
-	openblas_set_num_threads(1);
+	galaxy_set_blas_threads(1);
 	work_init(&wk, threads, Max(k, 2 + (int) log((double) k)), k, p, n);
 	xn = data_norms(X, n, p);
 	for (int r = 0; r < n_init; r++)
@@ -1478,7 +1478,7 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 								 "kmeans assignments and centres");
 
 	/* the threads run single-threaded dgemms side by side */
-	openblas_set_num_threads(1);
+	galaxy_set_blas_threads(1);
 	work_init(&wk, ctx->threads, Max(k, 2 + (int) log((double) k)), k, p, n);
 	tol_abs = absolute_tol(d, tol);
 

@@ -577,7 +577,8 @@ linreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	/* X'X, its solve and the eigen fallback each hold a p x p matrix */
 	galaxy_check_training_memory((Size) 3 * sizeof(double) * p * p,
 								 "the X'X matrices of linear_regression");
-	galaxy_apply_blas_threads();
+	/* X'X of n rows */
+	galaxy_apply_blas_threads_for((double) d->n_rows * p * p / 2);
 
 	accumulate_moments(d, fit_intercept, &m);
 	st = linreg_from_moments(&m, alpha, fit_intercept, &sse);
@@ -612,7 +613,8 @@ linreg_fit_gram(const GramMoments *m, const HyperParams *hp, const FitContext *c
 
 	galaxy_check_training_memory((Size) 3 * sizeof(double) * m->p * m->p,
 								 "the X'X matrices of linear_regression");
-	galaxy_apply_blas_threads();
+	/* the solve of a p x p system (a streamed fit's only BLAS work) */
+	galaxy_apply_blas_threads_for((double) m->p * m->p * m->p);
 	st = linreg_from_moments(m, hp->values[HP_ALPHA], hp->values[HP_FIT_INTERCEPT] != 0.0, &sse);
 	fit_report_iteration(ctx, 1, 1, (int64) m->w, sse / m->w, get_float8_nan(),
 						 get_float8_nan(), get_float8_nan());

@@ -678,7 +678,8 @@ logreg_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	galaxy_check_training_memory(work, "the L-BFGS state of logistic_regression");
 	pr.Z = alloc_doubles((Size) pr.block * kk);
 
-	galaxy_apply_blas_threads();
+	/* by the largest product: a block of scores */
+	galaxy_apply_blas_threads_for((double) pr.block * p * kk);
 	theta = alloc_doubles(pr.n_params);
 	lbfgs_minimize(&pr, theta, max_iter, tol, ctx);
 

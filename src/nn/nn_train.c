@@ -18,14 +18,6 @@
 #include "galaxy.h"
 #include "nn/nn.h"
 
-/*
- * Below this many multiply-adds in its largest product per batch, a network
- * trains faster on one BLAS thread: waking OpenBLAS's threads for small
- * matrices costs more than they save (20-64-64-2 at batch 256: 2.5x slower
- * on two threads).
- */
-#define NN_BLAS_PARALLEL_MACS (INT64CONST(1) << 22)
-
 /* Zero again the weights a pruned layer's mask drops (after an optimizer step). */
 static void
 apply_masks(NnNet *net, bool *const *masks)
@@ -253,10 +245,8 @@ nn_train(NnNet *net, const NnTrainConfig *cfg, const NnTrainData *train,
 		any_mask = true;
 	}
 
-	if (largest_product(net, batch) < NN_BLAS_PARALLEL_MACS)
-		openblas_set_num_threads(1);
-	else
-		galaxy_apply_blas_threads();
+	/* by its largest product per batch (20-64-64-2 at batch 256: 2.5x slower on two threads) */
+	galaxy_apply_blas_threads_for((double) largest_product(net, batch));
 	for (epoch = 1; epoch <= cfg->epochs; epoch++)
 	{
 		instr_time	t0,
