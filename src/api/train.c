@@ -1778,11 +1778,15 @@ record_latency(int64 model_id)
 						NULL, SPI_OK_UPDATE, "make the model ready");
 }
 
-/* Insert the model row (status 'training' until record_latency); returns its id. */
+/*
+ * Insert the model row (status 'training' until record_latency), with its
+ * training profile when it has one (in the same row: not a second write of
+ * it); returns its id.
+ */
 static int64
 insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const GalaxyModel *gm,
 			 struct varlena *value, Jsonb *metrics, const HyperParams *hp,
-			 int64 n_train, int64 n_test)
+			 int64 n_train, int64 n_test, Jsonb *profile)
 {
 	int			n_in = preprocess_n_inputs(gm->prep);
 	char	  **names = palloc(sizeof(char *) * n_in);
@@ -1794,12 +1798,13 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 	char		version[64];
 	QueryResult *r;
 	const char *relname;
-	Datum		v[27];
-	char		nulls[27];
-	Oid			t[27] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, TEXTOID, TEXTOID,
+	Datum		v[28];
+	char		nulls[28];
+	Oid			t[28] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, TEXTOID, TEXTOID,
 		galaxy_type_oid("model"), JSONBOID, JSONBOID, JSONBOID, JSONBOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
-		TEXTOID, TEXTOID, INT4OID, INT4OID, NAMEOID, INT8OID, INT8OID};
+		TEXTOID, TEXTOID, INT4OID, INT4OID, NAMEOID, INT8OID, INT8OID, JSONBOID};
+	bool		with_profile = profile != NULL && drift_profile_column_exists();
 
 	for (int i = 0; i < n_in; i++)
 	{
@@ -1869,16 +1874,26 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 		v[26] = Int64GetDatum(parent_id);
 	else
 		nulls[26] = 'n';
+	if (with_profile)
+		v[27] = JsonbPGetDatum(profile);
 
-	r = catalog_query("INSERT INTO galaxy.models (project_id, version, version_major, version_minor, "
-					  "version_patch, algorithm, task, model, hyperparams, hyperparams_given, "
-					  "preprocess, metrics, features, feature_types, target, label_type, relation, "
-					  "dataset_id, training_rows, test_rows, schema_fingerprint, data_fingerprint, "
-					  "seed, size_bytes, trained_by, job_id, parent_id, status) "
-					  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-					  "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 'training') RETURNING id",
-					  27, t, v, nulls, false, 1,
+	/* the same statement with and without the profile (a 0.1.0 schema has no such column) */
+#define INSERT_MODEL_COLUMNS \
+	"INSERT INTO galaxy.models (project_id, version, version_major, version_minor, " \
+	"version_patch, algorithm, task, model, hyperparams, hyperparams_given, " \
+	"preprocess, metrics, features, feature_types, target, label_type, relation, " \
+	"dataset_id, training_rows, test_rows, schema_fingerprint, data_fingerprint, " \
+	"seed, size_bytes, trained_by, job_id, parent_id, status"
+#define INSERT_MODEL_VALUES \
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, " \
+	"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 'training'"
+	r = catalog_query(with_profile ?
+					  INSERT_MODEL_COLUMNS ", training_profile) " INSERT_MODEL_VALUES ", $28) RETURNING id" :
+					  INSERT_MODEL_COLUMNS ") " INSERT_MODEL_VALUES ") RETURNING id",
+					  with_profile ? 28 : 27, t, v, nulls, false, 1,
 					  SPI_OK_INSERT_RETURNING, "register the model");
+#undef INSERT_MODEL_COLUMNS
+#undef INSERT_MODEL_VALUES
 	if (r->nrows != 1)
 		elog(ERROR, "could not register the model: no row returned");
 	return query_int64(r, 0, 1, 0);
@@ -2212,11 +2227,10 @@ train_run(TrainRequest *req)
 		}
 
 		project_id = registry_project_ensure(req->project, o.ds->task);
-		model_id = insert_model(req, project_id, o.ds, &gm, value, o.metrics, &o.hp, o.n_train, o.n_test);
+		model_id = insert_model(req, project_id, o.ds, &gm, value, o.metrics, &o.hp, o.n_train, o.n_test,
+								o.training_profile);
 		if (o.search_id != 0)
 			search_finish(o.search_id, model_id);
-		if (o.training_profile != NULL)
-			drift_store_training_profile(model_id, o.training_profile);
 
 		/*
 		 * The project may have been created by another role while this one

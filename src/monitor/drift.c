@@ -633,21 +633,14 @@ drift_training_profile(const Dataset *ds, const int64 *rows, int64 n)
 	return JsonbValueToJsonb(res);
 }
 
-/* Store the training profile of a new model (see drift.h). */
-void
-drift_store_training_profile(int64 model_id, Jsonb *profile)
+/* Whether galaxy.models has the training_profile column (see drift.h). */
+bool
+drift_profile_column_exists(void)
 {
-	Datum		args[2];
 	Oid			models = get_relname_relid("models", get_namespace_oid("galaxy", false));
 
 	/* a database still at 0.1.0 (one galaxy.so serves every version) has no such column */
-	if (!OidIsValid(models) || get_attnum(models, "training_profile") == InvalidAttrNumber)
-		return;
-	args[0] = JsonbPGetDatum(profile);
-	args[1] = Int64GetDatum(model_id);
-	catalog_command("UPDATE galaxy.models SET training_profile = $1 WHERE id = $2",
-					2, (Oid[]) {JSONBOID, INT8OID}, args, NULL,
-					SPI_OK_UPDATE, "store the training profile");
+	return OidIsValid(models) && get_attnum(models, "training_profile") != InvalidAttrNumber;
 }
 
 /* float8[] datum → palloc'd doubles. */

@@ -20,10 +20,11 @@
 /*
  * The profile of a model's training rows (rows[0..n) of ds), taken by the
  * training pipeline from the loaded rows before they are preprocessed, and
- * stored in galaxy.models.training_profile once the model row exists.
+ * stored in galaxy.models.training_profile by the INSERT of the model row,
+ * when that column exists (not in a database still at 0.1.0).
  */
 extern Jsonb *drift_training_profile(const Dataset *ds, const int64 *rows, int64 n);
-extern void drift_store_training_profile(int64 model_id, Jsonb *profile);
+extern bool drift_profile_column_exists(void);
 
 /* ERROR (22023) unless 0 < warning <= drift, both finite. */
 extern void drift_check_thresholds(double warning, double drift);
