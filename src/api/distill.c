@@ -164,7 +164,7 @@ distill_run(int64 parent_id, int64 project_id, const DistillOptions *opt)
 	CommandCounterIncrement();
 	PushCopiedSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
-	model_id = train_run(req);
+	model_id = train_run(req, NULL);
 	PopActiveSnapshot();
 
 	(void) user_query(psprintf("DROP TABLE pg_temp.%s", quote_identifier(tmpname)), 0, NULL, NULL, NULL,

@@ -2174,9 +2174,13 @@ fit_in_memory(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContex
 	o->n_test = sd.n_test;
 }
 
-/* Run the pipeline in the current transaction; returns the new model's id. */
+/*
+ * Run the pipeline in the current transaction; returns the new model's id,
+ * and its galaxy.models row in *row (in the caller's memory context) when
+ * row is not NULL.
+ */
 int64
-train_run(TrainRequest *req)
+train_run(TrainRequest *req, Datum *row)
 {
 	MemoryContext trainctx;
 	MemoryContext oldctx;
@@ -2276,6 +2280,14 @@ train_run(TrainRequest *req)
 						req->project, model_id, o.algo->name, galaxy_task_name(o.ds->task), key, new_score,
 						o.n_test > 0 ? o.n_test : o.n_train, o.n_test > 0 ? "held-out" : "training",
 						o.fit_seconds, outcome)));
+		if (row != NULL)
+		{
+			/* the row with the model value this backend holds (not read back) */
+			MemoryContext c = MemoryContextSwitchTo(oldctx);
+
+			*row = registry_model_row_with(model_id, value);
+			MemoryContextSwitchTo(c);
+		}
 	}
 	PG_FINALLY();
 	{
@@ -2293,7 +2305,8 @@ Datum
 galaxy_train(PG_FUNCTION_ARGS)
 {
 	TrainRequest *req = train_request_from_args(fcinfo, Min(PG_NARGS(), TA_NARGS));
-	int64		model_id = train_run(req);
+	Datum		row;
 
-	PG_RETURN_DATUM(registry_model_row(model_id));
+	(void) train_run(req, &row);
+	PG_RETURN_DATUM(row);
 }

@@ -126,7 +126,7 @@ typedef struct FitOutcome
 	int64		search_id;
 } FitOutcome;
 
-extern int64 train_run(TrainRequest *req);
+extern int64 train_run(TrainRequest *req, Datum *row);
 
 /*
  * A trial worker of a parallel search (jobs/trials.c): load and split the

@@ -385,7 +385,7 @@ worker_run_job(WorkerJob *job, int timeout_id)
 
 	req = train_request_from_jsonb(job->request);
 	req->job_id = job->id;
-	model_id = train_run(req);
+	model_id = train_run(req, NULL);
 
 	disable_timeout(timeout_id, false);
 	HOLD_CANCEL_INTERRUPTS();

@@ -351,12 +351,39 @@ galaxy_model_immutable(PG_FUNCTION_ARGS)
 Datum
 registry_model_row(int64 model_id)
 {
+	return registry_model_row_with(model_id, NULL);
+}
+
+/*
+ * The same, given the value of its model column (the caller has just stored
+ * it): a composite Datum holds no TOAST pointers, so the row's stored model
+ * would otherwise be read back from TOAST in whole (a text model of 0.5 MB:
+ * 250 chunks).
+ */
+Datum
+registry_model_row_with(int64 model_id, struct varlena *model)
+{
 	QueryResult *r;
+	int			att;
 
 	r = catalog_query("SELECT * FROM galaxy.models WHERE id = $1",
 					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
 					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.models");
 	if (r->nrows != 1)
 		elog(ERROR, "model " INT64_FORMAT " vanished", model_id);
+	att = model != NULL ? SPI_fnumber(r->tupdesc, "model") : SPI_ERROR_NOATTRIBUTE;
+	if (att > 0)
+	{
+		int			natts = r->tupdesc->natts;
+		Datum	   *values = palloc(sizeof(Datum) * natts);
+		bool	   *nulls = palloc(sizeof(bool) * natts);
+
+		heap_deform_tuple(r->rows[0], r->tupdesc, values, nulls);
+		if (!nulls[att - 1] && VARATT_IS_EXTERNAL(DatumGetPointer(values[att - 1])))
+		{
+			values[att - 1] = PointerGetDatum(model);
+			r->rows[0] = heap_form_tuple(r->tupdesc, values, nulls);
+		}
+	}
 	return query_row_datum(r, 0);
 }

@@ -32,4 +32,7 @@ extern void registry_next_patch(int64 project_id, int64 model_id, int *major, in
 /* The galaxy.models row of a model, as a composite Datum. */
 extern Datum registry_model_row(int64 model_id);
 
+/* The same, given the value its model column holds (not read back from TOAST). */
+extern Datum registry_model_row_with(int64 model_id, struct varlena *model);
+
 #endif							/* GALAXY_VERSIONS_H */
