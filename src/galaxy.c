@@ -201,13 +201,6 @@ galaxy_set_blas_threads(int n)
 	blas_threads_applied = n;
 }
 
-/* Apply galaxy.blas_threads to OpenBLAS. */
-void
-galaxy_apply_blas_threads(void)
-{
-	galaxy_set_blas_threads(galaxy_blas_threads);
-}
-
 /* galaxy.blas_threads for big work, one thread for small (see galaxy.h). */
 void
 galaxy_apply_blas_threads_for(double macs)

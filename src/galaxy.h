@@ -29,9 +29,6 @@ extern const char *galaxy_short(const char *s);
 /* Raise a clear error when a feature needs shared_preload_libraries. */
 extern void galaxy_require_preload(const char *feature);
 
-/* Apply galaxy.blas_threads to OpenBLAS (called before every BLAS-heavy fit). */
-extern void galaxy_apply_blas_threads(void);
-
 /* Give OpenBLAS n threads (only when that changes: see galaxy.c). */
 extern void galaxy_set_blas_threads(int n);
 

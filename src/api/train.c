@@ -1804,7 +1804,7 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 		galaxy_type_oid("model"), JSONBOID, JSONBOID, JSONBOID, JSONBOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
 		TEXTOID, TEXTOID, INT4OID, INT4OID, NAMEOID, INT8OID, INT8OID, JSONBOID};
-	bool		with_profile = profile != NULL && drift_profile_column_exists();
+	bool		with_profile = drift_profile_column_exists();
 
 	for (int i = 0; i < n_in; i++)
 	{
@@ -1874,10 +1874,12 @@ insert_model(TrainRequest *req, int64 project_id, const Dataset *ds, const Galax
 		v[26] = Int64GetDatum(parent_id);
 	else
 		nulls[26] = 'n';
-	if (with_profile)
+	if (profile != NULL)
 		v[27] = JsonbPGetDatum(profile);
+	else
+		nulls[27] = 'n';
 
-	/* the same statement with and without the profile (a 0.1.0 schema has no such column) */
+	/* the same statement with and without the profile column (a 0.1.0 schema has none) */
 #define INSERT_MODEL_COLUMNS \
 	"INSERT INTO galaxy.models (project_id, version, version_major, version_minor, " \
 	"version_patch, algorithm, task, model, hyperparams, hyperparams_given, " \

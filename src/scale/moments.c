@@ -449,8 +449,8 @@ moments_check(const MomentsData *m, Size size)
  * the co-moments plus f * delta delta' (row j, d - j values, gains
  * f * delta[j] * delta[j..d-1]), then the means — the per-row cost of a
  * streaming pass.  The part's arrays do not overlap, so every loop
- * vectorizes; GCC builds it twice, for AVX2 + FMA and for any x86-64, and
- * the loader picks the one the CPU runs.
+ * vectorizes; GCC builds it twice, for AVX2 and for any x86-64, and the
+ * loader picks the one the CPU runs.
  */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("avx2", "default"), optimize("tree-vectorize", "vect-cost-model=dynamic")))

@@ -266,28 +266,19 @@ accum_row(FunctionCallInfo fcinfo, bool split, uint64 seed, double test_size, in
 							isnan(xs[j]) ? "NaN" : (xs[j] > 0 ? "Infinity" : "-Infinity")),
 					 errhint("Replace NaN/Infinity with NULL (imputed) or a finite value, or filter those rows out.")));
 
+	if (any_null && !(m->flags & MOMENTS_HAS_NULLS))
+		m = moments_with_nulls(m);
+	if (!any_null)
+		xs[p] = y;				/* the target after the features (xs has room for it) */
+	if (split)
+	{
+		mix = any_null ? moments_row_mix(xs, isnull, p, y) : moments_full_row_mix(xs, p);
+		part = moments_part_of_mix(mix, seed, test_size);
+	}
 	if (any_null)
-	{
-		if (!(m->flags & MOMENTS_HAS_NULLS))
-			m = moments_with_nulls(m);
-		if (split)
-		{
-			mix = moments_row_mix(xs, isnull, p, y);
-			part = moments_part_of_mix(mix, seed, test_size);
-		}
 		moments_add_row(m, part, xs, isnull, y);
-	}
 	else
-	{
-		/* the target after the features (xs has room for it) */
-		xs[p] = y;
-		if (split)
-		{
-			mix = moments_full_row_mix(xs, p);
-			part = moments_part_of_mix(mix, seed, test_size);
-		}
 		moments_add_full_row(m, part, xs);
-	}
 	if (split && (m->flags & MOMENTS_HAS_SAMPLE))
 		m = moments_sample_row(m, moments_hash_unit(mix, seed ^ MOMENTS_SAMPLE_SALT), xs, isnull, y);
 	PG_RETURN_POINTER(m);
