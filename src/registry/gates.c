@@ -97,13 +97,42 @@ measure_latency(int64 model_id)
 					NULL, SPI_OK_INSERT, "write galaxy.model_latency");
 }
 
+/*
+ * Whether any gate could apply to a model: a gate of its project, a default
+ * gate, or its compression guard.  galaxy.gate_results has no row for the
+ * model otherwise, and this is the usual case: a simple lookup instead of
+ * the view, which a fresh backend pays milliseconds to plan, three times
+ * per deployment.  Not read-only: the model may have been registered by
+ * this very statement (train), and only a new snapshot sees it.
+ */
+static bool
+gates_may_apply(int64 model_id)
+{
+	QueryResult *r;
+
+	r = catalog_query("SELECT EXISTS (SELECT 1 FROM galaxy.deployment_gates g"
+					  "               WHERE g.project_id = m.project_id OR g.project_id IS NULL)"
+					  "       OR jsonb_typeof(m.metrics -> 'max_metric_drop') = 'number'"
+					  "  FROM galaxy.models m WHERE m.id = $1",
+					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
+					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.deployment_gates");
+	return r->nrows == 1 && query_bool(r, 0, 1, true);
+}
+
 /* The gates that apply to a model, evaluated; see gates.h. */
 int
 registry_gates_evaluate(int64 model_id, bool measure, GateResult **results)
 {
 	const char *columns = "metric, op, threshold, scope, value, status, margin";
-	QueryResult *r = gate_rows(model_id, columns);
+	QueryResult *r;
 	GateResult *res;
+
+	if (!gates_may_apply(model_id))
+	{
+		*results = palloc0(sizeof(GateResult));
+		return 0;
+	}
+	r = gate_rows(model_id, columns);
 
 	if (measure)
 	{
