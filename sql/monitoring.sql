@@ -191,3 +191,41 @@ SELECT f->>'name' AS feature, f->>'count' AS count, f->>'nulls' AS nulls,
   FROM galaxy.models, jsonb_array_elements(training_profile->'features') f WHERE id = :big_id;
 SELECT feature, rows, baseline_rows, psi, status
   FROM galaxy.drift('drift_big', 'big_rows') WHERE feature <> '(prediction)' ORDER BY feature;
+
+-- Every bin count of such a profile is the binary search's: a value goes to
+-- the first edge at or above it.  Recounted here with width_bucket over the
+-- stored edges (negated: width_bucket counts the thresholds at or below its
+-- operand); a skewed column puts several edges in one cell of the lookup
+-- grid, repeated values sit on edges, a value far above every other and
+-- one far below put all the rest in one cell.  (The values have at most 15
+-- significant digits, as the stored edges do.)
+CREATE TABLE skew_rows AS
+SELECT i AS id, round((power(random(), 8) * 1e6)::numeric, 3)::float8 AS x1, (i % 1000) / 8.0::float8 AS x2,
+       CASE WHEN i = 1 THEN -1e300 WHEN i = 2 THEN 1e300 ELSE round(exp(random() * 30)) END AS x3, random() AS y
+  FROM generate_series(1, 70000) i;
+SET client_min_messages = warning;
+SELECT (galaxy.train('drift_skew', relation => 'skew_rows', target => 'y', features => ARRAY['x1', 'x2', 'x3'],
+                     algorithm => 'linear_regression', test_size => 0)).id AS skew_id \gset
+RESET client_min_messages;
+WITH profile AS (
+    SELECT m.relation, f->>'name' AS feature,
+           ARRAY(SELECT -e::float8 FROM jsonb_array_elements_text(f->'edges') e ORDER BY -e::float8) AS negated,
+           ARRAY(SELECT n::int8 FROM jsonb_array_elements_text(f->'counts') WITH ORDINALITY c(n, i) ORDER BY i) AS counts
+      FROM galaxy.models m, jsonb_array_elements(m.training_profile->'features') f
+     WHERE m.id IN (:big_id, :skew_id)
+), recount AS (
+    SELECT p.relation, p.feature, p.counts,
+           ARRAY(SELECT count(b.bin) FROM generate_series(0, cardinality(p.negated)) g(i)
+                 LEFT JOIN (SELECT cardinality(p.negated) - width_bucket(-v.x, p.negated) AS bin
+                              FROM (SELECT x1 AS x, 'x1' AS f FROM big_rows UNION ALL SELECT x2, 'x2' FROM big_rows) v
+                             WHERE p.relation = 'public.big_rows' AND v.f = p.feature AND v.x IS NOT NULL
+                            UNION ALL
+                            SELECT cardinality(p.negated) - width_bucket(-v.x, p.negated)
+                              FROM (SELECT x1 AS x, 'x1' AS f FROM skew_rows UNION ALL SELECT x2, 'x2' FROM skew_rows
+                                    UNION ALL SELECT x3, 'x3' FROM skew_rows) v
+                             WHERE p.relation = 'public.skew_rows' AND v.f = p.feature) b ON b.bin = g.i
+                 GROUP BY g.i ORDER BY g.i) AS recounted
+      FROM profile p
+)
+SELECT relation, feature, cardinality(counts) AS bins, counts = recounted AS exact
+  FROM recount ORDER BY relation, feature;

@@ -156,16 +156,34 @@ drift_bin(const double *edges, int n_edges, double x)
 }
 
 /*
+ * The cell of x in a column's lookup grid: values below e_0 in the first,
+ * above e_m in the last, NaN in the first.  Monotone in x (a subtraction
+ * and a multiplication by a positive number, rounded, then clamped): the
+ * grid is built with this same function, so a value in a cell is above
+ * every edge of an earlier cell and below every edge of a later one.
+ */
+static inline int
+drift_cell(const DriftCol *c, double x)
+{
+	double		t = (x - c->edges[0]) * c->grid_scale;
+
+	return t >= 0 ? (t < DRIFT_GRID ? (int) t : DRIFT_GRID - 1) : 0;
+}
+
+/*
  * Build the bin lookup of a numeric column: DRIFT_GRID equal cells over
- * [e_0, e_m], each holding the bin of its lower end, so a value's bin is
- * found in a step or two from its cell instead of a binary search whose
- * branches a processor cannot predict.
+ * [e_0, e_m].  A cell that holds at most one edge holds the bin of a value
+ * below that edge, so a value's bin is that or the next, which one
+ * comparison decides (no branch a processor must predict); a cell that
+ * holds two or more edges holds -1, and its values take the binary search.
  */
 static void
 drift_grid_build(DriftCol *c)
 {
 	double		lo,
 				hi;
+	int		   *held;
+	int			below = 0;
 
 	c->grid = NULL;
 	if (c->n_edges < 2)
@@ -175,33 +193,31 @@ drift_grid_build(DriftCol *c)
 	c->grid_scale = (double) DRIFT_GRID / (hi - lo);
 	if (!isfinite(c->grid_scale))
 		return;
+	held = palloc0(sizeof(int) * DRIFT_GRID);
+	for (int i = 0; i < c->n_edges; i++)
+		held[drift_cell(c, c->edges[i])]++;
 	c->grid = palloc(sizeof(int) * DRIFT_GRID);
 	for (int k = 0; k < DRIFT_GRID; k++)
-		c->grid[k] = drift_bin(c->edges, c->n_edges, lo + (double) k / c->grid_scale);
+	{
+		/* 'below' edges lie in earlier cells; above them all, compare with the last */
+		c->grid[k] = held[k] >= 2 ? -1 : Min(below, c->n_edges - 1);
+		below += held[k];
+	}
+	pfree(held);
 }
 
 /* Bin of x (as drift_bin), through the column's lookup grid when it has one. */
 static inline int
 drift_bin_fast(const DriftCol *c, double x)
 {
-	const double *e = c->edges;
-	int			k,
-				j;
+	int			j;
 
 	if (c->grid == NULL)
-		return drift_bin(e, c->n_edges, x);
-	if (x <= e[0])
-		return 0;
-	if (x > e[c->n_edges - 1])
-		return c->n_edges;
-	k = (int) ((x - e[0]) * c->grid_scale);
-	j = c->grid[Min(Max(k, 0), DRIFT_GRID - 1)];
-	/* the first edge at or above x: walk from the cell's bin, either way */
-	while (x > e[j])
-		j++;
-	while (j > 0 && x <= e[j - 1])
-		j--;
-	return j;
+		return drift_bin(c->edges, c->n_edges, x);
+	j = c->grid[drift_cell(c, x)];
+	if (unlikely(j < 0))
+		return drift_bin(c->edges, c->n_edges, x);
+	return j + (x > c->edges[j]);
 }
 
 /* Percentile edges and deciles of the values q (sorted here). */
