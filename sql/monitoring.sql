@@ -207,7 +207,13 @@ SET client_min_messages = warning;
 SELECT (galaxy.train('drift_skew', relation => 'skew_rows', target => 'y', features => ARRAY['x1', 'x2', 'x3'],
                      algorithm => 'linear_regression', test_size => 0)).id AS skew_id \gset
 RESET client_min_messages;
-WITH profile AS (
+WITH vals AS (
+    SELECT 'public.big_rows' AS relation, v.f, v.x
+      FROM big_rows, LATERAL (VALUES ('x1', x1), ('x2', x2)) v(f, x)
+    UNION ALL
+    SELECT 'public.skew_rows', v.f, v.x
+      FROM skew_rows, LATERAL (VALUES ('x1', x1), ('x2', x2), ('x3', x3)) v(f, x)
+), profile AS (
     SELECT m.relation, f->>'name' AS feature,
            ARRAY(SELECT -e::float8 FROM jsonb_array_elements_text(f->'edges') e ORDER BY -e::float8) AS negated,
            ARRAY(SELECT n::int8 FROM jsonb_array_elements_text(f->'counts') WITH ORDINALITY c(n, i) ORDER BY i) AS counts
@@ -217,13 +223,9 @@ WITH profile AS (
     SELECT p.relation, p.feature, p.counts,
            ARRAY(SELECT count(b.bin) FROM generate_series(0, cardinality(p.negated)) g(i)
                  LEFT JOIN (SELECT cardinality(p.negated) - width_bucket(-v.x, p.negated) AS bin
-                              FROM (SELECT x1 AS x, 'x1' AS f FROM big_rows UNION ALL SELECT x2, 'x2' FROM big_rows) v
-                             WHERE p.relation = 'public.big_rows' AND v.f = p.feature AND v.x IS NOT NULL
-                            UNION ALL
-                            SELECT cardinality(p.negated) - width_bucket(-v.x, p.negated)
-                              FROM (SELECT x1 AS x, 'x1' AS f FROM skew_rows UNION ALL SELECT x2, 'x2' FROM skew_rows
-                                    UNION ALL SELECT x3, 'x3' FROM skew_rows) v
-                             WHERE p.relation = 'public.skew_rows' AND v.f = p.feature) b ON b.bin = g.i
+                              FROM vals v
+                             WHERE v.relation = p.relation AND v.f = p.feature AND v.x IS NOT NULL) b
+                        ON b.bin = g.i
                  GROUP BY g.i ORDER BY g.i) AS recounted
       FROM profile p
 )
