@@ -776,7 +776,10 @@ def markdown(res, img_rel="img"):
             "Read from `/proc/PID/status` of the backend running `galaxy.train` on a fresh connection. "
             "VmHWM also counts the shared buffers the backend mapped (the scanned table, then the new model's "
             "TOAST pages), so the private peak is the larger of VmHWM − RssShmem after the call and the largest "
-            "RssAnon + RssFile sampled every millisecond during it; parallel workers, if any, are not included.",
+            "RssAnon + RssFile sampled every millisecond during it; parallel workers, if any, are not included. "
+            "For linear and logistic regression, gradient boosting, k-means and random forest this is one more "
+            "training after the timed ones: the sampling thread takes CPU from the backend's threads, so the "
+            "timed runs go without it.",
             "", or_note(memory_table(res)), ""]
     out += ["### Training time vs rows", "", or_note(scaling_table(res)), ""]
     if res["scaling"] and os.path.exists(os.path.join(common.IMG_DIR, "bench-scaling.svg")):
