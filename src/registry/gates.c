@@ -103,7 +103,9 @@ measure_latency(int64 model_id)
  * model otherwise, and this is the usual case: a simple lookup instead of
  * the view, which a fresh backend pays milliseconds to plan, three times
  * per deployment.  Not read-only: the model may have been registered by
- * this very statement (train), and only a new snapshot sees it.
+ * this very statement (train), and only a new snapshot sees it.  The
+ * coalesce matters: without the key, jsonb_typeof is NULL, false OR NULL is
+ * NULL, and a NULL here would mean "may apply" for every ordinary model.
  */
 static bool
 gates_may_apply(int64 model_id)
@@ -112,7 +114,7 @@ gates_may_apply(int64 model_id)
 
 	r = catalog_query("SELECT EXISTS (SELECT 1 FROM galaxy.deployment_gates g"
 					  "               WHERE g.project_id = m.project_id OR g.project_id IS NULL)"
-					  "       OR jsonb_typeof(m.metrics -> 'max_metric_drop') = 'number'"
+					  "       OR coalesce(jsonb_typeof(m.metrics -> 'max_metric_drop') = 'number', false)"
 					  "  FROM galaxy.models m WHERE m.id = $1",
 					  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(model_id)},
 					  NULL, false, 1, SPI_OK_SELECT, "read galaxy.deployment_gates");

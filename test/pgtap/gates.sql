@@ -9,7 +9,7 @@
 -- held-out rows with seed 42 and 0.9823 with seed 1.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(94);
+SELECT plan(95);
 
 -- ---------------------------------------------------------------------------
 -- Fixtures: data, people
@@ -64,12 +64,21 @@ SELECT id AS m96 FROM galaxy.train('gates_p', 'public.gates_cancer', 'diagnosis'
                                    seed => 42, deploy => 'never') \gset
 SELECT id AS m98 FROM galaxy.train('gates_p', 'public.gates_cancer', 'diagnosis', 'logistic_regression',
                                    seed => 1, deploy => 'never') \gset
+-- deployment_gates scans of a deploy with no gate anywhere: one lookup by the
+-- deploy and one by the trigger's recheck; reading galaxy.gate_results would
+-- scan it again
+SELECT seq_scan + coalesce(idx_scan, 0) AS dg_before FROM pg_stat_xact_user_tables
+ WHERE relid = 'galaxy.deployment_gates'::regclass \gset
 SELECT galaxy.deploy('gates_p', :m96);
+SELECT seq_scan + coalesce(idx_scan, 0) - :dg_before AS dg_scans FROM pg_stat_xact_user_tables
+ WHERE relid = 'galaxy.deployment_gates'::regclass \gset
 SELECT galaxy.grant_project('gates_p', 'gates_bob', 'train');
 SELECT galaxy.grant_project('gates_p', 'gates_rita', 'read');
 RESET SESSION AUTHORIZATION;
 RESET client_min_messages;
 
+SELECT is(:dg_scans::int, 2,
+          'a deploy with no gate reads deployment_gates twice (its lookups), never through galaxy.gate_results');
 SELECT is((SELECT round((metrics->>'accuracy')::numeric, 4) FROM galaxy.models WHERE id = :m96), 0.9646,
           'the first model scores 0.9646');
 SELECT is((SELECT round((metrics->>'accuracy')::numeric, 4) FROM galaxy.models WHERE id = :m98), 0.9823,
