@@ -50,6 +50,7 @@
 #include "galaxy.h"
 #include "data/data_internal.h"
 #include "data/dataset.h"
+#include "util/shared_pages.h"
 #include "util/threads.h"
 #include "model/model.h"
 #include "text/tokenize.h"
@@ -849,6 +850,7 @@ scan_direct(LoadState *ls, Relation rel)
 	TupleTableSlot *slot;
 	int			maxatt = 0;
 	MemoryContext old;
+	SharedPageMapper *volatile mapper;
 
 	for (int c = 0; c < ls->ncols; c++)
 	{
@@ -869,7 +871,9 @@ scan_direct(LoadState *ls, Relation rel)
 		table_beginscan(rel, snap, 0, NULL);
 	slot = table_slot_create(rel, NULL);
 	ls->last_block = InvalidBlockNumber;
-	/* a thread coding a chunk of rows is done before an ERROR leaves */
+	/* the relation's pages in the shared buffers, mapped in from the other end */
+	mapper = shared_pages_map_start(rel);
+	/* a thread coding a chunk of rows, and the mapper, are done before an ERROR leaves */
 	PG_TRY();
 	{
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -896,9 +900,11 @@ scan_direct(LoadState *ls, Relation rel)
 	PG_CATCH();
 	{
 		galaxy_thread_join(&ls->coder);
+		shared_pages_map_stop(mapper);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	shared_pages_map_stop(mapper);
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 	UnregisterSnapshot(snap);
