@@ -19,6 +19,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "optimizer/cost.h"
 #include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -35,6 +36,7 @@
 #include "scale/stream.h"
 #include "util/query.h"
 #include "util/sha256.h"
+#include "util/shared_pages.h"
 
 /* The hyperparameter's choices (linear_regression's "solver"). */
 #define SOLVER_AUTO			0
@@ -642,6 +644,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	Jsonb	   *profile;
 	instr_time	t0;
 	double		pass_seconds;
+	SharedPageMapper *mapper = NULL;
 	StringInfoData extra;
 	Size		enc_len;
 	char	   *enc;
@@ -717,9 +720,19 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	(void) dataset_load(lo);
 	lo->check_only = false;
 
+	/*
+	 * A serial pass reads every page of the relation in this process: a
+	 * thread maps its shared-buffer pages in from the other end meanwhile
+	 * (util/shared_pages.c).  Parallel workers are processes of their own,
+	 * which this thread cannot help.
+	 */
+	if (max_parallel_workers_per_gather == 0 && !job.distributed)
+		mapper = shared_pages_map_start_relid(req->relid);
+
 	/* a classifier's labels: a pass of their own */
 	if (sa->task == TASK_CLASSIFICATION && !stream_class_labels(&job, sa->max_classes))
 	{
+		shared_pages_map_stop(mapper);
 		if (solver == SOLVER_AUTO)
 			return false;
 		if (sa->max_classes == 2)
@@ -737,6 +750,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	}
 	if (sa->unsupported_labels != NULL && (why_not = sa->unsupported_labels(&job)) != NULL)
 	{
+		shared_pages_map_stop(mapper);
 		if (solver == SOLVER_AUTO)
 			return false;
 		ereport(ERROR,
@@ -750,6 +764,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	INSTR_TIME_SET_CURRENT(t0);
 	sql = moments_query(&job, sa->per_class);
 	qr = user_query(sql, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT, "stream the training moments");
+	shared_pages_map_stop(mapper);
 	if (sa->per_class)
 	{
 		/* a state per class index: the classes' states, and their merge */

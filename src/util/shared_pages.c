@@ -27,6 +27,8 @@
 
 #include <unistd.h>
 
+#include "access/relation.h"
+#include "catalog/pg_class.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/ipc.h"
@@ -96,7 +98,13 @@ shared_pages_exit(int code, Datum arg)
 	shared_pages_map_stop(current);
 }
 
-/* Start the thread for rel (see above), or return NULL when it would not help. */
+/*
+ * Start the thread for rel (see above), or return NULL when it would not
+ * help.  One runs at a time: an earlier one is stopped first.  The thread's
+ * state is malloc'd, not palloc'd: a thread an ERROR left running (its
+ * stop skipped) reads nothing freed, ends at the end of the descriptors at
+ * the latest, and is joined by the next start, stop or exit.
+ */
 SharedPageMapper *
 shared_pages_map_start(Relation rel)
 {
@@ -104,38 +112,60 @@ shared_pages_map_start(Relation rel)
 	BlockNumber nblocks;
 	long		page = sysconf(_SC_PAGESIZE);
 
-	if (galaxy_threads < 2 || RelationUsesLocalBuffers(rel) || page <= 0 || page >= BLCKSZ)
+	if (galaxy_threads < 2 || !RELKIND_HAS_STORAGE(rel->rd_rel->relkind) || RelationUsesLocalBuffers(rel) ||
+		page <= 0 || page >= BLCKSZ)
 		return NULL;
 	nblocks = RelationGetNumberOfBlocks(rel);
 	if (nblocks < SHARED_PAGES_MIN_BLOCKS ||
 		(double) nblocks * SHARED_PAGES_MIN_FRACTION < (double) NBuffers)
 		return NULL;
+	shared_pages_map_stop(current);
 	if (!exit_hook)
 	{
 		before_shmem_exit(shared_pages_exit, (Datum) 0);
 		exit_hook = true;
 	}
-	m = palloc0(sizeof(SharedPageMapper));
+	m = calloc(1, sizeof(SharedPageMapper));
+	if (m == NULL)
+		return NULL;
 	m->node = rel->rd_node;
 	m->nblocks = nblocks;
 	m->page = (Size) page;
 	if (!galaxy_thread_start(&m->thread, shared_pages_thread, m))
 	{
-		pfree(m);
+		free(m);
 		return NULL;
 	}
 	current = m;
 	return m;
 }
 
-/* Stop and wait for the thread (NULL: none); also on the way out of an ERROR. */
+/* The same for the relation relid, if it still exists (its lock is kept to the end of the transaction). */
+SharedPageMapper *
+shared_pages_map_start_relid(Oid relid)
+{
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+	SharedPageMapper *m;
+
+	if (rel == NULL)
+		return NULL;
+	m = shared_pages_map_start(rel);
+	relation_close(rel, NoLock);
+	return m;
+}
+
+/*
+ * Stop and wait for the thread, and free it; also on the way out of an
+ * ERROR.  Only the current one: NULL, or one a later start has already
+ * stopped (a nested training's load), is nothing to do.
+ */
 void
 shared_pages_map_stop(SharedPageMapper *m)
 {
-	if (m == NULL)
+	if (m == NULL || m != current)
 		return;
 	m->stop = true;
 	galaxy_thread_join(&m->thread);
-	if (current == m)
-		current = NULL;
+	current = NULL;
+	free(m);
 }

@@ -10,6 +10,7 @@
 typedef struct SharedPageMapper SharedPageMapper;
 
 extern SharedPageMapper *shared_pages_map_start(Relation rel);
+extern SharedPageMapper *shared_pages_map_start_relid(Oid relid);
 extern void shared_pages_map_stop(SharedPageMapper *m);
 
 #endif							/* GALAXY_SHARED_PAGES_H */

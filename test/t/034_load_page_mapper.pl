@@ -2,7 +2,8 @@
 # a second thread reads the shared-buffer pages of a large table while the
 # backend scans it.
 #
-# 1. The model is the same with and without it (galaxy.threads 2 and 1).
+# 1. The model is the same with and without it (galaxy.threads 2 and 1), in
+#    memory and streamed (the serial pass starts it too).
 # 2. A training cancelled (statement_timeout) or terminated
 #    (pg_terminate_backend) at many moments of its load ends with an ERROR or
 #    its session, never a crash: the postmaster never restarts, and the
@@ -64,14 +65,34 @@ my $without = train_summary(1, 'mapper_off');
 like($with, qr/^320000 /, 'a training that reads the table with the mapper (320,000 training rows)');
 is($with, $without, 'the same rows, r2 and model bytes with galaxy.threads 2 (mapper) and 1 (none)');
 
+# the streaming solver's serial pass starts the mapper too
+sub stream_summary
+{
+	my ($threads, $project) = @_;
+	return $node->safe_psql('postgres', qq{
+		SET galaxy.threads = $threads;
+		SET max_parallel_workers_per_gather = 0;
+		SET client_min_messages = warning;
+		SELECT (metrics->>'solver') || ' ' || (metrics->>'training_rows') || ' ' || (metrics->>'r2') || ' ' || md5(model::text)
+		  FROM galaxy.train('$project', 'public.wide', 'y', algorithm => 'linear_regression', seed => 7,
+		                    hyperparams => '{"solver": "streaming"}')});
+}
+my $s_with = stream_summary(2, 'stream_mapper_on');
+like($s_with, qr/^streaming /, 'a streamed training with the mapper');
+is($s_with, stream_summary(1, 'stream_mapper_off'), 'the same streamed model with and without it');
+
 # ---------------------------------------------------------------------------
 # 2. Cancelled and terminated during the load
 # ---------------------------------------------------------------------------
 my $train = q{SELECT id FROM galaxy.train('mapper_stop', 'public.wide', 'y', algorithm => 'linear_regression')};
-my ($cancelled, $done) = (0, 0);
-foreach my $ms (5, 15, 30, 50, 80, 120, 170, 230, 300, 400)
+my $stream = q{SET max_parallel_workers_per_gather = 0;
+	SELECT id FROM galaxy.train('mapper_stop', 'public.wide', 'y', algorithm => 'linear_regression',
+	                            hyperparams => '{"solver": "streaming"}')};
+my ($cancelled, $done, $n) = (0, 0, 0);
+foreach my $ms (5, 5, 15, 15, 30, 30, 50, 50, 80, 80, 120, 120, 170, 170, 230, 230, 300, 300, 400, 400)
 {
-	my ($ret, $out, $err) = $node->psql('postgres', "SET statement_timeout = '${ms}ms'; $train");
+	# the in-memory load and the streamed pass, in turn
+	my ($ret, $out, $err) = $node->psql('postgres', "SET statement_timeout = '${ms}ms'; " . ($n++ % 2 ? $stream : $train));
 	if ($ret == 0)
 	{
 		$done++;
@@ -85,7 +106,7 @@ foreach my $ms (5, 15, 30, 50, 80, 120, 170, 230, 300, 400)
 		fail("statement_timeout $ms ms: unexpected result $ret: $err");
 	}
 }
-cmp_ok($cancelled, '>=', 1, "statement_timeout cancelled $cancelled of 10 trainings (the others, $done, finished)");
+cmp_ok($cancelled, '>=', 2, "statement_timeout cancelled $cancelled of 20 trainings (the others, $done, finished)");
 
 my $terminated = 0;
 foreach my $ms (10, 40, 80, 120, 160, 220, 300, 400)
