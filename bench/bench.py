@@ -813,9 +813,10 @@ class Bench:
                                        for k in ("load_seconds", "fit_seconds", "score_seconds")
                                        if any(k in p for p in phases)}
         self.results["speed"].append(row)
-        if row.get("memory_run") and not row["error"]:
+        memory_run = row.pop("memory_run", None)  # bookkeeping, not a result: never in the JSON
+        if memory_run and not row["error"]:
             # one more training, untimed, with the memory sampler on (measure_training times its runs without it)
-            kind, table, test_size = row.pop("memory_run")
+            kind, table, test_size = memory_run
             try:
                 _, _, _, mem = galaxy_train(self.gx, f"bench_{kind}", table, kind, test_size, self.cfg["timeout_s"])
                 if mem:
