@@ -12,6 +12,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use GalaxyTAP;
 
 my $node = PostgreSQL::Test::Cluster->new('jobs_crash');
 $node->init;
@@ -67,7 +70,7 @@ my $pid = $node->safe_psql('postgres', "SELECT worker_pid FROM galaxy.jobs WHERE
 ok(kill('KILL', $pid), "kill -9 of the training worker of job $a (pid $pid)");
 
 # the postmaster restarts everything; wait until the queue has settled
-$node->poll_query_until('postgres', qq{
+poll_through_crash($node, 'postgres', qq{
 	SELECT count(*) = 0 FROM galaxy.jobs WHERE id IN ($a, $b, $c, $d) AND state IN ('queued', 'running')
 }) or die 'jobs did not settle after the crash';
 

@@ -22,6 +22,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use GalaxyTAP;
 use Time::HiRes qw(time);
 
 my $t_file = time();
@@ -273,7 +276,7 @@ ok(kill('KILL', $pid), "kill -9 of the training worker (pid $pid) at iteration $
 
 # Recovery: wait until the server accepts connections again, then for the job.
 my $t_kill = time();
-ok($node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'), 'the server recovered');
+ok(poll_through_crash($node, 'postgres', 'SELECT NOT pg_is_in_recovery()'), 'the server recovered');
 q1("SELECT galaxy.wait($g, '90s')");
 is(q1("SELECT state || '|' || attempts || '|' || model_version FROM galaxy.jobs_overview WHERE job_id = $g"),
 	'succeeded|2|1.1.0', 'the job was re-queued and succeeded on its second attempt with the next version (1.1.0)');
