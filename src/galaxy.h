@@ -54,6 +54,9 @@ extern void galaxy_prefault(void *p, Size len);
 /* MemoryContextAllocHuge in the current context, prefaulted: for a buffer about to be written whole. */
 extern void *galaxy_alloc_filled(Size len);
 
+/* The same, zeroed (alloc_doubles): a large buffer's zeroing faults its pages in at once. */
+extern void *galaxy_alloc_zeroed(Size len);
+
 /*
  * Prepare this process's memory for a training or a pass's large state:
  * freed blocks kept, a first arena of arena_mb mapped in (the first call in

@@ -144,7 +144,8 @@ sq_dist(const double *a, const double *b, int p)
  * mind (squared distance to it, clamped at 0), the groups' centre sums,
  * counts, inertia and the rows whose label differs from old.
  * PASS_POTENTIAL: for every centre c, the sum of min(pot, d(x, c)^2)
- * (k-means++ candidates); with update set (m = 1), pot = min(pot, d^2).
+ * (k-means++ candidates), and with cpot set each row's min(pot, d(x, c)^2)
+ * in cpot[c]; with update set (m = 1), pot = min(pot, d^2).
  */
 typedef enum
 {
@@ -188,6 +189,7 @@ typedef struct KmPass
 	int32	   *gather_rows;	/* nw x block */
 	/* PASS_POTENTIAL */
 	double	   *pot;
+	double	  **cpot;			/* m arrays of n, or NULL */
 	double	   *gpot;			/* G x m */
 	bool		update;
 } KmPass;
@@ -287,22 +289,22 @@ static inline __attribute__((always_inline)) int
 nearest_two(const double *cnorm, const double *di, int m, double *best_v, double *second_v)
 {
 	int			best = 0;
+	double		bv = cnorm[0] - 2.0 * di[0];
+	double		sv = INFINITY;
 
-	*best_v = cnorm[0] - 2.0 * di[0];
-	*second_v = INFINITY;
+	/* selects, not branches: which centre is nearest is a coin toss for the CPU's predictor */
 	for (int c = 1; c < m; c++)
 	{
 		double		v = cnorm[c] - 2.0 * di[c];
+		bool		lt = v < bv;
+		double		s2 = v < sv ? v : sv;
 
-		if (v < *best_v)
-		{
-			*second_v = *best_v;
-			*best_v = v;
-			best = c;
-		}
-		else if (v < *second_v)
-			*second_v = v;
+		sv = lt ? bv : s2;
+		bv = lt ? v : bv;
+		best = lt ? c : best;
 	}
+	*best_v = bv;
+	*second_v = sv;
 	return best;
 }
 
@@ -357,9 +359,13 @@ pass_body(KmPass *a, int w, int nw)
 					for (int c = 0; c < m; c++)
 					{
 						double		d = xn + a->cnorm[c] - 2.0 * di[c];
+						double		np;
 
 						d = d > 0.0 ? d : 0.0;
-						gpot[c] += Min(pv, d);
+						np = Min(pv, d);
+						gpot[c] += np;
+						if (a->cpot)
+							a->cpot[c][row] = np;
 						if (a->update && d < pv)
 							a->pot[row] = d;
 					}
@@ -479,11 +485,10 @@ bounds_body(KmPass *a, int w, int nw)
 
 				a->lower[row] = l;
 				a->upper[row] = u;
-				if (u > bound)
-				{
-					rows[nc] = (int32) (row - start);
-					cb[nc++] = bound;
-				}
+				/* kept unless the row is unsettled (no branch: half the rows are, early on) */
+				rows[nc] = (int32) (row - start);
+				cb[nc] = bound;
+				nc += u > bound;
 			}
 
 			/*
@@ -509,11 +514,9 @@ bounds_body(KmPass *a, int w, int nw)
 				}
 				u = sqrt(sq_dist(x, a->C + (Size) a->labels[row] * p, p));
 				a->upper[row] = u;
-				if (u > cb[i])
-				{
-					memcpy(Xg + (Size) ng * p, x, sizeof(double) * p);
-					rows[ng++] = rows[i];
-				}
+				memcpy(Xg + (Size) ng * p, x, sizeof(double) * p);
+				rows[ng] = rows[i];
+				ng += u > cb[i];
 			}
 			if (ng > 0)
 				block_products(Xg, ng, p, a->Ct, mp, D);
@@ -828,12 +831,14 @@ assign_rows(KmWork *wk, const double *X, const double *xn, int64 n, int p, const
 }
 
 /*
- * k-means++ potentials: out[c] = sum over rows of min(pot, d(x, C_c)^2) for
- * m candidates; with update (m = 1) pot itself is lowered.
+ * k-means++ potentials: the group sums (in *G groups, see group_rows) of
+ * min(pot, d(x, C_c)^2) for m candidates, in wk->gpot (G x m); with cpot
+ * (m arrays of n) each row's value too, with update (m = 1) pot itself is
+ * lowered to it.
  */
 static void
 potential_pass(KmWork *wk, const double *X, const double *xn, int64 n, int p, const double *C,
-			   const double *cnorm, int m, double *pot, bool update, double *out)
+			   const double *cnorm, int m, double *pot, double **cpot, bool update, int *G)
 {
 	KmPass		a;
 
@@ -847,14 +852,52 @@ potential_pass(KmWork *wk, const double *X, const double *xn, int64 n, int p, co
 	a.cnorm = cnorm;
 	a.m = m;
 	a.pot = pot;
+	a.cpot = cpot;
 	a.gpot = wk->gpot;
 	a.update = update;
 	run_pass(wk, &a);
-	for (int c = 0; c < m; c++)
-		out[c] = 0.0;
-	for (int g = 0; g < a.G; g++)
-		for (int c = 0; c < m; c++)
-			out[c] += wk->gpot[(Size) g * m + c];
+	*G = a.G;
+}
+
+/*
+ * A row drawn with probability proportional to its potential: the first
+ * row at which the running sum of pot passes r (0 <= r < the total), with
+ * gsum[0..G) the sums of pot over group_rows' G groups, each summed in row
+ * order as the pass summed them.  The group is found from the group sums,
+ * then the row by summing the group's values in the same order, so the
+ * sums compared are the very ones the groups' comparison used: the row has
+ * a positive potential (a row with none leaves the sum unchanged).  When
+ * rounding leaves r at or above every sum, the last row with a positive
+ * potential.
+ */
+static int64
+draw_row(const double *pot, int64 n, int G, const double *gsum, double r)
+{
+	double		before = 0.0;
+
+	for (int g = 0; g < G; g++)
+	{
+		int64		r0 = n * g / G;
+		int64		r1 = n * (g + 1) / G;
+		double		s = 0.0;
+
+		if (!(before + gsum[g] > r))
+		{
+			before += gsum[g];
+			continue;
+		}
+		for (int64 i = r0; i < r1; i++)
+		{
+			s += pot[i];
+			if (before + s > r)
+				return i;
+		}
+		return r1 - 1;			/* not reached: the last row's sum is gsum[g] */
+	}
+	for (int64 i = n - 1; i > 0; i--)
+		if (pot[i] > 0.0)
+			return i;
+	return 0;
 }
 
 /* Lexicographic order of two rows (qsort_arg comparator over row indexes). */
@@ -910,7 +953,9 @@ check_distinct(const TrainData *d, int k)
  * k-means++ on rows X[0..n) (xn: their squared norms) (greedy: of 2 + ln k
  * candidates drawn in proportion to the squared distance to the nearest
  * centre so far, the one that lowers the potential most).  Writes k centres
- * into C.
+ * into C.  One pass per centre: the candidates' pass keeps each one's new
+ * potentials, and the winner's become the potential (no pass to update it),
+ * with its group sums for drawing the next candidates (draw_row).
  */
 static void
 kmeans_plusplus(KmWork *wk, const TrainData *d, const double *X, const double *xn, int64 n,
@@ -918,77 +963,78 @@ kmeans_plusplus(KmWork *wk, const TrainData *d, const double *X, const double *x
 {
 	int			trials = 2 + (int) log((double) k);
 	double	   *pot = alloc_doubles(n);
-	double	   *cum = alloc_doubles(n);
+	double	   *cpot[64];
+	double	   *gsum = alloc_doubles(wk->G);
 	double	   *cand = alloc_doubles((Size) trials * p);
 	double	   *cn = alloc_doubles(trials);
-	double	   *cand_pot = alloc_doubles(trials);
 	int64		first = (int64) galaxy_rng_below(rng, (uint64) n);
-	double		zero = 0.0;
+	int			G;
 
 	Assert(trials <= wk->m_max && trials <= 64);
+	for (int t = 0; t < trials; t++)
+		cpot[t] = alloc_doubles(n);
 	memcpy(C, X + first * p, sizeof(double) * p);
 	row_norms(C, 1, p, cn);
 	for (int64 i = 0; i < n; i++)
 		pot[i] = INFINITY;
-	potential_pass(wk, X, xn, n, p, C, cn, 1, pot, true, &zero);
+	potential_pass(wk, X, xn, n, p, C, cn, 1, pot, NULL, true, &G);
+	memcpy(gsum, wk->gpot, sizeof(double) * G);
 
 	for (int c = 1; c < k; c++)
 	{
 		int64		chosen[64];
 		double		best_total = INFINITY;
 		int			best = 0;
-		double		acc = 0.0;
+		double		total = 0.0;
+		int			cG;
+		double	   *swap;
 
 		CHECK_FOR_INTERRUPTS();
-		for (int64 i = 0; i < n; i++)
-		{
-			acc += pot[i];
-			cum[i] = acc;
-		}
+		for (int g = 0; g < G; g++)
+			total += gsum[g];
 		for (int t = 0; t < trials; t++)
 		{
-			double		r = galaxy_rng_uniform(rng) * acc;
-			int64		lo = 0,
-						hi = n - 1;
-
-			/* first row whose cumulative potential exceeds r */
-			while (lo < hi)
-			{
-				int64		mid = lo + (hi - lo) / 2;
-
-				if (cum[mid] > r)
-					hi = mid;
-				else
-					lo = mid + 1;
-			}
-			chosen[t] = lo;
-			memcpy(cand + (Size) t * p, X + lo * p, sizeof(double) * p);
+			chosen[t] = total > 0.0 ? draw_row(pot, n, G, gsum, galaxy_rng_uniform(rng) * total) : 0;
+			memcpy(cand + (Size) t * p, X + chosen[t] * p, sizeof(double) * p);
 		}
-		/* every candidate's new potential in one pass; the lowest wins */
+		/* every candidate's new potential in one pass; the lowest total wins */
 		row_norms(cand, trials, p, cn);
-		potential_pass(wk, X, xn, n, p, cand, cn, trials, pot, false, cand_pot);
+		potential_pass(wk, X, xn, n, p, cand, cn, trials, pot, cpot, false, &cG);
 		for (int t = 0; t < trials; t++)
-			if (cand_pot[t] < best_total)
+		{
+			double		t_total = 0.0;
+
+			for (int g = 0; g < cG; g++)
+				t_total += wk->gpot[(Size) g * trials + t];
+			if (t_total < best_total)
 			{
-				best_total = cand_pot[t];
+				best_total = t_total;
 				best = t;
 			}
+		}
 		memcpy(C + (Size) c * p, X + chosen[best] * p, sizeof(double) * p);
 
 		/* a centre equal to an earlier one: too few distinct rows? */
 		for (int e = 0; e < c; e++)
-			if (!(acc > 0.0) || sq_dist(C + (Size) e * p, C + (Size) c * p, p) == 0.0)
+			if (!(total > 0.0) || sq_dist(C + (Size) e * p, C + (Size) c * p, p) == 0.0)
 			{
 				check_distinct(d, k);
 				break;
 			}
-		potential_pass(wk, X, xn, n, p, C + (Size) c * p, cn + best, 1, pot, true, &zero);
+		/* the winner's potentials are the potential now */
+		swap = pot;
+		pot = cpot[best];
+		cpot[best] = swap;
+		G = cG;
+		for (int g = 0; g < G; g++)
+			gsum[g] = wk->gpot[(Size) g * trials + best];
 	}
 	pfree(pot);
-	pfree(cum);
+	for (int t = 0; t < trials; t++)
+		pfree(cpot[t]);
+	pfree(gsum);
 	pfree(cand);
 	pfree(cn);
-	pfree(cand_pot);
 }
 
 /* Exact inertia of rows X[0..n) with their labels. */
@@ -1006,24 +1052,104 @@ exact_inertia(const double *X, int64 n, int p, const double *C, const int32 *lab
 	return s;
 }
 
+/*
+ * A pass over rows X[0..n) in fixed groups (as group_rows'), split over
+ * threads: with mean NULL each group's feature sums and, with xn set, the
+ * rows' squared norms; with mean set each group's sums of squared
+ * deviations from it.  The groups depend on n only, so their sums, added in
+ * order by the caller, do not depend on the thread count.
+ */
+typedef struct KmStats
+{
+	const double *X;
+	int64		n;
+	int			p;
+	int			G;
+	double	   *xn;
+	const double *mean;
+	double	   *gsum;			/* G x p */
+} KmStats;
+
+#define KM_STATS_GROUPS 64
+
+/* Worker w of nw: its groups of a stats pass (a pure numeric kernel). */
+static void
+stats_kernel(void *arg, int w, int nw)
+{
+	KmStats    *a = (KmStats *) arg;
+	int			p = a->p;
+
+	for (int g = w; g < a->G; g += nw)
+	{
+		int64		r0 = a->n * g / a->G;
+		int64		r1 = a->n * (g + 1) / a->G;
+		double	   *gs = a->gsum + (Size) g * p;
+
+		memset(gs, 0, sizeof(double) * p);
+		for (int64 i = r0; i < r1; i++)
+		{
+			const double *x = a->X + i * p;
+
+			if (a->mean == NULL)
+			{
+				for (int j = 0; j < p; j++)
+					gs[j] += x[j];
+				if (a->xn)
+					a->xn[i] = dot_product(x, x, p);
+			}
+			else
+				for (int j = 0; j < p; j++)
+				{
+					double		dv = x[j] - a->mean[j];
+
+					gs[j] += dv * dv;
+				}
+		}
+	}
+}
+
+/* Run a stats pass; out (p) gets the groups' sums added in order. */
+static void
+stats_pass(KmWork *wk, const double *X, int64 n, int p, double *xn, const double *mean, double *out)
+{
+	KmStats		a;
+
+	a.X = X;
+	a.n = n;
+	a.p = p;
+	a.G = (int) Max(1, Min((int64) KM_STATS_GROUPS, n / KM_BLOCK_ROWS));
+	a.xn = xn;
+	a.mean = mean;
+	a.gsum = alloc_doubles((Size) a.G * p);
+	tree_parallel(Max(1, Min(tree_threads_for(wk->threads, (double) n * p), a.G)), stats_kernel, &a);
+	memset(out, 0, sizeof(double) * p);
+	for (int g = 0; g < a.G; g++)
+		for (int j = 0; j < p; j++)
+			out[j] += a.gsum[(Size) g * p + j];
+	pfree(a.gsum);
+	CHECK_FOR_INTERRUPTS();
+}
+
 /* Squared norms of the n rows of X, in a new array. */
 static double *
-data_norms(const double *X, int64 n, int p)
+data_norms(KmWork *wk, const double *X, int64 n, int p)
 {
 	double	   *xn = alloc_doubles(n);
+	double	   *sums = alloc_doubles(p);
 
-	for (int64 i = 0; i < n; i++)
-	{
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		xn[i] = dot_product(X + i * p, X + i * p, p);
-	}
+	stats_pass(wk, X, n, p, xn, NULL, sums);
+	pfree(sums);
 	return xn;
 }
 
-/* tol in squared distance units: tol x the mean variance of the features. */
+/*
+ * tol in squared distance units: tol x the mean variance of the features
+ * (two passes: the means, then the squared deviations from them); with xn
+ * set, the first pass also writes the rows' squared norms there (with tol 0
+ * it is the only pass).
+ */
 static double
-absolute_tol(const TrainData *d, double tol)
+absolute_tol(KmWork *wk, const TrainData *d, double tol, double *xn)
 {
 	int			p = d->n_features;
 	int64		n = d->n_rows;
@@ -1031,25 +1157,19 @@ absolute_tol(const TrainData *d, double tol)
 	double	   *m2;
 	double		var = 0.0;
 
-	if (tol == 0.0)
+	if (n == 0 || (tol == 0.0 && xn == NULL))
 		return 0.0;
 	mean = alloc_doubles(p);
-	m2 = alloc_doubles(p);
-	/* Welford per feature, rows in order */
-	for (int64 i = 0; i < n; i++)
+	stats_pass(wk, d->X, n, p, xn, NULL, mean);
+	if (tol == 0.0)
 	{
-		const double *x = d->X + i * p;
-
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < p; j++)
-		{
-			double		delta = x[j] - mean[j];
-
-			mean[j] += delta / (double) (i + 1);
-			m2[j] += delta * (x[j] - mean[j]);
-		}
+		pfree(mean);
+		return 0.0;
 	}
+	m2 = alloc_doubles(p);
+	for (int j = 0; j < p; j++)
+		mean[j] /= (double) n;
+	stats_pass(wk, d->X, n, p, NULL, mean, m2);
 	for (int j = 0; j < p; j++)
 		var += m2[j] / (double) n;
 	pfree(mean);
@@ -1285,7 +1405,7 @@ minibatch_run(KmWork *wk, const TrainData *d, int k, int n_init, int max_iter, d
 	S = alloc_doubles((Size) m * p);
 	for (int64 i = 0; i < m; i++)
 		memcpy(S + i * p, d->X + idx[i] * p, sizeof(double) * p);
-	Sn = data_norms(S, m, p);
+	Sn = data_norms(wk, S, m, p);
 	lab = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(m, batch));
 	mind = alloc_doubles(Max(m, batch));
 	for (int r = 0; r < n_init; r++)
@@ -1400,7 +1520,7 @@ kmeans_sample_centres(const double *X, int64 n, int p, int k, int n_init, int ma
 	ctx.threads = threads;
 	galaxy_set_blas_threads(1);
 	work_init(&wk, threads, Max(k, 2 + (int) log((double) k)), k, p, n);
-	xn = data_norms(X, n, p);
+	xn = data_norms(&wk, X, n, p);
 	for (int r = 0; r < n_init; r++)
 	{
 		GalaxyRng	rng;
@@ -1473,14 +1593,19 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 				 errmsg("kmeans: n_clusters = %d is larger than the number of training rows (" INT64_FORMAT ")",
 						k, n),
 				 errhint("Lower n_clusters, or train on more rows (test_size => 0 trains on all of them).")));
-	galaxy_check_training_memory(sizeof(double) * ((Size) n * 7 + (Size) 70 * k * p) +
+	/* k-means++ holds 1 + (2 + ln k) potentials beside the norms, distances and labels */
+	galaxy_check_training_memory(sizeof(double) * ((Size) n * Max(7, 6 + (int) log((double) k)) +
+												   (Size) 70 * k * p) +
 								 sizeof(int32) * (Size) n * 2,
 								 "kmeans assignments and centres");
 
 	/* the threads run single-threaded dgemms side by side */
 	galaxy_set_blas_threads(1);
 	work_init(&wk, ctx->threads, Max(k, 2 + (int) log((double) k)), k, p, n);
-	tol_abs = absolute_tol(d, tol);
+	/* Lloyd's runs use the rows' squared norms: the tolerance's first pass takes them */
+	if (batch <= 0)
+		xn = alloc_doubles(n);
+	tol_abs = absolute_tol(&wk, d, tol, xn);
 
 	st = palloc0(sizeof(KMeansState));
 	st->k = k;
@@ -1501,7 +1626,6 @@ kmeans_fit(const TrainData *d, const HyperParams *hp, const FitContext *ctx)
 	{
 		double	   *init = alloc_doubles((Size) k * p);
 
-		xn = data_norms(d->X, n, p);
 		st->inertia = INFINITY;
 		for (int r = 0; r < n_init; r++)
 		{

@@ -9,13 +9,13 @@
 
 #include "utils/memutils.h"
 
-/* Allocate a possibly large zeroed array of doubles (at least one). */
+extern void *galaxy_alloc_zeroed(Size len);
+
+/* Allocate a possibly large zeroed array of doubles (at least one; see galaxy_alloc_zeroed). */
 static inline double *
 alloc_doubles(Size n)
 {
-	return (double *) MemoryContextAllocExtended(CurrentMemoryContext,
-												 sizeof(double) * Max(n, 1),
-												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	return (double *) galaxy_alloc_zeroed(sizeof(double) * Max(n, 1));
 }
 
 /* Dot product with four partial sums (shorter dependency chains). */
