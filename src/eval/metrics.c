@@ -24,7 +24,9 @@
 #include "utils/numeric.h"
 
 #include "algo/algo.h"
+#include "algo/tree_core.h"
 #include "eval/metrics.h"
+#include "galaxy.h"
 #include "util/rng.h"
 
 /* Largest class count for which the k x k confusion matrix is kept. */
@@ -33,7 +35,9 @@
 /* Rows sampled for the silhouette coefficient. */
 #define SILHOUETTE_SAMPLE 10000
 /* Sample rows whose distances to the whole sample are computed at once. */
-#define SILHOUETTE_BLOCK 256
+#define SILHOUETTE_BLOCK 64
+/* Groups of blocks whose pairs are summed apart (and side by side). */
+#define SILHOUETTE_GROUPS 4
 /* Largest clusters x sample for computing each pair's distance once. */
 #define SILHOUETTE_SUMS_MAX (INT64CONST(1) << 22)
 
@@ -567,74 +571,139 @@ davies_bouldin(int64 n, int p, int k, double *intra, const double *centroid, con
 }
 
 /*
+ * The pairs of silhouette_pairs_once: group g of G takes the blocks of
+ * SILHOUETTE_BLOCK rows numbered g, g + G, ..., and adds each distance to
+ * its own sums (k x m), so groups run side by side.
+ */
+typedef struct SilhouettePass
+{
+	const double *S;
+	const double *norm;
+	int64		m;
+	int			p;
+	int			k;
+	const int  *cluster;
+	const int64 *start;			/* k + 1: where each cluster's run starts */
+	int			G;
+	double	   *gsums;			/* G x k x m, zeroed */
+	double	   *gram;			/* threads x SILHOUETTE_BLOCK x m */
+} SilhouettePass;
+
+/* Worker w of nw: its groups (numeric only: no PostgreSQL call). */
+static void
+silhouette_kernel(void *arg, int w, int nw)
+{
+	SilhouettePass *a = (SilhouettePass *) arg;
+	int64		m = a->m;
+	int64		blocks = (m + SILHOUETTE_BLOCK - 1) / SILHOUETTE_BLOCK;
+	double	   *G = a->gram + (Size) w * SILHOUETTE_BLOCK * m;
+
+	for (int g = w; g < a->G; g += nw)
+	{
+		double	   *sums = a->gsums + (Size) g * a->k * m;
+
+		for (int64 b = g; b < blocks; b += a->G)
+		{
+			int64		s0 = b * SILHOUETTE_BLOCK;
+			int			nb = (int) Min((int64) SILHOUETTE_BLOCK, m - s0);
+			int			width = (int) (m - s0);
+
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, width, a->p,
+						1.0, a->S + s0 * a->p, a->p, a->S + s0 * a->p, a->p, 0.0, G, width);
+			for (int64 s = s0; s < s0 + nb; s++)
+			{
+				/* gs[t] = s.t for t >= s0 */
+				const double *gs = G + (s - s0) * width - s0;
+				double		ns = a->norm[s];
+				double	   *to_cs = sums + (int64) a->cluster[s] * m;
+
+				for (int64 t0 = s + 1; t0 < m;)
+				{
+					int			c = a->cluster[t0];
+					int64		t1 = a->start[c + 1];
+					double		run = 0.0;
+
+					for (int64 t = t0; t < t1; t++)
+					{
+						double		d2 = ns + a->norm[t] - 2.0 * gs[t];
+						double		d = d2 > 0.0 ? sqrt(d2) : 0.0;
+
+						run += d;
+						to_cs[t] += d;
+					}
+					sums[(int64) c * m + s] += run;
+					t0 = t1;
+				}
+			}
+		}
+	}
+}
+
+/*
  * Sum of the silhouette coefficients of a sample ordered by cluster (S: m
  * rows of p, norm: their squared norms), every pair's distance computed
- * once: blocks of SILHOUETTE_BLOCK rows against the rows after them (dgemm
- * into G), each distance added to both rows' sums per cluster (k x m, so
- * only for k * m <= SILHOUETTE_SUMS_MAX).  Single-threaded, in a fixed order.
+ * once: blocks of SILHOUETTE_BLOCK rows against the rows after them (a
+ * dgemm each), each distance added to both rows' sums per cluster (k x m,
+ * so only for k * m <= SILHOUETTE_SUMS_MAX).  The blocks are dealt to
+ * SILHOUETTE_GROUPS groups (fewer when their sums would pass
+ * SILHOUETTE_SUMS_MAX), each with its own sums, run on galaxy.threads
+ * threads; the groups' sums are added in order, so the result does not
+ * depend on the thread count.
  */
 static double
 silhouette_pairs_once(const double *S, const double *norm, int64 m, int p, int k,
-					  const int *cluster, const int64 *count, double *G)
+					  const int *cluster, const int64 *count)
 {
-	double	   *sums = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(double) * k * m,
-												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	SilhouettePass a;
 	int64	   *start = palloc(sizeof(int64) * (k + 1));
+	double	   *sums;
 	double		total = 0.0;
+	int			threads;
 
 	start[0] = 0;
 	for (int c = 0; c < k; c++)
 		start[c + 1] = start[c] + count[c];
-	for (int64 s0 = 0; s0 < m; s0 += SILHOUETTE_BLOCK)
+	a.S = S;
+	a.norm = norm;
+	a.m = m;
+	a.p = p;
+	a.k = k;
+	a.cluster = cluster;
+	a.start = start;
+	a.G = (int) Max(1, Min((int64) SILHOUETTE_GROUPS, SILHOUETTE_SUMS_MAX / ((int64) k * m)));
+	threads = Min(a.G, tree_threads_for(galaxy_threads, (double) m * m * p / 2));
+	a.gsums = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(double) * a.G * k * m,
+										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	a.gram = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * threads * SILHOUETTE_BLOCK * m);
+	galaxy_set_blas_threads(1);
+	tree_parallel(threads, silhouette_kernel, &a);
+	CHECK_FOR_INTERRUPTS();
+	/* the groups' sums into the first, in order */
+	sums = a.gsums;
+	for (int g = 1; g < a.G; g++)
 	{
-		int			nb = (int) Min((int64) SILHOUETTE_BLOCK, m - s0);
-		int			width = (int) (m - s0);
+		const double *gs = a.gsums + (Size) g * k * m;
 
-		CHECK_FOR_INTERRUPTS();
-		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, width, p,
-					1.0, S + s0 * p, p, S + s0 * p, p, 0.0, G, width);
-		for (int64 s = s0; s < s0 + nb; s++)
-		{
-			/* gs[t] = s.t for t >= s0 */
-			const double *gs = G + (s - s0) * width - s0;
-			double		ns = norm[s];
-			double	   *to_cs = sums + (int64) cluster[s] * m;
-
-			for (int64 t0 = s + 1; t0 < m;)
-			{
-				int			c = cluster[t0];
-				int64		t1 = start[c + 1];
-				double		run = 0.0;
-
-				for (int64 t = t0; t < t1; t++)
-				{
-					double		d2 = ns + norm[t] - 2.0 * gs[t];
-					double		d = d2 > 0.0 ? sqrt(d2) : 0.0;
-
-					run += d;
-					to_cs[t] += d;
-				}
-				sums[(int64) c * m + s] += run;
-				t0 = t1;
-			}
-		}
+		for (int64 i = 0; i < (int64) k * m; i++)
+			sums[i] += gs[i];
 	}
 	for (int64 s = 0; s < m; s++)
 	{
 		int			cs = cluster[s];
-		double		a,
+		double		a_s,
 					b = INFINITY;
 
 		if (count[cs] <= 1)
 			continue;			/* singleton cluster: s = 0 */
-		a = sums[(int64) cs * m + s] / (count[cs] - 1);
+		a_s = sums[(int64) cs * m + s] / (count[cs] - 1);
 		for (int c = 0; c < k; c++)
 			if (c != cs && count[c] > 0)
 				b = Min(b, sums[(int64) c * m + s] / count[c]);
-		if (Max(a, b) > 0.0)
-			total += (b - a) / Max(a, b);
+		if (Max(a_s, b) > 0.0)
+			total += (b - a_s) / Max(a_s, b);
 	}
-	pfree(sums);
+	pfree(a.gsums);
+	pfree(a.gram);
 	pfree(start);
 	return total;
 }
@@ -770,7 +839,6 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 		 */
 		double	   *S = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * m * p);
 		double	   *norm = palloc(sizeof(double) * m);
-		double	   *G = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * SILHOUETTE_BLOCK * m);
 
 		for (int64 s = 0; s < m; s++)
 		{
@@ -780,9 +848,11 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 				norm[s] += S[s * p + j] * S[s * p + j];
 		}
 		if ((int64) k * m <= SILHOUETTE_SUMS_MAX)
-			sil_sum = silhouette_pairs_once(S, norm, m, p, k, sample_cluster, sample_count, G);
+			sil_sum = silhouette_pairs_once(S, norm, m, p, k, sample_cluster, sample_count);
 		else
 		{
+			double	   *G = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * SILHOUETTE_BLOCK * m);
+
 			for (int64 s0 = 0; s0 < m; s0 += SILHOUETTE_BLOCK)
 			{
 				int			nb = (int) Min((int64) SILHOUETTE_BLOCK, m - s0);
@@ -831,11 +901,11 @@ metrics_clustering(const double *X, int64 n, int p, const double *assign,
 						sil_sum += (b - a) / Max(a, b);
 				}
 			}
+			pfree(G);
 		}
 		pfree(norm);
 		metrics_add(out, "silhouette", sil_sum / m);
 		pfree(S);
-		pfree(G);
 	}
 
 	pfree(centroid);
