@@ -140,14 +140,16 @@ SELECT truth, galaxy.predict('minibatch', ARRAY[a, b])::int AS pred FROM big_blo
 SELECT round(ari('big_pairs')::numeric, 4) >= 0.99 AS ari_at_least_099, count(DISTINCT pred) AS clusters
   FROM big_pairs;
 
--- full Lloyd on the same rows: the same bytes whatever galaxy.threads is
+-- full Lloyd on the same rows: the same bytes whatever galaxy.threads is, and
+-- the same silhouette (its sample's pairs are split over the threads)
 SET client_min_messages = warning;
 SET galaxy.threads = 1;
-CREATE TABLE one_thread AS SELECT md5(galaxy.model_send(model)) AS h
+CREATE TABLE one_thread AS SELECT md5(galaxy.model_send(model)) AS h, metrics ->> 'silhouette' AS s
   FROM galaxy.train('threads', 'big_blobs', algorithm => 'kmeans', task => 'clustering',
                     features => '{a,b}', hyperparams => '{"n_clusters": 5, "n_init": 2}');
 SET galaxy.threads = 3;
-SELECT (SELECT h FROM one_thread) = md5(galaxy.model_send(model)) AS same_bytes_three_threads
+SELECT (SELECT h FROM one_thread) = md5(galaxy.model_send(model)) AS same_bytes_three_threads,
+       (SELECT s FROM one_thread) = metrics ->> 'silhouette' AS same_silhouette
   FROM galaxy.train('threads', 'big_blobs', algorithm => 'kmeans', task => 'clustering',
                     features => '{a,b}', hyperparams => '{"n_clusters": 5, "n_init": 2}');
 RESET galaxy.threads;
