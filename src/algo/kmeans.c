@@ -178,13 +178,11 @@ typedef struct KmPass
 	double	   *ginertia;		/* G */
 	int64	   *gchanged;		/* G */
 	/* bounds_pass (labels, gsums, gcounts, gchanged as above; the sums are changes) */
-	double	   *upper;			/* n: at least the distance to the row's centre */
-	double	   *lower;			/* n: at most the distance to any other centre */
-	const double *moved;		/* m: how far each centre moved */
+	double	   *upper;			/* n: less drift[centre], at least the distance to the row's centre */
+	double	   *lower;			/* n: plus drift_max, at most the distance to any other centre */
+	const double *drift;		/* m: how far each centre moved since the bounds were first set */
+	double		drift_max;		/* the sum of the largest move of each of those iterations */
 	const double *half_gap;		/* m: half the distance to the nearest other centre */
-	int			far1;			/* the centre that moved most */
-	double		far1_moved;		/* its move, and the largest of the others */
-	double		far2_moved;
 	double	   *gather;			/* nw x block x p: the rows whose bounds fail */
 	int32	   *gather_rows;	/* nw x block */
 	/* PASS_POTENTIAL */
@@ -436,7 +434,10 @@ pass_kernel_avx2(void *arg, int w, int nw)
 /*
  * Worker w of nw: its groups of one Hamerly pass.  Every row has an upper
  * bound on the distance to its centre and a lower bound on the distance to
- * any other; after the centres moved, the bounds move by as much.  A row
+ * any other; after the centres moved, the bounds move by as much.  They are
+ * stored relative to the centres' drift (how far each moved since the
+ * bounds were set, and the sum of the largest moves), so a row that stays
+ * settled is only read, never written.  A row
  * keeps its centre without being read when its upper bound is at most the
  * larger of its lower bound and half the distance from its centre to the
  * nearest other centre; otherwise the exact distance to its centre is taken,
@@ -479,12 +480,9 @@ bounds_body(KmPass *a, int w, int nw)
 			for (int64 row = start; row < start + nb; row++)
 			{
 				int			c = a->labels[row];
-				double		u = a->upper[row] + a->moved[c];
-				double		l = a->lower[row] - (c == a->far1 ? a->far2_moved : a->far1_moved);
-				double		bound = Max(l, a->half_gap[c]);
+				double		u = a->upper[row] + a->drift[c];
+				double		bound = Max(a->lower[row] - a->drift_max, a->half_gap[c]);
 
-				a->lower[row] = l;
-				a->upper[row] = u;
 				/* kept unless the row is unsettled (no branch: half the rows are, early on) */
 				rows[nc] = (int32) (row - start);
 				cb[nc] = bound;
@@ -513,7 +511,7 @@ bounds_body(KmPass *a, int w, int nw)
 					__builtin_prefetch(nx + bytes - 1);
 				}
 				u = sqrt(sq_dist(x, a->C + (Size) a->labels[row] * p, p));
-				a->upper[row] = u;
+				a->upper[row] = u - a->drift[a->labels[row]];
 				memcpy(Xg + (Size) ng * p, x, sizeof(double) * p);
 				rows[ng] = rows[i];
 				ng += u > cb[i];
@@ -530,8 +528,8 @@ bounds_body(KmPass *a, int w, int nw)
 				int			best = nearest_two(a->cnorm, di, m, &best_v, &second_v);
 				int			old = a->labels[row];
 
-				a->upper[row] = sqrt(Max(a->xn[row] + best_v, 0.0));
-				a->lower[row] = sqrt(Max(a->xn[row] + second_v, 0.0));
+				a->upper[row] = sqrt(Max(a->xn[row] + best_v, 0.0)) - a->drift[best];
+				a->lower[row] = sqrt(Max(a->xn[row] + second_v, 0.0)) + a->drift_max;
 				if (best != old)
 				{
 					double	   *so = sums + (Size) old * p;
@@ -550,7 +548,11 @@ bounds_body(KmPass *a, int w, int nw)
 			}
 			/* the upper bounds squared, summed while the block is in cache */
 			for (int64 row = start; row < start + nb; row++)
-				bound_sum += a->upper[row] * a->upper[row];
+			{
+				double		u = a->upper[row] + a->drift[a->labels[row]];
+
+				bound_sum += u * u;
+			}
 		}
 		a->gchanged[g] = changed;
 		a->ginertia[g] = bound_sum;
@@ -697,15 +699,16 @@ run_pass(KmWork *wk, KmPass *a)
 
 /*
  * One Hamerly pass (bounds_body) over rows X[0..n) with squared norms xn
- * against the k centres C (k <= KM_FUSED_MAX_CENTRES) that moved by 'moved'
- * since the bounds were set: updates labels, upper, lower, and sums and
- * counts (k x p and k) for the rows that changed centre; returns how many
+ * against the k centres C (k <= KM_FUSED_MAX_CENTRES) that drifted by drift
+ * (and drift_max) since the bounds were set: updates labels, upper, lower,
+ * and sums and counts (k x p and k) for the rows that changed centre;
+ * returns how many
  * did.  *bound_sum (when not NULL) gets the new upper bounds squared, summed
  * per group in row order (at least the inertia).
  */
 static int64
 bounds_pass(KmWork *wk, const double *X, const double *xn, int64 n, int p, const double *C,
-			const double *cnorm, int k, const double *moved, const double *half_gap,
+			const double *cnorm, int k, const double *drift, double drift_max, const double *half_gap,
 			int32 *labels, double *upper, double *lower, double *sums, int64 *counts,
 			double *bound_sum)
 {
@@ -726,17 +729,9 @@ bounds_pass(KmWork *wk, const double *X, const double *xn, int64 n, int p, const
 	a.labels = labels;
 	a.upper = upper;
 	a.lower = lower;
-	a.moved = moved;
+	a.drift = drift;
+	a.drift_max = drift_max;
 	a.half_gap = half_gap;
-	a.far1 = 0;
-	for (int c = 1; c < k; c++)
-		if (moved[c] > moved[a.far1])
-			a.far1 = c;
-	a.far1_moved = moved[a.far1];
-	a.far2_moved = 0.0;
-	for (int c = 0; c < k; c++)
-		if (c != a.far1)
-			a.far2_moved = Max(a.far2_moved, moved[c]);
 	a.gsums = wk->gsums;
 	a.gcounts = wk->gcounts;
 	a.gchanged = wk->gchanged;
@@ -1177,6 +1172,25 @@ absolute_tol(KmWork *wk, const TrainData *d, double tol, double *xn)
 	return tol * var / p;
 }
 
+/*
+ * Add each centre's move from prev to C to its drift, and the largest move
+ * to *drift_max (what the Hamerly bounds are stored relative to).
+ */
+static void
+add_drift(const double *C, const double *prev, int k, int p, double *drift, double *drift_max)
+{
+	double		most = 0.0;
+
+	for (int c = 0; c < k; c++)
+	{
+		double		moved = sqrt(sq_dist(C + (Size) c * p, prev + (Size) c * p, p));
+
+		drift[c] += moved;
+		most = Max(most, moved);
+	}
+	*drift_max += most;
+}
+
 /* Half the distance from each of k centres to the nearest other one. */
 static void
 half_gaps(const double *C, int k, int p, double *out)
@@ -1220,7 +1234,8 @@ lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter,
 	double	   *upper = bounds ? alloc_doubles(n) : NULL;
 	double	   *lower = bounds ? alloc_doubles(n) : NULL;
 	double	   *prev = alloc_doubles((Size) k * p);
-	double	   *moved = alloc_doubles(k);
+	double	   *drift = alloc_doubles(k);
+	double		drift_max = 0.0;
 	double	   *half_gap = alloc_doubles(k);
 	bool		strict = false;
 	int			it;
@@ -1236,11 +1251,10 @@ lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter,
 		row_norms(C, k, p, cn);
 		if (bounds && !need_full)
 		{
-			for (int c = 0; c < k; c++)
-				moved[c] = sqrt(sq_dist(C + (Size) c * p, prev + (Size) c * p, p));
+			add_drift(C, prev, k, p, drift, &drift_max);
 			half_gaps(C, k, p, half_gap);
-			changed = bounds_pass(wk, d->X, xn, n, p, C, cn, k, moved, half_gap, labels, upper, lower,
-								  sums, counts, &inertia);
+			changed = bounds_pass(wk, d->X, xn, n, p, C, cn, k, drift, drift_max, half_gap, labels,
+								  upper, lower, sums, counts, &inertia);
 		}
 		else if (bounds)
 		{
@@ -1252,6 +1266,8 @@ lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter,
 				upper[i] = sqrt(mind[i]);
 				lower[i] = sqrt(lower[i]);
 			}
+			memset(drift, 0, sizeof(double) * k);
+			drift_max = 0.0;
 			changed = it > 1 ? 1 : 0;	/* not known: no strict convergence yet */
 			need_full = false;
 		}
@@ -1328,10 +1344,9 @@ lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter,
 		row_norms(C, k, p, cn);
 		if (bounds && !need_full)
 		{
-			for (int c = 0; c < k; c++)
-				moved[c] = sqrt(sq_dist(C + (Size) c * p, prev + (Size) c * p, p));
+			add_drift(C, prev, k, p, drift, &drift_max);
 			half_gaps(C, k, p, half_gap);
-			bounds_pass(wk, d->X, xn, n, p, C, cn, k, moved, half_gap, labels, upper, lower,
+			bounds_pass(wk, d->X, xn, n, p, C, cn, k, drift, drift_max, half_gap, labels, upper, lower,
 						sums, counts, NULL);
 		}
 		else
@@ -1348,7 +1363,7 @@ lloyd_run(KmWork *wk, const TrainData *d, const double *xn, int k, int max_iter,
 		pfree(lower);
 	}
 	pfree(prev);
-	pfree(moved);
+	pfree(drift);
 	pfree(half_gap);
 	return exact_inertia(d->X, n, p, C, labels);
 }
