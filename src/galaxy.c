@@ -293,9 +293,8 @@ galaxy_alloc_filled(Size len)
 void *
 galaxy_alloc_zeroed(Size len)
 {
-	void	   *p = MemoryContextAllocHuge(CurrentMemoryContext, Max(len, 1));
+	void	   *p = galaxy_alloc_filled(len);
 
-	galaxy_prefault(p, len);
 	memset(p, 0, Max(len, 1));
 	return p;
 }

@@ -9,7 +9,7 @@
 
 #include "utils/memutils.h"
 
-extern void *galaxy_alloc_zeroed(Size len);
+#include "galaxy.h"
 
 /* Allocate a possibly large zeroed array of doubles (at least one; see galaxy_alloc_zeroed). */
 static inline double *
