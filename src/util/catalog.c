@@ -111,6 +111,17 @@ catalog_access_begin(CatalogAccess *ca)
 	(void) set_config_option("search_path", "pg_catalog, galaxy, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
+
+	/*
+	 * Serial plans: the catalog's tables are small, and a parallel worker
+	 * costs a process start (tens of milliseconds) for a statement that
+	 * takes a fraction of one.  A session that makes parallel plans cheap
+	 * (parallel_setup_cost = 0, to parallelise a training's pass) would
+	 * otherwise start workers for galaxy's bookkeeping too.
+	 */
+	(void) set_config_option("max_parallel_workers_per_gather", "0",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 }
 
 /* Return to the caller's identity. */

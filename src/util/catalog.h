@@ -8,7 +8,8 @@
  * the switch to the extension's owner with SECURITY_LOCAL_USERID_CHANGE
  * (restored automatically on error) and search_path pinned to pg_catalog,
  * galaxy, pg_temp, so SQL run meanwhile cannot pick up a caller's look-alike
- * functions or operators.  Capture the caller's identity (GetUserId())
+ * functions or operators; and max_parallel_workers_per_gather pinned to 0
+ * (the catalog is small: no statement on it is worth a worker's start).  Capture the caller's identity (GetUserId())
  * before switching.
  */
 #ifndef GALAXY_CATALOG_H
@@ -19,7 +20,7 @@ typedef struct CatalogAccess
 	Oid			saved_userid;
 	int			saved_sec_context;
 	bool		active;
-	int			guc_nestlevel;	/* search_path pinned while active */
+	int			guc_nestlevel;	/* search_path and serial plans pinned while active */
 } CatalogAccess;
 
 /* The role that owns the galaxy extension in this database. */

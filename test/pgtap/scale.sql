@@ -4,7 +4,7 @@
 -- who may call what, and the streaming solver's refusals with their SQLSTATEs.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(57);
+SELECT plan(60);
 
 -- ---------------------------------------------------------------------------
 -- Structure
@@ -197,6 +197,36 @@ CREATE TABLE scale_many AS SELECT i::float8 AS x, (i % 11)::float8 AS x2, (i % 7
 SELECT throws_ok($$SELECT galaxy.train('scale_bad', 'scale_many', 'c', algorithm => 'logistic_regression',
                                       hyperparams => '{"solver": "streaming"}')$$,
                  '0A000', NULL, 'streaming logistic regression with more parameters than a Hessian takes is 0A000');
+
+-- ---------------------------------------------------------------------------
+-- galaxy's own catalog statements plan serially, whatever the session allows:
+-- a trigger on the audit log records what its INSERT ran under
+-- ---------------------------------------------------------------------------
+CREATE TABLE public.scale_guc_seen (setting text);
+GRANT INSERT ON public.scale_guc_seen TO PUBLIC;
+CREATE FUNCTION public.scale_guc_record() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO public.scale_guc_seen VALUES (current_setting('max_parallel_workers_per_gather'));
+    RETURN NEW;
+END $f$;
+CREATE TRIGGER scale_guc_record AFTER INSERT ON galaxy.audit_log
+    FOR EACH ROW EXECUTE FUNCTION public.scale_guc_record();
+CREATE TABLE public.scale_guc_data AS
+SELECT g::float8 AS x, (2 * g + 1)::float8 AS y FROM generate_series(1, 200) g;
+SET LOCAL max_parallel_workers_per_gather = 3;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
+SELECT ok((SELECT version FROM galaxy.train('scale_guc', 'public.scale_guc_data', 'y', 'linear_regression',
+                                            hyperparams => '{"solver": "streaming"}')) IS NOT NULL,
+          'a streaming training in a session that forces parallel plans');
+SELECT is((SELECT array_agg(DISTINCT setting) FROM public.scale_guc_seen), ARRAY['0'],
+          'its audit rows were written with max_parallel_workers_per_gather = 0 (catalog statements plan serially)');
+SELECT is(current_setting('max_parallel_workers_per_gather'), '3',
+          'and the session''s own setting is back afterwards');
+DROP TRIGGER scale_guc_record ON galaxy.audit_log;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET min_parallel_table_scan_size;
 
 SELECT * FROM finish();
 ROLLBACK;
