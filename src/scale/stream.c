@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <unistd.h>
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
@@ -20,10 +21,12 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
 #include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -249,6 +252,36 @@ stream_unsupported(const TrainRequest *req, const LoadOptions *lo, const Dataset
 	return NULL;
 }
 
+/*
+ * A pass's query as the calling role.  When the session lets a Gather start
+ * as many workers as the machine has CPUs, the leader only waits for them
+ * and then merges their states (parallel_leader_participation off for the
+ * query): scanning too, it would be one process more than there are CPUs,
+ * and the three share two CPUs by switching.  With fewer workers than CPUs
+ * (or none launched) the leader scans as usual.
+ */
+static QueryResult *
+pass_query(const StreamJob *job, const char *sql, int nargs, Oid *argtypes, Datum *values,
+		   const char *what)
+{
+	static long cpus = 0;
+	QueryResult *qr;
+	int			nest = -1;
+
+	if (cpus == 0)
+		cpus = Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
+	if (!job->distributed && max_parallel_workers_per_gather >= cpus && parallel_leader_participation)
+	{
+		nest = NewGUCNestLevel();
+		(void) set_config_option("parallel_leader_participation", "off",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+	qr = user_query(sql, nargs, argtypes, values, NULL, true, 0, SPI_OK_SELECT, what);
+	if (nest >= 0)
+		AtEOXact_GUC(true, nest);
+	return qr;
+}
+
 /* See stream.h. */
 Datum
 stream_run_pass(StreamJob *job, const char *sql, const double *arg, int n, const char *what)
@@ -262,8 +295,8 @@ stream_run_pass(StreamJob *job, const char *sql, const double *arg, int n, const
 	for (int i = 0; i < n; i++)
 		elems[i] = Float8GetDatum(arg[i]);
 	arr = construct_array(elems, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	qr = user_query(sql, 1, (Oid[]) {FLOAT8ARRAYOID}, (Datum[]) {PointerGetDatum(arr)}, NULL,
-					true, 0, SPI_OK_SELECT, psprintf("stream %s", what));
+	qr = pass_query(job, sql, 1, (Oid[]) {FLOAT8ARRAYOID}, (Datum[]) {PointerGetDatum(arr)},
+					psprintf("stream %s", what));
 	if (qr->nrows != 1)
 		elog(ERROR, "galaxy: %s returned " UINT64_FORMAT " rows", what, qr->nrows);
 	value = heap_getattr(qr->rows[0], 1, qr->tupdesc, &isnull);
@@ -763,7 +796,7 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	progress_phase(run, "load");
 	INSTR_TIME_SET_CURRENT(t0);
 	sql = moments_query(&job, sa->per_class);
-	qr = user_query(sql, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT, "stream the training moments");
+	qr = pass_query(&job, sql, 0, NULL, NULL, "stream the training moments");
 	shared_pages_map_stop(mapper);
 	if (sa->per_class)
 	{
