@@ -43,6 +43,13 @@
 #define MOMENTS_HAS_NULLS	0x1			/* the parts carry the NULL-row sums */
 #define MOMENTS_HAS_SAMPLE	0x2			/* a sample of the rows follows the parts */
 
+/*
+ * The heap a process maps in before its first sample, or before it merges
+ * the parallel workers' states (galaxy_prepare_memory): room for the
+ * sample's growing copies.
+ */
+#define MOMENTS_SAMPLE_ARENA_MB 4
+
 /* The highest sampling level: bound 2^-64, below every key but 0 */
 #define MOMENTS_SAMPLE_MAX_LEVEL 64
 

@@ -27,9 +27,6 @@
 #include "scale/stream.h"
 #include "util/jsonb_build.h"
 
-/* The heap a process maps in before its first sample (galaxy_prepare_memory): a 1M-row pass's share */
-#define MOMENTS_SAMPLE_ARENA_MB 4
-
 PG_FUNCTION_INFO_V1(galaxy_moments_in);
 PG_FUNCTION_INFO_V1(galaxy_moments_out);
 PG_FUNCTION_INFO_V1(galaxy_moments_recv);

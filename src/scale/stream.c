@@ -792,7 +792,14 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 				 errhint("Use \"solver\": \"in_memory\" (or \"auto\").")));
 	}
 
-	/* the pass */
+	/*
+	 * The pass.  Its states arrive here from the parallel workers (their
+	 * samples: hundreds of kB each) and are copied and merged: the heap they
+	 * are copied into is mapped in first, as the transition function does
+	 * where it runs.
+	 */
+	if (max_parallel_workers_per_gather > 0 && !job.distributed)
+		galaxy_prepare_memory(MOMENTS_SAMPLE_ARENA_MB);
 	progress_phase(run, "load");
 	INSTR_TIME_SET_CURRENT(t0);
 	sql = moments_query(&job, sa->per_class);
