@@ -333,13 +333,26 @@ stream_roc_auc(StreamJob *job, int k, const char *scorer, const double *model, i
 		scores = psprintf("%s_array((%s)::float8, %s, %d::int8, %.17g::float8, %d, $1)", scorer,
 						  job->yexpr, stream_feature_list(job, false), job->req->seed,
 						  job->req->test_size, part);
-	/* per class: the sum of the positive rows' average ranks, the positive rows, all rows */
-	sql = psprintf("SELECT c::int4, sum(np * (before + (n + 1) / 2))::float8, sum(np)::float8, sum(n)::float8"
-				   " FROM (SELECT c, np, n, sum(n) OVER (PARTITION BY c ORDER BY score) - n AS before"
-				   " FROM (SELECT u.c, u.score, (count(*) FILTER (WHERE s.y = u.c - 1))::float8 AS np, count(*)::float8 AS n"
-				   " FROM (SELECT (%s)::float8 AS y, %s AS pr FROM %s) s, unnest(s.pr) WITH ORDINALITY u(score, c)"
-				   "%s GROUP BY u.c, u.score) g) r GROUP BY c ORDER BY c",
-				   job->yexpr, scores, job->relation, k == 2 ? " WHERE u.c = 2" : "");
+	/*
+	 * Per class: the sum of the positive rows' average ranks, the positive
+	 * rows, all rows.  Two classes: the second class's probability alone,
+	 * grouped straight off the scan (the training rows, whose scores are
+	 * NULL, fall in one group, left out before the ranks); more: each class's
+	 * column of the held-out rows' probabilities.
+	 */
+	if (k == 2)
+		sql = psprintf("SELECT 2, sum(np * (before + (n + 1) / 2))::float8, sum(np)::float8, sum(n)::float8"
+					   " FROM (SELECT np, n, sum(n) OVER (ORDER BY score) - n AS before"
+					   " FROM (SELECT (%s)[2] AS score, (count(*) FILTER (WHERE (%s)::float8 = 1))::float8 AS np,"
+					   " count(*)::float8 AS n FROM %s GROUP BY 1) g WHERE score IS NOT NULL) r",
+					   scores, job->yexpr, job->relation);
+	else
+		sql = psprintf("SELECT c::int4, sum(np * (before + (n + 1) / 2))::float8, sum(np)::float8, sum(n)::float8"
+					   " FROM (SELECT c, np, n, sum(n) OVER (PARTITION BY c ORDER BY score) - n AS before"
+					   " FROM (SELECT u.c, u.score, (count(*) FILTER (WHERE s.y = u.c - 1))::float8 AS np, count(*)::float8 AS n"
+					   " FROM (SELECT (%s)::float8 AS y, %s AS pr FROM %s) s, unnest(s.pr) WITH ORDINALITY u(score, c)"
+					   " GROUP BY u.c, u.score) g) r GROUP BY c ORDER BY c",
+					   job->yexpr, scores, job->relation);
 	progress_phase(job->run, "evaluate: roc_auc");
 
 	INSTR_TIME_SET_CURRENT(t0);
