@@ -4,7 +4,7 @@
 -- who may call what, and the streaming solver's refusals with their SQLSTATEs.
 -- Runs in a fresh database with pgtap and galaxy (scripts/check), as a superuser.
 BEGIN;
-SELECT plan(60);
+SELECT plan(62);
 
 -- ---------------------------------------------------------------------------
 -- Structure
@@ -224,6 +224,23 @@ SELECT is((SELECT array_agg(DISTINCT setting) FROM public.scale_guc_seen), ARRAY
 SELECT is(current_setting('max_parallel_workers_per_gather'), '3',
           'and the session''s own setting is back afterwards');
 DROP TRIGGER scale_guc_record ON galaxy.audit_log;
+-- a pass that fails (a NaN feature) under a caller that catches the error: the pass's own setting
+-- (parallel_leader_participation off when the workers reach the CPUs) does not outlive it
+SET LOCAL max_parallel_workers_per_gather = 64;
+CREATE TABLE public.scale_guc_nan AS
+SELECT CASE WHEN g = 150 THEN 'NaN'::float8 ELSE g::float8 END AS x, (2 * g + 1)::float8 AS y
+  FROM generate_series(1, 200) g;
+CREATE FUNCTION pg_temp.scale_guc_caught() RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+    PERFORM galaxy.train('scale_guc_nan', 'public.scale_guc_nan', 'y', 'linear_regression',
+                         hyperparams => '{"solver": "streaming"}');
+    RETURN 'trained';
+EXCEPTION WHEN data_exception THEN
+    RETURN SQLSTATE;
+END $f$;
+SELECT is(pg_temp.scale_guc_caught(), '22000', 'a streamed pass over a NaN feature fails with 22000, caught by the caller');
+SELECT is(current_setting('parallel_leader_participation'), 'on',
+          'parallel_leader_participation is the session''s again after the failed pass');
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET min_parallel_table_scan_size;
