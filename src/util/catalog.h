@@ -9,8 +9,8 @@
  * (restored automatically on error) and search_path pinned to pg_catalog,
  * galaxy, pg_temp, so SQL run meanwhile cannot pick up a caller's look-alike
  * functions or operators; and max_parallel_workers_per_gather pinned to 0
- * (the catalog is small: no statement on it is worth a worker's start).  Capture the caller's identity (GetUserId())
- * before switching.
+ * (the catalog is small: no statement on it is worth a worker's start).
+ * Capture the caller's identity (GetUserId()) before switching.
  */
 #ifndef GALAXY_CATALOG_H
 #define GALAXY_CATALOG_H
