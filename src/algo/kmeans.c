@@ -437,10 +437,9 @@ pass_kernel_avx2(void *arg, int w, int nw)
  * any other; after the centres moved, the bounds move by as much.  They are
  * stored relative to the centres' drift (how far each moved since the
  * bounds were set, and the sum of the largest moves), so a row that stays
- * settled is only read, never written.  A row
- * keeps its centre without being read when its upper bound is at most the
- * larger of its lower bound and half the distance from its centre to the
- * nearest other centre; otherwise the exact distance to its centre is taken,
+ * settled is only read, never written.  A row keeps its centre without being
+ * read when its upper bound is at most the larger of its lower bound and
+ * half the distance from its centre to the nearest other centre; otherwise the exact distance to its centre is taken,
  * and when that does not settle it either, the row's distances to every
  * centre (rows gathered per block, block_products).  A row that changes
  * centre moves its values from the old centre's sums to the new one's
@@ -702,8 +701,7 @@ run_pass(KmWork *wk, KmPass *a)
  * against the k centres C (k <= KM_FUSED_MAX_CENTRES) that drifted by drift
  * (and drift_max) since the bounds were set: updates labels, upper, lower,
  * and sums and counts (k x p and k) for the rows that changed centre;
- * returns how many
- * did.  *bound_sum (when not NULL) gets the new upper bounds squared, summed
+ * returns how many did.  *bound_sum (when not NULL) gets the new upper bounds squared, summed
  * per group in row order (at least the inertia).
  */
 static int64

@@ -806,13 +806,12 @@ stream_fit(TrainRequest *req, LoadOptions *lo, ProgressRun *run, MemoryContext t
 	}
 
 	/*
-	 * The pass.  Its states arrive here from the parallel workers (their
-	 * samples: hundreds of kB each) and are copied and merged: the heap they
-	 * are copied into is mapped in first, as the transition function does
-	 * where it runs.
+	 * The pass.  The heap its states grow, arrive and are merged in is mapped
+	 * in first: a serial pass's first row would do it (the transition
+	 * function), but the states of parallel workers or Citus shards (their
+	 * samples: hundreds of kB each) are copied here before any row is.
 	 */
-	if (max_parallel_workers_per_gather > 0 && !job.distributed)
-		galaxy_prepare_memory(MOMENTS_SAMPLE_ARENA_MB);
+	galaxy_prepare_memory(MOMENTS_SAMPLE_ARENA_MB);
 	progress_phase(run, "load");
 	INSTR_TIME_SET_CURRENT(t0);
 	sql = moments_query(&job, sa->per_class);

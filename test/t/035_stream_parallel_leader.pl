@@ -73,7 +73,7 @@ sub stream_pass
 	return (($launched // 0), ($loops // 0), $r2, $after);
 }
 
-my ($l0, $p0, $r2_serial, $after0) = stream_pass(0, 'lead_serial');
+my ($l0, undef, $r2_serial) = stream_pass(0, 'lead_serial');
 is($l0, 0, 'max_parallel_workers_per_gather = 0: no worker');
 
 # as many workers as CPUs: the leader waits (the cap, max_parallel_workers, may launch fewer)
